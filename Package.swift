@@ -1,0 +1,230 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "weft",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "weft", targets: ["weft"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.24.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        // Canonical model, typed ids, money, ownership, pipeline stages, delivery state machines. No I/O.
+        .target(
+            name: "WeftCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // XML-RPC value codec shared by the Odoo client and the Odoo simulator. No I/O.
+        .target(name: "WeftXMLRPC", dependencies: ["WeftCore"], swiftSettings: swiftSettings),
+        // The embedded GRDB store.
+        .target(
+            name: "WeftStoreSQLite",
+            dependencies: [
+                "WeftCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Shared HTTP client plumbing and one folder per external system.
+        .target(
+            name: "WeftConnectors",
+            dependencies: [
+                "WeftCore",
+                "WeftXMLRPC",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Pieces every simulator shares: fault injection, request log, HTTP helpers.
+        .target(
+            name: "WeftSimKit",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Stateful Odoo simulator: JSON-2, JSON-RPC and XML-RPC over one shared state.
+        .target(
+            name: "WeftSimOdoo",
+            dependencies: [
+                "WeftCore",
+                "WeftSimKit",
+                "WeftXMLRPC",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Stateful Stripe simulator: form-encoded API, idempotency, events, signed webhooks.
+        .target(
+            name: "WeftSimStripe",
+            dependencies: [
+                "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Long-running services and the composition root.
+        .target(
+            name: "WeftRuntime",
+            dependencies: [
+                "WeftCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP surface (webhooks, admin API, health, metrics) and the composition root that wires store, connectors and
+        // runtime services into one ServiceGroup.
+        .target(
+            name: "WeftServer",
+            dependencies: [
+                "WeftCore",
+                "WeftRuntime",
+                "WeftConnectors",
+                "WeftStoreSQLite",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Demo story, benchmark and crash-test drivers (they combine server, runtime and simulators).
+        .target(
+            name: "WeftTools",
+            dependencies: [
+                "WeftCore",
+                "WeftConnectors",
+                "WeftRuntime",
+                "WeftServer",
+                "WeftSimOdoo",
+                "WeftSimStripe",
+                "WeftSimKit",
+                "WeftStoreSQLite",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "weft",
+            dependencies: [
+                "WeftCore",
+                "WeftRuntime",
+                "WeftServer",
+                "WeftTools",
+                "WeftSimKit",
+                "WeftSimOdoo",
+                "WeftSimStripe",
+                "WeftStoreSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                "WeftConnectors",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftCoreTests",
+            dependencies: ["WeftCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "WeftXMLRPCTests", dependencies: ["WeftXMLRPC", "WeftCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeftStoreSQLiteTests", dependencies: ["WeftStoreSQLite", "WeftCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WeftConnectorsTests",
+            dependencies: [
+                "WeftConnectors", "WeftCore", "WeftSimOdoo", "WeftSimStripe", "WeftSimKit", "WeftXMLRPC",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftSimOdooTests",
+            dependencies: [
+                "WeftSimOdoo", "WeftSimKit", "WeftXMLRPC",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftSimStripeTests",
+            dependencies: [
+                "WeftSimStripe", "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftRuntimeTests",
+            dependencies: [
+                "WeftRuntime", "WeftCore", "WeftStoreSQLite", "WeftConnectors",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftServerTests",
+            dependencies: [
+                "WeftServer", "WeftRuntime", "WeftCore", "WeftStoreSQLite", "WeftTools",
+                "WeftSimOdoo", "WeftSimStripe", "WeftSimKit", "WeftConnectors",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

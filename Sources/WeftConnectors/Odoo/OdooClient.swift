@@ -1,0 +1,157 @@
+public import AsyncHTTPClient
+public import Logging
+import Synchronization
+public import WeftCore
+
+/// A client for one Odoo database over JSON-2, JSON-RPC or XML-RPC, with identical behaviour on all three.
+///
+/// Calls use JSON-2 conventions (named parameters, `ids`, `context`); the RPC transports translate them to
+/// `execute_kw`. Results are normalised (`create` always returns a list of ids, `None` becomes `null`) and every
+/// failure is an `OdooError`. Every HTTP request first awaits the injected `RequestGate`.
+public struct OdooClient: Sendable {
+    /// The configuration this client was built with.
+    public let configuration: OdooConfiguration
+    let transport: any OdooTransport
+    let cache = OdooLookupCache()
+
+    /// - Parameters:
+    ///   - configuration: where and how to reach Odoo.
+    ///   - httpClient: the shared HTTP client (its pool bounds connections per host; see `OutboundHTTP`).
+    ///   - gate: admission for each request (the target's rate limit).
+    public init(configuration: OdooConfiguration, httpClient: HTTPClient, gate: any RequestGate = OpenGate()) {
+        self.configuration = configuration
+        let http = OdooHTTP(http: OutboundHTTPClient(client: httpClient, gate: gate), configuration: configuration)
+        switch configuration.transport {
+        case .json2: transport = OdooJSON2Transport(http: http)
+        case .jsonrpc: transport = OdooJSONRPCTransport(http: http)
+        case .xmlrpc: transport = OdooXMLRPCTransport(http: http)
+        }
+    }
+
+    /// Calls `model.method`.
+    /// - Parameters:
+    ///   - ids: record ids for record methods (`write`, `action_post`); `nil` for `@api.model` methods.
+    ///   - params: named parameters, as JSON-2 takes them (`vals_list`, `domain`, `fields`, …).
+    ///   - context: the call's context (`active_model`, `active_ids`, `active_test`, …).
+    public func call(
+        model: String, method: String, ids: [Int64]? = nil, params: [String: JSONValue] = [:],
+        context: [String: JSONValue]? = nil, logger: Logger
+    ) async throws(OdooError) -> JSONValue {
+        try await transport.execute(
+            OdooCall(model: model, method: method, ids: ids, params: params, context: context), logger: logger)
+    }
+
+    /// The server version, asked once (`/web/version` for JSON-2, `common.version` otherwise) and cached.
+    public func serverVersion(logger: Logger) async throws(OdooError) -> OdooServerVersion {
+        if let version = cache.version { return version }
+        let version = try await transport.serverVersion(logger: logger)
+        cache.version = version
+        return version
+    }
+
+    /// `search_read`: the records matching `domain`, each with `id` and `fields`.
+    public func searchRead(
+        model: String, domain: JSONValue, fields: [String], limit: Int? = nil, order: String? = nil,
+        context: [String: JSONValue]? = nil, logger: Logger
+    ) async throws(OdooError) -> [[String: JSONValue]] {
+        var params: [String: JSONValue] = ["domain": domain, "fields": .array(fields.map(JSONValue.string))]
+        if let limit { params["limit"] = .int(Int64(limit)) }
+        if let order { params["order"] = .string(order) }
+        let result = try await call(model: model, method: "search_read", params: params, context: context, logger: logger)
+        return try Self.records(result, operation: "\(model).search_read")
+    }
+
+    /// `read`: the records with these ids that still exist.
+    public func read(
+        model: String, ids: [Int64], fields: [String], context: [String: JSONValue]? = nil, logger: Logger
+    ) async throws(OdooError) -> [[String: JSONValue]] {
+        guard !ids.isEmpty else { return [] }
+        let result = try await call(
+            model: model, method: "read", ids: ids, params: ["fields": .array(fields.map(JSONValue.string))],
+            context: context, logger: logger)
+        return try Self.records(result, operation: "\(model).read")
+    }
+
+    /// `create` with a list of values; returns the new ids in order, whatever shape the transport answered with.
+    public func create(
+        model: String, values: [[String: JSONValue]], context: [String: JSONValue]? = nil, logger: Logger
+    ) async throws(OdooError) -> [Int64] {
+        guard !values.isEmpty else { return [] }
+        let result = try await call(
+            model: model, method: "create", params: ["vals_list": .array(values.map(JSONValue.object))], context: context,
+            logger: logger)
+        let ids: [Int64]
+        switch result {
+        case .int(let id): ids = [id]
+        case .array(let elements): ids = elements.compactMap(\.intValue)
+        default: ids = []
+        }
+        guard ids.count == values.count else {
+            throw OdooError(
+                kind: .invalidResponse, message: "create returned \(ids.count) ids for \(values.count) records",
+                operation: "\(model).create")
+        }
+        return ids
+    }
+
+    /// `write` the same values on `ids`.
+    public func write(
+        model: String, ids: [Int64], values: [String: JSONValue], context: [String: JSONValue]? = nil, logger: Logger
+    ) async throws(OdooError) {
+        guard !ids.isEmpty, !values.isEmpty else { return }
+        _ = try await call(model: model, method: "write", ids: ids, params: ["vals": .object(values)], context: context, logger: logger)
+    }
+
+    /// `search_count`.
+    public func searchCount(model: String, domain: JSONValue, logger: Logger) async throws(OdooError) -> Int64 {
+        let result = try await call(model: model, method: "search_count", params: ["domain": domain], logger: logger)
+        guard let count = result.intValue else {
+            throw OdooError(kind: .invalidResponse, message: "search_count did not return a number", operation: "\(model).search_count")
+        }
+        return count
+    }
+
+    /// `name_search`, with the domain parameter named as this server version expects (`args` ≤ 18, `domain` 19+).
+    public func nameSearch(
+        model: String, name: String, domain: JSONValue = [], limit: Int = 8, logger: Logger
+    ) async throws(OdooError) -> [(id: Int64, name: String)] {
+        let version = try await serverVersion(logger: logger)
+        let result = try await call(
+            model: model, method: "name_search",
+            params: ["name": .string(name), version.nameSearchDomainParameter: domain, "limit": .int(Int64(limit))],
+            logger: logger)
+        return (result.arrayValue ?? []).compactMap { pair in
+            guard let id = pair[0]?.intValue else { return nil }
+            return (id, pair[1]?.stringValue ?? "")
+        }
+    }
+
+    static func records(_ value: JSONValue, operation: String) throws(OdooError) -> [[String: JSONValue]] {
+        guard let elements = value.arrayValue else {
+            throw OdooError(kind: .invalidResponse, message: "expected a list of records", operation: operation)
+        }
+        return elements.compactMap(\.objectValue)
+    }
+}
+
+/// Values that do not change while Weft runs: server version, installed models, ids of countries, currencies,
+/// journals and tags.
+final class OdooLookupCache: Sendable {
+    private struct State {
+        var version: OdooServerVersion?
+        var ids: [String: Int64] = [:]
+        var flags: [String: Bool] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    var version: OdooServerVersion? {
+        get { state.withLock { $0.version } }
+        set { state.withLock { $0.version = newValue } }
+    }
+
+    func id(_ key: String) -> Int64? { state.withLock { $0.ids[key] } }
+    func storeID(_ id: Int64, for key: String) { state.withLock { $0.ids[key] = id } }
+    func flag(_ key: String) -> Bool? { state.withLock { $0.flags[key] } }
+    func storeFlag(_ value: Bool, for key: String) { state.withLock { $0.flags[key] = value } }
+}

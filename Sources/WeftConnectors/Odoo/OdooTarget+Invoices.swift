@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import WeftCore
+
+extension OdooTarget {
+    static let moveFields = ["state", "payment_state", "move_type", "amount_total", "amount_untaxed", "ref", "journal_id"]
+
+    /// Upserts `out_invoice` moves keyed by `ref`, creating missing partners from the snapshot, then posts or cancels
+    /// them to match the source status (one `action_post` for all moves to post).
+    func upsertInvoices(_ commands: [InvoiceCommand], logger: Logger) async throws(OdooError) -> [DeliveryOutcome] {
+        let partners = try await ensurePartners(commands.map(\.customer), update: false, logger: logger)
+        let productRefs = Array(Set(commands.flatMap { ($0.invoice.lines ?? []).compactMap(\.productRef) }))
+        let products = try await productIDs(productRefs, logger: logger)
+        var items: [OdooUpsertItem] = []
+        for (command, partner) in zip(commands, partners) {
+            let invoice = command.invoice
+            var values: [String: JSONValue] = [
+                "move_type": "out_invoice", "partner_id": .int(partner),
+                "invoice_line_ids": .array(invoiceLines(invoice, products: products).map { [0, 0, .object($0)] }),
+            ]
+            if let currency = invoice.currency ?? command.customer.currency,
+                let currencyID = try await currencyID(currency, logger: logger)
+            {
+                values["currency_id"] = .int(currencyID)
+            }
+            if let issuedAt = invoice.issuedAt { values["invoice_date"] = .string(Self.odooDate(issuedAt)) }
+            if let dueAt = invoice.dueAt { values["invoice_date_due"] = .string(Self.odooDate(dueAt)) }
+            if let number = invoice.number { values["invoice_origin"] = .string(number) }
+            items.append(
+                OdooUpsertItem(ref: invoice.ref, keyField: "ref", key: invoice.ref.xmlidName, createValues: values, updateValues: nil))
+        }
+        let results = try await client.upsert(model: "account.move", items: items, readFields: Self.moveFields, logger: logger)
+        let moves = try await client.read(model: "account.move", ids: results.map(\.id), fields: Self.moveFields, logger: logger)
+        let byID = Dictionary(moves.compactMap { move in move["id"]?.intValue.map { ($0, move) } }) { a, _ in a }
+
+        var toPost: [Int64] = []
+        var notes: [Int64: String] = [:]
+        for (command, result) in zip(commands, results) {
+            let invoice = command.invoice
+            guard let move = byID[result.id] else {
+                throw OdooError(kind: .missingRecord, message: "invoice vanished after upsert", operation: "account.move.read")
+            }
+            let state = move["state"]?.stringValue ?? "draft"
+            switch invoice.status {
+            case .open?, .paid?, .uncollectible?:
+                if state == "draft" {
+                    try await refreshDraftLines(move: move, id: result.id, invoice: invoice, products: products, logger: logger)
+                    if !toPost.contains(result.id) { toPost.append(result.id) }
+                } else if state == "cancel" {
+                    notes[result.id] = "cancelled in Odoo; left as is"
+                }
+            case .void?:
+                if state == "posted" {
+                    _ = try await client.call(model: "account.move", method: "button_draft", ids: [result.id], logger: logger)
+                }
+                if state != "cancel" {
+                    _ = try await client.call(model: "account.move", method: "button_cancel", ids: [result.id], logger: logger)
+                }
+            case .draft?, nil:
+                if state == "draft" {
+                    try await refreshDraftLines(move: move, id: result.id, invoice: invoice, products: products, logger: logger)
+                }
+            }
+        }
+        if !toPost.isEmpty {
+            _ = try await client.call(model: "account.move", method: "action_post", ids: toPost, logger: logger)
+        }
+        return results.map { .delivered(record: TargetRecordID(model: "account.move", id: String($0.id)), note: notes[$0.id]) }
+    }
+
+    /// A draft whose total no longer matches the source (the draft changed before finalisation) gets its lines replaced.
+    private func refreshDraftLines(
+        move: [String: JSONValue], id: Int64, invoice: Invoice, products: [ExternalRef: Int64], logger: Logger
+    ) async throws(OdooError) {
+        let lines = invoiceLines(invoice, products: products)
+        let expected = lines.reduce(0.0) { $0 + ($1["price_unit"]?.doubleValue ?? 0) * ($1["quantity"]?.doubleValue ?? 0) }
+        guard let current = move["amount_total"]?.doubleValue, abs(current - expected) > 0.000_5 else { return }
+        let commands: [JSONValue] = [[5, 0, 0]] + lines.map { [0, 0, .object($0)] }
+        try await client.write(model: "account.move", ids: [id], values: ["invoice_line_ids": .array(commands)], logger: logger)
+    }
+
+    /// Invoice lines with explicit empty taxes: the source's amounts already include its tax decisions, and Stripe's
+    /// tax (if any) arrives as its own line, so Odoo's default sales tax must not be added on top.
+    func invoiceLines(_ invoice: Invoice, products: [ExternalRef: Int64]) -> [[String: JSONValue]] {
+        let currency = invoice.currency ?? .usd
+        func major(_ minor: Int64) -> JSONValue { .double(Money(amountMinor: minor, currency: currency).majorUnits) }
+        var lines: [[String: JSONValue]] = []
+        for line in invoice.lines ?? [] {
+            var values: [String: JSONValue] = ["name": .string(line.description), "tax_ids": [[6, 0, []]]]
+            if line.quantity > 0 && line.quantity * line.unitAmountMinor == line.amountMinor {
+                values["quantity"] = .int(line.quantity)
+                values["price_unit"] = major(line.unitAmountMinor)
+            } else {
+                // Discounts or fractional unit prices: one line for the exact amount keeps the totals equal.
+                values["quantity"] = 1
+                values["price_unit"] = major(line.amountMinor)
+                if line.quantity != 1 { values["name"] = .string("\(line.description) (×\(line.quantity))") }
+            }
+            if let productRef = line.productRef, let productID = products[productRef] { values["product_id"] = .int(productID) }
+            lines.append(values)
+        }
+        if lines.isEmpty {
+            let amount = invoice.subtotalMinor ?? ((invoice.totalMinor ?? 0) - (invoice.taxMinor ?? 0))
+            lines.append([
+                "name": .string("Invoice \(invoice.number ?? invoice.ref.id)"), "quantity": 1, "price_unit": major(amount),
+                "tax_ids": [[6, 0, []]],
+            ])
+        }
+        if let tax = invoice.taxMinor, tax != 0 {
+            lines.append([
+                "name": "Tax (as charged by the billing system)", "quantity": 1, "price_unit": major(tax), "tax_ids": [[6, 0, []]],
+            ])
+        }
+        return lines
+    }
+
+    /// `res.currency` id by ISO code (inactive currencies included, so posting reports the real problem), cached.
+    func currencyID(_ currency: CurrencyCode, logger: Logger) async throws(OdooError) -> Int64? {
+        if let id = client.cache.id("currency:\(currency)") { return id }
+        let rows = try await client.searchRead(
+            model: "res.currency", domain: [["name", "=", .string(currency.rawValue)]], fields: ["name", "active"], limit: 1,
+            context: OdooClient.inactiveToo, logger: logger)
+        guard let id = rows.first?["id"]?.intValue else { return nil }
+        client.cache.storeID(id, for: "currency:\(currency)")
+        return id
+    }
+
+    /// The invoice Weft mirrored for `ref`, if any.
+    func invoiceID(for ref: ExternalRef, logger: Logger) async throws(OdooError) -> Int64? {
+        try await client.findRecord(ref: ref, model: "account.move", keyField: "ref", key: ref.xmlidName, logger: logger)
+    }
+
+    /// `YYYY-MM-DD` in UTC, as Odoo's date fields take it.
+    static func odooDate(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        func pad(_ value: Int?) -> String { let text = String(value ?? 0); return text.count < 2 ? "0" + text : text }
+        return "\(parts.year ?? 1970)-\(pad(parts.month))-\(pad(parts.day))"
+    }
+}

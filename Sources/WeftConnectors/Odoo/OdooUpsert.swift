@@ -1,0 +1,168 @@
+import Logging
+import WeftCore
+
+/// One record to make exist in Odoo, keyed twice: by its `weft.*` external id and by a key field on the record.
+struct OdooUpsertItem: Sendable {
+    var ref: ExternalRef
+    var keyField: String
+    var key: String
+    /// Values for `create`; the key field is added.
+    var createValues: [String: JSONValue]
+    /// Values to keep in sync on an existing record (only differing ones are written); `nil` leaves it untouched.
+    var updateValues: [String: JSONValue]?
+}
+
+/// The result of an upsert: the record id and whether this call created it.
+struct OdooUpsertResult: Sendable {
+    var id: Int64
+    var created: Bool
+    var current: [String: JSONValue]
+}
+
+extension OdooClient {
+    static let externalIDModule = "weft"
+    static let inactiveToo: [String: JSONValue] = ["active_test": false]
+
+    /// Finds or creates every item (all of one model) with at most one lookup by external id, one `read`, one
+    /// `search_read` by key, one `create` for all missing records and one `ir.model.data` `create`.
+    func upsert(
+        model: String, items: [OdooUpsertItem], readFields: [String] = [], logger: Logger
+    ) async throws(OdooError) -> [OdooUpsertResult] {
+        guard !items.isEmpty else { return [] }
+        let compareFields = Array(Set(items.flatMap { ($0.updateValues ?? [:]).keys } + readFields + [items[0].keyField]))
+        // 1. External ids.
+        let bound = try await externalIDs(items.map(\.ref.xmlidName), model: model, logger: logger)
+        var found: [String: [String: JSONValue]] = [:]  // xmlid name → record
+        let boundRecords = try await read(
+            model: model, ids: Array(Set(bound.values)), fields: compareFields, context: Self.inactiveToo, logger: logger)
+        let recordsByID = Dictionary(boundRecords.compactMap { record in record["id"]?.intValue.map { ($0, record) } }) { a, _ in a }
+        for item in items {
+            if let id = bound[item.ref.xmlidName], let record = recordsByID[id] { found[item.ref.xmlidName] = record }
+        }
+        // 2. Key field.
+        let unresolved = items.filter { found[$0.ref.xmlidName] == nil }
+        var keyed: [String: [String: JSONValue]] = [:]
+        if !unresolved.isEmpty {
+            let keys = Array(Set(unresolved.map(\.key))).sorted()
+            let records = try await searchRead(
+                model: model, domain: [[.string(items[0].keyField), "in", .array(keys.map(JSONValue.string))]],
+                fields: compareFields, order: "id", context: Self.inactiveToo, logger: logger)
+            for record in records {
+                if let key = record[items[0].keyField]?.stringValue, keyed[key] == nil { keyed[key] = record }
+            }
+        }
+        // 3. Create what is still missing, one record per key, in one call.
+        var toCreate: [String: OdooUpsertItem] = [:]
+        var createOrder: [String] = []
+        for item in unresolved where keyed[item.key] == nil && toCreate[item.key] == nil {
+            toCreate[item.key] = item
+            createOrder.append(item.key)
+        }
+        var created: [String: Int64] = [:]
+        if !createOrder.isEmpty {
+            let values = createOrder.map { key in
+                var values = toCreate[key]!.createValues
+                values[toCreate[key]!.keyField] = .string(key)
+                return values
+            }
+            let ids = try await create(model: model, values: values, logger: logger)
+            for (key, id) in zip(createOrder, ids) { created[key] = id }
+        }
+        // 4. Resolve every item and bind external ids that are not bound yet.
+        var results: [OdooUpsertResult] = []
+        var bindings: [(name: String, id: Int64)] = []
+        var seenNames: Set<String> = []
+        for item in items {
+            let name = item.ref.xmlidName
+            if let record = found[name], let id = record["id"]?.intValue {
+                results.append(OdooUpsertResult(id: id, created: false, current: record))
+            } else if let record = keyed[item.key], let id = record["id"]?.intValue {
+                results.append(OdooUpsertResult(id: id, created: false, current: record))
+                if seenNames.insert(name).inserted { bindings.append((name, id)) }
+            } else if let id = created[item.key] {
+                let isFirst = toCreate[item.key]?.ref == item.ref && !results.contains { $0.id == id }
+                results.append(OdooUpsertResult(id: id, created: isFirst, current: [:]))
+                if seenNames.insert(name).inserted { bindings.append((name, id)) }
+            } else {
+                throw OdooError(kind: .invalidResponse, message: "record neither found nor created", operation: "\(model).create")
+            }
+        }
+        try await bindExternalIDs(bindings, model: model, logger: logger)
+        // 5. Bring existing records up to date, writing only fields that differ.
+        for (item, result) in zip(items, results) where !result.created {
+            guard let desired = item.updateValues else { continue }
+            let changes = desired.filter { field, value in !Self.sameValue(value, result.current[field]) }
+            if !changes.isEmpty {
+                try await write(model: model, ids: [result.id], values: changes, logger: logger)
+            }
+        }
+        return results
+    }
+
+    /// `weft.<name>` → record id, for the given names bound to `model`.
+    func externalIDs(_ names: [String], model: String, logger: Logger) async throws(OdooError) -> [String: Int64] {
+        let unique = Array(Set(names)).sorted()
+        guard !unique.isEmpty else { return [:] }
+        let rows = try await searchRead(
+            model: "ir.model.data",
+            domain: [["module", "=", .string(Self.externalIDModule)], ["name", "in", .array(unique.map(JSONValue.string))]],
+            fields: ["name", "model", "res_id"], logger: logger)
+        var result: [String: Int64] = [:]
+        for row in rows where row["model"]?.stringValue == model {
+            if let name = row["name"]?.stringValue, let id = row["res_id"]?.intValue { result[name] = id }
+        }
+        return result
+    }
+
+    /// Creates `weft.<name>` external ids; ones that already exist (unique-index violation) are fine.
+    func bindExternalIDs(_ bindings: [(name: String, id: Int64)], model: String, logger: Logger) async throws(OdooError) {
+        guard !bindings.isEmpty else { return }
+        func values(_ binding: (name: String, id: Int64)) -> [String: JSONValue] {
+            [
+                "module": .string(Self.externalIDModule), "name": .string(binding.name), "model": .string(model),
+                "res_id": .int(binding.id), "noupdate": true,
+            ]
+        }
+        do {
+            _ = try await create(model: "ir.model.data", values: bindings.map(values), logger: logger)
+        } catch {
+            guard error.kind == .validation else { throw error }
+            // One of them exists already: the list create rolled back; bind one at a time.
+            guard bindings.count > 1 else {
+                if error.isDuplicateExternalID { return }
+                throw error
+            }
+            for binding in bindings {
+                do {
+                    _ = try await create(model: "ir.model.data", values: [values(binding)], logger: logger)
+                } catch {
+                    if !error.isDuplicateExternalID { throw error }
+                }
+            }
+        }
+    }
+
+    /// Finds one record by external id, then by key field (archived records included).
+    func findRecord(
+        ref: ExternalRef, model: String, keyField: String, key: String, logger: Logger
+    ) async throws(OdooError) -> Int64? {
+        if let id = try await externalIDs([ref.xmlidName], model: model, logger: logger)[ref.xmlidName] { return id }
+        let rows = try await searchRead(
+            model: model, domain: [[.string(keyField), "=", .string(key)]], fields: ["id"], limit: 1, order: "id",
+            context: Self.inactiveToo, logger: logger)
+        return rows.first?["id"]?.intValue
+    }
+
+    /// Compares a value Weft wants to write with what `read` returned (many2one `[id, name]`, `false` for unset).
+    static func sameValue(_ desired: JSONValue, _ current: JSONValue?) -> Bool {
+        guard let current else { return false }
+        switch (desired, current) {
+        case (.int(let id), .array(let pair)): return pair.first?.intValue == id
+        case (.string(""), .bool(false)), (.null, .bool(false)), (.bool(false), .null): return true
+        case (.int(let a), .double(let b)): return Double(a) == b
+        case (.double(let a), .int(let b)): return a == Double(b)
+        case (.double(let a), .double(let b)): return abs(a - b) < 0.000_001
+        default: return desired == current
+        }
+    }
+}

@@ -1,0 +1,100 @@
+public import Foundation
+public import WeftCore
+
+/// The decode stage for Stripe: maps one inbox event to canonical changes.
+///
+/// Field names are the canonical records' property names; values are `JSONValue`s in the canonical coding (dates as
+/// milliseconds since 1970, money as minor units plus upper-case currency). Every change carries the event's
+/// `created` instant as its version; invoice changes also rank `status` by lifecycle so that `paid` beats `open`
+/// reported in the same second. Both the 2023-era event shape and the current one (2025 "basil" and later: no
+/// `invoice.subscription`/`payment_intent`/`charge`, periods on subscription items, `parent`, `invoice_payment`
+/// objects) decode.
+///
+/// Event types Weft does not act on are returned with an `ignoredReason`; they are never errors. The payload is
+/// decoded once, into a minimal struct chosen by the event type.
+public struct StripeEventDecoder: Sendable {
+    /// The configured name of this Stripe system.
+    public let system: SystemName
+    let values: StripeCanonicalValues
+
+    /// Creates a decoder.
+    /// - Parameter system: the configured name of the Stripe system (the `system` of every reference it makes).
+    public init(system: SystemName) {
+        self.system = system
+        self.values = StripeCanonicalValues(system: system)
+    }
+
+    /// Decodes one inbox event.
+    /// - Parameter event: a Stripe event stored by ingress (its payload is the raw event JSON).
+    /// - Returns: the changes, under the event's own entity key, or an ignored result with a reason.
+    /// - Throws: ``StripeEventError`` when the payload is not a Stripe event of the shape its type promises.
+    public func decode(_ event: InboxEvent) throws(StripeEventError) -> DecodedEvent {
+        try decode(payload: event.payload, type: event.type, entityKey: event.entityKey)
+    }
+
+    /// Decodes a raw Stripe event.
+    /// - Parameters:
+    ///   - payload: the event JSON.
+    ///   - type: the event type (as stored at ingress; equal to the payload's `type`).
+    ///   - entityKey: the key the event is processed under.
+    public func decode(payload: Data, type: String, entityKey: EntityKey) throws(StripeEventError) -> DecodedEvent {
+        let context = Context(payload: payload, entityKey: entityKey)
+        switch type {
+        case "customer.created", "customer.updated":
+            return try decodeCustomer(context, deleted: false)
+        case "customer.deleted":
+            return try decodeCustomer(context, deleted: true)
+        case "customer.tax_id.created", "customer.tax_id.updated":
+            return try decodeTaxID(context)
+        case "product.created", "product.updated":
+            return try decodeProduct(context, deleted: false)
+        case "product.deleted":
+            return try decodeProduct(context, deleted: true)
+        case "price.created", "price.updated", "plan.created", "plan.updated":
+            return try decodePrice(context)
+        case "invoice.upcoming", "invoice.deleted":
+            return context.ignored("\(type) does not describe an issued invoice")
+        case "invoice_payment.paid":
+            return try decodeInvoicePayment(context)
+        case "payment_intent.succeeded":
+            return try decodePaymentIntent(context, succeeded: true)
+        case "payment_intent.payment_failed":
+            return try decodePaymentIntent(context, succeeded: false)
+        case "charge.refunded":
+            return try decodeChargeRefunded(context)
+        case "refund.created", "refund.updated", "refund.failed", "charge.refund.updated":
+            return try decodeRefund(context)
+        default:
+            if type.hasPrefix("customer.subscription.") { return try decodeSubscription(context) }
+            if type.hasPrefix("invoice.") { return try decodeInvoice(context, type: type) }
+            return context.ignored("event type \(type) is not mapped")
+        }
+    }
+
+    /// What every mapping needs: the payload and the key the result is returned under.
+    struct Context {
+        var payload: Data
+        var entityKey: EntityKey
+
+        func wire<Object: Decodable>(_ object: Object.Type) throws(StripeEventError) -> StripeWireEvent<Object> {
+            do {
+                return try JSONDecoder().decode(StripeWireEvent<Object>.self, from: payload)
+            } catch {
+                throw StripeEventError.from(error, code: .unexpectedShape)
+            }
+        }
+
+        func ignored(_ reason: String) -> DecodedEvent {
+            DecodedEvent(entityKey: entityKey, changes: [], ignoredReason: reason)
+        }
+
+        func changes(_ changes: [CanonicalChange]) -> DecodedEvent {
+            DecodedEvent(entityKey: entityKey, changes: changes)
+        }
+    }
+
+    /// The version of everything an event says: its `created` instant.
+    static func version(_ created: Int64) -> SourceVersion {
+        SourceVersion(millis: created * 1000)
+    }
+}

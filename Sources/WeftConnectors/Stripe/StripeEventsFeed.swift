@@ -1,0 +1,247 @@
+public import AsyncHTTPClient
+public import Foundation
+public import Logging
+import NIOHTTP1
+public import WeftCore
+
+/// Catch-up from Stripe's events API (`GET /v1/events`, kept 30 days): pages through the events created at or after
+/// an instant and yields each event's raw JSON with its envelope, ready for the inbox.
+///
+/// Every request awaits the target's `RequestGate` first and reports 429s to it (through the shared outbound HTTP
+/// client). The API key is sent as a bearer token and never logged; `Stripe-Version` is pinned from configuration so
+/// that the events' shape does not depend on the account's default version.
+///
+/// Stripe lists events newest first; so does this feed. The pipeline orders each entity's changes by the events'
+/// `created` versions, so catch-up order does not matter for correctness.
+public struct StripeEventsFeed: Sendable {
+    /// Where and how to call Stripe.
+    public struct Configuration: Sendable, CustomStringConvertible {
+        /// The API's base URL, without `/v1` (a simulator's URL in tests).
+        public var baseURL: String
+        /// The secret API key (`sk_…` or a restricted `rk_…` with read access to events).
+        public var secretKey: String
+        /// The pinned `Stripe-Version`, e.g. `2023-08-16` or `2026-07-29.dahlia`; `nil` uses the account default.
+        public var apiVersion: String?
+        /// The deadline of each request.
+        public var requestTimeout: Duration
+
+        /// Creates a configuration.
+        public init(
+            secretKey: String, apiVersion: String?, baseURL: String = "https://api.stripe.com",
+            requestTimeout: Duration = .seconds(30)
+        ) {
+            self.baseURL = baseURL
+            self.secretKey = secretKey
+            self.apiVersion = apiVersion
+            self.requestTimeout = requestTimeout
+        }
+
+        /// Never shows the key.
+        public var description: String {
+            "StripeEventsFeed.Configuration(baseURL: \(baseURL), apiVersion: \(apiVersion ?? "account default"))"
+        }
+    }
+
+    /// One page of events.
+    public struct Page: Sendable {
+        /// The events, newest first.
+        public var events: [StripeFeedEvent]
+        /// Whether older events remain (ask again with `startingAfter` = the last event's id).
+        public var hasMore: Bool
+    }
+
+    /// The configured name of this Stripe system.
+    public let system: SystemName
+    let configuration: Configuration
+    let http: OutboundHTTPClient
+    let logger: Logger
+
+    /// Creates a feed.
+    /// - Parameters:
+    ///   - system: the configured name of the Stripe system (used in entity keys).
+    ///   - configuration: base URL, key, pinned version, timeout.
+    ///   - httpClient: the shared HTTP client (its lifetime is the caller's).
+    ///   - gate: admission for requests to Stripe.
+    ///   - logger: for debug-level paging notes; never sees the key or payloads.
+    public init(
+        system: SystemName, configuration: Configuration, httpClient: HTTPClient, gate: any RequestGate, logger: Logger
+    ) {
+        self.system = system
+        self.configuration = configuration
+        self.http = OutboundHTTPClient(client: httpClient, gate: gate)
+        self.logger = logger
+    }
+
+    /// All events created at or after `createdAtOrAfter`, newest first, fetched `pageSize` at a time as the
+    /// sequence is iterated. Iteration throws ``StripeAPIError``; a caller that retries can resume with
+    /// ``page(createdAtOrAfter:startingAfter:limit:)`` from the last event it received.
+    /// - Parameters:
+    ///   - createdAtOrAfter: the earliest creation instant (truncated to whole seconds).
+    ///   - pageSize: events per request, clamped to Stripe's 1…100.
+    public func events(createdAtOrAfter: Date, pageSize: Int = 100) -> Events {
+        Events(feed: self, createdAtOrAfter: createdAtOrAfter, pageSize: min(max(pageSize, 1), 100))
+    }
+
+    /// Fetches one page.
+    /// - Parameters:
+    ///   - createdAtOrAfter: the earliest creation instant (truncated to whole seconds).
+    ///   - startingAfter: the id of the last event of the previous page, `nil` for the first page.
+    ///   - limit: events per page, 1…100.
+    public func page(
+        createdAtOrAfter: Date, startingAfter: SourceEventID?, limit: Int
+    ) async throws(StripeAPIError) -> Page {
+        var url = configuration.baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        let created = Int64(createdAtOrAfter.timeIntervalSince1970.rounded(.down))
+        url += "/v1/events?limit=\(min(max(limit, 1), 100))&created%5Bgte%5D=\(created)"
+        if let startingAfter { url += "&starting_after=\(Self.percentEncoded(startingAfter.rawValue))" }
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(configuration.secretKey)")
+        headers.add(name: "Accept", value: "application/json")
+        if let apiVersion = configuration.apiVersion { headers.add(name: "Stripe-Version", value: apiVersion) }
+        let response: OutboundHTTPResponse
+        do {
+            response = try await http.send(
+                OutboundHTTPRequest(method: .GET, url: url, headers: headers, timeout: configuration.requestTimeout),
+                logger: logger
+            )
+        } catch {
+            if error.isCancellation { throw StripeAPIError(code: .cancelled) }
+            if error.isTransient { throw StripeAPIError(code: .transport, detail: error.description) }
+            throw StripeAPIError(code: .permanent, detail: error.description)
+        }
+        guard HTTPStatusClass(status: response.status) == .success else { throw Self.classify(response) }
+        let page = try Self.parsePage(response.body, system: system)
+        logger.debug(
+            "fetched Stripe events page",
+            metadata: ["weft.system": "\(system)", "weft.stripe.events": "\(page.events.count)", "weft.stripe.has_more": "\(page.hasMore)"]
+        )
+        return page
+    }
+
+    /// Classifies a non-2xx response.
+    static func classify(_ response: OutboundHTTPResponse) -> StripeAPIError {
+        let body = try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body))
+        let type = body?.error?.type
+        let code = body?.error?.code
+        switch response.status {
+        case 401, 403:
+            return StripeAPIError(code: .configuration, status: response.status, stripeType: type, stripeCode: code)
+        case 429:
+            return StripeAPIError(
+                code: .rateLimited, status: response.status, stripeType: type, stripeCode: code,
+                retryAfter: response.retryAfter()
+            )
+        default:
+            let classification: StripeAPIError.Code =
+                HTTPStatusClass(status: response.status) == .retryable ? .retryable : .permanent
+            return StripeAPIError(code: classification, status: response.status, stripeType: type, stripeCode: code)
+        }
+    }
+
+    /// Splits a list body into raw events and parses each envelope.
+    static func parsePage(_ body: [UInt8], system: SystemName) throws(StripeAPIError) -> Page {
+        let head: ListHead
+        do {
+            head = try JSONDecoder().decode(ListHead.self, from: Data(body))
+        } catch {
+            throw StripeAPIError(code: .invalidResponse, detail: "body is not a Stripe list")
+        }
+        guard head.object == nil || head.object == "list", let ranges = StripeListSlicer.dataElements(body) else {
+            throw StripeAPIError(code: .invalidResponse, detail: "body is not a Stripe list")
+        }
+        var events: [StripeFeedEvent] = []
+        events.reserveCapacity(ranges.count)
+        for range in ranges {
+            let payload = Data(body[range])
+            do {
+                events.append(StripeFeedEvent(envelope: try StripeEventEnvelope.parse(payload, system: system), payload: payload))
+            } catch {
+                throw StripeAPIError(code: .invalidResponse, detail: "list element: \(error.description)")
+            }
+        }
+        return Page(events: events, hasMore: head.has_more ?? false)
+    }
+
+    static func percentEncoded(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+
+    private struct ListHead: Decodable {
+        var object: String?
+        var has_more: Bool?
+    }
+
+    private struct ErrorBody: Decodable {
+        var error: Detail?
+
+        struct Detail: Decodable {
+            var type: String?
+            var code: String?
+        }
+    }
+}
+
+/// One event from the events API: its raw JSON (as Stripe rendered it, for the inbox) and its envelope.
+public struct StripeFeedEvent: Hashable, Sendable {
+    /// The parsed envelope (id, type, created, entity key).
+    public var envelope: StripeEventEnvelope
+    /// The event's raw JSON bytes.
+    public var payload: Data
+
+    /// Creates a feed event.
+    public init(envelope: StripeEventEnvelope, payload: Data) {
+        self.envelope = envelope
+        self.payload = payload
+    }
+}
+
+extension StripeEventsFeed {
+    /// The events created at or after an instant, newest first, fetched page by page as iteration proceeds.
+    public struct Events: AsyncSequence, Sendable {
+        public typealias Element = StripeFeedEvent
+
+        let feed: StripeEventsFeed
+        let createdAtOrAfter: Date
+        let pageSize: Int
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(feed: feed, createdAtOrAfter: createdAtOrAfter, pageSize: pageSize)
+        }
+
+        /// Fetches the next page when the current one is used up.
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let feed: StripeEventsFeed
+            let createdAtOrAfter: Date
+            let pageSize: Int
+            var buffer: [StripeFeedEvent] = []
+            var position = 0
+            var startingAfter: SourceEventID?
+            var exhausted = false
+
+            init(feed: StripeEventsFeed, createdAtOrAfter: Date, pageSize: Int) {
+                self.feed = feed
+                self.createdAtOrAfter = createdAtOrAfter
+                self.pageSize = pageSize
+            }
+
+            /// The next event; throws ``StripeAPIError``.
+            public mutating func next() async throws -> StripeFeedEvent? {
+                while position == buffer.count {
+                    if exhausted { return nil }
+                    let page = try await feed.page(
+                        createdAtOrAfter: createdAtOrAfter, startingAfter: startingAfter, limit: pageSize
+                    )
+                    buffer = page.events
+                    position = 0
+                    startingAfter = page.events.last?.envelope.id
+                    exhausted = !page.hasMore || page.events.isEmpty
+                }
+                defer { position += 1 }
+                return buffer[position]
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/// What Weft asks a target to make true. Every case is idempotent: the target applies it as an upsert keyed by the
+/// records' `ExternalRef`s, so delivering it twice has the effect of delivering it once.
+public enum TargetCommand: Hashable, Sendable, Codable {
+    case upsertCustomer(Customer)
+    case upsertProduct(Product)
+    case upsertSubscription(Subscription)
+    case upsertInvoice(InvoiceCommand)
+    case registerPayment(Payment)
+    case createRefund(Refund)
+    case setStanding(Standing)
+
+    /// A short, stable name for metrics and logs (`upsert_customer`).
+    public var kind: String {
+        switch self {
+        case .upsertCustomer: "upsert_customer"
+        case .upsertProduct: "upsert_product"
+        case .upsertSubscription: "upsert_subscription"
+        case .upsertInvoice: "upsert_invoice"
+        case .registerPayment: "register_payment"
+        case .createRefund: "create_refund"
+        case .setStanding: "set_standing"
+        }
+    }
+
+    /// The source record the command is about.
+    public var subject: ExternalRef {
+        switch self {
+        case .upsertCustomer(let customer): customer.ref
+        case .upsertProduct(let product): product.ref
+        case .upsertSubscription(let subscription): subscription.ref
+        case .upsertInvoice(let command): command.invoice.ref
+        case .registerPayment(let payment): payment.ref
+        case .createRefund(let refund): refund.ref
+        case .setStanding(let standing): standing.customerRef
+        }
+    }
+}
+
+/// An invoice to mirror, with what the target needs to create its dependencies if they are missing.
+public struct InvoiceCommand: Hashable, Sendable, Codable {
+    public var invoice: Invoice
+    /// A snapshot of the customer, so the partner can be created if the customer command has not landed.
+    public var customer: Customer
+
+    public init(invoice: Invoice, customer: Customer) {
+        self.invoice = invoice
+        self.customer = customer
+    }
+}

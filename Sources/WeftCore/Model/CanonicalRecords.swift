@@ -1,0 +1,278 @@
+public import Foundation
+
+/// A postal address in the canonical model.
+public struct PostalAddress: Hashable, Sendable, Codable {
+    public var line1: String?
+    public var line2: String?
+    public var city: String?
+    public var postalCode: String?
+    public var state: String?
+    /// ISO 3166-1 alpha-2 country code.
+    public var country: String?
+
+    public init(
+        line1: String? = nil, line2: String? = nil, city: String? = nil, postalCode: String? = nil,
+        state: String? = nil, country: String? = nil
+    ) {
+        self.line1 = line1
+        self.line2 = line2
+        self.city = city
+        self.postalCode = postalCode
+        self.state = state
+        self.country = country
+    }
+}
+
+/// A customer (company or person). Field names are also the canonical field paths used by ownership rules.
+public struct Customer: Hashable, Sendable, Codable {
+    public var ref: ExternalRef
+    public var name: String?
+    public var email: String?
+    public var phone: String?
+    public var address: PostalAddress?
+    /// VAT or other tax id.
+    public var taxID: String?
+    public var currency: CurrencyCode?
+    public var deleted: Bool?
+
+    public init(
+        ref: ExternalRef, name: String? = nil, email: String? = nil, phone: String? = nil,
+        address: PostalAddress? = nil, taxID: String? = nil, currency: CurrencyCode? = nil, deleted: Bool? = nil
+    ) {
+        self.ref = ref
+        self.name = name
+        self.email = email
+        self.phone = phone
+        self.address = address
+        self.taxID = taxID
+        self.currency = currency
+        self.deleted = deleted
+    }
+
+    /// The name to show when the source gave none: email, else the source id.
+    public var displayName: String { name ?? email ?? ref.id }
+}
+
+/// A product or plan, with its price when it has one.
+public struct Product: Hashable, Sendable, Codable {
+    public var ref: ExternalRef
+    public var name: String?
+    /// The SKU; becomes Odoo `default_code`.
+    public var sku: String?
+    public var active: Bool?
+    public var unitAmount: Money?
+
+    public init(ref: ExternalRef, name: String? = nil, sku: String? = nil, active: Bool? = nil, unitAmount: Money? = nil) {
+        self.ref = ref
+        self.name = name
+        self.sku = sku
+        self.active = active
+        self.unitAmount = unitAmount
+    }
+}
+
+/// Subscription status, as billing platforms report it.
+public enum SubscriptionStatus: String, Sendable, Codable, Hashable {
+    case incomplete, incompleteExpired = "incomplete_expired", trialing, active, pastDue = "past_due", unpaid
+    case canceled, paused
+}
+
+/// One item of a subscription.
+public struct SubscriptionItem: Hashable, Sendable, Codable {
+    public var productRef: ExternalRef?
+    public var priceRef: ExternalRef?
+    public var quantity: Int64
+    public var unitAmount: Money?
+
+    public init(productRef: ExternalRef? = nil, priceRef: ExternalRef? = nil, quantity: Int64, unitAmount: Money? = nil) {
+        self.productRef = productRef
+        self.priceRef = priceRef
+        self.quantity = quantity
+        self.unitAmount = unitAmount
+    }
+}
+
+/// A subscription. Billing owns its status.
+public struct Subscription: Hashable, Sendable, Codable {
+    public var ref: ExternalRef
+    public var customerRef: ExternalRef
+    public var status: SubscriptionStatus?
+    public var items: [SubscriptionItem]?
+    public var currentPeriodStart: Date?
+    public var currentPeriodEnd: Date?
+    public var cancelAt: Date?
+    public var canceledAt: Date?
+
+    public init(
+        ref: ExternalRef, customerRef: ExternalRef, status: SubscriptionStatus? = nil, items: [SubscriptionItem]? = nil,
+        currentPeriodStart: Date? = nil, currentPeriodEnd: Date? = nil, cancelAt: Date? = nil, canceledAt: Date? = nil
+    ) {
+        self.ref = ref
+        self.customerRef = customerRef
+        self.status = status
+        self.items = items
+        self.currentPeriodStart = currentPeriodStart
+        self.currentPeriodEnd = currentPeriodEnd
+        self.cancelAt = cancelAt
+        self.canceledAt = canceledAt
+    }
+}
+
+/// Invoice status. Ranked so that a late, older status never overwrites a newer one reported in the same second.
+public enum InvoiceStatus: String, Sendable, Codable, Hashable {
+    case draft, open, paid, uncollectible, void
+
+    /// Lifecycle position: draft < open < uncollectible < paid/void.
+    public var rank: Int {
+        switch self {
+        case .draft: 0
+        case .open: 1
+        case .uncollectible: 2
+        case .paid, .void: 3
+        }
+    }
+}
+
+/// One invoice line. Amounts are minor units of the invoice currency.
+public struct InvoiceLine: Hashable, Sendable, Codable {
+    public var description: String
+    public var productRef: ExternalRef?
+    public var productName: String?
+    public var quantity: Int64
+    /// Unit amount in minor units, before tax.
+    public var unitAmountMinor: Int64
+    /// Line amount in minor units (quantity × unit amount, less discounts), before tax.
+    public var amountMinor: Int64
+
+    public init(
+        description: String, productRef: ExternalRef? = nil, productName: String? = nil, quantity: Int64,
+        unitAmountMinor: Int64, amountMinor: Int64
+    ) {
+        self.description = description
+        self.productRef = productRef
+        self.productName = productName
+        self.quantity = quantity
+        self.unitAmountMinor = unitAmountMinor
+        self.amountMinor = amountMinor
+    }
+}
+
+/// An invoice issued to a customer.
+public struct Invoice: Hashable, Sendable, Codable {
+    public var ref: ExternalRef
+    public var customerRef: ExternalRef
+    public var subscriptionRef: ExternalRef?
+    public var number: String?
+    public var currency: CurrencyCode?
+    public var status: InvoiceStatus?
+    public var lines: [InvoiceLine]?
+    public var subtotalMinor: Int64?
+    public var taxMinor: Int64?
+    public var totalMinor: Int64?
+    public var amountDueMinor: Int64?
+    public var amountPaidMinor: Int64?
+    public var amountRemainingMinor: Int64?
+    public var issuedAt: Date?
+    public var dueAt: Date?
+    public var paidAt: Date?
+    /// The payment (intent) that paid it, when the source says.
+    public var paymentRef: ExternalRef?
+    /// The charge that paid it, when the source says (refunds point at charges).
+    public var chargeID: String?
+    /// The customer's name and email as printed on the invoice (a snapshot for targets that need a partner).
+    public var customerName: String?
+    public var customerEmail: String?
+
+    public init(ref: ExternalRef, customerRef: ExternalRef) {
+        self.ref = ref
+        self.customerRef = customerRef
+    }
+
+    /// The total as money, when both total and currency are known.
+    public var total: Money? {
+        guard let totalMinor, let currency else { return nil }
+        return Money(amountMinor: totalMinor, currency: currency)
+    }
+}
+
+/// Outcome of a payment attempt.
+public enum PaymentStatus: String, Sendable, Codable, Hashable {
+    case succeeded, failed
+}
+
+/// A payment attempt against an invoice.
+public struct Payment: Hashable, Sendable, Codable {
+    public var ref: ExternalRef
+    public var customerRef: ExternalRef
+    public var invoiceRef: ExternalRef?
+    public var amount: Money
+    public var status: PaymentStatus
+    public var occurredAt: Date
+    public var chargeID: String?
+    /// Safe, customer-facing failure reason (e.g. "card_declined").
+    public var failureCode: String?
+
+    public init(
+        ref: ExternalRef, customerRef: ExternalRef, invoiceRef: ExternalRef?, amount: Money, status: PaymentStatus,
+        occurredAt: Date, chargeID: String? = nil, failureCode: String? = nil
+    ) {
+        self.ref = ref
+        self.customerRef = customerRef
+        self.invoiceRef = invoiceRef
+        self.amount = amount
+        self.status = status
+        self.occurredAt = occurredAt
+        self.chargeID = chargeID
+        self.failureCode = failureCode
+    }
+}
+
+/// A refund (credit) of an invoice's payment.
+public struct Refund: Hashable, Sendable, Codable {
+    public var ref: ExternalRef
+    public var customerRef: ExternalRef
+    /// The invoice it credits; resolved from the charge when the source does not say.
+    public var invoiceRef: ExternalRef?
+    public var chargeID: String?
+    public var amount: Money
+    public var reason: String?
+    public var createdAt: Date
+    /// `succeeded`, `pending`, `failed`, `canceled`.
+    public var status: String
+
+    public init(
+        ref: ExternalRef, customerRef: ExternalRef, invoiceRef: ExternalRef?, chargeID: String?, amount: Money,
+        reason: String?, createdAt: Date, status: String
+    ) {
+        self.ref = ref
+        self.customerRef = customerRef
+        self.invoiceRef = invoiceRef
+        self.chargeID = chargeID
+        self.amount = amount
+        self.reason = reason
+        self.createdAt = createdAt
+        self.status = status
+    }
+}
+
+/// Payment standing of a customer.
+public enum StandingState: String, Sendable, Codable, Hashable {
+    case good
+    case pastDue = "past_due"
+}
+
+/// A customer's payment standing. Billing owns it; it is visible on the Odoo partner.
+public struct Standing: Hashable, Sendable, Codable {
+    public var customerRef: ExternalRef
+    public var state: StandingState
+    public var since: Date
+    /// What is overdue, when past due.
+    public var overdue: Money?
+
+    public init(customerRef: ExternalRef, state: StandingState, since: Date, overdue: Money? = nil) {
+        self.customerRef = customerRef
+        self.state = state
+        self.since = since
+        self.overdue = overdue
+    }
+}

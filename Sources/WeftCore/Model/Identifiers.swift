@@ -1,0 +1,120 @@
+/// The name of a configured external system, e.g. `stripe` or `odoo` (the key under `systems:` in the config).
+public struct SystemName: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible,
+    ExpressibleByStringLiteral, Comparable
+{
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+    public static func < (lhs: SystemName, rhs: SystemName) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// The kinds of record the canonical model knows.
+public enum EntityKind: String, Sendable, Codable, CaseIterable, Hashable {
+    case customer, product, price, subscription, invoice, payment, refund
+}
+
+/// A record in one external system: which system, which kind of record, and the system's own id for it.
+public struct ExternalRef: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var system: SystemName
+    public var kind: EntityKind
+    public var id: String
+
+    public init(system: SystemName, kind: EntityKind, id: String) {
+        self.system = system
+        self.kind = kind
+        self.id = id
+    }
+
+    /// `stripe/customer/cus_123`.
+    public var description: String { "\(system)/\(kind.rawValue)/\(id)" }
+
+    /// The external id Weft stores in a target for this record, without module: `stripe_customer_cus_123`.
+    ///
+    /// Characters outside `[A-Za-z0-9_]` become `_` so the name is a valid Odoo xmlid.
+    public var xmlidName: String {
+        let raw = "\(system.rawValue)_\(kind.rawValue)_\(id)"
+        return String(raw.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
+    }
+
+    /// The full external id, `weft.stripe_customer_cus_123`.
+    public var xmlid: String { "weft.\(xmlidName)" }
+}
+
+/// The key that serialises processing: events and commands with the same key are handled one at a time, in order.
+public struct EntityKey: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// The key of everything that belongs to one external record (e.g. all events of one Stripe customer).
+    public static func of(_ ref: ExternalRef) -> EntityKey { EntityKey("\(ref.system)/\(ref.kind.rawValue)/\(ref.id)") }
+}
+
+/// A source's own id for an event (Stripe `evt_…`); the dedup key together with the system.
+public struct SourceEventID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+}
+
+/// The store's id of an inbox event. Time-ordered (monotonic), so it is also the arrival order.
+public struct EventSeq: RawRepresentable, Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+    public init(_ rawValue: Int64) { self.rawValue = rawValue }
+    public var description: String { String(rawValue) }
+    public static func < (lhs: EventSeq, rhs: EventSeq) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// The store's id of an outbox command.
+public struct CommandID: RawRepresentable, Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+    public init(_ rawValue: Int64) { self.rawValue = rawValue }
+    public var description: String { String(rawValue) }
+    public static func < (lhs: CommandID, rhs: CommandID) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// The idempotency key of a command: unique in the outbox, and the key the target stores to make creates upserts.
+public struct IdempotencyKey: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+}
+
+/// One trace id follows an event from the webhook to every target call.
+public struct TraceID: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// A new random 128-bit trace id in W3C hex form.
+    public static func random() -> TraceID {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return TraceID(hex(high) + hex(low))
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
+
+/// A record's id in a target system, e.g. Odoo `res.partner` 42.
+public struct TargetRecordID: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var model: String
+    public var id: String
+    public init(model: String, id: String) {
+        self.model = model
+        self.id = id
+    }
+    public var description: String { "\(model)#\(id)" }
+}

@@ -1,0 +1,90 @@
+public import Foundation
+
+/// One canonical record's current state: every field with the source version that set it.
+public struct RecordState: Hashable, Sendable, Codable {
+    public var fields: [String: JSONValue]
+    public var versions: [String: SourceVersion]
+    /// The system that last set each field.
+    public var sources: [String: SystemName]
+
+    public init(fields: [String: JSONValue] = [:], versions: [String: SourceVersion] = [:], sources: [String: SystemName] = [:]) {
+        self.fields = fields
+        self.versions = versions
+        self.sources = sources
+    }
+
+    /// Decodes the record into its typed form (e.g. `Customer`); `nil` when mandatory fields are still missing.
+    public func decode<T: Decodable>(_ type: T.Type) -> T? {
+        try? CanonicalCoding.decoder.decode(T.self, from: JSONValue.object(fields).serialized())
+    }
+}
+
+/// The canonical state of everything under one entity key (e.g. one Stripe customer with its subscriptions, invoices,
+/// payments and refunds), plus what has been emitted to targets so far. Stored as one row; changed in one transaction.
+public struct Aggregate: Hashable, Sendable, Codable {
+    /// Records by `ExternalRef.description`.
+    public var records: [String: RecordState]
+    /// What each target was last told, per command key: the number of emissions and a fingerprint of the last one.
+    public var emitted: [String: Emission]
+
+    public init(records: [String: RecordState] = [:], emitted: [String: Emission] = [:]) {
+        self.records = records
+        self.emitted = emitted
+    }
+
+    /// The state of one record, if known.
+    public func record(_ ref: ExternalRef) -> RecordState? { records[ref.description] }
+
+    /// All records of one kind, with their refs, ordered by ref for determinism.
+    public func records(of kind: EntityKind) -> [(ref: ExternalRef, state: RecordState)] {
+        records.compactMap { key, state -> (ExternalRef, RecordState)? in
+            let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
+            guard parts.count == 3, let recordKind = EntityKind(rawValue: parts[1]), recordKind == kind else { return nil }
+            return (ExternalRef(system: SystemName(parts[0]), kind: recordKind, id: parts[2]), state)
+        }.sorted { $0.0.description < $1.0.description }
+    }
+
+    /// A record emission: how many commands were written for a key, and the fingerprint of the last payload.
+    public struct Emission: Hashable, Sendable, Codable {
+        public var count: Int
+        public var fingerprint: UInt64
+        public init(count: Int, fingerprint: UInt64) {
+            self.count = count
+            self.fingerprint = fingerprint
+        }
+    }
+}
+
+/// The JSON coding used for canonical records and command payloads: ISO-8601 instants, sorted keys.
+public enum CanonicalCoding {
+    /// Encoder for canonical values.
+    public static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return encoder
+    }
+
+    /// Decoder for canonical values.
+    public static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }
+
+    /// A canonical value as a `JSONValue` (for field maps).
+    public static func jsonValue(_ value: some Encodable) -> JSONValue {
+        guard let data = try? encoder.encode(value), let json = try? JSONValue.parse(data) else { return .null }
+        return json
+    }
+
+    /// 64-bit FNV-1a of bytes: a cheap, stable fingerprint (not a security hash).
+    public static func fingerprint(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+}

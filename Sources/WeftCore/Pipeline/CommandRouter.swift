@@ -1,0 +1,115 @@
+import Foundation
+
+/// The route stage: turns an aggregate's canonical state into the commands each target still needs. Pure.
+///
+/// Routing is level-triggered: it computes the commands the *current* state calls for and emits those whose payload
+/// differs from what was last emitted for the same key. So the commands converge to the same final effect whatever
+/// order (or how many times) events arrive, and a record that must wait for another (a payment for its invoice, a
+/// refund for its charge) is emitted on the first pass at which its dependency is known.
+public struct CommandRouter: Sendable {
+    public var flows: [Flow]
+    public var ownership: OwnershipRules
+
+    public init(flows: [Flow], ownership: OwnershipRules) {
+        self.flows = flows
+        self.ownership = ownership
+    }
+
+    /// The targets that changes from `source` flow to.
+    public func targets(of source: SystemName) -> [SystemName] {
+        flows.filter { $0.source == source }.map(\.target)
+    }
+
+    /// Computes the commands for the aggregate under `entityKey` whose records came from `source`, and records the
+    /// emissions in `aggregate.emitted`.
+    public func route(entityKey: EntityKey, aggregate: inout Aggregate, source: SystemName) -> [NewCommand] {
+        var commands: [NewCommand] = []
+        for target in targets(of: source) {
+            for (key, payload) in desiredCommands(aggregate: aggregate, target: target) {
+                let bytes = (try? CanonicalCoding.encoder.encode(payload)) ?? Data()
+                let fingerprint = CanonicalCoding.fingerprint(bytes)
+                let emissionKey = "\(target)|\(key)"
+                let previous = aggregate.emitted[emissionKey]
+                if previous?.fingerprint == fingerprint { continue }
+                let count = (previous?.count ?? 0) + 1
+                aggregate.emitted[emissionKey] = Aggregate.Emission(count: count, fingerprint: fingerprint)
+                commands.append(
+                    NewCommand(
+                        target: target, entityKey: entityKey,
+                        idempotencyKey: IdempotencyKey("\(emissionKey)|\(count)"),
+                        payload: stripTargetOwned(payload, target: target, isUpdate: previous != nil)
+                    )
+                )
+            }
+        }
+        return commands
+    }
+
+    /// The commands the state calls for, in dependency order, keyed by a stable command key.
+    func desiredCommands(aggregate: Aggregate, target: SystemName) -> [(String, TargetCommand)] {
+        var result: [(String, TargetCommand)] = []
+        for (ref, state) in aggregate.records(of: .product) {
+            if let product = state.decode(Product.self) { result.append(("product|\(ref)", .upsertProduct(product))) }
+        }
+        let customers = aggregate.records(of: .customer).compactMap { $0.state.decode(Customer.self) }
+        for customer in customers where customer.name != nil || customer.email != nil || customer.deleted == true {
+            result.append(("customer|\(customer.ref)", .upsertCustomer(customer)))
+        }
+        for (ref, state) in aggregate.records(of: .subscription) {
+            if let subscription = state.decode(Subscription.self), subscription.status != nil {
+                result.append(("subscription|\(ref)", .upsertSubscription(subscription)))
+            }
+        }
+        var invoices: [ExternalRef: Invoice] = [:]
+        for (ref, state) in aggregate.records(of: .invoice) {
+            guard let invoice = state.decode(Invoice.self), let status = invoice.status, status != .draft else { continue }
+            invoices[ref] = invoice
+            if status == .void && aggregate.emitted["\(target)|invoice|\(ref)"] == nil { continue }
+            let customer =
+                customers.first { $0.ref == invoice.customerRef }
+                ?? Customer(ref: invoice.customerRef, name: invoice.customerName, email: invoice.customerEmail)
+            result.append(("invoice|\(ref)", .upsertInvoice(InvoiceCommand(invoice: invoice, customer: customer))))
+        }
+        let payments = aggregate.records(of: .payment).compactMap { $0.state.decode(Payment.self) }
+        for payment in payments where payment.status == .succeeded {
+            guard let invoiceRef = payment.invoiceRef, let invoice = invoices[invoiceRef], invoice.status != .void else {
+                continue
+            }
+            result.append(("payment|\(payment.ref)", .registerPayment(payment)))
+        }
+        for (ref, state) in aggregate.records(of: .refund) {
+            guard var refund = state.decode(Refund.self), refund.status == "succeeded" else { continue }
+            if refund.invoiceRef == nil, let chargeID = refund.chargeID {
+                refund.invoiceRef =
+                    invoices.values.first { $0.chargeID == chargeID }?.ref
+                    ?? payments.first { $0.chargeID == chargeID }?.invoiceRef
+            }
+            guard let invoiceRef = refund.invoiceRef, invoices[invoiceRef]?.status == .paid,
+                payments.contains(where: { $0.invoiceRef == invoiceRef && $0.status == .succeeded })
+                    || invoices[invoiceRef]?.amountPaidMinor ?? 0 > 0
+            else { continue }
+            result.append(("refund|\(ref)", .createRefund(refund)))
+        }
+        for customer in customers {
+            let standing = StandingRule.standing(of: customer.ref, in: aggregate)
+            let key = "standing|\(customer.ref)"
+            // A customer who was never past due needs no standing command.
+            if standing.state == .good && aggregate.emitted["\(target)|\(key)"] == nil { continue }
+            result.append((key, .setStanding(Standing(customerRef: standing.customerRef, state: standing.state, since: standing.since, overdue: standing.overdue))))
+        }
+        return result
+    }
+
+    /// On updates, drops the fields the target itself owns: Weft never overwrites a system of record.
+    func stripTargetOwned(_ command: TargetCommand, target: SystemName, isUpdate: Bool) -> TargetCommand {
+        guard isUpdate, case .upsertCustomer(var customer) = command else { return command }
+        let owned = ownership.fields(ownedBy: target, kind: .customer)
+        if owned.isEmpty { return command }
+        if owned.contains("name") || owned.contains("*") { customer.name = nil }
+        if owned.contains("email") || owned.contains("*") { customer.email = nil }
+        if owned.contains("phone") || owned.contains("*") { customer.phone = nil }
+        if owned.contains("address") || owned.contains("*") { customer.address = nil }
+        if owned.contains("taxID") || owned.contains("*") { customer.taxID = nil }
+        return .upsertCustomer(customer)
+    }
+}

@@ -1,0 +1,65 @@
+/// The govern stage: ownership, staleness and echo detection, applied field by field. Pure.
+public struct Governor: Sendable {
+    public var ownership: OwnershipRules
+
+    public init(ownership: OwnershipRules) {
+        self.ownership = ownership
+    }
+
+    /// The result of governing one change.
+    public struct Result: Hashable, Sendable {
+        /// The record after the change.
+        public var state: RecordState
+        /// Fields whose value changed.
+        public var applied: [String]
+        /// Fields the source does not own.
+        public var unowned: [String]
+        /// Fields older than what was applied.
+        public var stale: [String]
+        /// Fields equal to the current value (echoes and redeliveries).
+        public var unchanged: [String]
+
+        /// The change as a whole, for metrics: `applied`, `stale`, `unowned` or `echo`.
+        public var verdict: Verdict {
+            if !applied.isEmpty { return .applied }
+            if !stale.isEmpty { return .stale }
+            if !unowned.isEmpty && unchanged.isEmpty { return .unowned }
+            return .echo
+        }
+    }
+
+    /// What a change amounted to.
+    public enum Verdict: String, Sendable, Hashable, CaseIterable {
+        case applied, stale, unowned, echo
+    }
+
+    /// Applies `change` from `source` to `current`.
+    public func govern(_ change: CanonicalChange, from source: SystemName, onto current: RecordState?) -> Result {
+        var state = current ?? RecordState()
+        var result = Result(state: state, applied: [], unowned: [], stale: [], unchanged: [])
+        for field in change.fields.keys.sorted() {
+            let value = change.fields[field] ?? .null
+            guard ownership.allows(source, toWrite: field, of: change.ref.kind) else {
+                result.unowned.append(field)
+                continue
+            }
+            let version = change.version(of: field)
+            if let appliedVersion = state.versions[field], version < appliedVersion {
+                result.stale.append(field)
+                continue
+            }
+            if state.fields[field] == value {
+                // Same value: keep the newest version so a later stale change is still recognised as stale.
+                if let appliedVersion = state.versions[field], appliedVersion < version { state.versions[field] = version }
+                result.unchanged.append(field)
+                continue
+            }
+            state.fields[field] = value
+            state.versions[field] = version
+            state.sources[field] = source
+            result.applied.append(field)
+        }
+        result.state = state
+        return result
+    }
+}

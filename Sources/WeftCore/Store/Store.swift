@@ -1,0 +1,217 @@
+public import Foundation
+
+/// Weft's durable state: inbox, canonical aggregates, outbox, bindings, cursors and audit. One protocol, two
+/// implementations (SQLite embedded, PostgreSQL for many nodes); the same conformance suite runs against both.
+///
+/// Guarantees every implementation gives:
+/// - `append` is durable when it returns; `(system, eventID)` is unique, a repeat is reported `duplicate`.
+/// - `claimEvents` hands out at most one unfinished event per entity key at a time, the earliest by
+///   (occurred-at, seq), under a lease; an expired lease makes the event claimable again.
+/// - `commitProcessed` is one transaction per call: aggregates, outbox commands and event status change together,
+///   and only for events the caller still holds (a lost lease drops that event's part).
+/// - `claimCommands` hands out at most one undelivered command per (target, entity key), the earliest, when due.
+public protocol Store: Sendable {
+    // MARK: Inbox
+
+    /// Appends events durably (implementations group-commit concurrent callers). One result per event, in order.
+    func append(_ events: [IncomingEvent]) async throws -> [AppendResult]
+
+    /// Claims up to `limit` events, at most one per entity key, leased to `owner` until `now + lease`.
+    func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent]
+
+    /// Loads the aggregates of the given keys (missing keys are absent from the result).
+    func loadAggregates(_ keys: [EntityKey]) async throws -> [EntityKey: StoredAggregate]
+
+    /// Commits the results of processing claimed events, atomically.
+    /// - Returns: the events whose results were committed (those still leased to `owner`).
+    @discardableResult
+    func commitProcessed(_ results: [ProcessedEvent], owner: String, now: Date) async throws -> [EventSeq]
+
+    /// Releases claimed events unprocessed (graceful shutdown), so others may take them at once.
+    func releaseEvents(_ seqs: [EventSeq], owner: String) async throws
+
+    // MARK: Outbox
+
+    /// Claims up to `limit` due commands for `target`, at most one per entity key, leased to `owner`.
+    func claimCommands(target: SystemName, limit: Int, owner: String, lease: Duration, now: Date) async throws
+        -> [OutboxCommand]
+
+    /// Records delivery results; bindings are recorded for delivered commands that name a target record.
+    func completeCommands(_ results: [CommandResult], owner: String, now: Date) async throws
+
+    /// Releases claimed commands unattempted (graceful shutdown, or the breaker opened before sending).
+    func releaseCommands(_ ids: [CommandID], owner: String) async throws
+
+    /// The earliest instant a pending command for `target` is due, if any (so an idle dispatcher can sleep).
+    func nextCommandDue(target: SystemName) async throws -> Date?
+
+    // MARK: Operators
+
+    /// Lists events, newest first.
+    func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent]
+
+    /// Lists commands, newest first.
+    func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord]
+
+    /// Makes matching dead commands pending again, due now, with a fresh attempt count. Audited.
+    /// - Returns: how many commands were replayed.
+    func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int
+
+    /// Makes failed events pending again. Audited.
+    func replayFailedEvents(seqs: [EventSeq]?, actor: String, now: Date) async throws -> Int
+
+    /// Binding of a source record in a target.
+    func binding(of ref: ExternalRef, in target: SystemName) async throws -> TargetRecordID?
+
+    // MARK: Cursors
+
+    /// A named cursor (e.g. the Stripe events catch-up position).
+    func cursor(_ name: String) async throws -> String?
+
+    /// Sets a named cursor.
+    func setCursor(_ name: String, to value: String) async throws
+
+    // MARK: Observability
+
+    /// Queue depths and ages, for metrics and readiness.
+    func stats(now: Date) async throws -> StoreStats
+
+    /// Appends to the audit log.
+    func audit(_ entry: AuditEntry) async throws
+
+    /// Reads the audit log, newest first.
+    func auditLog(limit: Int) async throws -> [AuditEntry]
+}
+
+/// An aggregate with its optimistic-concurrency version.
+public struct StoredAggregate: Hashable, Sendable {
+    public var aggregate: Aggregate
+    public var version: Int64
+
+    public init(aggregate: Aggregate, version: Int64) {
+        self.aggregate = aggregate
+        self.version = version
+    }
+}
+
+/// The result of processing one claimed event.
+public struct ProcessedEvent: Hashable, Sendable {
+    public var seq: EventSeq
+    public var entityKey: EntityKey
+    /// The aggregate to save, with the version it was loaded at (`nil` = unchanged, nothing to save).
+    public var aggregate: Aggregate?
+    public var expectedVersion: Int64?
+    public var commands: [NewCommand]
+    public var status: EventStatus
+    public var outcome: String
+    public var traceID: TraceID
+
+    public init(
+        seq: EventSeq, entityKey: EntityKey, aggregate: Aggregate?, expectedVersion: Int64?, commands: [NewCommand],
+        status: EventStatus, outcome: String, traceID: TraceID
+    ) {
+        self.seq = seq
+        self.entityKey = entityKey
+        self.aggregate = aggregate
+        self.expectedVersion = expectedVersion
+        self.commands = commands
+        self.status = status
+        self.outcome = outcome
+        self.traceID = traceID
+    }
+}
+
+/// The result of one delivery attempt, to record.
+public struct CommandResult: Hashable, Sendable {
+    public var id: CommandID
+    public var transition: CommandTransition
+    /// The source record the command was about (for the binding).
+    public var subject: ExternalRef
+
+    public init(id: CommandID, transition: CommandTransition, subject: ExternalRef) {
+        self.id = id
+        self.transition = transition
+        self.subject = subject
+    }
+}
+
+/// Selects commands for listing and replay.
+public struct CommandFilter: Hashable, Sendable {
+    public var ids: [CommandID]?
+    public var status: CommandStatus?
+    public var target: SystemName?
+    /// Command kind (`upsert_invoice`).
+    public var kind: String?
+    public var entityKey: EntityKey?
+
+    public init(
+        ids: [CommandID]? = nil, status: CommandStatus? = nil, target: SystemName? = nil, kind: String? = nil,
+        entityKey: EntityKey? = nil
+    ) {
+        self.ids = ids
+        self.status = status
+        self.target = target
+        self.kind = kind
+        self.entityKey = entityKey
+    }
+}
+
+/// A command as listed for operators.
+public struct CommandRecord: Hashable, Sendable {
+    public var command: OutboxCommand
+    public var status: CommandStatus
+    public var nextAttemptAt: Date?
+    public var lastError: String?
+    public var deliveredAt: Date?
+    public var targetRecord: TargetRecordID?
+
+    public init(
+        command: OutboxCommand, status: CommandStatus, nextAttemptAt: Date?, lastError: String?, deliveredAt: Date?,
+        targetRecord: TargetRecordID?
+    ) {
+        self.command = command
+        self.status = status
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.deliveredAt = deliveredAt
+        self.targetRecord = targetRecord
+    }
+}
+
+/// Queue depths and ages.
+public struct StoreStats: Hashable, Sendable {
+    public var eventsByStatus: [EventStatus: Int]
+    public var oldestPendingEventAge: TimeInterval?
+    /// Per target: command count by status.
+    public var commandsByTarget: [SystemName: [CommandStatus: Int]]
+    public var oldestPendingCommandAge: [SystemName: TimeInterval]
+    /// Dead commands by kind (business exceptions such as "invoice paid in billing, not in the ERP").
+    public var deadCommandsByKind: [String: Int]
+
+    public init(
+        eventsByStatus: [EventStatus: Int] = [:], oldestPendingEventAge: TimeInterval? = nil,
+        commandsByTarget: [SystemName: [CommandStatus: Int]] = [:], oldestPendingCommandAge: [SystemName: TimeInterval] = [:],
+        deadCommandsByKind: [String: Int] = [:]
+    ) {
+        self.eventsByStatus = eventsByStatus
+        self.oldestPendingEventAge = oldestPendingEventAge
+        self.commandsByTarget = commandsByTarget
+        self.oldestPendingCommandAge = oldestPendingCommandAge
+        self.deadCommandsByKind = deadCommandsByKind
+    }
+}
+
+/// One audit-log entry: who did what, when.
+public struct AuditEntry: Hashable, Sendable {
+    public var at: Date
+    public var actor: String
+    public var action: String
+    public var detail: String
+
+    public init(at: Date, actor: String, action: String, detail: String) {
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.detail = detail
+    }
+}

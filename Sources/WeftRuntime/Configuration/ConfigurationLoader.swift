@@ -1,0 +1,484 @@
+import Foundation
+public import WeftCore
+import Yams
+
+/// One problem found in a configuration file, with the line it is on.
+public struct ConfigurationProblem: Sendable, Hashable, CustomStringConvertible {
+    public var line: Int
+    public var message: String
+
+    public init(line: Int, message: String) {
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { "\(line): \(message)" }
+}
+
+/// Reads Weft's YAML configuration, collecting every problem with its line (for `weft check`) instead of stopping at
+/// the first.
+public enum ConfigurationLoader {
+    /// Canonical fields an ownership rule may name, per kind.
+    public static let ownableFields: [EntityKind: Set<String>] = [
+        .customer: ["name", "email", "phone", "address", "taxID", "currency", "*"],
+        .product: ["name", "sku", "active", "unitAmount", "*"],
+        .subscription: ["status", "items", "currentPeriodStart", "currentPeriodEnd", "cancelAt", "canceledAt", "*"],
+        .invoice: ["status", "number", "lines", "currency", "totalMinor", "amountDueMinor", "amountPaidMinor", "*"],
+        .payment: ["status", "amount", "*"],
+        .refund: ["status", "amount", "*"],
+    ]
+
+    /// Loads a configuration file. Returns the configuration when there are no problems.
+    public static func load(path: String) -> (WeftConfiguration?, [ConfigurationProblem]) {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            return (nil, [ConfigurationProblem(line: 1, message: "cannot read the file")])
+        }
+        return load(text: text)
+    }
+
+    /// Parses configuration text.
+    public static func load(text: String) -> (WeftConfiguration?, [ConfigurationProblem]) {
+        var reader = Reader()
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                return (nil, [ConfigurationProblem(line: 1, message: "the file is empty")])
+            }
+            root = node
+        } catch let error as YamlError {
+            return (nil, [ConfigurationProblem(line: yamlErrorLine(error), message: "not valid YAML: \(error)")])
+        } catch {
+            return (nil, [ConfigurationProblem(line: 1, message: "not valid YAML: \(error)")])
+        }
+        let configuration = reader.read(root)
+        let problems = reader.problems.sorted { ($0.line, $0.message) < ($1.line, $1.message) }
+        return (problems.isEmpty ? configuration : nil, problems)
+    }
+
+    private static func yamlErrorLine(_ error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return 1
+        }
+    }
+}
+
+/// Walks the YAML tree, building the configuration and recording problems.
+private struct Reader {
+    var problems: [ConfigurationProblem] = []
+
+    mutating func problem(_ node: Node?, _ message: String) {
+        problems.append(ConfigurationProblem(line: node?.mark?.line ?? 1, message: message))
+    }
+
+    /// The members of a mapping, with the key nodes (for line numbers); reports keys not in `allowed`.
+    mutating func mapping(_ node: Node?, _ context: String, allowed: Set<String>? = nil) -> [(key: Node, value: Node)] {
+        guard let node else { return [] }
+        guard case .mapping(let mapping) = node else {
+            problem(node, "\(context) must be a mapping")
+            return []
+        }
+        var seen: Set<String> = []
+        var result: [(Node, Node)] = []
+        for (key, value) in mapping {
+            let name = key.string ?? ""
+            if !seen.insert(name).inserted { problem(key, "\(context): '\(name)' appears twice") }
+            if let allowed, !allowed.contains(name) {
+                if Self.secretKeys.contains(name) {
+                    problem(key, "\(context): secrets are never written in the config; use \(name)_env: VAR or \(name)_file: PATH")
+                } else {
+                    problem(key, "\(context): unknown key '\(name)' (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+                }
+            }
+            result.append((key, value))
+        }
+        return result
+    }
+
+    static let secretKeys: Set<String> = ["api_key", "webhook_secret", "password", "token", "secret", "client_secret"]
+
+    func value(_ members: [(key: Node, value: Node)], _ name: String) -> Node? {
+        members.first { $0.key.string == name }?.value
+    }
+
+    mutating func string(_ node: Node?, _ context: String, required: Bool = false) -> String? {
+        guard let node else {
+            if required { problem(nil, "\(context) is required") }
+            return nil
+        }
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
+            problem(node, "\(context) must be a non-empty string")
+            return nil
+        }
+        return scalar.string
+    }
+
+    mutating func number(_ node: Node?, _ context: String, minimum: Double) -> Double? {
+        guard let node else { return nil }
+        guard let value = node.float ?? node.int.map(Double.init), value >= minimum else {
+            problem(node, "\(context) must be a number ≥ \(minimum)")
+            return nil
+        }
+        return value
+    }
+
+    mutating func integer(_ node: Node?, _ context: String, minimum: Int) -> Int? {
+        guard let node else { return nil }
+        guard let value = node.int, value >= minimum else {
+            problem(node, "\(context) must be a whole number ≥ \(minimum)")
+            return nil
+        }
+        return value
+    }
+
+    mutating func bool(_ node: Node?, _ context: String) -> Bool? {
+        guard let node else { return nil }
+        guard let value = node.bool else {
+            problem(node, "\(context) must be true or false")
+            return nil
+        }
+        return value
+    }
+
+    /// Reads `<name>_env` / `<name>_file` from a mapping.
+    mutating func secret(_ members: [(key: Node, value: Node)], _ name: String, _ context: String, required: Bool, at node: Node)
+        -> SecretReference?
+    {
+        let env = value(members, "\(name)_env")
+        let file = value(members, "\(name)_file")
+        if env != nil && file != nil {
+            problem(env, "\(context): give \(name)_env or \(name)_file, not both")
+            return nil
+        }
+        if let env, let variable = string(env, "\(context).\(name)_env") { return .environment(variable) }
+        if let file, let path = string(file, "\(context).\(name)_file") { return .file(path) }
+        if required { problem(node, "\(context): \(name)_env or \(name)_file is required") }
+        return nil
+    }
+
+    mutating func read(_ root: Node) -> WeftConfiguration {
+        var configuration = WeftConfiguration()
+        let top = mapping(
+            root, "the configuration",
+            allowed: ["store", "server", "systems", "flows", "ownership", "delivery", "pipeline"])
+        if let store = value(top, "store") { configuration.store = readStore(store) }
+        if let server = value(top, "server") { configuration.server = readServer(server) }
+        if let systems = value(top, "systems") {
+            configuration.systems = readSystems(systems)
+        } else {
+            problem(root, "systems: at least one system is required")
+        }
+        if let flows = value(top, "flows") { configuration.flows = readFlows(flows, systems: configuration.systems) }
+        if let ownership = value(top, "ownership") {
+            configuration.ownership = readOwnership(ownership, systems: configuration.systems)
+        }
+        if let delivery = value(top, "delivery") { configuration.delivery = readDelivery(delivery) }
+        if let pipeline = value(top, "pipeline") { configuration.pipeline = readPipeline(pipeline) }
+        checkFlowsAgainstOwnership(configuration, root: value(top, "flows") ?? root)
+        return configuration
+    }
+
+    mutating func readStore(_ node: Node) -> StoreConfiguration {
+        var store = StoreConfiguration()
+        let members = mapping(node, "store", allowed: ["sqlite", "synchronous"])
+        if let path = string(value(members, "sqlite"), "store.sqlite", required: true) { store.sqlitePath = path }
+        if let sync = value(members, "synchronous") {
+            switch sync.string?.lowercased() {
+            case "full": store.synchronousFull = true
+            case "normal": store.synchronousFull = false
+            default: problem(sync, "store.synchronous must be full or normal")
+            }
+        }
+        return store
+    }
+
+    mutating func readServer(_ node: Node) -> ServerConfiguration {
+        var server = ServerConfiguration()
+        let members = mapping(node, "server", allowed: ["listen", "max_body_bytes", "admin_tokens"])
+        if let listenNode = value(members, "listen"), let listen = string(listenNode, "server.listen") {
+            let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port), !parts[0].isEmpty {
+                server.host = String(parts[0])
+                server.port = port
+            } else {
+                problem(listenNode, "server.listen must be HOST:PORT, e.g. 127.0.0.1:8080")
+            }
+        }
+        if let limit = integer(value(members, "max_body_bytes"), "server.max_body_bytes", minimum: 1024) {
+            server.maxBodyBytes = limit
+        }
+        if let tokens = value(members, "admin_tokens") {
+            guard case .sequence(let sequence) = tokens else {
+                problem(tokens, "server.admin_tokens must be a list")
+                return server
+            }
+            for item in sequence {
+                let tokenMembers = mapping(item, "server.admin_tokens[]", allowed: ["token_env", "token_file", "scopes"])
+                guard let secret = secret(tokenMembers, "token", "server.admin_tokens[]", required: true, at: item) else {
+                    continue
+                }
+                var scopes: Set<String> = ["read"]
+                if let scopesNode = value(tokenMembers, "scopes") {
+                    if case .sequence(let list) = scopesNode {
+                        scopes = Set(list.compactMap(\.string))
+                        for scope in scopes where !["read", "operate", "admin"].contains(scope) {
+                            problem(scopesNode, "unknown scope '\(scope)' (read, operate, admin)")
+                        }
+                    } else {
+                        problem(scopesNode, "scopes must be a list of read, operate, admin")
+                    }
+                }
+                server.adminTokens.append(AdminToken(secret: secret, scopes: scopes))
+            }
+        }
+        return server
+    }
+
+    mutating func readSystems(_ node: Node) -> [SystemName: SystemConfiguration] {
+        var systems: [SystemName: SystemConfiguration] = [:]
+        for (key, value) in mapping(node, "systems") {
+            guard let name = key.string, !name.isEmpty else { continue }
+            let context = "systems.\(name)"
+            let members = mapping(value, context)
+            switch self.value(members, "type")?.string {
+            case "stripe":
+                _ = mapping(
+                    value, context,
+                    allowed: [
+                        "type", "base_url", "api_key_env", "api_key_file", "webhook_secret_env", "webhook_secret_file",
+                        "webhook_secrets", "signature_tolerance_seconds", "api_version", "catch_up",
+                    ])
+                systems[SystemName(name)] = .stripe(readStripe(members, context: context, node: value))
+            case "odoo":
+                _ = mapping(
+                    value, context,
+                    allowed: [
+                        "type", "url", "database", "api", "login", "api_key_env", "api_key_file", "rate_limit",
+                        "standing_tag", "timeout_seconds",
+                    ])
+                if let odoo = readOdoo(members, context: context, node: value) { systems[SystemName(name)] = .odoo(odoo) }
+            case let other:
+                problem(self.value(members, "type") ?? value, "\(context).type must be stripe or odoo (got \(other ?? "nothing"))")
+            }
+        }
+        return systems
+    }
+
+    mutating func readStripe(_ members: [(key: Node, value: Node)], context: String, node: Node) -> StripeSystemConfiguration {
+        var stripe = StripeSystemConfiguration()
+        if let url = string(value(members, "base_url"), "\(context).base_url") {
+            if URL(string: url)?.scheme == nil { problem(value(members, "base_url"), "\(context).base_url must be a URL") }
+            stripe.baseURL = url
+        }
+        stripe.apiKey = secret(members, "api_key", context, required: false, at: node)
+        if let single = secret(members, "webhook_secret", context, required: false, at: node) {
+            stripe.webhookSecrets = [single]
+        }
+        if let list = value(members, "webhook_secrets") {
+            if case .sequence(let items) = list {
+                for item in items {
+                    let itemMembers = mapping(item, "\(context).webhook_secrets[]", allowed: ["env", "file"])
+                    if let env = string(value(itemMembers, "env"), "env") { stripe.webhookSecrets.append(.environment(env)) }
+                    if let file = string(value(itemMembers, "file"), "file") { stripe.webhookSecrets.append(.file(file)) }
+                }
+            } else {
+                problem(list, "\(context).webhook_secrets must be a list of {env: VAR} or {file: PATH}")
+            }
+        }
+        if stripe.webhookSecrets.isEmpty {
+            problem(node, "\(context): webhook_secret_env (or webhook_secret_file / webhook_secrets) is required to verify webhooks")
+        }
+        if let seconds = integer(value(members, "signature_tolerance_seconds"), "\(context).signature_tolerance_seconds", minimum: 1) {
+            stripe.signatureTolerance = .seconds(seconds)
+        }
+        stripe.apiVersion = string(value(members, "api_version"), "\(context).api_version")
+        if let catchUp = value(members, "catch_up") {
+            let catchUpMembers = mapping(catchUp, "\(context).catch_up", allowed: ["interval_seconds", "overlap_seconds", "enabled"])
+            if bool(value(catchUpMembers, "enabled"), "\(context).catch_up.enabled") == false { stripe.catchUpInterval = nil }
+            if let seconds = number(value(catchUpMembers, "interval_seconds"), "\(context).catch_up.interval_seconds", minimum: 0.01) {
+                stripe.catchUpInterval = .milliseconds(Int64(seconds * 1000))
+            }
+            if let seconds = integer(value(catchUpMembers, "overlap_seconds"), "\(context).catch_up.overlap_seconds", minimum: 0) {
+                stripe.catchUpOverlap = .seconds(seconds)
+            }
+        }
+        if stripe.catchUpInterval != nil && stripe.apiKey == nil {
+            problem(node, "\(context): catch-up from /v1/events needs api_key_env or api_key_file (or catch_up: {enabled: false})")
+        }
+        return stripe
+    }
+
+    mutating func readOdoo(_ members: [(key: Node, value: Node)], context: String, node: Node) -> OdooSystemConfiguration? {
+        let url = string(value(members, "url"), "\(context).url", required: true)
+        if let url, URL(string: url)?.scheme == nil { problem(value(members, "url"), "\(context).url must be a URL") }
+        let database = string(value(members, "database"), "\(context).database", required: true)
+        var api = OdooAPI.json2
+        if let apiNode = value(members, "api") {
+            if let parsed = apiNode.string.flatMap(OdooAPI.init(rawValue:)) {
+                api = parsed
+            } else {
+                problem(apiNode, "\(context).api must be json2, jsonrpc or xmlrpc")
+            }
+        }
+        let login = string(value(members, "login"), "\(context).login")
+        if api != .json2 && login == nil { problem(node, "\(context).login is required for api \(api.rawValue)") }
+        let key = secret(members, "api_key", context, required: true, at: node)
+        var rate: RateLimit?
+        if let rateNode = value(members, "rate_limit") {
+            let rateMembers = mapping(rateNode, "\(context).rate_limit", allowed: ["per_second", "burst"])
+            let perSecond = number(value(rateMembers, "per_second"), "\(context).rate_limit.per_second", minimum: 0.01)
+            let burst = integer(value(rateMembers, "burst"), "\(context).rate_limit.burst", minimum: 1)
+            if let perSecond {
+                rate = RateLimit(perSecond: perSecond, burst: burst ?? max(1, Int(perSecond)))
+            } else {
+                problem(rateNode, "\(context).rate_limit.per_second is required")
+            }
+        }
+        guard let url, let database else { return nil }
+        var odoo = OdooSystemConfiguration(url: url, database: database, api: api, login: login, apiKey: key, rateLimit: rate)
+        if let tag = string(value(members, "standing_tag"), "\(context).standing_tag") { odoo.standingTag = tag }
+        if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
+            odoo.timeout = .milliseconds(Int64(seconds * 1000))
+        }
+        return odoo
+    }
+
+    mutating func readFlows(_ node: Node, systems: [SystemName: SystemConfiguration]) -> [Flow] {
+        var flows: [Flow] = []
+        for (key, value) in mapping(node, "flows") {
+            guard let name = key.string else { continue }
+            let members = mapping(value, "flows.\(name)", allowed: ["from", "to"])
+            guard let from = string(self.value(members, "from"), "flows.\(name).from", required: true),
+                let to = string(self.value(members, "to"), "flows.\(name).to", required: true)
+            else {
+                problem(value, "flows.\(name) needs from and to")
+                continue
+            }
+            switch systems[SystemName(from)] {
+            case .stripe: break
+            case .odoo: problem(self.value(members, "from"), "flows.\(name).from: \(from) is an odoo system; Odoo is a target only")
+            case nil: problem(self.value(members, "from"), "flows.\(name).from names no system '\(from)'")
+            }
+            switch systems[SystemName(to)] {
+            case .odoo: break
+            case .stripe: problem(self.value(members, "to"), "flows.\(name).to: \(to) is a stripe system; Stripe is a source only")
+            case nil: problem(self.value(members, "to"), "flows.\(name).to names no system '\(to)'")
+            }
+            flows.append(Flow(name: name, source: SystemName(from), target: SystemName(to)))
+        }
+        return flows
+    }
+
+    /// `ownership: { odoo: [customer.address, customer.taxID], stripe: [subscription.status] }`.
+    mutating func readOwnership(_ node: Node, systems: [SystemName: SystemConfiguration]) -> OwnershipRules {
+        var owners: [String: SystemName] = [:]
+        var lines: [String: Int] = [:]
+        for (key, value) in mapping(node, "ownership") {
+            guard let system = key.string else { continue }
+            if systems[SystemName(system)] == nil { problem(key, "ownership.\(system) names no configured system") }
+            guard case .sequence(let fields) = value else {
+                problem(value, "ownership.\(system) must be a list of fields such as customer.address")
+                continue
+            }
+            for fieldNode in fields {
+                guard let path = fieldNode.string else {
+                    problem(fieldNode, "ownership.\(system): each entry must be kind.field")
+                    continue
+                }
+                let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let kind = EntityKind(rawValue: parts[0]) else {
+                    problem(fieldNode, "ownership.\(system): '\(path)' is not kind.field (kinds: \(EntityKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    continue
+                }
+                guard ConfigurationLoader.ownableFields[kind]?.contains(parts[1]) == true else {
+                    let known = (ConfigurationLoader.ownableFields[kind] ?? []).sorted().joined(separator: ", ")
+                    problem(fieldNode, "ownership.\(system): \(kind.rawValue) has no field '\(parts[1])' (fields: \(known))")
+                    continue
+                }
+                if let existing = owners[path], existing.rawValue != system {
+                    problem(
+                        fieldNode,
+                        "\(path) has two owners: \(existing) (line \(lines[path] ?? 0)) and \(system); a field has exactly one system of record"
+                    )
+                    continue
+                }
+                owners[path] = SystemName(system)
+                lines[path] = fieldNode.mark?.line ?? 0
+            }
+        }
+        // `kind.*` and `kind.field` owned by different systems is two owners as well.
+        for (path, owner) in owners where path.hasSuffix(".*") {
+            let kind = path.dropLast(2)
+            for (other, otherOwner) in owners where other.hasPrefix("\(kind).") && other != path && otherOwner != owner {
+                problems.append(
+                    ConfigurationProblem(
+                        line: lines[other] ?? 1, message: "\(other) has two owners: \(owner) (via \(path)) and \(otherOwner)"))
+            }
+        }
+        return OwnershipRules(owners: owners)
+    }
+
+    /// A flow may carry a field only if its source owns it, its target owns it (then Weft writes it on create only),
+    /// or nobody claims it.
+    mutating func checkFlowsAgainstOwnership(_ configuration: WeftConfiguration, root: Node) {
+        for flow in configuration.flows {
+            for (path, owner) in configuration.ownership.owners.sorted(by: { $0.key < $1.key })
+            where owner != flow.source && owner != flow.target {
+                problem(
+                    root,
+                    "flows.\(flow.name) writes \(path) from \(flow.source) to \(flow.target), but \(owner) owns it; give it to \(flow.source) or \(flow.target), or remove the rule"
+                )
+            }
+        }
+    }
+
+    mutating func readDelivery(_ node: Node) -> DeliveryConfiguration {
+        var delivery = DeliveryConfiguration()
+        let members = mapping(node, "delivery", allowed: ["retry", "breaker", "concurrency", "lease_seconds"])
+        if let retry = value(members, "retry") {
+            let retryMembers = mapping(
+                retry, "delivery.retry", allowed: ["initial_ms", "multiplier", "max_delay_ms", "max_attempts", "jitter"])
+            if let value = integer(value(retryMembers, "initial_ms"), "delivery.retry.initial_ms", minimum: 1) {
+                delivery.retry.initialDelay = .milliseconds(value)
+            }
+            if let value = number(value(retryMembers, "multiplier"), "delivery.retry.multiplier", minimum: 1) {
+                delivery.retry.multiplier = value
+            }
+            if let value = integer(value(retryMembers, "max_delay_ms"), "delivery.retry.max_delay_ms", minimum: 1) {
+                delivery.retry.maxDelay = .milliseconds(value)
+            }
+            if let value = integer(value(retryMembers, "max_attempts"), "delivery.retry.max_attempts", minimum: 1) {
+                delivery.retry.maxAttempts = value
+            }
+            if let jitterNode = value(retryMembers, "jitter"), let value = number(jitterNode, "delivery.retry.jitter", minimum: 0) {
+                if value > 1 { problem(jitterNode, "delivery.retry.jitter must be between 0 and 1") }
+                delivery.retry.jitter = min(value, 1)
+            }
+        }
+        if let breaker = value(members, "breaker") {
+            let breakerMembers = mapping(breaker, "delivery.breaker", allowed: ["failure_threshold", "open_seconds"])
+            if let value = integer(value(breakerMembers, "failure_threshold"), "delivery.breaker.failure_threshold", minimum: 1) {
+                delivery.breakerFailureThreshold = value
+            }
+            if let value = number(value(breakerMembers, "open_seconds"), "delivery.breaker.open_seconds", minimum: 0.01) {
+                delivery.breakerOpenFor = .milliseconds(Int64(value * 1000))
+            }
+        }
+        if let value = integer(value(members, "concurrency"), "delivery.concurrency", minimum: 1) { delivery.concurrency = value }
+        if let value = number(value(members, "lease_seconds"), "delivery.lease_seconds", minimum: 1) {
+            delivery.lease = .milliseconds(Int64(value * 1000))
+        }
+        return delivery
+    }
+
+    mutating func readPipeline(_ node: Node) -> PipelineConfiguration {
+        var pipeline = PipelineConfiguration()
+        let members = mapping(node, "pipeline", allowed: ["workers", "batch_size", "lease_seconds"])
+        if let value = integer(value(members, "workers"), "pipeline.workers", minimum: 1) { pipeline.workers = value }
+        if let value = integer(value(members, "batch_size"), "pipeline.batch_size", minimum: 1) { pipeline.batchSize = value }
+        if let value = number(value(members, "lease_seconds"), "pipeline.lease_seconds", minimum: 1) {
+            pipeline.lease = .milliseconds(Int64(value * 1000))
+        }
+        return pipeline
+    }
+}

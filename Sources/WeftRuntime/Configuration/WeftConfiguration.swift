@@ -1,0 +1,236 @@
+public import Foundation
+public import WeftCore
+
+/// Weft's whole configuration, as loaded from YAML. Secrets are never part of it: only references to them
+/// (`SecretReference`), resolved at start-up.
+public struct WeftConfiguration: Sendable, Hashable {
+    public var store: StoreConfiguration
+    public var server: ServerConfiguration
+    public var systems: [SystemName: SystemConfiguration]
+    public var flows: [Flow]
+    public var ownership: OwnershipRules
+    public var delivery: DeliveryConfiguration
+    public var pipeline: PipelineConfiguration
+
+    public init(
+        store: StoreConfiguration = .init(), server: ServerConfiguration = .init(),
+        systems: [SystemName: SystemConfiguration] = [:], flows: [Flow] = [], ownership: OwnershipRules = .init(),
+        delivery: DeliveryConfiguration = .init(), pipeline: PipelineConfiguration = .init()
+    ) {
+        self.store = store
+        self.server = server
+        self.systems = systems
+        self.flows = flows
+        self.ownership = ownership
+        self.delivery = delivery
+        self.pipeline = pipeline
+    }
+}
+
+/// Where a secret comes from: an environment variable or a file. Never the config text.
+public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
+    case environment(String)
+    case file(String)
+
+    /// Reads the secret. Whitespace around a file's content is trimmed.
+    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        switch self {
+        case .environment(let name):
+            guard let value = environment[name], !value.isEmpty else {
+                throw ConfigurationError(message: "environment variable \(name) is not set")
+            }
+            return value
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path),
+                let text = String(data: data, encoding: .utf8)
+            else {
+                throw ConfigurationError(message: "secret file \(path) cannot be read")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// Names the reference, never the value.
+    public var description: String {
+        switch self {
+        case .environment(let name): "env:\(name)"
+        case .file(let path): "file:\(path)"
+        }
+    }
+}
+
+/// The store to use.
+public struct StoreConfiguration: Sendable, Hashable {
+    /// Path of the SQLite database file.
+    public var sqlitePath: String
+    /// `true`: `synchronous=FULL` (an acknowledged event survives power loss); `false`: NORMAL.
+    public var synchronousFull: Bool
+
+    public init(sqlitePath: String = "./weft.db", synchronousFull: Bool = true) {
+        self.sqlitePath = sqlitePath
+        self.synchronousFull = synchronousFull
+    }
+}
+
+/// The HTTP server.
+public struct ServerConfiguration: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    /// Webhook bodies larger than this are refused with 413.
+    public var maxBodyBytes: Int
+    /// Bearer tokens for the admin API, each with scopes (`read`, `operate`, `admin`).
+    public var adminTokens: [AdminToken]
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, adminTokens: [AdminToken] = []) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.adminTokens = adminTokens
+    }
+}
+
+/// An admin API token reference with its scopes.
+public struct AdminToken: Sendable, Hashable {
+    public var secret: SecretReference
+    public var scopes: Set<String>
+
+    public init(secret: SecretReference, scopes: Set<String>) {
+        self.secret = secret
+        self.scopes = scopes
+    }
+}
+
+/// One external system.
+public enum SystemConfiguration: Sendable, Hashable {
+    case stripe(StripeSystemConfiguration)
+    case odoo(OdooSystemConfiguration)
+
+    /// `stripe` or `odoo`.
+    public var type: String {
+        switch self {
+        case .stripe: "stripe"
+        case .odoo: "odoo"
+        }
+    }
+}
+
+/// A Stripe account.
+public struct StripeSystemConfiguration: Sendable, Hashable {
+    public var baseURL: String
+    public var apiKey: SecretReference?
+    /// One or more webhook signing secrets (several during a rotation).
+    public var webhookSecrets: [SecretReference]
+    public var signatureTolerance: Duration
+    /// Pinned `Stripe-Version`.
+    public var apiVersion: String?
+    /// How often to read `/v1/events` to catch up on events whose webhook never arrived (`nil`: never).
+    public var catchUpInterval: Duration?
+    /// How far behind the cursor each catch-up starts reading again (events of the same second, clock skew).
+    public var catchUpOverlap: Duration
+
+    public init(
+        baseURL: String = "https://api.stripe.com", apiKey: SecretReference? = nil, webhookSecrets: [SecretReference] = [],
+        signatureTolerance: Duration = .seconds(300), apiVersion: String? = nil, catchUpInterval: Duration? = .seconds(60),
+        catchUpOverlap: Duration = .seconds(300)
+    ) {
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.webhookSecrets = webhookSecrets
+        self.signatureTolerance = signatureTolerance
+        self.apiVersion = apiVersion
+        self.catchUpInterval = catchUpInterval
+        self.catchUpOverlap = catchUpOverlap
+    }
+}
+
+/// How Weft talks to Odoo.
+public enum OdooAPI: String, Sendable, Hashable, CaseIterable {
+    case json2, jsonrpc, xmlrpc
+}
+
+/// An Odoo database.
+public struct OdooSystemConfiguration: Sendable, Hashable {
+    public var url: String
+    public var database: String
+    public var api: OdooAPI
+    public var login: String?
+    public var apiKey: SecretReference?
+    public var rateLimit: RateLimit?
+    /// The partner tag that marks a customer past due.
+    public var standingTag: String
+    /// Per-call deadline.
+    public var timeout: Duration
+
+    public init(
+        url: String, database: String, api: OdooAPI = .json2, login: String? = nil, apiKey: SecretReference? = nil,
+        rateLimit: RateLimit? = nil, standingTag: String = "Past due", timeout: Duration = .seconds(30)
+    ) {
+        self.url = url
+        self.database = database
+        self.api = api
+        self.login = login
+        self.apiKey = apiKey
+        self.rateLimit = rateLimit
+        self.standingTag = standingTag
+        self.timeout = timeout
+    }
+}
+
+/// A request rate: `perSecond` sustained, `burst` at once.
+public struct RateLimit: Sendable, Hashable {
+    public var perSecond: Double
+    public var burst: Int
+
+    public init(perSecond: Double, burst: Int) {
+        self.perSecond = perSecond
+        self.burst = burst
+    }
+}
+
+/// Delivery behaviour for every target.
+public struct DeliveryConfiguration: Sendable, Hashable {
+    public var retry: RetryPolicy
+    public var breakerFailureThreshold: Int
+    public var breakerOpenFor: Duration
+    /// Concurrent delivery loops per target.
+    public var concurrency: Int
+    /// Command lease: a command claimed longer than this is given to another dispatcher.
+    public var lease: Duration
+
+    public init(
+        retry: RetryPolicy = .init(), breakerFailureThreshold: Int = 5, breakerOpenFor: Duration = .seconds(10),
+        concurrency: Int = 4, lease: Duration = .seconds(120)
+    ) {
+        self.retry = retry
+        self.breakerFailureThreshold = breakerFailureThreshold
+        self.breakerOpenFor = breakerOpenFor
+        self.concurrency = concurrency
+        self.lease = lease
+    }
+}
+
+/// Pipeline behaviour.
+public struct PipelineConfiguration: Sendable, Hashable {
+    /// Concurrent pipeline workers.
+    public var workers: Int
+    /// Events claimed per batch.
+    public var batchSize: Int
+    /// Event lease.
+    public var lease: Duration
+    /// Longest idle wait before looking for work again (a wake-up usually comes first).
+    public var idlePoll: Duration
+
+    public init(workers: Int = 2, batchSize: Int = 128, lease: Duration = .seconds(60), idlePoll: Duration = .milliseconds(250)) {
+        self.workers = workers
+        self.batchSize = batchSize
+        self.lease = lease
+        self.idlePoll = idlePoll
+    }
+}
+
+/// A configuration problem, safe to print.
+public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}

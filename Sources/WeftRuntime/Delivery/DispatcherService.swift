@@ -1,0 +1,160 @@
+import Foundation
+public import Logging
+import Metrics
+public import ServiceLifecycle
+import Synchronization
+public import WeftCore
+
+/// Delivers one target's outbox: claims due commands (at most one per entity key, so an entity's commands land in
+/// order), hands them to the target connector in batches, and records each outcome through the command state
+/// machine: delivered, retry later (exponential backoff with jitter, `Retry-After` honoured), or dead letter.
+///
+/// A circuit breaker stops claiming while the target keeps failing (commands wait as pending, no attempts spent) and
+/// probes it after a pause. The rate limit is enforced per HTTP request by the connector's `RequestGate`.
+/// On graceful shutdown a loop finishes the delivery it has in flight, records it, and stops.
+public struct DispatcherService: Service {
+    let target: SystemName
+    let connector: any TargetConnector
+    let store: any Store
+    let configuration: DeliveryConfiguration
+    let commands: Doorbell
+    let nodeID: String
+    let logger: Logger
+    let breaker: BreakerBox
+    let idlePoll: Duration
+
+    public init(
+        target: SystemName, connector: any TargetConnector, store: any Store, configuration: DeliveryConfiguration,
+        commands: Doorbell, nodeID: String, logger: Logger, idlePoll: Duration = .milliseconds(500)
+    ) {
+        self.target = target
+        self.connector = connector
+        self.store = store
+        self.configuration = configuration
+        self.commands = commands
+        self.nodeID = nodeID
+        self.logger = logger
+        self.breaker = BreakerBox(
+            CircuitBreaker(failureThreshold: configuration.breakerFailureThreshold, openFor: configuration.breakerOpenFor))
+        self.idlePoll = idlePoll
+    }
+
+    /// The breaker's state, for health and tests.
+    public var breakerState: CircuitBreaker.State { breaker.state.withLock { $0.state } }
+
+    public func run() async throws {
+        Gauge(label: WeftMetrics.breakerState, dimensions: [("target", target.rawValue)]).record(0)
+        await withDiscardingTaskGroup { group in
+            for index in 0..<max(1, configuration.concurrency) {
+                group.addTask { await loop(owner: "\(nodeID)/deliver/\(target)/\(index)") }
+            }
+        }
+    }
+
+    func loop(owner: String) async {
+        var failures = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if let wait = breaker.state.withLock({ $0.admit(now: .now) }) {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(wait, .seconds(1))) }
+                continue
+            }
+            do {
+                let delivered = try await runOnce(owner: owner)
+                failures = 0
+                if delivered == 0 {
+                    breaker.state.withLock { $0.abandonProbe() }
+                    let due = try await store.nextCommandDue(target: target)
+                    var wait = idlePoll
+                    if let due {
+                        let untilDue = Duration.milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000) + 1)
+                        wait = min(wait, untilDue)
+                    }
+                    let idle = wait
+                    await cancelWhenGracefulShutdown { await commands.wait(upTo: idle) }
+                }
+            } catch {
+                breaker.state.withLock { $0.abandonProbe() }
+                failures += 1
+                logger.error("delivery loop failed", metadata: ["weft.target": "\(target)", "weft.error": "\(error)"])
+                let pause = Duration.milliseconds(min(5_000, 50 * (1 << min(failures, 7))))
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            }
+        }
+    }
+
+    /// Claims one batch, delivers it and records the outcomes. Returns how many commands it attempted.
+    @discardableResult
+    public func runOnce(owner: String) async throws -> Int {
+        let batch = try await store.claimCommands(
+            target: target, limit: max(1, connector.maxBatchSize), owner: owner, lease: configuration.lease, now: Date())
+        guard !batch.isEmpty else { return 0 }
+        var batchLogger = logger
+        batchLogger[metadataKey: "weft.target"] = "\(target)"
+        if batch.count == 1 { batchLogger[metadataKey: "weft.trace_id"] = "\(batch[0].traceID)" }
+        let started = ContinuousClock.now
+        var outcomes = await connector.deliver(batch, logger: batchLogger)
+        if outcomes.count != batch.count {
+            batchLogger.error("connector returned \(outcomes.count) outcomes for \(batch.count) commands")
+            outcomes = batch.map { _ in
+                .retry(DeliveryFailure(kind: .unavailable, message: "connector returned a malformed result"))
+            }
+        }
+        let elapsed = started.duration(to: .now)
+        let now = Date()
+        var generator = SystemRandomNumberGenerator()
+        var results: [CommandResult] = []
+        var transient = false
+        var reachedTarget = false
+        for (command, outcome) in zip(batch, outcomes) {
+            let transition = CommandLifecycle.transition(
+                after: outcome, attempt: max(1, command.attempts), policy: configuration.retry, now: now,
+                unit: Double.random(in: 0..<1, using: &generator))
+            results.append(CommandResult(id: command.id, transition: transition, subject: command.payload.subject))
+            let dimensions = [("target", target.rawValue), ("kind", command.payload.kind)]
+            var commandLogger = batchLogger
+            commandLogger[metadataKey: "weft.trace_id"] = "\(command.traceID)"
+            commandLogger[metadataKey: "weft.command.id"] = "\(command.id)"
+            switch (outcome, transition) {
+            case (.retry(let failure), _):
+                if [.transport, .unavailable, .rateLimited].contains(failure.kind) { transient = true } else { reachedTarget = true }
+            default:
+                reachedTarget = true
+            }
+            switch transition {
+            case .delivered(let record, _):
+                Counter(label: WeftMetrics.commandsDelivered, dimensions: dimensions).increment()
+                Metrics.Timer(label: WeftMetrics.endToEndLatency, dimensions: [("target", target.rawValue)])
+                    .recordNanoseconds(Int64(max(0, now.timeIntervalSince(command.createdAt)) * 1e9))
+                commandLogger.debug("delivered", metadata: ["weft.target.record": "\(record.map(\.description) ?? "-")"])
+            case .retry(let at, let failure):
+                Counter(label: WeftMetrics.deliveryRetries, dimensions: dimensions).increment()
+                commandLogger.info(
+                    "delivery will be retried",
+                    metadata: ["weft.failure": "\(failure)", "weft.retry_at": "\(at)", "weft.attempt": "\(command.attempts)"])
+            case .dead(let failure):
+                Counter(label: WeftMetrics.deadLetters, dimensions: dimensions).increment()
+                commandLogger.warning(
+                    "command dead-lettered", metadata: ["weft.failure": "\(failure)", "weft.attempt": "\(command.attempts)"])
+            }
+        }
+        Metrics.Timer(label: WeftMetrics.deliveryLatency, dimensions: [("target", target.rawValue)])
+            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        let gauge = breaker.state.withLock { breaker -> Int in
+            if transient && !reachedTarget {
+                breaker.recordFailure(now: .now)
+            } else {
+                breaker.recordSuccess()
+            }
+            return breaker.state.gaugeValue
+        }
+        Gauge(label: WeftMetrics.breakerState, dimensions: [("target", target.rawValue)]).record(gauge)
+        try await store.completeCommands(results, owner: owner, now: now)
+        return batch.count
+    }
+}
+
+/// Shares one circuit breaker between a target's delivery loops.
+final class BreakerBox: Sendable {
+    let state: Mutex<CircuitBreaker>
+    init(_ breaker: CircuitBreaker) { self.state = Mutex(breaker) }
+}

@@ -1,0 +1,72 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+public import WeftCore
+
+/// A source's event history, read to catch up on events whose webhook never arrived.
+public protocol EventFeed: Sendable {
+    /// Events that occurred at or after `since`, oldest first, ready to append to the inbox.
+    func events(since: Date) async throws -> [IncomingEvent]
+}
+
+/// Periodically reads a source's event history from a stored cursor and appends what it finds to the inbox;
+/// duplicates of delivered webhooks are recognised by the inbox's `(system, event id)` key and stored once.
+public struct CatchUpService: Service {
+    let system: SystemName
+    let feed: any EventFeed
+    let store: any Store
+    let interval: Duration
+    let overlap: Duration
+    let events: Doorbell
+    let logger: Logger
+
+    public init(
+        system: SystemName, feed: any EventFeed, store: any Store, interval: Duration, overlap: Duration, events: Doorbell,
+        logger: Logger
+    ) {
+        self.system = system
+        self.feed = feed
+        self.store = store
+        self.interval = interval
+        self.overlap = overlap
+        self.events = events
+        self.logger = logger
+    }
+
+    /// The store cursor holding the newest occurred-at (milliseconds) seen.
+    public var cursorName: String { "catch_up.\(system).occurred_at_ms" }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let appended = try await runOnce()
+                if appended > 0 { logger.info("caught up on missed events", metadata: ["weft.system": "\(system)", "weft.count": "\(appended)"]) }
+            } catch {
+                logger.warning("catch-up failed; will try again", metadata: ["weft.system": "\(system)", "weft.error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// Reads once from the cursor (less the overlap), appends, and advances the cursor. Returns how many new events
+    /// were stored.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let cursorMillis = try await store.cursor(cursorName).flatMap { Int64($0) }
+        let overlapSeconds = Double(overlap.components.seconds)
+        let since =
+            cursorMillis.map { Date(timeIntervalSince1970: Double($0) / 1000 - overlapSeconds) }
+            ?? Date(timeIntervalSince1970: 0)
+        let found = try await feed.events(since: since)
+        guard !found.isEmpty else { return 0 }
+        var stored = 0
+        for chunk in stride(from: 0, to: found.count, by: 500) {
+            let results = try await store.append(Array(found[chunk..<min(found.count, chunk + 500)]))
+            stored += results.filter { if case .stored = $0 { true } else { false } }.count
+        }
+        let newest = found.map { Int64(($0.occurredAt.timeIntervalSince1970 * 1000).rounded()) }.max() ?? 0
+        if newest > cursorMillis ?? Int64.min { try await store.setCursor(cursorName, to: String(newest)) }
+        if stored > 0 { events.ring() }
+        return stored
+    }
+}

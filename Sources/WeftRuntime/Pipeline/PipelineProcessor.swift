@@ -1,0 +1,78 @@
+public import WeftCore
+
+/// The pipeline's pure core for one event: decode → govern → route, producing what the store must commit.
+public struct PipelineProcessor: Sendable {
+    public var governor: Governor
+    public var router: CommandRouter
+    public var decoders: [SystemName: any EventDecoder]
+
+    public init(governor: Governor, router: CommandRouter, decoders: [SystemName: any EventDecoder]) {
+        self.governor = governor
+        self.router = router
+        self.decoders = decoders
+    }
+
+    /// What processing one event amounted to, for metrics.
+    public struct Summary: Sendable, Hashable {
+        /// Field verdicts of every change in the event.
+        public var verdicts: [Governor.Verdict]
+        /// Fields dropped because their source does not own them.
+        public var unownedFields: Int
+        public var commands: Int
+    }
+
+    /// Processes `event` against the stored aggregate of its entity.
+    public func process(_ event: InboxEvent, stored: StoredAggregate?) -> (ProcessedEvent, Summary) {
+        var summary = Summary(verdicts: [], unownedFields: 0, commands: 0)
+        func finished(_ status: EventStatus, _ outcome: String) -> (ProcessedEvent, Summary) {
+            (
+                ProcessedEvent(
+                    seq: event.seq, entityKey: event.entityKey, aggregate: nil, expectedVersion: nil, commands: [],
+                    status: status, outcome: outcome, traceID: event.traceID),
+                summary
+            )
+        }
+        guard let decoder = decoders[event.system] else {
+            return finished(.failed, "no decoder is configured for system \(event.system)")
+        }
+        let decoded: DecodedEvent
+        do {
+            decoded = try decoder.decode(event)
+        } catch {
+            return finished(.failed, "cannot decode: \(error)")
+        }
+        if let reason = decoded.ignoredReason { return finished(.done, "ignored: \(reason)") }
+
+        var aggregate = stored?.aggregate ?? Aggregate()
+        var changed = false
+        for change in decoded.changes {
+            let result = governor.govern(change, from: event.system, onto: aggregate.record(change.ref))
+            summary.verdicts.append(result.verdict)
+            summary.unownedFields += result.unowned.count
+            if !result.applied.isEmpty {
+                aggregate.records[change.ref.description] = result.state
+                changed = true
+            } else if result.state != aggregate.record(change.ref) {
+                // Versions moved forward without a value change: keep them, so later stale changes are caught.
+                aggregate.records[change.ref.description] = result.state
+                changed = true
+            }
+        }
+        let commands = router.route(entityKey: event.entityKey, aggregate: &aggregate, source: event.system)
+        summary.commands = commands.count
+        let verdict = Self.overall(summary.verdicts)
+        guard changed || !commands.isEmpty else { return finished(.done, verdict.rawValue) }
+        let processed = ProcessedEvent(
+            seq: event.seq, entityKey: event.entityKey, aggregate: aggregate, expectedVersion: stored?.version ?? 0,
+            commands: commands, status: .done, outcome: verdict.rawValue, traceID: event.traceID)
+        return (processed, summary)
+    }
+
+    /// The event's verdict: applied if any change applied, else stale, else unowned, else echo.
+    static func overall(_ verdicts: [Governor.Verdict]) -> Governor.Verdict {
+        for candidate in [Governor.Verdict.applied, .stale, .unowned] where verdicts.contains(candidate) {
+            return candidate
+        }
+        return .echo
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+public import Logging
+import Metrics
+public import ServiceLifecycle
+public import WeftCore
+
+/// Pipeline workers: claim events (one per entity key at a time), process them, and commit aggregates, commands and
+/// event status in one transaction per batch. Different entities are processed in parallel.
+///
+/// On graceful shutdown a worker finishes the batch it holds (processing is local and fast) and stops claiming.
+public struct PipelineService: Service {
+    let store: any Store
+    let processor: PipelineProcessor
+    let configuration: PipelineConfiguration
+    let events: Doorbell
+    let commands: Doorbell
+    let nodeID: String
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - events: rung when events are stored (wakes idle workers).
+    ///   - commands: rung when commands are written (wakes dispatchers).
+    public init(
+        store: any Store, processor: PipelineProcessor, configuration: PipelineConfiguration, events: Doorbell,
+        commands: Doorbell, nodeID: String, logger: Logger
+    ) {
+        self.store = store
+        self.processor = processor
+        self.configuration = configuration
+        self.events = events
+        self.commands = commands
+        self.nodeID = nodeID
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for index in 0..<max(1, configuration.workers) {
+                group.addTask { await worker("\(nodeID)/pipeline/\(index)") }
+            }
+        }
+    }
+
+    func worker(_ owner: String) async {
+        var failures = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let processed = try await runOnce(owner: owner)
+                failures = 0
+                if processed == 0 {
+                    await cancelWhenGracefulShutdown { await events.wait(upTo: configuration.idlePoll) }
+                }
+            } catch {
+                failures += 1
+                logger.error("pipeline batch failed", metadata: ["weft.worker": "\(owner)", "weft.error": "\(error)"])
+                let pause = Duration.milliseconds(min(5_000, 50 * (1 << min(failures, 7))))
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            }
+        }
+    }
+
+    /// Claims and processes one batch. Returns how many events it processed.
+    @discardableResult
+    public func runOnce(owner: String) async throws -> Int {
+        let claimed = try await store.claimEvents(
+            limit: configuration.batchSize, owner: owner, lease: configuration.lease, now: Date())
+        guard !claimed.isEmpty else { return 0 }
+        let aggregates = try await store.loadAggregates(Array(Set(claimed.map(\.entityKey))))
+        var results: [ProcessedEvent] = []
+        var summaries: [(InboxEvent, PipelineProcessor.Summary, ProcessedEvent)] = []
+        results.reserveCapacity(claimed.count)
+        for event in claimed {
+            let (result, summary) = processor.process(event, stored: aggregates[event.entityKey])
+            results.append(result)
+            summaries.append((event, summary, result))
+        }
+        let now = Date()
+        let committed = Set(try await store.commitProcessed(results, owner: owner, now: now))
+        var wroteCommands = false
+        for (event, summary, result) in summaries where committed.contains(event.seq) {
+            wroteCommands = wroteCommands || !result.commands.isEmpty
+            let verdict = result.status == .failed ? "failed" : result.outcome.hasPrefix("ignored") ? "ignored" : result.outcome
+            Counter(
+                label: WeftMetrics.eventsProcessed, dimensions: [("system", event.system.rawValue), ("outcome", verdict)]
+            ).increment()
+            if summary.unownedFields > 0 {
+                Counter(label: WeftMetrics.fieldsUnowned, dimensions: [("system", event.system.rawValue)])
+                    .increment(by: summary.unownedFields)
+            }
+            Metrics.Timer(label: WeftMetrics.pipelineLatency, dimensions: [("system", event.system.rawValue)])
+                .recordNanoseconds(Int64(max(0, now.timeIntervalSince(event.receivedAt)) * 1e9))
+            var eventLogger = logger
+            eventLogger[metadataKey: "weft.trace_id"] = "\(event.traceID)"
+            eventLogger[metadataKey: "weft.event.id"] = "\(event.eventID)"
+            if result.status == .failed {
+                eventLogger.warning(
+                    "event kept as failed", metadata: ["weft.event.type": "\(event.type)", "weft.outcome": "\(result.outcome)"])
+            } else {
+                eventLogger.debug(
+                    "event processed",
+                    metadata: [
+                        "weft.event.type": "\(event.type)", "weft.outcome": "\(result.outcome)",
+                        "weft.commands": "\(result.commands.count)",
+                    ])
+            }
+        }
+        if wroteCommands { commands.ring() }
+        return claimed.count
+    }
+}

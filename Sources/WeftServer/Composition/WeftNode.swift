@@ -1,0 +1,178 @@
+public import AsyncHTTPClient
+public import Foundation
+public import Hummingbird
+public import Logging
+import Metrics
+public import Prometheus
+public import ServiceLifecycle
+public import UnixSignals
+import WeftConnectors
+public import WeftCore
+public import WeftRuntime
+import WeftStoreSQLite
+
+/// The composition root: builds the store, connectors, pipeline, dispatchers, catch-up jobs and HTTP routes of one
+/// Weft node from a configuration, and runs them in one `ServiceGroup` with graceful shutdown.
+public struct WeftNode: Sendable {
+    public let configuration: WeftConfiguration
+    public let store: any Store
+    /// Rung when events are stored.
+    public let events: Doorbell
+    /// Rung when commands are written.
+    public let commands: Doorbell
+    public let pipeline: PipelineService
+    public let dispatchers: [SystemName: DispatcherService]
+    public let catchUps: [CatchUpService]
+    let ingresses: [StripeWebhookIngress]
+    let adminTokens: [AdminRoutes.Token]
+    let registry: PrometheusCollectorRegistry?
+    let logger: Logger
+
+    /// Builds a node.
+    /// - Parameters:
+    ///   - configuration: the loaded configuration.
+    ///   - environment: where `*_env` secrets are read.
+    ///   - store: a store to use instead of the configured one (tests, benchmark).
+    ///   - httpClient: the client for outbound calls.
+    ///   - registry: the Prometheus registry `/metrics` exposes (the one bootstrapped as the metrics factory).
+    ///   - nodeID: this node's name in leases.
+    public init(
+        configuration: WeftConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
+        store: (any Store)? = nil, httpClient: HTTPClient, registry: PrometheusCollectorRegistry?, nodeID: String? = nil,
+        logger: Logger
+    ) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.registry = registry
+        let nodeID = nodeID ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        let store =
+            try store
+            ?? SQLiteStore(
+                path: configuration.store.sqlitePath,
+                configuration: .init(synchronous: configuration.store.synchronousFull ? .full : .normal),
+                logger: logger)
+        self.store = store
+        let events = Doorbell()
+        let commands = Doorbell()
+        self.events = events
+        self.commands = commands
+
+        var decoders: [SystemName: any EventDecoder] = [:]
+        var ingresses: [StripeWebhookIngress] = []
+        var catchUps: [CatchUpService] = []
+        var dispatchers: [SystemName: DispatcherService] = [:]
+        for (name, system) in configuration.systems.sorted(by: { $0.key < $1.key }) {
+            var systemLogger = logger
+            systemLogger[metadataKey: "weft.system"] = "\(name)"
+            switch system {
+            case .stripe(let stripe):
+                decoders[name] = StripeDecoderAdapter(decoder: StripeEventDecoder(system: name))
+                let secrets = try stripe.webhookSecrets.map { try $0.resolve(environment: environment) }
+                ingresses.append(
+                    StripeWebhookIngress(
+                        system: name, verifier: StripeWebhookVerifier(secrets: secrets, tolerance: stripe.signatureTolerance),
+                        store: store, maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                if let interval = stripe.catchUpInterval, let apiKey = stripe.apiKey {
+                    let feed = StripeFeedAdapter(
+                        feed: StripeEventsFeed(
+                            system: name,
+                            configuration: .init(
+                                secretKey: try apiKey.resolve(environment: environment), apiVersion: stripe.apiVersion,
+                                baseURL: stripe.baseURL),
+                            httpClient: httpClient, gate: RateGate(limit: RateLimit(perSecond: 20, burst: 20)),
+                            logger: systemLogger))
+                    catchUps.append(
+                        CatchUpService(
+                            system: name, feed: feed, store: store, interval: interval, overlap: stripe.catchUpOverlap,
+                            events: events, logger: systemLogger))
+                }
+            case .odoo(let odoo):
+                let gate = RateGate(limit: odoo.rateLimit) { _ in
+                    Counter(label: WeftMetrics.rateLimitWaits, dimensions: [("target", name.rawValue)]).increment()
+                }
+                let connector = OdooTarget(
+                    configuration: OdooConfiguration(
+                        url: odoo.url, database: odoo.database, login: odoo.login ?? "",
+                        apiKey: try odoo.apiKey?.resolve(environment: environment) ?? "",
+                        transport: OdooTransportKind(rawValue: odoo.api.rawValue) ?? .json2, callTimeout: odoo.timeout,
+                        pastDueTagName: odoo.standingTag),
+                    httpClient: httpClient, gate: gate)
+                dispatchers[name] = DispatcherService(
+                    target: name, connector: connector, store: store, configuration: configuration.delivery,
+                    commands: commands, nodeID: nodeID, logger: systemLogger)
+            }
+        }
+        let processor = PipelineProcessor(
+            governor: Governor(ownership: configuration.ownership),
+            router: CommandRouter(flows: configuration.flows, ownership: configuration.ownership), decoders: decoders)
+        self.pipeline = PipelineService(
+            store: store, processor: processor, configuration: configuration.pipeline, events: events, commands: commands,
+            nodeID: nodeID, logger: logger)
+        self.dispatchers = dispatchers
+        self.catchUps = catchUps
+        self.ingresses = ingresses
+        self.adminTokens = try configuration.server.adminTokens.enumerated().map { index, token in
+            AdminRoutes.Token(
+                name: "token\(index + 1)", value: try token.secret.resolve(environment: environment), scopes: token.scopes)
+        }
+    }
+
+    /// The HTTP routes: webhooks, health, metrics, admin API.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        for ingress in ingresses { ingress.addRoutes(to: router) }
+        OperationsRoutes(store: store, registry: registry).addRoutes(to: router)
+        AdminRoutes(store: store, tokens: adminTokens).addRoutes(to: router)
+        return router
+    }
+
+    /// The long-running services besides the HTTP server, in start order.
+    public var backgroundServices: [any Service] {
+        var services: [any Service] = dispatchers.keys.sorted().compactMap { dispatchers[$0] }
+        services.append(pipeline)
+        services.append(contentsOf: catchUps as [any Service])
+        return services
+    }
+
+    /// Runs the node until SIGTERM/SIGINT (or cancellation). Shutdown is graceful and in reverse order: the HTTP server
+    /// stops accepting first, then catch-up, the pipeline and the dispatchers finish what they hold.
+    /// - Parameter onServerRunning: called with the bound port once the server listens.
+    public func run(
+        host: String? = nil, port: Int? = nil, gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(
+                address: .hostname(host ?? configuration.server.host, port: port ?? configuration.server.port), serverName: nil),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: backgroundServices.map { .init(service: $0) } + [.init(service: app)],
+                gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
+        try await group.run()
+    }
+}
+
+/// Adapts the Stripe decoder to the runtime's `EventDecoder`.
+struct StripeDecoderAdapter: EventDecoder {
+    let decoder: StripeEventDecoder
+    func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }
+}
+
+/// Adapts the Stripe events API to the runtime's `EventFeed`.
+struct StripeFeedAdapter: EventFeed {
+    let feed: StripeEventsFeed
+
+    func events(since: Date) async throws -> [IncomingEvent] {
+        var found: [IncomingEvent] = []
+        let now = Date()
+        for try await event in feed.events(createdAtOrAfter: since, pageSize: 100) {
+            found.append(
+                event.envelope.incomingEvent(system: feed.system, payload: event.payload, receivedAt: now, traceID: .random()))
+        }
+        // Stripe lists newest first; the inbox should see them oldest first.
+        return found.reversed()
+    }
+}

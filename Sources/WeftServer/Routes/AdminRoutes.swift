@@ -1,0 +1,304 @@
+import Crypto
+public import Foundation
+public import Hummingbird
+public import WeftCore
+import WeftRuntime
+
+/// The admin API, behind bearer tokens with scopes:
+/// - `GET /v1/events?status=&limit=` (read)
+/// - `GET /v1/commands?status=&target=&kind=&limit=` (read)
+/// - `POST /v1/commands/replay` with `{"ids":[1,2]}`, `{"all":true}` or `{"filter":"kind=register_payment,target=odoo"}`
+///   (operate) — makes dead commands pending again; audited with the token's name.
+/// - `POST /v1/events/replay` with `{"seqs":[…]}` or `{"all":true}` (operate) — failed events back to pending.
+/// - `GET /v1/audit?limit=` (read)
+/// - `GET /v1/stats` (read) — queue depths by status, oldest ages, dead commands by kind
+public struct AdminRoutes: Sendable {
+    /// A resolved admin token.
+    public struct Token: Sendable {
+        public var name: String
+        public var value: String
+        public var scopes: Set<String>
+        public init(name: String, value: String, scopes: Set<String>) {
+            self.name = name
+            self.value = value
+            self.scopes = scopes
+        }
+    }
+
+    let store: any Store
+    let tokens: [Token]
+
+    public init(store: any Store, tokens: [Token]) {
+        self.store = store
+        self.tokens = tokens
+    }
+
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.get("/v1/events") { request, _ in
+            _ = try authorize(request, scope: "read")
+            let status = try request.uri.queryParameters["status"].map { name in
+                guard let status = EventStatus(name: String(name)) else {
+                    throw APIError(.badRequest, code: "bad_status", message: "status must be pending, processing, done or failed")
+                }
+                return status
+            }
+            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100
+            let events = try await store.listEvents(status: status, limit: min(max(limit, 1), 1000))
+            return try json(events.map(EventView.init))
+        }
+        router.get("/v1/commands") { request, _ in
+            _ = try authorize(request, scope: "read")
+            let filter = try CommandFilterParser.parse(
+                request.uri.queryParameters.map { "\($0.key)=\($0.value)" }.filter { !$0.hasPrefix("limit=") }.joined(separator: ","))
+            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100
+            let commands = try await store.listCommands(filter: filter, limit: min(max(limit, 1), 1000))
+            return try json(commands.map(CommandView.init))
+        }
+        router.post("/v1/commands/replay") { request, _ in
+            let token = try authorize(request, scope: "operate")
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            let replay = try decode(ReplayRequest.self, from: body)
+            var filter: CommandFilter
+            if let ids = replay.ids {
+                filter = CommandFilter(ids: ids.map { CommandID($0) })
+            } else if let expression = replay.filter {
+                filter = try CommandFilterParser.parse(expression)
+            } else if replay.all == true {
+                filter = CommandFilter()
+            } else {
+                throw APIError(.badRequest, code: "bad_replay", message: #"give "ids", "filter" or "all": true"#)
+            }
+            filter.status = .dead
+            let count = try await store.replayDeadCommands(filter: filter, actor: "api:\(token.name)", now: Date())
+            return try json(["replayed": count])
+        }
+        router.post("/v1/events/replay") { request, _ in
+            let token = try authorize(request, scope: "operate")
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            let replay = try decode(EventReplayRequest.self, from: body)
+            guard replay.seqs != nil || replay.all == true else {
+                throw APIError(.badRequest, code: "bad_replay", message: #"give "seqs" or "all": true"#)
+            }
+            let count = try await store.replayFailedEvents(
+                seqs: replay.seqs?.map { EventSeq($0) }, actor: "api:\(token.name)", now: Date())
+            return try json(["replayed": count])
+        }
+        router.get("/v1/stats") { request, _ in
+            _ = try authorize(request, scope: "read")
+            return try json(StatsView(try await store.stats(now: Date())))
+        }
+        router.get("/v1/audit") { request, _ in
+            _ = try authorize(request, scope: "read")
+            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100
+            let entries = try await store.auditLog(limit: min(max(limit, 1), 1000))
+            return try json(entries.map(AuditView.init))
+        }
+    }
+
+    /// Checks the bearer token (constant time) and its scope. `admin` implies `operate`, which implies `read`.
+    func authorize(_ request: Request, scope: String) throws -> Token {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            throw APIError(
+                .unauthorized, code: "missing_token", message: "send Authorization: Bearer <admin token>",
+                headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let presented = Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)
+        var match: Token?
+        for token in tokens where Self.constantTimeEquals(Array(token.value.utf8), presented) { match = token }
+        guard let match else {
+            throw APIError(.unauthorized, code: "bad_token", message: "the token is not valid", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let implied: [String: Set<String>] = ["read": ["read", "operate", "admin"], "operate": ["operate", "admin"], "admin": ["admin"]]
+        guard !match.scopes.isDisjoint(with: implied[scope] ?? [scope]) else {
+            throw APIError(.forbidden, code: "missing_scope", message: "this token lacks the '\(scope)' scope")
+        }
+        return match
+    }
+
+    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        // Compare digests so neither length nor content leaks through timing.
+        let left = Array(SHA256.hash(data: a))
+        let right = Array(SHA256.hash(data: b))
+        var difference: UInt8 = 0
+        for index in 0..<left.count { difference |= left[index] ^ right[index] }
+        return difference == 0
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw APIError(.badRequest, code: "bad_json", message: "the body must be JSON: \(error)")
+        }
+    }
+
+    func json(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}
+
+struct ReplayRequest: Decodable {
+    var ids: [Int64]?
+    var filter: String?
+    var all: Bool?
+}
+
+struct EventReplayRequest: Decodable {
+    var seqs: [Int64]?
+    var all: Bool?
+}
+
+/// An inbox event as the admin API and CLI show it (no payload: it may hold personal data).
+public struct EventView: Encodable, Sendable {
+    public var seq: Int64
+    public var system: String
+    public var eventID: String
+    public var type: String
+    public var entityKey: String
+    public var status: String
+    public var attempts: Int
+    public var outcome: String?
+    public var occurredAt: Date
+    public var receivedAt: Date
+    public var traceID: String
+
+    public init(_ event: InboxEvent) {
+        seq = event.seq.rawValue
+        system = event.system.rawValue
+        eventID = event.eventID.rawValue
+        type = event.type
+        entityKey = event.entityKey.rawValue
+        status = event.status.description
+        attempts = event.attempts
+        outcome = event.outcome
+        occurredAt = event.occurredAt
+        receivedAt = event.receivedAt
+        traceID = event.traceID.rawValue
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case seq, system, type, status, attempts, outcome
+        case eventID = "event_id"
+        case entityKey = "entity_key"
+        case occurredAt = "occurred_at"
+        case receivedAt = "received_at"
+        case traceID = "trace_id"
+    }
+}
+
+/// An outbox command as the admin API and CLI show it.
+public struct CommandView: Encodable, Sendable {
+    public var id: Int64
+    public var target: String
+    public var kind: String
+    public var subject: String
+    public var entityKey: String
+    public var status: String
+    public var attempts: Int
+    public var nextAttemptAt: Date?
+    public var lastError: String?
+    public var deliveredAt: Date?
+    public var targetRecord: String?
+    public var traceID: String
+
+    public init(_ record: CommandRecord) {
+        id = record.command.id.rawValue
+        target = record.command.target.rawValue
+        kind = record.command.payload.kind
+        subject = record.command.payload.subject.description
+        entityKey = record.command.entityKey.rawValue
+        status = record.status.description
+        attempts = record.command.attempts
+        nextAttemptAt = record.nextAttemptAt
+        lastError = record.lastError
+        deliveredAt = record.deliveredAt
+        targetRecord = record.targetRecord?.description
+        traceID = record.command.traceID.rawValue
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, target, kind, subject, status, attempts
+        case entityKey = "entity_key"
+        case nextAttemptAt = "next_attempt_at"
+        case lastError = "last_error"
+        case deliveredAt = "delivered_at"
+        case targetRecord = "target_record"
+        case traceID = "trace_id"
+    }
+}
+
+/// An audit entry as the admin API shows it.
+public struct AuditView: Encodable, Sendable {
+    public var at: Date
+    public var actor: String
+    public var action: String
+    public var detail: String
+    public init(_ entry: AuditEntry) {
+        at = entry.at
+        actor = entry.actor
+        action = entry.action
+        detail = entry.detail
+    }
+}
+
+/// Parses `key=value,key=value` command filters (`status`, `target`, `kind`, `entity`, `id`), shared by the admin
+/// API and `weft dlq replay --filter`.
+public enum CommandFilterParser {
+    public static func parse(_ expression: String) throws -> CommandFilter {
+        var filter = CommandFilter()
+        for part in expression.split(separator: ",") where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+            let pieces = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pieces.count == 2, !pieces[1].isEmpty else {
+                throw APIError(.badRequest, code: "bad_filter", message: "filter terms are key=value (got '\(part)')")
+            }
+            switch pieces[0] {
+            case "status":
+                guard let status = CommandStatus(name: pieces[1]) else {
+                    throw APIError(.badRequest, code: "bad_filter", message: "status must be pending, in_flight, delivered or dead")
+                }
+                filter.status = status
+            case "target": filter.target = SystemName(pieces[1])
+            case "kind": filter.kind = pieces[1]
+            case "entity": filter.entityKey = EntityKey(pieces[1])
+            case "id":
+                guard let id = Int64(pieces[1]) else {
+                    throw APIError(.badRequest, code: "bad_filter", message: "id must be a number")
+                }
+                filter.ids = (filter.ids ?? []) + [CommandID(id)]
+            default:
+                throw APIError(
+                    .badRequest, code: "bad_filter", message: "unknown filter key '\(pieces[0])' (status, target, kind, entity, id)")
+            }
+        }
+        return filter
+    }
+}
+
+/// Store statistics as the admin API shows them.
+public struct StatsView: Codable, Sendable {
+    public var events: [String: Int]
+    public var oldestPendingEventAgeSeconds: Double?
+    public var commands: [String: [String: Int]]
+    public var deadCommandsByKind: [String: Int]
+
+    public init(_ stats: StoreStats) {
+        events = Dictionary(uniqueKeysWithValues: EventStatus.allCases.map { ($0.description, stats.eventsByStatus[$0] ?? 0) })
+        oldestPendingEventAgeSeconds = stats.oldestPendingEventAge
+        commands = Dictionary(
+            uniqueKeysWithValues: stats.commandsByTarget.map { target, counts in
+                (target.rawValue, Dictionary(uniqueKeysWithValues: CommandStatus.allCases.map { ($0.description, counts[$0] ?? 0) }))
+            })
+        deadCommandsByKind = stats.deadCommandsByKind
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case events, commands
+        case oldestPendingEventAgeSeconds = "oldest_pending_event_age_seconds"
+        case deadCommandsByKind = "dead_commands_by_kind"
+    }
+}

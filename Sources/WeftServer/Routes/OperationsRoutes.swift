@@ -1,0 +1,42 @@
+import Foundation
+public import Hummingbird
+public import Prometheus
+public import WeftCore
+import WeftRuntime
+
+/// `/healthz` (the process is up), `/readyz` (the store answers) and `/metrics` (Prometheus text format).
+public struct OperationsRoutes: Sendable {
+    let store: any Store
+    let registry: PrometheusCollectorRegistry?
+
+    /// - Parameter registry: the registry `/metrics` exposes; `nil` answers 404 (metrics not bootstrapped).
+    public init(store: any Store, registry: PrometheusCollectorRegistry?) {
+        self.store = store
+        self.registry = registry
+    }
+
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.get("/healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("/readyz") { _, _ in
+            do {
+                _ = try await store.stats(now: Date())
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+            } catch {
+                throw APIError(.serviceUnavailable, code: "store_unavailable", message: "the store does not answer")
+            }
+        }
+        router.get("/metrics") { _, _ in
+            guard let registry else { throw APIError(.notFound, code: "metrics_disabled", message: "metrics are not enabled") }
+            if let stats = try? await store.stats(now: Date()) { WeftMetrics.record(stats) }
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(16 * 1024)
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+    }
+}

@@ -1,0 +1,441 @@
+import Foundation
+import WeftCore
+
+/// Invoices, journal items, payments, reconciliation and credit notes.
+extension Database {
+    static let invoiceTypes: Set<String> = ["out_invoice", "out_refund", "in_invoice", "in_refund", "out_receipt", "in_receipt"]
+
+    static func cents(_ amount: Double) -> Int64 { Int64((amount * 100).rounded()) }
+    static func amount(_ cents: Int64) -> JSONValue { .double(Double(cents) / 100) }
+
+    func moveType(_ move: Int64) -> String { row("account.move", move)?["move_type"]?.stringValue ?? "entry" }
+
+    func isProductLine(_ line: Int64) -> Bool {
+        let type = row("account.move.line", line)?["display_type"]?.stringValue ?? "product"
+        return type == "product"
+    }
+
+    func moveLines(_ move: Int64) -> [Int64] {
+        (row("account.move", move)?["line_ids"]?.arrayValue ?? []).compactMap(\.intValue).filter { exists("account.move.line", $0) }
+    }
+
+    func productLines(_ move: Int64) -> [Int64] { moveLines(move).filter(isProductLine) }
+
+    func receivableLine(_ move: Int64) -> Int64? {
+        moveLines(move).first { row("account.move.line", $0)?["display_type"]?.stringValue == "payment_term" }
+    }
+
+    /// The subtotal of a product line (sale or invoice line) in cents.
+    func subtotalCents(_ row: [String: JSONValue], quantity: String) -> Int64 {
+        let qty = row[quantity]?.doubleValue ?? 1
+        let price = row["price_unit"]?.doubleValue ?? 0
+        let discount = row["discount"]?.doubleValue ?? 0
+        return Self.cents(qty * price * (1 - discount / 100))
+    }
+
+    /// The tax of a line in cents, per tax id.
+    func taxCents(_ row: [String: JSONValue], subtotal: Int64, quantity: String, taxField: String) -> [(Int64, Int64)] {
+        let taxes = (row[taxField]?.arrayValue ?? []).compactMap(\.intValue)
+        return taxes.compactMap { tax in
+            guard let taxRow = self.row("account.tax", tax) else { return nil }
+            let rate = taxRow["amount"]?.doubleValue ?? 0
+            if taxRow["amount_type"]?.stringValue == "fixed" {
+                return (tax, Self.cents(rate * (row[quantity]?.doubleValue ?? 1)))
+            }
+            return (tax, Int64((Double(subtotal) * rate / 100).rounded()))
+        }
+    }
+
+    func moveTotals(_ move: Int64) -> (untaxed: Int64, tax: Int64) {
+        var untaxed: Int64 = 0
+        var tax: Int64 = 0
+        for line in productLines(move) {
+            guard let row = row("account.move.line", line) else { continue }
+            let subtotal = subtotalCents(row, quantity: "quantity")
+            untaxed += subtotal
+            tax += taxCents(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids").reduce(0) { $0 + $1.1 }
+        }
+        return (untaxed, tax)
+    }
+
+    func reconciledCents(_ line: Int64) -> Int64 {
+        reconciles.reduce(0) { $0 + (($1.debitLine == line || $1.creditLine == line) ? $1.cents : 0) }
+    }
+
+    /// Signed residual of a receivable/payable line in cents.
+    func lineResidualCents(_ line: Int64) -> Int64 {
+        guard let row = row("account.move.line", line), row["display_type"]?.stringValue == "payment_term" else { return 0 }
+        let balance = Self.cents(row["balance"]?.doubleValue ?? 0)
+        let open = abs(balance) - reconciledCents(line)
+        return balance >= 0 ? open : -open
+    }
+
+    func paymentState(_ move: Int64) -> String {
+        guard let row = row("account.move", move), row["state"]?.stringValue == "posted",
+            Self.invoiceTypes.contains(row["move_type"]?.stringValue ?? "")
+        else { return "not_paid" }
+        guard let receivable = receivableLine(move) else { return "paid" }
+        let total = abs(Self.cents(self.row("account.move.line", receivable)?["balance"]?.doubleValue ?? 0))
+        let residual = abs(lineResidualCents(receivable))
+        if residual == 0 {
+            let counterparts = reconciles.compactMap { reconcile -> Int64? in
+                if reconcile.debitLine == receivable { return reconcile.creditLine }
+                if reconcile.creditLine == receivable { return reconcile.debitLine }
+                return nil
+            }
+            let counterpartTypes = counterparts.compactMap { self.row("account.move.line", $0)?["move_id"]?.intValue }.map(moveType)
+            let type = row["move_type"]?.stringValue ?? ""
+            let opposite = type.hasSuffix("_refund") ? type.replacingOccurrences(of: "_refund", with: "_invoice") : type.replacingOccurrences(of: "_invoice", with: "_refund")
+            if !counterpartTypes.isEmpty, counterpartTypes.allSatisfy({ $0 == opposite }) { return "reversed" }
+            return "paid"
+        }
+        return residual < total ? "partial" : "not_paid"
+    }
+
+    func moveDisplayName(_ id: Int64, _ row: [String: JSONValue]) -> String {
+        var name: String
+        if let stored = row["name"]?.stringValue, !stored.isEmpty, stored != "/" {
+            name = stored
+        } else {
+            let labels = [
+                "out_invoice": "Draft Invoice", "out_refund": "Draft Credit Note", "in_invoice": "Draft Bill", "in_refund": "Draft Vendor Credit Note",
+                "out_receipt": "Draft Sales Receipt", "in_receipt": "Draft Purchase Receipt", "entry": "Draft Entry",
+            ]
+            name = "\(labels[row["move_type"]?.stringValue ?? "entry"] ?? "Draft Entry") (* \(id))"
+        }
+        if let ref = row["ref"]?.stringValue, !ref.isEmpty { name += " (\(ref))" }
+        return name
+    }
+
+    func computedBusiness(_ model: String, _ id: Int64, _ row: [String: JSONValue], _ field: String) -> JSONValue {
+        switch model {
+        case "account.move":
+            switch field {
+            case "invoice_line_ids": return .array(productLines(id).map(JSONValue.int))
+            case "amount_untaxed": return Self.amount(moveTotals(id).untaxed)
+            case "amount_tax": return Self.amount(moveTotals(id).tax)
+            case "amount_total":
+                let totals = moveTotals(id)
+                return Self.amount(totals.untaxed + totals.tax)
+            case "amount_residual":
+                let state = row["state"]?.stringValue ?? "draft"
+                if state == "draft" {
+                    let totals = moveTotals(id)
+                    return Self.amount(totals.untaxed + totals.tax)
+                }
+                if state == "cancel" { return .double(0) }
+                return Self.amount(abs(receivableLine(id).map(lineResidualCents) ?? 0))
+            case "payment_state": return .string(paymentState(id))
+            case "display_inactive_currency_warning":
+                let currency = row["currency_id"]?.intValue ?? 1
+                return .bool(row["state"]?.stringValue == "draft" && self.row("res.currency", currency)?["active"]?.boolValue == false)
+            default: break
+            }
+        case "account.move.line":
+            let subtotal = subtotalCents(row, quantity: "quantity")
+            let balance = Self.cents(row["balance"]?.doubleValue ?? 0)
+            switch field {
+            case "price_subtotal": return isProductLine(id) ? Self.amount(subtotal) : .double(0)
+            case "price_total":
+                guard isProductLine(id) else { return .double(0) }
+                return Self.amount(subtotal + taxCents(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids").reduce(0) { $0 + $1.1 })
+            case "debit": return Self.amount(max(balance, 0))
+            case "credit": return Self.amount(max(-balance, 0))
+            case "amount_residual": return Self.amount(lineResidualCents(id))
+            case "reconciled":
+                return .bool(row["display_type"]?.stringValue == "payment_term" && balance != 0 && lineResidualCents(id) == 0)
+            case "parent_state":
+                return row["move_id"]?.intValue.flatMap { self.row("account.move", $0)?["state"] } ?? .bool(false)
+            default: break
+            }
+        case "account.payment":
+            switch field {
+            case "is_reconciled":
+                guard let move = row["move_id"]?.intValue, let line = receivableLine(move) else { return .bool(false) }
+                return .bool(lineResidualCents(line) == 0)
+            case "is_matched": return .bool(false)
+            default: break
+            }
+        case "account.payment.register":
+            if field == "payment_difference" {
+                let lines = (row["line_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+                let open = lines.reduce(Int64(0)) { $0 + abs(lineResidualCents($1)) }
+                return Self.amount(open - Self.cents(row["amount"]?.doubleValue ?? 0))
+            }
+        default:
+            return computedSale(model, id, row, field)
+        }
+        return models[model]?.fields[field]?.kind.emptyValue ?? .bool(false)
+    }
+
+    /// Keeps an invoice's tax lines and receivable line in step with its product lines.
+    mutating func syncMoveLines(_ move: Int64, _ ctx: CallContext) throws(OdooError) {
+        let type = moveType(move)
+        guard Self.invoiceTypes.contains(type), let moveRow = row("account.move", move) else { return }
+        let outbound = ["out_invoice", "out_receipt", "in_refund"].contains(type)
+        let sign: Int64 = outbound ? -1 : 1
+        var taxTotals: [Int64: Int64] = [:]
+        var total: Int64 = 0
+        for line in productLines(move) {
+            guard let row = row("account.move.line", line) else { continue }
+            let subtotal = subtotalCents(row, quantity: "quantity")
+            tables["account.move.line"]?.rows[line]?["balance"] = Self.amount(sign * subtotal)
+            total += subtotal
+            for (tax, cents) in taxCents(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids") {
+                taxTotals[tax, default: 0] += cents
+                total += cents
+            }
+        }
+        let lines = moveLines(move)
+        var taxLines: [Int64: Int64] = [:]
+        for line in lines where row("account.move.line", line)?["display_type"]?.stringValue == "tax" {
+            if let tax = row("account.move.line", line)?["_tax_id"]?.intValue { taxLines[tax] = line }
+        }
+        for (tax, line) in taxLines where (taxTotals[tax] ?? 0) == 0 { try unlink("account.move.line", [line], ctx) }
+        for tax in taxTotals.keys.sorted() where taxTotals[tax] != 0 {
+            let balance = Self.amount(sign * taxTotals[tax]!)
+            if let line = taxLines[tax] {
+                tables["account.move.line"]?.rows[line]?["balance"] = balance
+            } else {
+                let line = try create(
+                    "account.move.line",
+                    [
+                        "move_id": .int(move), "display_type": .string("tax"), "name": value("account.tax", tax, "name"),
+                        "account_id": .int(Seed.taxAccount(flavour)), "balance": balance, "quantity": .double(1),
+                    ], ctx)
+                tables["account.move.line"]?.rows[line]?["_tax_id"] = .int(tax)
+            }
+        }
+        let counterpart = Self.amount(-sign * total)
+        if let line = receivableLine(move) {
+            tables["account.move.line"]?.rows[line]?["balance"] = counterpart
+        } else {
+            _ = try create(
+                "account.move.line",
+                [
+                    "move_id": .int(move), "display_type": .string("payment_term"), "name": moveRow["payment_reference"] ?? .bool(false),
+                    "account_id": .int(type.hasPrefix("in_") ? Seed.payableAccount(flavour) : Seed.receivableAccount(flavour)),
+                    "balance": counterpart, "quantity": .double(1),
+                ], ctx)
+        }
+    }
+
+    // MARK: - account.move methods
+
+    mutating func actionPost(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) {
+        for id in ids {
+            guard let row = row("account.move", id) else { throw .missing(model: "account.move", ids: [id]) }
+            let name = row["name"]?.stringValue
+            if row["state"]?.stringValue != "draft" {
+                throw .user("The entry \(name ?? "/") (id \(id)) is already posted.")
+            }
+            let type = row["move_type"]?.stringValue ?? "entry"
+            if moveLines(id).isEmpty { throw .user("You need to add a line before posting.") }
+            if Self.invoiceTypes.contains(type), row["partner_id"]?.intValue == nil {
+                let role = type.hasPrefix("out_") ? "Customer" : "Vendor"
+                let document = Registry.moveTypes.first { $0.0 == type }?.1 ?? "Journal Entry"
+                throw .user("The field '\(role)' is required, please complete it to validate the \(document).")
+            }
+            let currency = row["currency_id"]?.intValue ?? 1
+            if self.row("res.currency", currency)?["active"]?.boolValue == false {
+                throw .user("You cannot validate a document with an inactive currency: \(displayName("res.currency", currency))")
+            }
+            var updated = row
+            if Self.invoiceTypes.contains(type), row["invoice_date"]?.stringValue == nil {
+                updated["invoice_date"] = .string(today)
+            }
+            if Self.invoiceTypes.contains(type) {
+                updated["date"] = updated["invoice_date"] ?? .string(today)
+                if updated["invoice_date_due"]?.stringValue == nil { updated["invoice_date_due"] = updated["invoice_date"] }
+            }
+            if name == nil || name == "/" {
+                let journal = row["journal_id"]?.intValue ?? 1
+                let code = self.row("account.journal", journal)?["code"]?.stringValue ?? "MISC"
+                let prefix = type.hasSuffix("_refund") ? "R" + code : code
+                let year = String((updated["date"]?.stringValue ?? today).prefix(4))
+                updated["name"] = .string("\(prefix)/\(year)/\(Self.pad(nextSequence("\(prefix)/\(year)"), 5))")
+            }
+            updated["state"] = .string("posted")
+            updated["write_date"] = .string(timestamp)
+            tables["account.move"]?.rows[id] = updated
+            if type.hasPrefix("out_"), let partner = row["partner_id"]?.intValue {
+                let rank = value("res.partner", partner, "customer_rank").intValue ?? 0
+                tables["res.partner"]?.rows[partner]?["customer_rank"] = .int(rank + 1)
+            }
+        }
+    }
+
+    mutating func buttonDraft(_ ids: [Int64]) throws(OdooError) {
+        for id in ids where !["posted", "cancel"].contains(row("account.move", id)?["state"]?.stringValue ?? "") {
+            throw .user("Only posted/cancelled journal entries can be reset to draft.")
+        }
+        for id in ids {
+            let lines = Set(moveLines(id))
+            reconciles.removeAll { lines.contains($0.debitLine) || lines.contains($0.creditLine) }
+            tables["account.move"]?.rows[id]?["state"] = .string("draft")
+            tables["account.move"]?.rows[id]?["write_date"] = .string(Self.formatUTC(now).datetime)
+        }
+    }
+
+    mutating func buttonCancel(_ ids: [Int64]) throws(OdooError) {
+        for id in ids where row("account.move", id)?["state"]?.stringValue != "draft" {
+            throw .user("Only draft journal entries can be cancelled.")
+        }
+        for id in ids {
+            tables["account.move"]?.rows[id]?["state"] = .string("cancel")
+            tables["account.move"]?.rows[id]?["write_date"] = .string(Self.formatUTC(now).datetime)
+        }
+    }
+
+    /// Reconciles the open receivable of each move with `line` (an outstanding credit or debit).
+    mutating func assignOutstandingLine(_ ids: [Int64], line: Int64) throws(OdooError) {
+        guard exists("account.move.line", line) else { throw .missing(model: "account.move.line", ids: [line]) }
+        for id in ids {
+            guard let own = receivableLine(id), row("account.move", id)?["state"]?.stringValue == "posted" else {
+                throw .user("You can only reconcile posted entries.")
+            }
+            reconcile(own, line)
+        }
+    }
+
+    /// Records a partial reconciliation of two receivable lines with opposite open balances.
+    mutating func reconcile(_ first: Int64, _ second: Int64) {
+        let a = lineResidualCents(first)
+        let b = lineResidualCents(second)
+        guard a != 0, b != 0, (a > 0) != (b > 0) else { return }
+        let amount = min(abs(a), abs(b))
+        reconciles.append(Reconcile(debitLine: a > 0 ? first : second, creditLine: a > 0 ? second : first, cents: amount))
+    }
+
+    // MARK: - Wizards
+
+    mutating func defaultPaymentRegister(_ vals: inout [String: JSONValue], _ ctx: CallContext) throws(OdooError) {
+        var lines: [Int64] = []
+        if ctx.activeModel == "account.move.line" {
+            lines = ctx.activeIds
+        } else if ctx.activeModel == "account.move" || ctx.activeModel == nil {
+            for move in ctx.activeIds {
+                guard let row = row("account.move", move) else { throw .missing(model: "account.move", ids: [move]) }
+                if row["state"]?.stringValue != "posted" {
+                    throw .user("You can only register payment for posted journal entries.")
+                }
+                if let line = receivableLine(move), lineResidualCents(line) != 0 { lines.append(line) }
+            }
+        }
+        if lines.isEmpty {
+            throw .user("You can't register a payment because there is nothing left to pay on the selected journal items.")
+        }
+        let moves = lines.compactMap { row("account.move.line", $0)?["move_id"]?.intValue }
+        let first = row("account.move", moves.first ?? 0) ?? [:]
+        if vals["amount"] == nil { vals["amount"] = Self.amount(lines.reduce(0) { $0 + abs(lineResidualCents($1)) }) }
+        if vals["currency_id"] == nil { vals["currency_id"] = first["currency_id"] ?? .int(1) }
+        if vals["journal_id"] == nil { vals["journal_id"] = .int(Seed.bankJournal) }
+        if vals["payment_date"] == nil { vals["payment_date"] = .string(today) }
+        if vals["payment_method_line_id"] == nil { vals["payment_method_line_id"] = .int(1) }
+        if vals["communication"] == nil {
+            vals["communication"] = .string(moves.compactMap { row("account.move", $0)?["name"]?.stringValue }.joined(separator: " "))
+        }
+        if vals["partner_id"] == nil { vals["partner_id"] = first["partner_id"] ?? .bool(false) }
+        let refund = (first["move_type"]?.stringValue ?? "").hasSuffix("_refund")
+        if vals["payment_type"] == nil { vals["payment_type"] = .string(refund ? "outbound" : "inbound") }
+        vals["line_ids"] = .array([.array([.int(6), .int(0), .array(lines.map(JSONValue.int))])])
+    }
+
+    mutating func actionCreatePayments(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) -> OdooValue {
+        var payments: [Int64] = []
+        for wizard in ids {
+            guard let row = row("account.payment.register", wizard) else { throw .missing(model: "account.payment.register", ids: [wizard]) }
+            let lines = (row["line_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+            let amount = Self.cents(row["amount"]?.doubleValue ?? 0)
+            let journal = row["journal_id"]?.intValue ?? Seed.bankJournal
+            let code = self.row("account.journal", journal)?["code"]?.stringValue ?? "BNK1"
+            let date = row["payment_date"]?.stringValue ?? today
+            let year = String(date.prefix(4))
+            let name = "P\(code)/\(year)/\(Self.pad(nextSequence("P\(code)/\(year)"), 5))"
+            let inbound = (row["payment_type"]?.stringValue ?? "inbound") == "inbound"
+            let memo = row["communication"] ?? .bool(false)
+            let partner = row["partner_id"] ?? .bool(false)
+            let move = try create(
+                "account.move",
+                ["move_type": "entry", "journal_id": .int(journal), "partner_id": partner, "date": .string(date), "ref": memo,
+                 "currency_id": row["currency_id"] ?? .int(1)], ctx)
+            _ = try create(
+                "account.move.line",
+                ["move_id": .int(move), "name": memo, "account_id": .int(Seed.outstandingAccount(flavour)),
+                 "balance": Self.amount(inbound ? amount : -amount), "display_type": "product", "tax_ids": .array([])], ctx)
+            let counterpart = try create(
+                "account.move.line",
+                ["move_id": .int(move), "name": memo, "account_id": .int(Seed.receivableAccount(flavour)),
+                 "balance": Self.amount(inbound ? -amount : amount), "display_type": "payment_term"], ctx)
+            tables["account.move"]?.rows[move]?["name"] = .string(name)
+            tables["account.move"]?.rows[move]?["state"] = .string("posted")
+            var invoices: [Int64] = []
+            for line in lines {
+                reconcile(line, counterpart)
+                if let invoice = self.row("account.move.line", line)?["move_id"]?.intValue { invoices.append(invoice) }
+            }
+            let payment = try create(
+                "account.payment",
+                [
+                    "name": .string(name), "amount": Self.amount(amount), "state": "paid", "payment_type": .string(inbound ? "inbound" : "outbound"),
+                    "partner_type": row["partner_type"] ?? "customer", "partner_id": partner, "currency_id": row["currency_id"] ?? .int(1),
+                    "journal_id": .int(journal), "date": .string(date), "memo": memo, "move_id": .int(move),
+                    "reconciled_invoice_ids": .array([.array([.int(6), .int(0), .array(invoices.map(JSONValue.int))])]),
+                    "payment_method_line_id": row["payment_method_line_id"] ?? .int(1),
+                ], ctx)
+            payments.append(payment)
+        }
+        var action: [(String, OdooValue)] = [
+            ("name", "Payments"), ("type", "ir.actions.act_window"), ("res_model", "account.payment"),
+            ("context", .object([("create", .bool(false))])),
+        ]
+        if payments.count == 1 {
+            action += [("view_mode", "form"), ("res_id", .int(payments[0]))]
+        } else {
+            action += [("view_mode", "list,form"), ("domain", .array([.array(["id", "in", .array(payments.map(OdooValue.int))])]))]
+        }
+        return .object(action)
+    }
+
+    mutating func refundMoves(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) -> OdooValue {
+        var created: [Int64] = []
+        var refundType = "out_refund"
+        for wizard in ids {
+            guard let row = row("account.move.reversal", wizard) else { throw .missing(model: "account.move.reversal", ids: [wizard]) }
+            let reason = row["reason"]?.stringValue ?? ""
+            let date = row["date"]?.stringValue ?? today
+            for move in (row["move_ids"]?.arrayValue ?? []).compactMap(\.intValue) {
+                guard let original = self.row("account.move", move) else { throw .missing(model: "account.move", ids: [move]) }
+                let type = original["move_type"]?.stringValue ?? "entry"
+                refundType = type.hasSuffix("_invoice") ? type.replacingOccurrences(of: "_invoice", with: "_refund") : type
+                let name = original["name"]?.stringValue ?? ""
+                let lines: [JSONValue] = productLines(move).compactMap { line in
+                    guard let lineRow = self.row("account.move.line", line) else { return nil }
+                    var vals: [String: JSONValue] = ["tax_ids": .array([.array([.int(6), .int(0), .array(lineRow["tax_ids"]?.arrayValue ?? [])])])]
+                    for key in ["product_id", "name", "quantity", "price_unit", "discount", "account_id"] { vals[key] = lineRow[key] ?? .bool(false) }
+                    return .array([.int(0), .int(0), .object(vals)])
+                }
+                let refund = try create(
+                    "account.move",
+                    [
+                        "move_type": .string(refundType), "partner_id": original["partner_id"] ?? .bool(false),
+                        "currency_id": original["currency_id"] ?? .int(1), "journal_id": row["journal_id"] ?? .int(1),
+                        "invoice_origin": original["invoice_origin"] ?? .bool(false), "invoice_date": .string(date), "date": .string(date),
+                        "reversed_entry_id": .int(move),
+                        "ref": .string(reason.isEmpty ? "Reversal of: \(name)" : "Reversal of: \(name), \(reason)"),
+                        "invoice_line_ids": .array(lines),
+                    ], ctx)
+                created.append(refund)
+            }
+            tables["account.move.reversal"]?.rows[wizard]?["new_move_ids"] = .array(created.map(JSONValue.int))
+        }
+        var action: [(String, OdooValue)] = [("name", "Reverse Moves"), ("type", "ir.actions.act_window"), ("res_model", "account.move")]
+        if created.count == 1 {
+            action += [("view_mode", "form"), ("res_id", .int(created[0]))]
+        } else {
+            action += [("view_mode", "list,form"), ("domain", .array([.array(["id", "in", .array(created.map(OdooValue.int))])]))]
+        }
+        action.append(("context", .object([("default_move_type", .string(refundType))])))
+        return .object(action)
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import WeftCore
+
+/// The rows of one model, by id; `ids` stays sorted because ids only grow.
+struct Table: Sendable {
+    var rows: [Int64: [String: JSONValue]] = [:]
+    var ids: [Int64] = []
+    var nextId: Int64 = 1
+
+    mutating func insert(_ id: Int64, _ row: [String: JSONValue]) {
+        rows[id] = row
+        if let last = ids.last, last > id {
+            let index = ids.firstIndex { $0 > id } ?? ids.endIndex
+            ids.insert(id, at: index)
+        } else {
+            ids.append(id)
+        }
+        nextId = max(nextId, id + 1)
+    }
+
+    mutating func remove(_ id: Int64) {
+        guard rows.removeValue(forKey: id) != nil else { return }
+        var low = 0
+        var high = ids.count
+        while low < high {
+            let mid = (low + high) / 2
+            if ids[mid] < id { low = mid + 1 } else { high = mid }
+        }
+        if low < ids.count, ids[low] == id { ids.remove(at: low) }
+    }
+}
+
+/// The `context` of one call.
+struct CallContext: Sendable {
+    var values: [String: JSONValue]
+
+    init(_ values: [String: JSONValue] = [:]) { self.values = values }
+
+    var activeTest: Bool { values["active_test"]?.boolValue ?? true }
+    var activeIds: [Int64] {
+        if let ids = values["active_ids"]?.arrayValue { return ids.compactMap(\.intValue) }
+        if let id = values["active_id"]?.intValue { return [id] }
+        return []
+    }
+    var activeModel: String? { values["active_model"]?.stringValue }
+}
+
+/// A partial reconciliation between a debit and a credit receivable line, in cents.
+struct Reconcile: Sendable {
+    let debitLine: Int64
+    let creditLine: Int64
+    let cents: Int64
+}
+
+/// The whole simulated database: every model's rows plus sequences. A value type kept behind one lock; a failed call
+/// puts back the copy taken before it, which is Odoo's one-transaction-per-call.
+struct Database: Sendable {
+    let flavour: Flavour
+    let models: [String: ModelSpec]
+    var tables: [String: Table] = [:]
+    /// `module.name` → ir.model.data id.
+    var xmlids: [String: Int64] = [:]
+    var sequences: [String: Int64] = [:]
+    var reconciles: [Reconcile] = []
+    /// The wall-clock time of the current call.
+    var now = Date(timeIntervalSince1970: 0)
+    /// The user every call runs as.
+    let uid: Int64 = 2
+
+    init(flavour: Flavour) {
+        self.flavour = flavour
+        self.models = Registry.models(flavour)
+        for name in models.keys { tables[name] = Table() }
+    }
+
+    // MARK: - Access
+
+    func spec(_ model: String) throws(OdooError) -> ModelSpec {
+        guard let spec = models[model] else { throw .user("Object \(model) doesn't exist") }
+        return spec
+    }
+
+    func row(_ model: String, _ id: Int64) -> [String: JSONValue]? { tables[model]?.rows[id] }
+
+    func exists(_ model: String, _ id: Int64) -> Bool { tables[model]?.rows[id] != nil }
+
+    /// The stored or computed value of `field` (unset reads as the field's empty value).
+    func value(_ model: String, _ id: Int64, _ field: String) -> JSONValue {
+        guard let spec = models[model], let row = row(model, id) else { return .bool(false) }
+        return value(spec, id, row, field)
+    }
+
+    func value(_ spec: ModelSpec, _ id: Int64, _ row: [String: JSONValue], _ field: String) -> JSONValue {
+        if field == "id" { return .int(id) }
+        if let delegate = spec.delegate, !ownField(spec, field), let parent = row[delegate.field]?.intValue {
+            return value(delegate.model, parent, field)
+        }
+        guard let fieldSpec = spec.fields[field] else { return .bool(false) }
+        if fieldSpec.computed || field == "invoice_line_ids" { return computed(spec.name, id, row, field) }
+        if case .one2many(let comodel, _) = fieldSpec.kind {
+            let ids = row[field]?.arrayValue ?? []
+            if let comodelSpec = models[comodel], comodelSpec.hasActive {
+                return .array(ids.filter { value(comodel, $0.intValue ?? 0, "active").boolValue ?? true })
+            }
+            return .array(ids)
+        }
+        if let stored = row[field], !stored.isNull { return stored }
+        return fieldSpec.kind.emptyValue
+    }
+
+    /// Whether `field` lives on the model itself rather than on its `_inherits` parent.
+    func ownField(_ spec: ModelSpec, _ field: String) -> Bool {
+        guard let delegate = spec.delegate, let parentSpec = models[delegate.model] else { return true }
+        let delegatedHere = ["name", "list_price", "standard_price", "type", "is_storable", "sale_ok", "purchase_ok", "taxes_id", "uom_id",
+                             "description_sale", "invoice_policy"]
+        return !(delegatedHere.contains(field) && parentSpec.fields[field] != nil)
+    }
+
+    func ids(_ model: String) -> [Int64] { tables[model]?.ids ?? [] }
+
+    // MARK: - Time and sequences
+
+    var today: String { Self.formatUTC(now).date }
+    var timestamp: String { Self.formatUTC(now).datetime }
+    var year: String { String(today.prefix(4)) }
+
+    mutating func nextSequence(_ key: String) -> Int64 {
+        let next = (sequences[key] ?? 0) + 1
+        sequences[key] = next
+        return next
+    }
+
+    static func formatUTC(_ date: Date) -> (date: String, datetime: String) {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        }
+        let datePart = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        let time = "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))"
+        return (datePart, datePart + " " + time)
+    }
+
+    // MARK: - Errors with version-specific text
+
+    func invalidFieldError(_ model: String, _ field: String) -> OdooError {
+        flavour.is19
+            ? .builtin("ValueError", "Invalid field \(PythonRepr.string(field)) on \(PythonRepr.string(model))")
+            : .builtin("ValueError", "Invalid field \(PythonRepr.string(field)) on model \(PythonRepr.string(model))")
+    }
+
+    func missingRequiredError(_ spec: ModelSpec, _ field: String) -> OdooError {
+        let label = spec.fields[field]?.label ?? field
+        if flavour.is19 {
+            return .validation(
+                "The operation cannot be completed: Missing required value for the field '\(label)' (\(field)).\n"
+                    + "Model: '\(spec.label)' (\(spec.name))\n- create/update: a mandatory field is not set\n"
+                    + "- delete: another model requires the record being deleted, you can archive it instead\n")
+        }
+        return .validation(
+            "The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n"
+                + "- Delete: another model requires the record being deleted. If possible, archive it instead.\n\n"
+                + "Model: \(spec.label) (\(spec.name))\nField: \(label) (\(field))\n")
+    }
+}

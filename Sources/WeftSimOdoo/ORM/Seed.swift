@@ -1,0 +1,76 @@
+import WeftCore
+
+/// The records a fresh Odoo database with the generic chart of accounts starts with (ids as in the captured databases).
+enum Seed {
+    static let bankJournal: Int64 = 6
+    static func receivableAccount(_ flavour: Flavour) -> Int64 { flavour.is19 ? 5 : 7 }
+    static func incomeAccount(_ flavour: Flavour) -> Int64 { flavour.is19 ? 26 : 27 }
+    static func payableAccount(_ flavour: Flavour) -> Int64 { flavour.is19 ? 14 : 15 }
+    static func taxAccount(_ flavour: Flavour) -> Int64 { flavour.is19 ? 18 : 19 }
+    static func outstandingAccount(_ flavour: Flavour) -> Int64 { flavour.is19 ? 3 : 4 }
+    static func eurId(_ flavour: Flavour) -> Int64 { flavour.is19 ? 126 : 125 }
+
+    /// A short country list. US (233) and DE (57) carry the captured ids; the other ids are the simulator's own.
+    static let countries: [(Int64, String, String, Int64)] = [
+        (14, "AT", "Austria", 43), (13, "AU", "Australia", 61), (21, "BE", "Belgium", 32), (31, "BR", "Brazil", 55),
+        (38, "CA", "Canada", 1), (43, "CH", "Switzerland", 41), (57, "DE", "Germany", 49), (60, "DK", "Denmark", 45),
+        (68, "ES", "Spain", 34), (75, "FR", "France", 33), (231, "GB", "United Kingdom", 44), (104, "IE", "Ireland", 353),
+        (110, "IT", "Italy", 39), (113, "JP", "Japan", 81), (166, "NL", "Netherlands", 31), (178, "PL", "Poland", 48),
+        (183, "PT", "Portugal", 351), (201, "SE", "Sweden", 46), (233, "US", "United States", 1), (105, "IN", "India", 91),
+    ]
+
+    static func populate(_ db: inout Database, login: String) {
+        let flavour = db.flavour
+        let stamp: JSONValue = .string(db.timestamp)
+        func put(_ model: String, _ id: Int64, _ values: [String: JSONValue]) {
+            var row = values
+            row["create_date"] = stamp
+            row["write_date"] = stamp
+            db.tables[model, default: Table()].insert(id, row)
+        }
+        for (id, code, name, phone) in countries { put("res.country", id, ["name": .string(name), "code": .string(code), "phone_code": .int(phone)]) }
+        db.tables["res.country"]?.nextId = 251
+        put("res.currency", 1, ["name": "USD", "full_name": "United States dollar", "symbol": "$", "position": "before", "rounding": .double(0.01), "active": true])
+        put("res.currency", eurId(flavour), ["name": "EUR", "full_name": "Euro", "symbol": "€", "position": "after", "rounding": .double(0.01), "active": false])
+        put("uom.uom", 1, ["name": "Units", "active": true])
+        put("res.partner", 1, ["name": "My Company", "complete_name": "My Company", "is_company": true, "country_id": .int(233), "company_id": .int(1),
+                                "type": "contact", "lang": "en_US", "active": true, "child_ids": .array([])])
+        put("res.partner", 2, ["name": "OdooBot", "complete_name": "OdooBot", "is_company": false, "type": "contact", "lang": "en_US", "active": false,
+                                "email": "odoobot@example.com"])
+        put("res.partner", 3, ["name": "Administrator", "complete_name": "Administrator", "is_company": false, "type": "contact", "lang": "en_US",
+                                "active": true, "company_id": .int(1), "email": "admin@example.com"])
+        db.tables["res.partner"]?.nextId = 7
+        put("res.users", 1, ["login": "__system__", "name": "OdooBot", "partner_id": .int(2), "company_id": .int(1), "active": false, "lang": "en_US"])
+        put("res.users", 2, ["login": .string(login), "name": "Administrator", "partner_id": .int(3), "company_id": .int(1), "active": true, "lang": "en_US"])
+        put("account.tax", 1, ["name": "15%", "amount": .double(15), "amount_type": "percent", "type_tax_use": "sale", "price_include": false, "active": true,
+                                "company_id": .int(1), "sequence": .int(1)])
+        put("account.tax", 2, ["name": "15%", "amount": .double(15), "amount_type": "percent", "type_tax_use": "purchase", "price_include": false,
+                                "active": true, "company_id": .int(1), "sequence": .int(1)])
+        put("res.company", 1, ["name": "My Company", "partner_id": .int(1), "currency_id": .int(1), "country_id": .int(233), "account_sale_tax_id": .int(1)])
+        let accounts: [(Int64, String, String, String, Bool)] = [
+            (outstandingAccount(flavour), "101402", "Outstanding Receipts", "asset_current", true),
+            (receivableAccount(flavour), "121000", "Account Receivable", "asset_receivable", true),
+            (payableAccount(flavour), "211000", "Account Payable", "liability_payable", true),
+            (taxAccount(flavour), "251000", "Tax Received", "liability_current", false),
+            (incomeAccount(flavour), "400000", "Product Sales", "income", false),
+        ]
+        for (id, code, name, type, reconcile) in accounts {
+            put("account.account", id, ["code": .string(code), "name": .string(name), "account_type": .string(type), "reconcile": .bool(reconcile)])
+        }
+        let journals: [(Int64, String, String, String)] = [
+            (1, flavour.is19 ? "Sales" : "Customer Invoices", "INV", "sale"), (2, flavour.is19 ? "Purchases" : "Vendor Bills", "BILL", "purchase"),
+            (3, "Miscellaneous Operations", "MISC", "general"), (bankJournal, "Bank", "BNK1", "bank"), (7, "Cash", "CSH1", "cash"),
+        ]
+        for (index, journal) in journals.enumerated() {
+            put("account.journal", journal.0, ["name": .string(journal.1), "code": .string(journal.2), "type": .string(journal.3), "active": true,
+                                               "sequence": .int(Int64(index + 1) * 5)])
+        }
+        put("account.payment.method.line", 1, ["name": "Manual Payment", "journal_id": .int(bankJournal), "payment_type": "inbound"])
+        put("account.payment.method.line", 2, ["name": "Manual Payment", "journal_id": .int(bankJournal), "payment_type": "outbound"])
+        put("account.payment.term", 1, ["name": "Immediate Payment", "active": true])
+        if flavour.enterprise {
+            put("sale.subscription.plan", 1, ["name": "Monthly", "billing_period_value": .int(1), "billing_period_unit": "month", "active": true])
+            put("sale.subscription.plan", 2, ["name": "Yearly", "billing_period_value": .int(1), "billing_period_unit": "year", "active": true])
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import HTTPTypes
+import Foundation
+import Hummingbird
+import WeftCore
+
+extension OdooSimulator {
+    /// `POST /json/2/<model>/<method>` (Odoo 19).
+    func json2(_ request: Request, path: String, bytes: [UInt8], call: inout Call) -> Response {
+        guard flavour.is19 else { return Self.response(404, "text/html; charset=utf-8", Self.htmlError(404)) }
+        if let database = request.headers[.init("X-Odoo-Database")!], database != configuration.database {
+            return Self.response(404, "text/html; charset=utf-8", Self.noDatabasePage)
+        }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard request.method == .post, parts.count == 4 else {
+            return json2Error(.werkzeug(404, "Did you mean POST /json/2/<model>/<method>?"))
+        }
+        let model = parts[2]
+        let method = parts[3]
+        call.model = model
+        call.odooMethod = method
+        let contentType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        if !bytes.isEmpty, contentType != "application/json" {
+            return Self.response(415, "text/html; charset=utf-8", Self.json2UnsupportedMedia)
+        }
+        var named: [String: JSONValue] = [:]
+        if !bytes.isEmpty {
+            guard let parsed = Self.parseJSON(bytes) else {
+                return json2Error(.werkzeug(400, "could not parse the body as json: \(Self.jsonErrorMessage(bytes))"))
+            }
+            named = parsed.objectValue ?? [:]
+        }
+        let authorization = request.headers[.authorization] ?? ""
+        let scheme = authorization.prefix(while: { !$0.isWhitespace }).lowercased()
+        let key = authorization.drop(while: { !$0.isWhitespace }).trimmingCharacters(in: .whitespaces)
+        guard scheme == "bearer", !key.isEmpty else {
+            return json2Error(.werkzeug(401, "User not authenticated, use an API Key with a Bearer Authorization header."))
+        }
+        guard configuration.apiKeys.contains(key) else { return json2Error(.werkzeug(401, "Invalid apikey")) }
+        let context = named.removeValue(forKey: "context")?.objectValue ?? [:]
+        let idsValue = named.removeValue(forKey: "ids")
+        do {
+            let result = try execute(model: model, method: method, transport: .json2) { spec throws(OdooError) in
+                var ids: [Int64] = []
+                if let idsValue, !idsValue.isNull {
+                    if spec.isModel { throw .werkzeug(422, "cannot call \(model).\(method) with ids") }
+                    ids = idsValue.arrayValue?.compactMap(\.intValue) ?? idsValue.intValue.map { [$0] } ?? []
+                }
+                let bound = try ArgumentBinder.bindNamed(spec, named)
+                return BoundCall(ids: ids, args: bound.args, extra: bound.extra, ctx: CallContext(context))
+            }
+            let payload: OdooValue
+            switch result {
+            case .none: payload = .null
+            case .value(let value): payload = value
+            case .created(let ids, _): payload = .array(ids.map(OdooValue.int))
+            }
+            return Self.response(200, "application/json; charset=utf-8", payload.jsonText)
+        } catch {
+            return json2Error(error)
+        }
+    }
+
+    private func json2Error(_ error: OdooError) -> Response {
+        let body = OdooValue.object([
+            ("name", .string(error.name)), ("message", .string(error.message)), ("arguments", error.arguments), ("context", .object([])),
+            ("debug", .string(error.traceback)),
+        ])
+        var headers: [(HTTPField.Name, String)] = []
+        if error.json2Status == 401 { headers.append((.wwwAuthenticate, "Bearer ")) }
+        return Self.response(error.json2Status, "application/json; charset=utf-8", body.jsonText, headers: headers)
+    }
+
+    static let noDatabasePage =
+        "<!DOCTYPE html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+        + "<p>No database is selected and the requested URL was not found in the server-wide controllers.</p>\n"
+        + "<p>Please verify the hostname, <a href=/web/login>login</a> and try again.</p>\n\n"
+        + "<!-- Alternatively, use the X-Odoo-Database header. -->\n"
+
+    static let json2UnsupportedMedia =
+        "<!doctype html>\n<html lang=en>\n<title>415 Unsupported Media Type</title>\n<h1>Unsupported Media Type</h1>\n"
+        + "<p>Request inferred type is compatible with [&#39;http&#39;] but &#39;/json/2/&lt;__model__&gt;/&lt;__method__&gt;&#39; "
+        + "is type=&#39;json2&#39;.<br><br>Please verify the Content-Type request header and try again.</p>\n"
+}

@@ -1,0 +1,594 @@
+extension StripeState {
+    // MARK: Building invoices
+
+    /// Creates a draft invoice (not stored as an event yet; `emit("invoice.created")` follows once lines are in).
+    mutating func makeDraftInvoice(
+        customer: JSON, subscription: JSON?, billingReason: String, collectionMethod: String, daysUntilDue: Int?,
+        currency: String, periodStart: Int, periodEnd: Int
+    ) -> String {
+        let id = ids.make("in")
+        var parent: JSON = nil
+        if let subscription {
+            parent = [
+                "quote_details": nil,
+                "subscription_details": ["metadata": subscription["metadata"], "subscription": subscription["id"]],
+                "type": "subscription_details",
+            ]
+        }
+        let invoice: JSON = [
+            "id": .string(id), "object": "invoice", "account_country": .string(settings.accountCountry),
+            "account_name": "Weft Simulator", "account_tax_ids": nil, "amount_due": 0, "amount_overpaid": 0,
+            "amount_paid": 0, "amount_remaining": 0, "amount_shipping": 0, "application": nil, "attempt_count": 0,
+            "attempted": false, "auto_advance": .bool(subscription != nil),
+            "automatic_tax": [
+                "disabled_reason": nil, "enabled": false, "liability": nil, "provider": nil, "status": nil,
+            ],
+            "automatically_finalizes_at": nil, "billing_reason": .string(billingReason),
+            "collection_method": .string(collectionMethod), "created": .int(now), "currency": .string(currency),
+            "custom_fields": nil, "customer": customer["id"], "customer_account": nil,
+            "customer_address": customer["address"], "customer_email": customer["email"],
+            "customer_name": customer["name"], "customer_phone": customer["phone"],
+            "customer_shipping": customer["shipping"], "customer_tax_exempt": customer["tax_exempt"],
+            "customer_tax_ids": [], "default_payment_method": nil, "default_source": nil, "default_tax_rates": [],
+            "description": nil, "discounts": [],
+            "due_date": daysUntilDue.map { .int(now + $0 * 86_400) } ?? nil,
+            "effective_at": nil, "ending_balance": nil, "footer": nil, "from_invoice": nil,
+            "hosted_invoice_url": nil, "invoice_pdf": nil, "issuer": ["type": "self"],
+            "last_finalization_error": nil, "latest_revision": nil,
+            "lines": [
+                "object": "list", "data": [], "has_more": false, "total_count": 0,
+                "url": .string("/v1/invoices/\(id)/lines"),
+            ],
+            "livemode": false, "metadata": [:], "next_payment_attempt": nil, "number": nil, "on_behalf_of": nil,
+            "parent": parent,
+            "payment_settings": ["default_mandate": nil, "payment_method_options": nil, "payment_method_types": nil],
+            "period_end": .int(periodEnd), "period_start": .int(periodStart),
+            "post_payment_credit_notes_amount": 0, "pre_payment_credit_notes_amount": 0, "receipt_number": nil,
+            "rendering": [
+                "amount_tax_display": nil, "pdf": ["page_size": "auto"], "template": nil, "template_version": nil,
+            ],
+            "shipping_cost": nil, "shipping_details": nil, "starting_balance": 0, "statement_descriptor": nil,
+            "status": "draft",
+            "status_transitions": [
+                "finalized_at": nil, "marked_uncollectible_at": nil, "paid_at": nil, "voided_at": nil,
+            ],
+            "subscription": subscription?["id"] ?? nil, "subtotal": 0, "subtotal_excluding_tax": 0,
+            "test_clock": nil, "total": 0, "total_discount_amounts": [], "total_excluding_tax": 0,
+            "total_pretax_credit_amounts": [], "total_taxes": [], "webhooks_delivered_at": nil,
+        ]
+        invoices[id] = invoice
+        return id
+    }
+
+    /// Builds an invoice line.
+    func lineItem(
+        invoiceID: String, amount: Int, currency: String, description: String?, quantity: Int, price: JSON?,
+        period: (start: Int, end: Int), invoiceItem: JSON?, subscriptionID: String?, subscriptionItemID: String?,
+        proration: Bool, id: String
+    ) -> JSON {
+        var parent: JSON
+        if let subscriptionItemID {
+            parent = [
+                "invoice_item_details": nil,
+                "subscription_item_details": [
+                    "invoice_item": nil, "proration": .bool(proration), "proration_details": ["credited_items": nil],
+                    "subscription": .from(subscriptionID), "subscription_item": .string(subscriptionItemID),
+                ],
+                "type": "subscription_item_details",
+            ]
+        } else {
+            parent = [
+                "invoice_item_details": [
+                    "invoice_item": invoiceItem?["id"] ?? nil, "proration": .bool(proration),
+                    "proration_details": ["credited_items": nil], "subscription": .from(subscriptionID),
+                ],
+                "subscription_item_details": nil,
+                "type": "invoice_item_details",
+            ]
+        }
+        let unitAmount = quantity == 0 ? amount : amount / max(quantity, 1)
+        return [
+            "id": .string(id), "object": "line_item", "amount": .int(amount), "currency": .string(currency),
+            "description": .from(description), "discount_amounts": [], "discountable": true, "discounts": [],
+            "invoice": .string(invoiceID), "livemode": false, "metadata": [:],
+            "parent": parent,
+            "period": ["end": .int(period.end), "start": .int(period.start)],
+            "pretax_credit_amounts": [],
+            "pricing": [
+                "price_details": price.map { ["price": $0["id"], "product": $0["product"]] } ?? nil,
+                "type": "price_details", "unit_amount_decimal": .string(String(unitAmount)),
+            ],
+            "quantity": .int(quantity), "quantity_decimal": .string(String(quantity)),
+            "subscription": .from(subscriptionID), "subtotal": .int(amount), "taxes": [],
+        ]
+    }
+
+    /// Appends lines to a draft invoice and recomputes its totals.
+    mutating func appendLines(_ lines: [JSON], to invoiceID: String) {
+        guard var invoice = invoices[invoiceID] else { return }
+        var data = invoice["lines"]["data"].array ?? []
+        data.append(contentsOf: lines)
+        invoice["lines"]["data"] = .array(data)
+        invoice["lines"]["total_count"] = .int(data.count)
+        Self.recomputeTotals(&invoice)
+        invoices[invoiceID] = invoice
+    }
+
+    static func recomputeTotals(_ invoice: inout JSON) {
+        let subtotal = (invoice["lines"]["data"].array ?? []).reduce(0) { $0 + ($1["amount"].int ?? 0) }
+        let paid = invoice["amount_paid"].int ?? 0
+        let due = max(0, subtotal + (invoice["starting_balance"].int ?? 0))
+        invoice["subtotal"] = .int(subtotal)
+        invoice["subtotal_excluding_tax"] = .int(subtotal)
+        invoice["total"] = .int(subtotal)
+        invoice["total_excluding_tax"] = .int(subtotal)
+        invoice["amount_due"] = .int(due)
+        invoice["amount_remaining"] = .int(max(0, due - paid))
+    }
+
+    /// Moves the customer's pending invoice items (optionally only one subscription's) onto a draft invoice.
+    mutating func attachPendingItems(customerID: String, subscriptionID: String?, to invoiceID: String) {
+        var lines: [JSON] = []
+        for itemID in invoiceItems.order {
+            guard var item = invoiceItems[itemID], item["customer"].string == customerID, item["invoice"].isNull
+            else { continue }
+            let itemSubscription = item["parent"]["subscription_details"]["subscription"].string
+            if let subscriptionID, itemSubscription != subscriptionID { continue }
+            item["invoice"] = .string(invoiceID)
+            invoiceItems[itemID] = item
+            lines.append(lineItem(forInvoiceItem: item, invoiceID: invoiceID))
+        }
+        appendLines(lines, to: invoiceID)
+    }
+
+    func lineItem(forInvoiceItem item: JSON, invoiceID: String) -> JSON {
+        let priceID = item["pricing"]["price_details"]["price"].string
+        return lineItem(
+            invoiceID: invoiceID, amount: item["amount"].int ?? 0, currency: item["currency"].string ?? "usd",
+            description: item["description"].string, quantity: item["quantity"].int ?? 1,
+            price: priceID.flatMap { prices[$0] },
+            period: (item["period"]["start"].int ?? now, item["period"]["end"].int ?? now), invoiceItem: item,
+            subscriptionID: item["parent"]["subscription_details"]["subscription"].string, subscriptionItemID: nil,
+            proration: item["proration"].bool ?? false, id: "il_" + String((item["id"].string ?? "").dropFirst(3)))
+    }
+
+    // MARK: Invoice endpoints
+
+    private static let invoiceCreateFields: Set<String> = [
+        "customer", "auto_advance", "collection_method", "currency", "days_until_due", "default_payment_method",
+        "description", "due_date", "footer", "metadata", "pending_invoice_items_behavior", "subscription",
+        "account_tax_ids", "application_fee_amount", "automatic_tax", "custom_fields", "default_source",
+        "default_tax_rates", "discounts", "effective_at", "from_invoice", "issuer", "number", "on_behalf_of",
+        "payment_settings", "rendering", "shipping_cost", "shipping_details", "statement_descriptor",
+        "transfer_data",
+    ]
+
+    mutating func createInvoice(_ params: FormParams.Node) throws -> JSON {
+        try params.rejectUnknown(Self.invoiceCreateFields)
+        let customerID = try params.requiredString("customer")
+        let customer = try require(\.customers, customerID, kind: "customer", param: "customer")
+        var subscription: JSON?
+        if let subscriptionID = try params.string("subscription"), !subscriptionID.isEmpty {
+            subscription = try require(\.subscriptions, subscriptionID, kind: "subscription", param: "subscription")
+        }
+        let method =
+            try params.enumValue("collection_method", ["charge_automatically", "send_invoice"])
+            ?? "charge_automatically"
+        let daysUntilDue = try params.int("days_until_due")
+        if method == "send_invoice", daysUntilDue == nil, try params.int("due_date") == nil {
+            throw StripeError.invalidRequest(
+                "Missing required param: days_until_due.", code: "parameter_missing", param: "days_until_due")
+        }
+        let currency =
+            try params.string("currency")?.lowercased() ?? customer["currency"].string ?? settings.defaultCurrency
+        let id = makeDraftInvoice(
+            customer: customer, subscription: subscription,
+            billingReason: subscription == nil ? "manual" : "manual", collectionMethod: method,
+            daysUntilDue: method == "send_invoice" ? daysUntilDue : nil, currency: currency, periodStart: now,
+            periodEnd: now)
+        var invoice = invoices[id] ?? .null
+        try Self.applyInvoiceParams(params, to: &invoice)
+        if let autoAdvance = try params.bool("auto_advance") { invoice["auto_advance"] = .bool(autoAdvance) }
+        if let dueDate = try params.int("due_date") { invoice["due_date"] = .int(dueDate) }
+        invoices[id] = invoice
+        let behavior = try params.enumValue("pending_invoice_items_behavior", ["exclude", "include"]) ?? "exclude"
+        if behavior == "include" || subscription != nil {
+            attachPendingItems(
+                customerID: customerID, subscriptionID: subscription?["id"].string, to: id)
+        }
+        let created = invoices[id] ?? .null
+        emit("invoice.created", created)
+        return created
+    }
+
+    private static func applyInvoiceParams(_ params: FormParams.Node, to invoice: inout JSON) throws {
+        try params.copyStrings(["description", "footer", "statement_descriptor"], to: &invoice)
+        try params.applyMetadata(to: &invoice)
+        if let method = try params.string("default_payment_method") {
+            if !method.isEmpty { _ = try TestCards.outcome(for: method, param: "default_payment_method") }
+            invoice["default_payment_method"] = .from(method.isEmpty ? nil : method)
+        }
+    }
+
+    mutating func updateInvoice(_ id: String, _ params: FormParams.Node) throws -> JSON {
+        let now = self.now
+        let invoice = try require(\.invoices, id, kind: "invoice")
+        let draftOnly: Set<String> = ["collection_method", "days_until_due", "due_date", "default_payment_method"]
+        try params.rejectUnknown(
+            Self.invoiceCreateFields.subtracting(["customer", "subscription", "pending_invoice_items_behavior", "currency"]))
+        if invoice["status"].string != "draft" {
+            for key in params.topLevelKeysIn(draftOnly) {
+                throw StripeError.invalidRequest(
+                    "You can only update `\(key)` on a draft invoice.", code: "invoice_not_editable", param: key)
+            }
+        }
+        return try update(\.invoices, id, event: "invoice.updated") { invoice in
+            try Self.applyInvoiceParams(params, to: &invoice)
+            if let autoAdvance = try params.bool("auto_advance") { invoice["auto_advance"] = .bool(autoAdvance) }
+            if let method = try params.enumValue("collection_method", ["charge_automatically", "send_invoice"]) {
+                invoice["collection_method"] = .string(method)
+            }
+            if let days = try params.int("days_until_due") { invoice["due_date"] = .int(now + days * 86_400) }
+            if let dueDate = try params.int("due_date") { invoice["due_date"] = .int(dueDate) }
+        }
+    }
+
+    mutating func deleteInvoice(_ id: String) throws -> JSON {
+        let invoice = try require(\.invoices, id, kind: "invoice")
+        guard invoice["status"].string == "draft" else {
+            throw StripeError.invalidRequest(
+                "You can only delete draft invoices. To make this invoice unpayable, void it.",
+                code: "invoice_not_editable")
+        }
+        for itemID in invoiceItems.order where invoiceItems[itemID]?["invoice"].string == id {
+            invoiceItems[itemID]?["invoice"] = nil
+        }
+        invoices.markDeleted(id)
+        emit("invoice.deleted", invoice)
+        return ["id": .string(id), "object": "invoice", "deleted": true]
+    }
+
+    /// Finalizes a draft: number, `open` status, a PaymentIntent when Stripe will charge it.
+    @discardableResult
+    mutating func finalizeInvoice(_ id: String) throws -> JSON {
+        let now = self.now
+        let invoice = try require(\.invoices, id, kind: "invoice")
+        guard invoice["status"].string == "draft" else {
+            throw StripeError.invalidRequest(
+                "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
+                code: "invoice_not_editable")
+        }
+        let customerID = invoice["customer"].string ?? ""
+        var number = ""
+        update(\.customers, customerID, event: nil) { customer in
+            let sequence = customer["next_invoice_sequence"].int ?? 1
+            number =
+                "\(customer["invoice_prefix"].string ?? "WEFT")-\(String(repeating: "0", count: max(0, 4 - String(sequence).count)))\(sequence)"
+            customer["next_invoice_sequence"] = .int(sequence + 1)
+            if customer["currency"].isNull { customer["currency"] = invoice["currency"] }
+        }
+        var finalized = update(\.invoices, id, event: nil) { invoice in
+            invoice["number"] = .string(number)
+            invoice["status"] = "open"
+            invoice["status_transitions"]["finalized_at"] = .int(now)
+            invoice["effective_at"] = .int(now)
+            invoice["ending_balance"] = 0
+            invoice["hosted_invoice_url"] = .string("https://invoice.stripe.com/i/acct_weftsim/test_\(id)")
+            invoice["invoice_pdf"] = .string("https://pay.stripe.com/invoice/acct_weftsim/test_\(id)/pdf")
+            if invoice["collection_method"].string == "charge_automatically", invoice["auto_advance"].bool == true {
+                invoice["next_payment_attempt"] = .int(now + 3600)
+            }
+        }
+        let amountDue = finalized["amount_due"].int ?? 0
+        if amountDue == 0 {
+            emit("invoice.finalized", finalized)
+            markInvoicePaid(id, amountPaid: 0)
+            return invoices[id] ?? finalized
+        }
+        if finalized["collection_method"].string == "charge_automatically" {
+            let paymentIntent = createPaymentIntent(for: finalized)
+            finalized = invoices[id] ?? finalized
+            emit("invoice.finalized", finalized)
+            emit("payment_intent.created", paymentIntent)
+        } else {
+            emit("invoice.finalized", finalized)
+        }
+        return finalized
+    }
+
+    /// Marks an invoice paid (after a charge succeeded, out of band, or for zero amounts) and records the events.
+    mutating func markInvoicePaid(_ id: String, amountPaid: Int, outOfBand: Bool = false) {
+        let now = self.now
+        let invoice = update(\.invoices, id, event: "invoice.updated") { invoice in
+            invoice["status"] = "paid"
+            invoice["amount_paid"] = .int((invoice["amount_paid"].int ?? 0) + amountPaid)
+            invoice["amount_remaining"] = 0
+            invoice["status_transitions"]["paid_at"] = .int(now)
+            invoice["next_payment_attempt"] = nil
+            if !outOfBand, amountPaid > 0 {
+                invoice["attempted"] = true
+            }
+            invoice["auto_advance"] = false
+        }
+        emit("invoice.paid", invoice)
+        if !outOfBand { emit("invoice.payment_succeeded", invoice) }
+        if var payments = invoicePayments[id], !payments.isEmpty {
+            payments[payments.count - 1]["status"] = "paid"
+            payments[payments.count - 1]["amount_paid"] = .int(amountPaid)
+            payments[payments.count - 1]["status_transitions"]["paid_at"] = .int(now)
+            invoicePayments[id] = payments
+        }
+        if let subscriptionID = invoice["subscription"].string {
+            subscriptionInvoicePaid(subscriptionID, invoiceID: id)
+        }
+    }
+
+    private static let payFields: Set<String> = [
+        "forgive", "mandate", "off_session", "paid_out_of_band", "payment_method", "source",
+    ]
+
+    /// `POST /v1/invoices/:id/pay`: finalizes a draft, then charges it (or records an out-of-band payment).
+    mutating func payInvoice(_ id: String, _ params: FormParams.Node) throws -> JSON {
+        let now = self.now
+        try params.rejectUnknown(Self.payFields)
+        var invoice = try require(\.invoices, id, kind: "invoice")
+        switch invoice["status"].string {
+        case "paid":
+            throw StripeError.invalidRequest("Invoice is already paid")
+        case "void":
+            throw StripeError.invalidRequest("This invoice has been voided and can no longer be paid.")
+        case "draft":
+            invoice = try finalizeInvoice(id)
+            if invoice["status"].string == "paid" { return invoice }
+        default: break
+        }
+        if try params.bool("paid_out_of_band") == true {
+            if let intentID = currentPaymentIntentID(invoiceID: id) {
+                update(\.paymentIntents, intentID, event: nil) { intent in
+                    intent["status"] = "canceled"
+                    intent["canceled_at"] = .int(now)
+                    intent["cancellation_reason"] = "void_invoice"
+                }
+            }
+            markInvoicePaid(id, amountPaid: invoice["amount_remaining"].int ?? 0, outOfBand: true)
+            return invoices[id] ?? invoice
+        }
+        var paymentMethod = try params.string("payment_method")
+        if let source = try params.string("source"), paymentMethod == nil { paymentMethod = source }
+        if let paymentMethod, !paymentMethod.isEmpty {
+            _ = try TestCards.outcome(for: paymentMethod, param: "payment_method")
+        }
+        try attemptPayment(invoiceID: id, explicitPaymentMethod: paymentMethod)
+        return invoices[id] ?? invoice
+    }
+
+    mutating func voidInvoice(_ id: String) throws -> JSON {
+        let now = self.now
+        let invoice = try require(\.invoices, id, kind: "invoice")
+        guard ["open", "uncollectible"].contains(invoice["status"].string ?? "") else {
+            throw StripeError.invalidRequest(
+                "You can only pass in open or uncollectible invoices. This invoice is \(invoice["status"].string ?? "").")
+        }
+        if let intentID = currentPaymentIntentID(invoiceID: id),
+            paymentIntents[intentID]?["status"].string != "succeeded"
+        {
+            let intent = update(\.paymentIntents, intentID, event: nil) { intent in
+                intent["status"] = "canceled"
+                intent["canceled_at"] = .int(now)
+                intent["cancellation_reason"] = "void_invoice"
+            }
+            emit("payment_intent.canceled", intent)
+        }
+        let voided = update(\.invoices, id, event: "invoice.updated") { invoice in
+            invoice["status"] = "void"
+            invoice["status_transitions"]["voided_at"] = .int(now)
+            invoice["amount_remaining"] = 0
+            invoice["next_payment_attempt"] = nil
+            invoice["auto_advance"] = false
+        }
+        emit("invoice.voided", voided)
+        return voided
+    }
+
+    mutating func markUncollectible(_ id: String) throws -> JSON {
+        let now = self.now
+        let invoice = try require(\.invoices, id, kind: "invoice")
+        guard invoice["status"].string == "open" else {
+            throw StripeError.invalidRequest(
+                "You can only mark open invoices as uncollectible. This invoice is \(invoice["status"].string ?? "").")
+        }
+        let marked = update(\.invoices, id, event: "invoice.updated") { invoice in
+            invoice["status"] = "uncollectible"
+            invoice["status_transitions"]["marked_uncollectible_at"] = .int(now)
+            invoice["next_payment_attempt"] = nil
+            invoice["auto_advance"] = false
+        }
+        emit("invoice.marked_uncollectible", marked)
+        return marked
+    }
+
+    func listInvoices(_ params: FormParams.Node) throws -> JSON {
+        let created = try createdFilter(params)
+        let customer = try params.string("customer")
+        let subscription = try params.string("subscription")
+        let status = try params.enumValue("status", ["draft", "open", "paid", "uncollectible", "void"])
+        let method = try params.string("collection_method")
+        let items = invoices.newestFirst.filter { invoice in
+            created(invoice["created"].int ?? 0) && (customer == nil || invoice["customer"].string == customer)
+                && (subscription == nil || invoice["subscription"].string == subscription)
+                && (status == nil || invoice["status"].string == status)
+                && (method == nil || invoice["collection_method"].string == method)
+        }
+        return try list(items, url: "/v1/invoices", params: params)
+    }
+
+    func listInvoiceLines(_ id: String, _ params: FormParams.Node) throws -> JSON {
+        let invoice = try require(\.invoices, id, kind: "invoice")
+        // Lines are listed in invoice order, not newest first.
+        return try list(invoice["lines"]["data"].array ?? [], url: "/v1/invoices/\(id)/lines", params: params)
+    }
+
+    // MARK: Invoice items
+
+    private static let invoiceItemFields: Set<String> = [
+        "customer", "amount", "currency", "description", "discountable", "discounts", "invoice", "metadata",
+        "period", "price", "pricing", "quantity", "subscription", "tax_behavior", "tax_code", "tax_rates",
+        "unit_amount", "unit_amount_decimal", "price_data",
+    ]
+
+    mutating func createInvoiceItem(_ params: FormParams.Node) throws -> JSON {
+        try params.rejectUnknown(Self.invoiceItemFields)
+        let customerID = try params.requiredString("customer")
+        let customer = try require(\.customers, customerID, kind: "customer", param: "customer")
+        let quantity = try params.int("quantity") ?? 1
+        var price: JSON?
+        var priceID = try params.string("price")
+        if priceID == nil, let pricing = params["pricing"] { priceID = try pricing.string("price", param: "pricing[price]") }
+        if let priceID, !priceID.isEmpty {
+            price = try require(\.prices, priceID, kind: "price", param: "price")
+        }
+        let amount: Int
+        let currency: String
+        if let price {
+            amount = (price["unit_amount"].int ?? 0) * quantity
+            currency = price["currency"].string ?? settings.defaultCurrency
+        } else if let explicit = try params.int("amount") {
+            amount = explicit
+            currency =
+                try params.string("currency")?.lowercased() ?? customer["currency"].string ?? settings.defaultCurrency
+        } else if let unit = try params.int("unit_amount") {
+            amount = unit * quantity
+            currency =
+                try params.string("currency")?.lowercased() ?? customer["currency"].string ?? settings.defaultCurrency
+        } else {
+            throw StripeError.missingParam("amount")
+        }
+        var invoice: JSON?
+        if let invoiceID = try params.string("invoice"), !invoiceID.isEmpty {
+            let found = try require(\.invoices, invoiceID, kind: "invoice", param: "invoice")
+            guard found["status"].string == "draft" else {
+                throw StripeError.invalidRequest(
+                    "Invoice \(invoiceID) is no longer editable.", code: "invoice_not_editable", param: "invoice")
+            }
+            invoice = found
+        }
+        var subscriptionID: String?
+        if let id = try params.string("subscription"), !id.isEmpty {
+            _ = try require(\.subscriptions, id, kind: "subscription", param: "subscription")
+            subscriptionID = id
+        }
+        let id = ids.make("ii")
+        var period = (start: now, end: now)
+        if let periodNode = params["period"] {
+            period = (
+                try periodNode.int("start", param: "period[start]") ?? now,
+                try periodNode.int("end", param: "period[end]") ?? now
+            )
+        }
+        var item = invoiceItemObject(
+            id: id, customerID: customerID, amount: amount, currency: currency,
+            description: try params.string("description") ?? price.flatMap { productName(for: $0) },
+            quantity: quantity, price: price, period: period, subscriptionID: subscriptionID, proration: false,
+            invoiceID: invoice?["id"].string)
+        try params.applyMetadata(to: &item)
+        if let discountable = try params.bool("discountable") { item["discountable"] = .bool(discountable) }
+        invoiceItems[id] = item
+        emit("invoiceitem.created", item)
+        if let invoiceID = invoice?["id"].string {
+            let before = invoices[invoiceID] ?? .null
+            appendLines([lineItem(forInvoiceItem: item, invoiceID: invoiceID)], to: invoiceID)
+            if let after = invoices[invoiceID], let previous = after.previousAttributes(from: before) {
+                emit("invoice.updated", after, previous: previous)
+            }
+        }
+        return item
+    }
+
+    func invoiceItemObject(
+        id: String, customerID: String, amount: Int, currency: String, description: String?, quantity: Int,
+        price: JSON?, period: (start: Int, end: Int), subscriptionID: String?, proration: Bool, invoiceID: String?
+    ) -> JSON {
+        let unit = quantity == 0 ? amount : amount / max(quantity, 1)
+        return [
+            "id": .string(id), "object": "invoiceitem", "amount": .int(amount), "currency": .string(currency),
+            "customer": .string(customerID), "customer_account": nil, "date": .int(now),
+            "description": .from(description), "discountable": true, "discounts": [], "invoice": .from(invoiceID),
+            "livemode": false, "metadata": [:], "net_amount": .int(amount),
+            "parent": subscriptionID.map {
+                ["subscription_details": ["subscription": .string($0)], "type": "subscription_details"]
+            } ?? nil,
+            "period": ["end": .int(period.end), "start": .int(period.start)],
+            "pricing": [
+                "price_details": price.map { ["price": $0["id"], "product": $0["product"]] } ?? nil,
+                "type": "price_details", "unit_amount_decimal": .string(String(unit)),
+            ],
+            "proration": .bool(proration), "quantity": .int(quantity), "quantity_decimal": .string(String(quantity)),
+            "tax_rates": [], "test_clock": nil,
+        ]
+    }
+
+    func productName(for price: JSON) -> String? {
+        price["product"].string.flatMap { products[$0]?["name"].string }
+    }
+
+    mutating func updateInvoiceItem(_ id: String, _ params: FormParams.Node) throws -> JSON {
+        try params.rejectUnknown(["amount", "description", "discountable", "metadata", "period", "quantity", "price", "unit_amount"])
+        let item = try require(\.invoiceItems, id, kind: "invoiceitem")
+        if let invoiceID = item["invoice"].string, invoices[invoiceID]?["status"].string != "draft" {
+            throw StripeError.invalidRequest(
+                "The invoice item \(id) is attached to an invoice that is no longer editable.",
+                code: "invoice_not_editable")
+        }
+        return try update(\.invoiceItems, id, event: "invoiceitem.updated") { item in
+            try params.copyStrings(["description"], to: &item)
+            try params.applyMetadata(to: &item)
+            if let amount = try params.int("amount") {
+                item["amount"] = .int(amount)
+                item["net_amount"] = .int(amount)
+            }
+        }
+    }
+
+    mutating func deleteInvoiceItem(_ id: String) throws -> JSON {
+        let item = try require(\.invoiceItems, id, kind: "invoiceitem")
+        if let invoiceID = item["invoice"].string {
+            guard invoices[invoiceID]?["status"].string == "draft" else {
+                throw StripeError.invalidRequest(
+                    "The invoice item \(id) is attached to an invoice that is no longer editable.",
+                    code: "invoice_not_editable")
+            }
+            update(\.invoices, invoiceID, event: "invoice.updated") { invoice in
+                let lines = (invoice["lines"]["data"].array ?? []).filter {
+                    $0["parent"]["invoice_item_details"]["invoice_item"].string != id
+                }
+                invoice["lines"]["data"] = .array(lines)
+                invoice["lines"]["total_count"] = .int(lines.count)
+                Self.recomputeTotals(&invoice)
+            }
+        }
+        invoiceItems.markDeleted(id)
+        emit("invoiceitem.deleted", item)
+        return ["id": .string(id), "object": "invoiceitem", "deleted": true]
+    }
+
+    func listInvoiceItems(_ params: FormParams.Node) throws -> JSON {
+        let created = try createdFilter(params)
+        let customer = try params.string("customer")
+        let invoice = try params.string("invoice")
+        let pending = try params.bool("pending")
+        let items = invoiceItems.newestFirst.filter { item in
+            created(item["created"].int ?? item["date"].int ?? 0)
+                && (customer == nil || item["customer"].string == customer)
+                && (invoice == nil || item["invoice"].string == invoice)
+                && (pending == nil || item["invoice"].isNull == pending)
+        }
+        return try list(items, url: "/v1/invoiceitems", params: params)
+    }
+}
+
+extension FormParams.Node {
+    /// The top-level keys present among `keys`.
+    func topLevelKeysIn(_ keys: Set<String>) -> [String] {
+        (members ?? []).map(\.0).filter { keys.contains($0) }
+    }
+}

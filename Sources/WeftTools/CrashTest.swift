@@ -1,0 +1,231 @@
+public import AsyncHTTPClient
+import Foundation
+public import Logging
+import WeftCore
+import WeftStoreSQLite
+
+/// The crash test: `weft serve` and `weft simulate --system odoo` as real processes; thousands of signed Stripe
+/// webhooks sent over HTTP while `weft serve` is killed with SIGKILL at random moments and restarted (the sender
+/// retries what was not acknowledged, as Stripe does). At the end every acknowledged event must be processed once,
+/// and Odoo must hold exactly one partner, invoice, payment and credit note per Stripe object.
+public struct CrashTest: Sendable {
+    public struct Options: Sendable {
+        public var executable: String
+        public var events: Int
+        public var kills: Int
+        public var workDir: String
+        public var concurrency: Int
+        public var seed: UInt64
+
+        public init(executable: String, events: Int, kills: Int, workDir: String, concurrency: Int = 64, seed: UInt64) {
+            self.executable = executable
+            self.events = events
+            self.kills = kills
+            self.workDir = workDir
+            self.concurrency = concurrency
+            self.seed = seed
+        }
+    }
+
+    let options: Options
+    let logger: Logger
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs the test; returns the failed checks (empty = passed).
+    public func run(client: HTTPClient) async throws -> [String] {
+        let work = options.workDir
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let secret = "whsec_crash_\(options.seed)"
+        let odooKey = "odoo-crash-key"
+        let adminToken = "admin-crash-token"
+        let http = HarnessHTTP(client: client)
+
+        // Odoo simulator: its own process, so it outlives every kill of weft serve.
+        let odooPortFile = "\(work)/odoo.port"
+        let odoo = try ProcessSupport.start(
+            executable: options.executable,
+            arguments: ["simulate", "--system", "odoo", "--port", "0", "--port-file", odooPortFile, "--api-key", odooKey],
+            environment: [:], logPath: "\(work)/odoo.log")
+        defer { ProcessSupport.terminate(odoo) }
+        let odooPort = try await ProcessSupport.waitForPortFile(odooPortFile, process: odoo, timeout: .seconds(30))
+        let odooURL = "http://127.0.0.1:\(odooPort)"
+
+        let port = try ProcessSupport.freePort()
+        let config = """
+            store: { sqlite: \(work)/weft.db }
+            server:
+              listen: 127.0.0.1:\(port)
+              admin_tokens: [ { token_env: WEFT_ADMIN_TOKEN, scopes: [read] } ]
+            systems:
+              stripe: { type: stripe, webhook_secret_env: WEFT_STRIPE_WEBHOOK_SECRET, catch_up: { enabled: false } }
+              odoo: { type: odoo, url: "\(odooURL)", database: weft, api: json2, api_key_env: WEFT_ODOO_API_KEY, timeout_seconds: 5, rate_limit: { per_second: 5000, burst: 500 } }
+            flows:
+              billing_to_erp: { from: stripe, to: odoo }
+            delivery:
+              retry: { initial_ms: 50, multiplier: 2, max_delay_ms: 2000, max_attempts: 100 }
+              breaker: { failure_threshold: 20, open_seconds: 0.5 }
+              lease_seconds: 10
+            pipeline: { lease_seconds: 5 }
+            """
+        let configPath = "\(work)/weft.yaml"
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let environment = [
+            "WEFT_STRIPE_WEBHOOK_SECRET": secret, "WEFT_ODOO_API_KEY": odooKey, "WEFT_ADMIN_TOKEN": adminToken,
+        ]
+        let server = ServerProcess(
+            executable: options.executable, configPath: configPath, environment: environment, work: work, port: port, http: http)
+        try await server.start()
+
+        // About five events per customer.
+        let story = StripeEventFactory(prefix: "K\(options.seed % 100_000)x").story(customers: max(1, options.events / 5))
+        var generator = SplitMix(seed: options.seed)
+        let duringSend = max(1, options.kills - 1)
+        let thresholds = (0..<duringSend).map { _ in Int(Double(story.events.count) * (0.1 + 0.8 * generator.nextUnit())) }.sorted()
+        let killer = Killer(server: server, thresholds: thresholds, logger: logger)
+        logger.info(
+            "crash test: sending", metadata: ["events": "\(story.events.count)", "kills": "\(options.kills)", "port": "\(port)"])
+        let load = LoadGenerator(client: client, url: "http://127.0.0.1:\(port)/hooks/stripe", secret: secret)
+        let sent = await load.send(story.events, concurrency: options.concurrency, giveUpAfter: .seconds(300)) { count in
+            await killer.maybeKill(atAccepted: count)
+        }
+        // A graceful stop (SIGTERM) while the backlog is processed: nothing may be left half-done.
+        var failures: [String] = []
+        await server.stop()
+        let halfDone = try await Self.halfDoneWork(storePath: "\(work)/weft.db", logger: logger)
+        if halfDone > 0 { failures.append("after SIGTERM, \(halfDone) events or commands were left claimed (half-done)") }
+        try await server.start()
+        // One more kill while the backlog is being processed and delivered.
+        try await server.kill9AndRestart()
+        let killCount = await killer.kills + 1
+        let stats = try await http.waitForDrain("http://127.0.0.1:\(port)", token: adminToken, timeout: .seconds(900))
+        await server.stop()
+
+        if !sent.abandoned.isEmpty { failures.append("\(sent.abandoned.count) events were never acknowledged") }
+        if killCount < options.kills { failures.append("only \(killCount) kills happened (wanted \(options.kills))") }
+        let done = stats.events["done"] ?? 0
+        if done != story.events.count {
+            failures.append("\(done) events processed, \(story.events.count) accepted (each must be processed exactly once)")
+        }
+        if (stats.events["failed"] ?? 0) != 0 { failures.append("\(stats.events["failed"] ?? 0) events failed") }
+        if !stats.deadCommandsByKind.isEmpty { failures.append("dead commands: \(stats.deadCommandsByKind)") }
+        let prefix = "Customer K\(options.seed % 100_000)x"
+        let checks: [(String, String, JSONValue, Int)] = [
+            ("partners", "res.partner", [["name", "=like", .string("\(prefix)%")]], story.customers.count),
+            ("invoices", "account.move", [["move_type", "=", "out_invoice"]], story.invoices.count),
+            ("payments", "account.payment", [], story.paidInvoices.count),
+            ("credit notes", "account.move", [["move_type", "=", "out_refund"]], story.refunds.count),
+        ]
+        for (name, model, domain, expected) in checks {
+            let count = try await http.odooCount(odooURL, apiKey: odooKey, database: nil, model: model, domain: domain)
+            logger.info("crash test: Odoo \(name)", metadata: ["expected": "\(expected)", "found": "\(count)"])
+            if count != expected { failures.append("Odoo holds \(count) \(name), expected exactly \(expected)") }
+        }
+        print(
+            "crash-test: events=\(story.events.count) kills=\(killCount) retries=\(sent.retries) duplicates_acked=\(sent.duplicates) "
+                + "partners=\(story.customers.count) invoices=\(story.invoices.count) payments=\(story.paidInvoices.count) "
+                + "credit_notes=\(story.refunds.count)")
+        return failures
+    }
+}
+
+extension CrashTest {
+    /// Events still `processing` plus commands still `in_flight` in a store no process is using.
+    static func halfDoneWork(storePath: String, logger: Logger) async throws -> Int {
+        let store = try SQLiteStore(path: storePath, logger: logger)
+        let stats = try await store.stats(now: Date())
+        return (stats.eventsByStatus[.processing] ?? 0) + stats.commandsByTarget.values.reduce(0) { $0 + ($1[.inFlight] ?? 0) }
+    }
+}
+
+/// `weft serve` as a child process that can be killed and restarted on the same port.
+final class ServerProcess: @unchecked Sendable {
+    let executable: String
+    let configPath: String
+    let environment: [String: String]
+    let work: String
+    let port: Int
+    let http: HarnessHTTP
+    private let lock = NSLock()
+    private var process: Process?
+    private var generation = 0
+
+    init(executable: String, configPath: String, environment: [String: String], work: String, port: Int, http: HarnessHTTP) {
+        self.executable = executable
+        self.configPath = configPath
+        self.environment = environment
+        self.work = work
+        self.port = port
+        self.http = http
+    }
+
+    func start() async throws {
+        let generation = lock.withLock {
+            self.generation += 1
+            return self.generation
+        }
+        let process = try ProcessSupport.start(
+            executable: executable, arguments: ["serve", "--config", configPath, "--log-level", "warning"],
+            environment: environment, logPath: "\(work)/weft-\(generation).log")
+        lock.withLock { self.process = process }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while ContinuousClock.now < deadline {
+            if await http.isUp("http://127.0.0.1:\(port)/readyz") { return }
+            guard process.isRunning else { throw HarnessError("weft serve exited at start; see \(work)/weft-\(generation).log") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("weft serve was not ready within 60 s")
+    }
+
+    func kill9AndRestart() async throws {
+        if let process = lock.withLock({ self.process }) { ProcessSupport.kill9(process) }
+        try await start()
+    }
+
+    func stop() async {
+        if let process = lock.withLock({ self.process }) { ProcessSupport.terminate(process) }
+    }
+}
+
+/// Kills the server when the acknowledged count passes each threshold.
+actor Killer {
+    let server: ServerProcess
+    var thresholds: [Int]
+    let logger: Logger
+    private(set) var kills = 0
+
+    init(server: ServerProcess, thresholds: [Int], logger: Logger) {
+        self.server = server
+        self.thresholds = thresholds
+        self.logger = logger
+    }
+
+    func maybeKill(atAccepted count: Int) async {
+        guard let next = thresholds.first, count >= next else { return }
+        thresholds.removeFirst()
+        kills += 1
+        logger.info("crash test: SIGKILL", metadata: ["accepted": "\(count)", "kill": "\(kills)"])
+        do {
+            try await server.kill9AndRestart()
+        } catch {
+            logger.error("crash test: restart failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// A seedable generator for harness randomness.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { self.state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

@@ -1,0 +1,144 @@
+public import AsyncHTTPClient
+import Foundation
+import Hummingbird
+public import Logging
+import ServiceLifecycle
+import UnixSignals
+import WeftCore
+import WeftRuntime
+import WeftServer
+import WeftSimKit
+import WeftSimOdoo
+import WeftSimStripe
+
+/// `weft demo`: the Stripe and Odoo simulators and Weft in one process, on free loopback ports, with a throwaway
+/// store; a scripted story told step by step, then a consistency summary. Succeeds only if every check held.
+public struct Demo: Sendable {
+    public struct Options: Sendable {
+        public var keepRunning: Bool
+        public var workDir: String
+        public init(keepRunning: Bool, workDir: String) {
+            self.keepRunning = keepRunning
+            self.workDir = workDir
+        }
+    }
+
+    let options: Options
+    let logger: Logger
+    let say: @Sendable (String) -> Void
+
+    public init(options: Options, logger: Logger, say: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.options = options
+        self.logger = logger
+        self.say = say
+    }
+
+    /// Runs the story. Returns the failed checks (empty: every check held).
+    public func run(client: HTTPClient) async throws -> [String] {
+        try FileManager.default.createDirectory(atPath: options.workDir, withIntermediateDirectories: true)
+        let odooKey = "demo-odoo-key"
+        let stripeKey = "sk_test_demo"
+        let quiet = Bench.quieter(logger)
+
+        let odoo = OdooSimulator(configuration: .init(database: "demo", apiKeys: [odooKey]))
+        let odooFaults = odoo.faults
+        let odooRouter = Router()
+        addSimulatorAdminRoutes(to: odooRouter, faults: odoo.faults, log: odoo.requestLog)
+        odoo.addRoutes(to: odooRouter)
+
+        var stripeConfiguration = StripeSimulator.Configuration()
+        stripeConfiguration.apiKeys = [stripeKey]
+        stripeConfiguration.webhooks.baseRetryDelay = .milliseconds(50)
+        stripeConfiguration.webhooks.maxRetryDelay = .seconds(1)
+        stripeConfiguration.logger = quiet
+        let stripe = StripeSimulator(configuration: stripeConfiguration, httpClient: client)
+
+        let work = options.workDir
+        let keepRunning = options.keepRunning
+        return try await SimulatorServer.withRunning(router: odooRouter, logger: quiet) { odooPort in
+            let stripeRouter = Router()
+            stripe.addRoutes(to: stripeRouter)
+            return try await SimulatorServer.withRunning(router: stripeRouter, logger: quiet) { stripePort in
+                let weftPort = try ProcessSupport.freePort()
+                let endpoint = stripe.call(
+                    "POST", "/v1/webhook_endpoints",
+                    parameters: [("url", "http://127.0.0.1:\(weftPort)/hooks/stripe"), ("enabled_events[]", "*")])
+                guard let secret = try? JSONValue.parse(Data(endpoint.body))["secret"]?.stringValue else {
+                    throw HarnessError("the Stripe simulator did not create a webhook endpoint")
+                }
+                var configuration = WeftConfiguration()
+                configuration.store = StoreConfiguration(sqlitePath: "\(work)/demo.db")
+                configuration.server = ServerConfiguration(
+                    host: "127.0.0.1", port: weftPort,
+                    adminTokens: [AdminToken(secret: .environment("ADMIN"), scopes: ["operate"])])
+                configuration.systems = [
+                    "stripe": .stripe(
+                        StripeSystemConfiguration(
+                            baseURL: "http://127.0.0.1:\(stripePort)", apiKey: .environment("STRIPE_KEY"),
+                            webhookSecrets: [.environment("STRIPE_SECRET")], catchUpInterval: .seconds(2),
+                            catchUpOverlap: .seconds(5))),
+                    "odoo": .odoo(
+                        OdooSystemConfiguration(
+                            url: "http://127.0.0.1:\(odooPort)", database: "demo", api: .json2, apiKey: .environment("ODOO_KEY"),
+                            rateLimit: RateLimit(perSecond: 50, burst: 20))),
+                ]
+                configuration.flows = [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")]
+                configuration.ownership = OwnershipRules(owners: ["customer.taxID": "odoo"])
+                configuration.delivery = DeliveryConfiguration(
+                    retry: RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1), maxAttempts: 100),
+                    breakerFailureThreshold: 3, breakerOpenFor: .milliseconds(500), concurrency: 2)
+                let node = try WeftNode(
+                    configuration: configuration,
+                    environment: ["STRIPE_KEY": stripeKey, "STRIPE_SECRET": secret, "ODOO_KEY": odooKey, "ADMIN": "demo-admin"],
+                    httpClient: client, registry: nil, nodeID: "demo", logger: quiet)
+                let (ready, readyContinuation) = AsyncStream<Int>.makeStream()
+                return try await withThrowingTaskGroup(of: [String]?.self) { group in
+                    group.addTask {
+                        try await node.run(gracefulShutdownSignals: keepRunning ? [.sigterm, .sigint] : []) { port in
+                            readyContinuation.yield(port)
+                            readyContinuation.finish()
+                        }
+                        return nil
+                    }
+                    group.addTask {
+                        try await stripe.runDelivery()
+                        return nil
+                    }
+                    var iterator = ready.makeAsyncIterator()
+                    _ = await iterator.next() as Int?
+                    say("Weft     http://127.0.0.1:\(weftPort)   (POST /hooks/stripe, /metrics, /v1/…)")
+                    say("Stripe   http://127.0.0.1:\(stripePort)   simulator (key \(stripeKey))")
+                    say("Odoo     http://127.0.0.1:\(odooPort)   simulator (JSON-2, key \(odooKey), database demo)")
+                    let story = DemoStory(
+                        stripe: stripe, odoo: OdooProbe(http: HarnessHTTP(client: client), url: "http://127.0.0.1:\(odooPort)", key: odooKey),
+                        odooFaults: odooFaults, node: node, say: say)
+                    let failures = await story.tell()
+                    if keepRunning {
+                        say("\n--keep-running: everything stays up; stop with Ctrl-C.")
+                        _ = try await group.next()
+                    }
+                    group.cancelAll()
+                    return failures
+                }
+            }
+        }
+    }
+}
+
+/// Reads Odoo through its JSON-2 API, as a user would.
+struct OdooProbe: Sendable {
+    let http: HarnessHTTP
+    let url: String
+    let key: String
+
+    func read(_ model: String, _ domain: JSONValue, _ fields: [String]) async throws -> [JSONValue] {
+        try await http.odoo(
+            url, apiKey: key, database: nil, model: model, method: "search_read",
+            body: ["domain": domain, "fields": .array(fields.map { .string($0) })]
+        ).arrayValue ?? []
+    }
+
+    func count(_ model: String, _ domain: JSONValue) async throws -> Int {
+        try await http.odooCount(url, apiKey: key, database: nil, model: model, domain: domain)
+    }
+}

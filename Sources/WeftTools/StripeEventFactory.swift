@@ -1,0 +1,149 @@
+public import Foundation
+import WeftCore
+
+/// One Stripe event ready to send: its id, type, creation second and exact JSON body.
+public struct StripeTestEvent: Sendable, Hashable {
+    public var id: String
+    public var type: String
+    public var created: Int64
+    public var customer: String
+    public var body: Data
+}
+
+/// Builds Stripe events in the shape of API version 2024-06-20 (invoices carry `charge`, `payment_intent`,
+/// `subscription`), for the benchmark, the crash test, the demo and property tests.
+public struct StripeEventFactory: Sendable {
+    public static let apiVersion = "2024-06-20"
+
+    /// A generated population: events plus what Odoo must hold afterwards.
+    public struct Story: Sendable {
+        public var events: [StripeTestEvent]
+        public var customers: Set<String>
+        /// Invoices that must exist in Odoo (finalized at some point).
+        public var invoices: Set<String>
+        /// Invoices that end up paid (one payment each).
+        public var paidInvoices: Set<String>
+        /// Refunds that must become credit notes.
+        public var refunds: Set<String>
+        /// Customers that end up past due.
+        public var pastDueCustomers: Set<String>
+    }
+
+    let prefix: String
+
+    /// - Parameter prefix: makes ids unique per run (e.g. a run id).
+    public init(prefix: String) {
+        self.prefix = prefix
+    }
+
+    /// A story for `customers` customers, about 5 events each: created, invoice finalized and paid; every fifth also
+    /// a second invoice whose first payment fails and is then recovered; every tenth a partial refund; every
+    /// seventh a final failed invoice that leaves it past due.
+    public func story(customers count: Int, startingAt start: Int64 = 1_750_000_000) -> Story {
+        var story = Story(events: [], customers: [], invoices: [], paidInvoices: [], refunds: [], pastDueCustomers: [])
+        for index in 0..<count {
+            let customer = "cus_\(prefix)\(index)"
+            var time = start + Int64(index % 1000)
+            func next() -> Int64 {
+                time += 1
+                return time
+            }
+            story.customers.insert(customer)
+            story.events.append(customerCreated(customer, name: "Customer \(prefix)\(index)", email: "c\(index)@\(prefix).example", at: next()))
+            let firstInvoice = "in_\(prefix)\(index)a"
+            let amount = Int64(1000 + (index % 50) * 100)
+            story.events.append(invoice(firstInvoice, customer: customer, status: "open", amount: amount, type: "invoice.finalized", at: next()))
+            story.events.append(invoice(firstInvoice, customer: customer, status: "paid", amount: amount, type: "invoice.paid", at: next()))
+            story.invoices.insert(firstInvoice)
+            story.paidInvoices.insert(firstInvoice)
+            if index % 5 == 0 {
+                let second = "in_\(prefix)\(index)b"
+                story.events.append(invoice(second, customer: customer, status: "open", amount: 2500, type: "invoice.finalized", at: next()))
+                story.events.append(invoice(second, customer: customer, status: "open", amount: 2500, type: "invoice.payment_failed", at: next(), attempt: 1))
+                story.events.append(invoice(second, customer: customer, status: "paid", amount: 2500, type: "invoice.paid", at: next()))
+                story.invoices.insert(second)
+                story.paidInvoices.insert(second)
+            }
+            if index % 10 == 0 {
+                let refund = "re_\(prefix)\(index)"
+                story.events.append(refundCreated(refund, charge: "ch_\(firstInvoice)", customer: customer, amount: amount / 2, at: next()))
+                story.refunds.insert(refund)
+            }
+            if index % 7 == 3 {
+                let third = "in_\(prefix)\(index)c"
+                story.events.append(invoice(third, customer: customer, status: "open", amount: 900, type: "invoice.finalized", at: next()))
+                story.events.append(invoice(third, customer: customer, status: "open", amount: 900, type: "invoice.payment_failed", at: next(), attempt: 1))
+                story.invoices.insert(third)
+                story.pastDueCustomers.insert(customer)
+            }
+        }
+        return story
+    }
+
+    /// `customer.created` / `customer.updated`.
+    public func customerCreated(_ id: String, name: String, email: String, at created: Int64, type: String = "customer.created")
+        -> StripeTestEvent
+    {
+        let object: JSONValue = [
+            "id": .string(id), "object": "customer", "name": .string(name), "email": .string(email), "phone": nil,
+            "address": ["city": "Lisbon", "country": "PT", "line1": "Rua Augusta 1", "line2": nil, "postal_code": "1100-048", "state": nil],
+            "currency": "usd", "created": .int(created), "livemode": false, "metadata": [:], "deleted": nil,
+        ]
+        return event(type: type, object: object, customer: id, created: created)
+    }
+
+    /// An invoice event with one line. `status` is the invoice's status at that moment.
+    public func invoice(
+        _ id: String, customer: String, status: String, amount: Int64, type: String, at created: Int64, attempt: Int = 0
+    ) -> StripeTestEvent {
+        let paid = status == "paid"
+        let object: JSONValue = [
+            "id": .string(id), "object": "invoice", "customer": .string(customer), "status": .string(status),
+            "number": .string("WEFT-\(id.suffix(8).uppercased())"), "currency": "usd",
+            "amount_due": .int(amount), "amount_paid": .int(paid ? amount : 0), "amount_remaining": .int(paid ? 0 : amount),
+            "subtotal": .int(amount), "tax": nil, "total": .int(amount), "attempt_count": .int(Int64(attempt)),
+            "attempted": .bool(attempt > 0 || paid), "paid": .bool(paid),
+            "charge": paid ? .string("ch_\(id)") : nil, "payment_intent": .string("pi_\(id)"), "subscription": nil,
+            "customer_name": nil, "customer_email": nil, "created": .int(created), "due_date": nil, "livemode": false,
+            "status_transitions": [
+                "finalized_at": .int(created), "paid_at": paid ? .int(created) : nil, "voided_at": nil,
+                "marked_uncollectible_at": nil,
+            ],
+            "lines": [
+                "object": "list", "has_more": false, "url": .string("/v1/invoices/\(id)/lines"),
+                "data": [
+                    [
+                        "id": .string("il_\(id)"), "object": "line_item", "amount": .int(amount), "currency": "usd",
+                        "description": "Weft Pro (monthly)", "quantity": 1,
+                        "price": [
+                            "id": "price_weft_pro", "object": "price", "currency": "usd", "unit_amount": .int(amount),
+                            "product": "prod_weft_pro", "active": true, "recurring": ["interval": "month", "usage_type": "licensed"],
+                        ],
+                    ]
+                ],
+            ],
+        ]
+        return event(type: type, object: object, customer: customer, created: created)
+    }
+
+    /// `refund.created` for a charge.
+    public func refundCreated(_ id: String, charge: String, customer: String, amount: Int64, at created: Int64) -> StripeTestEvent {
+        let object: JSONValue = [
+            "id": .string(id), "object": "refund", "amount": .int(amount), "currency": "usd", "charge": .string(charge),
+            "customer": .string(customer), "payment_intent": .string("pi_\(charge.dropFirst(3))"), "reason": "requested_by_customer",
+            "status": "succeeded", "created": .int(created), "metadata": [:],
+        ]
+        return event(type: "refund.created", object: object, customer: customer, created: created)
+    }
+
+    func event(type: String, object: JSONValue, customer: String, created: Int64) -> StripeTestEvent {
+        let objectID = object["id"]?.stringValue ?? "x"
+        let id = "evt_\(prefix)_\(type.replacingOccurrences(of: ".", with: "_"))_\(objectID)_\(created)"
+        let envelope: JSONValue = [
+            "id": .string(id), "object": "event", "api_version": .string(Self.apiVersion), "created": .int(created),
+            "livemode": false, "pending_webhooks": 1, "type": .string(type),
+            "data": ["object": object], "request": ["id": nil, "idempotency_key": nil],
+        ]
+        return StripeTestEvent(id: id, type: type, created: created, customer: customer, body: envelope.serialized())
+    }
+}

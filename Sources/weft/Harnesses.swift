@@ -1,0 +1,72 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Logging
+import WeftConnectors
+import WeftTools
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmark ingest and end-to-end throughput (build with -c release).",
+        discussion: "The last line is: ingest_per_s=… ack_p50_ms=… ack_p99_ms=… e2e_per_s=… peak_rss_mb=…")
+
+    @Option(name: .long, help: "Events to send in the full-load phase.") var events = 20_000
+    @Option(name: .long, help: "Concurrent connections.") var concurrency = 256
+    @Option(name: .long, help: "Where to write the figures as JSON.") var output = "bench-results/bench.json"
+    @Option(name: .long, help: "Working directory for the store (default: a new temporary one).") var workDir: String?
+    @Flag(name: .long, help: "Use synchronous=NORMAL instead of FULL.") var synchronousNormal = false
+
+    func run() async throws {
+        _ = ProcessBootstrap.start(logLevel: .info)
+        let work = workDir ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)"
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration())
+        do {
+            let figures = try await WeftTools.Bench(
+                options: .init(
+                    events: events, concurrency: concurrency, outputPath: output, workDir: work,
+                    synchronousFull: !synchronousNormal),
+                logger: Logger(label: "weft.bench")
+            ).run(client: client)
+            try? await client.shutdown()
+            try? FileManager.default.removeItem(atPath: work)
+            print(figures.line)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
+
+struct CrashTest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crash-test",
+        abstract: "SIGKILL weft serve repeatedly while sending signed webhooks; verify nothing is lost or doubled.")
+
+    @Option(name: .long, help: "Events to send.") var events = 20_000
+    @Option(name: .long, help: "How many times to SIGKILL weft serve (at least 5 for the standard run).") var kills = 6
+    @Option(name: .long, help: "Concurrent connections.") var concurrency = 64
+    @Option(name: .long, help: "Working directory (store, logs, config).") var workDir: String
+    @Option(name: .long, help: "Seed for kill moments and ids.") var seed = UInt64(Date().timeIntervalSince1970)
+
+    func run() async throws {
+        _ = ProcessBootstrap.start(logLevel: .info)
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration())
+        let failures: [String]
+        do {
+            failures = try await WeftTools.CrashTest(
+                options: .init(executable: executable, events: events, kills: kills, workDir: workDir, concurrency: concurrency, seed: seed),
+                logger: Logger(label: "weft.crash-test")
+            ).run(client: client)
+        } catch {
+            try? await client.shutdown()
+            print("crash-test: harness error: \(error)")
+            print("crash-test: 0 passed, 1 failed")
+            throw ExitCode(1)
+        }
+        try? await client.shutdown()
+        for failure in failures { print("crash-test: FAILED: \(failure)") }
+        print("crash-test: \(failures.isEmpty ? 1 : 0) passed, \(failures.isEmpty ? 0 : 1) failed")
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,145 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+import WeftConnectors
+import WeftCore
+import WeftSimKit
+
+/// The events feed over real HTTP, against a small Hummingbird stand-in for `GET /v1/events`.
+@Suite("Stripe events feed")
+struct StripeEventsFeedTests {
+    static let key = "sk_test_feed_secret_key"
+    let logger = Logger(label: "test.stripe.feed")
+
+    /// Counts gate admissions and rate-limit reports.
+    final class CountingGate: RequestGate {
+        let acquired = Atomic<Int>(0)
+        let rateLimits = Mutex<[Duration?]>([])
+        func acquire() async throws { acquired.add(1, ordering: .relaxed) }
+        func didReceiveRateLimit(retryAfter: Duration?) { rateLimits.withLock { $0.append(retryAfter) } }
+    }
+
+    static func event(_ number: Int) -> String {
+        #"{"id":"evt_\#(number)","object":"event","api_version":"2023-08-16","created":\#(1_700_000_000 + number),"type":"invoice.paid","data":{"object":{"id":"in_\#(number)","object":"invoice","customer":"cus_\#(number % 2)","note":"a,b]}\"c"}}}"#
+    }
+
+    /// Serves 5 events newest first, `limit` per page, checking auth, version and the `created[gte]` filter.
+    static func router(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], body: String? = nil) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/v1/events") { request, _ -> Response in
+            var responseHeaders = headers
+            responseHeaders[.contentType] = "application/json"
+            if let body { return Response(status: status, headers: responseHeaders, body: .init(byteBuffer: ByteBuffer(string: body))) }
+            guard request.headers[.authorization] == "Bearer \(key)", request.headers[HTTPField.Name("Stripe-Version")!] == "2023-08-16"
+            else {
+                return Response(
+                    status: .unauthorized, headers: responseHeaders,
+                    body: .init(
+                        byteBuffer: ByteBuffer(
+                            string: #"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_***"}}"#)))
+            }
+            let query = request.uri.queryParameters
+            let limit = Int(query["limit"].map(String.init) ?? "10") ?? 10
+            let since = Int(query["created[gte]"].map(String.init) ?? "0") ?? 0
+            let all = (1...5).reversed().filter { 1_700_000_000 + $0 >= since }
+            var remaining = all[...]
+            if let after = query["starting_after"].map(String.init), let index = all.firstIndex(where: { "evt_\($0)" == after }) {
+                remaining = all[(index + 1)...]
+            }
+            let page = remaining.prefix(limit)
+            let json =
+                #"{"object":"list","url":"/v1/events","has_more":\#(page.count < remaining.count),"data":[ \#(page.map(event).joined(separator: " , ")) ]}"#
+            return Response(status: .ok, headers: responseHeaders, body: .init(byteBuffer: ByteBuffer(string: json)))
+        }
+        return router
+    }
+
+    func feed(port: Int, gate: any RequestGate, key: String = Self.key) -> StripeEventsFeed {
+        StripeEventsFeed(
+            system: "stripe",
+            configuration: .init(secretKey: key, apiVersion: "2023-08-16", baseURL: "http://127.0.0.1:\(port)/"),
+            httpClient: HTTPClient.shared, gate: gate, logger: logger
+        )
+    }
+
+    @Test func pagesThroughAllEventsWithRawBytes() async throws {
+        let gate = CountingGate()
+        let logger = self.logger
+        let events = try await SimulatorServer.withRunning(router: Self.router(), logger: logger) { port in
+            var collected: [StripeFeedEvent] = []
+            for try await event in feed(port: port, gate: gate).events(
+                createdAtOrAfter: Date(timeIntervalSince1970: 1_700_000_002), pageSize: 2)
+            {
+                collected.append(event)
+            }
+            return collected
+        }
+        #expect(events.map(\.envelope.id.rawValue) == ["evt_5", "evt_4", "evt_3", "evt_2"])
+        #expect(events.map { String(decoding: $0.payload, as: UTF8.self) } == [5, 4, 3, 2].map(Self.event))
+        #expect(events[0].envelope.entityKey.rawValue == "stripe/customer/cus_1")
+        #expect(gate.acquired.load(ordering: .relaxed) == 2)
+    }
+
+    @Test func classifiesAuthenticationFailureAsConfiguration() async throws {
+        let logger = self.logger
+        let error = try await SimulatorServer.withRunning(router: Self.router(), logger: logger) { port in
+            await #expect(throws: StripeAPIError.self) {
+                _ = try await feed(port: port, gate: OpenGate(), key: "sk_test_wrong").page(
+                    createdAtOrAfter: .distantPast, startingAfter: nil, limit: 10)
+            }
+        }
+        #expect(error?.code == .configuration)
+        #expect(error?.status == 401)
+        #expect(error?.isRetryable == false)
+        #expect(error.map { !$0.description.contains("sk_test") } == true)
+    }
+
+    @Test func classifiesRateLimitsAndServerErrors() async throws {
+        let logger = self.logger
+        let cases: [(HTTPResponse.Status, HTTPFields, StripeAPIError.Code, Duration?)] = [
+            (.tooManyRequests, [.retryAfter: "7"], .rateLimited, .seconds(7)),
+            (.tooManyRequests, [:], .rateLimited, nil),
+            (.internalServerError, [:], .retryable, nil),
+            (.serviceUnavailable, [:], .retryable, nil),
+            (.notFound, [:], .permanent, nil),
+        ]
+        for (status, headers, code, retryAfter) in cases {
+            let gate = CountingGate()
+            let body = #"{"error":{"type":"api_error","code":"rate_limit","message":"m"}}"#
+            let error = try await SimulatorServer.withRunning(
+                router: Self.router(status: status, headers: headers, body: body), logger: logger
+            ) { port in
+                await #expect(throws: StripeAPIError.self) {
+                    _ = try await feed(port: port, gate: gate).page(createdAtOrAfter: .distantPast, startingAfter: nil, limit: 10)
+                }
+            }
+            #expect(error?.code == code, "\(status)")
+            #expect(error?.retryAfter == retryAfter, "\(status)")
+            #expect(error?.status == Int(status.code))
+            #expect(error?.stripeCode == "rate_limit")
+            #expect(error?.isRetryable == (code != .permanent))
+            if status == .tooManyRequests { #expect(gate.rateLimits.withLock { $0 } == [retryAfter]) }
+        }
+    }
+
+    @Test func rejectsBodiesThatAreNotEventLists() async throws {
+        let logger = self.logger
+        for body in [#"{"object":"customer","id":"cus_1"}"#, "not json", #"{"object":"list","data":[{"id":"x"}],"has_more":false}"#] {
+            let error = try await SimulatorServer.withRunning(router: Self.router(body: body), logger: logger) { port in
+                await #expect(throws: StripeAPIError.self) {
+                    _ = try await feed(port: port, gate: OpenGate()).page(createdAtOrAfter: .distantPast, startingAfter: nil, limit: 10)
+                }
+            }
+            #expect(error?.code == .invalidResponse)
+        }
+    }
+
+    @Test func configurationDescriptionHidesTheKey() {
+        let configuration = StripeEventsFeed.Configuration(secretKey: Self.key, apiVersion: "2023-08-16")
+        #expect(!configuration.description.contains(Self.key))
+    }
+}

@@ -1,0 +1,63 @@
+import Testing
+import WeftCore
+
+@Suite("Governor: ownership, staleness, echoes")
+struct GovernorTests {
+    let customer = ExternalRef(system: "stripe", kind: .customer, id: "cus_1")
+
+    func change(_ fields: [String: JSONValue], at millis: Int64, ordinals: [String: Int] = [:]) -> CanonicalChange {
+        CanonicalChange(ref: customer, fields: fields, version: SourceVersion(millis: millis), fieldOrdinals: ordinals)
+    }
+
+    @Test func appliesNewFields() {
+        let result = Governor(ownership: .init()).govern(change(["name": "Acme"], at: 10), from: "stripe", onto: nil)
+        #expect(result.applied == ["name"])
+        #expect(result.state.fields["name"] == "Acme")
+        #expect(result.state.versions["name"] == SourceVersion(millis: 10))
+        #expect(result.verdict == .applied)
+    }
+
+    @Test func dropsOlderChangesAsStale() {
+        let governor = Governor(ownership: .init())
+        let newer = governor.govern(change(["name": "New"], at: 20), from: "stripe", onto: nil).state
+        let result = governor.govern(change(["name": "Old"], at: 10), from: "stripe", onto: newer)
+        #expect(result.stale == ["name"])
+        #expect(result.state.fields["name"] == "New")
+        #expect(result.verdict == .stale)
+    }
+
+    @Test func equalValueIsAnEchoAndStillAdvancesTheVersion() {
+        let governor = Governor(ownership: .init())
+        let first = governor.govern(change(["name": "Acme"], at: 10), from: "stripe", onto: nil).state
+        let echo = governor.govern(change(["name": "Acme"], at: 30), from: "stripe", onto: first)
+        #expect(echo.verdict == .echo)
+        #expect(echo.applied.isEmpty)
+        // A change stamped between the two is now stale, not applied.
+        let late = governor.govern(change(["name": "Between"], at: 20), from: "stripe", onto: echo.state)
+        #expect(late.verdict == .stale)
+    }
+
+    @Test func dropsFieldsTheSourceDoesNotOwn() {
+        let rules = OwnershipRules(owners: ["customer.address": "odoo", "customer.name": "stripe"])
+        let result = Governor(ownership: rules).govern(
+            change(["name": "Acme", "address": ["city": "Porto"]], at: 10), from: "stripe", onto: nil)
+        #expect(result.applied == ["name"])
+        #expect(result.unowned == ["address"])
+        #expect(result.state.fields["address"] == nil)
+    }
+
+    @Test func ordinalBreaksTiesWithinOneInstant() {
+        let invoice = ExternalRef(system: "stripe", kind: .invoice, id: "in_1")
+        let governor = Governor(ownership: .init())
+        let paid = CanonicalChange(
+            ref: invoice, fields: ["status": "paid"], version: .init(millis: 1000),
+            fieldOrdinals: ["status": InvoiceStatus.paid.rank])
+        let open = CanonicalChange(
+            ref: invoice, fields: ["status": "open"], version: .init(millis: 1000),
+            fieldOrdinals: ["status": InvoiceStatus.open.rank])
+        let afterPaid = governor.govern(paid, from: "stripe", onto: nil).state
+        let late = governor.govern(open, from: "stripe", onto: afterPaid)
+        #expect(late.verdict == .stale)
+        #expect(late.state.fields["status"] == "paid")
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+import WeftCore
+
+@Suite("Router: level-triggered commands")
+struct RouterTests {
+    let flows = [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")]
+    let key = EntityKey("stripe/customer/cus_1")
+    let customerRef = ExternalRef(system: "stripe", kind: .customer, id: "cus_1")
+    let invoiceRef = ExternalRef(system: "stripe", kind: .invoice, id: "in_1")
+
+    func apply(_ aggregate: inout Aggregate, _ ref: ExternalRef, _ fields: [String: JSONValue], at millis: Int64) {
+        let governor = Governor(ownership: .init())
+        let change = CanonicalChange(ref: ref, fields: fields, version: .init(millis: millis))
+        aggregate.records[ref.description] = governor.govern(change, from: "stripe", onto: aggregate.record(ref)).state
+    }
+
+    func customerFields() -> [String: JSONValue] {
+        ["ref": CanonicalCoding.jsonValue(customerRef), "name": "Acme", "email": "a@acme.test"]
+    }
+
+    func invoiceFields(status: String, paid: Int64) -> [String: JSONValue] {
+        [
+            "ref": CanonicalCoding.jsonValue(invoiceRef), "customerRef": CanonicalCoding.jsonValue(customerRef),
+            "status": .string(status), "currency": "USD", "totalMinor": 1000, "amountPaidMinor": .int(paid),
+            "chargeID": "ch_1",
+        ]
+    }
+
+    @Test func emitsEachCommandOnceUntilTheStateChanges() {
+        let router = CommandRouter(flows: flows, ownership: .init())
+        var aggregate = Aggregate()
+        apply(&aggregate, customerRef, customerFields(), at: 1)
+        let first = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        #expect(first.map(\.payload.kind) == ["upsert_customer"])
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+        apply(&aggregate, customerRef, ["name": "Acme Ltd"], at: 2)
+        let second = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        #expect(second.map(\.payload.kind) == ["upsert_customer"])
+        #expect(second[0].idempotencyKey != first[0].idempotencyKey)
+    }
+
+    @Test func draftInvoicesAreNotMirroredAndPaymentsWaitForTheirInvoice() {
+        let router = CommandRouter(flows: flows, ownership: .init())
+        var aggregate = Aggregate()
+        apply(&aggregate, customerRef, customerFields(), at: 1)
+        let paymentRef = ExternalRef(system: "stripe", kind: .payment, id: "in_1")
+        let payment = Payment(
+            ref: paymentRef, customerRef: customerRef, invoiceRef: invoiceRef, amount: Money(amountMinor: 1000, currency: .usd),
+            status: .succeeded, occurredAt: Date(timeIntervalSince1970: 5), chargeID: "ch_1")
+        apply(&aggregate, paymentRef, (CanonicalCoding.jsonValue(payment).objectValue ?? [:]), at: 5)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["upsert_customer"])
+        apply(&aggregate, invoiceRef, invoiceFields(status: "draft", paid: 0), at: 2)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+        apply(&aggregate, invoiceRef, invoiceFields(status: "paid", paid: 1000), at: 6)
+        let kinds = router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind)
+        #expect(kinds == ["upsert_invoice", "register_payment"])
+    }
+
+    @Test func refundsResolveTheirInvoiceThroughTheCharge() {
+        let router = CommandRouter(flows: flows, ownership: .init())
+        var aggregate = Aggregate()
+        apply(&aggregate, customerRef, customerFields(), at: 1)
+        let refundRef = ExternalRef(system: "stripe", kind: .refund, id: "re_1")
+        let refund = Refund(
+            ref: refundRef, customerRef: customerRef, invoiceRef: nil, chargeID: "ch_1",
+            amount: Money(amountMinor: 400, currency: .usd), reason: nil, createdAt: Date(timeIntervalSince1970: 9),
+            status: "succeeded")
+        apply(&aggregate, refundRef, CanonicalCoding.jsonValue(refund).objectValue ?? [:], at: 9)
+        _ = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        apply(&aggregate, invoiceRef, invoiceFields(status: "paid", paid: 1000), at: 3)
+        let commands = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        #expect(commands.map(\.payload.kind) == ["upsert_invoice", "create_refund"])
+        if case .createRefund(let routed) = commands.last?.payload {
+            #expect(routed.invoiceRef == invoiceRef)
+        } else {
+            Issue.record("expected a refund command")
+        }
+    }
+
+    @Test func targetOwnedFieldsAreOnlyWrittenOnCreate() {
+        let rules = OwnershipRules(owners: ["customer.address": "odoo"])
+        let router = CommandRouter(flows: flows, ownership: rules)
+        var aggregate = Aggregate()
+        var fields = customerFields()
+        fields["address"] = ["city": "Porto"]
+        apply(&aggregate, customerRef, fields, at: 1)
+        let create = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        guard case .upsertCustomer(let created) = create.first?.payload else {
+            Issue.record("no customer command")
+            return
+        }
+        #expect(created.address?.city == "Porto")
+        apply(&aggregate, customerRef, ["name": "Acme Ltd", "address": ["city": "Braga"]], at: 2)
+        let update = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        guard case .upsertCustomer(let updated) = update.first?.payload else {
+            Issue.record("no customer command")
+            return
+        }
+        #expect(updated.address == nil)
+        #expect(updated.name == "Acme Ltd")
+    }
+
+    @Test func noFlowNoCommands() {
+        let router = CommandRouter(flows: [], ownership: .init())
+        var aggregate = Aggregate()
+        apply(&aggregate, customerRef, customerFields(), at: 1)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+    }
+}
+
+@Suite("Standing is derived from invoices and payments")
+struct StandingRuleTests {
+    let customerRef = ExternalRef(system: "stripe", kind: .customer, id: "cus_1")
+    let invoiceRef = ExternalRef(system: "stripe", kind: .invoice, id: "in_1")
+
+    func aggregate(invoiceStatus: InvoiceStatus, failedPayment: Bool) -> Aggregate {
+        var aggregate = Aggregate()
+        var invoice = Invoice(ref: invoiceRef, customerRef: customerRef)
+        invoice.status = invoiceStatus
+        invoice.currency = .usd
+        invoice.amountRemainingMinor = invoiceStatus == .paid ? 0 : 2500
+        invoice.paidAt = invoiceStatus == .paid ? Date(timeIntervalSince1970: 50) : nil
+        aggregate.records[invoiceRef.description] = RecordState(fields: CanonicalCoding.jsonValue(invoice).objectValue ?? [:])
+        if failedPayment {
+            let paymentRef = ExternalRef(system: "stripe", kind: .payment, id: "in_1-attempt-1")
+            let payment = Payment(
+                ref: paymentRef, customerRef: customerRef, invoiceRef: invoiceRef, amount: Money(amountMinor: 2500, currency: .usd),
+                status: .failed, occurredAt: Date(timeIntervalSince1970: 40))
+            aggregate.records[paymentRef.description] = RecordState(fields: CanonicalCoding.jsonValue(payment).objectValue ?? [:])
+        }
+        return aggregate
+    }
+
+    @Test func failedPaymentOnOpenInvoiceIsPastDue() {
+        let standing = StandingRule.standing(of: customerRef, in: aggregate(invoiceStatus: .open, failedPayment: true))
+        #expect(standing.state == .pastDue)
+        #expect(standing.overdue == Money(amountMinor: 2500, currency: .usd))
+        #expect(standing.since == Date(timeIntervalSince1970: 40))
+    }
+
+    @Test func payingTheInvoiceClearsIt() {
+        let standing = StandingRule.standing(of: customerRef, in: aggregate(invoiceStatus: .paid, failedPayment: true))
+        #expect(standing.state == .good)
+    }
+
+    @Test func openInvoiceWithoutFailureIsGood() {
+        #expect(StandingRule.standing(of: customerRef, in: aggregate(invoiceStatus: .open, failedPayment: false)).state == .good)
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import WeftCore
+import WeftRuntime
+
+@Suite("Configuration loading and `weft check` problems")
+struct ConfigurationLoaderTests {
+    static let valid = """
+        store: { sqlite: ./weft.db }
+        server: { listen: 127.0.0.1:8080 }
+        systems:
+          stripe: { type: stripe, api_key_env: STRIPE_API_KEY, webhook_secret_env: STRIPE_WEBHOOK_SECRET }
+          odoo:   { type: odoo, url: https://acme.odoo.com, database: acme, api: json2, login: bot@acme.com, api_key_env: ODOO_API_KEY, rate_limit: { per_second: 10, burst: 20 } }
+        flows:
+          billing_to_erp: { from: stripe, to: odoo }
+        ownership:
+          odoo: [customer.address, customer.taxID]
+          stripe: [subscription.status]
+        """
+
+    @Test func validConfigurationLoads() throws {
+        let (configuration, problems) = ConfigurationLoader.load(text: Self.valid)
+        #expect(problems.isEmpty)
+        let loaded = try #require(configuration)
+        #expect(loaded.flows == [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")])
+        #expect(loaded.ownership.owner(of: .customer, field: "address") == "odoo")
+        guard case .odoo(let odoo) = loaded.systems["odoo"] else {
+            Issue.record("odoo system missing")
+            return
+        }
+        #expect(odoo.rateLimit == RateLimit(perSecond: 10, burst: 20))
+        #expect(odoo.apiKey == .environment("ODOO_API_KEY"))
+    }
+
+    @Test func theShippedExampleIsValid() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/stripe-odoo.yaml")
+        let (_, problems) = ConfigurationLoader.load(path: example.path)
+        #expect(problems.isEmpty, "\(problems)")
+    }
+
+    @Test func inlineSecretsAreRejectedWithTheirLine() {
+        let text = Self.valid.replacingOccurrences(of: "api_key_env: ODOO_API_KEY", with: "api_key: hunter2")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(configuration == nil)
+        #expect(problems.contains { $0.line == 5 && $0.message.contains("api_key_env") })
+        #expect(!problems.contains { $0.message.contains("hunter2") })
+    }
+
+    @Test func twoOwnersForOneFieldIsAnError() {
+        let text = Self.valid.replacingOccurrences(of: "stripe: [subscription.status]", with: "stripe: [subscription.status, customer.address]")
+        let (_, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.contains { $0.line == 10 && $0.message.contains("two owners") })
+    }
+
+    @Test func flowsMustNameKnownSystemsInTheRightDirection() {
+        let text = Self.valid.replacingOccurrences(of: "{ from: stripe, to: odoo }", with: "{ from: odoo, to: hubspot }")
+        let (_, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.contains { $0.line == 7 && $0.message.contains("target only") })
+        #expect(problems.contains { $0.line == 7 && $0.message.contains("no system 'hubspot'") })
+    }
+
+    @Test func unknownKeysAndBadValuesPointAtTheirLines() {
+        let text = """
+            store: { sqlite: ./weft.db, journal: wal }
+            server: { listen: localhost }
+            systems:
+              odoo: { type: odoo, url: not a url, database: acme, api: soap, api_key_env: K }
+            delivery:
+              retry: { max_attempts: 0 }
+            """
+        let (_, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.contains { $0.line == 1 && $0.message.contains("unknown key 'journal'") })
+        #expect(problems.contains { $0.line == 2 && $0.message.contains("HOST:PORT") })
+        #expect(problems.contains { $0.line == 4 && $0.message.contains("json2, jsonrpc or xmlrpc") })
+        #expect(problems.contains { $0.line == 6 && $0.message.contains("max_attempts") })
+    }
+
+    @Test func ownershipNamesRealFields() {
+        let text = Self.valid.replacingOccurrences(of: "customer.taxID]", with: "customer.shoeSize]")
+        let (_, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.contains { $0.line == 9 && $0.message.contains("no field 'shoeSize'") })
+    }
+
+    @Test func aFlowMayNotCarryAFieldAThirdSystemOwns() {
+        let text = Self.valid + "\n  stripe2: [customer.name]\n"
+        let withSystem = text.replacingOccurrences(
+            of: "systems:\n", with: "systems:\n  stripe2: { type: stripe, webhook_secret_env: S2, catch_up: { enabled: false } }\n")
+        let (_, problems) = ConfigurationLoader.load(text: withSystem)
+        #expect(problems.contains { $0.message.contains("stripe2 owns it") })
+    }
+
+    @Test func invalidYAMLReportsALine() {
+        let (_, problems) = ConfigurationLoader.load(text: "store: { sqlite: ./weft.db\nserver: [")
+        #expect(!problems.isEmpty)
+        #expect(problems[0].line >= 1)
+    }
+
+    @Test func secretsResolveFromEnvironmentAndFiles() throws {
+        #expect(try SecretReference.environment("X").resolve(environment: ["X": "v"]) == "v")
+        #expect(throws: ConfigurationError.self) { try SecretReference.environment("MISSING").resolve(environment: [:]) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("weft-secret-\(UUID().uuidString)").path
+        try "  s3cret\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try SecretReference.file(path).resolve() == "s3cret")
+        #expect(SecretReference.file(path).description == "file:\(path)")
+    }
+}
+
+@Suite("Doorbell", .timeLimit(.minutes(1)))
+struct DoorbellTests {
+    @Test func aRingBeforeWaitingIsNotLost() async {
+        let bell = Doorbell()
+        bell.ring()
+        // Returns at once because of the earlier ring; a lost ring would wait the full hour.
+        await bell.wait(upTo: .seconds(3600))
+    }
+
+    @Test func ringWakesAWaiter() async {
+        let bell = Doorbell()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await bell.wait(upTo: .seconds(3600)) }
+            group.addTask {
+                // Keep ringing until the waiter has been woken (the group ends when both finish).
+                for _ in 0..<1000 {
+                    bell.ring()
+                    await Task.yield()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import WeftCore
+import WeftRuntime
+import WeftTools
+
+/// Stripe webhooks over real HTTP into Weft, delivered over real HTTP into the Odoo simulator.
+@Suite("End to end: Stripe → Weft → Odoo", .serialized)
+struct EndToEndTests {
+    @Test func storyLandsInOdooExactlyOnce() async throws {
+        try await TestNode.with { node in
+            let story = StripeEventFactory(prefix: "E").story(customers: 12)
+            let sent = await node.send(story.events)
+            #expect(sent.abandoned.isEmpty)
+            let stats = try await node.drain()
+            #expect(stats.events["done"] == story.events.count)
+            #expect(stats.deadCommandsByKind.isEmpty)
+            let summary = try await node.odooSummary(namePrefix: "Customer E")
+            #expect(summary == OdooSummary.expected(story))
+            // Redelivering everything changes nothing.
+            let again = await node.send(story.events)
+            #expect(again.duplicates == story.events.count)
+            _ = try await node.drain()
+            #expect(try await node.odooSummary(namePrefix: "Customer E") == summary)
+        }
+    }
+
+    @Test(arguments: [OdooAPI.jsonrpc, .xmlrpc])
+    func otherOdooTransportsGiveTheSameResult(api: OdooAPI) async throws {
+        try await TestNode.with(api: api) { node in
+            let story = StripeEventFactory(prefix: "T").story(customers: 4)
+            _ = await node.send(story.events)
+            _ = try await node.drain()
+            #expect(try await node.odooSummary(namePrefix: "Customer T") == OdooSummary.expected(story))
+        }
+    }
+
+    @Test func shuffledAndDuplicatedDeliveryMatchesInOrderDelivery() async throws {
+        let story = StripeEventFactory(prefix: "S").story(customers: 10)
+        var generator = SeededGenerator(seed: 42)
+        var events = story.events.shuffled(using: &generator)
+        events += events.prefix(15)
+        let shuffledEvents = events
+        try await TestNode.with { node in
+            // One at a time, so the shuffled order is the arrival order.
+            _ = await node.send(shuffledEvents, concurrency: 1)
+            _ = try await node.drain()
+            #expect(try await node.odooSummary(namePrefix: "Customer S") == OdooSummary.expected(story))
+        }
+    }
+
+    @Test func odooOutageOpensTheBreakerLosesNothingAndDrainsAfter() async throws {
+        try await TestNode.with(breakerThreshold: 2, breakerOpenFor: .milliseconds(300)) { node in
+            node.faults.set(.init(outageSeconds: 3))
+            let story = StripeEventFactory(prefix: "O").story(customers: 6)
+            _ = await node.send(story.events)
+            // The breaker must open while Odoo is down.
+            var opened = false
+            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while !opened && ContinuousClock.now < deadline {
+                opened = node.node.dispatchers["odoo"]?.breakerState.isOpenOrProbing == true
+                if !opened { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(opened)
+            let stats = try await node.drain()
+            #expect(stats.deadCommandsByKind.isEmpty)
+            #expect(try await node.odooSummary(namePrefix: "Customer O") == OdooSummary.expected(story))
+        }
+    }
+
+    @Test func rateLimitHoldsAtTheWireThrough429Storms() async throws {
+        try await TestNode.with(odooRateLimit: RateLimit(perSecond: 40, burst: 5)) { node in
+            node.faults.set(.init(rateLimitRate: 0.2, retryAfterSeconds: 1))
+            let story = StripeEventFactory(prefix: "R").story(customers: 8)
+            _ = await node.send(story.events)
+            _ = try await node.drain()
+            // Never more than burst + rate requests in any one-second window (measured before our own checks).
+            let worst = node.requests.maxRequests(in: .seconds(1))
+            #expect(worst <= 5 + 40, "\(worst) requests in one second")
+            #expect(node.faults.injectedCount > 0)
+            node.faults.clear()
+            #expect(try await node.odooSummary(namePrefix: "Customer R") == OdooSummary.expected(story))
+        }
+    }
+}
+
+extension CircuitBreaker.State {
+    var isOpenOrProbing: Bool {
+        if case .closed = self { return false }
+        return true
+    }
+}

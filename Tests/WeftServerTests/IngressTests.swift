@@ -1,0 +1,145 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+import WeftConnectors
+import WeftCore
+import WeftStoreSQLite
+import WeftTools
+
+/// Every way a webhook can be bad gets a clear answer and leaves the store untouched.
+@Suite("Webhook ingress", .serialized)
+struct IngressTests {
+    func post(_ url: String, body: Data, signature: String?) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let signature { request.headers.add(name: "Stripe-Signature", value: signature) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        return (Int(response.status.code), text)
+    }
+
+    func storedEvents(_ node: TestNode) async throws -> Int {
+        try await node.store.listEvents(status: nil, limit: 1000).count
+    }
+
+    @Test func acceptsOnceAndRecognisesDuplicates() async throws {
+        try await TestNode.with { node in
+            let event = StripeEventFactory(prefix: "I1").customerCreated("cus_I1", name: "A", email: "a@x.test", at: 1_750_000_000)
+            let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
+            let first = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+            #expect(first.0 == 200)
+            #expect(first.1.contains(#""duplicate":false"#))
+            let second = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+            #expect(second.0 == 200)
+            #expect(second.1.contains(#""duplicate":true"#))
+            #expect(try await storedEvents(node) == 1)
+        }
+    }
+
+    @Test func badSignaturesAre401AndStoreNothing() async throws {
+        try await TestNode.with { node in
+            let event = StripeEventFactory(prefix: "I2").customerCreated("cus_I2", name: "A", email: "a@x.test", at: 1_750_000_000)
+            let wrong = StripeWebhookSigner(secret: "whsec_wrong")
+            let cases: [String?] = [
+                nil, "garbage", "t=1,v0=abc", wrong.signatureHeader(payload: event.body, at: Date()),
+                StripeWebhookSigner(secret: TestNode.webhookSecret).signatureHeader(payload: event.body, at: Date().addingTimeInterval(-3600)),
+            ]
+            for signature in cases {
+                let (status, body) = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signature)
+                #expect(status == 401, "signature \(signature ?? "none")")
+                #expect(body.contains("bad_signature"))
+                #expect(!body.contains(TestNode.webhookSecret))
+            }
+            #expect(try await storedEvents(node) == 0)
+        }
+    }
+
+    @Test func malformedBodiesAre400AndStoreNothing() async throws {
+        try await TestNode.with { node in
+            let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
+            for text in ["{not json", #"{"id":"evt_1"}"#, "[]", #"{"object":"event","type":"x","created":1,"data":{}}"#] {
+                let body = Data(text.utf8)
+                let (status, response) = try await post("\(node.weftURL)/hooks/stripe", body: body, signature: signer.signatureHeader(payload: body, at: Date()))
+                #expect(status == 400, "body \(text)")
+                #expect(response.contains("malformed_event"))
+            }
+            #expect(try await storedEvents(node) == 0)
+        }
+    }
+
+    @Test func oversizeBodiesAre413AndStoreNothing() async throws {
+        try await TestNode.with { node in
+            let body = Data(repeating: UInt8(ascii: "x"), count: 65 * 1024)
+            let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
+            let (status, response) = try await post("\(node.weftURL)/hooks/stripe", body: body, signature: signer.signatureHeader(payload: body, at: Date()))
+            #expect(status == 413)
+            #expect(response.contains("max_body_bytes"))
+            #expect(try await storedEvents(node) == 0)
+        }
+    }
+
+    @Test func storeFailureIs503SoTheSenderRetries() async throws {
+        try await TestNode.with(store: { path in
+            FailingAppendStore(base: try SQLiteStore(path: path, logger: .init(label: "test")))
+        }) { node in
+            let event = StripeEventFactory(prefix: "I5").customerCreated("cus_I5", name: "A", email: "a@x.test", at: 1_750_000_000)
+            let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
+            let (status, body) = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+            #expect(status == 503)
+            #expect(body.contains("store_unavailable"))
+            #expect(try await storedEvents(node) == 0)
+        }
+    }
+
+    @Test func rotatedSecretsBothVerify() async throws {
+        try await TestNode.with { node in
+            let event = StripeEventFactory(prefix: "I6").customerCreated("cus_I6", name: "A", email: "a@x.test", at: 1_750_000_000)
+            // Stripe signs with both secrets during a roll; one of them is the configured one.
+            let signer = StripeWebhookSigner(secrets: ["whsec_new_unknown", TestNode.webhookSecret])
+            let (status, _) = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+            #expect(status == 200)
+        }
+    }
+}
+
+/// A store whose inbox writes fail (disk full, database gone); everything else is the real store.
+struct FailingAppendStore: Store {
+    let base: any Store
+    struct Unavailable: Error {}
+    func append(_ events: [IncomingEvent]) async throws -> [AppendResult] { throw Unavailable() }
+    func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
+        try await base.claimEvents(limit: limit, owner: owner, lease: lease, now: now)
+    }
+    func loadAggregates(_ keys: [EntityKey]) async throws -> [EntityKey: StoredAggregate] { try await base.loadAggregates(keys) }
+    func commitProcessed(_ results: [ProcessedEvent], owner: String, now: Date) async throws -> [EventSeq] {
+        try await base.commitProcessed(results, owner: owner, now: now)
+    }
+    func releaseEvents(_ seqs: [EventSeq], owner: String) async throws { try await base.releaseEvents(seqs, owner: owner) }
+    func claimCommands(target: SystemName, limit: Int, owner: String, lease: Duration, now: Date) async throws -> [OutboxCommand] {
+        try await base.claimCommands(target: target, limit: limit, owner: owner, lease: lease, now: now)
+    }
+    func completeCommands(_ results: [CommandResult], owner: String, now: Date) async throws {
+        try await base.completeCommands(results, owner: owner, now: now)
+    }
+    func releaseCommands(_ ids: [CommandID], owner: String) async throws { try await base.releaseCommands(ids, owner: owner) }
+    func nextCommandDue(target: SystemName) async throws -> Date? { try await base.nextCommandDue(target: target) }
+    func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] { try await base.listEvents(status: status, limit: limit) }
+    func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord] {
+        try await base.listCommands(filter: filter, limit: limit)
+    }
+    func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {
+        try await base.replayDeadCommands(filter: filter, actor: actor, now: now)
+    }
+    func replayFailedEvents(seqs: [EventSeq]?, actor: String, now: Date) async throws -> Int {
+        try await base.replayFailedEvents(seqs: seqs, actor: actor, now: now)
+    }
+    func binding(of ref: ExternalRef, in target: SystemName) async throws -> TargetRecordID? { try await base.binding(of: ref, in: target) }
+    func cursor(_ name: String) async throws -> String? { try await base.cursor(name) }
+    func setCursor(_ name: String, to value: String) async throws { try await base.setCursor(name, to: value) }
+    func stats(now: Date) async throws -> StoreStats { try await base.stats(now: now) }
+    func audit(_ entry: AuditEntry) async throws { try await base.audit(entry) }
+    func auditLog(limit: Int) async throws -> [AuditEntry] { try await base.auditLog(limit: limit) }
+}

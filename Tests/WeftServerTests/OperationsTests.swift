@@ -1,0 +1,112 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import Synchronization
+import Testing
+import WeftCore
+import WeftRuntime
+import WeftTools
+
+@Suite("Operations: dead letters, replay, audit, logs, metrics", .serialized)
+struct OperationsTests {
+    func call(_ method: HTTPMethod, _ url: String, token: String?, body: String? = nil) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 4 << 20)))
+    }
+
+    @Test func deadLettersAreListedReplayedAndAudited() async throws {
+        try await TestNode.with(retry: RetryPolicy(initialDelay: .milliseconds(5), maxDelay: .milliseconds(10), maxAttempts: 2)) { node in
+            node.faults.set(.init(errorRate: 1, errorStatus: 500))
+            let story = StripeEventFactory(prefix: "D").story(customers: 3)
+            _ = await node.send(story.events)
+            let stats = try await node.drain()
+            #expect(!stats.deadCommandsByKind.isEmpty)
+            let (listed, deadList) = try await call(.GET, "\(node.weftURL)/v1/commands?status=dead", token: TestNode.adminToken)
+            #expect(listed == 200)
+            #expect(deadList.contains("last_error"))
+            // Without a token, or with a bad one: refused.
+            #expect(try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: nil, body: #"{"all":true}"#).0 == 401)
+            #expect(try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: "nope", body: #"{"all":true}"#).0 == 401)
+            #expect(try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"bogus":1}"#).0 == 400)
+            node.faults.clear()
+            let (replayed, body) = try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"all":true}"#)
+            #expect(replayed == 200)
+            #expect(!body.contains(#""replayed":0"#))
+            let after = try await node.drain()
+            #expect(after.deadCommandsByKind.isEmpty)
+            #expect(try await node.odooSummary(namePrefix: "Customer D") == OdooSummary.expected(story))
+            let (_, audit) = try await call(.GET, "\(node.weftURL)/v1/audit", token: TestNode.adminToken)
+            #expect(audit.contains("api:token1"))
+        }
+    }
+
+    @Test func logsCarryTraceIdsButNeverSecretsOrPayloads() async throws {
+        let lines = Mutex<[String]>([])
+        let logger = Logger(label: "e2e") { label in
+            JSONLogHandler(label: label, level: .trace) { line in lines.withLock { $0.append(line) } }
+        }
+        try await TestNode.with(logger: logger) { node in
+            node.faults.set(.init(errorRate: 0.3, errorStatus: 502))
+            let story = StripeEventFactory(prefix: "L").story(customers: 3)
+            _ = await node.send(story.events)
+            // A rejected webhook is logged too.
+            _ = try? await HTTPClient.shared.execute(
+                {
+                    var request = HTTPClientRequest(url: "\(node.weftURL)/hooks/stripe")
+                    request.method = .POST
+                    request.body = .bytes(ByteBuffer(bytes: story.events[0].body))
+                    return request
+                }(), timeout: .seconds(5))
+            _ = try await node.drain()
+        }
+        let all = lines.withLock { $0 }
+        #expect(!all.isEmpty)
+        #expect(all.contains { $0.contains("weft.trace_id") })
+        for line in all {
+            #expect(!line.contains(TestNode.webhookSecret), "secret in: \(line)")
+            #expect(!line.contains(TestNode.odooKey), "Odoo key in: \(line)")
+            #expect(!line.contains(TestNode.adminToken), "admin token in: \(line)")
+            #expect(!line.contains("@L.example"), "payload (customer email) in: \(line)")
+            #expect(!line.contains("Rua Augusta"), "payload (address) in: \(line)")
+        }
+    }
+
+    @Test func metricsEndpointExposesPipelineFigures() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        try await withMetricsFactory(factory) {
+            try await TestNode.with(registry: registry) { node in
+                let story = StripeEventFactory(prefix: "M").story(customers: 2)
+                _ = await node.send(story.events)
+                _ = try await node.drain()
+                let (status, text) = try await call(.GET, "\(node.weftURL)/metrics", token: nil)
+                #expect(status == 200)
+                for name in [
+                    "weft_events_received_total", "weft_events_stored_total", "weft_ingest_ack_seconds_bucket",
+                    "weft_events_processed_total", "weft_commands_delivered_total", "weft_queue_depth",
+                    "weft_business_exceptions", "weft_breaker_state",
+                ] {
+                    #expect(text.contains(name), "missing \(name)")
+                }
+                #expect(!text.contains(TestNode.webhookSecret))
+            }
+        }
+    }
+
+    @Test func healthAndReadiness() async throws {
+        try await TestNode.with { node in
+            #expect(try await call(.GET, "\(node.weftURL)/healthz", token: nil).0 == 200)
+            #expect(try await call(.GET, "\(node.weftURL)/readyz", token: nil).0 == 200)
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+import WeftCore
+import WeftRuntime
+import WeftServer
+import WeftSimKit
+import WeftSimOdoo
+import WeftStoreSQLite
+import WeftTools
+
+/// A running Odoo simulator (real HTTP, with fault injection) and a Weft node (real HTTP, fresh SQLite store) for
+/// end-to-end tests.
+struct TestNode: Sendable {
+    static let webhookSecret = "whsec_e2e_secret"
+    static let odooKey = "e2e-odoo-key"
+    static let adminToken = "e2e-admin-token"
+
+    let node: WeftNode
+    let weftURL: String
+    let odooURL: String
+    let faults: FaultInjector
+    let requests: RequestLog
+    let http: HarnessHTTP
+
+    var store: any Store { node.store }
+
+    /// Starts both, runs `body`, stops both.
+    static func with<T: Sendable>(
+        odooRateLimit: RateLimit? = nil, retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(500), maxAttempts: 200),
+        breakerThreshold: Int = 3, breakerOpenFor: Duration = .milliseconds(200), store: (@Sendable (String) throws -> any Store)? = nil,
+        api: OdooAPI = .json2, logger: Logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
+        registry: PrometheusCollectorRegistry? = nil,
+        _ body: @Sendable @escaping (TestNode) async throws -> T
+    ) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-e2e-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let odoo = OdooSimulator(configuration: .init(database: "e2e", apiKeys: [odooKey]))
+        let faults = odoo.faults
+        let requests = odoo.requestLog
+        let odooRouter = Router()
+        odoo.addRoutes(to: odooRouter)
+        return try await SimulatorServer.withRunning(router: odooRouter, logger: logger) { odooPort in
+            var configuration = WeftConfiguration()
+            configuration.store = StoreConfiguration(sqlitePath: "\(directory)/weft.db")
+            configuration.server = ServerConfiguration(
+                host: "127.0.0.1", port: 0, maxBodyBytes: 64 * 1024,
+                adminTokens: [AdminToken(secret: .environment("ADMIN"), scopes: ["operate"])])
+            configuration.systems = [
+                "stripe": .stripe(StripeSystemConfiguration(webhookSecrets: [.environment("SECRET")], catchUpInterval: nil)),
+                "odoo": .odoo(
+                    OdooSystemConfiguration(
+                        url: "http://127.0.0.1:\(odooPort)", database: "e2e", api: api, login: "admin",
+                        apiKey: .environment("ODOO"), rateLimit: odooRateLimit)),
+            ]
+            configuration.flows = [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")]
+            configuration.delivery = DeliveryConfiguration(
+                retry: retry, breakerFailureThreshold: breakerThreshold, breakerOpenFor: breakerOpenFor, concurrency: 2,
+                lease: .seconds(30))
+            configuration.pipeline = PipelineConfiguration(workers: 2, batchSize: 64, lease: .seconds(30), idlePoll: .milliseconds(100))
+            let node = try WeftNode(
+                configuration: configuration,
+                environment: ["SECRET": webhookSecret, "ODOO": odooKey, "ADMIN": adminToken],
+                store: try store?("\(directory)/weft.db"), httpClient: .shared, registry: registry, nodeID: "e2e", logger: logger)
+            let (ports, continuation) = AsyncStream<Int>.makeStream()
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await node.run(gracefulShutdownSignals: []) { port in
+                        continuation.yield(port)
+                        continuation.finish()
+                    }
+                    return nil
+                }
+                var iterator = ports.makeAsyncIterator()
+                guard let port = await iterator.next() else { throw HarnessError("weft did not start") }
+                let testNode = TestNode(
+                    node: node, weftURL: "http://127.0.0.1:\(port)", odooURL: "http://127.0.0.1:\(odooPort)", faults: faults,
+                    requests: requests, http: HarnessHTTP(client: .shared))
+                do {
+                    let result = try await body(testNode)
+                    group.cancelAll()
+                    return result
+                } catch {
+                    group.cancelAll()
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Sends events as Stripe would (retrying until acknowledged).
+    func send(_ events: [StripeTestEvent], concurrency: Int = 8) async -> LoadGenerator.Result {
+        await LoadGenerator(client: .shared, url: "\(weftURL)/hooks/stripe", secret: Self.webhookSecret)
+            .send(events, concurrency: concurrency, giveUpAfter: .seconds(60))
+    }
+
+    /// Waits until every event is processed and every command settled.
+    func drain() async throws -> StatsSnapshot {
+        try await http.waitForDrain(weftURL, token: Self.adminToken, timeout: .seconds(120))
+    }
+
+    /// `search_count` in the Odoo simulator over JSON-2, as a user would check.
+    func odooCount(_ model: String, _ domain: JSONValue) async throws -> Int {
+        try await http.odooCount(odooURL, apiKey: Self.odooKey, database: nil, model: model, domain: domain)
+    }
+
+    /// `search_read` in the Odoo simulator.
+    func odooRead(_ model: String, _ domain: JSONValue, fields: [String]) async throws -> [JSONValue] {
+        let result = try await http.odoo(
+            odooURL, apiKey: Self.odooKey, database: nil, model: model, method: "search_read",
+            body: ["domain": domain, "fields": .array(fields.map { .string($0) })])
+        return result.arrayValue ?? []
+    }
+
+    /// The Odoo state a story must leave: counts that reveal any duplicate or missing record.
+    func odooSummary(namePrefix: String) async throws -> OdooSummary {
+        OdooSummary(
+            partners: try await odooCount("res.partner", [["name", "=like", .string("\(namePrefix)%")]]),
+            invoices: try await odooCount("account.move", [["move_type", "=", "out_invoice"], ["state", "=", "posted"]]),
+            paidInvoices: try await odooCount(
+                "account.move", [["move_type", "=", "out_invoice"], ["payment_state", "in", ["paid", "in_payment", "reversed"]]]),
+            payments: try await odooCount("account.payment", []),
+            creditNotes: try await odooCount("account.move", [["move_type", "=", "out_refund"], ["state", "=", "posted"]]),
+            pastDue: try await odooCount("res.partner", [["category_id.name", "=", "Past due"]]))
+    }
+}
+
+struct OdooSummary: Equatable, CustomStringConvertible {
+    var partners: Int
+    var invoices: Int
+    var paidInvoices: Int
+    var payments: Int
+    var creditNotes: Int
+    var pastDue: Int
+
+    var description: String {
+        "partners=\(partners) invoices=\(invoices) paid=\(paidInvoices) payments=\(payments) creditNotes=\(creditNotes) pastDue=\(pastDue)"
+    }
+
+    static func expected(_ story: StripeEventFactory.Story) -> OdooSummary {
+        OdooSummary(
+            partners: story.customers.count, invoices: story.invoices.count, paidInvoices: story.paidInvoices.count,
+            payments: story.paidInvoices.count, creditNotes: story.refunds.count, pastDue: story.pastDueCustomers.count)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+import WeftCore
+@testable import WeftSimOdoo
+
+/// ORM and domain behaviour, exercised on the database value directly (no HTTP).
+struct ORMTests {
+    func database(_ version: Int = 19) -> Database {
+        var db = Database(flavour: Flavour(major: version, enterprise: false))
+        db.now = Date(timeIntervalSince1970: 1_795_384_786)
+        Seed.populate(&db, login: "admin")
+        return db
+    }
+
+    func partners(_ db: inout Database) throws -> (acme: Int64, jane: Int64, hans: Int64, zoe: Int64) {
+        let ctx = CallContext()
+        let acme = try db.create("res.partner", ["name": "Acme Corp", "is_company": true, "email": "sales@acme.example", "country_id": 233, "ref": "T-1"], ctx)
+        let jane = try db.create("res.partner", ["name": "Jane Doe", "parent_id": .int(acme), "email": "jane.doe@acme.example", "ref": "T-2"], ctx)
+        let hans = try db.create("res.partner", ["name": "Hans Müller", "email": "hans@beispiel.de", "country_id": 57, "ref": "T-3"], ctx)
+        let zoe = try db.create("res.partner", ["name": "Zoë Zed", "ref": "T-4"], ctx)
+        return (acme, jane, hans, zoe)
+    }
+
+    func names(_ db: Database, _ domain: JSONValue, order: String? = nil) throws -> [String] {
+        try db.search("res.partner", domain: domain, order: order, CallContext()).map { db.value("res.partner", $0, "name").stringValue ?? "" }
+    }
+
+    @Test func contactInheritsParentAddressAndDisplayName() throws {
+        var db = database()
+        let ids = try partners(&db)
+        #expect(db.displayName("res.partner", ids.jane) == "Acme Corp, Jane Doe")
+        #expect(db.value("res.partner", ids.jane, "country_id") == .int(233))
+        #expect(db.value("res.partner", ids.acme, "child_ids") == .array([.int(ids.jane)]))
+        let read = try db.read("res.partner", [ids.zoe], fields: ["email", "country_id", "category_id", "customer_rank"])
+        #expect(read[0].jsonText == "{\"id\": \(ids.zoe), \"email\": false, \"country_id\": false, \"category_id\": [], \"customer_rank\": 0}")
+    }
+
+    @Test func domainOperators() throws {
+        var db = database()
+        _ = try partners(&db)
+        let scope: JSONValue = ["ref", "=like", "T-%"]
+        #expect(try names(db, [scope, ["name", "like", "doe"]]) == [])
+        #expect(try names(db, [scope, ["name", "ilike", "DOE"]]) == ["Jane Doe"])
+        #expect(try names(db, [scope, ["email", "=like", "%@acme.example"]]) == ["Acme Corp", "Jane Doe"])
+        #expect(try names(db, [scope, ["country_id", "=", false]]) == ["Zoë Zed"])
+        #expect(try names(db, [scope, ["country_id", "=", "Germany"]]) == ["Hans Müller"])
+        #expect(try names(db, [scope, ["country_id.code", "=", "DE"]]) == ["Hans Müller"])
+        #expect(try names(db, [scope, ["parent_id.name", "=", "Acme Corp"]]) == ["Jane Doe"])
+        #expect(try names(db, [scope, "|", ["name", "ilike", "acme"], ["name", "ilike", "zoë"]]) == ["Acme Corp", "Zoë Zed"])
+        #expect(try names(db, [scope, "!", ["is_company", "=", true]]) == ["Jane Doe", "Hans Müller", "Zoë Zed"])
+        #expect(try names(db, [scope, ["email", "!=", false]]) == ["Acme Corp", "Jane Doe", "Hans Müller"])
+        #expect(try names(db, [scope], order: "name desc") == ["Zoë Zed", "Jane Doe", "Hans Müller", "Acme Corp"])
+        #expect(try names(db, [scope], order: "is_company desc, id asc") == ["Acme Corp", "Jane Doe", "Hans Müller", "Zoë Zed"])
+    }
+
+    @Test func childOfAndActiveTest() throws {
+        var db = database()
+        let ids = try partners(&db)
+        #expect(try db.search("res.partner", domain: [["id", "child_of", .int(ids.acme)]], CallContext()) == [ids.acme, ids.jane])
+        try db.write("res.partner", [ids.zoe], ["active": false], CallContext())
+        #expect(try names(db, [["ref", "=like", "T-%"]]).count == 3)
+        #expect(try db.search("res.partner", domain: [["ref", "=like", "T-%"]], CallContext(["active_test": false])).count == 4)
+    }
+
+    @Test func invalidFieldAndOperatorMessages() throws {
+        let db = database()
+        #expect(throws: OdooError.self) { try db.search("res.partner", domain: [["no_such_field", "=", 1]], CallContext()) }
+        do {
+            _ = try db.search("res.partner", domain: [["name", "~~", "x"]], CallContext())
+        } catch {
+            #expect(error.message == "Invalid operator in condition ('name', '~~', 'x')")
+        }
+        let db18 = database(18)
+        do {
+            _ = try db18.search("res.partner", domain: [["no_such_field", "=", 1]], CallContext())
+        } catch {
+            #expect(error.message == "Invalid field res.partner.no_such_field in leaf ('no_such_field', '=', 1)")
+        }
+    }
+
+    @Test func x2manyCommands() throws {
+        var db = database()
+        let ids = try partners(&db)
+        let ctx = CallContext()
+        let vip = try db.create("res.partner.category", ["name": "VIP"], ctx)
+        let gold = try db.create("res.partner.category", ["name": "Gold"], ctx)
+        try db.write("res.partner", [ids.zoe], ["category_id": [[4, .int(vip)], [4, .int(gold), 0]]], ctx)
+        #expect(db.value("res.partner", ids.zoe, "category_id") == .array([.int(vip), .int(gold)]))
+        try db.write("res.partner", [ids.zoe], ["category_id": [[3, .int(vip), 0]]], ctx)
+        #expect(db.value("res.partner", ids.zoe, "category_id") == .array([.int(gold)]))
+        try db.write("res.partner", [ids.zoe], ["category_id": [[6, 0, [.int(vip)]]]], ctx)
+        #expect(db.value("res.partner", ids.zoe, "category_id") == .array([.int(vip)]))
+        try db.write("res.partner", [ids.zoe], ["category_id": [[5, 0, 0]]], ctx)
+        #expect(db.value("res.partner", ids.zoe, "category_id") == .array([]))
+        try db.write("res.partner", [ids.acme], ["child_ids": [[0, 0, ["name": "New Contact"]]]], ctx)
+        #expect(db.value("res.partner", ids.acme, "child_ids").arrayValue?.count == 2)
+    }
+
+    @Test func invoiceTotalsDefaultTaxAndPosting() throws {
+        var db = database()
+        let ctx = CallContext()
+        let customer = try db.create("res.partner", ["name": "Customer"], ctx)
+        let product = try db.create("product.product", ["name": "Support", "list_price": 100.0, "default_code": "SVC"], ctx)
+        #expect(db.value("product.product", product, "taxes_id") == .array([.int(1)]))
+        let taxed = try db.create(
+            "account.move", ["move_type": "out_invoice", "partner_id": .int(customer), "invoice_line_ids": [[0, 0, ["product_id": .int(product), "quantity": 2]]]], ctx)
+        #expect(db.value("account.move", taxed, "amount_total") == .double(230))
+        #expect(db.value("account.move", taxed, "name") == .bool(false))
+        let untaxed = try db.create(
+            "account.move",
+            ["move_type": "out_invoice", "partner_id": .int(customer),
+             "invoice_line_ids": [[0, 0, ["product_id": .int(product), "quantity": 3, "price_unit": 10.0, "tax_ids": [[6, 0, []]]]]]], ctx)
+        #expect(db.value("account.move", untaxed, "amount_total") == .double(30))
+        try db.actionPost([taxed], ctx)
+        #expect(db.value("account.move", taxed, "name").stringValue?.hasPrefix("INV/") == true)
+        #expect(db.value("account.move", taxed, "state") == "posted")
+        #expect(throws: OdooError.self) { try db.unlink("account.move", [taxed], ctx) }
+        try db.unlink("account.move", [untaxed], ctx)
+    }
+
+    @Test func duplicateXmlidIsAValidationError() throws {
+        var db = database()
+        let ctx = CallContext()
+        _ = try db.create("ir.model.data", ["module": "weft", "name": "p1", "model": "res.partner", "res_id": 3], ctx)
+        do {
+            _ = try db.create("ir.model.data", ["module": "weft", "name": "p1", "model": "res.partner", "res_id": 1], ctx)
+            Issue.record("expected a ValidationError")
+        } catch {
+            #expect(error.name == "odoo.exceptions.ValidationError")
+            #expect(error.message.contains("ir_model_data_module_name_uniq_index"))
+        }
+        let found = try db.search("ir.model.data", domain: [["module", "=", "weft"], ["name", "in", ["p1", "p2"]]], CallContext())
+        #expect(found.count == 1)
+    }
+
+    @Test func argumentBindingErrors() throws {
+        let db = database()
+        let count = try #require(db.method("res.partner", "search_count"))
+        #expect(throws: OdooError.self) { try ArgumentBinder.bindNamed(count, [:]) }
+        do {
+            _ = try ArgumentBinder.bindPython(count, [[], 1, 2, 3], [:])
+        } catch {
+            #expect(error.message == "BaseModel.search_count() takes from 2 to 3 positional arguments but 5 were given")
+        }
+        do {
+            _ = try ArgumentBinder.bindNamed(count, ["domain": [], "bogus": 2])
+        } catch {
+            #expect(error.json2Status == 422)
+            #expect(error.message == "got an unexpected keyword argument 'bogus'")
+        }
+    }
+}
