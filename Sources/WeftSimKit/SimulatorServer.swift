@@ -1,6 +1,7 @@
 public import Hummingbird
 public import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// Serves a router on a host and port (port 0 = any free port) for the duration of a scope.
 public enum SimulatorServer {
@@ -25,20 +26,28 @@ public enum SimulatorServer {
             },
             logger: logger
         )
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.run()
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [], logger: logger))
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
                 return nil
             }
             var iterator = ports.makeAsyncIterator()
             guard let boundPort = await iterator.next() else {
-                group.cancelAll()
+                await group.triggerGracefulShutdown()
                 throw CancellationError()
             }
-            let result = try await body(boundPort)
-            group.cancelAll()
-            while try await group.next() != nil {}
-            return result
+            do {
+                let result = try await body(boundPort)
+                // Graceful: requests in flight are answered before the server closes.
+                await group.triggerGracefulShutdown()
+                while try await tasks.next() != nil {}
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                while (try? await tasks.next()) != nil {}
+                throw error
+            }
         }
     }
 }

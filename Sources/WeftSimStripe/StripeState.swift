@@ -4,6 +4,10 @@
 struct StripeState: Sendable {
     struct Settings: Sendable {
         var apiVersion: String
+
+        /// Whether events use the invoice shape of API versions before `2025-03-31.basil` (`paid`, `charge`,
+        /// `payment_intent` on the invoice). Version names sort by date.
+        var usesPreBasilInvoiceShape: Bool { apiVersion < "2025-03-31" }
         var accountCountry: String
         var defaultCurrency: String
         var defaultPaymentMethod: String

@@ -1,6 +1,7 @@
 public import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 public import Logging
 import WeftCore
 import WeftRuntime
@@ -101,19 +102,26 @@ public struct Bench: Sendable {
                 environment: ["BENCH_STRIPE_SECRET": secret, "BENCH_ODOO_KEY": odooKey],
                 httpClient: client, registry: nil, nodeID: "bench", logger: quiet)
             let (ports, continuation) = AsyncStream<Int>.makeStream()
-            return try await withThrowingTaskGroup(of: Figures?.self) { group in
-                group.addTask {
-                    try await node.run(gracefulShutdownSignals: []) { port in
-                        continuation.yield(port)
-                        continuation.finish()
-                    }
+            let group = node.makeServiceGroup { port in
+                continuation.yield(port)
+                continuation.finish()
+            }
+            return try await withThrowingTaskGroup(of: Figures?.self) { tasks in
+                tasks.addTask {
+                    try await group.run()
                     return nil
                 }
                 var iterator = ports.makeAsyncIterator()
                 guard let port = await iterator.next() else { throw HarnessError("weft did not start") }
-                let figures = try await measure(node: node, port: port, secret: secret, client: client)
-                group.cancelAll()
-                return figures
+                let outcome: Result<Figures, any Error>
+                do {
+                    outcome = .success(try await measure(node: node, port: port, secret: secret, client: client))
+                } catch {
+                    outcome = .failure(error)
+                }
+                await group.triggerGracefulShutdown()
+                while (try? await tasks.next()) != nil {}
+                return try outcome.get()
             }
         }
     }

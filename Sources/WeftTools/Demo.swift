@@ -48,6 +48,8 @@ public struct Demo: Sendable {
 
         var stripeConfiguration = StripeSimulator.Configuration()
         stripeConfiguration.apiKeys = [stripeKey]
+        // The webhook endpoint is pinned to 2024-06-20, whose invoices name the paying charge (see docs/connectors/stripe.md).
+        stripeConfiguration.apiVersion = StripeEventFactory.apiVersion
         stripeConfiguration.webhooks.baseRetryDelay = .milliseconds(50)
         stripeConfiguration.webhooks.maxRetryDelay = .seconds(1)
         stripeConfiguration.logger = quiet
@@ -75,7 +77,8 @@ public struct Demo: Sendable {
                     "stripe": .stripe(
                         StripeSystemConfiguration(
                             baseURL: "http://127.0.0.1:\(stripePort)", apiKey: .environment("STRIPE_KEY"),
-                            webhookSecrets: [.environment("STRIPE_SECRET")], catchUpInterval: .seconds(2),
+                            webhookSecrets: [.environment("STRIPE_SECRET")], apiVersion: StripeEventFactory.apiVersion,
+                            catchUpInterval: .seconds(2),
                             catchUpOverlap: .seconds(5))),
                     "odoo": .odoo(
                         OdooSystemConfiguration(
@@ -92,16 +95,17 @@ public struct Demo: Sendable {
                     environment: ["STRIPE_KEY": stripeKey, "STRIPE_SECRET": secret, "ODOO_KEY": odooKey, "ADMIN": "demo-admin"],
                     httpClient: client, registry: nil, nodeID: "demo", logger: quiet)
                 let (ready, readyContinuation) = AsyncStream<Int>.makeStream()
-                return try await withThrowingTaskGroup(of: [String]?.self) { group in
-                    group.addTask {
-                        try await node.run(gracefulShutdownSignals: keepRunning ? [.sigterm, .sigint] : []) { port in
-                            readyContinuation.yield(port)
-                            readyContinuation.finish()
-                        }
+                let group = node.makeServiceGroup(gracefulShutdownSignals: keepRunning ? [.sigterm, .sigint] : []) { port in
+                    readyContinuation.yield(port)
+                    readyContinuation.finish()
+                }
+                return try await withThrowingTaskGroup(of: [String]?.self) { tasks in
+                    tasks.addTask {
+                        try await group.run()
                         return nil
                     }
-                    group.addTask {
-                        try await stripe.runDelivery()
+                    tasks.addTask {
+                        try await cancelWhenGracefulShutdown { try await stripe.runDelivery() }
                         return nil
                     }
                     var iterator = ready.makeAsyncIterator()
@@ -115,9 +119,11 @@ public struct Demo: Sendable {
                     let failures = await story.tell()
                     if keepRunning {
                         say("\n--keep-running: everything stays up; stop with Ctrl-C.")
-                        _ = try await group.next()
+                        _ = try await tasks.next()
                     }
-                    group.cancelAll()
+                    await group.triggerGracefulShutdown()
+                    tasks.cancelAll()
+                    while (try? await tasks.next()) != nil {}
                     return failures
                 }
             }

@@ -85,7 +85,7 @@ struct StripeEventDecoderTests {
         var aggregate = Aggregate()
         S.apply(events, to: &aggregate)
         #expect(aggregate.records(of: .payment).count == 1)
-        let router = Router(flows: [Flow(name: "billing", source: "stripe", target: "odoo")], ownership: OwnershipRules())
+        let router = CommandRouter(flows: [Flow(name: "billing", source: "stripe", target: "odoo")], ownership: OwnershipRules())
         let commands = router.route(entityKey: events[0].entityKey, aggregate: &aggregate, source: "stripe")
         let payments = commands.filter { if case .registerPayment = $0.payload { true } else { false } }
         #expect(payments.count == 1)

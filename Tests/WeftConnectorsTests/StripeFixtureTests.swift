@@ -6,18 +6,21 @@ import WeftCore
 /// Decodes Stripe's own example objects (github.com/stripe/openapi fixtures) in both the 2023-08-16 shape and the
 /// current (2026-07-29.dahlia) shape. The fixtures live outside the repository (`../shared/reference/specs/stripe`);
 /// the suite is skipped where they are absent.
-@Suite("Stripe fixtures", .enabled(if: StripeFixtureTests.directory != nil, "Stripe fixtures not found next to the package"))
+/// Where the vendor fixtures are, when ../shared is beside the package.
+let stripeFixtureDirectory: URL? = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let directory = root.deletingLastPathComponent().appendingPathComponent("shared/reference/specs/stripe")
+    let probe = directory.appendingPathComponent("fixtures3.json").path
+    return FileManager.default.fileExists(atPath: probe) ? directory : nil
+}()
+
+@Suite("Stripe fixtures", .enabled(if: stripeFixtureDirectory != nil, "Stripe fixtures not found next to the package"))
 struct StripeFixtureTests {
     typealias S = StripeTestSupport
     let decoder = StripeEventDecoder(system: "stripe")
 
-    static let directory: URL? = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let directory = root.deletingLastPathComponent().appendingPathComponent("shared/reference/specs/stripe")
-        let probe = directory.appendingPathComponent("fixtures3.json").path
-        return FileManager.default.fileExists(atPath: probe) ? directory : nil
-    }()
+    static var directory: URL? { stripeFixtureDirectory }
 
     /// The resource objects of one fixtures file, each as raw JSON.
     static func resources(_ file: String) throws -> [String: Data] {

@@ -1,7 +1,13 @@
+import AsyncHTTPClient
 import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
 import Testing
 import WeftCore
 import WeftRuntime
+import WeftServer
+import WeftSimKit
 import WeftTools
 
 /// Stripe webhooks over real HTTP into Weft, delivered over real HTTP into the Odoo simulator.
@@ -70,8 +76,8 @@ struct EndToEndTests {
 
     @Test func rateLimitHoldsAtTheWireThrough429Storms() async throws {
         try await TestNode.with(odooRateLimit: RateLimit(perSecond: 40, burst: 5)) { node in
-            node.faults.set(.init(rateLimitRate: 0.2, retryAfterSeconds: 1))
-            let story = StripeEventFactory(prefix: "R").story(customers: 8)
+            node.faults.set(.init(rateLimitRate: 0.05, retryAfterSeconds: 1))
+            let story = StripeEventFactory(prefix: "R").story(customers: 4)
             _ = await node.send(story.events)
             _ = try await node.drain()
             // Never more than burst + rate requests in any one-second window (measured before our own checks).

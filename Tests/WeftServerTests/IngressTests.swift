@@ -1,9 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
+import NIOHTTP1
 import Testing
 import WeftConnectors
 import WeftCore
+import WeftServer
+import WeftSimKit
 import WeftStoreSQLite
 import WeftTools
 

@@ -3,11 +3,14 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
+import NIOHTTP1
 import Prometheus
 import Synchronization
 import Testing
 import WeftCore
 import WeftRuntime
+import WeftServer
+import WeftSimKit
 import WeftTools
 
 @Suite("Operations: dead letters, replay, audit, logs, metrics", .serialized)
@@ -35,9 +38,12 @@ struct OperationsTests {
             #expect(listed == 200)
             #expect(deadList.contains("last_error"))
             // Without a token, or with a bad one: refused.
-            #expect(try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: nil, body: #"{"all":true}"#).0 == 401)
-            #expect(try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: "nope", body: #"{"all":true}"#).0 == 401)
-            #expect(try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"bogus":1}"#).0 == 400)
+            let noToken = try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: nil, body: #"{"all":true}"#)
+            let badToken = try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: "nope", body: #"{"all":true}"#)
+            let badBody = try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"bogus":1}"#)
+            #expect(noToken.0 == 401)
+            #expect(badToken.0 == 401)
+            #expect(badBody.0 == 400)
             node.faults.clear()
             let (replayed, body) = try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"all":true}"#)
             #expect(replayed == 200)
@@ -105,8 +111,10 @@ struct OperationsTests {
 
     @Test func healthAndReadiness() async throws {
         try await TestNode.with { node in
-            #expect(try await call(.GET, "\(node.weftURL)/healthz", token: nil).0 == 200)
-            #expect(try await call(.GET, "\(node.weftURL)/readyz", token: nil).0 == 200)
+            let health = try await call(.GET, "\(node.weftURL)/healthz", token: nil)
+            let ready = try await call(.GET, "\(node.weftURL)/readyz", token: nil)
+            #expect(health.0 == 200)
+            #expect(ready.0 == 200)
         }
     }
 }

@@ -2,7 +2,10 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
 import Prometheus
+import ServiceLifecycle
 import WeftCore
 import WeftRuntime
 import WeftServer
@@ -66,12 +69,13 @@ struct TestNode: Sendable {
                 environment: ["SECRET": webhookSecret, "ODOO": odooKey, "ADMIN": adminToken],
                 store: try store?("\(directory)/weft.db"), httpClient: .shared, registry: registry, nodeID: "e2e", logger: logger)
             let (ports, continuation) = AsyncStream<Int>.makeStream()
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    try await node.run(gracefulShutdownSignals: []) { port in
-                        continuation.yield(port)
-                        continuation.finish()
-                    }
+            let group = node.makeServiceGroup { port in
+                continuation.yield(port)
+                continuation.finish()
+            }
+            return try await withThrowingTaskGroup(of: T?.self) { tasks in
+                tasks.addTask {
+                    try await group.run()
                     return nil
                 }
                 var iterator = ports.makeAsyncIterator()
@@ -79,14 +83,15 @@ struct TestNode: Sendable {
                 let testNode = TestNode(
                     node: node, weftURL: "http://127.0.0.1:\(port)", odooURL: "http://127.0.0.1:\(odooPort)", faults: faults,
                     requests: requests, http: HarnessHTTP(client: .shared))
+                let outcome: Result<T, any Error>
                 do {
-                    let result = try await body(testNode)
-                    group.cancelAll()
-                    return result
+                    outcome = .success(try await body(testNode))
                 } catch {
-                    group.cancelAll()
-                    throw error
+                    outcome = .failure(error)
                 }
+                await group.triggerGracefulShutdown()
+                while (try? await tasks.next()) != nil {}
+                return try outcome.get()
             }
         }
     }
@@ -122,7 +127,7 @@ struct TestNode: Sendable {
             invoices: try await odooCount("account.move", [["move_type", "=", "out_invoice"], ["state", "=", "posted"]]),
             paidInvoices: try await odooCount(
                 "account.move", [["move_type", "=", "out_invoice"], ["payment_state", "in", ["paid", "in_payment", "reversed"]]]),
-            payments: try await odooCount("account.payment", []),
+            payments: try await odooCount("account.payment", [["memo", "=like", "stripe_payment_%"]]),
             creditNotes: try await odooCount("account.move", [["move_type", "=", "out_refund"], ["state", "=", "posted"]]),
             pastDue: try await odooCount("res.partner", [["category_id.name", "=", "Past due"]]))
     }

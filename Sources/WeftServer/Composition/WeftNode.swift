@@ -141,17 +141,27 @@ public struct WeftNode: Sendable {
         host: String? = nil, port: Int? = nil, gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        try await makeServiceGroup(
+            host: host, port: port, gracefulShutdownSignals: gracefulShutdownSignals, onServerRunning: onServerRunning
+        ).run()
+    }
+
+    /// The node's services in one group, for callers that shut it down themselves
+    /// (`triggerGracefulShutdown()`): tests, the demo and the benchmark.
+    public func makeServiceGroup(
+        host: String? = nil, port: Int? = nil, gracefulShutdownSignals: [UnixSignal] = [],
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> ServiceGroup {
         let app = Application(
             router: makeRouter(),
             configuration: .init(
                 address: .hostname(host ?? configuration.server.host, port: port ?? configuration.server.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        let group = ServiceGroup(
+        return ServiceGroup(
             configuration: .init(
                 services: backgroundServices.map { .init(service: $0) } + [.init(service: app)],
                 gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
-        try await group.run()
     }
 }
 

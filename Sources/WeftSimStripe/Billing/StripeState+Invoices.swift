@@ -297,9 +297,18 @@ extension StripeState {
     }
 
     /// Marks an invoice paid (after a charge succeeded, out of band, or for zero amounts) and records the events.
-    mutating func markInvoicePaid(_ id: String, amountPaid: Int, outOfBand: Bool = false) {
+    mutating func markInvoicePaid(
+        _ id: String, amountPaid: Int, outOfBand: Bool = false, paymentIntent: String? = nil, charge: String? = nil
+    ) {
         let now = self.now
+        let legacyShape = settings.usesPreBasilInvoiceShape
         let invoice = update(\.invoices, id, event: "invoice.updated") { invoice in
+            if legacyShape {
+                // API versions before 2025-03-31.basil name the paying charge and intent on the invoice.
+                invoice["paid"] = true
+                invoice["charge"] = charge.map(JSON.string) ?? invoice["charge"]
+                invoice["payment_intent"] = paymentIntent.map(JSON.string) ?? invoice["payment_intent"]
+            }
             invoice["status"] = "paid"
             invoice["amount_paid"] = .int((invoice["amount_paid"].int ?? 0) + amountPaid)
             invoice["amount_remaining"] = 0
@@ -316,7 +325,10 @@ extension StripeState {
             payments[payments.count - 1]["status"] = "paid"
             payments[payments.count - 1]["amount_paid"] = .int(amountPaid)
             payments[payments.count - 1]["status_transitions"]["paid_at"] = .int(now)
+            if let charge { payments[payments.count - 1]["payment"]["charge"] = .string(charge) }
             invoicePayments[id] = payments
+            // Current API versions announce the payment record itself.
+            emit("invoice_payment.paid", payments[payments.count - 1])
         }
         if let subscriptionID = invoice["subscription"].string {
             subscriptionInvoicePaid(subscriptionID, invoiceID: id)

@@ -134,7 +134,7 @@ extension StripeState {
         update(\.invoices, invoiceID, event: nil) { invoice in
             invoice["attempt_count"] = .int((invoice["attempt_count"].int ?? 0) + 1)
         }
-        markInvoicePaid(invoiceID, amountPaid: amount)
+        markInvoicePaid(invoiceID, amountPaid: amount, paymentIntent: intentID, charge: chargeID)
     }
 
     private func paymentMethodObject(_ id: String, outcome: TestCards.Outcome, customer: JSON) -> JSON {

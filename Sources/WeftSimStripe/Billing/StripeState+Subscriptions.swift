@@ -116,7 +116,10 @@ extension StripeState {
             "customer": .string(customerID), "customer_account": nil, "days_until_due": .from(daysUntilDue),
             "default_payment_method": .from(defaultPaymentMethod), "default_source": nil, "default_tax_rates": [],
             "description": nil, "discounts": [], "ended_at": nil,
-            "invoice_settings": ["account_tax_ids": nil, "issuer": ["type": "self"]],
+            "invoice_settings": [
+                "account_tax_ids": nil, "custom_fields": nil, "description": nil, "footer": nil,
+                "issuer": ["type": "self"],
+            ],
             "items": [
                 "object": "list", "data": .array(itemObjects), "has_more": false,
                 "total_count": .int(itemObjects.count), "url": .string("/v1/subscription_items?subscription=\(id)"),

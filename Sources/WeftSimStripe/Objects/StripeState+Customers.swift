@@ -17,7 +17,6 @@ extension StripeState {
             ],
             "livemode": false, "metadata": [:], "name": nil, "next_invoice_sequence": 1, "phone": nil,
             "preferred_locales": [], "shipping": nil, "tax_exempt": "none", "test_clock": nil,
-            "customer_account": nil,
         ]
         try Self.applyCustomerParams(params, to: &customer)
         if let paymentMethod = try params.string("payment_method"), !paymentMethod.isEmpty {
