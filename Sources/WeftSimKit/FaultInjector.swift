@@ -70,12 +70,13 @@ public final class FaultInjector: Sendable {
     }
 }
 
-/// A small, fast, seedable generator (SplitMix64).
-struct SplitMix64: Sendable {
+/// A small, fast, seedable generator (SplitMix64), shared by the simulators and harnesses so runs can be repeated.
+public struct SplitMix64: Sendable, RandomNumberGenerator {
     private var state: UInt64
-    init(seed: UInt64) { self.state = seed }
 
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { self.state = seed }
+
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -84,5 +85,5 @@ struct SplitMix64: Sendable {
     }
 
     /// A number in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
 }

@@ -62,6 +62,21 @@ public final class SQLiteStore: Store {
         try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
+    /// Events still `processing` plus commands still `in_flight` whose lease owner starts with `ownerPrefix`: after a
+    /// graceful stop of the node with that prefix this must be zero.
+    public func claimsHeld(byOwnerPrefix ownerPrefix: String) async throws -> Int {
+        do {
+            return try await pool.read { db in
+                let pattern = ownerPrefix.replacingOccurrences(of: "%", with: "") + "%"
+                let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE status = 1 AND lease_owner LIKE ?", arguments: [pattern]) ?? 0
+                let commands = try Int.fetchOne(db, sql: "SELECT count(*) FROM commands WHERE status = 1 AND lease_owner LIKE ?", arguments: [pattern]) ?? 0
+                return events + commands
+            }
+        } catch {
+            throw SQLiteStoreError.read("claims held", error)
+        }
+    }
+
     /// How many append transactions were committed (group commit makes this smaller than the number of appends).
     public var appendTransactions: Int { appends.batchCount }
 

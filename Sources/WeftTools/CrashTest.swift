@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import Foundation
 public import Logging
 import WeftCore
+import WeftSimKit
 import WeftStoreSQLite
 
 /// The crash test: `weft serve` and `weft simulate --system odoo` as real processes; thousands of signed Stripe
@@ -82,7 +83,7 @@ public struct CrashTest: Sendable {
 
         // About five events per customer.
         let story = StripeEventFactory(prefix: "K\(options.seed % 100_000)x").story(customers: max(1, options.events / 5))
-        var generator = SplitMix(seed: options.seed)
+        var generator = SplitMix64(seed: options.seed)
         let duringSend = max(1, options.kills - 1)
         let thresholds = (0..<duringSend).map { _ in Int(Double(story.events.count) * (0.1 + 0.8 * generator.nextUnit())) }.sorted()
         let killer = Killer(server: server, thresholds: thresholds, logger: logger)
@@ -94,9 +95,10 @@ public struct CrashTest: Sendable {
         }
         // A graceful stop (SIGTERM) while the backlog is processed: nothing may be left half-done.
         var failures: [String] = []
-        await server.stop()
-        let halfDone = try await Self.halfDoneWork(storePath: "\(work)/weft.db", logger: logger)
-        if halfDone > 0 { failures.append("after SIGTERM, \(halfDone) events or commands were left claimed (half-done)") }
+        let stoppedPID = await server.stop()
+        let halfDone = try await Self.claimsHeld(by: stoppedPID, storePath: "\(work)/weft.db", logger: logger)
+        logger.info("crash test: graceful stop", metadata: ["left_claimed": "\(halfDone)"])
+        if halfDone > 0 { failures.append("after SIGTERM, \(halfDone) events or commands were left claimed by the stopped node (half-done)") }
         try await server.start()
         // One more kill while the backlog is being processed and delivered.
         try await server.kill9AndRestart()
@@ -133,11 +135,11 @@ public struct CrashTest: Sendable {
 }
 
 extension CrashTest {
-    /// Events still `processing` plus commands still `in_flight` in a store no process is using.
-    static func halfDoneWork(storePath: String, logger: Logger) async throws -> Int {
+    /// Events and commands still claimed by the node that ran as process `pid` (node ids are `host-pid`).
+    static func claimsHeld(by pid: Int32?, storePath: String, logger: Logger) async throws -> Int {
+        guard let pid else { return 0 }
         let store = try SQLiteStore(path: storePath, logger: logger)
-        let stats = try await store.stats(now: Date())
-        return (stats.eventsByStatus[.processing] ?? 0) + stats.commandsByTarget.values.reduce(0) { $0 + ($1[.inFlight] ?? 0) }
+        return try await store.claimsHeld(byOwnerPrefix: "\(ProcessInfo.processInfo.hostName)-\(pid)/")
     }
 }
 
@@ -185,8 +187,13 @@ final class ServerProcess: @unchecked Sendable {
         try await start()
     }
 
-    func stop() async {
-        if let process = lock.withLock({ self.process }) { ProcessSupport.terminate(process) }
+    /// Stops the server with SIGTERM (graceful) and returns its pid.
+    @discardableResult
+    func stop() async -> Int32? {
+        guard let process = lock.withLock({ self.process }) else { return nil }
+        let pid = process.processIdentifier
+        ProcessSupport.terminate(process)
+        return pid
     }
 }
 
@@ -214,18 +221,4 @@ actor Killer {
             logger.error("crash test: restart failed", metadata: ["error": "\(error)"])
         }
     }
-}
-
-/// A seedable generator for harness randomness.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -90,18 +90,8 @@ struct ConvergencePropertyTests {
     }
 }
 
-/// A deterministic generator for shuffles.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The shared seedable generator, for shuffles.
+typealias SeededGenerator = SplitMix64
 
 /// The runtime's view of the Stripe decoder.
 struct StripeDecoder: EventDecoder {

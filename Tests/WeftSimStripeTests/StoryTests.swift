@@ -23,7 +23,7 @@ import Testing
                 "customer.created", "product.created", "price.created", "customer.subscription.created",
                 "invoice.created", "invoice.finalized", "payment_intent.created", "charge.succeeded",
                 "payment_intent.succeeded", "invoice.updated", "invoice.paid", "invoice.payment_succeeded",
-                "customer.subscription.updated",
+                "invoice_payment.paid", "customer.subscription.updated",
             ])
         let updated = simulator.get("/v1/events", [("type", "customer.subscription.updated")])["data"][0]
         #expect(updated["data"]["previous_attributes"] == ["status": "incomplete"])

@@ -1,3 +1,5 @@
+import WeftSimKit
+
 /// Makes Stripe-looking ids (`cus_QXg1o8vcGmoR32`) from a seedable generator, so runs can be reproduced.
 struct IDGenerator: Sendable {
     private var random: SplitMix
@@ -31,20 +33,5 @@ struct IDGenerator: Sendable {
     }
 }
 
-/// SplitMix64: small, fast and seedable.
-struct SplitMix: Sendable, RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { self.state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
-}
+/// The simulators' shared seedable generator.
+typealias SplitMix = SplitMix64

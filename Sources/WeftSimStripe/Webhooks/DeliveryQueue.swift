@@ -1,3 +1,5 @@
+import WeftSimKit
+
 /// One webhook delivery: an event for an endpoint, and which attempt comes next.
 struct DeliveryJob: Sendable {
     var eventID: String
