@@ -2,8 +2,26 @@ import Foundation
 import WeftCore
 
 /// The rows of one model, by id; `ids` stays sorted because ids only grow.
+/// A dictionary split into buckets. Each call snapshots the whole database so that a failing call can be rolled back
+/// (Odoo runs each call in one transaction); with one flat dictionary every write then copied the whole table, which
+/// made the simulator quadratic. With buckets a write copies one bucket.
+struct ShardedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private static var bucketCount: Int { 256 }
+    private var buckets: [[Key: Value]] = Array(repeating: [:], count: 256)
+
+    private static func bucket(_ key: Key) -> Int { Int(UInt(bitPattern: key.hashValue) % UInt(bucketCount)) }
+
+    subscript(key: Key) -> Value? {
+        get { buckets[Self.bucket(key)][key] }
+        set { buckets[Self.bucket(key)][key] = newValue }
+    }
+
+    @discardableResult
+    mutating func removeValue(forKey key: Key) -> Value? { buckets[Self.bucket(key)].removeValue(forKey: key) }
+}
+
 struct Table: Sendable {
-    var rows: [Int64: [String: JSONValue]] = [:]
+    var rows = ShardedDictionary<Int64, [String: JSONValue]>()
     var ids: [Int64] = []
     var nextId: Int64 = 1
 
@@ -59,7 +77,7 @@ struct Database: Sendable {
     let models: [String: ModelSpec]
     var tables: [String: Table] = [:]
     /// `module.name` → ir.model.data id.
-    var xmlids: [String: Int64] = [:]
+    var xmlids = ShardedDictionary<String, Int64>()
     var sequences: [String: Int64] = [:]
     var reconciles: [Reconcile] = []
     /// The wall-clock time of the current call.
