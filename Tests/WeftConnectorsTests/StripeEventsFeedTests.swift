@@ -45,7 +45,8 @@ struct StripeEventsFeedTests {
             }
             let query = request.uri.queryParameters
             let limit = Int(query["limit"].map(String.init) ?? "10") ?? 10
-            let since = Int(query["created[gte]"].map(String.init) ?? "0") ?? 0
+            // Stripe accepts the bracket either literal or percent-encoded; the feed sends it encoded.
+            let since = Int((query["created[gte]"] ?? query["created%5Bgte%5D"]).map(String.init) ?? "0") ?? 0
             let all = (1...5).reversed().filter { 1_700_000_000 + $0 >= since }
             var remaining = all[...]
             if let after = query["starting_after"].map(String.init), let index = all.firstIndex(where: { "evt_\($0)" == after }) {

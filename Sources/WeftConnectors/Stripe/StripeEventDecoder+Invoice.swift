@@ -47,7 +47,9 @@ extension StripeEventDecoder {
     func invoiceChange(_ invoice: StripeWireInvoice, id: String, version: SourceVersion) -> CanonicalChange {
         typealias V = StripeCanonicalValues
         var fields: [String: JSONValue] = ["ref": values.ref(.invoice, id)]
-        var ordinals: [String: Int] = [:]
+        // The whole snapshot carries the invoice's lifecycle rank: when `invoice.paid` and `invoice.finalized` share a
+        // second and arrive out of order, the older snapshot's amounts must not overwrite the newer ones either.
+        var rank = 0
         if let customerID = invoice.customer?.id { fields["customerRef"] = values.ref(.customer, customerID) }
         // Links are only set when the shape carries them: the current shape has no `subscription`, `payment_intent`
         // or `charge`, and a null there must not erase what `invoice_payment.paid` linked.
@@ -61,7 +63,7 @@ extension StripeEventDecoder {
         fields["currency"] = V.string(currency?.rawValue)
         if let status = invoice.status.flatMap(InvoiceStatus.init(rawValue:)) {
             fields["status"] = .string(status.rawValue)
-            ordinals["status"] = status.rank
+            rank = status.rank
         }
         if let lines = invoice.lines?.data { fields["lines"] = CanonicalCoding.jsonValue(lines.map(invoiceLine)) }
         fields["subtotalMinor"] = V.int(invoice.subtotal)
@@ -76,7 +78,7 @@ extension StripeEventDecoder {
         fields["customerName"] = V.string(invoice.customer_name)
         fields["customerEmail"] = V.string(invoice.customer_email)
         return CanonicalChange(
-            ref: values.externalRef(.invoice, id), fields: fields, version: version, fieldOrdinals: ordinals
+            ref: values.externalRef(.invoice, id), fields: fields, version: SourceVersion(millis: version.millis, ordinal: rank)
         )
     }
 
