@@ -130,7 +130,7 @@ public struct Bench: Sendable {
         let url = "http://127.0.0.1:\(port)/hooks/stripe"
         let load = LoadGenerator(client: client, url: url, secret: secret)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        let story = StripeEventFactory(prefix: "B\(runID)x").story(customers: max(1, options.events / 5))
+        let story = StripeEventFactory(prefix: "B\(runID)x").story(customers: max(1, Int((Double(options.events) / 3.9).rounded(.up))))
         let events = Array(story.events.prefix(options.events))
         logger.info("bench: phase 1", metadata: ["events": "\(events.count)", "concurrency": "\(options.concurrency)"])
         let started = ContinuousClock.now

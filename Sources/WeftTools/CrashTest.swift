@@ -82,7 +82,9 @@ public struct CrashTest: Sendable {
         try await server.start()
 
         // About five events per customer.
-        let story = StripeEventFactory(prefix: "K\(options.seed % 100_000)x").story(customers: max(1, options.events / 5))
+        // The story has just under four events per customer; ask for enough customers to send at least `events`.
+        let story = StripeEventFactory(prefix: "K\(options.seed % 100_000)x").story(
+            customers: max(1, Int((Double(options.events) / 3.9).rounded(.up))))
         var generator = SplitMix64(seed: options.seed)
         let duringSend = max(1, options.kills - 1)
         let thresholds = (0..<duringSend).map { _ in Int(Double(story.events.count) * (0.1 + 0.8 * generator.nextUnit())) }.sorted()

@@ -19,7 +19,9 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         _ = ProcessBootstrap.start(logLevel: .info)
         let work = workDir ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)"
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration())
+        // One connection per concurrent sender, or the client's pool (not Weft) would be what is measured.
+        let client = HTTPClient(
+            eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration(connectionsPerHost: max(16, concurrency)))
         do {
             let figures = try await WeftTools.Bench(
                 options: .init(
