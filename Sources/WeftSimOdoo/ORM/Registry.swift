@@ -347,6 +347,11 @@ enum Registry {
                     many2one("journal_id", "account.journal", "Journal", required: true),
                 ]))
 
+        // The model registry itself, which clients query to see which apps a database has.
+        list.append(
+            ModelSpec(
+                "ir.model", "Models",
+                [char("model", "Model", required: true), char("name", "Model Description", required: true)]))
         return Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
     }
 }

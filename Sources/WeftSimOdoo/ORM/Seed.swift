@@ -28,6 +28,9 @@ enum Seed {
             row["write_date"] = stamp
             db.tables[model, default: Table()].insert(id, row)
         }
+        for (index, spec) in db.models.values.sorted(by: { $0.name < $1.name }).enumerated() {
+            put("ir.model", Int64(index + 1), ["model": .string(spec.name), "name": .string(spec.label)])
+        }
         for (id, code, name, phone) in countries { put("res.country", id, ["name": .string(name), "code": .string(code), "phone_code": .int(phone)]) }
         db.tables["res.country"]?.nextId = 251
         put("res.currency", 1, ["name": "USD", "full_name": "United States dollar", "symbol": "$", "position": "before", "rounding": .double(0.01), "active": true])
