@@ -5,8 +5,8 @@ public import WeftCore
 ///
 /// Field names are the canonical records' property names; values are `JSONValue`s in the canonical coding (dates as
 /// milliseconds since 1970, money as minor units plus upper-case currency). Every change carries the event's
-/// `created` instant as its version; invoice changes also rank `status` by lifecycle so that `paid` beats `open`
-/// reported in the same second. Both the 2023-era event shape and the current one (2025 "basil" and later: no
+/// `created` instant as its version; an invoice snapshot also carries its status's lifecycle rank as the version's
+/// ordinal, so that a `paid` snapshot beats an `open` one reported in the same second. Both the 2023-era event shape and the current one (2025 "basil" and later: no
 /// `invoice.subscription`/`payment_intent`/`charge`, periods on subscription items, `parent`, `invoice_payment`
 /// objects) decode.
 ///
