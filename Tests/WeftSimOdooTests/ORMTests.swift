@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeftCore
+
 @testable import WeftSimOdoo
 
 /// ORM and domain behaviour, exercised on the database value directly (no HTTP).
@@ -14,15 +15,19 @@ struct ORMTests {
 
     func partners(_ db: inout Database) throws -> (acme: Int64, jane: Int64, hans: Int64, zoe: Int64) {
         let ctx = CallContext()
-        let acme = try db.create("res.partner", ["name": "Acme Corp", "is_company": true, "email": "sales@acme.example", "country_id": 233, "ref": "T-1"], ctx)
-        let jane = try db.create("res.partner", ["name": "Jane Doe", "parent_id": .int(acme), "email": "jane.doe@acme.example", "ref": "T-2"], ctx)
+        let acme = try db.create(
+            "res.partner", ["name": "Acme Corp", "is_company": true, "email": "sales@acme.example", "country_id": 233, "ref": "T-1"], ctx)
+        let jane = try db.create(
+            "res.partner", ["name": "Jane Doe", "parent_id": .int(acme), "email": "jane.doe@acme.example", "ref": "T-2"], ctx)
         let hans = try db.create("res.partner", ["name": "Hans Müller", "email": "hans@beispiel.de", "country_id": 57, "ref": "T-3"], ctx)
         let zoe = try db.create("res.partner", ["name": "Zoë Zed", "ref": "T-4"], ctx)
         return (acme, jane, hans, zoe)
     }
 
     func names(_ db: Database, _ domain: JSONValue, order: String? = nil) throws -> [String] {
-        try db.search("res.partner", domain: domain, order: order, CallContext()).map { db.value("res.partner", $0, "name").stringValue ?? "" }
+        try db.search("res.partner", domain: domain, order: order, CallContext()).map {
+            db.value("res.partner", $0, "name").stringValue ?? ""
+        }
     }
 
     @Test func contactInheritsParentAddressAndDisplayName() throws {
@@ -32,7 +37,8 @@ struct ORMTests {
         #expect(db.value("res.partner", ids.jane, "country_id") == .int(233))
         #expect(db.value("res.partner", ids.acme, "child_ids") == .array([.int(ids.jane)]))
         let read = try db.read("res.partner", [ids.zoe], fields: ["email", "country_id", "category_id", "customer_rank"])
-        #expect(read[0].jsonText == "{\"id\": \(ids.zoe), \"email\": false, \"country_id\": false, \"category_id\": [], \"customer_rank\": 0}")
+        #expect(
+            read[0].jsonText == "{\"id\": \(ids.zoe), \"email\": false, \"country_id\": false, \"category_id\": [], \"customer_rank\": 0}")
     }
 
     @Test func domainOperators() throws {
@@ -103,13 +109,19 @@ struct ORMTests {
         let product = try db.create("product.product", ["name": "Support", "list_price": 100.0, "default_code": "SVC"], ctx)
         #expect(db.value("product.product", product, "taxes_id") == .array([.int(1)]))
         let taxed = try db.create(
-            "account.move", ["move_type": "out_invoice", "partner_id": .int(customer), "invoice_line_ids": [[0, 0, ["product_id": .int(product), "quantity": 2]]]], ctx)
+            "account.move",
+            [
+                "move_type": "out_invoice", "partner_id": .int(customer),
+                "invoice_line_ids": [[0, 0, ["product_id": .int(product), "quantity": 2]]],
+            ], ctx)
         #expect(db.value("account.move", taxed, "amount_total") == .double(230))
         #expect(db.value("account.move", taxed, "name") == .bool(false))
         let untaxed = try db.create(
             "account.move",
-            ["move_type": "out_invoice", "partner_id": .int(customer),
-             "invoice_line_ids": [[0, 0, ["product_id": .int(product), "quantity": 3, "price_unit": 10.0, "tax_ids": [[6, 0, []]]]]]], ctx)
+            [
+                "move_type": "out_invoice", "partner_id": .int(customer),
+                "invoice_line_ids": [[0, 0, ["product_id": .int(product), "quantity": 3, "price_unit": 10.0, "tax_ids": [[6, 0, []]]]]],
+            ], ctx)
         #expect(db.value("account.move", untaxed, "amount_total") == .double(30))
         try db.actionPost([taxed], ctx)
         #expect(db.value("account.move", taxed, "name").stringValue?.hasPrefix("INV/") == true)
@@ -148,5 +160,37 @@ struct ORMTests {
             #expect(error.json2Status == 422)
             #expect(error.message == "got an unexpected keyword argument 'bogus'")
         }
+    }
+
+    @Test func paymentWizardPaysAnInvoiceAndRefundsPayOutbound() throws {
+        var db = database()
+        let ctx = CallContext()
+        let customer = try db.create("res.partner", ["name": "Customer"], ctx)
+        let invoice = try db.create(
+            "account.move",
+            [
+                "move_type": "out_invoice", "partner_id": .int(customer),
+                "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": 100.0]]],
+            ],
+            ctx)
+        try db.actionPost([invoice], ctx)
+        let active = CallContext(["active_model": "account.move", "active_ids": [.int(invoice)]])
+        let wizard = try db.create("account.payment.register", [:], active)
+        #expect(db.value("account.payment.register", wizard, "amount") == .double(115))
+        _ = try db.actionCreatePayments([wizard], active)
+        #expect(db.value("account.move", invoice, "payment_state") == "paid")
+        #expect(db.value("account.move", invoice, "amount_residual") == .double(0))
+
+        let reversal = try db.create("account.move.reversal", ["journal_id": 1, "reason": "Refund"], active)
+        let action = try db.refundMoves([reversal], active)
+        let refund = try #require(action["res_id"]?.json.intValue)
+        #expect(db.value("account.move", refund, "reversed_entry_id") == .int(invoice))
+        try db.actionPost([refund], ctx)
+        #expect(db.value("account.move", refund, "payment_state") == "not_paid")
+        let refundContext = CallContext(["active_model": "account.move", "active_ids": [.int(refund)]])
+        let refundWizard = try db.create("account.payment.register", [:], refundContext)
+        #expect(db.value("account.payment.register", refundWizard, "payment_type") == "outbound")
+        _ = try db.actionCreatePayments([refundWizard], refundContext)
+        #expect(db.value("account.move", refund, "payment_state") == "paid")
     }
 }

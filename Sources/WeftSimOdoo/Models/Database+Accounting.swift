@@ -85,7 +85,9 @@ extension Database {
             }
             let counterpartTypes = counterparts.compactMap { self.row("account.move.line", $0)?["move_id"]?.intValue }.map(moveType)
             let type = row["move_type"]?.stringValue ?? ""
-            let opposite = type.hasSuffix("_refund") ? type.replacingOccurrences(of: "_refund", with: "_invoice") : type.replacingOccurrences(of: "_invoice", with: "_refund")
+            let opposite =
+                type.hasSuffix("_refund")
+                ? type.replacingOccurrences(of: "_refund", with: "_invoice") : type.replacingOccurrences(of: "_invoice", with: "_refund")
             if !counterpartTypes.isEmpty, counterpartTypes.allSatisfy({ $0 == opposite }) { return "reversed" }
             return "paid"
         }
@@ -98,7 +100,8 @@ extension Database {
             name = stored
         } else {
             let labels = [
-                "out_invoice": "Draft Invoice", "out_refund": "Draft Credit Note", "in_invoice": "Draft Bill", "in_refund": "Draft Vendor Credit Note",
+                "out_invoice": "Draft Invoice", "out_refund": "Draft Credit Note", "in_invoice": "Draft Bill",
+                "in_refund": "Draft Vendor Credit Note",
                 "out_receipt": "Draft Sales Receipt", "in_receipt": "Draft Purchase Receipt", "entry": "Draft Entry",
             ]
             name = "\(labels[row["move_type"]?.stringValue ?? "entry"] ?? "Draft Entry") (* \(id))"
@@ -138,7 +141,8 @@ extension Database {
             case "price_subtotal": return isProductLine(id) ? Self.amount(subtotal) : .double(0)
             case "price_total":
                 guard isProductLine(id) else { return .double(0) }
-                return Self.amount(subtotal + taxCents(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids").reduce(0) { $0 + $1.1 })
+                return Self.amount(
+                    subtotal + taxCents(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids").reduce(0) { $0 + $1.1 })
             case "debit": return Self.amount(max(balance, 0))
             case "credit": return Self.amount(max(-balance, 0))
             case "amount_residual": return Self.amount(lineResidualCents(id))
@@ -344,7 +348,9 @@ extension Database {
     mutating func actionCreatePayments(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) -> OdooValue {
         var payments: [Int64] = []
         for wizard in ids {
-            guard let row = row("account.payment.register", wizard) else { throw .missing(model: "account.payment.register", ids: [wizard]) }
+            guard let row = row("account.payment.register", wizard) else {
+                throw .missing(model: "account.payment.register", ids: [wizard])
+            }
             let lines = (row["line_ids"]?.arrayValue ?? []).compactMap(\.intValue)
             let amount = Self.cents(row["amount"]?.doubleValue ?? 0)
             let journal = row["journal_id"]?.intValue ?? Seed.bankJournal
@@ -357,16 +363,22 @@ extension Database {
             let partner = row["partner_id"] ?? .bool(false)
             let move = try create(
                 "account.move",
-                ["move_type": "entry", "journal_id": .int(journal), "partner_id": partner, "date": .string(date), "ref": memo,
-                 "currency_id": row["currency_id"] ?? .int(1)], ctx)
+                [
+                    "move_type": "entry", "journal_id": .int(journal), "partner_id": partner, "date": .string(date), "ref": memo,
+                    "currency_id": row["currency_id"] ?? .int(1),
+                ], ctx)
             _ = try create(
                 "account.move.line",
-                ["move_id": .int(move), "name": memo, "account_id": .int(Seed.outstandingAccount(flavour)),
-                 "balance": Self.amount(inbound ? amount : -amount), "display_type": "product", "tax_ids": .array([])], ctx)
+                [
+                    "move_id": .int(move), "name": memo, "account_id": .int(Seed.outstandingAccount(flavour)),
+                    "balance": Self.amount(inbound ? amount : -amount), "display_type": "product", "tax_ids": .array([]),
+                ], ctx)
             let counterpart = try create(
                 "account.move.line",
-                ["move_id": .int(move), "name": memo, "account_id": .int(Seed.receivableAccount(flavour)),
-                 "balance": Self.amount(inbound ? -amount : amount), "display_type": "payment_term"], ctx)
+                [
+                    "move_id": .int(move), "name": memo, "account_id": .int(Seed.receivableAccount(flavour)),
+                    "balance": Self.amount(inbound ? -amount : amount), "display_type": "payment_term",
+                ], ctx)
             tables["account.move"]?.rows[move]?["name"] = .string(name)
             tables["account.move"]?.rows[move]?["state"] = .string("posted")
             var invoices: [Int64] = []
@@ -377,7 +389,8 @@ extension Database {
             let payment = try create(
                 "account.payment",
                 [
-                    "name": .string(name), "amount": Self.amount(amount), "state": "paid", "payment_type": .string(inbound ? "inbound" : "outbound"),
+                    "name": .string(name), "amount": Self.amount(amount), "state": "paid",
+                    "payment_type": .string(inbound ? "inbound" : "outbound"),
                     "partner_type": row["partner_type"] ?? "customer", "partner_id": partner, "currency_id": row["currency_id"] ?? .int(1),
                     "journal_id": .int(journal), "date": .string(date), "memo": memo, "move_id": .int(move),
                     "reconciled_invoice_ids": .array([.array([.int(6), .int(0), .array(invoices.map(JSONValue.int))])]),
@@ -411,8 +424,12 @@ extension Database {
                 let name = original["name"]?.stringValue ?? ""
                 let lines: [JSONValue] = productLines(move).compactMap { line in
                     guard let lineRow = self.row("account.move.line", line) else { return nil }
-                    var vals: [String: JSONValue] = ["tax_ids": .array([.array([.int(6), .int(0), .array(lineRow["tax_ids"]?.arrayValue ?? [])])])]
-                    for key in ["product_id", "name", "quantity", "price_unit", "discount", "account_id"] { vals[key] = lineRow[key] ?? .bool(false) }
+                    var vals: [String: JSONValue] = [
+                        "tax_ids": .array([.array([.int(6), .int(0), .array(lineRow["tax_ids"]?.arrayValue ?? [])])])
+                    ]
+                    for key in ["product_id", "name", "quantity", "price_unit", "discount", "account_id"] {
+                        vals[key] = lineRow[key] ?? .bool(false)
+                    }
                     return .array([.int(0), .int(0), .object(vals)])
                 }
                 let refund = try create(

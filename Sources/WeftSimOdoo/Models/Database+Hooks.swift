@@ -159,7 +159,9 @@ extension Database {
         case "res.partner":
             syncPartner(id, addressFromParent: vals["parent_id"] != nil)
             if vals["name"] != nil || vals["parent_id"] != nil {
-                for child in (row(model, id)?["child_ids"]?.arrayValue ?? []).compactMap(\.intValue) { syncPartner(child, addressFromParent: false) }
+                for child in (row(model, id)?["child_ids"]?.arrayValue ?? []).compactMap(\.intValue) {
+                    syncPartner(child, addressFromParent: false)
+                }
             }
         case "ir.model.data":
             if let oldName = old["name"]?.stringValue { xmlids[(old["module"]?.stringValue ?? "") + "." + oldName] = nil }
@@ -240,7 +242,9 @@ extension Database {
             }
             return .int(current)
         case ("res.partner.category", "partner_ids"):
-            return .array(ids("res.partner").filter { (self.row("res.partner", $0)?["category_id"]?.arrayValue ?? []).contains(.int(id)) }.map(JSONValue.int))
+            return .array(
+                ids("res.partner").filter { (self.row("res.partner", $0)?["category_id"]?.arrayValue ?? []).contains(.int(id)) }.map(
+                    JSONValue.int))
         case ("res.currency", "decimal_places"):
             let rounding = row["rounding"]?.doubleValue ?? 0.01
             return .int(rounding > 0 && rounding < 1 ? Int64((-log10(rounding)).rounded(.up)) : 0)

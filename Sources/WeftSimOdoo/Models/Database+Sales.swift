@@ -81,15 +81,20 @@ extension Database {
             guard let row = row("sale.order", id) else { throw .missing(model: "sale.order", ids: [id]) }
             let state = row["state"]?.stringValue ?? "draft"
             if state == "sale" || state == "cancel" {
-                throw .user("It is not allowed to confirm an order in the following states: \(state == "sale" ? "Sales Order" : "Cancelled")")
+                throw .user(
+                    "It is not allowed to confirm an order in the following states: \(state == "sale" ? "Sales Order" : "Cancelled")")
             }
             tables["sale.order"]?.rows[id]?["state"] = .string("sale")
             tables["sale.order"]?.rows[id]?["date_order"] = .string(Self.formatUTC(now).datetime)
             tables["sale.order"]?.rows[id]?["write_date"] = .string(Self.formatUTC(now).datetime)
             if flavour.enterprise, row["plan_id"]?.intValue != nil {
                 tables["sale.order"]?.rows[id]?["subscription_state"] = .string("3_progress")
-                if row["start_date"]?.stringValue == nil { tables["sale.order"]?.rows[id]?["start_date"] = .string(Self.formatUTC(now).date) }
-                if row["next_invoice_date"]?.stringValue == nil { tables["sale.order"]?.rows[id]?["next_invoice_date"] = .string(Self.formatUTC(now).date) }
+                if row["start_date"]?.stringValue == nil {
+                    tables["sale.order"]?.rows[id]?["start_date"] = .string(Self.formatUTC(now).date)
+                }
+                if row["next_invoice_date"]?.stringValue == nil {
+                    tables["sale.order"]?.rows[id]?["next_invoice_date"] = .string(Self.formatUTC(now).date)
+                }
             }
         }
     }
@@ -109,7 +114,9 @@ extension Database {
         var partner: Int64 = 0
         var origin = ""
         for wizard in ids {
-            guard let row = row("sale.advance.payment.inv", wizard) else { throw .missing(model: "sale.advance.payment.inv", ids: [wizard]) }
+            guard let row = row("sale.advance.payment.inv", wizard) else {
+                throw .missing(model: "sale.advance.payment.inv", ids: [wizard])
+            }
             if (row["advance_payment_method"]?.stringValue ?? "delivered") != "delivered" {
                 throw .user("The Weft Odoo simulator does not simulate down payments; use advance_payment_method 'delivered'.")
             }
@@ -148,7 +155,8 @@ extension Database {
         }
         if invoices.isEmpty {
             throw .user(
-                "There is no invoiceable line. If a product has a control policy based on received quantity, please make sure that a quantity has been received.")
+                "There is no invoiceable line. If a product has a control policy based on received quantity, please make sure that a quantity has been received."
+            )
         }
         return invoiceAction(invoices, partner: partner, origin: origin)
     }
@@ -166,7 +174,8 @@ extension Database {
         var action: [(String, OdooValue)] = [("id", .int(flavour.is19 ? 262 : 263))]
         if flavour.is19 { action.append(("display_name", "Invoices")) }
         action += [
-            ("name", "Invoices"), ("type", "ir.actions.act_window"), ("xml_id", "account.action_move_out_invoice_type"), ("path", "invoicing"),
+            ("name", "Invoices"), ("type", "ir.actions.act_window"), ("xml_id", "account.action_move_out_invoice_type"),
+            ("path", "invoicing"),
             ("help", .string(help)), ("binding_model_id", .bool(false)), ("binding_type", "action"), ("binding_view_types", "list,form"),
         ]
         if !flavour.is19 { action.append(("display_name", "Invoices")) }
@@ -174,7 +183,13 @@ extension Database {
         let formView: Int64 = flavour.is19 ? 753 : 726
         action += [
             ("view_id", .array([.int(listView), "account.out.invoice.list"])),
-            ("domain", .string(flavour.is19 ? "[('move_type', 'in', ['out_invoice', 'out_refund', 'out_receipt'])]" : "[('move_type', 'in', ['out_invoice', 'out_refund'])]")),
+            (
+                "domain",
+                .string(
+                    flavour.is19
+                        ? "[('move_type', 'in', ['out_invoice', 'out_refund', 'out_receipt'])]"
+                        : "[('move_type', 'in', ['out_invoice', 'out_refund'])]")
+            ),
             ("context", .object(context)),
         ]
         if invoices.count == 1 {
@@ -183,8 +198,16 @@ extension Database {
             action[action.firstIndex { $0.0 == "domain" }!].1 = .array([.array(["id", "in", .array(invoices.map(OdooValue.int))])])
         }
         action += [
-            ("res_model", "account.move"), ("target", "current"), ("view_mode", invoices.count == 1 ? "list,kanban,form,activity" : "list,kanban,form,activity"),
-            ("mobile_view_mode", "kanban"), ("views", .array([.array([.int(formView), "form"]), .array([.int(listView), "list"]), .array([.bool(false), "kanban"]), .array([.bool(false), "activity"])])),
+            ("res_model", "account.move"), ("target", "current"),
+            ("view_mode", invoices.count == 1 ? "list,kanban,form,activity" : "list,kanban,form,activity"),
+            ("mobile_view_mode", "kanban"),
+            (
+                "views",
+                .array([
+                    .array([.int(formView), "form"]), .array([.int(listView), "list"]), .array([.bool(false), "kanban"]),
+                    .array([.bool(false), "activity"]),
+                ])
+            ),
             ("limit", .int(80)), (flavour.is19 ? "group_ids" : "groups_id", .array([])),
             ("search_view_id", .array([.int(flavour.is19 ? 756 : 729), "account.invoice.select"])), ("embedded_action_ids", .array([])),
             ("filter", .bool(false)),

@@ -55,13 +55,16 @@ extension Database {
     private func sort(_ ids: [Int64], _ spec: ModelSpec, _ terms: [(String, Bool)]) -> [Int64] {
         let keys: [(Int64, [JSONValue])] = ids.map { id in
             let row = row(spec.name, id) ?? [:]
-            return (id, terms.map { term in
-                let raw = value(spec, id, row, term.0)
-                if case .many2one(let comodel) = spec.fields[term.0]?.kind, let target = raw.intValue {
-                    return .string(displayName(comodel, target))
+            return (
+                id,
+                terms.map { term in
+                    let raw = value(spec, id, row, term.0)
+                    if case .many2one(let comodel) = spec.fields[term.0]?.kind, let target = raw.intValue {
+                        return .string(displayName(comodel, target))
+                    }
+                    return raw
                 }
-                return raw
-            })
+            )
         }
         let booleans = terms.map { term -> Bool in
             if case .boolean = spec.fields[term.0]?.kind { return true }
@@ -227,7 +230,8 @@ extension Database {
         case "in", "not in":
             let list = rhs.arrayValue ?? [rhs]
             let wantsNull = list.contains { $0 == .bool(false) || $0.isNull }
-            let found = (lhsNull && wantsNull) || ((!lhsNull || boolean) && list.contains { !($0 == .bool(false) || $0.isNull) && equal(lhs, $0) })
+            let found =
+                (lhsNull && wantsNull) || ((!lhsNull || boolean) && list.contains { !($0 == .bool(false) || $0.isNull) && equal(lhs, $0) })
             return op == "in" ? found : !found
         case "<", "<=", ">", ">=":
             if lhsNull && !boolean { return false }
@@ -304,6 +308,9 @@ extension Database {
         return OdooValue(raw)
     }
 
+    /// Computed fields with an inverse, which `fields_get` reports as writable.
+    static let invertible: Set<String> = ["company_type", "lst_price"]
+
     func fieldsGet(_ model: String, allfields: [String]?, attributes: [String]?) throws(OdooError) -> OdooValue {
         let spec = try spec(model)
         let names = (allfields?.isEmpty ?? true) ? spec.fieldOrder : allfields!.filter { spec.fields[$0] != nil }
@@ -312,7 +319,8 @@ extension Database {
             guard let field = spec.fields[name] else { continue }
             var description: [String: OdooValue] = [
                 "type": .string(field.kind.typeName), "string": .string(field.label), "required": .bool(field.required),
-                "readonly": .bool(field.readonly || field.computed || name == "id"), "store": .bool(!field.computed),
+                "readonly": .bool(((field.readonly || field.computed) && !Self.invertible.contains(name)) || name == "id"),
+                "store": .bool(!field.computed),
                 "searchable": .bool(true), "sortable": .bool(!field.computed && !field.kind.isX2many),
             ]
             if let relation = field.kind.relation { description["relation"] = .string(relation) }
@@ -326,7 +334,9 @@ extension Database {
         return .object(result)
     }
 
-    func nameSearch(_ model: String, name: String, domain: JSONValue?, op: String, limit: Int?, _ ctx: CallContext) throws(OdooError) -> OdooValue {
+    func nameSearch(_ model: String, name: String, domain: JSONValue?, op: String, limit: Int?, _ ctx: CallContext) throws(OdooError)
+        -> OdooValue
+    {
         let spec = try spec(model)
         var terms: [JSONValue] = []
         if let domain, let list = domain.arrayValue { terms = list }

@@ -28,10 +28,10 @@ extension Database {
     ) throws(OdooError) -> Int64 {
         let spec = try spec(model)
         var vals = vals
+        try applyDefaults(model, &vals, ctx)
         for (name, field) in spec.fields where vals[name] == nil {
             if let value = field.defaultValue { vals[name] = value }
         }
-        try applyDefaults(model, &vals, ctx)
         var row: [String: JSONValue] = [:]
         var commands: [(String, JSONValue)] = []
         for (key, value) in vals {
@@ -55,7 +55,9 @@ extension Database {
         for (key, value) in commands { try applyX2many(model, id, key, value, ctx) }
         try afterCreate(model, id, ctx)
         if model == "product.template", createVariant {
-            _ = try createRow("product.product", ["product_tmpl_id": .int(id), "default_code": vals["default_code"] ?? .bool(false)], ctx, createVariant: false)
+            _ = try createRow(
+                "product.product", ["product_tmpl_id": .int(id), "default_code": vals["default_code"] ?? .bool(false)], ctx,
+                createVariant: false)
         }
         return id
     }

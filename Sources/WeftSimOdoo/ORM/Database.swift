@@ -129,8 +129,10 @@ struct Database: Sendable {
     /// Whether `field` lives on the model itself rather than on its `_inherits` parent.
     func ownField(_ spec: ModelSpec, _ field: String) -> Bool {
         guard let delegate = spec.delegate, let parentSpec = models[delegate.model] else { return true }
-        let delegatedHere = ["name", "list_price", "standard_price", "type", "is_storable", "sale_ok", "purchase_ok", "taxes_id", "uom_id",
-                             "description_sale", "invoice_policy"]
+        let delegatedHere = [
+            "name", "list_price", "standard_price", "type", "is_storable", "sale_ok", "purchase_ok", "taxes_id", "uom_id",
+            "description_sale", "invoice_policy",
+        ]
         return !(delegatedHere.contains(field) && parentSpec.fields[field] != nil)
     }
 

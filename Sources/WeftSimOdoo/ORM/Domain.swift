@@ -30,7 +30,9 @@ indirect enum Domain: Sendable {
     }
 
     private static func parseTerm(_ items: [JSONValue], _ index: inout Int, model: String, db: Database) throws(OdooError) -> Domain {
-        guard index < items.count else { throw .builtin("ValueError", "Domain \(PythonRepr.of(.array(items))) is syntactically not correct.") }
+        guard index < items.count else {
+            throw .builtin("ValueError", "Domain \(PythonRepr.of(.array(items))) is syntactically not correct.")
+        }
         let item = items[index]
         index += 1
         if let text = item.stringValue {

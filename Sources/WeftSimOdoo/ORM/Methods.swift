@@ -43,7 +43,9 @@ extension Database {
             "read": MethodSpec(qualname: "BaseModel.read", isModel: false, params: [("fields", false), ("load", false)]),
             "write": MethodSpec(qualname: "BaseModel.write", isModel: false, params: [("vals", true)]),
             "unlink": MethodSpec(qualname: "BaseModel.unlink", isModel: false, params: []),
-            "search": MethodSpec(qualname: "BaseModel.search", isModel: true, params: [("domain", true), ("offset", false), ("limit", false), ("order", false)]),
+            "search": MethodSpec(
+                qualname: "BaseModel.search", isModel: true,
+                params: [("domain", true), ("offset", false), ("limit", false), ("order", false)]),
             "search_read": MethodSpec(
                 qualname: "BaseModel.search_read", isModel: true,
                 params: [("domain", false), ("fields", false), ("offset", false), ("limit", false), ("order", false)], varKeywords: true),
@@ -51,7 +53,8 @@ extension Database {
             "name_search": MethodSpec(
                 qualname: "BaseModel.name_search", isModel: true,
                 params: [("name", false), (flavour.is19 ? "domain" : "args", false), ("operator", false), ("limit", false)]),
-            "fields_get": MethodSpec(qualname: "BaseModel.fields_get", isModel: true, params: [("allfields", false), ("attributes", false)]),
+            "fields_get": MethodSpec(
+                qualname: "BaseModel.fields_get", isModel: true, params: [("allfields", false), ("attributes", false)]),
         ]
         if let found = base[name] { return found }
         if spec.hasActive, name == "action_archive" || name == "action_unarchive" {
@@ -107,13 +110,17 @@ extension Database {
             try unlink(model, call.ids, ctx)
             return .value(.bool(true))
         case "search":
-            let ids = try search(model, domain: call.args["domain"], offset: call.int("offset") ?? 0, limit: call.int("limit"), order: call.string("order"), ctx)
+            let ids = try search(
+                model, domain: call.args["domain"], offset: call.int("offset") ?? 0, limit: call.int("limit"), order: call.string("order"),
+                ctx)
             return .value(.array(ids.map(OdooValue.int)))
         case "search_read":
             for key in call.extra.keys.sorted() where key != "load" {
                 throw .builtin("TypeError", "BaseModel._read_format() got an unexpected keyword argument '\(key)'")
             }
-            let ids = try search(model, domain: call.args["domain"], offset: call.int("offset") ?? 0, limit: call.int("limit"), order: call.string("order"), ctx)
+            let ids = try search(
+                model, domain: call.args["domain"], offset: call.int("offset") ?? 0, limit: call.int("limit"), order: call.string("order"),
+                ctx)
             let load = call.extra["load"].map { !($0.isNull || $0 == .bool(false)) } ?? true
             return .value(.array(try read(model, ids, fields: call.strings("fields"), load: load)))
         case "search_count":
@@ -121,7 +128,10 @@ extension Database {
             return .value(.int(Int64(ids.count)))
         case "name_search":
             let domain = call.args[flavour.is19 ? "domain" : "args"]
-            return .value(try nameSearch(model, name: call.string("name") ?? "", domain: domain, op: call.string("operator") ?? "ilike", limit: call.args["limit"] == nil ? 100 : call.int("limit"), ctx))
+            return .value(
+                try nameSearch(
+                    model, name: call.string("name") ?? "", domain: domain, op: call.string("operator") ?? "ilike",
+                    limit: call.args["limit"] == nil ? 100 : call.int("limit"), ctx))
         case "fields_get":
             return .value(try fieldsGet(model, allfields: call.strings("allfields"), attributes: call.strings("attributes")))
         case "action_archive", "action_unarchive":
@@ -175,7 +185,9 @@ extension Database {
 /// Argument binding with the errors of Python's call machinery (RPC) and of `inspect.Signature.bind` (JSON-2).
 enum ArgumentBinder {
     /// JSON-2: named arguments only; errors are 422 `UnprocessableEntity`.
-    static func bindNamed(_ method: MethodSpec, _ named: [String: JSONValue]) throws(OdooError) -> (args: [String: JSONValue], extra: [String: JSONValue]) {
+    static func bindNamed(_ method: MethodSpec, _ named: [String: JSONValue]) throws(OdooError) -> (
+        args: [String: JSONValue], extra: [String: JSONValue]
+    ) {
         var args: [String: JSONValue] = [:]
         for (param, required) in method.params {
             if let value = named[param] {
@@ -202,7 +214,9 @@ enum ArgumentBinder {
         for (index, value) in positional.enumerated() where index < method.params.count { args[method.params[index].0] = value }
         for key in keywords.keys.sorted() {
             if let index = method.params.firstIndex(where: { $0.0 == key }) {
-                if index < positional.count { throw .builtin("TypeError", "\(method.qualname)() got multiple values for argument '\(key)'") }
+                if index < positional.count {
+                    throw .builtin("TypeError", "\(method.qualname)() got multiple values for argument '\(key)'")
+                }
                 args[key] = keywords[key]
             } else if method.varKeywords {
                 extra[key] = keywords[key]
@@ -214,7 +228,9 @@ enum ArgumentBinder {
             let maximum = method.params.count + 1
             let minimum = method.params.filter(\.1).count + 1
             let given = positional.count + 1
-            let takes = minimum == maximum ? "\(maximum) positional argument\(maximum == 1 ? "" : "s")" : "from \(minimum) to \(maximum) positional arguments"
+            let takes =
+                minimum == maximum
+                ? "\(maximum) positional argument\(maximum == 1 ? "" : "s")" : "from \(minimum) to \(maximum) positional arguments"
             throw .builtin("TypeError", "\(method.qualname)() takes \(takes) but \(given) were given")
         }
         let missing = method.params.filter { $0.1 && args[$0.0] == nil }.map { "'\($0.0)'" }

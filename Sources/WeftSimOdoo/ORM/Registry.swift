@@ -1,4 +1,5 @@
 import WeftCore
+
 /// Which Odoo the simulator answers as.
 struct Flavour: Sendable {
     /// 18 or 19.
@@ -36,7 +37,9 @@ enum Registry {
                 char("email", "Email"), char("phone", "Phone"), char("vat", "Tax ID"), char("function", "Job Position"),
                 char("website", "Website Link"), html("comment", "Notes"),
                 boolean("is_company", "Is a Company", default: false),
-                selection("company_type", "Company Type", [("person", "Person"), ("company", "Company")], computed: true),
+                selection(
+                    "company_type", "Company Type", [("person", flavour.is19 ? "Person" : "Individual"), ("company", "Company")],
+                    computed: true),
                 selection("type", "Address Type", partnerTypes, default: "contact"),
                 many2one("parent_id", "res.partner", "Related Company"),
                 one2many("child_ids", "res.partner", "parent_id", "Contact"),
@@ -70,15 +73,19 @@ enum Registry {
 
         var country = ModelSpec(
             "res.country", "Country",
-            [char("name", "Country Name", required: true), char("code", "Country Code"), integer("phone_code", "Country Calling Code"),
-             many2one("currency_id", "res.currency", "Currency")])
+            [
+                char("name", "Country Name", required: true), char("code", "Country Code"), integer("phone_code", "Country Calling Code"),
+                many2one("currency_id", "res.currency", "Currency"),
+            ])
         country.order = [("name", false)]
         list.append(country)
 
         var state = ModelSpec(
             "res.country.state", "Country state",
-            [many2one("country_id", "res.country", "Country", required: true), char("name", "State Name", required: true),
-             char("code", "State Code", required: true)])
+            [
+                many2one("country_id", "res.country", "Country", required: true), char("name", "State Name", required: true),
+                char("code", "State Code", required: true),
+            ])
         state.order = [("code", false)]
         list.append(state)
 
@@ -114,7 +121,8 @@ enum Registry {
         users.order = [("name", false), ("login", false)]
         list.append(users)
 
-        var uom = ModelSpec("uom.uom", "Product Unit of Measure", [char("name", "Unit Name", required: true), boolean("active", "Active", default: true)])
+        var uom = ModelSpec(
+            "uom.uom", "Product Unit of Measure", [char("name", "Unit Name", required: true), boolean("active", "Active", default: true)])
         uom.order = [("name", false)]
         list.append(uom)
 
@@ -127,7 +135,9 @@ enum Registry {
             boolean("sale_ok", "Sales", default: true), boolean("purchase_ok", "Purchase", default: true),
             boolean("active", "Active", default: true), many2many("taxes_id", "account.tax", "Sales Taxes"),
             many2one("uom_id", "uom.uom", "Unit"), text("description_sale", "Sales Description"),
-            selection("invoice_policy", "Invoicing Policy", [("order", "Ordered quantities"), ("delivery", "Delivered quantities")], default: "order"),
+            selection(
+                "invoice_policy", "Invoicing Policy", [("order", "Ordered quantities"), ("delivery", "Delivered quantities")],
+                default: "order"),
         ]
         var template = ModelSpec(
             "product.template", "Product",
@@ -150,7 +160,10 @@ enum Registry {
             "account.tax", "Tax",
             [
                 char("name", "Tax Name", required: true), float("amount", "Amount"),
-                selection("amount_type", "Tax Computation", [("group", "Group of Taxes"), ("fixed", "Fixed"), ("percent", "Percentage"), ("division", "Percentage Tax Included")], default: "percent"),
+                selection(
+                    "amount_type", "Tax Computation",
+                    [("group", "Group of Taxes"), ("fixed", "Fixed"), ("percent", "Percentage"), ("division", "Percentage Tax Included")],
+                    default: "percent"),
                 selection("type_tax_use", "Tax Type", [("sale", "Sales"), ("purchase", "Purchases"), ("none", "None")], default: "sale"),
                 boolean("price_include", "Included in Price", default: false), boolean("active", "Active", default: true),
                 many2one("company_id", "res.company", "Company"), integer("sequence", "Sequence", default: 1),
@@ -162,11 +175,13 @@ enum Registry {
             "account.account", "Account",
             [
                 char("name", "Account Name", required: true), char("code", "Code"),
-                selection("account_type", "Type", [
-                    ("asset_receivable", "Receivable"), ("asset_cash", "Bank and Cash"), ("asset_current", "Current Assets"),
-                    ("liability_payable", "Payable"), ("liability_current", "Current Liabilities"), ("income", "Income"),
-                    ("expense", "Expenses"),
-                ]),
+                selection(
+                    "account_type", "Type",
+                    [
+                        ("asset_receivable", "Receivable"), ("asset_cash", "Bank and Cash"), ("asset_current", "Current Assets"),
+                        ("liability_payable", "Payable"), ("liability_current", "Current Liabilities"), ("income", "Income"),
+                        ("expense", "Expenses"),
+                    ]),
                 boolean("reconcile", "Allow Reconciliation", default: false),
             ])
         account.order = [("code", false), ("id", false)]
@@ -176,7 +191,12 @@ enum Registry {
             "account.journal", "Journal",
             [
                 char("name", "Journal Name", required: true), char("code", "Short Code", required: true),
-                selection("type", "Type", [("sale", "Sales"), ("purchase", "Purchase"), ("cash", "Cash"), ("bank", "Bank"), ("credit", "Credit Card"), ("general", "Miscellaneous")], required: true),
+                selection(
+                    "type", "Type",
+                    [
+                        ("sale", "Sales"), ("purchase", "Purchase"), ("cash", "Cash"), ("bank", "Bank"), ("credit", "Credit Card"),
+                        ("general", "Miscellaneous"),
+                    ], required: true),
                 boolean("active", "Active", default: true), integer("sequence", "Sequence", default: 10),
                 many2one("default_account_id", "account.account", "Default Account"),
             ])
@@ -186,10 +206,15 @@ enum Registry {
         list.append(
             ModelSpec(
                 "account.payment.method.line", "Payment Methods",
-                [char("name", "Name"), many2one("journal_id", "account.journal", "Journal"),
-                 selection("payment_type", "Payment Type", [("inbound", "Inbound"), ("outbound", "Outbound")])]))
+                [
+                    char("name", "Name"), many2one("journal_id", "account.journal", "Journal"),
+                    selection("payment_type", "Payment Type", [("inbound", "Inbound"), ("outbound", "Outbound")]),
+                ]))
 
-        list.append(ModelSpec("account.payment.term", "Payment Terms", [char("name", "Payment Terms", required: true), boolean("active", "Active", default: true)]))
+        list.append(
+            ModelSpec(
+                "account.payment.term", "Payment Terms",
+                [char("name", "Payment Terms", required: true), boolean("active", "Active", default: true)]))
 
         var xmlid = ModelSpec(
             "ir.model.data", "Model Data",
@@ -204,12 +229,19 @@ enum Registry {
         var orderFields: [FieldSpec] = [
             char("name", "Order Reference"), many2one("partner_id", "res.partner", "Customer", required: true),
             datetime("date_order", "Order Date"),
-            selection("state", "Status", [("draft", "Quotation"), ("sent", "Quotation Sent"), ("sale", "Sales Order"), ("cancel", "Cancelled")], default: "draft"),
+            selection(
+                "state", "Status", [("draft", "Quotation"), ("sent", "Quotation Sent"), ("sale", "Sales Order"), ("cancel", "Cancelled")],
+                default: "draft"),
             boolean("locked", "Locked", default: false),
             one2many("order_line", "sale.order.line", "order_id", "Order Lines"),
             monetary("amount_untaxed", "Untaxed Amount", computed: true), monetary("amount_tax", "Taxes", computed: true),
             monetary("amount_total", "Total", computed: true), many2one("currency_id", "res.currency", "Currency", computed: true),
-            selection("invoice_status", "Invoice Status", [("upselling", "Upselling Opportunity"), ("invoiced", "Fully Invoiced"), ("to invoice", "To Invoice"), ("no", "Nothing to Invoice")], computed: true),
+            selection(
+                "invoice_status", "Invoice Status",
+                [
+                    ("upselling", "Upselling Opportunity"), ("invoiced", "Fully Invoiced"), ("to invoice", "To Invoice"),
+                    ("no", "Nothing to Invoice"),
+                ], computed: true),
             many2many("invoice_ids", "account.move", "Invoices", computed: true), integer("invoice_count", "Invoice Count", computed: true),
             char("client_order_ref", "Customer Reference"), char("origin", "Source Document"), text("note", "Terms and conditions"),
             many2one("company_id", "res.company", "Company"), many2one("user_id", "res.users", "Salesperson"),
@@ -217,10 +249,12 @@ enum Registry {
         if flavour.enterprise {
             orderFields += [
                 many2one("plan_id", "sale.subscription.plan", "Recurring Plan"), boolean("is_subscription", "Recurring", computed: true),
-                selection("subscription_state", "Subscription Status", [
-                    ("1_draft", "Quotation"), ("2_renewal", "Renewal Quotation"), ("3_progress", "In Progress"), ("4_paused", "Paused"),
-                    ("5_renewed", "Renewed"), ("6_churn", "Churned"), ("7_upsell", "Upsell"),
-                ]),
+                selection(
+                    "subscription_state", "Subscription Status",
+                    [
+                        ("1_draft", "Quotation"), ("2_renewal", "Renewal Quotation"), ("3_progress", "In Progress"), ("4_paused", "Paused"),
+                        ("5_renewed", "Renewed"), ("6_churn", "Churned"), ("7_upsell", "Upsell"),
+                    ]),
                 date("start_date", "Start Date"), date("next_invoice_date", "Date of Next Invoice"), date("end_date", "End Date"),
                 monetary("recurring_monthly", "Monthly Recurring", computed: true),
             ]
@@ -241,7 +275,9 @@ enum Registry {
                 monetary("price_total", "Total", computed: true), float("qty_invoiced", "Invoiced Quantity", default: 0.0),
                 float("qty_delivered", "Delivery Quantity", default: 0.0), float("qty_to_invoice", "Quantity To Invoice", computed: true),
                 many2one("currency_id", "res.currency", "Currency", computed: true),
-                selection("state", "Order Status", [("draft", "Quotation"), ("sent", "Quotation Sent"), ("sale", "Sales Order"), ("cancel", "Cancelled")], computed: true),
+                selection(
+                    "state", "Order Status",
+                    [("draft", "Quotation"), ("sent", "Quotation Sent"), ("sale", "Sales Order"), ("cancel", "Cancelled")], computed: true),
             ])
         line.order = [("order_id", false), ("sequence", false), ("id", false)]
         list.append(line)
@@ -252,7 +288,8 @@ enum Registry {
                     "sale.subscription.plan", "Subscription Plan",
                     [
                         char("name", "Name", required: true), integer("billing_period_value", "Duration", default: 1),
-                        selection("billing_period_unit", "Unit", [("week", "Weeks"), ("month", "Months"), ("year", "Years")], default: "month"),
+                        selection(
+                            "billing_period_unit", "Unit", [("week", "Weeks"), ("month", "Months"), ("year", "Years")], default: "month"),
                         boolean("active", "Active", default: true),
                     ]))
         }
@@ -261,7 +298,12 @@ enum Registry {
             ModelSpec(
                 "sale.advance.payment.inv", "Sales Advance Payment Invoice",
                 [
-                    selection("advance_payment_method", "Create Invoice", [("delivered", "Regular invoice"), ("percentage", "Down payment (percentage)"), ("fixed", "Down payment (fixed amount)")], default: "delivered"),
+                    selection(
+                        "advance_payment_method", "Create Invoice",
+                        [
+                            ("delivered", "Regular invoice"), ("percentage", "Down payment (percentage)"),
+                            ("fixed", "Down payment (fixed amount)"),
+                        ], default: "delivered"),
                     many2many("sale_order_ids", "sale.order", "Sales Orders"), float("amount", "Down Payment"),
                     monetary("fixed_amount", "Down Payment Amount (Fixed)"),
                 ]))
@@ -297,11 +339,18 @@ enum Registry {
                 float("price_unit", "Unit Price"), float("discount", "Discount (%)", default: 0.0),
                 many2many("tax_ids", "account.tax", "Taxes"), monetary("price_subtotal", "Subtotal", computed: true),
                 monetary("price_total", "Total", computed: true), many2one("account_id", "account.account", "Account"),
-                selection("display_type", "Display Type", [("product", "Product"), ("cogs", "Cost of Goods Sold"), ("tax", "Tax"), ("discount", "Discount"), ("rounding", "Rounding"), ("payment_term", "Payment Term"), ("line_section", "Section"), ("line_subsection", "Subsection"), ("line_note", "Note"), ("epd", "Early Payment Discount")], default: "product"),
+                selection(
+                    "display_type", "Display Type",
+                    [
+                        ("product", "Product"), ("cogs", "Cost of Goods Sold"), ("tax", "Tax"), ("discount", "Discount"),
+                        ("rounding", "Rounding"), ("payment_term", "Payment Term"), ("line_section", "Section"),
+                        ("line_subsection", "Subsection"), ("line_note", "Note"), ("epd", "Early Payment Discount"),
+                    ], default: "product"),
                 monetary("debit", "Debit", computed: true), monetary("credit", "Credit", computed: true), monetary("balance", "Balance"),
                 monetary("amount_residual", "Residual Amount", computed: true), boolean("reconciled", "Reconciled", computed: true),
                 many2one("partner_id", "res.partner", "Partner"), many2one("currency_id", "res.currency", "Currency"),
-                date("date", "Date"), selection("parent_state", "Status", [("draft", "Draft"), ("posted", "Posted"), ("cancel", "Cancelled")], computed: true),
+                date("date", "Date"),
+                selection("parent_state", "Status", [("draft", "Draft"), ("posted", "Posted"), ("cancel", "Cancelled")], computed: true),
                 many2one("sale_line_id", "sale.order.line", "Sales Order Line"), char("move_name", "Number", default: nil),
             ])
         moveLine.order = [("date", true), ("move_name", true), ("id", false)]
@@ -311,7 +360,12 @@ enum Registry {
             "account.payment", "Payments",
             [
                 char("name", "Number"), monetary("amount", "Amount"),
-                selection("state", "Status", [("draft", "Draft"), ("in_process", "In Process"), ("paid", "Paid"), ("canceled", "Canceled"), ("rejected", "Rejected")], default: "draft"),
+                selection(
+                    "state", "Status",
+                    [
+                        ("draft", "Draft"), ("in_process", "In Process"), ("paid", "Paid"), ("canceled", "Canceled"),
+                        ("rejected", "Rejected"),
+                    ], default: "draft"),
                 selection("payment_type", "Payment Type", [("outbound", "Send"), ("inbound", "Receive")], default: "inbound"),
                 selection("partner_type", "Partner Type", [("customer", "Customer"), ("supplier", "Vendor")], default: "customer"),
                 many2one("partner_id", "res.partner", "Customer/Vendor"), many2one("currency_id", "res.currency", "Currency"),

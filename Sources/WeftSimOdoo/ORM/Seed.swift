@@ -31,25 +31,64 @@ enum Seed {
         for (index, spec) in db.models.values.sorted(by: { $0.name < $1.name }).enumerated() {
             put("ir.model", Int64(index + 1), ["model": .string(spec.name), "name": .string(spec.label)])
         }
-        for (id, code, name, phone) in countries { put("res.country", id, ["name": .string(name), "code": .string(code), "phone_code": .int(phone)]) }
+        for (id, code, name, phone) in countries {
+            put("res.country", id, ["name": .string(name), "code": .string(code), "phone_code": .int(phone)])
+        }
         db.tables["res.country"]?.nextId = 251
-        put("res.currency", 1, ["name": "USD", "full_name": "United States dollar", "symbol": "$", "position": "before", "rounding": .double(0.01), "active": true])
-        put("res.currency", eurId(flavour), ["name": "EUR", "full_name": "Euro", "symbol": "€", "position": "after", "rounding": .double(0.01), "active": false])
+        put(
+            "res.currency", 1,
+            [
+                "name": "USD", "full_name": "United States dollar", "symbol": "$", "position": "before", "rounding": .double(0.01),
+                "active": true,
+            ])
+        put(
+            "res.currency", eurId(flavour),
+            ["name": "EUR", "full_name": "Euro", "symbol": "€", "position": "after", "rounding": .double(0.01), "active": false])
         put("uom.uom", 1, ["name": "Units", "active": true])
-        put("res.partner", 1, ["name": "My Company", "complete_name": "My Company", "is_company": true, "country_id": .int(233), "company_id": .int(1),
-                                "type": "contact", "lang": "en_US", "active": true, "child_ids": .array([])])
-        put("res.partner", 2, ["name": "OdooBot", "complete_name": "OdooBot", "is_company": false, "type": "contact", "lang": "en_US", "active": false,
-                                "email": "odoobot@example.com"])
-        put("res.partner", 3, ["name": "Administrator", "complete_name": "Administrator", "is_company": false, "type": "contact", "lang": "en_US",
-                                "active": true, "company_id": .int(1), "email": "admin@example.com"])
+        put(
+            "res.partner", 1,
+            [
+                "name": "My Company", "complete_name": "My Company", "is_company": true, "country_id": .int(233), "company_id": .int(1),
+                "type": "contact", "lang": "en_US", "active": true, "child_ids": .array([]),
+            ])
+        put(
+            "res.partner", 2,
+            [
+                "name": "OdooBot", "complete_name": "OdooBot", "is_company": false, "type": "contact", "lang": "en_US", "active": false,
+                "email": "odoobot@example.com",
+            ])
+        put(
+            "res.partner", 3,
+            [
+                "name": "Administrator", "complete_name": "Administrator", "is_company": false, "type": "contact", "lang": "en_US",
+                "active": true, "company_id": .int(1), "email": "admin@example.com",
+            ])
         db.tables["res.partner"]?.nextId = 7
-        put("res.users", 1, ["login": "__system__", "name": "OdooBot", "partner_id": .int(2), "company_id": .int(1), "active": false, "lang": "en_US"])
-        put("res.users", 2, ["login": .string(login), "name": "Administrator", "partner_id": .int(3), "company_id": .int(1), "active": true, "lang": "en_US"])
-        put("account.tax", 1, ["name": "15%", "amount": .double(15), "amount_type": "percent", "type_tax_use": "sale", "price_include": false, "active": true,
-                                "company_id": .int(1), "sequence": .int(1)])
-        put("account.tax", 2, ["name": "15%", "amount": .double(15), "amount_type": "percent", "type_tax_use": "purchase", "price_include": false,
-                                "active": true, "company_id": .int(1), "sequence": .int(1)])
-        put("res.company", 1, ["name": "My Company", "partner_id": .int(1), "currency_id": .int(1), "country_id": .int(233), "account_sale_tax_id": .int(1)])
+        put(
+            "res.users", 1,
+            ["login": "__system__", "name": "OdooBot", "partner_id": .int(2), "company_id": .int(1), "active": false, "lang": "en_US"])
+        put(
+            "res.users", 2,
+            [
+                "login": .string(login), "name": "Administrator", "partner_id": .int(3), "company_id": .int(1), "active": true,
+                "lang": "en_US",
+            ])
+        put(
+            "account.tax", 1,
+            [
+                "name": "15%", "amount": .double(15), "amount_type": "percent", "type_tax_use": "sale", "price_include": false,
+                "active": true,
+                "company_id": .int(1), "sequence": .int(1),
+            ])
+        put(
+            "account.tax", 2,
+            [
+                "name": "15%", "amount": .double(15), "amount_type": "percent", "type_tax_use": "purchase", "price_include": false,
+                "active": true, "company_id": .int(1), "sequence": .int(1),
+            ])
+        put(
+            "res.company", 1,
+            ["name": "My Company", "partner_id": .int(1), "currency_id": .int(1), "country_id": .int(233), "account_sale_tax_id": .int(1)])
         let accounts: [(Int64, String, String, String, Bool)] = [
             (outstandingAccount(flavour), "101402", "Outstanding Receipts", "asset_current", true),
             (receivableAccount(flavour), "121000", "Account Receivable", "asset_receivable", true),
@@ -58,22 +97,33 @@ enum Seed {
             (incomeAccount(flavour), "400000", "Product Sales", "income", false),
         ]
         for (id, code, name, type, reconcile) in accounts {
-            put("account.account", id, ["code": .string(code), "name": .string(name), "account_type": .string(type), "reconcile": .bool(reconcile)])
+            put(
+                "account.account", id,
+                ["code": .string(code), "name": .string(name), "account_type": .string(type), "reconcile": .bool(reconcile)])
         }
         let journals: [(Int64, String, String, String)] = [
-            (1, flavour.is19 ? "Sales" : "Customer Invoices", "INV", "sale"), (2, flavour.is19 ? "Purchases" : "Vendor Bills", "BILL", "purchase"),
+            (1, flavour.is19 ? "Sales" : "Customer Invoices", "INV", "sale"),
+            (2, flavour.is19 ? "Purchases" : "Vendor Bills", "BILL", "purchase"),
             (3, "Miscellaneous Operations", "MISC", "general"), (bankJournal, "Bank", "BNK1", "bank"), (7, "Cash", "CSH1", "cash"),
         ]
         for (index, journal) in journals.enumerated() {
-            put("account.journal", journal.0, ["name": .string(journal.1), "code": .string(journal.2), "type": .string(journal.3), "active": true,
-                                               "sequence": .int(Int64(index + 1) * 5)])
+            put(
+                "account.journal", journal.0,
+                [
+                    "name": .string(journal.1), "code": .string(journal.2), "type": .string(journal.3), "active": true,
+                    "sequence": .int(Int64(index + 1) * 5),
+                ])
         }
         put("account.payment.method.line", 1, ["name": "Manual Payment", "journal_id": .int(bankJournal), "payment_type": "inbound"])
         put("account.payment.method.line", 2, ["name": "Manual Payment", "journal_id": .int(bankJournal), "payment_type": "outbound"])
         put("account.payment.term", 1, ["name": "Immediate Payment", "active": true])
         if flavour.enterprise {
-            put("sale.subscription.plan", 1, ["name": "Monthly", "billing_period_value": .int(1), "billing_period_unit": "month", "active": true])
-            put("sale.subscription.plan", 2, ["name": "Yearly", "billing_period_value": .int(1), "billing_period_unit": "year", "active": true])
+            put(
+                "sale.subscription.plan", 1,
+                ["name": "Monthly", "billing_period_value": .int(1), "billing_period_unit": "month", "active": true])
+            put(
+                "sale.subscription.plan", 2,
+                ["name": "Yearly", "billing_period_value": .int(1), "billing_period_unit": "year", "active": true])
         }
     }
 }

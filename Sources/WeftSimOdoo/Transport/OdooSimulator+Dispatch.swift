@@ -57,7 +57,8 @@ extension OdooSimulator {
     }
 
     /// Runs one RPC service call (`common`, `db`, `object`) shared by JSON-RPC and XML-RPC.
-    func dispatchService(_ service: String, _ method: String, _ args: [JSONValue], into call: inout Call) throws(OdooError) -> MethodResult {
+    func dispatchService(_ service: String, _ method: String, _ args: [JSONValue], into call: inout Call) throws(OdooError) -> MethodResult
+    {
         call.service = service
         call.odooMethod = method
         switch service {
@@ -114,7 +115,9 @@ extension OdooSimulator {
                     ids = first.arrayValue?.compactMap(\.intValue) ?? first.intValue.map { [$0] } ?? []
                     positional.removeFirst()
                 } else if name == "context_get", !positional.isEmpty {
-                    throw .builtin("TypeError", flavour.is19 ? "<lambda>() takes 1 positional argument but 2 were given" : "too many positional arguments")
+                    throw .builtin(
+                        "TypeError",
+                        flavour.is19 ? "<lambda>() takes 1 positional argument but 2 were given" : "too many positional arguments")
                 }
                 let bound = try ArgumentBinder.bindPython(spec, positional, keywords)
                 return BoundCall(ids: ids, args: bound.args, extra: bound.extra, ctx: CallContext(context))

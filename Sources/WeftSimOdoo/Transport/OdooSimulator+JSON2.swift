@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Hummingbird
 import WeftCore
 
@@ -18,7 +18,9 @@ extension OdooSimulator {
         let method = parts[3]
         call.model = model
         call.odooMethod = method
-        let contentType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let contentType = request.headers[.contentType]?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
         if !bytes.isEmpty, contentType != "application/json" {
             return Self.response(415, "text/html; charset=utf-8", Self.json2UnsupportedMedia)
         }
@@ -65,9 +67,12 @@ extension OdooSimulator {
             ("name", .string(error.name)), ("message", .string(error.message)), ("arguments", error.arguments), ("context", .object([])),
             ("debug", .string(error.traceback)),
         ])
-        var headers: [(HTTPField.Name, String)] = []
-        if error.json2Status == 401 { headers.append((.wwwAuthenticate, "Bearer ")) }
-        return Self.response(error.json2Status, "application/json; charset=utf-8", body.jsonText, headers: headers)
+        var response = Self.response(error.json2Status, "application/json; charset=utf-8", body.jsonText)
+        if error.json2Status == 401 {
+            // Odoo sends `Bearer ` with a trailing space; the lenient initialiser keeps it.
+            response.headers.append(HTTPField(name: .wwwAuthenticate, lenientValue: Array("Bearer ".utf8)))
+        }
+        return response
     }
 
     static let noDatabasePage =

@@ -31,9 +31,16 @@ extension OdooSimulator {
             let missing = ["service", "method", "args"].filter { params[$0] == nil }
             if !missing.isEmpty {
                 let quoted = missing.map { "'\($0)'" }
-                let list = quoted.count == 1 ? quoted[0] : (quoted.count == 2 ? quoted.joined(separator: " and ") : quoted.dropLast().joined(separator: ", ") + ", and " + quoted.last!)
+                let list =
+                    quoted.count == 1
+                    ? quoted[0]
+                    : (quoted.count == 2
+                        ? quoted.joined(separator: " and ") : quoted.dropLast().joined(separator: ", ") + ", and " + quoted.last!)
                 let owner = flavour.is19 ? "JSONRPC.jsonrpc()" : "RPC.jsonrpc()"
-                outcome = .failure(.builtin("TypeError", "\(owner) missing \(missing.count) required positional argument\(missing.count == 1 ? "" : "s"): \(list)"))
+                outcome = .failure(
+                    .builtin(
+                        "TypeError",
+                        "\(owner) missing \(missing.count) required positional argument\(missing.count == 1 ? "" : "s"): \(list)"))
             } else {
                 let service = params["service"]?.stringValue ?? ""
                 let method = params["method"]?.stringValue ?? ""
@@ -54,11 +61,16 @@ extension OdooSimulator {
         case .failure(let error):
             let data: [(String, OdooValue)] =
                 flavour.is19
-                ? [("name", .string(error.name)), ("message", .string(error.message)), ("arguments", .array([.string(error.message)])),
-                   ("context", .object([])), ("debug", .string(error.traceback))]
-                : [("name", .string(error.name)), ("debug", .string(error.traceback)), ("message", .string(error.message)),
-                   ("arguments", .array([.string(error.message)])), ("context", .object([]))]
-            members.append(("error", .object([("code", .int(flavour.is19 ? 0 : 200)), ("message", "Odoo Server Error"), ("data", .object(data))])))
+                ? [
+                    ("name", .string(error.name)), ("message", .string(error.message)), ("arguments", .array([.string(error.message)])),
+                    ("context", .object([])), ("debug", .string(error.traceback)),
+                ]
+                : [
+                    ("name", .string(error.name)), ("debug", .string(error.traceback)), ("message", .string(error.message)),
+                    ("arguments", .array([.string(error.message)])), ("context", .object([])),
+                ]
+            members.append(
+                ("error", .object([("code", .int(flavour.is19 ? 0 : 200)), ("message", "Odoo Server Error"), ("data", .object(data))])))
         }
         return Self.response(200, "application/json; charset=utf-8", OdooValue.object(members).jsonText)
     }
@@ -69,7 +81,8 @@ extension OdooSimulator {
             return Self.response(
                 405, "text/html; charset=utf-8",
                 "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n"
-                    + "<p>The method is not allowed for the requested URL.</p>\n", headers: [(.allow, "OPTIONS, POST")])
+                    + "<p>The method is not allowed for the requested URL.</p>\n",
+                headers: [(.allow, flavour.is19 ? "OPTIONS, POST" : "POST, OPTIONS")])
         }
         let parts = path.split(separator: "/").map(String.init)
         let legacy = !(parts.count == 3 && parts[1] == "2")
@@ -85,7 +98,7 @@ extension OdooSimulator {
                 outcome = .failure(error)
             }
         } catch {
-            outcome = .failure(.other("xml.parsers.expat.ExpatError", error.message))
+            outcome = .failure(.other("xml.parsers.expat.ExpatError", Self.expatMessage(error, bytes)))
         }
         var value: OdooValue?
         var failure: OdooError?
@@ -109,5 +122,17 @@ extension OdooSimulator {
             text = XMLRPC.encodeFault(code: .int(fault.code), message: fault.message)
         }
         return Self.response(200, "text/xml; charset=utf-8", text)
+    }
+
+    /// Expat's wording for a body Python's XML-RPC parser rejects: "no element found" when the document ends early,
+    /// "not well-formed (invalid token)" otherwise; line from 1, column from 0, as expat counts.
+    static func expatMessage(_ error: XMLRPCError, _ bytes: [UInt8]) -> String {
+        let atEnd = error.offset >= bytes.count || error.message.contains("end of document")
+        let offset = atEnd ? bytes.count : min(error.offset, bytes.count)
+        let prefix = bytes[..<offset]
+        let line = prefix.filter { $0 == 0x0A }.count + 1
+        let column = offset - ((prefix.lastIndex(of: 0x0A)).map { $0 + 1 } ?? 0)
+        let reason = atEnd ? "no element found" : "not well-formed (invalid token)"
+        return "\(reason): line \(line), column \(column)"
     }
 }

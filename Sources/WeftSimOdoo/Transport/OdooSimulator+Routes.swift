@@ -10,9 +10,10 @@ extension OdooSimulator {
     /// `/web/webclient/version_info`) behind the fault middleware, plus the inspection routes
     /// `GET /__sim/odoo/calls` and `GET /__sim/odoo/records/{model}`.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
-        let group = router.group().add(middleware: FaultMiddleware<Context>(faults: faults, log: requestLog) { status in
-            (contentType: "text/html; charset=utf-8", body: Self.htmlError(status))
-        })
+        let group = router.group().add(
+            middleware: FaultMiddleware<Context>(faults: faults, log: requestLog) { status in
+                (contentType: "text/html; charset=utf-8", body: Self.htmlError(status))
+            })
         let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .head, .options]
         let paths: [RouterPath] = [
             "/json/2", "/json/2/**", "/jsonrpc", "/xmlrpc/**", "/web/version", "/json/version", "/web/webclient/version_info",
@@ -76,12 +77,21 @@ extension OdooSimulator {
     static func htmlError(_ status: Int) -> String {
         let titles = [
             400: ("Bad Request", "The browser (or proxy) sent a request that this server could not understand."),
-            404: ("Not Found", "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."),
+            404: (
+                "Not Found",
+                "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."
+            ),
             405: ("Method Not Allowed", "The method is not allowed for the requested URL."),
             429: ("Too Many Requests", "This user has exceeded an allotted request count. Try again later."),
-            500: ("Internal Server Error", "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application."),
+            500: (
+                "Internal Server Error",
+                "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application."
+            ),
             502: ("Bad Gateway", "The proxy server received an invalid response from an upstream server."),
-            503: ("Service Unavailable", "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later."),
+            503: (
+                "Service Unavailable",
+                "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later."
+            ),
             504: ("Gateway Timeout", "The connection to an upstream server timed out."),
         ]
         let (title, text) = titles[status] ?? ("Error", "The server could not complete the request.")
