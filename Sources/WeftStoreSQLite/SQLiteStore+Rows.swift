@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import WeftCore
 
+/// Conversions between rows and the store's types. Instants are stored as integer milliseconds since 1970.
 extension SQLiteStore {
     static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 
@@ -9,37 +10,87 @@ extension SQLiteStore {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
     static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+
+    static let eventColumns =
+        "seq, system, event_id, type, entity_key, occurred_at, received_at, payload, trace_id, status, attempts, outcome"
 
     static func event(_ row: Row) -> InboxEvent {
         InboxEvent(
             seq: EventSeq(row["seq"] as Int64), system: SystemName(row["system"] as String),
-            eventID: SourceEventID(row["event_id"] as String), type: row["type"], entityKey: EntityKey(row["entity_key"] as String),
-            occurredAt: date(row["occurred_at"]), receivedAt: date(row["received_at"]), payload: row["payload"],
-            traceID: TraceID(row["trace_id"] as String), status: EventStatus(rawValue: row["status"]) ?? .pending,
-            attempts: row["attempts"], outcome: row["outcome"])
+            eventID: SourceEventID(row["event_id"] as String), type: row["type"],
+            entityKey: EntityKey(row["entity_key"] as String), occurredAt: date(row["occurred_at"]),
+            receivedAt: date(row["received_at"]), payload: row["payload"], traceID: TraceID(row["trace_id"] as String),
+            status: EventStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], outcome: row["outcome"])
     }
 
-    static func command(_ row: Row) throws -> OutboxCommand {
-        let data: Data = row["payload"]
-        let payload: TargetCommand
-        do {
-            payload = try CanonicalCoding.decoder.decode(TargetCommand.self, from: data)
-        } catch {
-            throw SQLiteStoreError.corrupt("command \(row["id"] as Int64) has a payload this version cannot read")
+    static let commandColumns = """
+        id, target, entity_key, idempotency_key, payload, trace_id, attempts, created_at, status, next_attempt_at,
+        last_error, delivered_at, target_model, target_id
+        """
+
+    /// A command row as read, its payload still encoded (decoding happens outside the database queue).
+    struct CommandRow: Sendable {
+        var id: CommandID
+        var target: SystemName
+        var entityKey: EntityKey
+        var idempotencyKey: IdempotencyKey
+        var payload: Data
+        var traceID: TraceID
+        var attempts: Int
+        var createdAt: Date
+        var status: CommandStatus
+        var nextAttemptAt: Date
+        var lastError: String?
+        var deliveredAt: Date?
+        var targetRecord: TargetRecordID?
+
+        init(_ row: Row) {
+            id = CommandID(row["id"] as Int64)
+            target = SystemName(row["target"] as String)
+            entityKey = EntityKey(row["entity_key"] as String)
+            idempotencyKey = IdempotencyKey(row["idempotency_key"] as String)
+            payload = row["payload"]
+            traceID = TraceID(row["trace_id"] as String)
+            attempts = row["attempts"]
+            createdAt = SQLiteStore.date(row["created_at"])
+            status = CommandStatus(rawValue: row["status"]) ?? .pending
+            nextAttemptAt = SQLiteStore.date(row["next_attempt_at"])
+            lastError = row["last_error"]
+            deliveredAt = (row["delivered_at"] as Int64?).map(SQLiteStore.date)
+            let model: String? = row["target_model"]
+            let targetID: String? = row["target_id"]
+            if let model, let targetID { targetRecord = TargetRecordID(model: model, id: targetID) }
         }
-        return OutboxCommand(
-            id: CommandID(row["id"] as Int64), target: SystemName(row["target"] as String),
-            entityKey: EntityKey(row["entity_key"] as String), idempotencyKey: IdempotencyKey(row["idempotency_key"] as String),
-            payload: payload, traceID: TraceID(row["trace_id"] as String), attempts: row["attempts"],
-            createdAt: date(row["created_at"]))
+
+        /// The command, or `nil` when this version of Weft cannot read its payload.
+        func command(decoder: JSONDecoder) -> OutboxCommand? {
+            guard let payload = try? decoder.decode(TargetCommand.self, from: payload) else { return nil }
+            return OutboxCommand(
+                id: id, target: target, entityKey: entityKey, idempotencyKey: idempotencyKey, payload: payload,
+                traceID: traceID, attempts: attempts, createdAt: createdAt)
+        }
+
+        func record(decoder: JSONDecoder) -> CommandRecord? {
+            command(decoder: decoder).map {
+                CommandRecord(
+                    command: $0, status: status, nextAttemptAt: status == .pending ? nextAttemptAt : nil,
+                    lastError: lastError, deliveredAt: deliveredAt, targetRecord: targetRecord)
+            }
+        }
     }
 
+    /// `WHERE …` for a command filter, with its arguments. An empty `ids` list matches nothing.
     static func whereClause(_ filter: CommandFilter) -> (String, StatementArguments) {
         var terms: [String] = []
         var arguments: [any DatabaseValueConvertible] = []
         if let ids = filter.ids {
-            terms.append(ids.isEmpty ? "0" : "id IN (\(ids.map { String($0.rawValue) }.joined(separator: ",")))")
+            terms.append(ids.isEmpty ? "0" : "id IN (\(ids.map { _ in "?" }.joined(separator: ",")))")
+            arguments.append(contentsOf: ids.map(\.rawValue))
         }
         if let status = filter.status {
             terms.append("status = ?")
@@ -60,68 +111,21 @@ extension SQLiteStore {
         return (terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND "), StatementArguments(arguments))
     }
 
+    /// A filter as written in the audit log.
     static func describe(_ filter: CommandFilter) -> String {
         var parts: [String] = []
-        if let ids = filter.ids { parts.append("id in \(ids.map(\.description).joined(separator: ","))") }
+        if let ids = filter.ids { parts.append("ids=\(ids.map(\.description).joined(separator: ","))") }
         if let target = filter.target { parts.append("target=\(target)") }
         if let kind = filter.kind { parts.append("kind=\(kind)") }
         if let entity = filter.entityKey { parts.append("entity=\(entity)") }
         return parts.isEmpty ? "all" : parts.joined(separator: " ")
     }
 
-    static func insertAudit(_ db: Database, _ entry: AuditEntry) throws {
-        try db.execute(
-            sql: "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
-            arguments: [millis(entry.at), entry.actor, entry.action, entry.detail])
-    }
+    /// `?,?,…` for `count` placeholders.
+    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ",") }
 
-    /// Schema changes, only ever appended.
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1-inbox") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE events (
-                      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                      system TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL, entity_key TEXT NOT NULL,
-                      occurred_at INTEGER NOT NULL, received_at INTEGER NOT NULL, payload BLOB NOT NULL, trace_id TEXT NOT NULL,
-                      status INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
-                      lease_owner TEXT, lease_until INTEGER, outcome TEXT, processed_at INTEGER);
-                    CREATE UNIQUE INDEX events_dedup ON events (system, event_id);
-                    CREATE INDEX events_active ON events (entity_key, occurred_at, seq) WHERE status IN (0, 1);
-                    CREATE INDEX events_status ON events (status, seq);
-                    CREATE TABLE aggregates (
-                      entity_key TEXT PRIMARY KEY, state BLOB NOT NULL, version INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-                    """)
-        }
-        migrator.registerMigration("v1-outbox") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE commands (
-                      id INTEGER PRIMARY KEY AUTOINCREMENT,
-                      target TEXT NOT NULL, entity_key TEXT NOT NULL, idempotency_key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
-                      payload BLOB NOT NULL, trace_id TEXT NOT NULL,
-                      status INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
-                      lease_owner TEXT, lease_until INTEGER, last_error TEXT,
-                      created_at INTEGER NOT NULL, delivered_at INTEGER, target_model TEXT, target_id TEXT);
-                    CREATE INDEX commands_active ON commands (target, entity_key, id) WHERE status IN (0, 1);
-                    CREATE INDEX commands_due ON commands (target, status, next_attempt_at) WHERE status IN (0, 1);
-                    CREATE INDEX commands_status ON commands (status, kind);
-                    CREATE TABLE bindings (
-                      source_system TEXT NOT NULL, source_kind TEXT NOT NULL, source_id TEXT NOT NULL, target TEXT NOT NULL,
-                      model TEXT NOT NULL, target_id TEXT NOT NULL, updated_at INTEGER NOT NULL,
-                      PRIMARY KEY (source_system, source_kind, source_id, target));
-                    """)
-        }
-        migrator.registerMigration("v1-operations") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
-                    CREATE TABLE audit (
-                      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-                      detail TEXT NOT NULL);
-                    """)
-        }
-        return migrator
+    static func insertAudit(_ db: Database, _ entry: AuditEntry) throws {
+        try db.cachedStatement(sql: "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [millis(entry.at), entry.actor, entry.action, entry.detail])
     }
 }

@@ -1,7 +1,8 @@
-/// A store failure. `description` is safe to log: it names the operation and SQLite's error, never row contents.
+/// A store failure. `description` is safe to log: it names the operation and SQLite's error (GRDB reports the SQL
+/// but not its arguments), never row contents.
 public struct SQLiteStoreError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     private enum Code: String, Sendable {
-        case open, write, read, corrupt, configuration
+        case open, write, read, encoding, corrupt, configuration
     }
 
     private let code: Code
@@ -19,24 +20,34 @@ public struct SQLiteStoreError: Error, Sendable, CustomStringConvertible, Custom
     static func open(_ path: String, _ cause: any Error & Sendable) -> SQLiteStoreError {
         SQLiteStoreError(.open, "cannot open the SQLite store at \(path)", cause: cause)
     }
+
     static func write(_ operation: String, _ cause: any Error & Sendable) -> SQLiteStoreError {
         SQLiteStoreError(.write, "\(operation) failed", cause: cause)
     }
+
     static func read(_ operation: String, _ cause: any Error & Sendable) -> SQLiteStoreError {
         SQLiteStoreError(.read, "\(operation) failed", cause: cause)
     }
+
+    static func encoding(_ operation: String, _ cause: any Error & Sendable) -> SQLiteStoreError {
+        SQLiteStoreError(.encoding, "\(operation) failed", cause: cause)
+    }
+
     static func corrupt(_ message: String) -> SQLiteStoreError { SQLiteStoreError(.corrupt, message) }
+
     static func configuration(_ message: String) -> SQLiteStoreError { SQLiteStoreError(.configuration, message) }
 
+    /// The store could not be opened (missing directory permissions, not a database, failed migration).
+    public var isOpenFailure: Bool { code == .open || code == .configuration }
+
     public var description: String {
-        if let cause { return "\(message): \(Self.summary(of: cause))" }
-        return message
+        guard let cause else { return message }
+        // An encoding error can quote values; say only its type.
+        if code == .encoding { return "\(message): \(type(of: cause))" }
+        return "\(message): \(cause)"
     }
 
     public var debugDescription: String {
         "SQLiteStoreError(\(code.rawValue)): \(message)\(cause.map { " cause: \(String(reflecting: $0))" } ?? "")"
     }
-
-    /// GRDB's error description includes the SQL but not the arguments, so it is safe to log.
-    private static func summary(of error: any Error) -> String { "\(error)" }
 }

@@ -1,0 +1,92 @@
+import GRDB
+import Synchronization
+
+/// Group commit for inbox appends.
+///
+/// Callers queue their items and await a continuation. The caller that finds no drain scheduled schedules one on the
+/// writer's serial queue; the drain takes everything queued at that moment and commits it in one transaction, then
+/// answers every caller of that batch. If more arrived meanwhile, it schedules the next drain behind whatever other
+/// writes (claims, commits) are already waiting, so ingest cannot starve the pipeline. No timer and no spawned task: a
+/// lone request commits at once, and under load one fsync acknowledges everything that queued during the previous one.
+///
+/// A failed transaction fails every caller of that batch, and nothing of it is stored.
+final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
+    typealias Commit = @Sendable (Database, [Item]) throws -> [Output]
+
+    private struct Waiter {
+        var items: [Item]
+        var continuation: CheckedContinuation<[Output], any Error>
+    }
+
+    private struct State {
+        var queue: [Waiter] = []
+        var scheduled = false
+        var transactions = 0
+    }
+
+    private let writer: any DatabaseWriter
+    private let commit: Commit
+    private let state = Mutex(State())
+
+    /// - Parameters:
+    ///   - writer: where drains run (its serial writer queue).
+    ///   - commit: writes one batch inside an open transaction and returns one output per item, in order.
+    init(writer: any DatabaseWriter, commit: @escaping Commit) {
+        self.writer = writer
+        self.commit = commit
+    }
+
+    /// How many batch transactions were attempted so far.
+    var transactions: Int { state.withLock { $0.transactions } }
+
+    /// Queues `items` and returns their outputs once the batch holding them has committed.
+    func submit(_ items: [Item]) async throws -> [Output] {
+        guard !items.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let schedule = state.withLock { state -> Bool in
+                state.queue.append(Waiter(items: items, continuation: continuation))
+                guard !state.scheduled else { return false }
+                state.scheduled = true
+                return true
+            }
+            if schedule { scheduleDrain() }
+        }
+    }
+
+    private func scheduleDrain() {
+        writer.asyncWriteWithoutTransaction { db in self.drain(db) }
+    }
+
+    private func drain(_ db: Database) {
+        let batch = state.withLock { state -> [Waiter] in
+            state.transactions += 1
+            defer { state.queue.removeAll(keepingCapacity: true) }
+            return state.queue
+        }
+        let items = batch.flatMap(\.items)
+        do {
+            var outputs: [Output] = []
+            try db.inTransaction(.immediate) {
+                outputs = try commit(db, items)
+                return .commit
+            }
+            precondition(outputs.count == items.count, "a group commit must return one output per item")
+            var start = 0
+            for waiter in batch {
+                let end = start + waiter.items.count
+                waiter.continuation.resume(returning: Array(outputs[start..<end]))
+                start = end
+            }
+        } catch {
+            for waiter in batch { waiter.continuation.resume(throwing: error) }
+        }
+        let again = state.withLock { state -> Bool in
+            if state.queue.isEmpty {
+                state.scheduled = false
+                return false
+            }
+            return true
+        }
+        if again { scheduleDrain() }
+    }
+}

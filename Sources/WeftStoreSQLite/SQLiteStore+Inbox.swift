@@ -1,0 +1,214 @@
+public import Foundation
+import GRDB
+public import WeftCore
+
+extension SQLiteStore {
+    /// Appends events through the group commit: this call's events share a transaction with whatever other callers
+    /// queued meanwhile. Duplicates, also within one call or one batch, are reported and not stored.
+    public func append(_ events: [IncomingEvent]) async throws -> [AppendResult] {
+        do {
+            return try await appends.submit(events)
+        } catch {
+            throw SQLiteStoreError.write("inbox append", error)
+        }
+    }
+
+    /// Inserts one batch; runs inside the group commit's transaction.
+    static func insertEvents(_ db: Database, _ events: [IncomingEvent]) throws -> [AppendResult] {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (system, event_id, type, entity_key, occurred_at, received_at, payload, trace_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (system, event_id) DO NOTHING
+                """)
+        var results: [AppendResult] = []
+        results.reserveCapacity(events.count)
+        for event in events {
+            statement.setUncheckedArguments([
+                event.system.rawValue, event.eventID.rawValue, event.type, event.entityKey.rawValue,
+                millis(event.occurredAt), millis(event.receivedAt), event.payload, event.traceID.rawValue,
+            ])
+            try statement.execute()
+            results.append(db.changesCount == 1 ? .stored(EventSeq(db.lastInsertedRowID)) : .duplicate)
+        }
+        return results
+    }
+
+    /// Claims the head of each entity key's unfinished events (earliest by occurred-at, then seq) when it is pending or
+    /// its lease expired, and no other event of that key is under a live lease. Oldest arrivals first. Counts an
+    /// attempt per claim.
+    public func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
+        guard limit > 0 else { return [] }
+        let nowMs = Self.millis(now)
+        let arguments: StatementArguments = [
+            "now": nowMs, "limit": limit, "owner": owner, "until": nowMs + Self.millis(lease),
+        ]
+        do {
+            let claimed = try await pool.write { db in
+                try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: """
+                            UPDATE events SET status = 1, lease_owner = :owner, lease_until = :until, attempts = attempts + 1
+                            WHERE seq IN (
+                              SELECT e.seq FROM events AS e INDEXED BY events_unfinished
+                              WHERE e.status IN (0, 1) AND (e.status = 0 OR e.lease_until < :now)
+                                AND NOT EXISTS (
+                                  SELECT 1 FROM events AS p INDEXED BY events_active
+                                  WHERE p.entity_key = e.entity_key AND p.status IN (0, 1)
+                                    AND (p.occurred_at, p.seq) < (e.occurred_at, e.seq))
+                                AND NOT EXISTS (
+                                  SELECT 1 FROM events AS q INDEXED BY events_leased
+                                  WHERE q.entity_key = e.entity_key AND q.status = 1 AND q.lease_until >= :now
+                                    AND q.seq <> e.seq)
+                              ORDER BY e.seq LIMIT :limit)
+                            RETURNING \(Self.eventColumns)
+                            """),
+                    arguments: arguments
+                ).map(Self.event)
+            }
+            return claimed.sorted { $0.seq < $1.seq }
+        } catch {
+            throw SQLiteStoreError.write("claim events", error)
+        }
+    }
+
+    public func loadAggregates(_ keys: [EntityKey]) async throws -> [EntityKey: StoredAggregate] {
+        guard !keys.isEmpty else { return [:] }
+        let rows: [(key: String, state: Data, version: Int64)]
+        do {
+            rows = try await pool.read { db in
+                var rows: [(key: String, state: Data, version: Int64)] = []
+                for start in stride(from: 0, to: keys.count, by: 500) {
+                    let slice = keys[start..<min(keys.count, start + 500)]
+                    let found = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT entity_key, state, version FROM aggregates
+                            WHERE entity_key IN (\(Self.placeholders(slice.count)))
+                            """,
+                        arguments: StatementArguments(slice.map(\.rawValue)))
+                    rows += found.map { ($0["entity_key"], $0["state"], $0["version"]) }
+                }
+                return rows
+            }
+        } catch {
+            throw SQLiteStoreError.read("load aggregates", error)
+        }
+        let decoder = CanonicalCoding.decoder
+        var result: [EntityKey: StoredAggregate] = [:]
+        for row in rows {
+            guard let aggregate = try? decoder.decode(Aggregate.self, from: row.state) else {
+                throw SQLiteStoreError.corrupt("the aggregate of an entity key cannot be read by this version")
+            }
+            result[EntityKey(row.key)] = StoredAggregate(aggregate: aggregate, version: row.version)
+        }
+        return result
+    }
+
+    /// One transaction for the whole batch. A result whose event is no longer leased to `owner` is skipped and its
+    /// event left alone; a result whose aggregate version does not match (`expectedVersion`, 0 or `nil` = new) is
+    /// skipped and its event released to pending, to be processed again on the current state.
+    @discardableResult
+    public func commitProcessed(_ results: [ProcessedEvent], owner: String, now: Date) async throws -> [EventSeq] {
+        guard !results.isEmpty else { return [] }
+        let nowMs = Self.millis(now)
+        // Encode outside the write transaction: the writer is the bottleneck.
+        let encoder = CanonicalCoding.encoder
+        var batch: [EncodedResult] = []
+        batch.reserveCapacity(results.count)
+        do {
+            for result in results {
+                batch.append(
+                    EncodedResult(
+                        result: result, state: try result.aggregate.map { try encoder.encode($0) },
+                        commands: try result.commands.map { ($0, try encoder.encode($0.payload)) }))
+            }
+        } catch {
+            throw SQLiteStoreError.encoding("encode processing results", error)
+        }
+        let encoded = batch
+        do {
+            return try await pool.write { db in try Self.commit(db, encoded, owner: owner, nowMs: nowMs) }
+        } catch {
+            throw SQLiteStoreError.write("commit processed events", error)
+        }
+    }
+
+    struct EncodedResult: Sendable {
+        var result: ProcessedEvent
+        var state: Data?
+        var commands: [(NewCommand, Data)]
+    }
+
+    private static func commit(_ db: Database, _ batch: [EncodedResult], owner: String, nowMs: Int64) throws
+        -> [EventSeq]
+    {
+        let held = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE seq = ? AND status = 1 AND lease_owner = ?")
+        let create = try db.cachedStatement(
+            sql: """
+                INSERT INTO aggregates (entity_key, state, version, updated_at) VALUES (?, ?, 1, ?)
+                ON CONFLICT (entity_key) DO NOTHING
+                """)
+        let update = try db.cachedStatement(
+            sql: "UPDATE aggregates SET state = ?, version = version + 1, updated_at = ? WHERE entity_key = ? AND version = ?")
+        let release = try db.cachedStatement(
+            sql: "UPDATE events SET status = 0, lease_owner = NULL, lease_until = NULL WHERE seq = ?")
+        let insertCommand = try db.cachedStatement(
+            sql: """
+                INSERT INTO commands (target, entity_key, idempotency_key, kind, payload, trace_id, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING
+                """)
+        let finish = try db.cachedStatement(
+            sql: """
+                UPDATE events SET status = ?, outcome = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?
+                WHERE seq = ?
+                """)
+        var committed: [EventSeq] = []
+        for item in batch {
+            let result = item.result
+            guard try Int.fetchOne(held, arguments: [result.seq.rawValue, owner]) != nil else { continue }
+            if let state = item.state {
+                let expected = result.expectedVersion ?? 0
+                if expected == 0 {
+                    try create.execute(arguments: [result.entityKey.rawValue, state, nowMs])
+                } else {
+                    try update.execute(arguments: [state, nowMs, result.entityKey.rawValue, expected])
+                }
+                guard db.changesCount == 1 else {
+                    // Someone else advanced this entity: give the event back to be processed on the current state.
+                    try release.execute(arguments: [result.seq.rawValue])
+                    continue
+                }
+            }
+            for (command, payload) in item.commands {
+                try insertCommand.execute(arguments: [
+                    command.target.rawValue, command.entityKey.rawValue, command.idempotencyKey.rawValue,
+                    command.payload.kind, payload, result.traceID.rawValue, nowMs, nowMs,
+                ])
+            }
+            try finish.execute(arguments: [result.status.rawValue, result.outcome, nowMs, result.seq.rawValue])
+            committed.append(result.seq)
+        }
+        return committed
+    }
+
+    public func releaseEvents(_ seqs: [EventSeq], owner: String) async throws {
+        guard !seqs.isEmpty else { return }
+        do {
+            try await pool.write { db in
+                for start in stride(from: 0, to: seqs.count, by: 500) {
+                    let slice = seqs[start..<min(seqs.count, start + 500)]
+                    var arguments: StatementArguments = [owner]
+                    arguments += StatementArguments(slice.map(\.rawValue))
+                    try db.execute(
+                        sql: """
+                            UPDATE events SET status = 0, lease_owner = NULL, lease_until = NULL
+                            WHERE status = 1 AND lease_owner = ? AND seq IN (\(Self.placeholders(slice.count)))
+                            """,
+                        arguments: arguments)
+                }
+            }
+        } catch {
+            throw SQLiteStoreError.write("release events", error)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+public import Foundation
+import GRDB
+public import WeftCore
+
+extension SQLiteStore {
+    // MARK: Operators
+
+    public func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] {
+        guard limit > 0 else { return [] }
+        do {
+            return try await pool.read { db in
+                if let status {
+                    return try Row.fetchAll(
+                        db.cachedStatement(
+                            sql: "SELECT \(Self.eventColumns) FROM events WHERE status = ? ORDER BY seq DESC LIMIT ?"),
+                        arguments: [status.rawValue, limit]
+                    ).map(Self.event)
+                }
+                return try Row.fetchAll(
+                    db.cachedStatement(sql: "SELECT \(Self.eventColumns) FROM events ORDER BY seq DESC LIMIT ?"),
+                    arguments: [limit]
+                ).map(Self.event)
+            }
+        } catch {
+            throw SQLiteStoreError.read("list events", error)
+        }
+    }
+
+    /// Lists matching commands, newest first. A command whose payload this version cannot read is left out.
+    public func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord] {
+        guard limit > 0 else { return [] }
+        let (clause, filterArguments) = Self.whereClause(filter)
+        var listArguments = filterArguments
+        listArguments += [limit]
+        let arguments = listArguments
+        let rows: [CommandRow]
+        do {
+            rows = try await pool.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT \(Self.commandColumns) FROM commands \(clause) ORDER BY id DESC LIMIT ?",
+                    arguments: arguments
+                ).map(CommandRow.init)
+            }
+        } catch {
+            throw SQLiteStoreError.read("list commands", error)
+        }
+        let decoder = CanonicalCoding.decoder
+        return rows.compactMap { $0.record(decoder: decoder) }
+    }
+
+    public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {
+        var deadOnly = filter
+        deadOnly.status = .dead
+        let (clause, filterArguments) = Self.whereClause(deadOnly)
+        let nowMs = Self.millis(now)
+        var arguments: StatementArguments = [nowMs]
+        arguments += filterArguments
+        let statementArguments = arguments
+        do {
+            return try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE commands SET status = 0, attempts = 0, next_attempt_at = ?, lease_owner = NULL,
+                          lease_until = NULL
+                        \(clause)
+                        """,
+                    arguments: statementArguments)
+                let count = db.changesCount
+                try Self.insertAudit(
+                    db,
+                    AuditEntry(
+                        at: now, actor: actor, action: "replay_dead_commands",
+                        detail: "\(count) command(s) matching \(Self.describe(filter))"))
+                return count
+            }
+        } catch {
+            throw SQLiteStoreError.write("replay dead commands", error)
+        }
+    }
+
+    public func replayFailedEvents(seqs: [EventSeq]?, actor: String, now: Date) async throws -> Int {
+        if let seqs, seqs.isEmpty { return 0 }
+        do {
+            return try await pool.write { db in
+                let update = "UPDATE events SET status = 0, outcome = NULL, lease_owner = NULL, lease_until = NULL"
+                if let seqs {
+                    try db.execute(
+                        sql: "\(update) WHERE status = 3 AND seq IN (\(Self.placeholders(seqs.count)))",
+                        arguments: StatementArguments(seqs.map(\.rawValue)))
+                } else {
+                    try db.execute(sql: "\(update) WHERE status = 3")
+                }
+                let count = db.changesCount
+                let which = seqs.map { "seqs=\($0.map(\.description).joined(separator: ","))" } ?? "all"
+                try Self.insertAudit(
+                    db,
+                    AuditEntry(at: now, actor: actor, action: "replay_failed_events", detail: "\(count) event(s) matching \(which)"))
+                return count
+            }
+        } catch {
+            throw SQLiteStoreError.write("replay failed events", error)
+        }
+    }
+
+    // MARK: Cursors
+
+    public func cursor(_ name: String) async throws -> String? {
+        do {
+            return try await pool.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM cursors WHERE name = ?", arguments: [name])
+            }
+        } catch {
+            throw SQLiteStoreError.read("read cursor", error)
+        }
+    }
+
+    public func setCursor(_ name: String, to value: String) async throws {
+        let nowMs = Self.millis(Date())
+        do {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+                        ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                        """,
+                    arguments: [name, value, nowMs])
+            }
+        } catch {
+            throw SQLiteStoreError.write("set cursor", error)
+        }
+    }
+
+    // MARK: Observability
+
+    /// Counts by status; the oldest pending event's age since it was received; per target the oldest pending
+    /// command's age since it was created; dead commands by kind.
+    public func stats(now: Date) async throws -> StoreStats {
+        let nowMs = Self.millis(now)
+        do {
+            return try await pool.read { db in
+                var stats = StoreStats()
+                for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM events GROUP BY status") {
+                    if let status = EventStatus(rawValue: row["status"]) { stats.eventsByStatus[status] = row["n"] }
+                }
+                if let oldest = try Int64.fetchOne(db, sql: "SELECT min(received_at) FROM events WHERE status = 0") {
+                    stats.oldestPendingEventAge = Double(nowMs - oldest) / 1000
+                }
+                let commands = try Row.fetchAll(
+                    db,
+                    sql: "SELECT target, status, count(*) AS n, min(created_at) AS oldest FROM commands GROUP BY target, status")
+                for row in commands {
+                    let target = SystemName(row["target"] as String)
+                    guard let status = CommandStatus(rawValue: row["status"]) else { continue }
+                    stats.commandsByTarget[target, default: [:]][status] = row["n"]
+                    if status == .pending, let oldest: Int64 = row["oldest"] {
+                        stats.oldestPendingCommandAge[target] = Double(nowMs - oldest) / 1000
+                    }
+                }
+                for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM commands WHERE status = 3 GROUP BY kind") {
+                    stats.deadCommandsByKind[row["kind"]] = row["n"]
+                }
+                return stats
+            }
+        } catch {
+            throw SQLiteStoreError.read("stats", error)
+        }
+    }
+
+    public func audit(_ entry: AuditEntry) async throws {
+        do {
+            try await pool.write { db in try Self.insertAudit(db, entry) }
+        } catch {
+            throw SQLiteStoreError.write("audit", error)
+        }
+    }
+
+    public func auditLog(limit: Int) async throws -> [AuditEntry] {
+        guard limit > 0 else { return [] }
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit]
+                ).map { AuditEntry(at: Self.date($0["at"]), actor: $0["actor"], action: $0["action"], detail: $0["detail"]) }
+            }
+        } catch {
+            throw SQLiteStoreError.read("audit log", error)
+        }
+    }
+}

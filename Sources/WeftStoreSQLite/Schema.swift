@@ -1,0 +1,67 @@
+import GRDB
+
+/// The store's schema, as named migrations applied in order on open. Migrations are only ever appended: a file
+/// written by an older Weft is brought forward, never rebuilt. The layout is described in docs/storage.md.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-inbox") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                      system TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL, entity_key TEXT NOT NULL,
+                      occurred_at INTEGER NOT NULL, received_at INTEGER NOT NULL, payload BLOB NOT NULL, trace_id TEXT NOT NULL,
+                      status INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+                      lease_owner TEXT, lease_until INTEGER, outcome TEXT, processed_at INTEGER);
+                    CREATE UNIQUE INDEX events_dedup ON events (system, event_id);
+                    CREATE INDEX events_active ON events (entity_key, occurred_at, seq) WHERE status IN (0, 1);
+                    CREATE INDEX events_status ON events (status, seq);
+                    CREATE TABLE aggregates (
+                      entity_key TEXT PRIMARY KEY, state BLOB NOT NULL, version INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+                    """)
+        }
+        migrator.registerMigration("v1-outbox") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE commands (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
+                      target TEXT NOT NULL, entity_key TEXT NOT NULL, idempotency_key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+                      payload BLOB NOT NULL, trace_id TEXT NOT NULL,
+                      status INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL,
+                      lease_owner TEXT, lease_until INTEGER, last_error TEXT,
+                      created_at INTEGER NOT NULL, delivered_at INTEGER, target_model TEXT, target_id TEXT);
+                    CREATE INDEX commands_active ON commands (target, entity_key, id) WHERE status IN (0, 1);
+                    CREATE INDEX commands_due ON commands (target, status, next_attempt_at) WHERE status IN (0, 1);
+                    CREATE INDEX commands_status ON commands (status, kind);
+                    CREATE TABLE bindings (
+                      source_system TEXT NOT NULL, source_kind TEXT NOT NULL, source_id TEXT NOT NULL, target TEXT NOT NULL,
+                      model TEXT NOT NULL, target_id TEXT NOT NULL, updated_at INTEGER NOT NULL,
+                      PRIMARY KEY (source_system, source_kind, source_id, target));
+                    """)
+        }
+        migrator.registerMigration("v1-operations") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
+                    CREATE TABLE audit (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                      detail TEXT NOT NULL);
+                    """)
+        }
+        // Claims walk these in claim order and stop at the batch limit, instead of sorting every unfinished row.
+        migrator.registerMigration("v2-claim-indexes") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX events_unfinished ON events (seq) WHERE status IN (0, 1);
+                    CREATE INDEX events_leased ON events (entity_key, lease_until) WHERE status = 1;
+                    CREATE INDEX commands_ready ON commands (target, next_attempt_at, id) WHERE status IN (0, 1);
+                    DROP INDEX commands_due;
+                    """)
+        }
+        migrator.registerMigration("v2-delivery-note") { db in
+            try db.execute(sql: "ALTER TABLE commands ADD COLUMN note TEXT")
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import Testing
+import WeftCore
+
+/// Inbox behaviour every `Store` must have: append and dedup, group commit, per-key ordered claims, leases, and the
+/// atomic commit of processing results.
+@Suite("Store conformance: inbox")
+struct InboxConformanceTests {
+    typealias F = Fixture
+
+    @Test(arguments: StoreFactory.all)
+    func appendStoresEachEventOnceAndReportsDuplicates(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        // A duplicate within one call.
+        let first = try await store.append([F.event("e1"), F.event("e2"), F.event("e1")])
+        #expect(first.count == 3)
+        guard case .stored(let s1) = first[0], case .stored(let s2) = first[1] else {
+            Issue.record("the first two events must be stored, got \(first)")
+            return
+        }
+        #expect(s1 < s2)
+        #expect(first[2] == .duplicate)
+        // A duplicate in a later call; the same event id from another system is a different event.
+        let second = try await store.append([F.event("e2"), F.event("e1", system: "hubspot")])
+        #expect(second[0] == .duplicate)
+        guard case .stored(let s3) = second[1] else {
+            Issue.record("an event id of another system is a new event")
+            return
+        }
+        #expect(s2 < s3)
+        let stored = try await store.listEvents(status: nil, limit: 10)
+        #expect(stored.map(\.seq) == [s3, s2, s1])
+        let e1 = try #require(stored.last)
+        #expect(e1.eventID.rawValue == "e1")
+        #expect(e1.payload == Data("{\"id\":\"e1\"}".utf8))
+        #expect(e1.occurredAt == F.t0 && e1.receivedAt == F.t0)
+        #expect(e1.traceID == TraceID("t-e1") && e1.type == "customer.updated")
+        #expect(e1.status == .pending && e1.attempts == 0 && e1.outcome == nil)
+        #expect(try await store.append([]).isEmpty)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func concurrentAppendersAreGroupCommittedAndStoreEachEventExactlyOnce(_ factory: StoreFactory) async throws {
+        let subject = try await factory.make()
+        let store = subject.store
+        let before = subject.appendTransactions()
+        let distinct = 500
+        // Every event is sent by two concurrent callers: exactly one of them stores it.
+        let results = try await withThrowingTaskGroup(of: (String, AppendResult).self) { group in
+            for index in 0..<distinct {
+                for _ in 0..<2 {
+                    group.addTask {
+                        let id = "c\(index)"
+                        return (id, try await store.append([F.event(id, key: "k\(index % 13)")])[0])
+                    }
+                }
+            }
+            return try await group.reduce(into: [(String, AppendResult)]()) { $0.append($1) }
+        }
+        var storedBy: [String: Int] = [:]
+        var seqs = Set<EventSeq>()
+        for (id, result) in results {
+            if case .stored(let seq) = result {
+                storedBy[id, default: 0] += 1
+                seqs.insert(seq)
+            }
+        }
+        #expect(storedBy.count == distinct)
+        #expect(storedBy.values.allSatisfy { $0 == 1 })
+        #expect(seqs.count == distinct)
+        #expect(results.filter { $0.1 == .duplicate }.count == distinct)
+        let listed = try await store.listEvents(status: nil, limit: 10 * distinct)
+        #expect(listed.count == distinct)
+        #expect(Set(listed.map(\.seq)) == seqs)
+        let transactions = subject.appendTransactions() - before
+        #expect(transactions >= 1)
+        #expect(transactions < 2 * distinct, "appends must share transactions, got \(transactions)")
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func claimsTheEarliestUnfinishedEventPerKeyAndOtherKeysInParallel(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        // For k1 arrival order differs from occurred-at order; ties on occurred-at go by arrival.
+        _ = try await store.append([
+            F.event("k1-late", key: "k1", occurred: 10), F.event("k1-early", key: "k1", occurred: 5),
+            F.event("k2-a", key: "k2", occurred: 7), F.event("k2-b", key: "k2", occurred: 7),
+            F.event("k3", key: "k3", occurred: 1),
+        ])
+        let first = try await store.claimEvents(limit: 10, owner: "w1", lease: .seconds(60), now: F.t0)
+        #expect(first.map(\.eventID.rawValue) == ["k1-early", "k2-a", "k3"])
+        #expect(first.allSatisfy { $0.status == .processing && $0.attempts == 1 })
+        // While a key's event is held, nothing else of that key is handed out.
+        #expect(try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(60), now: F.t0).isEmpty)
+        #expect(try await store.listEvents(status: .processing, limit: 10).count == 3)
+
+        let committed = try await store.commitProcessed(first.map { F.processed($0) }, owner: "w1", now: F.t0)
+        #expect(Set(committed) == Set(first.map(\.seq)))
+        let next = try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(60), now: F.t0)
+        #expect(next.map(\.eventID.rawValue) == ["k1-late", "k2-b"])
+        #expect(try await store.listEvents(status: .done, limit: 10).count == 3)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func claimRespectsTheLimit(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append((0..<10).map { F.event("e\($0)", key: "k\($0)") })
+        let first = try await store.claimEvents(limit: 4, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(first.map(\.eventID.rawValue) == ["e0", "e1", "e2", "e3"])
+        let rest = try await store.claimEvents(limit: 100, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(rest.count == 6)
+        #expect(try await store.claimEvents(limit: 0, owner: "w", lease: .seconds(60), now: F.t0).isEmpty)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func anEarlierEventArrivingWhileItsKeyIsHeldWaits(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([F.event("second", occurred: 10)])
+        let held = try await store.claimEvents(limit: 10, owner: "w1", lease: .seconds(60), now: F.t0)
+        #expect(held.map(\.eventID.rawValue) == ["second"])
+        // A late delivery of an earlier event: it is now the earliest unfinished, but its key is held.
+        _ = try await store.append([F.event("first", occurred: 5)])
+        #expect(try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(60), now: F.t0).isEmpty)
+        try await store.commitProcessed([F.processed(held[0])], owner: "w1", now: F.t0)
+        let next = try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(60), now: F.t0)
+        #expect(next.map(\.eventID.rawValue) == ["first"])
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func anExpiredLeaseIsReclaimedAndTheOldHolderCannotCommit(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([F.event("e1"), F.event("e2", occurred: 1)])
+        let held = try await store.claimEvents(limit: 10, owner: "crashed", lease: .seconds(5), now: F.t0)
+        #expect(held.map(\.eventID.rawValue) == ["e1"])
+        // Still leased at the last instant of the lease.
+        #expect(try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(5), now: F.at(5)).isEmpty)
+        let taken = try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(5), now: F.at(6))
+        #expect(taken.map(\.seq) == held.map(\.seq))
+        #expect(taken.first?.attempts == 2)
+        // The old holder lost it: its commit changes nothing, its release neither.
+        let aggregate = F.aggregate(name: "from the crashed worker")
+        let lost = try await store.commitProcessed(
+            [F.processed(held[0], commands: [F.command("lost")], aggregate: aggregate, version: 0)], owner: "crashed",
+            now: F.at(6))
+        #expect(lost.isEmpty)
+        try await store.releaseEvents(held.map(\.seq), owner: "crashed")
+        #expect(try await store.loadAggregates([EntityKey("k1")]).isEmpty)
+        #expect(try await store.listCommands(filter: CommandFilter(), limit: 10).isEmpty)
+        #expect(try await store.listEvents(status: .processing, limit: 10).map(\.seq) == held.map(\.seq))
+        #expect(try await store.commitProcessed([F.processed(taken[0])], owner: "w2", now: F.at(6)) == [taken[0].seq])
+        #expect(try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(5), now: F.at(6)).map(\.eventID.rawValue) == ["e2"])
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func releasedEventsCanBeClaimedAtOnceButOnlyTheHolderReleases(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([F.event("e1"), F.event("e2", key: "k2")])
+        let held = try await store.claimEvents(limit: 10, owner: "w1", lease: .seconds(600), now: F.t0)
+        #expect(held.count == 2)
+        try await store.releaseEvents(held.map(\.seq), owner: "someone-else")
+        #expect(try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(60), now: F.t0).isEmpty)
+        try await store.releaseEvents([held[0].seq], owner: "w1")
+        let again = try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(60), now: F.t0)
+        #expect(again.map(\.seq) == [held[0].seq])
+        try await store.releaseEvents([], owner: "w1")
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func aggregatesAreSavedWithOptimisticVersions(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([F.event("e1"), F.event("e2", occurred: 1), F.event("e3", occurred: 2)])
+        let v1 = F.aggregate(name: "one")
+        let first = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(try await store.commitProcessed([F.processed(first[0], aggregate: v1, version: 0)], owner: "w", now: F.t0).count == 1)
+        var loaded = try await store.loadAggregates([EntityKey("k1"), EntityKey("missing")])
+        #expect(loaded.count == 1)
+        #expect(loaded[EntityKey("k1")] == StoredAggregate(aggregate: v1, version: 1))
+
+        // A version that is not the stored one: someone else processed this key. Skipped, and the event goes back to
+        // pending with its commands unwritten.
+        let second = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        let conflict = try await store.commitProcessed(
+            [F.processed(second[0], commands: [F.command("c-conflict")], aggregate: F.aggregate(name: "stale"), version: 0)],
+            owner: "w", now: F.t0)
+        #expect(conflict.isEmpty)
+        #expect(try await store.listCommands(filter: CommandFilter(), limit: 10).isEmpty)
+        #expect(try await store.loadAggregates([EntityKey("k1")])[EntityKey("k1")]?.aggregate == v1)
+        let again = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(again.map(\.seq) == second.map(\.seq))
+        #expect(again.first?.attempts == 2)
+
+        let v2 = F.aggregate(name: "two")
+        #expect(
+            try await store.commitProcessed([F.processed(again[0], aggregate: v2, version: 1)], owner: "w", now: F.t0) == [again[0].seq])
+        loaded = try await store.loadAggregates([EntityKey("k1")])
+        #expect(loaded[EntityKey("k1")] == StoredAggregate(aggregate: v2, version: 2))
+
+        // A version ahead of the stored one conflicts too; no aggregate (unchanged) needs no version.
+        let third = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(try await store.commitProcessed([F.processed(third[0], aggregate: v1, version: 7)], owner: "w", now: F.t0).isEmpty)
+        let retried = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(
+            try await store.commitProcessed([F.processed(retried[0], status: .done, outcome: "stale")], owner: "w", now: F.t0) == [
+                retried[0].seq
+            ])
+        #expect(try await store.loadAggregates([EntityKey("k1")])[EntityKey("k1")]?.version == 2)
+        #expect(try await store.listEvents(status: .done, limit: 1).first?.outcome == "stale")
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func oneCommitWritesEveryHeldResultAndSkipsOnlyTheOthers(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([F.event("a", key: "ka"), F.event("b", key: "kb"), F.event("c", key: "kc")])
+        let held = try await store.claimEvents(limit: 10, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(held.count == 3)
+        // "b" is taken over by another worker after its lease expired.
+        try await store.releaseEvents([held[1].seq], owner: "w")
+        _ = try await store.claimEvents(limit: 10, owner: "other", lease: .seconds(60), now: F.t0)
+        let results = [
+            F.processed(held[0], commands: [F.command("a1", entity: "ka"), F.command("a2", entity: "ka")]),
+            F.processed(held[1], commands: [F.command("b1", entity: "kb")]),
+            // A repeated idempotency key (here "a1") is ignored: the first command stands.
+            F.processed(held[2], commands: [F.command("a1", entity: "kc", name: "other")], status: .failed, outcome: "failed: bad"),
+        ]
+        let committed = try await store.commitProcessed(results, owner: "w", now: F.at(1))
+        #expect(committed == [held[0].seq, held[2].seq])
+        let commands = try await store.listCommands(filter: CommandFilter(), limit: 10)
+        #expect(commands.map(\.command.idempotencyKey.rawValue) == ["a2", "a1"])
+        let a1 = try #require(commands.last)
+        #expect(a1.command.entityKey == EntityKey("ka"))
+        #expect(a1.command.traceID == held[0].traceID)
+        #expect(a1.command.createdAt == F.at(1) && a1.nextAttemptAt == F.at(1))
+        #expect(a1.status == .pending && a1.command.attempts == 0)
+        #expect(a1.command.payload == F.command("a1", entity: "ka").payload)
+        #expect(try await store.listEvents(status: .failed, limit: 10).map(\.outcome) == ["failed: bad"])
+        #expect(try await store.listEvents(status: .processing, limit: 10).map(\.seq) == [held[1].seq])
+        #expect(try await store.commitProcessed([], owner: "w", now: F.t0).isEmpty)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func failedEventsReplayWithAnAuditEntry(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([F.event("a", key: "ka"), F.event("b", key: "kb"), F.event("c", key: "kc")])
+        let held = try await store.claimEvents(limit: 10, owner: "w", lease: .seconds(60), now: F.t0)
+        try await store.commitProcessed(held.map { F.processed($0, status: .failed, outcome: "failed: x") }, owner: "w", now: F.t0)
+        #expect(try await store.replayFailedEvents(seqs: [held[0].seq], actor: "alice", now: F.at(1)) == 1)
+        #expect(try await store.replayFailedEvents(seqs: [], actor: "alice", now: F.at(1)) == 0)
+        let pending = try await store.listEvents(status: .pending, limit: 10)
+        #expect(pending.map(\.seq) == [held[0].seq])
+        #expect(pending.first?.outcome == nil)
+        #expect(try await store.replayFailedEvents(seqs: nil, actor: "bob", now: F.at(2)) == 2)
+        #expect(try await store.listEvents(status: .failed, limit: 10).isEmpty)
+        let audit = try await store.auditLog(limit: 10)
+        #expect(audit.map(\.actor) == ["bob", "alice"])
+        #expect(audit.allSatisfy { $0.action == "replay_failed_events" })
+        #expect(audit.first?.at == F.at(2))
+        #expect(audit.first?.detail.hasPrefix("2 event") == true)
+        #expect(try await store.claimEvents(limit: 10, owner: "w", lease: .seconds(60), now: F.at(3)).count == 3)
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Testing
+import WeftCore
+
+/// Outbox behaviour every `Store` must have: head-of-line claims per (target, entity key), retries and dead letters,
+/// leases, bindings and replay.
+@Suite("Store conformance: outbox")
+struct OutboxConformanceTests {
+    typealias F = Fixture
+
+    @Test(arguments: StoreFactory.all)
+    func commandsAreClaimedHeadOfLinePerTargetAndEntity(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        try await store.seedCommands([
+            F.command("a1"), F.command("a2"), F.command("b1", entity: "k2"),
+            F.command("h1", target: "hubspot"), F.command("h2", target: "hubspot"),
+        ])
+        let first = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.t0)
+        #expect(first.map(\.idempotencyKey.rawValue) == ["a1", "b1"])
+        #expect(first.allSatisfy { $0.attempts == 1 && $0.target == "odoo" })
+        // Another target's queue is independent.
+        #expect(try await store.claimKeys(target: "hubspot") == ["h1"])
+        // While a1 is in flight, a2 waits.
+        #expect(try await store.claimKeys().isEmpty)
+        try await store.completeCommands(
+            [CommandResult(id: first[0].id, transition: .delivered(record: nil, note: nil), subject: first[0].payload.subject)],
+            owner: "d", now: F.t0)
+        #expect(try await store.claimKeys() == ["a2"])
+        #expect(try await store.claimKeys(limit: 0).isEmpty)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func deadCommandsDoNotBlockAndRetriesWaitUntilDue(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        try await store.seedCommands([F.command("a1"), F.command("a2"), F.command("b1", entity: "k2"), F.command("b2", entity: "k2")])
+        let first = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.t0)
+        try await store.completeCommands(
+            [
+                CommandResult(id: first[0].id, transition: .dead(failure: F.failure), subject: first[0].payload.subject),
+                CommandResult(
+                    id: first[1].id, transition: .retry(at: F.at(30), failure: F.failure), subject: first[1].payload.subject),
+            ], owner: "d", now: F.t0)
+        // a1 is dead: a2 goes ahead. b1 waits for its retry, and b2 behind it.
+        #expect(try await store.claimKeys() == ["a2"])
+        #expect(try await store.claimKeys(at: 29.999).isEmpty)
+        let retried = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.at(30))
+        #expect(retried.map(\.idempotencyKey.rawValue) == ["b1"])
+        #expect(retried.first?.attempts == 2)
+        let records = try await store.listCommands(filter: CommandFilter(ids: [first[0].id, first[1].id]), limit: 10)
+        #expect(records.map(\.status) == [.inFlight, .dead])
+        #expect(records.last?.lastError == F.failure.description)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func nextCommandDueCountsOnlyClaimableHeads(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        #expect(try await store.nextCommandDue(target: "odoo") == nil)
+        try await store.seedCommands([F.command("a1"), F.command("a2"), F.command("b1", entity: "k2")])
+        #expect(try await store.nextCommandDue(target: "odoo") == F.t0)
+        let claimed = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.t0)
+        try await store.completeCommands(
+            [CommandResult(id: claimed[1].id, transition: .retry(at: F.at(90), failure: F.failure), subject: claimed[1].payload.subject)],
+            owner: "d", now: F.t0)
+        // a2 is due but waits behind a1 in flight (lease until t0 + 60); b1 is due at t0 + 90.
+        let due = try #require(try await store.nextCommandDue(target: "odoo"))
+        #expect(due > F.at(60) && due <= F.at(60.001))
+        try await store.completeCommands(
+            [CommandResult(id: claimed[0].id, transition: .delivered(record: nil, note: "ok"), subject: claimed[0].payload.subject)],
+            owner: "d", now: F.t0)
+        #expect(try await store.nextCommandDue(target: "odoo") == F.t0)
+        #expect(try await store.nextCommandDue(target: "hubspot") == nil)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func anExpiredCommandLeaseIsReclaimedAndTheOldHolderIsIgnored(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        try await store.seedCommands([F.command("a1")])
+        let held = try await store.claimCommands(target: "odoo", limit: 10, owner: "crashed", lease: .seconds(10), now: F.t0)
+        #expect(try await store.claimKeys(owner: "d2", at: 10).isEmpty)
+        let taken = try await store.claimCommands(target: "odoo", limit: 10, owner: "d2", lease: .seconds(10), now: F.at(11))
+        #expect(taken.map(\.id) == held.map(\.id))
+        #expect(taken.first?.attempts == 2)
+        let record = TargetRecordID(model: "res.partner", id: "7")
+        try await store.completeCommands(
+            [CommandResult(id: held[0].id, transition: .delivered(record: record, note: nil), subject: held[0].payload.subject)],
+            owner: "crashed", now: F.at(11))
+        try await store.releaseCommands(held.map(\.id), owner: "crashed")
+        #expect(try await store.binding(of: held[0].payload.subject, in: "odoo") == nil)
+        let listed = try await store.listCommands(filter: CommandFilter(status: .inFlight), limit: 10)
+        #expect(listed.map(\.command.id) == held.map(\.id))
+        #expect(listed.first?.command.attempts == 2)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func releasedCommandsAreClaimableAtOnceWithTheirAttemptGivenBack(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        try await store.seedCommands([F.command("a1")])
+        let held = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(600), now: F.t0)
+        #expect(held.first?.attempts == 1)
+        try await store.releaseCommands(held.map(\.id), owner: "d")
+        let again = try await store.claimCommands(target: "odoo", limit: 10, owner: "d2", lease: .seconds(60), now: F.t0)
+        #expect(again.map(\.id) == held.map(\.id))
+        #expect(again.first?.attempts == 1)
+        try await store.releaseCommands([], owner: "d")
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func deliveredCommandsRecordTheirTargetRecordAndBinding(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        try await store.seedCommands([F.command("a1"), F.command("a2"), F.command("b1", entity: "k2")])
+        let first = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.t0)
+        let record = TargetRecordID(model: "res.partner", id: "42")
+        try await store.completeCommands(
+            [
+                CommandResult(id: first[0].id, transition: .delivered(record: record, note: "created"), subject: first[0].payload.subject),
+                CommandResult(id: first[1].id, transition: .delivered(record: nil, note: nil), subject: first[1].payload.subject),
+            ], owner: "d", now: F.at(2))
+        let subject = first[0].payload.subject
+        #expect(try await store.binding(of: subject, in: "odoo") == record)
+        #expect(try await store.binding(of: subject, in: "hubspot") == nil)
+        #expect(try await store.binding(of: first[1].payload.subject, in: "odoo") == nil)
+        let delivered = try await store.listCommands(filter: CommandFilter(ids: [first[0].id]), limit: 10)
+        #expect(delivered.first?.status == .delivered)
+        #expect(delivered.first?.deliveredAt == F.at(2))
+        #expect(delivered.first?.targetRecord == record)
+        #expect(delivered.first?.nextAttemptAt == nil)
+        // A later delivery about the same record moves the binding.
+        let second = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.t0)
+        let moved = TargetRecordID(model: "res.partner", id: "43")
+        try await store.completeCommands(
+            [CommandResult(id: second[0].id, transition: .delivered(record: moved, note: nil), subject: second[0].payload.subject)],
+            owner: "d", now: F.at(3))
+        #expect(try await store.binding(of: subject, in: "odoo") == moved)
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func deadCommandsReplayByIDByKindOrAllWithAudit(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        try await store.seedCommands([
+            F.command("c1", entity: "k1"), F.command("c2", entity: "k2"), F.invoiceCommand("i3", entity: "k3"),
+            F.invoiceCommand("i4", entity: "k4"), F.command("h5", entity: "k5", target: "hubspot"),
+        ])
+        var claimed = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.t0)
+        claimed += try await store.claimCommands(target: "hubspot", limit: 10, owner: "d", lease: .seconds(60), now: F.t0)
+        #expect(claimed.count == 5)
+        try await store.completeCommands(
+            claimed.map { CommandResult(id: $0.id, transition: .dead(failure: F.failure), subject: $0.payload.subject) },
+            owner: "d", now: F.t0)
+        let byKey = Dictionary(uniqueKeysWithValues: claimed.map { ($0.idempotencyKey.rawValue, $0.id) })
+        let stats = try await store.stats(now: F.t0)
+        #expect(stats.deadCommandsByKind == ["upsert_customer": 3, "upsert_invoice": 2])
+
+        #expect(try await store.replayDeadCommands(filter: CommandFilter(kind: "nope"), actor: "ops", now: F.at(1)) == 0)
+        #expect(try await store.replayDeadCommands(filter: CommandFilter(ids: [byKey["c2"]!]), actor: "alice", now: F.at(1)) == 1)
+        #expect(try await store.claimKeys(at: 1) == ["c2"])
+        #expect(try await store.replayDeadCommands(filter: CommandFilter(kind: "upsert_invoice"), actor: "bob", now: F.at(2)) == 2)
+        let invoices = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.at(2))
+        #expect(invoices.map(\.idempotencyKey.rawValue) == ["i3", "i4"])
+        #expect(invoices.allSatisfy { $0.attempts == 1 })
+        // Replay all: only what is still dead (c1 on odoo, h5 on hubspot), not the in-flight ones.
+        #expect(try await store.replayDeadCommands(filter: CommandFilter(), actor: "carol", now: F.at(3)) == 2)
+        #expect(try await store.claimKeys(at: 3) == ["c1"])
+        #expect(try await store.claimKeys(target: "hubspot", at: 3) == ["h5"])
+        #expect(try await store.listCommands(filter: CommandFilter(status: .dead), limit: 10).isEmpty)
+
+        let audit = try await store.auditLog(limit: 10)
+        #expect(audit.map(\.actor) == ["carol", "bob", "alice", "ops"])
+        #expect(audit.allSatisfy { $0.action == "replay_dead_commands" })
+        #expect(audit[0].detail.hasPrefix("2 command") && audit[0].detail.hasSuffix("all"))
+        #expect(audit[1].detail.contains("kind=upsert_invoice"))
+        #expect(audit[2].detail.contains("ids=\(byKey["c2"]!)"))
+        #expect(audit[3].detail.hasPrefix("0 command"))
+        #expect(audit[0].at == F.at(3))
+    }
+
+    @Test(arguments: StoreFactory.all)
+    func listCommandsFiltersNewestFirst(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        try await store.seedCommands([
+            F.command("c1", entity: "k1"), F.invoiceCommand("i2", entity: "k1"), F.command("c3", entity: "k2"),
+            F.command("h4", entity: "k1", target: "hubspot"),
+        ])
+        let all = try await store.listCommands(filter: CommandFilter(), limit: 10)
+        #expect(all.map(\.command.idempotencyKey.rawValue) == ["h4", "c3", "i2", "c1"])
+        #expect(try await store.listCommands(filter: CommandFilter(), limit: 2).count == 2)
+        func keys(_ filter: CommandFilter) async throws -> [String] {
+            try await store.listCommands(filter: filter, limit: 10).map(\.command.idempotencyKey.rawValue)
+        }
+        #expect(try await keys(CommandFilter(target: "odoo")) == ["c3", "i2", "c1"])
+        #expect(try await keys(CommandFilter(kind: "upsert_invoice")) == ["i2"])
+        #expect(try await keys(CommandFilter(entityKey: EntityKey("k1"))) == ["h4", "i2", "c1"])
+        #expect(try await keys(CommandFilter(target: "odoo", entityKey: EntityKey("k1"))) == ["i2", "c1"])
+        #expect(try await keys(CommandFilter(ids: [])).isEmpty)
+        #expect(try await keys(CommandFilter(status: .pending)).count == 4)
+        #expect(try await keys(CommandFilter(status: .delivered)).isEmpty)
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import Testing
+import WeftCore
+
+@testable import WeftStoreSQLite
+
+/// What only the SQLite store promises: its durability settings, its file, and how write failures surface.
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    typealias F = Fixture
+    let logger = Logger(label: "weft.test.sqlite")
+
+    /// A fresh directory for one test, removed at the end.
+    func withDirectory(_ body: (String) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-sqlite-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await body(directory)
+    }
+
+    @Test func synchronousIsFullByDefaultAndNormalWhenAsked() throws {
+        #expect(try SQLiteStore.temporary(logger: logger).synchronousLevel() == 2)
+        let normal = try SQLiteStore.temporary(configuration: .init(synchronous: .normal), logger: logger)
+        #expect(try normal.synchronousLevel() == 1)
+    }
+
+    @Test func everythingSurvivesClosingAndReopening() async throws {
+        try await withDirectory { directory in
+            let path = directory + "/nested/weft.sqlite"
+            let record = TargetRecordID(model: "res.partner", id: "42")
+            let aggregate = F.aggregate(name: "kept")
+            var seqs: [EventSeq] = []
+            do {
+                let store = try SQLiteStore(path: path, logger: logger)
+                let appended = try await store.append([F.event("e1"), F.event("e2", occurred: 1)])
+                seqs = appended.compactMap { if case .stored(let seq) = $0 { seq } else { nil } }
+                let claimed = try await store.claimEvents(limit: 10, owner: "w", lease: .seconds(60), now: F.t0)
+                try await store.commitProcessed(
+                    [F.processed(claimed[0], commands: [F.command("a1"), F.command("a2")], aggregate: aggregate, version: 0)],
+                    owner: "w", now: F.t0)
+                let commands = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.t0)
+                try await store.completeCommands(
+                    [
+                        CommandResult(
+                            id: commands[0].id, transition: .delivered(record: record, note: nil), subject: commands[0].payload.subject)
+                    ],
+                    owner: "d", now: F.t0)
+                try await store.setCursor("c", to: "v")
+                try await store.audit(AuditEntry(at: F.t0, actor: "ops", action: "config", detail: "v1"))
+                try store.close()
+            }
+            let reopened = try SQLiteStore(path: path, logger: logger)
+            let events = try await reopened.listEvents(status: nil, limit: 10)
+            #expect(events.map(\.seq) == seqs.reversed())
+            #expect(events.map(\.status) == [.pending, .done])
+            #expect(events.last?.payload == Data("{\"id\":\"e1\"}".utf8))
+            #expect(
+                try await reopened.loadAggregates([EntityKey("k1")])[EntityKey("k1")] == StoredAggregate(aggregate: aggregate, version: 1))
+            #expect(try await reopened.listCommands(filter: CommandFilter(), limit: 10).map(\.status) == [.pending, .delivered])
+            #expect(try await reopened.binding(of: F.command("a1").payload.subject, in: "odoo") == record)
+            #expect(try await reopened.cursor("c") == "v")
+            #expect(try await reopened.auditLog(limit: 10).map(\.detail) == ["v1"])
+            // Sequence numbers keep growing across reopening.
+            let next = try await reopened.append([F.event("e3")])
+            guard case .stored(let seq) = next[0] else {
+                Issue.record("e3 must be stored")
+                return
+            }
+            #expect(seq > seqs.max()!)
+            #expect(try await reopened.append([F.event("e1")]) == [.duplicate])
+        }
+    }
+
+    @Test func aClosedStoreFailsEveryCallAndStoresNothing() async throws {
+        try await withDirectory { directory in
+            let path = directory + "/weft.sqlite"
+            let store = try SQLiteStore(path: path, logger: logger)
+            _ = try await store.append([F.event("before")])
+            try store.close()
+            await #expect(throws: SQLiteStoreError.self) { try await store.append([F.event("after")]) }
+            await #expect(throws: SQLiteStoreError.self) {
+                try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(1), now: F.t0)
+            }
+            await #expect(throws: SQLiteStoreError.self) { try await store.listEvents(status: nil, limit: 1) }
+            let reopened = try SQLiteStore(path: path, logger: logger)
+            #expect(try await reopened.listEvents(status: nil, limit: 10).map(\.eventID.rawValue) == ["before"])
+        }
+    }
+
+    @Test func aFailedGroupCommitFailsEveryCallerOfItsBatchAndStoresNoneOfThem() async throws {
+        let store = try SQLiteStore.temporary(logger: logger)
+        try await store.execute(
+            sql: """
+                CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.event_id = 'poison'
+                BEGIN SELECT RAISE(ABORT, 'poisoned'); END
+                """)
+        // One call holding a good event and the poison: the whole call fails.
+        await #expect(throws: SQLiteStoreError.self) { try await store.append([F.event("good"), F.event("poison")]) }
+        #expect(try await store.listEvents(status: nil, limit: 10).isEmpty)
+        // Many concurrent callers, one poisoned: whoever shared its transaction fails with it; everyone else is stored.
+        let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+            for index in 0..<300 {
+                let id = index == 150 ? "poison" : "c\(index)"
+                group.addTask {
+                    do {
+                        _ = try await store.append([F.event(id, key: "k\(index % 5)")])
+                        return (id, true)
+                    } catch {
+                        return (id, false)
+                    }
+                }
+            }
+            return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(outcomes["poison"] == false)
+        let stored = Set(try await store.listEvents(status: nil, limit: 1000).map(\.eventID.rawValue))
+        for (id, succeeded) in outcomes {
+            #expect(stored.contains(id) == succeeded, "\(id): answered \(succeeded ? "stored" : "failed")")
+        }
+        // How the 300 calls fell into transactions is up to timing; the poison's batch is at least the poison.
+        #expect(outcomes.values.filter { !$0 }.count >= 1)
+        #expect(try await store.append([F.event("good")]).count == 1)
+    }
+
+    @Test func anUnusableLocationFailsToOpenWithAClearError() throws {
+        let error = #expect(throws: SQLiteStoreError.self) {
+            _ = try SQLiteStore(path: "/proc/weft-cannot-write-here/weft.db", logger: logger)
+        }
+        #expect(error?.isOpenFailure == true)
+        #expect(error?.description.contains("cannot open the SQLite store") == true)
+    }
+
+    @Test func aTemporaryStoreRemovesItsFilesWhenReleased() throws {
+        var store: SQLiteStore? = try SQLiteStore.temporary(logger: logger)
+        let path = try #require(store?.path)
+        #expect(FileManager.default.fileExists(atPath: path))
+        store = nil
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func claimQueriesUseTheirIndexes() async throws {
+        let store = try SQLiteStore.temporary(logger: logger)
+        // INDEXED BY makes a statement fail to prepare when its index cannot serve it: preparing them all is the check.
+        _ = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(1), now: F.t0)
+        _ = try await store.claimCommands(target: "odoo", limit: 1, owner: "d", lease: .seconds(1), now: F.t0)
+        _ = try await store.nextCommandDue(target: "odoo")
+    }
+}
