@@ -9,6 +9,7 @@ import Testing
 import WeftConnectors
 import WeftCore
 import WeftSimKit
+import WeftSimStripe
 
 /// The events feed over real HTTP, against a small Hummingbird stand-in for `GET /v1/events`.
 @Suite("Stripe events feed")
@@ -29,8 +30,10 @@ struct StripeEventsFeedTests {
     }
 
     /// Serves 5 events newest first, `limit` per page, checking auth, version and the `created[gte]` filter.
-    static func router(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], body: String? = nil) -> Router<BasicRequestContext> {
-        let router = Router()
+    static func router(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], body: String? = nil)
+        -> Hummingbird.Router<BasicRequestContext>
+    {
+        let router = Hummingbird.Router()
         router.get("/v1/events") { request, _ -> Response in
             var responseHeaders = headers
             responseHeaders[.contentType] = "application/json"
@@ -137,6 +140,47 @@ struct StripeEventsFeedTests {
                 }
             }
             #expect(error?.code == .invalidResponse)
+        }
+    }
+
+    @Test func pagesThroughTheStripeSimulatorsEvents() async throws {
+        let simulator = StripeSimulator(configuration: .init(idSeed: 7, now: { 1_750_000_000 }))
+        for name in ["Ada", "Grace", "Edsger"] {
+            #expect(simulator.call("POST", "/v1/customers", parameters: [("name", name), ("email", "\(name)@example.com")]).status == 200)
+        }
+        #expect(simulator.call("POST", "/v1/products", parameters: [("name", "Seat")]).status == 200)
+        let router = Hummingbird.Router()
+        simulator.addRoutes(to: router)
+        let logger = self.logger
+        let gate = CountingGate()
+        let events = try await SimulatorServer.withRunning(router: router, logger: logger) { port in
+            let feed = StripeEventsFeed(
+                system: "stripe",
+                configuration: .init(secretKey: "sk_test_weft", apiVersion: "2026-07-29.dahlia", baseURL: "http://127.0.0.1:\(port)"),
+                httpClient: HTTPClient.shared, gate: gate, logger: logger
+            )
+            var collected: [StripeFeedEvent] = []
+            for try await event in feed.events(createdAtOrAfter: Date(timeIntervalSince1970: 1_749_999_000), pageSize: 2) {
+                collected.append(event)
+            }
+            return collected
+        }
+        #expect(events.count >= 4)
+        #expect(Set(events.map(\.envelope.id)).count == events.count)
+        #expect(gate.acquired.load(ordering: .relaxed) == (events.count + 1) / 2)
+        let customers = events.filter { $0.envelope.type == "customer.created" }
+        #expect(customers.count == 3)
+        let decoder = StripeEventDecoder(system: "stripe")
+        for event in events {
+            let inbox = InboxEvent(
+                seq: EventSeq(1), system: "stripe", eventID: event.envelope.id, type: event.envelope.type,
+                entityKey: event.envelope.entityKey, occurredAt: event.envelope.created, receivedAt: event.envelope.created,
+                payload: event.payload, traceID: TraceID("t"), status: .pending, attempts: 0, outcome: nil)
+            let decoded = try decoder.decode(inbox)
+            if event.envelope.type == "customer.created" {
+                #expect(event.envelope.entityKey.rawValue.hasPrefix("stripe/customer/cus_"))
+                #expect(decoded.changes.first?.fields["email"]?.stringValue?.hasSuffix("@example.com") == true)
+            }
         }
     }
 
