@@ -13,12 +13,14 @@ extension SQLiteStore {
         }
     }
 
-    /// Inserts one batch; runs inside the group commit's transaction.
+    /// Inserts one batch; runs inside the group commit's transaction. An event sent under a provisional key that an
+    /// entity has adopted is stored under that entity.
     static func insertEvents(_ db: Database, _ events: [IncomingEvent]) throws -> [AppendResult] {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO events (system, event_id, type, entity_key, occurred_at, received_at, payload, trace_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (system, event_id) DO NOTHING
+                VALUES (?1, ?2, ?3, coalesce((SELECT entity_key FROM aliases WHERE alias = ?4), ?4), ?5, ?6, ?7, ?8)
+                ON CONFLICT (system, event_id) DO NOTHING
                 """)
         var results: [AppendResult] = []
         results.reserveCapacity(events.count)
@@ -162,10 +164,18 @@ extension SQLiteStore {
                 UPDATE events SET status = ?, outcome = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?
                 WHERE seq = ?
                 """)
+        let adopter = try db.cachedStatement(sql: "SELECT entity_key FROM aliases WHERE alias = ?")
+        let rekey = try db.cachedStatement(
+            sql: "UPDATE events SET entity_key = ?, status = 0, lease_owner = NULL, lease_until = NULL WHERE seq = ?")
         var committed: [EventSeq] = []
         for item in batch {
             let result = item.result
             guard try Int.fetchOne(held, arguments: [result.seq.rawValue, owner]) != nil else { continue }
+            if let owningKey = try String.fetchOne(adopter, arguments: [result.entityKey.rawValue]) {
+                // Its key was adopted while it was being processed: process it again under the adopting entity.
+                try rekey.execute(arguments: [owningKey, result.seq.rawValue])
+                continue
+            }
             if let state = item.state {
                 let expected = result.expectedVersion ?? 0
                 if expected == 0 {
@@ -186,9 +196,33 @@ extension SQLiteStore {
                 ])
             }
             try finish.execute(arguments: [result.status.rawValue, result.outcome, nowMs, result.seq.rawValue])
+            try adopt(db, result.adoptedAliases, by: result.entityKey, nowMs: nowMs)
             committed.append(result.seq)
         }
         return committed
+    }
+
+    /// Records that `entityKey` adopted `aliases`, and moves every event stored under one of them to `entityKey`:
+    /// processed ones become pending again (processing is idempotent, and now runs on the right aggregate), ones under
+    /// a live claim are moved when that claim commits. The aggregate built under an alias is dropped.
+    private static func adopt(_ db: Database, _ aliases: [EntityKey], by entityKey: EntityKey, nowMs: Int64) throws {
+        guard !aliases.isEmpty else { return }
+        let record = try db.cachedStatement(
+            sql: "INSERT INTO aliases (alias, entity_key, created_at) VALUES (?, ?, ?) ON CONFLICT (alias) DO NOTHING")
+        let move = try db.cachedStatement(
+            sql: """
+                UPDATE events SET entity_key = ?1,
+                  status = CASE status WHEN 2 THEN 0 ELSE status END,
+                  outcome = CASE status WHEN 2 THEN NULL ELSE outcome END
+                WHERE entity_key = ?2 AND status <> 1
+                """)
+        let drop = try db.cachedStatement(sql: "DELETE FROM aggregates WHERE entity_key = ?")
+        for alias in aliases where alias != entityKey {
+            try record.execute(arguments: [alias.rawValue, entityKey.rawValue, nowMs])
+            guard db.changesCount == 1 else { continue }
+            try move.execute(arguments: [entityKey.rawValue, alias.rawValue])
+            try drop.execute(arguments: [alias.rawValue])
+        }
     }
 
     public func releaseEvents(_ seqs: [EventSeq], owner: String) async throws {

@@ -62,6 +62,14 @@ enum Schema {
         migrator.registerMigration("v2-delivery-note") { db in
             try db.execute(sql: "ALTER TABLE commands ADD COLUMN note TEXT")
         }
+        // Provisional entity keys adopted by an entity (see `Aggregate.aliases`).
+        migrator.registerMigration("v3-aliases") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE aliases (
+                      alias TEXT PRIMARY KEY, entity_key TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -17,11 +17,18 @@ public struct Demo: Sendable {
     public struct Options: Sendable {
         public var keepRunning: Bool
         public var workDir: String
-        public init(keepRunning: Bool, workDir: String) {
+        /// The API version of the simulated Stripe account (its webhook endpoint and Weft's API calls).
+        public var stripeAPIVersion: String
+        public init(keepRunning: Bool, workDir: String, stripeAPIVersion: String = Demo.currentStripeAPIVersion) {
             self.keepRunning = keepRunning
             self.workDir = workDir
+            self.stripeAPIVersion = stripeAPIVersion
         }
     }
+
+    /// The version a Stripe account created today gets: invoices no longer name their charge, payments arrive as
+    /// `invoice_payment` objects that name only their invoice.
+    public static let currentStripeAPIVersion = StripeSimulator.Configuration().apiVersion
 
     let options: Options
     let logger: Logger
@@ -48,8 +55,7 @@ public struct Demo: Sendable {
 
         var stripeConfiguration = StripeSimulator.Configuration()
         stripeConfiguration.apiKeys = [stripeKey]
-        // The webhook endpoint is pinned to 2024-06-20, whose invoices name the paying charge (see docs/connectors/stripe.md).
-        stripeConfiguration.apiVersion = StripeEventFactory.apiVersion
+        stripeConfiguration.apiVersion = options.stripeAPIVersion
         stripeConfiguration.webhooks.baseRetryDelay = .milliseconds(50)
         stripeConfiguration.webhooks.maxRetryDelay = .seconds(1)
         stripeConfiguration.logger = quiet
@@ -77,7 +83,7 @@ public struct Demo: Sendable {
                     "stripe": .stripe(
                         StripeSystemConfiguration(
                             baseURL: "http://127.0.0.1:\(stripePort)", apiKey: .environment("STRIPE_KEY"),
-                            webhookSecrets: [.environment("STRIPE_SECRET")], apiVersion: StripeEventFactory.apiVersion,
+                            webhookSecrets: [.environment("STRIPE_SECRET")], apiVersion: options.stripeAPIVersion,
                             catchUpInterval: .seconds(2),
                             catchUpOverlap: .seconds(5))),
                     "odoo": .odoo(

@@ -11,6 +11,10 @@ struct Demo: AsyncParsableCommand {
         discussion: "Exits 0 only if every consistency check held.")
 
     @Flag(name: .long, help: "Leave everything running after the story, for exploring.") var keepRunning = false
+    @Option(
+        name: .long,
+        help: "The simulated Stripe account's API version (e.g. 2024-06-20, whose invoices still name their charge).")
+    var stripeApiVersion: String = WeftTools.Demo.currentStripeAPIVersion
 
     func run() async throws {
         _ = ProcessBootstrap.start(logLevel: .error)
@@ -19,7 +23,9 @@ struct Demo: AsyncParsableCommand {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration())
         let failures: [String]
         do {
-            failures = try await WeftTools.Demo(options: .init(keepRunning: keepRunning, workDir: work), logger: Logger(label: "weft.demo"))
+            failures = try await WeftTools.Demo(
+                options: .init(keepRunning: keepRunning, workDir: work, stripeAPIVersion: stripeApiVersion),
+                logger: Logger(label: "weft.demo"))
                 .run(client: client)
         } catch {
             try? await client.shutdown()

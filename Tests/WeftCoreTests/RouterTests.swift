@@ -148,3 +148,29 @@ struct StandingRuleTests {
         #expect(StandingRule.standing(of: customerRef, in: aggregate(invoiceStatus: .open, failedPayment: false)).state == .good)
     }
 }
+
+@Suite("Aggregate: adopted aliases")
+struct AggregateAliasTests {
+    let router = RouterTests()
+
+    @Test func adoptsTheKeysOfItsInvoicesAndChargesOnce() throws {
+        var aggregate = Aggregate()
+        router.apply(&aggregate, router.customerRef, router.customerFields(), at: 1)
+        #expect(aggregate.adoptAliases(excluding: router.key).isEmpty)
+        router.apply(&aggregate, router.invoiceRef, router.invoiceFields(status: "open", paid: 0), at: 2)
+        let paymentRef = ExternalRef(system: "stripe", kind: .payment, id: "pi_1")
+        router.apply(&aggregate, paymentRef, ["ref": CanonicalCoding.jsonValue(paymentRef), "chargeID": "ch_2"], at: 3)
+        let first = aggregate.adoptAliases(excluding: router.key)
+        #expect(first.map(\.rawValue) == ["stripe/charge/ch_1", "stripe/charge/ch_2", "stripe/invoice/in_1"])
+        #expect(aggregate.aliases == first)
+        // Already adopted: nothing new.
+        #expect(aggregate.adoptAliases(excluding: router.key).isEmpty)
+
+        // The aliases survive a round trip; an aggregate stored before aliases existed decodes with none.
+        let bytes = try CanonicalCoding.encoder.encode(aggregate)
+        #expect(try CanonicalCoding.decoder.decode(Aggregate.self, from: bytes) == aggregate)
+        let old = try CanonicalCoding.decoder.decode(Aggregate.self, from: Data(#"{"records":{},"emitted":{}}"#.utf8))
+        #expect(old.aliases.isEmpty)
+        #expect(EntityKey("stripe/customer/cus_1").isCustomer && !EntityKey("stripe/invoice/in_1").isCustomer)
+    }
+}

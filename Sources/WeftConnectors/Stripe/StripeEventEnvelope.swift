@@ -10,6 +10,9 @@ public import WeftCore
 /// - a `product`: its own id (kind `product`); a `price` or `plan`: its `product` (kind `product`);
 /// - any other object with a `customer` (an id or an expanded object): that customer;
 /// - an `invoice_payment` whose `invoice` is expanded: that invoice's customer;
+/// - an `invoice_payment` that names only its invoice: the invoice's provisional key (`stripe/invoice/in_1`), and a
+///   refund with no customer: its charge's (`stripe/charge/ch_1`). The customer's entity adopts these once it knows
+///   that invoice or charge, and from then on the store files such events under the customer (`Aggregate.aliases`);
 /// - otherwise the object's own id, under the kind that best describes it (`subscription`, `invoice`, `payment`,
 ///   `refund`, …), or the event id when the object has no id.
 public struct StripeEventEnvelope: Hashable, Sendable {
@@ -94,6 +97,10 @@ public struct StripeEventEnvelope: Hashable, Sendable {
             break
         }
         if let customer = object.customer?.id ?? object.invoice?.customer { return key(.customer, customer) }
+        // Provisional keys, adopted by the customer's entity once it knows the invoice or charge (see
+        // `Aggregate.aliases`): an `invoice_payment` names only its invoice, a refund in older versions only its charge.
+        if object.object == "invoice_payment", let invoice = object.invoice?.id { return key(.invoice, invoice) }
+        if object.object == "refund", let charge = object.charge?.id { return EntityKey.charge(charge, system: system) }
         guard let id = object.id else { return EntityKey("\(system)/event/\(eventID)") }
         guard let kind = fallbackKind(object.object) else { return EntityKey("\(system)/\(object.object ?? "object")/\(id)") }
         return key(kind, id)
@@ -139,9 +146,10 @@ public struct StripeEventEnvelope: Hashable, Sendable {
         var customer: StripeObjectRef?
         var product: StripeObjectRef?
         var invoice: StripeObjectRef?
+        var charge: StripeObjectRef?
 
         private enum CodingKeys: String, CodingKey {
-            case id, object, customer, product, invoice
+            case id, object, customer, product, invoice, charge
         }
 
         init(from decoder: any Decoder) throws {
@@ -151,6 +159,7 @@ public struct StripeEventEnvelope: Hashable, Sendable {
             customer = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .customer)
             product = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .product)
             invoice = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .invoice)
+            charge = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .charge)
         }
     }
 }

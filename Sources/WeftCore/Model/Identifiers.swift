@@ -51,6 +51,16 @@ public struct EntityKey: RawRepresentable, Hashable, Sendable, Codable, CustomSt
 
     /// The key of everything that belongs to one external record (e.g. all events of one Stripe customer).
     public static func of(_ ref: ExternalRef) -> EntityKey { EntityKey("\(ref.system)/\(ref.kind.rawValue)/\(ref.id)") }
+
+    /// The provisional key of an event that names a charge but not its customer (a Stripe refund in older API
+    /// versions): `stripe/charge/ch_1`. The customer's aggregate claims it as an alias once it knows the charge.
+    public static func charge(_ id: String, system: SystemName) -> EntityKey { EntityKey("\(system)/charge/\(id)") }
+
+    /// Whether this is the key of a customer (`<system>/customer/<id>`): the only keys that adopt aliases.
+    public var isCustomer: Bool {
+        let parts = rawValue.split(separator: "/", maxSplits: 2)
+        return parts.count == 3 && parts[1] == "customer"
+    }
 }
 
 /// A source's own id for an event (Stripe `evt_…`); the dedup key together with the system.

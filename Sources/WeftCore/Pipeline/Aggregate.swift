@@ -26,10 +26,58 @@ public struct Aggregate: Hashable, Sendable, Codable {
     public var records: [String: RecordState]
     /// What each target was last told, per command key: the number of emissions and a fingerprint of the last one.
     public var emitted: [String: Emission]
+    /// Provisional entity keys this aggregate has adopted (sorted): events keyed by one of them (an
+    /// `invoice_payment` that names only its invoice, a refund that names only its charge) are processed here.
+    public var aliases: [EntityKey]
 
-    public init(records: [String: RecordState] = [:], emitted: [String: Emission] = [:]) {
+    public init(records: [String: RecordState] = [:], emitted: [String: Emission] = [:], aliases: [EntityKey] = []) {
         self.records = records
         self.emitted = emitted
+        self.aliases = aliases
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case records, emitted, aliases
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        records = try container.decode([String: RecordState].self, forKey: .records)
+        emitted = try container.decode([String: Emission].self, forKey: .emitted)
+        // Aggregates written before aliases existed have none.
+        aliases = try container.decodeIfPresent([EntityKey].self, forKey: .aliases) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(records, forKey: .records)
+        try container.encode(emitted, forKey: .emitted)
+        if !aliases.isEmpty { try container.encode(aliases, forKey: .aliases) }
+    }
+
+    /// The provisional keys that should lead to this aggregate, given its records: the key of every invoice it holds
+    /// and of every charge its invoices, payments and refunds name.
+    public var aliasKeys: Set<EntityKey> {
+        var keys: Set<EntityKey> = []
+        for (ref, state) in records(of: .invoice) {
+            keys.insert(EntityKey.of(ref))
+            if let charge = state.fields["chargeID"]?.stringValue { keys.insert(.charge(charge, system: ref.system)) }
+        }
+        for kind in [EntityKind.payment, .refund] {
+            for (ref, state) in records(of: kind) {
+                if let charge = state.fields["chargeID"]?.stringValue { keys.insert(.charge(charge, system: ref.system)) }
+            }
+        }
+        return keys
+    }
+
+    /// Adopts the alias keys not adopted yet, and returns them (sorted) for the store to record.
+    public mutating func adoptAliases(excluding own: EntityKey) -> [EntityKey] {
+        let known = Set(aliases)
+        let new = aliasKeys.filter { $0 != own && !known.contains($0) }.sorted { $0.rawValue < $1.rawValue }
+        guard !new.isEmpty else { return [] }
+        aliases = (aliases + new).sorted { $0.rawValue < $1.rawValue }
+        return new
     }
 
     /// The state of one record, if known.

@@ -10,6 +10,9 @@ public import Foundation
 /// - `commitProcessed` is one transaction per call: aggregates, outbox commands and event status change together,
 ///   and only for events the caller still holds (a lost lease drops that event's part).
 /// - `claimCommands` hands out at most one undelivered command per (target, entity key), the earliest, when due.
+/// - Aliases: once an entity adopts a provisional key (`ProcessedEvent.adoptedAliases`), `append` stores events
+///   sent under that key under the adopting entity instead, and `commitProcessed` moves an event still under an
+///   adopted key to its entity (pending again, not committed) rather than applying it to a stray aggregate.
 public protocol Store: Sendable {
     // MARK: Inbox
 
@@ -105,10 +108,14 @@ public struct ProcessedEvent: Hashable, Sendable {
     public var status: EventStatus
     public var outcome: String
     public var traceID: TraceID
+    /// Provisional keys this event's entity adopts from now on (see `Aggregate.aliases`). The store records them in
+    /// the same transaction, moves the events already stored under them to this entity (to be processed here, in
+    /// order) and drops whatever aggregate was built under them.
+    public var adoptedAliases: [EntityKey]
 
     public init(
         seq: EventSeq, entityKey: EntityKey, aggregate: Aggregate?, expectedVersion: Int64?, commands: [NewCommand],
-        status: EventStatus, outcome: String, traceID: TraceID
+        status: EventStatus, outcome: String, traceID: TraceID, adoptedAliases: [EntityKey] = []
     ) {
         self.seq = seq
         self.entityKey = entityKey
@@ -118,6 +125,7 @@ public struct ProcessedEvent: Hashable, Sendable {
         self.status = status
         self.outcome = outcome
         self.traceID = traceID
+        self.adoptedAliases = adoptedAliases
     }
 }
 

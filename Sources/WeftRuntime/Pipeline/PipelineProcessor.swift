@@ -60,11 +60,15 @@ public struct PipelineProcessor: Sendable {
         }
         let commands = router.route(entityKey: event.entityKey, aggregate: &aggregate, source: event.system)
         summary.commands = commands.count
+        // A customer's aggregate adopts the provisional keys of the invoices and charges it now knows, so events that
+        // name only those (an `invoice_payment`, a refund) are processed here, beside the invoice they belong to.
+        let adopted = event.entityKey.isCustomer ? aggregate.adoptAliases(excluding: event.entityKey) : []
         let verdict = Self.overall(summary.verdicts)
-        guard changed || !commands.isEmpty else { return finished(.done, verdict.rawValue) }
+        guard changed || !commands.isEmpty || !adopted.isEmpty else { return finished(.done, verdict.rawValue) }
         let processed = ProcessedEvent(
             seq: event.seq, entityKey: event.entityKey, aggregate: aggregate, expectedVersion: stored?.version ?? 0,
-            commands: commands, status: .done, outcome: verdict.rawValue, traceID: event.traceID)
+            commands: commands, status: .done, outcome: verdict.rawValue, traceID: event.traceID,
+            adoptedAliases: adopted)
         return (processed, summary)
     }
 
