@@ -10,10 +10,13 @@ public struct StripeTestEvent: Sendable, Hashable {
     public var body: Data
 }
 
-/// Builds Stripe events in the shape of API version 2024-06-20 (invoices carry `charge`, `payment_intent`,
-/// `subscription`), for the benchmark, the crash test, the demo and property tests.
+/// Builds Stripe events for the benchmark, the crash test and property tests, in two shapes: API version 2024-06-20
+/// (invoices carry `charge`, `payment_intent`, `subscription`) for even-numbered customers, and the current version
+/// for odd-numbered ones (invoices name no payment; an `invoice_payment.paid` names only the invoice and its payment
+/// intent; refunds name no customer), so both routes to the customer's entity are exercised.
 public struct StripeEventFactory: Sendable {
     public static let apiVersion = "2024-06-20"
+    public static let currentAPIVersion = "2026-07-29.dahlia"
 
     /// A generated population: events plus what Odoo must hold afterwards.
     public struct Story: Sendable {
@@ -37,7 +40,7 @@ public struct StripeEventFactory: Sendable {
     }
 
     /// A story for `customers` customers, about 5 events each: created, invoice finalized and paid; every fifth also
-    /// a second invoice whose first payment fails and is then recovered; every tenth a partial refund; every
+    /// a second invoice whose first payment fails and is then recovered, and a partial refund; every
     /// seventh a final failed invoice that leaves it past due.
     public func story(customers count: Int, startingAt start: Int64 = 1_750_000_000) -> Story {
         var story = Story(events: [], customers: [], invoices: [], paidInvoices: [], refunds: [], pastDueCustomers: [])
@@ -48,25 +51,44 @@ public struct StripeEventFactory: Sendable {
                 time += 1
                 return time
             }
+            let current = index % 2 == 1
+            func invoice(
+                _ id: String, customer: String, status: String, amount: Int64, type: String, at created: Int64,
+                attempt: Int = 0
+            ) -> StripeTestEvent {
+                self.invoice(
+                    id, customer: customer, status: status, amount: amount, type: type, at: created, attempt: attempt,
+                    current: current)
+            }
+            /// `invoice.paid`, and in the current shape the `invoice_payment.paid` that follows it.
+            func paid(_ id: String, amount: Int64) -> [StripeTestEvent] {
+                let event = invoice(id, customer: customer, status: "paid", amount: amount, type: "invoice.paid", at: next())
+                guard current else { return [event] }
+                return [event, invoicePaymentPaid(invoice: id, customer: customer, amount: amount, at: next())]
+            }
             story.customers.insert(customer)
-            story.events.append(customerCreated(customer, name: "Customer \(prefix)\(index)", email: "c\(index)@\(prefix).example", at: next()))
+            story.events.append(
+                customerCreated(
+                    customer, name: "Customer \(prefix)\(index)", email: "c\(index)@\(prefix).example", at: next(),
+                    apiVersion: current ? Self.currentAPIVersion : Self.apiVersion))
             let firstInvoice = "in_\(prefix)\(index)a"
             let amount = Int64(1000 + (index % 50) * 100)
             story.events.append(invoice(firstInvoice, customer: customer, status: "open", amount: amount, type: "invoice.finalized", at: next()))
-            story.events.append(invoice(firstInvoice, customer: customer, status: "paid", amount: amount, type: "invoice.paid", at: next()))
+            story.events += paid(firstInvoice, amount: amount)
             story.invoices.insert(firstInvoice)
             story.paidInvoices.insert(firstInvoice)
             if index % 5 == 0 {
                 let second = "in_\(prefix)\(index)b"
                 story.events.append(invoice(second, customer: customer, status: "open", amount: 2500, type: "invoice.finalized", at: next()))
                 story.events.append(invoice(second, customer: customer, status: "open", amount: 2500, type: "invoice.payment_failed", at: next(), attempt: 1))
-                story.events.append(invoice(second, customer: customer, status: "paid", amount: 2500, type: "invoice.paid", at: next()))
+                story.events += paid(second, amount: 2500)
                 story.invoices.insert(second)
                 story.paidInvoices.insert(second)
             }
-            if index % 10 == 0 {
+            if index % 5 == 0 {
                 let refund = "re_\(prefix)\(index)"
-                story.events.append(refundCreated(refund, charge: "ch_\(firstInvoice)", customer: customer, amount: amount / 2, at: next()))
+                story.events.append(
+                    refundCreated(refund, charge: "ch_\(firstInvoice)", customer: customer, amount: amount / 2, at: next(), current: current))
                 story.refunds.insert(refund)
             }
             if index % 7 == 3 {
@@ -81,23 +103,26 @@ public struct StripeEventFactory: Sendable {
     }
 
     /// `customer.created` / `customer.updated`.
-    public func customerCreated(_ id: String, name: String, email: String, at created: Int64, type: String = "customer.created")
-        -> StripeTestEvent
-    {
+    public func customerCreated(
+        _ id: String, name: String, email: String, at created: Int64, type: String = "customer.created",
+        apiVersion: String = Self.apiVersion
+    ) -> StripeTestEvent {
         let object: JSONValue = [
             "id": .string(id), "object": "customer", "name": .string(name), "email": .string(email), "phone": nil,
             "address": ["city": "Lisbon", "country": "PT", "line1": "Rua Augusta 1", "line2": nil, "postal_code": "1100-048", "state": nil],
             "currency": "usd", "created": .int(created), "livemode": false, "metadata": [:], "deleted": nil,
         ]
-        return event(type: type, object: object, customer: id, created: created)
+        return event(type: type, object: object, customer: id, created: created, apiVersion: apiVersion)
     }
 
-    /// An invoice event with one line. `status` is the invoice's status at that moment.
+    /// An invoice event with one line. `status` is the invoice's status at that moment. `current`: the current API
+    /// version's shape (no `charge`, `payment_intent`, `subscription` or `paid`; `parent` instead).
     public func invoice(
-        _ id: String, customer: String, status: String, amount: Int64, type: String, at created: Int64, attempt: Int = 0
+        _ id: String, customer: String, status: String, amount: Int64, type: String, at created: Int64, attempt: Int = 0,
+        current: Bool = false
     ) -> StripeTestEvent {
         let paid = status == "paid"
-        let object: JSONValue = [
+        var object: JSONValue = [
             "id": .string(id), "object": "invoice", "customer": .string(customer), "status": .string(status),
             "number": .string("WEFT-\(id.suffix(8).uppercased())"), "currency": "usd",
             "amount_due": .int(amount), "amount_paid": .int(paid ? amount : 0), "amount_remaining": .int(paid ? 0 : amount),
@@ -123,24 +148,50 @@ public struct StripeEventFactory: Sendable {
                 ],
             ],
         ]
-        return event(type: type, object: object, customer: customer, created: created)
+        guard current, case .object(var members) = object else {
+            return event(type: type, object: object, customer: customer, created: created)
+        }
+        for removed in ["charge", "payment_intent", "subscription", "paid"] { members[removed] = nil }
+        members["parent"] = nil as JSONValue
+        object = .object(members)
+        return event(type: type, object: object, customer: customer, created: created, apiVersion: Self.currentAPIVersion)
     }
 
-    /// `refund.created` for a charge.
-    public func refundCreated(_ id: String, charge: String, customer: String, amount: Int64, at created: Int64) -> StripeTestEvent {
+    /// `invoice_payment.paid` (current versions): names only the invoice and the payment intent that paid it.
+    public func invoicePaymentPaid(invoice: String, customer: String, amount: Int64, at created: Int64) -> StripeTestEvent {
+        let object: JSONValue = [
+            "id": .string("inpay_\(invoice)"), "object": "invoice_payment", "amount_paid": .int(amount),
+            "amount_requested": .int(amount), "created": .int(created), "currency": "usd", "invoice": .string(invoice),
+            "is_default": true, "livemode": false,
+            "payment": ["type": "payment_intent", "payment_intent": .string("pi_\(invoice)")], "status": "paid",
+            "status_transitions": ["canceled_at": nil, "paid_at": .int(created)],
+        ]
+        return event(
+            type: "invoice_payment.paid", object: object, customer: customer, created: created,
+            apiVersion: Self.currentAPIVersion)
+    }
+
+    /// `refund.created` for a charge. `current`: without `customer`, so it is routed by its payment intent.
+    public func refundCreated(
+        _ id: String, charge: String, customer: String, amount: Int64, at created: Int64, current: Bool = false
+    ) -> StripeTestEvent {
         let object: JSONValue = [
             "id": .string(id), "object": "refund", "amount": .int(amount), "currency": "usd", "charge": .string(charge),
-            "customer": .string(customer), "payment_intent": .string("pi_\(charge.dropFirst(3))"), "reason": "requested_by_customer",
-            "status": "succeeded", "created": .int(created), "metadata": [:],
+            "customer": current ? nil : .string(customer), "payment_intent": .string("pi_\(charge.dropFirst(3))"),
+            "reason": "requested_by_customer", "status": "succeeded", "created": .int(created), "metadata": [:],
         ]
-        return event(type: "refund.created", object: object, customer: customer, created: created)
+        return event(
+            type: "refund.created", object: object, customer: customer, created: created,
+            apiVersion: current ? Self.currentAPIVersion : Self.apiVersion)
     }
 
-    func event(type: String, object: JSONValue, customer: String, created: Int64) -> StripeTestEvent {
+    func event(type: String, object: JSONValue, customer: String, created: Int64, apiVersion: String = Self.apiVersion)
+        -> StripeTestEvent
+    {
         let objectID = object["id"]?.stringValue ?? "x"
         let id = "evt_\(prefix)_\(type.replacingOccurrences(of: ".", with: "_"))_\(objectID)_\(created)"
         let envelope: JSONValue = [
-            "id": .string(id), "object": "event", "api_version": .string(Self.apiVersion), "created": .int(created),
+            "id": .string(id), "object": "event", "api_version": .string(apiVersion), "created": .int(created),
             "livemode": false, "pending_webhooks": 1, "type": .string(type),
             "data": ["object": object], "request": ["id": nil, "idempotency_key": nil],
         ]

@@ -141,8 +141,9 @@ struct StripeEventDecoderTests {
             "refund.created",
             #"{"id":"re_2","object":"refund","amount":100,"currency":"usd","charge":"ch_2","payment_intent":"pi_2","status":"pending","reason":null,"created":1700000200}"#
         )
-        // No customer on the refund: the charge's provisional key, which the customer's entity adopts.
-        #expect(created.entityKey.rawValue == "stripe/charge/ch_2")
+        // No customer on the refund: its payment intent's provisional key, which the customer's entity adopts.
+        #expect(created.entityKey.rawValue == "stripe/payment/pi_2")
+        #expect(created.changes.first?.fields["paymentIntentID"] == "pi_2")
         let change = try #require(created.changes.first)
         #expect(change.fields["chargeID"] == "ch_2")
         #expect(change.fields["status"] == "pending")

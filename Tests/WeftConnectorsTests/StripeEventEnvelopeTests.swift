@@ -53,6 +53,9 @@ struct StripeEventEnvelopeTests {
             try key("invoice_payment.paid", #"{"id":"inpay_1","object":"invoice_payment","invoice":"in_1"}"#) == "billing/invoice/in_1")
         #expect(try key("refund.created", #"{"id":"re_1","object":"refund","charge":"ch_9"}"#) == "billing/charge/ch_9")
         #expect(
+            try key("refund.created", #"{"id":"re_1","object":"refund","charge":"ch_9","payment_intent":"pi_9"}"#)
+                == "billing/payment/pi_9")
+        #expect(
             try key("refund.updated", #"{"id":"re_1","object":"refund","charge":"ch_9","customer":"cus_5"}"#)
                 == "billing/customer/cus_5")
     }

@@ -30,19 +30,15 @@ struct ConvergencePropertyTests {
             decoders: ["stripe": StripeDecoder()])
         var aggregates: [EntityKey: StoredAggregate] = [:]
         var target: [String: TargetCommand] = [:]
-        for (index, event) in events.enumerated() {
-            guard let envelope = try? StripeEventEnvelope.parse(event.body, system: "stripe") else {
-                Issue.record("factory event does not parse")
-                continue
-            }
-            let incoming = envelope.incomingEvent(
-                system: "stripe", payload: event.body, receivedAt: Date(), traceID: TraceID("t"))
-            let inbox = InboxEvent(
-                seq: EventSeq(Int64(index + 1)), system: incoming.system, eventID: incoming.eventID, type: incoming.type,
-                entityKey: incoming.entityKey, occurredAt: incoming.occurredAt, receivedAt: incoming.receivedAt,
-                payload: incoming.payload, traceID: incoming.traceID, status: .processing, attempts: 1, outcome: nil)
+        // The store's part, modelled: adopted provisional keys, and the events processed under each key so far (moved
+        // to the adopter and processed again there when their key is adopted).
+        var aliases: [EntityKey: EntityKey] = [:]
+        var processedUnder: [EntityKey: [InboxEvent]] = [:]
+        func handle(_ arrived: InboxEvent) {
+            var inbox = arrived
+            if let owner = aliases[inbox.entityKey] { inbox.entityKey = owner }
             let (result, _) = processor.process(inbox, stored: aggregates[inbox.entityKey])
-            #expect(result.status == EventStatus.done, "event \(event.type) was not processed: \(result.outcome)")
+            #expect(result.status == EventStatus.done, "event \(inbox.type) was not processed: \(result.outcome)")
             if let aggregate = result.aggregate {
                 aggregates[inbox.entityKey] = StoredAggregate(
                     aggregate: aggregate, version: (aggregates[inbox.entityKey]?.version ?? 0) + 1)
@@ -56,6 +52,26 @@ struct ConvergencePropertyTests {
                     target[key] = command.payload
                 }
             }
+            processedUnder[inbox.entityKey, default: []].append(inbox)
+            for alias in result.adoptedAliases where aliases[alias] == nil {
+                aliases[alias] = inbox.entityKey
+                aggregates[alias] = nil
+                for moved in processedUnder.removeValue(forKey: alias) ?? [] { handle(moved) }
+            }
+        }
+        for (index, event) in events.enumerated() {
+            guard let envelope = try? StripeEventEnvelope.parse(event.body, system: "stripe") else {
+                Issue.record("factory event does not parse")
+                continue
+            }
+            let incoming = envelope.incomingEvent(
+                system: "stripe", payload: event.body, receivedAt: Date(), traceID: TraceID("t"))
+            handle(
+                InboxEvent(
+                    seq: EventSeq(Int64(index + 1)), system: incoming.system, eventID: incoming.eventID,
+                    type: incoming.type, entityKey: incoming.entityKey, occurredAt: incoming.occurredAt,
+                    receivedAt: incoming.receivedAt, payload: incoming.payload, traceID: incoming.traceID,
+                    status: .processing, attempts: 1, outcome: nil))
         }
         return target
     }

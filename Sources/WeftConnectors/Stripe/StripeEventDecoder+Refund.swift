@@ -40,6 +40,7 @@ extension StripeEventDecoder {
         if let customerID { fields["customerRef"] = values.ref(.customer, customerID) }
         if let invoiceID { fields["invoiceRef"] = values.ref(.invoice, invoiceID) }
         if let chargeID { fields["chargeID"] = .string(chargeID) }
+        if let paymentIntentID = refund.payment_intent?.id { fields["paymentIntentID"] = .string(paymentIntentID) }
         if let money = V.money(refund.amount, V.currency(refund.currency)) { fields["amount"] = money }
         if let status = refund.status { fields["status"] = .string(status) }
         fields["reason"] = V.string(refund.reason)

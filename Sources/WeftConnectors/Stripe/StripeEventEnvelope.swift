@@ -11,7 +11,7 @@ public import WeftCore
 /// - any other object with a `customer` (an id or an expanded object): that customer;
 /// - an `invoice_payment` whose `invoice` is expanded: that invoice's customer;
 /// - an `invoice_payment` that names only its invoice: the invoice's provisional key (`stripe/invoice/in_1`), and a
-///   refund with no customer: its charge's (`stripe/charge/ch_1`). The customer's entity adopts these once it knows
+///   refund with no customer: its payment intent's (`stripe/payment/pi_1`) or else its charge's (`stripe/charge/ch_1`). The customer's entity adopts these once it knows
 ///   that invoice or charge, and from then on the store files such events under the customer (`Aggregate.aliases`);
 /// - otherwise the object's own id, under the kind that best describes it (`subscription`, `invoice`, `payment`,
 ///   `refund`, …), or the event id when the object has no id.
@@ -100,7 +100,10 @@ public struct StripeEventEnvelope: Hashable, Sendable {
         // Provisional keys, adopted by the customer's entity once it knows the invoice or charge (see
         // `Aggregate.aliases`): an `invoice_payment` names only its invoice, a refund in older versions only its charge.
         if object.object == "invoice_payment", let invoice = object.invoice?.id { return key(.invoice, invoice) }
-        if object.object == "refund", let charge = object.charge?.id { return EntityKey.charge(charge, system: system) }
+        if object.object == "refund" {
+            if let intent = object.paymentIntent?.id { return key(.payment, intent) }
+            if let charge = object.charge?.id { return EntityKey.charge(charge, system: system) }
+        }
         guard let id = object.id else { return EntityKey("\(system)/event/\(eventID)") }
         guard let kind = fallbackKind(object.object) else { return EntityKey("\(system)/\(object.object ?? "object")/\(id)") }
         return key(kind, id)
@@ -147,9 +150,11 @@ public struct StripeEventEnvelope: Hashable, Sendable {
         var product: StripeObjectRef?
         var invoice: StripeObjectRef?
         var charge: StripeObjectRef?
+        var paymentIntent: StripeObjectRef?
 
         private enum CodingKeys: String, CodingKey {
             case id, object, customer, product, invoice, charge
+            case paymentIntent = "payment_intent"
         }
 
         init(from decoder: any Decoder) throws {
@@ -160,6 +165,7 @@ public struct StripeEventEnvelope: Hashable, Sendable {
             product = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .product)
             invoice = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .invoice)
             charge = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .charge)
+            paymentIntent = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .paymentIntent)
         }
     }
 }

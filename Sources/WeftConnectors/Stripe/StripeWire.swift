@@ -202,6 +202,7 @@ struct StripeWireRefund: Decodable {
     var amount: Int64?
     var currency: String?
     var charge: StripeObjectRef?
+    var payment_intent: StripeObjectRef?
     var customer: StripeObjectRef?
     var status: String?
     var reason: String?

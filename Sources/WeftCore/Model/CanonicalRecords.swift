@@ -234,6 +234,8 @@ public struct Refund: Hashable, Sendable, Codable {
     /// The invoice it credits; resolved from the charge when the source does not say.
     public var invoiceRef: ExternalRef?
     public var chargeID: String?
+    /// The payment intent refunded: how the invoice is found when the source links invoices to payment intents only.
+    public var paymentIntentID: String?
     public var amount: Money
     public var reason: String?
     public var createdAt: Date
@@ -242,12 +244,13 @@ public struct Refund: Hashable, Sendable, Codable {
 
     public init(
         ref: ExternalRef, customerRef: ExternalRef, invoiceRef: ExternalRef?, chargeID: String?, amount: Money,
-        reason: String?, createdAt: Date, status: String
+        reason: String?, createdAt: Date, status: String, paymentIntentID: String? = nil
     ) {
         self.ref = ref
         self.customerRef = customerRef
         self.invoiceRef = invoiceRef
         self.chargeID = chargeID
+        self.paymentIntentID = paymentIntentID
         self.amount = amount
         self.reason = reason
         self.createdAt = createdAt

@@ -57,9 +57,13 @@ public struct EntityKey: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     public static func charge(_ id: String, system: SystemName) -> EntityKey { EntityKey("\(system)/charge/\(id)") }
 
     /// Whether this is the key of a customer (`<system>/customer/<id>`): the only keys that adopt aliases.
-    public var isCustomer: Bool {
+    public var isCustomer: Bool { customerRef != nil }
+
+    /// The customer whose key this is, when it is a customer's key.
+    public var customerRef: ExternalRef? {
         let parts = rawValue.split(separator: "/", maxSplits: 2)
-        return parts.count == 3 && parts[1] == "customer"
+        guard parts.count == 3, parts[1] == "customer" else { return nil }
+        return ExternalRef(system: SystemName(String(parts[0])), kind: .customer, id: String(parts[2]))
     }
 }
 

@@ -55,13 +55,18 @@ public struct Aggregate: Hashable, Sendable, Codable {
         if !aliases.isEmpty { try container.encode(aliases, forKey: .aliases) }
     }
 
-    /// The provisional keys that should lead to this aggregate, given its records: the key of every invoice it holds
-    /// and of every charge its invoices, payments and refunds name.
+    /// The provisional keys that should lead to this aggregate, given its records: the key of every invoice it holds,
+    /// of the payment intent that paid it, and of every charge its invoices, payments and refunds name.
     public var aliasKeys: Set<EntityKey> {
         var keys: Set<EntityKey> = []
         for (ref, state) in records(of: .invoice) {
             keys.insert(EntityKey.of(ref))
             if let charge = state.fields["chargeID"]?.stringValue { keys.insert(.charge(charge, system: ref.system)) }
+            if let payment = state.fields["paymentRef"], let id = payment["id"]?.stringValue,
+                let system = payment["system"]?.stringValue
+            {
+                keys.insert(EntityKey.of(ExternalRef(system: SystemName(system), kind: .payment, id: id)))
+            }
         }
         for kind in [EntityKind.payment, .refund] {
             for (ref, state) in records(of: kind) {

@@ -84,6 +84,10 @@ public struct CommandRouter: Sendable {
                     invoices.values.first { $0.chargeID == chargeID }?.ref
                     ?? payments.first { $0.chargeID == chargeID }?.invoiceRef
             }
+            // Current Stripe versions link an invoice to its payment intent only (`invoice_payment.payment`).
+            if refund.invoiceRef == nil, let intent = refund.paymentIntentID {
+                refund.invoiceRef = invoices.values.first { $0.paymentRef?.id == intent }?.ref
+            }
             guard let invoiceRef = refund.invoiceRef, invoices[invoiceRef]?.status == .paid,
                 payments.contains(where: { $0.invoiceRef == invoiceRef && $0.status == .succeeded })
                     || invoices[invoiceRef]?.amountPaidMinor ?? 0 > 0

@@ -45,7 +45,13 @@ public struct PipelineProcessor: Sendable {
 
         var aggregate = stored?.aggregate ?? Aggregate()
         var changed = false
-        for change in decoded.changes {
+        for var change in decoded.changes {
+            // A record filed under a customer's entity (a refund that named only its charge) is that customer's.
+            if let customer = event.entityKey.customerRef, change.ref.kind != .customer, change.ref.kind != .product,
+                change.fields["customerRef"] == nil, aggregate.record(change.ref)?.fields["customerRef"] == nil
+            {
+                change.fields["customerRef"] = CanonicalCoding.jsonValue(customer)
+            }
             let result = governor.govern(change, from: event.system, onto: aggregate.record(change.ref))
             summary.verdicts.append(result.verdict)
             summary.unownedFields += result.unowned.count

@@ -325,7 +325,12 @@ extension StripeState {
             payments[payments.count - 1]["status"] = "paid"
             payments[payments.count - 1]["amount_paid"] = .int(amountPaid)
             payments[payments.count - 1]["status_transitions"]["paid_at"] = .int(now)
-            if let charge { payments[payments.count - 1]["payment"]["charge"] = .string(charge) }
+            // Stripe surfaces `payment.charge` only for a charge without a payment intent; otherwise the payment
+            // intent stands for it (see docs/simulators/stripe.md).
+            if let charge, payments[payments.count - 1]["payment"]["payment_intent"].string == nil {
+                payments[payments.count - 1]["payment"]["charge"] = .string(charge)
+                payments[payments.count - 1]["payment"]["type"] = "charge"
+            }
             invoicePayments[id] = payments
             // Current API versions announce the payment record itself.
             emit("invoice_payment.paid", payments[payments.count - 1])
