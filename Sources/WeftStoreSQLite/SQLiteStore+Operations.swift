@@ -142,12 +142,17 @@ extension SQLiteStore {
                 for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM events GROUP BY status") {
                     if let status = EventStatus(rawValue: row["status"]) { stats.eventsByStatus[status] = row["n"] }
                 }
-                if let oldest = try Int64.fetchOne(db, sql: "SELECT min(received_at) FROM events WHERE status = 0") {
+                if let oldest = try Int64.fetchOne(
+                    db, sql: "SELECT min(received_at) FROM events INDEXED BY events_pending_received WHERE status = 0")
+                {
                     stats.oldestPendingEventAge = Double(nowMs - oldest) / 1000
                 }
                 let commands = try Row.fetchAll(
                     db,
-                    sql: "SELECT target, status, count(*) AS n, min(created_at) AS oldest FROM commands GROUP BY target, status")
+                    sql: """
+                        SELECT target, status, count(*) AS n, min(created_at) AS oldest
+                        FROM commands INDEXED BY commands_target_status GROUP BY target, status
+                        """)
                 for row in commands {
                     let target = SystemName(row["target"] as String)
                     guard let status = CommandStatus(rawValue: row["status"]) else { continue }
@@ -163,6 +168,21 @@ extension SQLiteStore {
             }
         } catch {
             throw SQLiteStoreError.read("stats", error)
+        }
+    }
+
+    public func hasUnfinishedWork() async throws -> Bool {
+        do {
+            return try await pool.read { db in
+                try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM events INDEXED BY events_unfinished WHERE status IN (0, 1))
+                            OR EXISTS (SELECT 1 FROM commands INDEXED BY commands_ready WHERE status IN (0, 1))
+                        """) ?? false
+            }
+        } catch {
+            throw SQLiteStoreError.read("look for unfinished work", error)
         }
     }
 

@@ -62,12 +62,37 @@ enum Schema {
         migrator.registerMigration("v2-delivery-note") { db in
             try db.execute(sql: "ALTER TABLE commands ADD COLUMN note TEXT")
         }
-        // Provisional entity keys adopted by an entity (see `Aggregate.aliases`).
+        // Provisional entity keys adopted by an entity (see `Aggregate.aliases`). An adoption moves every event under
+        // the alias, whatever its status: `events_entity` finds them without scanning the inbox.
         migrator.registerMigration("v3-aliases") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE aliases (
                       alias TEXT PRIMARY KEY, entity_key TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+                    CREATE INDEX events_entity ON events (entity_key);
+                    """)
+        }
+        // Metrics and readiness read queue depths and ages on every scrape: answer them from small covering indexes
+        // instead of scanning the tables (whose rows hold the payloads).
+        migrator.registerMigration("v3-stats-indexes") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX events_pending_received ON events (received_at) WHERE status = 0;
+                    CREATE INDEX commands_target_status ON commands (target, status, created_at);
+                    """)
+        }
+        // Claims test status, lease, entity key and occurred-at of every candidate they walk past (a backlog can be
+        // thousands of events of blocked keys). With those columns in the claim indexes the walk never reads a table
+        // row, whose payload makes it large; only the claimed rows are.
+        migrator.registerMigration("v3-covering-claim-indexes") { db in
+            try db.execute(
+                sql: """
+                    DROP INDEX events_unfinished;
+                    CREATE INDEX events_unfinished ON events (seq, status, lease_until, entity_key, occurred_at)
+                      WHERE status IN (0, 1);
+                    DROP INDEX commands_ready;
+                    CREATE INDEX commands_ready ON commands (target, next_attempt_at, id, status, lease_until, entity_key)
+                      WHERE status IN (0, 1);
                     """)
         }
         return migrator

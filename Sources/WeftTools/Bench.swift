@@ -164,10 +164,7 @@ public struct Bench: Sendable {
     func waitUntilDrained(_ store: any Store) async throws {
         let deadline = ContinuousClock.now.advanced(by: .seconds(1800))
         while ContinuousClock.now < deadline {
-            let stats = try await store.stats(now: Date())
-            let events = (stats.eventsByStatus[.pending] ?? 0) + (stats.eventsByStatus[.processing] ?? 0)
-            let commands = stats.commandsByTarget.values.reduce(0) { $0 + ($1[.pending] ?? 0) + ($1[.inFlight] ?? 0) }
-            if events == 0 && commands == 0 { return }
+            if try await !store.hasUnfinishedWork() { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw HarnessError("the pipeline did not drain")

@@ -144,6 +144,7 @@ struct FailingAppendStore: Store {
     func cursor(_ name: String) async throws -> String? { try await base.cursor(name) }
     func setCursor(_ name: String, to value: String) async throws { try await base.setCursor(name, to: value) }
     func stats(now: Date) async throws -> StoreStats { try await base.stats(now: now) }
+    func hasUnfinishedWork() async throws -> Bool { try await base.hasUnfinishedWork() }
     func audit(_ entry: AuditEntry) async throws { try await base.audit(entry) }
     func auditLog(limit: Int) async throws -> [AuditEntry] { try await base.auditLog(limit: limit) }
 }

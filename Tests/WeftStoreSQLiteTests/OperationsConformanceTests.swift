@@ -19,6 +19,28 @@ struct OperationsConformanceTests {
     }
 
     @Test(arguments: StoreFactory.all)
+    func unfinishedWorkIsPendingOrHeldEventsAndUndeliveredCommands(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        #expect(try await store.hasUnfinishedWork() == false)
+        // seedCommands takes its event through to done, leaving only the commands.
+        try await store.seedCommands([F.command("c1")])
+        #expect(try await store.hasUnfinishedWork())
+        let claimed = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.t0)
+        #expect(try await store.hasUnfinishedWork())
+        try await store.completeCommands(
+            [CommandResult(id: claimed[0].id, transition: .dead(failure: F.failure), subject: claimed[0].payload.subject)],
+            owner: "d", now: F.t0)
+        // A dead letter waits for an operator: it is not unfinished work.
+        #expect(try await store.hasUnfinishedWork() == false)
+        _ = try await store.append([F.event("e1")])
+        #expect(try await store.hasUnfinishedWork())
+        let held = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(try await store.hasUnfinishedWork())
+        try await store.commitProcessed([F.processed(held[0])], owner: "w", now: F.t0)
+        #expect(try await store.hasUnfinishedWork() == false)
+    }
+
+    @Test(arguments: StoreFactory.all)
     func statsCountByStatusAndMeasureAges(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store
         #expect(try await store.stats(now: F.t0) == StoreStats())

@@ -79,6 +79,10 @@ public protocol Store: Sendable {
     /// Queue depths and ages, for metrics and readiness.
     func stats(now: Date) async throws -> StoreStats
 
+    /// Whether any event is pending or processing, or any command pending or in flight. Cheap enough to poll (it does
+    /// not count the history).
+    func hasUnfinishedWork() async throws -> Bool
+
     /// Appends to the audit log.
     func audit(_ entry: AuditEntry) async throws
 
