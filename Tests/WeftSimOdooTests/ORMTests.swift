@@ -30,6 +30,34 @@ struct ORMTests {
         }
     }
 
+    /// Indexed lookups (`ref = …`, `ref in […]`) answer exactly what a scan would, also after the field changes and
+    /// inside a larger domain; a value of another type (a name for a many2one) still scans.
+    @Test func indexedLookupsAgreeWithAScan() throws {
+        var db = database()
+        let ids = try partners(&db)
+        #expect(try names(db, [["ref", "=", "T-3"]]) == ["Hans Müller"])
+        #expect(Set(try names(db, [["ref", "in", ["T-1", "T-4", "T-9"]]])) == ["Acme Corp", "Zoë Zed"])
+        try db.write("res.partner", [ids.hans], ["ref": "T-30"], CallContext())
+        #expect(try names(db, [["ref", "=", "T-3"]]).isEmpty)
+        #expect(try names(db, [["ref", "=", "T-30"]]) == ["Hans Müller"])
+        #expect(try names(db, ["&", ["ref", "in", ["T-30", "T-2"]], ["email", "ilike", "acme"]]) == ["Jane Doe"])
+        // Archived records are found only with active_test off, as without the index.
+        try db.write("res.partner", [ids.zoe], ["active": false], CallContext())
+        #expect(try names(db, [["ref", "=", "T-4"]]).isEmpty)
+        #expect(
+            try db.search("res.partner", domain: [["ref", "=", "T-4"]], CallContext(["active_test": false])) == [ids.zoe])
+        // A many2one looked up by id uses the index; by display name it scans, with the same answer.
+        let move = try db.create(
+            "account.move",
+            ["move_type": "out_invoice", "partner_id": .int(ids.acme), "ref": "INV-KEY",
+             "invoice_line_ids": [[0, 0, ["name": "Seat", "quantity": 1, "price_unit": 10]]]],
+            CallContext())
+        let lines = try db.search("account.move.line", domain: [["move_id", "=", .int(move)]], CallContext())
+        #expect(!lines.isEmpty)
+        #expect(try db.search("account.move", domain: [["ref", "=", "INV-KEY"]], CallContext()) == [move])
+        #expect(try db.search("account.move.line", domain: [["move_id", "in", [.int(move), 999]]], CallContext()) == lines)
+    }
+
     @Test func contactInheritsParentAddressAndDisplayName() throws {
         var db = database()
         let ids = try partners(&db)

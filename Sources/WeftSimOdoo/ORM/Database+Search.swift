@@ -19,6 +19,9 @@ extension Database {
             candidates = pinned.filter { exists(model, $0) }.sorted()
         } else if model == "ir.model.data", let modules = domain.pinned("module"), let names = domain.pinned("name") {
             candidates = modules.flatMap { module in names.compactMap { xmlids[module + "." + $0] } }.sorted()
+        } else if let keys = indexKeys(domain, spec) {
+            let index = tables[model]?.index
+            candidates = Set(keys.flatMap { index?[$0] ?? [] }).sorted()
         } else {
             candidates = ids(model)
         }
@@ -34,6 +37,22 @@ extension Database {
         let start = min(max(offset, 0), matched.count)
         let end = limit.map { min(start + max($0, 0), matched.count) } ?? matched.count
         return Array(matched[start..<end])
+    }
+
+    /// The index entries that hold every record `domain` can match, when it pins an indexed field to values of the
+    /// field's own type (`ref = "x"`, `move_id in [1, 2]`); `nil` when the table must be scanned.
+    func indexKeys(_ domain: Domain, _ spec: ModelSpec) -> [String]? {
+        for field in tables[spec.name]?.indexedFields ?? [] {
+            guard let values = domain.pinnedValues(field), let kind = spec.fields[field]?.kind else { continue }
+            let typed = values.allSatisfy { value in
+                switch (kind, value) {
+                case (.char, .string), (.many2one, .int): true
+                default: false
+                }
+            }
+            if typed { return values.compactMap { Table.indexKey(field, $0) } }
+        }
+        return nil
     }
 
     func parseOrder(_ spec: ModelSpec, _ order: String?) throws(OdooError) -> [(String, Bool)] {

@@ -92,7 +92,7 @@ extension Database {
             }
             try validateRow(spec, row, isCreate: false)
             row["write_date"] = .string(timestamp)
-            tables[model]?.rows[id] = row
+            tables[model]?.update(id, row)
             linkInverse(spec, id: id, old: old, new: row)
             for (key, value) in commands { try applyX2many(model, id, key, value, ctx) }
             if let delegate = spec.delegate, !delegatedVals.isEmpty, let parent = row[delegate.field]?.intValue {

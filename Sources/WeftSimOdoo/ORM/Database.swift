@@ -24,9 +24,45 @@ struct Table: Sendable {
     var rows = ShardedDictionary<Int64, [String: JSONValue]>()
     var ids: [Int64] = []
     var nextId: Int64 = 1
+    /// The fields clients look records up by (`ref`, a payment's memo, a line's `move_id`), indexed like Odoo's
+    /// database indexes so a lookup does not scan the table.
+    var indexedFields: [String] = []
+    /// `field \u{1} value` → ids that have, or once had, that value: a superset, since `search` checks every
+    /// candidate against the whole domain. Maintained by `insert` and `update`, the only ways an indexed field is set.
+    var index = ShardedDictionary<String, [Int64]>()
+
+    init(indexedFields: [String] = []) {
+        self.indexedFields = indexedFields
+    }
+
+    static func indexKey(_ field: String, _ value: JSONValue) -> String? {
+        switch value {
+        case .string(let text): field + "\u{1}s" + text
+        case .int(let id): field + "\u{1}i\(id)"
+        default: nil
+        }
+    }
+
+    private mutating func noteIndexed(_ id: Int64, _ row: [String: JSONValue]) {
+        for field in indexedFields {
+            guard let value = row[field], let key = Self.indexKey(field, value) else { continue }
+            var ids = index[key] ?? []
+            if !ids.contains(id) {
+                ids.append(id)
+                index[key] = ids
+            }
+        }
+    }
+
+    /// Replaces a row (an ORM `write`).
+    mutating func update(_ id: Int64, _ row: [String: JSONValue]) {
+        rows[id] = row
+        noteIndexed(id, row)
+    }
 
     mutating func insert(_ id: Int64, _ row: [String: JSONValue]) {
         rows[id] = row
+        noteIndexed(id, row)
         if let last = ids.last, last > id {
             let index = ids.firstIndex { $0 > id } ?? ids.endIndex
             ids.insert(id, at: index)
@@ -85,10 +121,16 @@ struct Database: Sendable {
     /// The user every call runs as.
     let uid: Int64 = 2
 
+    /// The indexed fields of each model (see `Table.index`).
+    static let indexedFields: [String: [String]] = [
+        "res.partner": ["ref"], "account.move": ["ref", "reversed_entry_id"], "account.payment": ["memo", "ref"],
+        "account.move.line": ["move_id"],
+    ]
+
     init(flavour: Flavour) {
         self.flavour = flavour
         self.models = Registry.models(flavour)
-        for name in models.keys { tables[name] = Table() }
+        for name in models.keys { tables[name] = Table(indexedFields: Self.indexedFields[name] ?? []) }
     }
 
     // MARK: - Access

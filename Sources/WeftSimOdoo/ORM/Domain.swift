@@ -104,6 +104,20 @@ indirect enum Domain: Sendable {
     }
 
     /// The value of `field` pinned by an `=` or `in` at the top level.
+    /// The values a top-level `=` or `in` leaf on `field` allows, as given.
+    func pinnedValues(_ field: String) -> [JSONValue]? {
+        switch self {
+        case .leaf(let path, let op, let value) where path == [field]:
+            if op == "=" { return [value] }
+            if op == "in", let list = value.arrayValue { return list }
+            return nil
+        case .and(let terms):
+            return terms.lazy.compactMap { $0.pinnedValues(field) }.first
+        default:
+            return nil
+        }
+    }
+
     func pinned(_ field: String) -> [String]? {
         switch self {
         case .leaf(let path, let op, let value) where path == [field]:
