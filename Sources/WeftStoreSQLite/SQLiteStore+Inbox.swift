@@ -226,23 +226,32 @@ extension SQLiteStore {
     }
 
     public func releaseEvents(_ seqs: [EventSeq], owner: String) async throws {
-        guard !seqs.isEmpty else { return }
+        try await releaseHeld(
+            seqs.map(\.rawValue), owner: owner, table: "events", key: "seq",
+            set: "status = 0, lease_owner = NULL, lease_until = NULL", operation: "release events")
+    }
+
+    /// Gives rows of `table` that `owner` holds (status 1) back with `assignments`, in statements of 500 ids.
+    func releaseHeld(
+        _ ids: [Int64], owner: String, table: String, key: String, set assignments: String, operation: String
+    ) async throws {
+        guard !ids.isEmpty else { return }
         do {
             try await pool.write { db in
-                for start in stride(from: 0, to: seqs.count, by: 500) {
-                    let slice = seqs[start..<min(seqs.count, start + 500)]
+                for start in stride(from: 0, to: ids.count, by: 500) {
+                    let slice = ids[start..<min(ids.count, start + 500)]
                     var arguments: StatementArguments = [owner]
-                    arguments += StatementArguments(slice.map(\.rawValue))
+                    arguments += StatementArguments(Array(slice))
                     try db.execute(
                         sql: """
-                            UPDATE events SET status = 0, lease_owner = NULL, lease_until = NULL
-                            WHERE status = 1 AND lease_owner = ? AND seq IN (\(Self.placeholders(slice.count)))
+                            UPDATE \(table) SET \(assignments)
+                            WHERE status = 1 AND lease_owner = ? AND \(key) IN (\(Self.placeholders(slice.count)))
                             """,
                         arguments: arguments)
                 }
             }
         } catch {
-            throw SQLiteStoreError.write("release events", error)
+            throw SQLiteStoreError.write(operation, error)
         }
     }
 }

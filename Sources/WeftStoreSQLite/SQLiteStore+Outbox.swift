@@ -132,24 +132,10 @@ extension SQLiteStore {
 
     /// Gives claimed commands back unattempted: pending, due as before, and the attempt counted at claim undone.
     public func releaseCommands(_ ids: [CommandID], owner: String) async throws {
-        guard !ids.isEmpty else { return }
-        do {
-            try await pool.write { db in
-                for start in stride(from: 0, to: ids.count, by: 500) {
-                    let slice = ids[start..<min(ids.count, start + 500)]
-                    var arguments: StatementArguments = [owner]
-                    arguments += StatementArguments(slice.map(\.rawValue))
-                    try db.execute(
-                        sql: """
-                            UPDATE commands SET status = 0, attempts = max(0, attempts - 1), lease_owner = NULL, lease_until = NULL
-                            WHERE status = 1 AND lease_owner = ? AND id IN (\(Self.placeholders(slice.count)))
-                            """,
-                        arguments: arguments)
-                }
-            }
-        } catch {
-            throw SQLiteStoreError.write("release commands", error)
-        }
+        try await releaseHeld(
+            ids.map(\.rawValue), owner: owner, table: "commands", key: "id",
+            set: "status = 0, attempts = max(0, attempts - 1), lease_owner = NULL, lease_until = NULL",
+            operation: "release commands")
     }
 
     /// The earliest instant `claimCommands` could hand out something for `target`: over the head command of each

@@ -1,8 +1,8 @@
 public import AsyncHTTPClient
 import Foundation
 import Hummingbird
-import ServiceLifecycle
 public import Logging
+import ServiceLifecycle
 import WeftCore
 import WeftRuntime
 import WeftServer

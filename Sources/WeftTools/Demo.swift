@@ -120,7 +120,8 @@ public struct Demo: Sendable {
                     say("Stripe   http://127.0.0.1:\(stripePort)   simulator (key \(stripeKey))")
                     say("Odoo     http://127.0.0.1:\(odooPort)   simulator (JSON-2, key \(odooKey), database demo)")
                     let story = DemoStory(
-                        stripe: stripe, odoo: OdooProbe(http: HarnessHTTP(client: client), url: "http://127.0.0.1:\(odooPort)", key: odooKey),
+                        stripe: stripe,
+                        odoo: OdooProbe(http: HarnessHTTP(client: client), url: "http://127.0.0.1:\(odooPort)", key: odooKey),
                         odooFaults: odooFaults, node: node, say: say)
                     let failures = await story.tell()
                     if keepRunning {

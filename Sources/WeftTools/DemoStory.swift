@@ -98,17 +98,23 @@ struct DemoStory: Sendable {
         let subscription = try stripeCall(
             "POST", "/v1/subscriptions",
             [("customer", customerID), ("items[0][price]", price["id"]?.stringValue ?? ""), ("default_payment_method", "pm_card_visa")])
-        say("   Stripe: subscription \(subscription["id"]?.stringValue ?? "?") \(subscription["status"]?.stringValue ?? "?"), first invoice paid")
+        say(
+            "   Stripe: subscription \(subscription["id"]?.stringValue ?? "?") \(subscription["status"]?.stringValue ?? "?"), first invoice paid"
+        )
         let paid = try await eventually {
             try await odoo.count(
                 "account.move",
-                [["move_type", "=", "out_invoice"], ["partner_id.name", "=", "Ada Lovelace Ltd"], ["payment_state", "in", ["paid", "in_payment"]]]) == 1
+                [
+                    ["move_type", "=", "out_invoice"], ["partner_id.name", "=", "Ada Lovelace Ltd"],
+                    ["payment_state", "in", ["paid", "in_payment"]],
+                ]) == 1
         }
         check(checks, paid, "Odoo: one posted customer invoice for Ada, payment_state paid")
 
         say("\n== 3. The next payment fails, then the card is updated and it succeeds")
         stripe.forcePaymentMethod("pm_card_chargeDeclined", forCustomer: customerID)
-        try stripeCall("POST", "/v1/invoiceitems", [("customer", customerID), ("amount", "1500"), ("currency", "usd"), ("description", "Extra seats")])
+        try stripeCall(
+            "POST", "/v1/invoiceitems", [("customer", customerID), ("amount", "1500"), ("currency", "usd"), ("description", "Extra seats")])
         let invoice = try stripeCall("POST", "/v1/invoices", [("customer", customerID), ("pending_invoice_items_behavior", "include")])
         let invoiceID = invoice["id"]?.stringValue ?? ""
         try stripeCall("POST", "/v1/invoices/\(invoiceID)/finalize")
@@ -124,7 +130,10 @@ struct DemoStory: Sendable {
         let bothPaid = try await eventually {
             try await odoo.count(
                 "account.move",
-                [["move_type", "=", "out_invoice"], ["partner_id.name", "=", "Ada Lovelace Ltd"], ["payment_state", "in", ["paid", "in_payment"]]]) == 2
+                [
+                    ["move_type", "=", "out_invoice"], ["partner_id.name", "=", "Ada Lovelace Ltd"],
+                    ["payment_state", "in", ["paid", "in_payment"]],
+                ]) == 2
         }
         check(checks, bothPaid, "Odoo: both invoices paid, each registered once")
 
@@ -165,7 +174,9 @@ struct DemoStory: Sendable {
         say("\n== 7. Odoo is down for three seconds")
         odooFaults.set(FaultPlan(outageSeconds: 3))
         try stripeCall("POST", "/v1/customers/\(customerID)", [("name", "Ada Lovelace Group")])
-        let opened = try await eventually { node.dispatchers["odoo"].map { if case .closed = $0.breakerState { false } else { true } } ?? false }
+        let opened = try await eventually {
+            node.dispatchers["odoo"].map { if case .closed = $0.breakerState { false } else { true } } ?? false
+        }
         check(checks, opened, "Weft: the breaker to Odoo opened; the change waits in the outbox")
         let recovered = try await eventually { try await partner(named: "Ada Lovelace Group") != nil }
         check(checks, recovered, "Odoo: the change arrived after the outage (nothing lost)")

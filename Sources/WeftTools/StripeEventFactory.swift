@@ -73,14 +73,18 @@ public struct StripeEventFactory: Sendable {
                     apiVersion: current ? Self.currentAPIVersion : Self.apiVersion))
             let firstInvoice = "in_\(prefix)\(index)a"
             let amount = Int64(1000 + (index % 50) * 100)
-            story.events.append(invoice(firstInvoice, customer: customer, status: "open", amount: amount, type: "invoice.finalized", at: next()))
+            story.events.append(
+                invoice(firstInvoice, customer: customer, status: "open", amount: amount, type: "invoice.finalized", at: next()))
             story.events += paid(firstInvoice, amount: amount)
             story.invoices.insert(firstInvoice)
             story.paidInvoices.insert(firstInvoice)
             if index % 5 == 0 {
                 let second = "in_\(prefix)\(index)b"
-                story.events.append(invoice(second, customer: customer, status: "open", amount: 2500, type: "invoice.finalized", at: next()))
-                story.events.append(invoice(second, customer: customer, status: "open", amount: 2500, type: "invoice.payment_failed", at: next(), attempt: 1))
+                story.events.append(
+                    invoice(second, customer: customer, status: "open", amount: 2500, type: "invoice.finalized", at: next()))
+                story.events.append(
+                    invoice(
+                        second, customer: customer, status: "open", amount: 2500, type: "invoice.payment_failed", at: next(), attempt: 1))
                 story.events += paid(second, amount: 2500)
                 story.invoices.insert(second)
                 story.paidInvoices.insert(second)
@@ -88,13 +92,15 @@ public struct StripeEventFactory: Sendable {
             if index % 5 == 0 {
                 let refund = "re_\(prefix)\(index)"
                 story.events.append(
-                    refundCreated(refund, charge: "ch_\(firstInvoice)", customer: customer, amount: amount / 2, at: next(), current: current))
+                    refundCreated(
+                        refund, charge: "ch_\(firstInvoice)", customer: customer, amount: amount / 2, at: next(), current: current))
                 story.refunds.insert(refund)
             }
             if index % 7 == 3 {
                 let third = "in_\(prefix)\(index)c"
                 story.events.append(invoice(third, customer: customer, status: "open", amount: 900, type: "invoice.finalized", at: next()))
-                story.events.append(invoice(third, customer: customer, status: "open", amount: 900, type: "invoice.payment_failed", at: next(), attempt: 1))
+                story.events.append(
+                    invoice(third, customer: customer, status: "open", amount: 900, type: "invoice.payment_failed", at: next(), attempt: 1))
                 story.invoices.insert(third)
                 story.pastDueCustomers.insert(customer)
             }
@@ -109,7 +115,9 @@ public struct StripeEventFactory: Sendable {
     ) -> StripeTestEvent {
         let object: JSONValue = [
             "id": .string(id), "object": "customer", "name": .string(name), "email": .string(email), "phone": nil,
-            "address": ["city": "Lisbon", "country": "PT", "line1": "Rua Augusta 1", "line2": nil, "postal_code": "1100-048", "state": nil],
+            "address": [
+                "city": "Lisbon", "country": "PT", "line1": "Rua Augusta 1", "line2": nil, "postal_code": "1100-048", "state": nil,
+            ],
             "currency": "usd", "created": .int(created), "livemode": false, "metadata": [:], "deleted": nil,
         ]
         return event(type: type, object: object, customer: id, created: created, apiVersion: apiVersion)

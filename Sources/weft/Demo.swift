@@ -25,8 +25,9 @@ struct Demo: AsyncParsableCommand {
         do {
             failures = try await WeftTools.Demo(
                 options: .init(keepRunning: keepRunning, workDir: work, stripeAPIVersion: stripeApiVersion),
-                logger: Logger(label: "weft.demo"))
-                .run(client: client)
+                logger: Logger(label: "weft.demo")
+            )
+            .run(client: client)
         } catch {
             try? await client.shutdown()
             print("demo failed: \(error)")

@@ -47,7 +47,9 @@ struct ConvergencePropertyTests {
                 let key = "\(command.payload.kind)|\(command.payload.subject)"
                 // Odoo shows standing as a tag: present while past due, absent otherwise.
                 if case .setStanding(let standing) = command.payload {
-                    target[key] = standing.state == .pastDue ? .setStanding(Standing(customerRef: standing.customerRef, state: .pastDue, since: .distantPast)) : nil
+                    target[key] =
+                        standing.state == .pastDue
+                        ? .setStanding(Standing(customerRef: standing.customerRef, state: .pastDue, since: .distantPast)) : nil
                 } else {
                     target[key] = command.payload
                 }
@@ -101,7 +103,9 @@ struct ConvergencePropertyTests {
             }
             let result = Self.process(events)
             let differing = Set(result.keys).union(reference.keys).filter { result[$0] != reference[$0] }.sorted()
-            #expect(differing.isEmpty, "differs: \(differing.map { "\($0): \(String(describing: result[$0])) vs \(String(describing: reference[$0]))" })")
+            #expect(
+                differing.isEmpty,
+                "differs: \(differing.map { "\($0): \(String(describing: result[$0])) vs \(String(describing: reference[$0]))" })")
         }
     }
 }

@@ -33,10 +33,12 @@ struct IngressTests {
         try await TestNode.with { node in
             let event = StripeEventFactory(prefix: "I1").customerCreated("cus_I1", name: "A", email: "a@x.test", at: 1_750_000_000)
             let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
-            let first = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+            let first = try await post(
+                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
             #expect(first.0 == 200)
             #expect(first.1.contains(#""duplicate":false"#))
-            let second = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+            let second = try await post(
+                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
             #expect(second.0 == 200)
             #expect(second.1.contains(#""duplicate":true"#))
             #expect(try await storedEvents(node) == 1)
@@ -49,7 +51,8 @@ struct IngressTests {
             let wrong = StripeWebhookSigner(secret: "whsec_wrong")
             let cases: [String?] = [
                 nil, "garbage", "t=1,v0=abc", wrong.signatureHeader(payload: event.body, at: Date()),
-                StripeWebhookSigner(secret: TestNode.webhookSecret).signatureHeader(payload: event.body, at: Date().addingTimeInterval(-3600)),
+                StripeWebhookSigner(secret: TestNode.webhookSecret).signatureHeader(
+                    payload: event.body, at: Date().addingTimeInterval(-3600)),
             ]
             for signature in cases {
                 let (status, body) = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signature)
@@ -66,7 +69,8 @@ struct IngressTests {
             let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
             for text in ["{not json", #"{"id":"evt_1"}"#, "[]", #"{"object":"event","type":"x","created":1,"data":{}}"#] {
                 let body = Data(text.utf8)
-                let (status, response) = try await post("\(node.weftURL)/hooks/stripe", body: body, signature: signer.signatureHeader(payload: body, at: Date()))
+                let (status, response) = try await post(
+                    "\(node.weftURL)/hooks/stripe", body: body, signature: signer.signatureHeader(payload: body, at: Date()))
                 #expect(status == 400, "body \(text)")
                 #expect(response.contains("malformed_event"))
             }
@@ -78,7 +82,8 @@ struct IngressTests {
         try await TestNode.with { node in
             let body = Data(repeating: UInt8(ascii: "x"), count: 65 * 1024)
             let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
-            let (status, response) = try await post("\(node.weftURL)/hooks/stripe", body: body, signature: signer.signatureHeader(payload: body, at: Date()))
+            let (status, response) = try await post(
+                "\(node.weftURL)/hooks/stripe", body: body, signature: signer.signatureHeader(payload: body, at: Date()))
             #expect(status == 413)
             #expect(response.contains("max_body_bytes"))
             #expect(try await storedEvents(node) == 0)
@@ -91,7 +96,8 @@ struct IngressTests {
         }) { node in
             let event = StripeEventFactory(prefix: "I5").customerCreated("cus_I5", name: "A", email: "a@x.test", at: 1_750_000_000)
             let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
-            let (status, body) = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+            let (status, body) = try await post(
+                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
             #expect(status == 503)
             #expect(body.contains("store_unavailable"))
             #expect(try await storedEvents(node) == 0)
@@ -103,7 +109,8 @@ struct IngressTests {
             let event = StripeEventFactory(prefix: "I6").customerCreated("cus_I6", name: "A", email: "a@x.test", at: 1_750_000_000)
             // Stripe signs with both secrets during a roll; one of them is the configured one.
             let signer = StripeWebhookSigner(secrets: ["whsec_new_unknown", TestNode.webhookSecret])
-            let (status, _) = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+            let (status, _) = try await post(
+                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
             #expect(status == 200)
         }
     }
@@ -130,7 +137,9 @@ struct FailingAppendStore: Store {
     }
     func releaseCommands(_ ids: [CommandID], owner: String) async throws { try await base.releaseCommands(ids, owner: owner) }
     func nextCommandDue(target: SystemName) async throws -> Date? { try await base.nextCommandDue(target: target) }
-    func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] { try await base.listEvents(status: status, limit: limit) }
+    func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] {
+        try await base.listEvents(status: status, limit: limit)
+    }
     func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord] {
         try await base.listCommands(filter: filter, limit: limit)
     }

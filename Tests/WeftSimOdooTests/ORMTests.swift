@@ -49,8 +49,10 @@ struct ORMTests {
         // A many2one looked up by id uses the index; by display name it scans, with the same answer.
         let move = try db.create(
             "account.move",
-            ["move_type": "out_invoice", "partner_id": .int(ids.acme), "ref": "INV-KEY",
-             "invoice_line_ids": [[0, 0, ["name": "Seat", "quantity": 1, "price_unit": 10]]]],
+            [
+                "move_type": "out_invoice", "partner_id": .int(ids.acme), "ref": "INV-KEY",
+                "invoice_line_ids": [[0, 0, ["name": "Seat", "quantity": 1, "price_unit": 10]]],
+            ],
             CallContext())
         let lines = try db.search("account.move.line", domain: [["move_id", "=", .int(move)]], CallContext())
         #expect(!lines.isEmpty)

@@ -46,9 +46,10 @@ struct AliasConformanceTests {
         try await adopt(store)
         _ = try await store.append([F.event("late", key: Self.alias, occurred: 2), F.event("other", key: "stripe/invoice/in_2")])
         let listed = try await store.listEvents(status: .pending, limit: 10)
-        #expect(Dictionary(uniqueKeysWithValues: listed.map { ($0.eventID.rawValue, $0.entityKey.rawValue) }) == [
-            "late": Self.customer, "other": "stripe/invoice/in_2",
-        ])
+        #expect(
+            Dictionary(uniqueKeysWithValues: listed.map { ($0.eventID.rawValue, $0.entityKey.rawValue) }) == [
+                "late": Self.customer, "other": "stripe/invoice/in_2",
+            ])
     }
 
     @Test(arguments: StoreFactory.all)

@@ -99,7 +99,13 @@ public struct CommandRouter: Sendable {
             let key = "standing|\(customer.ref)"
             // A customer who was never past due needs no standing command.
             if standing.state == .good && aggregate.emitted["\(target)|\(key)"] == nil { continue }
-            result.append((key, .setStanding(Standing(customerRef: standing.customerRef, state: standing.state, since: standing.since, overdue: standing.overdue))))
+            result.append(
+                (
+                    key,
+                    .setStanding(
+                        Standing(customerRef: standing.customerRef, state: standing.state, since: standing.since, overdue: standing.overdue)
+                    )
+                ))
         }
         return result
     }
