@@ -73,21 +73,25 @@ extension SQLiteStore {
         }
     }
 
-    public func loadAggregates(_ keys: [EntityKey]) async throws -> [EntityKey: StoredAggregate] {
-        guard !keys.isEmpty else { return [:] }
-        let rows: [(key: String, state: Data, version: Int64)]
+    public func loadAggregates(_ keys: [EntityKey], known: [EntityKey: Int64]) async throws -> AggregateLoad {
+        guard !keys.isEmpty else { return AggregateLoad() }
+        let rows: [(key: String, state: Data?, version: Int64)]
         do {
             rows = try await pool.read { db in
-                var rows: [(key: String, state: Data, version: Int64)] = []
-                for start in stride(from: 0, to: keys.count, by: 500) {
-                    let slice = keys[start..<min(keys.count, start + 500)]
+                var rows: [(key: String, state: Data?, version: Int64)] = []
+                for start in stride(from: 0, to: keys.count, by: 400) {
+                    let slice = keys[start..<min(keys.count, start + 400)]
+                    var arguments = StatementArguments()
+                    for key in slice { arguments += [key.rawValue, known[key]] }
+                    // The state is left out where the caller holds the stored version.
                     let found = try Row.fetchAll(
                         db,
                         sql: """
-                            SELECT entity_key, state, version FROM aggregates
-                            WHERE entity_key IN (\(Self.placeholders(slice.count)))
+                            WITH k (key, known) AS (VALUES \(Array(repeating: "(?, ?)", count: slice.count).joined(separator: ", ")))
+                            SELECT a.entity_key, a.version, CASE WHEN a.version IS k.known THEN NULL ELSE a.state END AS state
+                            FROM k JOIN aggregates AS a ON a.entity_key = k.key
                             """,
-                        arguments: StatementArguments(slice.map(\.rawValue)))
+                        arguments: arguments)
                     rows += found.map { ($0["entity_key"], $0["state"], $0["version"]) }
                 }
                 return rows
@@ -96,12 +100,17 @@ extension SQLiteStore {
             throw SQLiteStoreError.read("load aggregates", error)
         }
         let decoder = CanonicalCoding.decoder
-        var result: [EntityKey: StoredAggregate] = [:]
+        var result = AggregateLoad()
         for row in rows {
-            guard let aggregate = try? decoder.decode(Aggregate.self, from: row.state) else {
+            let key = EntityKey(row.key)
+            guard let state = row.state else {
+                result.unchanged.insert(key)
+                continue
+            }
+            guard let aggregate = try? decoder.decode(Aggregate.self, from: state) else {
                 throw SQLiteStoreError.corrupt("the aggregate of an entity key cannot be read by this version")
             }
-            result[EntityKey(row.key)] = StoredAggregate(aggregate: aggregate, version: row.version)
+            result.loaded[key] = StoredAggregate(aggregate: aggregate, version: row.version)
         }
         return result
     }

@@ -124,7 +124,6 @@ struct FailingAppendStore: Store {
     func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
         try await base.claimEvents(limit: limit, owner: owner, lease: lease, now: now)
     }
-    func loadAggregates(_ keys: [EntityKey]) async throws -> [EntityKey: StoredAggregate] { try await base.loadAggregates(keys) }
     func commitProcessed(_ results: [ProcessedEvent], owner: String, now: Date) async throws -> [EventSeq] {
         try await base.commitProcessed(results, owner: owner, now: now)
     }
@@ -154,6 +153,9 @@ struct FailingAppendStore: Store {
     func setCursor(_ name: String, to value: String) async throws { try await base.setCursor(name, to: value) }
     func stats(now: Date) async throws -> StoreStats { try await base.stats(now: now) }
     func hasUnfinishedWork() async throws -> Bool { try await base.hasUnfinishedWork() }
+    func loadAggregates(_ keys: [EntityKey], known: [EntityKey: Int64]) async throws -> AggregateLoad {
+        try await base.loadAggregates(keys, known: known)
+    }
     func audit(_ entry: AuditEntry) async throws { try await base.audit(entry) }
     func auditLog(limit: Int) async throws -> [AuditEntry] { try await base.auditLog(limit: limit) }
 }

@@ -207,6 +207,21 @@ struct InboxConformanceTests {
     }
 
     @Test(arguments: StoreFactory.all)
+    func aggregatesTheCallerHoldsAreNotReadAgain(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([F.event("e1"), F.event("e2", key: "k2")])
+        let held = try await store.claimEvents(limit: 10, owner: "w", lease: .seconds(60), now: F.t0)
+        try await store.commitProcessed(
+            held.map { F.processed($0, aggregate: F.aggregate(name: $0.eventID.rawValue), version: 0) }, owner: "w", now: F.t0)
+        let keys = [EntityKey("k1"), EntityKey("k2"), EntityKey("missing")]
+        // k1 at the version the caller holds; k2 at an older one; a key with no aggregate is in neither part.
+        let load = try await store.loadAggregates(keys, known: [EntityKey("k1"): 1, EntityKey("k2"): 0, EntityKey("missing"): 3])
+        #expect(load.unchanged == [EntityKey("k1")])
+        #expect(load.loaded == [EntityKey("k2"): StoredAggregate(aggregate: F.aggregate(name: "e2"), version: 1)])
+        #expect(try await store.loadAggregates(keys, known: [:]).loaded.count == 2)
+    }
+
+    @Test(arguments: StoreFactory.all)
     func oneCommitWritesEveryHeldResultAndSkipsOnlyTheOthers(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store
         _ = try await store.append([F.event("a", key: "ka"), F.event("b", key: "kb"), F.event("c", key: "kc")])

@@ -48,11 +48,6 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses JSON bytes into a value.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
-    }
-
     /// Serialises the value; keys are sorted so equal values give equal bytes.
     public func serialized() -> Data {
         let encoder = JSONEncoder()

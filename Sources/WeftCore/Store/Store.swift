@@ -22,8 +22,10 @@ public protocol Store: Sendable {
     /// Claims up to `limit` events, at most one per entity key, leased to `owner` until `now + lease`.
     func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent]
 
-    /// Loads the aggregates of the given keys (missing keys are absent from the result).
-    func loadAggregates(_ keys: [EntityKey]) async throws -> [EntityKey: StoredAggregate]
+    /// Loads the aggregates of the given keys (missing keys are absent from both parts of the result). A key whose
+    /// stored version equals `known[key]` is only reported `unchanged`, not read and decoded again: the caller holds
+    /// that version already.
+    func loadAggregates(_ keys: [EntityKey], known: [EntityKey: Int64]) async throws -> AggregateLoad
 
     /// Commits the results of processing claimed events, atomically.
     /// - Returns: the events whose results were committed (those still leased to `owner`).
@@ -91,6 +93,26 @@ public protocol Store: Sendable {
 }
 
 /// An aggregate with its optimistic-concurrency version.
+extension Store {
+    /// Loads the aggregates of the given keys (missing keys are absent from the result).
+    public func loadAggregates(_ keys: [EntityKey]) async throws -> [EntityKey: StoredAggregate] {
+        try await loadAggregates(keys, known: [:]).loaded
+    }
+}
+
+/// What `loadAggregates(_:known:)` found.
+public struct AggregateLoad: Hashable, Sendable {
+    /// Aggregates read from the store.
+    public var loaded: [EntityKey: StoredAggregate]
+    /// Keys whose stored version is the one the caller said it holds.
+    public var unchanged: Set<EntityKey>
+
+    public init(loaded: [EntityKey: StoredAggregate] = [:], unchanged: Set<EntityKey> = []) {
+        self.loaded = loaded
+        self.unchanged = unchanged
+    }
+}
+
 public struct StoredAggregate: Hashable, Sendable {
     public var aggregate: Aggregate
     public var version: Int64

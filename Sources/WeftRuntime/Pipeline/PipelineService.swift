@@ -16,14 +16,17 @@ public struct PipelineService: Service {
     let commands: Doorbell
     let nodeID: String
     let logger: Logger
+    let cache: AggregateCache
 
     /// - Parameters:
     ///   - events: rung when events are stored (wakes idle workers).
     ///   - commands: rung when commands are written (wakes dispatchers).
+    ///   - cache: decoded aggregates this node committed last (checked against the stored version before use).
     public init(
         store: any Store, processor: PipelineProcessor, configuration: PipelineConfiguration, events: Doorbell,
-        commands: Doorbell, nodeID: String, logger: Logger
+        commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache = AggregateCache(capacity: 1024)
     ) {
+        self.cache = cache
         self.store = store
         self.processor = processor
         self.configuration = configuration
@@ -65,7 +68,11 @@ public struct PipelineService: Service {
         let claimed = try await store.claimEvents(
             limit: configuration.batchSize, owner: owner, lease: configuration.lease, now: Date())
         guard !claimed.isEmpty else { return 0 }
-        let aggregates = try await store.loadAggregates(Array(Set(claimed.map(\.entityKey))))
+        let keys = Array(Set(claimed.map(\.entityKey)))
+        let cached = cache.entries(for: keys)
+        let load = try await store.loadAggregates(keys, known: cached.mapValues(\.version))
+        var aggregates = load.loaded
+        for key in load.unchanged { aggregates[key] = cached[key] }
         var results: [ProcessedEvent] = []
         var summaries: [(InboxEvent, PipelineProcessor.Summary, ProcessedEvent)] = []
         results.reserveCapacity(claimed.count)
@@ -76,6 +83,16 @@ public struct PipelineService: Service {
         }
         let now = Date()
         let committed = Set(try await store.commitProcessed(results, owner: owner, now: now))
+        for result in results {
+            if committed.contains(result.seq), let aggregate = result.aggregate {
+                let version = (result.expectedVersion ?? 0) + 1
+                cache.store(StoredAggregate(aggregate: aggregate, version: version), for: result.entityKey)
+            } else if !committed.contains(result.seq) {
+                cache.forget([result.entityKey])
+            }
+            // The store drops an adopted key's aggregate.
+            cache.forget(result.adoptedAliases)
+        }
         var wroteCommands = false
         for (event, summary, result) in summaries where committed.contains(event.seq) {
             wroteCommands = wroteCommands || !result.commands.isEmpty
