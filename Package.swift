@@ -33,7 +33,10 @@ let package = Package(
         // Canonical model, typed ids, money, ownership, pipeline stages, delivery state machines. No I/O.
         .target(
             name: "WeftCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // XML-RPC value codec shared by the Odoo client and the Odoo simulator. No I/O.

@@ -1,3 +1,5 @@
+public import WeftCore
+
 extension SQLiteStore {
     /// Store settings.
     public struct Configuration: Sendable {
@@ -23,15 +25,22 @@ extension SQLiteStore {
         public var busyTimeout: Duration
         /// How many reader connections the pool may open.
         public var maximumReaderCount: Int
+        /// Encrypts event payloads at rest when set (see `PayloadCipher`); `nil` stores them as received.
+        public var payloadCipher: PayloadCipher?
 
         /// - Parameters:
         ///   - synchronous: durability of an acknowledged write.
         ///   - busyTimeout: `busy_timeout` of every connection.
         ///   - maximumReaderCount: reader connections in the pool.
-        public init(synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(10), maximumReaderCount: Int = 4) {
+        ///   - payloadCipher: encryption of event payloads at rest, if any.
+        public init(
+            synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(10), maximumReaderCount: Int = 4,
+            payloadCipher: PayloadCipher? = nil
+        ) {
             self.synchronous = synchronous
             self.busyTimeout = busyTimeout
             self.maximumReaderCount = maximumReaderCount
+            self.payloadCipher = payloadCipher
         }
     }
 }

@@ -1,11 +1,23 @@
 public import Foundation
 import GRDB
+import Logging
 public import WeftCore
 
 extension SQLiteStore {
     /// Appends events through the group commit: this call's events share a transaction with whatever other callers
     /// queued meanwhile. Duplicates, also within one call or one batch, are reported and not stored.
     public func append(_ events: [IncomingEvent]) async throws -> [AppendResult] {
+        var events = events
+        if let cipher {
+            // Sealed here, outside the writer's queue: the writer is the bottleneck.
+            for index in events.indices {
+                do {
+                    events[index].payload = try cipher.seal(events[index].payload, context: Self.payloadContext(events[index]))
+                } catch {
+                    throw SQLiteStoreError.encoding("seal an event payload", error)
+                }
+            }
+        }
         do {
             return try await appends.submit(events)
         } catch {
@@ -67,10 +79,62 @@ extension SQLiteStore {
                     arguments: arguments
                 ).map(Self.event)
             }
-            return claimed.sorted { $0.seq < $1.seq }
+            return try await opened(claimed.sorted { $0.seq < $1.seq }, owner: owner)
+        } catch let error as SQLiteStoreError {
+            throw error
         } catch {
             throw SQLiteStoreError.write("claim events", error)
         }
+    }
+
+    /// What binds a sealed payload to its event.
+    static func payloadContext(system: SystemName, eventID: SourceEventID) -> String {
+        "weft.event\u{0}\(system.rawValue)\u{0}\(eventID.rawValue)"
+    }
+
+    static func payloadContext(_ event: IncomingEvent) -> String {
+        payloadContext(system: event.system, eventID: event.eventID)
+    }
+
+    /// The payload as received: opened when sealed. Throws when it cannot be opened (key not configured, altered).
+    func openPayload(of event: InboxEvent) throws(PayloadCipherError) -> Data {
+        guard let cipher else { return try PayloadCipher.openWithoutKeys(event.payload) }
+        return try cipher.open(event.payload, context: Self.payloadContext(system: event.system, eventID: event.eventID))
+    }
+
+    /// Opens the payloads of claimed events. An event whose payload cannot be opened is not handed out: it is kept
+    /// as failed with the reason (e.g. its key is not configured), for an operator to fix and replay.
+    func opened(_ claimed: [InboxEvent], owner: String) async throws -> [InboxEvent] {
+        guard cipher != nil || claimed.contains(where: { PayloadCipher.isSealed($0.payload) }) else { return claimed }
+        var ready: [InboxEvent] = []
+        var unreadable: [(EventSeq, String)] = []
+        for var event in claimed {
+            do {
+                event.payload = try openPayload(of: event)
+                ready.append(event)
+            } catch {
+                unreadable.append((event.seq, "failed: \(error)"))
+            }
+        }
+        guard !unreadable.isEmpty else { return ready }
+        logger.error(
+            "event payloads cannot be opened; kept as failed",
+            metadata: ["weft.events": "\(unreadable.count)", "weft.reason": "\(unreadable[0].1)"])
+        let nowMs = Self.millis(Date())
+        let failed = unreadable
+        do {
+            try await pool.write { db in
+                let fail = try db.cachedStatement(
+                    sql: """
+                        UPDATE events SET status = 3, outcome = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?
+                        WHERE seq = ? AND status = 1 AND lease_owner = ?
+                        """)
+                for (seq, reason) in failed { try fail.execute(arguments: [reason, nowMs, seq.rawValue, owner]) }
+            }
+        } catch {
+            throw SQLiteStoreError.write("keep unreadable events as failed", error)
+        }
+        return ready
     }
 
     public func loadAggregates(_ keys: [EntityKey], known: [EntityKey: Int64]) async throws -> AggregateLoad {

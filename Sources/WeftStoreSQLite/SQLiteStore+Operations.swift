@@ -5,7 +5,16 @@ public import WeftCore
 extension SQLiteStore {
     // MARK: Operators
 
+    /// Lists events, newest first, with their payloads opened; a payload that cannot be opened is listed as stored.
     public func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] {
+        try await listStoredEvents(status: status, limit: limit).map { event in
+            var event = event
+            if let payload = try? openPayload(of: event) { event.payload = payload }
+            return event
+        }
+    }
+
+    func listStoredEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] {
         guard limit > 0 else { return [] }
         do {
             return try await pool.read { db in

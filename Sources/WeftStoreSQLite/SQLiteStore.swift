@@ -11,6 +11,8 @@ public final class SQLiteStore: Store {
     let path: String
     let logger: Logger
     let appends: GroupCommit<IncomingEvent, AppendResult>
+    /// Seals payloads on append and opens them on read, when configured.
+    let cipher: PayloadCipher?
     /// A directory this store created for itself and removes when it goes away (see `temporary`).
     private let ownedDirectory: String?
 
@@ -36,6 +38,7 @@ public final class SQLiteStore: Store {
     private init(path: String, configuration: Configuration, logger: Logger, ownedDirectory: String?) throws {
         self.path = path
         self.logger = logger
+        self.cipher = configuration.payloadCipher
         self.ownedDirectory = ownedDirectory
         var config = GRDB.Configuration()
         config.busyMode = .timeout(Self.seconds(configuration.busyTimeout))
@@ -122,6 +125,11 @@ public final class SQLiteStore: Store {
         } catch {
             throw SQLiteStoreError.read("count claims held", error)
         }
+    }
+
+    /// The payload column exactly as stored, in arrival order (tests check encryption at rest with it).
+    func storedPayloads() async throws -> [Data] {
+        try await pool.read { db in try Data.fetchAll(db, sql: "SELECT payload FROM events ORDER BY seq") }
     }
 
     /// Runs raw SQL on the writer (tests inject faults with it, e.g. a trigger that fails one insert).

@@ -57,7 +57,7 @@ public struct CrashTest: Sendable {
 
         let port = try ProcessSupport.freePort()
         let config = """
-            store: { sqlite: \(work)/weft.db }
+            store: { sqlite: \(work)/weft.db, payload_keys: [ { id: crash, key_env: WEFT_PAYLOAD_KEY } ] }
             server:
               listen: 127.0.0.1:\(port)
               admin_tokens: [ { token_env: WEFT_ADMIN_TOKEN, scopes: [read] } ]
@@ -76,6 +76,8 @@ public struct CrashTest: Sendable {
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         let environment = [
             "WEFT_STRIPE_WEBHOOK_SECRET": secret, "WEFT_ODOO_API_KEY": odooKey, "WEFT_ADMIN_TOKEN": adminToken,
+            // Payloads are encrypted at rest, so every kill and restart also crosses sealing and opening.
+            "WEFT_PAYLOAD_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
         ]
         let server = ServerProcess(
             executable: options.executable, configPath: configPath, environment: environment, work: work, port: port, http: http)
@@ -100,7 +102,9 @@ public struct CrashTest: Sendable {
         let stoppedPID = await server.stop()
         let halfDone = try await Self.claimsHeld(by: stoppedPID, storePath: "\(work)/weft.db", logger: logger)
         logger.info("crash test: graceful stop", metadata: ["left_claimed": "\(halfDone)"])
-        if halfDone > 0 { failures.append("after SIGTERM, \(halfDone) events or commands were left claimed by the stopped node (half-done)") }
+        if halfDone > 0 {
+            failures.append("after SIGTERM, \(halfDone) events or commands were left claimed by the stopped node (half-done)")
+        }
         try await server.start()
         // One more kill while the backlog is being processed and delivered.
         try await server.kill9AndRestart()

@@ -75,7 +75,9 @@ public struct Demo: Sendable {
                     throw HarnessError("the Stripe simulator did not create a webhook endpoint")
                 }
                 var configuration = WeftConfiguration()
-                configuration.store = StoreConfiguration(sqlitePath: "\(work)/demo.db")
+                configuration.store = StoreConfiguration(
+                    sqlitePath: "\(work)/demo.db",
+                    payloadKeys: [PayloadKeyReference(id: "demo", secret: .environment("PAYLOAD_KEY"))])
                 configuration.server = ServerConfiguration(
                     host: "127.0.0.1", port: weftPort,
                     adminTokens: [AdminToken(secret: .environment("ADMIN"), scopes: ["operate"])])
@@ -98,7 +100,10 @@ public struct Demo: Sendable {
                     breakerFailureThreshold: 3, breakerOpenFor: .milliseconds(500), concurrency: 2)
                 let node = try WeftNode(
                     configuration: configuration,
-                    environment: ["STRIPE_KEY": stripeKey, "STRIPE_SECRET": secret, "ODOO_KEY": odooKey, "ADMIN": "demo-admin"],
+                    environment: [
+                        "STRIPE_KEY": stripeKey, "STRIPE_SECRET": secret, "ODOO_KEY": odooKey, "ADMIN": "demo-admin",
+                        "PAYLOAD_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+                    ],
                     httpClient: client, registry: nil, nodeID: "demo", logger: quiet)
                 let (ready, readyContinuation) = AsyncStream<Int>.makeStream()
                 let group = node.makeServiceGroup(gracefulShutdownSignals: keepRunning ? [.sigterm, .sigint] : []) { port in

@@ -10,10 +10,8 @@ import WeftStoreSQLite
 /// SQLite in WAL mode serves several processes).
 func openStore(configPath: String) throws -> SQLiteStore {
     let configuration = try ConfigFile.load(configPath)
-    return try SQLiteStore(
-        path: configuration.store.sqlitePath,
-        configuration: .init(synchronous: configuration.store.synchronousFull ? .full : .normal),
-        logger: Logger(label: "weft.operator"))
+    return try WeftNode.openStore(
+        configuration.store, environment: ProcessInfo.processInfo.environment, logger: Logger(label: "weft.operator"))
 }
 
 func printJSON(_ value: some Encodable) throws {
@@ -81,7 +79,27 @@ struct DeadLetters: AsyncParsableCommand {
 }
 
 struct Events: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Inspect the inbox.", subcommands: [List.self])
+    static let configuration = CommandConfiguration(abstract: "Inspect the inbox.", subcommands: [List.self, Replay.self])
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Process failed events again (after fixing the cause, e.g. configuring their payload key).")
+        @Option(name: .long, help: "The configuration file (YAML).") var config: String
+        @Argument(help: "Sequence numbers of failed events (from `weft events list --status failed`).") var seqs: [Int64] = []
+        @Flag(name: .long, help: "Replay every failed event.") var all = false
+        @Option(name: .long, help: "Who is replaying (for the audit log).") var actor = ProcessInfo.processInfo.environment["USER"] ?? "cli"
+
+        func validate() throws {
+            if seqs.isEmpty == !all { throw ValidationError("give event sequence numbers or --all, not both") }
+        }
+
+        func run() async throws {
+            let store = try openStore(configPath: config)
+            let count = try await store.replayFailedEvents(
+                seqs: all ? nil : seqs.map { EventSeq($0) }, actor: "cli:\(actor)", now: Date())
+            print("replayed \(count) event(s); a running weft serve processes them now")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List inbox events, newest first.")

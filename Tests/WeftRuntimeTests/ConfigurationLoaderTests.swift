@@ -32,6 +32,30 @@ struct ConfigurationLoaderTests {
         #expect(odoo.apiKey == .environment("ODOO_API_KEY"))
     }
 
+    @Test func payloadKeysAreReadByReferenceAndResolved() throws {
+        let text = Self.valid.replacingOccurrences(
+            of: "store: { sqlite: ./weft.db }",
+            with: "store: { sqlite: ./weft.db, payload_keys: [ { id: new, key_env: KEY_NEW }, { id: old, key_file: /run/old } ] }")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.isEmpty, "\(problems)")
+        let store = try #require(configuration).store
+        #expect(
+            store.payloadKeys == [
+                PayloadKeyReference(id: "new", secret: .environment("KEY_NEW")), PayloadKeyReference(id: "old", secret: .file("/run/old")),
+            ])
+        let single = StoreConfiguration(payloadKeys: [PayloadKeyReference(id: "new", secret: .environment("KEY_NEW"))])
+        let cipher = try single.payloadCipher(environment: ["KEY_NEW": Data(repeating: 1, count: 32).base64EncodedString()])
+        #expect(cipher?.sealingKeyID == "new")
+        #expect(try StoreConfiguration().payloadCipher(environment: [:]) == nil)
+
+        let bad = Self.valid.replacingOccurrences(
+            of: "store: { sqlite: ./weft.db }",
+            with: "store: { sqlite: ./weft.db, payload_keys: [ { id: a, key: c2VjcmV0 }, { id: a, key_env: X } ] }")
+        let (_, badProblems) = ConfigurationLoader.load(text: bad)
+        #expect(badProblems.contains { $0.message.contains("key_env or key_file is required") })
+        #expect(badProblems.contains { $0.message.contains("id 'a' is given twice") })
+    }
+
     @Test func theShippedExampleIsValid() throws {
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples/stripe-odoo.yaml")
@@ -48,7 +72,8 @@ struct ConfigurationLoaderTests {
     }
 
     @Test func twoOwnersForOneFieldIsAnError() {
-        let text = Self.valid.replacingOccurrences(of: "stripe: [subscription.status]", with: "stripe: [subscription.status, customer.address]")
+        let text = Self.valid.replacingOccurrences(
+            of: "stripe: [subscription.status]", with: "stripe: [subscription.status, customer.address]")
         let (_, problems) = ConfigurationLoader.load(text: text)
         #expect(problems.contains { $0.line == 10 && $0.message.contains("two owners") })
     }

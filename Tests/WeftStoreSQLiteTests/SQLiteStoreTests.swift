@@ -18,6 +18,39 @@ struct SQLiteStoreTests {
         try await body(directory)
     }
 
+    /// With payload keys, the file holds no payload in the clear; the store hands payloads out opened; an event whose
+    /// key is missing is kept as failed (with the reason) instead of being processed, and replays once the key is back.
+    @Test func payloadsAreEncryptedAtRestAndKeyLossIsVisible() async throws {
+        try await withDirectory { directory in
+            let path = directory + "/weft.sqlite"
+            let key = try PayloadCipher.Key(id: "k1", base64: Data(repeating: 7, count: 32).base64EncodedString())
+            let encrypted = SQLiteStore.Configuration(payloadCipher: try PayloadCipher(keys: [key]))
+            let store = try SQLiteStore(path: path, configuration: encrypted, logger: logger)
+            _ = try await store.append([F.event("e1"), F.event("e2", key: "k2")])
+            let raw = try await store.storedPayloads()
+            #expect(raw.count == 2 && raw.allSatisfy(PayloadCipher.isSealed))
+            #expect(raw.allSatisfy { $0.range(of: Data("\"id\"".utf8)) == nil })
+            #expect(try await store.listEvents(status: nil, limit: 10).last?.payload == Data("{\"id\":\"e1\"}".utf8))
+            let claimed = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
+            #expect(claimed.first?.payload == Data("{\"id\":\"e1\"}".utf8))
+            try store.close()
+
+            // Reopened without the key: the remaining event cannot be read, so it is kept as failed, saying why.
+            let keyless = try SQLiteStore(path: path, logger: logger)
+            #expect(try await keyless.claimEvents(limit: 10, owner: "w2", lease: .seconds(60), now: F.at(120)).isEmpty)
+            let failed = try await keyless.listEvents(status: .failed, limit: 10)
+            #expect(failed.count == 2)
+            #expect(failed.allSatisfy { $0.outcome?.contains("key 'k1', which is not configured") == true })
+            try keyless.close()
+
+            // With the key back, a replay processes them.
+            let again = try SQLiteStore(path: path, configuration: encrypted, logger: logger)
+            #expect(try await again.replayFailedEvents(seqs: nil, actor: "ops", now: F.at(121)) == 2)
+            let replayed = try await again.claimEvents(limit: 10, owner: "w3", lease: .seconds(60), now: F.at(122))
+            #expect(Set(replayed.map(\.payload)) == [Data("{\"id\":\"e1\"}".utf8), Data("{\"id\":\"e2\"}".utf8)])
+        }
+    }
+
     @Test func synchronousIsFullByDefaultAndNormalWhenAsked() throws {
         #expect(try SQLiteStore.temporary(logger: logger).synchronousLevel() == 2)
         let normal = try SQLiteStore.temporary(configuration: .init(synchronous: .normal), logger: logger)

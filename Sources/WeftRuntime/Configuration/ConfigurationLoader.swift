@@ -180,13 +180,30 @@ private struct Reader {
 
     mutating func readStore(_ node: Node) -> StoreConfiguration {
         var store = StoreConfiguration()
-        let members = mapping(node, "store", allowed: ["sqlite", "synchronous"])
+        let members = mapping(node, "store", allowed: ["sqlite", "synchronous", "payload_keys"])
         if let path = string(value(members, "sqlite"), "store.sqlite", required: true) { store.sqlitePath = path }
         if let sync = value(members, "synchronous") {
             switch sync.string?.lowercased() {
             case "full": store.synchronousFull = true
             case "normal": store.synchronousFull = false
             default: problem(sync, "store.synchronous must be full or normal")
+            }
+        }
+        if let keys = value(members, "payload_keys") {
+            guard case .sequence(let sequence) = keys else {
+                problem(keys, "store.payload_keys must be a list of { id, key_env | key_file }")
+                return store
+            }
+            var seen: Set<String> = []
+            for item in sequence {
+                let keyMembers = mapping(item, "store.payload_keys[]", allowed: ["id", "key_env", "key_file"])
+                guard let id = string(value(keyMembers, "id"), "store.payload_keys[].id", required: true) else { continue }
+                if id.isEmpty || id.utf8.count > 255 { problem(item, "store.payload_keys[].id must have 1 to 255 characters") }
+                if !seen.insert(id).inserted { problem(item, "store.payload_keys: id '\(id)' is given twice") }
+                guard let secret = secret(keyMembers, "key", "store.payload_keys[\(id)]", required: true, at: item) else {
+                    continue
+                }
+                store.payloadKeys.append(PayloadKeyReference(id: id, secret: secret))
             }
         }
         return store
@@ -387,7 +404,10 @@ private struct Reader {
                 }
                 let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
                 guard parts.count == 2, let kind = EntityKind(rawValue: parts[0]) else {
-                    problem(fieldNode, "ownership.\(system): '\(path)' is not kind.field (kinds: \(EntityKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    problem(
+                        fieldNode,
+                        "ownership.\(system): '\(path)' is not kind.field (kinds: \(EntityKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                     continue
                 }
                 guard ConfigurationLoader.ownableFields[kind]?.contains(parts[1]) == true else {

@@ -65,10 +65,33 @@ public struct StoreConfiguration: Sendable, Hashable {
     public var sqlitePath: String
     /// `true`: `synchronous=FULL` (an acknowledged event survives power loss); `false`: NORMAL.
     public var synchronousFull: Bool
+    /// Keys that encrypt event payloads at rest; the first seals new payloads, all open. Empty: not encrypted.
+    public var payloadKeys: [PayloadKeyReference]
 
-    public init(sqlitePath: String = "./weft.db", synchronousFull: Bool = true) {
+    public init(sqlitePath: String = "./weft.db", synchronousFull: Bool = true, payloadKeys: [PayloadKeyReference] = []) {
         self.sqlitePath = sqlitePath
         self.synchronousFull = synchronousFull
+        self.payloadKeys = payloadKeys
+    }
+
+    /// The payload cipher these keys make, or `nil` when none is configured.
+    public func payloadCipher(environment: [String: String]) throws -> PayloadCipher? {
+        guard !payloadKeys.isEmpty else { return nil }
+        return try PayloadCipher(
+            keys: payloadKeys.map { reference in
+                try PayloadCipher.Key(id: reference.id, base64: try reference.secret.resolve(environment: environment))
+            })
+    }
+}
+
+/// A named payload key, by reference (`key_env` / `key_file`): 32 bytes, base64.
+public struct PayloadKeyReference: Sendable, Hashable {
+    public var id: String
+    public var secret: SecretReference
+
+    public init(id: String, secret: SecretReference) {
+        self.id = id
+        self.secret = secret
     }
 }
 

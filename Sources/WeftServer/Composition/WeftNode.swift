@@ -9,7 +9,7 @@ public import UnixSignals
 import WeftConnectors
 public import WeftCore
 public import WeftRuntime
-import WeftStoreSQLite
+public import WeftStoreSQLite
 
 /// The composition root: builds the store, connectors, pipeline, dispatchers, catch-up jobs and HTTP routes of one
 /// Weft node from a configuration, and runs them in one `ServiceGroup` with graceful shutdown.
@@ -47,10 +47,7 @@ public struct WeftNode: Sendable {
         let nodeID = nodeID ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let store =
             try store
-            ?? SQLiteStore(
-                path: configuration.store.sqlitePath,
-                configuration: .init(synchronous: configuration.store.synchronousFull ? .full : .normal),
-                logger: logger)
+            ?? Self.openStore(configuration.store, environment: environment, logger: logger)
         self.store = store
         let events = Doorbell()
         let commands = Doorbell()
@@ -184,5 +181,21 @@ struct StripeFeedAdapter: EventFeed {
         }
         // Stripe lists newest first; the inbox should see them oldest first.
         return found.reversed()
+    }
+}
+
+extension WeftNode {
+
+    /// The SQLite store a configuration names, with its payload keys resolved (for `weft serve` and operator
+    /// commands alike, so both read what the other wrote).
+    public static func openStore(_ store: StoreConfiguration, environment: [String: String], logger: Logger) throws
+        -> SQLiteStore
+    {
+        try SQLiteStore(
+            path: store.sqlitePath,
+            configuration: .init(
+                synchronous: store.synchronousFull ? .full : .normal,
+                payloadCipher: try store.payloadCipher(environment: environment)),
+            logger: logger)
     }
 }
