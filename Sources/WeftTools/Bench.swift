@@ -1,17 +1,12 @@
 public import AsyncHTTPClient
 import Foundation
-import Hummingbird
 public import Logging
-import ServiceLifecycle
 import WeftCore
-import WeftRuntime
-import WeftServer
-import WeftSimKit
-import WeftSimOdoo
 import WeftStoreSQLite
 
-/// `weft bench`: a fresh SQLite store, the Odoo simulator and Weft in this process, signed Stripe webhooks sent over
-/// loopback HTTP at a fixed concurrency (the load generator runs here too, on the same two cores).
+/// `weft bench`: `weft serve` with a fresh SQLite store and `weft simulate --system odoo` as child processes, signed
+/// Stripe webhooks sent over loopback HTTP at a fixed concurrency from this process (so the load generator, Weft and
+/// the simulator share the same two cores). Peak RSS is the `weft serve` process's.
 ///
 /// Phase 1 sends N events as fast as C connections allow: ingest rate and acknowledgement latency at full load;
 /// the run then waits until every event is processed and every command delivered to the Odoo simulator
@@ -23,8 +18,13 @@ public struct Bench: Sendable {
         public var outputPath: String
         public var workDir: String
         public var synchronousFull: Bool
+        /// The `weft` executable to run as the server and the Odoo simulator.
+        public var executable: String
 
-        public init(events: Int, concurrency: Int, outputPath: String, workDir: String, synchronousFull: Bool = true) {
+        public init(
+            executable: String, events: Int, concurrency: Int, outputPath: String, workDir: String, synchronousFull: Bool = true
+        ) {
+            self.executable = executable
             self.events = events
             self.concurrency = concurrency
             self.outputPath = outputPath
@@ -45,7 +45,10 @@ public struct Bench: Sendable {
         public var halfLoadAckP99Ms: Double
         public var endToEndPerSecond: Double
         public var commandsDelivered: Int
+        /// Peak resident memory of the `weft serve` process.
         public var peakRSSMegabytes: Double
+        /// Peak resident memory of the bench itself (the load generator and its prepared events), for reference.
+        public var harnessPeakRSSMegabytes: Double
 
         enum CodingKeys: String, CodingKey {
             case events, concurrency
@@ -58,6 +61,7 @@ public struct Bench: Sendable {
             case endToEndPerSecond = "e2e_per_s"
             case commandsDelivered = "commands_delivered"
             case peakRSSMegabytes = "peak_rss_mb"
+            case harnessPeakRSSMegabytes = "harness_peak_rss_mb"
         }
 
         /// The closing line.
@@ -77,56 +81,53 @@ public struct Bench: Sendable {
     }
 
     public func run(client: HTTPClient) async throws -> Figures {
-        try FileManager.default.createDirectory(atPath: options.workDir, withIntermediateDirectories: true)
+        let work = options.workDir
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let odooKey = "bench-odoo-key"
         let secret = "whsec_bench_secret"
-        let odoo = OdooSimulator(configuration: .init(database: "bench", apiKeys: [odooKey]))
-        let odooRouter = Router()
-        odoo.addRoutes(to: odooRouter)
-        let quiet = Self.quieter(logger)
-        return try await SimulatorServer.withRunning(router: odooRouter, logger: quiet) { odooPort in
-            var configuration = WeftConfiguration()
-            configuration.store = StoreConfiguration(sqlitePath: "\(options.workDir)/bench.db", synchronousFull: options.synchronousFull)
-            configuration.server = ServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: 1 << 20)
-            configuration.systems = [
-                "stripe": .stripe(
-                    StripeSystemConfiguration(webhookSecrets: [.environment("BENCH_STRIPE_SECRET")], catchUpInterval: nil)),
-                "odoo": .odoo(
-                    OdooSystemConfiguration(
-                        url: "http://127.0.0.1:\(odooPort)", database: "bench", api: .json2,
-                        apiKey: .environment("BENCH_ODOO_KEY"))),
-            ]
-            configuration.flows = [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")]
-            let node = try WeftNode(
-                configuration: configuration,
-                environment: ["BENCH_STRIPE_SECRET": secret, "BENCH_ODOO_KEY": odooKey],
-                httpClient: client, registry: nil, nodeID: "bench", logger: quiet)
-            let (ports, continuation) = AsyncStream<Int>.makeStream()
-            let group = node.makeServiceGroup { port in
-                continuation.yield(port)
-                continuation.finish()
-            }
-            return try await withThrowingTaskGroup(of: Figures?.self) { tasks in
-                tasks.addTask {
-                    try await group.run()
-                    return nil
-                }
-                var iterator = ports.makeAsyncIterator()
-                guard let port = await iterator.next() else { throw HarnessError("weft did not start") }
-                let outcome: Result<Figures, any Error>
-                do {
-                    outcome = .success(try await measure(node: node, port: port, secret: secret, client: client))
-                } catch {
-                    outcome = .failure(error)
-                }
-                await group.triggerGracefulShutdown()
-                while (try? await tasks.next()) != nil {}
-                return try outcome.get()
-            }
+
+        // The Odoo simulator and Weft run as their own processes, as in production: Weft's memory is measured alone,
+        // and all three still share the machine's two cores.
+        let odooPortFile = "\(work)/odoo.port"
+        let odoo = try ProcessSupport.start(
+            executable: options.executable,
+            arguments: ["simulate", "--system", "odoo", "--port", "0", "--port-file", odooPortFile, "--api-key", odooKey],
+            environment: [:], logPath: "\(work)/odoo.log")
+        defer { ProcessSupport.terminate(odoo) }
+        let odooPort = try await ProcessSupport.waitForPortFile(odooPortFile, process: odoo, timeout: .seconds(30))
+
+        let port = try ProcessSupport.freePort()
+        let config = """
+            store: { sqlite: \(work)/bench.db, synchronous: \(options.synchronousFull ? "full" : "normal") }
+            server: { listen: 127.0.0.1:\(port) }
+            systems:
+              stripe: { type: stripe, webhook_secret_env: BENCH_STRIPE_SECRET, catch_up: { enabled: false } }
+              odoo: { type: odoo, url: "http://127.0.0.1:\(odooPort)", database: weft, api: json2, api_key_env: BENCH_ODOO_KEY }
+            flows:
+              billing_to_erp: { from: stripe, to: odoo }
+            """
+        let configPath = "\(work)/weft.yaml"
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let server = ServerProcess(
+            executable: options.executable, configPath: configPath,
+            environment: ["BENCH_STRIPE_SECRET": secret, "BENCH_ODOO_KEY": odooKey], work: work, port: port,
+            http: HarnessHTTP(client: client))
+        try await server.start()
+        let outcome: Result<Figures, any Error>
+        do {
+            // The store file, read beside the running server (WAL allows it) to see when the pipeline has drained.
+            let store = try SQLiteStore(path: "\(work)/bench.db", logger: Self.quieter(logger))
+            outcome = .success(try await measure(server: server, store: store, port: port, secret: secret, client: client))
+        } catch {
+            outcome = .failure(error)
         }
+        await server.stop()
+        return try outcome.get()
     }
 
-    func measure(node: WeftNode, port: Int, secret: String, client: HTTPClient) async throws -> Figures {
+    func measure(server: ServerProcess, store: SQLiteStore, port: Int, secret: String, client: HTTPClient) async throws
+        -> Figures
+    {
         let url = "http://127.0.0.1:\(port)/hooks/stripe"
         let load = LoadGenerator(client: client, url: url, secret: secret)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
@@ -135,15 +136,15 @@ public struct Bench: Sendable {
         logger.info("bench: phase 1", metadata: ["events": "\(events.count)", "concurrency": "\(options.concurrency)"])
         let started = ContinuousClock.now
         let full = await load.send(events, concurrency: options.concurrency)
-        try await waitUntilDrained(node.store)
+        try await waitUntilDrained(store)
         let endToEnd = started.duration(to: .now)
-        let delivered = try await node.store.stats(now: Date()).commandsByTarget["odoo"]?[.delivered] ?? 0
+        let delivered = try await store.stats(now: Date()).commandsByTarget["odoo"]?[.delivered] ?? 0
 
         let halfRate = max(1, full.perSecond / 2)
         let second = StripeEventFactory(prefix: "H\(runID)x").story(customers: max(1, options.events / 10))
         logger.info("bench: phase 2", metadata: ["events": "\(second.events.count)", "rate": "\(Int(halfRate))"])
         let half = await load.send(second.events, concurrency: options.concurrency, perSecond: halfRate)
-        try await waitUntilDrained(node.store)
+        try await waitUntilDrained(store)
 
         let seconds = Double(endToEnd.components.seconds) + Double(endToEnd.components.attoseconds) / 1e18
         let figures = Figures(
@@ -151,7 +152,7 @@ public struct Bench: Sendable {
             ackP50Ms: full.latency(quantile: 0.5), ackP99Ms: full.latency(quantile: 0.99), halfLoadPerSecond: half.perSecond,
             halfLoadAckP50Ms: half.latency(quantile: 0.5), halfLoadAckP99Ms: half.latency(quantile: 0.99),
             endToEndPerSecond: Double(events.count) / seconds, commandsDelivered: delivered,
-            peakRSSMegabytes: ProcessSupport.peakRSSMegabytes())
+            peakRSSMegabytes: server.peakRSSMegabytes() ?? 0, harnessPeakRSSMegabytes: ProcessSupport.peakRSSMegabytes())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let directory = (options.outputPath as NSString).deletingLastPathComponent

@@ -193,6 +193,12 @@ final class ServerProcess: @unchecked Sendable {
         try await start()
     }
 
+    /// Peak resident memory of the running server, in MiB.
+    func peakRSSMegabytes() -> Double? {
+        guard let process = lock.withLock({ self.process }) else { return nil }
+        return ProcessSupport.peakRSSMegabytes(pid: process.processIdentifier)
+    }
+
     /// Stops the server with SIGTERM (graceful) and returns its pid.
     @discardableResult
     func stop() async -> Int32? {

@@ -74,13 +74,18 @@ public enum ProcessSupport {
     }
 
     /// The peak resident set size of this process, in MiB (`VmHWM`).
-    public static func peakRSSMegabytes() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    public static func peakRSSMegabytes() -> Double { peakRSSMegabytes(procEntry: "self") ?? 0 }
+
+    /// Peak resident memory (`VmHWM`) of a running process, in MiB.
+    public static func peakRSSMegabytes(pid: Int32) -> Double? { peakRSSMegabytes(procEntry: String(pid)) }
+
+    static func peakRSSMegabytes(procEntry: String) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(procEntry)/status", encoding: .utf8) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
             let digits = line.split(separator: " ").compactMap { Double($0) }
             if let kilobytes = digits.first { return kilobytes / 1024 }
         }
-        return 0
+        return nil
     }
 }
 

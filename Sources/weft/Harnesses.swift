@@ -23,9 +23,10 @@ struct Bench: AsyncParsableCommand {
         let client = HTTPClient(
             eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration(connectionsPerHost: max(16, concurrency)))
         do {
+            let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
             let figures = try await WeftTools.Bench(
                 options: .init(
-                    events: events, concurrency: concurrency, outputPath: output, workDir: work,
+                    executable: executable, events: events, concurrency: concurrency, outputPath: output, workDir: work,
                     synchronousFull: !synchronousNormal),
                 logger: Logger(label: "weft.bench")
             ).run(client: client)
@@ -57,7 +58,8 @@ struct CrashTest: AsyncParsableCommand {
         let failures: [String]
         do {
             failures = try await WeftTools.CrashTest(
-                options: .init(executable: executable, events: events, kills: kills, workDir: workDir, concurrency: concurrency, seed: seed),
+                options: .init(
+                    executable: executable, events: events, kills: kills, workDir: workDir, concurrency: concurrency, seed: seed),
                 logger: Logger(label: "weft.crash-test")
             ).run(client: client)
         } catch {
