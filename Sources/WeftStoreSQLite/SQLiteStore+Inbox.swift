@@ -194,7 +194,7 @@ extension SQLiteStore {
             for result in results {
                 batch.append(
                     EncodedResult(
-                        result: result, state: try result.aggregate.map { try encoder.encode($0) },
+                        result: result, state: try result.aggregate.map { try $0.canonicalJSON() },
                         commands: try result.commands.map { ($0, try encoder.encode($0.payload)) }))
             }
         } catch {

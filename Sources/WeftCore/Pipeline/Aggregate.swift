@@ -15,7 +15,7 @@ public struct RecordState: Hashable, Sendable, Codable {
 
     /// Decodes the record into its typed form (e.g. `Customer`); `nil` when mandatory fields are still missing.
     public func decode<T: Decodable>(_ type: T.Type) -> T? {
-        try? CanonicalCoding.decoder.decode(T.self, from: JSONValue.object(fields).serialized())
+        try? JSONValue.object(fields).decode(T.self)
     }
 }
 

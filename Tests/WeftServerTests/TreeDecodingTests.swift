@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import WeftConnectors
+import WeftCore
+import WeftRuntime
+import WeftServer
+import WeftTools
+
+/// `RecordState.decode` reads records straight from the value tree; it must agree with the text round trip through
+/// Foundation's decoder (`CanonicalCoding.decoder`) that it replaced, on every record the pipeline really builds.
+@Suite("Decoding records from the value tree")
+struct TreeDecodingTests {
+    static func viaFoundation<T: Decodable>(_ type: T.Type, _ value: JSONValue) -> T? {
+        try? CanonicalCoding.decoder.decode(T.self, from: value.serialized())
+    }
+
+    func agree<T: Decodable & Equatable>(_ type: T.Type, _ value: JSONValue) -> Bool {
+        (try? value.decode(T.self)) == Self.viaFoundation(T.self, value)
+    }
+
+    /// The aggregates the pipeline builds for a story of both Stripe shapes.
+    static func storyAggregates() throws -> [StoredAggregate] {
+        let processor = PipelineProcessor(
+            governor: Governor(ownership: OwnershipRules()),
+            router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
+            decoders: ["stripe": StripeDecoder()])
+        var aggregates: [EntityKey: StoredAggregate] = [:]
+        for (index, event) in StripeEventFactory(prefix: "T").story(customers: 12).events.enumerated() {
+            let envelope = try StripeEventEnvelope.parse(event.body, system: "stripe")
+            let incoming = envelope.incomingEvent(system: "stripe", payload: event.body, receivedAt: Date(), traceID: TraceID("t"))
+            let inbox = InboxEvent(
+                seq: EventSeq(Int64(index + 1)), system: "stripe", eventID: incoming.eventID, type: incoming.type,
+                entityKey: incoming.entityKey, occurredAt: incoming.occurredAt, receivedAt: incoming.receivedAt,
+                payload: incoming.payload, traceID: incoming.traceID, status: .processing, attempts: 1, outcome: nil)
+            let (result, _) = processor.process(inbox, stored: aggregates[inbox.entityKey])
+            if let aggregate = result.aggregate { aggregates[inbox.entityKey] = StoredAggregate(aggregate: aggregate, version: 1) }
+        }
+        return Array(aggregates.values)
+    }
+
+    /// `Aggregate.canonicalJSON()` (written directly) reads back exactly as what `CanonicalCoding.encoder` writes.
+    @Test func canonicalJSONReadsBackLikeTheEncodersOutput() throws {
+        var samples = try Self.storyAggregates().map(\.aggregate)
+        let ref = ExternalRef(system: "stripe", kind: .customer, id: "cus_odd")
+        samples.append(
+            Aggregate(
+                records: [
+                    ref.description: RecordState(
+                        fields: [
+                            "name": "quote \" backslash \\ slash / tab \t newline \n bell \u{07} é 😀 \u{2028}",
+                            "ratio": 0.1, "big": 1e21, "tiny": 1e-7, "whole": 2.0, "negativeZero": -0.0, "max": .int(Int64.max),
+                            "min": .int(Int64.min), "list": [1, "two", nil, [true, false], ["k": 3.25]], "empty": [:],
+                        ],
+                        versions: ["name": SourceVersion(millis: 1_750_000_000_123, ordinal: 3)], sources: ["name": "stripe"])
+                ],
+                emitted: ["odoo|customer|x": Aggregate.Emission(count: 2, fingerprint: UInt64.max)],
+                aliases: [EntityKey("stripe/invoice/in_1"), EntityKey("stripe/charge/ch_\"1")]))
+        samples.append(Aggregate())
+        for aggregate in samples {
+            let ours = try CanonicalCoding.decoder.decode(Aggregate.self, from: aggregate.canonicalJSON())
+            let theirs = try CanonicalCoding.decoder.decode(Aggregate.self, from: CanonicalCoding.encoder.encode(aggregate))
+            #expect(ours == theirs)
+        }
+        #expect(throws: JSONWriteError.self) {
+            try Aggregate(records: ["x": RecordState(fields: ["n": .double(.infinity)])]).canonicalJSON()
+        }
+    }
+
+    @Test func agreesWithFoundationOnEveryRecordOfAStory() throws {
+        let aggregates = try Self.storyAggregates()
+        var records = 0
+        for stored in aggregates {
+            for state in stored.aggregate.records.values {
+                let value = JSONValue.object(state.fields)
+                #expect(agree(Customer.self, value))
+                #expect(agree(Product.self, value))
+                #expect(agree(Subscription.self, value))
+                #expect(agree(Invoice.self, value))
+                #expect(agree(Payment.self, value))
+                #expect(agree(Refund.self, value))
+                records += 1
+            }
+        }
+        #expect(records > 50)
+    }
+
+    struct Sample: Decodable, Equatable {
+        var int: Int?
+        var int64: Int64?
+        var double: Double?
+        var float: Float?
+        var flag: Bool?
+        var text: String?
+        var when: Date?
+        var list: [Int]?
+        var nested: [String: [Double]]?
+        var any: JSONValue?
+        var small: UInt8?
+    }
+
+    @Test(arguments: [
+        #"{"int": 1.0, "int64": 9007199254740993, "double": 2, "float": 1.5, "flag": true, "text": "x", "when": 1700000000123}"#,
+        #"{"list": [1, 2, 3], "nested": {"a": [1, 2.5]}, "any": {"k": [null, 1]}, "small": 255}"#,
+        #"{"int": null, "text": null, "list": null}"#,
+        #"{"int": 1.5}"#, #"{"int": "1"}"#, #"{"flag": 1}"#, #"{"text": 5}"#, #"{"small": 256}"#, #"{"list": [1, null]}"#,
+        #"{"list": {"a": 1}}"#, #"{"nested": []}"#, #"{"when": "2024-01-01"}"#, #"[]"#, #"null"#, #"{}"#,
+    ])
+    func agreesWithFoundationOnEdgeCases(_ text: String) throws {
+        let value = try JSONValue.parse(Data(text.utf8))
+        #expect(agree(Sample.self, value), "\(text)")
+    }
+}
