@@ -3,42 +3,109 @@ import Logging
 import WeftCore
 
 extension OdooTarget {
-    /// Registers a succeeded payment on its posted invoice through `account.payment.register`, with the payment's
-    /// key as `communication` (→ the payment's memo), unless the invoice is already paid or the payment exists.
-    func registerPayment(_ payment: Payment, logger: Logger) async throws(OdooError) -> DeliveryOutcome {
-        guard payment.status == .succeeded else {
-            return .delivered(record: nil, note: "failed payment: nothing to register in Odoo (standing is handled separately)")
+    /// Registers succeeded payments on their posted invoices through `account.payment.register`, each with its key as
+    /// `communication` (→ the payment's memo), unless the invoice is already paid or the payment exists. The lookups
+    /// are batched (invoices by external id then `ref`, existing payments by memo, invoice states, external-id
+    /// bookkeeping); each registration is its own wizard (Odoo gives one memo per wizard). A failure of one payment's
+    /// registration is that payment's outcome only.
+    func registerPayments(_ payments: [Payment], logger: Logger) async throws(OdooError) -> [DeliveryOutcome] {
+        var outcomes = [DeliveryOutcome?](repeating: nil, count: payments.count)
+        var pending: [(index: Int, payment: Payment, invoiceRef: ExternalRef)] = []
+        for (index, payment) in payments.enumerated() {
+            if payment.status != .succeeded {
+                outcomes[index] = .delivered(
+                    record: nil, note: "failed payment: nothing to register in Odoo (standing is handled separately)")
+            } else if let invoiceRef = payment.invoiceRef {
+                pending.append((index, payment, invoiceRef))
+            } else {
+                outcomes[index] = .delivered(record: nil, note: "payment without an invoice: nothing to reconcile in Odoo")
+            }
         }
-        guard let invoiceRef = payment.invoiceRef else {
-            return .delivered(record: nil, note: "payment without an invoice: nothing to reconcile in Odoo")
+        guard !pending.isEmpty else { return outcomes.map { $0! } }
+        let invoices = try await invoiceIDs(for: pending.map(\.invoiceRef), logger: logger)
+        let existing = try await paymentIDs(memos: pending.map(\.payment.ref.xmlidName), logger: logger)
+        let invoiceIDs = Array(Set(pending.compactMap { invoices[$0.invoiceRef] }))
+        let moves = try await client.read(model: "account.move", ids: invoiceIDs, fields: Self.moveFields, logger: logger)
+        var moveByID: [Int64: [String: JSONValue]] = [:]
+        for move in moves { if let id = move["id"]?.intValue { moveByID[id] = move } }
+
+        var bindings: [(name: String, id: Int64)] = []
+        for item in pending {
+            let key = item.payment.ref.xmlidName
+            guard let invoiceID = invoices[item.invoiceRef] else {
+                outcomes[item.index] = Self.dependencyMissing("invoice \(item.invoiceRef) is not in Odoo yet")
+                continue
+            }
+            if let paymentID = existing[key] {
+                bindings.append((key, paymentID))
+                outcomes[item.index] = .delivered(record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
+                continue
+            }
+            var commandLogger = logger
+            commandLogger[metadataKey: "weft.command.kind"] = "register_payment"
+            do {
+                let invoice = moveByID[invoiceID]
+                switch invoice?["state"]?.stringValue {
+                case "cancel"?:
+                    outcomes[item.index] = .reject(
+                        DeliveryFailure(
+                            kind: .rejected,
+                            message: "invoice \(item.invoiceRef) is cancelled in Odoo: reset it to draft and post it, then replay"))
+                    continue
+                case "draft"?:
+                    _ = try await client.call(model: "account.move", method: "action_post", ids: [invoiceID], logger: commandLogger)
+                default:
+                    break
+                }
+                if let state = invoice?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) {
+                    outcomes[item.index] = .delivered(
+                        record: TargetRecordID(model: "account.move", id: String(invoiceID)), note: "invoice already \(state) in Odoo")
+                    continue
+                }
+                let paymentID = try await registerThroughWizard(
+                    moveID: invoiceID, amount: item.payment.amount, date: item.payment.occurredAt, memo: key, logger: commandLogger)
+                bindings.append((key, paymentID))
+                outcomes[item.index] = .delivered(record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
+            } catch {
+                outcomes[item.index] = Self.outcome(for: error, logger: commandLogger)
+            }
         }
-        guard let invoiceID = try await invoiceID(for: invoiceRef, logger: logger) else {
-            return Self.dependencyMissing("invoice \(invoiceRef) is not in Odoo yet")
+        // Bookkeeping only: each payment is already findable by its memo, so a failure here loses nothing.
+        try await client.bindExternalIDs(bindings, model: "account.payment", logger: logger)
+        return outcomes.map { $0! }
+    }
+
+    /// Invoice ids for refs: by `weft.*` external id, then by the `ref` key field.
+    func invoiceIDs(for refs: [ExternalRef], logger: Logger) async throws(OdooError) -> [ExternalRef: Int64] {
+        let bound = try await client.externalIDs(refs.map(\.xmlidName), model: "account.move", logger: logger)
+        var result: [ExternalRef: Int64] = [:]
+        var missing: [String: ExternalRef] = [:]
+        for ref in refs {
+            if let id = bound[ref.xmlidName] { result[ref] = id } else { missing[ref.xmlidName] = ref }
         }
-        let key = payment.ref.xmlidName
-        if let paymentID = try await paymentID(memo: key, logger: logger) {
-            try await client.bindExternalIDs([(key, paymentID)], model: "account.payment", logger: logger)
-            return .delivered(record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
+        guard !missing.isEmpty else { return result }
+        let rows = try await client.searchRead(
+            model: "account.move", domain: [["ref", "in", .array(missing.keys.sorted().map(JSONValue.string))]],
+            fields: ["ref"], order: "id", logger: logger)
+        for row in rows {
+            if let key = row["ref"]?.stringValue, let ref = missing[key], result[ref] == nil, let id = row["id"]?.intValue {
+                result[ref] = id
+            }
         }
-        let invoice = try await client.read(model: "account.move", ids: [invoiceID], fields: Self.moveFields, logger: logger).first
-        switch invoice?["state"]?.stringValue {
-        case "cancel"?:
-            return .reject(
-                DeliveryFailure(
-                    kind: .rejected, message: "invoice \(invoiceRef) is cancelled in Odoo: reset it to draft and post it, then replay"))
-        case "draft"?:
-            _ = try await client.call(model: "account.move", method: "action_post", ids: [invoiceID], logger: logger)
-        default:
-            break
+        return result
+    }
+
+    /// Payments whose memo (`ref` before Odoo 18) is one of `memos`, by memo (the lowest id when several).
+    func paymentIDs(memos: [String], logger: Logger) async throws(OdooError) -> [String: Int64] {
+        let field = try await client.serverVersion(logger: logger).paymentMemoField
+        let rows = try await client.searchRead(
+            model: "account.payment", domain: [[.string(field), "in", .array(Array(Set(memos)).sorted().map(JSONValue.string))]],
+            fields: [field], order: "id", logger: logger)
+        var result: [String: Int64] = [:]
+        for row in rows {
+            if let memo = row[field]?.stringValue, result[memo] == nil, let id = row["id"]?.intValue { result[memo] = id }
         }
-        if let state = invoice?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) {
-            return .delivered(
-                record: TargetRecordID(model: "account.move", id: String(invoiceID)), note: "invoice already \(state) in Odoo")
-        }
-        let paymentID = try await registerThroughWizard(
-            moveID: invoiceID, amount: payment.amount, date: payment.occurredAt, memo: key, logger: logger)
-        try await client.bindExternalIDs([(key, paymentID)], model: "account.payment", logger: logger)
-        return .delivered(record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
+        return result
     }
 
     /// Runs the "Register payment" wizard on one posted move (an invoice, or a credit note for money paid back).

@@ -32,12 +32,14 @@ public struct OdooTarget: TargetConnector {
         var customers: [(Int, Customer)] = []
         var products: [(Int, Product)] = []
         var invoices: [(Int, InvoiceCommand)] = []
+        var payments: [(Int, Payment)] = []
         var others: [Int] = []
         for (index, command) in batch.enumerated() {
             switch command.payload {
             case .upsertCustomer(let customer): customers.append((index, customer))
             case .upsertProduct(let product): products.append((index, product))
             case .upsertInvoice(let invoice): invoices.append((index, invoice))
+            case .registerPayment(let payment): payments.append((index, payment))
             default: others.append(index)
             }
         }
@@ -45,6 +47,7 @@ public struct OdooTarget: TargetConnector {
         for (index, outcome) in await batched(customers, logger: logger, upsertCustomers) { outcomes[index] = outcome }
         for (index, outcome) in await batched(products, logger: logger, upsertProducts) { outcomes[index] = outcome }
         for (index, outcome) in await batched(invoices, logger: logger, upsertInvoices) { outcomes[index] = outcome }
+        for (index, outcome) in await batched(payments, logger: logger, registerPayments) { outcomes[index] = outcome }
         for index in others {
             let command = batch[index]
             var commandLogger = logger
@@ -52,12 +55,11 @@ public struct OdooTarget: TargetConnector {
             commandLogger[metadataKey: "weft.command.kind"] = "\(command.payload.kind)"
             do {
                 switch command.payload {
-                case .registerPayment(let payment): outcomes[index] = try await registerPayment(payment, logger: commandLogger)
                 case .createRefund(let refund): outcomes[index] = try await createRefund(refund, logger: commandLogger)
                 case .setStanding(let standing): outcomes[index] = try await setStanding(standing, logger: commandLogger)
                 case .upsertSubscription(let subscription):
                     outcomes[index] = try await upsertSubscription(subscription, logger: commandLogger)
-                case .upsertCustomer, .upsertProduct, .upsertInvoice:
+                case .upsertCustomer, .upsertProduct, .upsertInvoice, .registerPayment:
                     break
                 }
             } catch {
