@@ -88,13 +88,9 @@ public struct Bench: Sendable {
 
         // The Odoo simulator and Weft run as their own processes, as in production: Weft's memory is measured alone,
         // and all three still share the machine's two cores.
-        let odooPortFile = "\(work)/odoo.port"
-        let odoo = try ProcessSupport.start(
-            executable: options.executable,
-            arguments: ["simulate", "--system", "odoo", "--port", "0", "--port-file", odooPortFile, "--api-key", odooKey],
-            environment: [:], logPath: "\(work)/odoo.log")
+        let (odoo, odooPort) = try await ProcessSupport.startOdooSimulator(
+            executable: options.executable, apiKey: odooKey, work: work)
         defer { ProcessSupport.terminate(odoo) }
-        let odooPort = try await ProcessSupport.waitForPortFile(odooPortFile, process: odoo, timeout: .seconds(30))
 
         let port = try ProcessSupport.freePort()
         let config = """

@@ -46,13 +46,9 @@ public struct CrashTest: Sendable {
         let http = HarnessHTTP(client: client)
 
         // Odoo simulator: its own process, so it outlives every kill of weft serve.
-        let odooPortFile = "\(work)/odoo.port"
-        let odoo = try ProcessSupport.start(
-            executable: options.executable,
-            arguments: ["simulate", "--system", "odoo", "--port", "0", "--port-file", odooPortFile, "--api-key", odooKey],
-            environment: [:], logPath: "\(work)/odoo.log")
+        let (odoo, odooPort) = try await ProcessSupport.startOdooSimulator(
+            executable: options.executable, apiKey: odooKey, work: work)
         defer { ProcessSupport.terminate(odoo) }
-        let odooPort = try await ProcessSupport.waitForPortFile(odooPortFile, process: odoo, timeout: .seconds(30))
         let odooURL = "http://127.0.0.1:\(odooPort)"
 
         let port = try ProcessSupport.freePort()

@@ -45,6 +45,21 @@ public enum ProcessSupport {
     }
 
     /// Kills `process` with SIGKILL and waits for it to be gone.
+    /// Starts `weft simulate --system odoo` on a free port (log in `work/odoo.log`) and waits until it listens.
+    public static func startOdooSimulator(executable: String, apiKey: String, work: String) async throws -> (Process, Int) {
+        let portFile = "\(work)/odoo.port"
+        let process = try start(
+            executable: executable,
+            arguments: ["simulate", "--system", "odoo", "--port", "0", "--port-file", portFile, "--api-key", apiKey],
+            environment: [:], logPath: "\(work)/odoo.log")
+        do {
+            return (process, try await waitForPortFile(portFile, process: process, timeout: .seconds(30)))
+        } catch {
+            terminate(process)
+            throw error
+        }
+    }
+
     public static func kill9(_ process: Process) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
