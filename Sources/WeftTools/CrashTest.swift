@@ -73,7 +73,7 @@ public struct CrashTest: Sendable {
         let environment = [
             "WEFT_STRIPE_WEBHOOK_SECRET": secret, "WEFT_ODOO_API_KEY": odooKey, "WEFT_ADMIN_TOKEN": adminToken,
             // Payloads are encrypted at rest, so every kill and restart also crosses sealing and opening.
-            "WEFT_PAYLOAD_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+            "WEFT_PAYLOAD_KEY": PayloadCipher.Key.randomBase64(),
         ]
         let server = ServerProcess(
             executable: options.executable, configPath: configPath, environment: environment, work: work, port: port, http: http)

@@ -102,7 +102,7 @@ public struct Demo: Sendable {
                     configuration: configuration,
                     environment: [
                         "STRIPE_KEY": stripeKey, "STRIPE_SECRET": secret, "ODOO_KEY": odooKey, "ADMIN": "demo-admin",
-                        "PAYLOAD_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+                        "PAYLOAD_KEY": PayloadCipher.Key.randomBase64(),
                     ],
                     httpClient: client, registry: nil, nodeID: "demo", logger: quiet)
                 let (ready, readyContinuation) = AsyncStream<Int>.makeStream()

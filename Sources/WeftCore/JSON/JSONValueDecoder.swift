@@ -6,8 +6,7 @@ extension JSONValue {
     /// `CanonicalCoding.decoder`, without the round trip through text (the pipeline does this for every record of an
     /// aggregate on every event).
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        if T.self == Date.self { return try JSONTreeDecoder(value: self, codingPath: []).date() as! T }
-        return try T(from: JSONTreeDecoder(value: self, codingPath: []))
+        try JSONTreeDecoder(value: self, codingPath: []).decode(T.self)
     }
 }
 

@@ -62,11 +62,7 @@ public struct Aggregate: Hashable, Sendable, Codable {
         for (ref, state) in records(of: .invoice) {
             keys.insert(EntityKey.of(ref))
             if let charge = state.fields["chargeID"]?.stringValue { keys.insert(.charge(charge, system: ref.system)) }
-            if let payment = state.fields["paymentRef"], let id = payment["id"]?.stringValue,
-                let system = payment["system"]?.stringValue
-            {
-                keys.insert(EntityKey.of(ExternalRef(system: SystemName(system), kind: .payment, id: id)))
-            }
+            if let payment = try? state.fields["paymentRef"]?.decode(ExternalRef.self) { keys.insert(EntityKey.of(payment)) }
         }
         for kind in [EntityKind.payment, .refund] {
             for (ref, state) in records(of: kind) {

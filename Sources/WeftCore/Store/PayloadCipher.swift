@@ -30,6 +30,12 @@ public struct PayloadCipher: Sendable {
             self.id = id
             self.bytes = [UInt8](bytes)
         }
+
+        /// A new random key, base64-encoded (for throwaway stores: the demo, the crash test).
+        public static func randomBase64() -> String {
+            var generator = SystemRandomNumberGenerator()
+            return Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
+        }
     }
 
     let sealing: Key

@@ -84,14 +84,16 @@ public struct PipelineService: Service {
         let now = Date()
         let committed = Set(try await store.commitProcessed(results, owner: owner, now: now))
         for result in results {
-            if committed.contains(result.seq), let aggregate = result.aggregate {
+            guard committed.contains(result.seq) else {
+                cache.forget([result.entityKey])
+                continue
+            }
+            if let aggregate = result.aggregate {
                 let version = (result.expectedVersion ?? 0) + 1
                 cache.store(StoredAggregate(aggregate: aggregate, version: version), for: result.entityKey)
-            } else if !committed.contains(result.seq) {
-                cache.forget([result.entityKey])
             }
             // The store drops an adopted key's aggregate.
-            cache.forget(result.adoptedAliases)
+            if !result.adoptedAliases.isEmpty { cache.forget(result.adoptedAliases) }
         }
         var wroteCommands = false
         for (event, summary, result) in summaries where committed.contains(event.seq) {
