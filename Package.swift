@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.24.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.25.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
@@ -48,6 +49,18 @@ let package = Package(
                 "WeftCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL store, for many nodes on one database.
+        .target(
+            name: "WeftStorePostgres",
+            dependencies: [
+                "WeftCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -118,6 +131,7 @@ let package = Package(
                 "WeftRuntime",
                 "WeftConnectors",
                 "WeftStoreSQLite",
+                "WeftStorePostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -180,7 +194,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "WeftXMLRPCTests", dependencies: ["WeftXMLRPC", "WeftCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "WeftStoreSQLiteTests", dependencies: ["WeftStoreSQLite", "WeftCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WeftStoreTests",
+            dependencies: [
+                "WeftStoreSQLite", "WeftStorePostgres", "WeftCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "WeftConnectorsTests",
             dependencies: [

@@ -10,12 +10,10 @@ extension SQLiteStore {
         var events = events
         if let cipher {
             // Sealed here, outside the writer's queue: the writer is the bottleneck.
-            for index in events.indices {
-                do {
-                    events[index].payload = try cipher.seal(events[index].payload, context: Self.payloadContext(events[index]))
-                } catch {
-                    throw SQLiteStoreError.encoding("seal an event payload", error)
-                }
+            do {
+                events = try cipher.sealPayloads(events)
+            } catch {
+                throw SQLiteStoreError.encoding("seal an event payload", error)
             }
         }
         do {
@@ -87,39 +85,14 @@ extension SQLiteStore {
         }
     }
 
-    /// What binds a sealed payload to its event.
-    static func payloadContext(system: SystemName, eventID: SourceEventID) -> String {
-        "weft.event\u{0}\(system.rawValue)\u{0}\(eventID.rawValue)"
-    }
-
-    static func payloadContext(_ event: IncomingEvent) -> String {
-        payloadContext(system: event.system, eventID: event.eventID)
-    }
-
-    /// The payload as received: opened when sealed. Throws when it cannot be opened (key not configured, altered).
-    func openPayload(of event: InboxEvent) throws(PayloadCipherError) -> Data {
-        guard let cipher else { return try PayloadCipher.openWithoutKeys(event.payload) }
-        return try cipher.open(event.payload, context: Self.payloadContext(system: event.system, eventID: event.eventID))
-    }
-
     /// Opens the payloads of claimed events. An event whose payload cannot be opened is not handed out: it is kept
     /// as failed with the reason (e.g. its key is not configured), for an operator to fix and replay.
     func opened(_ claimed: [InboxEvent], owner: String) async throws -> [InboxEvent] {
-        guard cipher != nil || claimed.contains(where: { PayloadCipher.isSealed($0.payload) }) else { return claimed }
-        var ready: [InboxEvent] = []
-        var unreadable: [(EventSeq, String)] = []
-        for var event in claimed {
-            do {
-                event.payload = try openPayload(of: event)
-                ready.append(event)
-            } catch {
-                unreadable.append((event.seq, "failed: \(error)"))
-            }
-        }
+        let (ready, unreadable) = opener.openClaimed(claimed)
         guard !unreadable.isEmpty else { return ready }
         logger.error(
             "event payloads cannot be opened; kept as failed",
-            metadata: ["weft.events": "\(unreadable.count)", "weft.reason": "\(unreadable[0].1)"])
+            metadata: ["weft.events": "\(unreadable.count)", "weft.reason": "\(unreadable[0].reason)"])
         let nowMs = Self.millis(Date())
         let failed = unreadable
         do {

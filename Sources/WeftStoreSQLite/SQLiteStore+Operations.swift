@@ -7,11 +7,7 @@ extension SQLiteStore {
 
     /// Lists events, newest first, with their payloads opened; a payload that cannot be opened is listed as stored.
     public func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] {
-        try await listStoredEvents(status: status, limit: limit).map { event in
-            var event = event
-            if let payload = try? openPayload(of: event) { event.payload = payload }
-            return event
-        }
+        try await listStoredEvents(status: status, limit: limit).map(opener.openedForListing)
     }
 
     func listStoredEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] {

@@ -4,17 +4,15 @@ import WeftCore
 
 /// Conversions between rows and the store's types. Instants are stored as integer milliseconds since 1970.
 extension SQLiteStore {
-    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    static func millis(_ date: Date) -> Int64 { StoreInstant.millis(date) }
 
-    static func millis(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
+    static func millis(_ duration: Duration) -> Int64 { StoreInstant.millis(duration) }
 
     static func seconds(_ duration: Duration) -> TimeInterval {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+    static func date(_ millis: Int64) -> Date { StoreInstant.date(millis) }
 
     static let eventColumns =
         "seq, system, event_id, type, entity_key, occurred_at, received_at, payload, trace_id, status, attempts, outcome"

@@ -13,6 +13,7 @@ public final class SQLiteStore: Store {
     let appends: GroupCommit<IncomingEvent, AppendResult>
     /// Seals payloads on append and opens them on read, when configured.
     let cipher: PayloadCipher?
+    let opener: EventPayloadOpener
     /// A directory this store created for itself and removes when it goes away (see `temporary`).
     private let ownedDirectory: String?
 
@@ -39,6 +40,7 @@ public final class SQLiteStore: Store {
         self.path = path
         self.logger = logger
         self.cipher = configuration.payloadCipher
+        self.opener = EventPayloadOpener(cipher: configuration.payloadCipher)
         self.ownedDirectory = ownedDirectory
         var config = GRDB.Configuration()
         config.busyMode = .timeout(Self.seconds(configuration.busyTimeout))

@@ -1,0 +1,68 @@
+public import Foundation
+
+/// What both stores share: how instants are stored and how event payloads are bound to their event when sealed.
+/// Instants are stored as integer milliseconds since 1970 (UTC), in SQLite and PostgreSQL alike, so a copy between the
+/// two moves numbers, not formatted times.
+public enum StoreInstant {
+    public static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    public static func millis(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    public static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+}
+
+extension PayloadCipher {
+    /// What binds a sealed payload to its event (authenticated data): a payload moved to another row does not open.
+    public static func eventContext(system: SystemName, eventID: SourceEventID) -> String {
+        "weft.event\u{0}\(system.rawValue)\u{0}\(eventID.rawValue)"
+    }
+
+    /// Seals the payloads of events about to be appended.
+    public func sealPayloads(_ events: [IncomingEvent]) throws(PayloadCipherError) -> [IncomingEvent] {
+        var events = events
+        for index in events.indices {
+            events[index].payload = try seal(
+                events[index].payload, context: Self.eventContext(system: events[index].system, eventID: events[index].eventID))
+        }
+        return events
+    }
+}
+
+/// Opens stored event payloads: with the configured cipher, or (none configured) only those stored in the clear.
+public struct EventPayloadOpener: Sendable {
+    public let cipher: PayloadCipher?
+
+    public init(cipher: PayloadCipher?) { self.cipher = cipher }
+
+    /// The payload as received. Throws when it cannot be opened (key not configured, altered).
+    public func open(_ event: InboxEvent) throws(PayloadCipherError) -> Data {
+        guard let cipher else { return try PayloadCipher.openWithoutKeys(event.payload) }
+        return try cipher.open(event.payload, context: PayloadCipher.eventContext(system: event.system, eventID: event.eventID))
+    }
+
+    /// Splits claimed events into those whose payload opened (returned opened) and those that cannot be opened, with
+    /// the reason each is to be kept failed under.
+    public func openClaimed(_ claimed: [InboxEvent]) -> (ready: [InboxEvent], unreadable: [(seq: EventSeq, reason: String)]) {
+        guard cipher != nil || claimed.contains(where: { PayloadCipher.isSealed($0.payload) }) else { return (claimed, []) }
+        var ready: [InboxEvent] = []
+        var unreadable: [(seq: EventSeq, reason: String)] = []
+        for var event in claimed {
+            do {
+                event.payload = try open(event)
+                ready.append(event)
+            } catch {
+                unreadable.append((event.seq, "failed: \(error)"))
+            }
+        }
+        return (ready, unreadable)
+    }
+
+    /// For listings: the opened payload where it opens, the stored bytes otherwise.
+    public func openedForListing(_ event: InboxEvent) -> InboxEvent {
+        var event = event
+        if let payload = try? open(event) { event.payload = payload }
+        return event
+    }
+}

@@ -1,0 +1,216 @@
+public import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+public import WeftCore
+
+extension PostgresStore {
+    // MARK: Operators
+
+    /// Lists events, newest first, with their payloads opened; a payload that cannot be opened is listed as stored.
+    public func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] {
+        guard limit > 0 else { return [] }
+        let limit64 = Int64(limit)
+        let rows: [PostgresRow]
+        if let status {
+            let code = Int64(status.rawValue)
+            rows = try await self.rows(
+                "list events",
+                "SELECT \(unescaped: Self.eventColumns) FROM events WHERE status = \(code) ORDER BY seq DESC LIMIT \(limit64)")
+        } else {
+            rows = try await self.rows(
+                "list events", "SELECT \(unescaped: Self.eventColumns) FROM events ORDER BY seq DESC LIMIT \(limit64)")
+        }
+        return try rows.map(Self.event).map(opener.openedForListing)
+    }
+
+    /// `WHERE …` for a command filter, with its binds. An empty `ids` list matches nothing.
+    static func whereClause(_ filter: CommandFilter, binds: inout PostgresBindings) -> String {
+        var terms: [String] = []
+        func next() -> String { "$\(binds.count)" }
+        if let ids = filter.ids {
+            binds.append(ids.map(\.rawValue))
+            terms.append("id = ANY(\(next())::int8[])")
+        }
+        if let status = filter.status {
+            binds.append(Int64(status.rawValue))
+            terms.append("status = \(next())")
+        }
+        if let target = filter.target {
+            binds.append(target.rawValue)
+            terms.append("target = \(next())")
+        }
+        if let kind = filter.kind {
+            binds.append(kind)
+            terms.append("kind = \(next())")
+        }
+        if let entityKey = filter.entityKey {
+            binds.append(entityKey.rawValue)
+            terms.append("entity_key = \(next())")
+        }
+        return terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND ")
+    }
+
+    /// Lists matching commands, newest first. A command whose payload this version cannot read is left out.
+    public func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord] {
+        guard limit > 0 else { return [] }
+        var binds = PostgresBindings()
+        let clause = Self.whereClause(filter, binds: &binds)
+        binds.append(Int64(limit))
+        let rows = try await self.rows(
+            "list commands",
+            PostgresQuery(
+                unsafeSQL: "SELECT \(Self.commandColumns) FROM commands \(clause) ORDER BY id DESC LIMIT $\(binds.count)",
+                binds: binds))
+        let decoder = CanonicalCoding.decoder
+        return try rows.map(CommandRow.init).compactMap { $0.record(decoder: decoder) }
+    }
+
+    public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {
+        var deadOnly = filter
+        deadOnly.status = .dead
+        var binds = PostgresBindings()
+        binds.append(StoreInstant.millis(now))
+        let clause = Self.whereClause(deadOnly, binds: &binds)
+        let logger = logger
+        let statement = PostgresQuery(
+            unsafeSQL: """
+                UPDATE commands SET status = 0, attempts = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
+                \(clause) RETURNING id
+                """, binds: binds)
+        let detail = Self.describe(filter)
+        return try await transaction("replay dead commands") { connection -> Int in
+            let count = try await connection.query(statement, logger: logger).collect().count
+            try await Self.insertAudit(
+                connection,
+                AuditEntry(at: now, actor: actor, action: "replay_dead_commands", detail: "\(count) command(s) matching \(detail)"),
+                logger: logger)
+            try await connection.run("SELECT pg_notify('weft_commands', '')", logger: logger)
+            return count
+        }
+    }
+
+    public func replayFailedEvents(seqs: [EventSeq]?, actor: String, now: Date) async throws -> Int {
+        if let seqs, seqs.isEmpty { return 0 }
+        let logger = logger
+        let values = seqs?.map(\.rawValue)
+        return try await transaction("replay failed events") { connection -> Int in
+            let rows: [PostgresRow]
+            if let values {
+                rows = try await connection.query(
+                    """
+                    UPDATE events SET status = 0, outcome = NULL, lease_owner = NULL, lease_until = NULL
+                    WHERE status = 3 AND seq = ANY(\(values)::int8[]) RETURNING seq
+                    """, logger: logger
+                ).collect()
+            } else {
+                rows = try await connection.query(
+                    """
+                    UPDATE events SET status = 0, outcome = NULL, lease_owner = NULL, lease_until = NULL
+                    WHERE status = 3 RETURNING seq
+                    """, logger: logger
+                ).collect()
+            }
+            let which = values.map { "seqs=\($0.map(String.init).joined(separator: ","))" } ?? "all"
+            try await Self.insertAudit(
+                connection,
+                AuditEntry(
+                    at: now, actor: actor, action: "replay_failed_events", detail: "\(rows.count) event(s) matching \(which)"),
+                logger: logger)
+            try await connection.run("SELECT pg_notify('weft_events', '')", logger: logger)
+            return rows.count
+        }
+    }
+
+    /// A filter as written in the audit log.
+    static func describe(_ filter: CommandFilter) -> String {
+        var parts: [String] = []
+        if let ids = filter.ids { parts.append("ids=\(ids.map(\.description).joined(separator: ","))") }
+        if let target = filter.target { parts.append("target=\(target)") }
+        if let kind = filter.kind { parts.append("kind=\(kind)") }
+        if let entity = filter.entityKey { parts.append("entity=\(entity)") }
+        return parts.isEmpty ? "all" : parts.joined(separator: " ")
+    }
+
+    // MARK: Cursors
+
+    public func cursor(_ name: String) async throws -> String? {
+        let rows = try await rows("read cursor", "SELECT value FROM cursors WHERE name = \(name)")
+        return try rows.first?.decode(String.self)
+    }
+
+    public func setCursor(_ name: String, to value: String) async throws {
+        let nowMs = StoreInstant.millis(Date())
+        try await write(
+            "set cursor",
+            """
+            INSERT INTO cursors (name, value, updated_at) VALUES (\(name), \(value), \(nowMs))
+            ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            """)
+    }
+
+    // MARK: Observability
+
+    public func stats(now: Date) async throws -> StoreStats {
+        let nowMs = StoreInstant.millis(now)
+        var stats = StoreStats()
+        for row in try await rows("stats", "SELECT status, count(*) FROM events GROUP BY status") {
+            let (status, count) = try row.decode((Int16, Int64).self)
+            if let status = EventStatus(rawValue: Int(status)) { stats.eventsByStatus[status] = Int(count) }
+        }
+        if let oldest = try await rows("stats", "SELECT min(received_at) FROM events WHERE status = 0").first?.decode(
+            Int64?.self)
+        {
+            stats.oldestPendingEventAge = Double(nowMs - oldest) / 1000
+        }
+        let commands = try await rows(
+            "stats", "SELECT target, status, count(*), min(created_at) FROM commands GROUP BY target, status")
+        for row in commands {
+            let (target, code, count, oldest) = try row.decode((String, Int16, Int64, Int64?).self)
+            guard let status = CommandStatus(rawValue: Int(code)) else { continue }
+            stats.commandsByTarget[SystemName(rawValue: target), default: [:]][status] = Int(count)
+            if status == .pending, let oldest {
+                stats.oldestPendingCommandAge[SystemName(rawValue: target)] = Double(nowMs - oldest) / 1000
+            }
+        }
+        for row in try await rows("stats", "SELECT kind, count(*) FROM commands WHERE status = 3 GROUP BY kind") {
+            let (kind, count) = try row.decode((String, Int64).self)
+            stats.deadCommandsByKind[kind] = Int(count)
+        }
+        return stats
+    }
+
+    public func hasUnfinishedWork() async throws -> Bool {
+        let rows = try await rows(
+            "look for unfinished work",
+            """
+            SELECT EXISTS (SELECT 1 FROM events WHERE status IN (0, 1))
+                OR EXISTS (SELECT 1 FROM commands WHERE status IN (0, 1))
+            """)
+        return try rows.first?.decode(Bool.self) ?? false
+    }
+
+    public func audit(_ entry: AuditEntry) async throws {
+        let logger = logger
+        try await transaction("audit") { connection in try await Self.insertAudit(connection, entry, logger: logger) }
+    }
+
+    static func insertAudit(_ connection: PostgresConnection, _ entry: AuditEntry, logger: Logger) async throws {
+        try await connection.run(
+            """
+            INSERT INTO audit (at, actor, action, detail)
+            VALUES (\(StoreInstant.millis(entry.at)), \(entry.actor), \(entry.action), \(entry.detail))
+            """, logger: logger
+        )
+    }
+
+    public func auditLog(limit: Int) async throws -> [AuditEntry] {
+        guard limit > 0 else { return [] }
+        let limit64 = Int64(limit)
+        return try await rows("audit log", "SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT \(limit64)")
+            .map { row in
+                let (at, actor, action, detail) = try row.decode((Int64, String, String, String).self)
+                return AuditEntry(at: StoreInstant.date(at), actor: actor, action: action, detail: detail)
+            }
+    }
+}

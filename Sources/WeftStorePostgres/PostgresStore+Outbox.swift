@@ -1,0 +1,265 @@
+public import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import PostgresNIO
+public import WeftCore
+
+extension PostgresStore {
+    static let commandColumns = """
+        id, target, entity_key, idempotency_key, payload, trace_id, attempts, created_at, status, next_attempt_at,
+        last_error, delivered_at, target_model, target_id
+        """
+
+    /// A command row as read, its payload still encoded.
+    struct CommandRow: Sendable {
+        var id: CommandID
+        var target: SystemName
+        var entityKey: EntityKey
+        var idempotencyKey: IdempotencyKey
+        var payload: Data
+        var traceID: TraceID
+        var attempts: Int
+        var createdAt: Date
+        var status: CommandStatus
+        var nextAttemptAt: Date
+        var lastError: String?
+        var deliveredAt: Date?
+        var targetRecord: TargetRecordID?
+
+        init(_ row: PostgresRow) throws {
+            let (id, target, key, idempotency, payload, trace, attempts, created, status, next, error, delivered, model, record) =
+                try row.decode(
+                    (
+                        Int64, String, String, String, ByteBuffer, String, Int32, Int64, Int16, Int64, String?, Int64?,
+                        String?, String?
+                    ).self)
+            self.id = CommandID(id)
+            self.target = SystemName(rawValue: target)
+            self.entityKey = EntityKey(key)
+            self.idempotencyKey = IdempotencyKey(idempotency)
+            self.payload = Data(buffer: payload)
+            self.traceID = TraceID(trace)
+            self.attempts = Int(attempts)
+            self.createdAt = StoreInstant.date(created)
+            self.status = CommandStatus(rawValue: Int(status)) ?? .pending
+            self.nextAttemptAt = StoreInstant.date(next)
+            self.lastError = error
+            self.deliveredAt = delivered.map(StoreInstant.date)
+            if let model, let record { self.targetRecord = TargetRecordID(model: model, id: record) }
+        }
+
+        /// The command, or `nil` when this version of Weft cannot read its payload.
+        func command(decoder: JSONDecoder) -> OutboxCommand? {
+            guard let payload = try? decoder.decode(TargetCommand.self, from: payload) else { return nil }
+            return OutboxCommand(
+                id: id, target: target, entityKey: entityKey, idempotencyKey: idempotencyKey, payload: payload,
+                traceID: traceID, attempts: attempts, createdAt: createdAt)
+        }
+
+        func record(decoder: JSONDecoder) -> CommandRecord? {
+            command(decoder: decoder).map {
+                CommandRecord(
+                    command: $0, status: status, nextAttemptAt: status == .pending ? nextAttemptAt : nil,
+                    lastError: lastError, deliveredAt: deliveredAt, targetRecord: targetRecord)
+            }
+        }
+    }
+
+    /// Claims due commands of `target`: for each (target, entity key) only the earliest unfinished command, when it is
+    /// pending and due or its lease expired; rows another node is claiming are skipped. Earliest due first. The attempt
+    /// is counted at claim time.
+    public func claimCommands(target: SystemName, limit: Int, owner: String, lease: Duration, now: Date) async throws
+        -> [OutboxCommand]
+    {
+        guard limit > 0 else { return [] }
+        let nowMs = StoreInstant.millis(now)
+        let until = nowMs + StoreInstant.millis(lease)
+        let limit64 = Int64(limit)
+        let rows = try await write(
+            "claim commands",
+            """
+            WITH picked AS (
+              SELECT c.id FROM commands AS c
+              WHERE c.target = \(target.rawValue) AND c.status IN (0, 1) AND c.next_attempt_at <= \(nowMs)
+                AND (c.status = 0 OR c.lease_until < \(nowMs))
+                AND NOT EXISTS (
+                  SELECT 1 FROM commands AS p
+                  WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1) AND p.id < c.id)
+              ORDER BY c.next_attempt_at, c.id LIMIT \(limit64)
+              FOR UPDATE OF c SKIP LOCKED)
+            UPDATE commands AS t SET status = 1, lease_owner = \(owner), lease_until = \(until), attempts = t.attempts + 1
+            FROM picked WHERE t.id = picked.id
+            RETURNING t.id, t.target, t.entity_key, t.idempotency_key, t.payload, t.trace_id, t.attempts, t.created_at,
+              t.status, t.next_attempt_at, t.last_error, t.delivered_at, t.target_model, t.target_id
+            """)
+        let decoder = CanonicalCoding.decoder
+        var claimed: [OutboxCommand] = []
+        var unreadable: [Int64] = []
+        for row in try rows.map(CommandRow.init).sorted(by: { $0.id < $1.id }) {
+            if let command = row.command(decoder: decoder) {
+                claimed.append(command)
+            } else {
+                unreadable.append(row.id.rawValue)
+            }
+        }
+        if !unreadable.isEmpty {
+            // They would block their entity forever: dead, for an operator to see.
+            logger.info(
+                "outbox commands with unreadable payloads marked dead", metadata: ["weft.command.count": "\(unreadable.count)"])
+            try await write(
+                "mark unreadable commands dead",
+                """
+                UPDATE commands SET status = 3, last_error = 'payload unreadable by this version of Weft',
+                  lease_owner = NULL, lease_until = NULL
+                WHERE status = 1 AND lease_owner = \(owner) AND id = ANY(\(unreadable)::int8[])
+                """)
+        }
+        return claimed
+    }
+
+    /// Records each result, only for commands still leased to `owner`. A delivered command that names a target record
+    /// upserts the binding of `subject` in its target. One transaction, a statement per kind of transition.
+    public func completeCommands(_ results: [CommandResult], owner: String, now: Date) async throws {
+        guard !results.isEmpty else { return }
+        let nowMs = StoreInstant.millis(now)
+        var delivered: [(id: Int64, model: String?, recordID: String?, note: String?, subject: ExternalRef)] = []
+        var retryIDs: [Int64] = []
+        var retryAt: [Int64] = []
+        var retryErrors: [String] = []
+        var deadIDs: [Int64] = []
+        var deadErrors: [String] = []
+        for result in results {
+            switch result.transition {
+            case .delivered(let record, let note):
+                delivered.append((result.id.rawValue, record?.model, record?.id, note, result.subject))
+            case .retry(let at, let failure):
+                retryIDs.append(result.id.rawValue)
+                retryAt.append(StoreInstant.millis(at))
+                retryErrors.append(failure.description)
+            case .dead(let failure):
+                deadIDs.append(result.id.rawValue)
+                deadErrors.append(failure.description)
+            }
+        }
+        let logger = logger
+        let deliveredRows = delivered
+        let (rIDs, rAt, rErrors, dIDs, dErrors) = (retryIDs, retryAt, retryErrors, deadIDs, deadErrors)
+        try await transaction("complete commands") { connection in
+            if !deliveredRows.isEmpty {
+                let ids = deliveredRows.map(\.id)
+                let models = deliveredRows.map { $0.model ?? "" }
+                let recordIDs = deliveredRows.map { $0.recordID ?? "" }
+                let hasRecord = deliveredRows.map { $0.model != nil && $0.recordID != nil }
+                let notes = deliveredRows.map { $0.note ?? "" }
+                let hasNote = deliveredRows.map { $0.note != nil }
+                let rows = try await connection.query(
+                    """
+                    UPDATE commands AS c SET status = 2, delivered_at = \(nowMs),
+                      target_model = CASE WHEN u.has_record THEN u.model END,
+                      target_id = CASE WHEN u.has_record THEN u.record_id END,
+                      note = CASE WHEN u.has_note THEN u.note END, lease_owner = NULL, lease_until = NULL
+                    FROM unnest(\(ids)::int8[], \(models)::text[], \(recordIDs)::text[], \(hasRecord)::bool[],
+                      \(notes)::text[], \(hasNote)::bool[]) AS u (id, model, record_id, has_record, note, has_note)
+                    WHERE c.id = u.id AND c.status = 1 AND c.lease_owner = \(owner)
+                    RETURNING c.id, c.target
+                    """, logger: logger
+                ).collect()
+                var targets: [Int64: String] = [:]
+                for row in rows {
+                    let (id, target) = try row.decode((Int64, String).self)
+                    targets[id] = target
+                }
+                // One binding per (subject, target): the last result of the batch wins.
+                var bindings: [String: (ExternalRef, String, String, String)] = [:]
+                var order: [String] = []
+                for item in deliveredRows {
+                    guard let target = targets[item.id], let model = item.model, let recordID = item.recordID else { continue }
+                    let key = [item.subject.system.rawValue, item.subject.kind.rawValue, item.subject.id, target]
+                        .joined(separator: "\u{0}")
+                    if bindings[key] == nil { order.append(key) }
+                    bindings[key] = (item.subject, target, model, recordID)
+                }
+                if !order.isEmpty {
+                    let chosen = order.compactMap { bindings[$0] }
+                    let systems = chosen.map(\.0.system.rawValue)
+                    let kinds = chosen.map(\.0.kind.rawValue)
+                    let sourceIDs = chosen.map(\.0.id)
+                    let bindTargets = chosen.map(\.1)
+                    let models = chosen.map(\.2)
+                    let targetIDs = chosen.map(\.3)
+                    try await connection.run(
+                        """
+                        INSERT INTO bindings (source_system, source_kind, source_id, target, model, target_id, updated_at)
+                        SELECT u.system, u.kind, u.id, u.target, u.model, u.target_id, \(nowMs)
+                        FROM unnest(\(systems)::text[], \(kinds)::text[], \(sourceIDs)::text[], \(bindTargets)::text[],
+                          \(models)::text[], \(targetIDs)::text[]) AS u (system, kind, id, target, model, target_id)
+                        ON CONFLICT (source_system, source_kind, source_id, target)
+                        DO UPDATE SET model = excluded.model, target_id = excluded.target_id, updated_at = excluded.updated_at
+                        """, logger: logger
+                    )
+                }
+            }
+            if !rIDs.isEmpty {
+                try await connection.run(
+                    """
+                    UPDATE commands AS c SET status = 0, next_attempt_at = u.at, last_error = u.error, lease_owner = NULL,
+                      lease_until = NULL
+                    FROM unnest(\(rIDs)::int8[], \(rAt)::int8[], \(rErrors)::text[]) AS u (id, at, error)
+                    WHERE c.id = u.id AND c.status = 1 AND c.lease_owner = \(owner)
+                    """, logger: logger
+                )
+            }
+            if !dIDs.isEmpty {
+                try await connection.run(
+                    """
+                    UPDATE commands AS c SET status = 3, last_error = u.error, lease_owner = NULL, lease_until = NULL
+                    FROM unnest(\(dIDs)::int8[], \(dErrors)::text[]) AS u (id, error)
+                    WHERE c.id = u.id AND c.status = 1 AND c.lease_owner = \(owner)
+                    """, logger: logger
+                )
+            }
+        }
+    }
+
+    /// Gives claimed commands back unattempted: pending, due as before, and the attempt counted at claim undone.
+    public func releaseCommands(_ ids: [CommandID], owner: String) async throws {
+        guard !ids.isEmpty else { return }
+        let values = ids.map(\.rawValue)
+        try await write(
+            "release commands",
+            """
+            UPDATE commands SET status = 0, attempts = greatest(0, attempts - 1), lease_owner = NULL, lease_until = NULL
+            WHERE status = 1 AND lease_owner = \(owner) AND id = ANY(\(values)::int8[])
+            """)
+        try await write("notify", "SELECT pg_notify('weft_commands', '')")
+    }
+
+    /// The earliest instant `claimCommands` could hand out something for `target` (see the SQLite store).
+    public func nextCommandDue(target: SystemName) async throws -> Date? {
+        let rows = try await rows(
+            "next command due",
+            """
+            SELECT min(CASE WHEN c.status = 0 THEN c.next_attempt_at ELSE c.lease_until + 1 END)
+            FROM commands AS c
+            WHERE c.target = \(target.rawValue) AND c.status IN (0, 1)
+              AND NOT EXISTS (
+                SELECT 1 FROM commands AS p
+                WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1) AND p.id < c.id)
+            """)
+        return try rows.first?.decode(Int64?.self).map(StoreInstant.date)
+    }
+
+    public func binding(of ref: ExternalRef, in target: SystemName) async throws -> TargetRecordID? {
+        let rows = try await rows(
+            "read binding",
+            """
+            SELECT model, target_id FROM bindings
+            WHERE source_system = \(ref.system.rawValue) AND source_kind = \(ref.kind.rawValue)
+              AND source_id = \(ref.id) AND target = \(target.rawValue)
+            """)
+        guard let row = rows.first else { return nil }
+        let (model, id) = try row.decode((String, String).self)
+        return TargetRecordID(model: model, id: id)
+    }
+}
