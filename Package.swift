@@ -176,6 +176,7 @@ let package = Package(
                 "WeftSimOdoo",
                 "WeftSimStripe",
                 "WeftStoreSQLite",
+                "WeftStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -30,11 +30,13 @@ final class AppendBatcher: Sendable {
 
     private let client: PostgresClient
     private let logger: Logger
+    private let timeout: Duration
     private let state = Mutex(State())
 
-    init(client: PostgresClient, logger: Logger) {
+    init(client: PostgresClient, logger: Logger, timeout: Duration) {
         self.client = client
         self.logger = logger
+        self.timeout = timeout
     }
 
     /// How many batch statements were run so far.
@@ -140,7 +142,11 @@ final class AppendBatcher: Sendable {
             """
         let rows: [PostgresRow]
         do {
-            rows = try await client.query(query, logger: logger).collect()
+            let client = client
+            let logger = logger
+            rows = try await PostgresStore.bounded(timeout, "inbox append") {
+                try await client.query(query, logger: logger).collect()
+            }
         } catch {
             throw PostgresStore.failure(error, write: "inbox append")
         }

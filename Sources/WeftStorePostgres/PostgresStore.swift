@@ -19,11 +19,18 @@ public final class PostgresStore: Store, Sendable {
         public var applyMigrations: Bool
         /// Seals payloads on append and opens them on read, when set.
         public var payloadCipher: PayloadCipher?
+        /// How long one store operation may wait for a connection and its answer before it fails as `unavailable`
+        /// (ingress then answers 503 and the sender retries), instead of hanging while the database is away.
+        public var operationTimeout: Duration
 
-        public init(maximumConnections: Int = 16, applyMigrations: Bool = true, payloadCipher: PayloadCipher? = nil) {
+        public init(
+            maximumConnections: Int = 16, applyMigrations: Bool = true, payloadCipher: PayloadCipher? = nil,
+            operationTimeout: Duration = .seconds(10)
+        ) {
             self.maximumConnections = maximumConnections
             self.applyMigrations = applyMigrations
             self.payloadCipher = payloadCipher
+            self.operationTimeout = operationTimeout
         }
     }
 
@@ -32,6 +39,7 @@ public final class PostgresStore: Store, Sendable {
     let cipher: PayloadCipher?
     let opener: EventPayloadOpener
     let appends: AppendBatcher
+    let operationTimeout: Duration
     /// Where the store's connection pool runs; cancelled by `close()`.
     private let runner: Task<Void, Never>
     private let closed = Mutex(false)
@@ -46,6 +54,14 @@ public final class PostgresStore: Store, Sendable {
         let parsed = try PostgresURL(url)
         let store = PostgresStore(url: parsed, configuration: configuration, logger: logger)
         do {
+            // Fail fast with the connection error when the server cannot be reached (the pool would keep retrying).
+            do {
+                let probe = try await PostgresConnection.connect(
+                    configuration: parsed.connectionConfiguration(), id: 0, logger: logger)
+                try await probe.close()
+            } catch {
+                throw Self.failure(error, unavailable: "connect to \(parsed.redacted)")
+            }
             if configuration.applyMigrations {
                 _ = try await store.migrate()
             } else {
@@ -61,6 +77,12 @@ public final class PostgresStore: Store, Sendable {
         return store
     }
 
+    /// A store on the database at `url` without applying or checking migrations: for `weft migrate` and tools that
+    /// look at the schema itself.
+    public static func connect(url: String, configuration: Configuration = .init(), logger: Logger) throws -> PostgresStore {
+        PostgresStore(url: try PostgresURL(url), configuration: configuration, logger: logger)
+    }
+
     private init(url: PostgresURL, configuration: Configuration, logger: Logger) {
         let client = PostgresClient(
             configuration: url.clientConfiguration(maximumConnections: max(2, configuration.maximumConnections)),
@@ -70,11 +92,15 @@ public final class PostgresStore: Store, Sendable {
         self.cipher = configuration.payloadCipher
         self.opener = EventPayloadOpener(cipher: configuration.payloadCipher)
         self.redactedURL = url.redacted
+        self.operationTimeout = configuration.operationTimeout
         self.runner = Task { await client.run() }
-        self.appends = AppendBatcher(client: client, logger: logger)
+        self.appends = AppendBatcher(client: client, logger: logger, timeout: configuration.operationTimeout)
     }
 
     deinit { runner.cancel() }
+
+    /// Whether `close()` was called.
+    var isClosed: Bool { closed.withLock { $0 } }
 
     /// Closes the connection pool. Later calls fail; closing twice is harmless.
     public func close() {
@@ -90,18 +116,24 @@ public final class PostgresStore: Store, Sendable {
     /// Which migrations this version knows that the database has not applied, and which the database has that this
     /// version does not know.
     public func migrationStatus() async throws -> (pending: [String], unknown: [String]) {
-        let applied: Set<String>
+        let logger = logger
+        let names: [String]
         do {
-            try await client.query(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at bigint NOT NULL)",
-                logger: logger)
-            applied = Set(
-                try await client.query("SELECT name FROM schema_migrations", logger: logger).collect().map {
+            // Under the migration lock: nodes starting together on an empty database would otherwise race to create
+            // the bookkeeping table.
+            names = try await client.withTransaction(logger: logger) { connection -> [String] in
+                try await connection.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))", logger: logger)
+                try await connection.run(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at bigint NOT NULL)",
+                    logger: logger)
+                return try await connection.query("SELECT name FROM schema_migrations", logger: logger).collect().map {
                     try $0.decode(String.self)
-                })
+                }
+            }
         } catch {
-            throw Self.failure(error, unavailable: "read the schema version")
+            throw Self.failure(error, read: "read the schema version")
         }
+        let applied = Set(names)
         let known = PostgresSchema.migrations.map(\.name)
         return (known.filter { !applied.contains($0) }, applied.subtracting(known).sorted())
     }
@@ -150,10 +182,14 @@ public final class PostgresStore: Store, Sendable {
 
     /// Runs `body` in one transaction on a pooled connection.
     func transaction<Result: Sendable>(
-        _ operation: String, _ body: (PostgresConnection) async throws -> sending Result
+        _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await client.withTransaction(logger: logger, body)
+            let client = client
+            let logger = logger
+            return try await Self.bounded(operationTimeout, operation) {
+                try await client.withTransaction(logger: logger) { connection -> Result in try await body(connection) }
+            }
         } catch let error as PostgresStoreError {
             throw error
         } catch {
@@ -164,7 +200,9 @@ public final class PostgresStore: Store, Sendable {
     /// Runs one statement outside a transaction and collects its rows.
     func rows(_ operation: String, _ query: PostgresQuery) async throws -> [PostgresRow] {
         do {
-            return try await client.query(query, logger: logger).collect()
+            let client = client
+            let logger = logger
+            return try await Self.bounded(operationTimeout, operation) { try await client.query(query, logger: logger).collect() }
         } catch {
             throw Self.failure(error, read: operation)
         }
@@ -174,9 +212,35 @@ public final class PostgresStore: Store, Sendable {
     @discardableResult
     func write(_ operation: String, _ query: PostgresQuery) async throws -> [PostgresRow] {
         do {
-            return try await client.query(query, logger: logger).collect()
+            let client = client
+            let logger = logger
+            return try await Self.bounded(operationTimeout, operation) { try await client.query(query, logger: logger).collect() }
         } catch {
             throw Self.failure(error, write: operation)
+        }
+    }
+
+    /// Runs `body`, failing with `unavailable` when it takes longer than `timeout` (it is cancelled: a wait for a
+    /// connection ends; a statement already sent may still complete, which every caller tolerates since an
+    /// unanswered write is retried by its sender and every write is idempotent).
+    static func bounded<T: Sendable>(
+        _ timeout: Duration, _ operation: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        // Not a task group: a group waits for all its children, and a wait for a pooled connection may not end
+        // promptly on cancellation. The loser is cancelled and left to finish on its own.
+        let race = Race<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                race.start(continuation)
+                race.add(Task { race.finish(await Result(catching: body)) })
+                race.add(
+                    Task {
+                        try? await Task.sleep(for: timeout)
+                        race.finish(.failure(PostgresStoreError.unavailable(operation, "no answer within \(timeout)")))
+                    })
+            }
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
         }
     }
 
@@ -222,5 +286,54 @@ extension PostgresConnection {
     /// Runs a statement whose rows (if any) are not needed, waiting until it completed.
     func run(_ query: PostgresQuery, logger: Logger) async throws {
         _ = try await self.query(query, logger: logger).collect()
+    }
+}
+
+/// The first of several tasks to finish resumes one continuation; the others are cancelled.
+final class Race<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var result: Result<T, any Error>?
+        var tasks: [Task<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            if let result = state.result { return result }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func add(_ task: Task<Void, Never>) {
+        let done = state.withLock { state -> Bool in
+            state.tasks.append(task)
+            return state.result != nil
+        }
+        if done { task.cancel() }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+            guard state.result == nil else { return (nil, []) }
+            state.result = result
+            defer { state.continuation = nil }
+            return (state.continuation, state.tasks)
+        }
+        for task in tasks { task.cancel() }
+        continuation?.resume(with: result)
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
     }
 }

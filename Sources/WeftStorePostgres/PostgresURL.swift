@@ -47,6 +47,17 @@ struct PostgresURL: Sendable {
         return configuration
     }
 
+    func connectionConfiguration() -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS =
+            switch sslMode {
+            case "disable": .disable
+            case "require": .require(try! .init(configuration: .makeClientConfiguration()))
+            default: .prefer(try! .init(configuration: .makeClientConfiguration()))
+            }
+        return PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: tls)
+    }
+
     /// The URL without its password, for logs.
     var redacted: String { "postgres://\(username)@\(host):\(port)/\(database)" }
 }

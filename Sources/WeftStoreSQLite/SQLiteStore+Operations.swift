@@ -191,6 +191,33 @@ extension SQLiteStore {
         }
     }
 
+    public func prune(before: Date, limit: Int) async throws -> PruneCounts {
+        guard limit > 0 else { return PruneCounts() }
+        let cutoff = Self.millis(before)
+        do {
+            return try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM events WHERE seq IN (
+                          SELECT seq FROM events INDEXED BY events_done_processed
+                          WHERE status = 2 AND processed_at < ? ORDER BY processed_at LIMIT ?)
+                        """,
+                    arguments: [cutoff, limit])
+                let events = db.changesCount
+                try db.execute(
+                    sql: """
+                        DELETE FROM commands WHERE id IN (
+                          SELECT id FROM commands INDEXED BY commands_delivered_at
+                          WHERE status = 2 AND delivered_at < ? ORDER BY delivered_at LIMIT ?)
+                        """,
+                    arguments: [cutoff, limit])
+                return PruneCounts(events: events, commands: db.changesCount)
+            }
+        } catch {
+            throw SQLiteStoreError.write("prune history", error)
+        }
+    }
+
     public func audit(_ entry: AuditEntry) async throws {
         do {
             try await pool.write { db in try Self.insertAudit(db, entry) }

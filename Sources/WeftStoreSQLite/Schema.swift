@@ -95,6 +95,14 @@ enum Schema {
                       WHERE status IN (0, 1);
                     """)
         }
+        // Retention deletes finished rows oldest first, in bounded batches.
+        migrator.registerMigration("v4-retention-indexes") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX events_done_processed ON events (processed_at) WHERE status = 2;
+                    CREATE INDEX commands_delivered_at ON commands (delivered_at) WHERE status = 2;
+                    """)
+        }
         return migrator
     }
 }

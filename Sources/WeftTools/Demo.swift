@@ -98,7 +98,7 @@ public struct Demo: Sendable {
                 configuration.delivery = DeliveryConfiguration(
                     retry: RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1), maxAttempts: 100),
                     breakerFailureThreshold: 3, breakerOpenFor: .milliseconds(500), concurrency: 2)
-                let node = try WeftNode(
+                let node = try await WeftNode(
                     configuration: configuration,
                     environment: [
                         "STRIPE_KEY": stripeKey, "STRIPE_SECRET": secret, "ODOO_KEY": odooKey, "ADMIN": "demo-admin",

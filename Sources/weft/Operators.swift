@@ -7,10 +7,10 @@ import WeftServer
 import WeftStoreSQLite
 
 /// Opens the store a configuration names, for operator commands (a separate process from `weft serve` is fine:
-/// SQLite in WAL mode serves several processes).
-func openStore(configPath: String) throws -> SQLiteStore {
+/// SQLite in WAL mode serves several processes; PostgreSQL serves every node).
+func openStore(configPath: String) async throws -> any Store {
     let configuration = try ConfigFile.load(configPath)
-    return try WeftNode.openStore(
+    return try await WeftNode.openStore(
         configuration.store, environment: ProcessInfo.processInfo.environment, logger: Logger(label: "weft.operator"))
 }
 
@@ -32,7 +32,7 @@ struct DeadLetters: AsyncParsableCommand {
         @Flag(name: .long, help: "Print JSON instead of a table.") var json = false
 
         func run() async throws {
-            let store = try openStore(configPath: config)
+            let store = try await openStore(configPath: config)
             let rows = try await store.listCommands(filter: CommandFilter(status: .dead), limit: limit).map(CommandView.init)
             if json { return try printJSON(rows) }
             print("ID\tTARGET\tKIND\tSUBJECT\tATTEMPTS\tLAST ERROR")
@@ -58,7 +58,7 @@ struct DeadLetters: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try openStore(configPath: config)
+            let store = try await openStore(configPath: config)
             var commandFilter: CommandFilter
             if let id {
                 commandFilter = CommandFilter(ids: [CommandID(id)])
@@ -94,7 +94,7 @@ struct Events: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try openStore(configPath: config)
+            let store = try await openStore(configPath: config)
             let count = try await store.replayFailedEvents(
                 seqs: all ? nil : seqs.map { EventSeq($0) }, actor: "cli:\(actor)", now: Date())
             print("replayed \(count) event(s); a running weft serve processes them now")
@@ -116,7 +116,7 @@ struct Events: AsyncParsableCommand {
                 }
                 eventStatus = parsed
             }
-            let store = try openStore(configPath: config)
+            let store = try await openStore(configPath: config)
             let rows = try await store.listEvents(status: eventStatus, limit: limit).map(EventView.init)
             if json { return try printJSON(rows) }
             print("SEQ\tSYSTEM\tEVENT\tTYPE\tSTATUS\tOUTCOME")

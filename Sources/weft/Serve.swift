@@ -25,7 +25,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "weft")
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration())
         do {
-            let node = try WeftNode(configuration: configuration, httpClient: httpClient, registry: registry, logger: logger)
+            let node = try await WeftNode(configuration: configuration, httpClient: httpClient, registry: registry, logger: logger)
             let portFile = self.portFile
             try await node.run { port in
                 logger.info("weft is listening", metadata: ["weft.listen": "\(configuration.server.host):\(port)"])

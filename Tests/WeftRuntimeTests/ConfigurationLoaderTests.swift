@@ -56,6 +56,39 @@ struct ConfigurationLoaderTests {
         #expect(badProblems.contains { $0.message.contains("id 'a' is given twice") })
     }
 
+    @Test func aPostgresStoreAndRetentionAreReadAndMisusesReported() throws {
+        let text = Self.valid.replacingOccurrences(
+            of: "store: { sqlite: ./weft.db }",
+            with: """
+                store:
+                  postgres: { url_env: WEFT_DATABASE_URL, max_connections: 8, migrations: manual }
+                  retention: { after_days: 14, batch: 500, interval_seconds: 30 }
+                """)
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.isEmpty, "\(problems)")
+        let store = try #require(configuration).store
+        #expect(
+            store.postgres
+                == PostgresStoreSettings(url: .environment("WEFT_DATABASE_URL"), maximumConnections: 8, applyMigrations: false))
+        #expect(store.retention == RetentionSettings(after: .seconds(14 * 86_400), batch: 500, interval: .seconds(30)))
+        #expect(StoreConfiguration().retention.after == .seconds(30 * 86_400))
+
+        let bad = Self.valid.replacingOccurrences(
+            of: "store: { sqlite: ./weft.db }",
+            with: """
+                store:
+                  sqlite: ./weft.db
+                  postgres: { url: postgres://u:pw@h/db, migrations: sometimes }
+                  retention: { after_days: 0.5 }
+                """)
+        let (_, badProblems) = ConfigurationLoader.load(text: bad)
+        #expect(badProblems.contains { $0.line == 3 && $0.message.contains("give sqlite or postgres, not both") })
+        #expect(badProblems.contains { $0.message.contains("url_env or url_file is required") })
+        #expect(badProblems.contains { $0.message.contains("store.retention.after_days") })
+        // The inline URL (it holds a password) is never echoed back.
+        #expect(!badProblems.contains { $0.message.contains("pw@") })
+    }
+
     @Test func theShippedExampleIsValid() throws {
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples/stripe-odoo.yaml")

@@ -157,5 +157,6 @@ struct FailingAppendStore: Store {
         try await base.loadAggregates(keys, known: known)
     }
     func audit(_ entry: AuditEntry) async throws { try await base.audit(entry) }
+    func prune(before: Date, limit: Int) async throws -> PruneCounts { try await base.prune(before: before, limit: limit) }
     func auditLog(limit: Int) async throws -> [AuditEntry] { try await base.auditLog(limit: limit) }
 }

@@ -32,7 +32,8 @@ struct TestNode: Sendable {
 
     /// Starts both, runs `body`, stops both.
     static func with<T: Sendable>(
-        odooRateLimit: RateLimit? = nil, retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(500), maxAttempts: 200),
+        odooRateLimit: RateLimit? = nil,
+        retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(500), maxAttempts: 200),
         breakerThreshold: Int = 3, breakerOpenFor: Duration = .milliseconds(200), store: (@Sendable (String) throws -> any Store)? = nil,
         api: OdooAPI = .json2, logger: Logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
         registry: PrometheusCollectorRegistry? = nil,
@@ -64,7 +65,7 @@ struct TestNode: Sendable {
                 retry: retry, breakerFailureThreshold: breakerThreshold, breakerOpenFor: breakerOpenFor, concurrency: 2,
                 lease: .seconds(30))
             configuration.pipeline = PipelineConfiguration(workers: 2, batchSize: 64, lease: .seconds(30), idlePoll: .milliseconds(100))
-            let node = try WeftNode(
+            let node = try await WeftNode(
                 configuration: configuration,
                 environment: ["SECRET": webhookSecret, "ODOO": odooKey, "ADMIN": adminToken],
                 store: try store?("\(directory)/weft.db"), httpClient: .shared, registry: registry, nodeID: "e2e", logger: logger)

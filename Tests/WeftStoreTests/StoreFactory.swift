@@ -30,7 +30,8 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
     /// Each store gets a database of its own (`weft_test_…`) on the test server.
     static let postgres = StoreFactory(name: "PostgreSQL") {
         let url = try await TestDatabase.create()
-        let store = try await PostgresStore.open(url: url, logger: Logger(label: "weft.test.store"))
+        let store = try await PostgresStore.open(
+            url: url, configuration: .init(maximumConnections: 4), logger: Logger(label: "weft.test.store"))
         return StoreUnderTest(store: store, appendTransactions: { store.appendTransactions })
     }
 

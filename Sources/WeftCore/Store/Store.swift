@@ -85,6 +85,13 @@ public protocol Store: Sendable {
     /// not count the history).
     func hasUnfinishedWork() async throws -> Bool
 
+    // MARK: Retention
+
+    /// Deletes up to `limit` events that were processed (`done`) before `before`, and up to `limit` commands delivered
+    /// before `before`, oldest first. Failed events, dead and undelivered commands, aggregates, bindings, aliases and
+    /// the audit log are never pruned.
+    func prune(before: Date, limit: Int) async throws -> PruneCounts
+
     /// Appends to the audit log.
     func audit(_ entry: AuditEntry) async throws
 

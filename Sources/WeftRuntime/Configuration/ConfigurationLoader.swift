@@ -180,8 +180,45 @@ private struct Reader {
 
     mutating func readStore(_ node: Node) -> StoreConfiguration {
         var store = StoreConfiguration()
-        let members = mapping(node, "store", allowed: ["sqlite", "synchronous", "payload_keys"])
-        if let path = string(value(members, "sqlite"), "store.sqlite", required: true) { store.sqlitePath = path }
+        let members = mapping(node, "store", allowed: ["sqlite", "postgres", "synchronous", "payload_keys", "retention"])
+        if let postgresNode = value(members, "postgres") {
+            if value(members, "sqlite") != nil { problem(postgresNode, "store: give sqlite or postgres, not both") }
+            let postgresMembers = mapping(
+                postgresNode, "store.postgres", allowed: ["url_env", "url_file", "max_connections", "migrations"])
+            if let url = secret(postgresMembers, "url", "store.postgres", required: true, at: postgresNode) {
+                var settings = PostgresStoreSettings(url: url)
+                if let count = integer(value(postgresMembers, "max_connections"), "store.postgres.max_connections", minimum: 2) {
+                    settings.maximumConnections = count
+                }
+                if let mode = value(postgresMembers, "migrations") {
+                    switch mode.string {
+                    case "auto": settings.applyMigrations = true
+                    case "manual": settings.applyMigrations = false
+                    default: problem(mode, "store.postgres.migrations must be auto or manual")
+                    }
+                }
+                store.postgres = settings
+            }
+        } else if let path = string(value(members, "sqlite"), "store.sqlite", required: true) {
+            store.sqlitePath = path
+        }
+        if let retention = value(members, "retention") {
+            let retentionMembers = mapping(
+                retention, "store.retention", allowed: ["after_days", "batch", "interval_seconds", "enabled"])
+            if bool(value(retentionMembers, "enabled"), "store.retention.enabled") == false {
+                store.retention.after = nil
+            } else if let days = number(value(retentionMembers, "after_days"), "store.retention.after_days", minimum: 1) {
+                // At least a day: a redelivery or catch-up page of an event pruned sooner would be stored and
+                // processed again (harmless, processing is idempotent, but wasted).
+                store.retention.after = .milliseconds(Int64(days * 86_400_000))
+            }
+            if let batch = integer(value(retentionMembers, "batch"), "store.retention.batch", minimum: 1) {
+                store.retention.batch = batch
+            }
+            if let seconds = number(value(retentionMembers, "interval_seconds"), "store.retention.interval_seconds", minimum: 1) {
+                store.retention.interval = .milliseconds(Int64(seconds * 1000))
+            }
+        }
         if let sync = value(members, "synchronous") {
             switch sync.string?.lowercased() {
             case "full": store.synchronousFull = true

@@ -61,17 +61,26 @@ public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
 
 /// The store to use.
 public struct StoreConfiguration: Sendable, Hashable {
-    /// Path of the SQLite database file.
+    /// Path of the SQLite database file (used when `postgres` is not set).
     public var sqlitePath: String
     /// `true`: `synchronous=FULL` (an acknowledged event survives power loss); `false`: NORMAL.
     public var synchronousFull: Bool
+    /// A PostgreSQL database shared by every node, instead of the SQLite file.
+    public var postgres: PostgresStoreSettings?
     /// Keys that encrypt event payloads at rest; the first seals new payloads, all open. Empty: not encrypted.
     public var payloadKeys: [PayloadKeyReference]
+    /// Pruning of finished history.
+    public var retention: RetentionSettings
 
-    public init(sqlitePath: String = "./weft.db", synchronousFull: Bool = true, payloadKeys: [PayloadKeyReference] = []) {
+    public init(
+        sqlitePath: String = "./weft.db", synchronousFull: Bool = true, postgres: PostgresStoreSettings? = nil,
+        payloadKeys: [PayloadKeyReference] = [], retention: RetentionSettings = .init()
+    ) {
         self.sqlitePath = sqlitePath
         self.synchronousFull = synchronousFull
+        self.postgres = postgres
         self.payloadKeys = payloadKeys
+        self.retention = retention
     }
 
     /// The payload cipher these keys make, or `nil` when none is configured.
@@ -81,6 +90,39 @@ public struct StoreConfiguration: Sendable, Hashable {
             keys: payloadKeys.map { reference in
                 try PayloadCipher.Key(id: reference.id, base64: try reference.secret.resolve(environment: environment))
             })
+    }
+}
+
+/// `store.postgres`: where the shared database is and how this node uses it.
+public struct PostgresStoreSettings: Sendable, Hashable {
+    /// The database URL (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=…]`), by reference: it may hold a
+    /// password.
+    public var url: SecretReference
+    /// Connections this node opens at most.
+    public var maximumConnections: Int
+    /// `true`: a node applies pending migrations when it starts; `false`: it refuses to start on an older schema and
+    /// `weft migrate` applies them.
+    public var applyMigrations: Bool
+
+    public init(url: SecretReference, maximumConnections: Int = 16, applyMigrations: Bool = true) {
+        self.url = url
+        self.maximumConnections = maximumConnections
+        self.applyMigrations = applyMigrations
+    }
+}
+
+/// `store.retention`: processed events and delivered commands older than `after` are deleted, `batch` rows per
+/// statement, every `interval`. Failed events, dead commands, bindings, aggregates and the audit log are never pruned.
+public struct RetentionSettings: Sendable, Hashable {
+    /// `nil`: keep everything.
+    public var after: Duration?
+    public var batch: Int
+    public var interval: Duration
+
+    public init(after: Duration? = .seconds(30 * 86_400), batch: Int = 1_000, interval: Duration = .seconds(60)) {
+        self.after = after
+        self.batch = batch
+        self.interval = interval
     }
 }
 

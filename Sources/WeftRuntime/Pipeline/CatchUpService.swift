@@ -36,11 +36,20 @@ public struct CatchUpService: Service {
     /// The store cursor holding the newest occurred-at (milliseconds) seen.
     public var cursorName: String { "catch_up.\(system).occurred_at_ms" }
 
+    /// Runs on one node of a cluster at a time (`SingleLeader`): another node takes over when this one dies.
     public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            try await SingleLeader(store: store).run("catch_up.\(system)") { try await loop() }
+        }
+    }
+
+    private func loop() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let appended = try await runOnce()
-                if appended > 0 { logger.info("caught up on missed events", metadata: ["weft.system": "\(system)", "weft.count": "\(appended)"]) }
+                if appended > 0 {
+                    logger.info("caught up on missed events", metadata: ["weft.system": "\(system)", "weft.count": "\(appended)"])
+                }
             } catch {
                 logger.warning("catch-up failed; will try again", metadata: ["weft.system": "\(system)", "weft.error": "\(error)"])
             }

@@ -9,7 +9,8 @@ public import UnixSignals
 import WeftConnectors
 public import WeftCore
 public import WeftRuntime
-public import WeftStoreSQLite
+import WeftStorePostgres
+import WeftStoreSQLite
 
 /// The composition root: builds the store, connectors, pipeline, dispatchers, catch-up jobs and HTTP routes of one
 /// Weft node from a configuration, and runs them in one `ServiceGroup` with graceful shutdown.
@@ -40,15 +41,20 @@ public struct WeftNode: Sendable {
         configuration: WeftConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
         store: (any Store)? = nil, httpClient: HTTPClient, registry: PrometheusCollectorRegistry?, nodeID: String? = nil,
         logger: Logger
-    ) throws {
+    ) async throws {
         self.configuration = configuration
         self.logger = logger
         self.registry = registry
         let nodeID = nodeID ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-        let store =
-            try store
-            ?? Self.openStore(configuration.store, environment: environment, logger: logger)
+        let opened: any Store
+        if let store {
+            opened = store
+        } else {
+            opened = try await Self.openStore(configuration.store, environment: environment, logger: logger)
+        }
+        let store = opened
         self.store = store
+        let coordination = store as? any ClusterCoordination
         let events = Doorbell()
         let commands = Doorbell()
         self.events = events
@@ -84,9 +90,18 @@ public struct WeftNode: Sendable {
                             events: events, logger: systemLogger))
                 }
             case .odoo(let odoo):
-                let gate = RateGate(limit: odoo.rateLimit) { _ in
+                let onWait: @Sendable (Duration) -> Void = { _ in
                     Counter(label: WeftMetrics.rateLimitWaits, dimensions: [("target", name.rawValue)]).increment()
                 }
+                // Several nodes share one bucket in the database, so their sum keeps to the configured rate.
+                let gate: any RequestGate =
+                    if let coordination, let limit = odoo.rateLimit {
+                        ClusterRateGate(
+                            coordination: coordination, bucket: "target.\(name)", limit: limit, logger: systemLogger,
+                            onWait: onWait)
+                    } else {
+                        RateGate(limit: odoo.rateLimit, onWait: onWait)
+                    }
                 let connector = OdooTarget(
                     configuration: OdooConfiguration(
                         url: odoo.url, database: odoo.database, login: odoo.login ?? "",
@@ -128,6 +143,15 @@ public struct WeftNode: Sendable {
         var services: [any Service] = dispatchers.keys.sorted().compactMap { dispatchers[$0] }
         services.append(pipeline)
         services.append(contentsOf: catchUps as [any Service])
+        if let coordination = store as? any ClusterCoordination {
+            services.append(ClusterWakeUpService(coordination: coordination, events: events, commands: commands))
+        }
+        if let after = configuration.store.retention.after {
+            services.append(
+                RetentionService(
+                    store: store, after: after, batch: configuration.store.retention.batch,
+                    interval: configuration.store.retention.interval, logger: logger))
+        }
         return services
     }
 
@@ -186,16 +210,23 @@ struct StripeFeedAdapter: EventFeed {
 
 extension WeftNode {
 
-    /// The SQLite store a configuration names, with its payload keys resolved (for `weft serve` and operator
-    /// commands alike, so both read what the other wrote).
-    public static func openStore(_ store: StoreConfiguration, environment: [String: String], logger: Logger) throws
-        -> SQLiteStore
+    /// The store a configuration names (SQLite file or PostgreSQL database), with its payload keys resolved, for
+    /// `weft serve` and operator commands alike, so both read what the other wrote.
+    public static func openStore(_ store: StoreConfiguration, environment: [String: String], logger: Logger) async throws
+        -> any Store
     {
-        try SQLiteStore(
+        let cipher = try store.payloadCipher(environment: environment)
+        if let postgres = store.postgres {
+            return try await PostgresStore.open(
+                url: try postgres.url.resolve(environment: environment),
+                configuration: .init(
+                    maximumConnections: postgres.maximumConnections, applyMigrations: postgres.applyMigrations,
+                    payloadCipher: cipher),
+                logger: logger)
+        }
+        return try SQLiteStore(
             path: store.sqlitePath,
-            configuration: .init(
-                synchronous: store.synchronousFull ? .full : .normal,
-                payloadCipher: try store.payloadCipher(environment: environment)),
+            configuration: .init(synchronous: store.synchronousFull ? .full : .normal, payloadCipher: cipher),
             logger: logger)
     }
 }
