@@ -156,6 +156,7 @@ let package = Package(
                 "WeftSimStripe",
                 "WeftSimKit",
                 "WeftStoreSQLite",
+                "WeftStorePostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

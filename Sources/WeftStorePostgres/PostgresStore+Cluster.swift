@@ -97,7 +97,9 @@ extension PostgresStore: ClusterCoordination {
     }
 
     /// One row per bucket, refilled from the database's clock (`clock_timestamp()`), so nodes whose clocks disagree
-    /// still share one rate; the row lock serialises takers.
+    /// still share one rate; the row lock serialises takers. The clock is read before the row lock is granted, so a
+    /// taker that waited may hold an instant older than the row's: the refill never runs backwards
+    /// (`greatest(…)`), or the time between the two instants would be credited twice.
     public func takeToken(bucket: String, perSecond: Double, burst: Int) async throws -> Duration? {
         let capacity = Double(max(1, burst))
         let rows = try await write(
@@ -109,7 +111,7 @@ extension PostgresStore: ClusterCoordination {
               ON CONFLICT (target) DO NOTHING),
             current AS (
               SELECT b.target, least(\(capacity), b.tokens + greatest(0, now.ms - b.updated_at) * \(perSecond) / 1000.0)
-                AS available, b.paused_until, now.ms
+                AS available, b.paused_until, greatest(now.ms, b.updated_at) AS ms
               FROM rate_buckets AS b, now WHERE b.target = \(bucket) FOR UPDATE OF b)
             UPDATE rate_buckets AS r
             SET tokens = CASE WHEN c.available >= 1 AND c.paused_until <= c.ms THEN c.available - 1 ELSE c.available END,

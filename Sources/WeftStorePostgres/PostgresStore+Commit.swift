@@ -88,8 +88,13 @@ extension PostgresStore {
     private static func commitSegment(
         _ connection: PostgresConnection, _ segment: [Encoded], nowMs: Int64, logger: Logger
     ) async throws -> (committed: [EventSeq], wroteCommands: Bool) {
-        // Keys adopted by some entity while their event was processed: move the event there, to be processed again.
+        // Commits under a key and adoptions of that key exclude each other (a transaction-scoped advisory lock per
+        // key, taken in one order): otherwise an event committed under a provisional key while another node adopts
+        // that key would be neither moved by the adoption (it was still claimed) nor rekeyed here (the adoption was
+        // not yet visible), and its effect would be lost to the adopting entity.
         let keys = segment.map(\.result.entityKey.rawValue)
+        try await lockKeys(connection, keys, logger: logger)
+        // Keys adopted by some entity while their event was processed: move the event there, to be processed again.
         let adopterRows = try await connection.query(
             "SELECT alias, entity_key FROM aliases WHERE alias = ANY(\(keys)::text[])", logger: logger
         ).collect()
@@ -210,6 +215,16 @@ extension PostgresStore {
         return (finished.map(\.result.seq), !targets.isEmpty)
     }
 
+    /// Takes the transaction-scoped advisory locks of `keys`, in hash order (so two transactions never wait on each
+    /// other in opposite orders).
+    private static func lockKeys(_ connection: PostgresConnection, _ keys: [String], logger: Logger) async throws {
+        try await connection.run(
+            """
+            SELECT pg_advisory_xact_lock(h)
+            FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(\(keys)::text[]) AS k ORDER BY h) AS s
+            """, logger: logger)
+    }
+
     /// Records that `entityKey` adopted `aliases`, and moves every event stored under one of them to `entityKey`:
     /// processed ones become pending again (processing is idempotent, and now runs on the right aggregate), ones under
     /// a live claim are moved when that claim commits. The aggregate built under an alias is dropped.
@@ -217,6 +232,7 @@ extension PostgresStore {
         _ connection: PostgresConnection, _ aliases: [EntityKey], by entityKey: EntityKey, nowMs: Int64, logger: Logger
     ) async throws {
         for alias in aliases where alias != entityKey {
+            try await lockKeys(connection, [alias.rawValue], logger: logger)
             let recorded = try await connection.query(
                 """
                 INSERT INTO aliases (alias, entity_key, created_at) VALUES (\(alias.rawValue), \(entityKey.rawValue), \(nowMs))

@@ -1,5 +1,5 @@
 public import Foundation
-import Logging
+public import Logging
 import NIOCore
 import PostgresNIO
 public import WeftCore
@@ -212,5 +212,44 @@ extension PostgresStore {
                 let (at, actor, action, detail) = try row.decode((Int64, String, String, String).self)
                 return AuditEntry(at: StoreInstant.date(at), actor: actor, action: action, detail: detail)
             }
+    }
+}
+
+extension PostgresStore {
+    /// Events still `processing` plus commands still `in_flight` whose lease owner starts with `ownerPrefix`: after a
+    /// graceful stop of the node with that prefix this must be zero.
+    public func claimsHeld(byOwnerPrefix ownerPrefix: String) async throws -> Int {
+        let rows = try await rows(
+            "count claims held",
+            """
+            SELECT (SELECT count(*) FROM events WHERE status = 1 AND starts_with(lease_owner, \(ownerPrefix)))
+                 + (SELECT count(*) FROM commands WHERE status = 1 AND starts_with(lease_owner, \(ownerPrefix)))
+            """)
+        return Int(try rows.first?.decode(Int64.self) ?? 0)
+    }
+
+    /// Creates an empty database `name` on the server `serverURL` points at (any database there) and returns its URL.
+    /// For test and benchmark harnesses that want a database of their own.
+    public static func createDatabase(serverURL: String, name: String, logger: Logger) async throws -> String {
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !name.isEmpty else {
+            throw PostgresStoreError.configuration("a database name of letters, digits and _ only")
+        }
+        let url = try PostgresURL(serverURL)
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: url.connectionConfiguration(), id: 0, logger: logger)
+            do {
+                try await connection.run(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+                try await connection.close()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        } catch {
+            throw failure(error, write: "create database \(name)")
+        }
+        guard var components = URLComponents(string: serverURL) else { throw PostgresStoreError.configuration("bad URL") }
+        components.path = "/" + name
+        return components.string ?? serverURL
     }
 }

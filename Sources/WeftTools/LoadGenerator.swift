@@ -35,12 +35,19 @@ public struct LoadGenerator: Sendable {
     }
 
     let client: HTTPClient
-    let url: String
+    /// Where to send: event `i` goes to `urls[i % count]`, and each retry to the next one, as a load balancer in
+    /// front of several nodes would.
+    let urls: [String]
     let signer: StripeWebhookSigner
 
     public init(client: HTTPClient, url: String, secret: String) {
+        self.init(client: client, urls: [url], secret: secret)
+    }
+
+    public init(client: HTTPClient, urls: [String], secret: String) {
+        precondition(!urls.isEmpty, "at least one URL")
         self.client = client
-        self.url = url
+        self.urls = urls
         self.signer = StripeWebhookSigner(secret: secret)
     }
 
@@ -71,9 +78,11 @@ public struct LoadGenerator: Sendable {
                         let event = events[index]
                         let deadline = ContinuousClock.now.advanced(by: giveUpAfter)
                         var backoff = Duration.milliseconds(20)
+                        var attempt = 0
                         while true {
                             let attemptStart = ContinuousClock.now
-                            let outcome = await post(event)
+                            let outcome = await post(event, to: urls[(index + attempt) % urls.count])
+                            attempt += 1
                             let latency = attemptStart.duration(to: .now)
                             if let duplicate = outcome {
                                 let count = shared.result.withLock { result -> Int in
@@ -104,7 +113,7 @@ public struct LoadGenerator: Sendable {
     }
 
     /// Posts one event. Returns `false` (stored), `true` (duplicate) or `nil` (not acknowledged).
-    func post(_ event: StripeTestEvent) async -> Bool? {
+    func post(_ event: StripeTestEvent, to url: String) async -> Bool? {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")

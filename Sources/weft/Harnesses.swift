@@ -50,16 +50,38 @@ struct CrashTest: AsyncParsableCommand {
     @Option(name: .long, help: "Concurrent connections.") var concurrency = 64
     @Option(name: .long, help: "Working directory (store, logs, config).") var workDir: String
     @Option(name: .long, help: "Seed for kill moments and ids.") var seed = UInt64(Date().timeIntervalSince1970)
+    @Option(name: .long, help: "sqlite, or postgres (a database of its own on the server --database-url-env names).")
+    var store = "sqlite"
+    @Option(name: .long, help: "The environment variable holding a PostgreSQL server URL.")
+    var databaseURLEnv = "WEFT_TEST_DATABASE_URL"
+    @Option(name: .long, help: "weft serve processes sharing the store (postgres only); node 1 is the one killed.")
+    var nodes = 1
+    @Option(name: .long, help: "The Odoo rate limit every node shares, per second.") var odooRate = 5000
+    @Option(name: .long, help: "The Odoo rate limit's burst.") var odooBurst = 500
+
+    func validate() throws {
+        guard ["sqlite", "postgres"].contains(store) else { throw ValidationError("--store is sqlite or postgres") }
+        if store == "sqlite" && nodes != 1 { throw ValidationError("several nodes need --store postgres") }
+    }
 
     func run() async throws {
         _ = ProcessBootstrap.start(logLevel: .info)
+        var databaseURL: String?
+        if store == "postgres" {
+            guard let url = ProcessInfo.processInfo.environment[databaseURLEnv], !url.isEmpty else {
+                print("crash-test: --store postgres needs a server URL in $\(databaseURLEnv)")
+                throw ExitCode(2)
+            }
+            databaseURL = url
+        }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration())
         let failures: [String]
         do {
             failures = try await WeftTools.CrashTest(
                 options: .init(
-                    executable: executable, events: events, kills: kills, workDir: workDir, concurrency: concurrency, seed: seed),
+                    executable: executable, events: events, kills: kills, workDir: workDir, concurrency: concurrency, seed: seed,
+                    databaseURL: databaseURL, nodes: nodes, odooRate: (odooRate, odooBurst)),
                 logger: Logger(label: "weft.crash-test")
             ).run(client: client)
         } catch {
