@@ -245,7 +245,7 @@ let package = Package(
         .testTarget(
             name: "WeftServerTests",
             dependencies: [
-                "WeftServer", "WeftRuntime", "WeftCore", "WeftStoreSQLite", "WeftTools",
+                "WeftServer", "WeftRuntime", "WeftCore", "WeftStoreSQLite", "WeftStorePostgres", "WeftTools",
                 "WeftSimOdoo", "WeftSimStripe", "WeftSimKit", "WeftConnectors",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

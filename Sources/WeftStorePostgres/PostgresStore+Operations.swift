@@ -253,3 +253,47 @@ extension PostgresStore {
         return components.string ?? serverURL
     }
 }
+
+extension PostgresStore {
+    /// Writes a batch exported by the source store: each row inserted with its own key (identity values kept), or
+    /// overwritten when a previous copy already wrote it, so a copy run again converges on the source.
+    public func importBatch(_ table: StoreCopyTable, _ batch: StoreCopyBatch) async throws {
+        guard batch.count > 0 else { return }
+        let columns = table.columns.joined(separator: ", ")
+        let updates = table.columns.filter { !table.key.contains($0) }.map { "\($0) = excluded.\($0)" }
+        let conflict =
+            updates.isEmpty
+            ? "ON CONFLICT (\(table.key.joined(separator: ", "))) DO NOTHING"
+            : "ON CONFLICT (\(table.key.joined(separator: ", "))) DO UPDATE SET \(updates.joined(separator: ", "))"
+        let overriding = table.integerKey ? "OVERRIDING SYSTEM VALUE" : ""
+        var binds = PostgresBindings()
+        binds.append(batch.json)
+        try await write(
+            "import \(table.name)",
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(table.name) (\(columns)) \(overriding)
+                    SELECT \(columns) FROM json_populate_recordset(NULL::\(table.name), $1::json)
+                    \(conflict)
+                    """, binds: binds))
+    }
+
+    /// After a copy: identity counters continue after the copied rows, so new rows never reuse a copied id.
+    public func advanceIdentities() async throws {
+        for (table, column) in [("events", "seq"), ("commands", "id"), ("audit", "id")] {
+            try await write(
+                "advance \(table) identity",
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT setval(pg_get_serial_sequence('\(table)', '\(column)'),
+                          greatest((SELECT coalesce(max(\(column)), 0) FROM \(table)), 1))
+                        """))
+        }
+    }
+
+    /// Rows in `table`, for the copy's final check.
+    public func rowCount(_ table: StoreCopyTable) async throws -> Int {
+        let rows = try await rows("count \(table.name)", PostgresQuery(unsafeSQL: table.countedRows))
+        return Int(try rows.first?.decode(Int64.self) ?? 0)
+    }
+}

@@ -239,3 +239,55 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    /// Reads up to `limit` rows of `table` after `afterKey` (a JSON array of the key's values, as returned in the
+    /// previous batch), in key order, as JSON, for `weft store copy`.
+    public func exportBatch(_ table: StoreCopyTable, after afterKey: String?, limit: Int) async throws -> StoreCopyBatch {
+        let object = table.columns.map { column in
+            table.blobColumns.contains(column)
+                ? "'\(column)', CASE WHEN \(column) IS NULL THEN NULL ELSE '\\x' || lower(hex(\(column))) END"
+                : "'\(column)', \(column)"
+        }.joined(separator: ", ")
+        let keyList = table.key.joined(separator: ", ")
+        let keyJSON = "json_array(\(keyList))"
+        var condition = ""
+        var arguments: StatementArguments = []
+        if let afterKey {
+            // Row-value comparison against the previous batch's last key.
+            let parts = table.key.indices.map { "json_extract(?, '$[\($0)]')" }.joined(separator: ", ")
+            condition = "WHERE (\(keyList)) > (\(parts))"
+            arguments = StatementArguments(Array(repeating: afterKey, count: table.key.count))
+        }
+        arguments += [limit]
+        let sql = """
+            SELECT count(*) AS n, json_group_array(json(row)) AS rows, (SELECT k FROM page ORDER BY \(keyList) DESC LIMIT 1) AS last
+            FROM (SELECT json_object(\(object)) AS row FROM page) AS rows_of_page
+            """
+        let statementArguments = arguments
+        let filter = condition
+        do {
+            return try await pool.read { db in
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        WITH page AS (
+                          SELECT *, \(keyJSON) AS k FROM \(table.name) \(filter) ORDER BY \(keyList) LIMIT ?)
+                        \(sql)
+                        """, arguments: statementArguments)
+                return StoreCopyBatch(json: row?["rows"] ?? "[]", count: row?["n"] ?? 0, lastKey: row?["last"])
+            }
+        } catch {
+            throw SQLiteStoreError.read("export \(table.name)", error)
+        }
+    }
+
+    /// Rows in `table`, for the copy's final check.
+    public func rowCount(_ table: StoreCopyTable) async throws -> Int {
+        do {
+            return try await pool.read { db in try Int.fetchOne(db, sql: table.countedRows) ?? 0 }
+        } catch {
+            throw SQLiteStoreError.read("count \(table.name)", error)
+        }
+    }
+}

@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import Foundation
 public import Logging
 import WeftCore
+import WeftStorePostgres
 import WeftStoreSQLite
 
 /// `weft bench`: `weft serve` with a fresh SQLite store and `weft simulate --system odoo` as child processes, signed
@@ -20,9 +21,15 @@ public struct Bench: Sendable {
         public var synchronousFull: Bool
         /// The `weft` executable to run as the server and the Odoo simulator.
         public var executable: String
+        /// A PostgreSQL server (URL of any database on it): the bench creates a database of its own there. `nil`:
+        /// a SQLite file.
+        public var databaseURL: String?
+        /// `weft serve` processes sharing the store (PostgreSQL only); the load is spread over them.
+        public var nodes: Int
 
         public init(
-            executable: String, events: Int, concurrency: Int, outputPath: String, workDir: String, synchronousFull: Bool = true
+            executable: String, events: Int, concurrency: Int, outputPath: String, workDir: String, synchronousFull: Bool = true,
+            databaseURL: String? = nil, nodes: Int = 1
         ) {
             self.executable = executable
             self.events = events
@@ -30,6 +37,8 @@ public struct Bench: Sendable {
             self.outputPath = outputPath
             self.workDir = workDir
             self.synchronousFull = synchronousFull
+            self.databaseURL = databaseURL
+            self.nodes = databaseURL == nil ? 1 : max(1, nodes)
         }
     }
 
@@ -45,13 +54,17 @@ public struct Bench: Sendable {
         public var halfLoadAckP99Ms: Double
         public var endToEndPerSecond: Double
         public var commandsDelivered: Int
+        /// `sqlite` or `postgres`.
+        public var store: String
+        /// `weft serve` processes; the peak RSS is the largest of theirs.
+        public var nodes: Int
         /// Peak resident memory of the `weft serve` process.
         public var peakRSSMegabytes: Double
         /// Peak resident memory of the bench itself (the load generator and its prepared events), for reference.
         public var harnessPeakRSSMegabytes: Double
 
         enum CodingKeys: String, CodingKey {
-            case events, concurrency
+            case events, concurrency, store, nodes
             case ingestPerSecond = "ingest_per_s"
             case ackP50Ms = "ack_p50_ms"
             case ackP99Ms = "ack_p99_ms"
@@ -67,8 +80,9 @@ public struct Bench: Sendable {
         /// The closing line.
         public var line: String {
             String(
-                format: "ingest_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f half_load_ack_p99_ms=%.2f e2e_per_s=%.0f peak_rss_mb=%.1f",
-                ingestPerSecond, ackP50Ms, ackP99Ms, halfLoadAckP99Ms, endToEndPerSecond, peakRSSMegabytes)
+                format:
+                    "store=%@ nodes=%d ingest_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f half_load_ack_p99_ms=%.2f e2e_per_s=%.0f peak_rss_mb=%.1f",
+                store, nodes, ingestPerSecond, ackP50Ms, ackP99Ms, halfLoadAckP99Ms, endToEndPerSecond, peakRSSMegabytes)
         }
     }
 
@@ -92,40 +106,54 @@ public struct Bench: Sendable {
             executable: options.executable, apiKey: odooKey, work: work)
         defer { ProcessSupport.terminate(odoo) }
 
-        let port = try ProcessSupport.freePort()
-        let config = """
-            store: { sqlite: \(work)/bench.db, synchronous: \(options.synchronousFull ? "full" : "normal") }
-            server: { listen: 127.0.0.1:\(port) }
-            systems:
-              stripe: { type: stripe, webhook_secret_env: BENCH_STRIPE_SECRET, catch_up: { enabled: false } }
-              odoo: { type: odoo, url: "http://127.0.0.1:\(odooPort)", database: weft, api: json2, api_key_env: BENCH_ODOO_KEY }
-            flows:
-              billing_to_erp: { from: stripe, to: odoo }
-            """
-        let configPath = "\(work)/weft.yaml"
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let server = ServerProcess(
-            executable: options.executable, configPath: configPath,
-            environment: ["BENCH_STRIPE_SECRET": secret, "BENCH_ODOO_KEY": odooKey], work: work, port: port,
-            http: HarnessHTTP(client: client))
-        try await server.start()
+        var environment = ["BENCH_STRIPE_SECRET": secret, "BENCH_ODOO_KEY": odooKey]
+        let storeLine: String
+        let store: any Store
+        if let base = options.databaseURL {
+            let url = try await PostgresStore.createDatabase(
+                serverURL: base, name: "weft_bench_\(UInt32.random(in: 0...UInt32.max))", logger: logger)
+            environment["BENCH_DATABASE_URL"] = url
+            storeLine = "store: { postgres: { url_env: BENCH_DATABASE_URL } }"
+            // Applied here once, so the nodes start on a current schema together.
+            store = try await PostgresStore.open(url: url, configuration: .init(maximumConnections: 2), logger: Self.quieter(logger))
+        } else {
+            storeLine = "store: { sqlite: \(work)/bench.db, synchronous: \(options.synchronousFull ? "full" : "normal") }"
+            store = try SQLiteStore(path: "\(work)/bench.db", logger: Self.quieter(logger))
+        }
+        var servers: [ServerProcess] = []
+        for node in 1...options.nodes {
+            let port = try ProcessSupport.freePort()
+            let config = """
+                \(storeLine)
+                server: { listen: 127.0.0.1:\(port) }
+                systems:
+                  stripe: { type: stripe, webhook_secret_env: BENCH_STRIPE_SECRET, catch_up: { enabled: false } }
+                  odoo: { type: odoo, url: "http://127.0.0.1:\(odooPort)", database: weft, api: json2, api_key_env: BENCH_ODOO_KEY }
+                flows:
+                  billing_to_erp: { from: stripe, to: odoo }
+                """
+            let configPath = "\(work)/weft-node\(node).yaml"
+            try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+            servers.append(
+                ServerProcess(
+                    executable: options.executable, configPath: configPath, environment: environment, work: work, port: port,
+                    http: HarnessHTTP(client: client), name: "node\(node)"))
+        }
         let outcome: Result<Figures, any Error>
         do {
-            // The store file, read beside the running server (WAL allows it) to see when the pipeline has drained.
-            let store = try SQLiteStore(path: "\(work)/bench.db", logger: Self.quieter(logger))
-            outcome = .success(try await measure(server: server, store: store, port: port, secret: secret, client: client))
+            for server in servers { try await server.start() }
+            // The store, read beside the running nodes, to see when the pipeline has drained.
+            outcome = .success(try await measure(servers: servers, store: store, secret: secret, client: client))
         } catch {
             outcome = .failure(error)
         }
-        await server.stop()
+        for server in servers { await server.stop() }
+        (store as? PostgresStore)?.close()
         return try outcome.get()
     }
 
-    func measure(server: ServerProcess, store: SQLiteStore, port: Int, secret: String, client: HTTPClient) async throws
-        -> Figures
-    {
-        let url = "http://127.0.0.1:\(port)/hooks/stripe"
-        let load = LoadGenerator(client: client, url: url, secret: secret)
+    func measure(servers: [ServerProcess], store: any Store, secret: String, client: HTTPClient) async throws -> Figures {
+        let load = LoadGenerator(client: client, urls: servers.map { "http://127.0.0.1:\($0.port)/hooks/stripe" }, secret: secret)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let story = StripeEventFactory(prefix: "B\(runID)x").story(customers: max(1, Int((Double(options.events) / 3.9).rounded(.up))))
         let events = Array(story.events.prefix(options.events))
@@ -148,7 +176,9 @@ public struct Bench: Sendable {
             ackP50Ms: full.latency(quantile: 0.5), ackP99Ms: full.latency(quantile: 0.99), halfLoadPerSecond: half.perSecond,
             halfLoadAckP50Ms: half.latency(quantile: 0.5), halfLoadAckP99Ms: half.latency(quantile: 0.99),
             endToEndPerSecond: Double(events.count) / seconds, commandsDelivered: delivered,
-            peakRSSMegabytes: server.peakRSSMegabytes() ?? 0, harnessPeakRSSMegabytes: ProcessSupport.peakRSSMegabytes())
+            store: options.databaseURL == nil ? "sqlite" : "postgres", nodes: servers.count,
+            peakRSSMegabytes: servers.compactMap { $0.peakRSSMegabytes() }.max() ?? 0,
+            harnessPeakRSSMegabytes: ProcessSupport.peakRSSMegabytes())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let directory = (options.outputPath as NSString).deletingLastPathComponent

@@ -15,9 +15,28 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .long, help: "Where to write the figures as JSON.") var output = "bench-results/bench.json"
     @Option(name: .long, help: "Working directory for the store (default: a new temporary one).") var workDir: String?
     @Flag(name: .long, help: "Use synchronous=NORMAL instead of FULL.") var synchronousNormal = false
+    @Option(name: .long, help: "sqlite, or postgres (a database of its own on the server --database-url-env names).")
+    var store = "sqlite"
+    @Option(name: .long, help: "The environment variable holding a PostgreSQL server URL.")
+    var databaseURLEnv = "WEFT_DATABASE_URL"
+    @Option(name: .long, help: "weft serve processes sharing the store (postgres only); the load is spread over them.")
+    var nodes = 1
+
+    func validate() throws {
+        guard ["sqlite", "postgres"].contains(store) else { throw ValidationError("--store is sqlite or postgres") }
+        if store == "sqlite" && nodes != 1 { throw ValidationError("several nodes need --store postgres") }
+    }
 
     func run() async throws {
         _ = ProcessBootstrap.start(logLevel: .info)
+        var databaseURL: String?
+        if store == "postgres" {
+            guard let url = ProcessInfo.processInfo.environment[databaseURLEnv], !url.isEmpty else {
+                print("bench: --store postgres needs a server URL in $\(databaseURLEnv)")
+                throw ExitCode(2)
+            }
+            databaseURL = url
+        }
         let work = workDir ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)"
         // One connection per concurrent sender, or the client's pool (not Weft) would be what is measured.
         let client = HTTPClient(
@@ -27,7 +46,7 @@ struct Bench: AsyncParsableCommand {
             let figures = try await WeftTools.Bench(
                 options: .init(
                     executable: executable, events: events, concurrency: concurrency, outputPath: output, workDir: work,
-                    synchronousFull: !synchronousNormal),
+                    synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes),
                 logger: Logger(label: "weft.bench")
             ).run(client: client)
             try? await client.shutdown()
