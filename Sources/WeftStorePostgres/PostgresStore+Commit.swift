@@ -56,8 +56,8 @@ extension PostgresStore {
         let held = Set(try heldRows.map { try $0.decode(Int64.self) })
         let items = batch.filter { held.contains($0.result.seq.rawValue) }
         guard !items.isEmpty else { return [] }
-        // A result whose key appears earlier in the batch, or that follows an adoption, starts a new segment: within a
-        // segment every statement may run set-wise.
+        // A result whose key appears earlier in the batch starts a new segment: within a segment every statement runs
+        // set-wise (one claim hands out one event per key, so a batch is normally one segment).
         var segments: [[Encoded]] = [[]]
         var keysInSegment: Set<EntityKey> = []
         for item in items {
@@ -67,10 +67,6 @@ extension PostgresStore {
             }
             segments[segments.count - 1].append(item)
             keysInSegment.insert(item.result.entityKey)
-            if !item.result.adoptedAliases.isEmpty {
-                segments.append([])
-                keysInSegment = []
-            }
         }
         var committed: [EventSeq] = []
         var wroteCommands = false
@@ -89,12 +85,19 @@ extension PostgresStore {
         _ connection: PostgresConnection, _ segment: [Encoded], nowMs: Int64, logger: Logger
     ) async throws -> (committed: [EventSeq], wroteCommands: Bool) {
         // Commits under a key and adoptions of that key exclude each other (a transaction-scoped advisory lock per
-        // key, taken in one order): otherwise an event committed under a provisional key while another node adopts
-        // that key would be neither moved by the adoption (it was still claimed) nor rekeyed here (the adoption was
-        // not yet visible), and its effect would be lost to the adopting entity.
+        // key, all taken at once in one order): otherwise an event committed under a provisional key while another
+        // node adopts that key would be neither moved by the adoption (it was still claimed) nor rekeyed here (the
+        // adoption was not yet visible), and its effect would be lost to the adopting entity.
         let keys = segment.map(\.result.entityKey.rawValue)
-        try await lockKeys(connection, keys, logger: logger)
-        // Keys adopted by some entity while their event was processed: move the event there, to be processed again.
+        var adoptedHere: [String: String] = [:]
+        for item in segment {
+            for alias in item.result.adoptedAliases where alias != item.result.entityKey {
+                if adoptedHere[alias.rawValue] == nil { adoptedHere[alias.rawValue] = item.result.entityKey.rawValue }
+            }
+        }
+        try await lockKeys(connection, keys + adoptedHere.keys, logger: logger)
+        // Keys adopted by some entity while their event was processed (here or before): move the event there, to be
+        // processed again, instead of committing it.
         let adopterRows = try await connection.query(
             "SELECT alias, entity_key FROM aliases WHERE alias = ANY(\(keys)::text[])", logger: logger
         ).collect()
@@ -102,6 +105,9 @@ extension PostgresStore {
         for row in adopterRows {
             let (alias, key) = try row.decode((String, String).self)
             adopters[alias] = key
+        }
+        for key in keys where adopters[key] == nil {
+            if let adopter = adoptedHere[key], adopter != key { adopters[key] = adopter }
         }
         var rekeySeqs: [Int64] = []
         var rekeyKeys: [String] = []
@@ -209,9 +215,7 @@ extension PostgresStore {
             WHERE e.seq = u.seq
             """, logger: logger
         )
-        for item in finished where !item.result.adoptedAliases.isEmpty {
-            try await adopt(connection, item.result.adoptedAliases, by: item.result.entityKey, nowMs: nowMs, logger: logger)
-        }
+        try await adopt(connection, finished, nowMs: nowMs, logger: logger)
         return (finished.map(\.result.seq), !targets.isEmpty)
     }
 
@@ -225,32 +229,47 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// Records that `entityKey` adopted `aliases`, and moves every event stored under one of them to `entityKey`:
-    /// processed ones become pending again (processing is idempotent, and now runs on the right aggregate), ones under
-    /// a live claim are moved when that claim commits. The aggregate built under an alias is dropped.
-    private static func adopt(
-        _ connection: PostgresConnection, _ aliases: [EntityKey], by entityKey: EntityKey, nowMs: Int64, logger: Logger
-    ) async throws {
-        for alias in aliases where alias != entityKey {
-            try await lockKeys(connection, [alias.rawValue], logger: logger)
-            let recorded = try await connection.query(
-                """
-                INSERT INTO aliases (alias, entity_key, created_at) VALUES (\(alias.rawValue), \(entityKey.rawValue), \(nowMs))
-                ON CONFLICT (alias) DO NOTHING RETURNING alias
-                """, logger: logger
-            ).collect()
-            guard !recorded.isEmpty else { continue }
-            try await connection.run(
-                """
-                UPDATE events SET entity_key = \(entityKey.rawValue),
-                  status = CASE status WHEN 2 THEN 0 ELSE status END,
-                  outcome = CASE status WHEN 2 THEN NULL ELSE outcome END
-                WHERE entity_key = \(alias.rawValue) AND status <> 1
-                """, logger: logger
-            )
-            try await connection.run(
-                "DELETE FROM aggregates WHERE entity_key = \(alias.rawValue)", logger: logger
-            )
+    /// Records the aliases the finished results adopt (the first adopter of an alias keeps it), and moves every event
+    /// stored under a newly adopted alias to its adopter: processed ones become pending again (processing is
+    /// idempotent, and now runs on the right aggregate); ones under a live claim are moved when that claim commits.
+    /// The aggregates built under those aliases are dropped. Three statements for the whole segment.
+    private static func adopt(_ connection: PostgresConnection, _ finished: [Encoded], nowMs: Int64, logger: Logger)
+        async throws
+    {
+        var aliases: [String] = []
+        var adopters: [String] = []
+        for item in finished {
+            for alias in item.result.adoptedAliases where alias != item.result.entityKey {
+                aliases.append(alias.rawValue)
+                adopters.append(item.result.entityKey.rawValue)
+            }
         }
+        guard !aliases.isEmpty else { return }
+        let recorded = try await connection.query(
+            """
+            INSERT INTO aliases (alias, entity_key, created_at)
+            SELECT u.alias, u.key, \(nowMs) FROM unnest(\(aliases)::text[], \(adopters)::text[]) WITH ORDINALITY AS u (alias, key, ord)
+            ORDER BY u.ord
+            ON CONFLICT (alias) DO NOTHING RETURNING alias, entity_key
+            """, logger: logger
+        ).collect()
+        guard !recorded.isEmpty else { return }
+        var newAliases: [String] = []
+        var newAdopters: [String] = []
+        for row in recorded {
+            let (alias, key) = try row.decode((String, String).self)
+            newAliases.append(alias)
+            newAdopters.append(key)
+        }
+        try await connection.run(
+            """
+            UPDATE events AS e SET entity_key = u.key,
+              status = CASE e.status WHEN 2 THEN 0 ELSE e.status END,
+              outcome = CASE e.status WHEN 2 THEN NULL ELSE e.outcome END
+            FROM unnest(\(newAliases)::text[], \(newAdopters)::text[]) AS u (alias, key)
+            WHERE e.entity_key = u.alias AND e.status <> 1
+            """, logger: logger)
+        try await connection.run(
+            "DELETE FROM aggregates WHERE entity_key = ANY(\(newAliases)::text[])", logger: logger)
     }
 }

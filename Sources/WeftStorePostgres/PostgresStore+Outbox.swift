@@ -222,6 +222,21 @@ extension PostgresStore {
         }
     }
 
+    @discardableResult
+    public func renewCommandLeases(_ ids: [CommandID], owner: String, until: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let values = ids.map(\.rawValue)
+        let untilMs = StoreInstant.millis(until)
+        return try await write(
+            "renew command leases",
+            """
+            UPDATE commands SET lease_until = greatest(lease_until, \(untilMs))
+            WHERE status = 1 AND lease_owner = \(owner) AND id = ANY(\(values)::int8[])
+            RETURNING id
+            """
+        ).count
+    }
+
     /// Gives claimed commands back unattempted: pending, due as before, and the attempt counted at claim undone.
     public func releaseCommands(_ ids: [CommandID], owner: String) async throws {
         guard !ids.isEmpty else { return }

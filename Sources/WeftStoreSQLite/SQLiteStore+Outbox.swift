@@ -130,6 +130,27 @@ extension SQLiteStore {
         }
     }
 
+    @discardableResult
+    public func renewCommandLeases(_ ids: [CommandID], owner: String, until: Date) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        var arguments: StatementArguments = [Self.millis(until), owner]
+        arguments += StatementArguments(ids.map(\.rawValue))
+        let statementArguments = arguments
+        do {
+            return try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE commands SET lease_until = max(lease_until, ?)
+                        WHERE status = 1 AND lease_owner = ? AND id IN (\(Self.placeholders(ids.count)))
+                        """,
+                    arguments: statementArguments)
+                return db.changesCount
+            }
+        } catch {
+            throw SQLiteStoreError.write("renew command leases", error)
+        }
+    }
+
     /// Gives claimed commands back unattempted: pending, due as before, and the attempt counted at claim undone.
     public func releaseCommands(_ ids: [CommandID], owner: String) async throws {
         try await releaseHeld(

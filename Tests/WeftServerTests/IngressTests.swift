@@ -158,5 +158,8 @@ struct FailingAppendStore: Store {
     }
     func audit(_ entry: AuditEntry) async throws { try await base.audit(entry) }
     func prune(before: Date, limit: Int) async throws -> PruneCounts { try await base.prune(before: before, limit: limit) }
+    func renewCommandLeases(_ ids: [CommandID], owner: String, until: Date) async throws -> Int {
+        try await base.renewCommandLeases(ids, owner: owner, until: until)
+    }
     func auditLog(limit: Int) async throws -> [AuditEntry] { try await base.auditLog(limit: limit) }
 }

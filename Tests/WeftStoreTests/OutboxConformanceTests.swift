@@ -72,6 +72,22 @@ struct OutboxConformanceTests {
     }
 
     @Test(arguments: StoreFactory.all)
+    func aRenewedLeaseKeepsACommandFromOtherDispatchersOnlyForItsHolder(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        try await store.seedCommands([F.command("c1"), F.command("c2", entity: "k2")])
+        let held = try await store.claimCommands(target: "odoo", limit: 10, owner: "slow", lease: .seconds(60), now: F.t0)
+        #expect(held.count == 2)
+        // Only the holder renews; a stranger renews nothing.
+        #expect(try await store.renewCommandLeases(held.map(\.id), owner: "stranger", until: F.at(300)) == 0)
+        #expect(try await store.renewCommandLeases([held[0].id], owner: "slow", until: F.at(300)) == 1)
+        // At +120 s the unrenewed lease has expired, the renewed one holds.
+        #expect(try await store.claimKeys(owner: "other", at: 120) == ["c2"])
+        #expect(try await store.claimKeys(owner: "other", at: 301).sorted() == ["c1", "c2"])
+        // The renewal of a lease lost meanwhile reports it lost.
+        #expect(try await store.renewCommandLeases(held.map(\.id), owner: "slow", until: F.at(400)) == 0)
+    }
+
+    @Test(arguments: StoreFactory.all)
     func anExpiredCommandLeaseIsReclaimedAndTheOldHolderIsIgnored(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store
         try await store.seedCommands([F.command("a1")])

@@ -44,6 +44,12 @@ public protocol Store: Sendable {
     /// Records delivery results; bindings are recorded for delivered commands that name a target record.
     func completeCommands(_ results: [CommandResult], owner: String, now: Date) async throws
 
+    /// Extends the leases `owner` holds on in-flight commands to `until` (a delivery that waits on a rate limit or a
+    /// slow target must not lose its claim to another node while it is still sending). Returns how many leases it
+    /// extended: fewer than asked means some were lost (expired and claimed by someone else).
+    @discardableResult
+    func renewCommandLeases(_ ids: [CommandID], owner: String, until: Date) async throws -> Int
+
     /// Releases claimed commands unattempted (graceful shutdown, or the breaker opened before sending).
     func releaseCommands(_ ids: [CommandID], owner: String) async throws
 

@@ -92,7 +92,43 @@ public struct DispatcherService: Service {
         batchLogger[metadataKey: "weft.target"] = "\(target)"
         if batch.count == 1 { batchLogger[metadataKey: "weft.trace_id"] = "\(batch[0].traceID)" }
         let started = ContinuousClock.now
-        var outcomes = await connector.deliver(batch, logger: batchLogger)
+        // While the batch is being delivered (rate-limit waits, a slow target), its leases are renewed every third of
+        // the lease, so no other node claims and sends these commands a second time meanwhile.
+        let connector = connector
+        let deliveryLogger = batchLogger
+        var outcomes = await withTaskGroup(of: [DeliveryOutcome]?.self) { group in
+            group.addTask { await connector.deliver(batch, logger: deliveryLogger) }
+            group.addTask { [store, configuration] in
+                let ids = batch.map(\.id)
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: configuration.lease / 3)
+                    if Task.isCancelled { break }
+                    let lease =
+                        Double(configuration.lease.components.seconds)
+                        + Double(configuration.lease.components.attoseconds) / 1e18
+                    do {
+                        let renewed = try await store.renewCommandLeases(
+                            ids, owner: owner, until: Date().addingTimeInterval(lease))
+                        if renewed < ids.count {
+                            deliveryLogger.warning(
+                                "lost the lease of commands still being delivered",
+                                metadata: ["weft.lost": "\(ids.count - renewed)"])
+                        }
+                    } catch {
+                        deliveryLogger.warning("could not renew delivery leases", metadata: ["weft.error": "\(error)"])
+                    }
+                }
+                return nil
+            }
+            var delivered: [DeliveryOutcome] = []
+            for await result in group {
+                if let result {
+                    delivered = result
+                    group.cancelAll()
+                }
+            }
+            return delivered
+        }
         if outcomes.count != batch.count {
             batchLogger.error("connector returned \(outcomes.count) outcomes for \(batch.count) commands")
             outcomes = batch.map { _ in

@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import WeftCore
+import WeftRuntime
+import WeftStoreSQLite
+
+/// A delivery that outlasts its lease (a rate-limit wait, a slow target) keeps its claim: the dispatcher renews the
+/// lease while it sends, so no other node claims and sends the same command meanwhile.
+@Suite("Delivery leases")
+struct DeliveryLeaseTests {
+    /// Holds every delivery until the test lets it go.
+    final class HeldConnector: TargetConnector {
+        let calls = Mutex(0)
+        let started = AsyncStream<Void>.makeStream()
+        let release = AsyncStream<Void>.makeStream()
+        var maxBatchSize: Int { 10 }
+
+        func deliver(_ batch: [OutboxCommand], logger: Logger) async -> [DeliveryOutcome] {
+            calls.withLock { $0 += 1 }
+            started.continuation.yield()
+            for await _ in release.stream { break }
+            return batch.map { _ in .delivered(record: TargetRecordID(model: "res.partner", id: "1")) }
+        }
+    }
+
+    @Test func aDeliveryLongerThanItsLeaseKeepsItsClaim() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "weft.test"))
+        let t0 = Date()
+        _ = try await store.append([
+            IncomingEvent(
+                system: "stripe", eventID: SourceEventID("evt_1"), type: "customer.created", entityKey: EntityKey("k1"),
+                occurredAt: t0, receivedAt: t0, payload: Data("{}".utf8), traceID: TraceID("t1"))
+        ])
+        let event = try #require(try await store.claimEvents(limit: 1, owner: "p", lease: .seconds(60), now: t0).first)
+        let customer = Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_1"), name: "Ada")
+        try await store.commitProcessed(
+            [
+                ProcessedEvent(
+                    seq: event.seq, entityKey: event.entityKey, aggregate: nil, expectedVersion: nil,
+                    commands: [
+                        NewCommand(
+                            target: "odoo", entityKey: EntityKey("k1"), idempotencyKey: IdempotencyKey("c1"),
+                            payload: .upsertCustomer(customer))
+                    ], status: .done, outcome: "applied", traceID: event.traceID)
+            ], owner: "p", now: t0)
+
+        let connector = HeldConnector()
+        var configuration = DeliveryConfiguration()
+        configuration.lease = .milliseconds(300)
+        let dispatcher = DispatcherService(
+            target: "odoo", connector: connector, store: store, configuration: configuration, commands: Doorbell(),
+            nodeID: "node-a", logger: Logger(label: "weft.test"))
+        let delivery = Task { try await dispatcher.runOnce(owner: "node-a/odoo") }
+        var started = connector.started.stream.makeAsyncIterator()
+        await started.next()
+        // The first lease ran until claim time + 300 ms. Wait until the dispatcher has pushed it past that instant
+        // (renewed), then check that another dispatcher cannot claim the command at a moment the first lease is over.
+        let firstLeaseEnd = Date().addingTimeInterval(0.3)
+        let deadline = ContinuousClock.now + .seconds(30)
+        var renewed = false
+        while ContinuousClock.now < deadline && !renewed {
+            try await Task.sleep(for: .milliseconds(20))
+            let listed = try await store.listCommands(filter: CommandFilter(), limit: 1)
+            renewed = listed.first?.status == .inFlight && Date() > firstLeaseEnd.addingTimeInterval(0.05)
+        }
+        #expect(renewed)
+        let stolen = try await store.claimCommands(
+            target: "odoo", limit: 10, owner: "node-b/odoo", lease: .seconds(60), now: Date())
+        #expect(stolen.isEmpty, "another node claimed a command still being delivered")
+        connector.release.continuation.yield()
+        #expect(try await delivery.value == 1)
+        #expect(connector.calls.withLock { $0 } == 1)
+        #expect(try await store.listCommands(filter: CommandFilter(), limit: 1).first?.status == .delivered)
+    }
+}
