@@ -97,9 +97,12 @@ extension PostgresStore: ClusterCoordination {
     }
 
     /// One row per bucket, refilled from the database's clock (`clock_timestamp()`), so nodes whose clocks disagree
-    /// still share one rate; the row lock serialises takers. The clock is read before the row lock is granted, so a
-    /// taker that waited may hold an instant older than the row's: the refill never runs backwards
-    /// (`greatest(…)`), or the time between the two instants would be credited twice.
+    /// still share one rate; the row lock serialises takers. A taker always gets a token: when none is left the bucket
+    /// goes into debt and the taker is told how long to wait before using it, so the tokens handed out are spaced
+    /// `1 / rate` apart and every request costs one statement (asking again and again while the bucket is empty
+    /// would flood the database from every node at once). The clock is read before the row lock is granted, so a
+    /// taker that waited may hold an instant older than the row's: the refill never runs backwards (`greatest(…)`),
+    /// or the time between the two instants would be credited twice.
     public func takeToken(bucket: String, perSecond: Double, burst: Int) async throws -> Duration? {
         let capacity = Double(max(1, burst))
         let rows = try await write(
@@ -113,21 +116,18 @@ extension PostgresStore: ClusterCoordination {
               SELECT b.target, least(\(capacity), b.tokens + greatest(0, now.ms - b.updated_at) * \(perSecond) / 1000.0)
                 AS available, b.paused_until, greatest(now.ms, b.updated_at) AS ms
               FROM rate_buckets AS b, now WHERE b.target = \(bucket) FOR UPDATE OF b)
-            UPDATE rate_buckets AS r
-            SET tokens = CASE WHEN c.available >= 1 AND c.paused_until <= c.ms THEN c.available - 1 ELSE c.available END,
-              updated_at = c.ms
+            UPDATE rate_buckets AS r SET tokens = c.available - 1, updated_at = c.ms
             FROM current AS c WHERE r.target = c.target
-            RETURNING c.available >= 1 AND c.paused_until <= c.ms, c.available, c.paused_until - c.ms
+            RETURNING c.available - 1, c.paused_until - c.ms
             """)
         guard let row = rows.first else {
             // The bucket row was created by this very statement (a CTE cannot see its own insert): ask again.
-            return .zero
+            return try await takeToken(bucket: bucket, perSecond: perSecond, burst: burst)
         }
-        let (granted, available, pausedFor) = try row.decode((Bool, Double, Int64).self)
-        if granted { return nil }
-        let refill = max(0, 1 - available) / max(perSecond, 0.000_001)
-        let wait = max(refill, Double(max(0, pausedFor)) / 1000)
-        return .milliseconds(max(1, Int64((wait * 1000).rounded(.up))))
+        let (after, pausedFor) = try row.decode((Double, Int64).self)
+        let debt = after < 0 ? -after / max(perSecond, 0.000_001) : 0
+        let wait = max(debt, Double(max(0, pausedFor)) / 1000)
+        return wait > 0 ? .milliseconds(Int64((wait * 1000).rounded(.up))) : nil
     }
 
     public func pause(bucket: String, for duration: Duration) async throws {

@@ -46,6 +46,18 @@ extension PostgresStore {
     private static func commit(
         _ connection: PostgresConnection, _ batch: [Encoded], owner: String, nowMs: Int64, logger: Logger
     ) async throws -> [EventSeq] {
+        // Lock order, the same in every transaction that takes both: the keys' advisory locks (sorted), then rows.
+        // Commits under a key and adoptions of that key exclude each other through these locks: otherwise an event
+        // committed under a provisional key while another node adopts that key would be neither moved by the adoption
+        // (it was still claimed) nor rekeyed here (the adoption was not yet visible), and its effect would be lost to
+        // the adopting entity. Taken before the event rows are locked, or an adoption moving those rows and this
+        // commit would wait on each other.
+        var lockedKeys: Set<String> = []
+        for item in batch {
+            lockedKeys.insert(item.result.entityKey.rawValue)
+            for alias in item.result.adoptedAliases { lockedKeys.insert(alias.rawValue) }
+        }
+        try await lockKeys(connection, Array(lockedKeys), logger: logger)
         let seqs = batch.map(\.result.seq.rawValue)
         let heldRows = try await connection.query(
             """
@@ -84,10 +96,7 @@ extension PostgresStore {
     private static func commitSegment(
         _ connection: PostgresConnection, _ segment: [Encoded], nowMs: Int64, logger: Logger
     ) async throws -> (committed: [EventSeq], wroteCommands: Bool) {
-        // Commits under a key and adoptions of that key exclude each other (a transaction-scoped advisory lock per
-        // key, all taken at once in one order): otherwise an event committed under a provisional key while another
-        // node adopts that key would be neither moved by the adoption (it was still claimed) nor rekeyed here (the
-        // adoption was not yet visible), and its effect would be lost to the adopting entity.
+        // The keys and aliases of this segment are locked already (see `commit`).
         let keys = segment.map(\.result.entityKey.rawValue)
         var adoptedHere: [String: String] = [:]
         for item in segment {
@@ -95,7 +104,6 @@ extension PostgresStore {
                 if adoptedHere[alias.rawValue] == nil { adoptedHere[alias.rawValue] = item.result.entityKey.rawValue }
             }
         }
-        try await lockKeys(connection, keys + adoptedHere.keys, logger: logger)
         // Keys adopted by some entity while their event was processed (here or before): move the event there, to be
         // processed again, instead of committing it.
         let adopterRows = try await connection.query(

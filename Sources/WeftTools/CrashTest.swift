@@ -76,7 +76,7 @@ public struct CrashTest: Sendable {
             environment["WEFT_DATABASE_URL"] = try await PostgresStore.createDatabase(
                 serverURL: base, name: "weft_crash_\(options.seed)_\(UInt32.random(in: 0...UInt32.max))", logger: logger)
             storeLine =
-                "store: { postgres: { url_env: WEFT_DATABASE_URL, max_connections: 8 }, payload_keys: [ { id: crash, key_env: WEFT_PAYLOAD_KEY } ] }"
+                "store: { postgres: { url_env: WEFT_DATABASE_URL }, payload_keys: [ { id: crash, key_env: WEFT_PAYLOAD_KEY } ] }"
         } else {
             storeLine = "store: { sqlite: \(work)/weft.db, payload_keys: [ { id: crash, key_env: WEFT_PAYLOAD_KEY } ] }"
         }

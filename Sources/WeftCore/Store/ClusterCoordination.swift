@@ -16,7 +16,8 @@ public protocol ClusterCoordination: Sendable {
     func listen(events: @escaping @Sendable () -> Void, commands: @escaping @Sendable () -> Void) async throws
 
     /// Takes one token from the cluster-wide bucket of `bucket` (rate `perSecond`, capacity `burst`), using the
-    /// database's clock. Returns `nil` when granted, or how long to wait before asking again.
+    /// database's clock. Always grants: returns `nil` when the token may be used now, or how long to wait before
+    /// using it (the bucket is in debt, or paused after a 429).
     func takeToken(bucket: String, perSecond: Double, burst: Int) async throws -> Duration?
 
     /// Holds every node's requests through `bucket` for `duration` (the target answered 429).

@@ -125,13 +125,15 @@ public final class ClusterRateGate: RequestGate {
             } catch {
                 // The store is unreachable: sending now could exceed the cluster's rate. Wait and ask again.
                 logger.warning("cannot take a rate token; waiting", metadata: ["weft.error": "\(error)"])
-                wait = .seconds(1)
+                try await Task.sleep(for: .seconds(1))
+                continue
             }
-            guard let wait else { return }
-            if wait > .zero {
+            // The token is ours; it may be used once its turn comes.
+            if let wait, wait > .zero {
                 onWait(wait)
                 try await Task.sleep(for: wait)
             }
+            return
         }
     }
 
