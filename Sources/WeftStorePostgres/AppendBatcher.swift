@@ -21,7 +21,6 @@ final class AppendBatcher: Sendable {
 
     private struct State {
         var queue: [Waiter] = []
-        var queued = 0
         var draining = false
         var transactions = 0
     }
@@ -47,7 +46,6 @@ final class AppendBatcher: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { state -> Bool in
                 state.queue.append(Waiter(events: events, continuation: continuation))
-                state.queued += events.count
                 guard !state.draining else { return false }
                 state.draining = true
                 return true
@@ -71,7 +69,6 @@ final class AppendBatcher: Sendable {
                 }
                 let batch = Array(state.queue[..<taken])
                 state.queue.removeFirst(taken)
-                state.queued -= count
                 state.transactions += 1
                 return batch
             }

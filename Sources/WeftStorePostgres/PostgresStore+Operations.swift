@@ -63,7 +63,7 @@ extension PostgresStore {
                 unsafeSQL: "SELECT \(Self.commandColumns) FROM commands \(clause) ORDER BY id DESC LIMIT $\(binds.count)",
                 binds: binds))
         let decoder = CanonicalCoding.decoder
-        return try rows.map(CommandRow.init).compactMap { $0.record(decoder: decoder) }
+        return try rows.map(Self.command).compactMap { $0.record(decoder: decoder) }
     }
 
     public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {
@@ -78,7 +78,7 @@ extension PostgresStore {
                 UPDATE commands SET status = 0, attempts = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
                 \(clause) RETURNING id
                 """, binds: binds)
-        let detail = Self.describe(filter)
+        let detail = filter.auditDescription
         return try await transaction("replay dead commands") { connection -> Int in
             let count = try await connection.query(statement, logger: logger).collect().count
             try await Self.insertAudit(
@@ -120,16 +120,6 @@ extension PostgresStore {
             try await connection.run("SELECT pg_notify('weft_events', '')", logger: logger)
             return rows.count
         }
-    }
-
-    /// A filter as written in the audit log.
-    static func describe(_ filter: CommandFilter) -> String {
-        var parts: [String] = []
-        if let ids = filter.ids { parts.append("ids=\(ids.map(\.description).joined(separator: ","))") }
-        if let target = filter.target { parts.append("target=\(target)") }
-        if let kind = filter.kind { parts.append("kind=\(kind)") }
-        if let entity = filter.entityKey { parts.append("entity=\(entity)") }
-        return parts.isEmpty ? "all" : parts.joined(separator: " ")
     }
 
     // MARK: Cursors

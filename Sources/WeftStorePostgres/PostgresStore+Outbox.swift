@@ -12,58 +12,20 @@ extension PostgresStore {
         """
 
     /// A command row as read, its payload still encoded.
-    struct CommandRow: Sendable {
-        var id: CommandID
-        var target: SystemName
-        var entityKey: EntityKey
-        var idempotencyKey: IdempotencyKey
-        var payload: Data
-        var traceID: TraceID
-        var attempts: Int
-        var createdAt: Date
-        var status: CommandStatus
-        var nextAttemptAt: Date
-        var lastError: String?
-        var deliveredAt: Date?
-        var targetRecord: TargetRecordID?
-
-        init(_ row: PostgresRow) throws {
-            let (id, target, key, idempotency, payload, trace, attempts, created, status, next, error, delivered, model, record) =
-                try row.decode(
-                    (
-                        Int64, String, String, String, ByteBuffer, String, Int32, Int64, Int16, Int64, String?, Int64?,
-                        String?, String?
-                    ).self)
-            self.id = CommandID(id)
-            self.target = SystemName(rawValue: target)
-            self.entityKey = EntityKey(key)
-            self.idempotencyKey = IdempotencyKey(idempotency)
-            self.payload = Data(buffer: payload)
-            self.traceID = TraceID(trace)
-            self.attempts = Int(attempts)
-            self.createdAt = StoreInstant.date(created)
-            self.status = CommandStatus(rawValue: Int(status)) ?? .pending
-            self.nextAttemptAt = StoreInstant.date(next)
-            self.lastError = error
-            self.deliveredAt = delivered.map(StoreInstant.date)
-            if let model, let record { self.targetRecord = TargetRecordID(model: model, id: record) }
-        }
-
-        /// The command, or `nil` when this version of Weft cannot read its payload.
-        func command(decoder: JSONDecoder) -> OutboxCommand? {
-            guard let payload = try? decoder.decode(TargetCommand.self, from: payload) else { return nil }
-            return OutboxCommand(
-                id: id, target: target, entityKey: entityKey, idempotencyKey: idempotencyKey, payload: payload,
-                traceID: traceID, attempts: attempts, createdAt: createdAt)
-        }
-
-        func record(decoder: JSONDecoder) -> CommandRecord? {
-            command(decoder: decoder).map {
-                CommandRecord(
-                    command: $0, status: status, nextAttemptAt: status == .pending ? nextAttemptAt : nil,
-                    lastError: lastError, deliveredAt: deliveredAt, targetRecord: targetRecord)
-            }
-        }
+    static func command(_ row: PostgresRow) throws -> StoredCommand {
+        let (id, target, key, idempotency, payload, trace, attempts, created, status, next, error, delivered, model, record) =
+            try row.decode(
+                (
+                    Int64, String, String, String, ByteBuffer, String, Int32, Int64, Int16, Int64, String?, Int64?,
+                    String?, String?
+                ).self)
+        return StoredCommand(
+            id: CommandID(id), target: SystemName(rawValue: target), entityKey: EntityKey(key),
+            idempotencyKey: IdempotencyKey(idempotency), payload: Data(buffer: payload), traceID: TraceID(trace),
+            attempts: Int(attempts), createdAt: StoreInstant.date(created),
+            status: CommandStatus(rawValue: Int(status)) ?? .pending, nextAttemptAt: StoreInstant.date(next),
+            lastError: error, deliveredAt: delivered.map(StoreInstant.date),
+            targetRecord: model.flatMap { model in record.map { TargetRecordID(model: model, id: $0) } })
     }
 
     /// Claims due commands of `target`: for each (target, entity key) only the earliest unfinished command, when it is
@@ -96,7 +58,7 @@ extension PostgresStore {
         let decoder = CanonicalCoding.decoder
         var claimed: [OutboxCommand] = []
         var unreadable: [Int64] = []
-        for row in try rows.map(CommandRow.init).sorted(by: { $0.id < $1.id }) {
+        for row in try rows.map(Self.command).sorted(by: { $0.id < $1.id }) {
             if let command = row.command(decoder: decoder) {
                 claimed.append(command)
             } else {

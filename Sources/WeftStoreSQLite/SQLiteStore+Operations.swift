@@ -38,13 +38,13 @@ extension SQLiteStore {
         var listArguments = filterArguments
         listArguments += [limit]
         let arguments = listArguments
-        let rows: [CommandRow]
+        let rows: [StoredCommand]
         do {
             rows = try await pool.read { db in
                 try Row.fetchAll(
                     db, sql: "SELECT \(Self.commandColumns) FROM commands \(clause) ORDER BY id DESC LIMIT ?",
                     arguments: arguments
-                ).map(CommandRow.init)
+                ).map(Self.command)
             }
         } catch {
             throw SQLiteStoreError.read("list commands", error)
@@ -75,7 +75,7 @@ extension SQLiteStore {
                     db,
                     AuditEntry(
                         at: now, actor: actor, action: "replay_dead_commands",
-                        detail: "\(count) command(s) matching \(Self.describe(filter))"))
+                        detail: "\(count) command(s) matching \(filter.auditDescription)"))
                 return count
             }
         } catch {

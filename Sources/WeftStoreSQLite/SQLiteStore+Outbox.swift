@@ -16,7 +16,7 @@ extension SQLiteStore {
         let arguments: StatementArguments = [
             "target": target.rawValue, "now": nowMs, "limit": limit, "owner": owner, "until": nowMs + Self.millis(lease),
         ]
-        let rows: [CommandRow]
+        let rows: [StoredCommand]
         do {
             rows = try await pool.write { db in
                 try Row.fetchAll(
@@ -35,7 +35,7 @@ extension SQLiteStore {
                             RETURNING \(Self.commandColumns)
                             """),
                     arguments: arguments
-                ).map(CommandRow.init)
+                ).map(Self.command)
             }
         } catch {
             throw SQLiteStoreError.write("claim commands", error)

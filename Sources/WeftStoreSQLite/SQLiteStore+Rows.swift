@@ -32,54 +32,17 @@ extension SQLiteStore {
         """
 
     /// A command row as read, its payload still encoded (decoding happens outside the database queue).
-    struct CommandRow: Sendable {
-        var id: CommandID
-        var target: SystemName
-        var entityKey: EntityKey
-        var idempotencyKey: IdempotencyKey
-        var payload: Data
-        var traceID: TraceID
-        var attempts: Int
-        var createdAt: Date
-        var status: CommandStatus
-        var nextAttemptAt: Date
-        var lastError: String?
-        var deliveredAt: Date?
-        var targetRecord: TargetRecordID?
-
-        init(_ row: Row) {
-            id = CommandID(row["id"] as Int64)
-            target = SystemName(row["target"] as String)
-            entityKey = EntityKey(row["entity_key"] as String)
-            idempotencyKey = IdempotencyKey(row["idempotency_key"] as String)
-            payload = row["payload"]
-            traceID = TraceID(row["trace_id"] as String)
-            attempts = row["attempts"]
-            createdAt = SQLiteStore.date(row["created_at"])
-            status = CommandStatus(rawValue: row["status"]) ?? .pending
-            nextAttemptAt = SQLiteStore.date(row["next_attempt_at"])
-            lastError = row["last_error"]
-            deliveredAt = (row["delivered_at"] as Int64?).map(SQLiteStore.date)
-            let model: String? = row["target_model"]
-            let targetID: String? = row["target_id"]
-            if let model, let targetID { targetRecord = TargetRecordID(model: model, id: targetID) }
-        }
-
-        /// The command, or `nil` when this version of Weft cannot read its payload.
-        func command(decoder: JSONDecoder) -> OutboxCommand? {
-            guard let payload = try? decoder.decode(TargetCommand.self, from: payload) else { return nil }
-            return OutboxCommand(
-                id: id, target: target, entityKey: entityKey, idempotencyKey: idempotencyKey, payload: payload,
-                traceID: traceID, attempts: attempts, createdAt: createdAt)
-        }
-
-        func record(decoder: JSONDecoder) -> CommandRecord? {
-            command(decoder: decoder).map {
-                CommandRecord(
-                    command: $0, status: status, nextAttemptAt: status == .pending ? nextAttemptAt : nil,
-                    lastError: lastError, deliveredAt: deliveredAt, targetRecord: targetRecord)
-            }
-        }
+    static func command(_ row: Row) -> StoredCommand {
+        let model: String? = row["target_model"]
+        let targetID: String? = row["target_id"]
+        return StoredCommand(
+            id: CommandID(row["id"] as Int64), target: SystemName(row["target"] as String),
+            entityKey: EntityKey(row["entity_key"] as String), idempotencyKey: IdempotencyKey(row["idempotency_key"] as String),
+            payload: row["payload"], traceID: TraceID(row["trace_id"] as String), attempts: row["attempts"],
+            createdAt: date(row["created_at"]), status: CommandStatus(rawValue: row["status"]) ?? .pending,
+            nextAttemptAt: date(row["next_attempt_at"]), lastError: row["last_error"],
+            deliveredAt: (row["delivered_at"] as Int64?).map(date),
+            targetRecord: model.flatMap { model in targetID.map { TargetRecordID(model: model, id: $0) } })
     }
 
     /// `WHERE …` for a command filter, with its arguments. An empty `ids` list matches nothing.
@@ -107,16 +70,6 @@ extension SQLiteStore {
             arguments.append(entityKey.rawValue)
         }
         return (terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND "), StatementArguments(arguments))
-    }
-
-    /// A filter as written in the audit log.
-    static func describe(_ filter: CommandFilter) -> String {
-        var parts: [String] = []
-        if let ids = filter.ids { parts.append("ids=\(ids.map(\.description).joined(separator: ","))") }
-        if let target = filter.target { parts.append("target=\(target)") }
-        if let kind = filter.kind { parts.append("kind=\(kind)") }
-        if let entity = filter.entityKey { parts.append("entity=\(entity)") }
-        return parts.isEmpty ? "all" : parts.joined(separator: " ")
     }
 
     /// `?,?,…` for `count` placeholders.
