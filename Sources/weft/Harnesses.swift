@@ -22,21 +22,11 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .long, help: "weft serve processes sharing the store (postgres only); the load is spread over them.")
     var nodes = 1
 
-    func validate() throws {
-        guard ["sqlite", "postgres"].contains(store) else { throw ValidationError("--store is sqlite or postgres") }
-        if store == "sqlite" && nodes != 1 { throw ValidationError("several nodes need --store postgres") }
-    }
+    func validate() throws { try HarnessStore.validate(store: store, nodes: nodes) }
 
     func run() async throws {
         _ = ProcessBootstrap.start(logLevel: .info)
-        var databaseURL: String?
-        if store == "postgres" {
-            guard let url = ProcessInfo.processInfo.environment[databaseURLEnv], !url.isEmpty else {
-                print("bench: --store postgres needs a server URL in $\(databaseURLEnv)")
-                throw ExitCode(2)
-            }
-            databaseURL = url
-        }
+        let databaseURL = try HarnessStore.databaseURL(store: store, environmentVariable: databaseURLEnv, tool: "bench")
         let work = workDir ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)"
         // One connection per concurrent sender, or the client's pool (not Weft) would be what is measured.
         let client = HTTPClient(
@@ -78,21 +68,11 @@ struct CrashTest: AsyncParsableCommand {
     @Option(name: .long, help: "The Odoo rate limit every node shares, per second.") var odooRate = 5000
     @Option(name: .long, help: "The Odoo rate limit's burst.") var odooBurst = 500
 
-    func validate() throws {
-        guard ["sqlite", "postgres"].contains(store) else { throw ValidationError("--store is sqlite or postgres") }
-        if store == "sqlite" && nodes != 1 { throw ValidationError("several nodes need --store postgres") }
-    }
+    func validate() throws { try HarnessStore.validate(store: store, nodes: nodes) }
 
     func run() async throws {
         _ = ProcessBootstrap.start(logLevel: .info)
-        var databaseURL: String?
-        if store == "postgres" {
-            guard let url = ProcessInfo.processInfo.environment[databaseURLEnv], !url.isEmpty else {
-                print("crash-test: --store postgres needs a server URL in $\(databaseURLEnv)")
-                throw ExitCode(2)
-            }
-            databaseURL = url
-        }
+        let databaseURL = try HarnessStore.databaseURL(store: store, environmentVariable: databaseURLEnv, tool: "crash-test")
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration())
         let failures: [String]
@@ -113,5 +93,23 @@ struct CrashTest: AsyncParsableCommand {
         for failure in failures { print("crash-test: FAILED: \(failure)") }
         print("crash-test: \(failures.isEmpty ? 1 : 0) passed, \(failures.isEmpty ? 0 : 1) failed")
         if !failures.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// The `--store`/`--nodes`/`--database-url-env` options the bench and the crash test share.
+enum HarnessStore {
+    static func validate(store: String, nodes: Int) throws {
+        guard ["sqlite", "postgres"].contains(store) else { throw ValidationError("--store is sqlite or postgres") }
+        if store == "sqlite" && nodes != 1 { throw ValidationError("several nodes need --store postgres") }
+    }
+
+    /// The PostgreSQL server URL for `--store postgres` (`nil` for SQLite); exits 2 when the variable is not set.
+    static func databaseURL(store: String, environmentVariable: String, tool: String) throws -> String? {
+        guard store == "postgres" else { return nil }
+        guard let url = ProcessInfo.processInfo.environment[environmentVariable], !url.isEmpty else {
+            print("\(tool): --store postgres needs a server URL in $\(environmentVariable)")
+            throw ExitCode(2)
+        }
+        return url
     }
 }
