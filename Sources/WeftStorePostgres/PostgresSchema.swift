@@ -85,5 +85,17 @@ enum PostgresSchema {
             CREATE INDEX commands_delivered_at ON commands (delivered_at) WHERE status = 2;
             """
         ),
+        // Queue tables churn: every event and command is inserted, updated two or three times and later pruned. The
+        // default thresholds (a fifth of the table changed) leave the planner's picture of the backlog minutes old and
+        // the partial indexes full of dead entries; analyse and vacuum them after a few percent instead.
+        (
+            "v2-queue-autovacuum",
+            """
+            ALTER TABLE events SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.01);
+            ALTER TABLE commands SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.01);
+            ALTER TABLE aggregates SET (autovacuum_vacuum_scale_factor = 0.05);
+            ALTER TABLE rate_buckets SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+            """
+        ),
     ]
 }

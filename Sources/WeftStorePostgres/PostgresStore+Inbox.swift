@@ -40,24 +40,42 @@ extension PostgresStore {
     /// Claims the head of each entity key's unfinished events (earliest by occurred-at, then seq) when it is pending or
     /// its lease expired, and no other event of that key is under a live lease. Rows another node is claiming at the
     /// same moment are skipped (`SKIP LOCKED`), never waited for. Oldest arrivals first. Counts an attempt per claim.
+    ///
+    /// Two steps in one statement: the claimable heads are found by a plain read (no row locks, so a long backlog
+    /// whose first rows other nodes are claiming is never walked under `FOR UPDATE`, where every row changed since the
+    /// statement began is re-checked); then at most `limit` of those candidates are locked, re-checked against their
+    /// latest version, and leased. Locking while scanning a backlog of thousands, with a dozen claimers on three nodes,
+    /// kept claims running for a minute and stalled every commit and lease renewal queued behind their row locks.
+    ///
+    /// The per-entity checks are never `NOT EXISTS`: PostgreSQL turns `NOT EXISTS` into an anti join whose strategy
+    /// follows the statistics, and a queue's statistics are stale by nature (analysed while the backlog was empty, it
+    /// estimates one row and picks a nested loop that rescans every unfinished row per candidate: 5 s instead of 3 ms
+    /// for 300 candidates over 18,000 rows). The head check is a scalar subquery (a probe of the entity's ordered
+    /// index); the leased keys (a few hundred at most: what is in flight) are read once into a hashed `NOT IN`. An
+    /// event that is itself under a live lease is excluded by the first condition, so any live lease the `NOT IN`
+    /// finds for its key is another event's.
     public func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
         guard limit > 0 else { return [] }
         let nowMs = StoreInstant.millis(now)
         let until = nowMs + StoreInstant.millis(lease)
         let limit64 = Int64(limit)
+        let candidates = Self.claimCandidates(limit)
         let rows = try await write(
             "claim events",
             """
-            WITH picked AS (
+            WITH candidates AS MATERIALIZED (
               SELECT e.seq FROM events AS e
               WHERE e.status IN (0, 1) AND (e.status = 0 OR e.lease_until < \(nowMs))
-                AND NOT EXISTS (
-                  SELECT 1 FROM events AS p
-                  WHERE p.entity_key = e.entity_key AND p.status IN (0, 1)
-                    AND (p.occurred_at, p.seq) < (e.occurred_at, e.seq))
-                AND NOT EXISTS (
-                  SELECT 1 FROM events AS q
-                  WHERE q.entity_key = e.entity_key AND q.status = 1 AND q.lease_until >= \(nowMs) AND q.seq <> e.seq)
+                AND e.seq = (
+                  SELECT p.seq FROM events AS p WHERE p.entity_key = e.entity_key AND p.status IN (0, 1)
+                  ORDER BY p.occurred_at, p.seq LIMIT 1)
+                AND e.entity_key NOT IN (
+                  SELECT q.entity_key FROM events AS q WHERE q.status = 1 AND q.lease_until >= \(nowMs))
+              ORDER BY e.seq LIMIT \(candidates)),
+            picked AS (
+              SELECT e.seq FROM events AS e
+              WHERE e.seq IN (SELECT seq FROM candidates)
+                AND e.status IN (0, 1) AND (e.status = 0 OR e.lease_until < \(nowMs))
               ORDER BY e.seq LIMIT \(limit64)
               FOR UPDATE OF e SKIP LOCKED)
             UPDATE events AS t SET status = 1, lease_owner = \(owner), lease_until = \(until), attempts = t.attempts + 1
@@ -68,6 +86,10 @@ extension PostgresStore {
         let claimed = try rows.map(Self.event).sorted { $0.seq < $1.seq }
         return try await opened(claimed, owner: owner)
     }
+
+    /// How many claimable rows a claim of `limit` reads before locking: enough that claimers on other nodes taking the
+    /// first ones at the same moment still leave this one a full batch.
+    static func claimCandidates(_ limit: Int) -> Int64 { Int64(max(limit * 3, limit + 64)) }
 
     /// Opens the payloads of claimed events. An event whose payload cannot be opened is not handed out: it is kept
     /// as failed with the reason (e.g. its key is not configured), for an operator to fix and replay.

@@ -30,7 +30,8 @@ extension PostgresStore {
 
     /// Claims due commands of `target`: for each (target, entity key) only the earliest unfinished command, when it is
     /// pending and due or its lease expired; rows another node is claiming are skipped. Earliest due first. The attempt
-    /// is counted at claim time.
+    /// is counted at claim time. Candidates are read without locks and only a batch of them is locked, and the head
+    /// check is a scalar subquery (see `claimEvents` for both).
     public func claimCommands(target: SystemName, limit: Int, owner: String, lease: Duration, now: Date) async throws
         -> [OutboxCommand]
     {
@@ -41,13 +42,18 @@ extension PostgresStore {
         let rows = try await write(
             "claim commands",
             """
-            WITH picked AS (
+            WITH candidates AS MATERIALIZED (
               SELECT c.id FROM commands AS c
               WHERE c.target = \(target.rawValue) AND c.status IN (0, 1) AND c.next_attempt_at <= \(nowMs)
                 AND (c.status = 0 OR c.lease_until < \(nowMs))
-                AND NOT EXISTS (
-                  SELECT 1 FROM commands AS p
-                  WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1) AND p.id < c.id)
+                AND c.id = (
+                  SELECT min(p.id) FROM commands AS p
+                  WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1))
+              ORDER BY c.next_attempt_at, c.id LIMIT \(Self.claimCandidates(limit))),
+            picked AS (
+              SELECT c.id FROM commands AS c
+              WHERE c.id IN (SELECT id FROM candidates)
+                AND c.status IN (0, 1) AND c.next_attempt_at <= \(nowMs) AND (c.status = 0 OR c.lease_until < \(nowMs))
               ORDER BY c.next_attempt_at, c.id LIMIT \(limit64)
               FOR UPDATE OF c SKIP LOCKED)
             UPDATE commands AS t SET status = 1, lease_owner = \(owner), lease_until = \(until), attempts = t.attempts + 1
@@ -212,17 +218,22 @@ extension PostgresStore {
         try await write("notify", "SELECT pg_notify('weft_commands', '')")
     }
 
-    /// The earliest instant `claimCommands` could hand out something for `target` (see the SQLite store).
+    /// The earliest instant `claimCommands` could hand out something for `target` (see the SQLite store): the first
+    /// due head in due order (the index's order, so the scan stops at the first head) or the first lease to expire (a
+    /// leased command is always its entity's head). Every idle delivery loop on every node asks this, so it must not
+    /// walk the whole backlog the way a `min` over all heads does.
     public func nextCommandDue(target: SystemName) async throws -> Date? {
         let rows = try await rows(
             "next command due",
             """
-            SELECT min(CASE WHEN c.status = 0 THEN c.next_attempt_at ELSE c.lease_until + 1 END)
-            FROM commands AS c
-            WHERE c.target = \(target.rawValue) AND c.status IN (0, 1)
-              AND NOT EXISTS (
-                SELECT 1 FROM commands AS p
-                WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1) AND p.id < c.id)
+            SELECT least(
+              (SELECT c.next_attempt_at FROM commands AS c
+               WHERE c.target = \(target.rawValue) AND c.status = 0
+                 AND c.id = (
+                   SELECT min(p.id) FROM commands AS p
+                   WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1))
+               ORDER BY c.next_attempt_at, c.id LIMIT 1),
+              (SELECT min(l.lease_until) + 1 FROM commands AS l WHERE l.target = \(target.rawValue) AND l.status = 1))
             """)
         return try rows.first?.decode(Int64?.self).map(StoreInstant.date)
     }
