@@ -74,4 +74,68 @@ struct DeliveryLeaseTests {
         #expect(connector.calls.withLock { $0 } == 1)
         #expect(try await store.listCommands(filter: CommandFilter(), limit: 1).first?.status == .delivered)
     }
+
+    /// Waits until cancelled, then answers as a cancelled HTTP call would.
+    final class CancellableConnector: TargetConnector {
+        let started = AsyncStream<Void>.makeStream()
+        let cancelled = Mutex(false)
+        var maxBatchSize: Int { 10 }
+
+        func deliver(_ batch: [OutboxCommand], logger: Logger) async -> [DeliveryOutcome] {
+            started.continuation.yield()
+            let (stream, continuation) = AsyncStream<Void>.makeStream()
+            await withTaskCancellationHandler {
+                for await _ in stream { break }
+            } onCancel: {
+                continuation.finish()
+            }
+            cancelled.withLock { $0 = Task.isCancelled }
+            return batch.map { _ in .retry(DeliveryFailure(kind: .transport, message: "cancelled")) }
+        }
+    }
+
+    /// A node whose command was taken over by another node (its lease had lapsed) stops sending it at its next
+    /// renewal, and records nothing over the new owner's claim.
+    @Test func aDeliveryWhoseLeaseWasTakenIsStopped() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "weft.test"))
+        let t0 = Date()
+        _ = try await store.append([
+            IncomingEvent(
+                system: "stripe", eventID: SourceEventID("evt_1"), type: "customer.created", entityKey: EntityKey("k1"),
+                occurredAt: t0, receivedAt: t0, payload: Data("{}".utf8), traceID: TraceID("t1"))
+        ])
+        let event = try #require(try await store.claimEvents(limit: 1, owner: "p", lease: .seconds(60), now: t0).first)
+        let customer = Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_1"), name: "Ada")
+        try await store.commitProcessed(
+            [
+                ProcessedEvent(
+                    seq: event.seq, entityKey: event.entityKey, aggregate: nil, expectedVersion: nil,
+                    commands: [
+                        NewCommand(
+                            target: "odoo", entityKey: EntityKey("k1"), idempotencyKey: IdempotencyKey("c1"),
+                            payload: .upsertCustomer(customer))
+                    ], status: .done, outcome: "applied", traceID: event.traceID)
+            ], owner: "p", now: t0)
+
+        let connector = CancellableConnector()
+        var configuration = DeliveryConfiguration()
+        configuration.lease = .milliseconds(600)
+        let dispatcher = DispatcherService(
+            target: "odoo", connector: connector, store: store, configuration: configuration, commands: Doorbell(),
+            nodeID: "node-a", logger: Logger(label: "weft.test"))
+        let delivery = Task { try await dispatcher.runOnce(owner: "node-a/odoo") }
+        var started = connector.started.stream.makeAsyncIterator()
+        await started.next()
+        // Another node, whose clock says node a's lease is over, takes the command.
+        let taken = try await store.claimCommands(
+            target: "odoo", limit: 10, owner: "node-b/odoo", lease: .seconds(60), now: Date().addingTimeInterval(5))
+        #expect(taken.count == 1)
+        // Node a's next renewal finds the lease gone and cancels its delivery.
+        #expect(try await delivery.value == 1)
+        #expect(connector.cancelled.withLock { $0 })
+        let listed = try #require(try await store.listCommands(filter: CommandFilter(), limit: 1).first)
+        #expect(listed.status == .inFlight)
+        #expect(listed.lastError == nil, "node a's outcome must not be recorded over node b's claim")
+        #expect(listed.command.attempts == 2)
+    }
 }

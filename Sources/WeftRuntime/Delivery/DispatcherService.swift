@@ -93,39 +93,55 @@ public struct DispatcherService: Service {
         if batch.count == 1 { batchLogger[metadataKey: "weft.trace_id"] = "\(batch[0].traceID)" }
         let started = ContinuousClock.now
         // While the batch is being delivered (rate-limit waits, a slow target), its leases are renewed every third of
-        // the lease, so no other node claims and sends these commands a second time meanwhile.
+        // the lease, so no other node claims and sends these commands a second time meanwhile. When the lease cannot
+        // be kept (another node took a command, or the store has not answered a renewal before the lease runs out)
+        // the delivery is cancelled: a node that lost its claim stops sending instead of racing the new owner.
         let connector = connector
         let deliveryLogger = batchLogger
+        let lease = configuration.lease
         var outcomes = await withTaskGroup(of: [DeliveryOutcome]?.self) { group in
             group.addTask { await connector.deliver(batch, logger: deliveryLogger) }
-            group.addTask { [store, configuration] in
+            group.addTask { [store] in
                 let ids = batch.map(\.id)
+                var heldUntil = ContinuousClock.now + lease
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: configuration.lease / 3)
-                    if Task.isCancelled { break }
-                    let lease =
-                        Double(configuration.lease.components.seconds)
-                        + Double(configuration.lease.components.attoseconds) / 1e18
+                    // Renew after a third of the lease; when renewals fail, try again until a sixth of it is left.
+                    try? await Task.sleep(for: lease / 3)
+                    if Task.isCancelled { return nil }
                     do {
+                        let asked = ContinuousClock.now
                         let renewed = try await store.renewCommandLeases(
-                            ids, owner: owner, until: Date().addingTimeInterval(lease))
+                            ids, owner: owner, until: Date().addingTimeInterval(Self.seconds(lease)))
                         if renewed < ids.count {
                             deliveryLogger.warning(
-                                "lost the lease of commands still being delivered",
+                                "lost the lease of commands being delivered; stopping the delivery",
                                 metadata: ["weft.lost": "\(ids.count - renewed)"])
+                            return Self.leaseLost(batch.count)
                         }
+                        heldUntil = asked + lease
                     } catch {
+                        // Cancelled: the delivery finished while the renewal was on its way.
+                        if Task.isCancelled { return nil }
                         deliveryLogger.warning("could not renew delivery leases", metadata: ["weft.error": "\(error)"])
+                    }
+                    if ContinuousClock.now >= heldUntil - lease / 6 {
+                        deliveryLogger.warning("delivery leases are running out unrenewed; stopping the delivery")
+                        return Self.leaseLost(batch.count)
                     }
                 }
                 return nil
             }
+            // The connector's own outcomes win when it returns (even after a cancellation): they say what the target
+            // holds, and only commands still leased to this owner are recorded.
             var delivered: [DeliveryOutcome] = []
+            var connectorAnswered = false
             for await result in group {
-                if let result {
+                guard let result else { continue }
+                if !connectorAnswered {
                     delivered = result
-                    group.cancelAll()
+                    connectorAnswered = result.count == batch.count && !Self.isLeaseLost(result)
                 }
+                group.cancelAll()
             }
             return delivered
         }
@@ -151,6 +167,9 @@ public struct DispatcherService: Service {
             commandLogger[metadataKey: "weft.trace_id"] = "\(command.traceID)"
             commandLogger[metadataKey: "weft.command.id"] = "\(command.id)"
             switch (outcome, transition) {
+            case (.retry(let failure), _) where failure.message == Self.leaseLostMessage:
+                // Says nothing about the target's health.
+                break
             case (.retry(let failure), _):
                 if [.transport, .unavailable, .rateLimited].contains(failure.kind) { transient = true } else { reachedTarget = true }
             default:
@@ -186,6 +205,23 @@ public struct DispatcherService: Service {
         Gauge(label: WeftMetrics.breakerState, dimensions: [("target", target.rawValue)]).record(gauge)
         try await store.completeCommands(results, owner: owner, now: now)
         return batch.count
+    }
+}
+
+extension DispatcherService {
+    static let leaseLostMessage = "the delivery lease was lost; another node may hold the command"
+
+    static func leaseLost(_ count: Int) -> [DeliveryOutcome] {
+        Array(repeating: .retry(DeliveryFailure(kind: .unavailable, message: leaseLostMessage)), count: count)
+    }
+
+    static func isLeaseLost(_ outcomes: [DeliveryOutcome]) -> Bool {
+        if case .retry(let failure) = outcomes.first { return failure.message == leaseLostMessage }
+        return false
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
