@@ -50,10 +50,11 @@ extension PostgresStore {
     /// The per-entity checks are never `NOT EXISTS`: PostgreSQL turns `NOT EXISTS` into an anti join whose strategy
     /// follows the statistics, and a queue's statistics are stale by nature (analysed while the backlog was empty, it
     /// estimates one row and picks a nested loop that rescans every unfinished row per candidate: 5 s instead of 3 ms
-    /// for 300 candidates over 18,000 rows). The head check is a scalar subquery (a probe of the entity's ordered
-    /// index); the leased keys (a few hundred at most: what is in flight) are read once into a hashed `NOT IN`. An
-    /// event that is itself under a live lease is excluded by the first condition, so any live lease the `NOT IN`
-    /// finds for its key is another event's.
+    /// for 300 candidates over 18,000 rows). The heads come from one ordered pass over the unfinished events
+    /// (`DISTINCT ON`, a sort in memory: 4 ms for 2,000 unfinished rows where a probe per row took 15 ms), and the
+    /// leased keys (what is in flight: a few hundred at most) are read once into a hashed `NOT IN`. A head that is
+    /// itself under a live lease is excluded by the first condition, so any live lease the `NOT IN` finds for its key
+    /// is another event's (one that occurred later but was claimed before this one arrived).
     public func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
         guard limit > 0 else { return [] }
         let nowMs = StoreInstant.millis(now)
@@ -63,12 +64,12 @@ extension PostgresStore {
         let rows = try await write(
             "claim events",
             """
-            WITH candidates AS MATERIALIZED (
-              SELECT e.seq FROM events AS e
-              WHERE e.status IN (0, 1) AND (e.status = 0 OR e.lease_until < \(nowMs))
-                AND e.seq = (
-                  SELECT p.seq FROM events AS p WHERE p.entity_key = e.entity_key AND p.status IN (0, 1)
-                  ORDER BY p.occurred_at, p.seq LIMIT 1)
+            WITH heads AS (
+              SELECT DISTINCT ON (h.entity_key) h.seq, h.entity_key, h.status, h.lease_until FROM events AS h
+              WHERE h.status IN (0, 1) ORDER BY h.entity_key, h.occurred_at, h.seq),
+            candidates AS MATERIALIZED (
+              SELECT e.seq FROM heads AS e
+              WHERE (e.status = 0 OR e.lease_until < \(nowMs))
                 AND e.entity_key NOT IN (
                   SELECT q.entity_key FROM events AS q WHERE q.status = 1 AND q.lease_until >= \(nowMs))
               ORDER BY e.seq LIMIT \(candidates)),
