@@ -295,6 +295,11 @@ actor Killer {
     var thresholds: [Int]
     let logger: Logger
     private(set) var kills = 0
+    /// A kill and restart is under way. The actor is reentrant across the restart's awaits: without this, two
+    /// acknowledgements a few milliseconds apart that both pass a threshold killed the process the first restart had
+    /// just started and started a second one on the same port ("Address already in use"). The next threshold waits for
+    /// a later acknowledgement instead.
+    private var restarting = false
 
     init(server: ServerProcess, thresholds: [Int], logger: Logger) {
         self.server = server
@@ -303,7 +308,9 @@ actor Killer {
     }
 
     func maybeKill(atAccepted count: Int) async {
-        guard let next = thresholds.first, count >= next else { return }
+        guard !restarting, let next = thresholds.first, count >= next else { return }
+        restarting = true
+        defer { restarting = false }
         thresholds.removeFirst()
         kills += 1
         logger.info("crash test: SIGKILL", metadata: ["accepted": "\(count)", "kill": "\(kills)"])
