@@ -165,6 +165,34 @@ public struct StripeEventFactory: Sendable {
         return event(type: type, object: object, customer: customer, created: created, apiVersion: Self.currentAPIVersion)
     }
 
+    /// `customer.subscription.created` / `.updated` / `.deleted` with one licensed item (2023-era shape: the period on
+    /// the subscription).
+    public func subscription(
+        _ id: String, customer: String, status: String, product: String, price: String, amount: Int64, periodEnd: Int64,
+        type: String = "customer.subscription.created", at created: Int64, cancelAt: Int64? = nil, canceledAt: Int64? = nil
+    ) -> StripeTestEvent {
+        let object: JSONValue = [
+            "id": .string(id), "object": "subscription", "customer": .string(customer), "status": .string(status),
+            "current_period_start": .int(created), "current_period_end": .int(periodEnd),
+            "cancel_at": cancelAt.map(JSONValue.int) ?? nil, "canceled_at": canceledAt.map(JSONValue.int) ?? nil,
+            "cancel_at_period_end": false, "created": .int(created), "currency": "usd", "livemode": false, "metadata": [:],
+            "items": [
+                "object": "list", "has_more": false, "url": .string("/v1/subscription_items?subscription=\(id)"),
+                "data": [
+                    [
+                        "id": .string("si_\(id)"), "object": "subscription_item", "quantity": 1, "subscription": .string(id),
+                        "price": [
+                            "id": .string(price), "object": "price", "currency": "usd", "unit_amount": .int(amount),
+                            "product": .string(product), "active": true,
+                            "recurring": ["interval": "month", "usage_type": "licensed"],
+                        ],
+                    ]
+                ],
+            ],
+        ]
+        return event(type: type, object: object, customer: customer, created: created)
+    }
+
     /// `invoice_payment.paid` (current versions): names only the invoice and the payment intent that paid it.
     public func invoicePaymentPaid(invoice: String, customer: String, amount: Int64, at created: Int64) -> StripeTestEvent {
         let object: JSONValue = [

@@ -89,6 +89,43 @@ struct ConfigurationLoaderTests {
         #expect(!badProblems.contains { $0.message.contains("pw@") })
     }
 
+    @Test func entitlementRulesAreReadAndAmbiguityReportedWithTheLine() throws {
+        let text =
+            Self.valid + """
+
+                entitlements:
+                  tiers:
+                    - { name: enterprise, rank: 2, products: [prod_ent], support_level: premium }
+                    - { name: pro, rank: 1, prices: [price_pro_monthly, price_pro_yearly] }
+                  past_due_support_level: limited
+                  grace_days: 3
+                """
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.isEmpty, "\(problems)")
+        let rules = try #require(configuration).entitlements
+        #expect(
+            rules.tiers == [
+                .init(name: "enterprise", rank: 2, products: ["prod_ent"], supportLevel: "premium"),
+                .init(name: "pro", rank: 1, prices: ["price_pro_monthly", "price_pro_yearly"]),
+            ])
+        #expect(rules.pastDueSupportLevel == "limited" && rules.graceDays == 3 && rules.defaultTier == "standard")
+
+        let bad =
+            Self.valid + """
+
+                entitlements:
+                  tiers:
+                    - { name: pro, rank: 1, products: [prod_a] }
+                    - { name: max, rank: 2, products: [prod_a], colour: red }
+                  grace_days: -1
+                """
+        let (_, badProblems) = ConfigurationLoader.load(text: bad)
+        let entitlementsLine = Self.valid.split(separator: "\n", omittingEmptySubsequences: false).count + 2
+        #expect(badProblems.contains { $0.line == entitlementsLine && $0.message.contains("'prod_a' is listed by tiers 'pro' and 'max'") })
+        #expect(badProblems.contains { $0.message.contains("unknown key 'colour'") })
+        #expect(badProblems.contains { $0.message.contains("entitlements.grace_days must be a whole number ≥ 0") })
+    }
+
     @Test func theShippedExampleIsValid() throws {
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples/stripe-odoo.yaml")

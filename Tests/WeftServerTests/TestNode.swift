@@ -35,7 +35,8 @@ struct TestNode: Sendable {
         odooRateLimit: RateLimit? = nil,
         retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(500), maxAttempts: 200),
         breakerThreshold: Int = 3, breakerOpenFor: Duration = .milliseconds(200), store: (@Sendable (String) throws -> any Store)? = nil,
-        api: OdooAPI = .json2, logger: Logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
+        api: OdooAPI = .json2, entitlements: EntitlementRules = .init(), stripeCatchUpURL: String? = nil,
+        logger: Logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
         registry: PrometheusCollectorRegistry? = nil,
         _ body: @Sendable @escaping (TestNode) async throws -> T
     ) async throws -> T {
@@ -54,7 +55,10 @@ struct TestNode: Sendable {
                 host: "127.0.0.1", port: 0, maxBodyBytes: 64 * 1024,
                 adminTokens: [AdminToken(secret: .environment("ADMIN"), scopes: ["operate"])])
             configuration.systems = [
-                "stripe": .stripe(StripeSystemConfiguration(webhookSecrets: [.environment("SECRET")], catchUpInterval: nil)),
+                "stripe": .stripe(
+                    StripeSystemConfiguration(
+                        baseURL: stripeCatchUpURL ?? "https://api.stripe.com", apiKey: .environment("STRIPE_KEY"),
+                        webhookSecrets: [.environment("SECRET")], catchUpInterval: stripeCatchUpURL == nil ? nil : .seconds(3600))),
                 "odoo": .odoo(
                     OdooSystemConfiguration(
                         url: "http://127.0.0.1:\(odooPort)", database: "e2e", api: api, login: "admin",
@@ -65,9 +69,10 @@ struct TestNode: Sendable {
                 retry: retry, breakerFailureThreshold: breakerThreshold, breakerOpenFor: breakerOpenFor, concurrency: 2,
                 lease: .seconds(30))
             configuration.pipeline = PipelineConfiguration(workers: 2, batchSize: 64, lease: .seconds(30), idlePoll: .milliseconds(100))
+            configuration.entitlements = entitlements
             let node = try await WeftNode(
                 configuration: configuration,
-                environment: ["SECRET": webhookSecret, "ODOO": odooKey, "ADMIN": adminToken],
+                environment: ["SECRET": webhookSecret, "ODOO": odooKey, "ADMIN": adminToken, "STRIPE_KEY": "sk_test_e2e"],
                 store: try store?("\(directory)/weft.db"), httpClient: .shared, registry: registry, nodeID: "e2e", logger: logger)
             let (ports, continuation) = AsyncStream<Int>.makeStream()
             let group = node.makeServiceGroup { port in

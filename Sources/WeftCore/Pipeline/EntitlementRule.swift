@@ -41,10 +41,14 @@ public struct EntitlementRules: Sendable, Hashable {
     public var noSubscriptionSupportLevel: String
     /// Whole days an account may be overdue before its support level drops.
     public var graceDays: Int
+    /// For the lookup, not the derivation: a billing platform Weft has not reached for longer than this makes the
+    /// answer `stale`.
+    public var staleAfterSeconds: Int
 
     public init(
         tiers: [Tier] = [], defaultTier: String = "standard", defaultSupportLevel: String = "standard",
-        pastDueSupportLevel: String = "basic", noSubscriptionSupportLevel: String = "none", graceDays: Int = 7
+        pastDueSupportLevel: String = "basic", noSubscriptionSupportLevel: String = "none", graceDays: Int = 7,
+        staleAfterSeconds: Int = 900
     ) {
         self.tiers = tiers
         self.defaultTier = defaultTier
@@ -52,6 +56,7 @@ public struct EntitlementRules: Sendable, Hashable {
         self.pastDueSupportLevel = pastDueSupportLevel
         self.noSubscriptionSupportLevel = noSubscriptionSupportLevel
         self.graceDays = graceDays
+        self.staleAfterSeconds = staleAfterSeconds
     }
 
     /// What is wrong with the rules, one message per problem (empty: usable).

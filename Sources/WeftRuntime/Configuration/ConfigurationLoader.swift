@@ -160,7 +160,7 @@ private struct Reader {
         var configuration = WeftConfiguration()
         let top = mapping(
             root, "the configuration",
-            allowed: ["store", "server", "systems", "flows", "ownership", "delivery", "pipeline"])
+            allowed: ["store", "server", "systems", "flows", "ownership", "delivery", "pipeline", "entitlements"])
         if let store = value(top, "store") { configuration.store = readStore(store) }
         if let server = value(top, "server") { configuration.server = readServer(server) }
         if let systems = value(top, "systems") {
@@ -174,6 +174,7 @@ private struct Reader {
         }
         if let delivery = value(top, "delivery") { configuration.delivery = readDelivery(delivery) }
         if let pipeline = value(top, "pipeline") { configuration.pipeline = readPipeline(pipeline) }
+        if let entitlements = value(top, "entitlements") { configuration.entitlements = readEntitlements(entitlements) }
         checkFlowsAgainstOwnership(configuration, root: value(top, "flows") ?? root)
         return configuration
     }
@@ -537,5 +538,59 @@ private struct Reader {
             pipeline.lease = .milliseconds(Int64(value * 1000))
         }
         return pipeline
+    }
+
+    mutating func readEntitlements(_ node: Node) -> EntitlementRules {
+        var rules = EntitlementRules()
+        let members = mapping(
+            node, "entitlements",
+            allowed: [
+                "tiers", "default_tier", "default_support_level", "past_due_support_level", "no_subscription_support_level",
+                "grace_days", "stale_after_seconds",
+            ])
+        if let tiers = value(members, "tiers") {
+            guard case .sequence(let items) = tiers else {
+                problem(tiers, "entitlements.tiers must be a list of { name, rank, products, prices, support_level }")
+                return rules
+            }
+            for item in items {
+                let tierMembers = mapping(
+                    item, "entitlements.tiers[]", allowed: ["name", "rank", "products", "prices", "support_level"])
+                guard let name = string(value(tierMembers, "name"), "entitlements.tiers[].name", required: true) else { continue }
+                let context = "entitlements.tiers.\(name)"
+                let rank = integer(value(tierMembers, "rank"), "\(context).rank", minimum: 0) ?? 0
+                let products = strings(value(tierMembers, "products"), "\(context).products")
+                let prices = strings(value(tierMembers, "prices"), "\(context).prices")
+                let level = string(value(tierMembers, "support_level"), "\(context).support_level")
+                rules.tiers.append(
+                    EntitlementRules.Tier(name: name, rank: rank, products: products, prices: prices, supportLevel: level))
+            }
+        }
+        if let value = string(value(members, "default_tier"), "entitlements.default_tier") { rules.defaultTier = value }
+        if let value = string(value(members, "default_support_level"), "entitlements.default_support_level") {
+            rules.defaultSupportLevel = value
+        }
+        if let value = string(value(members, "past_due_support_level"), "entitlements.past_due_support_level") {
+            rules.pastDueSupportLevel = value
+        }
+        if let value = string(value(members, "no_subscription_support_level"), "entitlements.no_subscription_support_level") {
+            rules.noSubscriptionSupportLevel = value
+        }
+        if let value = integer(value(members, "grace_days"), "entitlements.grace_days", minimum: 0) { rules.graceDays = value }
+        if let value = integer(value(members, "stale_after_seconds"), "entitlements.stale_after_seconds", minimum: 1) {
+            rules.staleAfterSeconds = value
+        }
+        for message in rules.problems() { problem(node, "entitlements: \(message)") }
+        return rules
+    }
+
+    /// A list of non-empty strings (plan ids).
+    mutating func strings(_ node: Node?, _ context: String) -> Set<String> {
+        guard let node else { return [] }
+        guard case .sequence(let items) = node else {
+            problem(node, "\(context) must be a list of ids")
+            return []
+        }
+        return Set(items.compactMap { string($0, "\(context)[]") })
     }
 }

@@ -11,11 +11,14 @@ public struct WeftConfiguration: Sendable, Hashable {
     public var ownership: OwnershipRules
     public var delivery: DeliveryConfiguration
     public var pipeline: PipelineConfiguration
+    /// How plans map to tiers and support levels (docs/entitlements.md).
+    public var entitlements: EntitlementRules
 
     public init(
         store: StoreConfiguration = .init(), server: ServerConfiguration = .init(),
         systems: [SystemName: SystemConfiguration] = [:], flows: [Flow] = [], ownership: OwnershipRules = .init(),
-        delivery: DeliveryConfiguration = .init(), pipeline: PipelineConfiguration = .init()
+        delivery: DeliveryConfiguration = .init(), pipeline: PipelineConfiguration = .init(),
+        entitlements: EntitlementRules = .init()
     ) {
         self.store = store
         self.server = server
@@ -24,6 +27,7 @@ public struct WeftConfiguration: Sendable, Hashable {
         self.ownership = ownership
         self.delivery = delivery
         self.pipeline = pipeline
+        self.entitlements = entitlements
     }
 }
 

@@ -12,7 +12,7 @@ public protocol EventFeed: Sendable {
 /// Periodically reads a source's event history from a stored cursor and appends what it finds to the inbox;
 /// duplicates of delivered webhooks are recognised by the inbox's `(system, event id)` key and stored once.
 public struct CatchUpService: Service {
-    let system: SystemName
+    public let system: SystemName
     let feed: any EventFeed
     let store: any Store
     let interval: Duration
@@ -35,6 +35,10 @@ public struct CatchUpService: Service {
 
     /// The store cursor holding the newest occurred-at (milliseconds) seen.
     public var cursorName: String { "catch_up.\(system).occurred_at_ms" }
+
+    /// The store cursor holding when (Unix milliseconds) a catch-up last read the source successfully: how the
+    /// entitlement lookup knows whether the billing platform has been unreachable (`stale`), on every node.
+    public static func reachedCursorName(_ system: SystemName) -> String { "catch_up.\(system).reached_at_ms" }
 
     /// Runs on one node of a cluster at a time (`SingleLeader`): another node takes over when this one dies.
     public func run() async throws {
@@ -67,6 +71,7 @@ public struct CatchUpService: Service {
             cursorMillis.map { Date(timeIntervalSince1970: Double($0) / 1000 - overlapSeconds) }
             ?? Date(timeIntervalSince1970: 0)
         let found = try await feed.events(since: since)
+        try await store.setCursor(Self.reachedCursorName(system), to: String(StoreInstant.millis(Date())))
         guard !found.isEmpty else { return 0 }
         var stored = 0
         for chunk in stride(from: 0, to: found.count, by: 500) {

@@ -129,12 +129,23 @@ public struct WeftNode: Sendable {
         }
     }
 
+    /// The configured entitlement rules.
+    var entitlementRules: EntitlementRules { configuration.entitlements }
+
+    /// The billing systems (entitlements are looked up by their customer ids).
+    var billingSystems: Set<SystemName> {
+        Set(configuration.systems.compactMap { name, system in if case .stripe = system { name } else { nil } })
+    }
+
     /// The HTTP routes: webhooks, health, metrics, admin API.
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         for ingress in ingresses { ingress.addRoutes(to: router) }
         OperationsRoutes(store: store, registry: registry).addRoutes(to: router)
-        AdminRoutes(store: store, tokens: adminTokens).addRoutes(to: router)
+        AdminRoutes(
+            store: store, tokens: adminTokens, entitlementRules: entitlementRules, billingSystems: billingSystems,
+            watchedSources: Set(catchUps.map(\.system))
+        ).addRoutes(to: router)
         return router
     }
 

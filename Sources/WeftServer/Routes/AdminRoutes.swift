@@ -12,6 +12,8 @@ import WeftRuntime
 /// - `POST /v1/events/replay` with `{"seqs":[…]}` or `{"all":true}` (operate) — failed events back to pending.
 /// - `GET /v1/audit?limit=` (read)
 /// - `GET /v1/stats` (read) — queue depths by status, oldest ages, dead commands by kind
+/// - `GET /v1/entitlements/{system}/{customer id}` (read) — the account's entitlement, derived from Weft's own state
+///   (docs/entitlements.md)
 public struct AdminRoutes: Sendable {
     /// A resolved admin token.
     public struct Token: Sendable {
@@ -27,10 +29,21 @@ public struct AdminRoutes: Sendable {
 
     let store: any Store
     let tokens: [Token]
+    let entitlementRules: EntitlementRules
+    /// Systems whose customer ids entitlements are looked up by (the billing platforms).
+    let billingSystems: Set<SystemName>
+    /// Billing systems Weft reads on a schedule (catch-up), so it knows when it last reached them.
+    let watchedSources: Set<SystemName>
 
-    public init(store: any Store, tokens: [Token]) {
+    public init(
+        store: any Store, tokens: [Token], entitlementRules: EntitlementRules = .init(), billingSystems: Set<SystemName> = [],
+        watchedSources: Set<SystemName> = []
+    ) {
         self.store = store
         self.tokens = tokens
+        self.entitlementRules = entitlementRules
+        self.billingSystems = billingSystems
+        self.watchedSources = watchedSources
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -87,12 +100,49 @@ public struct AdminRoutes: Sendable {
             _ = try authorize(request, scope: "read")
             return try json(StatsView(try await store.stats(now: Date())))
         }
+        router.get("/v1/entitlements/{system}/{id}") { request, context in
+            _ = try authorize(request, scope: "read")
+            let system = SystemName(rawValue: context.parameters.get("system") ?? "")
+            let id = context.parameters.get("id") ?? ""
+            return try json(try await entitlement(system: system, customerID: id, now: Date()))
+        }
         router.get("/v1/audit") { request, _ in
             _ = try authorize(request, scope: "read")
             let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100
             let entries = try await store.auditLog(limit: min(max(limit, 1), 1000))
             return try json(entries.map(AuditView.init))
         }
+    }
+
+    /// The entitlement of a billing customer, derived now from its stored aggregate: no upstream call, so it answers
+    /// while every upstream is down.
+    func entitlement(system: SystemName, customerID: String, now: Date) async throws -> EntitlementView {
+        guard billingSystems.contains(system) else {
+            let known = billingSystems.map(\.rawValue).sorted().joined(separator: ", ")
+            throw APIError(
+                .notFound, code: "unknown_system",
+                message: "entitlements are looked up by a billing system's customer id: /v1/entitlements/<system>/<id> with "
+                    + "system one of: \(known.isEmpty ? "(no billing system configured)" : known)")
+        }
+        let account = ExternalRef(system: system, kind: .customer, id: customerID)
+        let key = EntityKey(account.description)
+        guard !customerID.isEmpty, let stored = try await store.loadAggregates([key])[key] else {
+            throw APIError(
+                .notFound, code: "unknown_account",
+                message: "Weft holds nothing for \(system) customer '\(customerID)' (it appears once one of its events is processed)")
+        }
+        let derived = EntitlementRule.derive(account: account, from: stored.aggregate, rules: entitlementRules, now: now)
+        let latest = stored.aggregate.records.values.flatMap(\.versions.values).max()
+        var view = EntitlementView(derived, asOf: latest.map { Date(timeIntervalSince1970: Double($0.millis) / 1000) })
+        // Stale when the billing platform, read on a schedule, has not been reached for longer than the threshold
+        // (or never). Without catch-up Weft only hears webhooks and cannot tell silence from an outage.
+        if watchedSources.contains(system) {
+            let reached = try await store.cursor(CatchUpService.reachedCursorName(system)).flatMap { Int64($0) }
+                .map(StoreInstant.date)
+            view.sourceReachedAt = reached
+            view.stale = reached.map { now.timeIntervalSince($0) > Double(entitlementRules.staleAfterSeconds) } ?? true
+        }
+        return view
     }
 
     /// Checks the bearer token (constant time) and its scope. `admin` implies `operate`, which implies `read`.
@@ -229,6 +279,64 @@ public struct CommandView: Encodable, Sendable {
         case deliveredAt = "delivered_at"
         case targetRecord = "target_record"
         case traceID = "trace_id"
+    }
+}
+
+/// An entitlement as the admin API shows it. `as_of` is the latest source instant Weft holds for the account.
+public struct EntitlementView: Codable, Sendable, Hashable {
+    public struct Standing: Codable, Sendable, Hashable {
+        public var state: String
+        public var overdueSince: Date?
+        public var overdueDays: Int?
+        public var overdueAmountMinor: Int64?
+        public var overdueCurrency: String?
+
+        enum CodingKeys: String, CodingKey {
+            case state
+            case overdueSince = "overdue_since"
+            case overdueDays = "overdue_days"
+            case overdueAmountMinor = "overdue_amount_minor"
+            case overdueCurrency = "overdue_currency"
+        }
+    }
+
+    public var account: String
+    public var tier: String?
+    public var status: String
+    public var standing: Standing
+    public var contractEnd: Date?
+    public var supportLevel: String
+    public var subscription: String?
+    public var nextChangeAt: Date?
+    public var asOf: Date?
+    /// When a scheduled read of the billing platform last succeeded (absent when it is not read on a schedule).
+    public var sourceReachedAt: Date?
+    /// The billing platform has not been reached for longer than `entitlements.stale_after_seconds`.
+    public var stale: Bool
+
+    public init(_ entitlement: Entitlement, asOf: Date?) {
+        account = entitlement.accountRef.description
+        tier = entitlement.tier
+        status = entitlement.status.rawValue
+        standing = Standing(
+            state: entitlement.standing.state.rawValue, overdueSince: entitlement.standing.overdueSince,
+            overdueDays: entitlement.standing.overdueDays, overdueAmountMinor: entitlement.standing.overdue?.amountMinor,
+            overdueCurrency: entitlement.standing.overdue?.currency.rawValue)
+        contractEnd = entitlement.contractEnd
+        supportLevel = entitlement.supportLevel
+        subscription = entitlement.subscriptionRef?.description
+        nextChangeAt = entitlement.nextChangeAt
+        self.asOf = asOf
+        stale = false
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case account, tier, status, standing, subscription, stale
+        case sourceReachedAt = "source_reached_at"
+        case contractEnd = "contract_end"
+        case supportLevel = "support_level"
+        case nextChangeAt = "next_change_at"
+        case asOf = "as_of"
     }
 }
 
