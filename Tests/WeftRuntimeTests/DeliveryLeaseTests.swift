@@ -25,7 +25,8 @@ struct DeliveryLeaseTests {
         }
     }
 
-    @Test func aDeliveryLongerThanItsLeaseKeepsItsClaim() async throws {
+    /// A store holding one pending command for `odoo`, as the pipeline leaves it.
+    static func storeWithOneCommand() async throws -> SQLiteStore {
         let store = try SQLiteStore.temporary(logger: Logger(label: "weft.test"))
         let t0 = Date()
         _ = try await store.append([
@@ -45,6 +46,11 @@ struct DeliveryLeaseTests {
                             payload: .upsertCustomer(customer))
                     ], status: .done, outcome: "applied", traceID: event.traceID)
             ], owner: "p", now: t0)
+        return store
+    }
+
+    @Test func aDeliveryLongerThanItsLeaseKeepsItsClaim() async throws {
+        let store = try await Self.storeWithOneCommand()
 
         let connector = HeldConnector()
         var configuration = DeliveryConfiguration()
@@ -97,25 +103,7 @@ struct DeliveryLeaseTests {
     /// A node whose command was taken over by another node (its lease had lapsed) stops sending it at its next
     /// renewal, and records nothing over the new owner's claim.
     @Test func aDeliveryWhoseLeaseWasTakenIsStopped() async throws {
-        let store = try SQLiteStore.temporary(logger: Logger(label: "weft.test"))
-        let t0 = Date()
-        _ = try await store.append([
-            IncomingEvent(
-                system: "stripe", eventID: SourceEventID("evt_1"), type: "customer.created", entityKey: EntityKey("k1"),
-                occurredAt: t0, receivedAt: t0, payload: Data("{}".utf8), traceID: TraceID("t1"))
-        ])
-        let event = try #require(try await store.claimEvents(limit: 1, owner: "p", lease: .seconds(60), now: t0).first)
-        let customer = Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_1"), name: "Ada")
-        try await store.commitProcessed(
-            [
-                ProcessedEvent(
-                    seq: event.seq, entityKey: event.entityKey, aggregate: nil, expectedVersion: nil,
-                    commands: [
-                        NewCommand(
-                            target: "odoo", entityKey: EntityKey("k1"), idempotencyKey: IdempotencyKey("c1"),
-                            payload: .upsertCustomer(customer))
-                    ], status: .done, outcome: "applied", traceID: event.traceID)
-            ], owner: "p", now: t0)
+        let store = try await Self.storeWithOneCommand()
 
         let connector = CancellableConnector()
         var configuration = DeliveryConfiguration()
