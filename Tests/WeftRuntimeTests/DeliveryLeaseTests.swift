@@ -54,22 +54,24 @@ struct DeliveryLeaseTests {
 
         let connector = HeldConnector()
         var configuration = DeliveryConfiguration()
-        configuration.lease = .milliseconds(300)
+        // Long enough that the renewal (after a third of it) is not late on a loaded CI machine: a renewal that comes
+        // after the lease ran out rightly stops the delivery, and a 300 ms lease made that a matter of luck.
+        configuration.lease = .seconds(3)
         let dispatcher = DispatcherService(
             target: "odoo", connector: connector, store: store, configuration: configuration, commands: Doorbell(),
             nodeID: "node-a", logger: Logger(label: "weft.test"))
         let delivery = Task { try await dispatcher.runOnce(owner: "node-a/odoo") }
         var started = connector.started.stream.makeAsyncIterator()
         await started.next()
-        // The first lease ran until claim time + 300 ms. Wait until the dispatcher has pushed it past that instant
-        // (renewed), then check that another dispatcher cannot claim the command at a moment the first lease is over.
-        let firstLeaseEnd = Date().addingTimeInterval(0.3)
+        // The first lease ran until claim time + 3 s. Wait until that instant has passed (the dispatcher renewed the
+        // lease after 1 s and 2 s), then check that another dispatcher cannot claim the command.
+        let firstLeaseEnd = Date().addingTimeInterval(3)
         let deadline = ContinuousClock.now + .seconds(30)
         var renewed = false
         while ContinuousClock.now < deadline && !renewed {
             try await Task.sleep(for: .milliseconds(20))
             let listed = try await store.listCommands(filter: CommandFilter(), limit: 1)
-            renewed = listed.first?.status == .inFlight && Date() > firstLeaseEnd.addingTimeInterval(0.05)
+            renewed = listed.first?.status == .inFlight && Date() > firstLeaseEnd.addingTimeInterval(0.1)
         }
         #expect(renewed)
         let stolen = try await store.claimCommands(
