@@ -49,18 +49,23 @@ struct DeliveryLeaseTests {
         return store
     }
 
+    /// Node a's dispatcher delivering the one command with `connector` under `lease`.
+    static func startDelivery(store: SQLiteStore, connector: any TargetConnector, lease: Duration) -> Task<Int, any Error> {
+        var configuration = DeliveryConfiguration()
+        configuration.lease = lease
+        let dispatcher = DispatcherService(
+            target: "odoo", connector: connector, store: store, configuration: configuration, commands: Doorbell(),
+            nodeID: "node-a", logger: Logger(label: "weft.test"))
+        return Task { try await dispatcher.runOnce(owner: "node-a/odoo") }
+    }
+
     @Test func aDeliveryLongerThanItsLeaseKeepsItsClaim() async throws {
         let store = try await Self.storeWithOneCommand()
 
         let connector = HeldConnector()
-        var configuration = DeliveryConfiguration()
         // Long enough that the renewal (after a third of it) is not late on a loaded CI machine: a renewal that comes
         // after the lease ran out rightly stops the delivery, and a 300 ms lease made that a matter of luck.
-        configuration.lease = .seconds(3)
-        let dispatcher = DispatcherService(
-            target: "odoo", connector: connector, store: store, configuration: configuration, commands: Doorbell(),
-            nodeID: "node-a", logger: Logger(label: "weft.test"))
-        let delivery = Task { try await dispatcher.runOnce(owner: "node-a/odoo") }
+        let delivery = Self.startDelivery(store: store, connector: connector, lease: .seconds(3))
         var started = connector.started.stream.makeAsyncIterator()
         await started.next()
         // The first lease ran until claim time + 3 s. Wait until that instant has passed (the dispatcher renewed the
@@ -108,12 +113,7 @@ struct DeliveryLeaseTests {
         let store = try await Self.storeWithOneCommand()
 
         let connector = CancellableConnector()
-        var configuration = DeliveryConfiguration()
-        configuration.lease = .milliseconds(600)
-        let dispatcher = DispatcherService(
-            target: "odoo", connector: connector, store: store, configuration: configuration, commands: Doorbell(),
-            nodeID: "node-a", logger: Logger(label: "weft.test"))
-        let delivery = Task { try await dispatcher.runOnce(owner: "node-a/odoo") }
+        let delivery = Self.startDelivery(store: store, connector: connector, lease: .milliseconds(600))
         var started = connector.started.stream.makeAsyncIterator()
         await started.next()
         // Another node, whose clock says node a's lease is over, takes the command.

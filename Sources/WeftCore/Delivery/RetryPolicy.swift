@@ -37,10 +37,7 @@ public struct RetryPolicy: Hashable, Sendable {
     /// Whether another attempt is allowed after `attempts` attempts.
     public func allowsAnotherAttempt(after attempts: Int) -> Bool { attempts < maxAttempts }
 
-    static func seconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
+    static func seconds(_ duration: Duration) -> Double { duration.timeInterval }
 
     private func pow(_ base: Double, _ exponent: Double) -> Double {
         var result = 1.0
@@ -52,4 +49,9 @@ public struct RetryPolicy: Hashable, Sendable {
         }
         return result
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as `TimeInterval` (for `Date` arithmetic).
+    public var timeInterval: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -111,7 +111,7 @@ public struct DispatcherService: Service {
                     do {
                         let asked = ContinuousClock.now
                         let renewed = try await store.renewCommandLeases(
-                            ids, owner: owner, until: Date().addingTimeInterval(Self.seconds(lease)))
+                            ids, owner: owner, until: Date().addingTimeInterval(lease.timeInterval))
                         if renewed < ids.count {
                             deliveryLogger.warning(
                                 "lost the lease of commands being delivered; stopping the delivery",
@@ -218,10 +218,6 @@ extension DispatcherService {
     static func isLeaseLost(_ outcomes: [DeliveryOutcome]) -> Bool {
         if case .retry(let failure) = outcomes.first { return failure.message == leaseLostMessage }
         return false
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
