@@ -110,6 +110,37 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Stateful Zendesk Support simulator: organizations, users, tickets, cursor pagination, signed webhooks.
+        .target(
+            name: "WeftSimZendesk",
+            dependencies: [
+                "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Stateful Freshdesk simulator: companies, contacts, tickets, page links, automation webhooks.
+        .target(
+            name: "WeftSimFreshdesk",
+            dependencies: [
+                "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Stateful Chargebee simulator: customers, subscriptions, invoices, payments, credit notes, events, webhooks.
+        .target(
+            name: "WeftSimChargebee",
+            dependencies: [
+                "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Long-running services and the composition root.
         .target(
             name: "WeftRuntime",
@@ -154,6 +185,9 @@ let package = Package(
                 "WeftServer",
                 "WeftSimOdoo",
                 "WeftSimStripe",
+                "WeftSimZendesk",
+                "WeftSimFreshdesk",
+                "WeftSimChargebee",
                 "WeftSimKit",
                 "WeftStoreSQLite",
                 "WeftStorePostgres",
@@ -176,6 +210,9 @@ let package = Package(
                 "WeftSimKit",
                 "WeftSimOdoo",
                 "WeftSimStripe",
+                "WeftSimZendesk",
+                "WeftSimFreshdesk",
+                "WeftSimChargebee",
                 "WeftStoreSQLite",
                 "WeftStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -208,6 +245,7 @@ let package = Package(
             name: "WeftConnectorsTests",
             dependencies: [
                 "WeftConnectors", "WeftCore", "WeftSimOdoo", "WeftSimStripe", "WeftSimKit", "WeftXMLRPC",
+                "WeftSimZendesk", "WeftSimFreshdesk", "WeftSimChargebee",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -235,6 +273,34 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WeftSimZendeskTests",
+            dependencies: [
+                "WeftSimZendesk", "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftSimFreshdeskTests",
+            dependencies: [
+                "WeftSimFreshdesk", "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftSimChargebeeTests",
+            dependencies: [
+                "WeftSimChargebee", "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WeftRuntimeTests",
             dependencies: [
                 "WeftRuntime", "WeftCore", "WeftStoreSQLite", "WeftConnectors",
@@ -247,6 +313,7 @@ let package = Package(
             dependencies: [
                 "WeftServer", "WeftRuntime", "WeftCore", "WeftStoreSQLite", "WeftStorePostgres", "WeftTools",
                 "WeftSimOdoo", "WeftSimStripe", "WeftSimKit", "WeftConnectors",
+                "WeftSimZendesk", "WeftSimFreshdesk", "WeftSimChargebee",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),

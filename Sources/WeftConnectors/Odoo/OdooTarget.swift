@@ -61,6 +61,10 @@ public struct OdooTarget: TargetConnector {
                     outcomes[index] = try await upsertSubscription(subscription, logger: commandLogger)
                 case .upsertCustomer, .upsertProduct, .upsertInvoice, .registerPayment:
                     break
+                case .syncEntitlement:
+                    // Routed to support desks only; Odoo shows standing through `setStanding`.
+                    outcomes[index] = .reject(
+                        DeliveryFailure(kind: .rejected, message: "Odoo does not take entitlement commands"))
                 }
             } catch {
                 outcomes[index] = Self.outcome(for: error, logger: commandLogger)

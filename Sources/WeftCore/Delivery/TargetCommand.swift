@@ -8,6 +8,8 @@ public enum TargetCommand: Hashable, Sendable, Codable {
     case registerPayment(Payment)
     case createRefund(Refund)
     case setStanding(Standing)
+    /// A support desk's organisation or company shows the account's entitlement (created if missing).
+    case syncEntitlement(DeskEntitlement)
 
     /// A short, stable name for metrics and logs (`upsert_customer`).
     public var kind: String {
@@ -19,6 +21,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .registerPayment: "register_payment"
         case .createRefund: "create_refund"
         case .setStanding: "set_standing"
+        case .syncEntitlement: "sync_entitlement"
         }
     }
 
@@ -32,6 +35,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .registerPayment(let payment): payment.ref
         case .createRefund(let refund): refund.ref
         case .setStanding(let standing): standing.customerRef
+        case .syncEntitlement(let entitlement): entitlement.account
         }
     }
 }

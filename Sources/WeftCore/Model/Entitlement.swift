@@ -73,3 +73,69 @@ public struct Entitlement: Hashable, Sendable, Codable {
         self.nextChangeAt = nextChangeAt
     }
 }
+
+/// What a support desk is told about one account: who it is (to find or create the organisation or company) and what
+/// it is entitled to. The payload of `TargetCommand.syncEntitlement`.
+///
+/// It leaves out what changes with the clock alone (`overdueDays`), so a new command is emitted only when the
+/// entitlement itself changes, not every day.
+public struct DeskEntitlement: Hashable, Sendable, Codable {
+    /// The billing customer; its `xmlidName` (`stripe_customer_cus_1`) is the external id kept in the desk.
+    public var account: ExternalRef
+    /// The name to show (the billing customer's name, else its email, else its id).
+    public var name: String
+    public var email: String?
+    /// The email's domain, for matching an organisation the desk already has; `nil` for free-mail domains.
+    public var domain: String?
+    public var tier: String?
+    public var status: EntitlementStatus
+    public var standing: EntitlementStandingState
+    public var overdueSince: Date?
+    public var overdue: Money?
+    public var contractEnd: Date?
+    public var supportLevel: String
+
+    public init(
+        account: ExternalRef, name: String, email: String? = nil, domain: String? = nil, tier: String?,
+        status: EntitlementStatus, standing: EntitlementStandingState, overdueSince: Date? = nil, overdue: Money? = nil,
+        contractEnd: Date?, supportLevel: String
+    ) {
+        self.account = account
+        self.name = name
+        self.email = email
+        self.domain = domain
+        self.tier = tier
+        self.status = status
+        self.standing = standing
+        self.overdueSince = overdueSince
+        self.overdue = overdue
+        self.contractEnd = contractEnd
+        self.supportLevel = supportLevel
+    }
+
+    /// The desk's view of `entitlement` for `customer`.
+    public init(customer: Customer, entitlement: Entitlement) {
+        self.init(
+            account: customer.ref, name: customer.displayName, email: customer.email,
+            domain: customer.email.flatMap(Self.companyDomain(ofEmail:)), tier: entitlement.tier,
+            status: entitlement.status, standing: entitlement.standing.state,
+            overdueSince: entitlement.standing.overdueSince, overdue: entitlement.standing.overdue,
+            contractEnd: entitlement.contractEnd, supportLevel: entitlement.supportLevel)
+    }
+
+    /// Mail providers whose domain says nothing about the company: never used to match an organisation.
+    public static let freeMailDomains: Set<String> = [
+        "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "icloud.com", "me.com",
+        "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "web.de", "mail.com", "yandex.com", "qq.com",
+    ]
+
+    /// The lowercased domain of `email`, unless it is malformed or a free-mail provider.
+    public static func companyDomain(ofEmail email: String) -> String? {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+            !parts[1].hasSuffix(".")
+        else { return nil }
+        let domain = parts[1].lowercased()
+        return freeMailDomains.contains(domain) ? nil : domain
+    }
+}

@@ -1,0 +1,8 @@
+import Testing
+import WeftSimChargebee
+
+@Suite struct ChargebeeSimulatorTests {
+    @Test func starts() {
+        _ = ChargebeeSimulator()
+    }
+}

@@ -1,0 +1,8 @@
+import Testing
+import WeftSimFreshdesk
+
+@Suite struct FreshdeskSimulatorTests {
+    @Test func starts() {
+        _ = FreshdeskSimulator()
+    }
+}

@@ -1,0 +1,8 @@
+import Testing
+import WeftSimZendesk
+
+@Suite struct ZendeskSimulatorTests {
+    @Test func starts() {
+        _ = ZendeskSimulator()
+    }
+}
