@@ -97,5 +97,12 @@ enum PostgresSchema {
             ALTER TABLE rate_buckets SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
             """
         ),
+        // Entitlement lookups by a desk's or Odoo's own id read the bindings backwards.
+        (
+            "v3-binding-lookup",
+            """
+            CREATE INDEX bindings_by_record ON bindings (target, model, target_id);
+            """
+        ),
     ]
 }

@@ -250,4 +250,18 @@ extension PostgresStore {
         let (model, id) = try row.decode((String, String).self)
         return TargetRecordID(model: model, id: id)
     }
+
+    public func boundSources(of record: TargetRecordID, in target: SystemName) async throws -> [ExternalRef] {
+        let rows = try await rows(
+            "read bindings of a target record",
+            """
+            SELECT source_system, source_kind, source_id FROM bindings
+            WHERE target = \(target.rawValue) AND model = \(record.model) AND target_id = \(record.id)
+            ORDER BY source_system, source_kind, source_id
+            """)
+        return try rows.compactMap { row -> ExternalRef? in
+            let (system, kind, id) = try row.decode((String, String, String).self)
+            return EntityKind(rawValue: kind).map { ExternalRef(system: SystemName(system), kind: $0, id: id) }
+        }
+    }
 }

@@ -200,4 +200,25 @@ extension SQLiteStore {
             throw SQLiteStoreError.read("read binding", error)
         }
     }
+
+    public func boundSources(of record: TargetRecordID, in target: SystemName) async throws -> [ExternalRef] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT source_system, source_kind, source_id FROM bindings
+                            WHERE target = ? AND model = ? AND target_id = ?
+                            ORDER BY source_system, source_kind, source_id
+                            """),
+                    arguments: [target.rawValue, record.model, record.id]
+                ).compactMap { row -> ExternalRef? in
+                    guard let kind = EntityKind(rawValue: row["source_kind"]) else { return nil }
+                    return ExternalRef(system: SystemName(row["source_system"] as String), kind: kind, id: row["source_id"])
+                }
+            }
+        } catch {
+            throw SQLiteStoreError.read("read bindings of a target record", error)
+        }
+    }
 }

@@ -103,6 +103,10 @@ enum Schema {
                     CREATE INDEX commands_delivered_at ON commands (delivered_at) WHERE status = 2;
                     """)
         }
+        // Entitlement lookups by a desk's or Odoo's own id read the bindings backwards.
+        migrator.registerMigration("v5-binding-lookup") { db in
+            try db.execute(sql: "CREATE INDEX bindings_by_record ON bindings (target, model, target_id);")
+        }
         return migrator
     }
 }

@@ -12,6 +12,8 @@ import WeftStoreSQLite
 /// Phase 1 sends N events as fast as C connections allow: ingest rate and acknowledgement latency at full load;
 /// the run then waits until every event is processed and every command delivered to the Odoo simulator
 /// (end-to-end rate). Phase 2 sends N/2 more at half the measured ingest rate: acknowledgement latency at half load.
+/// Phase 3 looks entitlements up (`GET /v1/entitlements/stripe/<customer>`) from `lookupConcurrency` clients over the
+/// customers of phase 1: lookups per second and latency, the load generator on the same cores.
 public struct Bench: Sendable {
     public struct Options: Sendable {
         public var events: Int
@@ -26,11 +28,17 @@ public struct Bench: Sendable {
         public var databaseURL: String?
         /// `weft serve` processes sharing the store (PostgreSQL only); the load is spread over them.
         public var nodes: Int
+        /// Entitlement lookups in phase 3 (0: skip it).
+        public var lookups: Int
+        /// Concurrent lookup clients.
+        public var lookupConcurrency: Int
 
         public init(
             executable: String, events: Int, concurrency: Int, outputPath: String, workDir: String, synchronousFull: Bool = true,
-            databaseURL: String? = nil, nodes: Int = 1
+            databaseURL: String? = nil, nodes: Int = 1, lookups: Int = 100_000, lookupConcurrency: Int = 64
         ) {
+            self.lookups = lookups
+            self.lookupConcurrency = lookupConcurrency
             self.executable = executable
             self.events = events
             self.concurrency = concurrency
@@ -62,6 +70,13 @@ public struct Bench: Sendable {
         public var peakRSSMegabytes: Double
         /// Peak resident memory of the bench itself (the load generator and its prepared events), for reference.
         public var harnessPeakRSSMegabytes: Double
+        /// Entitlement lookups answered 200 per second, with their latency as the clients saw it.
+        public var lookupsPerSecond: Double
+        public var lookupP50Ms: Double
+        public var lookupP99Ms: Double
+        public var lookupConcurrency: Int
+        /// Lookups not answered 200 (must be 0).
+        public var lookupFailures: Int
 
         enum CodingKeys: String, CodingKey {
             case events, concurrency, store, nodes
@@ -75,14 +90,20 @@ public struct Bench: Sendable {
             case commandsDelivered = "commands_delivered"
             case peakRSSMegabytes = "peak_rss_mb"
             case harnessPeakRSSMegabytes = "harness_peak_rss_mb"
+            case lookupsPerSecond = "lookups_per_s"
+            case lookupP50Ms = "lookup_p50_ms"
+            case lookupP99Ms = "lookup_p99_ms"
+            case lookupConcurrency = "lookup_concurrency"
+            case lookupFailures = "lookup_failures"
         }
 
         /// The closing line.
         public var line: String {
             String(
                 format:
-                    "store=%@ nodes=%d ingest_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f half_load_ack_p99_ms=%.2f e2e_per_s=%.0f peak_rss_mb=%.1f",
-                store, nodes, ingestPerSecond, ackP50Ms, ackP99Ms, halfLoadAckP99Ms, endToEndPerSecond, peakRSSMegabytes)
+                    "store=%@ nodes=%d ingest_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f half_load_ack_p99_ms=%.2f e2e_per_s=%.0f peak_rss_mb=%.1f lookups_per_s=%.0f lookup_p99_ms=%.2f lookup_failures=%d",
+                store, nodes, ingestPerSecond, ackP50Ms, ackP99Ms, halfLoadAckP99Ms, endToEndPerSecond, peakRSSMegabytes,
+                lookupsPerSecond, lookupP99Ms, lookupFailures)
         }
     }
 
@@ -106,7 +127,7 @@ public struct Bench: Sendable {
             executable: options.executable, apiKey: odooKey, work: work)
         defer { ProcessSupport.terminate(odoo) }
 
-        var environment = ["BENCH_STRIPE_SECRET": secret, "BENCH_ODOO_KEY": odooKey]
+        var environment = ["BENCH_STRIPE_SECRET": secret, "BENCH_ODOO_KEY": odooKey, "BENCH_ADMIN_TOKEN": Self.adminToken]
         let storeLine: String
         let store: any Store
         if let base = options.databaseURL {
@@ -125,7 +146,7 @@ public struct Bench: Sendable {
             let port = try ProcessSupport.freePort()
             let config = """
                 \(storeLine)
-                server: { listen: 127.0.0.1:\(port) }
+                server: { listen: 127.0.0.1:\(port), admin_tokens: [{ token_env: BENCH_ADMIN_TOKEN, scopes: [read] }] }
                 systems:
                   stripe: { type: stripe, webhook_secret_env: BENCH_STRIPE_SECRET, catch_up: { enabled: false } }
                   odoo: { type: odoo, url: "http://127.0.0.1:\(odooPort)", database: weft, api: json2, api_key_env: BENCH_ODOO_KEY }
@@ -170,6 +191,15 @@ public struct Bench: Sendable {
         let half = await load.send(second.events, concurrency: options.concurrency, perSecond: halfRate)
         try await waitUntilDrained(store)
 
+        var lookups = LookupLoad.Result(ok: 0, failed: 0, elapsed: .zero, latenciesMs: [])
+        if options.lookups > 0 {
+            let paths = story.customers.sorted().map { "stripe/\($0)" }
+            logger.info("bench: phase 3", metadata: ["lookups": "\(options.lookups)", "clients": "\(options.lookupConcurrency)"])
+            lookups = await LookupLoad(
+                client: client, baseURLs: servers.map { "http://127.0.0.1:\($0.port)" }, token: Self.adminToken
+            ).run(paths: paths, total: options.lookups, concurrency: options.lookupConcurrency)
+        }
+
         let seconds = Double(endToEnd.components.seconds) + Double(endToEnd.components.attoseconds) / 1e18
         let figures = Figures(
             events: events.count, concurrency: options.concurrency, ingestPerSecond: full.perSecond,
@@ -178,7 +208,9 @@ public struct Bench: Sendable {
             endToEndPerSecond: Double(events.count) / seconds, commandsDelivered: delivered,
             store: options.databaseURL == nil ? "sqlite" : "postgres", nodes: servers.count,
             peakRSSMegabytes: servers.compactMap { $0.peakRSSMegabytes() }.max() ?? 0,
-            harnessPeakRSSMegabytes: ProcessSupport.peakRSSMegabytes())
+            harnessPeakRSSMegabytes: ProcessSupport.peakRSSMegabytes(), lookupsPerSecond: lookups.perSecond,
+            lookupP50Ms: lookups.latency(quantile: 0.5), lookupP99Ms: lookups.latency(quantile: 0.99),
+            lookupConcurrency: options.lookupConcurrency, lookupFailures: lookups.failed)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let directory = (options.outputPath as NSString).deletingLastPathComponent
@@ -199,6 +231,9 @@ public struct Bench: Sendable {
 }
 
 extension Bench {
+    /// The read-scope admin token the lookups use (a throwaway; the nodes only live for the run).
+    static let adminToken = "bench-admin-token-\(UInt64.random(in: 0...UInt64.max))"
+
     static func quieter(_ logger: Logger) -> Logger {
         var quiet = logger
         quiet.logLevel = .warning

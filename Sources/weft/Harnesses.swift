@@ -8,7 +8,7 @@ import WeftTools
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmark ingest and end-to-end throughput (build with -c release).",
-        discussion: "The last line is: ingest_per_s=… ack_p50_ms=… ack_p99_ms=… e2e_per_s=… peak_rss_mb=…")
+        discussion: "The last line is: ingest_per_s=… ack_p50_ms=… ack_p99_ms=… e2e_per_s=… peak_rss_mb=… lookups_per_s=…")
 
     @Option(name: .long, help: "Events to send in the full-load phase.") var events = 20_000
     @Option(name: .long, help: "Concurrent connections.") var concurrency = 256
@@ -21,6 +21,8 @@ struct Bench: AsyncParsableCommand {
     var databaseURLEnv = "WEFT_DATABASE_URL"
     @Option(name: .long, help: "weft serve processes sharing the store (postgres only); the load is spread over them.")
     var nodes = 1
+    @Option(name: .long, help: "Entitlement lookups in the last phase (0 skips it).") var lookups = 100_000
+    @Option(name: .long, help: "Concurrent entitlement lookup clients.") var lookupConcurrency = 64
 
     func validate() throws { try HarnessStore.validate(store: store, nodes: nodes) }
 
@@ -36,7 +38,8 @@ struct Bench: AsyncParsableCommand {
             let figures = try await WeftTools.Bench(
                 options: .init(
                     executable: executable, events: events, concurrency: concurrency, outputPath: output, workDir: work,
-                    synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes),
+                    synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes, lookups: lookups,
+                    lookupConcurrency: lookupConcurrency),
                 logger: Logger(label: "weft.bench")
             ).run(client: client)
             try? await client.shutdown()

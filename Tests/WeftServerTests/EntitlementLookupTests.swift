@@ -72,6 +72,14 @@ struct EntitlementLookupTests {
             #expect(view.stale == false && view.sourceReachedAt == nil)
             node.faults.clear()
 
+            // The same account by its Odoo partner's id (the binding Weft recorded when it delivered the partner).
+            let partners = try await node.odooRead(
+                "res.partner", .array([.array([.string("ref"), .string("="), .string("stripe_customer_\(customer)")])]), fields: ["id"])
+            let partnerID = try #require(partners.first?.objectValue?["id"]?.intValue)
+            let byPartner = try #require(try await lookup(node, "odoo/\(partnerID)").view)
+            #expect(byPartner.account == "stripe/customer/\(customer)")
+            #expect(byPartner.status == "past_due")
+
             let paid = factory.invoice("in_N1", customer: customer, status: "paid", amount: 2500, type: "invoice.paid", at: t + 4)
             #expect(await node.send([paid]).abandoned.isEmpty)
             _ = try await node.drain()
@@ -86,8 +94,11 @@ struct EntitlementLookupTests {
         try await TestNode.with(entitlements: Self.rules) { node in
             let unknown = try await lookup(node, "stripe/cus_nobody")
             #expect(unknown.status == 404 && unknown.code == "unknown_account")
-            let notBilling = try await lookup(node, "odoo/42")
+            let notBilling = try await lookup(node, "hubspot/42")
             #expect(notBilling.status == 404 && notBilling.code == "unknown_system")
+            // Odoo partners are bound to accounts once delivered; this one is not.
+            let unboundPartner = try await lookup(node, "odoo/999999")
+            #expect(unboundPartner.status == 404 && unboundPartner.code == "unknown_account")
             let anonymous = try await lookup(node, "stripe/cus_nobody", token: nil)
             #expect(anonymous.status == 401)
             let wrongToken = try await lookup(node, "stripe/cus_nobody", token: "not-the-token")

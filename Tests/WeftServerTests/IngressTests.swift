@@ -149,6 +149,9 @@ struct FailingAppendStore: Store {
         try await base.replayFailedEvents(seqs: seqs, actor: actor, now: now)
     }
     func binding(of ref: ExternalRef, in target: SystemName) async throws -> TargetRecordID? { try await base.binding(of: ref, in: target) }
+    func boundSources(of record: TargetRecordID, in target: SystemName) async throws -> [ExternalRef] {
+        try await base.boundSources(of: record, in: target)
+    }
     func cursor(_ name: String) async throws -> String? { try await base.cursor(name) }
     func setCursor(_ name: String, to value: String) async throws { try await base.setCursor(name, to: value) }
     func stats(now: Date) async throws -> StoreStats { try await base.stats(now: now) }

@@ -135,6 +135,10 @@ struct OutboxConformanceTests {
         #expect(try await store.binding(of: subject, in: "odoo") == record)
         #expect(try await store.binding(of: subject, in: "hubspot") == nil)
         #expect(try await store.binding(of: first[1].payload.subject, in: "odoo") == nil)
+        // Read backwards: which source record a target record shows (entitlement lookup by a target's id).
+        #expect(try await store.boundSources(of: record, in: "odoo") == [subject])
+        #expect(try await store.boundSources(of: record, in: "zendesk") == [])
+        #expect(try await store.boundSources(of: TargetRecordID(model: "res.partner", id: "43"), in: "odoo") == [])
         let delivered = try await store.listCommands(filter: CommandFilter(ids: [first[0].id]), limit: 10)
         #expect(delivered.first?.status == .delivered)
         #expect(delivered.first?.deliveredAt == F.at(2))

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The route stage: turns an aggregate's canonical state into the commands each target still needs. Pure.
 ///
@@ -9,10 +9,18 @@ import Foundation
 public struct CommandRouter: Sendable {
     public var flows: [Flow]
     public var ownership: OwnershipRules
+    /// Targets that are support desks: they are sent each account's entitlement, nothing else.
+    public var desks: Set<SystemName>
+    /// How entitlements are derived for the desks.
+    public var entitlements: EntitlementRules
 
-    public init(flows: [Flow], ownership: OwnershipRules) {
+    public init(
+        flows: [Flow], ownership: OwnershipRules, desks: Set<SystemName> = [], entitlements: EntitlementRules = .init()
+    ) {
         self.flows = flows
         self.ownership = ownership
+        self.desks = desks
+        self.entitlements = entitlements
     }
 
     /// The targets that changes from `source` flow to.
@@ -21,11 +29,16 @@ public struct CommandRouter: Sendable {
     }
 
     /// Computes the commands for the aggregate under `entityKey` whose records came from `source`, and records the
-    /// emissions in `aggregate.emitted`.
-    public func route(entityKey: EntityKey, aggregate: inout Aggregate, source: SystemName) -> [NewCommand] {
+    /// emissions in `aggregate.emitted`. `now` is the instant entitlements are derived for (a grace period may have
+    /// run out).
+    public func route(entityKey: EntityKey, aggregate: inout Aggregate, source: SystemName, now: Date = Date()) -> [NewCommand] {
         var commands: [NewCommand] = []
         for target in targets(of: source) {
-            for (key, payload) in desiredCommands(aggregate: aggregate, target: target) {
+            let desired =
+                desks.contains(target)
+                ? deskCommands(aggregate: aggregate, source: source, now: now)
+                : desiredCommands(aggregate: aggregate, target: target)
+            for (key, payload) in desired {
                 let bytes = (try? CanonicalCoding.encoder.encode(payload)) ?? Data()
                 let fingerprint = CanonicalCoding.fingerprint(bytes)
                 let emissionKey = "\(target)|\(key)"
@@ -43,6 +56,17 @@ public struct CommandRouter: Sendable {
             }
         }
         return commands
+    }
+
+    /// What a support desk needs: each billing customer's entitlement, once the customer has a name or email to show.
+    func deskCommands(aggregate: Aggregate, source: SystemName, now: Date) -> [(String, TargetCommand)] {
+        aggregate.records(of: .customer).compactMap { ref, state -> (String, TargetCommand)? in
+            guard let customer = state.decode(Customer.self), customer.ref.system == source,
+                customer.name != nil || customer.email != nil, customer.deleted != true
+            else { return nil }
+            let entitlement = EntitlementRule.derive(account: customer.ref, from: aggregate, rules: entitlements, now: now)
+            return ("entitlement|\(ref)", .syncEntitlement(DeskEntitlement(customer: customer, entitlement: entitlement)))
+        }
     }
 
     /// The commands the state calls for, in dependency order, keyed by a stable command key.

@@ -74,6 +74,10 @@ public protocol Store: Sendable {
     /// Binding of a source record in a target.
     func binding(of ref: ExternalRef, in target: SystemName) async throws -> TargetRecordID?
 
+    /// The source records bound to `record` in `target` (the reverse of `binding(of:in:)`), ordered by their
+    /// description: which billing customer a Zendesk organisation or an Odoo partner shows.
+    func boundSources(of record: TargetRecordID, in target: SystemName) async throws -> [ExternalRef]
+
     // MARK: Cursors
 
     /// A named cursor (e.g. the Stripe events catch-up position).

@@ -95,7 +95,9 @@ private struct Reader {
         return result
     }
 
-    static let secretKeys: Set<String> = ["api_key", "webhook_secret", "password", "token", "secret", "client_secret"]
+    static let secretKeys: Set<String> = [
+        "api_key", "api_token", "oauth_token", "webhook_secret", "password", "token", "secret", "client_secret",
+    ]
 
     func value(_ members: [(key: Node, value: Node)], _ name: String) -> Node? {
         members.first { $0.key.string == name }?.value
@@ -312,8 +314,27 @@ private struct Reader {
                         "standing_tag", "timeout_seconds",
                     ])
                 if let odoo = readOdoo(members, context: context, node: value) { systems[SystemName(name)] = .odoo(odoo) }
+            case "zendesk":
+                _ = mapping(
+                    value, context,
+                    allowed: [
+                        "type", "base_url", "email", "api_token_env", "api_token_file", "oauth_token_env",
+                        "oauth_token_file", "webhook_secret_env", "webhook_secret_file", "webhook_secrets",
+                        "signature_tolerance_seconds", "fields", "rate_limit", "timeout_seconds",
+                    ])
+                if let desk = readDesk(.zendesk, members, context: context, node: value) { systems[SystemName(name)] = .desk(desk) }
+            case "freshdesk":
+                _ = mapping(
+                    value, context,
+                    allowed: [
+                        "type", "base_url", "api_key_env", "api_key_file", "webhook_secret_env", "webhook_secret_file",
+                        "webhook_secrets", "webhook_secret_header", "fields", "rate_limit", "timeout_seconds",
+                    ])
+                if let desk = readDesk(.freshdesk, members, context: context, node: value) { systems[SystemName(name)] = .desk(desk) }
             case let other:
-                problem(self.value(members, "type") ?? value, "\(context).type must be stripe or odoo (got \(other ?? "nothing"))")
+                problem(
+                    self.value(members, "type") ?? value,
+                    "\(context).type must be stripe, odoo, zendesk or freshdesk (got \(other ?? "nothing"))")
             }
         }
         return systems
@@ -326,20 +347,7 @@ private struct Reader {
             stripe.baseURL = url
         }
         stripe.apiKey = secret(members, "api_key", context, required: false, at: node)
-        if let single = secret(members, "webhook_secret", context, required: false, at: node) {
-            stripe.webhookSecrets = [single]
-        }
-        if let list = value(members, "webhook_secrets") {
-            if case .sequence(let items) = list {
-                for item in items {
-                    let itemMembers = mapping(item, "\(context).webhook_secrets[]", allowed: ["env", "file"])
-                    if let env = string(value(itemMembers, "env"), "env") { stripe.webhookSecrets.append(.environment(env)) }
-                    if let file = string(value(itemMembers, "file"), "file") { stripe.webhookSecrets.append(.file(file)) }
-                }
-            } else {
-                problem(list, "\(context).webhook_secrets must be a list of {env: VAR} or {file: PATH}")
-            }
-        }
+        stripe.webhookSecrets = webhookSecrets(members, context: context, node: node)
         if stripe.webhookSecrets.isEmpty {
             problem(node, "\(context): webhook_secret_env (or webhook_secret_file / webhook_secrets) is required to verify webhooks")
         }
@@ -378,17 +386,7 @@ private struct Reader {
         let login = string(value(members, "login"), "\(context).login")
         if api != .json2 && login == nil { problem(node, "\(context).login is required for api \(api.rawValue)") }
         let key = secret(members, "api_key", context, required: true, at: node)
-        var rate: RateLimit?
-        if let rateNode = value(members, "rate_limit") {
-            let rateMembers = mapping(rateNode, "\(context).rate_limit", allowed: ["per_second", "burst"])
-            let perSecond = number(value(rateMembers, "per_second"), "\(context).rate_limit.per_second", minimum: 0.01)
-            let burst = integer(value(rateMembers, "burst"), "\(context).rate_limit.burst", minimum: 1)
-            if let perSecond {
-                rate = RateLimit(perSecond: perSecond, burst: burst ?? max(1, Int(perSecond)))
-            } else {
-                problem(rateNode, "\(context).rate_limit.per_second is required")
-            }
-        }
+        let rate = rateLimit(members, context: context)
         guard let url, let database else { return nil }
         var odoo = OdooSystemConfiguration(url: url, database: database, api: api, login: login, apiKey: key, rateLimit: rate)
         if let tag = string(value(members, "standing_tag"), "\(context).standing_tag") { odoo.standingTag = tag }
@@ -396,6 +394,105 @@ private struct Reader {
             odoo.timeout = .milliseconds(Int64(seconds * 1000))
         }
         return odoo
+    }
+
+    /// `rate_limit: { per_second: 10, burst: 20 }`.
+    mutating func rateLimit(_ members: [(key: Node, value: Node)], context: String) -> RateLimit? {
+        guard let rateNode = value(members, "rate_limit") else { return nil }
+        let rateMembers = mapping(rateNode, "\(context).rate_limit", allowed: ["per_second", "burst"])
+        let perSecond = number(value(rateMembers, "per_second"), "\(context).rate_limit.per_second", minimum: 0.01)
+        let burst = integer(value(rateMembers, "burst"), "\(context).rate_limit.burst", minimum: 1)
+        guard let perSecond else {
+            problem(rateNode, "\(context).rate_limit.per_second is required")
+            return nil
+        }
+        return RateLimit(perSecond: perSecond, burst: burst ?? max(1, Int(perSecond)))
+    }
+
+    /// Webhook secrets: `<name>_env`, `<name>_file`, or a list `webhook_secrets: [{env: A}, {file: B}]` for rotation.
+    mutating func webhookSecrets(_ members: [(key: Node, value: Node)], context: String, node: Node) -> [SecretReference] {
+        var secrets: [SecretReference] = []
+        if let single = secret(members, "webhook_secret", context, required: false, at: node) { secrets = [single] }
+        if let list = value(members, "webhook_secrets") {
+            if case .sequence(let items) = list {
+                for item in items {
+                    let itemMembers = mapping(item, "\(context).webhook_secrets[]", allowed: ["env", "file"])
+                    if let env = string(value(itemMembers, "env"), "env") { secrets.append(.environment(env)) }
+                    if let file = string(value(itemMembers, "file"), "file") { secrets.append(.file(file)) }
+                }
+            } else {
+                problem(list, "\(context).webhook_secrets must be a list of {env: VAR} or {file: PATH}")
+            }
+        }
+        return secrets
+    }
+
+    /// A Zendesk or Freshdesk system: a target for entitlements (docs/connectors/zendesk.md, freshdesk.md).
+    mutating func readDesk(
+        _ kind: DeskSystemConfiguration.Kind, _ members: [(key: Node, value: Node)], context: String, node: Node
+    ) -> DeskSystemConfiguration? {
+        let url = string(value(members, "base_url"), "\(context).base_url", required: true)
+        if let url, URL(string: url)?.scheme == nil { problem(value(members, "base_url"), "\(context).base_url must be a URL") }
+        var desk = DeskSystemConfiguration(kind: kind, baseURL: url ?? "")
+        switch kind {
+        case .zendesk:
+            desk.email = string(value(members, "email"), "\(context).email")
+            desk.apiKey = secret(members, "api_token", context, required: false, at: node)
+            desk.oauthToken = secret(members, "oauth_token", context, required: false, at: node)
+            if desk.oauthToken != nil && desk.apiKey != nil {
+                problem(node, "\(context): give api_token_env/_file (with email) or oauth_token_env/_file, not both")
+            } else if desk.oauthToken == nil && desk.apiKey == nil {
+                problem(node, "\(context): api_token_env (with email) or oauth_token_env is required")
+            } else if desk.apiKey != nil && desk.email == nil {
+                problem(node, "\(context).email is required with an API token (Zendesk signs in as email/token)")
+            }
+            if let seconds = integer(
+                value(members, "signature_tolerance_seconds"), "\(context).signature_tolerance_seconds", minimum: 1)
+            {
+                desk.signatureTolerance = .seconds(seconds)
+            }
+        case .freshdesk:
+            desk.apiKey = secret(members, "api_key", context, required: true, at: node)
+            if let header = string(value(members, "webhook_secret_header"), "\(context).webhook_secret_header") {
+                if header.isEmpty || !header.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) {
+                    problem(value(members, "webhook_secret_header"), "\(context).webhook_secret_header must be a header name")
+                } else {
+                    desk.webhookSecretHeader = header
+                }
+            }
+        }
+        desk.webhookSecrets = webhookSecrets(members, context: context, node: node)
+        if let fieldsNode = value(members, "fields") {
+            let fieldMembers = mapping(fieldsNode, "\(context).fields", allowed: Set(DeskFieldMap.keys))
+            func field(_ key: String) -> String? {
+                guard let name = string(value(fieldMembers, key), "\(context).fields.\(key)") else { return nil }
+                if name.isEmpty { problem(value(fieldMembers, key), "\(context).fields.\(key) must name a field") }
+                if kind == .freshdesk && !name.hasPrefix("cf_") {
+                    problem(value(fieldMembers, key), "\(context).fields.\(key): Freshdesk custom field keys start with cf_ (got \(name))")
+                }
+                return name
+            }
+            desk.fields = DeskFieldMap(
+                account: field("account"), tier: field("tier"), status: field("status"), standing: field("standing"),
+                overdueAmount: field("overdue_amount"), overdueSince: field("overdue_since"),
+                contractEnd: field("contract_end"), supportLevel: field("support_level"))
+            let names = desk.fields.fieldNames
+            for name in Set(names) where names.filter({ $0 == name }).count > 1 {
+                problem(fieldsNode, "\(context).fields: field \(name) is named for two parts")
+            }
+        }
+        if kind == .freshdesk && desk.fields.account == nil {
+            problem(
+                node,
+                "\(context).fields.account is required: Freshdesk companies have no external id, so Weft keeps the account id in that custom field (e.g. cf_weft_account)"
+            )
+        }
+        desk.rateLimit = rateLimit(members, context: context)
+        if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
+            desk.timeout = .milliseconds(Int64(seconds * 1000))
+        }
+        guard url != nil else { return nil }
+        return desk
     }
 
     mutating func readFlows(_ node: Node, systems: [SystemName: SystemConfiguration]) -> [Flow] {
@@ -412,10 +509,15 @@ private struct Reader {
             switch systems[SystemName(from)] {
             case .stripe: break
             case .odoo: problem(self.value(members, "from"), "flows.\(name).from: \(from) is an odoo system; Odoo is a target only")
+            case .desk(let desk):
+                problem(
+                    self.value(members, "from"),
+                    "flows.\(name).from: \(from) is a \(desk.kind.rawValue) system; support desks receive entitlements (a flow from a billing system to it)"
+                )
             case nil: problem(self.value(members, "from"), "flows.\(name).from names no system '\(from)'")
             }
             switch systems[SystemName(to)] {
-            case .odoo: break
+            case .odoo, .desk: break
             case .stripe: problem(self.value(members, "to"), "flows.\(name).to: \(to) is a stripe system; Stripe is a source only")
             case nil: problem(self.value(members, "to"), "flows.\(name).to names no system '\(to)'")
             }

@@ -173,12 +173,15 @@ public struct AdminToken: Sendable, Hashable {
 public enum SystemConfiguration: Sendable, Hashable {
     case stripe(StripeSystemConfiguration)
     case odoo(OdooSystemConfiguration)
+    /// A support desk (Zendesk or Freshdesk): a target for entitlements.
+    case desk(DeskSystemConfiguration)
 
-    /// `stripe` or `odoo`.
+    /// `stripe`, `odoo`, `zendesk` or `freshdesk`.
     public var type: String {
         switch self {
         case .stripe: "stripe"
         case .odoo: "odoo"
+        case .desk(let desk): desk.kind.rawValue
         }
     }
 }
@@ -241,6 +244,52 @@ public struct OdooSystemConfiguration: Sendable, Hashable {
         self.apiKey = apiKey
         self.rateLimit = rateLimit
         self.standingTag = standingTag
+        self.timeout = timeout
+    }
+}
+
+/// A support desk: where it is, how Weft signs in, which fields show the entitlement, and how its webhooks are
+/// authenticated. See docs/connectors/zendesk.md and docs/connectors/freshdesk.md.
+public struct DeskSystemConfiguration: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case zendesk, freshdesk
+    }
+
+    public var kind: Kind
+    /// `https://acme.zendesk.com`, `https://acme.freshdesk.com`.
+    public var baseURL: String
+    /// Zendesk: the agent whose API token signs in (`email/token:`).
+    public var email: String?
+    /// Zendesk API token or Freshdesk API key.
+    public var apiKey: SecretReference?
+    /// Zendesk OAuth access token (instead of `email` + API token).
+    public var oauthToken: SecretReference?
+    /// Zendesk webhook signing secrets, or the Freshdesk shared secrets expected in `webhookSecretHeader`.
+    public var webhookSecrets: [SecretReference]
+    /// Freshdesk: the header the automation rule sends the shared secret in.
+    public var webhookSecretHeader: String
+    /// Zendesk: how old a signed webhook may be.
+    public var signatureTolerance: Duration
+    public var fields: DeskFieldMap
+    public var rateLimit: RateLimit?
+    public var timeout: Duration
+
+    public init(
+        kind: Kind, baseURL: String, email: String? = nil, apiKey: SecretReference? = nil,
+        oauthToken: SecretReference? = nil, webhookSecrets: [SecretReference] = [],
+        webhookSecretHeader: String = "X-Weft-Webhook-Secret", signatureTolerance: Duration = .seconds(300),
+        fields: DeskFieldMap = .init(), rateLimit: RateLimit? = nil, timeout: Duration = .seconds(30)
+    ) {
+        self.kind = kind
+        self.baseURL = baseURL
+        self.email = email
+        self.apiKey = apiKey
+        self.oauthToken = oauthToken
+        self.webhookSecrets = webhookSecrets
+        self.webhookSecretHeader = webhookSecretHeader
+        self.signatureTolerance = signatureTolerance
+        self.fields = fields
+        self.rateLimit = rateLimit
         self.timeout = timeout
     }
 }

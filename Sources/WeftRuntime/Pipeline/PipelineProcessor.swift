@@ -1,3 +1,4 @@
+public import Foundation
 public import WeftCore
 
 /// The pipeline's pure core for one event: decode → govern → route, producing what the store must commit.
@@ -22,7 +23,7 @@ public struct PipelineProcessor: Sendable {
     }
 
     /// Processes `event` against the stored aggregate of its entity.
-    public func process(_ event: InboxEvent, stored: StoredAggregate?) -> (ProcessedEvent, Summary) {
+    public func process(_ event: InboxEvent, stored: StoredAggregate?, now: Date = Date()) -> (ProcessedEvent, Summary) {
         var summary = Summary(verdicts: [], unownedFields: 0, commands: 0)
         func finished(_ status: EventStatus, _ outcome: String) -> (ProcessedEvent, Summary) {
             (
@@ -64,7 +65,7 @@ public struct PipelineProcessor: Sendable {
                 changed = true
             }
         }
-        let commands = router.route(entityKey: event.entityKey, aggregate: &aggregate, source: event.system)
+        let commands = router.route(entityKey: event.entityKey, aggregate: &aggregate, source: event.system, now: now)
         summary.commands = commands.count
         // A customer's aggregate adopts the provisional keys of the invoices and charges it now knows, so events that
         // name only those (an `invoice_payment`, a refund) are processed here, beside the invoice they belong to.

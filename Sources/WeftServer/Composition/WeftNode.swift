@@ -112,11 +112,17 @@ public struct WeftNode: Sendable {
                 dispatchers[name] = DispatcherService(
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
                     commands: commands, nodeID: nodeID, logger: systemLogger)
+            case .desk(let desk):
+                throw ConfigurationError(message: "systems.\(name): \(desk.kind.rawValue) is not wired yet")
             }
         }
         let processor = PipelineProcessor(
             governor: Governor(ownership: configuration.ownership),
-            router: CommandRouter(flows: configuration.flows, ownership: configuration.ownership), decoders: decoders)
+            router: CommandRouter(
+                flows: configuration.flows, ownership: configuration.ownership,
+                desks: Set(configuration.systems.compactMap { name, system in if case .desk = system { name } else { nil } }),
+                entitlements: configuration.entitlements),
+            decoders: decoders)
         self.pipeline = PipelineService(
             store: store, processor: processor, configuration: configuration.pipeline, events: events, commands: commands,
             nodeID: nodeID, logger: logger)
@@ -137,6 +143,19 @@ public struct WeftNode: Sendable {
         Set(configuration.systems.compactMap { name, system in if case .stripe = system { name } else { nil } })
     }
 
+    /// The targets an account can be looked up in by the target's own id, with the model accounts are bound to there.
+    var accountModels: [SystemName: String] {
+        var models: [SystemName: String] = [:]
+        for (name, system) in configuration.systems {
+            switch system {
+            case .odoo: models[name] = "res.partner"
+            case .desk(let desk): models[name] = desk.kind == .zendesk ? "organization" : "company"
+            case .stripe: break
+            }
+        }
+        return models
+    }
+
     /// The HTTP routes: webhooks, health, metrics, admin API.
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
@@ -144,7 +163,7 @@ public struct WeftNode: Sendable {
         OperationsRoutes(store: store, registry: registry).addRoutes(to: router)
         AdminRoutes(
             store: store, tokens: adminTokens, entitlementRules: entitlementRules, billingSystems: billingSystems,
-            watchedSources: Set(catchUps.map(\.system))
+            watchedSources: Set(catchUps.map(\.system)), accountModels: accountModels
         ).addRoutes(to: router)
         return router
     }

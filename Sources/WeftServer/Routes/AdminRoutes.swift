@@ -12,8 +12,8 @@ import WeftRuntime
 /// - `POST /v1/events/replay` with `{"seqs":[…]}` or `{"all":true}` (operate) — failed events back to pending.
 /// - `GET /v1/audit?limit=` (read)
 /// - `GET /v1/stats` (read) — queue depths by status, oldest ages, dead commands by kind
-/// - `GET /v1/entitlements/{system}/{customer id}` (read) — the account's entitlement, derived from Weft's own state
-///   (docs/entitlements.md)
+/// - `GET /v1/entitlements/{system}/{id}` (read) — the account's entitlement, derived from Weft's own state, by a
+///   billing customer id, an Odoo partner id or a support desk's organisation/company id (docs/entitlements.md)
 public struct AdminRoutes: Sendable {
     /// A resolved admin token.
     public struct Token: Sendable {
@@ -34,16 +34,20 @@ public struct AdminRoutes: Sendable {
     let billingSystems: Set<SystemName>
     /// Billing systems Weft reads on a schedule (catch-up), so it knows when it last reached them.
     let watchedSources: Set<SystemName>
+    /// Targets whose own record ids an account can be looked up by, with the model Weft binds accounts to there
+    /// (`odoo` → `res.partner`, a Zendesk system → `organization`, a Freshdesk system → `company`).
+    let accountModels: [SystemName: String]
 
     public init(
         store: any Store, tokens: [Token], entitlementRules: EntitlementRules = .init(), billingSystems: Set<SystemName> = [],
-        watchedSources: Set<SystemName> = []
+        watchedSources: Set<SystemName> = [], accountModels: [SystemName: String] = [:]
     ) {
         self.store = store
         self.tokens = tokens
         self.entitlementRules = entitlementRules
         self.billingSystems = billingSystems
         self.watchedSources = watchedSources
+        self.accountModels = accountModels
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -104,7 +108,7 @@ public struct AdminRoutes: Sendable {
             _ = try authorize(request, scope: "read")
             let system = SystemName(rawValue: context.parameters.get("system") ?? "")
             let id = context.parameters.get("id") ?? ""
-            return try json(try await entitlement(system: system, customerID: id, now: Date()))
+            return try json(try await entitlement(system: system, id: id, now: Date()))
         }
         router.get("/v1/audit") { request, _ in
             _ = try authorize(request, scope: "read")
@@ -114,16 +118,38 @@ public struct AdminRoutes: Sendable {
         }
     }
 
+    /// The entitlement of an account, by a billing customer id or by the id of the record an account is bound to in
+    /// a target (an Odoo partner, a Zendesk organisation, a Freshdesk company).
+    func entitlement(system: SystemName, id: String, now: Date) async throws -> EntitlementView {
+        if billingSystems.contains(system) { return try await entitlement(system: system, customerID: id, now: now) }
+        guard let model = accountModels[system] else {
+            let known = (billingSystems.map(\.rawValue) + accountModels.keys.map(\.rawValue)).sorted()
+            throw APIError(
+                .notFound, code: "unknown_system",
+                message: "entitlements are looked up by a billing customer id or an Odoo or support desk account id: "
+                    + "/v1/entitlements/<system>/<id> with system one of: "
+                    + "\(known.isEmpty ? "(no billing system configured)" : known.joined(separator: ", "))")
+        }
+        let accounts = try await store.boundSources(of: TargetRecordID(model: model, id: id), in: system)
+            .filter { $0.kind == .customer && billingSystems.contains($0.system) }
+        guard let account = accounts.first else {
+            throw APIError(
+                .notFound, code: "unknown_account",
+                message: "no billing account is bound to \(system) \(model) '\(id)' (Weft binds one when it has delivered "
+                    + "the account there)")
+        }
+        guard accounts.count == 1 else {
+            throw APIError(
+                .conflict, code: "ambiguous_account",
+                message: "\(system) \(model) '\(id)' shows several billing accounts; look each up by its billing id: "
+                    + accounts.map { "/v1/entitlements/\($0.system)/\($0.id)" }.joined(separator: ", "))
+        }
+        return try await entitlement(system: account.system, customerID: account.id, now: now)
+    }
+
     /// The entitlement of a billing customer, derived now from its stored aggregate: no upstream call, so it answers
     /// while every upstream is down.
     func entitlement(system: SystemName, customerID: String, now: Date) async throws -> EntitlementView {
-        guard billingSystems.contains(system) else {
-            let known = billingSystems.map(\.rawValue).sorted().joined(separator: ", ")
-            throw APIError(
-                .notFound, code: "unknown_system",
-                message: "entitlements are looked up by a billing system's customer id: /v1/entitlements/<system>/<id> with "
-                    + "system one of: \(known.isEmpty ? "(no billing system configured)" : known)")
-        }
         let account = ExternalRef(system: system, kind: .customer, id: customerID)
         let key = EntityKey(account.description)
         guard !customerID.isEmpty, let stored = try await store.loadAggregates([key])[key] else {

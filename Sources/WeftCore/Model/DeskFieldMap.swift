@@ -1,5 +1,4 @@
 public import Foundation
-public import WeftCore
 
 /// Which custom field of a support desk's organisation (Zendesk `organization_fields` key) or company (Freshdesk
 /// `custom_fields` key, `cf_…`) shows which part of an entitlement. A part without a field is not written.

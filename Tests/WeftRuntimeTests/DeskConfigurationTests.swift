@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import WeftCore
+import WeftRuntime
+
+@Suite("Support desk systems in the configuration")
+struct DeskConfigurationTests {
+    static let valid = """
+        store: { sqlite: ./weft.db }
+        systems:
+          stripe: { type: stripe, webhook_secret_env: STRIPE_WEBHOOK_SECRET, catch_up: { enabled: false } }
+          zendesk:
+            type: zendesk
+            base_url: https://acme.zendesk.com
+            email: weft@acme.com
+            api_token_env: ZENDESK_API_TOKEN
+            webhook_secret_env: ZENDESK_WEBHOOK_SECRET
+            fields: { tier: weft_tier, standing: weft_standing, support_level: weft_support_level }
+          freshdesk:
+            type: freshdesk
+            base_url: https://acme.freshdesk.com
+            api_key_env: FRESHDESK_API_KEY
+            webhook_secret_env: FRESHDESK_WEBHOOK_SECRET
+            webhook_secret_header: X-Acme-Secret
+            rate_limit: { per_second: 3 }
+            fields: { account: cf_weft_account, tier: cf_weft_tier, overdue_amount: cf_weft_overdue }
+        flows:
+          to_zendesk: { from: stripe, to: zendesk }
+          to_freshdesk: { from: stripe, to: freshdesk }
+        """
+
+    @Test func bothDesksLoad() throws {
+        let (configuration, problems) = ConfigurationLoader.load(text: Self.valid)
+        #expect(problems.isEmpty, "\(problems)")
+        let loaded = try #require(configuration)
+        guard case .desk(let zendesk) = loaded.systems["zendesk"], case .desk(let freshdesk) = loaded.systems["freshdesk"] else {
+            Issue.record("desks missing")
+            return
+        }
+        #expect(zendesk.kind == .zendesk)
+        #expect(zendesk.email == "weft@acme.com")
+        #expect(zendesk.apiKey == .environment("ZENDESK_API_TOKEN"))
+        #expect(zendesk.webhookSecrets == [.environment("ZENDESK_WEBHOOK_SECRET")])
+        #expect(zendesk.fields == DeskFieldMap(tier: "weft_tier", standing: "weft_standing", supportLevel: "weft_support_level"))
+        #expect(freshdesk.kind == .freshdesk)
+        #expect(freshdesk.webhookSecretHeader == "X-Acme-Secret")
+        #expect(freshdesk.rateLimit == RateLimit(perSecond: 3, burst: 3))
+        #expect(freshdesk.fields.account == "cf_weft_account")
+        #expect(loaded.flows.map(\.target).sorted() == ["freshdesk", "zendesk"])
+    }
+
+    @Test func freshdeskNeedsTheAccountFieldAndCfKeys() {
+        let text = Self.valid.replacingOccurrences(
+            of: "{ account: cf_weft_account, tier: cf_weft_tier, overdue_amount: cf_weft_overdue }",
+            with: "{ tier: weft_tier }")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(configuration == nil)
+        #expect(problems.contains { $0.message.contains("fields.account is required") && $0.line == 12 })
+        #expect(problems.contains { $0.message.contains("start with cf_") && $0.line == 18 })
+    }
+
+    @Test func zendeskSignInMustBeComplete() {
+        let noEmail = Self.valid.replacingOccurrences(of: "    email: weft@acme.com\n", with: "")
+        #expect(ConfigurationLoader.load(text: noEmail).1.contains { $0.message.contains("email is required") })
+        let both = Self.valid.replacingOccurrences(
+            of: "    api_token_env: ZENDESK_API_TOKEN\n", with: "    api_token_env: ZENDESK_API_TOKEN\n    oauth_token_env: ZD_OAUTH\n")
+        #expect(ConfigurationLoader.load(text: both).1.contains { $0.message.contains("not both") })
+        let inline = Self.valid.replacingOccurrences(of: "api_token_env: ZENDESK_API_TOKEN", with: "api_token: zd_secret_value")
+        let problems = ConfigurationLoader.load(text: inline).1
+        #expect(problems.contains { $0.line == 8 && $0.message.contains("api_token_env") })
+        #expect(!problems.contains { $0.message.contains("zd_secret_value") })
+    }
+
+    @Test func aDeskIsNeverASourceAndAFieldServesOnePart() {
+        let text = Self.valid.replacingOccurrences(of: "{ from: stripe, to: zendesk }", with: "{ from: zendesk, to: freshdesk }")
+            .replacingOccurrences(of: "standing: weft_standing", with: "standing: weft_tier")
+        let problems = ConfigurationLoader.load(text: text).1
+        #expect(problems.contains { $0.line == 20 && $0.message.contains("support desks receive entitlements") })
+        #expect(problems.contains { $0.message.contains("weft_tier is named for two parts") })
+    }
+}
