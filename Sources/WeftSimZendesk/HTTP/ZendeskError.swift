@@ -1,0 +1,52 @@
+/// An error answer, with Zendesk's status and body.
+///
+/// Shapes: 401 `{"error":"Couldn't authenticate you"}`; 404 `{"error":"RecordNotFound","description":"Not found"}`;
+/// 422 `{"error":"RecordInvalid","description":"Record validation errors","details":{field:[{description,error}]}}`;
+/// 429 is plain text (`Number of allowed API requests per minute exceeded`) with `Retry-After`.
+struct ZendeskError: Error, Sendable {
+    var status: Int
+    var body: [UInt8]
+    var contentType = "application/json; charset=utf-8"
+    var headers: [(String, String)] = []
+
+    init(status: Int, json: JSON) {
+        self.status = status
+        self.body = json.bytes
+    }
+
+    init(status: Int, text: String, headers: [(String, String)] = []) {
+        self.status = status
+        self.body = Array(text.utf8)
+        self.contentType = "text/plain; charset=utf-8"
+        self.headers = headers
+    }
+
+    static let unauthenticated = ZendeskError(status: 401, json: ["error": "Couldn't authenticate you"])
+
+    static let notFound = ZendeskError(status: 404, json: ["error": "RecordNotFound", "description": "Not found"])
+
+    static let invalidEndpoint = ZendeskError(
+        status: 404, json: ["error": "InvalidEndpoint", "description": "Not found"])
+
+    static func rateLimited(retryAfter: Int) -> ZendeskError {
+        ZendeskError(
+            status: 429, text: "Number of allowed API requests per minute exceeded",
+            headers: [("Retry-After", String(retryAfter))])
+    }
+
+    /// A 422 with one problem on `field` (`error` is Zendesk's code, e.g. `DuplicateValue`, `InvalidValue`, `BlankValue`).
+    static func recordInvalid(field: String, description: String, error: String, extra: [(String, JSON)] = []) -> ZendeskError {
+        var problem = JSONObject([("description", .string(description)), ("error", .string(error))])
+        for (key, value) in extra { problem[key] = value }
+        return ZendeskError(
+            status: 422,
+            json: [
+                "error": "RecordInvalid", "description": "Record validation errors",
+                "details": .object(JSONObject([(field, .array([.object(problem)]))])),
+            ])
+    }
+
+    static func badRequest(_ error: String, _ description: String) -> ZendeskError {
+        ZendeskError(status: 400, json: ["error": .string(error), "description": .string(description)])
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import WeftSimKit
+
+@testable import WeftSimZendesk
+
+@Suite struct ZendeskTicketAndLimitTests {
+    @Test func ticketsTakeTheRequestersOrganizationAndTheFirstComment() async throws {
+        let simulator = makeSimulator()
+        let org = simulator.call("POST", "/api/v2/organizations.json", body: #"{"organization":{"name":"Acme"}}"#)
+            .json["organization"]["id"]
+        let user = simulator.call(
+            "POST", "/api/v2/users/create_or_update.json",
+            body: #"{"user":{"name":"Ann","email":"ann@acme.com","organization_id":\#(org.int ?? 0)}}"#
+        ).json["user"]["id"]
+        try await app(simulator).test(.live) { client in
+            let created = try await client.api(
+                .post, "/api/v2/tickets.json",
+                #"{"ticket":{"subject":"Printer","comment":{"body":"It is on fire"},"requester_id":\#(user.int ?? 0),"priority":"high","tags":["Fire"]}}"#
+            )
+            #expect(created.status == 201)
+            let ticket = created.json["ticket"]
+            #expect(ticket["organization_id"] == org)
+            #expect(ticket["description"] == "It is on fire")
+            #expect(ticket["status"] == "new")
+            #expect(ticket["tags"] == ["fire"])
+            let id = try #require(ticket["id"].int)
+
+            let updated = try await client.api(
+                .put, "/api/v2/tickets/\(id).json", #"{"ticket":{"status":"closed","comment":{"body":"Fixed"}}}"#)
+            #expect(updated.json["ticket"]["status"] == "closed")
+            #expect(updated.json["ticket"]["description"] == "It is on fire")
+            let closed = try await client.api(.put, "/api/v2/tickets/\(id).json", #"{"ticket":{"status":"open"}}"#)
+            #expect(closed.status == 422)
+            #expect(closed.json["details"]["status"][0]["description"] == "Status: closed prevents ticket update")
+
+            let byOrg = try await client.api(.get, "/api/v2/organizations/\(org.int ?? 0)/tickets.json?page[size]=10")
+            #expect(byOrg.json["tickets"].array?.map { $0["id"] } == [ticket["id"]])
+            #expect(try await client.api(.get, "/api/v2/tickets.json").json["count"] == 1)
+            #expect(try await client.api(.post, "/api/v2/tickets.json", #"{"ticket":{"subject":"x"}}"#).status == 422)
+        }
+    }
+
+    @Test func perMinuteLimitAnswers429WithRetryAfterUntilTheNextMinute() async throws {
+        let clock = TestClock(1_700_000_020)  // 40 s into a minute
+        let simulator = makeSimulator(clock: clock, rateLimit: 3)
+        try await app(simulator).test(.live) { client in
+            for remaining in [2, 1, 0] {
+                let ok = try await client.api(.get, "/api/v2/organizations.json")
+                #expect(ok.status == 200)
+                #expect(ok.headers[HTTPField.Name("X-Rate-Limit-Remaining")!] == String(remaining))
+            }
+            let limited = try await client.api(.get, "/api/v2/organizations.json")
+            #expect(limited.status == 429)
+            #expect(limited.headers[.retryAfter] == "20")
+            #expect(limited.headers[HTTPField.Name("X-Rate-Limit-Remaining")!] == "0")
+            #expect(limited.text == "Number of allowed API requests per minute exceeded")
+            clock.advance(20)
+            #expect(try await client.api(.get, "/api/v2/organizations.json").status == 200)
+        }
+    }
+
+    @Test func injectedFaultsUseZendesksBodies() async throws {
+        let simulator = makeSimulator()
+        simulator.faults.set(FaultPlan(rateLimitRate: 1, retryAfterSeconds: 7))
+        try await app(simulator).test(.live) { client in
+            let limited = try await client.api(.get, "/api/v2/organizations.json")
+            #expect(limited.status == 429)
+            #expect(limited.headers[.retryAfter] == "7")
+            #expect(limited.text == "Number of allowed API requests per minute exceeded")
+        }
+    }
+
+    @Test func incrementalExportHasItsOwnLimitAndSkipsTheLastMinute() async throws {
+        let clock = TestClock(1_700_000_000)
+        let simulator = makeSimulator(clock: clock)
+        for subject in ["one", "two", "three"] {
+            _ = simulator.call("POST", "/api/v2/tickets.json", body: #"{"ticket":{"subject":"\#(subject)","comment":{"body":"b"}}}"#)
+            clock.advance(30)
+        }
+        // Tickets changed at t0, t0+30, t0+60; now is t0+90: the last one is younger than a minute.
+        try await app(simulator).test(.live) { client in
+            let first = try await client.api(.get, "/api/v2/incremental/tickets/cursor.json?start_time=1699999000&per_page=1")
+            #expect(first.json["tickets"].array?.map { $0["subject"] } == ["one"])
+            #expect(first.json["end_of_stream"] == false)
+            let cursor = try #require(first.json["after_cursor"].string)
+            #expect(first.json["after_url"].string?.contains("cursor=") == true)
+            let second = try await client.api(
+                .get,
+                "/api/v2/incremental/tickets/cursor.json?cursor=\(cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+            #expect(second.json["tickets"].array?.map { $0["subject"] } == ["two"])
+            #expect(second.json["end_of_stream"] == true)
+
+            for _ in 3...10 {
+                #expect(try await client.api(.get, "/api/v2/incremental/tickets/cursor.json?start_time=0").status == 200)
+            }
+            let limited = try await client.api(.get, "/api/v2/incremental/tickets/cursor.json?start_time=0")
+            #expect(limited.status == 429)
+            #expect(limited.headers[.retryAfter] != nil)
+            #expect(try await client.api(.get, "/api/v2/tickets.json").status == 200)
+        }
+    }
+}

@@ -1,8 +1,0 @@
-import Testing
-import WeftSimZendesk
-
-@Suite struct ZendeskSimulatorTests {
-    @Test func starts() {
-        _ = ZendeskSimulator()
-    }
-}
