@@ -1,8 +1,296 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
 import Testing
 import WeftSimFreshdesk
+import WeftSimKit
 
+/// A clock the test moves by hand, in unix seconds.
+final class ManualTime: Sendable {
+    private let seconds: Mutex<Int>
+    init(_ start: Int = 1_767_225_600) { seconds = Mutex(start) }
+    func advance(_ delta: Int) { seconds.withLock { $0 += delta } }
+    var now: @Sendable () -> Date { { Date(timeIntervalSince1970: TimeInterval(self.seconds.withLock { $0 })) } }
+}
+
+/// The Freshdesk simulator over real HTTP (HummingbirdTesting's live server).
 @Suite struct FreshdeskSimulatorTests {
-    @Test func starts() {
-        _ = FreshdeskSimulator()
+    static let auth: HTTPFields = [.authorization: "Basic " + Data("fd_key123:X".utf8).base64EncodedString()]
+    static let fields = [
+        FreshdeskSimulator.CustomField(label: "Weft account"), FreshdeskSimulator.CustomField(label: "Weft tier"),
+        FreshdeskSimulator.CustomField(label: "Seats", type: .number),
+    ]
+
+    /// Runs `body` with a live client of a simulator made with `configuration`.
+    func withSimulator<T: Sendable>(
+        _ configuration: FreshdeskSimulator.Configuration = .init(companyFields: Self.fields),
+        _ body: @escaping @Sendable (FreshdeskSimulator, any TestClientProtocol) async throws -> T
+    ) async throws -> T {
+        let simulator = FreshdeskSimulator(configuration: configuration)
+        let router = Router()
+        simulator.addRoutes(to: router)
+        let app = Application(router: router, logger: Logger(label: "test.freshdesk"))
+        return try await app.test(.live) { client in try await body(simulator, client) }
+    }
+
+    static func json(_ buffer: ByteBuffer) -> Any? {
+        try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [.fragmentsAllowed])
+    }
+
+    static func object(_ buffer: ByteBuffer) -> [String: Any] { json(buffer) as? [String: Any] ?? [:] }
+
+    @discardableResult
+    static func send(
+        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil,
+        headers: HTTPFields = auth
+    ) async throws -> TestResponse {
+        var headers = headers
+        if body != nil { headers[.contentType] = "application/json" }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+
+    @Test func authenticationTakesTheAPIKeyAsUserNameWithAnyPassword() async throws {
+        try await withSimulator { _, client in
+            let missing = try await Self.send(client, .get, "/api/v2/companies", headers: [:])
+            #expect(missing.status == .unauthorized)
+            #expect(
+                String(buffer: missing.body)
+                    == #"{"code":"invalid_credentials","message":"You have to be logged in to perform this action."}"#)
+            let wrong = try await Self.send(
+                client, .get, "/api/v2/companies",
+                headers: [.authorization: "Basic " + Data("nope:X".utf8).base64EncodedString()])
+            #expect(wrong.status == .unauthorized)
+            let anyPassword = try await Self.send(
+                client, .get, "/api/v2/companies",
+                headers: [.authorization: "Basic " + Data("fd_key123:whatever".utf8).base64EncodedString()])
+            #expect(anyPassword.status == .ok)
+        }
+    }
+
+    @Test func createsCompaniesWithUniqueNamesAndDomains() async throws {
+        try await withSimulator { _, client in
+            let created = try await Self.send(
+                client, .post, "/api/v2/companies",
+                #"{"name":"Acme","domains":["Acme.com"],"custom_fields":{"weft_account":"stripe_customer_cus_1"}}"#)
+            #expect(created.status == .created)
+            let company = Self.object(created.body)
+            let id = try #require(company["id"] as? Int)
+            #expect(created.headers[.location]?.hasSuffix("/api/v2/companies/\(id)") == true)
+            #expect(company["domains"] as? [String] == ["acme.com"])
+            let custom = try #require(company["custom_fields"] as? [String: Any])
+            #expect(custom["weft_account"] as? String == "stripe_customer_cus_1")
+            #expect(custom["weft_tier"] is NSNull)
+            #expect((company["created_at"] as? String)?.hasSuffix("Z") == true)
+
+            let sameName = try await Self.send(client, .post, "/api/v2/companies", #"{"name":"ACME"}"#)
+            #expect(sameName.status == .conflict)
+            #expect(
+                String(buffer: sameName.body)
+                    == #"{"description":"Validation failed","errors":[{"additional_info":{"company_id":\#(id)},"code":"duplicate_value","field":"name","message":"It should be a unique value"}]}"#
+            )
+            let sameDomain = try await Self.send(
+                client, .post, "/api/v2/companies", #"{"name":"Other","domains":["acme.com"]}"#)
+            #expect(sameDomain.status == .conflict)
+            let error = try #require((Self.object(sameDomain.body)["errors"] as? [[String: Any]])?.first)
+            #expect(error["field"] as? String == "domains")
+            #expect(error["code"] as? String == "duplicate_value")
+            #expect(error["message"] as? String == "acme.com is already taken by the company with company id:\(id)")
+            let renamed = try await Self.send(client, .put, "/api/v2/companies/\(id)", #"{"name":"Acme Inc"}"#)
+            #expect(renamed.status == .ok)
+            let missing = try await Self.send(client, .get, "/api/v2/companies/999999")
+            #expect(missing.status == .notFound)
+        }
+    }
+
+    @Test func rejectsCustomFieldsTheAccountDoesNotDefine() async throws {
+        try await withSimulator { _, client in
+            let response = try await Self.send(
+                client, .post, "/api/v2/companies", #"{"name":"Acme","custom_fields":{"cf_weft_plan":"pro"}}"#)
+            #expect(response.status == .badRequest)
+            #expect(
+                String(buffer: response.body)
+                    == #"{"description":"Validation failed","errors":[{"code":"invalid_field","field":"cf_weft_plan","message":"Unexpected/invalid field in request"}]}"#
+            )
+            let wrongType = try await Self.send(
+                client, .post, "/api/v2/companies", #"{"name":"Acme","custom_fields":{"seats":"many"}}"#)
+            #expect(wrongType.status == .badRequest)
+            #expect(String(buffer: wrongType.body).contains(#""code":"datatype_mismatch""#))
+        }
+    }
+
+    @Test func searchesCompaniesByCustomFieldAndDomain() async throws {
+        try await withSimulator { _, client in
+            try await Self.send(
+                client, .post, "/api/v2/companies",
+                #"{"name":"Acme","domains":["acme.com"],"custom_fields":{"weft_account":"acct_1","seats":5}}"#)
+            try await Self.send(
+                client, .post, "/api/v2/companies",
+                #"{"name":"Globex","domains":["globex.com"],"custom_fields":{"weft_account":"acct_2","seats":50}}"#)
+            func search(_ query: String) async throws -> (Int, [String]) {
+                let encoded = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query
+                let response = try await Self.send(client, .get, "/api/v2/search/companies?query=\(encoded)")
+                #expect(response.status == .ok)
+                let body = Self.object(response.body)
+                let names = (body["results"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+                return (body["total"] as? Int ?? -1, names)
+            }
+            #expect(try await search(#""weft_account:'acct_2'""#) == (1, ["Globex"]))
+            #expect(try await search(#""domain:'acme.com'""#) == (1, ["Acme"]))
+            #expect(try await search(#""domain:'acme.com' OR weft_account:'acct_2'""#) == (2, ["Acme", "Globex"]))
+            #expect(try await search(#""seats:>10 AND domain:'acme.com'""#) == (0, []))
+            let unquoted = try await Self.send(client, .get, "/api/v2/search/companies?query=domain:'acme.com'")
+            #expect(unquoted.status == .badRequest)
+            let tooFar = try await Self.send(client, .get, "/api/v2/search/companies?query=%22domain:'acme.com'%22&page=11")
+            #expect(tooFar.status == .badRequest)
+        }
+    }
+
+    @Test func searchIndexLagsBehindWrites() async throws {
+        let time = ManualTime()
+        let configuration = FreshdeskSimulator.Configuration(
+            companyFields: Self.fields, now: time.now, searchIndexLagSeconds: 120)
+        try await withSimulator(configuration) { _, client in
+            try await Self.send(client, .post, "/api/v2/companies", #"{"name":"Acme","custom_fields":{"weft_account":"a1"}}"#)
+            let early = try await Self.send(client, .get, "/api/v2/search/companies?query=%22weft_account:'a1'%22")
+            #expect(Self.object(early.body)["total"] as? Int == 0)
+            time.advance(121)
+            let later = try await Self.send(client, .get, "/api/v2/search/companies?query=%22weft_account:'a1'%22")
+            #expect(Self.object(later.body)["total"] as? Int == 1)
+        }
+    }
+
+    @Test func listsPageByPageWithALinkHeader() async throws {
+        try await withSimulator { _, client in
+            for name in ["Charlie", "Alpha", "Bravo"] {
+                try await Self.send(client, .post, "/api/v2/companies", #"{"name":"\#(name)"}"#)
+            }
+            let first = try await Self.send(client, .get, "/api/v2/companies?per_page=2")
+            #expect((Self.json(first.body) as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["Alpha", "Bravo"])
+            let link = try #require(first.headers[HTTPField.Name("Link")!])
+            #expect(link.hasSuffix(#"/api/v2/companies?per_page=2&page=2>; rel="next""#))
+            let second = try await Self.send(client, .get, "/api/v2/companies?per_page=2&page=2")
+            #expect((Self.json(second.body) as? [[String: Any]])?.count == 1)
+            #expect(second.headers[HTTPField.Name("Link")!] == nil)
+            let tooMany = try await Self.send(client, .get, "/api/v2/companies?per_page=101")
+            #expect(tooMany.status == .badRequest)
+        }
+    }
+
+    @Test func enforcesThePerMinuteRateLimit() async throws {
+        let time = ManualTime(1_767_225_600 + 15)
+        let configuration = FreshdeskSimulator.Configuration(rateLimitPerMinute: 2, now: time.now)
+        try await withSimulator(configuration) { _, client in
+            let first = try await Self.send(client, .get, "/api/v2/companies")
+            #expect(first.headers[HTTPField.Name("X-RateLimit-Total")!] == "2")
+            #expect(first.headers[HTTPField.Name("X-RateLimit-Remaining")!] == "1")
+            #expect(first.headers[HTTPField.Name("X-RateLimit-Used-CurrentRequest")!] == "1")
+            try await Self.send(client, .get, "/api/v2/companies")
+            let limited = try await Self.send(client, .get, "/api/v2/companies")
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.headers[.retryAfter] == "45")
+            time.advance(45)
+            #expect(try await Self.send(client, .get, "/api/v2/companies").status == .ok)
+        }
+    }
+
+    @Test func ticketsCreateTheirRequesterInTheDomainsCompany() async throws {
+        try await withSimulator { _, client in
+            let company = Self.object(
+                try await Self.send(client, .post, "/api/v2/companies", #"{"name":"Acme","domains":["acme.com"]}"#).body)
+            let created = try await Self.send(
+                client, .post, "/api/v2/tickets",
+                #"{"subject":"Help","description":"It broke","email":"Ann@acme.com","priority":2,"status":2}"#)
+            #expect(created.status == .created)
+            let ticket = Self.object(created.body)
+            #expect(ticket["company_id"] as? Int == company["id"] as? Int)
+            let contacts = Self.json(try await Self.send(client, .get, "/api/v2/contacts?email=ann%40acme.com").body)
+            #expect((contacts as? [[String: Any]])?.first?["company_id"] as? Int == company["id"] as? Int)
+            let badStatus = try await Self.send(client, .post, "/api/v2/tickets", #"{"subject":"x","email":"b@acme.com","status":9}"#)
+            #expect(badStatus.status == .badRequest)
+            let list = Self.json(
+                try await Self.send(
+                    client, .get, "/api/v2/tickets?updated_since=2000-01-01T00:00:00Z&company_id=\(company["id"] as? Int ?? 0)"
+                ).body)
+            #expect((list as? [[String: Any]])?.count == 1)
+        }
+    }
+
+    @Test func definesCompanyFieldsOverTheAdminRouteAndTheAPI() async throws {
+        try await withSimulator(.init()) { _, client in
+            let admin = try await Self.send(
+                client, .post, "/__sim/company_fields", #"{"label":"Weft account","type":"custom_text"}"#, headers: [:])
+            #expect(admin.status == .ok)
+            let api = try await Self.send(
+                client, .post, "/api/v2/company_fields", #"{"label":"Weft support level","type":"custom_text"}"#)
+            #expect(api.status == .created)
+            let fields = Self.json(try await Self.send(client, .get, "/api/v2/company_fields").body) as? [[String: Any]]
+            let names = fields?.compactMap { $0["name"] as? String } ?? []
+            #expect(names.contains("weft_account"))
+            #expect(names.contains("weft_support_level"))
+            #expect(names.first == "name")
+        }
+    }
+
+    @Test func injectedFaultsUseFreshdesksErrorBody() async throws {
+        try await withSimulator { _, client in
+            let plan = try await Self.send(
+                client, .post, "/__sim/faults", #"{"rate_limit_rate":1,"retry_after_seconds":7}"#, headers: [:])
+            #expect(plan.status == .ok)
+            let limited = try await Self.send(client, .get, "/api/v2/companies")
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.headers[.retryAfter] == "7")
+        }
+    }
+
+    /// Runs a receiver that records webhook calls (failing the first `failures`), and the simulator's sender.
+    @Test(arguments: [0, 1])
+    func automationWebhooksCarryTheCustomHeader(failures: Int) async throws {
+        let (received, receivedContinuation) = AsyncStream.makeStream(of: (HTTPFields, String).self)
+        let attempts = Atomic<Int>(0)
+        let receiver = Router()
+        receiver.post("/hook") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            receivedContinuation.yield((request.headers, String(buffer: body)))
+            let attempt = attempts.add(1, ordering: .relaxed).newValue
+            return Response(status: attempt <= failures ? .internalServerError : .ok)
+        }
+        try await SimulatorServer.withRunning(router: receiver, logger: Logger(label: "test.receiver")) { port in
+            let configuration = FreshdeskSimulator.Configuration(
+                webhooks: [.init(url: "http://127.0.0.1:\(port)/hook", headers: ["X-Weft-Secret": "s3cret"])],
+                webhookRetryDelays: [.milliseconds(5)])
+            try await self.withSimulator(configuration) { simulator, client in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await simulator.runDelivery() }
+                    let created = try await Self.send(
+                        client, .post, "/api/v2/tickets", #"{"subject":"Say \"hi\"","email":"ann@example.org"}"#)
+                    let ticketID = try #require(Self.object(created.body)["id"] as? Int)
+                    var iterator = received.makeAsyncIterator()
+                    var calls: [(HTTPFields, String)] = []
+                    for _ in 0...failures { if let call = await iterator.next() { calls.append(call) } }
+                    #expect(calls.count == failures + 1)
+                    // A retry resends the same body.
+                    #expect(Set(calls.map(\.1)).count == 1)
+                    let (headers, body) = try #require(calls.last)
+                    #expect(headers[HTTPField.Name("X-Weft-Secret")!] == "s3cret")
+                    let json = try #require(
+                        try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+                    #expect(json["ticket_id"] as? Int == ticketID)
+                    #expect(json["subject"] as? String == #"Say "hi""#)
+                    #expect(json["requester_email"] as? String == "ann@example.org")
+                    #expect(json["status"] as? String == "Open")
+                    #expect(json["company_id"] as? String == "")
+                    group.cancelAll()
+                }
+                // The failed attempt was recorded before the retry was sent (later ones may be cut by the cancel).
+                if failures > 0 {
+                    #expect(simulator.webhookDeliveries.first?.status == 500)
+                    #expect(simulator.webhookDeliveries.first?.succeeded == false)
+                }
+            }
+        }
     }
 }
