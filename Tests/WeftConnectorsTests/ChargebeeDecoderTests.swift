@@ -1,0 +1,219 @@
+import Foundation
+import Testing
+import WeftConnectors
+import WeftCore
+import WeftSimChargebee
+
+private typealias S = ChargebeeTestSupport
+
+/// The decoder over events read from the Chargebee simulator (over HTTP, through the events feed): the canonical
+/// changes match what Stripe's events make, and the standing rule sees a failed payment as past due.
+@Suite struct ChargebeeDecoderTests {
+    @Test func customerSubscriptionAndPaidInvoice() async throws {
+        let clock = S.Clock()
+        let simulator = S.makeSimulator(clock: clock)
+        let (customerID, subscriptionID, invoiceID) = simulator.subscribe()
+        let events = try await S.withServer(simulator) { try await S.events($0) }
+        #expect(
+            events.map(\.envelope.type) == [
+                "customer_created", "subscription_created", "subscription_started", "invoice_generated", "payment_succeeded",
+            ])
+        let customerKey = EntityKey.of(S.ref(.customer, customerID))
+        #expect(events.allSatisfy { $0.envelope.entityKey == customerKey })
+        let aggregate = try S.aggregate(events)
+
+        let customer = try #require(aggregate.record(S.ref(.customer, customerID))?.decode(Customer.self))
+        #expect(customer.name == "Ada Lovelace")
+        #expect(customer.email == "ada@example.com")
+        #expect(customer.address == PostalAddress(line1: "1 Main St", city: "London", country: "GB"))
+        #expect(customer.currency == CurrencyCode(rawValue: "USD"))
+
+        let subscription = try #require(aggregate.record(S.ref(.subscription, subscriptionID))?.decode(Subscription.self))
+        #expect(subscription.status == .active)
+        #expect(subscription.customerRef == S.ref(.customer, customerID))
+        #expect(subscription.items?.first?.priceRef == S.ref(.price, "pro-USD-monthly"))
+        #expect(subscription.items?.first?.productRef == S.ref(.product, "pro-USD-monthly"))
+        #expect(subscription.items?.first?.unitAmount == Money(amountMinor: 3000, currency: CurrencyCode(rawValue: "USD")!))
+        #expect(subscription.currentPeriodEnd == Date(timeIntervalSince1970: 1_750_000_000 + 30 * 86_400))
+        #expect(subscription.cancelAt == nil)
+
+        let invoice = try #require(aggregate.record(S.ref(.invoice, invoiceID))?.decode(Invoice.self))
+        #expect(invoice.status == .paid)
+        #expect(invoice.totalMinor == 3000)
+        #expect(invoice.amountPaidMinor == 3000)
+        #expect(invoice.amountRemainingMinor == 0)
+        #expect(invoice.currency?.rawValue == "USD")
+        #expect(invoice.subscriptionRef == S.ref(.subscription, subscriptionID))
+        #expect(invoice.lines?.map(\.amountMinor) == [3000])
+        #expect(invoice.lines?.first?.productRef == S.ref(.product, "pro-USD-monthly"))
+        #expect(invoice.paidAt == Date(timeIntervalSince1970: 1_750_000_000))
+
+        let payments = aggregate.records(of: .payment).compactMap { $0.state.decode(Payment.self) }
+        #expect(payments.count == 1)
+        #expect(payments.first?.status == .succeeded)
+        #expect(payments.first?.invoiceRef == S.ref(.invoice, invoiceID))
+        #expect(payments.first?.amount == Money(amountMinor: 3000, currency: CurrencyCode(rawValue: "USD")!))
+        #expect(StandingRule.standing(of: S.ref(.customer, customerID), in: aggregate).state == .good)
+    }
+
+    @Test func failedPaymentIsPastDueUntilARetrySucceeds() async throws {
+        let clock = S.Clock()
+        let simulator = S.makeSimulator(clock: clock)
+        let (customerID, subscriptionID, _) = simulator.subscribe()
+        simulator.setPaymentOutcome(.decline, forCustomer: customerID)
+        clock.advance(30 * 86_400)
+        let renewal = simulator.renewSubscription(subscriptionID)
+        let renewalInvoice = try #require(
+            ((try JSONSerialization.jsonObject(with: Data(renewal.body)) as? [String: Any])?["invoice"] as? [String: Any])?["id"]
+                as? String)
+        let customerRef = S.ref(.customer, customerID)
+
+        let failedEvents = try await S.withServer(simulator) { try await S.events($0) }
+        let pastDue = try S.aggregate(failedEvents)
+        let invoice = try #require(pastDue.record(S.ref(.invoice, renewalInvoice))?.decode(Invoice.self))
+        #expect(invoice.status == .open)
+        #expect(invoice.amountRemainingMinor == 3000)
+        let failed = pastDue.records(of: .payment).compactMap { $0.state.decode(Payment.self) }.filter { $0.status == .failed }
+        #expect(failed.count == 1)
+        #expect(failed.first?.failureCode == "card_declined")
+        let standing = StandingRule.standing(of: customerRef, in: pastDue)
+        #expect(standing.state == .pastDue)
+        #expect(standing.overdue == Money(amountMinor: 3000, currency: CurrencyCode(rawValue: "USD")!))
+        #expect(standing.since == Date(timeIntervalSince1970: TimeInterval(clock.now)))
+        #expect(pastDue.record(S.ref(.subscription, subscriptionID))?.decode(Subscription.self)?.status == .active)
+
+        clock.advance(3 * 86_400)
+        simulator.setPaymentOutcome(.succeed, forCustomer: customerID)
+        #expect(simulator.call("POST", "/__sim/invoices/\(renewalInvoice)/dunning_retry").status == 200)
+        let allEvents = try await S.withServer(simulator) { try await S.events($0) }
+        let recovered = try S.aggregate(allEvents)
+        #expect(recovered.record(S.ref(.invoice, renewalInvoice))?.decode(Invoice.self)?.status == .paid)
+        let standingAfter = StandingRule.standing(of: customerRef, in: recovered)
+        #expect(standingAfter.state == .good)
+        #expect(standingAfter.since == Date(timeIntervalSince1970: TimeInterval(clock.now)))
+
+        // Delivered backwards and twice, the events give the same records: every resource is versioned by its own
+        // resource_version, so the older snapshots are stale.
+        var shuffled = Aggregate()
+        S.apply(try S.decodeAll(allEvents.reversed() + allEvents.reversed()), to: &shuffled)
+        #expect(shuffled.records.mapValues(\.fields) == recovered.records.mapValues(\.fields))
+        #expect(StandingRule.standing(of: customerRef, in: shuffled).state == .good)
+    }
+
+    @Test func upgradeIsAnInvoiceNetOfTheCredit() async throws {
+        let clock = S.Clock()
+        let simulator = S.makeSimulator(clock: clock)
+        let (customerID, subscriptionID, firstInvoice) = simulator.subscribe(plan: "basic-USD-monthly")
+        clock.advance(simulator.termLength(subscriptionID) / 2)
+        let changed = simulator.post(
+            "/api/v2/subscriptions/\(subscriptionID)/update_for_items",
+            [("subscription_items[item_price_id][0]", "pro-USD-monthly")])
+        let upgradeInvoice = try #require((changed["invoice"] as? [String: Any])?["id"] as? String)
+        let aggregate = try S.aggregate(try await S.withServer(simulator) { try await S.events($0) })
+
+        let invoice = try #require(aggregate.record(S.ref(.invoice, upgradeInvoice))?.decode(Invoice.self))
+        #expect(invoice.status == .paid)
+        #expect(invoice.totalMinor == 1000)
+        #expect(invoice.amountPaidMinor == 1000)
+        #expect(invoice.lines?.map(\.amountMinor) == [1500, -500])
+        #expect(invoice.lines?.first?.productRef == S.ref(.product, "pro-USD-monthly"))
+        let subscription = aggregate.record(S.ref(.subscription, subscriptionID))?.decode(Subscription.self)
+        #expect(subscription?.items?.map(\.priceRef) == [S.ref(.price, "pro-USD-monthly")])
+        // The proration credit is applied to the upgrade invoice, not paid back: a pending credit on the old invoice.
+        let refunds = aggregate.records(of: .refund).compactMap { $0.state.decode(Refund.self) }
+        #expect(refunds.map(\.status) == ["pending"])
+        #expect(refunds.first?.invoiceRef == S.ref(.invoice, firstInvoice))
+        #expect(refunds.first?.reason == "subscription_change")
+        #expect(StandingRule.standing(of: S.ref(.customer, customerID), in: aggregate).state == .good)
+    }
+
+    @Test func downgradeCreditNoteBecomesARefundOnceMoneyGoesBack() async throws {
+        let clock = S.Clock()
+        let simulator = S.makeSimulator(clock: clock)
+        let (_, subscriptionID, firstInvoice) = simulator.subscribe(plan: "pro-USD-monthly")
+        clock.advance(simulator.termLength(subscriptionID) / 2)
+        let changed = simulator.post(
+            "/api/v2/subscriptions/\(subscriptionID)/update_for_items",
+            [("subscription_items[item_price_id][0]", "basic-USD-monthly")])
+        let noteID = try #require(((changed["credit_notes"] as? [[String: Any]])?.first)?["id"] as? String)
+        let credited = try S.aggregate(try await S.withServer(simulator) { try await S.events($0) })
+        let pending = try #require(credited.record(S.ref(.refund, noteID))?.decode(Refund.self))
+        #expect(pending.status == "pending")
+        #expect(pending.invoiceRef == S.ref(.invoice, firstInvoice))
+        #expect(pending.amount == Money(amountMinor: 1000, currency: CurrencyCode(rawValue: "USD")!))
+
+        clock.advance(60)
+        _ = simulator.post("/api/v2/credit_notes/\(noteID)/refund", [("refund_amount", "1000")])
+        let refunded = try S.aggregate(try await S.withServer(simulator) { try await S.events($0) })
+        let refund = try #require(refunded.record(S.ref(.refund, noteID))?.decode(Refund.self))
+        #expect(refund.status == "succeeded")
+        #expect(refund.amount.amountMinor == 1000)
+        #expect(refund.invoiceRef == S.ref(.invoice, firstInvoice))
+    }
+
+    @Test func cancellationScheduleAndEnd() async throws {
+        let clock = S.Clock()
+        let simulator = S.makeSimulator(clock: clock)
+        let (_, subscriptionID, _) = simulator.subscribe()
+        _ = simulator.post("/api/v2/subscriptions/\(subscriptionID)/cancel_for_items", [("end_of_term", "true")])
+        let scheduled = try S.aggregate(try await S.withServer(simulator) { try await S.events($0) })
+        let pending = scheduled.record(S.ref(.subscription, subscriptionID))?.decode(Subscription.self)
+        #expect(pending?.status == .active)
+        #expect(pending?.cancelAt == pending?.currentPeriodEnd)
+        #expect(pending?.canceledAt == nil)
+        clock.advance(30 * 86_400)
+        _ = simulator.renewSubscription(subscriptionID)
+        let ended = try S.aggregate(try await S.withServer(simulator) { try await S.events($0) })
+        let cancelled = ended.record(S.ref(.subscription, subscriptionID))?.decode(Subscription.self)
+        #expect(cancelled?.status == .canceled)
+        #expect(cancelled?.canceledAt == Date(timeIntervalSince1970: 1_750_000_000 + 30 * 86_400))
+        #expect(cancelled?.cancelAt == nil)
+    }
+
+    @Test func statusMappings() {
+        #expect(ChargebeeEventDecoder.subscriptionStatus("future") == .incomplete)
+        #expect(ChargebeeEventDecoder.subscriptionStatus("in_trial") == .trialing)
+        #expect(ChargebeeEventDecoder.subscriptionStatus("non_renewing") == .active)
+        #expect(ChargebeeEventDecoder.subscriptionStatus("paused") == .paused)
+        #expect(ChargebeeEventDecoder.subscriptionStatus("cancelled") == .canceled)
+        #expect(ChargebeeEventDecoder.invoiceStatus("payment_due") == .open)
+        #expect(ChargebeeEventDecoder.invoiceStatus("posted") == .open)
+        #expect(ChargebeeEventDecoder.invoiceStatus("not_paid") == .uncollectible)
+        #expect(ChargebeeEventDecoder.invoiceStatus("voided") == .void)
+        #expect(ChargebeeEventDecoder.invoiceStatus("pending") == .draft)
+    }
+
+    @Test func unknownTypesAreIgnoredAndBadShapesAreTypedErrors() throws {
+        let decoder = ChargebeeEventDecoder(system: S.system)
+        let key = EntityKey("chargebee/customer/c1")
+        let card = Data(#"{"id":"ev_1","occurred_at":1700000000,"event_type":"card_added","content":{"card":{}}}"#.utf8)
+        #expect(try decoder.decode(payload: card, type: "card_added", entityKey: key).ignoredReason != nil)
+        let reminder = Data(
+            #"{"id":"ev_2","occurred_at":1700000000,"event_type":"subscription_renewal_reminder","content":{}}"#.utf8)
+        #expect(try decoder.decode(payload: reminder, type: "subscription_renewal_reminder", entityKey: key).ignoredReason != nil)
+        let bad = Data(
+            #"{"id":"ev_3","occurred_at":1700000000,"event_type":"invoice_generated","content":{"invoice":{"id":"1","customer_id":"c1","total":"secret-value"}}}"#
+                .utf8)
+        #expect {
+            try decoder.decode(payload: bad, type: "invoice_generated", entityKey: key)
+        } throws: { error in
+            guard let error = error as? ChargebeeEventError else { return false }
+            return error.code == .unexpectedShape && !error.description.contains("secret-value")
+                && error.detail == "content.invoice.total"
+        }
+        #expect(throws: ChargebeeEventError.self) {
+            try ChargebeeEventEnvelope.parse(Data(#"{"occurred_at":1,"event_type":"x","content":{}}"#.utf8))
+        }
+        #expect {
+            try ChargebeeEventEnvelope.parse(Data("not json".utf8))
+        } throws: { ($0 as? ChargebeeEventError)?.code == .invalidJSON }
+        let unkeyed = try ChargebeeEventEnvelope.parse(
+            Data(
+                #"{"id":"ev_9","object":"event","occurred_at":5,"event_type":"item_price_created","api_version":"v2","content":{"item_price":{"id":"pro-USD"}}}"#
+                    .utf8),
+            system: "cb")
+        #expect(unkeyed.entityKey == EntityKey("cb/product/pro-USD"))
+        #expect(unkeyed.apiVersion == "v2")
+        #expect(unkeyed.occurredAt == Date(timeIntervalSince1970: 5))
+    }
+}
