@@ -23,7 +23,7 @@ struct DeskConfigurationTests {
             webhook_secret_env: FRESHDESK_WEBHOOK_SECRET
             webhook_secret_header: X-Acme-Secret
             rate_limit: { per_second: 3 }
-            fields: { account: cf_weft_account, tier: cf_weft_tier, overdue_amount: cf_weft_overdue }
+            fields: { account: weft_account, tier: weft_tier, overdue_amount: weft_overdue }
         flows:
           to_zendesk: { from: stripe, to: zendesk }
           to_freshdesk: { from: stripe, to: freshdesk }
@@ -45,18 +45,18 @@ struct DeskConfigurationTests {
         #expect(freshdesk.kind == .freshdesk)
         #expect(freshdesk.webhookSecretHeader == "X-Acme-Secret")
         #expect(freshdesk.rateLimit == RateLimit(perSecond: 3, burst: 3))
-        #expect(freshdesk.fields.account == "cf_weft_account")
+        #expect(freshdesk.fields.account == "weft_account")
         #expect(loaded.flows.map(\.target).sorted() == ["freshdesk", "zendesk"])
     }
 
-    @Test func freshdeskNeedsTheAccountFieldAndCfKeys() {
+    @Test func freshdeskNeedsTheAccountField() {
         let text = Self.valid.replacingOccurrences(
-            of: "{ account: cf_weft_account, tier: cf_weft_tier, overdue_amount: cf_weft_overdue }",
-            with: "{ tier: weft_tier }")
+            of: "{ account: weft_account, tier: weft_tier, overdue_amount: weft_overdue }",
+            with: "{ tier: weft_tier, status: \"\" }")
         let (configuration, problems) = ConfigurationLoader.load(text: text)
         #expect(configuration == nil)
         #expect(problems.contains { $0.message.contains("fields.account is required") && $0.line == 12 })
-        #expect(problems.contains { $0.message.contains("start with cf_") && $0.line == 18 })
+        #expect(problems.contains { $0.message.contains("fields.status must name a field") && $0.line == 18 })
     }
 
     @Test func zendeskSignInMustBeComplete() {

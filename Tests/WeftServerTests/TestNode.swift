@@ -36,6 +36,8 @@ struct TestNode: Sendable {
         retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(500), maxAttempts: 200),
         breakerThreshold: Int = 3, breakerOpenFor: Duration = .milliseconds(200), store: (@Sendable (String) throws -> any Store)? = nil,
         api: OdooAPI = .json2, entitlements: EntitlementRules = .init(), stripeCatchUpURL: String? = nil,
+        extraSystems: [SystemName: SystemConfiguration] = [:], extraFlows: [Flow] = [],
+        extraEnvironment: [String: String] = [:],
         logger: Logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
         registry: PrometheusCollectorRegistry? = nil,
         _ body: @Sendable @escaping (TestNode) async throws -> T
@@ -64,7 +66,8 @@ struct TestNode: Sendable {
                         url: "http://127.0.0.1:\(odooPort)", database: "e2e", api: api, login: "admin",
                         apiKey: .environment("ODOO"), rateLimit: odooRateLimit)),
             ]
-            configuration.flows = [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")]
+            configuration.systems.merge(extraSystems) { _, extra in extra }
+            configuration.flows = [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")] + extraFlows
             configuration.delivery = DeliveryConfiguration(
                 retry: retry, breakerFailureThreshold: breakerThreshold, breakerOpenFor: breakerOpenFor, concurrency: 2,
                 lease: .seconds(30))
@@ -72,7 +75,8 @@ struct TestNode: Sendable {
             configuration.entitlements = entitlements
             let node = try await WeftNode(
                 configuration: configuration,
-                environment: ["SECRET": webhookSecret, "ODOO": odooKey, "ADMIN": adminToken, "STRIPE_KEY": "sk_test_e2e"],
+                environment: ["SECRET": webhookSecret, "ODOO": odooKey, "ADMIN": adminToken, "STRIPE_KEY": "sk_test_e2e"]
+                    .merging(extraEnvironment) { _, extra in extra },
                 store: try store?("\(directory)/weft.db"), httpClient: .shared, registry: registry, nodeID: "e2e", logger: logger)
             let (ports, continuation) = AsyncStream<Int>.makeStream()
             let group = node.makeServiceGroup { port in

@@ -467,9 +467,6 @@ private struct Reader {
             func field(_ key: String) -> String? {
                 guard let name = string(value(fieldMembers, key), "\(context).fields.\(key)") else { return nil }
                 if name.isEmpty { problem(value(fieldMembers, key), "\(context).fields.\(key) must name a field") }
-                if kind == .freshdesk && !name.hasPrefix("cf_") {
-                    problem(value(fieldMembers, key), "\(context).fields.\(key): Freshdesk custom field keys start with cf_ (got \(name))")
-                }
                 return name
             }
             desk.fields = DeskFieldMap(
@@ -484,7 +481,7 @@ private struct Reader {
         if kind == .freshdesk && desk.fields.account == nil {
             problem(
                 node,
-                "\(context).fields.account is required: Freshdesk companies have no external id, so Weft keeps the account id in that custom field (e.g. cf_weft_account)"
+                "\(context).fields.account is required: Freshdesk companies have no external id, so Weft keeps the account id in that company field (e.g. weft_account)"
             )
         }
         desk.rateLimit = rateLimit(members, context: context)

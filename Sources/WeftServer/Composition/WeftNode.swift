@@ -64,6 +64,7 @@ public struct WeftNode: Sendable {
         var ingresses: [StripeWebhookIngress] = []
         var catchUps: [CatchUpService] = []
         var dispatchers: [SystemName: DispatcherService] = [:]
+        var fieldChecks: [(SystemName, String, @Sendable () async throws -> [String])] = []
         for (name, system) in configuration.systems.sorted(by: { $0.key < $1.key }) {
             var systemLogger = logger
             systemLogger[metadataKey: "weft.system"] = "\(name)"
@@ -90,18 +91,7 @@ public struct WeftNode: Sendable {
                             events: events, logger: systemLogger))
                 }
             case .odoo(let odoo):
-                let onWait: @Sendable (Duration) -> Void = { _ in
-                    Counter(label: WeftMetrics.rateLimitWaits, dimensions: [("target", name.rawValue)]).increment()
-                }
-                // Several nodes share one bucket in the database, so their sum keeps to the configured rate.
-                let gate: any RequestGate =
-                    if let coordination, let limit = odoo.rateLimit {
-                        ClusterRateGate(
-                            coordination: coordination, bucket: "target.\(name)", limit: limit, logger: systemLogger,
-                            onWait: onWait)
-                    } else {
-                        RateGate(limit: odoo.rateLimit, onWait: onWait)
-                    }
+                let gate = Self.gate(for: name, limit: odoo.rateLimit, coordination: coordination, logger: systemLogger)
                 let connector = OdooTarget(
                     configuration: OdooConfiguration(
                         url: odoo.url, database: odoo.database, login: odoo.login ?? "",
@@ -113,7 +103,63 @@ public struct WeftNode: Sendable {
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
                     commands: commands, nodeID: nodeID, logger: systemLogger)
             case .desk(let desk):
-                throw ConfigurationError(message: "systems.\(name): \(desk.kind.rawValue) is not wired yet")
+                let gate = Self.gate(for: name, limit: desk.rateLimit, coordination: coordination, logger: systemLogger)
+                let connector: any TargetConnector
+                switch desk.kind {
+                case .zendesk:
+                    let auth: ZendeskConfiguration.Auth =
+                        if let oauth = desk.oauthToken {
+                            .oauth(token: try oauth.resolve(environment: environment))
+                        } else {
+                            .apiToken(
+                                email: desk.email ?? "", token: try desk.apiKey?.resolve(environment: environment) ?? "")
+                        }
+                    let zendesk = ZendeskTarget(
+                        configuration: ZendeskConfiguration(
+                            baseURL: desk.baseURL, auth: auth, fields: desk.fields, requestTimeout: desk.timeout),
+                        client: httpClient, gate: gate)
+                    fieldChecks.append(
+                        (
+                            name, "Admin Center > People > Configuration > Organization fields",
+                            { [systemLogger] in try await zendesk.missingFields(logger: systemLogger) }
+                        ))
+                    connector = zendesk
+                case .freshdesk:
+                    let freshdesk = FreshdeskConfiguration(
+                        baseURL: desk.baseURL, apiKey: try desk.apiKey?.resolve(environment: environment) ?? "",
+                        fields: desk.fields, requestTimeout: desk.timeout)
+                    do {
+                        try freshdesk.validate()
+                    } catch {
+                        throw ConfigurationError(message: "systems.\(name): \(error)")
+                    }
+                    let target = FreshdeskTarget(configuration: freshdesk, client: httpClient, gate: gate)
+                    fieldChecks.append(
+                        (
+                            name, "Admin > Support Operations > Company Fields",
+                            { [systemLogger] in try await target.missingFields(logger: systemLogger) }
+                        ))
+                    connector = target
+                }
+                dispatchers[name] = DispatcherService(
+                    target: name, connector: connector, store: store, configuration: configuration.delivery,
+                    commands: commands, nodeID: nodeID, logger: systemLogger)
+            }
+        }
+        // A field key the desk does not define would be dropped silently (Zendesk) or rejected on every command
+        // (Freshdesk): refuse to start and say which field to create. A desk that cannot be reached now does not stop
+        // the node (its commands wait in the outbox); the check is then only logged as skipped.
+        for (name, place, check) in fieldChecks {
+            switch await Self.withDeadline(.seconds(10), check) {
+            case .success(let missing) where !missing.isEmpty:
+                throw ConfigurationError(
+                    message: "systems.\(name): the desk has no field \(missing.sorted().joined(separator: ", ")); create "
+                        + "\(missing.count == 1 ? "it" : "them") in \(place), or change systems.\(name).fields")
+            case .success:
+                break
+            case .failure(let error):
+                logger.warning(
+                    "could not check the desk's fields at start", metadata: ["weft.system": "\(name)", "error": "\(error)"])
             }
         }
         let processor = PipelineProcessor(
@@ -132,6 +178,39 @@ public struct WeftNode: Sendable {
         self.adminTokens = try configuration.server.adminTokens.enumerated().map { index, token in
             AdminRoutes.Token(
                 name: "token\(index + 1)", value: try token.secret.resolve(environment: environment), scopes: token.scopes)
+        }
+    }
+
+    /// The request gate of a target: its configured rate, shared by every node through the database when the store
+    /// coordinates a cluster (so the nodes' sum keeps to the rate), else kept in this process.
+    static func gate(
+        for name: SystemName, limit: RateLimit?, coordination: (any ClusterCoordination)?, logger: Logger
+    ) -> any RequestGate {
+        let onWait: @Sendable (Duration) -> Void = { _ in
+            Counter(label: WeftMetrics.rateLimitWaits, dimensions: [("target", name.rawValue)]).increment()
+        }
+        if let coordination, let limit {
+            return ClusterRateGate(
+                coordination: coordination, bucket: "target.\(name)", limit: limit, logger: logger, onWait: onWait)
+        }
+        return RateGate(limit: limit, onWait: onWait)
+    }
+
+    /// Runs `body`, giving up after `deadline`.
+    static func withDeadline<T: Sendable>(
+        _ deadline: Duration, _ body: @Sendable @escaping () async throws -> T
+    ) async -> Result<T, any Error> {
+        await withTaskGroup(of: Result<T, any Error>?.self) { group in
+            group.addTask {
+                do { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(ConfigurationError(message: "no answer within \(deadline)"))
         }
     }
 

@@ -37,6 +37,7 @@ public struct AdminRoutes: Sendable {
     /// Targets whose own record ids an account can be looked up by, with the model Weft binds accounts to there
     /// (`odoo` → `res.partner`, a Zendesk system → `organization`, a Freshdesk system → `company`).
     let accountModels: [SystemName: String]
+    let cache = EntitlementCache()
 
     public init(
         store: any Store, tokens: [Token], entitlementRules: EntitlementRules = .init(), billingSystems: Set<SystemName> = [],
@@ -152,14 +153,25 @@ public struct AdminRoutes: Sendable {
     func entitlement(system: SystemName, customerID: String, now: Date) async throws -> EntitlementView {
         let account = ExternalRef(system: system, kind: .customer, id: customerID)
         let key = EntityKey(account.description)
-        guard !customerID.isEmpty, let stored = try await store.loadAggregates([key])[key] else {
-            throw APIError(
-                .notFound, code: "unknown_account",
-                message: "Weft holds nothing for \(system) customer '\(customerID)' (it appears once one of its events is processed)")
+        guard !customerID.isEmpty else { throw Self.unknownAccount(system, customerID) }
+        // One indexed version read: the aggregate is read and decoded only when it changed since it was last derived
+        // (or a grace period has run out since).
+        var entry = cache.entry(key)
+        if let cached = entry, let next = cached.entitlement.nextChangeAt, now >= next { entry = nil }
+        let load = try await store.loadAggregates([key], known: entry.map { [key: $0.version] } ?? [:])
+        if let stored = load.loaded[key] {
+            let derived = EntitlementRule.derive(account: account, from: stored.aggregate, rules: entitlementRules, now: now)
+            let latest = stored.aggregate.records.values.flatMap(\.versions.values).max()
+            let fresh = EntitlementCache.Entry(
+                version: stored.version, entitlement: derived,
+                asOf: latest.map { Date(timeIntervalSince1970: Double($0.millis) / 1000) })
+            cache.store(fresh, for: key)
+            entry = fresh
+        } else if !load.unchanged.contains(key) {
+            throw Self.unknownAccount(system, customerID)
         }
-        let derived = EntitlementRule.derive(account: account, from: stored.aggregate, rules: entitlementRules, now: now)
-        let latest = stored.aggregate.records.values.flatMap(\.versions.values).max()
-        var view = EntitlementView(derived, asOf: latest.map { Date(timeIntervalSince1970: Double($0.millis) / 1000) })
+        guard let entry else { throw Self.unknownAccount(system, customerID) }
+        var view = EntitlementView(EntitlementCache.current(entry.entitlement, now: now), asOf: entry.asOf)
         // Stale when the billing platform, read on a schedule, has not been reached for longer than the threshold
         // (or never). Without catch-up Weft only hears webhooks and cannot tell silence from an outage.
         if watchedSources.contains(system) {
@@ -169,6 +181,12 @@ public struct AdminRoutes: Sendable {
             view.stale = reached.map { now.timeIntervalSince($0) > Double(entitlementRules.staleAfterSeconds) } ?? true
         }
         return view
+    }
+
+    static func unknownAccount(_ system: SystemName, _ customerID: String) -> APIError {
+        APIError(
+            .notFound, code: "unknown_account",
+            message: "Weft holds nothing for \(system) customer '\(customerID)' (it appears once one of its events is processed)")
     }
 
     /// Checks the bearer token (constant time) and its scope. `admin` implies `operate`, which implies `read`.
