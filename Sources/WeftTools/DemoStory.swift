@@ -1,4 +1,7 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import WeftCore
 import WeftRuntime
 import WeftServer
@@ -12,6 +15,7 @@ struct DemoStory: Sendable {
     let odoo: OdooProbe
     let odooFaults: FaultInjector
     let node: WeftNode
+    let desks: DeskProbe
     let say: @Sendable (String) -> Void
 
     final class Checks: @unchecked Sendable {
@@ -200,5 +204,122 @@ struct DemoStory: Sendable {
         check(checks, settled, "Weft: queues drained")
         let oneGrace = try await odoo.count("res.partner", [["name", "=", "Grace Hopper Inc"]]) == 1
         check(checks, oneGrace, "Odoo: exactly one partner for Grace (the late webhook was a duplicate)")
+
+        try await supportChapter(checks, customerID: customerID)
+    }
+
+    /// Support desks: Zendesk and Freshdesk show each account's entitlement; dunning reaches them in the same pass
+    /// as Odoo; the lookup answers by the desks' own ids, even while Odoo and Stripe are down.
+    func supportChapter(_ checks: Checks, customerID: String) async throws {
+        let account = "stripe_customer_\(customerID)"
+        say("\n== 9. Support desks: Zendesk and Freshdesk show Ada's entitlement")
+        let organized = try await eventually { try await desks.organization(account)?["weft_standing"]?.stringValue == "good" }
+        check(checks, organized, "Zendesk: an organization for Ada, standing good, status active")
+        let companied = try await eventually { try await desks.company(account)?["weft_standing"]?.stringValue == "good" }
+        check(checks, companied, "Freshdesk: a company for Ada with the same fields")
+
+        say("\n== 10. Dunning reaches every desk: a payment fails, then recovers")
+        stripe.forcePaymentMethod("pm_card_chargeDeclined", forCustomer: customerID)
+        try stripeCall(
+            "POST", "/v1/invoiceitems",
+            [("customer", customerID), ("amount", "2500"), ("currency", "usd"), ("description", "Support plan")])
+        let invoice = try stripeCall("POST", "/v1/invoices", [("customer", customerID), ("pending_invoice_items_behavior", "include")])
+        let invoiceID = invoice["id"]?.stringValue ?? ""
+        try stripeCall("POST", "/v1/invoices/\(invoiceID)/finalize")
+        _ = stripe.call("POST", "/v1/invoices/\(invoiceID)/pay")
+        say("   Stripe: invoice \(invoiceID) of 25.00 USD declined")
+        let zendeskOverdue = try await eventually {
+            try await desks.organization(account)?["weft_overdue_amount"]?.stringValue == "25.00 USD"
+        }
+        check(checks, zendeskOverdue, "Zendesk: Ada is overdue by 25.00 USD, status past_due")
+        let freshdeskOverdue = try await eventually {
+            try await desks.company(account)?["weft_standing"]?.stringValue == "overdue"
+        }
+        check(checks, freshdeskOverdue, "Freshdesk: Ada's company says overdue")
+        check(checks, try await pastDueTagged("Ada Lovelace Group"), "Odoo: Ada is tagged 'Past due' again")
+
+        let organizationID = try await desks.organizationID(account) ?? 0
+        say("   Odoo and Stripe go down; an agent looks Ada up by the Zendesk organization id \(organizationID)")
+        odooFaults.set(FaultPlan(outageSeconds: 60))
+        desks.stripeFaults.set(FaultPlan(outageSeconds: 60))
+        let during = try await desks.lookup("zendesk/\(organizationID)")
+        check(
+            checks, during?["status"]?.stringValue == "past_due" && during?["account"]?.stringValue == "stripe/customer/\(customerID)",
+            "Weft: GET /v1/entitlements/zendesk/\(organizationID) answers past_due with Odoo and Stripe down")
+        odooFaults.clear()
+        desks.stripeFaults.clear()
+
+        stripe.forcePaymentMethod(nil, forCustomer: customerID)
+        try stripeCall("POST", "/v1/invoices/\(invoiceID)/pay", [("payment_method", "pm_card_visa")])
+        say("   Stripe: invoice \(invoiceID) paid with a new card")
+        let zendeskGood = try await eventually {
+            let fields = try await desks.organization(account)
+            return fields?["weft_standing"]?.stringValue == "good" && fields?["weft_overdue_amount"] == .null
+        }
+        check(checks, zendeskGood, "Zendesk: standing good again, the overdue amount cleared")
+        let freshdeskGood = try await eventually { try await desks.company(account)?["weft_standing"]?.stringValue == "good" }
+        check(checks, freshdeskGood, "Freshdesk: standing good again")
+        await stripe.waitUntilDeliveriesSettled()
+        let settled = try await eventually {
+            let stats = try await node.store.stats(now: Date())
+            let events: Int = (stats.eventsByStatus[.pending] ?? 0) + (stats.eventsByStatus[.processing] ?? 0)
+            let commands: Int = stats.commandsByTarget.values.reduce(0) { $0 + ($1[.pending] ?? 0) + ($1[.inFlight] ?? 0) }
+            return events + commands == 0
+        }
+        check(checks, settled, "Weft: queues drained for Odoo and both desks")
+        let oneOrganization = try await desks.organizationCount() == 2
+        check(checks, oneOrganization, "Zendesk: one organization per account (Ada and Grace), however many updates")
+    }
+}
+
+/// Reads the desks through their APIs and Weft's lookup, as an agent's tool would.
+struct DeskProbe: Sendable {
+    let http: HarnessHTTP
+    let client: HTTPClient
+    let weftURL: String
+    let zendeskURL: String
+    let freshdeskURL: String
+    let stripeFaults: FaultInjector
+
+    func get(_ url: String, authorization: String) async throws -> JSONValue {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Authorization", value: authorization)
+        let response = try await client.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status.code == 200 else { throw HarnessError("GET \(url) answered \(response.status.code)") }
+        return try JSONValue.parse(Data(body.readableBytesView))
+    }
+
+    var zendeskAuthorization: String { "Basic " + Data("weft@demo.example/token:\(Demo.zendeskToken)".utf8).base64EncodedString() }
+
+    /// The organization fields of the account's Zendesk organization.
+    func organization(_ account: String) async throws -> JSONValue? {
+        try await get(
+            "\(zendeskURL)/api/v2/organizations/search.json?external_id=\(account)", authorization: zendeskAuthorization
+        )["organizations"]?[0]?["organization_fields"]
+    }
+
+    func organizationID(_ account: String) async throws -> Int64? {
+        try await get(
+            "\(zendeskURL)/api/v2/organizations/search.json?external_id=\(account)", authorization: zendeskAuthorization
+        )["organizations"]?[0]?["id"]?.intValue
+    }
+
+    func organizationCount() async throws -> Int {
+        try await get("\(zendeskURL)/api/v2/organizations.json?page[size]=100", authorization: zendeskAuthorization)[
+            "organizations"]?.arrayValue?.count ?? 0
+    }
+
+    /// The custom fields of the account's Freshdesk company.
+    func company(_ account: String) async throws -> JSONValue? {
+        let companies = try await get(
+            "\(freshdeskURL)/api/v2/companies?per_page=100",
+            authorization: "Basic " + Data("\(Demo.freshdeskKey):X".utf8).base64EncodedString())
+        return companies.arrayValue?.first { $0["custom_fields"]?["weft_account"]?.stringValue == account }?["custom_fields"]
+    }
+
+    /// Weft's entitlement lookup.
+    func lookup(_ path: String) async throws -> JSONValue? {
+        try await get("\(weftURL)/v1/entitlements/\(path)", authorization: "Bearer demo-admin")
     }
 }

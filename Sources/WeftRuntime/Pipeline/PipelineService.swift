@@ -17,16 +17,21 @@ public struct PipelineService: Service {
     let nodeID: String
     let logger: Logger
     let cache: AggregateCache
+    let onCommitted: (@Sendable ([EntityKey]) -> Void)?
 
     /// - Parameters:
     ///   - events: rung when events are stored (wakes idle workers).
     ///   - commands: rung when commands are written (wakes dispatchers).
     ///   - cache: decoded aggregates this node committed last (checked against the stored version before use).
+    ///   - onCommitted: told the keys whose aggregates this node has just committed (what derives from them, such as
+    ///     the entitlement lookup's cache, is out of date).
     public init(
         store: any Store, processor: PipelineProcessor, configuration: PipelineConfiguration, events: Doorbell,
-        commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache = AggregateCache(capacity: 1024)
+        commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache = AggregateCache(capacity: 1024),
+        onCommitted: (@Sendable ([EntityKey]) -> Void)? = nil
     ) {
         self.cache = cache
+        self.onCommitted = onCommitted
         self.store = store
         self.processor = processor
         self.configuration = configuration
@@ -83,6 +88,10 @@ public struct PipelineService: Service {
         }
         let now = Date()
         let committed = Set(try await store.commitProcessed(results, owner: owner, now: now))
+        if let onCommitted {
+            let changed = results.filter { committed.contains($0.seq) && $0.aggregate != nil }.map(\.entityKey)
+            if !changed.isEmpty { onCommitted(changed) }
+        }
         for result in results {
             guard committed.contains(result.seq) else {
                 cache.forget([result.entityKey])

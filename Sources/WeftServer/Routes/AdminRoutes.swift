@@ -37,12 +37,14 @@ public struct AdminRoutes: Sendable {
     /// Targets whose own record ids an account can be looked up by, with the model Weft binds accounts to there
     /// (`odoo` → `res.partner`, a Zendesk system → `organization`, a Freshdesk system → `company`).
     let accountModels: [SystemName: String]
-    let cache = EntitlementCache()
+    let cache: EntitlementCache
 
     public init(
         store: any Store, tokens: [Token], entitlementRules: EntitlementRules = .init(), billingSystems: Set<SystemName> = [],
-        watchedSources: Set<SystemName> = [], accountModels: [SystemName: String] = [:]
+        watchedSources: Set<SystemName> = [], accountModels: [SystemName: String] = [:],
+        entitlementCache: EntitlementCache = EntitlementCache()
     ) {
+        self.cache = entitlementCache
         self.store = store
         self.tokens = tokens
         self.entitlementRules = entitlementRules
@@ -158,6 +160,9 @@ public struct AdminRoutes: Sendable {
         // (or a grace period has run out since).
         var entry = cache.entry(key)
         if let cached = entry, let next = cached.entitlement.nextChangeAt, now >= next { entry = nil }
+        if cache.trustsLocalCommits, let entry {
+            return try await view(of: entry, system: system, now: now)
+        }
         let load = try await store.loadAggregates([key], known: entry.map { [key: $0.version] } ?? [:])
         if let stored = load.loaded[key] {
             let derived = EntitlementRule.derive(account: account, from: stored.aggregate, rules: entitlementRules, now: now)
@@ -171,6 +176,11 @@ public struct AdminRoutes: Sendable {
             throw Self.unknownAccount(system, customerID)
         }
         guard let entry else { throw Self.unknownAccount(system, customerID) }
+        return try await view(of: entry, system: system, now: now)
+    }
+
+    /// The answer for a derived entitlement: as of now, with how old its source is.
+    func view(of entry: EntitlementCache.Entry, system: SystemName, now: Date) async throws -> EntitlementView {
         var view = EntitlementView(EntitlementCache.current(entry.entitlement, now: now), asOf: entry.asOf)
         // Stale when the billing platform, read on a schedule, has not been reached for longer than the threshold
         // (or never). Without catch-up Weft only hears webhooks and cannot tell silence from an outage.
