@@ -191,14 +191,13 @@ public struct Bench: Sendable {
         let half = await load.send(second.events, concurrency: options.concurrency, perSecond: halfRate)
         try await waitUntilDrained(store)
 
-        var lookups = LookupLoad.Result(ok: 0, failed: 0, elapsed: .zero, latenciesMs: [])
+        var lookups = LookupLoad.Result()
         if options.lookups > 0 {
             // The customers whose creation was sent (the event list is cut at N, so the last few may be missing).
             let paths = Set(events.filter { $0.type == "customer.created" }.map(\.customer)).sorted().map { "stripe/\($0)" }
             logger.info("bench: phase 3", metadata: ["lookups": "\(options.lookups)", "clients": "\(options.lookupConcurrency)"])
-            lookups = await LookupLoad(
-                client: client, baseURLs: servers.map { "http://127.0.0.1:\($0.port)" }, token: Self.adminToken
-            ).run(paths: paths, total: options.lookups, concurrency: options.lookupConcurrency)
+            lookups = try await LookupLoad(endpoints: servers.map { ("127.0.0.1", $0.port) }, token: Self.adminToken)
+                .run(paths: paths, total: options.lookups, concurrency: options.lookupConcurrency)
         }
 
         let seconds = Double(endToEnd.components.seconds) + Double(endToEnd.components.attoseconds) / 1e18

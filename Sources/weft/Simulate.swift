@@ -5,9 +5,12 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import WeftSimChargebee
+import WeftSimFreshdesk
 import WeftSimKit
 import WeftSimOdoo
 import WeftSimStripe
+import WeftSimZendesk
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,14 +21,25 @@ struct Simulate: AsyncParsableCommand {
             """)
 
     enum System: String, ExpressibleByArgument, CaseIterable {
-        case odoo, stripe
+        case odoo, stripe, chargebee, zendesk, freshdesk
     }
 
-    @Option(name: .long, help: "odoo or stripe.") var system: System
+    @Option(name: .long, help: "odoo, stripe, chargebee, zendesk or freshdesk.") var system: System
     @Option(name: .long, help: "Address to bind.") var host = "127.0.0.1"
     @Option(name: .long, help: "Port (0 picks a free one).") var port = 0
     @Option(name: .long, help: "Write the bound port to this file once listening.") var portFile: String?
-    @Option(name: .long, help: "The API key clients must send (Odoo API key, Stripe secret key).") var apiKey: String?
+    @Option(
+        name: .long,
+        help: "The API key clients must send (Odoo API key, Stripe secret key, Chargebee API key, Zendesk API token, Freshdesk API key).")
+    var apiKey: String?
+    @Option(name: .long, help: "Zendesk: the agent email that signs in with the API token.") var email = "agent@example.com"
+    @Option(name: .long, help: "Chargebee, Zendesk, Freshdesk: where webhooks go (e.g. http://127.0.0.1:8080/hooks/zendesk).")
+    var webhookURL: String?
+    @Option(
+        name: .long,
+        help: "Chargebee: the Basic-auth password (user weft); Zendesk: the signing secret; Freshdesk: the X-Weft-Webhook-Secret value.")
+    var webhookSecret: String?
+    @Option(name: .long, help: "Freshdesk: a company field to define (repeat), e.g. weft_account.") var companyField: [String] = []
     @Option(name: .long, help: "Odoo: the database name.") var database = "weft"
     @Option(name: .long, help: "Odoo: the version to emulate (18 or 19).") var odooVersion = 19
     @Option(name: .long, help: "Log level.") var logLevel: Logger.Level = .info
@@ -50,6 +64,35 @@ struct Simulate: AsyncParsableCommand {
             // The Stripe simulator mounts its own fault middleware and admin routes.
             simulator.addRoutes(to: router)
             services.append(StripeDeliveryService(simulator: simulator))
+        case .chargebee:
+            let simulator = ChargebeeSimulator(
+                configuration: .init(
+                    apiKeys: [apiKey ?? "test_weft_key"],
+                    webhooks: .init(
+                        endpoints: webhookURL.map { [.init(url: $0, username: "weft", password: webhookSecret)] } ?? []),
+                    logger: logger))
+            simulator.addRoutes(to: router)
+            services.append(DeliveryService { try await simulator.runDelivery() })
+        case .zendesk:
+            let simulator = ZendeskSimulator(
+                configuration: .init(
+                    agentEmail: email, apiTokens: [apiKey ?? "zd_tok"],
+                    webhooks: .init(
+                        endpoints: webhookURL.map { [.init(url: $0, secret: webhookSecret ?? "zd_signing_secret")] } ?? []),
+                    logger: logger))
+            simulator.addRoutes(to: router)
+            services.append(DeliveryService { try await simulator.runDelivery() })
+        case .freshdesk:
+            let simulator = FreshdeskSimulator(
+                configuration: .init(
+                    apiKeys: [apiKey ?? "fd_key123"],
+                    companyFields: companyField.map { FreshdeskSimulator.CustomField(name: $0, label: $0) },
+                    webhooks: webhookURL.map {
+                        [.init(url: $0, headers: webhookSecret.map { ["X-Weft-Webhook-Secret": $0] } ?? [:])]
+                    } ?? [],
+                    logger: logger))
+            simulator.addRoutes(to: router)
+            services.append(DeliveryService { try await simulator.runDelivery() })
         }
         let portFile = self.portFile
         let system = self.system
@@ -70,6 +113,14 @@ struct Simulate: AsyncParsableCommand {
                 services: services.map { .init(service: $0) } + [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+/// A simulator's webhook sender as a service.
+struct DeliveryService: Service {
+    let body: @Sendable () async throws -> Void
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await body() }
     }
 }
 
