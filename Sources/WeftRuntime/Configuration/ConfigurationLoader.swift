@@ -96,7 +96,8 @@ private struct Reader {
     }
 
     static let secretKeys: Set<String> = [
-        "api_key", "api_token", "oauth_token", "webhook_secret", "password", "token", "secret", "client_secret",
+        "api_key", "api_token", "oauth_token", "webhook_secret", "webhook_password", "password", "token", "secret",
+        "client_secret",
     ]
 
     func value(_ members: [(key: Node, value: Node)], _ name: String) -> Node? {
@@ -306,6 +307,16 @@ private struct Reader {
                         "webhook_secrets", "signature_tolerance_seconds", "api_version", "catch_up",
                     ])
                 systems[SystemName(name)] = .stripe(readStripe(members, context: context, node: value))
+            case "chargebee":
+                _ = mapping(
+                    value, context,
+                    allowed: [
+                        "type", "site", "base_url", "api_key_env", "api_key_file", "webhook_username",
+                        "webhook_password_env", "webhook_password_file", "webhook_passwords", "catch_up",
+                    ])
+                if let chargebee = readChargebee(members, context: context, node: value) {
+                    systems[SystemName(name)] = .chargebee(chargebee)
+                }
             case "odoo":
                 _ = mapping(
                     value, context,
@@ -334,7 +345,7 @@ private struct Reader {
             case let other:
                 problem(
                     self.value(members, "type") ?? value,
-                    "\(context).type must be stripe, odoo, zendesk or freshdesk (got \(other ?? "nothing"))")
+                    "\(context).type must be stripe, chargebee, odoo, zendesk or freshdesk (got \(other ?? "nothing"))")
             }
         }
         return systems
@@ -355,20 +366,101 @@ private struct Reader {
             stripe.signatureTolerance = .seconds(seconds)
         }
         stripe.apiVersion = string(value(members, "api_version"), "\(context).api_version")
-        if let catchUp = value(members, "catch_up") {
-            let catchUpMembers = mapping(catchUp, "\(context).catch_up", allowed: ["interval_seconds", "overlap_seconds", "enabled"])
-            if bool(value(catchUpMembers, "enabled"), "\(context).catch_up.enabled") == false { stripe.catchUpInterval = nil }
-            if let seconds = number(value(catchUpMembers, "interval_seconds"), "\(context).catch_up.interval_seconds", minimum: 0.01) {
-                stripe.catchUpInterval = .milliseconds(Int64(seconds * 1000))
-            }
-            if let seconds = integer(value(catchUpMembers, "overlap_seconds"), "\(context).catch_up.overlap_seconds", minimum: 0) {
-                stripe.catchUpOverlap = .seconds(seconds)
-            }
-        }
+        readCatchUp(members, context: context, interval: &stripe.catchUpInterval, overlap: &stripe.catchUpOverlap)
         if stripe.catchUpInterval != nil && stripe.apiKey == nil {
             problem(node, "\(context): catch-up from /v1/events needs api_key_env or api_key_file (or catch_up: {enabled: false})")
         }
         return stripe
+    }
+
+    /// `catch_up: { interval_seconds, overlap_seconds, enabled }`, for any billing source with an events API.
+    mutating func readCatchUp(
+        _ members: [(key: Node, value: Node)], context: String, interval: inout Duration?, overlap: inout Duration
+    ) {
+        guard let catchUp = value(members, "catch_up") else { return }
+        let catchUpMembers = mapping(catchUp, "\(context).catch_up", allowed: ["interval_seconds", "overlap_seconds", "enabled"])
+        if bool(value(catchUpMembers, "enabled"), "\(context).catch_up.enabled") == false { interval = nil }
+        if let seconds = number(value(catchUpMembers, "interval_seconds"), "\(context).catch_up.interval_seconds", minimum: 0.01) {
+            interval = .milliseconds(Int64(seconds * 1000))
+        }
+        if let seconds = integer(value(catchUpMembers, "overlap_seconds"), "\(context).catch_up.overlap_seconds", minimum: 0) {
+            overlap = .seconds(seconds)
+        }
+    }
+
+    /// A Chargebee site (docs/connectors/chargebee.md): `site` or `base_url`, the API key for catch-up, and the
+    /// Basic-auth credentials set on the webhook (Chargebee signs nothing, so they are required).
+    mutating func readChargebee(_ members: [(key: Node, value: Node)], context: String, node: Node)
+        -> ChargebeeSystemConfiguration?
+    {
+        var chargebee = ChargebeeSystemConfiguration()
+        let siteNode = value(members, "site")
+        let urlNode = value(members, "base_url")
+        if let site = string(siteNode, "\(context).site") {
+            if site.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) {
+                chargebee.site = site
+            } else {
+                problem(
+                    siteNode,
+                    "\(context).site must be the site name only (lowercase letters, digits, -), e.g. acme-test for https://acme-test.chargebee.com"
+                )
+            }
+        }
+        if let url = string(urlNode, "\(context).base_url") {
+            if let parsed = URL(string: url), parsed.scheme != nil, parsed.host != nil {
+                chargebee.baseURL = url
+            } else {
+                problem(urlNode, "\(context).base_url must be a URL, e.g. https://acme-test.chargebee.com")
+            }
+        }
+        if siteNode == nil && urlNode == nil {
+            problem(node, "\(context): site (e.g. acme-test) or base_url is required")
+        }
+        chargebee.apiKey = secret(members, "api_key", context, required: false, at: node)
+        let usernameNode = value(members, "webhook_username")
+        if let username = string(usernameNode, "\(context).webhook_username") {
+            if username.contains(":") {
+                problem(usernameNode, "\(context).webhook_username must not contain ':' (Basic auth separates user and password with it)")
+            } else {
+                chargebee.webhookUsername = username
+            }
+        } else if usernameNode == nil {
+            problem(
+                node,
+                "\(context).webhook_username is required: Chargebee does not sign webhooks, so the Basic-auth user name and password set on the webhook are how Weft knows it came from Chargebee"
+            )
+        }
+        if let single = secret(members, "webhook_password", context, required: false, at: node) {
+            chargebee.webhookPasswords = [single]
+        }
+        if let list = value(members, "webhook_passwords") {
+            if case .sequence(let items) = list, !items.isEmpty {
+                for item in items {
+                    let itemMembers = mapping(item, "\(context).webhook_passwords[]", allowed: ["env", "file"])
+                    if let env = string(value(itemMembers, "env"), "\(context).webhook_passwords[].env") {
+                        chargebee.webhookPasswords.append(.environment(env))
+                    }
+                    if let file = string(value(itemMembers, "file"), "\(context).webhook_passwords[].file") {
+                        chargebee.webhookPasswords.append(.file(file))
+                    }
+                }
+            } else {
+                problem(list, "\(context).webhook_passwords must be a list of {env: VAR} or {file: PATH}")
+            }
+        }
+        if chargebee.webhookPasswords.isEmpty {
+            problem(
+                node,
+                "\(context): webhook_password_env (or webhook_password_file / webhook_passwords) is required: the Basic-auth password set on the webhook in Chargebee"
+            )
+        }
+        readCatchUp(members, context: context, interval: &chargebee.catchUpInterval, overlap: &chargebee.catchUpOverlap)
+        if chargebee.catchUpInterval != nil && chargebee.apiKey == nil {
+            problem(
+                node, "\(context): catch-up from /api/v2/events needs api_key_env or api_key_file (or catch_up: {enabled: false})")
+        }
+        guard siteNode != nil || urlNode != nil else { return nil }
+        return chargebee
     }
 
     mutating func readOdoo(_ members: [(key: Node, value: Node)], context: String, node: Node) -> OdooSystemConfiguration? {
@@ -465,9 +557,12 @@ private struct Reader {
         if let fieldsNode = value(members, "fields") {
             let fieldMembers = mapping(fieldsNode, "\(context).fields", allowed: Set(DeskFieldMap.keys))
             func field(_ key: String) -> String? {
-                guard let name = string(value(fieldMembers, key), "\(context).fields.\(key)") else { return nil }
-                if name.isEmpty { problem(value(fieldMembers, key), "\(context).fields.\(key) must name a field") }
-                return name
+                let node = value(fieldMembers, key)
+                if let node, case .scalar(let scalar) = node, scalar.string.isEmpty {
+                    problem(node, "\(context).fields.\(key) must name a field")
+                    return nil
+                }
+                return string(node, "\(context).fields.\(key)")
             }
             desk.fields = DeskFieldMap(
                 account: field("account"), tier: field("tier"), status: field("status"), standing: field("standing"),
@@ -504,7 +599,7 @@ private struct Reader {
                 continue
             }
             switch systems[SystemName(from)] {
-            case .stripe: break
+            case .stripe, .chargebee: break
             case .odoo: problem(self.value(members, "from"), "flows.\(name).from: \(from) is an odoo system; Odoo is a target only")
             case .desk(let desk):
                 problem(
@@ -516,6 +611,8 @@ private struct Reader {
             switch systems[SystemName(to)] {
             case .odoo, .desk: break
             case .stripe: problem(self.value(members, "to"), "flows.\(name).to: \(to) is a stripe system; Stripe is a source only")
+            case .chargebee:
+                problem(self.value(members, "to"), "flows.\(name).to: \(to) is a chargebee system; Chargebee is a source only")
             case nil: problem(self.value(members, "to"), "flows.\(name).to names no system '\(to)'")
             }
             flows.append(Flow(name: name, source: SystemName(from), target: SystemName(to)))

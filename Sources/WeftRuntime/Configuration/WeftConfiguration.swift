@@ -172,14 +172,17 @@ public struct AdminToken: Sendable, Hashable {
 /// One external system.
 public enum SystemConfiguration: Sendable, Hashable {
     case stripe(StripeSystemConfiguration)
+    /// A Chargebee site: a billing source, like Stripe.
+    case chargebee(ChargebeeSystemConfiguration)
     case odoo(OdooSystemConfiguration)
     /// A support desk (Zendesk or Freshdesk): a target for entitlements.
     case desk(DeskSystemConfiguration)
 
-    /// `stripe`, `odoo`, `zendesk` or `freshdesk`.
+    /// `stripe`, `chargebee`, `odoo`, `zendesk` or `freshdesk`.
     public var type: String {
         switch self {
         case .stripe: "stripe"
+        case .chargebee: "chargebee"
         case .odoo: "odoo"
         case .desk(let desk): desk.kind.rawValue
         }
@@ -212,6 +215,53 @@ public struct StripeSystemConfiguration: Sendable, Hashable {
         self.apiVersion = apiVersion
         self.catchUpInterval = catchUpInterval
         self.catchUpOverlap = catchUpOverlap
+    }
+}
+
+/// A Chargebee site (API v2, product catalog 2.0): webhooks protected by Basic auth, catch-up from `/api/v2/events`.
+/// See docs/connectors/chargebee.md.
+public struct ChargebeeSystemConfiguration: Sendable, Hashable {
+    /// The site name: `acme-test` is `https://acme-test.chargebee.com`.
+    public var site: String?
+    /// The API base without `/api/v2`, instead of `site` (a simulator's URL in tests).
+    public var baseURL: String?
+    /// An API key that can list events (read-only is enough); needed for catch-up.
+    public var apiKey: SecretReference?
+    /// The Basic-auth user name set on the webhook in Chargebee.
+    public var webhookUsername: String
+    /// The Basic-auth passwords accepted with `webhookUsername` (several during a rotation).
+    public var webhookPasswords: [SecretReference]
+    /// How often to read `/api/v2/events` to catch up on events whose webhook never arrived (`nil`: never).
+    public var catchUpInterval: Duration?
+    /// How far behind the cursor each catch-up starts reading again.
+    public var catchUpOverlap: Duration
+
+    /// - Parameters:
+    ///   - site: the site name (`baseURL` wins when both are given).
+    ///   - baseURL: the API base, e.g. `https://acme-test.chargebee.com`.
+    ///   - apiKey: the API key for catch-up.
+    ///   - webhookUsername: the webhook's Basic-auth user name.
+    ///   - webhookPasswords: the webhook's Basic-auth passwords.
+    ///   - catchUpInterval: how often to catch up (`nil`: never).
+    ///   - catchUpOverlap: how far behind the cursor a catch-up starts.
+    public init(
+        site: String? = nil, baseURL: String? = nil, apiKey: SecretReference? = nil, webhookUsername: String = "weft",
+        webhookPasswords: [SecretReference] = [], catchUpInterval: Duration? = .seconds(60),
+        catchUpOverlap: Duration = .seconds(300)
+    ) {
+        self.site = site
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.webhookUsername = webhookUsername
+        self.webhookPasswords = webhookPasswords
+        self.catchUpInterval = catchUpInterval
+        self.catchUpOverlap = catchUpOverlap
+    }
+
+    /// Where the API is: `baseURL`, else `https://<site>.chargebee.com`.
+    public var apiBaseURL: String {
+        if let baseURL { return baseURL }
+        return "https://\(site ?? "").chargebee.com"
     }
 }
 

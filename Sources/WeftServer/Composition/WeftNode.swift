@@ -24,7 +24,7 @@ public struct WeftNode: Sendable {
     public let pipeline: PipelineService
     public let dispatchers: [SystemName: DispatcherService]
     public let catchUps: [CatchUpService]
-    let ingresses: [StripeWebhookIngress]
+    let ingresses: [any WebhookRoutes]
     let adminTokens: [AdminRoutes.Token]
     let registry: PrometheusCollectorRegistry?
     let logger: Logger
@@ -61,7 +61,7 @@ public struct WeftNode: Sendable {
         self.commands = commands
 
         var decoders: [SystemName: any EventDecoder] = [:]
-        var ingresses: [StripeWebhookIngress] = []
+        var ingresses: [any WebhookRoutes] = []
         var catchUps: [CatchUpService] = []
         var dispatchers: [SystemName: DispatcherService] = [:]
         var fieldChecks: [(SystemName, String, @Sendable () async throws -> [String])] = []
@@ -88,6 +88,34 @@ public struct WeftNode: Sendable {
                     catchUps.append(
                         CatchUpService(
                             system: name, feed: feed, store: store, interval: interval, overlap: stripe.catchUpOverlap,
+                            events: events, logger: systemLogger))
+                }
+            case .chargebee(let chargebee):
+                decoders[name] = ChargebeeDecoderAdapter(decoder: ChargebeeEventDecoder(system: name))
+                let passwords = try chargebee.webhookPasswords.map { try $0.resolve(environment: environment) }
+                guard !passwords.isEmpty else {
+                    throw ConfigurationError(
+                        message: "systems.\(name): webhook_password_env (or webhook_password_file / webhook_passwords) is required")
+                }
+                ingresses.append(
+                    ChargebeeWebhookIngress(
+                        system: name,
+                        authenticator: ChargebeeWebhookAuthenticator(
+                            credentials: passwords.map { .init(username: chargebee.webhookUsername, password: $0) }),
+                        store: store, maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                if let interval = chargebee.catchUpInterval, let apiKey = chargebee.apiKey {
+                    let feed = ChargebeeFeedAdapter(
+                        feed: ChargebeeEventsFeed(
+                            system: name,
+                            configuration: .init(
+                                apiKey: try apiKey.resolve(environment: environment), baseURL: chargebee.apiBaseURL),
+                            // Chargebee allows 150 requests a minute on test sites, 750+ on live ones; catch-up pages
+                            // 100 events a request and stays well below either.
+                            httpClient: httpClient, gate: RateGate(limit: RateLimit(perSecond: 2, burst: 5)),
+                            logger: systemLogger))
+                    catchUps.append(
+                        CatchUpService(
+                            system: name, feed: feed, store: store, interval: interval, overlap: chargebee.catchUpOverlap,
                             events: events, logger: systemLogger))
                 }
             case .odoo(let odoo):
@@ -219,7 +247,13 @@ public struct WeftNode: Sendable {
 
     /// The billing systems (entitlements are looked up by their customer ids).
     var billingSystems: Set<SystemName> {
-        Set(configuration.systems.compactMap { name, system in if case .stripe = system { name } else { nil } })
+        Set(
+            configuration.systems.compactMap { name, system in
+                switch system {
+                case .stripe, .chargebee: name
+                case .odoo, .desk: nil
+                }
+            })
     }
 
     /// The targets an account can be looked up in by the target's own id, with the model accounts are bound to there.
@@ -229,7 +263,7 @@ public struct WeftNode: Sendable {
             switch system {
             case .odoo: models[name] = "res.partner"
             case .desk(let desk): models[name] = desk.kind == .zendesk ? "organization" : "company"
-            case .stripe: break
+            case .stripe, .chargebee: break
             }
         }
         return models
@@ -314,6 +348,34 @@ struct StripeFeedAdapter: EventFeed {
         }
         // Stripe lists newest first; the inbox should see them oldest first.
         return found.reversed()
+    }
+}
+
+/// Adapts the Chargebee decoder to the runtime's `EventDecoder`.
+struct ChargebeeDecoderAdapter: EventDecoder {
+    let decoder: ChargebeeEventDecoder
+    func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }
+}
+
+/// Adapts Chargebee's events API to the runtime's `EventFeed`.
+///
+/// Reads at most `maximumLookBack` into the past: Chargebee keeps a site's whole event history, and a first catch-up
+/// (no cursor yet) would otherwise replay years of invoices into the targets. Stripe's events API keeps 30 days, so
+/// both sources backfill alike.
+struct ChargebeeFeedAdapter: EventFeed {
+    static let maximumLookBack: TimeInterval = 30 * 86_400
+    let feed: ChargebeeEventsFeed
+
+    func events(since: Date) async throws -> [IncomingEvent] {
+        var found: [IncomingEvent] = []
+        let now = Date()
+        let since = max(since, now.addingTimeInterval(-Self.maximumLookBack))
+        // The feed reads oldest first (`sort_by[asc]=occurred_at`), the order the inbox should see them in.
+        for try await event in feed.events(since: since, pageSize: 100) {
+            found.append(
+                event.envelope.incomingEvent(system: feed.system, payload: event.payload, receivedAt: now, traceID: .random()))
+        }
+        return found
     }
 }
 

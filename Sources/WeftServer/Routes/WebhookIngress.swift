@@ -19,34 +19,68 @@ public import WeftRuntime
 /// | body not a Stripe event | 400 | nothing |
 /// | body over the limit | 413 | nothing |
 /// | store unavailable | 503 + `Retry-After` (the sender retries) | nothing |
-public struct StripeWebhookIngress: Sendable {
-    public let system: SystemName
+public struct StripeWebhookIngress: WebhookRoutes {
+    public var system: SystemName { intake.system }
     let verifier: StripeWebhookVerifier
-    let store: any Store
-    let maxBodyBytes: Int
-    let events: Doorbell
-    let logger: Logger
+    let intake: WebhookIntake
 
     public init(
         system: SystemName, verifier: StripeWebhookVerifier, store: any Store, maxBodyBytes: Int, events: Doorbell,
         logger: Logger
     ) {
-        self.system = system
         self.verifier = verifier
-        self.store = store
-        self.maxBodyBytes = maxBodyBytes
-        self.events = events
-        self.logger = logger
+        self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
     }
 
     /// Adds the route to `router`.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.post("/hooks/\(system.rawValue)") { request, _ in
-            try await handle(request)
+            try await intake.handle(request, accept)
         }
     }
 
-    func handle(_ request: Request) async throws -> Response {
+    func accept(_ request: Request) async throws -> Response {
+        let body = try await intake.body(of: request)
+        let receivedAt = Date()
+        do {
+            try verifier.verify(payload: body, signatureHeader: request.headers[HTTPField.Name("Stripe-Signature")!], now: receivedAt)
+        } catch {
+            throw APIError(
+                .unauthorized, code: "bad_signature",
+                message: "\(error). Check that the webhook signing secret configured for \(system) is the endpoint's current secret.")
+        }
+        let envelope: StripeEventEnvelope
+        do {
+            envelope = try StripeEventEnvelope.parse(body, system: system)
+        } catch {
+            throw APIError(.badRequest, code: "malformed_event", message: "the body is not a Stripe event: \(error)")
+        }
+        let traceID = TraceID.random()
+        return try await intake.append(
+            envelope.incomingEvent(system: system, payload: body, receivedAt: receivedAt, traceID: traceID))
+    }
+}
+
+/// A webhook endpoint that adds its routes to the node's router.
+public protocol WebhookRoutes: Sendable {
+    /// The system whose webhooks the routes receive.
+    var system: SystemName { get }
+    /// Adds the routes to `router`.
+    func addRoutes<Context: RequestContext>(to router: Router<Context>)
+}
+
+/// What every webhook ingress does once it has authenticated and parsed a delivery, whatever the source: read the body
+/// within the limit (413), append the event durably (group commit) and only then answer 200, answer 503 with
+/// `Retry-After` when the store fails, count and log every outcome.
+struct WebhookIntake: Sendable {
+    let system: SystemName
+    let store: any Store
+    let maxBodyBytes: Int
+    let events: Doorbell
+    let logger: Logger
+
+    /// Runs `accept`, timing acknowledged requests and counting and logging rejected ones by their error code.
+    func handle(_ request: Request, _ accept: (Request) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         let systemLabel = system.rawValue
         do {
@@ -63,7 +97,8 @@ public struct StripeWebhookIngress: Sendable {
         }
     }
 
-    func accept(_ request: Request) async throws -> Response {
+    /// The request body, refused with 413 when it is larger than the limit (by `Content-Length` or as it streams).
+    func body(of request: Request) async throws -> Data {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             throw Self.tooLarge(maxBodyBytes)
         }
@@ -73,24 +108,15 @@ public struct StripeWebhookIngress: Sendable {
         } catch is NIOTooManyBytesError {
             throw Self.tooLarge(maxBodyBytes)
         }
-        let body = Data(buffer.readableBytesView)
-        let receivedAt = Date()
-        do {
-            try verifier.verify(payload: body, signatureHeader: request.headers[HTTPField.Name("Stripe-Signature")!], now: receivedAt)
-        } catch {
-            throw APIError(
-                .unauthorized, code: "bad_signature",
-                message: "\(error). Check that the webhook signing secret configured for \(system) is the endpoint's current secret.")
-        }
-        let envelope: StripeEventEnvelope
-        do {
-            envelope = try StripeEventEnvelope.parse(body, system: system)
-        } catch {
-            throw APIError(.badRequest, code: "malformed_event", message: "the body is not a Stripe event: \(error)")
-        }
-        let traceID = TraceID.random()
-        Counter(label: WeftMetrics.eventsReceived, dimensions: [("system", system.rawValue), ("type", envelope.type)]).increment()
-        let event = envelope.incomingEvent(system: system, payload: body, receivedAt: receivedAt, traceID: traceID)
+        return Data(buffer.readableBytesView)
+    }
+
+    /// Appends `event` to the inbox in one durable write and answers 200 `{"received":true,"duplicate":…}`; 503 with
+    /// `Retry-After` when the store fails, so the sender retries.
+    func append(_ event: IncomingEvent) async throws -> Response {
+        let traceID = event.traceID
+        let type = event.type
+        Counter(label: WeftMetrics.eventsReceived, dimensions: [("system", system.rawValue), ("type", type)]).increment()
         let result: AppendResult
         do {
             result = try await store.append([event])[0]
@@ -106,17 +132,17 @@ public struct StripeWebhookIngress: Sendable {
         switch result {
         case .stored:
             duplicate = false
-            Counter(label: WeftMetrics.eventsStored, dimensions: [("system", system.rawValue), ("type", envelope.type)]).increment()
+            Counter(label: WeftMetrics.eventsStored, dimensions: [("system", system.rawValue), ("type", type)]).increment()
             events.ring()
         case .duplicate:
             duplicate = true
-            Counter(label: WeftMetrics.eventsDuplicate, dimensions: [("system", system.rawValue), ("type", envelope.type)]).increment()
+            Counter(label: WeftMetrics.eventsDuplicate, dimensions: [("system", system.rawValue), ("type", type)]).increment()
         }
         logger.debug(
             "webhook accepted",
             metadata: [
-                "weft.system": "\(system)", "weft.trace_id": "\(traceID)", "weft.event.id": "\(envelope.id)",
-                "weft.event.type": "\(envelope.type)", "weft.duplicate": "\(duplicate)",
+                "weft.system": "\(system)", "weft.trace_id": "\(traceID)", "weft.event.id": "\(event.eventID)",
+                "weft.event.type": "\(type)", "weft.duplicate": "\(duplicate)",
             ])
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
