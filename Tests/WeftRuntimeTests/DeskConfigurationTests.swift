@@ -71,6 +71,18 @@ struct DeskConfigurationTests {
         #expect(!problems.contains { $0.message.contains("zd_secret_value") })
     }
 
+    @Test func ownershipOfRecordFieldsDoesNotConcernAFlowToADesk() {
+        // Odoo owns the address; the flows go from Stripe to the desks, which are sent entitlements, not addresses.
+        let text =
+            Self.valid.replacingOccurrences(
+                of: "systems:\n",
+                with: "systems:\n  odoo: { type: odoo, url: https://acme.odoo.com, database: acme, api_key_env: ODOO_KEY }\n")
+            + "\nownership: { odoo: [customer.address] }\n"
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(configuration?.flows.count == 2)
+    }
+
     @Test func aDeskIsNeverASourceAndAFieldServesOnePart() {
         let text = Self.valid.replacingOccurrences(of: "{ from: stripe, to: zendesk }", with: "{ from: zendesk, to: freshdesk }")
             .replacingOccurrences(of: "standing: weft_standing", with: "standing: weft_tier")

@@ -675,7 +675,9 @@ private struct Reader {
     /// A flow may carry a field only if its source owns it, its target owns it (then Weft writes it on create only),
     /// or nobody claims it.
     mutating func checkFlowsAgainstOwnership(_ configuration: WeftConfiguration, root: Node) {
+        // A desk is sent entitlements only, never the owned record fields, so no ownership rule concerns its flows.
         for flow in configuration.flows {
+            if case .desk = configuration.systems[flow.target] { continue }
             for (path, owner) in configuration.ownership.owners.sorted(by: { $0.key < $1.key })
             where owner != flow.source && owner != flow.target {
                 problem(

@@ -26,6 +26,9 @@ public struct WeftNode: Sendable {
     public let catchUps: [CatchUpService]
     let ingresses: [any WebhookRoutes]
     let adminTokens: [AdminRoutes.Token]
+    /// The lookup's derived entitlements. On a store only this node writes (SQLite), the pipeline's commits keep it
+    /// current and a lookup reads nothing; on a shared store it is checked against the stored version.
+    let entitlementCache: EntitlementCache
     let registry: PrometheusCollectorRegistry?
     let logger: Logger
 
@@ -197,9 +200,11 @@ public struct WeftNode: Sendable {
                 desks: Set(configuration.systems.compactMap { name, system in if case .desk = system { name } else { nil } }),
                 entitlements: configuration.entitlements),
             decoders: decoders)
+        let entitlementCache = EntitlementCache(trustsLocalCommits: coordination == nil)
+        self.entitlementCache = entitlementCache
         self.pipeline = PipelineService(
             store: store, processor: processor, configuration: configuration.pipeline, events: events, commands: commands,
-            nodeID: nodeID, logger: logger)
+            nodeID: nodeID, logger: logger, onCommitted: { keys in entitlementCache.invalidate(keys) })
         self.dispatchers = dispatchers
         self.catchUps = catchUps
         self.ingresses = ingresses
@@ -276,7 +281,7 @@ public struct WeftNode: Sendable {
         OperationsRoutes(store: store, registry: registry).addRoutes(to: router)
         AdminRoutes(
             store: store, tokens: adminTokens, entitlementRules: entitlementRules, billingSystems: billingSystems,
-            watchedSources: Set(catchUps.map(\.system)), accountModels: accountModels
+            watchedSources: Set(catchUps.map(\.system)), accountModels: accountModels, entitlementCache: entitlementCache
         ).addRoutes(to: router)
         return router
     }

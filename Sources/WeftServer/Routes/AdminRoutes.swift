@@ -111,7 +111,10 @@ public struct AdminRoutes: Sendable {
             _ = try authorize(request, scope: "read")
             let system = SystemName(rawValue: context.parameters.get("system") ?? "")
             let id = context.parameters.get("id") ?? ""
-            return try json(try await entitlement(system: system, id: id, now: Date()))
+            let view = try await entitlement(system: system, id: id, now: Date())
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: view.jsonBytes())))
         }
         router.get("/v1/audit") { request, _ in
             _ = try authorize(request, scope: "read")
