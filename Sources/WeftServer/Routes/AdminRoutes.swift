@@ -20,10 +20,13 @@ public struct AdminRoutes: Sendable {
         public var name: String
         public var value: String
         public var scopes: Set<String>
+        /// SHA-256 of `value`, computed once: requests compare digests.
+        let digest: [UInt8]
         public init(name: String, value: String, scopes: Set<String>) {
             self.name = name
             self.value = value
             self.scopes = scopes
+            self.digest = Array(SHA256.hash(data: Array(value.utf8)))
         }
     }
 
@@ -204,28 +207,44 @@ public struct AdminRoutes: Sendable {
 
     /// Checks the bearer token (constant time) and its scope. `admin` implies `operate`, which implies `read`.
     func authorize(_ request: Request, scope: String) throws -> Token {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+        guard let header = request.headers[.authorization], let presented = Self.bearerToken(header) else {
             throw APIError(
                 .unauthorized, code: "missing_token", message: "send Authorization: Bearer <admin token>",
                 headers: [.wwwAuthenticate: "Bearer"])
         }
-        let presented = Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)
+        // Compare digests so neither length nor content leaks through timing; every token is compared.
+        let digest = Array(SHA256.hash(data: presented))
         var match: Token?
-        for token in tokens where Self.constantTimeEquals(Array(token.value.utf8), presented) { match = token }
+        for token in tokens where Self.constantTimeEquals(digest: token.digest, digest) { match = token }
         guard let match else {
             throw APIError(.unauthorized, code: "bad_token", message: "the token is not valid", headers: [.wwwAuthenticate: "Bearer"])
         }
-        let implied: [String: Set<String>] = ["read": ["read", "operate", "admin"], "operate": ["operate", "admin"], "admin": ["admin"]]
-        guard !match.scopes.isDisjoint(with: implied[scope] ?? [scope]) else {
+        guard !match.scopes.isDisjoint(with: Self.implied[scope] ?? [scope]) else {
             throw APIError(.forbidden, code: "missing_scope", message: "this token lacks the '\(scope)' scope")
         }
         return match
     }
 
-    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        // Compare digests so neither length nor content leaks through timing.
-        let left = Array(SHA256.hash(data: a))
-        let right = Array(SHA256.hash(data: b))
+    /// The scopes that grant each scope.
+    static let implied: [String: Set<String>] = [
+        "read": ["read", "operate", "admin"], "operate": ["operate", "admin"], "admin": ["admin"],
+    ]
+
+    /// The token of `Bearer <token>` (scheme in any case, spaces around the token ignored), as bytes.
+    static func bearerToken(_ header: String) -> [UInt8]? {
+        let bytes = Array(header.utf8)
+        let scheme = Array("bearer ".utf8)
+        guard bytes.count > scheme.count else { return nil }
+        for index in 0..<scheme.count where bytes[index] | 0x20 != scheme[index] | 0x20 { return nil }
+        var start = scheme.count
+        var end = bytes.count
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        return Array(bytes[start..<end])
+    }
+
+    static func constantTimeEquals(digest left: [UInt8], _ right: [UInt8]) -> Bool {
+        guard left.count == right.count else { return false }
         var difference: UInt8 = 0
         for index in 0..<left.count { difference |= left[index] ^ right[index] }
         return difference == 0
