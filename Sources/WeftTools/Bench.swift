@@ -12,8 +12,10 @@ import WeftStoreSQLite
 /// Phase 1 sends N events as fast as C connections allow: ingest rate and acknowledgement latency at full load;
 /// the run then waits until every event is processed and every command delivered to the Odoo simulator
 /// (end-to-end rate). Phase 2 sends N/2 more at half the measured ingest rate: acknowledgement latency at half load.
-/// Phase 3 looks entitlements up (`GET /v1/entitlements/stripe/<customer>`) from `lookupConcurrency` clients over the
-/// customers of phase 1: lookups per second and latency, the load generator on the same cores.
+/// Phase 3 looks entitlements up (`GET /v1/entitlements/stripe/<customer>`) over the customers of phase 1, the load
+/// generator on the same cores: each account once (cold: derived from the stored aggregate), then `lookups` more from
+/// `lookupConcurrency` clients (lookups per second and latency), then 5,000 from one client alone (latency without
+/// queueing: the server's time plus one loopback round trip).
 public struct Bench: Sendable {
     public struct Options: Sendable {
         public var events: Int
@@ -77,6 +79,11 @@ public struct Bench: Sendable {
         public var lookupConcurrency: Int
         /// Lookups not answered 200 (must be 0).
         public var lookupFailures: Int
+        /// The first lookup of every account (nothing derived yet: each reads and decodes the account's aggregate).
+        public var coldLookupsPerSecond: Double
+        /// Latency of one client looking up alone (no queueing): the server's time plus one loopback round trip.
+        public var lookupSingleP50Ms: Double
+        public var lookupSingleP99Ms: Double
 
         enum CodingKeys: String, CodingKey {
             case events, concurrency, store, nodes
@@ -95,15 +102,18 @@ public struct Bench: Sendable {
             case lookupP99Ms = "lookup_p99_ms"
             case lookupConcurrency = "lookup_concurrency"
             case lookupFailures = "lookup_failures"
+            case coldLookupsPerSecond = "cold_lookups_per_s"
+            case lookupSingleP50Ms = "lookup_single_p50_ms"
+            case lookupSingleP99Ms = "lookup_single_p99_ms"
         }
 
         /// The closing line.
         public var line: String {
             String(
                 format:
-                    "store=%@ nodes=%d ingest_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f half_load_ack_p99_ms=%.2f e2e_per_s=%.0f peak_rss_mb=%.1f lookups_per_s=%.0f lookup_p99_ms=%.2f lookup_failures=%d",
+                    "store=%@ nodes=%d ingest_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f half_load_ack_p99_ms=%.2f e2e_per_s=%.0f peak_rss_mb=%.1f lookups_per_s=%.0f lookup_p99_ms=%.2f lookup_single_p50_ms=%.3f lookup_failures=%d",
                 store, nodes, ingestPerSecond, ackP50Ms, ackP99Ms, halfLoadAckP99Ms, endToEndPerSecond, peakRSSMegabytes,
-                lookupsPerSecond, lookupP99Ms, lookupFailures)
+                lookupsPerSecond, lookupP99Ms, lookupSingleP50Ms, lookupFailures)
         }
     }
 
@@ -192,12 +202,20 @@ public struct Bench: Sendable {
         try await waitUntilDrained(store)
 
         var lookups = LookupLoad.Result()
+        var single = LookupLoad.Result()
+        var cold = LookupLoad.Result()
         if options.lookups > 0 {
             // The customers whose creation was sent (the event list is cut at N, so the last few may be missing).
             let paths = Set(events.filter { $0.type == "customer.created" }.map(\.customer)).sorted().map { "stripe/\($0)" }
             logger.info("bench: phase 3", metadata: ["lookups": "\(options.lookups)", "clients": "\(options.lookupConcurrency)"])
+            // Every account once first: the cold path, measured on its own; then the steady state.
+            cold = try await LookupLoad(endpoints: servers.map { ("127.0.0.1", $0.port) }, token: Self.adminToken)
+                .run(paths: paths, total: paths.count, concurrency: options.lookupConcurrency)
             lookups = try await LookupLoad(endpoints: servers.map { ("127.0.0.1", $0.port) }, token: Self.adminToken)
                 .run(paths: paths, total: options.lookups, concurrency: options.lookupConcurrency)
+            single = try await LookupLoad(endpoints: servers.map { ("127.0.0.1", $0.port) }, token: Self.adminToken)
+                .run(paths: paths, total: 5_000, concurrency: 1)
+            lookups.failed += single.failed + cold.failed
         }
 
         let seconds = Double(endToEnd.components.seconds) + Double(endToEnd.components.attoseconds) / 1e18
@@ -210,7 +228,9 @@ public struct Bench: Sendable {
             peakRSSMegabytes: servers.compactMap { $0.peakRSSMegabytes() }.max() ?? 0,
             harnessPeakRSSMegabytes: ProcessSupport.peakRSSMegabytes(), lookupsPerSecond: lookups.perSecond,
             lookupP50Ms: lookups.latency(quantile: 0.5), lookupP99Ms: lookups.latency(quantile: 0.99),
-            lookupConcurrency: options.lookupConcurrency, lookupFailures: lookups.failed)
+            lookupConcurrency: options.lookupConcurrency, lookupFailures: lookups.failed,
+            coldLookupsPerSecond: cold.perSecond, lookupSingleP50Ms: single.latency(quantile: 0.5),
+            lookupSingleP99Ms: single.latency(quantile: 0.99))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let directory = (options.outputPath as NSString).deletingLastPathComponent

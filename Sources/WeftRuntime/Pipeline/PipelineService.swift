@@ -17,18 +17,18 @@ public struct PipelineService: Service {
     let nodeID: String
     let logger: Logger
     let cache: AggregateCache
-    let onCommitted: (@Sendable ([EntityKey]) -> Void)?
+    let onCommitted: (@Sendable ([(key: EntityKey, aggregate: StoredAggregate)]) -> Void)?
 
     /// - Parameters:
     ///   - events: rung when events are stored (wakes idle workers).
     ///   - commands: rung when commands are written (wakes dispatchers).
     ///   - cache: decoded aggregates this node committed last (checked against the stored version before use).
-    ///   - onCommitted: told the keys whose aggregates this node has just committed (what derives from them, such as
-    ///     the entitlement lookup's cache, is out of date).
+    ///   - onCommitted: told the aggregates this node has just committed, with their new versions (what derives from
+    ///     them, such as the entitlement lookup's cache, can be derived again at once).
     public init(
         store: any Store, processor: PipelineProcessor, configuration: PipelineConfiguration, events: Doorbell,
         commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache = AggregateCache(capacity: 1024),
-        onCommitted: (@Sendable ([EntityKey]) -> Void)? = nil
+        onCommitted: (@Sendable ([(key: EntityKey, aggregate: StoredAggregate)]) -> Void)? = nil
     ) {
         self.cache = cache
         self.onCommitted = onCommitted
@@ -89,7 +89,10 @@ public struct PipelineService: Service {
         let now = Date()
         let committed = Set(try await store.commitProcessed(results, owner: owner, now: now))
         if let onCommitted {
-            let changed = results.filter { committed.contains($0.seq) && $0.aggregate != nil }.map(\.entityKey)
+            let changed = results.compactMap { result -> (key: EntityKey, aggregate: StoredAggregate)? in
+                guard committed.contains(result.seq), let aggregate = result.aggregate else { return nil }
+                return (result.entityKey, StoredAggregate(aggregate: aggregate, version: (result.expectedVersion ?? 0) + 1))
+            }
             if !changed.isEmpty { onCommitted(changed) }
         }
         for result in results {

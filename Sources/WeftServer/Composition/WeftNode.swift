@@ -204,7 +204,10 @@ public struct WeftNode: Sendable {
         self.entitlementCache = entitlementCache
         self.pipeline = PipelineService(
             store: store, processor: processor, configuration: configuration.pipeline, events: events, commands: commands,
-            nodeID: nodeID, logger: logger, onCommitted: { keys in entitlementCache.invalidate(keys) })
+            nodeID: nodeID, logger: logger,
+            onCommitted: { [billingSystems = Self.billingSystems(of: configuration), rules = configuration.entitlements] in
+                entitlementCache.committed($0, billingSystems: billingSystems, rules: rules)
+            })
         self.dispatchers = dispatchers
         self.catchUps = catchUps
         self.ingresses = ingresses
@@ -251,7 +254,9 @@ public struct WeftNode: Sendable {
     var entitlementRules: EntitlementRules { configuration.entitlements }
 
     /// The billing systems (entitlements are looked up by their customer ids).
-    var billingSystems: Set<SystemName> {
+    var billingSystems: Set<SystemName> { Self.billingSystems(of: configuration) }
+
+    static func billingSystems(of configuration: WeftConfiguration) -> Set<SystemName> {
         Set(
             configuration.systems.compactMap { name, system in
                 switch system {

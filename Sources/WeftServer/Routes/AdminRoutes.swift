@@ -171,11 +171,7 @@ public struct AdminRoutes: Sendable {
         }
         let load = try await store.loadAggregates([key], known: entry.map { [key: $0.version] } ?? [:])
         if let stored = load.loaded[key] {
-            let derived = EntitlementRule.derive(account: account, from: stored.aggregate, rules: entitlementRules, now: now)
-            let latest = stored.aggregate.records.values.flatMap(\.versions.values).max()
-            let fresh = EntitlementCache.Entry(
-                version: stored.version, entitlement: derived,
-                asOf: latest.map { Date(timeIntervalSince1970: Double($0.millis) / 1000) })
+            let fresh = EntitlementCache.entry(account: account, stored: stored, rules: entitlementRules, now: now)
             cache.store(fresh, for: key)
             entry = fresh
         } else if !load.unchanged.contains(key) {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 public import WeftCore
 
@@ -33,6 +33,37 @@ public final class EntitlementCache: Sendable {
         entries.withLock { entries in
             for key in keys { entries[key] = nil }
         }
+    }
+
+    /// The pipeline committed these aggregates: derive the entitlements of the billing customers among them now, while
+    /// they are decoded in memory, so no lookup has to read and decode them; other keys are only invalidated.
+    public func committed(
+        _ aggregates: [(key: EntityKey, aggregate: StoredAggregate)], billingSystems: Set<SystemName>, rules: EntitlementRules,
+        now: Date = Date()
+    ) {
+        let derived = aggregates.map { key, stored -> (EntityKey, Entry?) in
+            guard let account = key.customerRef, billingSystems.contains(account.system) else { return (key, nil) }
+            return (key, Self.entry(account: account, stored: stored, rules: rules, now: now))
+        }
+        entries.withLock { entries in
+            for (key, entry) in derived {
+                if let entry {
+                    if entries.count >= capacity && entries[key] == nil { entries.removeAll(keepingCapacity: true) }
+                    entries[key] = entry
+                } else {
+                    entries[key] = nil
+                }
+            }
+        }
+    }
+
+    /// The entitlement of `account` derived from its stored aggregate, with the latest source instant Weft holds.
+    static func entry(account: ExternalRef, stored: StoredAggregate, rules: EntitlementRules, now: Date) -> Entry {
+        let derived = EntitlementRule.derive(account: account, from: stored.aggregate, rules: rules, now: now)
+        let latest = stored.aggregate.records.values.flatMap(\.versions.values).max()
+        return Entry(
+            version: stored.version, entitlement: derived,
+            asOf: latest.map { Date(timeIntervalSince1970: Double($0.millis) / 1000) })
     }
 
     func entry(_ key: EntityKey) -> Entry? { entries.withLock { $0[key] } }
