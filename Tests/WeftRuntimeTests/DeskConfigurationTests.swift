@@ -29,6 +29,14 @@ struct DeskConfigurationTests {
           to_freshdesk: { from: stripe, to: freshdesk }
         """
 
+    @Test func theShippedDeskExampleIsValid() {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/stripe-odoo-desks.yaml")
+        let (configuration, problems) = ConfigurationLoader.load(path: example.path)
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(configuration?.flows.count == 3)
+    }
+
     @Test func bothDesksLoad() throws {
         let (configuration, problems) = ConfigurationLoader.load(text: Self.valid)
         #expect(problems.isEmpty, "\(problems)")
