@@ -45,7 +45,8 @@ struct OperationsTests {
             #expect(badToken.0 == 401)
             #expect(badBody.0 == 400)
             node.faults.clear()
-            let (replayed, body) = try await call(.POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"all":true}"#)
+            let (replayed, body) = try await call(
+                .POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"all":true}"#)
             #expect(replayed == 200)
             #expect(!body.contains(#""replayed":0"#))
             let after = try await node.drain()

@@ -66,11 +66,7 @@ struct SupportDeskTests {
         }
 
         func lookup(_ path: String) async throws -> (status: Int, body: JSONValue) {
-            var request = HTTPClientRequest(url: "\(node.weftURL)/v1/entitlements/\(path)")
-            request.headers.add(name: "Authorization", value: "Bearer \(TestNode.adminToken)")
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return (Int(response.status.code), try JSONValue.parse(Data(body.readableBytesView)))
+            try await node.entitlementLookup(path)
         }
     }
 

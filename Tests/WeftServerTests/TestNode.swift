@@ -117,6 +117,15 @@ struct TestNode: Sendable {
         try await http.waitForDrain(weftURL, token: Self.adminToken, timeout: .seconds(120))
     }
 
+    /// `GET /v1/entitlements/<path>` as a support tool calls it: the status and the JSON body.
+    func entitlementLookup(_ path: String) async throws -> (status: Int, body: JSONValue) {
+        var request = HTTPClientRequest(url: "\(weftURL)/v1/entitlements/\(path)")
+        request.headers.add(name: "Authorization", value: "Bearer \(Self.adminToken)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), try JSONValue.parse(Data(body.readableBytesView)))
+    }
+
     /// `search_count` in the Odoo simulator over JSON-2, as a user would check.
     func odooCount(_ model: String, _ domain: JSONValue) async throws -> Int {
         try await http.odooCount(odooURL, apiKey: Self.odooKey, database: nil, model: model, domain: domain)
