@@ -1,5 +1,5 @@
-public import Hummingbird
 import Foundation
+public import Hummingbird
 
 /// Adds the simulator admin routes every simulator shares:
 /// - `POST /__sim/faults` (JSON `FaultPlan`) sets faults; `DELETE /__sim/faults` clears them; `GET` shows them.

@@ -51,7 +51,8 @@ public struct HarnessHTTP: Sendable {
     public func odooCount(_ baseURL: String, apiKey: String, database: String?, model: String, domain: JSONValue) async throws
         -> Int
     {
-        let result = try await odoo(baseURL, apiKey: apiKey, database: database, model: model, method: "search_count", body: ["domain": domain])
+        let result = try await odoo(
+            baseURL, apiKey: apiKey, database: database, model: model, method: "search_count", body: ["domain": domain])
         guard let count = result.intValue else { throw HarnessError("search_count returned \(result)") }
         return Int(count)
     }

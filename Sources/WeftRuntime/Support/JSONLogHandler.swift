@@ -36,7 +36,8 @@ public struct JSONLogHandler: LogHandler {
             let lowered = key.lowercased()
             fields[key] = Self.sensitive.contains(where: { lowered.contains($0) }) ? "[redacted]" : "\(value)"
         }
-        var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(level)\",\"label\":\(Self.quote(label)),\"msg\":\(Self.quote(message.description))"
+        var line =
+            "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(level)\",\"label\":\(Self.quote(label)),\"msg\":\(Self.quote(message.description))"
         for key in fields.keys.sorted() { line += ",\(Self.quote(key)):\(Self.quote(fields[key]!))" }
         line += "}"
         sink(line)
