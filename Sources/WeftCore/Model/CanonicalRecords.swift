@@ -279,3 +279,34 @@ public struct Standing: Hashable, Sendable, Codable {
         self.overdue = overdue
     }
 }
+
+/// A support ticket, as context for an account: which desk, its subject and status, and when it last changed.
+/// Filed under the billing account whose entitlement the ticket's organisation (Zendesk) or company (Freshdesk) shows.
+public struct Ticket: Hashable, Sendable, Codable {
+    /// `zendesk/ticket/42`.
+    public var ref: ExternalRef
+    /// The billing account, when the organisation is one Weft delivered an account to.
+    public var customerRef: ExternalRef?
+    /// The desk's organisation or company id.
+    public var organizationID: String?
+    public var subject: String?
+    /// The desk's status word (`open`, `pending`, `solved`…; Freshdesk's numbers as `open`, `pending`, `resolved`,
+    /// `closed`).
+    public var status: String?
+    /// The requester's id or email.
+    public var requester: String?
+    public var updatedAt: Date?
+
+    public init(
+        ref: ExternalRef, customerRef: ExternalRef? = nil, organizationID: String? = nil, subject: String? = nil,
+        status: String? = nil, requester: String? = nil, updatedAt: Date? = nil
+    ) {
+        self.ref = ref
+        self.customerRef = customerRef
+        self.organizationID = organizationID
+        self.subject = subject
+        self.status = status
+        self.requester = requester
+        self.updatedAt = updatedAt
+    }
+}

@@ -13,6 +13,8 @@ public struct SystemName: RawRepresentable, Hashable, Sendable, Codable, CustomS
 /// The kinds of record the canonical model knows.
 public enum EntityKind: String, Sendable, Codable, CaseIterable, Hashable {
     case customer, product, price, subscription, invoice, payment, refund
+    /// A support desk's ticket, linked to the account its organisation or company shows.
+    case ticket
 }
 
 /// A record in one external system: which system, which kind of record, and the system's own id for it.

@@ -134,6 +134,29 @@ public struct WeftNode: Sendable {
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
                     commands: commands, nodeID: nodeID, logger: systemLogger)
             case .desk(let desk):
+                // Ticket events, when the desk's webhook is configured: filed under the account they belong to.
+                let deskKind: DeskTicket.Desk = desk.kind == .zendesk ? .zendesk : .freshdesk
+                decoders[name] = DeskTicketDecoderAdapter(decoder: DeskTicketDecoder(system: name, desk: deskKind))
+                let secrets = try desk.webhookSecrets.map { try $0.resolve(environment: environment) }
+                if !secrets.isEmpty {
+                    let authentication: DeskWebhookIngress.Authentication
+                    switch desk.kind {
+                    case .zendesk:
+                        authentication = .zendesk(ZendeskWebhookVerifier(secrets: secrets, tolerance: desk.signatureTolerance))
+                    case .freshdesk:
+                        do {
+                            authentication = .freshdesk(
+                                try FreshdeskWebhookAuthenticator(headerName: desk.webhookSecretHeader, secrets: secrets))
+                        } catch {
+                            throw ConfigurationError(message: "systems.\(name): \(error)")
+                        }
+                    }
+                    ingresses.append(
+                        DeskWebhookIngress(
+                            system: name, authentication: authentication, store: store,
+                            billingSystems: Self.billingSystems(of: configuration),
+                            maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                }
                 let gate = Self.gate(for: name, limit: desk.rateLimit, coordination: coordination, logger: systemLogger)
                 let connector: any TargetConnector
                 switch desk.kind {
@@ -340,6 +363,11 @@ public struct WeftNode: Sendable {
 }
 
 /// Adapts the Stripe decoder to the runtime's `EventDecoder`.
+struct DeskTicketDecoderAdapter: EventDecoder {
+    let decoder: DeskTicketDecoder
+    func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }
+}
+
 struct StripeDecoderAdapter: EventDecoder {
     let decoder: StripeEventDecoder
     func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }

@@ -12,6 +12,7 @@ import WeftRuntime
 /// - `POST /v1/events/replay` with `{"seqs":[…]}` or `{"all":true}` (operate) — failed events back to pending.
 /// - `GET /v1/audit?limit=` (read)
 /// - `GET /v1/stats` (read) — queue depths by status, oldest ages, dead commands by kind
+/// - `GET /v1/accounts/{system}/{id}` (read) — the account's entitlement and canonical records, support tickets included
 /// - `GET /v1/entitlements/{system}/{id}` (read) — the account's entitlement, derived from Weft's own state, by a
 ///   billing customer id, an Odoo partner id or a support desk's organisation/company id (docs/entitlements.md)
 public struct AdminRoutes: Sendable {
@@ -119,6 +120,15 @@ public struct AdminRoutes: Sendable {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: view.jsonBytes())))
         }
+        router.get("/v1/accounts/{system}/{id}") { request, context in
+            _ = try authorize(request, scope: "read")
+            let system = SystemName(rawValue: context.parameters.get("system") ?? "")
+            let view = try await accountView(system: system, id: context.parameters.get("id") ?? "", now: Date())
+            var bytes: [UInt8] = []
+            try view.write(to: &bytes)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
         router.get("/v1/audit") { request, _ in
             _ = try authorize(request, scope: "read")
             let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100
@@ -130,7 +140,13 @@ public struct AdminRoutes: Sendable {
     /// The entitlement of an account, by a billing customer id or by the id of the record an account is bound to in
     /// a target (an Odoo partner, a Zendesk organisation, a Freshdesk company).
     func entitlement(system: SystemName, id: String, now: Date) async throws -> EntitlementView {
-        if billingSystems.contains(system) { return try await entitlement(system: system, customerID: id, now: now) }
+        let account = try await account(system: system, id: id)
+        return try await entitlement(system: account.system, customerID: account.id, now: now)
+    }
+
+    /// The billing account a billing customer id, or a target record bound to one, names.
+    func account(system: SystemName, id: String) async throws -> ExternalRef {
+        if billingSystems.contains(system) { return ExternalRef(system: system, kind: .customer, id: id) }
         guard let model = accountModels[system] else {
             let known = (billingSystems.map(\.rawValue) + accountModels.keys.map(\.rawValue)).sorted()
             throw APIError(
@@ -153,7 +169,33 @@ public struct AdminRoutes: Sendable {
                 message: "\(system) \(model) '\(id)' shows several billing accounts; look each up by its billing id: "
                     + accounts.map { "/v1/entitlements/\($0.system)/\($0.id)" }.joined(separator: ", "))
         }
-        return try await entitlement(system: account.system, customerID: account.id, now: now)
+        return account
+    }
+
+    /// What Weft holds for an account: its entitlement and its canonical records by kind (customer, subscriptions,
+    /// invoices, payments, refunds, and the support tickets filed under it), each with the system that last set it.
+    func accountView(system: SystemName, id: String, now: Date) async throws -> JSONValue {
+        let account = try await account(system: system, id: id)
+        let key = EntityKey.of(account)
+        guard let stored = try await store.loadAggregates([key])[key] else {
+            throw Self.unknownAccount(account.system, account.id)
+        }
+        var records: [String: JSONValue] = [:]
+        for kind in EntityKind.allCases {
+            let found = stored.aggregate.records(of: kind).map { ref, state -> JSONValue in
+                var fields = state.fields
+                fields["ref"] = .string(ref.description)
+                fields["source"] = Set(state.sources.values).sorted().first.map { .string($0.rawValue) } ?? .null
+                return .object(fields)
+            }
+            if !found.isEmpty { records[kind.rawValue] = .array(found) }
+        }
+        let entitlement = try await entitlement(system: account.system, customerID: account.id, now: now)
+        return .object([
+            "account": .string(account.description),
+            "entitlement": try JSONValue.parse(Data(entitlement.jsonBytes())),
+            "records": .object(records),
+        ])
     }
 
     /// The entitlement of a billing customer, derived now from its stored aggregate: no upstream call, so it answers

@@ -1,0 +1,107 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+public import Logging
+public import WeftConnectors
+public import WeftCore
+public import WeftRuntime
+
+/// `POST /hooks/<desk system>`: ticket events from Zendesk (signed: `X-Zendesk-Webhook-Signature` over timestamp +
+/// body) or Freshdesk (an automation rule's shared-secret header; Freshdesk signs nothing). The ticket is filed under
+/// the billing account its organisation or company shows (the binding Weft recorded when it delivered the account
+/// there), so the account lists its tickets beside its invoices and payments (`GET /v1/accounts/…`).
+///
+/// | case | answer | stored |
+/// |---|---|---|
+/// | new ticket event | 200 `{"received":true,"duplicate":false}` | yes |
+/// | the same event again | 200 `{"received":true,"duplicate":true}` | nothing new |
+/// | bad or missing signature / secret | 401 | nothing |
+/// | not a ticket event | 400 | nothing |
+/// | body over the limit | 413 | nothing |
+/// | store unavailable | 503 + `Retry-After` | nothing |
+///
+/// A ticket of an organisation Weft has not bound to an account is kept under that organisation
+/// (`<desk>/organization/<id>`), not lost.
+public struct DeskWebhookIngress: WebhookRoutes {
+    public enum Authentication: Sendable {
+        case zendesk(ZendeskWebhookVerifier)
+        case freshdesk(FreshdeskWebhookAuthenticator)
+    }
+
+    public var system: SystemName { intake.system }
+    let desk: DeskTicket.Desk
+    let authentication: Authentication
+    let store: any Store
+    let billingSystems: Set<SystemName>
+    let intake: WebhookIntake
+
+    public init(
+        system: SystemName, authentication: Authentication, store: any Store, billingSystems: Set<SystemName>,
+        maxBodyBytes: Int, events: Doorbell, logger: Logger
+    ) {
+        self.authentication = authentication
+        switch authentication {
+        case .zendesk: self.desk = .zendesk
+        case .freshdesk: self.desk = .freshdesk
+        }
+        self.store = store
+        self.billingSystems = billingSystems
+        self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
+    }
+
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/hooks/\(system.rawValue)") { request, _ in
+            try await intake.handle(request, accept)
+        }
+    }
+
+    func accept(_ request: Request) async throws -> Response {
+        let body: Data
+        switch authentication {
+        case .freshdesk(let authenticator):
+            // The secret is checked before the body is read.
+            do {
+                try authenticator.authenticate(
+                    headerValue: HTTPField.Name(authenticator.headerName).flatMap { request.headers[$0] })
+            } catch {
+                throw APIError(
+                    .unauthorized, code: "bad_secret",
+                    message: "\(error). Send the secret configured for \(system) in the \(authenticator.headerName) header "
+                        + "of the automation rule's webhook.")
+            }
+            body = try await intake.body(of: request)
+        case .zendesk(let verifier):
+            body = try await intake.body(of: request)
+            do {
+                _ = try verifier.verify(
+                    payload: body,
+                    signature: HTTPField.Name(ZendeskWebhookVerifier.signatureHeader).flatMap { request.headers[$0] },
+                    timestamp: HTTPField.Name(ZendeskWebhookVerifier.timestampHeader).flatMap { request.headers[$0] },
+                    now: Date())
+            } catch {
+                throw APIError(
+                    .unauthorized, code: "bad_signature",
+                    message: "\(error). Check that the webhook's signing secret in Zendesk is the one configured for \(system).")
+            }
+        }
+        let receivedAt = Date()
+        let ticket: DeskTicket
+        do {
+            ticket = try DeskTicket.parse(body, desk: desk)
+        } catch {
+            throw APIError(.badRequest, code: "malformed_event", message: "the body is not a \(desk.rawValue) ticket event: \(error)")
+        }
+        var entityKey = EntityKey("\(system)/\(desk.accountModel)/\(ticket.organizationID.map(String.init) ?? "none")")
+        if let organization = ticket.organizationID {
+            let accounts = try await store.boundSources(
+                of: TargetRecordID(model: desk.accountModel, id: String(organization)), in: system)
+            if let account = accounts.first(where: { $0.kind == .customer && billingSystems.contains($0.system) }) {
+                entityKey = EntityKey.of(account)
+            }
+        }
+        return try await intake.append(
+            IncomingEvent(
+                system: system, eventID: SourceEventID(ticket.eventID), type: "ticket", entityKey: entityKey,
+                occurredAt: ticket.updatedAt ?? receivedAt, receivedAt: receivedAt, payload: body, traceID: TraceID.random()))
+    }
+}
