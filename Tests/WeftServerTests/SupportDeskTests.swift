@@ -187,6 +187,31 @@ struct SupportDeskTests {
         }
     }
 
+    /// The grace period ends with no new event from billing: the clock rechecks the account and the desk gets the
+    /// lower support level.
+    @Test func theSupportLevelDropsWhenTheGracePeriodEndsWithNoNewEvent() async throws {
+        try await Self.withDesks { desks in
+            let customer = "cus_D3"
+            // The payment failed seven days ago less eight seconds: the grace period ends eight seconds from now.
+            let t = Int64(Date().timeIntervalSince1970) - 7 * 86_400 + 8 - 3
+            #expect(await desks.node.send(Self.failedPayment(customer, at: t)).abandoned.isEmpty)
+            _ = try await desks.node.drain()
+            let initial = try await desks.organization(customer)?["organization_fields"]?["weft_support_level"]?.stringValue
+            try await waitUntil {
+                try await desks.organization(customer)?["organization_fields"]?["weft_support_level"]?.stringValue == "basic"
+            }
+            let organization = try #require(try await desks.organization(customer))
+            #expect(organization["organization_fields"]?["weft_standing"]?.stringValue == "overdue")
+            if initial == "priority" {
+                // Nothing came from billing since: the drop came from the recheck the clock queued.
+                let events = try await desks.node.store.listEvents(status: nil, limit: 100)
+                #expect(
+                    events.contains { $0.type == PipelineProcessor.recheckType && $0.entityKey.rawValue == "stripe/customer/\(customer)" })
+            }
+            #expect(try await desks.lookup("stripe/\(customer)").body["support_level"]?.stringValue == "basic")
+        }
+    }
+
     /// A field the desk does not define would be dropped silently: the node refuses to start and names it.
     @Test func aDeskWithoutAConfiguredFieldStopsTheStartSayingWhatToCreate() async throws {
         await #expect {

@@ -71,7 +71,8 @@ struct TestNode: Sendable {
             configuration.delivery = DeliveryConfiguration(
                 retry: retry, breakerFailureThreshold: breakerThreshold, breakerOpenFor: breakerOpenFor, concurrency: 2,
                 lease: .seconds(30))
-            configuration.pipeline = PipelineConfiguration(workers: 2, batchSize: 64, lease: .seconds(30), idlePoll: .milliseconds(100))
+            configuration.pipeline = PipelineConfiguration(
+                workers: 2, batchSize: 64, lease: .seconds(30), idlePoll: .milliseconds(100), recheckInterval: .milliseconds(200))
             configuration.entitlements = entitlements
             let node = try await WeftNode(
                 configuration: configuration,

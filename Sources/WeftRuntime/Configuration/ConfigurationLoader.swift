@@ -729,11 +729,14 @@ private struct Reader {
 
     mutating func readPipeline(_ node: Node) -> PipelineConfiguration {
         var pipeline = PipelineConfiguration()
-        let members = mapping(node, "pipeline", allowed: ["workers", "batch_size", "lease_seconds"])
+        let members = mapping(node, "pipeline", allowed: ["workers", "batch_size", "lease_seconds", "recheck_interval_seconds"])
         if let value = integer(value(members, "workers"), "pipeline.workers", minimum: 1) { pipeline.workers = value }
         if let value = integer(value(members, "batch_size"), "pipeline.batch_size", minimum: 1) { pipeline.batchSize = value }
         if let value = number(value(members, "lease_seconds"), "pipeline.lease_seconds", minimum: 1) {
             pipeline.lease = .milliseconds(Int64(value * 1000))
+        }
+        if let value = number(value(members, "recheck_interval_seconds"), "pipeline.recheck_interval_seconds", minimum: 0.1) {
+            pipeline.recheckInterval = .milliseconds(Int64(value * 1000))
         }
         return pipeline
     }

@@ -387,12 +387,18 @@ public struct PipelineConfiguration: Sendable, Hashable {
     public var lease: Duration
     /// Longest idle wait before looking for work again (a wake-up usually comes first).
     public var idlePoll: Duration
+    /// How often the node looks for entitlements whose grace period has ended, to derive and push them again.
+    public var recheckInterval: Duration
 
-    public init(workers: Int = 2, batchSize: Int = 128, lease: Duration = .seconds(60), idlePoll: Duration = .milliseconds(250)) {
+    public init(
+        workers: Int = 2, batchSize: Int = 128, lease: Duration = .seconds(60), idlePoll: Duration = .milliseconds(250),
+        recheckInterval: Duration = .seconds(30)
+    ) {
         self.workers = workers
         self.batchSize = batchSize
         self.lease = lease
         self.idlePoll = idlePoll
+        self.recheckInterval = recheckInterval
     }
 }
 

@@ -22,6 +22,10 @@ public struct PipelineProcessor: Sendable {
         public var commands: Int
     }
 
+    /// The type of the inbox events Weft appends itself when an account's entitlement changes with the clock (a grace
+    /// period ending): nothing to decode, the aggregate is routed again at the new instant.
+    public static let recheckType = "weft.entitlement.recheck"
+
     /// Processes `event` against the stored aggregate of its entity.
     public func process(_ event: InboxEvent, stored: StoredAggregate?, now: Date = Date()) -> (ProcessedEvent, Summary) {
         var summary = Summary(verdicts: [], unownedFields: 0, commands: 0)
@@ -33,14 +37,18 @@ public struct PipelineProcessor: Sendable {
                 summary
             )
         }
-        guard let decoder = decoders[event.system] else {
-            return finished(.failed, "no decoder is configured for system \(event.system)")
-        }
         let decoded: DecodedEvent
-        do {
-            decoded = try decoder.decode(event)
-        } catch {
-            return finished(.failed, "cannot decode: \(error)")
+        if event.type == Self.recheckType {
+            decoded = DecodedEvent(entityKey: event.entityKey, changes: [])
+        } else {
+            guard let decoder = decoders[event.system] else {
+                return finished(.failed, "no decoder is configured for system \(event.system)")
+            }
+            do {
+                decoded = try decoder.decode(event)
+            } catch {
+                return finished(.failed, "cannot decode: \(error)")
+            }
         }
         if let reason = decoded.ignoredReason { return finished(.done, "ignored: \(reason)") }
 

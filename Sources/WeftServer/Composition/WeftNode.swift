@@ -319,6 +319,12 @@ public struct WeftNode: Sendable {
         var services: [any Service] = dispatchers.keys.sorted().compactMap { dispatchers[$0] }
         services.append(pipeline)
         services.append(contentsOf: catchUps as [any Service])
+        if configuration.flows.contains(where: { if case .desk = configuration.systems[$0.target] { true } else { false } }) {
+            services.append(
+                EntitlementClock(
+                    cache: entitlementCache, store: store, events: events, interval: configuration.pipeline.recheckInterval,
+                    logger: logger))
+        }
         if let coordination = store as? any ClusterCoordination {
             services.append(ClusterWakeUpService(coordination: coordination, events: events, commands: commands))
         }

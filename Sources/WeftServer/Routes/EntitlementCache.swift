@@ -16,6 +16,8 @@ public final class EntitlementCache: Sendable {
         var version: Int64
         var entitlement: Entitlement
         var asOf: Date?
+        /// A recheck event was appended for `entitlement.nextChangeAt`.
+        var recheckQueued = false
     }
 
     private let entries = Mutex<[EntityKey: Entry]>([:])
@@ -26,6 +28,26 @@ public final class EntitlementCache: Sendable {
     public init(capacity: Int = 200_000, trustsLocalCommits: Bool = false) {
         self.capacity = capacity
         self.trustsLocalCommits = trustsLocalCommits
+    }
+
+    /// The accounts whose entitlement changes with the clock by `now` (a grace period ended), marked as queued so the
+    /// next call does not return them again.
+    func takeDue(now: Date) -> [(key: EntityKey, at: Date)] {
+        entries.withLock { entries in
+            var due: [(key: EntityKey, at: Date)] = []
+            for (key, entry) in entries where !entry.recheckQueued {
+                if let at = entry.entitlement.nextChangeAt, at <= now { due.append((key, at)) }
+            }
+            for (key, _) in due { entries[key]?.recheckQueued = true }
+            return due
+        }
+    }
+
+    /// The rechecks of `keys` could not be queued: offer them again.
+    func requeue(_ keys: [EntityKey]) {
+        entries.withLock { entries in
+            for key in keys { entries[key]?.recheckQueued = false }
+        }
     }
 
     /// The aggregates of `keys` were just committed: what was derived from them is out of date.
