@@ -38,6 +38,67 @@ public struct DeskTicket: Sendable, Hashable {
         }
     }
 
+    /// The inbox event type of a ticket webhook.
+    public static let webhookEventType = "ticket"
+    /// The inbox event type of an API snapshot (catch-up): the payload is the desk's ticket object as its API returned
+    /// it (a Zendesk incremental export item, a Freshdesk `GET /api/v2/tickets` item).
+    public static let snapshotEventType = "ticket.snapshot"
+
+    /// Reads a ticket object of the desk's API. The event id is `<desk>:ticket:<id>:<updated_at millis>`, so reading the
+    /// same state again stores nothing new; the version stays `updated_at`, so a snapshot older than a webhook already
+    /// applied is dropped as stale.
+    /// - Throws: `DeskTicketSnapshotError` when the object has no id or no readable `updated_at`.
+    public static func snapshot(_ object: JSONValue, desk: Desk) throws(DeskTicketSnapshotError) -> DeskTicket {
+        guard object.objectValue != nil else { throw DeskTicketSnapshotError(message: "the \(desk) ticket is not a JSON object") }
+        guard let ticketID = positiveID(object["id"]) else {
+            throw DeskTicketSnapshotError(message: "the \(desk) ticket has no id")
+        }
+        let updatedText = object["updated_at"]?.stringValue
+        let updatedAt: Date? =
+            switch desk {
+            case .zendesk: updatedText.flatMap(ZendeskWebhookVerifier.parseTimestamp)
+            case .freshdesk: updatedText.flatMap(FreshdeskTicketEvent.iso8601)
+            }
+        guard let updatedAt else {
+            throw DeskTicketSnapshotError(message: "\(desk) ticket \(ticketID) has no ISO 8601 updated_at")
+        }
+        let millis = Int64((updatedAt.timeIntervalSince1970 * 1000).rounded())
+        switch desk {
+        case .zendesk:
+            return DeskTicket(
+                eventID: "zendesk:ticket:\(ticketID):\(millis)", ticketID: ticketID,
+                organizationID: positiveID(object["organization_id"]), subject: object["subject"]?.stringValue,
+                status: object["status"]?.stringValue?.lowercased(), requester: positiveID(object["requester_id"]).map(String.init),
+                updatedAt: updatedAt)
+        case .freshdesk:
+            let status = object["status"]?.intValue.map(String.init) ?? object["status"]?.stringValue
+            return DeskTicket(
+                eventID: "freshdesk:ticket:\(ticketID):\(millis)", ticketID: ticketID,
+                organizationID: positiveID(object["company_id"]), subject: object["subject"]?.stringValue,
+                status: status.map(Self.freshdeskStatus),
+                // The list carries the requester's email only with `include=requester` (an extra API credit per call);
+                // without it the record keeps the email a webhook gave.
+                requester: object["requester"]?["email"]?.stringValue, updatedAt: updatedAt)
+        }
+    }
+
+    /// Parses a stored snapshot payload (the ticket object's JSON).
+    public static func parseSnapshot(_ payload: Data, desk: Desk) throws(DeskTicketSnapshotError) -> DeskTicket {
+        let object: JSONValue
+        do {
+            object = try JSONValue.parse(payload)
+        } catch {
+            throw DeskTicketSnapshotError(message: "the stored \(desk) ticket is not JSON")
+        }
+        return try snapshot(object, desk: desk)
+    }
+
+    /// A positive id from a number or a numeric string; `0`, `null` and absence are `nil`.
+    static func positiveID(_ value: JSONValue?) -> Int64? {
+        let number = value?.intValue ?? value?.stringValue.flatMap { Int64($0) }
+        return number.flatMap { $0 > 0 ? $0 : nil }
+    }
+
     /// Freshdesk sends its status as a word or as its number (2 open, 3 pending, 4 resolved, 5 closed).
     static func freshdeskStatus(_ status: String) -> String {
         switch status.lowercased() {
@@ -74,8 +135,39 @@ public struct DeskTicketDecoder: Sendable {
         self.desk = desk
     }
 
+    /// Decodes a webhook body (type `ticket`) or an API snapshot (type `ticket.snapshot`).
     public func decode(_ event: InboxEvent) throws -> DecodedEvent {
-        let ticket = try DeskTicket.parse(event.payload, desk: desk)
+        let ticket =
+            event.type == DeskTicket.snapshotEventType
+            ? try DeskTicket.parseSnapshot(event.payload, desk: desk) : try DeskTicket.parse(event.payload, desk: desk)
         return DecodedEvent(entityKey: event.entityKey, changes: [ticket.change(system: system, receivedAt: event.receivedAt)])
+    }
+}
+
+/// A desk ticket object Weft cannot read. The message names the desk and the ticket id, never the payload.
+public struct DeskTicketSnapshotError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    public var description: String { "desk ticket snapshot rejected: \(message)" }
+}
+
+/// A ticket read from a desk's API for catch-up: what Weft files it by, and the ticket object to store.
+public struct DeskTicketSnapshot: Sendable, Hashable {
+    /// The ticket's parts (event id, organisation or company, version).
+    public var ticket: DeskTicket
+    /// The desk's ticket object as JSON, stored as the inbox payload.
+    public var payload: Data
+
+    /// - Parameters:
+    ///   - ticket: the parsed ticket.
+    ///   - payload: the ticket object's JSON.
+    public init(ticket: DeskTicket, payload: Data) {
+        self.ticket = ticket
+        self.payload = payload
+    }
+
+    /// Reads one ticket object of a page.
+    public init(_ object: JSONValue, desk: DeskTicket.Desk) throws(DeskTicketSnapshotError) {
+        self.init(ticket: try DeskTicket.snapshot(object, desk: desk), payload: object.serialized())
     }
 }

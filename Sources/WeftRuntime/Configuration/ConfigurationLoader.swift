@@ -331,7 +331,7 @@ private struct Reader {
                     allowed: [
                         "type", "base_url", "email", "api_token_env", "api_token_file", "oauth_token_env",
                         "oauth_token_file", "webhook_secret_env", "webhook_secret_file", "webhook_secrets",
-                        "signature_tolerance_seconds", "fields", "rate_limit", "timeout_seconds",
+                        "signature_tolerance_seconds", "fields", "rate_limit", "timeout_seconds", "catch_up",
                     ])
                 if let desk = readDesk(.zendesk, members, context: context, node: value) { systems[SystemName(name)] = .desk(desk) }
             case "freshdesk":
@@ -340,6 +340,7 @@ private struct Reader {
                     allowed: [
                         "type", "base_url", "api_key_env", "api_key_file", "webhook_secret_env", "webhook_secret_file",
                         "webhook_secrets", "webhook_secret_header", "fields", "rate_limit", "timeout_seconds",
+                        "catch_up",
                     ])
                 if let desk = readDesk(.freshdesk, members, context: context, node: value) { systems[SystemName(name)] = .desk(desk) }
             case let other:
@@ -583,6 +584,9 @@ private struct Reader {
         if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
             desk.timeout = .milliseconds(Int64(seconds * 1000))
         }
+        // Off unless asked for: `catch_up: {}` (or `enabled: true`) reads every 5 minutes, `interval_seconds` sets it.
+        if value(members, "catch_up") != nil { desk.catchUpInterval = .seconds(300) }
+        readCatchUp(members, context: context, interval: &desk.catchUpInterval, overlap: &desk.catchUpOverlap)
         guard url != nil else { return nil }
         return desk
     }

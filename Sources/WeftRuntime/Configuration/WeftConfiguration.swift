@@ -323,13 +323,21 @@ public struct DeskSystemConfiguration: Sendable, Hashable {
     public var fields: DeskFieldMap
     public var rateLimit: RateLimit?
     public var timeout: Duration
+    /// How often to read the desk's tickets (Zendesk's incremental export, Freshdesk's list by `updated_since`) to
+    /// catch up on tickets whose webhook never arrived or that predate it (`nil`: never, the default).
+    public var catchUpInterval: Duration?
+    /// How far behind the cursor (the newest `updated_at` seen) each catch-up starts reading again.
+    public var catchUpOverlap: Duration
 
     public init(
         kind: Kind, baseURL: String, email: String? = nil, apiKey: SecretReference? = nil,
         oauthToken: SecretReference? = nil, webhookSecrets: [SecretReference] = [],
         webhookSecretHeader: String = "X-Weft-Webhook-Secret", signatureTolerance: Duration = .seconds(300),
-        fields: DeskFieldMap = .init(), rateLimit: RateLimit? = nil, timeout: Duration = .seconds(30)
+        fields: DeskFieldMap = .init(), rateLimit: RateLimit? = nil, timeout: Duration = .seconds(30),
+        catchUpInterval: Duration? = nil, catchUpOverlap: Duration = .seconds(300)
     ) {
+        self.catchUpInterval = catchUpInterval
+        self.catchUpOverlap = catchUpOverlap
         self.kind = kind
         self.baseURL = baseURL
         self.email = email

@@ -31,8 +31,7 @@ public struct DeskWebhookIngress: WebhookRoutes {
     public var system: SystemName { intake.system }
     let desk: DeskTicket.Desk
     let authentication: Authentication
-    let store: any Store
-    let billingSystems: Set<SystemName>
+    let filing: DeskTicketFiling
     let intake: WebhookIntake
 
     public init(
@@ -44,8 +43,7 @@ public struct DeskWebhookIngress: WebhookRoutes {
         case .zendesk: self.desk = .zendesk
         case .freshdesk: self.desk = .freshdesk
         }
-        self.store = store
-        self.billingSystems = billingSystems
+        self.filing = DeskTicketFiling(system: system, desk: desk, store: store, billingSystems: billingSystems)
         self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
     }
 
@@ -91,17 +89,10 @@ public struct DeskWebhookIngress: WebhookRoutes {
         } catch {
             throw APIError(.badRequest, code: "malformed_event", message: "the body is not a \(desk.rawValue) ticket event: \(error)")
         }
-        var entityKey = EntityKey("\(system)/\(desk.accountModel)/\(ticket.organizationID.map(String.init) ?? "none")")
-        if let organization = ticket.organizationID {
-            let accounts = try await store.boundSources(
-                of: TargetRecordID(model: desk.accountModel, id: String(organization)), in: system)
-            if let account = accounts.first(where: { $0.kind == .customer && billingSystems.contains($0.system) }) {
-                entityKey = EntityKey.of(account)
-            }
-        }
+        let entityKey = try await filing.entityKey(organization: ticket.organizationID)
         return try await intake.append(
             IncomingEvent(
-                system: system, eventID: SourceEventID(ticket.eventID), type: "ticket", entityKey: entityKey,
+                system: system, eventID: SourceEventID(ticket.eventID), type: DeskTicket.webhookEventType, entityKey: entityKey,
                 occurredAt: ticket.updatedAt ?? receivedAt, receivedAt: receivedAt, payload: body, traceID: TraceID.random()))
     }
 }
