@@ -5,9 +5,10 @@ import NIOHTTP1
 import Testing
 import WeftCore
 import WeftRuntime
-import WeftServer
 import WeftSimKit
 import WeftTools
+
+@testable import WeftServer
 
 /// `GET /v1/entitlements/{system}/{id}` over real HTTP: derived from what the pipeline stored, following a failed and
 /// then a recovered payment, answering while Odoo is down, and refusing what it cannot answer.
@@ -121,15 +122,21 @@ struct EntitlementLookupTests {
             #expect(never.stale && never.sourceReachedAt == nil)
             #expect(never.status == "none")
 
+            // A reach recorded in the store before this process knew any (another run's catch-up): read from there.
+            let longAgo = Date().addingTimeInterval(-601)
+            try await node.store.setCursor(CatchUpService.reachedCursorName("stripe"), to: String(StoreInstant.millis(longAgo)))
+            let old = try #require(try await lookup(node, "stripe/cus_S1").view)
+            #expect(old.stale)
+            #expect(old.sourceReachedAt.map { abs($0.timeIntervalSince(longAgo)) < 1 } == true)  // ISO 8601 in whole seconds
+            #expect(try #require(try await lookup(node, "stripe/cus_S1").view).stale)
+
+            // Then a catch-up reaches Stripe: it stores the cursor and tells the node, as `CatchUpService` does.
             let reached = Date().addingTimeInterval(-60)
             try await node.store.setCursor(CatchUpService.reachedCursorName("stripe"), to: String(StoreInstant.millis(reached)))
+            node.node.entitlementCache.reached("stripe", at: reached)
             let fresh = try #require(try await lookup(node, "stripe/cus_S1").view)
             #expect(!fresh.stale)
-            #expect(fresh.sourceReachedAt.map { abs($0.timeIntervalSince(reached)) < 1 } == true)  // ISO 8601 in whole seconds
-
-            try await node.store.setCursor(
-                CatchUpService.reachedCursorName("stripe"), to: String(StoreInstant.millis(Date().addingTimeInterval(-601))))
-            #expect(try #require(try await lookup(node, "stripe/cus_S1").view).stale)
+            #expect(fresh.sourceReachedAt.map { abs($0.timeIntervalSince(reached)) < 1 } == true)
         }
     }
 }

@@ -19,11 +19,14 @@ public struct CatchUpService: Service {
     let overlap: Duration
     let events: Doorbell
     let logger: Logger
+    /// Told when a read of the source succeeded (after the reach cursor is stored).
+    let onReached: (@Sendable (Date) -> Void)?
 
     public init(
         system: SystemName, feed: any EventFeed, store: any Store, interval: Duration, overlap: Duration, events: Doorbell,
-        logger: Logger
+        logger: Logger, onReached: (@Sendable (Date) -> Void)? = nil
     ) {
+        self.onReached = onReached
         self.system = system
         self.feed = feed
         self.store = store
@@ -71,7 +74,9 @@ public struct CatchUpService: Service {
             cursorMillis.map { Date(timeIntervalSince1970: Double($0) / 1000 - overlapSeconds) }
             ?? Date(timeIntervalSince1970: 0)
         let found = try await feed.events(since: since)
-        try await store.setCursor(Self.reachedCursorName(system), to: String(StoreInstant.millis(Date())))
+        let reached = Date()
+        try await store.setCursor(Self.reachedCursorName(system), to: String(StoreInstant.millis(reached)))
+        onReached?(StoreInstant.date(StoreInstant.millis(reached)))
         guard !found.isEmpty else { return 0 }
         var stored = 0
         for chunk in stride(from: 0, to: found.count, by: 500) {

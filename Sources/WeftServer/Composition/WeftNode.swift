@@ -60,6 +60,7 @@ public struct WeftNode: Sendable {
         let coordination = store as? any ClusterCoordination
         let events = Doorbell()
         let commands = Doorbell()
+        let entitlementCache = EntitlementCache(trustsLocalCommits: coordination == nil)
         self.events = events
         self.commands = commands
 
@@ -91,7 +92,8 @@ public struct WeftNode: Sendable {
                     catchUps.append(
                         CatchUpService(
                             system: name, feed: feed, store: store, interval: interval, overlap: stripe.catchUpOverlap,
-                            events: events, logger: systemLogger))
+                            events: events, logger: systemLogger,
+                            onReached: { [entitlementCache] in entitlementCache.reached(name, at: $0) }))
                 }
             case .chargebee(let chargebee):
                 decoders[name] = ChargebeeDecoderAdapter(decoder: ChargebeeEventDecoder(system: name))
@@ -119,7 +121,8 @@ public struct WeftNode: Sendable {
                     catchUps.append(
                         CatchUpService(
                             system: name, feed: feed, store: store, interval: interval, overlap: chargebee.catchUpOverlap,
-                            events: events, logger: systemLogger))
+                            events: events, logger: systemLogger,
+                            onReached: { [entitlementCache] in entitlementCache.reached(name, at: $0) }))
                 }
             case .odoo(let odoo):
                 let gate = Self.gate(for: name, limit: odoo.rateLimit, coordination: coordination, logger: systemLogger)
@@ -159,6 +162,7 @@ public struct WeftNode: Sendable {
                 }
                 let gate = Self.gate(for: name, limit: desk.rateLimit, coordination: coordination, logger: systemLogger)
                 let connector: any TargetConnector
+                let ticketSource: DeskTicketFeed.Source
                 switch desk.kind {
                 case .zendesk:
                     let auth: ZendeskConfiguration.Auth =
@@ -168,10 +172,14 @@ public struct WeftNode: Sendable {
                             .apiToken(
                                 email: desk.email ?? "", token: try desk.apiKey?.resolve(environment: environment) ?? "")
                         }
-                    let zendesk = ZendeskTarget(
-                        configuration: ZendeskConfiguration(
-                            baseURL: desk.baseURL, auth: auth, fields: desk.fields, requestTimeout: desk.timeout),
-                        client: httpClient, gate: gate)
+                    let zendeskConfiguration = ZendeskConfiguration(
+                        baseURL: desk.baseURL, auth: auth, fields: desk.fields, requestTimeout: desk.timeout)
+                    let zendesk = ZendeskTarget(configuration: zendeskConfiguration, client: httpClient, gate: gate)
+                    // The incremental export allows 10 requests a minute: one every 6 s keeps within any minute.
+                    ticketSource = .zendesk(
+                        ZendeskTicketFeed(
+                            configuration: zendeskConfiguration, httpClient: httpClient,
+                            gate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 1.0 / 6, burst: 1)), gate])))
                     fieldChecks.append(
                         (
                             name, "Admin Center > People > Configuration > Organization fields",
@@ -188,6 +196,12 @@ public struct WeftNode: Sendable {
                         throw ConfigurationError(message: "systems.\(name): \(error)")
                     }
                     let target = FreshdeskTarget(configuration: freshdesk, client: httpClient, gate: gate)
+                    // Freshdesk counts list calls against the account's per-minute limit (trial plans: 50 in all);
+                    // catch-up keeps to 30 a minute, 3000 tickets.
+                    ticketSource = .freshdesk(
+                        FreshdeskTicketFeed(
+                            configuration: freshdesk, httpClient: httpClient,
+                            gate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 0.5, burst: 1)), gate])))
                     fieldChecks.append(
                         (
                             name, "Admin > Support Operations > Company Fields",
@@ -198,6 +212,18 @@ public struct WeftNode: Sendable {
                 dispatchers[name] = DispatcherService(
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
                     commands: commands, nodeID: nodeID, logger: systemLogger)
+                // Tickets whose webhook never arrived (or that predate it), read from the desk's API.
+                if let interval = desk.catchUpInterval {
+                    let feed = DeskTicketFeed(
+                        source: ticketSource,
+                        filing: DeskTicketFiling(
+                            system: name, desk: deskKind, store: store, billingSystems: Self.billingSystems(of: configuration)),
+                        logger: systemLogger)
+                    catchUps.append(
+                        CatchUpService(
+                            system: name, feed: feed, store: store, interval: interval, overlap: desk.catchUpOverlap,
+                            events: events, logger: systemLogger))
+                }
             }
         }
         // A field key the desk does not define would be dropped silently (Zendesk) or rejected on every command
@@ -223,7 +249,6 @@ public struct WeftNode: Sendable {
                 desks: Set(configuration.systems.compactMap { name, system in if case .desk = system { name } else { nil } }),
                 entitlements: configuration.entitlements),
             decoders: decoders)
-        let entitlementCache = EntitlementCache(trustsLocalCommits: coordination == nil)
         self.entitlementCache = entitlementCache
         self.pipeline = PipelineService(
             store: store, processor: processor, configuration: configuration.pipeline, events: events, commands: commands,
@@ -318,11 +343,14 @@ public struct WeftNode: Sendable {
         let router = Router()
         for ingress in ingresses { ingress.addRoutes(to: router) }
         OperationsRoutes(store: store, registry: registry).addRoutes(to: router)
+        adminRoutes.addRoutes(to: router)
+        return router
+    }
+
+    var adminRoutes: AdminRoutes {
         AdminRoutes(
             store: store, tokens: adminTokens, entitlementRules: entitlementRules, billingSystems: billingSystems,
-            watchedSources: Set(catchUps.map(\.system)), accountModels: accountModels, entitlementCache: entitlementCache
-        ).addRoutes(to: router)
-        return router
+            watchedSources: Set(catchUps.map(\.system)), accountModels: accountModels, entitlementCache: entitlementCache)
     }
 
     /// The long-running services besides the HTTP server, in start order.
@@ -366,8 +394,11 @@ public struct WeftNode: Sendable {
         host: String? = nil, port: Int? = nil, gracefulShutdownSignals: [UnixSignal] = [],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> ServiceGroup {
+        let admin = adminRoutes
         let app = Application(
             router: makeRouter(),
+            // Entitlement lookups answerable from memory are written on the event loop (EntitlementFastPath).
+            server: .http1(configuration: .init(additionalChannelHandlers: [EntitlementFastPath(routes: admin)])),
             configuration: .init(
                 address: .hostname(host ?? configuration.server.host, port: port ?? configuration.server.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

@@ -231,10 +231,36 @@ public struct AdminRoutes: Sendable {
         if watchedSources.contains(system) {
             let reached = try await store.cursor(CatchUpService.reachedCursorName(system)).flatMap { Int64($0) }
                 .map(StoreInstant.date)
-            view.sourceReachedAt = reached
-            view.stale = reached.map { now.timeIntervalSince($0) > Double(entitlementRules.staleAfterSeconds) } ?? true
+            if let reached { cache.reached(system, at: reached) }
+            setReach(reached, on: &view, now: now)
         }
         return view
+    }
+
+    private func setReach(_ reached: Date?, on view: inout EntitlementView, now: Date) {
+        view.sourceReachedAt = reached
+        view.stale = reached.map { now.timeIntervalSince($0) > Double(entitlementRules.staleAfterSeconds) } ?? true
+    }
+
+    /// The body of `GET /v1/entitlements/<system>/<id>` when it can be given without waiting for the store: this
+    /// process is the store's only writer, `system` is a billing platform, the token is valid for `read`, the account's
+    /// entitlement is derived and current, and the platform's reach time is known. `nil`: the route answers (the same
+    /// bytes, or the error). Called on the connection's event loop by `EntitlementFastPath`.
+    func immediateEntitlement(system: String, id: String, authorization: String?, now: Date) -> [UInt8]? {
+        guard cache.trustsLocalCommits, let authorization, (try? authorize(authorization, scope: "read")) != nil else {
+            return nil
+        }
+        let system = SystemName(rawValue: system)
+        guard billingSystems.contains(system) else { return nil }
+        let key = EntityKey(ExternalRef(system: system, kind: .customer, id: id).description)
+        guard let entry = cache.entry(key) else { return nil }
+        if let next = entry.entitlement.nextChangeAt, now >= next { return nil }
+        var view = EntitlementView(EntitlementCache.current(entry.entitlement, now: now), asOf: entry.asOf)
+        if watchedSources.contains(system) {
+            guard let reached = cache.reachedAt(system) else { return nil }
+            setReach(reached, on: &view, now: now)
+        }
+        return view.jsonBytes()
     }
 
     static func unknownAccount(_ system: SystemName, _ customerID: String) -> APIError {
@@ -245,7 +271,12 @@ public struct AdminRoutes: Sendable {
 
     /// Checks the bearer token (constant time) and its scope. `admin` implies `operate`, which implies `read`.
     func authorize(_ request: Request, scope: String) throws -> Token {
-        guard let header = request.headers[.authorization], let presented = Self.bearerToken(header) else {
+        try authorize(request.headers[.authorization], scope: scope)
+    }
+
+    /// Checks an `Authorization` header value (constant time) and its scope.
+    func authorize(_ header: String?, scope: String) throws -> Token {
+        guard let header, let presented = Self.bearerToken(header) else {
             throw APIError(
                 .unauthorized, code: "missing_token", message: "send Authorization: Bearer <admin token>",
                 headers: [.wwwAuthenticate: "Bearer"])

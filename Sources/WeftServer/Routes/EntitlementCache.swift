@@ -21,6 +21,9 @@ public final class EntitlementCache: Sendable {
     }
 
     private let entries = Mutex<[EntityKey: Entry]>([:])
+    /// When each watched billing platform was last reached, as stored in its reach cursor: kept here only when this
+    /// process is the store's only writer (the cursor then moves only through `reached`).
+    private let reachedAt = Mutex<[SystemName: Date]>([:])
     let capacity: Int
     /// Whether every write to the aggregates passes `invalidate` first (this process is the store's only writer).
     let trustsLocalCommits: Bool
@@ -89,6 +92,17 @@ public final class EntitlementCache: Sendable {
     }
 
     func entry(_ key: EntityKey) -> Entry? { entries.withLock { $0[key] } }
+
+    /// `system`'s catch-up reached it at `date` (or the reach cursor read from the store says so).
+    public func reached(_ system: SystemName, at date: Date) {
+        guard trustsLocalCommits else { return }
+        reachedAt.withLock { reached in
+            if reached[system].map({ $0 < date }) ?? true { reached[system] = date }
+        }
+    }
+
+    /// When `system` was last reached, if this process knows it without reading the store.
+    func reachedAt(_ system: SystemName) -> Date? { reachedAt.withLock { $0[system] } }
 
     func store(_ entry: Entry, for key: EntityKey) {
         entries.withLock { entries in
