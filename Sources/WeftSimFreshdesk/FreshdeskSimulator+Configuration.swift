@@ -27,6 +27,9 @@ extension FreshdeskSimulator {
         /// How long a write takes to reach the search index (`/api/v2/search/companies`), in seconds. Freshdesk says
         /// updates "may take a few minutes to be indexed"; 0 indexes at once.
         public var searchIndexLagSeconds: Int
+        /// The last `page` of `GET /api/v2/tickets` Freshdesk serves (300: "A maximum of 300 pages … will be returned");
+        /// a later page is a 400. Lower it in tests to reach the cap with few tickets.
+        public var maximumTicketListPage: Int
         /// Where the simulator logs (webhook deliveries at debug level).
         public var logger: Logger
 
@@ -42,6 +45,7 @@ extension FreshdeskSimulator {
         ///   - now: the current time (`nil`: system time).
         ///   - idSeed: ids start after this (default 1000).
         ///   - searchIndexLagSeconds: delay before writes are searchable (default 0).
+        ///   - maximumTicketListPage: the last page of the ticket list (default 300).
         ///   - logger: the simulator's logger.
         public init(
             apiKeys: [String] = ["fd_key123"],
@@ -55,6 +59,7 @@ extension FreshdeskSimulator {
             now: (@Sendable () -> Date)? = nil,
             idSeed: Int = 1000,
             searchIndexLagSeconds: Int = 0,
+            maximumTicketListPage: Int = 300,
             logger: Logger = Logger(label: "weft.sim.freshdesk")
         ) {
             self.apiKeys = apiKeys
@@ -68,6 +73,7 @@ extension FreshdeskSimulator {
             self.now = now
             self.idSeed = idSeed
             self.searchIndexLagSeconds = searchIndexLagSeconds
+            self.maximumTicketListPage = max(1, maximumTicketListPage)
             self.logger = logger
         }
     }

@@ -104,6 +104,20 @@ public final class FreshdeskSimulator: Sendable {
         }
     }
 
+    /// Moves a ticket to the Spam folder, as an agent (or a rule) does in the UI; the public API has no call for it.
+    /// - Returns: whether the ticket exists.
+    @discardableResult
+    public func markTicketAsSpam(_ id: Int) -> Bool {
+        let now = self.now
+        return state.withLock { state in
+            guard var ticket = state.tickets[id] else { return false }
+            ticket.spam = true
+            ticket.updatedAt = now
+            state.tickets[id] = ticket
+            return true
+        }
+    }
+
     /// The custom company fields defined now.
     public var companyFields: [CustomField] { state.withLock { $0.companyFields } }
 

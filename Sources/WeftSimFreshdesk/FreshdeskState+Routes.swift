@@ -41,9 +41,16 @@ extension FreshdeskState {
             try allow(["GET", "POST"])
             return method == "GET" ? try listTickets(request) : try createTicket(request)
         case ("tickets", 2):
-            try allow(["GET", "PUT"])
-            return method == "GET"
-                ? FreshdeskReply(body: ticketJSON(try ticket(rest[1]))) : try updateTicket(rest[1], request)
+            try allow(["GET", "PUT", "DELETE"])
+            switch method {
+            // A deleted or spam ticket is still shown by id (helpkit: no state condition for `show`).
+            case "GET": return FreshdeskReply(body: ticketJSON(try ticket(rest[1])))
+            case "PUT": return try updateTicket(rest[1], request)
+            default: return try deleteTicket(rest[1])
+            }
+        case ("tickets", 3) where rest[2] == "restore":
+            try allow(["PUT"])
+            return try restoreTicket(rest[1])
         case ("search", 2) where rest[1] == "companies":
             try allow(["GET"])
             return try searchCompanies(request)

@@ -12,7 +12,7 @@ extension FreshdeskState {
     static let sources = [1, 2, 3, 7, 9, 10]
 
     func ticketJSON(_ ticket: FDTicket) -> FDJSON {
-        [
+        var json: FDJSON = [
             "id": .int(Int64(ticket.id)), "subject": .string(ticket.subject),
             "description": .string(ticket.description), "description_text": .string(ticket.description),
             "status": .int(Int64(ticket.status)), "priority": .int(Int64(ticket.priority)),
@@ -20,18 +20,51 @@ extension FreshdeskState {
             "requester_id": .int(Int64(ticket.requesterID)),
             "company_id": ticket.companyID.map { .int(Int64($0)) } ?? .null, "responder_id": .null, "group_id": .null,
             "product_id": .null, "email_config_id": .null, "tags": .array(ticket.tags.map(FDJSON.string)),
-            "cc_emails": [], "fwd_emails": [], "reply_cc_emails": [], "spam": false, "is_escalated": false,
+            "cc_emails": [], "fwd_emails": [], "reply_cc_emails": [], "spam": .bool(ticket.spam), "is_escalated": false,
             "fr_escalated": false, "custom_fields": .object(ticket.customFields),
             "due_by": .string(FDTime.format(ticket.createdAt + 3 * 86_400)),
             "fr_due_by": .string(FDTime.format(ticket.createdAt + 86_400)),
             "created_at": .string(FDTime.format(ticket.createdAt)),
             "updated_at": .string(FDTime.format(ticket.updatedAt)),
         ]
+        // Freshdesk's views add `deleted` only for a deleted ticket (`json.set! :deleted, … if tkt.deleted`).
+        if ticket.deleted, case .object(var members) = json {
+            members["deleted"] = true
+            json = .object(members)
+        }
+        return json
     }
 
     func ticket(_ idText: String) throws(FreshdeskAPIError) -> FDTicket {
         guard let id = Int(idText), let ticket = tickets[id] else { throw .notFound }
         return ticket
+    }
+
+    /// A ticket an action may change: not deleted, not spam (Freshdesk's `CONDITIONS_FOR_TICKET_ACTIONS`); else 404.
+    func activeTicket(_ idText: String) throws(FreshdeskAPIError) -> FDTicket {
+        let ticket = try self.ticket(idText)
+        guard !ticket.deleted, !ticket.spam else { throw .notFound }
+        return ticket
+    }
+
+    /// `DELETE /api/v2/tickets/{id}`: moves the ticket to Trash (`deleted: true`, still shown by id and listed with
+    /// `filter=deleted`); 204. A deleted or spam ticket is a 404.
+    mutating func deleteTicket(_ idText: String) throws(FreshdeskAPIError) -> FreshdeskReply {
+        var ticket = try activeTicket(idText)
+        ticket.deleted = true
+        ticket.updatedAt = now
+        tickets[ticket.id] = ticket
+        return FreshdeskReply(status: 204, body: nil)
+    }
+
+    /// `PUT /api/v2/tickets/{id}/restore`: takes a deleted ticket out of Trash; 204. Any other ticket is a 404.
+    mutating func restoreTicket(_ idText: String) throws(FreshdeskAPIError) -> FreshdeskReply {
+        var ticket = try self.ticket(idText)
+        guard ticket.deleted else { throw .notFound }
+        ticket.deleted = false
+        ticket.updatedAt = now
+        tickets[ticket.id] = ticket
+        return FreshdeskReply(status: 204, body: nil)
     }
 
     /// `POST /api/v2/tickets`: the requester is found or created by `email`; the company is the requester's.
@@ -91,7 +124,7 @@ extension FreshdeskState {
 
     /// `PUT /api/v2/tickets/{id}`.
     mutating func updateTicket(_ idText: String, _ request: FreshdeskRequest) throws(FreshdeskAPIError) -> FreshdeskReply {
-        var ticket = try self.ticket(idText)
+        var ticket = try activeTicket(idText)
         let body = try request.jsonObject()
         var errors: [FreshdeskAPIError.FieldError] = []
         for key in body.keys.sorted() where !Self.ticketUpdateKeys.contains(key) {
@@ -155,36 +188,6 @@ extension FreshdeskState {
             // No ticket fields are defined in the simulator: every key is unknown, as Freshdesk answers for one.
             for key in (value.object ?? [:]).keys.sorted() { errors.append(FreshdeskAPIError.FieldError.invalidField(key)) }
         }
-    }
-
-    /// `GET /api/v2/tickets`: newest first; by default only tickets created in the last 30 days, with
-    /// `updated_since` every ticket updated since then; `company_id`, `requester_id`, `email` filter.
-    func listTickets(_ request: FreshdeskRequest) throws(FreshdeskAPIError) -> FreshdeskReply {
-        let (page, perPage) = try Self.pagination(request)
-        var list = tickets.values.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
-        if let raw = request.queryValue("updated_since") {
-            guard let since = FDTime.parse(raw) else {
-                throw .validation([
-                    .init(
-                        field: "updated_since", message: "It should be in the 'combined date and time ISO8601' format",
-                        code: "invalid_value")
-                ])
-            }
-            list = list.filter { $0.updatedAt >= since }
-        } else {
-            list = list.filter { $0.createdAt >= now - 30 * 86_400 }
-        }
-        if let company = request.queryValue("company_id").flatMap(Int.init) {
-            list = list.filter { $0.companyID == company }
-        }
-        if let requester = request.queryValue("requester_id").flatMap(Int.init) {
-            list = list.filter { $0.requesterID == requester }
-        }
-        if let email = request.queryValue("email")?.lowercased() {
-            list = list.filter { contacts[$0.requesterID]?.email == email }
-        }
-        let (slice, headers) = Self.page(list, request: request, page: page, perPage: perPage)
-        return FreshdeskReply(body: .array(slice.map(ticketJSON)), headers: headers)
     }
 
     // MARK: Automations

@@ -63,6 +63,10 @@ struct FDTicket: Sendable, Hashable {
     var customFields: [String: FDJSON]
     var createdAt: Int
     var updatedAt: Int
+    /// Soft-deleted (`DELETE /api/v2/tickets/{id}`, "Trash"): listed only with `filter=deleted`.
+    var deleted = false
+    /// In the Spam folder (an agent or a rule marked it): listed only with `filter=spam`.
+    var spam = false
 }
 
 /// A webhook call the automation rules produced, waiting to be sent.
@@ -160,6 +164,15 @@ struct FreshdeskState: Sendable {
         page: Int, perPage: Int
     ) {
         var errors: [FreshdeskAPIError.FieldError] = []
+        let values = pagination(request, maxPerPage: maxPerPage, errors: &errors)
+        if !errors.isEmpty { throw .validation(errors) }
+        return values
+    }
+
+    /// `page` and `per_page` (default 30, at most 100); what is wrong with them is added to `errors`.
+    static func pagination(
+        _ request: FreshdeskRequest, maxPerPage: Int = 100, errors: inout [FreshdeskAPIError.FieldError]
+    ) -> (page: Int, perPage: Int) {
         var page = 1
         var perPage = 30
         if let raw = request.queryValue("page") {
@@ -179,7 +192,6 @@ struct FreshdeskState: Sendable {
                         code: "invalid_value"))
             }
         }
-        if !errors.isEmpty { throw .validation(errors) }
         return (page, perPage)
     }
 

@@ -1,7 +1,13 @@
+import AsyncHTTPClient
 import Foundation
+import Hummingbird
+import Logging
+import Synchronization
 import Testing
 import WeftConnectors
 import WeftCore
+import WeftSimKit
+import WeftSimZendesk
 
 /// The pages of the desks' ticket exports and the snapshots read from them, without I/O.
 @Suite struct DeskTicketFeedTests {
@@ -126,4 +132,106 @@ import WeftCore
         #expect(throws: (any Error).self) { try decoder.decode(event(DeskTicket.webhookEventType, snapshot.payload)) }
         #expect(throws: (any Error).self) { try decoder.decode(event(DeskTicket.snapshotEventType, Data("[]".utf8))) }
     }
+
+    @Test func recordsADeletedTicketAsDeletedAndAsTheLaterState() throws {
+        let decoder = DeskTicketDecoder(system: "zendesk", desk: .zendesk)
+        let open = try DeskTicketSnapshot(
+            ["id": 42, "organization_id": 7, "status": "open", "subject": "S", "updated_at": "2026-01-31T12:00:00Z"],
+            desk: .zendesk)
+        // Zendesk's export sends a soft-deleted ticket with status "deleted" (and its other members as they were).
+        let deleted = try DeskTicketSnapshot(
+            ["id": 42, "organization_id": 7, "status": "deleted", "subject": "S", "updated_at": "2026-01-31T12:05:00Z"],
+            desk: .zendesk)
+        #expect(deleted.ticket.status == "deleted")
+        #expect(deleted.ticket.organizationID == 7)
+        #expect(deleted.ticket.eventID != open.ticket.eventID)
+        func event(_ snapshot: DeskTicketSnapshot) -> InboxEvent {
+            InboxEvent(
+                seq: EventSeq(1), system: "zendesk", eventID: SourceEventID(snapshot.ticket.eventID),
+                type: DeskTicket.snapshotEventType, entityKey: EntityKey("zendesk/organization/7"), occurredAt: Date(),
+                receivedAt: Date(), payload: snapshot.payload, traceID: TraceID("t"), status: .pending, attempts: 0, outcome: nil)
+        }
+        let openChange = try #require(try decoder.decode(event(open)).changes.first)
+        let deletedChange = try #require(try decoder.decode(event(deleted)).changes.first)
+        #expect(deletedChange.ref == openChange.ref)
+        #expect(deletedChange.fields["status"] == "deleted")
+        #expect(deletedChange.version > openChange.version)
+
+        // Freshdesk keeps the numeric status of a ticket in Trash and adds `deleted: true`.
+        let trashed = try DeskTicketSnapshot(
+            ["id": 20, "company_id": 7, "status": 4, "deleted": true, "updated_at": "2026-01-31T12:00:00Z"], desk: .freshdesk)
+        #expect(trashed.ticket.status == "deleted")
+        #expect(trashed.ticket.organizationID == 7)
+        let live = try DeskTicketSnapshot(
+            ["id": 21, "company_id": 7, "status": 4, "spam": false, "updated_at": "2026-01-31T12:00:00Z"], desk: .freshdesk)
+        #expect(live.ticket.status == "resolved")
+    }
+}
+
+/// `ZendeskTicketFeed` against the Zendesk simulator over real HTTP: soft-deleted tickets and a start time Zendesk
+/// finds too recent.
+@Suite struct ZendeskTicketFeedWireTests {
+    static let logger = Logger(label: "test.zendesk.feed", factory: { _ in SwiftLogNoOpLogHandler() })
+    static let email = "agent@example.com"
+    static let token = "zd_feed_token"
+
+    /// The simulator's clock, in unix seconds, moved by the test.
+    final class Clock: Sendable {
+        private let seconds: Mutex<Int>
+        init(_ start: Int) { seconds = Mutex(start) }
+        var now: Int { seconds.withLock { $0 } }
+        func advance(_ delta: Int) { seconds.withLock { $0 += delta } }
+    }
+
+    func withSimulator(
+        _ clock: Clock, _ body: @escaping @Sendable (ZendeskSimulator, ZendeskTicketFeed) async throws -> Void
+    ) async throws {
+        let simulator = ZendeskSimulator(
+            configuration: .init(agentEmail: Self.email, apiTokens: [Self.token], idSeed: 3, now: { clock.now }, logger: Self.logger))
+        let router = Router()
+        simulator.addRoutes(to: router)
+        try await SimulatorServer.withRunning(router: router, logger: Self.logger) { port in
+            let feed = ZendeskTicketFeed(
+                configuration: ZendeskConfiguration(
+                    baseURL: "http://127.0.0.1:\(port)", auth: .apiToken(email: Self.email, token: Self.token)),
+                httpClient: .shared, gate: OpenGate())
+            try await body(simulator, feed)
+        }
+    }
+
+    @Test func aDeletedTicketIsReadWithStatusDeleted() async throws {
+        let clock = Clock(1_767_225_600)
+        try await withSimulator(clock) { simulator, feed in
+            let created = simulator.call("POST", "/api/v2/tickets.json", body: #"{"ticket":{"subject":"Gone","comment":{"body":"b"}}}"#)
+            let id = try #require(try JSONValue.parse(Data(created.body))["ticket"]?["id"]?.intValue)
+            clock.advance(120)
+            #expect(simulator.call("DELETE", "/api/v2/tickets/\(id).json").status == 204)
+            clock.advance(120)
+            let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
+            let snapshots = try await feed.tickets(since: now.addingTimeInterval(-3_600), now: now, logger: Self.logger)
+            let ticket = try #require(snapshots.first?.ticket)
+            #expect(snapshots.count == 1)
+            #expect(ticket.ticketID == id)
+            #expect(ticket.status == "deleted")
+            #expect(ticket.updatedAt == Date(timeIntervalSince1970: 1_767_225_720))
+        }
+    }
+
+    @Test func aStartTimeZendeskFindsTooRecentReadsAsNothingYet() async throws {
+        let clock = Clock(1_767_225_600)
+        try await withSimulator(clock) { simulator, feed in
+            _ = simulator.call("POST", "/api/v2/tickets.json", body: #"{"ticket":{"subject":"Old","comment":{"body":"b"}}}"#)
+            clock.advance(600)
+            // Our clock runs ten minutes ahead of Zendesk's: the start time the feed sends (a minute before our now)
+            // is in Zendesk's future, and Zendesk answers 400 StartTimeTooRecent.
+            let ahead = Date(timeIntervalSince1970: TimeInterval(clock.now + 600))
+            let snapshots = try await feed.tickets(since: ahead.addingTimeInterval(-30), now: ahead, logger: Self.logger)
+            #expect(snapshots.isEmpty)
+            #expect(simulator.requestLog.all.map(\.status) == [400])
+            // The same feed with agreeing clocks reads the ticket.
+            let now = Date(timeIntervalSince1970: TimeInterval(clock.now))
+            #expect(try await feed.tickets(since: now.addingTimeInterval(-3_600), now: now, logger: Self.logger).count == 1)
+        }
+    }
+
 }

@@ -293,4 +293,178 @@ final class ManualTime: Sendable {
             }
         }
     }
+
+    // MARK: Ticket list
+
+    /// Creates a ticket for `email` and returns its id.
+    static func createTicket(_ client: any TestClientProtocol, _ subject: String, email: String = "ann@acme.com", status: Int = 2)
+        async throws -> Int
+    {
+        let created = try await send(
+            client, .post, "/api/v2/tickets", #"{"subject":"\#(subject)","email":"\#(email)","status":\#(status)}"#)
+        #expect(created.status == .created)
+        return try #require(object(created.body)["id"] as? Int)
+    }
+
+    static func ids(_ response: TestResponse) -> [Int] {
+        (json(response.body) as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }
+    }
+
+    @Test func listsTicketsInTheRequestedOrder() async throws {
+        let time = ManualTime()
+        try await withSimulator(.init(now: time.now)) { _, client in
+            let first = try await Self.createTicket(client, "First", status: 3)
+            time.advance(10)
+            let second = try await Self.createTicket(client, "Second", status: 2)
+            time.advance(10)
+            let third = try await Self.createTicket(client, "Third", status: 4)
+            time.advance(10)
+            // The first ticket is now the most recently updated.
+            #expect(try await Self.send(client, .put, "/api/v2/tickets/\(first)", #"{"priority":3}"#).status == .ok)
+
+            // Default: created_at, newest first.
+            #expect(Self.ids(try await Self.send(client, .get, "/api/v2/tickets")) == [third, second, first])
+            #expect(
+                Self.ids(try await Self.send(client, .get, "/api/v2/tickets?order_by=updated_at&order_type=asc"))
+                    == [second, third, first])
+            #expect(
+                Self.ids(try await Self.send(client, .get, "/api/v2/tickets?order_by=updated_at")) == [first, third, second])
+            #expect(
+                Self.ids(try await Self.send(client, .get, "/api/v2/tickets?order_type=asc")) == [first, second, third])
+            #expect(
+                Self.ids(try await Self.send(client, .get, "/api/v2/tickets?order_by=status&order_type=asc"))
+                    == [second, first, third])
+            #expect(
+                Self.ids(try await Self.send(client, .get, "/api/v2/tickets?order_by=due_by&order_type=asc"))
+                    == [first, second, third])
+
+            let invalid = try await Self.send(client, .get, "/api/v2/tickets?order_by=priority&order_type=up")
+            #expect(invalid.status == .badRequest)
+            #expect(
+                String(buffer: invalid.body)
+                    == #"{"description":"Validation failed","errors":[{"code":"invalid_value","field":"order_by","message":"It should be one of these values: 'due_by,created_at,updated_at,status'"},{"code":"invalid_value","field":"order_type","message":"It should be one of these values: 'asc,desc'"}]}"#
+            )
+            let unknown = try await Self.send(client, .get, "/api/v2/tickets?sort=asc")
+            #expect(unknown.status == .badRequest)
+            #expect(
+                String(buffer: unknown.body)
+                    == #"{"description":"Validation failed","errors":[{"code":"invalid_field","field":"sort","message":"Unexpected/invalid field in request"}]}"#
+            )
+        }
+    }
+
+    @Test func refusesTicketPagesBeyondTheCap() async throws {
+        try await withSimulator(.init()) { _, client in
+            #expect(try await Self.send(client, .get, "/api/v2/tickets?page=300").status == .ok)
+            let beyond = try await Self.send(client, .get, "/api/v2/tickets?page=301")
+            #expect(beyond.status == .badRequest)
+            #expect(
+                String(buffer: beyond.body)
+                    == #"{"description":"Validation failed","errors":[{"code":"invalid_value","field":"page","message":"You cannot access tickets beyond the 300th page. Please provide a smaller page number."}]}"#
+            )
+        }
+        try await withSimulator(.init(maximumTicketListPage: 2)) { _, client in
+            for subject in ["a", "b", "c"] { _ = try await Self.createTicket(client, subject) }
+            let second = try await Self.send(client, .get, "/api/v2/tickets?per_page=1&page=2")
+            #expect(second.status == .ok)
+            #expect(Self.ids(second).count == 1)
+            // The link still names page 3 (a third ticket exists); asking for it is refused.
+            let link = try #require(second.headers[HTTPField.Name("Link")!])
+            #expect(link.contains("page=3"))
+            let third = try await Self.send(client, .get, "/api/v2/tickets?per_page=1&page=3")
+            #expect(third.status == .badRequest)
+            #expect(String(buffer: third.body).contains("You cannot access tickets beyond the 2th page."))
+        }
+    }
+
+    @Test func deletedAndSpamTicketsAreListedOnlyByTheirFilter() async throws {
+        try await withSimulator { simulator, client in
+            let kept = try await Self.createTicket(client, "Kept")
+            let trashed = try await Self.createTicket(client, "Trashed")
+            let junk = try await Self.createTicket(client, "Junk")
+
+            let deleted = try await Self.send(client, .delete, "/api/v2/tickets/\(trashed)")
+            #expect(deleted.status == .noContent)
+            #expect(simulator.markTicketAsSpam(junk))
+
+            #expect(Set(Self.ids(try await Self.send(client, .get, "/api/v2/tickets"))) == [kept])
+            let trash = try await Self.send(client, .get, "/api/v2/tickets?filter=deleted")
+            #expect(Self.ids(trash) == [trashed])
+            #expect((Self.json(trash.body) as? [[String: Any]])?.first?["deleted"] as? Bool == true)
+            let spam = try await Self.send(client, .get, "/api/v2/tickets?filter=spam")
+            #expect(Self.ids(spam) == [junk])
+            #expect((Self.json(spam.body) as? [[String: Any]])?.first?["spam"] as? Bool == true)
+            // `updated_since` does not bring them back either.
+            #expect(
+                Set(Self.ids(try await Self.send(client, .get, "/api/v2/tickets?updated_since=2000-01-01T00:00:00Z"))) == [kept])
+            let live = Self.object(try await Self.send(client, .get, "/api/v2/tickets/\(kept)").body)
+            #expect(live["deleted"] == nil)
+            #expect(live["spam"] as? Bool == false)
+
+            // A deleted ticket is still shown by id, but cannot be changed or deleted again.
+            let shown = try await Self.send(client, .get, "/api/v2/tickets/\(trashed)")
+            #expect(shown.status == .ok)
+            #expect(Self.object(shown.body)["deleted"] as? Bool == true)
+            #expect(try await Self.send(client, .put, "/api/v2/tickets/\(trashed)", #"{"priority":2}"#).status == .notFound)
+            #expect(try await Self.send(client, .delete, "/api/v2/tickets/\(trashed)").status == .notFound)
+            #expect(try await Self.send(client, .delete, "/api/v2/tickets/\(junk)").status == .notFound)
+
+            let badFilter = try await Self.send(client, .get, "/api/v2/tickets?filter=trash")
+            #expect(badFilter.status == .badRequest)
+            #expect(
+                String(buffer: badFilter.body).contains(
+                    #""message":"It should be one of these values: 'new_and_my_open,watching,spam,deleted'""#))
+
+            #expect(try await Self.send(client, .put, "/api/v2/tickets/\(trashed)/restore").status == .noContent)
+            #expect(Set(Self.ids(try await Self.send(client, .get, "/api/v2/tickets"))) == [kept, trashed])
+            #expect(try await Self.send(client, .put, "/api/v2/tickets/\(kept)/restore").status == .notFound)
+        }
+    }
+
+    @Test func withoutAFilterTheListKeepsOneMonthFromTheStartOfToday() async throws {
+        // 2026-02-27T23:00:00Z: before the window that opens on 2026-02-28T00:00:00Z (one month before the start of
+        // 2026-03-31, the day clamped to February's length).
+        let time = ManualTime(1_772_233_200)
+        try await withSimulator(.init(now: time.now)) { _, client in
+            let old = try await Self.createTicket(client, "Old")
+            time.advance(3_601)  // 2026-02-28T00:00:01Z
+            let recent = try await Self.createTicket(client, "Recent")
+            time.advance(1_774_951_200 - 1_772_236_801)  // 2026-03-31T10:00:00Z
+
+            #expect(Self.ids(try await Self.send(client, .get, "/api/v2/tickets")) == [recent])
+            // Sorting and paging are not filters: the window stays.
+            #expect(Self.ids(try await Self.send(client, .get, "/api/v2/tickets?order_type=asc&per_page=5")) == [recent])
+            // Any filter lifts it.
+            let contact = try #require(
+                (Self.json(try await Self.send(client, .get, "/api/v2/contacts?email=ann%40acme.com").body) as? [[String: Any]])?
+                    .first?["id"] as? Int)
+            #expect(
+                Self.ids(try await Self.send(client, .get, "/api/v2/tickets?requester_id=\(contact)")) == [recent, old])
+            #expect(
+                Self.ids(try await Self.send(client, .get, "/api/v2/tickets?email=ann%40acme.com&order_type=asc"))
+                    == [old, recent])
+            // updated_since keeps updated_at at or after it, to the second.
+            #expect(
+                Self.ids(try await Self.send(client, .get, "/api/v2/tickets?updated_since=2026-02-28T00:00:01Z")) == [recent])
+            #expect(
+                Self.ids(try await Self.send(client, .get, "/api/v2/tickets?updated_since=2026-02-27T23:00:00Z"))
+                    == [recent, old])
+            let bad = try await Self.send(client, .get, "/api/v2/tickets?updated_since=yesterday")
+            #expect(bad.status == .badRequest)
+            #expect(String(buffer: bad.body).contains(#""field":"updated_since""#))
+        }
+    }
+
+    @Test func includeRequesterEmbedsTheRequester() async throws {
+        try await withSimulator { _, client in
+            _ = try await Self.createTicket(client, "Who?", email: "Bob@Acme.com")
+            let list = Self.json(try await Self.send(client, .get, "/api/v2/tickets?include=requester").body) as? [[String: Any]]
+            let requester = try #require(list?.first?["requester"] as? [String: Any])
+            #expect(requester["email"] as? String == "bob@acme.com")
+            #expect(requester["id"] as? Int == list?.first?["requester_id"] as? Int)
+            let plain = Self.json(try await Self.send(client, .get, "/api/v2/tickets").body) as? [[String: Any]]
+            #expect(plain?.first?["requester"] == nil)
+            #expect(try await Self.send(client, .get, "/api/v2/tickets?include=conversations").status == .badRequest)
+        }
+    }
 }

@@ -103,4 +103,71 @@ import WeftSimKit
             #expect(try await client.api(.get, "/api/v2/tickets.json").status == 200)
         }
     }
+
+    @Test func incrementalExportRefusesAStartTimeLessThanAMinuteOld() async throws {
+        let clock = TestClock(1_700_000_000)
+        let simulator = makeSimulator(clock: clock)
+        try await app(simulator).test(.live) { client in
+            for start in [1_700_000_000 - 59, 1_700_000_000, 1_700_000_000 + 3_600] {
+                let refused = try await client.api(.get, "/api/v2/incremental/tickets/cursor.json?start_time=\(start)")
+                #expect(refused.status == 400)
+                #expect(
+                    refused.text
+                        == #"{"error":"StartTimeTooRecent","description":"Too recent start_time. Use a start_time older than 1 minute"}"#
+                )
+            }
+            let accepted = try await client.api(.get, "/api/v2/incremental/tickets/cursor.json?start_time=\(1_700_000_000 - 60)")
+            #expect(accepted.status == 200)
+            #expect(accepted.json["end_of_stream"] == true)
+        }
+    }
+
+    @Test func deletedTicketsLeaveTheTicketEndpointsAndStayInTheExport() async throws {
+        let clock = TestClock(1_700_000_000)
+        let simulator = makeSimulator(clock: clock)
+        let org = try #require(
+            simulator.call("POST", "/api/v2/organizations.json", body: #"{"organization":{"name":"Acme"}}"#)
+                .json["organization"]["id"].int)
+        func create(_ subject: String) throws -> Int {
+            try #require(
+                simulator.call(
+                    "POST", "/api/v2/tickets.json",
+                    body: #"{"ticket":{"subject":"\#(subject)","comment":{"body":"b"},"organization_id":\#(org)}}"#
+                ).json["ticket"]["id"].int)
+        }
+        let kept = try create("Kept")
+        let gone = try create("Gone")
+        clock.advance(90)
+        try await app(simulator).test(.live) { client in
+            let deleted = try await client.api(.delete, "/api/v2/tickets/\(gone).json")
+            #expect(deleted.status == 204)
+            #expect(deleted.text.isEmpty)
+
+            let notFound = #"{"error":"RecordNotFound","description":"Not found"}"#
+            let shown = try await client.api(.get, "/api/v2/tickets/\(gone).json")
+            #expect(shown.status == 404)
+            #expect(shown.text == notFound)
+            #expect(try await client.api(.put, "/api/v2/tickets/\(gone).json", #"{"ticket":{"status":"open"}}"#).status == 404)
+            #expect(try await client.api(.delete, "/api/v2/tickets/\(gone).json").status == 404)
+            let list = try await client.api(.get, "/api/v2/tickets.json")
+            #expect(list.json["tickets"].array?.map { $0["id"].int } == [kept])
+            #expect(list.json["count"] == 1)
+            let byOrg = try await client.api(.get, "/api/v2/organizations/\(org)/tickets.json")
+            #expect(byOrg.json["tickets"].array?.map { $0["id"].int } == [kept])
+
+            // The export holds the deletion back for a minute like any change, then shows it with status "deleted".
+            let early = try await client.api(.get, "/api/v2/incremental/tickets/cursor.json?start_time=0")
+            #expect(early.json["tickets"].array?.map { $0["id"].int } == [kept])
+            clock.advance(61)
+            let export = try await client.api(.get, "/api/v2/incremental/tickets/cursor.json?start_time=0")
+            let tickets = export.json["tickets"].array ?? []
+            #expect(tickets.map { $0["id"].int } == [kept, gone])
+            #expect(tickets.map { $0["status"] } == ["new", "deleted"])
+            #expect(tickets.last?["organization_id"].int == org)
+            #expect(tickets.last?["updated_at"] == .string(Timestamps.iso8601(1_700_000_090)))
+            let excluded = try await client.api(
+                .get, "/api/v2/incremental/tickets/cursor.json?start_time=0&exclude_deleted=true")
+            #expect(excluded.json["tickets"].array?.map { $0["id"].int } == [kept])
+        }
+    }
 }

@@ -46,7 +46,8 @@ public struct DeskTicket: Sendable, Hashable {
 
     /// Reads a ticket object of the desk's API. The event id is `<desk>:ticket:<id>:<updated_at millis>`, so reading the
     /// same state again stores nothing new; the version stays `updated_at`, so a snapshot older than a webhook already
-    /// applied is dropped as stale.
+    /// applied is dropped as stale. A soft-deleted ticket (Zendesk's export status `deleted`, a Freshdesk object with
+    /// `deleted: true`) is recorded with status `deleted`, under the organisation or company it still names.
     /// - Throws: `DeskTicketSnapshotError` when the object has no id or no readable `updated_at`.
     public static func snapshot(_ object: JSONValue, desk: Desk) throws(DeskTicketSnapshotError) -> DeskTicket {
         guard object.objectValue != nil else { throw DeskTicketSnapshotError(message: "the \(desk) ticket is not a JSON object") }
@@ -71,7 +72,10 @@ public struct DeskTicket: Sendable, Hashable {
                 status: object["status"]?.stringValue?.lowercased(), requester: positiveID(object["requester_id"]).map(String.init),
                 updatedAt: updatedAt)
         case .freshdesk:
-            let status = object["status"]?.intValue.map(String.init) ?? object["status"]?.stringValue
+            // A ticket in Trash keeps its numeric status; `deleted: true` (only ever sent for one) is what says so.
+            let status =
+                object["deleted"]?.boolValue == true
+                ? "deleted" : object["status"]?.intValue.map(String.init) ?? object["status"]?.stringValue
             return DeskTicket(
                 eventID: "freshdesk:ticket:\(ticketID):\(millis)", ticketID: ticketID,
                 organizationID: positiveID(object["company_id"]), subject: object["subject"]?.stringValue,

@@ -85,9 +85,39 @@ struct FreshdeskClient: Sendable {
 
     // MARK: Transport
 
-    private func call(
+    /// One answer of the API, whatever its status: the HTTP response (status, headers such as `Link`, raw body) and
+    /// the body parsed as JSON (`nil` when it is not JSON).
+    struct Response: Sendable {
+        var http: OutboundHTTPResponse
+        var json: JSONValue?
+
+        var status: Int { http.status }
+        var headers: HTTPHeaders { http.headers }
+
+        /// The parsed body of a 2xx answer; otherwise the error Freshdesk's answer describes.
+        func checked(operation: String) throws(FreshdeskError) -> JSONValue {
+            guard (200..<300).contains(http.status) else {
+                throw FreshdeskClient.error(for: http, parsed: json, operation: operation)
+            }
+            guard let json else {
+                throw FreshdeskError(
+                    kind: .invalidResponse, operation: operation, status: http.status, message: "response is not JSON")
+            }
+            return json
+        }
+    }
+
+    /// Sends one authenticated request (API key as the Basic user name) through the outbound client and returns the
+    /// answer without judging its status. Only transport failures and cancellation throw.
+    /// - Parameters:
+    ///   - method: the HTTP method.
+    ///   - path: the path below the account's base URL, with its query (already encoded).
+    ///   - body: a JSON body.
+    ///   - operation: names the call in errors (`list tickets`).
+    ///   - logger: where the request is traced.
+    func send(
         _ method: HTTPMethod, _ path: String, body: JSONValue? = nil, operation: String, logger: Logger
-    ) async throws(FreshdeskError) -> JSONValue {
+    ) async throws(FreshdeskError) -> Response {
         var headers: HTTPHeaders = [
             "Authorization": authorization, "Accept": "application/json", "User-Agent": "weft-freshdesk/1",
         ]
@@ -107,15 +137,13 @@ struct FreshdeskClient: Sendable {
             throw FreshdeskError(
                 kind: error.isCancellation ? .cancelled : .transport, operation: operation, message: error.message)
         }
-        let parsed = try? JSONValue.parse(Data(response.body))
-        guard (200..<300).contains(response.status) else {
-            throw Self.error(for: response, parsed: parsed, operation: operation)
-        }
-        guard let parsed else {
-            throw FreshdeskError(
-                kind: .invalidResponse, operation: operation, status: response.status, message: "response is not JSON")
-        }
-        return parsed
+        return Response(http: response, json: try? JSONValue.parse(Data(response.body)))
+    }
+
+    private func call(
+        _ method: HTTPMethod, _ path: String, body: JSONValue? = nil, operation: String, logger: Logger
+    ) async throws(FreshdeskError) -> JSONValue {
+        try await send(method, path, body: body, operation: operation, logger: logger).checked(operation: operation)
     }
 
     static func error(for response: OutboundHTTPResponse, parsed: JSONValue?, operation: String) -> FreshdeskError {

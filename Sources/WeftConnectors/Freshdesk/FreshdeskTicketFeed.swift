@@ -46,7 +46,7 @@ public struct FreshdeskTicketFeed: Sendable {
     }
 
     public let configuration: FreshdeskConfiguration
-    let http: OutboundHTTPClient
+    let client: FreshdeskClient
     let pageSize: Int
     let maximumPage: Int
     let maxRateLimitedAttempts: Int
@@ -63,7 +63,7 @@ public struct FreshdeskTicketFeed: Sendable {
         maximumPage: Int = FreshdeskTicketFeed.maximumPage, maxRateLimitedAttempts: Int = 20
     ) {
         self.configuration = configuration
-        self.http = OutboundHTTPClient(client: httpClient, gate: gate)
+        self.client = FreshdeskClient(configuration: configuration, http: OutboundHTTPClient(client: httpClient, gate: gate))
         self.pageSize = min(100, max(1, pageSize))
         self.maximumPage = min(Self.maximumPage, max(1, maximumPage))
         self.maxRateLimitedAttempts = max(1, maxRateLimitedAttempts)
@@ -125,39 +125,18 @@ public struct FreshdeskTicketFeed: Sendable {
             ("updated_since", Self.format(updatedSince)), ("order_by", "updated_at"), ("order_type", "asc"),
             ("per_page", String(pageSize)), ("page", String(page)),
         ]
-        let url =
-            configuration.baseURL + "/api/v2/tickets?"
-            + query.map { "\($0.0)=\(FreshdeskClient.encodeQueryValue($0.1))" }.joined(separator: "&")
-        let headers: HTTPHeaders = [
-            "Authorization": "Basic " + Data("\(configuration.apiKey):X".utf8).base64EncodedString(),
-            "Accept": "application/json", "User-Agent": "weft-freshdesk/1",
-        ]
+        let path =
+            "/api/v2/tickets?" + query.map { "\($0.0)=\(FreshdeskClient.encodeQueryValue($0.1))" }.joined(separator: "&")
         var attempt = 0
         while true {
             attempt += 1
-            let response: OutboundHTTPResponse
-            do {
-                response = try await http.send(
-                    OutboundHTTPRequest(method: .GET, url: url, headers: headers, timeout: configuration.requestTimeout),
-                    logger: logger)
-            } catch {
-                throw FreshdeskError(
-                    kind: error.isCancellation ? .cancelled : .transport, operation: "list tickets", message: error.message)
-            }
-            let parsed = try? JSONValue.parse(Data(response.body))
+            let response = try await client.send(.GET, path, operation: "list tickets", logger: logger)
             if response.status == 429 && attempt < maxRateLimitedAttempts {
                 logger.debug("Freshdesk rate limit; waiting for the gate")
                 try Task.checkCancellation()
                 continue
             }
-            guard (200..<300).contains(response.status) else {
-                throw FreshdeskClient.error(for: response, parsed: parsed, operation: "list tickets")
-            }
-            guard let parsed else {
-                throw FreshdeskError(
-                    kind: .invalidResponse, operation: "list tickets", status: response.status, message: "response is not JSON")
-            }
-            return try Page(parsed, link: response.headers.first(name: "link"))
+            return try Page(try response.checked(operation: "list tickets"), link: response.headers.first(name: "link"))
         }
     }
 

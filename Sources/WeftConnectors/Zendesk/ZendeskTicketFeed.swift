@@ -10,7 +10,9 @@ public import WeftCore
 /// The export allows 10 requests a minute (on top of the account's limit) and answers 429 with `Retry-After` beyond
 /// it: pass a gate that keeps to that rate; a 429 pauses the gate (`OutboundHTTPClient`) and the page is asked for
 /// again once the gate opens. Signs in exactly as `ZendeskTarget` does (`ZendeskConfiguration.auth`). Tickets changed
-/// in the last minute are not exported yet (Zendesk holds them back); deleted tickets come with status `deleted`.
+/// in the last minute are not exported yet (Zendesk holds them back, and refuses a `start_time` younger than a minute
+/// with 400 `StartTimeTooRecent`, which this feed reads as "nothing yet"); soft-deleted tickets come with status
+/// `deleted` and are recorded so.
 /// See docs/connectors/zendesk.md, "Backfill / catch-up".
 public struct ZendeskTicketFeed: Sendable {
     /// The export's own limit: requests per minute (Zendesk's documentation, "Incremental Exports").
@@ -77,7 +79,15 @@ public struct ZendeskTicketFeed: Sendable {
         var pages = 0
         while true {
             if let pageSize { query.append(("per_page", String(pageSize))) }
-            let page = try Page(try await get(query, logger: logger))
+            let json: JSONValue
+            do {
+                json = try await get(query, logger: logger)
+            } catch let error as ZendeskAPIError where pages == 0 && Self.isStartTimeTooRecent(error) {
+                // Zendesk's clock is behind ours: from its point of view nothing older than a minute is left to read.
+                logger.debug("Zendesk refused the start_time as too recent; nothing to export yet")
+                return []
+            }
+            let page = try Page(json)
             pages += 1
             for object in page.tickets {
                 do {
@@ -97,6 +107,12 @@ public struct ZendeskTicketFeed: Sendable {
         }
         logger.debug("read the Zendesk ticket export", metadata: ["weft.pages": "\(pages)", "weft.count": "\(found.count)"])
         return found
+    }
+
+    /// Whether Zendesk refused the first request's `start_time` as less than a minute old (`StartTimeTooRecent`; older
+    /// accounts answered `Too recent start_time…`).
+    static func isStartTimeTooRecent(_ error: ZendeskAPIError) -> Bool {
+        error.kind == .invalid && (error.message.contains("StartTimeTooRecent") || error.message.contains("Too recent start_time"))
     }
 
     /// One export request; a 429 (which paused the gate) is asked again, up to `maxRateLimitedAttempts` times.

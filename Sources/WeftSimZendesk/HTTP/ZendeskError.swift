@@ -46,6 +46,12 @@ struct ZendeskError: Error, Sendable {
             ])
     }
 
+    /// A `start_time` less than a minute in the past (or in the future) on an incremental export. The code is the one
+    /// client libraries match (`StartTimeTooRecent`); the description is unverified (see docs/simulators/zendesk.md).
+    static let startTimeTooRecent = ZendeskError(
+        status: 400,
+        json: ["error": "StartTimeTooRecent", "description": "Too recent start_time. Use a start_time older than 1 minute"])
+
     static func badRequest(_ error: String, _ description: String) -> ZendeskError {
         ZendeskError(status: 400, json: ["error": .string(error), "description": .string(description)])
     }

@@ -70,6 +70,8 @@ struct Ticket: Sendable {
     var comments: [Comment]
     var createdAt: Int
     var updatedAt: Int
+    /// Soft-deleted (`DELETE /api/v2/tickets/{id}`): gone from the ticket endpoints, exported with status `deleted`.
+    var deleted = false
 }
 
 /// An event for the webhook sender: Zendesk's `type`, `subject`, `detail` and `event` members.

@@ -20,7 +20,7 @@ extension ZendeskState {
                 ("raw_subject", .string(ticket.subject)),
                 ("description", .string(ticket.description)),
                 ("priority", .from(ticket.priority)),
-                ("status", .string(ticket.status)),
+                ("status", .string(ticket.deleted ? "deleted" : ticket.status)),
                 ("recipient", .null),
                 ("requester_id", .int(ticket.requesterID)),
                 ("submitter_id", .int(ticket.submitterID)),
@@ -75,8 +75,27 @@ extension ZendeskState {
             ]))
     }
 
+    /// The tickets the ticket endpoints show: soft-deleted ones are left out.
     private func ticketItems(_ filter: (Ticket) -> Bool, baseURL: String) -> [(id: Int, json: JSON)] {
-        tickets.keys.sorted().compactMap { tickets[$0] }.filter(filter).map { ($0.id, ticketJSON($0, baseURL: baseURL)) }
+        tickets.keys.sorted().compactMap { tickets[$0] }.filter { !$0.deleted && filter($0) }.map {
+            ($0.id, ticketJSON($0, baseURL: baseURL))
+        }
+    }
+
+    /// A ticket the ticket endpoints know: a soft-deleted one is a 404 `RecordNotFound`, as an unknown id.
+    private func liveTicket(_ id: Int) throws(ZendeskError) -> Ticket {
+        guard let ticket = tickets[id], !ticket.deleted else { throw .notFound }
+        return ticket
+    }
+
+    /// `DELETE /tickets/{id}`: a soft delete (204). The ticket leaves the list and show endpoints and stays in the
+    /// incremental export with status `deleted` (until it is scrubbed, not modelled).
+    mutating func deleteTicket(_ id: Int) throws(ZendeskError) -> APIAnswer {
+        var ticket = try liveTicket(id)
+        ticket.deleted = true
+        ticket.updatedAt = now
+        tickets[id] = ticket
+        return APIAnswer(status: 204, body: .null)
     }
 
     func listTickets(_ request: APIRequest) throws(ZendeskError) -> APIAnswer {
@@ -89,7 +108,7 @@ extension ZendeskState {
     }
 
     func showTicket(_ id: Int, _ request: APIRequest) throws(ZendeskError) -> APIAnswer {
-        guard let ticket = tickets[id] else { throw .notFound }
+        let ticket = try liveTicket(id)
         return APIAnswer(status: 200, body: ["ticket": ticketJSON(ticket, baseURL: request.baseURL)])
     }
 
@@ -123,7 +142,7 @@ extension ZendeskState {
     }
 
     mutating func updateTicket(_ id: Int, _ request: APIRequest) throws(ZendeskError) -> APIAnswer {
-        guard let before = tickets[id] else { throw .notFound }
+        let before = try liveTicket(id)
         let input = try root(request, "ticket")
         if before.status == "closed" {
             throw .recordInvalid(field: "status", description: "Status: closed prevents ticket update", error: "InvalidValue")
@@ -244,7 +263,9 @@ extension ZendeskState {
     // MARK: Incremental export
 
     /// `GET /incremental/tickets/cursor?start_time=` then `?cursor=`: tickets ordered by when they last changed,
-    /// excluding changes of the last minute (as Zendesk does, for accuracy).
+    /// excluding changes of the last minute (as Zendesk does, for accuracy). `start_time` must be at least a minute
+    /// in the past (400 `StartTimeTooRecent` otherwise). Soft-deleted tickets come with status `deleted` unless
+    /// `exclude_deleted=true`.
     func incrementalTickets(_ request: APIRequest) throws(ZendeskError) -> APIAnswer {
         let perPage = min(1000, max(1, Int(request.query["per_page"] ?? "1000") ?? 1000))
         let position: (time: Int, id: Int)
@@ -259,13 +280,15 @@ extension ZendeskState {
             guard let start = Int(start), start >= 0 else {
                 throw .badRequest("InvalidValue", "start_time must be a unix timestamp")
             }
+            guard start <= now - 60 else { throw .startTimeTooRecent }
             position = (start, 0)
         } else {
             throw .badRequest("InvalidValue", "start_time or cursor is required")
         }
+        let excludeDeleted = request.query["exclude_deleted"] == "true"
         let cutoff = now - 60
         let eligible = tickets.values
-            .filter { $0.updatedAt <= cutoff && ($0.updatedAt, $0.id) > position }
+            .filter { $0.updatedAt <= cutoff && ($0.updatedAt, $0.id) > position && !(excludeDeleted && $0.deleted) }
             .sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }
         let slice = eligible.prefix(perPage)
         let last = slice.last.map { ($0.updatedAt, $0.id) } ?? position

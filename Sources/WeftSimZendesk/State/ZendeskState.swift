@@ -70,6 +70,7 @@ struct ZendeskState: Sendable {
         case ("POST", 1) where s[0] == "tickets": return try createTicket(request)
         case ("GET", 2) where s[0] == "tickets": return try showTicket(id(s[1]), request)
         case ("PUT", 2) where s[0] == "tickets": return try updateTicket(id(s[1]), request)
+        case ("DELETE", 2) where s[0] == "tickets": return try deleteTicket(id(s[1]))
         case ("GET", 3) where s == ["incremental", "tickets", "cursor"]: return try incrementalTickets(request)
         default: throw .invalidEndpoint
         }
