@@ -159,6 +159,9 @@ struct FailingAppendStore: Store {
     func loadAggregates(_ keys: [EntityKey], known: [EntityKey: Int64]) async throws -> AggregateLoad {
         try await base.loadAggregates(keys, known: known)
     }
+    func aggregateKeys(prefix: String, after: EntityKey?, limit: Int) async throws -> [EntityKey] {
+        try await base.aggregateKeys(prefix: prefix, after: after, limit: limit)
+    }
     func audit(_ entry: AuditEntry) async throws { try await base.audit(entry) }
     func prune(before: Date, limit: Int) async throws -> PruneCounts { try await base.prune(before: before, limit: limit) }
     func renewCommandLeases(_ ids: [CommandID], owner: String, until: Date) async throws -> Int {

@@ -31,8 +31,10 @@ struct TestNode: Sendable {
     var store: any Store { node.store }
 
     /// Starts both, runs `body`, stops both.
+    /// - Parameter directory: where the node keeps its SQLite file (`weft.db`), left in place afterwards, so a second
+    ///   node can start on the same file (a restart); by default a fresh directory, removed afterwards.
     static func with<T: Sendable>(
-        odooRateLimit: RateLimit? = nil,
+        directory: String? = nil, odooRateLimit: RateLimit? = nil,
         retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(500), maxAttempts: 200),
         breakerThreshold: Int = 3, breakerOpenFor: Duration = .milliseconds(200), store: (@Sendable (String) throws -> any Store)? = nil,
         api: OdooAPI = .json2, entitlements: EntitlementRules = .init(), stripeCatchUpURL: String? = nil,
@@ -42,9 +44,10 @@ struct TestNode: Sendable {
         registry: PrometheusCollectorRegistry? = nil,
         _ body: @Sendable @escaping (TestNode) async throws -> T
     ) async throws -> T {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-e2e-\(UUID().uuidString)").path
+        let kept = directory
+        let directory = kept ?? FileManager.default.temporaryDirectory.appendingPathComponent("weft-e2e-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { if kept == nil { try? FileManager.default.removeItem(atPath: directory) } }
         let odoo = OdooSimulator(configuration: .init(database: "e2e", apiKeys: [odooKey]))
         let faults = odoo.faults
         let requests = odoo.requestLog

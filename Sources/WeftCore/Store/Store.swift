@@ -27,6 +27,13 @@ public protocol Store: Sendable {
     /// that version already.
     func loadAggregates(_ keys: [EntityKey], known: [EntityKey: Int64]) async throws -> AggregateLoad
 
+    /// Lists the keys of stored aggregates that start with `prefix` (`stripe/customer/`: every Stripe customer), at
+    /// most `limit`, in ascending key order (the store's own order, the same on every call), starting after `after`
+    /// (the last key of the previous page; `nil` for the first). A page is one range scan of the aggregates' primary
+    /// key, so walking every billing customer in pages sorts nothing and holds nothing open between pages. `_` and `%`
+    /// in a prefix or key are plain characters.
+    func aggregateKeys(prefix: String, after: EntityKey?, limit: Int) async throws -> [EntityKey]
+
     /// Commits the results of processing claimed events, atomically.
     /// - Returns: the events whose results were committed (those still leased to `owner`).
     @discardableResult

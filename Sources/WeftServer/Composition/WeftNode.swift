@@ -360,9 +360,7 @@ public struct WeftNode: Sendable {
         services.append(contentsOf: catchUps as [any Service])
         if configuration.flows.contains(where: { if case .desk = configuration.systems[$0.target] { true } else { false } }) {
             services.append(
-                EntitlementClock(
-                    cache: entitlementCache, store: store, events: events, interval: configuration.pipeline.recheckInterval,
-                    logger: logger))
+                EntitlementClock(configuration: configuration, cache: entitlementCache, store: store, events: events, logger: logger))
         }
         if let coordination = store as? any ClusterCoordination {
             services.append(ClusterWakeUpService(coordination: coordination, events: events, commands: commands))
