@@ -100,7 +100,7 @@ private typealias S = ChargebeeTestSupport
         #expect(StandingRule.standing(of: customerRef, in: shuffled).state == .good)
     }
 
-    @Test func upgradeIsAnInvoiceNetOfTheCredit() async throws {
+    @Test func upgradeIsAnInvoicePaidPartlyByTheCreditNote() async throws {
         let clock = S.Clock()
         let simulator = S.makeSimulator(clock: clock)
         let (customerID, subscriptionID, firstInvoice) = simulator.subscribe(plan: "basic-USD-monthly")
@@ -113,15 +113,20 @@ private typealias S = ChargebeeTestSupport
 
         let invoice = try #require(aggregate.record(S.ref(.invoice, upgradeInvoice))?.decode(Invoice.self))
         #expect(invoice.status == .paid)
-        #expect(invoice.totalMinor == 1000)
+        // As Chargebee shows it: 15.00 for half of Pro, 5.00 of it paid by the credit note, 10.00 by the card.
+        #expect(invoice.totalMinor == 1500)
         #expect(invoice.amountPaidMinor == 1000)
-        #expect(invoice.lines?.map(\.amountMinor) == [1500, -500])
+        #expect(invoice.creditAppliedMinor == 500)
+        #expect(invoice.lines?.map(\.amountMinor) == [1500])
         #expect(invoice.lines?.first?.productRef == S.ref(.product, "pro-USD-monthly"))
         let subscription = aggregate.record(S.ref(.subscription, subscriptionID))?.decode(Subscription.self)
         #expect(subscription?.items?.map(\.priceRef) == [S.ref(.price, "pro-USD-monthly")])
-        // The proration credit is applied to the upgrade invoice, not paid back: a pending credit on the old invoice.
+        // The proration credit is a credit note on the old invoice, kept as credit (not paid back) and named by the
+        // upgrade invoice that used it.
         let refunds = aggregate.records(of: .refund).compactMap { $0.state.decode(Refund.self) }
-        #expect(refunds.map(\.status) == ["pending"])
+        #expect(refunds.map(\.status) == ["succeeded"])
+        #expect(refunds.map(\.kind) == [.credit])
+        #expect(invoice.appliedCreditRefs == refunds.map(\.ref))
         #expect(refunds.first?.invoiceRef == S.ref(.invoice, firstInvoice))
         #expect(refunds.first?.reason == "subscription_change")
         #expect(StandingRule.standing(of: S.ref(.customer, customerID), in: aggregate).state == .good)
@@ -138,7 +143,8 @@ private typealias S = ChargebeeTestSupport
         let noteID = try #require(((changed["credit_notes"] as? [[String: Any]])?.first)?["id"] as? String)
         let credited = try S.aggregate(try await S.withServer(simulator) { try await S.events($0) })
         let pending = try #require(credited.record(S.ref(.refund, noteID))?.decode(Refund.self))
-        #expect(pending.status == "pending")
+        #expect(pending.status == "succeeded")
+        #expect(pending.kind == .credit)
         #expect(pending.invoiceRef == S.ref(.invoice, firstInvoice))
         #expect(pending.amount == Money(amountMinor: 1000, currency: CurrencyCode(rawValue: "USD")!))
 

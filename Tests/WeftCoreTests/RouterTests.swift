@@ -57,6 +57,55 @@ struct RouterTests {
         #expect(kinds == ["upsert_invoice", "register_payment"])
     }
 
+    /// A paid invoice part-paid by the customer's credit gets an `applyCredit` after its payments and the credit notes
+    /// it names, and not before: the target must never wait on a command queued behind it.
+    @Test func creditAppliedWaitsForThePaymentsAndTheNamedCreditNotes() {
+        let router = CommandRouter(flows: flows, ownership: .init())
+        var aggregate = Aggregate()
+        apply(&aggregate, customerRef, customerFields(), at: 1)
+        let noteRef = ExternalRef(system: "stripe", kind: .refund, id: "CN-1")
+        let oldInvoice = ExternalRef(system: "stripe", kind: .invoice, id: "in_0")
+        var fields = invoiceFields(status: "paid", paid: 600)
+        fields["creditAppliedMinor"] = 400
+        fields["appliedCreditRefs"] = [CanonicalCoding.jsonValue(noteRef)]
+        apply(&aggregate, invoiceRef, fields, at: 2)
+        #expect(
+            router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == [
+                "upsert_customer", "upsert_invoice",
+            ])
+
+        let paymentRef = ExternalRef(system: "stripe", kind: .payment, id: "pi_1")
+        let payment = Payment(
+            ref: paymentRef, customerRef: customerRef, invoiceRef: invoiceRef, amount: Money(amountMinor: 600, currency: .usd),
+            status: .succeeded, occurredAt: Date(timeIntervalSince1970: 3))
+        apply(&aggregate, paymentRef, CanonicalCoding.jsonValue(payment).objectValue ?? [:], at: 3)
+        // The credit note it names is not here yet.
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["register_payment"])
+
+        var old = invoiceFields(status: "paid", paid: 1000)
+        old["ref"] = CanonicalCoding.jsonValue(oldInvoice)
+        old["chargeID"] = "ch_0"
+        apply(&aggregate, oldInvoice, old, at: 0)
+        let note = Refund(
+            ref: noteRef, customerRef: customerRef, invoiceRef: oldInvoice, chargeID: nil,
+            amount: Money(amountMinor: 400, currency: .usd), reason: "subscription_change", createdAt: Date(timeIntervalSince1970: 2),
+            status: "succeeded")
+        var noteFields = CanonicalCoding.jsonValue(note).objectValue ?? [:]
+        noteFields["kind"] = "credit"
+        apply(&aggregate, noteRef, noteFields, at: 4)
+        let commands = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        #expect(commands.map(\.payload.kind) == ["upsert_invoice", "create_refund", "apply_credit"])
+        guard case .applyCredit(let credit) = commands.last?.payload else {
+            Issue.record("no apply_credit")
+            return
+        }
+        #expect(credit.invoiceRef == invoiceRef)
+        #expect(credit.amount == Money(amountMinor: 400, currency: .usd))
+        #expect(credit.creditRefs == [noteRef])
+        guard case .createRefund(let refund) = commands[1].payload else { return }
+        #expect(refund.kind == .credit)
+    }
+
     @Test func refundsResolveTheirInvoiceThroughTheCharge() {
         let router = CommandRouter(flows: flows, ownership: .init())
         var aggregate = Aggregate()

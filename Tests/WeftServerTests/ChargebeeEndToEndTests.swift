@@ -158,8 +158,11 @@ struct ChargebeeEndToEndTests {
                 fields: ["ref", "state", "payment_state", "amount_total"])
             let pastDue = try await node.odooCount(
                 "res.partner", [["id", "=", .int(partnerID)], ["category_id.name", "=", "Past due"]])
+            let creditNotes = try await node.odooRead(
+                "account.move", [["partner_id", "=", .int(partnerID)], ["move_type", "=", "out_refund"]],
+                fields: ["ref", "state", "payment_state", "amount_total", "amount_residual", "reversed_entry_id"])
             return OdooView(
-                partners: partners.count, name: partners.first?["name"]?.stringValue,
+                partners: partners.count, name: partners.first?["name"]?.stringValue, creditNotes: creditNotes,
                 invoices: Dictionary(
                     invoices.compactMap { row in row["ref"]?.stringValue.map { ($0, row) } }, uniquingKeysWith: { first, _ in first }),
                 invoiceCount: invoices.count,
@@ -171,6 +174,8 @@ struct ChargebeeEndToEndTests {
     struct OdooView {
         var partners: Int
         var name: String?
+        /// The partner's credit notes (`out_refund`).
+        var creditNotes: [JSONValue]
         /// By `ref` (`chargebee_invoice_<id>`).
         var invoices: [String: JSONValue]
         var invoiceCount: Int
@@ -362,18 +367,77 @@ struct ChargebeeEndToEndTests {
             #expect(odoo.partners == 1)
             #expect(odoo.invoiceCount == 2)
             #expect(odoo.invoice(first)?["amount_total"]?.doubleValue == 10)
-            // Half of Pro (15.00) less the unused half of Basic (5.00), as charged.
+            // As Chargebee books it: half of Pro (15.00) invoiced, the unused half of Basic (5.00) credited on a credit
+            // note against the first invoice, and that credit taken off the upgrade invoice; the card paid 10.00.
             let prorated = try #require(odoo.invoice(upgrade))
-            #expect(prorated["amount_total"]?.doubleValue == 10)
+            #expect(prorated["amount_total"]?.doubleValue == 15)
             #expect(prorated["state"]?.stringValue == "posted")
             #expect(prorated["payment_state"]?.stringValue == "paid")
             #expect(odoo.payments == 2)
-            // The proration credit was applied to the upgrade invoice, not paid back: no credit note in Odoo.
-            #expect(odoo.refunds == 0)
+            #expect(odoo.creditNotes.count == 1)
+            let note = try #require(odoo.creditNotes.first)
+            #expect(note["amount_total"]?.doubleValue == 5)
+            #expect(note["state"]?.stringValue == "posted")
+            // Used up by the upgrade invoice. Odoo 18/19 call a move settled only by moves of the opposite type
+            // `reversed` (the captured wire: an invoice paid by another invoice's credit note).
+            #expect(note["payment_state"]?.stringValue == "reversed")
+            #expect(note["amount_residual"]?.doubleValue == 0)
+            #expect(note["reversed_entry_id"]?[0]?.intValue == odoo.invoice(first)?["id"]?.intValue)
             let entitlement = try await cb.lookup("chargebee/\(customer)")
             #expect(entitlement.body["tier"]?.stringValue == "pro")
             #expect(entitlement.body["status"]?.stringValue == "active")
             #expect(try cb.organization(customer)?["organization_fields"]?["weft_tier"]?.stringValue == "pro")
+        }
+    }
+
+    @Test func aDowngradeBooksACreditNoteThatTheNextRenewalUsesUp() async throws {
+        try await Self.withChargebee(daysAgo: 20) { cb in
+            let (customer, subscription, first) = try cb.subscribe("Grace Hopper", plan: "pro-USD-monthly")
+            try await cb.settle()
+            #expect(try await cb.lookup("chargebee/\(customer)").body["tier"]?.stringValue == "pro")
+
+            cb.clock.advance(try cb.termLength(subscription) / 2)
+            let changed = try cb.post(
+                "/api/v2/subscriptions/\(subscription)/update_for_items", [("subscription_items[item_price_id][0]", "basic-USD-monthly")])
+            #expect(changed["invoice"] == nil)
+            let creditNote = try #require(changed["credit_notes"]?[0]?["id"]?.stringValue)
+            try await cb.settle()
+
+            // The unused half of Pro (15.00) less half of Basic (5.00) is kept as the customer's credit: a credit note
+            // against the paid invoice, left open in Odoo (an outstanding credit), no money back.
+            let downgraded = try await cb.odoo(customer)
+            #expect(downgraded.invoiceCount == 1)
+            #expect(downgraded.invoice(first)?["payment_state"]?.stringValue == "paid")
+            #expect(downgraded.creditNotes.count == 1)
+            let note = try #require(downgraded.creditNotes.first)
+            let key = ExternalRef(system: "chargebee", kind: .refund, id: creditNote).xmlidName
+            #expect(note["ref"]?.stringValue?.contains("[\(key)]") == true)
+            #expect(note["amount_total"]?.doubleValue == 10)
+            #expect(note["state"]?.stringValue == "posted")
+            #expect(note["payment_state"]?.stringValue == "not_paid")
+            #expect(note["amount_residual"]?.doubleValue == 10)
+            #expect(downgraded.payments == 1)
+            let entitlement = try await cb.lookup("chargebee/\(customer)")
+            #expect(entitlement.body["tier"]?.stringValue == "basic")
+            #expect(entitlement.body["support_level"]?.stringValue == "standard")
+            #expect(try cb.organization(customer)?["organization_fields"]?["weft_tier"]?.stringValue == "basic")
+
+            // The renewal bills Basic (10.00) and Chargebee pays it entirely from the credit: no charge.
+            let renewal = cb.chargebee.renewSubscription(subscription)
+            #expect(renewal.status == 200)
+            let renewalInvoice = try #require(try JSONValue.parse(Data(renewal.body))["invoice"]?["id"]?.stringValue)
+            try await cb.settle()
+            let renewed = try await cb.odoo(customer)
+            #expect(renewed.invoiceCount == 2)
+            let booked = try #require(renewed.invoice(renewalInvoice))
+            #expect(booked["amount_total"]?.doubleValue == 10)
+            // Settled by the credit note alone: Odoo 18/19 show `reversed` (see the upgrade test).
+            #expect(booked["payment_state"]?.stringValue == "reversed")
+            #expect(renewed.payments == 1)
+            #expect(renewed.creditNotes.count == 1)
+            #expect(renewed.creditNotes.first?["payment_state"]?.stringValue == "reversed")
+            #expect(renewed.creditNotes.first?["amount_residual"]?.doubleValue == 0)
+            #expect(try await cb.lookup("chargebee/\(customer)").body["standing"]?["state"]?.stringValue == "good")
         }
     }
 

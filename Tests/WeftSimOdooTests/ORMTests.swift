@@ -160,6 +160,40 @@ struct ORMTests {
         try db.unlink("account.move", [untaxed], ctx)
     }
 
+    /// Odoo's `_post` refuses an invoice below zero (a credit note is the way to credit a customer); the same lines
+    /// negated on an `out_refund` post.
+    @Test func aNegativeInvoiceIsRefusedAndItsCreditNotePosts() throws {
+        var db = database()
+        let ctx = CallContext()
+        let customer = try db.create("res.partner", ["name": "Customer"], ctx)
+        func move(_ type: String, _ amounts: [Double]) throws -> Int64 {
+            try db.create(
+                "account.move",
+                [
+                    "move_type": .string(type), "partner_id": .int(customer),
+                    "invoice_line_ids": .array(
+                        amounts.map { [0, 0, ["name": "Proration", "quantity": 1, "price_unit": .double($0), "tax_ids": [[6, 0, []]]]] }),
+                ], ctx)
+        }
+        let negative = try move("out_invoice", [-30, 10])
+        do {
+            try db.actionPost([negative], ctx)
+            Issue.record("expected a UserError")
+        } catch {
+            #expect(error.name == "odoo.exceptions.UserError")
+            #expect(error.message.hasPrefix("You cannot validate an invoice with a negative total amount."))
+        }
+        #expect(db.value("account.move", negative, "state") == "draft")
+        // Negative lines are fine while the total is not.
+        let mixed = try move("out_invoice", [-10, 30])
+        try db.actionPost([mixed], ctx)
+        #expect(db.value("account.move", mixed, "amount_total") == .double(20))
+        let credit = try move("out_refund", [30, -10])
+        try db.actionPost([credit], ctx)
+        #expect(db.value("account.move", credit, "state") == "posted")
+        #expect(db.value("account.move", credit, "amount_total") == .double(20))
+    }
+
     @Test func duplicateXmlidIsAValidationError() throws {
         var db = database()
         let ctx = CallContext()

@@ -113,9 +113,9 @@ extension ChargebeeEventDecoder {
     }
 
     /// Invoice: status, lines (less discounts), amounts and dates. Credits applied from the customer's credit notes
-    /// (proration credits of a plan change, refundable credits) reduce what the invoice asks for: they become a
-    /// negative line, and the canonical total is Chargebee's `total` less `credits_applied`, so the total equals what
-    /// was paid plus what is still due.
+    /// (proration credits of a plan change, refundable credits) are `creditAppliedMinor`, naming the notes: the total
+    /// stays Chargebee's `total`, as on the invoice Chargebee shows, and targets settle that part with the credit
+    /// notes (each note is a refund of kind `credit`).
     func invoiceChange(_ invoice: ChargebeeWireInvoice, fallback: Int64) throws(ChargebeeEventError) -> CanonicalChange {
         guard let customerID = invoice.customer_id else {
             throw ChargebeeEventError(code: .unexpectedShape, detail: "content.invoice.customer_id")
@@ -128,16 +128,13 @@ extension ChargebeeEventDecoder {
         fields["currency"] = V.string(V.currency(invoice.currency_code)?.rawValue)
         if let status = Self.invoiceStatus(invoice.status) { fields["status"] = .string(status.rawValue) }
         let credits = invoice.credits_applied ?? 0
-        if let wireLines = invoice.line_items {
-            var lines = wireLines.map(invoiceLine)
-            if credits > 0 {
-                lines.append(InvoiceLine(description: "Credits applied", quantity: 1, unitAmountMinor: -credits, amountMinor: -credits))
-            }
-            fields["lines"] = CanonicalCoding.jsonValue(lines)
-        }
-        fields["subtotalMinor"] = V.int(invoice.sub_total.map { $0 - credits })
+        if let wireLines = invoice.line_items { fields["lines"] = CanonicalCoding.jsonValue(wireLines.map(invoiceLine)) }
+        fields["subtotalMinor"] = V.int(invoice.sub_total)
         fields["taxMinor"] = V.int(invoice.tax)
-        fields["totalMinor"] = V.int(invoice.total.map { $0 - credits })
+        fields["totalMinor"] = V.int(invoice.total)
+        fields["creditAppliedMinor"] = credits > 0 ? .int(credits) : .null
+        let notes = (invoice.applied_credits ?? []).compactMap(\.cn_id)
+        fields["appliedCreditRefs"] = notes.isEmpty ? .null : .array(notes.map { values.ref(.refund, $0) })
         fields["amountDueMinor"] = V.int(invoice.amount_due)
         fields["amountPaidMinor"] = V.int(invoice.amount_paid)
         fields["amountRemainingMinor"] = V.int(invoice.amount_due)
@@ -195,8 +192,9 @@ extension ChargebeeEventDecoder {
     /// Credit note → Refund of its `reference_invoice_id`:
     /// - `adjustment` (reduces what an unpaid invoice asks for): `succeeded`, for its total;
     /// - `refundable` once money went back (`amount_refunded` > 0): `succeeded`, for the amount refunded;
-    /// - `refundable` still held as the customer's credits (a downgrade's proration credit): `pending` — a credit,
-    ///   but no money back, so targets do not book a refund for it;
+    /// - `refundable` held as the customer's credits (a plan change's proration credit): `succeeded`, kind `credit`,
+    ///   for its total — a credit note in the books, money back to no one; later invoices use it up
+    ///   (`Invoice.appliedCreditRefs`);
     /// - `voided`: `canceled`.
     func refundChange(_ note: ChargebeeWireCreditNote, fallback: Int64) throws(ChargebeeEventError) -> CanonicalChange {
         guard let customerID = note.customer_id else {
@@ -212,12 +210,14 @@ extension ChargebeeEventDecoder {
         } else if refunded > 0 {
             (status, amount) = ("succeeded", refunded)
         } else {
-            (status, amount) = ("pending", note.total ?? 0)
+            (status, amount) = ("succeeded", note.total ?? 0)
         }
+        let held = note.status != "voided" && note.type != "adjustment" && refunded == 0
         var fields: [String: JSONValue] = [
             "ref": values.ref(.refund, note.id), "customerRef": values.ref(.customer, customerID),
             "status": .string(status), "reason": V.string(note.reason_code),
             "createdAt": V.date(note.date ?? fallback),
+            "kind": .string(held ? RefundKind.credit.rawValue : RefundKind.refund.rawValue),
         ]
         if let invoiceID = note.reference_invoice_id { fields["invoiceRef"] = values.ref(.invoice, invoiceID) }
         if let money = V.money(amount, V.currency(note.currency_code)) { fields["amount"] = money }

@@ -102,6 +102,7 @@ struct ChargebeeWireInvoice: Decodable {
     var tax: Int64?
     var total: Int64?
     var credits_applied: Int64?
+    var applied_credits: [AppliedCredit]?
     var amount_paid: Int64?
     var amount_adjusted: Int64?
     var write_off_amount: Int64?
@@ -109,6 +110,12 @@ struct ChargebeeWireInvoice: Decodable {
     var line_items: [ChargebeeWireLineItem]?
     var billing_address: BillingAddress?
     var resource_version: Int64?
+
+    /// A credit note's credits taken off this invoice.
+    struct AppliedCredit: Decodable {
+        var cn_id: String?
+        var applied_amount: Int64?
+    }
 
     struct BillingAddress: Decodable {
         var first_name: String?

@@ -14,8 +14,10 @@ extension OdooTarget {
         var items: [OdooUpsertItem] = []
         for (command, partner) in zip(commands, partners) {
             let invoice = command.invoice
+            // Odoo posts no invoice below zero: a negative one (a downgrade's proration credit) is a credit note, its
+            // lines negated, as Odoo's own "switch into credit note" does.
             var values: [String: JSONValue] = [
-                "move_type": "out_invoice", "partner_id": .int(partner),
+                "move_type": .string(Self.isCreditNote(invoice) ? "out_refund" : "out_invoice"), "partner_id": .int(partner),
                 "invoice_line_ids": .array(invoiceLines(invoice, products: products).map { [0, 0, .object($0)] }),
             ]
             if let currency = invoice.currency ?? command.customer.currency,
@@ -79,11 +81,16 @@ extension OdooTarget {
         try await client.write(model: "account.move", ids: [id], values: ["invoice_line_ids": .array(commands)], logger: logger)
     }
 
+    /// Whether the source's invoice totals below zero, so Odoo holds it as a credit note (`out_refund`).
+    static func isCreditNote(_ invoice: Invoice) -> Bool { (invoice.totalMinor ?? 0) < 0 }
+
     /// Invoice lines with explicit empty taxes: the source's amounts already include its tax decisions, and Stripe's
-    /// tax (if any) arrives as its own line, so Odoo's default sales tax must not be added on top.
+    /// tax (if any) arrives as its own line, so Odoo's default sales tax must not be added on top. A negative invoice's
+    /// lines are negated (it becomes a credit note).
     func invoiceLines(_ invoice: Invoice, products: [ExternalRef: Int64]) -> [[String: JSONValue]] {
         let currency = invoice.currency ?? .usd
-        func major(_ minor: Int64) -> JSONValue { .double(Money(amountMinor: minor, currency: currency).majorUnits) }
+        let sign: Int64 = Self.isCreditNote(invoice) ? -1 : 1
+        func major(_ minor: Int64) -> JSONValue { .double(Money(amountMinor: sign * minor, currency: currency).majorUnits) }
         var lines: [[String: JSONValue]] = []
         for line in invoice.lines ?? [] {
             var values: [String: JSONValue] = ["name": .string(line.description), "tax_ids": [[6, 0, []]]]

@@ -95,6 +95,10 @@ extension OdooTarget {
             _ = try await client.call(
                 model: "account.move", method: "js_assign_outstanding_line", ids: [invoiceID], params: ["line_id": .int(lineID)],
                 logger: logger)
+        } else if refund.kind == .credit {
+            // A credit kept on the customer's account: the credit note stays open (an outstanding credit) until a later
+            // invoice uses it (`applyCredit`).
+            return
         } else {
             // The invoice was paid and the money went back: record that outbound payment on the credit note.
             let memo = refund.ref.xmlidName
@@ -106,5 +110,74 @@ extension OdooTarget {
                 moveID: id, amount: refund.amount, date: refund.createdAt, memo: memo, logger: logger)
             _ = paymentID
         }
+    }
+
+    /// The customer's credit pays what no payment covered of a paid invoice: after its payments are in Odoo, the rest is
+    /// reconciled with the partner's open credit notes (those the source names first, then the oldest), like the
+    /// invoice form's "Add" on an outstanding credit. Waits (retries) while a payment or a named credit note is not in
+    /// Odoo yet, so it never takes more credit than the source applied.
+    func applyCredit(_ credit: InvoiceCredit, logger: Logger) async throws(OdooError) -> DeliveryOutcome {
+        guard let invoiceID = try await invoiceID(for: credit.invoiceRef, logger: logger) else {
+            return Self.dependencyMissing("invoice \(credit.invoiceRef) is not in Odoo yet")
+        }
+        func invoice() async throws(OdooError) -> [String: JSONValue]? {
+            try await client.read(
+                model: "account.move", ids: [invoiceID], fields: ["state", "payment_state", "amount_residual", "partner_id"],
+                logger: logger
+            ).first
+        }
+        guard var current = try await invoice() else { return Self.dependencyMissing("invoice \(credit.invoiceRef) vanished") }
+        switch current["state"]?.stringValue {
+        case "posted": break
+        case "cancel": return .delivered(record: nil, note: "invoice cancelled in Odoo; no credit applied")
+        default: return Self.dependencyMissing("invoice \(credit.invoiceRef) is not posted yet")
+        }
+        func residual(_ move: [String: JSONValue]) -> Double { move["amount_residual"]?.doubleValue ?? 0 }
+        let record = TargetRecordID(model: "account.move", id: String(invoiceID))
+        if residual(current) < 0.000_5 { return .delivered(record: record, note: nil) }
+        if residual(current) > credit.amount.majorUnits + 0.000_5 {
+            return Self.dependencyMissing(
+                "invoice \(credit.invoiceRef) still has \(residual(current)) due in Odoo, more than the credit applied "
+                    + "(\(credit.amount.majorUnits)): its payments are not all registered yet")
+        }
+        var noteIDs: [Int64] = []
+        if !credit.creditRefs.isEmpty {
+            let keys = credit.creditRefs.map(\.xmlidName)
+            let found = try await client.externalIDs(keys, model: "account.move", logger: logger)
+            for (ref, key) in zip(credit.creditRefs, keys) {
+                guard let id = found[key] else { return Self.dependencyMissing("credit note \(ref) is not in Odoo yet") }
+                noteIDs.append(id)
+            }
+        }
+        guard let partner = current["partner_id"]?[0]?.intValue ?? current["partner_id"]?.intValue else {
+            throw OdooError(kind: .invalidResponse, message: "invoice has no partner", operation: "account.move.read")
+        }
+        let open = try await client.searchRead(
+            model: "account.move",
+            domain: [
+                ["move_type", "=", "out_refund"], ["state", "=", "posted"], ["partner_id", "=", .int(partner)],
+                ["payment_state", "in", ["not_paid", "partial"]],
+            ],
+            fields: ["id"], order: "date, id", logger: logger)
+        noteIDs += open.compactMap { $0["id"]?.intValue }.filter { !noteIDs.contains($0) }
+        for noteID in noteIDs {
+            let lines = try await client.searchRead(
+                model: "account.move.line",
+                domain: [
+                    ["move_id", "=", .int(noteID)], ["account_id.account_type", "=", "asset_receivable"],
+                    ["reconciled", "=", false],
+                ],
+                fields: ["id"], limit: 1, logger: logger)
+            guard let lineID = lines.first?["id"]?.intValue else { continue }
+            _ = try await client.call(
+                model: "account.move", method: "js_assign_outstanding_line", ids: [invoiceID], params: ["line_id": .int(lineID)],
+                logger: logger)
+            guard let after = try await invoice() else { break }
+            current = after
+            if residual(current) < 0.000_5 { return .delivered(record: record, note: nil) }
+        }
+        return Self.dependencyMissing(
+            "invoice \(credit.invoiceRef) still has \(residual(current)) due in Odoo and the customer has no open credit note "
+                + "to settle it with yet")
     }
 }

@@ -56,6 +56,7 @@ public struct OdooTarget: TargetConnector {
             do {
                 switch command.payload {
                 case .createRefund(let refund): outcomes[index] = try await createRefund(refund, logger: commandLogger)
+                case .applyCredit(let credit): outcomes[index] = try await applyCredit(credit, logger: commandLogger)
                 case .setStanding(let standing): outcomes[index] = try await setStanding(standing, logger: commandLogger)
                 case .upsertSubscription(let subscription):
                     outcomes[index] = try await upsertSubscription(subscription, logger: commandLogger)

@@ -72,6 +72,11 @@ extension StripeEventDecoder {
         fields["amountDueMinor"] = V.int(invoice.amount_due)
         fields["amountPaidMinor"] = V.int(invoice.amount_paid)
         fields["amountRemainingMinor"] = V.int(invoice.amount_remaining)
+        // A credit balance (a negative invoice of a downgrade, a credit given by hand) pays part of the invoice.
+        if let balance = invoice.starting_balance, let total = invoice.total {
+            let applied = min(max(0, total), max(0, -balance))
+            fields["creditAppliedMinor"] = applied > 0 ? .int(applied) : .null
+        }
         fields["issuedAt"] = V.date(invoice.status_transitions?.finalized_at ?? invoice.created)
         fields["dueAt"] = V.date(invoice.due_date)
         fields["paidAt"] = V.date(invoice.status_transitions?.paid_at)

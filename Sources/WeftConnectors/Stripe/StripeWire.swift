@@ -133,6 +133,8 @@ struct StripeWireInvoiceLine: Decodable {
 }
 
 struct StripeWireInvoice: Decodable {
+    /// The customer balance when the invoice was finalised: negative is a credit taken off `amount_due`.
+    var starting_balance: Int64?
     var id: String?
     var customer: StripeObjectRef?
     var number: String?

@@ -7,6 +7,8 @@ public enum TargetCommand: Hashable, Sendable, Codable {
     case upsertInvoice(InvoiceCommand)
     case registerPayment(Payment)
     case createRefund(Refund)
+    /// The customer's credit pays the part of a paid invoice no payment covered (see `Invoice.creditAppliedMinor`).
+    case applyCredit(InvoiceCredit)
     case setStanding(Standing)
     /// A support desk's organisation or company shows the account's entitlement (created if missing).
     case syncEntitlement(DeskEntitlement)
@@ -20,6 +22,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .upsertInvoice: "upsert_invoice"
         case .registerPayment: "register_payment"
         case .createRefund: "create_refund"
+        case .applyCredit: "apply_credit"
         case .setStanding: "set_standing"
         case .syncEntitlement: "sync_entitlement"
         }
@@ -34,6 +37,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .upsertInvoice(let command): command.invoice.ref
         case .registerPayment(let payment): payment.ref
         case .createRefund(let refund): refund.ref
+        case .applyCredit(let credit): credit.invoiceRef
         case .setStanding(let standing): standing.customerRef
         case .syncEntitlement(let entitlement): entitlement.account
         }
@@ -49,5 +53,22 @@ public struct InvoiceCommand: Hashable, Sendable, Codable {
     public init(invoice: Invoice, customer: Customer) {
         self.invoice = invoice
         self.customer = customer
+    }
+}
+
+/// A paid invoice whose source took `amount` of it from the customer's credit: the target reconciles that much of
+/// the invoice with the customer's open credit notes (those of `creditRefs` first), after its payments.
+public struct InvoiceCredit: Hashable, Sendable, Codable {
+    public var invoiceRef: ExternalRef
+    public var customerRef: ExternalRef
+    public var amount: Money
+    /// The credit notes the source applied (refund refs), when it names them.
+    public var creditRefs: [ExternalRef]
+
+    public init(invoiceRef: ExternalRef, customerRef: ExternalRef, amount: Money, creditRefs: [ExternalRef]) {
+        self.invoiceRef = invoiceRef
+        self.customerRef = customerRef
+        self.amount = amount
+        self.creditRefs = creditRefs
     }
 }

@@ -182,6 +182,12 @@ public struct Invoice: Hashable, Sendable, Codable {
     /// The customer's name and email as printed on the invoice (a snapshot for targets that need a partner).
     public var customerName: String?
     public var customerEmail: String?
+    /// What the customer's credit (a plan change's proration credit, a credit balance) paid of `total`: the source
+    /// asked for `total - creditAppliedMinor` only. Targets settle that part with the credit notes they hold.
+    public var creditAppliedMinor: Int64?
+    /// The credits that paid it, when the source names them (Chargebee credit notes); otherwise any open credit of
+    /// the customer (Stripe's customer balance).
+    public var appliedCreditRefs: [ExternalRef]?
 
     public init(ref: ExternalRef, customerRef: ExternalRef) {
         self.ref = ref
@@ -241,6 +247,8 @@ public struct Refund: Hashable, Sendable, Codable {
     public var createdAt: Date
     /// `succeeded`, `pending`, `failed`, `canceled`.
     public var status: String
+    /// Money paid back (`nil`, the default) or a credit kept on the customer's account for later invoices.
+    public var kind: RefundKind?
 
     public init(
         ref: ExternalRef, customerRef: ExternalRef, invoiceRef: ExternalRef?, chargeID: String?, amount: Money,
@@ -256,6 +264,15 @@ public struct Refund: Hashable, Sendable, Codable {
         self.createdAt = createdAt
         self.status = status
     }
+}
+
+/// What a refund gives the customer.
+public enum RefundKind: String, Sendable, Codable, Hashable {
+    /// Money paid back (to the card, the bank account).
+    case refund
+    /// A credit kept on the customer's account and taken off later invoices (a downgrade's proration credit held as
+    /// Chargebee refundable credits, a negative Stripe invoice credited to the customer balance).
+    case credit
 }
 
 /// Payment standing of a customer.

@@ -118,6 +118,27 @@ public struct CommandRouter: Sendable {
             else { continue }
             result.append(("refund|\(ref)", .createRefund(refund)))
         }
+        // After payments and credit notes: what the customer's credit paid of each paid invoice — once the payments
+        // the source counts and the credit notes it names are here, so their commands go first and the target never
+        // waits on one queued behind this.
+        let creditNotes = Set(
+            result.compactMap { _, command -> ExternalRef? in if case .createRefund(let refund) = command { refund.ref } else { nil } })
+        for (ref, _) in aggregate.records(of: .invoice) {
+            guard let invoice = invoices[ref], invoice.status == .paid, let credit = invoice.creditAppliedMinor, credit > 0,
+                let currency = invoice.currency
+            else { continue }
+            let paid = payments.filter { $0.invoiceRef == ref && $0.status == .succeeded }.reduce(0) { $0 + $1.amount.amountMinor }
+            guard paid >= invoice.amountPaidMinor ?? 0, (invoice.appliedCreditRefs ?? []).allSatisfy(creditNotes.contains)
+            else { continue }
+            result.append(
+                (
+                    "credit|\(ref)",
+                    .applyCredit(
+                        InvoiceCredit(
+                            invoiceRef: ref, customerRef: invoice.customerRef, amount: Money(amountMinor: credit, currency: currency),
+                            creditRefs: invoice.appliedCreditRefs ?? []))
+                ))
+        }
         for customer in customers {
             let standing = StandingRule.standing(of: customer.ref, in: aggregate)
             let key = "standing|\(customer.ref)"

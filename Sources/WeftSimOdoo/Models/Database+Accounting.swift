@@ -240,6 +240,15 @@ extension Database {
                 let document = Registry.moveTypes.first { $0.0 == type }?.1 ?? "Journal Entry"
                 throw .user("The field '\(role)' is required, please complete it to validate the \(document).")
             }
+            // Odoo's `_post`: an invoice (receipts included) must not total below zero.
+            if Self.invoiceTypes.contains(type) {
+                let totals = moveTotals(id)
+                if totals.untaxed + totals.tax < 0 {
+                    throw .user(
+                        "You cannot validate an invoice with a negative total amount. You should create a credit note instead. "
+                            + "Use the action menu to transform it into a credit note or refund.")
+                }
+            }
             let currency = row["currency_id"]?.intValue ?? 1
             if self.row("res.currency", currency)?["active"]?.boolValue == false {
                 throw .user("You cannot validate a document with an inactive currency: \(displayName("res.currency", currency))")

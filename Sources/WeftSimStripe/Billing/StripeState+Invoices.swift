@@ -267,17 +267,27 @@ extension StripeState {
             customer["next_invoice_sequence"] = .int(sequence + 1)
             if customer["currency"].isNull { customer["currency"] = invoice["currency"] }
         }
+        // The customer's balance is applied at finalisation: a credit (negative) reduces what is due, a debt adds to
+        // it, and what is left — with a negative invoice's total — becomes the new balance (`ending_balance`).
+        let startingBalance = customers[customerID]?["balance"].int ?? 0
+        var endingBalance = 0
         var finalized = update(\.invoices, id, event: nil) { invoice in
+            invoice["starting_balance"] = .int(startingBalance)
+            Self.recomputeTotals(&invoice)
+            endingBalance = startingBalance + (invoice["total"].int ?? 0) - (invoice["amount_due"].int ?? 0)
             invoice["number"] = .string(number)
             invoice["status"] = "open"
             invoice["status_transitions"]["finalized_at"] = .int(now)
             invoice["effective_at"] = .int(now)
-            invoice["ending_balance"] = 0
+            invoice["ending_balance"] = .int(endingBalance)
             invoice["hosted_invoice_url"] = .string("https://invoice.stripe.com/i/acct_weftsim/test_\(id)")
             invoice["invoice_pdf"] = .string("https://pay.stripe.com/invoice/acct_weftsim/test_\(id)/pdf")
             if invoice["collection_method"].string == "charge_automatically", invoice["auto_advance"].bool == true {
                 invoice["next_payment_attempt"] = .int(now + 3600)
             }
+        }
+        if endingBalance != startingBalance {
+            update(\.customers, customerID, event: "customer.updated") { $0["balance"] = .int(endingBalance) }
         }
         let amountDue = finalized["amount_due"].int ?? 0
         if amountDue == 0 {

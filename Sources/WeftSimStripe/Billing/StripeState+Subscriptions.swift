@@ -345,11 +345,6 @@ extension StripeState {
             daysUntilDue: updated["days_until_due"].int, currency: currency ?? settings.defaultCurrency,
             periodStart: now, periodEnd: now)
         attachPendingItems(customerID: customerID, subscriptionID: id, to: invoiceID)
-        if let total = invoices[invoiceID]?["total"].int, total < 0 {
-            update(\.customers, customerID, event: "customer.updated") {
-                $0["balance"] = .int(($0["balance"].int ?? 0) + total)
-            }
-        }
         subscriptions[id]?["latest_invoice"] = .string(invoiceID)
         emit("invoice.created", invoices[invoiceID] ?? .null)
         try finalizeInvoice(invoiceID)
