@@ -50,11 +50,13 @@ struct EntitlementFastPathTests {
         _ = try? channel.finish()
     }
 
-    func send(_ channel: EmbeddedChannel, _ path: String, token: String? = Self.token, method: HTTPRequest.Method = .get)
-        throws
-    {
+    func send(
+        _ channel: EmbeddedChannel, _ path: String, token: String? = Self.token, method: HTTPRequest.Method = .get,
+        connection: String? = nil
+    ) throws {
         var fields = HTTPFields()
         if let token { fields[.authorization] = "Bearer \(token)" }
+        if let connection { fields[.connection] = connection }
         try channel.writeInbound(
             HTTPRequestPart.head(HTTPRequest(method: method, scheme: nil, authority: "weft", path: path, headerFields: fields)))
         try channel.writeInbound(HTTPRequestPart.end(nil))
@@ -167,6 +169,44 @@ struct EntitlementFastPathTests {
             // An older reach time never moves it back.
             fixture.cache.reached(Self.chargebee, at: reached.addingTimeInterval(-3600))
             #expect(fixture.cache.reachedAt(Self.chargebee) == reached)
+        }
+    }
+
+    @Test func aRequestThatAsksToCloseGoesToTheRouter() async throws {
+        try await withFixture { fixture in
+            for value in ["close", "Close", "keep-alive, CLOSE"] {
+                try send(fixture.channel, "/v1/entitlements/stripe/cus_1", connection: value)
+                #expect(try answered(fixture.channel) == nil, "\(value)")
+                #expect(try forwarded(fixture.channel).count == 2)
+                try fixture.channel.writeOutbound(HTTPResponsePart.end(nil))
+                _ = try fixture.channel.readOutbound(as: HTTPResponsePart.self)
+            }
+            try send(fixture.channel, "/v1/entitlements/stripe/cus_1", connection: "keep-alive")
+            #expect(try answered(fixture.channel) != nil)
+        }
+    }
+
+    /// The bytes written for an entitlement are kept and reused while the answer is the same, and rendered again when
+    /// it is not (here: the platform was reached again, so `source_reached_at` moves).
+    @Test func aRenderedAnswerIsReusedUntilTheViewChanges() async throws {
+        try await withFixture { fixture in
+            let key = EntityKey(ExternalRef(system: Self.chargebee, kind: .customer, id: "cus_1").description)
+            let first = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 30).rounded())
+            fixture.cache.reached(Self.chargebee, at: first)
+            try send(fixture.channel, "/v1/entitlements/chargebee/cus_1")
+            let (_, body) = try #require(try answered(fixture.channel))
+            #expect(fixture.cache.entry(key)?.rendered?.body == body)
+            try send(fixture.channel, "/v1/entitlements/chargebee/cus_1")
+            #expect(try answered(fixture.channel)?.1 == body)
+
+            let second = first.addingTimeInterval(20)
+            fixture.cache.reached(Self.chargebee, at: second)
+            try send(fixture.channel, "/v1/entitlements/chargebee/cus_1")
+            let (_, again) = try #require(try answered(fixture.channel))
+            #expect(again != body)
+            let json = try JSONValue.parse(Data(again))
+            #expect(json["source_reached_at"]?.stringValue == ISO8601DateFormatter().string(from: second))
+            #expect(fixture.cache.entry(key)?.rendered?.body == again)
         }
     }
 

@@ -260,7 +260,7 @@ public struct AdminRoutes: Sendable {
             guard let reached = cache.reachedAt(system) else { return nil }
             setReach(reached, on: &view, now: now)
         }
-        return view.jsonBytes()
+        return cache.body(of: view, entry: entry, key: key)
     }
 
     static func unknownAccount(_ system: SystemName, _ customerID: String) -> APIError {

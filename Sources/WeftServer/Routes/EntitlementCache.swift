@@ -18,6 +18,13 @@ public final class EntitlementCache: Sendable {
         var asOf: Date?
         /// A recheck event was appended for `entitlement.nextChangeAt`.
         var recheckQueued = false
+        /// The last answer written for it: reused while the view (day count, stale flag) stays the same.
+        var rendered: Rendered?
+    }
+
+    struct Rendered: Sendable {
+        var view: EntitlementView
+        var body: [UInt8]
     }
 
     private let entries = Mutex<[EntityKey: Entry]>([:])
@@ -92,6 +99,17 @@ public final class EntitlementCache: Sendable {
     }
 
     func entry(_ key: EntityKey) -> Entry? { entries.withLock { $0[key] } }
+
+    /// The JSON of `view`, derived from `entry` (as read for `key`): the bytes written last time when the view is the
+    /// same, else rendered now and kept with the entry (unless the entry changed meanwhile).
+    func body(of view: EntitlementView, entry: Entry, key: EntityKey) -> [UInt8] {
+        if let rendered = entry.rendered, rendered.view == view { return rendered.body }
+        let body = view.jsonBytes()
+        entries.withLock { entries in
+            if entries[key]?.version == entry.version { entries[key]?.rendered = Rendered(view: view, body: body) }
+        }
+        return body
+    }
 
     /// `system`'s catch-up reached it at `date` (or the reach cursor read from the store says so).
     public func reached(_ system: SystemName, at date: Date) {

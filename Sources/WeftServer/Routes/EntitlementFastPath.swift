@@ -67,7 +67,7 @@ final class EntitlementFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// The body to answer `request` with here, or `nil` when the router must answer it.
     private func answer(_ request: HTTPRequest) -> [UInt8]? {
         guard request.method == .get, let path = request.path, path.hasPrefix(Self.prefix),
-            request.headerFields[.connection]?.lowercased().contains("close") != true
+            !Self.asksToClose(request.headerFields[.connection])
         else { return nil }
         let rest = path.utf8.dropFirst(Self.prefix.utf8.count)
         // Only plain `<system>/<id>`: a query, an escape or another segment is the router's to interpret.
@@ -81,6 +81,23 @@ final class EntitlementFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         else { return nil }
         return routes.immediateEntitlement(
             system: systemName, id: idString, authorization: request.headerFields[.authorization], now: Date())
+    }
+
+    /// Whether a `Connection` header names `close` (any case): the router then answers and closes.
+    static func asksToClose(_ value: String?) -> Bool {
+        guard let value else { return false }
+        let bytes = Array(value.utf8)
+        let close = Array("close".utf8)
+        guard bytes.count >= close.count else { return false }
+        for start in 0...(bytes.count - close.count) {
+            var match = true
+            for offset in 0..<close.count where bytes[start + offset] | 0x20 != close[offset] {
+                match = false
+                break
+            }
+            if match { return true }
+        }
+        return false
     }
 
     private func respond(context: ChannelHandlerContext, body: [UInt8]) {
