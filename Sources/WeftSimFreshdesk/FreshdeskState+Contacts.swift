@@ -114,7 +114,7 @@ extension FreshdeskState {
             throw .validation(
                 [
                     .init(
-                        field: "email", message: "It should be a unique value", code: "duplicate_value",
+                        field: "email", message: "has already been taken", code: "duplicate_value",
                         additionalInfo: ["user_id": .int(Int64(clash.id))])
                 ], status: 409)
         }

@@ -15,6 +15,9 @@ extension ZendeskSimulator {
         public var incrementalExportsPerMinute: Int
         /// The account id stamped on webhook events.
         public var accountID: Int
+        /// Whether end users may belong to several organizations (Zendesk: off unless an admin enables it on a plan
+        /// that has it). Off, `POST /organization_memberships` for a user who already has an organization is a 422.
+        public var multipleOrganizations: Bool
         /// Seeds the id generator so ids repeat from run to run; `nil` picks a random seed.
         public var idSeed: UInt64?
         /// The current time in unix seconds; `nil` uses the system clock. Stamps records, limits and signatures.
@@ -31,6 +34,7 @@ extension ZendeskSimulator {
         ///   - rateLimitPerMinute: the account's limit (default 400, Growth/Professional).
         ///   - incrementalExportsPerMinute: the incremental export limit (default 10).
         ///   - accountID: the account id on webhook events.
+        ///   - multipleOrganizations: whether users may belong to several organizations (default off).
         ///   - idSeed: a seed for reproducible ids (`nil`: random).
         ///   - now: the clock, in unix seconds (`nil`: system time).
         ///   - webhooks: the webhook sender's configuration.
@@ -42,6 +46,7 @@ extension ZendeskSimulator {
             rateLimitPerMinute: Int = 400,
             incrementalExportsPerMinute: Int = 10,
             accountID: Int = 12_514_403,
+            multipleOrganizations: Bool = false,
             idSeed: UInt64? = nil,
             now: (@Sendable () -> Int)? = nil,
             webhooks: Webhooks = .init(),
@@ -53,6 +58,7 @@ extension ZendeskSimulator {
             self.rateLimitPerMinute = rateLimitPerMinute
             self.incrementalExportsPerMinute = incrementalExportsPerMinute
             self.accountID = accountID
+            self.multipleOrganizations = multipleOrganizations
             self.idSeed = idSeed
             self.now = now
             self.webhooks = webhooks

@@ -33,7 +33,9 @@ public final class ZendeskSimulator: Sendable {
         self.requestLog = RequestLog()
         let seed = configuration.idSeed ?? UInt64.random(in: 1...UInt64.max)
         let now = configuration.now?() ?? Int(Date().timeIntervalSince1970)
-        self.state = Mutex(ZendeskState(idSeed: seed, agentEmail: configuration.agentEmail.lowercased(), now: now))
+        var state = ZendeskState(idSeed: seed, agentEmail: configuration.agentEmail.lowercased(), now: now)
+        state.multipleOrganizations = configuration.multipleOrganizations
+        self.state = Mutex(state)
         self.queue = Mutex(WebhookQueue(seed: seed))
         (self.wake, self.wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }

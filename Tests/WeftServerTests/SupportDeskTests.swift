@@ -160,6 +160,15 @@ struct SupportDeskTests {
             let company = try #require(try await desks.company(customer))
             #expect(company["custom_fields"]?["weft_standing"]?.stringValue == "overdue")
             #expect(company["custom_fields"]?["weft_overdue_amount"]?.stringValue == "25.00 USD")
+            // The billing customer's email is an end user of the organization and a contact of the company.
+            let users = try JSONValue.parse(
+                Data(desks.zendesk.call("GET", "/api/v2/users/search.json?query=email:ops@cus_d1.example").body))
+            #expect(
+                users["users"]?.arrayValue?.map { [$0["organization_id"], $0["role"]] }
+                    == [[organization["id"] ?? .null, "end-user"]])
+            let contacts = try JSONValue.parse(
+                Data(desks.freshdesk.call("GET", "/api/v2/contacts", query: [("email", "ops@cus_d1.example")]).body))
+            #expect(contacts.arrayValue?.map { $0["company_id"] } == [company["id"] ?? .null])
 
             // The agent's tools ask by their own ids.
             let orgID = try #require(organization["id"]?.intValue)

@@ -26,6 +26,25 @@ struct FreshdeskCompany: Sendable, Hashable {
     }
 }
 
+/// A contact as the connector reads it.
+struct FreshdeskContact: Sendable, Hashable {
+    var id: Int64
+    var email: String?
+    var companyID: Int64?
+    /// `other_companies` (the multiple-companies feature): ids, whether listed as numbers or `{company_id}` objects.
+    var otherCompanyIDs: [Int64]
+
+    init?(_ json: JSONValue) {
+        guard let id = json["id"]?.intValue else { return nil }
+        self.id = id
+        self.email = json["email"]?.stringValue?.lowercased()
+        self.companyID = json["company_id"]?.intValue
+        self.otherCompanyIDs = (json["other_companies"]?.arrayValue ?? []).compactMap {
+            $0.intValue ?? $0["company_id"]?.intValue
+        }
+    }
+}
+
 /// The few Freshdesk API v2 calls the target makes, through the shared outbound client (gate, deadline, 429s).
 struct FreshdeskClient: Sendable {
     let configuration: FreshdeskConfiguration
@@ -75,6 +94,38 @@ struct FreshdeskClient: Sendable {
             throw FreshdeskError(kind: .invalidResponse, operation: "update company", message: "no company in the response")
         }
         return company
+    }
+
+    /// `GET /api/v2/contacts?email=`: the contacts whose primary email is `email` (deleted and blocked ones are not
+    /// listed).
+    func contacts(email: String, logger: Logger) async throws(FreshdeskError) -> [FreshdeskContact] {
+        let json = try await call(
+            .GET, "/api/v2/contacts?email=\(Self.encodeQueryValue(email))", operation: "find contact", logger: logger)
+        return (json.arrayValue ?? []).compactMap(FreshdeskContact.init)
+    }
+
+    func contact(_ id: Int64, logger: Logger) async throws(FreshdeskError) -> FreshdeskContact {
+        let json = try await call(.GET, "/api/v2/contacts/\(id)", operation: "get contact", logger: logger)
+        guard let contact = FreshdeskContact(json) else {
+            throw FreshdeskError(kind: .invalidResponse, operation: "get contact", message: "no contact in the response")
+        }
+        return contact
+    }
+
+    func createContact(_ body: JSONValue, logger: Logger) async throws(FreshdeskError) -> FreshdeskContact {
+        let json = try await call(.POST, "/api/v2/contacts", body: body, operation: "create contact", logger: logger)
+        guard let contact = FreshdeskContact(json) else {
+            throw FreshdeskError(kind: .invalidResponse, operation: "create contact", message: "no contact in the response")
+        }
+        return contact
+    }
+
+    func updateContact(_ id: Int64, _ body: JSONValue, logger: Logger) async throws(FreshdeskError) -> FreshdeskContact {
+        let json = try await call(.PUT, "/api/v2/contacts/\(id)", body: body, operation: "update contact", logger: logger)
+        guard let contact = FreshdeskContact(json) else {
+            throw FreshdeskError(kind: .invalidResponse, operation: "update contact", message: "no contact in the response")
+        }
+        return contact
     }
 
     /// `GET /api/v2/company_fields`: the API names of every company field.
@@ -162,7 +213,8 @@ struct FreshdeskClient: Sendable {
         let errors: [FreshdeskError.FieldError] = (parsed?["errors"]?.arrayValue ?? []).map { item in
             FreshdeskError.FieldError(
                 field: item["field"]?.stringValue ?? "", code: item["code"]?.stringValue ?? "",
-                message: item["message"]?.stringValue ?? "", companyID: item["additional_info"]?["company_id"]?.intValue)
+                message: item["message"]?.stringValue ?? "", companyID: item["additional_info"]?["company_id"]?.intValue,
+                contactID: item["additional_info"]?["user_id"]?.intValue)
         }
         let message =
             parsed?["message"]?.stringValue ?? parsed?["description"]?.stringValue

@@ -36,6 +36,8 @@ public struct FreshdeskError: Error, Sendable, Hashable {
         public var message: String
         /// `additional_info.company_id` of a duplicate company name.
         public var companyID: Int64?
+        /// `additional_info.user_id` of a duplicate contact email: the contact that holds it.
+        public var contactID: Int64? = nil
     }
 
     public var kind: Kind
@@ -63,6 +65,9 @@ public struct FreshdeskError: Error, Sendable, Hashable {
     public var isTransient: Bool {
         [.rateLimited, .unavailable, .transport, .invalidResponse, .cancelled].contains(kind)
     }
+
+    /// Whether the failed call was a contact call (`find contact`, `create contact`…).
+    var isAboutContacts: Bool { operation.hasSuffix("contact") }
 
     /// The field errors as `field: message (code)`, joined.
     var fieldSummary: String {

@@ -3,8 +3,20 @@ import Logging
 import WeftCore
 
 extension FreshdeskTarget {
-    /// Find (account field) → adopt (domain) → create, then write the fields. Never renames a company.
+    /// The company step, then the customer's contact in it (see `FreshdeskTarget+Contact.swift`). When the contact
+    /// step fails the whole command retries or is rejected; the next attempt finds the company by the account field.
     func sync(_ entitlement: DeskEntitlement, logger: Logger) async throws(FreshdeskError) -> DeliveryOutcome {
+        let outcome = try await syncCompany(entitlement, logger: logger)
+        guard case .delivered(let record, let note) = outcome, let record, let company = Int64(record.id) else {
+            return outcome
+        }
+        let contactNote = try await placeContact(of: entitlement, in: company, logger: logger)
+        let notes = [note, contactNote].compactMap { $0 }
+        return .delivered(record: record, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
+    }
+
+    /// Find (account field) → adopt (domain) → create, then write the fields. Never renames a company.
+    func syncCompany(_ entitlement: DeskEntitlement, logger: Logger) async throws(FreshdeskError) -> DeliveryOutcome {
         guard let accountField = configuration.fields.account, !accountField.isEmpty else {
             return .reject(
                 DeliveryFailure(

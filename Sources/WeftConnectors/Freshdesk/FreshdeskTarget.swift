@@ -3,7 +3,8 @@ public import Logging
 public import WeftCore
 
 /// Delivers `syncEntitlement` to Freshdesk: finds the account's company by the account custom field, else adopts one
-/// by domain, else creates it, then writes the mapped company fields. See `docs/connectors/freshdesk.md`.
+/// by domain, else creates it, then writes the mapped company fields; then makes the billing customer's email a
+/// contact of that company. See `docs/connectors/freshdesk.md`.
 ///
 /// Freshdesk's search index lags behind writes by up to a few minutes, so a search alone could miss a company Weft
 /// has just created. Creating therefore relies on Freshdesk's unique company names and domains: a `409` names the
@@ -76,16 +77,20 @@ public struct FreshdeskTarget: TargetConnector {
                     message: "Freshdesk refused the API key: check api_key_env of the Freshdesk target (an agent's key)",
                     status: error.status))
         case .accessDenied:
+            let what = error.isAboutContacts ? "contacts" : "companies"
             return .reject(
                 DeliveryFailure(
                     kind: .unauthorized,
                     message:
-                        "the Freshdesk agent lacks the privilege to manage companies (\(error.operation)): give the API key's agent the 'Manage companies' privilege. \(error.message)",
+                        "the Freshdesk agent lacks the privilege to manage \(what) (\(error.operation)): give the API key's agent the privilege to create and edit \(what). \(error.message)",
                     status: error.status))
         default:
             let invalidFields = error.errors.filter { $0.code == "invalid_field" }.map(\.field)
             let message: String
-            if !invalidFields.isEmpty {
+            if error.isAboutContacts {
+                message =
+                    "Freshdesk refused the customer's contact (\(error.operation)): \(error.errors.isEmpty ? error.message : error.fieldSummary) — fix the customer's email or the contact in Freshdesk, then replay"
+            } else if !invalidFields.isEmpty {
                 message =
                     "Freshdesk has no company field \(invalidFields.map { "'\($0)'" }.joined(separator: ", ")) (\(error.operation)): create it in Admin > Support Operations > Company Fields or fix fields: of the Freshdesk target"
             } else {

@@ -5,8 +5,23 @@ extension ZendeskTarget {
     /// The tag Weft puts on organizations it creates: only those are renamed when the billing name changes.
     static let createdTag = "weft_created"
 
-    /// find by external id → adopt by domain → create (adopting or disambiguating on a name clash) → write fields.
+    /// The organization step, then the customer's user in it (see `ZendeskTarget+User.swift`). The user step runs
+    /// only once the organization is settled; when it fails, the whole command retries or is rejected, and the next
+    /// attempt finds the organization again by external id.
     func sync(_ entitlement: DeskEntitlement, logger: Logger) async throws(ZendeskAPIError) -> DeliveryOutcome {
+        let outcome = try await syncOrganization(entitlement, logger: logger)
+        guard case .delivered(let record, let note) = outcome, let record, let organization = Int64(record.id) else {
+            return outcome
+        }
+        let userNote = try await placeUser(of: entitlement, in: organization, logger: logger)
+        let notes = [note, userNote].compactMap { $0 }
+        return .delivered(record: record, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
+    }
+
+    /// find by external id → adopt by domain → create (adopting or disambiguating on a name clash) → write fields.
+    func syncOrganization(_ entitlement: DeskEntitlement, logger: Logger) async throws(ZendeskAPIError)
+        -> DeliveryOutcome
+    {
         let externalID = entitlement.account.xmlidName
         let values = configuration.fields.values(for: entitlement)
 

@@ -2,7 +2,8 @@ public import AsyncHTTPClient
 public import Logging
 public import WeftCore
 
-/// Shows Weft's entitlements on Zendesk Support organizations (`syncEntitlement` commands only).
+/// Shows Weft's entitlements on Zendesk Support organizations (`syncEntitlement` commands only), and makes the billing
+/// customer's email an end user of the organization.
 ///
 /// The organization is keyed by its native `external_id` (the account's `xmlidName`), written by the same call that
 /// creates it, so a crash between "created" and "recorded" never yields a second organization: the next delivery
@@ -87,7 +88,8 @@ public struct ZendeskTarget: TargetConnector {
             return .reject(
                 DeliveryFailure(
                     kind: .unauthorized,
-                    message: "\(error.message) — the API user must be an admin (or an agent allowed to manage organizations)",
+                    message:
+                        "\(error.message) — the API user must be an admin (or an agent allowed to manage organizations and end users)",
                     status: error.status))
         case .invalid:
             return .reject(

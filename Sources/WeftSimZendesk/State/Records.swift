@@ -37,10 +37,22 @@ struct User: Sendable {
     var name: String
     var email: String?
     var externalID: String?
+    /// The default organization (kept equal to the default membership's).
     var organizationID: Int?
     var role: String
     var tags: [String] = []
     var userFields: [String: JSON] = [:]
+    var createdAt: Int
+    var updatedAt: Int
+}
+
+/// A user's membership of an organization (`/organization_memberships`). The default one is the user's
+/// `organization_id`.
+struct OrganizationMembership: Sendable {
+    var id: Int
+    var userID: Int
+    var organizationID: Int
+    var isDefault: Bool
     var createdAt: Int
     var updatedAt: Int
 }

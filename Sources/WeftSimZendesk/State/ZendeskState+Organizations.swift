@@ -92,7 +92,7 @@ extension ZendeskState {
 
     mutating func deleteOrganization(_ id: Int) throws(ZendeskError) -> APIAnswer {
         guard let org = organizations.removeValue(forKey: id) else { throw .notFound }
-        for userID in users.keys where users[userID]?.organizationID == id { users[userID]?.organizationID = nil }
+        removeMemberships(ofOrganization: id)
         events.append(
             PendingEvent(
                 type: "zen:event-type:organization.deleted", subject: "zen:organization:\(id)",

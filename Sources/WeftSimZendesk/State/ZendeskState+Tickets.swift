@@ -212,7 +212,8 @@ extension ZendeskState {
             let id = makeID()
             users[id] = User(
                 id: id, name: Self.text(requester["name"]) ?? email, email: email, externalID: nil,
-                organizationID: organizationMapped(email: email), role: "end-user", createdAt: now, updatedAt: now)
+                organizationID: nil, role: "end-user", createdAt: now, updatedAt: now)
+            if let mapped = organizationMapped(email: email) { addMembership(user: id, organization: mapped, asDefault: true) }
             return id
         }
         return agentID

@@ -21,6 +21,9 @@ struct ZendeskState: Sendable {
     var organizations: [Int: Organization] = [:]
     var organizationFields: [OrganizationField] = []
     var users: [Int: User] = [:]
+    var memberships: [Int: OrganizationMembership] = [:]
+    /// Whether users may belong to several organizations (Admin Center > People > Configuration > End users).
+    var multipleOrganizations = false
     var tickets: [Int: Ticket] = [:]
     var nextID: Int
     /// The current request's time, unix seconds.
@@ -65,6 +68,11 @@ struct ZendeskState: Sendable {
         case ("GET", 1) where s[0] == "organization_fields": return listOrganizationFields(request)
         case ("POST", 1) where s[0] == "organization_fields": return try createOrganizationField(request)
         case ("POST", 2) where s[0] == "users" && s[1] == "create_or_update": return try createOrUpdateUser(request)
+        case ("POST", 1) where s[0] == "users": return try createUser(request)
+        case ("GET", 2) where s[0] == "users" && s[1] == "search": return try searchUsers(request)
+        case ("GET", 3) where s[0] == "users" && s[2] == "organization_memberships":
+            return try listUserMemberships(id(s[1]), request)
+        case ("POST", 1) where s[0] == "organization_memberships": return try createMembership(request)
         case ("GET", 2) where s[0] == "users": return try showUser(id(s[1]), request)
         case ("GET", 1) where s[0] == "tickets": return try listTickets(request)
         case ("POST", 1) where s[0] == "tickets": return try createTicket(request)
