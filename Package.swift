@@ -122,6 +122,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Stateful HubSpot CRM simulator: companies, contacts, deals, line items, batch and search APIs,
+        // associations v4, v3-signed webhooks, rate limits.
+        .target(
+            name: "WeftSimHubSpot",
+            dependencies: [
+                "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Stateful Freshdesk simulator: companies, contacts, tickets, page links, automation webhooks.
         .target(
             name: "WeftSimFreshdesk",
@@ -285,6 +297,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeftSimHubSpotTests",
+            dependencies: [
+                "WeftSimHubSpot", "WeftSimKit", "WeftConnectors", "WeftCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,179 @@
+import NIOHTTP1
+import Testing
+
+@testable import WeftSimHubSpot
+
+@Suite struct HubSpotObjectsTests {
+    @Test func rejectsAMissingOrWrongToken() async throws {
+        let simulator = makeSimulator()
+        try await withServer(simulator) { base in
+            for auth in [nil, "Bearer pat-na1-wrong"] {
+                let answer = try await request(.GET, base + "/crm/v3/objects/deals", auth: auth)
+                #expect(answer.status == 401)
+                #expect(answer.json["category"] == "INVALID_AUTHENTICATION")
+                #expect(answer.json["status"] == "error")
+                #expect(answer.json["message"].string?.hasPrefix("Authentication credentials not found") == true)
+                #expect(answer.json["correlationId"].string?.count == 36)
+            }
+        }
+    }
+
+    @Test func createsReadsAndUpdatesADealKeepingModificationTimes() async throws {
+        let clock = TestClock()
+        let simulator = makeSimulator(clock: clock)
+        try await withServer(simulator) { base in
+            let created = try await request(
+                .POST, base + "/crm/v3/objects/deals",
+                #"{"properties":{"dealname":"Big","amount":1000,"dealstage":"qualifiedtobuy","pipeline":"default"}}"#)
+            #expect(created.status == 201)
+            let id = try #require(created.json["id"].string)
+            #expect(created.json["properties"]["amount"] == "1000")
+            #expect(created.json["properties"]["hs_object_id"].string == id)
+            #expect(created.json["createdAt"] == "2023-11-14T22:13:20.000Z")
+            #expect(created.json["archived"] == false)
+            #expect(created.header("X-HubSpot-RateLimit-Max") == "190")
+            #expect(created.header("X-HubSpot-RateLimit-Remaining") == "189")
+            #expect(created.header("X-HubSpot-RateLimit-Interval-Milliseconds") == "10000")
+            #expect(created.header("X-HubSpot-RateLimit-Daily") == "650000")
+
+            clock.advance(ms: 5_000)
+            let patched = try await request(
+                .PATCH, base + "/crm/v3/objects/deals/\(id)", #"{"properties":{"dealstage":"closedwon"}}"#)
+            #expect(patched.status == 200)
+            #expect(patched.json["updatedAt"] == "2023-11-14T22:13:25.000Z")
+
+            let read = try await request(.GET, base + "/crm/v3/objects/deals/\(id)?properties=dealstage,erp_order_ref")
+            #expect(read.json["properties"]["dealstage"] == "closedwon")
+            #expect(read.json["properties"]["erp_order_ref"] == .null)
+            #expect(read.json["properties"]["hs_lastmodifieddate"] == "2023-11-14T22:13:25.000Z")
+            #expect(read.json["properties"]["createdate"] == "2023-11-14T22:13:20.000Z")
+            #expect(read.json["properties"]["dealname"] == .null)
+
+            let missing = try await request(.GET, base + "/crm/v3/objects/deals/1")
+            #expect(missing.status == 404)
+            #expect(missing.json["category"] == "OBJECT_NOT_FOUND")
+
+            #expect(try await request(.DELETE, base + "/crm/v3/objects/deals/\(id)").status == 204)
+            #expect(try await request(.GET, base + "/crm/v3/objects/deals/\(id)").status == 404)
+            let archived = try await request(.GET, base + "/crm/v3/objects/deals/\(id)?archived=true")
+            #expect(archived.json["archived"] == true)
+        }
+    }
+
+    @Test func unknownAndReadOnlyPropertiesAreValidationErrors() async throws {
+        let simulator = makeSimulator()
+        try await withServer(simulator) { base in
+            let answer = try await request(
+                .POST, base + "/crm/v3/objects/deals", #"{"properties":{"dealname":"X","colour":"red"}}"#)
+            #expect(answer.status == 400)
+            #expect(answer.json["category"] == "VALIDATION_ERROR")
+            #expect(answer.json["message"].string?.hasPrefix("Property values were not valid: [") == true)
+            #expect(answer.json["errors"][0]["code"] == "PROPERTY_DOESNT_EXIST")
+            #expect(answer.json["errors"][0]["context"]["propertyName"][0] == "colour")
+            let readOnly = try await request(
+                .POST, base + "/crm/v3/objects/deals", #"{"properties":{"hs_object_id":"5"}}"#)
+            #expect(readOnly.json["errors"][0]["code"] == "READ_ONLY_VALUE")
+            // Nothing was created by either call.
+            #expect(try await request(.GET, base + "/crm/v3/objects/deals").json["results"].array?.isEmpty == true)
+        }
+    }
+
+    @Test func contactEmailsAreUnique() async throws {
+        let simulator = makeSimulator()
+        try await withServer(simulator) { base in
+            let first = try await request(.POST, base + "/crm/v3/objects/contacts", #"{"properties":{"email":"A@x.io"}}"#)
+            let id = try #require(first.json["id"].string)
+            let second = try await request(.POST, base + "/crm/v3/objects/contacts", #"{"properties":{"email":"a@x.io"}}"#)
+            #expect(second.status == 409)
+            #expect(second.json["category"] == "CONFLICT")
+            #expect(second.json["message"].string == "Contact already exists. Existing ID: \(id)")
+            let byEmail = try await request(.GET, base + "/crm/v3/objects/contacts/a@x.io?idProperty=email")
+            #expect(byEmail.json["id"].string == id)
+        }
+    }
+
+    @Test func batchUpsertReadUpdateAndLimits() async throws {
+        let simulator = makeSimulator()
+        try await withServer(simulator) { base in
+            let upsert =
+                #"{"inputs":[{"idProperty":"weft_deal_key","id":"K1","properties":{"dealname":"One"}},"#
+                + #"{"idProperty":"weft_deal_key","id":"K2","properties":{"dealname":"Two"}}]}"#
+            let first = try await request(.POST, base + "/crm/v3/objects/deals/batch/upsert", upsert)
+            #expect(first.status == 200)
+            #expect(first.json["status"] == "COMPLETE")
+            #expect(first.json["results"].array?.map { $0["new"] } == [true, true])
+            let again = try await request(.POST, base + "/crm/v3/objects/deals/batch/upsert", upsert)
+            #expect(again.json["results"].array?.map { $0["new"] } == [false, false])
+            let ids = again.json["results"].array?.compactMap { $0["id"].string } ?? []
+            #expect(Set(ids) == Set(first.json["results"].array?.compactMap { $0["id"].string } ?? []))
+
+            let read = try await request(
+                .POST, base + "/crm/v3/objects/deals/batch/read",
+                #"{"properties":["dealname"],"inputs":[{"id":"\#(ids[0])"},{"id":"999"}]}"#)
+            #expect(read.status == 207)
+            #expect(read.json["numErrors"] == 1)
+            #expect(read.json["errors"][0]["category"] == "OBJECT_NOT_FOUND")
+            #expect(read.json["errors"][0]["context"]["ids"] == ["999"])
+            #expect(read.json["results"][0]["properties"]["dealname"] != .null)
+
+            let byKey = try await request(
+                .POST, base + "/crm/v3/objects/deals/batch/read",
+                #"{"idProperty":"weft_deal_key","properties":["dealname"],"inputs":[{"id":"K2"}]}"#)
+            #expect(byKey.json["results"][0]["properties"]["dealname"] == "Two")
+
+            let update = try await request(
+                .POST, base + "/crm/v3/objects/deals/batch/update",
+                #"{"inputs":[{"id":"\#(ids[0])","properties":{"invoice_status":"paid"}}]}"#)
+            #expect(update.json["results"][0]["properties"]["invoice_status"] == "paid")
+
+            let duplicate = try await request(
+                .POST, base + "/crm/v3/objects/deals/batch/update",
+                #"{"inputs":[{"id":"\#(ids[0])","properties":{}},{"id":"\#(ids[0])","properties":{}}]}"#)
+            #expect(duplicate.status == 400)
+
+            let inputs = (0..<101).map { #"{"properties":{"dealname":"D\#($0)"}}"# }.joined(separator: ",")
+            let tooMany = try await request(.POST, base + "/crm/v3/objects/deals/batch/create", #"{"inputs":[\#(inputs)]}"#)
+            #expect(tooMany.status == 400)
+            #expect(tooMany.json["category"] == "VALIDATION_ERROR")
+
+            let notUnique = try await request(
+                .POST, base + "/crm/v3/objects/deals/batch/upsert",
+                #"{"inputs":[{"idProperty":"dealname","id":"X","properties":{}}]}"#)
+            #expect(notUnique.status == 400)
+        }
+    }
+
+    @Test func aConfiguredPathPrefixReplacesTheDefault() async throws {
+        let simulator = makeSimulator(paths: .init(objects: "/crm/objects/2025-09", associations: "/crm/v4"))
+        try await withServer(simulator) { base in
+            let created = try await request(
+                .POST, base + "/crm/objects/2025-09/companies", #"{"properties":{"name":"Acme"}}"#)
+            #expect(created.status == 201)
+            #expect(try await request(.GET, base + "/crm/v3/objects/companies").status == 404)
+        }
+    }
+
+    @Test func theTenSecondWindowAndTheSearchLimitAnswer429() async throws {
+        let clock = TestClock()
+        let simulator = makeSimulator(clock: clock, rateLimits: .init(perTenSeconds: 3, perDay: 100, searchPerSecond: 2))
+        try await withServer(simulator) { base in
+            for _ in 0..<3 { #expect(try await request(.GET, base + "/crm/v3/objects/deals").status == 200) }
+            let limited = try await request(.GET, base + "/crm/v3/objects/deals")
+            #expect(limited.status == 429)
+            #expect(limited.json["errorType"] == "RATE_LIMIT")
+            #expect(limited.json["policyName"] == "TEN_SECONDLY_ROLLING")
+            #expect(limited.json["message"] == "You have reached your ten_secondly_rolling limit.")
+            #expect(limited.header("X-HubSpot-RateLimit-Remaining") == "0")
+            clock.advance(ms: 9_999)
+            #expect(try await request(.GET, base + "/crm/v3/objects/deals").status == 429)
+            clock.advance(ms: 1)
+            #expect(try await request(.GET, base + "/crm/v3/objects/deals").status == 200)
+
+            for _ in 0..<2 { #expect(try await request(.POST, base + "/crm/v3/objects/deals/search", "{}").status == 200) }
+            let search = try await request(.POST, base + "/crm/v3/objects/deals/search", "{}")
+            #expect(search.status == 429)
+            #expect(search.json["policyName"] == "SECONDLY")
+            #expect(search.header("X-HubSpot-RateLimit-Max") == nil)
+        }
+    }
+}
