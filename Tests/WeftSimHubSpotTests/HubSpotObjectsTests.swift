@@ -1,5 +1,6 @@
 import NIOHTTP1
 import Testing
+import WeftSimKit
 
 @testable import WeftSimHubSpot
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import NIOHTTP1
 import Testing
 import WeftConnectors
+import WeftSimKit
 
 @testable import WeftSimHubSpot
 

@@ -1,3 +1,5 @@
+import WeftSimKit
+
 /// An error answer with HubSpot's status and body: `{"status":"error","message",…,"correlationId","category"}`.
 ///
 /// Shapes (see docs/simulators/hubspot.md for sources): 401 `INVALID_AUTHENTICATION`; 404 `OBJECT_NOT_FOUND`;

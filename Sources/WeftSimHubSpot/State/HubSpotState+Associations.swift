@@ -1,3 +1,5 @@
+import WeftSimKit
+
 /// One association type HubSpot defines between two object types.
 struct AssociationType: Sendable, Hashable {
     var from: ObjectType

@@ -1,3 +1,5 @@
+import WeftSimKit
+
 extension HubSpotState {
     /// The most inputs a batch call takes.
     static let batchLimit = 100

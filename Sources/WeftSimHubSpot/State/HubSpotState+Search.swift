@@ -1,3 +1,5 @@
+import WeftSimKit
+
 extension HubSpotState {
     /// The most results one search page returns.
     static let searchPageLimit = 200

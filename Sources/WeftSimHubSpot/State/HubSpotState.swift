@@ -1,3 +1,5 @@
+import WeftSimKit
+
 /// The portal's data: records per object type, associations, the id counter and the events raised by the call being
 /// served. A value type kept under the simulator's lock; every operation is synchronous.
 struct HubSpotState: Sendable {

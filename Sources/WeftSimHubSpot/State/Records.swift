@@ -1,3 +1,5 @@
+import WeftSimKit
+
 /// One CRM record: string property values, timestamps in unix milliseconds.
 struct CRMRecord: Sendable {
     var id: Int

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import WeftSimKit
 
 extension HubSpotSimulator {
     /// Turns the events a call raised into queued events, one per matching active subscription.

@@ -1,3 +1,5 @@
+import WeftSimKit
+
 /// An error answer, with Zendesk's status and body.
 ///
 /// Shapes: 401 `{"error":"Couldn't authenticate you"}`; 404 `{"error":"RecordNotFound","description":"Not found"}`;

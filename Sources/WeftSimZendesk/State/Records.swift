@@ -1,3 +1,5 @@
+import WeftSimKit
+
 /// An organization as the simulator stores it.
 struct Organization: Sendable {
     var id: Int

@@ -1,3 +1,5 @@
+import WeftSimKit
+
 extension ZendeskState {
     // MARK: Rendering
 

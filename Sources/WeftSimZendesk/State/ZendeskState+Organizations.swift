@@ -1,4 +1,5 @@
 import Foundation
+import WeftSimKit
 
 extension ZendeskState {
     // MARK: Rendering

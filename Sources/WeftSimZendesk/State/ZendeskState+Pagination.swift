@@ -1,4 +1,5 @@
 import Foundation
+import WeftSimKit
 
 extension ZendeskState {
     /// A list answer for `items` (ordered by id): cursor pagination when `page[size]`, `page[after]` or

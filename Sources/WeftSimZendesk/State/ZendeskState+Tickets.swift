@@ -1,4 +1,5 @@
 import Foundation
+import WeftSimKit
 
 extension ZendeskState {
     static let statuses = ["new", "open", "pending", "hold", "solved", "closed"]

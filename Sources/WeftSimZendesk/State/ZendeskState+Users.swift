@@ -1,4 +1,5 @@
 import Foundation
+import WeftSimKit
 
 extension ZendeskState {
     func userJSON(_ user: User, baseURL: String) -> JSON {

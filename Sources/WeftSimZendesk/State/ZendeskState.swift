@@ -1,4 +1,5 @@
 import Foundation
+import WeftSimKit
 
 /// One API call as the state sees it: the path below `/api/v2` (without `.json`), the decoded query and the body.
 struct APIRequest: Sendable {

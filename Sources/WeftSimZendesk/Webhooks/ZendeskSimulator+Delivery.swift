@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import WeftSimKit
 
 extension ZendeskSimulator {
     /// Queues one request per event and subscribed endpoint.
