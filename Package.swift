@@ -73,6 +73,7 @@ let package = Package(
                 "WeftXMLRPC",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -131,6 +132,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Stateful Salesforce simulator: OAuth (JWT bearer, client credentials), sObjects, SOQL, sObject
+        // Collections, upsert by external id, limits, SOAP Outbound Messages.
+        .target(
+            name: "WeftSimSalesforce",
+            dependencies: [
+                "WeftSimKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -263,10 +277,12 @@ let package = Package(
             name: "WeftConnectorsTests",
             dependencies: [
                 "WeftConnectors", "WeftCore", "WeftSimOdoo", "WeftSimStripe", "WeftSimKit", "WeftXMLRPC",
-                "WeftSimZendesk", "WeftSimFreshdesk", "WeftSimChargebee",
+                "WeftSimZendesk", "WeftSimFreshdesk", "WeftSimChargebee", "WeftSimHubSpot", "WeftSimSalesforce",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -314,6 +330,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WeftSimSalesforceTests",
+            dependencies: [
+                "WeftSimSalesforce", "WeftSimKit", "WeftConnectors", "WeftCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WeftSimFreshdeskTests",
             dependencies: [
                 "WeftSimFreshdesk", "WeftSimKit",
@@ -344,7 +374,7 @@ let package = Package(
             dependencies: [
                 "WeftServer", "WeftRuntime", "WeftCore", "WeftStoreSQLite", "WeftStorePostgres", "WeftTools",
                 "WeftSimOdoo", "WeftSimStripe", "WeftSimKit", "WeftConnectors",
-                "WeftSimZendesk", "WeftSimFreshdesk", "WeftSimChargebee",
+                "WeftSimZendesk", "WeftSimFreshdesk", "WeftSimChargebee", "WeftSimHubSpot",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
