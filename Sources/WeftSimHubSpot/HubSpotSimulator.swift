@@ -22,6 +22,17 @@ public final class HubSpotSimulator: Sendable {
     let wake: AsyncStream<Void>
     let wakeContinuation: AsyncStream<Void>.Continuation
     private let deliveryRunning = Mutex(false)
+    private let targetURLOverride = Mutex<String?>(nil)
+
+    /// The app's webhook URL: the configured one, or the one set since (`setWebhookTarget`).
+    public var webhookTargetURL: String? { targetURLOverride.withLock { $0 } ?? configuration.webhooks.targetURL }
+
+    /// Changes the app's webhook URL, as a developer does in the app's settings (e.g. once the receiver's port is
+    /// known). Events raised from then on are sent there; events already queued are sent there too.
+    public func setWebhookTarget(_ url: String) {
+        targetURLOverride.withLock { $0 = url }
+        wakeContinuation.yield()
+    }
     private let correlation: Mutex<SplitMix64>
 
     /// - Parameters:

@@ -21,6 +21,31 @@ func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
+struct Exceptions: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exceptions", abstract: "Business exceptions: what a person must fix in a system before Weft can finish.",
+        subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List open business exceptions (won deals missing order data, orders the ERP refused).")
+        @Option(name: .long, help: "The configuration file (YAML).") var config: String
+        @Option(name: .long, help: "Most rows to show.") var limit = 1000
+        @Flag(name: .long, help: "Print JSON instead of a table.") var json = false
+
+        func run() async throws {
+            let configuration = try ConfigFile.load(config)
+            let store = try await WeftNode.openStore(
+                configuration.store, environment: ProcessInfo.processInfo.environment, logger: Logger(label: "weft.operator"))
+            let rows = try await BusinessExceptions(store: store, configuration: configuration).list(limit: limit)
+            if json { return try printJSON(rows) }
+            print("TYPE\tSUBJECT\tWHAT TO FIX")
+            for row in rows { print("\(row.type)\t\(row.subject)\t\(row.problems.joined(separator: "; "))") }
+            print("\(rows.count) open exception(s)")
+        }
+    }
+}
+
 struct DeadLetters: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq", abstract: "Inspect and replay dead-lettered commands.", subcommands: [List.self, Replay.self])

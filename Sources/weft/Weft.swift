@@ -7,7 +7,8 @@ struct Weft: AsyncParsableCommand {
         commandName: "weft",
         abstract: "Weft keeps Stripe and Odoo telling one story: durable webhooks, canonical state, exactly-once effects.",
         subcommands: [
-            Serve.self, Check.self, Migrate.self, StoreCommand.self, Demo.self, Simulate.self, DeadLetters.self, Events.self, Bench.self,
+            Serve.self, Check.self, Migrate.self, StoreCommand.self, Demo.self, Simulate.self, DeadLetters.self, Events.self,
+            Exceptions.self, Bench.self,
             CrashTest.self,
         ]
     )

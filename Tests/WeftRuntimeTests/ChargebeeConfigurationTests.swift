@@ -149,7 +149,7 @@ struct ChargebeeConfigurationTests {
             systems:
               billing: { type: recurly }
             """)
-        #expect(problems.contains { $0.line == 3 && $0.message.contains("stripe, chargebee, odoo, zendesk or freshdesk") })
+        #expect(problems.contains { $0.line == 3 && $0.message.contains("stripe, chargebee, odoo, zendesk, freshdesk or hubspot") })
     }
 
     /// The example of a company moving from Stripe to Chargebee loads as shipped.

@@ -185,6 +185,43 @@ package struct HubSpotClient: Sendable {
         return errors
     }
 
+    /// The ids of the `to` records associated with each `from` record (`POST {assoc}/associations/{from}/{to}/batch/read`),
+    /// following each record's `paging.next.after`. A record without associations is absent from HubSpot's results
+    /// (and may be named in `errors`): it maps to no ids.
+    package func batchReadAssociations(
+        from: HubSpotObjectType, to: HubSpotObjectType, ids: [String], logger: Logger
+    ) async throws(HubSpotAPIError) -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        var pending: [(id: String, after: String?)] = ids.map { ($0, nil) }
+        while !pending.isEmpty {
+            let chunk = Array(pending.prefix(configuration.batchSize))
+            pending.removeFirst(chunk.count)
+            let body: JSONValue = [
+                "inputs": .array(
+                    chunk.map { input in
+                        var object: [String: JSONValue] = ["id": .string(input.id)]
+                        if let after = input.after { object["after"] = .string(after) }
+                        return .object(object)
+                    })
+            ]
+            let answer = try await send(
+                .POST, associationsPath("associations", from.name, to.name, "batch", "read"), body: body, type: from,
+                logger: logger)
+            for item in answer["results"]?.arrayValue ?? [] {
+                guard let fromID = Self.idText(item["from"]?["id"]) else { continue }
+                let toIDs = (item["to"]?.arrayValue ?? []).compactMap { Self.idText($0["toObjectId"]) }
+                result[fromID, default: []].append(contentsOf: toIDs)
+                if let after = item["paging"]?["next"]?["after"]?.stringValue { pending.append((fromID, after)) }
+            }
+        }
+        return result
+    }
+
+    /// An id HubSpot sends as a string or a number.
+    static func idText(_ value: JSONValue?) -> String? {
+        value?.stringValue ?? value?.intValue.map(String.init)
+    }
+
     // MARK: Transport
 
     private func objectsPath(_ type: HubSpotObjectType, _ rest: String...) -> String {

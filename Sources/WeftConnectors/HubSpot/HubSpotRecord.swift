@@ -56,6 +56,13 @@ enum HubSpotTime {
         return formatter.date(from: text)
     }
 
+    /// `2023-11-14T22:13:20.000Z`.
+    static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
     /// Unix milliseconds, the form search filters on dates take.
     static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
 }

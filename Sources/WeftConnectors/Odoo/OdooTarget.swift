@@ -60,6 +60,7 @@ public struct OdooTarget: TargetConnector {
                 case .setStanding(let standing): outcomes[index] = try await setStanding(standing, logger: commandLogger)
                 case .upsertSubscription(let subscription):
                     outcomes[index] = try await upsertSubscription(subscription, logger: commandLogger)
+                case .upsertOrder(let deal): outcomes[index] = try await upsertOrder(deal, logger: commandLogger)
                 case .upsertCustomer, .upsertProduct, .upsertInvoice, .registerPayment:
                     break
                 case .syncEntitlement:

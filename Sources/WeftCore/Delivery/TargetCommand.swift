@@ -12,6 +12,8 @@ public enum TargetCommand: Hashable, Sendable, Codable {
     case setStanding(Standing)
     /// A support desk's organisation or company shows the account's entitlement (created if missing).
     case syncEntitlement(DeskEntitlement)
+    /// A won CRM deal becomes a confirmed sales order for its account (partner created or found first).
+    case upsertOrder(Deal)
 
     /// A short, stable name for metrics and logs (`upsert_customer`).
     public var kind: String {
@@ -25,6 +27,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .applyCredit: "apply_credit"
         case .setStanding: "set_standing"
         case .syncEntitlement: "sync_entitlement"
+        case .upsertOrder: "upsert_order"
         }
     }
 
@@ -40,6 +43,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .applyCredit(let credit): credit.invoiceRef
         case .setStanding(let standing): standing.customerRef
         case .syncEntitlement(let entitlement): entitlement.account
+        case .upsertOrder(let deal): deal.ref
         }
     }
 }

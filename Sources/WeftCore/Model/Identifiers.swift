@@ -15,6 +15,8 @@ public enum EntityKind: String, Sendable, Codable, CaseIterable, Hashable {
     case customer, product, price, subscription, invoice, payment, refund
     /// A support desk's ticket, linked to the account its organisation or company shows.
     case ticket
+    /// A CRM deal (HubSpot deal, Salesforce opportunity): won, it becomes a confirmed sales order in the ERP.
+    case deal
 }
 
 /// A record in one external system: which system, which kind of record, and the system's own id for it.

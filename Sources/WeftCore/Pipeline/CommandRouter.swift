@@ -13,14 +13,31 @@ public struct CommandRouter: Sendable {
     public var desks: Set<SystemName>
     /// How entitlements are derived for the desks.
     public var entitlements: EntitlementRules
+    /// What a won deal of each CRM must carry before it becomes an order (`DealRequirements()` when not configured).
+    public var dealRequirements: [SystemName: DealRequirements]
 
     public init(
-        flows: [Flow], ownership: OwnershipRules, desks: Set<SystemName> = [], entitlements: EntitlementRules = .init()
+        flows: [Flow], ownership: OwnershipRules, desks: Set<SystemName> = [], entitlements: EntitlementRules = .init(),
+        dealRequirements: [SystemName: DealRequirements] = [:]
     ) {
         self.flows = flows
         self.ownership = ownership
         self.desks = desks
         self.entitlements = entitlements
+        self.dealRequirements = dealRequirements
+    }
+
+    /// The requirements of `system`'s deals.
+    public func requirements(of system: SystemName) -> DealRequirements { dealRequirements[system] ?? DealRequirements() }
+
+    /// The won deals of `aggregate` that miss something, with what each misses: the business exceptions that hold
+    /// back their orders until the CRM record is fixed.
+    public func incompleteDeals(in aggregate: Aggregate) -> [(deal: Deal, problems: [String])] {
+        aggregate.records(of: .deal).compactMap { _, state -> (Deal, [String])? in
+            guard let deal = state.decode(Deal.self), deal.won == true, deal.deleted != true else { return nil }
+            let problems = requirements(of: deal.ref.system).problems(of: deal)
+            return problems.isEmpty ? nil : (deal, problems)
+        }
     }
 
     /// The targets that changes from `source` flow to.
@@ -72,6 +89,14 @@ public struct CommandRouter: Sendable {
     /// The commands the state calls for, in dependency order, keyed by a stable command key.
     func desiredCommands(aggregate: Aggregate, target: SystemName) -> [(String, TargetCommand)] {
         var result: [(String, TargetCommand)] = []
+        // A won, complete deal is an order. A later edit is emitted again: the target creates the order if an earlier
+        // command could not (a SKU it did not know), and leaves an existing order alone (it is the ERP's by then).
+        for (ref, state) in aggregate.records(of: .deal) {
+            guard let deal = state.decode(Deal.self), deal.won == true, deal.deleted != true,
+                requirements(of: ref.system).problems(of: deal).isEmpty
+            else { continue }
+            result.append(("order|\(ref)", .upsertOrder(deal)))
+        }
         for (ref, state) in aggregate.records(of: .product) {
             if let product = state.decode(Product.self) { result.append(("product|\(ref)", .upsertProduct(product))) }
         }

@@ -343,10 +343,22 @@ private struct Reader {
                         "catch_up",
                     ])
                 if let desk = readDesk(.freshdesk, members, context: context, node: value) { systems[SystemName(name)] = .desk(desk) }
+            case "hubspot":
+                _ = mapping(
+                    value, context,
+                    allowed: [
+                        "type", "base_url", "objects_path", "associations_path", "access_token_env", "access_token_file",
+                        "client_secret_env", "client_secret_file", "client_secrets", "webhook_url",
+                        "signature_tolerance_seconds", "won_stages", "currency", "sku_property", "tax_id_property",
+                        "deal_requirements", "rate_limit", "timeout_seconds", "catch_up",
+                    ])
+                if let hubspot = readHubSpot(members, context: context, node: value) {
+                    systems[SystemName(name)] = .hubspot(hubspot)
+                }
             case let other:
                 problem(
                     self.value(members, "type") ?? value,
-                    "\(context).type must be stripe, chargebee, odoo, zendesk or freshdesk (got \(other ?? "nothing"))")
+                    "\(context).type must be stripe, chargebee, odoo, zendesk, freshdesk or hubspot (got \(other ?? "nothing"))")
             }
         }
         return systems
@@ -591,6 +603,95 @@ private struct Reader {
         return desk
     }
 
+    /// A HubSpot portal (docs/connectors/hubspot.md).
+    mutating func readHubSpot(_ members: [(key: Node, value: Node)], context: String, node: Node)
+        -> HubSpotSystemConfiguration?
+    {
+        var hubspot = HubSpotSystemConfiguration()
+        for (key, path) in [("base_url", \HubSpotSystemConfiguration.baseURL)] {
+            if let url = string(value(members, key), "\(context).\(key)") {
+                if URL(string: url)?.scheme == nil { problem(value(members, key), "\(context).\(key) must be a URL") }
+                hubspot[keyPath: path] = url
+            }
+        }
+        for (key, path) in [
+            ("objects_path", \HubSpotSystemConfiguration.objectsPath), ("associations_path", \.associationsPath),
+        ] {
+            if let text = string(value(members, key), "\(context).\(key)") {
+                if !text.hasPrefix("/") { problem(value(members, key), "\(context).\(key) must start with /") }
+                hubspot[keyPath: path] = text
+            }
+        }
+        hubspot.accessToken = secret(members, "access_token", context, required: true, at: node)
+        if let single = secret(members, "client_secret", context, required: false, at: node) { hubspot.clientSecrets = [single] }
+        if let list = value(members, "client_secrets") {
+            if case .sequence(let items) = list {
+                for item in items {
+                    let itemMembers = mapping(item, "\(context).client_secrets[]", allowed: ["env", "file"])
+                    if let env = string(value(itemMembers, "env"), "\(context).client_secrets[].env") {
+                        hubspot.clientSecrets.append(.environment(env))
+                    } else if let file = string(value(itemMembers, "file"), "\(context).client_secrets[].file") {
+                        hubspot.clientSecrets.append(.file(file))
+                    } else {
+                        problem(item, "\(context).client_secrets: each entry needs env or file")
+                    }
+                }
+            } else {
+                problem(list, "\(context).client_secrets must be a list of {env: VAR} or {file: PATH}")
+            }
+        }
+        if let url = string(value(members, "webhook_url"), "\(context).webhook_url") {
+            if URL(string: url)?.scheme == nil { problem(value(members, "webhook_url"), "\(context).webhook_url must be a URL") }
+            hubspot.webhookURL = url
+        }
+        if let seconds = integer(
+            value(members, "signature_tolerance_seconds"), "\(context).signature_tolerance_seconds", minimum: 1)
+        {
+            hubspot.signatureTolerance = .seconds(seconds)
+        }
+        if value(members, "won_stages") != nil {
+            let stages = strings(value(members, "won_stages"), "\(context).won_stages")
+            if stages.isEmpty { problem(value(members, "won_stages"), "\(context).won_stages must name at least one stage id") }
+            hubspot.wonStages = stages
+        }
+        if let code = string(value(members, "currency"), "\(context).currency") {
+            if let currency = CurrencyCode(rawValue: code) {
+                hubspot.currency = currency
+            } else {
+                problem(value(members, "currency"), "\(context).currency must be an ISO 4217 code such as EUR")
+            }
+        }
+        if let property = string(value(members, "sku_property"), "\(context).sku_property") { hubspot.skuProperty = property }
+        hubspot.taxIDProperty = string(value(members, "tax_id_property"), "\(context).tax_id_property")
+        if let node = value(members, "deal_requirements") {
+            var required: Set<DealRequirements.Requirement> = []
+            for name in strings(node, "\(context).deal_requirements") {
+                if let requirement = DealRequirements.Requirement(rawValue: name) {
+                    required.insert(requirement)
+                } else {
+                    problem(
+                        node,
+                        "\(context).deal_requirements: \(name) is not a requirement; use "
+                            + DealRequirements.Requirement.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+            }
+            hubspot.requirements = DealRequirements(required: required)
+        }
+        if value(members, "rate_limit") != nil { hubspot.rateLimit = rateLimit(members, context: context) }
+        if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
+            hubspot.timeout = .milliseconds(Int64(seconds * 1000))
+        }
+        readCatchUp(members, context: context, interval: &hubspot.catchUpInterval, overlap: &hubspot.catchUpOverlap)
+        if hubspot.catchUpInterval == nil {
+            problem(
+                value(members, "catch_up") ?? node,
+                "\(context).catch_up cannot be turned off: HubSpot webhooks only name records, and deals reach Weft by "
+                    + "this read (set interval_seconds instead)")
+            hubspot.catchUpInterval = .seconds(60)
+        }
+        return hubspot
+    }
+
     mutating func readFlows(_ node: Node, systems: [SystemName: SystemConfiguration]) -> [Flow] {
         var flows: [Flow] = []
         for (key, value) in mapping(node, "flows") {
@@ -603,7 +704,7 @@ private struct Reader {
                 continue
             }
             switch systems[SystemName(from)] {
-            case .stripe, .chargebee: break
+            case .stripe, .chargebee, .hubspot: break
             case .odoo: problem(self.value(members, "from"), "flows.\(name).from: \(from) is an odoo system; Odoo is a target only")
             case .desk(let desk):
                 problem(
@@ -617,6 +718,11 @@ private struct Reader {
             case .stripe: problem(self.value(members, "to"), "flows.\(name).to: \(to) is a stripe system; Stripe is a source only")
             case .chargebee:
                 problem(self.value(members, "to"), "flows.\(name).to: \(to) is a chargebee system; Chargebee is a source only")
+            case .hubspot:
+                problem(
+                    self.value(members, "to"),
+                    "flows.\(name).to: \(to) is a hubspot system; writing order and invoice status back to HubSpot is not "
+                        + "supported yet (HubSpot is a source of won deals)")
             case nil: problem(self.value(members, "to"), "flows.\(name).to names no system '\(to)'")
             }
             flows.append(Flow(name: name, source: SystemName(from), target: SystemName(to)))

@@ -177,14 +177,17 @@ public enum SystemConfiguration: Sendable, Hashable {
     case odoo(OdooSystemConfiguration)
     /// A support desk (Zendesk or Freshdesk): a target for entitlements.
     case desk(DeskSystemConfiguration)
+    /// A HubSpot portal: a CRM whose won deals become orders.
+    case hubspot(HubSpotSystemConfiguration)
 
-    /// `stripe`, `chargebee`, `odoo`, `zendesk` or `freshdesk`.
+    /// `stripe`, `chargebee`, `odoo`, `zendesk`, `freshdesk` or `hubspot`.
     public var type: String {
         switch self {
         case .stripe: "stripe"
         case .chargebee: "chargebee"
         case .odoo: "odoo"
         case .desk(let desk): desk.kind.rawValue
+        case .hubspot: "hubspot"
         }
     }
 }
@@ -349,6 +352,61 @@ public struct DeskSystemConfiguration: Sendable, Hashable {
         self.fields = fields
         self.rateLimit = rateLimit
         self.timeout = timeout
+    }
+}
+
+/// A HubSpot portal (docs/connectors/hubspot.md): the private app's token, the app's client secret for webhook
+/// signatures and the URL HubSpot calls, how deals are read, and what a won deal must carry.
+public struct HubSpotSystemConfiguration: Sendable, Hashable {
+    public var baseURL: String
+    /// `/crm/v3/objects`, or a dated path (`/crm/objects/2025-09`).
+    public var objectsPath: String
+    public var associationsPath: String
+    public var accessToken: SecretReference?
+    /// The app's client secrets (current, then the previous one during a rotation): webhooks are accepted only with them.
+    public var clientSecrets: [SecretReference]
+    /// The target URL set in the app's webhook settings, exactly (the v3 signature covers it). Without it, the URL is
+    /// rebuilt from the request (`X-Forwarded-Proto` or http, `Host`, path): right when HubSpot reaches Weft directly
+    /// or through a proxy that keeps the host.
+    public var webhookURL: String?
+    public var signatureTolerance: Duration
+    /// Stage ids that count as won.
+    public var wonStages: Set<String>
+    /// The currency of deals without `deal_currency_code`.
+    public var currency: CurrencyCode
+    public var skuProperty: String
+    public var taxIDProperty: String?
+    public var requirements: DealRequirements
+    public var rateLimit: RateLimit?
+    public var timeout: Duration
+    /// How often deals touched since the cursor are read (webhooks also start a read at once); `nil`: never.
+    public var catchUpInterval: Duration?
+    public var catchUpOverlap: Duration
+
+    public init(
+        baseURL: String = "https://api.hubapi.com", objectsPath: String = "/crm/v3/objects", associationsPath: String = "/crm/v4",
+        accessToken: SecretReference? = nil, clientSecrets: [SecretReference] = [], webhookURL: String? = nil,
+        signatureTolerance: Duration = .seconds(300), wonStages: Set<String> = ["closedwon"],
+        currency: CurrencyCode = CurrencyCode(rawValue: "USD")!, skuProperty: String = "hs_sku", taxIDProperty: String? = nil,
+        requirements: DealRequirements = .init(), rateLimit: RateLimit? = RateLimit(perSecond: 9, burst: 10),
+        timeout: Duration = .seconds(30), catchUpInterval: Duration? = .seconds(60), catchUpOverlap: Duration = .seconds(300)
+    ) {
+        self.baseURL = baseURL
+        self.objectsPath = objectsPath
+        self.associationsPath = associationsPath
+        self.accessToken = accessToken
+        self.clientSecrets = clientSecrets
+        self.webhookURL = webhookURL
+        self.signatureTolerance = signatureTolerance
+        self.wonStages = wonStages
+        self.currency = currency
+        self.skuProperty = skuProperty
+        self.taxIDProperty = taxIDProperty
+        self.requirements = requirements
+        self.rateLimit = rateLimit
+        self.timeout = timeout
+        self.catchUpInterval = catchUpInterval
+        self.catchUpOverlap = catchUpOverlap
     }
 }
 

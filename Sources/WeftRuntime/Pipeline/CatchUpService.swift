@@ -21,12 +21,15 @@ public struct CatchUpService: Service {
     let logger: Logger
     /// Told when a read of the source succeeded (after the reach cursor is stored).
     let onReached: (@Sendable (Date) -> Void)?
+    /// Rung to read now rather than at the end of the interval (a webhook named a record the feed reads whole).
+    let wake: Doorbell?
 
     public init(
         system: SystemName, feed: any EventFeed, store: any Store, interval: Duration, overlap: Duration, events: Doorbell,
-        logger: Logger, onReached: (@Sendable (Date) -> Void)? = nil
+        logger: Logger, onReached: (@Sendable (Date) -> Void)? = nil, wake: Doorbell? = nil
     ) {
         self.onReached = onReached
+        self.wake = wake
         self.system = system
         self.feed = feed
         self.store = store
@@ -51,16 +54,25 @@ public struct CatchUpService: Service {
     }
 
     private func loop() async throws {
+        var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let appended = try await runOnce()
+                failures = 0
                 if appended > 0 {
                     logger.info("caught up on missed events", metadata: ["weft.system": "\(system)", "weft.count": "\(appended)"])
                 }
             } catch {
+                failures += 1
                 logger.warning("catch-up failed; will try again", metadata: ["weft.system": "\(system)", "weft.error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            // After a failure (the source limited or unreachable), try again sooner than the interval: 1 s, 2 s, 4 s…
+            let pause = failures == 0 ? interval : min(interval, .seconds(1 << min(failures - 1, 10)))
+            if let wake {
+                await cancelWhenGracefulShutdown { await wake.wait(upTo: pause) }
+            } else {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            }
         }
     }
 

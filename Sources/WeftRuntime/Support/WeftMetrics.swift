@@ -34,6 +34,7 @@ public enum WeftMetrics {
         case "create_refund": "refund_not_in_erp"
         case "set_standing": "standing_not_reflected_in_erp"
         case "upsert_customer": "customer_not_in_erp"
+        case "upsert_order": "deal_not_in_erp"
         default: "command_dead_\(kind)"
         }
     }

@@ -136,6 +136,36 @@ public struct WeftNode: Sendable {
                 dispatchers[name] = DispatcherService(
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
                     commands: commands, nodeID: nodeID, logger: systemLogger)
+            case .hubspot(let hubspot):
+                // Won deals: read whole by the deal feed (woken by webhooks, and on its interval), decoded into deals.
+                decoders[name] = HubSpotDecoderAdapter(
+                    decoder: HubSpotEventDecoder(system: name, mapping: Self.dealMapping(hubspot)))
+                let gate = Self.gate(for: name, limit: hubspot.rateLimit, coordination: coordination, logger: systemLogger)
+                let reader = HubSpotDealReader(
+                    configuration: HubSpotConfiguration(
+                        baseURL: hubspot.baseURL, objectsPath: hubspot.objectsPath, associationsPath: hubspot.associationsPath,
+                        accessToken: try hubspot.accessToken?.resolve(environment: environment) ?? "",
+                        requestTimeout: hubspot.timeout),
+                    mapping: Self.dealMapping(hubspot), system: name, httpClient: httpClient, gate: gate,
+                    // HubSpot's search API allows 5 requests a second per account (its own limit, besides the
+                    // 10-second window); searches keep to 4 and pass the account's gate too.
+                    searchGate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 4, burst: 4)), gate]))
+                let feed = HubSpotDealFeed(reader: reader, logger: systemLogger)
+                if let interval = hubspot.catchUpInterval {
+                    catchUps.append(
+                        CatchUpService(
+                            system: name, feed: feed, store: store, interval: interval, overlap: hubspot.catchUpOverlap,
+                            events: events, logger: systemLogger, wake: feed.wake))
+                }
+                let secrets = try hubspot.clientSecrets.map { try $0.resolve(environment: environment) }
+                if !secrets.isEmpty {
+                    ingresses.append(
+                        HubSpotWebhookIngress(
+                            system: name,
+                            verifier: HubSpotWebhookVerifier(clientSecrets: secrets, tolerance: hubspot.signatureTolerance),
+                            webhookURL: hubspot.webhookURL, feed: hubspot.catchUpInterval == nil ? nil : feed, store: store,
+                            maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                }
             case .desk(let desk):
                 // Ticket events, when the desk's webhook is configured: filed under the account they belong to.
                 let deskKind: DeskTicket.Desk = desk.kind == .zendesk ? .zendesk : .freshdesk
@@ -247,7 +277,8 @@ public struct WeftNode: Sendable {
             router: CommandRouter(
                 flows: configuration.flows, ownership: configuration.ownership,
                 desks: Set(configuration.systems.compactMap { name, system in if case .desk = system { name } else { nil } }),
-                entitlements: configuration.entitlements),
+                entitlements: configuration.entitlements,
+                dealRequirements: Self.dealRequirements(of: configuration)),
             decoders: decoders)
         self.entitlementCache = entitlementCache
         self.pipeline = PipelineService(
@@ -309,6 +340,22 @@ public struct WeftNode: Sendable {
         }
     }
 
+    /// How a HubSpot system's deals are read.
+    static func dealMapping(_ hubspot: HubSpotSystemConfiguration) -> HubSpotDealMapping {
+        HubSpotDealMapping(
+            wonStages: hubspot.wonStages, defaultCurrency: hubspot.currency, skuProperty: hubspot.skuProperty,
+            taxIDProperty: hubspot.taxIDProperty)
+    }
+
+    /// What each CRM's won deals must carry.
+    static func dealRequirements(of configuration: WeftConfiguration) -> [SystemName: DealRequirements] {
+        var requirements: [SystemName: DealRequirements] = [:]
+        for (name, system) in configuration.systems {
+            if case .hubspot(let hubspot) = system { requirements[name] = hubspot.requirements }
+        }
+        return requirements
+    }
+
     /// The configured entitlement rules.
     var entitlementRules: EntitlementRules { configuration.entitlements }
 
@@ -320,7 +367,7 @@ public struct WeftNode: Sendable {
             configuration.systems.compactMap { name, system in
                 switch system {
                 case .stripe, .chargebee: name
-                case .odoo, .desk: nil
+                case .odoo, .desk, .hubspot: nil
                 }
             })
     }
@@ -332,7 +379,7 @@ public struct WeftNode: Sendable {
             switch system {
             case .odoo: models[name] = "res.partner"
             case .desk(let desk): models[name] = desk.kind == .zendesk ? "organization" : "company"
-            case .stripe, .chargebee: break
+            case .stripe, .chargebee, .hubspot: break
             }
         }
         return models
@@ -342,7 +389,9 @@ public struct WeftNode: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         for ingress in ingresses { ingress.addRoutes(to: router) }
-        OperationsRoutes(store: store, registry: registry).addRoutes(to: router)
+        let exceptions = BusinessExceptions(store: store, configuration: configuration)
+        OperationsRoutes(store: store, registry: registry, exceptions: exceptions.crmSystems.isEmpty ? nil : exceptions)
+            .addRoutes(to: router)
         adminRoutes.addRoutes(to: router)
         return router
     }
@@ -350,7 +399,8 @@ public struct WeftNode: Sendable {
     var adminRoutes: AdminRoutes {
         AdminRoutes(
             store: store, tokens: adminTokens, entitlementRules: entitlementRules, billingSystems: billingSystems,
-            watchedSources: Set(catchUps.map(\.system)), accountModels: accountModels, entitlementCache: entitlementCache)
+            watchedSources: Set(catchUps.map(\.system)), accountModels: accountModels, entitlementCache: entitlementCache,
+            exceptions: BusinessExceptions(store: store, configuration: configuration))
     }
 
     /// The long-running services besides the HTTP server, in start order.

@@ -12,6 +12,8 @@ import WeftRuntime
 /// - `POST /v1/events/replay` with `{"seqs":[…]}` or `{"all":true}` (operate) — failed events back to pending.
 /// - `GET /v1/audit?limit=` (read)
 /// - `GET /v1/stats` (read) — queue depths by status, oldest ages, dead commands by kind
+/// - `GET /v1/exceptions?limit=` (read) — open business exceptions: won deals that miss what an order needs, orders the
+///   ERP refused (each with what to fix)
 /// - `GET /v1/accounts/{system}/{id}` (read) — the account's entitlement and canonical records, support tickets included
 /// - `GET /v1/entitlements/{system}/{id}` (read) — the account's entitlement, derived from Weft's own state, by a
 ///   billing customer id, an Odoo partner id or a support desk's organisation/company id (docs/entitlements.md)
@@ -42,12 +44,15 @@ public struct AdminRoutes: Sendable {
     /// (`odoo` → `res.partner`, a Zendesk system → `organization`, a Freshdesk system → `company`).
     let accountModels: [SystemName: String]
     let cache: EntitlementCache
+    /// Open business exceptions (`GET /v1/exceptions`).
+    let exceptions: BusinessExceptions?
 
     public init(
         store: any Store, tokens: [Token], entitlementRules: EntitlementRules = .init(), billingSystems: Set<SystemName> = [],
         watchedSources: Set<SystemName> = [], accountModels: [SystemName: String] = [:],
-        entitlementCache: EntitlementCache = EntitlementCache()
+        entitlementCache: EntitlementCache = EntitlementCache(), exceptions: BusinessExceptions? = nil
     ) {
+        self.exceptions = exceptions
         self.cache = entitlementCache
         self.store = store
         self.tokens = tokens
@@ -106,6 +111,11 @@ public struct AdminRoutes: Sendable {
             let count = try await store.replayFailedEvents(
                 seqs: replay.seqs?.map { EventSeq($0) }, actor: "api:\(token.name)", now: Date())
             return try json(["replayed": count])
+        }
+        router.get("/v1/exceptions") { request, _ in
+            _ = try authorize(request, scope: "read")
+            let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 1000
+            return try json(["exceptions": try await exceptions?.list(limit: min(max(limit, 1), 10_000)) ?? []])
         }
         router.get("/v1/stats") { request, _ in
             _ = try authorize(request, scope: "read")

@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+import Metrics
 public import Prometheus
 public import WeftCore
 import WeftRuntime
@@ -8,11 +9,14 @@ import WeftRuntime
 public struct OperationsRoutes: Sendable {
     let store: any Store
     let registry: PrometheusCollectorRegistry?
+    /// Business exceptions derived from state (incomplete won deals), counted on each scrape when CRMs are configured.
+    let exceptions: BusinessExceptions?
 
     /// - Parameter registry: the registry `/metrics` exposes; `nil` answers 404 (metrics not bootstrapped).
-    public init(store: any Store, registry: PrometheusCollectorRegistry?) {
+    public init(store: any Store, registry: PrometheusCollectorRegistry?, exceptions: BusinessExceptions? = nil) {
         self.store = store
         self.registry = registry
+        self.exceptions = exceptions
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -31,6 +35,11 @@ public struct OperationsRoutes: Sendable {
         router.get("/metrics") { _, _ in
             guard let registry else { throw APIError(.notFound, code: "metrics_disabled", message: "metrics are not enabled") }
             if let stats = try? await store.stats(now: Date()) { WeftMetrics.record(stats) }
+            if let exceptions, let counts = try? await exceptions.counts() {
+                for (type, count) in counts {
+                    Gauge(label: WeftMetrics.businessExceptions, dimensions: [("type", type)]).record(count)
+                }
+            }
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 * 1024)
             registry.emit(into: &buffer)

@@ -114,39 +114,53 @@ struct WebhookIntake: Sendable {
     /// Appends `event` to the inbox in one durable write and answers 200 `{"received":true,"duplicate":…}`; 503 with
     /// `Retry-After` when the store fails, so the sender retries.
     func append(_ event: IncomingEvent) async throws -> Response {
-        let traceID = event.traceID
-        let type = event.type
-        Counter(label: WeftMetrics.eventsReceived, dimensions: [("system", system.rawValue), ("type", type)]).increment()
-        let result: AppendResult
+        let duplicates = try await append([event]).duplicates
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"received":true,"duplicate":\#(duplicates > 0)}"#)))
+    }
+
+    /// Appends `events` (one delivery that carries several, e.g. HubSpot's arrays) in one durable write; throws 503
+    /// with `Retry-After` when the store fails (nothing of the delivery is then acknowledged). Returns how many were
+    /// new and how many duplicates.
+    func append(_ events: [IncomingEvent]) async throws -> (stored: Int, duplicates: Int) {
+        guard !events.isEmpty else { return (0, 0) }
+        for event in events {
+            Counter(label: WeftMetrics.eventsReceived, dimensions: [("system", system.rawValue), ("type", event.type)]).increment()
+        }
+        let results: [AppendResult]
         do {
-            result = try await store.append([event])[0]
+            results = try await store.append(events)
         } catch {
             logger.error(
                 "inbox write failed; answering 503 so the sender retries",
-                metadata: ["weft.system": "\(system)", "weft.trace_id": "\(traceID)", "weft.error": "\(error)"])
+                metadata: ["weft.system": "\(system)", "weft.trace_id": "\(events[0].traceID)", "weft.error": "\(error)"])
             throw APIError(
                 .serviceUnavailable, code: "store_unavailable", message: "the event could not be stored; retry later",
                 headers: [.retryAfter: "5"])
         }
-        let duplicate: Bool
-        switch result {
-        case .stored:
-            duplicate = false
-            Counter(label: WeftMetrics.eventsStored, dimensions: [("system", system.rawValue), ("type", type)]).increment()
-            events.ring()
-        case .duplicate:
-            duplicate = true
-            Counter(label: WeftMetrics.eventsDuplicate, dimensions: [("system", system.rawValue), ("type", type)]).increment()
+        var stored = 0
+        for (event, result) in zip(events, results) {
+            let duplicate: Bool
+            switch result {
+            case .stored:
+                duplicate = false
+                stored += 1
+                Counter(label: WeftMetrics.eventsStored, dimensions: [("system", system.rawValue), ("type", event.type)]).increment()
+            case .duplicate:
+                duplicate = true
+                Counter(label: WeftMetrics.eventsDuplicate, dimensions: [("system", system.rawValue), ("type", event.type)])
+                    .increment()
+            }
+            logger.debug(
+                "webhook accepted",
+                metadata: [
+                    "weft.system": "\(system)", "weft.trace_id": "\(event.traceID)", "weft.event.id": "\(event.eventID)",
+                    "weft.event.type": "\(event.type)", "weft.duplicate": "\(duplicate)",
+                ])
         }
-        logger.debug(
-            "webhook accepted",
-            metadata: [
-                "weft.system": "\(system)", "weft.trace_id": "\(traceID)", "weft.event.id": "\(event.eventID)",
-                "weft.event.type": "\(type)", "weft.duplicate": "\(duplicate)",
-            ])
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(string: #"{"received":true,"duplicate":\#(duplicate)}"#)))
+        if stored > 0 { self.events.ring() }
+        return (stored, events.count - stored)
     }
 
     static func tooLarge(_ limit: Int) -> APIError {

@@ -81,6 +81,9 @@ extension HubSpotState {
             guard let fromType = ObjectType(path: s[1]), let toType = ObjectType(path: s[4]) else { throw .notFound() }
             guard let record = find(fromType, s[2], idProperty: nil) else { throw .notFound() }
             return listAssociations(ObjectRef(type: fromType, id: record.id), to: toType, request)
+        case ("POST", 5) where s[0] == "associations" && s[3] == "batch" && s[4] == "read":
+            guard let fromType = ObjectType(path: s[1]), let toType = ObjectType(path: s[2]) else { throw .notFound() }
+            return try batchReadAssociations(fromType, toType, request.body)
         case ("POST", 5) where s[0] == "associations" && s[3] == "batch":
             guard let fromType = ObjectType(path: s[1]), let toType = ObjectType(path: s[2]) else { throw .notFound() }
             return try batchAssociate(fromType, toType, operation: s[4], request.body)
@@ -196,6 +199,62 @@ extension HubSpotState {
             ]
         }
         return .ok(.object(object))
+    }
+
+    /// `batch/read` (`inputs: [{id, after?}]`): each record's associations to `toType`, 500 per page (`paging.next.after`
+    /// when there are more). Records that do not exist or have no such association are left out of `results` and named
+    /// in `errors` (207).
+    private func batchReadAssociations(_ fromType: ObjectType, _ toType: ObjectType, _ body: JSON) throws(HubSpotError)
+        -> APIAnswer
+    {
+        guard let inputs = body["inputs"].array else { throw .validation("Invalid input JSON: inputs is required") }
+        guard inputs.count <= Self.batchLimit else {
+            throw .validation("Batch input limit exceeded: \(inputs.count) inputs given, the maximum is \(Self.batchLimit)")
+        }
+        let pageSize = 500
+        var results: [JSON] = []
+        var missing: [String] = []
+        for input in inputs {
+            guard let key = Self.key(input["id"]) else { throw .validation("Every input needs an id") }
+            guard let record = find(fromType, key, idProperty: nil) else {
+                missing.append(key)
+                continue
+            }
+            let after = Self.key(input["after"]).flatMap { Int($0) } ?? 0
+            let from = ObjectRef(type: fromType, id: record.id)
+            let linked = (associations[from] ?? [:]).filter { $0.key.type == toType && $0.key.id >= after }
+                .sorted { $0.key.id < $1.key.id }
+            guard !linked.isEmpty else {
+                missing.append(key)
+                continue
+            }
+            let page = linked.prefix(pageSize).map { target, typeIDs -> JSON in
+                [
+                    "toObjectId": .int(target.id),
+                    "associationTypes": .array(
+                        typeIDs.sorted().map { id in
+                            [
+                                "category": "HUBSPOT_DEFINED", "typeId": .int(id),
+                                "label": JSON.from(AssociationType.find(id: id)?.label),
+                            ]
+                        }),
+                ]
+            }
+            var object = JSONObject([("from", ["id": .string(String(record.id))]), ("to", .array(Array(page)))])
+            if linked.count > pageSize { object["paging"] = ["next": ["after": .string(String(linked[pageSize].key.id))]] }
+            results.append(.object(object))
+        }
+        let errors: [JSON] =
+            missing.isEmpty
+            ? []
+            : [
+                [
+                    "status": "error", "category": "OBJECT_NOT_FOUND",
+                    "message": .string("No \(toType.singular) is associated with \(fromType.singular) \(missing.joined(separator: ", "))."),
+                    "context": ["fromObjectIds": .strings(missing)],
+                ]
+            ]
+        return batchAnswer(results: results, errors: errors)
     }
 
     /// `batch/create` (`inputs: [{from:{id},to:{id},types:[…]}]`) and `batch/associate/default`

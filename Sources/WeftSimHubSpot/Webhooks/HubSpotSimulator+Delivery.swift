@@ -9,7 +9,7 @@ extension HubSpotSimulator {
     /// Turns the events a call raised into queued events, one per matching active subscription.
     func enqueue(_ events: [PendingEvent], at now: Int, changeSource: String, sourceID: String?) {
         let webhooks = configuration.webhooks
-        guard webhooks.targetURL != nil, !webhooks.subscriptions.isEmpty else { return }
+        guard webhookTargetURL != nil, !webhooks.subscriptions.isEmpty else { return }
         queue.withLock { queue in
             for event in events {
                 for subscription in webhooks.subscriptions where subscription.subscriptionType == event.subscriptionType {
@@ -80,7 +80,7 @@ extension HubSpotSimulator {
     /// failure, timeout, 429, 5xx) and attempts remain.
     private func attempt(_ job: WebhookJob) async -> WebhookJob? {
         let webhooks = configuration.webhooks
-        guard let url = webhooks.targetURL else {
+        guard let url = webhookTargetURL else {
             _ = queue.withLock { $0.finished(job, status: nil, succeeded: false, retry: false) }
             return nil
         }

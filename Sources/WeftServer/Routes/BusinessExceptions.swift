@@ -1,0 +1,89 @@
+public import WeftCore
+public import WeftRuntime
+
+/// One business exception: something a person must fix in a source or target system before Weft can finish a job.
+public struct BusinessException: Sendable, Hashable, Codable {
+    /// `deal_incomplete` (a won deal misses what an order needs), `deal_not_in_erp` (the ERP refused the order).
+    public var type: String
+    /// The record to fix (`hubspot/deal/123`).
+    public var subject: String
+    /// What to fix, one line each.
+    public var problems: [String]
+
+    public init(type: String, subject: String, problems: [String]) {
+        self.type = type
+        self.subject = subject
+        self.problems = problems
+    }
+}
+
+/// Lists the open business exceptions from the store, derived from current state, so an exception disappears as soon
+/// as the record is fixed (no acknowledgement needed):
+/// - every won deal of a CRM that misses a configured requirement (`DealRequirements`), read from the deals'
+///   aggregates;
+/// - every dead `upsert_order` command whose deal has no order in the target yet (a later command that delivered the
+///   order — after the SKU was fixed — resolves it).
+public struct BusinessExceptions: Sendable {
+    let store: any Store
+    let requirements: [SystemName: DealRequirements]
+    let crmSystems: [SystemName]
+
+    public init(store: any Store, requirements: [SystemName: DealRequirements], crmSystems: [SystemName]) {
+        self.store = store
+        self.requirements = requirements
+        self.crmSystems = crmSystems
+    }
+
+    /// The builder for a configuration: its CRM systems and their requirements.
+    public init(store: any Store, configuration: WeftConfiguration) {
+        var requirements: [SystemName: DealRequirements] = [:]
+        for (name, system) in configuration.systems {
+            if case .hubspot(let hubspot) = system { requirements[name] = hubspot.requirements }
+        }
+        self.init(store: store, requirements: requirements, crmSystems: requirements.keys.sorted())
+    }
+
+    /// The open exceptions, at most `limit`, incomplete deals first (by key), then refused orders (newest first).
+    public func list(limit: Int = 1000) async throws -> [BusinessException] {
+        var result: [BusinessException] = []
+        let router = CommandRouter(flows: [], ownership: .init(), dealRequirements: requirements)
+        for crm in crmSystems {
+            var after: EntityKey?
+            while result.count < limit {
+                let keys = try await store.aggregateKeys(prefix: "\(crm)/deal/", after: after, limit: 500)
+                guard let last = keys.last else { break }
+                after = last
+                let aggregates = try await store.loadAggregates(keys)
+                for key in keys {
+                    guard let aggregate = aggregates[key]?.aggregate else { continue }
+                    for (deal, problems) in router.incompleteDeals(in: aggregate) {
+                        result.append(BusinessException(type: "deal_incomplete", subject: deal.ref.description, problems: problems))
+                    }
+                }
+                if keys.count < 500 { break }
+            }
+        }
+        let dead = try await store.listCommands(filter: CommandFilter(status: .dead, kind: "upsert_order"), limit: limit)
+        var seen: Set<String> = []
+        for record in dead where result.count < limit {
+            let subject = record.command.payload.subject
+            guard seen.insert("\(record.command.target)|\(subject)").inserted,
+                try await store.binding(of: subject, in: record.command.target) == nil
+            else { continue }
+            result.append(
+                BusinessException(
+                    type: "deal_not_in_erp", subject: subject.description,
+                    problems: [record.lastError ?? "\(record.command.target) refused the order"]))
+        }
+        return Array(result.prefix(limit))
+    }
+
+    /// Counts by type, for the `weft_business_exceptions` gauge.
+    public func counts() async throws -> [String: Int] {
+        var counts: [String: Int] = ["deal_incomplete": 0]
+        for exception in try await list(limit: 100_000) where exception.type == "deal_incomplete" {
+            counts[exception.type, default: 0] += 1
+        }
+        return counts
+    }
+}
