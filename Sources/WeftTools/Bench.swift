@@ -1,7 +1,10 @@
 public import AsyncHTTPClient
 import Foundation
+import Hummingbird
 public import Logging
 import WeftCore
+import WeftSimHubSpot
+import WeftSimKit
 import WeftStorePostgres
 import WeftStoreSQLite
 
@@ -16,6 +19,9 @@ import WeftStoreSQLite
 /// generator on the same cores: each account once (cold: derived from the stored aggregate), then `lookups` more from
 /// `lookupConcurrency` clients (lookups per second and latency), then 5,000 from one client alone (latency without
 /// queueing: the server's time plus one loopback round trip).
+/// Phase 4 (`deals` > 0) runs an in-process HubSpot simulator whose webhooks go to the first node: N deals are
+/// created (company, contact, one line item with a SKU Odoo knows), then each is moved to `closedwon`; it measures the
+/// time from each stage change until its `upsert_order` command is delivered (the sale.order created and confirmed).
 public struct Bench: Sendable {
     public struct Options: Sendable {
         public var events: Int
@@ -34,11 +40,14 @@ public struct Bench: Sendable {
         public var lookups: Int
         /// Concurrent lookup clients.
         public var lookupConcurrency: Int
+        /// Won HubSpot deals in phase 4 (0: skip it).
+        public var deals: Int
 
         public init(
             executable: String, events: Int, concurrency: Int, outputPath: String, workDir: String, synchronousFull: Bool = true,
-            databaseURL: String? = nil, nodes: Int = 1, lookups: Int = 100_000, lookupConcurrency: Int = 64
+            databaseURL: String? = nil, nodes: Int = 1, lookups: Int = 100_000, lookupConcurrency: Int = 64, deals: Int = 0
         ) {
+            self.deals = max(0, deals)
             self.lookups = lookups
             self.lookupConcurrency = lookupConcurrency
             self.executable = executable
@@ -84,6 +93,13 @@ public struct Bench: Sendable {
         /// Latency of one client looking up alone (no queueing): the server's time plus one loopback round trip.
         public var lookupSingleP50Ms: Double
         public var lookupSingleP99Ms: Double
+        /// Won deals in phase 4 (0: not run).
+        public var deals: Int = 0
+        /// Deals whose confirmed order was delivered per second, from the first stage change to the last order.
+        public var dealsToOrdersPerSecond: Double = 0
+        /// From a deal's move to `closedwon` in HubSpot to its confirmed order in Odoo.
+        public var dealToOrderP50Ms: Double = 0
+        public var dealToOrderP99Ms: Double = 0
 
         enum CodingKeys: String, CodingKey {
             case events, concurrency, store, nodes
@@ -105,10 +121,22 @@ public struct Bench: Sendable {
             case coldLookupsPerSecond = "cold_lookups_per_s"
             case lookupSingleP50Ms = "lookup_single_p50_ms"
             case lookupSingleP99Ms = "lookup_single_p99_ms"
+            case deals
+            case dealsToOrdersPerSecond = "deals_to_orders_per_s"
+            case dealToOrderP50Ms = "deal_to_order_p50_ms"
+            case dealToOrderP99Ms = "deal_to_order_p99_ms"
         }
 
         /// The closing line.
         public var line: String {
+            base
+                + (deals > 0
+                    ? String(
+                        format: " deals_to_orders_per_s=%.1f deal_to_order_p50_ms=%.1f deal_to_order_p99_ms=%.1f", dealsToOrdersPerSecond,
+                        dealToOrderP50Ms, dealToOrderP99Ms) : "")
+        }
+
+        var base: String {
             String(
                 format:
                     "store=%@ nodes=%d ingest_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f half_load_ack_p99_ms=%.2f e2e_per_s=%.0f peak_rss_mb=%.1f lookups_per_s=%.0f lookup_p99_ms=%.2f lookup_single_p50_ms=%.3f lookup_failures=%d",
@@ -137,7 +165,52 @@ public struct Bench: Sendable {
             executable: options.executable, apiKey: odooKey, work: work)
         defer { ProcessSupport.terminate(odoo) }
 
+        guard options.deals > 0 else {
+            return try await runNodes(odooPort: odooPort, odooKey: odooKey, secret: secret, client: client, crm: nil)
+        }
+        // Phase 4's CRM, in this process: its limits are set out of the way, so what is measured is Weft and Odoo.
+        let hubspot = HubSpotSimulator(
+            configuration: .init(
+                accessTokens: [CRMDemoDefaults.hubSpotToken],
+                rateLimits: .init(perTenSeconds: 10_000_000, perDay: 1_000_000_000, searchPerSecond: 1_000),
+                webhooks: .init(
+                    clientSecret: CRMDemoDefaults.hubSpotClientSecret, subscriptions: CRMDemoDefaults.hubSpotSubscriptions,
+                    retryBaseDelay: .milliseconds(200), maxRetryDelay: .seconds(2)),
+                logger: Self.quieter(logger)),
+            httpClient: client)
+        let router = Router()
+        hubspot.addRoutes(to: router)
+        return try await SimulatorServer.withRunning(router: router, logger: Self.quieter(logger)) { hubspotPort in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await hubspot.runDelivery() }
+                defer { group.cancelAll() }
+                return try await runNodes(
+                    odooPort: odooPort, odooKey: odooKey, secret: secret, client: client, crm: (hubspot, hubspotPort))
+            }
+        }
+    }
+
+    /// Starts the nodes on a fresh store, measures, stops them.
+    func runNodes(odooPort: Int, odooKey: String, secret: String, client: HTTPClient, crm: (HubSpotSimulator, Int)?)
+        async throws -> Figures
+    {
+        let work = options.workDir
+
         var environment = ["BENCH_STRIPE_SECRET": secret, "BENCH_ODOO_KEY": odooKey, "BENCH_ADMIN_TOKEN": Self.adminToken]
+        var crmSystem = ""
+        var crmFlow = ""
+        if let hubspotPort = crm?.1 {
+            environment["BENCH_HUBSPOT_TOKEN"] = CRMDemoDefaults.hubSpotToken
+            environment["BENCH_HUBSPOT_SECRET"] = CRMDemoDefaults.hubSpotClientSecret
+            crmSystem = """
+
+                  hubspot: { type: hubspot, base_url: "http://127.0.0.1:\(hubspotPort)", access_token_env: BENCH_HUBSPOT_TOKEN, client_secret_env: BENCH_HUBSPOT_SECRET, rate_limit: { per_second: 10000, burst: 1000 } }
+                """
+            crmFlow = """
+
+                  deals_to_erp: { from: hubspot, to: odoo }
+                """
+        }
         let storeLine: String
         let store: any Store
         if let base = options.databaseURL {
@@ -159,9 +232,9 @@ public struct Bench: Sendable {
                 server: { listen: 127.0.0.1:\(port), admin_tokens: [{ token_env: BENCH_ADMIN_TOKEN, scopes: [read] }] }
                 systems:
                   stripe: { type: stripe, webhook_secret_env: BENCH_STRIPE_SECRET, catch_up: { enabled: false } }
-                  odoo: { type: odoo, url: "http://127.0.0.1:\(odooPort)", database: weft, api: json2, api_key_env: BENCH_ODOO_KEY }
+                  odoo: { type: odoo, url: "http://127.0.0.1:\(odooPort)", database: weft, api: json2, api_key_env: BENCH_ODOO_KEY }\(crmSystem)
                 flows:
-                  billing_to_erp: { from: stripe, to: odoo }
+                  billing_to_erp: { from: stripe, to: odoo }\(crmFlow)
                 """
             let configPath = "\(work)/weft-node\(node).yaml"
             try config.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -173,8 +246,16 @@ public struct Bench: Sendable {
         let outcome: Result<Figures, any Error>
         do {
             for server in servers { try await server.start() }
+            crm?.0.setWebhookTarget("http://127.0.0.1:\(servers[0].port)/hooks/hubspot")
             // The store, read beside the running nodes, to see when the pipeline has drained.
-            outcome = .success(try await measure(servers: servers, store: store, secret: secret, client: client))
+            outcome = .success(
+                try await measure(
+                    servers: servers, store: store, secret: secret, client: client,
+                    crm: crm.map {
+                        CRMProbe(
+                            hubspot: $0.0, client: client, weftURL: "http://127.0.0.1:\(servers[0].port)", adminToken: Self.adminToken,
+                            odooURL: "http://127.0.0.1:\(odooPort)", odooKey: odooKey)
+                    }))
         } catch {
             outcome = .failure(error)
         }
@@ -183,7 +264,9 @@ public struct Bench: Sendable {
         return try outcome.get()
     }
 
-    func measure(servers: [ServerProcess], store: any Store, secret: String, client: HTTPClient) async throws -> Figures {
+    func measure(servers: [ServerProcess], store: any Store, secret: String, client: HTTPClient, crm: CRMProbe?) async throws
+        -> Figures
+    {
         let load = LoadGenerator(client: client, urls: servers.map { "http://127.0.0.1:\($0.port)/hooks/stripe" }, secret: secret)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let story = StripeEventFactory(prefix: "B\(runID)x").story(customers: max(1, Int((Double(options.events) / 3.9).rounded(.up))))
@@ -218,8 +301,14 @@ public struct Bench: Sendable {
             lookups.failed += single.failed + cold.failed
         }
 
+        var dealFigures: (perSecond: Double, p50: Double, p99: Double) = (0, 0, 0)
+        if let crm {
+            logger.info("bench: phase 4", metadata: ["deals": "\(options.deals)"])
+            dealFigures = try await measureDeals(crm, store: store, runID: runID)
+        }
+
         let seconds = Double(endToEnd.components.seconds) + Double(endToEnd.components.attoseconds) / 1e18
-        let figures = Figures(
+        var figures = Figures(
             events: events.count, concurrency: options.concurrency, ingestPerSecond: full.perSecond,
             ackP50Ms: full.latency(quantile: 0.5), ackP99Ms: full.latency(quantile: 0.99), halfLoadPerSecond: half.perSecond,
             halfLoadAckP50Ms: half.latency(quantile: 0.5), halfLoadAckP99Ms: half.latency(quantile: 0.99),
@@ -231,12 +320,70 @@ public struct Bench: Sendable {
             lookupConcurrency: options.lookupConcurrency, lookupFailures: lookups.failed,
             coldLookupsPerSecond: cold.perSecond, lookupSingleP50Ms: single.latency(quantile: 0.5),
             lookupSingleP99Ms: single.latency(quantile: 0.99))
+        if crm != nil {
+            figures.deals = options.deals
+            figures.dealsToOrdersPerSecond = dealFigures.perSecond
+            figures.dealToOrderP50Ms = dealFigures.p50
+            figures.dealToOrderP99Ms = dealFigures.p99
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let directory = (options.outputPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         try encoder.encode(figures).write(to: URL(fileURLWithPath: options.outputPath))
         return figures
+    }
+
+    /// Phase 4: creates the deals (not won yet) and lets Weft read them, then moves each to `closedwon` and waits until
+    /// every deal's `upsert_order` is delivered; checks Odoo holds one confirmed order per deal.
+    func measureDeals(_ crm: CRMProbe, store: any Store, runID: String) async throws -> (perSecond: Double, p50: Double, p99: Double) {
+        let count = options.deals
+        try await crm.odooProduct(sku: "WEFT-PRO", name: "Weft Pro", price: 500)
+        var deals: [String] = []
+        for index in 0..<count {
+            deals.append(
+                try crm.seedDeal(
+                    company: "Bench \(runID) Co \(index)", email: "buyer\(index)@\(runID).bench.example", sku: "WEFT-PRO", amount: "900"
+                ).deal)
+        }
+        // The creations are read before the clock starts (webhooks only name records; the reads follow them).
+        await crm.hubspot.waitUntilDeliveriesSettled()
+        try await waitUntilDrained(store)
+        try await Task.sleep(for: .seconds(1))
+        try await waitUntilDrained(store)
+
+        var changedAt: [String: Date] = [:]
+        let started = Date()
+        for deal in deals {
+            try crm.update("deals", deal, ["dealstage": "closedwon"])
+            changedAt[deal] = Date()
+        }
+        var confirmedAt: [String: Date] = [:]
+        let deadline = ContinuousClock.now.advanced(by: .seconds(1800))
+        while confirmedAt.count < count {
+            guard ContinuousClock.now < deadline else {
+                throw HarnessError("only \(confirmedAt.count) of \(count) won deals became orders")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            let records = try await store.listCommands(
+                filter: CommandFilter(status: .delivered, kind: "upsert_order"), limit: count * 2 + 100)
+            for record in records {
+                guard let at = record.deliveredAt, let deal = record.command.entityKey.rawValue.split(separator: "/").last.map(String.init),
+                    changedAt[deal] != nil
+                else { continue }
+                confirmedAt[deal] = min(confirmedAt[deal] ?? at, at)
+            }
+            let dead = try await store.listCommands(filter: CommandFilter(status: .dead, kind: "upsert_order"), limit: 1)
+            if let first = dead.first { throw HarnessError("an order was refused: \(first.lastError ?? "no error recorded")") }
+        }
+        let confirmed = try await crm.odooCount(
+            "sale.order", [["client_order_ref", "=like", "hubspot_deal_%"], ["state", "=", "sale"]])
+        guard confirmed == count else { throw HarnessError("Odoo holds \(confirmed) confirmed orders for \(count) won deals") }
+        let last = confirmedAt.values.max() ?? started
+        let result = LookupLoad.Result(
+            ok: count, elapsed: .milliseconds(Int64(last.timeIntervalSince(started) * 1000)),
+            latenciesMs: deals.compactMap { deal in confirmedAt[deal].map { $0.timeIntervalSince(changedAt[deal]!) * 1000 } })
+        return (result.perSecond, result.latency(quantile: 0.5), result.latency(quantile: 0.99))
     }
 
     /// Waits until no event is pending and no command is pending or in flight.

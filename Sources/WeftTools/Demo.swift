@@ -8,12 +8,13 @@ import WeftCore
 import WeftRuntime
 import WeftServer
 import WeftSimFreshdesk
+import WeftSimHubSpot
 import WeftSimKit
 import WeftSimOdoo
 import WeftSimStripe
 import WeftSimZendesk
 
-/// `weft demo`: the Stripe, Odoo, Zendesk and Freshdesk simulators and Weft in one process, on free loopback ports,
+/// `weft demo`: the Stripe, Odoo, Zendesk, Freshdesk and HubSpot simulators and Weft in one process, on free loopback ports,
 /// with a throwaway store; a scripted story told step by step, then a consistency summary. Succeeds only if every
 /// check held.
 public struct Demo: Sendable {
@@ -80,6 +81,16 @@ public struct Demo: Sendable {
                 logger: quiet),
             httpClient: client)
 
+        // The CRM: a HubSpot portal whose app sends webhooks to Weft (the target is set once Weft's port is known).
+        let hubspot = HubSpotSimulator(
+            configuration: .init(
+                accessTokens: [CRMDemoDefaults.hubSpotToken],
+                webhooks: .init(
+                    clientSecret: CRMDemoDefaults.hubSpotClientSecret, subscriptions: CRMDemoDefaults.hubSpotSubscriptions,
+                    retryBaseDelay: .milliseconds(100), maxRetryDelay: .seconds(1)),
+                logger: quiet),
+            httpClient: client)
+
         let work = options.workDir
         let keepRunning = options.keepRunning
         return try await SimulatorServer.withRunning(router: odooRouter, logger: quiet) { odooPort in
@@ -92,97 +103,119 @@ public struct Demo: Sendable {
                     let freshdeskRouter = Router()
                     freshdesk.addRoutes(to: freshdeskRouter)
                     return try await SimulatorServer.withRunning(router: freshdeskRouter, logger: quiet) { freshdeskPort in
-                        let weftPort = try ProcessSupport.freePort()
-                        let endpoint = stripe.call(
-                            "POST", "/v1/webhook_endpoints",
-                            parameters: [("url", "http://127.0.0.1:\(weftPort)/hooks/stripe"), ("enabled_events[]", "*")])
-                        guard let secret = try? JSONValue.parse(Data(endpoint.body))["secret"]?.stringValue else {
-                            throw HarnessError("the Stripe simulator did not create a webhook endpoint")
-                        }
-                        var configuration = WeftConfiguration()
-                        configuration.store = StoreConfiguration(
-                            sqlitePath: "\(work)/demo.db",
-                            payloadKeys: [PayloadKeyReference(id: "demo", secret: .environment("PAYLOAD_KEY"))])
-                        configuration.server = ServerConfiguration(
-                            host: "127.0.0.1", port: weftPort,
-                            adminTokens: [AdminToken(secret: .environment("ADMIN"), scopes: ["operate"])])
-                        configuration.systems = [
-                            "stripe": .stripe(
-                                StripeSystemConfiguration(
-                                    baseURL: "http://127.0.0.1:\(stripePort)", apiKey: .environment("STRIPE_KEY"),
-                                    webhookSecrets: [.environment("STRIPE_SECRET")], apiVersion: options.stripeAPIVersion,
-                                    catchUpInterval: .seconds(2),
-                                    catchUpOverlap: .seconds(5))),
-                            "odoo": .odoo(
-                                OdooSystemConfiguration(
-                                    url: "http://127.0.0.1:\(odooPort)", database: "demo", api: .json2, apiKey: .environment("ODOO_KEY"),
-                                    rateLimit: RateLimit(perSecond: 50, burst: 20))),
-                        ]
-                        configuration.systems["zendesk"] = .desk(
-                            DeskSystemConfiguration(
-                                kind: .zendesk, baseURL: "http://127.0.0.1:\(zendeskPort)", email: "weft@demo.example",
-                                apiKey: .environment("ZENDESK_TOKEN"), fields: Self.deskFields))
-                        configuration.systems["freshdesk"] = .desk(
-                            DeskSystemConfiguration(
-                                kind: .freshdesk, baseURL: "http://127.0.0.1:\(freshdeskPort)", apiKey: .environment("FRESHDESK_KEY"),
-                                fields: Self.freshdeskFields))
-                        configuration.flows = [
-                            Flow(name: "billing_to_erp", source: "stripe", target: "odoo"),
-                            Flow(name: "billing_to_zendesk", source: "stripe", target: "zendesk"),
-                            Flow(name: "billing_to_freshdesk", source: "stripe", target: "freshdesk"),
-                        ]
-                        configuration.entitlements = EntitlementRules(graceDays: 7)
-                        configuration.ownership = OwnershipRules(owners: ["customer.taxID": "odoo"])
-                        configuration.delivery = DeliveryConfiguration(
-                            retry: RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1), maxAttempts: 100),
-                            breakerFailureThreshold: 3, breakerOpenFor: .milliseconds(500), concurrency: 2)
-                        let node = try await WeftNode(
-                            configuration: configuration,
-                            environment: [
-                                "STRIPE_KEY": stripeKey, "STRIPE_SECRET": secret, "ODOO_KEY": odooKey, "ADMIN": "demo-admin",
-                                "PAYLOAD_KEY": PayloadCipher.Key.randomBase64(), "ZENDESK_TOKEN": Self.zendeskToken,
-                                "FRESHDESK_KEY": Self.freshdeskKey,
-                            ],
-                            httpClient: client, registry: nil, nodeID: "demo", logger: quiet)
-                        let (ready, readyContinuation) = AsyncStream<Int>.makeStream()
-                        let group = node.makeServiceGroup(gracefulShutdownSignals: keepRunning ? [.sigterm, .sigint] : []) { port in
-                            readyContinuation.yield(port)
-                            readyContinuation.finish()
-                        }
-                        return try await withThrowingTaskGroup(of: [String]?.self) { tasks in
-                            tasks.addTask {
-                                try await group.run()
-                                return nil
+                        let hubspotRouter = Router()
+                        hubspot.addRoutes(to: hubspotRouter)
+                        return try await SimulatorServer.withRunning(router: hubspotRouter, logger: quiet) { hubspotPort in
+                            let weftPort = try ProcessSupport.freePort()
+                            let endpoint = stripe.call(
+                                "POST", "/v1/webhook_endpoints",
+                                parameters: [("url", "http://127.0.0.1:\(weftPort)/hooks/stripe"), ("enabled_events[]", "*")])
+                            guard let secret = try? JSONValue.parse(Data(endpoint.body))["secret"]?.stringValue else {
+                                throw HarnessError("the Stripe simulator did not create a webhook endpoint")
                             }
-                            tasks.addTask {
-                                try await cancelWhenGracefulShutdown { try await stripe.runDelivery() }
-                                return nil
+                            var configuration = WeftConfiguration()
+                            configuration.store = StoreConfiguration(
+                                sqlitePath: "\(work)/demo.db",
+                                payloadKeys: [PayloadKeyReference(id: "demo", secret: .environment("PAYLOAD_KEY"))])
+                            configuration.server = ServerConfiguration(
+                                host: "127.0.0.1", port: weftPort,
+                                adminTokens: [AdminToken(secret: .environment("ADMIN"), scopes: ["operate"])])
+                            configuration.systems = [
+                                "stripe": .stripe(
+                                    StripeSystemConfiguration(
+                                        baseURL: "http://127.0.0.1:\(stripePort)", apiKey: .environment("STRIPE_KEY"),
+                                        webhookSecrets: [.environment("STRIPE_SECRET")], apiVersion: options.stripeAPIVersion,
+                                        catchUpInterval: .seconds(2),
+                                        catchUpOverlap: .seconds(5))),
+                                "odoo": .odoo(
+                                    OdooSystemConfiguration(
+                                        url: "http://127.0.0.1:\(odooPort)", database: "demo", api: .json2,
+                                        apiKey: .environment("ODOO_KEY"),
+                                        rateLimit: RateLimit(perSecond: 50, burst: 20))),
+                            ]
+                            configuration.systems["zendesk"] = .desk(
+                                DeskSystemConfiguration(
+                                    kind: .zendesk, baseURL: "http://127.0.0.1:\(zendeskPort)", email: "weft@demo.example",
+                                    apiKey: .environment("ZENDESK_TOKEN"), fields: Self.deskFields))
+                            configuration.systems["freshdesk"] = .desk(
+                                DeskSystemConfiguration(
+                                    kind: .freshdesk, baseURL: "http://127.0.0.1:\(freshdeskPort)", apiKey: .environment("FRESHDESK_KEY"),
+                                    fields: Self.freshdeskFields))
+                            configuration.systems["hubspot"] = .hubspot(
+                                HubSpotSystemConfiguration(
+                                    baseURL: "http://127.0.0.1:\(hubspotPort)", accessToken: .environment("HUBSPOT_TOKEN"),
+                                    clientSecrets: [.environment("HUBSPOT_SECRET")], catchUpInterval: .seconds(2)))
+                            hubspot.setWebhookTarget("http://127.0.0.1:\(weftPort)/hooks/hubspot")
+                            configuration.flows = [
+                                Flow(name: "billing_to_erp", source: "stripe", target: "odoo"),
+                                Flow(name: "billing_to_zendesk", source: "stripe", target: "zendesk"),
+                                Flow(name: "billing_to_freshdesk", source: "stripe", target: "freshdesk"),
+                                Flow(name: "deals_to_erp", source: "hubspot", target: "odoo"),
+                            ]
+                            configuration.entitlements = EntitlementRules(graceDays: 7)
+                            configuration.ownership = OwnershipRules(owners: ["customer.taxID": "odoo"])
+                            configuration.delivery = DeliveryConfiguration(
+                                retry: RetryPolicy(initialDelay: .milliseconds(100), maxDelay: .seconds(1), maxAttempts: 100),
+                                breakerFailureThreshold: 3, breakerOpenFor: .milliseconds(500), concurrency: 2)
+                            let node = try await WeftNode(
+                                configuration: configuration,
+                                environment: [
+                                    "STRIPE_KEY": stripeKey, "STRIPE_SECRET": secret, "ODOO_KEY": odooKey, "ADMIN": "demo-admin",
+                                    "PAYLOAD_KEY": PayloadCipher.Key.randomBase64(), "ZENDESK_TOKEN": Self.zendeskToken,
+                                    "FRESHDESK_KEY": Self.freshdeskKey, "HUBSPOT_TOKEN": CRMDemoDefaults.hubSpotToken,
+                                    "HUBSPOT_SECRET": CRMDemoDefaults.hubSpotClientSecret,
+                                ],
+                                httpClient: client, registry: nil, nodeID: "demo", logger: quiet)
+                            let (ready, readyContinuation) = AsyncStream<Int>.makeStream()
+                            let group = node.makeServiceGroup(gracefulShutdownSignals: keepRunning ? [.sigterm, .sigint] : []) { port in
+                                readyContinuation.yield(port)
+                                readyContinuation.finish()
                             }
-                            var iterator = ready.makeAsyncIterator()
-                            _ = await iterator.next() as Int?
-                            say("Weft     http://127.0.0.1:\(weftPort)   (POST /hooks/stripe, /metrics, /v1/…)")
-                            say("Stripe   http://127.0.0.1:\(stripePort)   simulator (key \(stripeKey))")
-                            say("Odoo     http://127.0.0.1:\(odooPort)   simulator (JSON-2, key \(odooKey), database demo)")
-                            say("Zendesk  http://127.0.0.1:\(zendeskPort)   simulator (weft@demo.example/token:\(Self.zendeskToken))")
-                            say("Freshdesk http://127.0.0.1:\(freshdeskPort)  simulator (key \(Self.freshdeskKey))")
-                            let story = DemoStory(
-                                stripe: stripe,
-                                odoo: OdooProbe(http: HarnessHTTP(client: client), url: "http://127.0.0.1:\(odooPort)", key: odooKey),
-                                odooFaults: odooFaults, node: node,
-                                desks: DeskProbe(
-                                    http: HarnessHTTP(client: client), client: client, weftURL: "http://127.0.0.1:\(weftPort)",
-                                    zendeskURL: "http://127.0.0.1:\(zendeskPort)", freshdeskURL: "http://127.0.0.1:\(freshdeskPort)",
-                                    stripeFaults: stripe.faults),
-                                say: say)
-                            let failures = await story.tell()
-                            if keepRunning {
-                                say("\n--keep-running: everything stays up; stop with Ctrl-C.")
-                                _ = try await tasks.next()
+                            return try await withThrowingTaskGroup(of: [String]?.self) { tasks in
+                                tasks.addTask {
+                                    try await group.run()
+                                    return nil
+                                }
+                                tasks.addTask {
+                                    try await cancelWhenGracefulShutdown { try await stripe.runDelivery() }
+                                    return nil
+                                }
+                                tasks.addTask {
+                                    try await cancelWhenGracefulShutdown { try await hubspot.runDelivery() }
+                                    return nil
+                                }
+                                var iterator = ready.makeAsyncIterator()
+                                _ = await iterator.next() as Int?
+                                say("Weft     http://127.0.0.1:\(weftPort)   (POST /hooks/stripe, /metrics, /v1/…)")
+                                say("Stripe   http://127.0.0.1:\(stripePort)   simulator (key \(stripeKey))")
+                                say("Odoo     http://127.0.0.1:\(odooPort)   simulator (JSON-2, key \(odooKey), database demo)")
+                                say("Zendesk  http://127.0.0.1:\(zendeskPort)   simulator (weft@demo.example/token:\(Self.zendeskToken))")
+                                say("Freshdesk http://127.0.0.1:\(freshdeskPort)  simulator (key \(Self.freshdeskKey))")
+                                say(
+                                    "HubSpot  http://127.0.0.1:\(hubspotPort)   simulator (token \(CRMDemoDefaults.hubSpotToken), webhooks → /hooks/hubspot)"
+                                )
+                                let story = DemoStory(
+                                    stripe: stripe,
+                                    odoo: OdooProbe(http: HarnessHTTP(client: client), url: "http://127.0.0.1:\(odooPort)", key: odooKey),
+                                    odooFaults: odooFaults, node: node,
+                                    desks: DeskProbe(
+                                        http: HarnessHTTP(client: client), client: client, weftURL: "http://127.0.0.1:\(weftPort)",
+                                        zendeskURL: "http://127.0.0.1:\(zendeskPort)", freshdeskURL: "http://127.0.0.1:\(freshdeskPort)",
+                                        stripeFaults: stripe.faults),
+                                    crm: CRMProbe(
+                                        hubspot: hubspot, client: client, weftURL: "http://127.0.0.1:\(weftPort)", adminToken: "demo-admin",
+                                        odooURL: "http://127.0.0.1:\(odooPort)", odooKey: odooKey),
+                                    say: say)
+                                let failures = await story.tell()
+                                if keepRunning {
+                                    say("\n--keep-running: everything stays up; stop with Ctrl-C.")
+                                    _ = try await tasks.next()
+                                }
+                                await group.triggerGracefulShutdown()
+                                tasks.cancelAll()
+                                while (try? await tasks.next()) != nil {}
+                                return failures
                             }
-                            await group.triggerGracefulShutdown()
-                            tasks.cancelAll()
-                            while (try? await tasks.next()) != nil {}
-                            return failures
                         }
                     }
                 }

@@ -8,14 +8,15 @@ import WeftServer
 import WeftSimKit
 import WeftSimStripe
 
-/// The demo's script: each chapter changes something in Stripe, waits for Weft to carry it to Odoo, and says what
-/// changed where. Checks are collected; the demo fails if any did not hold.
+/// The demo's script: each chapter changes something in Stripe (or, in the last chapters, HubSpot), waits for Weft to
+/// carry it to Odoo and the desks, and says what changed where. Checks are collected; the demo fails if any did not hold.
 struct DemoStory: Sendable {
     let stripe: StripeSimulator
     let odoo: OdooProbe
     let odooFaults: FaultInjector
     let node: WeftNode
     let desks: DeskProbe
+    let crm: CRMProbe
     let say: @Sendable (String) -> Void
 
     final class Checks: @unchecked Sendable {
@@ -206,6 +207,7 @@ struct DemoStory: Sendable {
         check(checks, oneGrace, "Odoo: exactly one partner for Grace (the late webhook was a duplicate)")
 
         try await supportChapter(checks, customerID: customerID)
+        try await crmChapter(checks)
     }
 
     /// Support desks: Zendesk and Freshdesk show each account's entitlement; dunning reaches them in the same pass

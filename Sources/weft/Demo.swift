@@ -7,7 +7,7 @@ import WeftTools
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the simulators and Weft in one process and tell a scripted Stripe → Odoo story.",
+        abstract: "Run the simulators and Weft in one process and tell a scripted story (Stripe and HubSpot → Odoo and the desks).",
         discussion: "Exits 0 only if every consistency check held.")
 
     @Flag(name: .long, help: "Leave everything running after the story, for exploring.") var keepRunning = false

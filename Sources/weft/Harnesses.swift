@@ -8,7 +8,10 @@ import WeftTools
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmark ingest and end-to-end throughput (build with -c release).",
-        discussion: "The last line is: ingest_per_s=… ack_p50_ms=… ack_p99_ms=… e2e_per_s=… peak_rss_mb=… lookups_per_s=…")
+        discussion: """
+            The last line is: ingest_per_s=… ack_p50_ms=… ack_p99_ms=… e2e_per_s=… peak_rss_mb=… lookups_per_s=… \
+            (and, with --deals, deals_to_orders_per_s=… deal_to_order_p50_ms=… deal_to_order_p99_ms=…)
+            """)
 
     @Option(name: .long, help: "Events to send in the full-load phase.") var events = 20_000
     @Option(name: .long, help: "Concurrent connections.") var concurrency = 256
@@ -23,8 +26,13 @@ struct Bench: AsyncParsableCommand {
     var nodes = 1
     @Option(name: .long, help: "Entitlement lookups in the last phase (0 skips it).") var lookups = 100_000
     @Option(name: .long, help: "Concurrent entitlement lookup clients.") var lookupConcurrency = 64
+    @Option(name: .long, help: "Won HubSpot deals to turn into confirmed Odoo orders in a last phase (0 skips it).")
+    var deals = 0
 
-    func validate() throws { try HarnessStore.validate(store: store, nodes: nodes) }
+    func validate() throws {
+        try HarnessStore.validate(store: store, nodes: nodes)
+        if deals < 0 { throw ValidationError("--deals is 0 or more") }
+    }
 
     func run() async throws {
         _ = ProcessBootstrap.start(logLevel: .info)
@@ -39,7 +47,7 @@ struct Bench: AsyncParsableCommand {
                 options: .init(
                     executable: executable, events: events, concurrency: concurrency, outputPath: output, workDir: work,
                     synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes, lookups: lookups,
-                    lookupConcurrency: lookupConcurrency),
+                    lookupConcurrency: lookupConcurrency, deals: deals),
                 logger: Logger(label: "weft.bench")
             ).run(client: client)
             try? await client.shutdown()

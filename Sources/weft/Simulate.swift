@@ -7,10 +7,13 @@ import ServiceLifecycle
 import UnixSignals
 import WeftSimChargebee
 import WeftSimFreshdesk
+import WeftSimHubSpot
 import WeftSimKit
 import WeftSimOdoo
+import WeftSimSalesforce
 import WeftSimStripe
 import WeftSimZendesk
+import WeftTools
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,24 +24,41 @@ struct Simulate: AsyncParsableCommand {
             """)
 
     enum System: String, ExpressibleByArgument, CaseIterable {
-        case odoo, stripe, chargebee, zendesk, freshdesk
+        case odoo, stripe, chargebee, zendesk, freshdesk, hubspot, salesforce
     }
 
-    @Option(name: .long, help: "odoo, stripe, chargebee, zendesk or freshdesk.") var system: System
+    @Option(name: .long, help: "odoo, stripe, chargebee, zendesk, freshdesk, hubspot or salesforce.") var system: System
     @Option(name: .long, help: "Address to bind.") var host = "127.0.0.1"
     @Option(name: .long, help: "Port (0 picks a free one).") var port = 0
     @Option(name: .long, help: "Write the bound port to this file once listening.") var portFile: String?
     @Option(
         name: .long,
-        help: "The API key clients must send (Odoo API key, Stripe secret key, Chargebee API key, Zendesk API token, Freshdesk API key).")
+        help: """
+            The credential clients must send (Odoo API key, Stripe secret key, Chargebee API key, Zendesk API token, \
+            Freshdesk API key, HubSpot private app access token, Salesforce connected app consumer key).
+            """)
     var apiKey: String?
     @Option(name: .long, help: "Zendesk: the agent email that signs in with the API token.") var email = "agent@example.com"
-    @Option(name: .long, help: "Chargebee, Zendesk, Freshdesk: where webhooks go (e.g. http://127.0.0.1:8080/hooks/zendesk).")
+    @Option(
+        name: .long,
+        help: """
+            Chargebee, Zendesk, Freshdesk, HubSpot, Salesforce: where webhooks (Salesforce: Opportunity outbound \
+            messages) go (e.g. http://127.0.0.1:8080/hooks/hubspot).
+            """)
     var webhookURL: String?
     @Option(
         name: .long,
-        help: "Chargebee: the Basic-auth password (user weft); Zendesk: the signing secret; Freshdesk: the X-Weft-Webhook-Secret value.")
+        help: """
+            Chargebee: the Basic-auth password (user weft); Zendesk: the signing secret; Freshdesk: the \
+            X-Weft-Webhook-Secret value; HubSpot: the app's client secret (signs webhooks, v3).
+            """)
     var webhookSecret: String?
+    @Option(name: .long, help: "Salesforce: the connected app's consumer secret (client credentials flow).")
+    var clientSecret: String?
+    @Option(name: .long, help: "Salesforce: the integration user (client credentials run-as, JWT bearer subject).")
+    var username = "integration@weft.example"
+    @Option(name: .long, help: "Salesforce: a PEM file with the certificate's RSA public key, to enable the JWT bearer flow.")
+    var jwtPublicKey: String?
     @Option(name: .long, help: "Freshdesk: a company field to define (repeat), e.g. weft_account.") var companyField: [String] = []
     @Option(name: .long, help: "Odoo: the database name.") var database = "weft"
     @Option(name: .long, help: "Odoo: the version to emulate (18 or 19).") var odooVersion = 19
@@ -49,6 +69,8 @@ struct Simulate: AsyncParsableCommand {
         let logger = Logger(label: "weft.simulate.\(system.rawValue)")
         let router = Router()
         var services: [any Service] = []
+        // What a client needs besides the URL (credentials of a throwaway, in-memory simulator), given the bound port.
+        var notes: @Sendable (Int) -> [String] = { _ in [] }
         switch system {
         case .odoo:
             let simulator = OdooSimulator(
@@ -93,14 +115,78 @@ struct Simulate: AsyncParsableCommand {
                     logger: logger))
             simulator.addRoutes(to: router)
             services.append(DeliveryService { try await simulator.runDelivery() })
+        case .hubspot:
+            let token = apiKey ?? CRMDemoDefaults.hubSpotToken
+            let secret = webhookSecret ?? CRMDemoDefaults.hubSpotClientSecret
+            let simulator = HubSpotSimulator(
+                configuration: .init(
+                    accessTokens: [token],
+                    webhooks: .init(
+                        targetURL: webhookURL, clientSecret: secret, subscriptions: CRMDemoDefaults.hubSpotSubscriptions),
+                    logger: logger))
+            // The HubSpot simulator mounts its own fault middleware and admin routes.
+            simulator.addRoutes(to: router)
+            services.append(DeliveryService { try await simulator.runDelivery() })
+            let (tokenGiven, secretGiven, target) = (apiKey != nil, webhookSecret != nil, webhookURL)
+            notes = { _ in
+                [
+                    "  access token: \(tokenGiven ? "the --api-key value" : token)  (Authorization: Bearer …)",
+                    "  client secret: \(secretGiven ? "the --webhook-secret value" : secret)  (v3 webhook signatures)",
+                    "  webhooks: \(target ?? "none (set --webhook-url)"); subscriptions "
+                        + CRMDemoDefaults.hubSpotSubscriptions.map { $0.subscriptionType + ($0.propertyName.map { ":" + $0 } ?? "") }
+                        .joined(separator: ", "),
+                ]
+            }
+        case .salesforce:
+            let consumerKey = apiKey ?? CRMDemoDefaults.salesforceConsumerKey
+            let consumerSecret = clientSecret ?? CRMDemoDefaults.salesforceConsumerSecret
+            var publicKey: String?
+            if let path = jwtPublicKey {
+                guard let pem = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ValidationError("--jwt-public-key: cannot read \(path)")
+                }
+                publicKey = pem
+            }
+            let simulator = SalesforceSimulator(
+                configuration: .init(
+                    connectedApps: [
+                        consumerKey: .init(
+                            jwtPublicKeyPEM: publicKey, preAuthorizedUsernames: [username], clientSecret: consumerSecret,
+                            clientCredentialsRunAs: username)
+                    ],
+                    outboundMessages: webhookURL.map {
+                        [
+                            .init(
+                                name: "Weft_Opportunity", sObjectType: "Opportunity", endpointURL: $0,
+                                fields: CRMDemoDefaults.salesforceOutboundFields)
+                        ]
+                    } ?? [],
+                    logger: logger))
+            // The Salesforce simulator mounts its own fault middleware and admin routes.
+            simulator.addRoutes(to: router)
+            services.append(DeliveryService { await simulator.runDelivery() })
+            let (keyGiven, secretGiven, user, jwt, target) = (apiKey != nil, clientSecret != nil, username, publicKey != nil, webhookURL)
+            let host = self.host
+            notes = { port in
+                [
+                    "  consumer key: \(keyGiven ? "the --api-key value" : consumerKey)",
+                    "  consumer secret: \(secretGiven ? "the --client-secret value" : consumerSecret)  (client credentials, runs as \(user))",
+                    "  token: curl -s http://\(host):\(port)/services/oauth2/token -d grant_type=client_credentials "
+                        + "-d client_id=\(keyGiven ? "<consumer key>" : consumerKey) -d client_secret=\(secretGiven ? "<consumer secret>" : consumerSecret)",
+                    "  JWT bearer: \(jwt ? "enabled for sub \(user), aud https://login.salesforce.com" : "off (pass --jwt-public-key)")",
+                    "  outbound messages (Opportunity): \(target ?? "none (set --webhook-url)")",
+                ]
+            }
         }
         let portFile = self.portFile
         let system = self.system
+        let notesForPort = notes
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
                 FileHandle.standardOutput.write(Data("\(system.rawValue) simulator listening on http://\(host):\(bound)\n".utf8))
+                for line in notesForPort(bound) { FileHandle.standardOutput.write(Data("\(line)\n".utf8)) }
                 if let portFile {
                     let temporary = portFile + ".tmp"
                     _ = FileManager.default.createFile(atPath: temporary, contents: Data("\(bound)\n".utf8))

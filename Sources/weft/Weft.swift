@@ -8,7 +8,7 @@ struct Weft: AsyncParsableCommand {
         abstract: "Weft keeps Stripe and Odoo telling one story: durable webhooks, canonical state, exactly-once effects.",
         subcommands: [
             Serve.self, Check.self, Migrate.self, StoreCommand.self, Demo.self, Simulate.self, DeadLetters.self, Events.self,
-            Exceptions.self, Bench.self,
+            Exceptions.self, Backfill.self, Bench.self,
             CrashTest.self,
         ]
     )

@@ -95,6 +95,15 @@ public struct HubSpotDealReader: Sendable {
         return (deals.sorted(by: Self.idOrder), newest)
     }
 
+    /// One page of the deals modified at or after the cursor, oldest first (a backfill walks these): their ids,
+    /// where the next page starts (`nil`: done), HubSpot's total for the query, and the newest modification seen.
+    package func dealPage(_ cursor: HubSpotSearchCursor, logger: Logger) async throws(HubSpotAPIError) -> (
+        ids: [String], next: HubSpotSearchCursor?, total: Int, newest: Int64
+    ) {
+        let page = try await searchClient.searchModified(.deals, cursor: cursor, properties: [], logger: logger)
+        return (page.records.map(\.id), page.next, page.total, page.highWaterMark)
+    }
+
     private func records(
         _ type: HubSpotObjectType, ids: [String], properties: [String], logger: Logger
     ) async throws(HubSpotAPIError) -> [String: HubSpotRecord] {

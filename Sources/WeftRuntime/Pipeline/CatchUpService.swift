@@ -63,6 +63,8 @@ public struct CatchUpService: Service {
                     logger.info("caught up on missed events", metadata: ["weft.system": "\(system)", "weft.count": "\(appended)"])
                 }
             } catch {
+                // Shutting down cancels the read in flight: that is not a failure to report.
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
                 failures += 1
                 logger.warning("catch-up failed; will try again", metadata: ["weft.system": "\(system)", "weft.error": "\(error)"])
             }
