@@ -4,9 +4,9 @@ import Synchronization
 public import WeftSimKit
 
 /// A stateful, in-memory Salesforce org over real HTTP: OAuth 2.0 JWT bearer and client credentials, the REST API's
-/// sObject rows (Account, Contact, Opportunity, OpportunityLineItem, Product2, Pricebook2, PricebookEntry), upsert by
-/// external id, SOQL queries with paging, sObject Collections, the daily API request limit, and Outbound Messages
-/// (SOAP notifications, acknowledged and retried). See `docs/simulators/salesforce.md`.
+/// sObject rows (Account, Contact, Opportunity, OpportunityLineItem, OpportunityContactRole, Product2, Pricebook2,
+/// PricebookEntry), upsert by external id, SOQL queries with paging, sObject Collections, the daily API request limit,
+/// and Outbound Messages (SOAP notifications, acknowledged and retried). See `docs/simulators/salesforce.md`.
 ///
 /// Mount it with `addRoutes(to:)` and run `runDelivery()` for as long as outbound messages should flow (or drive the
 /// sender step by step with `deliverPending(ignoringBackoff:)`).
@@ -22,6 +22,8 @@ public final class SalesforceSimulator: Sendable {
     let state: Mutex<SalesforceState>
     let doorbell = Doorbell()
     let instanceURL = Mutex("https://weft-sim.my.salesforce.com")
+    /// Endpoint URLs set after start (`setOutboundEndpoint`), by outbound message name.
+    let endpointOverrides = Mutex<[String: String]>([:])
 
     /// - Parameters:
     ///   - configuration: the org, apps, limits, fields, outbound messages, time and ids.

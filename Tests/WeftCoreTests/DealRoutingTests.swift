@@ -17,12 +17,7 @@ struct DealRoutingTests {
     }
 
     func apply(_ aggregate: inout Aggregate, _ deal: Deal, at millis: Int64) {
-        var fields = CanonicalCoding.jsonValue(deal).objectValue ?? [:]
-        for field in ["name", "stage", "won", "amount", "closeDate", "account", "contact", "lines", "deleted"]
-        where fields[field] == nil {
-            fields[field] = .null
-        }
-        let change = CanonicalChange(ref: deal.ref, fields: fields, version: .init(millis: millis))
+        let change = CanonicalChange(ref: deal.ref, fields: deal.changeFields, version: .init(millis: millis))
         aggregate.records[deal.ref.description] =
             Governor(ownership: .init()).govern(change, from: "hubspot", onto: aggregate.record(deal.ref)).state
     }

@@ -134,12 +134,7 @@ public struct HubSpotDealSnapshot: Sendable, Hashable {
 
     /// `"1250.5"` in a currency with 2 decimals → 125050; `nil` when not a number.
     static func minor(_ text: String, currency: CurrencyCode) -> Int64? {
-        guard let value = Decimal(string: text.trimmingCharacters(in: .whitespaces), locale: Locale(identifier: "en_US_POSIX"))
-        else { return nil }
-        var scaled = value * pow(10, currency.minorUnitDigits)
-        var rounded = Decimal()
-        NSDecimalRound(&rounded, &scaled, 0, .bankers)
-        return Int64(exactly: NSDecimalNumber(decimal: rounded).doubleValue)
+        Money.minorUnits(decimal: text, currency: currency)
     }
 
     /// HubSpot's `closedate` (an instant, ISO 8601 or unix ms) as the UTC calendar date `YYYY-MM-DD`.
@@ -183,15 +178,9 @@ public struct HubSpotEventDecoder: Sendable {
             throw HubSpotWebhookError(code: .malformedPayload)
         }
         let deal = snapshot.deal(system: system, mapping: mapping)
-        var fields: [String: JSONValue] = CanonicalCoding.jsonValue(deal).objectValue ?? [:]
-        // Every field is stated, so a value removed in HubSpot (a line deleted, the amount cleared) is removed here.
-        for field in ["name", "stage", "won", "amount", "closeDate", "account", "contact", "lines", "deleted"]
-        where fields[field] == nil {
-            fields[field] = .null
-        }
         let millis = Int64((snapshot.modifiedAt.timeIntervalSince1970 * 1000).rounded())
         return DecodedEvent(
             entityKey: EntityKey.of(deal.ref),
-            changes: [CanonicalChange(ref: deal.ref, fields: fields, version: SourceVersion(millis: millis))])
+            changes: [CanonicalChange(ref: deal.ref, fields: deal.changeFields, version: SourceVersion(millis: millis))])
     }
 }

@@ -119,3 +119,16 @@ public struct DealRequirements: Hashable, Sendable {
         return problems
     }
 }
+
+extension Deal {
+    /// The fields a CRM decoder reports for this deal: every field stated (`null` when the CRM has no value), so a
+    /// value removed in the CRM (a line deleted, the amount cleared) is removed from Weft's state too.
+    public var changeFields: [String: JSONValue] {
+        var fields = CanonicalCoding.jsonValue(self).objectValue ?? [:]
+        for field in ["name", "stage", "won", "amount", "closeDate", "account", "contact", "lines", "deleted"]
+        where fields[field] == nil {
+            fields[field] = .null
+        }
+        return fields
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An ISO 4217 currency code, always upper case.
 public struct CurrencyCode: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: String
@@ -70,6 +72,21 @@ public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
         var scale = 1.0
         for _ in 0..<currency.minorUnitDigits { scale *= 10 }
         return Double(amountMinor) / scale
+    }
+
+    /// Minor units of a decimal amount written as text (`"1250.5"` in EUR → 125050), as CRMs send amounts; rounded
+    /// half to even past the currency's digits. `nil` when the text is not a number or does not fit.
+    public static func minorUnits(decimal text: String, currency: CurrencyCode) -> Int64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, let value = Decimal(string: trimmed, locale: Locale(identifier: "en_US_POSIX")) else {
+            return nil
+        }
+        var scaled = value * pow(10, currency.minorUnitDigits)
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &scaled, 0, .bankers)
+        let number = NSDecimalNumber(decimal: rounded)
+        guard number.doubleValue.magnitude < 9.0e15 else { return nil }
+        return number.int64Value
     }
 
     /// Converts a major-unit number read from a wire format (Odoo) to minor units, rounding half away from zero.

@@ -355,10 +355,23 @@ private struct Reader {
                 if let hubspot = readHubSpot(members, context: context, node: value) {
                     systems[SystemName(name)] = .hubspot(hubspot)
                 }
+            case "salesforce":
+                _ = mapping(
+                    value, context,
+                    allowed: [
+                        "type", "instance_url", "login_url", "api_version", "consumer_key", "username", "private_key",
+                        "private_key_env", "private_key_file", "client_id", "client_secret_env", "client_secret_file",
+                        "organization_id", "deal_requirements", "currency", "vat_field", "rate_limit",
+                        "timeout_seconds", "catch_up",
+                    ])
+                if let salesforce = readSalesforce(members, context: context, node: value) {
+                    systems[SystemName(name)] = .salesforce(salesforce)
+                }
             case let other:
                 problem(
                     self.value(members, "type") ?? value,
-                    "\(context).type must be stripe, chargebee, odoo, zendesk, freshdesk or hubspot (got \(other ?? "nothing"))")
+                    "\(context).type must be salesforce, stripe, chargebee, odoo, zendesk, freshdesk or hubspot (got \(other ?? "nothing"))"
+                )
             }
         }
         return systems
@@ -663,19 +676,8 @@ private struct Reader {
         }
         if let property = string(value(members, "sku_property"), "\(context).sku_property") { hubspot.skuProperty = property }
         hubspot.taxIDProperty = string(value(members, "tax_id_property"), "\(context).tax_id_property")
-        if let node = value(members, "deal_requirements") {
-            var required: Set<DealRequirements.Requirement> = []
-            for name in strings(node, "\(context).deal_requirements") {
-                if let requirement = DealRequirements.Requirement(rawValue: name) {
-                    required.insert(requirement)
-                } else {
-                    problem(
-                        node,
-                        "\(context).deal_requirements: \(name) is not a requirement; use "
-                            + DealRequirements.Requirement.allCases.map(\.rawValue).joined(separator: ", "))
-                }
-            }
-            hubspot.requirements = DealRequirements(required: required)
+        if let requirements = dealRequirements(value(members, "deal_requirements"), "\(context).deal_requirements") {
+            hubspot.requirements = requirements
         }
         if value(members, "rate_limit") != nil { hubspot.rateLimit = rateLimit(members, context: context) }
         if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
@@ -692,6 +694,138 @@ private struct Reader {
         return hubspot
     }
 
+    /// `deal_requirements: [amount, close_date, lines, account, billing_country, contact_email]`.
+    mutating func dealRequirements(_ node: Node?, _ context: String) -> DealRequirements? {
+        guard let node else { return nil }
+        var required: Set<DealRequirements.Requirement> = []
+        for name in strings(node, context) {
+            if let requirement = DealRequirements.Requirement(rawValue: name) {
+                required.insert(requirement)
+            } else {
+                problem(
+                    node,
+                    "\(context): \(name) is not a requirement; use "
+                        + DealRequirements.Requirement.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+        }
+        return DealRequirements(required: required)
+    }
+
+    /// A Salesforce org (docs/connectors/salesforce.md): a source of won opportunities.
+    mutating func readSalesforce(_ members: [(key: Node, value: Node)], context: String, node: Node)
+        -> SalesforceSystemConfiguration?
+    {
+        func url(_ key: String) -> String? {
+            guard let text = string(value(members, key), "\(context).\(key)") else { return nil }
+            guard let parsed = URL(string: text), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil else {
+                problem(value(members, key), "\(context).\(key) must be a URL such as https://acme.my.salesforce.com")
+                return nil
+            }
+            return text
+        }
+        let instanceURL = url("instance_url")
+        if value(members, "instance_url") == nil {
+            problem(node, "\(context).instance_url is required (the org's My Domain URL, e.g. https://acme.my.salesforce.com)")
+        }
+        let loginURL = url("login_url")
+        for key in ["private_key", "private_key_env"] where value(members, key) != nil {
+            problem(
+                value(members, key),
+                "\(context).\(key): the private key is read from a PEM file only; use private_key_file: PATH")
+        }
+        let consumerKey = string(value(members, "consumer_key"), "\(context).consumer_key")
+        let username = string(value(members, "username"), "\(context).username")
+        let keyFile = string(value(members, "private_key_file"), "\(context).private_key_file")
+        let clientID = string(value(members, "client_id"), "\(context).client_id")
+        let clientSecret = secret(members, "client_secret", context, required: false, at: node)
+        let jwt = consumerKey != nil || username != nil || keyFile != nil
+        let credentials = clientID != nil || clientSecret != nil
+        var authentication: SalesforceSystemConfiguration.Authentication?
+        if jwt && credentials {
+            problem(
+                node,
+                "\(context): give either consumer_key, username and private_key_file (JWT bearer) or client_id and "
+                    + "client_secret_env/_file (client credentials), not both")
+        } else if jwt {
+            if let consumerKey, let username, let keyFile {
+                authentication = .jwtBearer(consumerKey: consumerKey, username: username, privateKey: .file(keyFile))
+            } else {
+                problem(node, "\(context): the JWT bearer flow needs consumer_key, username and private_key_file")
+            }
+        } else if credentials {
+            if let clientID, let clientSecret {
+                authentication = .clientCredentials(clientID: clientID, clientSecret: clientSecret)
+            } else {
+                problem(node, "\(context): the client credentials flow needs client_id and client_secret_env (or client_secret_file)")
+            }
+        } else {
+            problem(
+                node,
+                "\(context): set consumer_key, username and private_key_file (JWT bearer, preferred) or client_id and "
+                    + "client_secret_env (client credentials)")
+        }
+        var apiVersion = "62.0"
+        if let version = string(value(members, "api_version"), "\(context).api_version") {
+            let bare = version.hasPrefix("v") ? String(version.dropFirst()) : version
+            let parts = bare.split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }), (Int(parts[0]) ?? 0) >= 46 {
+                apiVersion = bare
+            } else {
+                problem(value(members, "api_version"), "\(context).api_version must be a REST API version such as 62.0 (46.0 or later)")
+            }
+        }
+        var organizationID: String?
+        if let id = string(value(members, "organization_id"), "\(context).organization_id") {
+            let alphanumeric = id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+            if (id.count == 15 || id.count == 18) && alphanumeric && id.hasPrefix("00D") {
+                organizationID = id
+            } else {
+                problem(
+                    value(members, "organization_id"),
+                    "\(context).organization_id must be the org id, 15 or 18 characters starting with 00D (Setup → Company Information)")
+            }
+        }
+        var currency = CurrencyCode(rawValue: "USD")!
+        if let code = string(value(members, "currency"), "\(context).currency") {
+            if let parsed = CurrencyCode(rawValue: code) {
+                currency = parsed
+            } else {
+                problem(value(members, "currency"), "\(context).currency must be an ISO 4217 code such as EUR")
+            }
+        }
+        let vatField = string(value(members, "vat_field"), "\(context).vat_field")
+        if let vatField, !Self.isAPIName(vatField) {
+            problem(value(members, "vat_field"), "\(context).vat_field must be an Account field API name such as VAT_Number__c")
+        }
+        let requirements = dealRequirements(value(members, "deal_requirements"), "\(context).deal_requirements")
+        guard let instanceURL, let authentication else { return nil }
+        var salesforce = SalesforceSystemConfiguration(
+            instanceURL: instanceURL, authentication: authentication, organizationID: organizationID, currency: currency,
+            vatField: vatField)
+        if let loginURL { salesforce.loginURL = loginURL }
+        salesforce.apiVersion = apiVersion
+        if let requirements { salesforce.requirements = requirements }
+        if value(members, "rate_limit") != nil { salesforce.rateLimit = rateLimit(members, context: context) }
+        if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
+            salesforce.timeout = .milliseconds(Int64(seconds * 1000))
+        }
+        readCatchUp(members, context: context, interval: &salesforce.catchUpInterval, overlap: &salesforce.catchUpOverlap)
+        if salesforce.catchUpInterval == nil {
+            problem(
+                value(members, "catch_up") ?? node,
+                "\(context).catch_up cannot be turned off: Outbound Messages only name records, and opportunities reach "
+                    + "Weft by this read (set interval_seconds instead)")
+            salesforce.catchUpInterval = .seconds(60)
+        }
+        return salesforce
+    }
+
+    /// A Salesforce API name: letters, digits and underscores, starting with a letter.
+    static func isAPIName(_ name: String) -> Bool {
+        guard let first = name.first, first.isASCII, first.isLetter else { return false }
+        return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    }
+
     mutating func readFlows(_ node: Node, systems: [SystemName: SystemConfiguration]) -> [Flow] {
         var flows: [Flow] = []
         for (key, value) in mapping(node, "flows") {
@@ -704,7 +838,7 @@ private struct Reader {
                 continue
             }
             switch systems[SystemName(from)] {
-            case .stripe, .chargebee, .hubspot: break
+            case .stripe, .chargebee, .hubspot, .salesforce: break
             case .odoo: problem(self.value(members, "from"), "flows.\(name).from: \(from) is an odoo system; Odoo is a target only")
             case .desk(let desk):
                 problem(
@@ -723,6 +857,11 @@ private struct Reader {
                     self.value(members, "to"),
                     "flows.\(name).to: \(to) is a hubspot system; writing order and invoice status back to HubSpot is not "
                         + "supported yet (HubSpot is a source of won deals)")
+            case .salesforce:
+                problem(
+                    self.value(members, "to"),
+                    "flows.\(name).to: \(to) is a salesforce system; writing order and invoice status back to Salesforce is "
+                        + "not supported yet (Salesforce is a source of won opportunities)")
             case nil: problem(self.value(members, "to"), "flows.\(name).to names no system '\(to)'")
             }
             flows.append(Flow(name: name, source: SystemName(from), target: SystemName(to)))

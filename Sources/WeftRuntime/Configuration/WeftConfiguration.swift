@@ -179,8 +179,10 @@ public enum SystemConfiguration: Sendable, Hashable {
     case desk(DeskSystemConfiguration)
     /// A HubSpot portal: a CRM whose won deals become orders.
     case hubspot(HubSpotSystemConfiguration)
+    /// A Salesforce org: a CRM whose won opportunities become orders.
+    case salesforce(SalesforceSystemConfiguration)
 
-    /// `stripe`, `chargebee`, `odoo`, `zendesk`, `freshdesk` or `hubspot`.
+    /// `stripe`, `chargebee`, `odoo`, `zendesk`, `freshdesk`, `hubspot` or `salesforce`.
     public var type: String {
         switch self {
         case .stripe: "stripe"
@@ -188,6 +190,7 @@ public enum SystemConfiguration: Sendable, Hashable {
         case .odoo: "odoo"
         case .desk(let desk): desk.kind.rawValue
         case .hubspot: "hubspot"
+        case .salesforce: "salesforce"
         }
     }
 }
@@ -402,6 +405,60 @@ public struct HubSpotSystemConfiguration: Sendable, Hashable {
         self.currency = currency
         self.skuProperty = skuProperty
         self.taxIDProperty = taxIDProperty
+        self.requirements = requirements
+        self.rateLimit = rateLimit
+        self.timeout = timeout
+        self.catchUpInterval = catchUpInterval
+        self.catchUpOverlap = catchUpOverlap
+    }
+}
+
+/// A Salesforce org (docs/connectors/salesforce.md): where it is, how Weft signs in (JWT bearer or client
+/// credentials), the org id Outbound Messages must carry, how opportunities are read, and what a won one must carry.
+public struct SalesforceSystemConfiguration: Sendable, Hashable {
+    /// How Weft signs in.
+    public enum Authentication: Sendable, Hashable {
+        /// OAuth 2.0 JWT bearer: the connected app's consumer key, the integration user, and the PEM private key
+        /// (read from a file, never inline).
+        case jwtBearer(consumerKey: String, username: String, privateKey: SecretReference)
+        /// OAuth 2.0 client credentials: the app's consumer key and secret (runs as the app's Run As user).
+        case clientCredentials(clientID: String, clientSecret: SecretReference)
+    }
+
+    /// The org's My Domain URL, e.g. `https://acme.my.salesforce.com`.
+    public var instanceURL: String
+    /// `https://login.salesforce.com`, or `https://test.salesforce.com` for a sandbox.
+    public var loginURL: String
+    /// REST API version, e.g. `62.0`.
+    public var apiVersion: String
+    public var authentication: Authentication
+    /// The org id (15 or 18 characters) Outbound Messages must carry; without it `POST /hooks/<name>` is not served.
+    public var organizationID: String?
+    /// The currency of opportunities in single-currency orgs (no `CurrencyIsoCode`).
+    public var currency: CurrencyCode
+    /// The Account field holding the VAT number (e.g. `VAT_Number__c`).
+    public var vatField: String?
+    public var requirements: DealRequirements
+    public var rateLimit: RateLimit?
+    public var timeout: Duration
+    /// How often opportunities touched since the cursor are read (Outbound Messages also start a read at once).
+    /// Never `nil`: opportunities reach Weft only by this read.
+    public var catchUpInterval: Duration?
+    public var catchUpOverlap: Duration
+
+    public init(
+        instanceURL: String, loginURL: String = "https://login.salesforce.com", apiVersion: String = "62.0",
+        authentication: Authentication, organizationID: String? = nil, currency: CurrencyCode = CurrencyCode(rawValue: "USD")!,
+        vatField: String? = nil, requirements: DealRequirements = .init(), rateLimit: RateLimit? = RateLimit(perSecond: 10, burst: 10),
+        timeout: Duration = .seconds(30), catchUpInterval: Duration? = .seconds(60), catchUpOverlap: Duration = .seconds(300)
+    ) {
+        self.instanceURL = instanceURL
+        self.loginURL = loginURL
+        self.apiVersion = apiVersion
+        self.authentication = authentication
+        self.organizationID = organizationID
+        self.currency = currency
+        self.vatField = vatField
         self.requirements = requirements
         self.rateLimit = rateLimit
         self.timeout = timeout

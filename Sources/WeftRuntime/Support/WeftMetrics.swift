@@ -25,6 +25,10 @@ public enum WeftMetrics {
     public static let queueDepth = "weft_queue_depth"
     public static let queueOldestAge = "weft_queue_oldest_age_seconds"
     public static let businessExceptions = "weft_business_exceptions"
+    // Source API allocations
+    /// A Salesforce org's API calls in the rolling 24 hours (`kind="used"`) and its allocation (`kind="max"`), from the
+    /// `Sforce-Limit-Info` header of every response; dimensions `system`, `kind`.
+    public static let salesforceAPIUsage = "weft_salesforce_api_usage"
 
     /// The business exception a dead command of `kind` stands for.
     public static func businessException(forDeadCommandKind kind: String) -> String {

@@ -34,17 +34,9 @@ public struct CRMBackfill: Sendable {
         system: SystemName, hubspot: HubSpotSystemConfiguration, environment: [String: String], store: any Store,
         httpClient: HTTPClient, pageSize: Int = 200, logger: Logger
     ) throws {
-        let gate = RateGate(limit: hubspot.rateLimit)
-        self.reader = HubSpotDealReader(
-            configuration: HubSpotConfiguration(
-                baseURL: hubspot.baseURL, objectsPath: hubspot.objectsPath, associationsPath: hubspot.associationsPath,
-                accessToken: try hubspot.accessToken?.resolve(environment: environment) ?? "", requestTimeout: hubspot.timeout,
-                searchPageSize: pageSize),
-            mapping: HubSpotDealMapping(
-                wonStages: hubspot.wonStages, defaultCurrency: hubspot.currency, skuProperty: hubspot.skuProperty,
-                taxIDProperty: hubspot.taxIDProperty),
-            system: system, httpClient: httpClient, gate: gate,
-            searchGate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 3, burst: 1)), gate]))
+        self.reader = try WeftNode.hubSpotReader(
+            system, hubspot, environment: environment, httpClient: httpClient, pageSize: pageSize,
+            gate: RateGate(limit: hubspot.rateLimit))
         self.system = system
         self.store = store
         self.logger = logger

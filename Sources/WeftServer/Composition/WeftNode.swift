@@ -141,15 +141,8 @@ public struct WeftNode: Sendable {
                 decoders[name] = HubSpotDecoderAdapter(
                     decoder: HubSpotEventDecoder(system: name, mapping: Self.dealMapping(hubspot)))
                 let gate = Self.gate(for: name, limit: hubspot.rateLimit, coordination: coordination, logger: systemLogger)
-                let reader = HubSpotDealReader(
-                    configuration: HubSpotConfiguration(
-                        baseURL: hubspot.baseURL, objectsPath: hubspot.objectsPath, associationsPath: hubspot.associationsPath,
-                        accessToken: try hubspot.accessToken?.resolve(environment: environment) ?? "",
-                        requestTimeout: hubspot.timeout),
-                    mapping: Self.dealMapping(hubspot), system: name, httpClient: httpClient, gate: gate,
-                    // HubSpot's search API allows 5 requests a second per account (its own limit, besides the
-                    // 10-second window); searches keep to 4 and pass the account's gate too.
-                    searchGate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 4, burst: 4)), gate]))
+                let reader = try Self.hubSpotReader(
+                    name, hubspot, environment: environment, httpClient: httpClient, pageSize: 200, gate: gate)
                 let feed = HubSpotDealFeed(reader: reader, logger: systemLogger)
                 if let interval = hubspot.catchUpInterval {
                     catchUps.append(
@@ -164,6 +157,35 @@ public struct WeftNode: Sendable {
                             system: name,
                             verifier: HubSpotWebhookVerifier(clientSecrets: secrets, tolerance: hubspot.signatureTolerance),
                             webhookURL: hubspot.webhookURL, feed: hubspot.catchUpInterval == nil ? nil : feed, store: store,
+                            maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                }
+            case .salesforce(let salesforce):
+                // Won opportunities: read whole by the opportunity feed (woken by Outbound Messages, and on its
+                // interval), decoded into deals.
+                let mapping = Self.opportunityMapping(salesforce)
+                decoders[name] = SalesforceDecoderAdapter(decoder: SalesforceEventDecoder(system: name, mapping: mapping))
+                let gate = Self.gate(for: name, limit: salesforce.rateLimit, coordination: coordination, logger: systemLogger)
+                let limits = SalesforceLimitTracker { used, max in
+                    Gauge(label: WeftMetrics.salesforceAPIUsage, dimensions: [("system", name.rawValue), ("kind", "used")])
+                        .record(used)
+                    Gauge(label: WeftMetrics.salesforceAPIUsage, dimensions: [("system", name.rawValue), ("kind", "max")])
+                        .record(max)
+                }
+                let reader = SalesforceOpportunityReader(
+                    configuration: SalesforceConfiguration(
+                        instanceURL: salesforce.instanceURL, loginURL: salesforce.loginURL, apiVersion: salesforce.apiVersion,
+                        authentication: try Self.authentication(salesforce, system: name, environment: environment),
+                        requestTimeout: salesforce.timeout),
+                    mapping: mapping, system: name, httpClient: httpClient, gate: gate, limits: limits)
+                let feed = SalesforceOpportunityFeed(reader: reader, logger: systemLogger)
+                catchUps.append(
+                    CatchUpService(
+                        system: name, feed: feed, store: store, interval: salesforce.catchUpInterval ?? .seconds(60),
+                        overlap: salesforce.catchUpOverlap, events: events, logger: systemLogger, wake: feed.wake))
+                if let organizationID = salesforce.organizationID {
+                    ingresses.append(
+                        SalesforceOutboundIngress(
+                            system: name, organizationID: organizationID, feed: feed, store: store,
                             maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
                 }
             case .desk(let desk):
@@ -341,19 +363,54 @@ public struct WeftNode: Sendable {
     }
 
     /// How a HubSpot system's deals are read.
+    /// The deal reader of a HubSpot system (the live feed's and the backfill's).
+    static func hubSpotReader(
+        _ name: SystemName, _ hubspot: HubSpotSystemConfiguration, environment: [String: String], httpClient: HTTPClient,
+        pageSize: Int, gate: any RequestGate
+    ) throws -> HubSpotDealReader {
+        HubSpotDealReader(
+            configuration: HubSpotConfiguration(
+                baseURL: hubspot.baseURL, objectsPath: hubspot.objectsPath, associationsPath: hubspot.associationsPath,
+                accessToken: try hubspot.accessToken?.resolve(environment: environment) ?? "", requestTimeout: hubspot.timeout,
+                searchPageSize: pageSize),
+            mapping: dealMapping(hubspot), system: name, httpClient: httpClient, gate: gate,
+            // HubSpot's search API allows 5 requests a second per account (its own limit, besides the 10-second
+            // window, counted per second); searches keep to 3, spaced, and pass the account's gate too.
+            searchGate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 3, burst: 1)), gate]))
+    }
+
     static func dealMapping(_ hubspot: HubSpotSystemConfiguration) -> HubSpotDealMapping {
         HubSpotDealMapping(
             wonStages: hubspot.wonStages, defaultCurrency: hubspot.currency, skuProperty: hubspot.skuProperty,
             taxIDProperty: hubspot.taxIDProperty)
     }
 
+    /// How a Salesforce system's opportunities are read.
+    static func opportunityMapping(_ salesforce: SalesforceSystemConfiguration) -> SalesforceOpportunityMapping {
+        SalesforceOpportunityMapping(defaultCurrency: salesforce.currency, vatField: salesforce.vatField)
+    }
+
+    /// A Salesforce system's OAuth flow with its secrets read: the private key from its PEM file, or the client secret.
+    static func authentication(
+        _ salesforce: SalesforceSystemConfiguration, system: SystemName, environment: [String: String]
+    ) throws -> SalesforceConfiguration.Authentication {
+        switch salesforce.authentication {
+        case .jwtBearer(let consumerKey, let username, let privateKey):
+            let pem = try privateKey.resolve(environment: environment)
+            guard pem.contains("-----BEGIN") && pem.contains("PRIVATE KEY-----") else {
+                throw ConfigurationError(
+                    message: "systems.\(system).private_key_file (\(privateKey)) is not a PEM private key "
+                        + "(-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)")
+            }
+            return .jwtBearer(consumerKey: consumerKey, username: username, privateKeyPEM: pem)
+        case .clientCredentials(let clientID, let clientSecret):
+            return .clientCredentials(clientID: clientID, clientSecret: try clientSecret.resolve(environment: environment))
+        }
+    }
+
     /// What each CRM's won deals must carry.
     static func dealRequirements(of configuration: WeftConfiguration) -> [SystemName: DealRequirements] {
-        var requirements: [SystemName: DealRequirements] = [:]
-        for (name, system) in configuration.systems {
-            if case .hubspot(let hubspot) = system { requirements[name] = hubspot.requirements }
-        }
-        return requirements
+        BusinessExceptions.requirements(of: configuration)
     }
 
     /// The configured entitlement rules.
@@ -367,7 +424,7 @@ public struct WeftNode: Sendable {
             configuration.systems.compactMap { name, system in
                 switch system {
                 case .stripe, .chargebee: name
-                case .odoo, .desk, .hubspot: nil
+                case .odoo, .desk, .hubspot, .salesforce: nil
                 }
             })
     }
@@ -379,7 +436,7 @@ public struct WeftNode: Sendable {
             switch system {
             case .odoo: models[name] = "res.partner"
             case .desk(let desk): models[name] = desk.kind == .zendesk ? "organization" : "company"
-            case .stripe, .chargebee, .hubspot: break
+            case .stripe, .chargebee, .hubspot, .salesforce: break
             }
         }
         return models

@@ -36,11 +36,21 @@ public struct BusinessExceptions: Sendable {
 
     /// The builder for a configuration: its CRM systems and their requirements.
     public init(store: any Store, configuration: WeftConfiguration) {
+        let requirements = Self.requirements(of: configuration)
+        self.init(store: store, requirements: requirements, crmSystems: requirements.keys.sorted())
+    }
+
+    /// What the won deals of each CRM (HubSpot, Salesforce) of `configuration` must carry.
+    static func requirements(of configuration: WeftConfiguration) -> [SystemName: DealRequirements] {
         var requirements: [SystemName: DealRequirements] = [:]
         for (name, system) in configuration.systems {
-            if case .hubspot(let hubspot) = system { requirements[name] = hubspot.requirements }
+            switch system {
+            case .hubspot(let hubspot): requirements[name] = hubspot.requirements
+            case .salesforce(let salesforce): requirements[name] = salesforce.requirements
+            case .stripe, .chargebee, .odoo, .desk: break
+            }
         }
-        self.init(store: store, requirements: requirements, crmSystems: requirements.keys.sorted())
+        return requirements
     }
 
     /// The open exceptions, at most `limit`, incomplete deals first (by key), then refused orders (newest first).

@@ -1,6 +1,5 @@
 public import Foundation
 public import Logging
-import Synchronization
 public import WeftConnectors
 public import WeftCore
 public import WeftRuntime
@@ -18,9 +17,10 @@ public final class HubSpotDealFeed: EventFeed {
     /// history; `weft backfill` is for that.
     public let maximumLookBack: TimeInterval
     public let reader: HubSpotDealReader
-    /// Rung when a webhook names a record, to read it now rather than at the next interval.
-    public let wake: Doorbell
-    let hints = Mutex<[HubSpotObjectType: Set<String>]>([:])
+    /// Records named by webhooks (by object type name), and the doorbell that reads them now rather than at the next
+    /// interval.
+    let hints = CRMFeedHints()
+    public var wake: Doorbell { hints.wake }
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -30,29 +30,22 @@ public final class HubSpotDealFeed: EventFeed {
     ) {
         self.reader = reader
         self.maximumLookBack = maximumLookBack
-        self.wake = Doorbell()
         self.now = now
         self.logger = logger
     }
 
     /// Records a webhook named, to read at the next run (which `wake` starts).
     public func hint(_ type: HubSpotObjectType, ids: [String]) {
-        guard !ids.isEmpty else { return }
-        hints.withLock { $0[type, default: []].formUnion(ids) }
-        wake.ring()
+        hints.add(type.name, ids: ids)
     }
 
     public func events(since: Date) async throws -> [IncomingEvent] {
         let now = self.now()
         let since = max(since, now.addingTimeInterval(-maximumLookBack))
-        let hinted = hints.withLock { hints in
-            let taken = hints
-            hints = [:]
-            return taken
-        }
-        do {
-            var ids = Set(hinted[.deals] ?? [])
-            for (type, records) in hinted where type != .deals {
+        return try await hints.reading { hinted in
+            var ids = Set(hinted[HubSpotObjectType.deals.name] ?? [])
+            for type in [HubSpotObjectType.lineItems, .companies, .contacts] {
+                guard let records = hinted[type.name] else { continue }
                 let links = try await reader.client.batchReadAssociations(from: type, to: .deals, ids: records.sorted(), logger: logger)
                 ids.formUnion(links.values.flatMap { $0 })
             }
@@ -60,18 +53,13 @@ public final class HubSpotDealFeed: EventFeed {
                 since: Int64((since.timeIntervalSince1970 * 1000).rounded(.down)), logger: logger)
             ids.formUnion(touched.ids)
             let snapshots = try await reader.snapshots(dealIDs: Array(ids), logger: logger)
-            return snapshots.map { snapshot in
-                IncomingEvent(
-                    system: reader.system, eventID: snapshot.eventID(system: reader.system), type: HubSpotDealSnapshot.eventType,
-                    entityKey: EntityKey.of(ExternalRef(system: reader.system, kind: .deal, id: snapshot.deal.id)),
-                    occurredAt: snapshot.modifiedAt, receivedAt: now, payload: snapshot.payload, traceID: .random())
-            }.sorted { ($0.occurredAt, $0.entityKey.rawValue) < ($1.occurredAt, $1.entityKey.rawValue) }
-        } catch {
-            // What the webhooks named is read again next time.
-            hints.withLock { hints in
-                for (type, ids) in hinted { hints[type, default: []].formUnion(ids) }
-            }
-            throw error
+            return CRMFeedHints.ordered(
+                snapshots.map { snapshot in
+                    IncomingEvent(
+                        system: reader.system, eventID: snapshot.eventID(system: reader.system), type: HubSpotDealSnapshot.eventType,
+                        entityKey: EntityKey.of(ExternalRef(system: reader.system, kind: .deal, id: snapshot.deal.id)),
+                        occurredAt: snapshot.modifiedAt, receivedAt: now, payload: snapshot.payload, traceID: .random())
+                })
         }
     }
 }

@@ -15,6 +15,17 @@ extension SalesforceSimulator {
     /// Notifications dropped after `Delivery.maxAge` without an acknowledgement.
     public var droppedOutboundNotifications: Int { state.withLock { $0.outbound.dropped } }
 
+    /// Points outbound messages at `url` from now on (as an admin editing the Outbound Message's endpoint): the one
+    /// named `name`, or all of them. Notifications already queued go to the new URL on their next attempt.
+    public func setOutboundEndpoint(_ url: String, for name: String? = nil) {
+        endpointOverrides.withLock { overrides in
+            for message in configuration.outboundMessages where name == nil || message.name == name {
+                overrides[message.name] = url
+            }
+        }
+        doorbell.ring()
+    }
+
     /// Sets the sender's faults (duplicates, reordering).
     public func setOutboundFaults(_ plan: OutboundFaultPlan) {
         state.withLock { $0.outbound.faults = plan }
@@ -57,6 +68,7 @@ extension SalesforceSimulator {
         let maxAge = delivery.maxAge.components
         let maxAgeMs = Int(maxAge.seconds) * 1000 + Int(maxAge.attoseconds / 1_000_000_000_000_000)
         let instanceURL = self.instanceURL.withLock { $0 }
+        let overrides = endpointOverrides.withLock { $0 }
         let apiVersion = configuration.apiVersions.last ?? "62.0"
         return state.withLock { state in
             state.now = now
@@ -94,7 +106,9 @@ extension SalesforceSimulator {
                         organizationID: configuration.organizationID, actionID: actionID, instanceURL: instanceURL,
                         apiVersion: apiVersion, items: items)
                     batches.append(
-                        OutboundBatch(messageIndex: index, endpointURL: message.endpointURL, notifications: chunk, body: Array(xml.utf8)))
+                        OutboundBatch(
+                            messageIndex: index, endpointURL: overrides[message.name] ?? message.endpointURL, notifications: chunk,
+                            body: Array(xml.utf8)))
                     state.outbound.inFlight += 1
                 }
             }

@@ -169,6 +169,7 @@ struct Schema: Sendable {
         currency(&contact)
         owner(&contact)
         system(&contact)
+        contact.children = [ChildRelationship(name: "OpportunityContactRoles", childType: "OpportunityContactRole", field: "ContactId")]
 
         var opportunity = ObjectSchema(name: "Opportunity", label: "Opportunity", labelPlural: "Opportunities", keyPrefix: "006")
         head(&opportunity)
@@ -196,7 +197,10 @@ struct Schema: Sendable {
                 name: "Pricebook2Id", kind: .reference, label: "Price Book ID", referenceTo: "Pricebook2", relationshipName: "Pricebook2"))
         owner(&opportunity)
         system(&opportunity)
-        opportunity.children = [ChildRelationship(name: "OpportunityLineItems", childType: "OpportunityLineItem", field: "OpportunityId")]
+        opportunity.children = [
+            ChildRelationship(name: "OpportunityLineItems", childType: "OpportunityLineItem", field: "OpportunityId"),
+            ChildRelationship(name: "OpportunityContactRoles", childType: "OpportunityContactRole", field: "OpportunityId"),
+        ]
 
         var product = ObjectSchema(name: "Product2", label: "Product", labelPlural: "Products", keyPrefix: "01t")
         head(&product)
@@ -264,7 +268,24 @@ struct Schema: Sendable {
         line.add(text("Description", "Line Description"))
         system(&line)
 
-        var objects = [account, contact, opportunity, product, pricebook, entry, line]
+        // The contacts of an opportunity and their roles; at most one is the primary contact.
+        var role = ObjectSchema(
+            name: "OpportunityContactRole", label: "Opportunity Contact Role", labelPlural: "Opportunity Contact Role",
+            keyPrefix: "00K")
+        head(&role)
+        role.add(
+            FieldDef(
+                name: "OpportunityId", kind: .reference, label: "Opportunity ID", updateable: false, required: true,
+                referenceTo: "Opportunity", relationshipName: "Opportunity"))
+        role.add(
+            FieldDef(
+                name: "ContactId", kind: .reference, label: "Contact ID", required: true, referenceTo: "Contact",
+                relationshipName: "Contact"))
+        role.add(text("Role", "Role", .picklist))
+        role.add(FieldDef(name: "IsPrimary", kind: .boolean, label: "Primary"))
+        system(&role)
+
+        var objects = [account, contact, opportunity, product, pricebook, entry, line, role]
         for index in objects.indices {
             for custom in customFields[objects[index].name] ?? [] where objects[index].field(custom.name) == nil {
                 objects[index].add(

@@ -63,6 +63,7 @@ extension SalesforceState {
             for child in all("Contact") + all("Opportunity") where child["AccountId"].string == id { markDeleted(child.id) }
         case "Opportunity":
             for line in linesByOpportunity[id] ?? [] { markDeleted(line) }
+            for role in all("OpportunityContactRole") where role["OpportunityId"].string == id { markDeleted(role.id) }
         case "OpportunityLineItem":
             if let opportunityID = record["OpportunityId"].string { rollUp(opportunityID) }
         default: break
@@ -347,6 +348,14 @@ extension SalesforceState {
         switch object.name {
         case "OpportunityLineItem":
             if let opportunityID = record["OpportunityId"].string { rollUp(opportunityID) }
+        case "OpportunityContactRole":
+            // One primary contact per opportunity: marking one primary clears the flag on the others.
+            guard record["IsPrimary"].bool == true, let opportunityID = record["OpportunityId"].string else { break }
+            for other in all("OpportunityContactRole")
+            where other.id != id && other["OpportunityId"].string == opportunityID && other["IsPrimary"].bool == true {
+                records[other.id]?.fields["IsPrimary"] = false
+                bump(other.id)
+            }
         case "Product2":
             for type in ["OpportunityLineItem", "PricebookEntry"] {
                 for other in all(type, includeDeleted: true) where other["Product2Id"].string == id {
