@@ -6,14 +6,15 @@ import WeftCore
 import WeftRuntime
 import WeftServer
 
-/// `weft backfill --config FILE --system hubspot --object deals --since 2026-01-01`: reads the CRM's deals modified
-/// since the date into the inbox as deal snapshots, with a progress line (rate, ETA); resumable.
+/// `weft backfill --config FILE --system hubspot --object deals --since 2026-01-01`: reads the CRM's deals (HubSpot
+/// deals, Salesforce opportunities) modified since the date into the inbox as snapshots, with a progress line (rate,
+/// ETA); resumable.
 struct Backfill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read a CRM's records modified since a date into Weft's pipeline (resumable, deduplicated).")
     @Option(name: .long, help: "The configuration file (YAML).") var config: String
-    @Option(name: .long, help: "The CRM system (its name under systems:).") var system: String
-    @Option(name: .long, help: "What to read: deals.") var object = "deals"
+    @Option(name: .long, help: "The CRM system (its name under systems:; a hubspot or salesforce system).") var system: String
+    @Option(name: .long, help: "What to read: deals (Salesforce: opportunities).") var object = "deals"
     @Option(name: .long, help: "Records modified at or after this date (YYYY-MM-DD, UTC) or instant (ISO 8601).") var since: String
 
     func validate() throws {
@@ -31,17 +32,28 @@ struct Backfill: AsyncParsableCommand {
     func run() async throws {
         let configuration = try ConfigFile.load(config)
         let name = SystemName(system)
-        guard case .hubspot(let hubspot)? = configuration.systems[name] else {
-            throw ValidationError("--system: \(system) is not a hubspot system in \(config)")
-        }
         let logger = Logger(label: "weft.backfill")
+        let environment = ProcessInfo.processInfo.environment
+        let backfill: (any Store) throws -> CRMBackfill
+        switch configuration.systems[name] {
+        case .hubspot(let hubspot)?:
+            backfill = {
+                try CRMBackfill(
+                    system: name, hubspot: hubspot, environment: environment, store: $0, httpClient: .shared, logger: logger)
+            }
+        case .salesforce(let salesforce)?:
+            backfill = {
+                try CRMBackfill(
+                    system: name, salesforce: salesforce, environment: environment, store: $0, httpClient: .shared,
+                    logger: logger)
+            }
+        default:
+            throw ValidationError("--system: \(system) is not a hubspot or salesforce system in \(config)")
+        }
         let store = try await openStore(configPath: config)
-        let backfill = try CRMBackfill(
-            system: name, hubspot: hubspot, environment: ProcessInfo.processInfo.environment, store: store,
-            httpClient: .shared, logger: logger)
         let since = Self.parse(since)!
         let interactive = isatty(STDOUT_FILENO) != 0
-        let result = try await backfill.run(since: since) { progress in
+        let result = try await backfill(store).run(since: since) { progress in
             let percent = progress.total > 0 ? min(100, 100 * progress.read / progress.total) : 100
             let bar = String(repeating: "#", count: percent / 5) + String(repeating: ".", count: 20 - percent / 5)
             let eta = progress.remainingSeconds.map { "ETA \(Int($0.rounded())) s" } ?? "ETA -"

@@ -163,6 +163,110 @@ public struct SalesforceOpportunityReader: Sendable {
     }
 }
 
+extension SalesforceOpportunityReader {
+    /// Up to `limit` ids of opportunities (deleted ones too: `queryAll`) with `SystemModstamp` at or after `since`, in
+    /// `(SystemModstamp, Id)` order, starting after `position` (keyset paging: no `OFFSET`, whose 2000-row ceiling
+    /// and shifting rows would skip records modified while the pages are read).
+    package func modifiedOpportunities(
+        since: Date, after position: SalesforceModstampPosition?, limit: Int, logger: Logger
+    ) async throws(SalesforceAPIError) -> SalesforceModifiedPage {
+        let rows = try await client.queryAll(modifiedQuery(since: since, after: position, limit: limit), logger: logger)
+        var ids: [String] = []
+        var last: SalesforceModstampPosition?
+        for row in rows {
+            guard let id = row.id, let stamp = row.string("SystemModstamp").flatMap(SalesforceTime.parse) else {
+                throw SalesforceAPIError(
+                    kind: .invalidResponse, message: "Salesforce answered an Opportunity row without Id or SystemModstamp")
+            }
+            ids.append(id)
+            last = SalesforceModstampPosition(systemModstamp: stamp, id: id)
+        }
+        return SalesforceModifiedPage(ids: ids, last: last)
+    }
+
+    /// How many opportunities (deleted ones too) `modifiedOpportunities` has still to read from `position`
+    /// (`SELECT COUNT() …`: `totalSize`).
+    package func countModifiedOpportunities(since: Date, after position: SalesforceModstampPosition?, logger: Logger)
+        async throws(SalesforceAPIError) -> Int
+    {
+        try await client.queryPage(modifiedQuery(since: since, after: position, limit: nil), includeDeleted: true, logger: logger)
+            .totalSize
+    }
+
+    /// `SELECT Id, SystemModstamp FROM Opportunity WHERE SystemModstamp >= since [AND (SystemModstamp > t OR
+    /// (SystemModstamp = t AND Id > id))] ORDER BY SystemModstamp, Id LIMIT n`, or `SELECT COUNT()` with the same
+    /// condition when `limit` is `nil`.
+    package func modifiedQuery(since: Date, after position: SalesforceModstampPosition?, limit: Int?) -> SalesforceSOQL {
+        var query = SOQLBuilder("SELECT ")
+        if limit == nil {
+            query.literal("COUNT()")
+        } else {
+            query.literal("Id, SystemModstamp")
+        }
+        query.literal(" FROM Opportunity WHERE SystemModstamp >= ")
+        query.date(since)
+        if let position {
+            query.literal(" AND (SystemModstamp > ")
+            query.dateTime(millis: position.millis)
+            query.literal(" OR (SystemModstamp = ")
+            query.dateTime(millis: position.millis)
+            query.literal(" AND Id > ")
+            query.value(position.id)
+            query.literal("))")
+        }
+        if let limit {
+            query.literal(" ORDER BY SystemModstamp, Id LIMIT ")
+            query.integer(max(1, limit))
+        }
+        return query.soql
+    }
+}
+
+/// The last opportunity a keyset read returned: its `SystemModstamp` (to the millisecond) and its Id. Encoded as
+/// `{"systemModstamp":"2026-01-05T10:00:00.000Z","id":"006…"}`.
+package struct SalesforceModstampPosition: Sendable, Hashable, Codable {
+    /// `SystemModstamp` in unix milliseconds.
+    package var millis: Int64
+    /// The 18-character Opportunity Id.
+    package var id: String
+
+    package init(systemModstamp: Date, id: String) {
+        self.millis = Int64((systemModstamp.timeIntervalSince1970 * 1000).rounded())
+        self.id = id
+    }
+
+    package var systemModstamp: Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+
+    enum CodingKeys: String, CodingKey {
+        case systemModstamp
+        case id
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let text = try container.decode(String.self, forKey: .systemModstamp)
+        guard let stamp = SalesforceTime.parse(text) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .systemModstamp, in: container, debugDescription: "not a Salesforce datetime")
+        }
+        self.init(systemModstamp: stamp, id: try container.decode(String.self, forKey: .id))
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(SOQLBuilder.dateTimeText(millis: millis, alwaysFraction: true), forKey: .systemModstamp)
+        try container.encode(id, forKey: .id)
+    }
+}
+
+/// A page of a keyset read of opportunities.
+package struct SalesforceModifiedPage: Sendable, Hashable {
+    /// The opportunity ids, in `(SystemModstamp, Id)` order.
+    package var ids: [String]
+    /// Where the page ended; `nil` for an empty page.
+    package var last: SalesforceModstampPosition?
+}
+
 /// Whether the org has `CurrencyIsoCode`, once known.
 final class CurrencyFieldProbe: Sendable {
     private let state = Mutex<Bool?>(nil)
@@ -192,6 +296,22 @@ struct SOQLBuilder {
     mutating func value(_ text: String) { interpolation.appendInterpolation(text) }
     mutating func values(_ texts: [String]) { interpolation.appendInterpolation(texts) }
     mutating func date(_ date: Date) { interpolation.appendInterpolation(date) }
+    mutating func integer(_ value: Int) { interpolation.appendInterpolation(value) }
+
+    /// A datetime literal to the millisecond: `2024-01-01T00:00:00Z` for a whole second (the documented form, and
+    /// all Salesforce stores: its datetimes keep no milliseconds), `2024-01-01T00:00:00.250Z` otherwise.
+    mutating func dateTime(millis: Int64) {
+        interpolation.appendLiteral(Self.dateTimeText(millis: millis, alwaysFraction: false))
+    }
+
+    static func dateTimeText(millis: Int64, alwaysFraction: Bool) -> String {
+        let seconds = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
+        let fraction = millis - seconds * 1000
+        let whole = SalesforceSOQL.dateTime(Date(timeIntervalSince1970: Double(seconds)))
+        guard fraction != 0 || alwaysFraction else { return whole }
+        let digits = String(fraction)
+        return String(whole.dropLast()) + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+    }
 
     var soql: SalesforceSOQL { SalesforceSOQL(stringInterpolation: interpolation) }
 }

@@ -171,12 +171,8 @@ public struct WeftNode: Sendable {
                     Gauge(label: WeftMetrics.salesforceAPIUsage, dimensions: [("system", name.rawValue), ("kind", "max")])
                         .record(max)
                 }
-                let reader = SalesforceOpportunityReader(
-                    configuration: SalesforceConfiguration(
-                        instanceURL: salesforce.instanceURL, loginURL: salesforce.loginURL, apiVersion: salesforce.apiVersion,
-                        authentication: try Self.authentication(salesforce, system: name, environment: environment),
-                        requestTimeout: salesforce.timeout),
-                    mapping: mapping, system: name, httpClient: httpClient, gate: gate, limits: limits)
+                let reader = try Self.salesforceReader(
+                    name, salesforce, environment: environment, httpClient: httpClient, gate: gate, limits: limits)
                 let feed = SalesforceOpportunityFeed(reader: reader, logger: systemLogger)
                 catchUps.append(
                     CatchUpService(
@@ -362,7 +358,6 @@ public struct WeftNode: Sendable {
         }
     }
 
-    /// How a HubSpot system's deals are read.
     /// The deal reader of a HubSpot system (the live feed's and the backfill's).
     static func hubSpotReader(
         _ name: SystemName, _ hubspot: HubSpotSystemConfiguration, environment: [String: String], httpClient: HTTPClient,
@@ -383,6 +378,19 @@ public struct WeftNode: Sendable {
         HubSpotDealMapping(
             wonStages: hubspot.wonStages, defaultCurrency: hubspot.currency, skuProperty: hubspot.skuProperty,
             taxIDProperty: hubspot.taxIDProperty)
+    }
+
+    /// The opportunity reader of a Salesforce system (the live feed's and the backfill's).
+    static func salesforceReader(
+        _ name: SystemName, _ salesforce: SalesforceSystemConfiguration, environment: [String: String],
+        httpClient: HTTPClient, gate: any RequestGate, limits: SalesforceLimitTracker = SalesforceLimitTracker()
+    ) throws -> SalesforceOpportunityReader {
+        SalesforceOpportunityReader(
+            configuration: SalesforceConfiguration(
+                instanceURL: salesforce.instanceURL, loginURL: salesforce.loginURL, apiVersion: salesforce.apiVersion,
+                authentication: try authentication(salesforce, system: name, environment: environment),
+                requestTimeout: salesforce.timeout),
+            mapping: opportunityMapping(salesforce), system: name, httpClient: httpClient, gate: gate, limits: limits)
     }
 
     /// How a Salesforce system's opportunities are read.
