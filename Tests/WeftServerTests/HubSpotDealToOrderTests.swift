@@ -21,12 +21,12 @@ import WeftTools
 
     /// A HubSpot simulator whose webhooks go to the node's `/hooks/hubspot`, and the node.
     static func withCRM(
-        requirements: DealRequirements = DealRequirements(),
+        requirements: DealRequirements = DealRequirements(), statusBack: Bool = false,
         _ body: @Sendable @escaping (HubSpotSimulator, TestNode) async throws -> Void
     ) async throws {
         let hubspot = HubSpotSimulator(
             configuration: .init(
-                accessTokens: [token],
+                accessTokens: [token], customProperties: ["deals": ["erp_order_ref", "invoice_status", "payment_standing"]],
                 webhooks: .init(
                     clientSecret: clientSecret,
                     subscriptions: [
@@ -35,6 +35,9 @@ import WeftTools
                         .init(id: 3, subscriptionType: "deal.propertyChange", propertyName: "amount"),
                         .init(id: 4, subscriptionType: "line_item.propertyChange", propertyName: "hs_sku"),
                         .init(id: 5, subscriptionType: "company.propertyChange", propertyName: "country"),
+                        // Weft's own writes come back as webhooks too: they must stop at Weft.
+                        .init(id: 6, subscriptionType: "deal.propertyChange", propertyName: "invoice_status"),
+                        .init(id: 7, subscriptionType: "deal.propertyChange", propertyName: "erp_order_ref"),
                     ])))
         let router = Router()
         hubspot.addRoutes(to: router)
@@ -46,8 +49,11 @@ import WeftTools
                 clientSecrets: [.environment("HUBSPOT_SECRET")], currency: CurrencyCode(rawValue: "EUR")!,
                 requirements: requirements, rateLimit: nil, catchUpInterval: .seconds(3600))
             try await TestNode.with(
-                extraSystems: ["hubspot": .hubspot(crm)], extraFlows: [Flow(name: "deals_to_erp", source: "hubspot", target: "odoo")],
+                extraSystems: ["hubspot": .hubspot(crm)],
+                extraFlows: [Flow(name: "deals_to_erp", source: "hubspot", target: "odoo")]
+                    + (statusBack ? [Flow(name: "status_to_crm", source: "odoo", target: "hubspot")] : []),
                 extraEnvironment: ["HUBSPOT_TOKEN": token, "HUBSPOT_SECRET": clientSecret],
+                odooStatusInterval: .milliseconds(200),
                 logger: ProcessInfo.processInfo.environment["WEFT_TEST_LOG"] != nil
                     ? Logger(label: "e2e", factory: { StreamLogHandler.standardError(label: $0) })
                     : Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -105,7 +111,7 @@ import WeftTools
     static func orders(_ node: TestNode, deal: String) async throws -> [JSONValue] {
         try await node.odooRead(
             "sale.order", [["client_order_ref", "=", .string("hubspot_deal_\(deal)")]],
-            fields: ["state", "partner_id", "order_line", "amount_untaxed"])
+            fields: ["name", "state", "partner_id", "order_line", "amount_untaxed"])
     }
 
     static func exceptions(_ node: TestNode) async throws -> [JSONValue] {
@@ -227,6 +233,67 @@ import WeftTools
             try await waitUntil { try await Self.orders(node, deal: seeded.deal).first?["state"]?.stringValue == "sale" }
             _ = try await node.drain()
             #expect(try await Self.exceptions(node).isEmpty)
+        }
+    }
+
+    static func dealProperties(_ hubspot: HubSpotSimulator, _ id: String) throws -> JSONValue {
+        let result = hubspot.call("GET", "/crm/v3/objects/deals/\(id)?properties=erp_order_ref,invoice_status,payment_standing")
+        return try JSONValue.parse(Data(result.body))["properties"] ?? .null
+    }
+
+    /// Calls an Odoo method over JSON-2 as an accountant's client would.
+    static func odoo(_ node: TestNode, _ model: String, _ method: String, _ body: JSONValue) async throws -> JSONValue {
+        try await node.http.odoo(node.odooURL, apiKey: TestNode.odooKey, database: nil, model: model, method: method, body: body)
+    }
+
+    @Test func orderInvoiceAndPaymentStatusReachTheDealAndStopThere() async throws {
+        try await Self.withCRM(statusBack: true) { hubspot, node in
+            try await Self.odooProduct(node, sku: "SKU-PRO", name: "Pro plan")
+            let seeded = try Self.seedDeal(hubspot, company: "Umbrella", sku: "SKU-PRO", amount: "900")
+            try Self.patch(hubspot, "deals", seeded.deal, #"{"dealstage":"closedwon"}"#)
+            try await waitUntil {
+                try Self.dealProperties(hubspot, seeded.deal)["invoice_status"]?.stringValue == "not_invoiced"
+            }
+            let order = try #require(try await Self.orders(node, deal: seeded.deal).first)
+            let orderID = try #require(order["id"]?.intValue)
+            #expect(try Self.dealProperties(hubspot, seeded.deal)["erp_order_ref"]?.stringValue?.hasPrefix("S") == true)
+            #expect(try Self.dealProperties(hubspot, seeded.deal)["payment_standing"]?.stringValue == "good")
+
+            // The accountant invoices the order and posts the invoice.
+            let wizard = try await Self.odoo(
+                node, "sale.advance.payment.inv", "create",
+                [
+                    "vals_list": [["advance_payment_method": "delivered"]],
+                    "context": ["active_model": "sale.order", "active_ids": [.int(orderID)]],
+                ])
+            let wizardID = try #require(wizard.arrayValue?.first?.intValue ?? wizard.intValue)
+            _ = try await Self.odoo(node, "sale.advance.payment.inv", "create_invoices", ["ids": [.int(wizardID)]])
+            let invoice = try #require(
+                try await node.odooRead("account.move", [["invoice_origin", "=", order["name"] ?? .null]], fields: ["id"]).first?["id"]?
+                    .intValue)
+            _ = try await Self.odoo(node, "account.move", "action_post", ["ids": [.int(invoice)]])
+            try await waitUntil { try Self.dealProperties(hubspot, seeded.deal)["invoice_status"]?.stringValue == "invoiced" }
+
+            // The customer pays.
+            let register = try await Self.odoo(
+                node, "account.payment.register", "create",
+                ["vals_list": [[:]], "context": ["active_model": "account.move", "active_ids": [.int(invoice)]]])
+            let registerID = try #require(register.arrayValue?.first?.intValue ?? register.intValue)
+            _ = try await Self.odoo(node, "account.payment.register", "action_create_payments", ["ids": [.int(registerID)]])
+            try await waitUntil { try Self.dealProperties(hubspot, seeded.deal)["invoice_status"]?.stringValue == "paid" }
+            await hubspot.waitUntilDeliveriesSettled()
+            _ = try await node.drain()
+
+            // Three statuses, three writes: Weft's writes came back as webhooks and stopped there (no ping-pong), and
+            // the order was not touched again.
+            let writes = hubspot.requestLog.all.filter { $0.method == "POST" && $0.path.hasSuffix("/deals/batch/update") }
+            #expect(writes.count == 3)
+            #expect(try await Self.orders(node, deal: seeded.deal).count == 1)
+            let statusCommands = try await node.store.listCommands(filter: CommandFilter(kind: "update_deal_status"), limit: 100)
+            #expect(statusCommands.count == 3)
+            #expect(statusCommands.allSatisfy { $0.status == .delivered })
+            let orderCommands = try await node.store.listCommands(filter: CommandFilter(kind: "upsert_order"), limit: 100)
+            #expect(orderCommands.count == 1)
         }
     }
 

@@ -39,7 +39,7 @@ struct TestNode: Sendable {
         breakerThreshold: Int = 3, breakerOpenFor: Duration = .milliseconds(200), store: (@Sendable (String) throws -> any Store)? = nil,
         api: OdooAPI = .json2, entitlements: EntitlementRules = .init(), stripeCatchUpURL: String? = nil,
         extraSystems: [SystemName: SystemConfiguration] = [:], extraFlows: [Flow] = [],
-        extraEnvironment: [String: String] = [:],
+        extraEnvironment: [String: String] = [:], odooStatusInterval: Duration = .seconds(60),
         logger: Logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
         registry: PrometheusCollectorRegistry? = nil,
         _ body: @Sendable @escaping (TestNode) async throws -> T
@@ -67,7 +67,7 @@ struct TestNode: Sendable {
                 "odoo": .odoo(
                     OdooSystemConfiguration(
                         url: "http://127.0.0.1:\(odooPort)", database: "e2e", api: api, login: "admin",
-                        apiKey: .environment("ODOO"), rateLimit: odooRateLimit)),
+                        apiKey: .environment("ODOO"), rateLimit: odooRateLimit, statusInterval: odooStatusInterval)),
             ]
             configuration.systems.merge(extraSystems) { _, extra in extra }
             configuration.flows = [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")] + extraFlows

@@ -63,6 +63,8 @@ public struct OdooTarget: TargetConnector {
                 case .upsertOrder(let deal): outcomes[index] = try await upsertOrder(deal, logger: commandLogger)
                 case .upsertCustomer, .upsertProduct, .upsertInvoice, .registerPayment:
                     break
+                case .updateDealStatus:
+                    outcomes[index] = .reject(DeliveryFailure(kind: .rejected, message: "Odoo does not take deal status commands"))
                 case .syncEntitlement:
                     // Routed to support desks only; Odoo shows standing through `setStanding`.
                     outcomes[index] = .reject(

@@ -14,6 +14,8 @@ public enum TargetCommand: Hashable, Sendable, Codable {
     case syncEntitlement(DeskEntitlement)
     /// A won CRM deal becomes a confirmed sales order for its account (partner created or found first).
     case upsertOrder(Deal)
+    /// A CRM deal shows its order's number, invoicing and payment standing (written to configured properties).
+    case updateDealStatus(DealStatusUpdate)
 
     /// A short, stable name for metrics and logs (`upsert_customer`).
     public var kind: String {
@@ -28,6 +30,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .setStanding: "set_standing"
         case .syncEntitlement: "sync_entitlement"
         case .upsertOrder: "upsert_order"
+        case .updateDealStatus: "update_deal_status"
         }
     }
 
@@ -44,6 +47,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .setStanding(let standing): standing.customerRef
         case .syncEntitlement(let entitlement): entitlement.account
         case .upsertOrder(let deal): deal.ref
+        case .updateDealStatus(let update): update.deal
         }
     }
 }

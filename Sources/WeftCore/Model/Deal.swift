@@ -20,12 +20,15 @@ public struct Deal: Hashable, Sendable, Codable {
     public var lines: [DealLine]?
     /// Deleted (archived) in the CRM.
     public var deleted: Bool?
+    /// What the ERP shows of the deal's order, invoices and payments (set from the ERP, written back to the CRM).
+    public var erp: DealERPStatus?
 
     public init(
         ref: ExternalRef, name: String? = nil, stage: String? = nil, won: Bool? = nil, amount: Money? = nil,
         closeDate: String? = nil, account: Customer? = nil, contact: Customer? = nil, lines: [DealLine]? = nil,
-        deleted: Bool? = nil
+        deleted: Bool? = nil, erp: DealERPStatus? = nil
     ) {
+        self.erp = erp
         self.ref = ref
         self.name = name
         self.stage = stage
@@ -36,6 +39,37 @@ public struct Deal: Hashable, Sendable, Codable {
         self.contact = contact
         self.lines = lines
         self.deleted = deleted
+    }
+}
+
+/// The ERP's side of a won deal: its order and how far invoicing and payment have come. Values are stable words a
+/// CRM property (a dropdown) can hold.
+public struct DealERPStatus: Hashable, Sendable, Codable {
+    /// The order's number in the ERP (`S00042`).
+    public var orderRef: String
+    /// `quotation`, `confirmed`, `cancelled` or `locked`.
+    public var orderState: String
+    /// `not_invoiced`, `invoiced` (posted, open), `partially_paid`, `paid` or `overdue`.
+    public var invoiceStatus: String
+    /// `good`, or `past_due` when an invoice of the order is overdue.
+    public var paymentStanding: String
+
+    public init(orderRef: String, orderState: String, invoiceStatus: String, paymentStanding: String) {
+        self.orderRef = orderRef
+        self.orderState = orderState
+        self.invoiceStatus = invoiceStatus
+        self.paymentStanding = paymentStanding
+    }
+}
+
+/// Tell the CRM what the ERP shows of a deal's order (`DealERPStatus`).
+public struct DealStatusUpdate: Hashable, Sendable, Codable {
+    public var deal: ExternalRef
+    public var status: DealERPStatus
+
+    public init(deal: ExternalRef, status: DealERPStatus) {
+        self.deal = deal
+        self.status = status
     }
 }
 

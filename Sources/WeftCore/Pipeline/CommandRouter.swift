@@ -15,11 +15,14 @@ public struct CommandRouter: Sendable {
     public var entitlements: EntitlementRules
     /// What a won deal of each CRM must carry before it becomes an order (`DealRequirements()` when not configured).
     public var dealRequirements: [SystemName: DealRequirements]
+    /// Targets that are CRMs: they are sent the ERP status of their own deals, nothing else.
+    public var crms: Set<SystemName>
 
     public init(
         flows: [Flow], ownership: OwnershipRules, desks: Set<SystemName> = [], entitlements: EntitlementRules = .init(),
-        dealRequirements: [SystemName: DealRequirements] = [:]
+        dealRequirements: [SystemName: DealRequirements] = [:], crms: Set<SystemName> = []
     ) {
+        self.crms = crms
         self.flows = flows
         self.ownership = ownership
         self.desks = desks
@@ -54,7 +57,9 @@ public struct CommandRouter: Sendable {
             let desired =
                 desks.contains(target)
                 ? deskCommands(aggregate: aggregate, source: source, now: now)
-                : desiredCommands(aggregate: aggregate, target: target)
+                : crms.contains(target)
+                    ? crmCommands(aggregate: aggregate, target: target)
+                    : desiredCommands(aggregate: aggregate, target: target)
             for (key, payload) in desired {
                 let bytes = (try? CanonicalCoding.encoder.encode(payload)) ?? Data()
                 let fingerprint = CanonicalCoding.fingerprint(bytes)
@@ -86,15 +91,25 @@ public struct CommandRouter: Sendable {
         }
     }
 
+    /// What a CRM needs: the ERP status of each of its own deals that has one.
+    func crmCommands(aggregate: Aggregate, target: SystemName) -> [(String, TargetCommand)] {
+        aggregate.records(of: .deal).compactMap { ref, state -> (String, TargetCommand)? in
+            guard ref.system == target, let deal = state.decode(Deal.self), let status = deal.erp else { return nil }
+            return ("status|\(ref)", .updateDealStatus(DealStatusUpdate(deal: ref, status: status)))
+        }
+    }
+
     /// The commands the state calls for, in dependency order, keyed by a stable command key.
     func desiredCommands(aggregate: Aggregate, target: SystemName) -> [(String, TargetCommand)] {
         var result: [(String, TargetCommand)] = []
         // A won, complete deal is an order. A later edit is emitted again: the target creates the order if an earlier
         // command could not (a SKU it did not know), and leaves an existing order alone (it is the ERP's by then).
         for (ref, state) in aggregate.records(of: .deal) {
-            guard let deal = state.decode(Deal.self), deal.won == true, deal.deleted != true,
+            guard var deal = state.decode(Deal.self), deal.won == true, deal.deleted != true,
                 requirements(of: ref.system).problems(of: deal).isEmpty
             else { continue }
+            // The ERP's own status is not part of what the ERP is asked to make true.
+            deal.erp = nil
             result.append(("order|\(ref)", .upsertOrder(deal)))
         }
         for (ref, state) in aggregate.records(of: .product) {

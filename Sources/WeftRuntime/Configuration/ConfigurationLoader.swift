@@ -322,7 +322,7 @@ private struct Reader {
                     value, context,
                     allowed: [
                         "type", "url", "database", "api", "login", "api_key_env", "api_key_file", "rate_limit",
-                        "standing_tag", "timeout_seconds",
+                        "standing_tag", "timeout_seconds", "catch_up",
                     ])
                 if let odoo = readOdoo(members, context: context, node: value) { systems[SystemName(name)] = .odoo(odoo) }
             case "zendesk":
@@ -350,7 +350,7 @@ private struct Reader {
                         "type", "base_url", "objects_path", "associations_path", "access_token_env", "access_token_file",
                         "client_secret_env", "client_secret_file", "client_secrets", "webhook_url",
                         "signature_tolerance_seconds", "won_stages", "currency", "sku_property", "tax_id_property",
-                        "deal_requirements", "rate_limit", "timeout_seconds", "catch_up",
+                        "deal_requirements", "rate_limit", "timeout_seconds", "catch_up", "status_properties",
                     ])
                 if let hubspot = readHubSpot(members, context: context, node: value) {
                     systems[SystemName(name)] = .hubspot(hubspot)
@@ -511,6 +511,10 @@ private struct Reader {
         if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
             odoo.timeout = .milliseconds(Int64(seconds * 1000))
         }
+        // How often order status is read for a flow from this Odoo to a CRM.
+        var interval: Duration? = odoo.statusInterval
+        readCatchUp(members, context: context, interval: &interval, overlap: &odoo.statusOverlap)
+        if let interval { odoo.statusInterval = interval }
         return odoo
     }
 
@@ -683,6 +687,17 @@ private struct Reader {
         if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
             hubspot.timeout = .milliseconds(Int64(seconds * 1000))
         }
+        if let node = value(members, "status_properties") {
+            let parts = mapping(
+                node, "\(context).status_properties", allowed: ["order_ref", "order_state", "invoice_status", "payment_standing"])
+            var properties: [String: String] = [:]
+            for part in ["order_ref", "order_state", "invoice_status", "payment_standing"] {
+                if let name = string(value(parts, part), "\(context).status_properties.\(part)"), !name.isEmpty {
+                    properties[part] = name
+                }
+            }
+            hubspot.statusProperties = properties
+        }
         readCatchUp(members, context: context, interval: &hubspot.catchUpInterval, overlap: &hubspot.catchUpOverlap)
         if hubspot.catchUpInterval == nil {
             problem(
@@ -839,7 +854,13 @@ private struct Reader {
             }
             switch systems[SystemName(from)] {
             case .stripe, .chargebee, .hubspot, .salesforce: break
-            case .odoo: problem(self.value(members, "from"), "flows.\(name).from: \(from) is an odoo system; Odoo is a target only")
+            case .odoo:
+                // Odoo is a source of one thing: the status of orders made from CRM deals, for that CRM.
+                if case .hubspot? = systems[SystemName(to)] { break }
+                problem(
+                    self.value(members, "from"),
+                    "flows.\(name).from: \(from) is an odoo system; Odoo is a target only, except for the order and invoice "
+                        + "status of won deals, which flows to a hubspot system")
             case .desk(let desk):
                 problem(
                     self.value(members, "from"),
@@ -853,10 +874,11 @@ private struct Reader {
             case .chargebee:
                 problem(self.value(members, "to"), "flows.\(name).to: \(to) is a chargebee system; Chargebee is a source only")
             case .hubspot:
+                if case .odoo? = systems[SystemName(from)] { break }
                 problem(
                     self.value(members, "to"),
-                    "flows.\(name).to: \(to) is a hubspot system; writing order and invoice status back to HubSpot is not "
-                        + "supported yet (HubSpot is a source of won deals)")
+                    "flows.\(name).to: \(to) is a hubspot system; it receives the status of its won deals' orders from an "
+                        + "odoo system (flow from: <odoo>), nothing else")
             case .salesforce:
                 problem(
                     self.value(members, "to"),

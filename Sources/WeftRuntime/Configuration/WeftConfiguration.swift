@@ -288,11 +288,18 @@ public struct OdooSystemConfiguration: Sendable, Hashable {
     public var standingTag: String
     /// Per-call deadline.
     public var timeout: Duration
+    /// With a flow from this Odoo to a CRM: how often the status of orders made from deals is read (`catch_up`).
+    public var statusInterval: Duration
+    /// How far behind the newest `write_date` seen each status read starts again.
+    public var statusOverlap: Duration
 
     public init(
         url: String, database: String, api: OdooAPI = .json2, login: String? = nil, apiKey: SecretReference? = nil,
-        rateLimit: RateLimit? = nil, standingTag: String = "Past due", timeout: Duration = .seconds(30)
+        rateLimit: RateLimit? = nil, standingTag: String = "Past due", timeout: Duration = .seconds(30),
+        statusInterval: Duration = .seconds(60), statusOverlap: Duration = .seconds(300)
     ) {
+        self.statusInterval = statusInterval
+        self.statusOverlap = statusOverlap
         self.url = url
         self.database = database
         self.api = api
@@ -380,6 +387,11 @@ public struct HubSpotSystemConfiguration: Sendable, Hashable {
     public var skuProperty: String
     public var taxIDProperty: String?
     public var requirements: DealRequirements
+    /// Deal properties the ERP status is written to, by part (`order_ref`, `order_state`, `invoice_status`,
+    /// `payment_standing`); a part without a property is not written. Used with a flow from Odoo to this system.
+    public var statusProperties: [String: String] = [
+        "order_ref": "erp_order_ref", "invoice_status": "invoice_status", "payment_standing": "payment_standing",
+    ]
     public var rateLimit: RateLimit?
     public var timeout: Duration
     /// How often deals touched since the cursor are read (webhooks also start a read at once); `nil`: never.

@@ -136,6 +136,20 @@ public struct WeftNode: Sendable {
                 dispatchers[name] = DispatcherService(
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
                     commands: commands, nodeID: nodeID, logger: systemLogger)
+                // A flow from this Odoo to CRMs: the status of the orders made from their deals is read and routed back.
+                let statusTargets = configuration.flows.filter { $0.source == name }.map(\.target)
+                if !statusTargets.isEmpty {
+                    decoders[name] = OdooStatusDecoder()
+                    catchUps.append(
+                        CatchUpService(
+                            system: name,
+                            feed: OdooOrderStatusFeed(
+                                system: name,
+                                reader: OdooOrderStatusReader(client: connector.client, crmSystems: statusTargets.sorted()),
+                                logger: systemLogger),
+                            store: store, interval: odoo.statusInterval, overlap: odoo.statusOverlap, events: events,
+                            logger: systemLogger))
+                }
             case .hubspot(let hubspot):
                 // Won deals: read whole by the deal feed (woken by webhooks, and on its interval), decoded into deals.
                 decoders[name] = HubSpotDecoderAdapter(
@@ -149,6 +163,24 @@ public struct WeftNode: Sendable {
                         CatchUpService(
                             system: name, feed: feed, store: store, interval: interval, overlap: hubspot.catchUpOverlap,
                             events: events, logger: systemLogger, wake: feed.wake))
+                }
+                // A flow from Odoo to this portal: deal status is written to the configured deal properties.
+                if configuration.flows.contains(where: { $0.target == name }) {
+                    let properties = hubspot.statusProperties
+                    dispatchers[name] = DispatcherService(
+                        target: name,
+                        connector: HubSpotTarget(
+                            configuration: HubSpotConfiguration(
+                                baseURL: hubspot.baseURL, objectsPath: hubspot.objectsPath,
+                                associationsPath: hubspot.associationsPath,
+                                accessToken: try hubspot.accessToken?.resolve(environment: environment) ?? "",
+                                requestTimeout: hubspot.timeout),
+                            properties: HubSpotStatusProperties(
+                                orderRef: properties["order_ref"], orderState: properties["order_state"],
+                                invoiceStatus: properties["invoice_status"], paymentStanding: properties["payment_standing"]),
+                            httpClient: httpClient, gate: gate),
+                        store: store, configuration: configuration.delivery, commands: commands, nodeID: nodeID,
+                        logger: systemLogger)
                 }
                 let secrets = try hubspot.clientSecrets.map { try $0.resolve(environment: environment) }
                 if !secrets.isEmpty {
@@ -296,7 +328,8 @@ public struct WeftNode: Sendable {
                 flows: configuration.flows, ownership: configuration.ownership,
                 desks: Set(configuration.systems.compactMap { name, system in if case .desk = system { name } else { nil } }),
                 entitlements: configuration.entitlements,
-                dealRequirements: Self.dealRequirements(of: configuration)),
+                dealRequirements: Self.dealRequirements(of: configuration),
+                crms: Set(configuration.systems.compactMap { name, system in if case .hubspot = system { name } else { nil } })),
             decoders: decoders)
         self.entitlementCache = entitlementCache
         self.pipeline = PipelineService(
