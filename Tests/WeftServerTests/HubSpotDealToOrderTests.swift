@@ -129,6 +129,8 @@ import WeftTools
             try await Self.odooProduct(node, sku: "SKU-PRO", name: "Pro plan")
             let seeded = try Self.seedDeal(hubspot, company: "Acme GmbH", sku: "SKU-PRO", amount: "900")
             try Self.patch(hubspot, "deals", seeded.deal, #"{"dealstage":"closedwon"}"#)
+            // The simulator holds a partly filled reordering window until asked to settle.
+            await hubspot.waitUntilDeliveriesSettled()
             do {
                 try await waitUntil { try await Self.orders(node, deal: seeded.deal).first?["state"]?.stringValue == "sale" }
             } catch {
@@ -169,6 +171,7 @@ import WeftTools
 
             // An edit after the order exists, and a replay of every deal snapshot, leave one order.
             try Self.patch(hubspot, "deals", seeded.deal, #"{"amount":"950"}"#)
+            await hubspot.waitUntilDeliveriesSettled()
             try await waitUntil {
                 try await node.store.listEvents(status: nil, limit: 1000).filter { $0.type == HubSpotDealSnapshot.eventType }.count >= 2
             }
