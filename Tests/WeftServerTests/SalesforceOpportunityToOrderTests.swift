@@ -143,11 +143,7 @@ import WeftTools
     }
 
     static func exceptions(_ node: TestNode) async throws -> [JSONValue] {
-        var request = HTTPClientRequest(url: "\(node.weftURL)/v1/exceptions")
-        request.headers.add(name: "Authorization", value: "Bearer \(TestNode.adminToken)")
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return try JSONValue.parse(Data(body.readableBytesView))["exceptions"]?.arrayValue ?? []
+        try await node.adminJSON("/v1/exceptions")["exceptions"]?.arrayValue ?? []
     }
 
     static func outboundEvents(_ node: TestNode) async throws -> [InboxEvent] {

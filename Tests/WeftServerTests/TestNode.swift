@@ -130,6 +130,15 @@ struct TestNode: Sendable {
         return (Int(response.status.code), try JSONValue.parse(Data(body.readableBytesView)))
     }
 
+    /// `GET` on the admin API with the test's token: the JSON body.
+    func adminJSON(_ path: String) async throws -> JSONValue {
+        var request = HTTPClientRequest(url: "\(weftURL)\(path)")
+        request.headers.add(name: "Authorization", value: "Bearer \(Self.adminToken)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return try JSONValue.parse(Data(body.readableBytesView))
+    }
+
     /// `search_count` in the Odoo simulator over JSON-2, as a user would check.
     func odooCount(_ model: String, _ domain: JSONValue) async throws -> Int {
         try await http.odooCount(odooURL, apiKey: Self.odooKey, database: nil, model: model, domain: domain)

@@ -170,11 +170,7 @@ public struct WeftNode: Sendable {
                     dispatchers[name] = DispatcherService(
                         target: name,
                         connector: HubSpotTarget(
-                            configuration: HubSpotConfiguration(
-                                baseURL: hubspot.baseURL, objectsPath: hubspot.objectsPath,
-                                associationsPath: hubspot.associationsPath,
-                                accessToken: try hubspot.accessToken?.resolve(environment: environment) ?? "",
-                                requestTimeout: hubspot.timeout),
+                            configuration: try Self.hubSpotConfiguration(hubspot, environment: environment),
                             properties: HubSpotStatusProperties(
                                 orderRef: properties["order_ref"], orderState: properties["order_state"],
                                 invoiceStatus: properties["invoice_status"], paymentStanding: properties["payment_standing"]),
@@ -391,16 +387,24 @@ public struct WeftNode: Sendable {
         }
     }
 
+    /// The API client settings of a HubSpot system (token resolved).
+    static func hubSpotConfiguration(
+        _ hubspot: HubSpotSystemConfiguration, environment: [String: String]
+    ) throws -> HubSpotConfiguration {
+        HubSpotConfiguration(
+            baseURL: hubspot.baseURL, objectsPath: hubspot.objectsPath, associationsPath: hubspot.associationsPath,
+            accessToken: try hubspot.accessToken?.resolve(environment: environment) ?? "", requestTimeout: hubspot.timeout)
+    }
+
     /// The deal reader of a HubSpot system (the live feed's and the backfill's).
     static func hubSpotReader(
         _ name: SystemName, _ hubspot: HubSpotSystemConfiguration, environment: [String: String], httpClient: HTTPClient,
         pageSize: Int, gate: any RequestGate
     ) throws -> HubSpotDealReader {
-        HubSpotDealReader(
-            configuration: HubSpotConfiguration(
-                baseURL: hubspot.baseURL, objectsPath: hubspot.objectsPath, associationsPath: hubspot.associationsPath,
-                accessToken: try hubspot.accessToken?.resolve(environment: environment) ?? "", requestTimeout: hubspot.timeout,
-                searchPageSize: pageSize),
+        var configuration = try hubSpotConfiguration(hubspot, environment: environment)
+        configuration.searchPageSize = pageSize
+        return HubSpotDealReader(
+            configuration: configuration,
             mapping: dealMapping(hubspot), system: name, httpClient: httpClient, gate: gate,
             // HubSpot's search API allows 5 requests a second per account (its own limit, besides the 10-second
             // window, counted per second); searches keep to 3, spaced, and pass the account's gate too.
