@@ -26,6 +26,8 @@ extension HubSpotSimulator {
         public var now: (@Sendable () -> Int)?
         /// The webhook sender.
         public var webhooks: Webhooks
+        /// The portal's owners (users records can be assigned to through `hubspot_owner_id`).
+        public var owners: [Owner]
         /// Where the simulator logs (deliveries at debug level).
         public var logger: Logger
 
@@ -41,6 +43,7 @@ extension HubSpotSimulator {
         ///   - idSeed: a seed for reproducible ids (`nil`: random).
         ///   - now: the clock, in unix milliseconds (`nil`: system time).
         ///   - webhooks: the webhook sender's configuration.
+        ///   - owners: the portal's owners (default none).
         ///   - logger: the simulator's logger.
         public init(
             accessTokens: [String] = ["pat-na1-simulator"],
@@ -54,6 +57,7 @@ extension HubSpotSimulator {
             idSeed: UInt64? = nil,
             now: (@Sendable () -> Int)? = nil,
             webhooks: Webhooks = .init(),
+            owners: [Owner] = [],
             logger: Logger = Logger(label: "weft.sim.hubspot")
         ) {
             self.accessTokens = accessTokens
@@ -67,7 +71,44 @@ extension HubSpotSimulator {
             self.idSeed = idSeed
             self.now = now
             self.webhooks = webhooks
+            self.owners = owners
             self.logger = logger
+        }
+
+        /// One owner, as `GET /crm/v3/owners` lists it.
+        public struct Owner: Sendable, Hashable {
+            /// The owner id: the value of `hubspot_owner_id`.
+            public var id: Int
+            public var email: String
+            public var firstName: String?
+            public var lastName: String?
+            /// The user's id (settings API); not usable as an owner id.
+            public var userID: Int
+            /// Teams by name; the first is the primary one.
+            public var teams: [String]
+            /// A deactivated user: listed only with `archived=true`, refused as `hubspot_owner_id`.
+            public var archived: Bool
+
+            /// - Parameters:
+            ///   - id: the owner id.
+            ///   - email: the user's email.
+            ///   - firstName: the first name.
+            ///   - lastName: the last name.
+            ///   - userID: the user id (default: the owner id + 1 000 000).
+            ///   - teams: team names (default none).
+            ///   - archived: whether the user is deactivated.
+            public init(
+                id: Int, email: String, firstName: String? = nil, lastName: String? = nil, userID: Int? = nil,
+                teams: [String] = [], archived: Bool = false
+            ) {
+                self.id = id
+                self.email = email
+                self.firstName = firstName
+                self.lastName = lastName
+                self.userID = userID ?? id + 1_000_000
+                self.teams = teams
+                self.archived = archived
+            }
         }
 
         /// The API's path prefixes. HubSpot is moving from `/crm/v3/objects` to dated paths such as
@@ -79,12 +120,21 @@ extension HubSpotSimulator {
             /// `{associations}/associations/{from}/{to}/batch/…`.
             public var associations: String
 
+            /// Owners: `{owners}` and `{owners}/{ownerId}`.
+            public var owners: String
+
             /// - Parameters:
             ///   - objects: the objects prefix (default `/crm/v3/objects`).
             ///   - associations: the associations v4 prefix (default `/crm/v4`).
-            public init(objects: String = "/crm/v3/objects", associations: String = "/crm/v4") {
+            ///   - owners: the owners prefix (default: the objects prefix with `objects` replaced by `owners`,
+            ///     `/crm/v3/owners`).
+            public init(objects: String = "/crm/v3/objects", associations: String = "/crm/v4", owners: String? = nil) {
                 self.objects = Self.normalise(objects)
                 self.associations = Self.normalise(associations)
+                self.owners = Self.normalise(
+                    owners
+                        ?? self.objects.split(separator: "/", omittingEmptySubsequences: false)
+                        .map { $0 == "objects" ? "owners" : String($0) }.joined(separator: "/"))
             }
 
             private static func normalise(_ path: String) -> String {

@@ -57,7 +57,7 @@ public final class HubSpotSimulator: Sendable {
         self.state = Mutex(
             HubSpotState(
                 idSeed: seed, now: now, customProperties: custom,
-                uniqueProperties: byType(configuration.uniqueProperties)))
+                uniqueProperties: byType(configuration.uniqueProperties), owners: configuration.owners))
         self.queue = Mutex(WebhookQueue(seed: seed))
         self.correlation = Mutex(SplitMix64(seed: seed ^ 0xC0FFEE))
         (self.wake, self.wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -139,6 +139,16 @@ public final class HubSpotSimulator: Sendable {
                 let answer: APIAnswer
                 if let rest = Self.segments(path, below: paths.objects) {
                     answer = try state.routeObjects(
+                        APIRequest(
+                            method: method, segments: rest, query: Self.decodeQuery(query), body: json, baseURL: baseURL,
+                            path: path))
+                } else if path == paths.owners || path == paths.owners + "/" {
+                    answer = try state.listOwners(
+                        APIRequest(
+                            method: method, segments: [], query: Self.decodeQuery(query), body: json, baseURL: baseURL,
+                            path: path))
+                } else if let rest = Self.segments(path, below: paths.owners) {
+                    answer = try state.readOwner(
                         APIRequest(
                             method: method, segments: rest, query: Self.decodeQuery(query), body: json, baseURL: baseURL,
                             path: path))

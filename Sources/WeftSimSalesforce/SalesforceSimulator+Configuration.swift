@@ -166,17 +166,29 @@ extension SalesforceSimulator {
         public var externalID: Bool
         /// Marked Unique: a second record with the same value (case-insensitive) is refused with `DUPLICATE_VALUE`.
         public var unique: Bool
+        /// A picklist's values (describe `picklistValues`); empty for other types.
+        public var picklistValues: [String]
+        /// *Restrict picklist to the values defined in the value set*: any other value is refused with
+        /// `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`.
+        public var restricted: Bool
 
         /// - Parameters:
         ///   - name: the API name (`Weft_Key__c`).
         ///   - type: the type.
         ///   - externalID: whether it is an External ID.
         ///   - unique: whether values are unique.
-        public init(name: String, type: FieldType = .text, externalID: Bool = false, unique: Bool = false) {
+        ///   - picklistValues: a picklist's values.
+        ///   - restricted: whether a picklist refuses values not in `picklistValues`.
+        public init(
+            name: String, type: FieldType = .text, externalID: Bool = false, unique: Bool = false, picklistValues: [String] = [],
+            restricted: Bool = false
+        ) {
             self.name = name
             self.type = type
             self.externalID = externalID
             self.unique = unique
+            self.picklistValues = picklistValues
+            self.restricted = restricted
         }
     }
 

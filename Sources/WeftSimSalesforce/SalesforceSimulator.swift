@@ -254,6 +254,15 @@ public final class SalesforceSimulator: Sendable {
         }
     }
 
+    /// Holds (or with `false` releases) a row lock on the record, as a long-running transaction in the org would:
+    /// while held, updates of it fail with `UNABLE_TO_LOCK_ROW` ("unable to obtain exclusive access to this record").
+    public func setRecordLocked(_ id: String, _ locked: Bool = true) {
+        guard let normalised = SalesforceID.normalise(id) else { return }
+        state.withLock { state in
+            if locked { state.locked.insert(normalised) } else { state.locked.remove(normalised) }
+        }
+    }
+
     /// Ends every session: the next call with any token answers 401 `INVALID_SESSION_ID`.
     public func expireSessions() { state.withLock { $0.sessions.removeAll() } }
 

@@ -6,7 +6,7 @@ import WeftCore
 struct DealRoutingTests {
     let flows = [Flow(name: "deals_to_erp", source: "hubspot", target: "odoo")]
     let dealRef = ExternalRef(system: "hubspot", kind: .deal, id: "42")
-    let accountRef = ExternalRef(system: "hubspot", kind: .customer, id: "7")
+    let accountRef = ExternalRef(system: "hubspot", kind: .account, id: "7")
 
     func completeDeal(won: Bool = true) -> Deal {
         Deal(

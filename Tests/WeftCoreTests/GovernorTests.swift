@@ -46,6 +46,28 @@ struct GovernorTests {
         #expect(result.state.fields["address"] == nil)
     }
 
+    @Test func aNonOwnerShowingTheOwnersValueIsAnEchoNotAnEdit() {
+        let rules = OwnershipRules(owners: ["account.name": "hubspot", "account.taxID": "odoo"])
+        let governor = Governor(ownership: rules)
+        let account = ExternalRef(system: "hubspot", kind: .account, id: "7")
+        let fromCRM = governor.govern(
+            CanonicalChange(ref: account, fields: ["name": "Acme"], version: .init(millis: 10)), from: "hubspot", onto: nil)
+        // Odoo reads back the name Weft wrote there, with its own VAT: the name is an echo, the VAT applies.
+        let fromERP = governor.govern(
+            CanonicalChange(ref: account, fields: ["name": "Acme", "taxID": "BE1"], version: .init(millis: 20)), from: "odoo",
+            onto: fromCRM.state)
+        #expect(fromERP.applied == ["taxID"])
+        #expect(fromERP.unchanged == ["name"])
+        #expect(fromERP.unowned.isEmpty)
+        // An Odoo user renaming the company is a non-owner's edit: dropped and counted.
+        let renamed = governor.govern(
+            CanonicalChange(ref: account, fields: ["name": "Acme SA", "taxID": "BE1"], version: .init(millis: 30)),
+            from: "odoo", onto: fromERP.state)
+        #expect(renamed.unowned == ["name"])
+        #expect(renamed.verdict == .unowned)
+        #expect(renamed.state.fields["name"] == "Acme")
+    }
+
     @Test func ordinalBreaksTiesWithinOneInstant() {
         let invoice = ExternalRef(system: "stripe", kind: .invoice, id: "in_1")
         let governor = Governor(ownership: .init())

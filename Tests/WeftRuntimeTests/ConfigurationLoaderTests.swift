@@ -126,9 +126,10 @@ struct ConfigurationLoaderTests {
         #expect(badProblems.contains { $0.message.contains("entitlements.grace_days must be a whole number ≥ 0") })
     }
 
-    @Test func theShippedExampleIsValid() throws {
+    @Test(arguments: ["stripe-odoo.yaml", "hubspot-odoo.yaml", "salesforce-odoo.yaml"])
+    func theShippedExampleIsValid(_ name: String) throws {
         let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("examples/stripe-odoo.yaml")
+            .deletingLastPathComponent().appendingPathComponent("examples/\(name)")
         let (_, problems) = ConfigurationLoader.load(path: example.path)
         #expect(problems.isEmpty, "\(problems)")
     }
@@ -139,6 +140,95 @@ struct ConfigurationLoaderTests {
         #expect(configuration == nil)
         #expect(problems.contains { $0.line == 5 && $0.message.contains("api_key_env") })
         #expect(!problems.contains { $0.message.contains("hunter2") })
+    }
+
+    static let twoWayAccounts = """
+        store: { sqlite: ./weft.db }
+        systems:
+          hubspot: { type: hubspot, access_token_env: T, accounts: { segment_property: industry } }
+          odoo: { type: odoo, url: https://acme.odoo.com, database: acme, api_key_env: K, identity: [email, vat] }
+        flows:
+          crm_to_erp: { from: hubspot, to: odoo }
+          erp_to_crm: { from: odoo, to: hubspot }
+        ownership:
+          hubspot: [account.name, account.domain, account.phone, account.segment, account.owner, contact.*]
+          odoo: [account.address, account.taxID, account.paymentTerms]
+        """
+
+    @Test func accountsBothWaysWithAnOwnerForEveryFieldLoad() throws {
+        let (configuration, problems) = ConfigurationLoader.load(text: Self.twoWayAccounts)
+        #expect(problems.isEmpty, "\(problems)")
+        let loaded = try #require(configuration)
+        guard case .hubspot(let hubspot)? = loaded.systems["hubspot"], case .odoo(let odoo)? = loaded.systems["odoo"] else {
+            Issue.record("systems not read")
+            return
+        }
+        #expect(hubspot.accounts == HubSpotAccountProperties(segment: "industry"))
+        #expect(odoo.identityKeys == ["email", "vat"])
+        #expect(loaded.ownership.owner(of: .contact, field: "email") == "hubspot")
+    }
+
+    @Test func accountsBothWaysNeedAnOwnerForEveryField() {
+        let text = Self.twoWayAccounts.replacingOccurrences(of: ", account.phone", with: "")
+            .replacingOccurrences(of: ", contact.*", with: "")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(configuration == nil)
+        let problem = problems.first { $0.message.contains("no system owns") }
+        #expect(problem?.message.contains("account.phone, contact.name, contact.email, contact.phone, contact.jobTitle") == true)
+        #expect(problem?.line == 9)
+    }
+
+    @Test func anAccountFieldOwnedByAThirdSystemIsRefusedAndBillingFlowsAreNotConcerned() {
+        // Stripe's flow carries billing records, not accounts: a HubSpot-owned account field is none of its business.
+        let withStripe = Self.twoWayAccounts.replacingOccurrences(
+            of: "flows:\n", with: "flows:\n  billing: { from: stripe, to: odoo }\n"
+        ).replacingOccurrences(
+            of: "systems:\n", with: "systems:\n  stripe: { type: stripe, api_key_env: S, webhook_secret_env: W }\n")
+        let (_, problems) = ConfigurationLoader.load(text: withStripe)
+        #expect(problems.isEmpty, "\(problems)")
+        // But a contact field given to Stripe would be written by HubSpot's flow against its owner.
+        let stolen = withStripe.replacingOccurrences(of: ", contact.*]", with: "]")
+            .replacingOccurrences(of: "ownership:\n", with: "ownership:\n  stripe: [contact.*]\n")
+        let (_, stolenProblems) = ConfigurationLoader.load(text: stolen)
+        #expect(
+            stolenProblems.contains { $0.message.contains("flows.crm_to_erp writes contact.* from hubspot to odoo, but stripe owns it") })
+    }
+
+    @Test func salesforceAccountsAreReadAndNeedOwnersBothWays() throws {
+        let text = Self.twoWayAccounts.replacingOccurrences(
+            of: "hubspot: { type: hubspot, access_token_env: T, accounts: { segment_property: industry } }",
+            with: "salesforce: { type: salesforce, instance_url: https://a.my.salesforce.com, client_id: c, client_secret_env: S, "
+                + "vat_field: VAT__c, accounts: { owner_email_field: null, payment_terms_field: Terms__c } }"
+        ).replacingOccurrences(of: "hubspot", with: "salesforce")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.isEmpty, "\(problems)")
+        guard case .salesforce(let salesforce)? = configuration?.systems["salesforce"] else {
+            Issue.record("salesforce not read")
+            return
+        }
+        #expect(salesforce.accounts == SalesforceAccountFields(segment: "Industry", ownerEmail: nil, paymentTerms: "Terms__c"))
+        let (_, missing) = ConfigurationLoader.load(text: text.replacingOccurrences(of: ", account.phone", with: ""))
+        #expect(
+            missing.contains { $0.message.contains("accounts of salesforce flow both ways with odoo, but no system owns account.phone") })
+    }
+
+    @Test func aStatusPropertySetToNullIsNotWritten() throws {
+        let text = Self.twoWayAccounts.replacingOccurrences(
+            of: "accounts: { segment_property: industry } }",
+            with: "accounts: { segment_property: industry }, status_properties: { order_state: null, invoice_status: inv } }")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.isEmpty, "\(problems)")
+        guard case .hubspot(let hubspot)? = configuration?.systems["hubspot"] else {
+            Issue.record("hubspot not read")
+            return
+        }
+        #expect(hubspot.statusProperties == ["invoice_status": "inv"])
+    }
+
+    @Test func unknownIdentityKeysAreReportedAtTheirLine() {
+        let text = Self.twoWayAccounts.replacingOccurrences(of: "identity: [email, vat]", with: "identity: [email, phone]")
+        let (_, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.contains { $0.line == 4 && $0.message.contains("unknown key 'phone' (keys: vat, email_domain, email)") })
     }
 
     @Test func twoOwnersForOneFieldIsAnError() {

@@ -113,10 +113,11 @@ import WeftRuntime
             let (_, problems) = Self.load(system)
             #expect(problems.contains { $0.contains(expected) }, "\(system) → \(problems)")
         }
+        // Salesforce receives the status of its won opportunities' orders, from Odoo and from nothing else.
         let (_, flowProblems) = Self.load(
             "type: salesforce\ninstance_url: https://a.my.salesforce.com\nclient_id: c\nclient_secret_env: S",
-            flows: "flows:\n  back: { from: odoo, to: salesforce }\n")
-        #expect(flowProblems.contains { $0.contains("salesforce system") && $0.contains("not supported yet") })
+            flows: "flows:\n  back: { from: salesforce, to: salesforce }\n")
+        #expect(flowProblems.contains { $0.contains("salesforce system") && $0.contains("from an odoo system") })
     }
 
     @Test func theExampleConfigurationLoads() throws {
@@ -165,7 +166,7 @@ import WeftRuntime
         // JPY has no minor unit: 1234.5 rounds to 1234 (banker's rounding).
         #expect(deal.amount == Money(amountMinor: 1234, currency: CurrencyCode(rawValue: "JPY")!))
         #expect(deal.closeDate == "2026-11-30")
-        #expect(deal.account?.ref == ExternalRef(system: "salesforce", kind: .customer, id: "0015g000001XyZaAAC"))
+        #expect(deal.account?.ref == ExternalRef(system: "salesforce", kind: .account, id: "0015g000001XyZaAAC"))
         #expect(deal.account?.address?.line1 == "1-1 Chiyoda")
         #expect(deal.account?.address?.line2 == "Building 2")
         #expect(deal.account?.address?.country == "JP")

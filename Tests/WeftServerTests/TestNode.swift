@@ -40,6 +40,7 @@ struct TestNode: Sendable {
         api: OdooAPI = .json2, entitlements: EntitlementRules = .init(), stripeCatchUpURL: String? = nil,
         extraSystems: [SystemName: SystemConfiguration] = [:], extraFlows: [Flow] = [],
         extraEnvironment: [String: String] = [:], odooStatusInterval: Duration = .seconds(60),
+        ownership: OwnershipRules = .init(), odooIdentity: [String]? = nil,
         logger: Logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
         registry: PrometheusCollectorRegistry? = nil,
         _ body: @Sendable @escaping (TestNode) async throws -> T
@@ -69,7 +70,12 @@ struct TestNode: Sendable {
                         url: "http://127.0.0.1:\(odooPort)", database: "e2e", api: api, login: "admin",
                         apiKey: .environment("ODOO"), rateLimit: odooRateLimit, statusInterval: odooStatusInterval)),
             ]
+            if let odooIdentity, case .odoo(var odoo)? = configuration.systems["odoo"] {
+                odoo.identityKeys = odooIdentity
+                configuration.systems["odoo"] = .odoo(odoo)
+            }
             configuration.systems.merge(extraSystems) { _, extra in extra }
+            configuration.ownership = ownership
             configuration.flows = [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")] + extraFlows
             configuration.delivery = DeliveryConfiguration(
                 retry: retry, breakerFailureThreshold: breakerThreshold, breakerOpenFor: breakerOpenFor, concurrency: 2,

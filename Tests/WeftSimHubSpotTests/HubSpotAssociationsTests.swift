@@ -61,35 +61,4 @@ import WeftSimKit
         }
     }
 
-    @Test func aMergeArchivesTheMergedRecordAndMovesItsAssociations() async throws {
-        let receiver = WebhookReceiver()
-        try await withWebhooks(
-            receiver: receiver, subscriptions: [.init(id: 9, subscriptionType: "company.merge")]
-        ) { simulator, base, _ in
-            let keep = try create(simulator, "companies", #"{"name":"Acme"}"#)
-            let gone = try create(simulator, "companies", #"{"name":"Acme Inc","vat_number":"DE123"}"#)
-            let contact = try create(simulator, "contacts", #"{"email":"b@acme.io"}"#)
-            _ = simulator.call("PUT", "/crm/v4/objects/contacts/\(contact)/associations/default/companies/\(gone)")
-            let merged = try await request(
-                .POST, base + "/crm/v3/objects/companies/merge", #"{"primaryObjectId":"\#(keep)","objectIdToMerge":"\#(gone)"}"#)
-            #expect(merged.status == 200)
-            #expect(merged.json["id"].string == keep)
-            let primary = try await request(
-                .GET, base + "/crm/v3/objects/companies/\(keep)?properties=name,vat_number,hs_merged_object_ids")
-            #expect(primary.json["properties"]["name"] == "Acme")
-            #expect(primary.json["properties"]["vat_number"] == "DE123")
-            #expect(primary.json["properties"]["hs_merged_object_ids"].string == gone)
-            #expect(try await request(.GET, base + "/crm/v3/objects/companies/\(gone)").status == 404)
-            let links = try await request(.GET, base + "/crm/v4/objects/contacts/\(contact)/associations/companies")
-            #expect(links.json["results"].array?.compactMap { $0["toObjectId"].int } == [Int(keep)])
-
-            let requests = await collectEvents(receiver, count: 1)
-            let event = requests[0].json[0]
-            #expect(event["subscriptionType"] == "company.merge")
-            #expect(event["objectId"].int == Int(keep))
-            #expect(event["primaryObjectId"].int == Int(keep))
-            #expect(event["mergedObjectIds"] == [.int(Int(gone)!)])
-            #expect(event["changeSource"] == "INTEGRATION")
-        }
-    }
 }

@@ -242,7 +242,7 @@ package struct HubSpotClient: Sendable {
     }
 
     /// Calls `path` and parses the JSON answer (`.null` for an empty body). 2xx (200, 201, 204 and 207) succeed.
-    private func send(
+    func send(
         _ method: HTTPMethod, _ path: String, body: JSONValue?, type: HubSpotObjectType?, logger: Logger
     ) async throws(HubSpotAPIError) -> JSONValue {
         var headers: HTTPHeaders = [

@@ -117,7 +117,7 @@ public struct HubSpotDealSnapshot: Sendable, Hashable {
         let country = record["country"].map { $0.count == 2 ? $0.uppercased() : $0 }
         let hasAddress = [record["address"], record["city"], record["zip"], country].contains { $0 != nil }
         return Customer(
-            ref: ExternalRef(system: system, kind: .customer, id: record.id), name: record["name"], phone: record["phone"],
+            ref: ExternalRef(system: system, kind: .account, id: record.id), name: record["name"], phone: record["phone"],
             address: hasAddress
                 ? PostalAddress(
                     line1: record["address"], line2: record["address2"], city: record["city"], postalCode: record["zip"],
@@ -128,7 +128,7 @@ public struct HubSpotDealSnapshot: Sendable, Hashable {
     private func contact(_ record: HubSpotRecord, system: SystemName) -> Customer {
         let name = [record["firstname"], record["lastname"]].compactMap { $0 }.joined(separator: " ")
         return Customer(
-            ref: ExternalRef(system: system, kind: .customer, id: "contact-\(record.id)"), name: name.isEmpty ? nil : name,
+            ref: ExternalRef(system: system, kind: .contact, id: record.id), name: name.isEmpty ? nil : name,
             email: record["email"], phone: record["phone"])
     }
 
@@ -154,33 +154,69 @@ public struct HubSpotDealSnapshot: Sendable, Hashable {
     }
 }
 
-/// Decodes HubSpot inbox events: deal snapshots become the deal's canonical state; webhook events only say that
-/// something changed (the snapshot read they trigger carries the state), except merges, which are recorded.
+/// Decodes HubSpot inbox events: deal and account snapshots become the canonical deal, account and contacts; webhook
+/// events only say that something changed (the snapshot read they trigger carries the state), except company merges,
+/// which record on the surviving account the ids merged into it.
 public struct HubSpotEventDecoder: Sendable {
     public let system: SystemName
     public let mapping: HubSpotDealMapping
+    public let accounts: HubSpotAccountMapping
 
-    public init(system: SystemName, mapping: HubSpotDealMapping) {
+    /// - Parameters:
+    ///   - system: the configured system name.
+    ///   - mapping: how deals are read.
+    ///   - accounts: where accounts' fields are (default: HubSpot's standard properties).
+    public init(system: SystemName, mapping: HubSpotDealMapping, accounts: HubSpotAccountMapping = HubSpotAccountMapping()) {
         self.system = system
         self.mapping = mapping
+        self.accounts = accounts
     }
 
     /// The inbox event type of a webhook event: `hubspot.<subscriptionType>` (`hubspot.deal.propertyChange`).
     public static func webhookEventType(_ subscriptionType: String) -> String { "hubspot.\(subscriptionType)" }
 
     public func decode(_ event: InboxEvent) throws -> DecodedEvent {
-        guard event.type == HubSpotDealSnapshot.eventType else {
+        switch event.type {
+        case HubSpotDealSnapshot.eventType:
+            guard let snapshot = HubSpotDealSnapshot.parse(event.payload) else {
+                throw HubSpotWebhookError(code: .malformedPayload)
+            }
+            let deal = snapshot.deal(system: system, mapping: mapping)
+            return DecodedEvent(
+                entityKey: EntityKey.of(deal.ref),
+                changes: [CanonicalChange(ref: deal.ref, fields: deal.changeFields, version: Self.version(snapshot.modifiedAt))])
+        case HubSpotAccountSnapshot.eventType:
+            guard let snapshot = HubSpotAccountSnapshot.parse(event.payload) else {
+                throw HubSpotWebhookError(code: .malformedPayload)
+            }
+            let account = snapshot.account(system: system, mapping: accounts)
+            let version = Self.version(snapshot.modifiedAt)
+            let contacts = snapshot.contacts(system: system).map {
+                CanonicalChange(ref: $0.ref, fields: $0.changeFields, version: version)
+            }
+            return DecodedEvent(
+                entityKey: snapshot.entityKey(system: system),
+                changes: [CanonicalChange(ref: account.ref, fields: account.changeFields, version: version)] + contacts)
+        case Self.webhookEventType("company.merge"):
+            let merge = try HubSpotWebhookEvent.parseEvent(event.payload)
+            guard let surviving = merge.survivingObjectID else { throw HubSpotWebhookError(code: .malformedPayload) }
+            let ref = ExternalRef(system: system, kind: .account, id: String(surviving))
+            return DecodedEvent(
+                entityKey: event.entityKey,
+                changes: [
+                    CanonicalChange(
+                        ref: ref, fields: ["mergedFrom": .array(merge.retiredObjectIDs.map { .string(String($0)) })],
+                        version: Self.version(merge.occurredAt))
+                ])
+        default:
             return DecodedEvent(
                 entityKey: event.entityKey, changes: [],
                 ignoredReason: "webhook event: the records it names are read and stored as snapshots")
         }
-        guard let snapshot = HubSpotDealSnapshot.parse(event.payload) else {
-            throw HubSpotWebhookError(code: .malformedPayload)
-        }
-        let deal = snapshot.deal(system: system, mapping: mapping)
-        let millis = Int64((snapshot.modifiedAt.timeIntervalSince1970 * 1000).rounded())
-        return DecodedEvent(
-            entityKey: EntityKey.of(deal.ref),
-            changes: [CanonicalChange(ref: deal.ref, fields: deal.changeFields, version: SourceVersion(millis: millis))])
+    }
+
+    /// Unix milliseconds.
+    private static func version(_ date: Date) -> SourceVersion {
+        SourceVersion(millis: Int64((date.timeIntervalSince1970 * 1000).rounded()))
     }
 }

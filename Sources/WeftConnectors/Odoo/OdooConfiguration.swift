@@ -26,6 +26,9 @@ public struct OdooConfiguration: Sendable, Hashable {
     public var pastDueTagName: String
     /// Most commands one delivery batch takes.
     public var maxBatchSize: Int
+    /// How an account Weft has not bound yet is recognised among Odoo's company partners, in order of trust (after
+    /// its external id and its `ref`). An empty list turns matching off: such accounts always get a new partner.
+    public var identityKeys: [OdooIdentityKey]
 
     /// - Parameters:
     ///   - url: base URL of the Odoo server.
@@ -36,10 +39,12 @@ public struct OdooConfiguration: Sendable, Hashable {
     ///   - callTimeout: deadline per HTTP call (default 30 s).
     ///   - pastDueTagName: partner tag for past-due standing (default "Past due").
     ///   - maxBatchSize: commands per batch (default 50).
+    ///   - identityKeys: how unbound accounts are matched to existing company partners (default VAT, then email
+    ///     domain, then email).
     public init(
         url: String, database: String? = nil, login: String = "admin", apiKey: String,
         transport: OdooTransportKind = .json2, callTimeout: Duration = .seconds(30), pastDueTagName: String = "Past due",
-        maxBatchSize: Int = 50
+        maxBatchSize: Int = 50, identityKeys: [OdooIdentityKey] = [.vat, .emailDomain, .email]
     ) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.database = database
@@ -49,6 +54,7 @@ public struct OdooConfiguration: Sendable, Hashable {
         self.callTimeout = callTimeout
         self.pastDueTagName = pastDueTagName
         self.maxBatchSize = max(1, maxBatchSize)
+        self.identityKeys = identityKeys
     }
 }
 

@@ -35,26 +35,41 @@ extension OdooTarget {
                     message: "deal \(deal.ref): Odoo has \(named) (Internal Reference); create the product in Odoo or fix the "
                         + "line in the CRM"))
         }
-        // The company as a company partner; an existing one (found by external id or `ref`) is left as Odoo has it.
-        let countries = try await countryIDs(Set([account.address?.country?.uppercased()].compactMap { $0 }), logger: logger)
-        var companyValues = partnerValues(account, countries: countries)
-        companyValues["is_company"] = true
-        let partnerID = try await client.upsert(
-            model: "res.partner",
-            items: [
-                OdooUpsertItem(
-                    ref: account.ref, keyField: "ref", key: account.ref.xmlidName, createValues: companyValues, updateValues: nil)
-            ], logger: logger)[0].id
-        if let contact = deal.contact {
-            var values = partnerValues(contact, countries: [:])
-            values["parent_id"] = .int(partnerID)
-            values["type"] = "contact"
-            _ = try await client.upsert(
+        // The company as a company partner, found by external id, `ref` or (for a CRM account) the identity keys, so a
+        // company Odoo already has under the same VAT or domain gets no twin; an existing one is left as Odoo has it.
+        let identity = OdooIdentity.customer(account, contactEmail: deal.contact?.email)
+        let keys = account.ref.kind == .account ? client.configuration.identityKeys : []
+        let partnerID: Int64
+        switch try await client.resolveCompany(identity, keys: keys, fields: [], logger: logger) {
+        case .ambiguous(let message):
+            return .reject(DeliveryFailure(kind: .rejected, message: message))
+        case .found(let id, _, _):
+            partnerID = id
+        case .notFound:
+            let countries = try await countryIDs(Set([account.address?.country?.uppercased()].compactMap { $0 }), logger: logger)
+            var companyValues = partnerValues(account, countries: countries)
+            companyValues["is_company"] = true
+            partnerID = try await client.upsert(
                 model: "res.partner",
                 items: [
                     OdooUpsertItem(
-                        ref: contact.ref, keyField: "ref", key: contact.ref.xmlidName, createValues: values, updateValues: nil)
-                ], logger: logger)
+                        ref: account.ref, keyField: "ref", key: account.ref.xmlidName, createValues: companyValues, updateValues: nil)
+                ], view: OdooUpsertView(), logger: logger)[0].id
+        }
+        if let contact = deal.contact {
+            let person = OdooIdentity(ref: contact.ref, email: contact.email)
+            let found = try await client.resolvePersons([person], company: partnerID, fields: [], logger: logger)
+            if found[contact.ref] == nil {
+                var values = partnerValues(contact, countries: [:])
+                values["parent_id"] = .int(partnerID)
+                values["type"] = "contact"
+                _ = try await client.upsert(
+                    model: "res.partner",
+                    items: [
+                        OdooUpsertItem(
+                            ref: contact.ref, keyField: "ref", key: contact.ref.xmlidName, createValues: values, updateValues: nil)
+                    ], view: OdooUpsertView(), logger: logger)
+            }
         }
         let orderLines: [JSONValue] = lines.compactMap { line in
             guard let sku = line.sku, let productID = products[sku] else { return nil }

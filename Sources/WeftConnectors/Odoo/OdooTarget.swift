@@ -63,6 +63,7 @@ public struct OdooTarget: TargetConnector {
                 case .upsertOrder(let deal): outcomes[index] = try await upsertOrder(deal, logger: commandLogger)
                 case .upsertCustomer, .upsertProduct, .upsertInvoice, .registerPayment:
                     break
+                case .syncAccount(let sync): outcomes[index] = try await syncAccount(sync, logger: commandLogger)
                 case .updateDealStatus:
                     outcomes[index] = .reject(DeliveryFailure(kind: .rejected, message: "Odoo does not take deal status commands"))
                 case .syncEntitlement:

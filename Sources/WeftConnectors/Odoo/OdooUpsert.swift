@@ -12,6 +12,14 @@ struct OdooUpsertItem: Sendable {
     var updateValues: [String: JSONValue]?
 }
 
+/// What a caller already knows of the records of some upsert items, so `upsert` need not look them up again.
+struct OdooUpsertView: Sendable {
+    /// External-id name → the record it names (with at least `id`).
+    var bound: [String: [String: JSONValue]] = [:]
+    /// Key-field value → the record that carries it.
+    var keyed: [String: [String: JSONValue]] = [:]
+}
+
 /// The result of an upsert: the record id and whether this call created it.
 struct OdooUpsertResult: Sendable {
     var id: Int64
@@ -25,32 +33,44 @@ extension OdooClient {
 
     /// Finds or creates every item (all of one model) with at most one lookup by external id, one `read`, one
     /// `search_read` by key, one `create` for all missing records and one `ir.model.data` `create`.
+    ///
+    /// - Parameter view: what the caller already looked up (records by external-id name and by key); the lookups are
+    ///   then skipped. It may be stale: a record another node created and bound meanwhile is still not duplicated
+    ///   (see ``adoptBoundRecords``).
     func upsert(
-        model: String, items: [OdooUpsertItem], readFields: [String] = [], logger: Logger
+        model: String, items: [OdooUpsertItem], readFields: [String] = [], view: OdooUpsertView? = nil, logger: Logger
     ) async throws(OdooError) -> [OdooUpsertResult] {
         guard !items.isEmpty else { return [] }
         let compareFields = Array(Set(items.flatMap { ($0.updateValues ?? [:]).keys } + readFields + [items[0].keyField]))
-        // 1. External ids.
-        let bound = try await externalIDs(items.map(\.ref.xmlidName), model: model, logger: logger)
-        var found: [String: [String: JSONValue]] = [:]  // xmlid name → record
-        let boundRecords = try await read(
-            model: model, ids: Array(Set(bound.values)), fields: compareFields, context: Self.inactiveToo, logger: logger)
-        let recordsByID = Dictionary(boundRecords.compactMap { record in record["id"]?.intValue.map { ($0, record) } }) { a, _ in a }
-        for item in items {
-            if let id = bound[item.ref.xmlidName], let record = recordsByID[id] { found[item.ref.xmlidName] = record }
-        }
-        // 2. Key field.
-        let unresolved = items.filter { found[$0.ref.xmlidName] == nil }
-        var keyed: [String: [String: JSONValue]] = [:]
-        if !unresolved.isEmpty {
-            let keys = Array(Set(unresolved.map(\.key))).sorted()
-            let records = try await searchRead(
-                model: model, domain: [[.string(items[0].keyField), "in", .array(keys.map(JSONValue.string))]],
-                fields: compareFields, order: "id", context: Self.inactiveToo, logger: logger)
-            for record in records {
-                if let key = record[items[0].keyField]?.stringValue, keyed[key] == nil { keyed[key] = record }
+        let found: [String: [String: JSONValue]]  // xmlid name → record
+        var keyed: [String: [String: JSONValue]] = [:]  // key → record
+        if let view {
+            found = view.bound
+            keyed = view.keyed
+        } else {
+            // 1. External ids.
+            let bound = try await externalIDs(items.map(\.ref.xmlidName), model: model, logger: logger)
+            let boundRecords = try await read(
+                model: model, ids: Array(Set(bound.values)), fields: compareFields, context: Self.inactiveToo, logger: logger)
+            let recordsByID = Self.byID(boundRecords)
+            var byName: [String: [String: JSONValue]] = [:]
+            for item in items {
+                if let id = bound[item.ref.xmlidName], let record = recordsByID[id] { byName[item.ref.xmlidName] = record }
+            }
+            found = byName
+            // 2. Key field.
+            let unresolved = items.filter { found[$0.ref.xmlidName] == nil }
+            if !unresolved.isEmpty {
+                let keys = Array(Set(unresolved.map(\.key))).sorted()
+                let records = try await searchRead(
+                    model: model, domain: [[.string(items[0].keyField), "in", .array(keys.map(JSONValue.string))]],
+                    fields: compareFields, order: "id", context: Self.inactiveToo, logger: logger)
+                for record in records {
+                    if let key = record[items[0].keyField]?.stringValue, keyed[key] == nil { keyed[key] = record }
+                }
             }
         }
+        let unresolved = items.filter { found[$0.ref.xmlidName] == nil }
         // 3. Create what is still missing, one record per key, in one call.
         var toCreate: [String: OdooUpsertItem] = [:]
         var createOrder: [String] = []
@@ -87,7 +107,12 @@ extension OdooClient {
                 throw OdooError(kind: .invalidResponse, message: "record neither found nor created", operation: "\(model).create")
             }
         }
-        try await bindExternalIDs(bindings, model: model, logger: logger)
+        let taken = try await bindExternalIDs(bindings, model: model, logger: logger)
+        if !taken.isEmpty {
+            results = try await adoptBoundRecords(
+                model: model, items: items, results: results, bindings: bindings, taken: taken,
+                createdIDs: Set(created.values), fields: compareFields, logger: logger)
+        }
         // 5. Bring existing records up to date, writing only fields that differ.
         for (item, result) in zip(items, results) where !result.created {
             guard let desired = item.updateValues else { continue }
@@ -97,6 +122,53 @@ extension OdooClient {
             }
         }
         return results
+    }
+
+    /// Settles the bindings another call made between this call's lookup and its `create` (two commands of different
+    /// entities creating the same partner on two nodes): the external id wins. A record this call created whose
+    /// external id turned out to be taken by another record is unlinked (nothing refers to it yet) and the bound record
+    /// is used instead; an external id left pointing at a deleted record is repointed to this call's record.
+    private func adoptBoundRecords(
+        model: String, items: [OdooUpsertItem], results: [OdooUpsertResult], bindings: [(name: String, id: Int64)],
+        taken: Set<String>, createdIDs: Set<Int64>, fields: [String], logger: Logger
+    ) async throws(OdooError) -> [OdooUpsertResult] {
+        let rows = try await externalIDRows(Array(taken), logger: logger)
+        let ours = Dictionary(bindings.map { ($0.name, $0.id) }) { first, _ in first }
+        var elsewhere: [String: Int64] = [:]  // name → the record its external id names
+        var dangling: [(data: Int64, id: Int64)] = []
+        let others = Array(Set(taken.compactMap { name in rows[name].flatMap { $0.model == model ? $0.resID : nil } }))
+        let existing = Self.byID(try await read(model: model, ids: others, fields: fields, context: Self.inactiveToo, logger: logger))
+        for name in taken.sorted() {
+            guard let row = rows[name], row.model == model, let mine = ours[name], row.resID != mine else { continue }
+            if existing[row.resID] != nil {
+                elsewhere[name] = row.resID
+            } else {
+                dangling.append((row.dataID, mine))
+            }
+        }
+        for (data, id) in dangling {
+            try await write(model: "ir.model.data", ids: [data], values: ["res_id": .int(id)], logger: logger)
+        }
+        guard !elsewhere.isEmpty else { return results }
+        // A created record may only go if no binding of this call kept pointing at it (items sharing a key share it).
+        let kept = Set(bindings.filter { elsewhere[$0.name] == nil }.map(\.id))
+        let abandoned = Set(elsewhere.keys.compactMap { ours[$0] }).filter { createdIDs.contains($0) && !kept.contains($0) }
+        var adjusted = results
+        for (index, item) in items.enumerated() {
+            guard let target = elsewhere[item.ref.xmlidName], let record = existing[target] else { continue }
+            adjusted[index] = OdooUpsertResult(id: target, created: false, current: record)
+        }
+        if !abandoned.isEmpty {
+            logger.info(
+                "odoo record created concurrently elsewhere; removing the twin",
+                metadata: ["weft.odoo.model": "\(model)", "weft.odoo.ids": "\(abandoned.sorted())"])
+            _ = try await call(model: model, method: "unlink", ids: abandoned.sorted(), logger: logger)
+        }
+        return adjusted
+    }
+
+    static func byID(_ records: [[String: JSONValue]]) -> [Int64: [String: JSONValue]] {
+        Dictionary(records.compactMap { record in record["id"]?.intValue.map { ($0, record) } }) { first, _ in first }
     }
 
     /// `weft.<name>` → record id, for the given names bound to `model`.
@@ -114,9 +186,32 @@ extension OdooClient {
         return result
     }
 
-    /// Creates `weft.<name>` external ids; ones that already exist (unique-index violation) are fine.
-    func bindExternalIDs(_ bindings: [(name: String, id: Int64)], model: String, logger: Logger) async throws(OdooError) {
-        guard !bindings.isEmpty else { return }
+    /// `weft.<name>` → its `ir.model.data` row (whatever model it names).
+    func externalIDRows(
+        _ names: [String], logger: Logger
+    ) async throws(OdooError) -> [String: (dataID: Int64, model: String, resID: Int64)] {
+        let unique = Array(Set(names)).sorted()
+        guard !unique.isEmpty else { return [:] }
+        let rows = try await searchRead(
+            model: "ir.model.data",
+            domain: [["module", "=", .string(Self.externalIDModule)], ["name", "in", .array(unique.map(JSONValue.string))]],
+            fields: ["name", "model", "res_id"], logger: logger)
+        var result: [String: (dataID: Int64, model: String, resID: Int64)] = [:]
+        for row in rows {
+            guard let name = row["name"]?.stringValue, let dataID = row["id"]?.intValue, let resID = row["res_id"]?.intValue
+            else { continue }
+            result[name] = (dataID, row["model"]?.stringValue ?? "", resID)
+        }
+        return result
+    }
+
+    /// Creates `weft.<name>` external ids. Ones that already exist (unique-index violation) are left as they are and
+    /// returned, so the caller can check what they point at.
+    @discardableResult
+    func bindExternalIDs(
+        _ bindings: [(name: String, id: Int64)], model: String, logger: Logger
+    ) async throws(OdooError) -> Set<String> {
+        guard !bindings.isEmpty else { return [] }
         func values(_ binding: (name: String, id: Int64)) -> [String: JSONValue] {
             [
                 "module": .string(Self.externalIDModule), "name": .string(binding.name), "model": .string(model),
@@ -125,20 +220,24 @@ extension OdooClient {
         }
         do {
             _ = try await create(model: "ir.model.data", values: bindings.map(values), logger: logger)
+            return []
         } catch {
             guard error.kind == .validation else { throw error }
             // One of them exists already: the list create rolled back; bind one at a time.
             guard bindings.count > 1 else {
-                if error.isDuplicateExternalID { return }
+                if error.isDuplicateExternalID { return [bindings[0].name] }
                 throw error
             }
+            var taken: Set<String> = []
             for binding in bindings {
                 do {
                     _ = try await create(model: "ir.model.data", values: [values(binding)], logger: logger)
                 } catch {
                     if !error.isDuplicateExternalID { throw error }
+                    taken.insert(binding.name)
                 }
             }
+            return taken
         }
     }
 

@@ -158,7 +158,7 @@ public struct SalesforceOpportunitySnapshot: Sendable, Hashable {
                     text(contact, "Name")
                     ?? [text(contact, "FirstName"), text(contact, "LastName")].compactMap { $0 }.joined(separator: " ")
                 return Customer(
-                    ref: ExternalRef(system: system, kind: .customer, id: id), name: name.isEmpty ? nil : name,
+                    ref: ExternalRef(system: system, kind: .contact, id: id), name: name.isEmpty ? nil : name,
                     email: text(contact, "Email"), phone: text(contact, "Phone"))
             },
             lines: lines.filter { $0["IsDeleted"]?.boolValue != true }.map { line in
@@ -181,7 +181,7 @@ public struct SalesforceOpportunitySnapshot: Sendable, Hashable {
                 || [text(record, "BillingCity"), text(record, "BillingPostalCode"), country]
                     .contains { $0 != nil }
             return Customer(
-                ref: ExternalRef(system: system, kind: .customer, id: id), name: text(record, "Name"),
+                ref: ExternalRef(system: system, kind: .account, id: id), name: text(record, "Name"),
                 phone: text(record, "Phone"),
                 address: hasAddress
                     ? PostalAddress(
@@ -193,21 +193,31 @@ public struct SalesforceOpportunitySnapshot: Sendable, Hashable {
     }
 }
 
-/// Decodes Salesforce inbox events: opportunity snapshots become the deal's canonical state; Outbound Message
-/// notifications only say that something changed (the snapshot read they trigger carries the state).
+/// Decodes Salesforce inbox events: opportunity snapshots become the deal's canonical state, account snapshots the
+/// account and its contacts; Outbound Message notifications only say that something changed (the snapshot read they
+/// trigger carries the state).
 public struct SalesforceEventDecoder: Sendable {
     public let system: SystemName
     public let mapping: SalesforceOpportunityMapping
+    public let accounts: SalesforceAccountMapping
 
-    public init(system: SystemName, mapping: SalesforceOpportunityMapping) {
+    /// - Parameters:
+    ///   - system: the configured system name.
+    ///   - mapping: how opportunities are read.
+    ///   - accounts: where accounts' fields are (default: Salesforce's standard fields, no VAT or payment terms).
+    public init(
+        system: SystemName, mapping: SalesforceOpportunityMapping, accounts: SalesforceAccountMapping = SalesforceAccountMapping()
+    ) {
         self.system = system
         self.mapping = mapping
+        self.accounts = accounts
     }
 
     /// The inbox event type of an Outbound Message notification: `salesforce.outbound.<sObject>`.
     public static func outboundEventType(_ objectType: String) -> String { "salesforce.outbound.\(objectType)" }
 
     public func decode(_ event: InboxEvent) throws -> DecodedEvent {
+        if event.type == SalesforceAccountSnapshot.eventType { return try decodeAccount(event) }
         guard event.type == SalesforceOpportunitySnapshot.eventType else {
             return DecodedEvent(
                 entityKey: event.entityKey, changes: [],

@@ -16,6 +16,8 @@ public enum TargetCommand: Hashable, Sendable, Codable {
     case upsertOrder(Deal)
     /// A CRM deal shows its order's number, invoicing and payment standing (written to configured properties).
     case updateDealStatus(DealStatusUpdate)
+    /// An account and its contacts show the fields another system owns (the ERP creates the partner if needed).
+    case syncAccount(AccountSync)
 
     /// A short, stable name for metrics and logs (`upsert_customer`).
     public var kind: String {
@@ -31,6 +33,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .syncEntitlement: "sync_entitlement"
         case .upsertOrder: "upsert_order"
         case .updateDealStatus: "update_deal_status"
+        case .syncAccount: "sync_account"
         }
     }
 
@@ -48,6 +51,7 @@ public enum TargetCommand: Hashable, Sendable, Codable {
         case .syncEntitlement(let entitlement): entitlement.account
         case .upsertOrder(let deal): deal.ref
         case .updateDealStatus(let update): update.deal
+        case .syncAccount(let sync): sync.account.ref
         }
     }
 }

@@ -17,6 +17,10 @@ public enum EntityKind: String, Sendable, Codable, CaseIterable, Hashable {
     case ticket
     /// A CRM deal (HubSpot deal, Salesforce opportunity): won, it becomes a confirmed sales order in the ERP.
     case deal
+    /// A CRM company, kept in step with its ERP partner in both directions (`Account`).
+    case account
+    /// A person of a CRM account (`Contact`).
+    case contact
 }
 
 /// A record in one external system: which system, which kind of record, and the system's own id for it.

@@ -91,17 +91,64 @@ public struct CommandRouter: Sendable {
         }
     }
 
-    /// What a CRM needs: the ERP status of each of its own deals that has one.
+    /// What a CRM needs: the ERP status of each of its own deals that has one, and the fields of its own accounts and
+    /// contacts that another system set.
     func crmCommands(aggregate: Aggregate, target: SystemName) -> [(String, TargetCommand)] {
-        aggregate.records(of: .deal).compactMap { ref, state -> (String, TargetCommand)? in
+        let statuses = aggregate.records(of: .deal).compactMap { ref, state -> (String, TargetCommand)? in
             guard ref.system == target, let deal = state.decode(Deal.self), let status = deal.erp else { return nil }
             return ("status|\(ref)", .updateDealStatus(DealStatusUpdate(deal: ref, status: status)))
+        }
+        return statuses + accountCommands(aggregate: aggregate, target: target, isERP: false)
+    }
+
+    /// Account syncs for `target`: each account (with its contacts) carrying the fields another system set — the
+    /// fields `target` set itself are its own already, and a field is set only by its owner (the governor drops the
+    /// rest). The payload holds those fields only, so an edit of a field `target` owns emits nothing to it. A CRM is
+    /// sent only its own accounts, and only once something else set a field; the ERP is sent every account with a name
+    /// (it creates the partner on the first one), with its deletion and merges.
+    func accountCommands(aggregate: Aggregate, target: SystemName, isERP: Bool) -> [(String, TargetCommand)] {
+        let contacts = aggregate.records(of: .contact)
+        return aggregate.records(of: .account).compactMap { ref, state -> (String, TargetCommand)? in
+            guard isERP || ref.system == target, let full = state.decode(Account.self) else { return nil }
+            func foreign(_ field: String, of record: RecordState) -> Bool {
+                record.fields[field] != nil && record.sources[field] != target
+            }
+            let fields = Account.dataFields.filter { foreign($0, of: state) }
+            let own = contacts.filter { $0.state.fields["account"].flatMap { try? $0.decode(ExternalRef.self) } == ref }
+            let contactFields = Contact.dataFields.filter { field in own.contains { foreign(field, of: $0.state) } }
+            if isERP {
+                guard full.name != nil || full.deleted == true else { return nil }
+            } else if fields.isEmpty && contactFields.isEmpty {
+                return nil
+            }
+            var account = Account(ref: ref)
+            var object = CanonicalCoding.jsonValue(full).objectValue ?? [:]
+            for field in Account.dataFields where !fields.contains(field) { object[field] = nil }
+            if !isERP {
+                object["deleted"] = nil
+                object["mergedFrom"] = nil
+                object["identity"] = nil
+            }
+            if let decoded = try? JSONValue.object(object).decode(Account.self) { account = decoded }
+            let people = own.compactMap { _, contactState -> Contact? in
+                guard var object = CanonicalCoding.jsonValue(contactState.decode(Contact.self)).objectValue else { return nil }
+                // One field list for all contacts: a contact whose value of a listed field is the target's own is sent
+                // that value back, which changes nothing there.
+                for field in Contact.dataFields where !contactFields.contains(field) { object[field] = nil }
+                if !isERP { object["deleted"] = nil }
+                return try? JSONValue.object(object).decode(Contact.self)
+            }
+            return (
+                "account|\(ref)",
+                .syncAccount(AccountSync(account: account, contacts: people, fields: fields, contactFields: contactFields))
+            )
         }
     }
 
     /// The commands the state calls for, in dependency order, keyed by a stable command key.
     func desiredCommands(aggregate: Aggregate, target: SystemName) -> [(String, TargetCommand)] {
-        var result: [(String, TargetCommand)] = []
+        // Accounts first: a won deal's order finds the partner its account made.
+        var result = accountCommands(aggregate: aggregate, target: target, isERP: true)
         // A won, complete deal is an order. A later edit is emitted again: the target creates the order if an earlier
         // command could not (a SKU it did not know), and leaves an existing order alone (it is the ERP's by then).
         for (ref, state) in aggregate.records(of: .deal) {

@@ -23,7 +23,8 @@ public struct Governor: Sendable {
         public var verdict: Verdict {
             if !applied.isEmpty { return .applied }
             if !stale.isEmpty { return .stale }
-            if !unowned.isEmpty && unchanged.isEmpty { return .unowned }
+            // `unowned` holds only real edits by a non-owner (an echo of the owner's value is `unchanged`).
+            if !unowned.isEmpty { return .unowned }
             return .echo
         }
     }
@@ -40,7 +41,13 @@ public struct Governor: Sendable {
         for field in change.fields.keys.sorted() {
             let value = change.fields[field] ?? .null
             guard ownership.allows(source, toWrite: field, of: change.ref.kind) else {
-                result.unowned.append(field)
+                // A non-owner that shows the value Weft holds is an echo of Weft's own write (the owner's value,
+                // written there), not an edit to drop.
+                if (state.fields[field] ?? .null) == value {
+                    result.unchanged.append(field)
+                } else {
+                    result.unowned.append(field)
+                }
                 continue
             }
             let version = change.version(of: field)

@@ -26,6 +26,8 @@ public enum ConfigurationLoader {
         .invoice: ["status", "number", "lines", "currency", "totalMinor", "amountDueMinor", "amountPaidMinor", "*"],
         .payment: ["status", "amount", "*"],
         .refund: ["status", "amount", "*"],
+        .account: Set(Account.dataFields + ["*"]),
+        .contact: Set(Contact.dataFields + ["*"]),
     ]
 
     /// Loads a configuration file. Returns the configuration when there are no problems.
@@ -179,6 +181,7 @@ private struct Reader {
         if let pipeline = value(top, "pipeline") { configuration.pipeline = readPipeline(pipeline) }
         if let entitlements = value(top, "entitlements") { configuration.entitlements = readEntitlements(entitlements) }
         checkFlowsAgainstOwnership(configuration, root: value(top, "flows") ?? root)
+        checkTwoWayAccounts(configuration, root: value(top, "ownership") ?? value(top, "flows") ?? root)
         return configuration
     }
 
@@ -322,7 +325,7 @@ private struct Reader {
                     value, context,
                     allowed: [
                         "type", "url", "database", "api", "login", "api_key_env", "api_key_file", "rate_limit",
-                        "standing_tag", "timeout_seconds", "catch_up",
+                        "standing_tag", "timeout_seconds", "catch_up", "identity",
                     ])
                 if let odoo = readOdoo(members, context: context, node: value) { systems[SystemName(name)] = .odoo(odoo) }
             case "zendesk":
@@ -351,6 +354,7 @@ private struct Reader {
                         "client_secret_env", "client_secret_file", "client_secrets", "webhook_url",
                         "signature_tolerance_seconds", "won_stages", "currency", "sku_property", "tax_id_property",
                         "deal_requirements", "rate_limit", "timeout_seconds", "catch_up", "status_properties",
+                        "accounts",
                     ])
                 if let hubspot = readHubSpot(members, context: context, node: value) {
                     systems[SystemName(name)] = .hubspot(hubspot)
@@ -362,7 +366,7 @@ private struct Reader {
                         "type", "instance_url", "login_url", "api_version", "consumer_key", "username", "private_key",
                         "private_key_env", "private_key_file", "client_id", "client_secret_env", "client_secret_file",
                         "organization_id", "deal_requirements", "currency", "vat_field", "rate_limit",
-                        "timeout_seconds", "catch_up",
+                        "timeout_seconds", "catch_up", "status_fields", "accounts",
                     ])
                 if let salesforce = readSalesforce(members, context: context, node: value) {
                     systems[SystemName(name)] = .salesforce(salesforce)
@@ -515,6 +519,25 @@ private struct Reader {
         var interval: Duration? = odoo.statusInterval
         readCatchUp(members, context: context, interval: &interval, overlap: &odoo.statusOverlap)
         if let interval { odoo.statusInterval = interval }
+        if let node = value(members, "identity") {
+            // An ordered list: the first key that finds a partner decides.
+            var keys: [String] = []
+            if case .sequence(let items) = node {
+                for item in items {
+                    guard let key = item.string, OdooSystemConfiguration.identityKeyNames.contains(key) else {
+                        problem(
+                            item,
+                            "\(context).identity: unknown key '\(item.string ?? "?")' (keys: "
+                                + "\(OdooSystemConfiguration.identityKeyNames.joined(separator: ", ")))")
+                        continue
+                    }
+                    if !keys.contains(key) { keys.append(key) }
+                }
+            } else {
+                problem(node, "\(context).identity must be a list such as [vat, email_domain, email] (or [] for bindings only)")
+            }
+            odoo.identityKeys = keys
+        }
         return odoo
     }
 
@@ -692,11 +715,26 @@ private struct Reader {
                 node, "\(context).status_properties", allowed: ["order_ref", "order_state", "invoice_status", "payment_standing"])
             var properties: [String: String] = [:]
             for part in ["order_ref", "order_state", "invoice_status", "payment_standing"] {
-                if let name = string(value(parts, part), "\(context).status_properties.\(part)"), !name.isEmpty {
+                // A part left out, or set to null, is not written.
+                guard let node = value(parts, part), node.null == nil else { continue }
+                if let name = string(node, "\(context).status_properties.\(part)"), !name.isEmpty {
                     properties[part] = name
                 }
             }
             hubspot.statusProperties = properties
+        }
+        if let node = value(members, "accounts") {
+            let parts = mapping(
+                node, "\(context).accounts", allowed: ["segment_property", "owner_property", "payment_terms_property"])
+            var accounts = HubSpotAccountProperties()
+            if let name = string(value(parts, "segment_property"), "\(context).accounts.segment_property") {
+                accounts.segment = name.isEmpty ? nil : name
+            }
+            if let name = string(value(parts, "owner_property"), "\(context).accounts.owner_property") {
+                accounts.owner = name.isEmpty ? nil : name
+            }
+            accounts.paymentTerms = string(value(parts, "payment_terms_property"), "\(context).accounts.payment_terms_property")
+            hubspot.accounts = accounts
         }
         readCatchUp(members, context: context, interval: &hubspot.catchUpInterval, overlap: &hubspot.catchUpOverlap)
         if hubspot.catchUpInterval == nil {
@@ -824,6 +862,38 @@ private struct Reader {
         if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
             salesforce.timeout = .milliseconds(Int64(seconds * 1000))
         }
+        if let node = value(members, "status_fields") {
+            // A part left out, or set to null, is not written.
+            let parts = mapping(
+                node, "\(context).status_fields", allowed: ["order_ref", "order_state", "invoice_status", "payment_standing"])
+            var fields: [String: String] = [:]
+            for part in ["order_ref", "order_state", "invoice_status", "payment_standing"] {
+                guard let field = value(parts, part), field.null == nil,
+                    let name = string(field, "\(context).status_fields.\(part)")
+                else { continue }
+                if Self.isAPIName(name) {
+                    fields[part] = name
+                } else {
+                    problem(field, "\(context).status_fields.\(part) must be an Opportunity field API name such as Invoice_Status__c")
+                }
+            }
+            salesforce.statusFields = fields
+        }
+        if let node = value(members, "accounts") {
+            let parts = mapping(node, "\(context).accounts", allowed: ["segment_field", "owner_email_field", "payment_terms_field"])
+            var accounts = SalesforceAccountFields()
+            // A field left out keeps its default; null (or an empty name) is not synced.
+            func field(_ key: String) -> String?? {
+                guard let part = value(parts, key) else { return .none }
+                if part.null != nil { return .some(nil) }
+                let name = string(part, "\(context).accounts.\(key)")
+                return .some(name?.isEmpty == false ? name : nil)
+            }
+            if let segment = field("segment_field") { accounts.segment = segment }
+            if let owner = field("owner_email_field") { accounts.ownerEmail = owner }
+            if let terms = field("payment_terms_field") { accounts.paymentTerms = terms }
+            salesforce.accounts = accounts
+        }
         readCatchUp(members, context: context, interval: &salesforce.catchUpInterval, overlap: &salesforce.catchUpOverlap)
         if salesforce.catchUpInterval == nil {
             problem(
@@ -856,11 +926,14 @@ private struct Reader {
             case .stripe, .chargebee, .hubspot, .salesforce: break
             case .odoo:
                 // Odoo is a source of one thing: the status of orders made from CRM deals, for that CRM.
-                if case .hubspot? = systems[SystemName(to)] { break }
-                problem(
-                    self.value(members, "from"),
-                    "flows.\(name).from: \(from) is an odoo system; Odoo is a target only, except for the order and invoice "
-                        + "status of won deals, which flows to a hubspot system")
+                switch systems[SystemName(to)] {
+                case .hubspot?, .salesforce?: break
+                default:
+                    problem(
+                        self.value(members, "from"),
+                        "flows.\(name).from: \(from) is an odoo system; Odoo is a target only, except for the order and "
+                            + "invoice status of won deals, which flows to a hubspot or salesforce system")
+                }
             case .desk(let desk):
                 problem(
                     self.value(members, "from"),
@@ -880,10 +953,11 @@ private struct Reader {
                     "flows.\(name).to: \(to) is a hubspot system; it receives the status of its won deals' orders from an "
                         + "odoo system (flow from: <odoo>), nothing else")
             case .salesforce:
+                if case .odoo? = systems[SystemName(from)] { break }
                 problem(
                     self.value(members, "to"),
-                    "flows.\(name).to: \(to) is a salesforce system; writing order and invoice status back to Salesforce is "
-                        + "not supported yet (Salesforce is a source of won opportunities)")
+                    "flows.\(name).to: \(to) is a salesforce system; it receives the status of its won opportunities' orders "
+                        + "from an odoo system (flow from: <odoo>), nothing else")
             case nil: problem(self.value(members, "to"), "flows.\(name).to names no system '\(to)'")
             }
             flows.append(Flow(name: name, source: SystemName(from), target: SystemName(to)))
@@ -949,12 +1023,48 @@ private struct Reader {
         // A desk is sent entitlements only, never the owned record fields, so no ownership rule concerns its flows.
         for flow in configuration.flows {
             if case .desk = configuration.systems[flow.target] { continue }
+            let carried = Self.kindsCarried(from: configuration.systems[flow.source])
             for (path, owner) in configuration.ownership.owners.sorted(by: { $0.key < $1.key })
-            where owner != flow.source && owner != flow.target {
+            where owner != flow.source && owner != flow.target
+                && carried.contains(where: { path.hasPrefix("\($0.rawValue).") })
+            {
                 problem(
                     root,
                     "flows.\(flow.name) writes \(path) from \(flow.source) to \(flow.target), but \(owner) owns it; give it to \(flow.source) or \(flow.target), or remove the rule"
                 )
+            }
+        }
+    }
+
+    /// The kinds of record a flow from a system of this type carries: billing records from a billing platform, deals,
+    /// accounts and contacts from a CRM or from Odoo (to a CRM).
+    static func kindsCarried(from system: SystemConfiguration?) -> [EntityKind] {
+        switch system {
+        case .stripe, .chargebee: [.customer, .product, .price, .subscription, .invoice, .payment, .refund]
+        case .hubspot, .salesforce, .odoo: [.deal, .account, .contact]
+        case .desk, nil: []
+        }
+    }
+
+    /// Accounts synced both ways (a CRM system with `accounts`, flows to and from an Odoo system): every account and
+    /// contact field needs exactly one owner, or both sides would write it.
+    mutating func checkTwoWayAccounts(_ configuration: WeftConfiguration, root: Node) {
+        for flow in configuration.flows.sorted(by: { $0.name < $1.name }) {
+            guard configuration.systems[flow.source]?.syncsAccounts == true, case .odoo? = configuration.systems[flow.target],
+                configuration.flows.contains(where: { $0.source == flow.target && $0.target == flow.source })
+            else { continue }
+            var missing: [String] = []
+            for (kind, fields) in [(EntityKind.account, Account.dataFields), (.contact, Contact.dataFields)] {
+                for field in fields where configuration.ownership.owner(of: kind, field: field) == nil {
+                    missing.append("\(kind.rawValue).\(field)")
+                }
+            }
+            if !missing.isEmpty {
+                problem(
+                    root,
+                    "accounts of \(flow.source) flow both ways with \(flow.target), but no system owns \(missing.joined(separator: ", ")); "
+                        + "name an owner for each under ownership (e.g. \(flow.source): [account.name, contact.*], "
+                        + "\(flow.target): [account.address, account.taxID])")
             }
         }
     }

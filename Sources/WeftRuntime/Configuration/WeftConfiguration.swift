@@ -195,6 +195,17 @@ public enum SystemConfiguration: Sendable, Hashable {
     }
 }
 
+extension SystemConfiguration {
+    /// A CRM whose accounts and contacts are kept in step with Odoo partners (`accounts` set).
+    public var syncsAccounts: Bool {
+        switch self {
+        case .hubspot(let hubspot): hubspot.accounts != nil
+        case .salesforce(let salesforce): salesforce.accounts != nil
+        case .stripe, .chargebee, .odoo, .desk: false
+        }
+    }
+}
+
 /// A Stripe account.
 public struct StripeSystemConfiguration: Sendable, Hashable {
     public var baseURL: String
@@ -292,6 +303,11 @@ public struct OdooSystemConfiguration: Sendable, Hashable {
     public var statusInterval: Duration
     /// How far behind the newest `write_date` seen each status read starts again.
     public var statusOverlap: Duration
+    /// How an account without a binding is matched to an existing partner before one is created, in order
+    /// (`identity`): `vat`, `email_domain`, `email`.
+    public var identityKeys: [String] = identityKeyNames
+    /// The identity keys there are.
+    public static let identityKeyNames = ["vat", "email_domain", "email"]
 
     public init(
         url: String, database: String, api: OdooAPI = .json2, login: String? = nil, apiKey: SecretReference? = nil,
@@ -367,6 +383,22 @@ public struct DeskSystemConfiguration: Sendable, Hashable {
 
 /// A HubSpot portal (docs/connectors/hubspot.md): the private app's token, the app's client secret for webhook
 /// signatures and the URL HubSpot calls, how deals are read, and what a won deal must carry.
+/// The company properties an account sync reads and writes besides the standard ones (name, domain, phone, address).
+public struct HubSpotAccountProperties: Sendable, Hashable {
+    /// The account's segment (`industry`); `nil`: not synced.
+    public var segment: String? = "industry"
+    /// The owner (`hubspot_owner_id`, resolved to the owner's email); `nil`: not synced.
+    public var owner: String? = "hubspot_owner_id"
+    /// A custom property for payment terms; `nil`: not synced.
+    public var paymentTerms: String?
+
+    public init(segment: String? = "industry", owner: String? = "hubspot_owner_id", paymentTerms: String? = nil) {
+        self.segment = segment
+        self.owner = owner
+        self.paymentTerms = paymentTerms
+    }
+}
+
 public struct HubSpotSystemConfiguration: Sendable, Hashable {
     public var baseURL: String
     /// `/crm/v3/objects`, or a dated path (`/crm/objects/2025-09`).
@@ -394,6 +426,9 @@ public struct HubSpotSystemConfiguration: Sendable, Hashable {
     ]
     public var rateLimit: RateLimit?
     public var timeout: Duration
+    /// With `accounts`: companies and their contacts are kept in step with Odoo partners (both ways with flows both
+    /// ways), reading these properties; `nil`: only a won deal's company reaches Odoo.
+    public var accounts: HubSpotAccountProperties?
     /// How often deals touched since the cursor are read (webhooks also start a read at once); `nil`: never.
     public var catchUpInterval: Duration?
     public var catchUpOverlap: Duration
@@ -427,6 +462,22 @@ public struct HubSpotSystemConfiguration: Sendable, Hashable {
 
 /// A Salesforce org (docs/connectors/salesforce.md): where it is, how Weft signs in (JWT bearer or client
 /// credentials), the org id Outbound Messages must carry, how opportunities are read, and what a won one must carry.
+/// The Account fields an account sync reads and writes besides the standard ones (Name, Website, Phone, Billing*).
+public struct SalesforceAccountFields: Sendable, Hashable {
+    /// The segment (`Industry`); `nil`: not synced.
+    public var segment: String? = "Industry"
+    /// The owner's email, through the owner relationship (`Owner.Email`); `nil`: not synced.
+    public var ownerEmail: String? = "Owner.Email"
+    /// A custom field for payment terms; `nil`: not synced.
+    public var paymentTerms: String?
+
+    public init(segment: String? = "Industry", ownerEmail: String? = "Owner.Email", paymentTerms: String? = nil) {
+        self.segment = segment
+        self.ownerEmail = ownerEmail
+        self.paymentTerms = paymentTerms
+    }
+}
+
 public struct SalesforceSystemConfiguration: Sendable, Hashable {
     /// How Weft signs in.
     public enum Authentication: Sendable, Hashable {
@@ -451,6 +502,14 @@ public struct SalesforceSystemConfiguration: Sendable, Hashable {
     /// The Account field holding the VAT number (e.g. `VAT_Number__c`).
     public var vatField: String?
     public var requirements: DealRequirements
+    /// Opportunity fields the ERP status is written to, by part (`order_ref`, `order_state`, `invoice_status`,
+    /// `payment_standing`); a part without a field is not written. Used with a flow from Odoo to this system.
+    public var statusFields: [String: String] = [
+        "order_ref": "ERP_Order_Ref__c", "invoice_status": "Invoice_Status__c", "payment_standing": "Payment_Standing__c",
+    ]
+    /// With `accounts`: Accounts and their Contacts are kept in step with Odoo partners (both ways with flows both
+    /// ways); `nil`: only a won opportunity's account reaches Odoo.
+    public var accounts: SalesforceAccountFields?
     public var rateLimit: RateLimit?
     public var timeout: Duration
     /// How often opportunities touched since the cursor are read (Outbound Messages also start a read at once).

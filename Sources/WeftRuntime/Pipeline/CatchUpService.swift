@@ -23,11 +23,14 @@ public struct CatchUpService: Service {
     let onReached: (@Sendable (Date) -> Void)?
     /// Rung to read now rather than at the end of the interval (a webhook named a record the feed reads whole).
     let wake: Doorbell?
+    /// Names a second feed of the same system (`accounts`): its own cursor and its own leader lock.
+    let feedName: String?
 
     public init(
         system: SystemName, feed: any EventFeed, store: any Store, interval: Duration, overlap: Duration, events: Doorbell,
-        logger: Logger, onReached: (@Sendable (Date) -> Void)? = nil, wake: Doorbell? = nil
+        logger: Logger, onReached: (@Sendable (Date) -> Void)? = nil, wake: Doorbell? = nil, feedName: String? = nil
     ) {
+        self.feedName = feedName
         self.onReached = onReached
         self.wake = wake
         self.system = system
@@ -40,7 +43,10 @@ public struct CatchUpService: Service {
     }
 
     /// The store cursor holding the newest occurred-at (milliseconds) seen.
-    public var cursorName: String { "catch_up.\(system).occurred_at_ms" }
+    public var cursorName: String { "catch_up.\(feedKey).occurred_at_ms" }
+
+    /// `<system>` or `<system>.<feed name>`.
+    var feedKey: String { feedName.map { "\(system).\($0)" } ?? system.rawValue }
 
     /// The store cursor holding when (Unix milliseconds) a catch-up last read the source successfully: how the
     /// entitlement lookup knows whether the billing platform has been unreachable (`stale`), on every node.
@@ -49,7 +55,7 @@ public struct CatchUpService: Service {
     /// Runs on one node of a cluster at a time (`SingleLeader`): another node takes over when this one dies.
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
-            try await SingleLeader(store: store).run("catch_up.\(system)") { try await loop() }
+            try await SingleLeader(store: store).run("catch_up.\(feedKey)") { try await loop() }
         }
     }
 

@@ -131,7 +131,8 @@ public struct WeftNode: Sendable {
                         url: odoo.url, database: odoo.database, login: odoo.login ?? "",
                         apiKey: try odoo.apiKey?.resolve(environment: environment) ?? "",
                         transport: OdooTransportKind(rawValue: odoo.api.rawValue) ?? .json2, callTimeout: odoo.timeout,
-                        pastDueTagName: odoo.standingTag),
+                        pastDueTagName: odoo.standingTag,
+                        identityKeys: odoo.identityKeys.compactMap(OdooIdentityKey.init(rawValue:))),
                     httpClient: httpClient, gate: gate)
                 dispatchers[name] = DispatcherService(
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
@@ -150,19 +151,52 @@ public struct WeftNode: Sendable {
                             store: store, interval: odoo.statusInterval, overlap: odoo.statusOverlap, events: events,
                             logger: systemLogger))
                 }
+                // CRMs whose accounts flow both ways: the partners bound to their accounts are read back.
+                let accountCRMs = configuration.flows.filter { $0.source == name }.map(\.target).filter {
+                    configuration.systems[$0]?.syncsAccounts == true
+                }
+                if !accountCRMs.isEmpty {
+                    catchUps.append(
+                        CatchUpService(
+                            system: name,
+                            feed: OdooPartnerFeed(
+                                system: name, reader: OdooPartnerReader(client: connector.client, crmSystems: accountCRMs.sorted()),
+                                logger: systemLogger),
+                            store: store, interval: odoo.statusInterval, overlap: odoo.statusOverlap, events: events,
+                            logger: systemLogger, feedName: "partners"))
+                }
             case .hubspot(let hubspot):
                 // Won deals: read whole by the deal feed (woken by webhooks, and on its interval), decoded into deals.
                 decoders[name] = HubSpotDecoderAdapter(
-                    decoder: HubSpotEventDecoder(system: name, mapping: Self.dealMapping(hubspot)))
+                    decoder: HubSpotEventDecoder(
+                        system: name, mapping: Self.dealMapping(hubspot), accounts: Self.accountMapping(hubspot)))
                 let gate = Self.gate(for: name, limit: hubspot.rateLimit, coordination: coordination, logger: systemLogger)
+                let searchGate = Self.hubSpotSearchGate(gate)
                 let reader = try Self.hubSpotReader(
-                    name, hubspot, environment: environment, httpClient: httpClient, pageSize: 200, gate: gate)
+                    name, hubspot, environment: environment, httpClient: httpClient, pageSize: 200, gate: gate,
+                    searchGate: searchGate)
                 let feed = HubSpotDealFeed(reader: reader, logger: systemLogger)
                 if let interval = hubspot.catchUpInterval {
                     catchUps.append(
                         CatchUpService(
                             system: name, feed: feed, store: store, interval: interval, overlap: hubspot.catchUpOverlap,
                             events: events, logger: systemLogger, wake: feed.wake))
+                }
+                // Accounts: companies and their contacts, read whole like deals, kept in step with Odoo partners.
+                var accountFeed: HubSpotAccountFeed?
+                if hubspot.accounts != nil, let interval = hubspot.catchUpInterval {
+                    var clientConfiguration = try Self.hubSpotConfiguration(hubspot, environment: environment)
+                    clientConfiguration.searchPageSize = 200
+                    let accounts = HubSpotAccountFeed(
+                        reader: HubSpotAccountReader(
+                            configuration: clientConfiguration, mapping: Self.accountMapping(hubspot), system: name,
+                            httpClient: httpClient, gate: gate, searchGate: searchGate),
+                        logger: systemLogger)
+                    accountFeed = accounts
+                    catchUps.append(
+                        CatchUpService(
+                            system: name, feed: accounts, store: store, interval: interval, overlap: hubspot.catchUpOverlap,
+                            events: events, logger: systemLogger, wake: accounts.wake, feedName: "accounts"))
                 }
                 // A flow from Odoo to this portal: deal status is written to the configured deal properties.
                 if configuration.flows.contains(where: { $0.target == name }) {
@@ -174,7 +208,7 @@ public struct WeftNode: Sendable {
                             properties: HubSpotStatusProperties(
                                 orderRef: properties["order_ref"], orderState: properties["order_state"],
                                 invoiceStatus: properties["invoice_status"], paymentStanding: properties["payment_standing"]),
-                            httpClient: httpClient, gate: gate),
+                            accounts: Self.accountMapping(hubspot), httpClient: httpClient, gate: gate),
                         store: store, configuration: configuration.delivery, commands: commands, nodeID: nodeID,
                         logger: systemLogger)
                 }
@@ -184,14 +218,16 @@ public struct WeftNode: Sendable {
                         HubSpotWebhookIngress(
                             system: name,
                             verifier: HubSpotWebhookVerifier(clientSecrets: secrets, tolerance: hubspot.signatureTolerance),
-                            webhookURL: hubspot.webhookURL, feed: hubspot.catchUpInterval == nil ? nil : feed, store: store,
+                            webhookURL: hubspot.webhookURL, feed: hubspot.catchUpInterval == nil ? nil : feed,
+                            accountFeed: accountFeed, store: store,
                             maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
                 }
             case .salesforce(let salesforce):
                 // Won opportunities: read whole by the opportunity feed (woken by Outbound Messages, and on its
                 // interval), decoded into deals.
                 let mapping = Self.opportunityMapping(salesforce)
-                decoders[name] = SalesforceDecoderAdapter(decoder: SalesforceEventDecoder(system: name, mapping: mapping))
+                decoders[name] = SalesforceDecoderAdapter(
+                    decoder: SalesforceEventDecoder(system: name, mapping: mapping, accounts: Self.accountMapping(salesforce)))
                 let gate = Self.gate(for: name, limit: salesforce.rateLimit, coordination: coordination, logger: systemLogger)
                 let limits = SalesforceLimitTracker { used, max in
                     Gauge(label: WeftMetrics.salesforceAPIUsage, dimensions: [("system", name.rawValue), ("kind", "used")])
@@ -206,11 +242,39 @@ public struct WeftNode: Sendable {
                     CatchUpService(
                         system: name, feed: feed, store: store, interval: salesforce.catchUpInterval ?? .seconds(60),
                         overlap: salesforce.catchUpOverlap, events: events, logger: systemLogger, wake: feed.wake))
+                // Accounts: Accounts and their Contacts, read whole like opportunities, kept in step with Odoo partners.
+                var accountFeed: SalesforceAccountFeed?
+                if salesforce.accounts != nil {
+                    let accounts = SalesforceAccountFeed(
+                        reader: SalesforceAccountReader(client: reader.client, mapping: Self.accountMapping(salesforce), system: name),
+                        logger: systemLogger)
+                    accountFeed = accounts
+                    catchUps.append(
+                        CatchUpService(
+                            system: name, feed: accounts, store: store, interval: salesforce.catchUpInterval ?? .seconds(60),
+                            overlap: salesforce.catchUpOverlap, events: events, logger: systemLogger, wake: accounts.wake,
+                            feedName: "accounts"))
+                }
                 if let organizationID = salesforce.organizationID {
                     ingresses.append(
                         SalesforceOutboundIngress(
-                            system: name, organizationID: organizationID, feed: feed, store: store,
+                            system: name, organizationID: organizationID, feed: feed, accountFeed: accountFeed, store: store,
                             maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                }
+                // A flow from Odoo to this org: deal status is written to the configured Opportunity fields, with the
+                // reader's client (one token per org).
+                if configuration.flows.contains(where: { $0.target == name }) {
+                    let fields = salesforce.statusFields
+                    dispatchers[name] = DispatcherService(
+                        target: name,
+                        connector: SalesforceTarget(
+                            client: reader.client,
+                            fields: SalesforceStatusFields(
+                                orderRef: fields["order_ref"], orderState: fields["order_state"],
+                                invoiceStatus: fields["invoice_status"], paymentStanding: fields["payment_standing"]),
+                            system: name, accounts: Self.accountMapping(salesforce)),
+                        store: store, configuration: configuration.delivery, commands: commands, nodeID: nodeID,
+                        logger: systemLogger)
                 }
             case .desk(let desk):
                 // Ticket events, when the desk's webhook is configured: filed under the account they belong to.
@@ -325,7 +389,14 @@ public struct WeftNode: Sendable {
                 desks: Set(configuration.systems.compactMap { name, system in if case .desk = system { name } else { nil } }),
                 entitlements: configuration.entitlements,
                 dealRequirements: Self.dealRequirements(of: configuration),
-                crms: Set(configuration.systems.compactMap { name, system in if case .hubspot = system { name } else { nil } })),
+                crms: Set(
+                    configuration.systems.compactMap { name, system in
+                        switch system {
+                        case .hubspot: name
+                        case .salesforce: configuration.flows.contains { $0.target == name } ? name : nil
+                        default: nil
+                        }
+                    })),
             decoders: decoders)
         self.entitlementCache = entitlementCache
         self.pipeline = PipelineService(
@@ -399,16 +470,28 @@ public struct WeftNode: Sendable {
     /// The deal reader of a HubSpot system (the live feed's and the backfill's).
     static func hubSpotReader(
         _ name: SystemName, _ hubspot: HubSpotSystemConfiguration, environment: [String: String], httpClient: HTTPClient,
-        pageSize: Int, gate: any RequestGate
+        pageSize: Int, gate: any RequestGate, searchGate: (any RequestGate)? = nil
     ) throws -> HubSpotDealReader {
         var configuration = try hubSpotConfiguration(hubspot, environment: environment)
         configuration.searchPageSize = pageSize
         return HubSpotDealReader(
             configuration: configuration,
             mapping: dealMapping(hubspot), system: name, httpClient: httpClient, gate: gate,
-            // HubSpot's search API allows 5 requests a second per account (its own limit, besides the 10-second
-            // window, counted per second); searches keep to 3, spaced, and pass the account's gate too.
-            searchGate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 3, burst: 1)), gate]))
+            searchGate: searchGate ?? hubSpotSearchGate(gate))
+    }
+
+    /// HubSpot's search API allows 5 requests a second per account (its own limit, besides the 10-second window,
+    /// counted per second): every search of one account — deals' and companies' — keeps to 3, spaced, and passes the
+    /// account's gate too.
+    static func hubSpotSearchGate(_ gate: any RequestGate) -> any RequestGate {
+        ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 3, burst: 1)), gate])
+    }
+
+    /// Where a HubSpot system's companies keep the account fields.
+    static func accountMapping(_ hubspot: HubSpotSystemConfiguration) -> HubSpotAccountMapping {
+        HubSpotAccountMapping(
+            segment: hubspot.accounts?.segment, owner: hubspot.accounts?.owner, taxID: hubspot.taxIDProperty,
+            paymentTerms: hubspot.accounts?.paymentTerms)
     }
 
     static func dealMapping(_ hubspot: HubSpotSystemConfiguration) -> HubSpotDealMapping {
@@ -433,6 +516,13 @@ public struct WeftNode: Sendable {
     /// How a Salesforce system's opportunities are read.
     static func opportunityMapping(_ salesforce: SalesforceSystemConfiguration) -> SalesforceOpportunityMapping {
         SalesforceOpportunityMapping(defaultCurrency: salesforce.currency, vatField: salesforce.vatField)
+    }
+
+    /// Where a Salesforce system's Accounts keep the account fields.
+    static func accountMapping(_ salesforce: SalesforceSystemConfiguration) -> SalesforceAccountMapping {
+        SalesforceAccountMapping(
+            segmentField: salesforce.accounts?.segment, ownerEmailField: salesforce.accounts?.ownerEmail,
+            vatField: salesforce.vatField, paymentTermsField: salesforce.accounts?.paymentTerms)
     }
 
     /// A Salesforce system's OAuth flow with its secrets read: the private key from its PEM file, or the client secret.

@@ -3,7 +3,9 @@ public import WeftRuntime
 
 /// One business exception: something a person must fix in a source or target system before Weft can finish a job.
 public struct BusinessException: Sendable, Hashable, Codable {
-    /// `deal_incomplete` (a won deal misses what an order needs), `deal_not_in_erp` (the ERP refused the order).
+    /// `deal_incomplete` (a won deal misses what an order needs), `deal_not_in_erp` (the ERP refused the order),
+    /// `account_ambiguous` (several ERP records match an account: a person must choose), `account_not_synced` (a target
+    /// refused an account sync).
     public var type: String
     /// The record to fix (`hubspot/deal/123`).
     public var subject: String
@@ -73,25 +75,29 @@ public struct BusinessExceptions: Sendable {
                 if keys.count < 500 { break }
             }
         }
-        let dead = try await store.listCommands(filter: CommandFilter(status: .dead, kind: "upsert_order"), limit: limit)
+        var dead = try await store.listCommands(filter: CommandFilter(status: .dead, kind: "upsert_order"), limit: limit)
+        dead += try await store.listCommands(filter: CommandFilter(status: .dead, kind: "sync_account"), limit: limit)
         var seen: Set<String> = []
         for record in dead where result.count < limit {
             let subject = record.command.payload.subject
             guard seen.insert("\(record.command.target)|\(subject)").inserted,
                 try await store.binding(of: subject, in: record.command.target) == nil
             else { continue }
-            result.append(
-                BusinessException(
-                    type: "deal_not_in_erp", subject: subject.description,
-                    problems: [record.lastError ?? "\(record.command.target) refused the order"]))
+            let isOrder = record.command.payload.kind == "upsert_order"
+            let refused = isOrder ? "the order" : "the account"
+            let problem = record.lastError ?? "\(record.command.target) refused \(refused)"
+            // Identity resolution found several records that could be this account: a person must choose.
+            let type =
+                problem.contains("ambiguous match") ? "account_ambiguous" : isOrder ? "deal_not_in_erp" : "account_not_synced"
+            result.append(BusinessException(type: type, subject: subject.description, problems: [problem]))
         }
         return Array(result.prefix(limit))
     }
 
     /// Counts by type, for the `weft_business_exceptions` gauge.
     public func counts() async throws -> [String: Int] {
-        var counts: [String: Int] = ["deal_incomplete": 0]
-        for exception in try await list(limit: 100_000) where exception.type == "deal_incomplete" {
+        var counts: [String: Int] = ["deal_incomplete": 0, "account_ambiguous": 0]
+        for exception in try await list(limit: 100_000) where counts[exception.type] != nil {
             counts[exception.type, default: 0] += 1
         }
         return counts

@@ -26,15 +26,18 @@ public struct HubSpotWebhookIngress: WebhookRoutes {
     /// sees); `nil`: rebuilt from the request.
     let webhookURL: String?
     let feed: HubSpotDealFeed?
+    /// With accounts synced: the company feed, told about company and contact changes too.
+    let accountFeed: HubSpotAccountFeed?
     let intake: WebhookIntake
 
     public init(
-        system: SystemName, verifier: HubSpotWebhookVerifier, webhookURL: String?, feed: HubSpotDealFeed?, store: any Store,
-        maxBodyBytes: Int, events: Doorbell, logger: Logger
+        system: SystemName, verifier: HubSpotWebhookVerifier, webhookURL: String?, feed: HubSpotDealFeed?,
+        accountFeed: HubSpotAccountFeed? = nil, store: any Store, maxBodyBytes: Int, events: Doorbell, logger: Logger
     ) {
         self.verifier = verifier
         self.webhookURL = webhookURL
         self.feed = feed
+        self.accountFeed = accountFeed
         self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
     }
 
@@ -81,25 +84,33 @@ public struct HubSpotWebhookIngress: WebhookRoutes {
                     occurredAt: event.occurredAt, receivedAt: receivedAt, payload: Data(item.serialized()), traceID: .random()))
         }
         let (stored, duplicates) = try await intake.append(incoming)
-        if let feed {
+        if feed != nil || accountFeed != nil {
             var named: [HubSpotObjectType: [String]] = [:]
             for event in parsed {
                 guard let type = Self.objectType(event.objectType) else { continue }
                 let ids = [event.objectID, event.primaryObjectID, event.fromObjectID].compactMap { $0 }.map(String.init)
                 named[type, default: []].append(contentsOf: ids)
             }
-            for (type, ids) in named { feed.hint(type, ids: ids) }
+            for (type, ids) in named {
+                feed?.hint(type, ids: ids)
+                accountFeed?.hint(type, ids: ids)
+            }
         }
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: #"{"received":true,"stored":\#(stored),"duplicates":\#(duplicates)}"#)))
     }
 
-    /// Deal events under the deal (`hubspot/deal/<id>`), the others under their record, so events of one record are
-    /// processed in order.
+    /// Deal events under the deal (`hubspot/deal/<id>`), company events under the account (`hubspot/account/<id>`; a
+    /// merge under the company that survives it, whose account records it), the others under their record, so events
+    /// of one record are processed in order.
     static func entityKey(_ event: HubSpotWebhookEvent, system: SystemName) -> EntityKey {
         let id = event.objectID ?? event.primaryObjectID ?? event.fromObjectID ?? 0
         if event.objectType == "deal" { return EntityKey.of(ExternalRef(system: system, kind: .deal, id: String(id))) }
+        if event.objectType == "company" {
+            let survivor = event.change == "merge" ? (event.survivingObjectID ?? id) : id
+            return EntityKey.of(ExternalRef(system: system, kind: .account, id: String(survivor)))
+        }
         return EntityKey("\(system)/\(event.objectType)/\(id)")
     }
 

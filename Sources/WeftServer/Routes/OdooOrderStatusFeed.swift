@@ -40,9 +40,11 @@ public struct OdooOrderStatusFeed: EventFeed {
     }
 }
 
-/// Decodes Odoo's `order.status` events into the deal's `erp` field.
+/// Decodes Odoo's `order.status` events into the deal's `erp` field, and its `partner.snapshot` events into the
+/// account's fields (`OdooPartnerFeed`).
 struct OdooStatusDecoder: EventDecoder {
     func decode(_ event: InboxEvent) throws -> DecodedEvent {
+        if event.type == OdooPartnerFeed.eventType { return try OdooPartnerFeed.decode(event) }
         guard event.type == OdooOrderStatusFeed.eventType else {
             return DecodedEvent(entityKey: event.entityKey, changes: [], ignoredReason: "not an order status")
         }

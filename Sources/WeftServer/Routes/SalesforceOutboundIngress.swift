@@ -30,14 +30,17 @@ public struct SalesforceOutboundIngress: WebhookRoutes {
     /// The org whose messages are accepted (15 or 18 characters).
     let organizationID: String
     let feed: SalesforceOpportunityFeed?
+    /// With accounts synced: the Account feed, told about Account and Contact messages too.
+    let accountFeed: SalesforceAccountFeed?
     let intake: WebhookIntake
 
     public init(
-        system: SystemName, organizationID: String, feed: SalesforceOpportunityFeed?, store: any Store, maxBodyBytes: Int,
-        events: Doorbell, logger: Logger
+        system: SystemName, organizationID: String, feed: SalesforceOpportunityFeed?, accountFeed: SalesforceAccountFeed? = nil,
+        store: any Store, maxBodyBytes: Int, events: Doorbell, logger: Logger
     ) {
         self.organizationID = organizationID
         self.feed = feed
+        self.accountFeed = accountFeed
         self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
     }
 
@@ -83,8 +86,9 @@ public struct SalesforceOutboundIngress: WebhookRoutes {
             if let id = notification.recordID { named[notification.objectType, default: []].append(id) }
         }
         _ = try await intake.append(incoming)
-        if let feed {
-            for (type, ids) in named { feed.hint(type, ids: ids) }
+        for (type, ids) in named {
+            feed?.hint(type, ids: ids)
+            accountFeed?.hint(type, ids: ids)
         }
         return Response(
             status: .ok, headers: [.contentType: SalesforceOutboundMessage.responseContentType],

@@ -284,45 +284,67 @@ extension HubSpotState {
 
     // MARK: Merge
 
-    /// `{"primaryObjectId","objectIdToMerge"}`: the merged record is archived, its associations and the values the
-    /// primary lacks move to the primary, and `{type}.merge` is raised for the primary.
+    /// `{"primaryObjectId","objectIdToMerge"}`, as HubSpot merges since its 2024 change (contacts and companies;
+    /// other objects already did): a new record with a new id holds the result and both originals are archived (no
+    /// deletion events). The primary's values win; the other record's values fill what the primary lacks. The new
+    /// record takes both records' associations (the primary's first; a second "Primary" label to the same object
+    /// type is dropped, the association kept unlabelled). Both old ids lead to the new record from then on
+    /// (`hs_merged_object_ids` lists them), and `{type}.merge` is raised with `primaryObjectId`, `mergedObjectIds`,
+    /// `newObjectId` and `numberOfPropertiesMoved`.
     mutating func merge(_ type: ObjectType, _ body: JSON) throws(HubSpotError) -> APIAnswer {
         guard type != .lineItems else { throw .validation("Merging is not supported for line_item objects") }
         guard let primaryKey = Self.key(body["primaryObjectId"]), let mergedKey = Self.key(body["objectIdToMerge"]) else {
             throw .validation("Invalid input JSON: primaryObjectId and objectIdToMerge are required")
         }
-        guard primaryKey != mergedKey else { throw .validation("Cannot merge an object into itself") }
         guard let primary = find(type, primaryKey, idProperty: nil), let merged = find(type, mergedKey, idProperty: nil)
         else { throw .notFound() }
-        var moved: [String: String?] = [:]
+        guard primary.id != merged.id else { throw .validation("Cannot merge an object into itself") }
+        var properties = primary.properties
+        var moved = 0
         for (name, value) in merged.properties
-        where primary.properties[name] == nil && !type.readOnlyProperties.contains(name) && !isUnique(name, on: type) {
-            moved[name] = value
+        where properties[name] == nil && !type.readOnlyProperties.contains(name) && !isUnique(name, on: type) {
+            properties[name] = value
+            moved += 1
         }
-        var previous = primary.properties["hs_merged_object_ids"].map { $0.split(separator: ";").map(String.init) } ?? []
-        previous.append(String(merged.id))
-        let mergedRef = ObjectRef(type: type, id: merged.id)
-        let primaryRef = ObjectRef(type: type, id: primary.id)
-        for (other, typeIDs) in associations[mergedRef] ?? [:] where other != primaryRef {
-            associate(primaryRef, other, typeIDs: typeIDs, raise: false)
+        let id = makeID()
+        let history = [primary, merged].flatMap { record in
+            (record.properties["hs_merged_object_ids"]?.split(separator: ";").map(String.init) ?? []) + [String(record.id)]
         }
-        var record = try apply(type, id: primary.id, values: moved)
-        record.properties["hs_merged_object_ids"] = previous.joined(separator: ";")
-        records[type, default: [:]][primary.id] = record
-        // The merged record goes away without a deletion event; the merge event says what happened.
-        var gone = merged
-        gone.archived = true
-        gone.archivedAt = now
-        records[type, default: [:]][merged.id] = gone
-        for other in (associations[mergedRef] ?? [:]).keys { associations[other]?[mergedRef] = nil }
-        associations[mergedRef] = nil
-        events.removeAll { $0.subscriptionType.hasSuffix(".propertyChange") && $0.objectID == primary.id }
+        properties["hs_merged_object_ids"] = history.joined(separator: ";")
+        properties["hs_object_id"] = String(id)
+        properties[type.modifiedProperty] = Timestamps.iso8601(ms: now)
+        let record = CRMRecord(id: id, properties: properties, createdAt: primary.createdAt, updatedAt: now)
+        records[type, default: [:]][id] = record
+        let made = ObjectRef(type: type, id: id)
+        for old in [primary, merged] {
+            let ref = ObjectRef(type: type, id: old.id)
+            for (other, typeIDs) in (associations[ref] ?? [:]).sorted(by: { $0.key.id < $1.key.id })
+            where other.type != type || (other.id != primary.id && other.id != merged.id) {
+                let kept = typeIDs.filter { typeID in
+                    // A contact or deal has one primary company: the primary record's wins.
+                    guard let spec = AssociationType.find(id: typeID), spec.label == "Primary", spec.from == type,
+                        spec.to == .companies
+                    else { return true }
+                    return !(associations[made] ?? [:]).contains { $0.key.type == other.type && $0.value.contains(typeID) }
+                }
+                var types = Set(kept)
+                if types.isEmpty, let plain = AssociationType.defaultType(from: type, to: other.type) { types = [plain.id] }
+                associate(made, other, typeIDs: types, raise: false)
+            }
+            var gone = old
+            gone.archived = true
+            gone.archivedAt = now
+            records[type, default: [:]][old.id] = gone
+            for other in (associations[ref] ?? [:]).keys { associations[other]?[ref] = nil }
+            associations[ref] = nil
+            mergedInto[type, default: [:]][old.id] = id
+        }
         events.append(
             PendingEvent(
-                subscriptionType: "\(type.singular).merge", objectID: primary.id,
+                subscriptionType: "\(type.singular).merge", objectID: id,
                 extra: [
                     ("primaryObjectId", .int(primary.id)), ("mergedObjectIds", .array([.int(merged.id)])),
-                    ("newObjectId", .int(primary.id)), ("numberOfPropertiesMoved", .int(moved.count)),
+                    ("newObjectId", .int(id)), ("numberOfPropertiesMoved", .int(moved)),
                 ]))
         return .ok(render(record, type: type, properties: nil))
     }

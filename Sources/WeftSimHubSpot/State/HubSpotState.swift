@@ -15,14 +15,20 @@ struct HubSpotState: Sendable {
     var events: [PendingEvent] = []
     var customProperties: [ObjectType: Set<String>]
     var uniqueProperties: [ObjectType: Set<String>]
+    /// The portal's owners.
+    var owners: [HubSpotSimulator.Configuration.Owner]
+    /// Ids of records merged away, and the record each now leads to (HubSpot resolves them on reads by id).
+    var mergedInto: [ObjectType: [Int: Int]] = [:]
     private var nextID: Int
     var tenSecondWindow = RollingWindow()
     var searchWindow = RollingWindow()
     var daily = DailyCounter()
 
     init(
-        idSeed: UInt64, now: Int, customProperties: [ObjectType: Set<String>], uniqueProperties: [ObjectType: Set<String>]
+        idSeed: UInt64, now: Int, customProperties: [ObjectType: Set<String>], uniqueProperties: [ObjectType: Set<String>],
+        owners: [HubSpotSimulator.Configuration.Owner] = []
     ) {
+        self.owners = owners
         self.now = now
         // HubSpot ids are large integers; start somewhere that depends on the seed so tests never hard-code them.
         self.nextID = 10_000_000 + Int(idSeed % 1_000_000) * 100
@@ -61,6 +67,15 @@ struct HubSpotState: Sendable {
             }
             if type.readOnlyProperties.contains(name) {
                 problems.append(.readOnly(name))
+                continue
+            }
+            if name == "hubspot_owner_id", let owner = Self.key(value), !owner.isEmpty,
+                !owners.contains(where: { String($0.id) == owner && !$0.archived })
+            {
+                problems.append(
+                    PropertyProblem(
+                        name: name, code: "INVALID_OPTION",
+                        message: "\(owner) was not one of the allowed options: the id of an active owner"))
                 continue
             }
             switch value {
@@ -162,7 +177,17 @@ struct HubSpotState: Sendable {
                         == wanted
             }
         }
-        guard let id = Int(key), let record = table[id], record.archived == archived else { return nil }
+        guard var id = Int(key) else { return nil }
+        // A record merged away leads to the record the merge made (HubSpot: "both of the previous IDs will point to
+        // the resulting merged record").
+        if !archived {
+            var hops = 0
+            while table[id]?.archived != false, let next = mergedInto[type]?[id], hops < 100 {
+                id = next
+                hops += 1
+            }
+        }
+        guard let record = table[id], record.archived == archived else { return nil }
         return record
     }
 }

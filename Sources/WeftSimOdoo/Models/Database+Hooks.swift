@@ -282,6 +282,10 @@ extension Database {
             return move
         case "ir.model.data":
             return row["complete_name"]?.stringValue ?? ""
+        case "res.country.state":
+            // `res.country.state._compute_display_name` (17+): `California (US)`.
+            let code = row["country_id"]?.intValue.flatMap { self.row("res.country", $0)?["code"]?.stringValue } ?? ""
+            return "\(row["name"]?.stringValue ?? "") (\(code))"
         case "res.partner.category":
             var names = [row["name"]?.stringValue ?? ""]
             var parent = row["parent_id"]?.intValue

@@ -53,6 +53,7 @@ enum Registry {
                 many2one("company_id", "res.company", "Company"),
                 many2one("user_id", "res.users", "Salesperson"),
                 many2one("property_payment_term_id", "account.payment.term", "Customer Payment Terms"),
+                many2one("industry_id", "res.partner.industry", "Industry"),
             ])
         partner.order = [("complete_name", false), ("id", true)]
         partner.parentField = "parent_id"
@@ -70,6 +71,13 @@ enum Registry {
         category.order = [("name", false), ("id", false)]
         category.parentField = "parent_id"
         list.append(category)
+
+        // Odoo 17–19 `base` (19: the `partner` addon): name and full name (translatable), archivable, `_order = "name"`.
+        var industry = ModelSpec(
+            "res.partner.industry", "Industry",
+            [char("name", "Name"), char("full_name", "Full Name"), boolean("active", "Active", default: true)])
+        industry.order = [("name", false), ("id", false)]
+        list.append(industry)
 
         var country = ModelSpec(
             "res.country", "Country",

@@ -19,6 +19,40 @@ enum Seed {
         (183, "PT", "Portugal", 351), (201, "SE", "Sweden", 46), (233, "US", "United States", 1), (105, "IN", "India", 91),
     ]
 
+    /// A few states (`res.country.state`) of the seeded countries; ids are the simulator's own.
+    static let states: [(Int64, String, String)] = [
+        (233, "CA", "California"), (233, "NY", "New York"), (233, "TX", "Texas"), (233, "WA", "Washington"),
+        (38, "ON", "Ontario"), (38, "QC", "Quebec"), (57, "BY", "Bavaria"), (57, "BE", "Berlin"),
+    ]
+
+    /// The payment terms the `account` module ships (`account_payment_term_data.xml`), in that order.
+    static let paymentTerms = [
+        "Immediate Payment", "15 Days", "21 Days", "30 Days", "45 Days", "End of Following Month", "10 Days after End of Next Month",
+        "30% Now, Balance 60 Days", "2/7 Net 30", "90 days, on the 10th",
+    ]
+
+    /// The industries `base` ships (`res_partner_industry_data.xml`, NACE sections A–U): short name, full name.
+    static let industries: [(String, String)] = [
+        ("Agriculture", "A - AGRICULTURE, FORESTRY AND FISHING"), ("Mining", "B - MINING AND QUARRYING"),
+        ("Manufacturing", "C - MANUFACTURING"), ("Energy supply", "D - ELECTRICITY, GAS, STEAM AND AIR CONDITIONING SUPPLY"),
+        ("Water supply", "E - WATER SUPPLY; SEWERAGE, WASTE MANAGEMENT AND REMEDIATION ACTIVITIES"), ("Construction", "F - CONSTRUCTION"),
+        ("Wholesale/Retail", "G - WHOLESALE AND RETAIL TRADE; REPAIR OF MOTOR VEHICLES AND MOTORCYCLES"),
+        ("Transportation/Logistics", "H - TRANSPORTATION AND STORAGE"),
+        ("Food/Hospitality", "I - ACCOMMODATION AND FOOD SERVICE ACTIVITIES"),
+        ("Information and communication", "J - INFORMATION AND COMMUNICATION"),
+        ("Finance/Insurance", "K - FINANCIAL AND INSURANCE ACTIVITIES"),
+        ("Real Estate", "L - REAL ESTATE ACTIVITIES"), ("Scientific", "M - PROFESSIONAL, SCIENTIFIC AND TECHNICAL ACTIVITIES"),
+        ("Administrative/Utilities", "N - ADMINISTRATIVE AND SUPPORT SERVICE ACTIVITIES"),
+        ("Public Administration", "O - PUBLIC ADMINISTRATION AND DEFENCE; COMPULSORY SOCIAL SECURITY"), ("Education", "P - EDUCATION"),
+        ("Health/Social", "Q - HUMAN HEALTH AND SOCIAL WORK ACTIVITIES"), ("Entertainment", "R - ARTS, ENTERTAINMENT AND RECREATION"),
+        ("Other Services", "S - OTHER SERVICE ACTIVITIES"),
+        (
+            "Households",
+            "T - ACTIVITIES OF HOUSEHOLDS AS EMPLOYERS; UNDIFFERENTIATED GOODS- AND SERVICES-PRODUCING ACTIVITIES OF HOUSEHOLDS FOR OWN USE"
+        ),
+        ("Extraterritorial", "U - ACTIVITIES OF EXTRATERRITORIAL ORGANISATIONS AND BODIES"),
+    ]
+
     static func populate(_ db: inout Database, login: String) {
         let flavour = db.flavour
         let stamp: JSONValue = .string(db.timestamp)
@@ -35,6 +69,9 @@ enum Seed {
             put("res.country", id, ["name": .string(name), "code": .string(code), "phone_code": .int(phone)])
         }
         db.tables["res.country"]?.nextId = 251
+        for (index, state) in states.enumerated() {
+            put("res.country.state", Int64(index + 1), ["country_id": .int(state.0), "code": .string(state.1), "name": .string(state.2)])
+        }
         put(
             "res.currency", 1,
             [
@@ -116,7 +153,12 @@ enum Seed {
         }
         put("account.payment.method.line", 1, ["name": "Manual Payment", "journal_id": .int(bankJournal), "payment_type": "inbound"])
         put("account.payment.method.line", 2, ["name": "Manual Payment", "journal_id": .int(bankJournal), "payment_type": "outbound"])
-        put("account.payment.term", 1, ["name": "Immediate Payment", "active": true])
+        for (index, name) in paymentTerms.enumerated() {
+            put("account.payment.term", Int64(index + 1), ["name": .string(name), "active": true])
+        }
+        for (index, industry) in industries.enumerated() {
+            put("res.partner.industry", Int64(index + 1), ["name": .string(industry.0), "full_name": .string(industry.1), "active": true])
+        }
         if flavour.enterprise {
             put(
                 "sale.subscription.plan", 1,

@@ -218,8 +218,10 @@ extension SalesforceState {
                     entry["picklistValues"] = .array(
                         settings.currencies.map { ["value": .string($0), "label": .string($0), "active": true] })
                 } else {
-                    entry["picklistValues"] = []
+                    entry["picklistValues"] = .array(
+                        field.picklistValues.map { ["value": .string($0), "label": .string($0), "active": true] })
                 }
+                if field.kind == .picklist { entry["restrictedPicklist"] = .bool(field.restrictedPicklist) }
                 return .object(entry)
             })
         out["childRelationships"] = .array(

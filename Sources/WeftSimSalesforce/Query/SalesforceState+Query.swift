@@ -226,7 +226,7 @@ extension SalesforceState {
                 rows = all(query.object.name, includeDeleted: allRows).filter { $0[parentID.field].string == parentID.id }
             }
         } else {
-            rows = all(query.object.name, includeDeleted: allRows)
+            rows = readableAll(query.object.name, includeDeleted: allRows)
         }
         if let condition = query.condition { rows = rows.filter { evaluate(condition, $0) } }
         if !query.orderBy.isEmpty {
@@ -252,7 +252,7 @@ extension SalesforceState {
     private func value(_ path: BoundPath, _ record: Record) -> JSON {
         var current = record
         for reference in path.relationships {
-            guard let id = current[reference.name].string, let parent = records[id] else { return .null }
+            guard let id = current[reference.name].string, let parent = readable(id) else { return .null }
             current = parent
         }
         return current[path.field.name]
@@ -411,12 +411,61 @@ extension SalesforceState {
             out[field.name] = record[field.name]
             return
         }
-        guard let id = record[reference.name].string, let parent = records[id] else {
+        guard let id = record[reference.name].string, let parent = readable(id) else {
             if out[name] == nil { out[name] = .null }
             return
         }
         var nested = out[name]?.object ?? JSONObject([("attributes", attributes(parent.type, parent.id, version: version))])
         put(relationships.dropFirst(), field, from: parent, into: &nested, version: version)
         out[name] = .object(nested)
+    }
+}
+
+// MARK: Users
+
+extension SalesforceState {
+    /// The record `id` as queries read it: a stored record (a User with its derived `Name`), or one of the users the
+    /// simulator is configured with (kept as a username → id map, without a stored record): an active user whose
+    /// email is its username.
+    func readable(_ id: String) -> Record? {
+        if let record = records[id] { return record.type == "User" ? Self.namedUser(record) : record }
+        guard id.hasPrefix("005"), let username = users.first(where: { $0.value == id })?.key else { return nil }
+        return configuredUser(username, id: id)
+    }
+
+    /// The records of `type` as queries read them: for `User`, the configured users, then the stored ones.
+    func readableAll(_ type: String, includeDeleted: Bool) -> [Record] {
+        guard type == "User" else { return all(type, includeDeleted: includeDeleted) }
+        let stored = all(type, includeDeleted: true).map(Self.namedUser)
+        let storedIDs = Set(stored.map(\.id))
+        let configured = users.filter { !storedIDs.contains($0.value) }.sorted { $0.value < $1.value }
+            .map { configuredUser($0.key, id: $0.value) }
+        return configured + stored
+    }
+
+    /// A User with `Name` = First + Last Name, as Salesforce derives it.
+    private static func namedUser(_ record: Record) -> Record {
+        var record = record
+        let name = [record["FirstName"].string, record["LastName"].string].compactMap { $0 }.joined(separator: " ")
+        record.fields["Name"] = name.isEmpty ? .null : .string(name)
+        return record
+    }
+
+    private func configuredUser(_ username: String, id: String) -> Record {
+        let local = String(username.split(separator: "@").first ?? Substring(username))
+        var fields: [String: JSON] = [:]
+        for field in schema.object("User")?.fields ?? [] { fields[field.name] = field.kind == .boolean ? .bool(false) : .null }
+        fields["Id"] = .string(id)
+        fields["Username"] = .string(username)
+        fields["LastName"] = .string(local)
+        fields["Name"] = .string(local)
+        fields["Alias"] = .string(String(local.prefix(8)))
+        fields["Email"] = .string(username)
+        fields["IsActive"] = true
+        fields["TimeZoneSidKey"] = "GMT"
+        fields["LocaleSidKey"] = "en_US"
+        fields["EmailEncodingKey"] = "UTF-8"
+        fields["LanguageLocaleKey"] = "en_US"
+        return Record(type: "User", id: id, fields: fields)
     }
 }

@@ -29,6 +29,9 @@ struct FieldDef: Sendable {
     var externalID = false
     var unique = false
     var custom = false
+    /// A custom picklist's values, and whether other values are refused.
+    var picklistValues: [String] = []
+    var restrictedPicklist = false
 }
 
 /// A child relationship (`Opportunity.OpportunityLineItems`).
@@ -285,13 +288,36 @@ struct Schema: Sendable {
         role.add(FieldDef(name: "IsPrimary", kind: .boolean, label: "Primary"))
         system(&role)
 
-        var objects = [account, contact, opportunity, product, pricebook, entry, line, role]
+        // The org's users. They are deactivated (`IsActive`), never deleted, so User has no `IsDeleted`; `Name` is
+        // First + Last Name (read-only). Required on create as in a real org, except `ProfileId` (no Profile object
+        // here). Queries also see the users the simulator is configured with (`SalesforceState.readable`).
+        var user = ObjectSchema(name: "User", label: "User", labelPlural: "Users", keyPrefix: "005")
+        user.add(FieldDef(name: "Id", kind: .id, label: "User ID", createable: false, updateable: false))
+        user.add(FieldDef(name: "Username", kind: .string, label: "Username", required: true, unique: true))
+        user.add(FieldDef(name: "LastName", kind: .string, label: "Last Name", required: true))
+        user.add(text("FirstName", "First Name"))
+        user.add(FieldDef(name: "Name", kind: .string, label: "Full Name", createable: false, updateable: false))
+        user.add(FieldDef(name: "Alias", kind: .string, label: "Alias", required: true))
+        user.add(FieldDef(name: "Email", kind: .email, label: "Email", required: true))
+        user.add(text("Title", "Title"))
+        user.add(text("Phone", "Phone", .phone))
+        user.add(FieldDef(name: "IsActive", kind: .boolean, label: "Active"))
+        for (name, label) in [
+            ("TimeZoneSidKey", "Time Zone"), ("LocaleSidKey", "Locale"), ("EmailEncodingKey", "Email Encoding"),
+            ("LanguageLocaleKey", "Language"),
+        ] {
+            user.add(FieldDef(name: name, kind: .picklist, label: label, required: true))
+        }
+        system(&user)
+
+        var objects = [account, contact, opportunity, product, pricebook, entry, line, role, user]
         for index in objects.indices {
             for custom in customFields[objects[index].name] ?? [] where objects[index].field(custom.name) == nil {
                 objects[index].add(
                     FieldDef(
                         name: custom.name, kind: custom.type.kind, label: String(custom.name.dropLast(3)).replacingUnderscores,
-                        externalID: custom.externalID, unique: custom.unique, custom: true))
+                        externalID: custom.externalID, unique: custom.unique, custom: true,
+                        picklistValues: custom.picklistValues, restrictedPicklist: custom.restricted && custom.type.kind == .picklist))
             }
         }
         for object in objects { register(object) }

@@ -34,6 +34,11 @@ extension SalesforceState {
     /// Updates the record `id` of `object` from a JSON body.
     mutating func update(_ object: ObjectSchema, id: String, _ input: JSONObject) throws(SalesforceError) {
         let record = try live(id, of: object)
+        if locked.contains(record.id) {
+            throw SalesforceError(
+                400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records: \(record.id)",
+                fields: [])
+        }
         let values = try coerce(object, input, insert: false)
         var fields = record.fields
         for (name, value) in values { fields[name] = value }
@@ -170,6 +175,15 @@ extension SalesforceState {
             return .jsonParser("Cannot deserialize instance of \(type) from \(shown) or request may be missing a required field")
         }
         switch field.kind {
+        case .picklist where field.restrictedPicklist:
+            guard let text = value.string else { throw refuse() }
+            if text.isEmpty { return .null }
+            guard let allowed = field.picklistValues.first(where: { $0.lowercased() == text.lowercased() }) else {
+                throw SalesforceError(
+                    400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "\(field.label): bad value for restricted picklist field: \(text)",
+                    fields: [field.name])
+            }
+            return .string(allowed)
         case .string, .textarea, .picklist, .email, .phone, .url:
             switch value {
             case .string(let text): return text.isEmpty ? .null : .string(text)

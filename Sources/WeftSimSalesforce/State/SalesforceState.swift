@@ -53,6 +53,8 @@ struct SalesforceState: Sendable {
     var currentUserID: String
     /// Records created or changed by the current call: (type, id, isNew).
     var touched: [(type: String, id: String, isNew: Bool)] = []
+    /// Records another transaction holds a lock on: updates fail with `UNABLE_TO_LOCK_ROW`.
+    var locked: Set<String> = []
     var random: SplitMix64
     var outbound: OutboundQueue
     private(set) var standardPricebookID = ""
