@@ -148,7 +148,7 @@ public struct HubSpotAccountSnapshot: Sendable, Hashable {
     public func account(system: SystemName, mapping: HubSpotAccountMapping) -> Account {
         Account(
             ref: ExternalRef(system: system, kind: .account, id: company.id), name: company["name"],
-            domain: company["domain"].flatMap(Self.normalisedDomain), phone: company["phone"],
+            domain: company["domain"].flatMap(AccountIdentity.domain(fromWebsite:)), phone: company["phone"],
             segment: mapping.segment.flatMap { company[$0] },
             owner: mapping.owner.flatMap { company[$0] } == nil ? nil : ownerEmail,
             address: company.postalAddress, taxID: mapping.taxID.flatMap { company[$0] },
@@ -165,16 +165,6 @@ public struct HubSpotAccountSnapshot: Sendable, Hashable {
                 name: name.isEmpty ? nil : name, email: record["email"]?.lowercased(), phone: record["phone"],
                 jobTitle: record["jobtitle"], deleted: record.archived ? true : nil)
         }
-    }
-
-    /// `https://www.Acme.com/about` → `acme.com`; `nil` when nothing is left.
-    static func normalisedDomain(_ text: String) -> String? {
-        var domain = Substring(text.trimmingCharacters(in: .whitespaces).lowercased())
-        if let scheme = domain.range(of: "://") { domain = domain[scheme.upperBound...] }
-        if let end = domain.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { domain = domain[..<end] }
-        if domain.hasPrefix("www.") { domain = domain.dropFirst(4) }
-        while domain.hasSuffix(".") { domain = domain.dropLast() }
-        return domain.isEmpty ? nil : String(domain)
     }
 }
 

@@ -61,8 +61,8 @@ public struct HubSpotDealSnapshot: Sendable, Hashable {
     /// `{"id","properties","updatedAt","archived"}`.
     public var payload: Data {
         let object: JSONValue = [
-            "deal": Self.json(deal), "lineItems": .array(lineItems.map(Self.json)), "company": company.map(Self.json) ?? .null,
-            "contact": contact.map(Self.json) ?? .null,
+            "deal": deal.snapshotJSON, "lineItems": .array(lineItems.map(\.snapshotJSON)), "company": company.map(\.snapshotJSON) ?? .null,
+            "contact": contact.map(\.snapshotJSON) ?? .null,
         ]
         return Data(object.serialized())
     }
@@ -81,16 +81,6 @@ public struct HubSpotDealSnapshot: Sendable, Hashable {
             deal: deal, lineItems: (json["lineItems"]?.arrayValue ?? []).compactMap(HubSpotRecord.init(json:)),
             company: json["company"].flatMap(HubSpotRecord.init(json:)),
             contact: json["contact"].flatMap(HubSpotRecord.init(json:)))
-    }
-
-    private static func json(_ record: HubSpotRecord) -> JSONValue {
-        var properties: [String: JSONValue] = [:]
-        for (name, value) in record.properties { properties[name] = value.map(JSONValue.string) ?? .null }
-        var object: [String: JSONValue] = [
-            "id": .string(record.id), "properties": .object(properties), "archived": .bool(record.archived),
-        ]
-        if let updatedAt = record.updatedAt { object["updatedAt"] = .string(HubSpotTime.format(updatedAt)) }
-        return .object(object)
     }
 
     /// The canonical deal this snapshot shows.
@@ -114,14 +104,9 @@ public struct HubSpotDealSnapshot: Sendable, Hashable {
     }
 
     private func company(_ record: HubSpotRecord, system: SystemName, mapping: HubSpotDealMapping) -> Customer {
-        let country = record["country"].map { $0.count == 2 ? $0.uppercased() : $0 }
-        let hasAddress = [record["address"], record["city"], record["zip"], country].contains { $0 != nil }
-        return Customer(
+        Customer(
             ref: ExternalRef(system: system, kind: .account, id: record.id), name: record["name"], phone: record["phone"],
-            address: hasAddress
-                ? PostalAddress(
-                    line1: record["address"], line2: record["address2"], city: record["city"], postalCode: record["zip"],
-                    state: record["state"], country: country) : nil,
+            address: record.postalAddress,
             taxID: mapping.taxIDProperty.flatMap { record[$0] }, deleted: record.archived ? true : nil)
     }
 

@@ -67,14 +67,8 @@ struct OdooIdentity: Sendable, Hashable {
 
     /// `https://www.Acme.com/about` → `acme.com`; `acme.com` → `acme.com`.
     static func host(ofWebsite text: String) -> String? {
-        var rest = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased())
-        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
-        if let end = rest.firstIndex(where: { "/?#".contains($0) }) { rest = rest[..<end] }
-        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-        if let colon = rest.firstIndex(of: ":") { rest = rest[..<colon] }
-        if rest.hasPrefix("www.") { rest = rest.dropFirst(4) }
-        while rest.hasSuffix(".") { rest = rest.dropLast() }
-        return rest.isEmpty || !rest.contains(".") ? nil : String(rest)
+        // A host without a dot (`localhost`) is no company's domain.
+        AccountIdentity.domain(fromWebsite: text).flatMap { $0.contains(".") ? $0 : nil }
     }
 
     static func domain(ofEmail text: String) -> String? {

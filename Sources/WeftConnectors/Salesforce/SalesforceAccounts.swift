@@ -202,7 +202,7 @@ public struct SalesforceAccountSnapshot: Sendable, Hashable {
             } else {
                 mapping.ownerEmailField.flatMap { Self.text(record, $0) }
             }
-        let domain = Self.text(record, "Website").flatMap(HubSpotAccountSnapshot.normalisedDomain)
+        let domain = Self.text(record, "Website").flatMap(AccountIdentity.domain(fromWebsite:))
         let taxID = mapping.vatField.flatMap { Self.text(record, $0) }
         return Account(
             ref: ExternalRef(system: system, kind: .account, id: accountID), name: Self.text(record, "Name"),

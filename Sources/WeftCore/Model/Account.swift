@@ -1,3 +1,5 @@
+import Foundation
+
 /// A CRM company (HubSpot company, Salesforce Account) kept in step with its ERP partner in both directions. Field
 /// names are also the canonical field paths used by ownership rules (`account.name`, `account.address`, …): each field
 /// is written by its owner only, and sent to the other side.
@@ -71,6 +73,19 @@ public struct AccountIdentity: Hashable, Sendable, Codable {
     public init(taxID: String? = nil, domain: String? = nil) {
         self.taxID = taxID
         self.domain = domain
+    }
+
+    /// A web domain as `Account.domain` holds it: the host of a website or domain as typed, lower case, without
+    /// scheme, user, port, path or `www.` (`https://www.Acme.com:8080/about` → `acme.com`); `nil` when empty.
+    public static func domain(fromWebsite text: String) -> String? {
+        var rest = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased())
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        if let end = rest.firstIndex(where: { "/?#".contains($0) }) { rest = rest[..<end] }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        if let colon = rest.firstIndex(of: ":") { rest = rest[..<colon] }
+        if rest.hasPrefix("www.") { rest = rest.dropFirst(4) }
+        while rest.hasSuffix(".") { rest = rest.dropLast() }
+        return rest.isEmpty ? nil : String(rest)
     }
 }
 
