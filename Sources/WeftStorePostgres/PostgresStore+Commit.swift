@@ -16,7 +16,6 @@ extension PostgresStore {
         guard !results.isEmpty else { return [] }
         let nowMs = StoreInstant.millis(now)
         // Encode outside the transaction.
-        let encoder = CanonicalCoding.encoder
         var batch: [Encoded] = []
         batch.reserveCapacity(results.count)
         do {
@@ -24,7 +23,7 @@ extension PostgresStore {
                 batch.append(
                     Encoded(
                         result: result, state: try result.aggregate.map { try $0.canonicalJSON() },
-                        commands: try result.commands.map { ($0, try encoder.encode($0.payload)) }))
+                        commands: try result.commands.map { ($0, try CanonicalCoding.encode($0.payload)) }))
             }
         } catch {
             throw PostgresStoreError.encoding("encode processing results", "\(error)")

@@ -160,7 +160,6 @@ extension SQLiteStore {
         guard !results.isEmpty else { return [] }
         let nowMs = Self.millis(now)
         // Encode outside the write transaction: the writer is the bottleneck.
-        let encoder = CanonicalCoding.encoder
         var batch: [EncodedResult] = []
         batch.reserveCapacity(results.count)
         do {
@@ -168,7 +167,7 @@ extension SQLiteStore {
                 batch.append(
                     EncodedResult(
                         result: result, state: try result.aggregate.map { try $0.canonicalJSON() },
-                        commands: try result.commands.map { ($0, try encoder.encode($0.payload)) }))
+                        commands: try result.commands.map { ($0, try CanonicalCoding.encode($0.payload)) }))
             }
         } catch {
             throw SQLiteStoreError.encoding("encode processing results", error)

@@ -123,8 +123,7 @@ public enum CanonicalCoding {
 
     /// A canonical value as a `JSONValue` (for field maps).
     public static func jsonValue(_ value: some Encodable) -> JSONValue {
-        guard let data = try? encoder.encode(value), let json = try? JSONValue.parse(data) else { return .null }
-        return json
+        (try? tree(of: value)) ?? .null
     }
 
     /// 64-bit FNV-1a of bytes: a cheap, stable fingerprint (not a security hash).

@@ -61,7 +61,7 @@ public struct CommandRouter: Sendable {
                     ? crmCommands(aggregate: aggregate, target: target)
                     : desiredCommands(aggregate: aggregate, target: target)
             for (key, payload) in desired {
-                let bytes = (try? CanonicalCoding.encoder.encode(payload)) ?? Data()
+                let bytes = (try? CanonicalCoding.encode(payload)) ?? Data()
                 let fingerprint = CanonicalCoding.fingerprint(bytes)
                 let emissionKey = "\(target)|\(key)"
                 let previous = aggregate.emitted[emissionKey]
