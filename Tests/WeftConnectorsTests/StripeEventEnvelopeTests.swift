@@ -94,6 +94,20 @@ struct StripeEventEnvelopeTests {
         }
     }
 
+    /// Ingress reads only the head of an event, but a body broken anywhere (here in the object's lines, which it
+    /// skips) is still refused as JSON, as it was when the whole body was decoded.
+    @Test func rejectsABodyBrokenInAMemberItSkips() {
+        let body =
+            #"{"id":"evt_1","object":"event","type":"invoice.paid","created":1,"#
+            + #""data":{"object":{"id":"in_1","customer":"cus_1","lines":{"data":[{"amount":1 2}]}}}}"#
+        #expect(throws: StripeEventError.self) { try StripeEventEnvelope.parse(Data(body.utf8)) }
+        do {
+            _ = try StripeEventEnvelope.parse(Data(body.utf8))
+        } catch {
+            #expect(error.code == .invalidJSON)
+        }
+    }
+
     @Test func rejectsNonJSONWithoutEchoingIt() {
         for body in ["not json secret", "[1,2]", #"{"id":5,"type":"x","created":1,"data":{"object":{}}}"#] {
             do {

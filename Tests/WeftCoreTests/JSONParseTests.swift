@@ -27,6 +27,45 @@ struct JSONParseTests {
         #expect(ours == Self.viaFoundation(text), "\(text)")
     }
 
+    /// A projection builds less but checks the whole document: the same documents are accepted and rejected.
+    @Test(arguments: samples)
+    func projectionAcceptsAndRejectsTheSameDocuments(_ text: String) {
+        let whole = try? JSONValue.parse(Data(text.utf8))
+        #expect((try? JSONValue.parse(Data(text.utf8), keeping: .all)) == whole, "\(text)")
+        let nothing = try? JSONValue.parse(Data(text.utf8), keeping: .members([:]))
+        #expect((nothing == nil) == (whole == nil), "\(text)")
+    }
+
+    @Test func projectionKeepsOnlyTheNamedMembers() throws {
+        let text =
+            #"{"id":"evt_1","noise":{"deep":[1,2,{"x":"\u00e9"}]},"data":{"object":{"id":"in_1","lines":[{"a":1}],"#
+            + #""customer":{"id":"cus_1","name":"n"}},"other":true},"list":[{"k":1,"z":2},{"z":3}],"id2":null}"#
+        let projection = JSONProjection.members([
+            "id": .all, "data": .members(["object": .members(["id": .all, "customer": .members(["id": .all])])]),
+            "list": .members(["k": .all]), "missing": .all,
+        ])
+        let kept = try JSONValue.parse(Data(text.utf8), keeping: projection)
+        #expect(kept == ["id": "evt_1", "data": ["object": ["id": "in_1", "customer": ["id": "cus_1"]]], "list": [["k": 1], [:]]])
+    }
+
+    /// What is skipped is still checked: a broken member that is not kept rejects the document.
+    @Test func brokenSkippedMembersStillReject() {
+        let broken = [
+            #"{"keep":1,"skip":"\ud83d alone"}"#, #"{"skip":[1 2],"keep":1}"#, #"{"skip":{"a" 1}}"#, "{\"skip\":\"tab\there\"}",
+            #"{"skip":01}"#, #"{"skip":"open}"#, #"{"skip":[1,]}"#, #"{"keep":1} x"#,
+        ]
+        for text in broken {
+            #expect(throws: JSONParseError.self, "\(text)") {
+                try JSONValue.parse(Data(text.utf8), keeping: .members(["keep": .all]))
+            }
+        }
+        var invalidUTF8 = Data(#"{"keep":1,"skip":"a"#.utf8)
+        invalidUTF8.append(contentsOf: [0xC3, 0x28])
+        invalidUTF8.append(contentsOf: #""}"#.utf8)
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(invalidUTF8, keeping: .members(["keep": .all])) }
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(invalidUTF8) }
+    }
+
     /// Foundation accepts a trailing comma; RFC 8259 does not, and neither do we.
     @Test func rejectsTrailingCommas() {
         for text in ["[1,]", #"{"a":1,}"#, "[,]"] {

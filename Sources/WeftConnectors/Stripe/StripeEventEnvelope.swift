@@ -51,23 +51,51 @@ public struct StripeEventEnvelope: Hashable, Sendable {
     ///   - system: the configured name of the Stripe system (the `system` of every reference).
     /// - Throws: ``StripeEventError`` with code `invalidJSON` or `notAnEvent`.
     public static func parse(_ body: Data, system: SystemName = "stripe") throws(StripeEventError) -> StripeEventEnvelope {
-        let wire: Wire
+        // Only the members below are built; the rest of the body (the object's lines, metadata, …) is checked as JSON
+        // and skipped. This runs on every webhook before it is acknowledged.
+        let tree: JSONValue
         do {
-            wire = try JSONDecoder().decode(Wire.self, from: body)
+            tree = try JSONValue.parse(body, keeping: headProjection)
         } catch {
-            throw StripeEventError.from(error, code: .notAnEvent)
+            throw StripeEventError(code: .invalidJSON, detail: "\(error)")
         }
-        if let object = wire.object, object != "event" { throw StripeEventError(code: .notAnEvent, detail: "object") }
-        guard let id = wire.id, !id.isEmpty else { throw StripeEventError(code: .notAnEvent, detail: "id") }
-        guard let type = wire.type, !type.isEmpty else { throw StripeEventError(code: .notAnEvent, detail: "type") }
-        guard let created = wire.created else { throw StripeEventError(code: .notAnEvent, detail: "created") }
-        guard let object = wire.data?.object else { throw StripeEventError(code: .notAnEvent, detail: "data.object") }
+        guard case .object(let top) = tree else { throw StripeEventError(code: .notAnEvent) }
+        func string(_ name: String) throws(StripeEventError) -> String? {
+            switch top[name] {
+            case nil, .null: return nil
+            case .string(let text): return text
+            default: throw StripeEventError(code: .notAnEvent, detail: name)
+            }
+        }
+        if let object = try string("object"), object != "event" { throw StripeEventError(code: .notAnEvent, detail: "object") }
+        guard let id = try string("id"), !id.isEmpty else { throw StripeEventError(code: .notAnEvent, detail: "id") }
+        guard let type = try string("type"), !type.isEmpty else { throw StripeEventError(code: .notAnEvent, detail: "type") }
+        guard case .int(let created) = top["created"] else { throw StripeEventError(code: .notAnEvent, detail: "created") }
+        let apiVersion = try string("api_version")
+        guard case .object(let data) = top["data"] else { throw StripeEventError(code: .notAnEvent, detail: "data.object") }
+        guard case .object(let members) = data["object"] else {
+            throw StripeEventError(code: .notAnEvent, detail: "data.object")
+        }
+        let object = ObjectHead(members)
         return StripeEventEnvelope(
             id: SourceEventID(id), type: type, created: Date(timeIntervalSince1970: TimeInterval(created)),
-            apiVersion: wire.apiVersion, objectType: object.object, objectID: object.id,
+            apiVersion: apiVersion, objectType: object.object, objectID: object.id,
             entityKey: entityKey(of: object, eventID: id, system: system)
         )
     }
+
+    /// What `parse` reads of an event: its head and the members of `data.object` that decide the entity key.
+    static let headProjection: JSONProjection = {
+        let reference = JSONProjection.members(["id": .all, "customer": .members(["id": .all])])
+        let object = JSONProjection.members([
+            "id": .all, "object": .all, "customer": reference, "product": reference, "invoice": reference,
+            "charge": reference, "payment_intent": reference,
+        ])
+        return .members([
+            "id": .all, "object": .all, "type": .all, "created": .all, "api_version": .all,
+            "data": .members(["object": object]),
+        ])
+    }()
 
     /// This event as an inbox append.
     /// - Parameters:
@@ -121,29 +149,11 @@ public struct StripeEventEnvelope: Hashable, Sendable {
         }
     }
 
-    private struct Wire: Decodable {
-        var id: String?
-        var object: String?
-        var type: String?
-        var created: Int64?
-        var apiVersion: String?
-        var data: DataMember?
-
-        enum CodingKeys: String, CodingKey {
-            case id, object, type, created, data
-            case apiVersion = "api_version"
-        }
-    }
-
-    private struct DataMember: Decodable {
-        var object: ObjectHead?
-    }
-
     /// The members of `data.object` that decide the entity key.
     ///
     /// Lenient: a member of an unexpected shape (in an object type Weft does not map) is treated as absent rather than
     /// rejecting the webhook, which Stripe would then retry for days.
-    struct ObjectHead: Decodable {
+    struct ObjectHead {
         var id: String?
         var object: String?
         var customer: StripeObjectRef?
@@ -152,20 +162,14 @@ public struct StripeEventEnvelope: Hashable, Sendable {
         var charge: StripeObjectRef?
         var paymentIntent: StripeObjectRef?
 
-        private enum CodingKeys: String, CodingKey {
-            case id, object, customer, product, invoice, charge
-            case paymentIntent = "payment_intent"
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            id = try? container.decodeIfPresent(String.self, forKey: .id)
-            object = try? container.decodeIfPresent(String.self, forKey: .object)
-            customer = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .customer)
-            product = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .product)
-            invoice = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .invoice)
-            charge = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .charge)
-            paymentIntent = try? container.decodeIfPresent(StripeObjectRef.self, forKey: .paymentIntent)
+        init(_ members: [String: JSONValue]) {
+            id = members["id"]?.stringValue
+            object = members["object"]?.stringValue
+            customer = members["customer"].flatMap(StripeObjectRef.init(json:))
+            product = members["product"].flatMap(StripeObjectRef.init(json:))
+            invoice = members["invoice"].flatMap(StripeObjectRef.init(json:))
+            charge = members["charge"].flatMap(StripeObjectRef.init(json:))
+            paymentIntent = members["payment_intent"].flatMap(StripeObjectRef.init(json:))
         }
     }
 }

@@ -1,3 +1,5 @@
+import WeftCore
+
 /// A reference Stripe sends either as an id string or, when expanded, as the object itself.
 ///
 /// Only the id is kept, plus the object's own `customer` when it was expanded (an expanded invoice names its
@@ -14,6 +16,24 @@ struct StripeObjectRef: Decodable, Hashable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case id, customer
+    }
+
+    /// The reference in an already parsed value, as `init(from:)` reads it; `nil` when it has neither shape.
+    init?(json: JSONValue) {
+        switch json {
+        case .string(let id):
+            self.init(id: id)
+        case .object(let members):
+            guard case .string(let id) = members["id"] else { return nil }
+            switch members["customer"] {
+            case nil, .null: self.init(id: id)
+            case let customer?:
+                guard let customer = StripeObjectRef(json: customer) else { return nil }
+                self.init(id: id, customer: customer.id)
+            }
+        default:
+            return nil
+        }
     }
 
     init(from decoder: any Decoder) throws {

@@ -25,6 +25,30 @@ extension JSONValue {
     }
 }
 
+/// Which members of a JSON document to keep when parsing it (`JSONValue.parse(_:keeping:)`).
+public indirect enum JSONProjection: Sendable, Hashable {
+    /// The whole value.
+    case all
+    /// Of an object, only these members, each projected in turn (the rest are checked and skipped, never built);
+    /// of an array, each element so; any other value whole.
+    case members([String: JSONProjection])
+}
+
+extension JSONValue {
+    /// Parses one JSON document, as `parse(_:)` does (the same errors for the same bytes), but builds only the members
+    /// `projection` keeps: reading a few members of a large body costs about a scan of it.
+    public static func parse(_ data: Data, keeping projection: JSONProjection) throws -> JSONValue {
+        try data.withUnsafeBytes { raw throws(JSONParseError) -> JSONValue in
+            var parser = JSONBytesParser(bytes: raw)
+            parser.skipWhitespace()
+            let value = try parser.value(keeping: projection)
+            parser.skipWhitespace()
+            guard parser.index == raw.count else { throw parser.fail("unexpected data after the document") }
+            return value
+        }
+    }
+}
+
 /// A recursive-descent parser over raw bytes.
 struct JSONBytesParser {
     let bytes: UnsafeRawBufferPointer
@@ -66,6 +90,120 @@ struct JSONBytesParser {
         case UInt8(ascii: "n"): return try literal("null", .null)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw fail("unexpected character")
+        }
+    }
+
+    /// The value at `index`, with only the members `projection` keeps.
+    mutating func value(keeping projection: JSONProjection) throws(JSONParseError) -> JSONValue {
+        guard case .members(let kept) = projection, index < bytes.count else { return try value() }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            var members: [String: JSONValue] = [:]
+            try forEachMember { key, parser throws(JSONParseError) in
+                guard let inner = kept[key], members[key] == nil else { return try parser.skipValue() }
+                members[key] = try parser.value(keeping: inner)
+            }
+            return .object(members)
+        case UInt8(ascii: "["):
+            var elements: [JSONValue] = []
+            try forEachElement { parser throws(JSONParseError) in elements.append(try parser.value(keeping: projection)) }
+            return .array(elements)
+        default:
+            return try value()
+        }
+    }
+
+    /// Checks the value at `index` and moves past it without building it.
+    mutating func skipValue() throws(JSONParseError) {
+        guard index < bytes.count else { throw fail("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): try forEachMember { _, parser throws(JSONParseError) in try parser.skipValue() }
+        case UInt8(ascii: "["): try forEachElement { parser throws(JSONParseError) in try parser.skipValue() }
+        case UInt8(ascii: "\""): try skipString()
+        default: _ = try value()
+        }
+    }
+
+    /// Moves past the string at `index`, checking it as `string()` does; builds it only when it has escapes.
+    mutating func skipString() throws(JSONParseError) {
+        let start = index
+        index += 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let slice = UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<index])
+                index += 1
+                // Plain ASCII needs no check; anything else must be valid UTF-8, as `string()` requires.
+                if !slice.allSatisfy({ $0 < 0x80 }), String(validating: slice, as: UTF8.self) == nil {
+                    throw fail("invalid UTF-8 in a string")
+                }
+                return
+            }
+            if byte == UInt8(ascii: "\\") {
+                index = start
+                _ = try string()
+                return
+            }
+            if byte < 0x20 { throw fail("unescaped control character in a string") }
+            index += 1
+        }
+        throw fail("unterminated string")
+    }
+
+    /// Walks the object at `index`: `body` is called with each member's name and the parser at its value, which it
+    /// must consume (parse or skip).
+    mutating func forEachMember(_ body: (String, inout JSONBytesParser) throws(JSONParseError) -> Void) throws(JSONParseError) {
+        try enter()
+        defer { depth -= 1 }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
+            let key = try string()
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            index += 1
+            skipWhitespace()
+            try body(key, &self)
+            skipWhitespace()
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+            index += 1
+            return
+        }
+    }
+
+    /// Walks the array at `index`: `body` is called with the parser at each element, which it must consume.
+    mutating func forEachElement(_ body: (inout JSONBytesParser) throws(JSONParseError) -> Void) throws(JSONParseError) {
+        try enter()
+        defer { depth -= 1 }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            try body(&self)
+            skipWhitespace()
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            guard bytes[index] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
+            index += 1
+            return
         }
     }
 
