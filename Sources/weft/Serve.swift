@@ -6,6 +6,10 @@ import WeftConnectors
 import WeftRuntime
 import WeftServer
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run Weft: webhook ingress, pipeline and delivery, until SIGTERM or SIGINT.")
@@ -20,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     var portFile: String?
 
     func run() async throws {
+        Self.limitMallocArenas()
         let configuration = try ConfigFile.load(config)
         let registry = ProcessBootstrap.start(logLevel: logLevel)
         let logger = Logger(label: "weft")
@@ -53,5 +58,22 @@ enum ConfigFile {
             throw ExitCode(1)
         }
         return configuration
+    }
+}
+
+extension Serve {
+    /// glibc gives threads that allocate at the same time arenas of their own, up to eight per core, and memory freed
+    /// in one arena is not reused by another: with the event loops, the task pool and the store's queues, that is
+    /// most of what `weft serve` holds above its live heap under load (bench: peak RSS 111 MB → 96 MB with two
+    /// arenas, at no cost in throughput). `MALLOC_ARENA_MAX` in the environment still decides when it is set.
+    static func limitMallocArenas() {
+        #if canImport(Glibc)
+            guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
+            // `mallopt` is declared in <malloc.h>, which the Glibc module does not import: look it up instead.
+            guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "mallopt") else { return }
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            let mArenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+            _ = unsafeBitCast(symbol, to: Mallopt.self)(mArenaMax, 2)
+        #endif
     }
 }
