@@ -32,6 +32,19 @@ struct ConfigurationLoaderTests {
         #expect(odoo.apiKey == .environment("ODOO_API_KEY"))
     }
 
+    @Test func thePipelinesNiceValueIsReadAndBoundedWithItsLine() throws {
+        let defaults = try #require(ConfigurationLoader.load(text: Self.valid).0)
+        #expect(defaults.pipeline.nice == 10)
+        let set = try #require(ConfigurationLoader.load(text: Self.valid + "\npipeline: { workers: 3, nice: 0 }").0)
+        #expect(set.pipeline.nice == 0)
+        #expect(set.pipeline.workers == 3)
+        for bad in ["20", "-1", "high"] {
+            let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\npipeline: { nice: \(bad) }")
+            #expect(configuration == nil)
+            #expect(problems.contains { $0.line == 11 && $0.message.contains("pipeline.nice") }, "\(problems)")
+        }
+    }
+
     @Test func payloadKeysAreReadByReferenceAndResolved() throws {
         let text = Self.valid.replacingOccurrences(
             of: "store: { sqlite: ./weft.db }",

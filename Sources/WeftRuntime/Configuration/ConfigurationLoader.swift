@@ -1110,9 +1110,18 @@ private struct Reader {
 
     mutating func readPipeline(_ node: Node) -> PipelineConfiguration {
         var pipeline = PipelineConfiguration()
-        let members = mapping(node, "pipeline", allowed: ["workers", "batch_size", "lease_seconds", "recheck_interval_seconds"])
+        let members = mapping(
+            node, "pipeline", allowed: ["workers", "batch_size", "lease_seconds", "recheck_interval_seconds", "nice"])
         if let value = integer(value(members, "workers"), "pipeline.workers", minimum: 1) { pipeline.workers = value }
         if let value = integer(value(members, "batch_size"), "pipeline.batch_size", minimum: 1) { pipeline.batchSize = value }
+        let niceNode = value(members, "nice")
+        if let nice = integer(niceNode, "pipeline.nice", minimum: 0) {
+            if nice > 19 {
+                problem(niceNode, "pipeline.nice must be a whole number from 0 to 19 (added to the workers' nice value)")
+            } else {
+                pipeline.nice = Int32(nice)
+            }
+        }
         if let value = number(value(members, "lease_seconds"), "pipeline.lease_seconds", minimum: 1) {
             pipeline.lease = .milliseconds(Int64(value * 1000))
         }

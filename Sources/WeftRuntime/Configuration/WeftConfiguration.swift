@@ -583,11 +583,15 @@ public struct PipelineConfiguration: Sendable, Hashable {
     public var idlePoll: Duration
     /// How often the node looks for entitlements whose grace period has ended, to derive and push them again.
     public var recheckInterval: Duration
+    /// Added to the nice value of the workers' threads (0–19; 0: scheduled like the rest of the node). Processing may
+    /// lag; acknowledging a webhook may not: with a nice value the kernel runs ingress first when the CPU is short.
+    public var nice: Int32
 
     public init(
         workers: Int = 2, batchSize: Int = 128, lease: Duration = .seconds(60), idlePoll: Duration = .milliseconds(250),
-        recheckInterval: Duration = .seconds(30)
+        recheckInterval: Duration = .seconds(30), nice: Int32 = 10
     ) {
+        self.nice = nice
         self.workers = workers
         self.batchSize = batchSize
         self.lease = lease

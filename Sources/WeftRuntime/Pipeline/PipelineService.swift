@@ -41,10 +41,17 @@ public struct PipelineService: Service {
         self.logger = logger
     }
 
+    /// Runs the workers until graceful shutdown. Each runs on a thread of its own that the kernel schedules behind
+    /// the rest of the node (`PipelineConfiguration.nice`): events are durable once acknowledged, so under a burst the
+    /// node answers webhooks first and processes them with the CPU that is left, then catches up.
     public func run() async throws {
+        let executors = (0..<max(1, configuration.workers)).map { index in
+            BackgroundExecutor(name: "weft-pipeline-\(index)", nice: configuration.nice)
+        }
+        defer { for executor in executors { executor.shutdown() } }
         await withDiscardingTaskGroup { group in
-            for index in 0..<max(1, configuration.workers) {
-                group.addTask { await worker("\(nodeID)/pipeline/\(index)") }
+            for (index, executor) in executors.enumerated() {
+                group.addTask(executorPreference: executor) { await worker("\(nodeID)/pipeline/\(index)") }
             }
         }
     }
