@@ -267,13 +267,13 @@ public struct Bench: Sendable {
     func measure(servers: [ServerProcess], store: any Store, secret: String, client: HTTPClient, crm: CRMProbe?) async throws
         -> Figures
     {
-        let load = LoadGenerator(client: client, urls: servers.map { "http://127.0.0.1:\($0.port)/hooks/stripe" }, secret: secret)
+        let load = WebhookLoad(endpoints: servers.map { ("127.0.0.1", $0.port) }, secret: secret)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let story = StripeEventFactory(prefix: "B\(runID)x").story(customers: max(1, Int((Double(options.events) / 3.9).rounded(.up))))
         let events = Array(story.events.prefix(options.events))
         logger.info("bench: phase 1", metadata: ["events": "\(events.count)", "concurrency": "\(options.concurrency)"])
         let started = ContinuousClock.now
-        let full = await load.send(events, concurrency: options.concurrency)
+        let full = try await load.send(events, concurrency: options.concurrency)
         try await waitUntilDrained(store)
         let endToEnd = started.duration(to: .now)
         let delivered = try await store.stats(now: Date()).commandsByTarget["odoo"]?[.delivered] ?? 0
@@ -281,7 +281,7 @@ public struct Bench: Sendable {
         let halfRate = max(1, full.perSecond / 2)
         let second = StripeEventFactory(prefix: "H\(runID)x").story(customers: max(1, options.events / 10))
         logger.info("bench: phase 2", metadata: ["events": "\(second.events.count)", "rate": "\(Int(halfRate))"])
-        let half = await load.send(second.events, concurrency: options.concurrency, perSecond: halfRate)
+        let half = try await load.send(second.events, concurrency: options.concurrency, perSecond: halfRate)
         try await waitUntilDrained(store)
 
         var lookups = LookupLoad.Result()
