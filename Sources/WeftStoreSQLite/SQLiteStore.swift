@@ -16,6 +16,8 @@ public final class SQLiteStore: Store {
     let opener: EventPayloadOpener
     /// A directory this store created for itself and removes when it goes away (see `temporary`).
     private let ownedDirectory: String?
+    /// Copies the log into the database file off the writer's queue.
+    private let checkpointer: WALCheckpointer
 
     /// Opens (creating if needed) the store at `path`, sets `synchronous` and verifies it, and applies pending
     /// migrations.
@@ -68,6 +70,9 @@ public final class SQLiteStore: Store {
                     "PRAGMA synchronous is \(actual.map(String.init) ?? "unknown"), expected \(level.level)")
             }
             try Schema.migrator.migrate(pool)
+            // The writer never checkpoints: `WALCheckpointer` does, on its own connection and thread.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+            self.checkpointer = try WALCheckpointer(path: path, configuration: config, logger: logger)
         } catch let error as SQLiteStoreError {
             throw error
         } catch {
@@ -81,6 +86,7 @@ public final class SQLiteStore: Store {
     }
 
     deinit {
+        checkpointer.stop()
         guard let ownedDirectory else { return }
         try? pool.close()
         try? FileManager.default.removeItem(atPath: ownedDirectory)
@@ -88,6 +94,7 @@ public final class SQLiteStore: Store {
 
     /// Closes every connection. Any later call fails with an error; closing twice is harmless.
     public func close() throws {
+        checkpointer.stop()
         do {
             try pool.close()
         } catch {
@@ -102,6 +109,14 @@ public final class SQLiteStore: Store {
         } catch {
             throw SQLiteStoreError.read("read synchronous level", error)
         }
+    }
+
+    /// Runs one checkpoint on the checkpointer's connection now (tests; it runs every 50 ms anyway).
+    func checkpointNow() throws -> (logFrames: Int, copiedFrames: Int) { try checkpointer.checkpoint() }
+
+    /// The writer's `wal_autocheckpoint` (0: it never checkpoints).
+    func writerAutoCheckpoint() async throws -> Int? {
+        try await pool.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
     }
 
     /// How many append transactions were run (group commit makes this smaller than the number of appends).

@@ -57,6 +57,19 @@ struct SQLiteStoreTests {
         #expect(try normal.synchronousLevel() == 1)
     }
 
+    /// The writer never copies the log into the file (a checkpoint there would hold every queued append): its
+    /// automatic checkpoint is off, and the checkpointer's own connection copies everything committed, while the
+    /// store stays open.
+    @Test func theWriterNeverCheckpointsAndTheCheckpointerCopiesEverything() async throws {
+        let store = try SQLiteStore.temporary(logger: logger)
+        #expect(try await store.writerAutoCheckpoint() == 0)
+        _ = try await store.append((0..<200).map { F.event("cp\($0)", key: "k\($0)") })
+        let (logFrames, copiedFrames) = try store.checkpointNow()
+        #expect(logFrames > 0)
+        #expect(copiedFrames == logFrames)
+        #expect(try await store.listEvents(status: nil, limit: 500).count == 200)
+    }
+
     @Test func everythingSurvivesClosingAndReopening() async throws {
         try await withDirectory { directory in
             let path = directory + "/nested/weft.sqlite"
