@@ -59,7 +59,7 @@ extension Database {
     }
 
     func reconciledCents(_ line: Int64) -> Int64 {
-        reconciles.reduce(0) { $0 + (($1.debitLine == line || $1.creditLine == line) ? $1.cents : 0) }
+        (reconciles[line] ?? []).reduce(0) { $0 + $1.cents }
     }
 
     /// Signed residual of a receivable/payable line in cents.
@@ -78,7 +78,7 @@ extension Database {
         let total = abs(Self.cents(self.row("account.move.line", receivable)?["balance"]?.doubleValue ?? 0))
         let residual = abs(lineResidualCents(receivable))
         if residual == 0 {
-            let counterparts = reconciles.compactMap { reconcile -> Int64? in
+            let counterparts = (reconciles[receivable] ?? []).compactMap { reconcile -> Int64? in
                 if reconcile.debitLine == receivable { return reconcile.creditLine }
                 if reconcile.creditLine == receivable { return reconcile.debitLine }
                 return nil
@@ -284,7 +284,12 @@ extension Database {
         }
         for id in ids {
             let lines = Set(moveLines(id))
-            reconciles.removeAll { lines.contains($0.debitLine) || lines.contains($0.creditLine) }
+            for line in lines {
+                for reconcile in reconciles.removeValue(forKey: line) ?? [] {
+                    let other = reconcile.debitLine == line ? reconcile.creditLine : reconcile.debitLine
+                    reconciles[other]?.removeAll { $0.debitLine == line || $0.creditLine == line }
+                }
+            }
             tables["account.move"]?.rows[id]?["state"] = .string("draft")
             tables["account.move"]?.rows[id]?["write_date"] = .string(Self.formatUTC(now).datetime)
         }
@@ -317,7 +322,9 @@ extension Database {
         let b = lineResidualCents(second)
         guard a != 0, b != 0, (a > 0) != (b > 0) else { return }
         let amount = min(abs(a), abs(b))
-        reconciles.append(Reconcile(debitLine: a > 0 ? first : second, creditLine: a > 0 ? second : first, cents: amount))
+        let reconcile = Reconcile(debitLine: a > 0 ? first : second, creditLine: a > 0 ? second : first, cents: amount)
+        reconciles[first, default: []].append(reconcile)
+        reconciles[second, default: []].append(reconcile)
     }
 
     // MARK: - Wizards

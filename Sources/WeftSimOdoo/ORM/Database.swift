@@ -16,13 +16,72 @@ struct ShardedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         set { buckets[Self.bucket(key)][key] = newValue }
     }
 
+    subscript(key: Key, default value: @autoclosure () -> Value) -> Value {
+        get { buckets[Self.bucket(key)][key] ?? value() }
+        set { buckets[Self.bucket(key)][key] = newValue }
+    }
+
     @discardableResult
     mutating func removeValue(forKey key: Key) -> Value? { buckets[Self.bucket(key)].removeValue(forKey: key) }
 }
 
+/// Ids in ascending order, kept in chunks: a call works on a copy of the database, and the first insert after the
+/// copy then copies one chunk and the list of chunks, not every id of the table.
+struct SortedIDs: Sendable {
+    private static var chunkSize: Int { 1024 }
+    private var chunks: [[Int64]] = []
+
+    var last: Int64? { chunks.last?.last }
+    var count: Int { chunks.reduce(0) { $0 + $1.count } }
+    /// Every id, ascending.
+    var all: [Int64] { Array(chunks.joined()) }
+
+    /// The first chunk whose last id is at least `id` (`chunks.count` when there is none).
+    private func chunk(for id: Int64) -> Int {
+        var low = 0
+        var high = chunks.count
+        while low < high {
+            let mid = (low + high) / 2
+            if chunks[mid].last! < id { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    mutating func insert(_ id: Int64) {
+        if last.map({ $0 < id }) ?? true {
+            if let end = chunks.indices.last, chunks[end].count < Self.chunkSize {
+                chunks[end].append(id)
+            } else {
+                chunks.append([id])
+            }
+            return
+        }
+        let index = chunk(for: id)
+        let position = chunks[index].firstIndex { $0 >= id } ?? chunks[index].endIndex
+        guard chunks[index][safe: position] != id else { return }
+        chunks[index].insert(id, at: position)
+        if chunks[index].count > 2 * Self.chunkSize {
+            let upper = Array(chunks[index][Self.chunkSize...])
+            chunks[index].removeSubrange(Self.chunkSize...)
+            chunks.insert(upper, at: index + 1)
+        }
+    }
+
+    mutating func remove(_ id: Int64) {
+        let index = chunk(for: id)
+        guard index < chunks.count, let position = chunks[index].firstIndex(of: id) else { return }
+        chunks[index].remove(at: position)
+        if chunks[index].isEmpty { chunks.remove(at: index) }
+    }
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
+
 struct Table: Sendable {
     var rows = ShardedDictionary<Int64, [String: JSONValue]>()
-    var ids: [Int64] = []
+    var ids = SortedIDs()
     var nextId: Int64 = 1
     /// The fields clients look records up by (`ref`, a payment's memo, a line's `move_id`), indexed like Odoo's
     /// database indexes so a lookup does not scan the table.
@@ -63,24 +122,13 @@ struct Table: Sendable {
     mutating func insert(_ id: Int64, _ row: [String: JSONValue]) {
         rows[id] = row
         noteIndexed(id, row)
-        if let last = ids.last, last > id {
-            let index = ids.firstIndex { $0 > id } ?? ids.endIndex
-            ids.insert(id, at: index)
-        } else {
-            ids.append(id)
-        }
+        ids.insert(id)
         nextId = max(nextId, id + 1)
     }
 
     mutating func remove(_ id: Int64) {
         guard rows.removeValue(forKey: id) != nil else { return }
-        var low = 0
-        var high = ids.count
-        while low < high {
-            let mid = (low + high) / 2
-            if ids[mid] < id { low = mid + 1 } else { high = mid }
-        }
-        if low < ids.count, ids[low] == id { ids.remove(at: low) }
+        ids.remove(id)
     }
 }
 
@@ -115,7 +163,10 @@ struct Database: Sendable {
     /// `module.name` → ir.model.data id.
     var xmlids = ShardedDictionary<String, Int64>()
     var sequences: [String: Int64] = [:]
-    var reconciles: [Reconcile] = []
+    /// Partial reconciliations, under each of their two lines (a move's residual and payment state read only its own
+    /// lines' entries: a list of every reconciliation was scanned on each read, and copied whole on every call that
+    /// added one, since a call works on a copy of the database).
+    var reconciles = ShardedDictionary<Int64, [Reconcile]>()
     /// The wall-clock time of the current call.
     var now = Date(timeIntervalSince1970: 0)
     /// The user every call runs as.
@@ -178,7 +229,7 @@ struct Database: Sendable {
         return !(delegatedHere.contains(field) && parentSpec.fields[field] != nil)
     }
 
-    func ids(_ model: String) -> [Int64] { tables[model]?.ids ?? [] }
+    func ids(_ model: String) -> [Int64] { tables[model]?.ids.all ?? [] }
 
     // MARK: - Time and sequences
 
