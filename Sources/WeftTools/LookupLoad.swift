@@ -152,19 +152,25 @@ final class LookupClientHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Takes one complete response off the buffer: `.some(status)`, `.some(nil)` for one it cannot read, `nil` when
     /// the response has not fully arrived.
     func nextResponse() -> Int?? {
+        Self.takeResponse(from: &buffer).map { $0.map(\.status) }
+    }
+
+    /// Takes one complete HTTP/1.1 response off `buffer`: `.some((status, body))`, `.some(nil)` for one without a
+    /// `Content-Length`, `nil` when it has not fully arrived (the buffer is then left as it was).
+    static func takeResponse(from buffer: inout ByteBuffer?) -> (status: Int, body: ByteBufferView)?? {
         guard var readable = buffer, readable.readableBytes >= 12 else { return nil }
         let view = readable.readableBytesView
-        guard let headEnd = Self.find([13, 10, 13, 10], in: view) else { return nil }
-        let head = view[view.startIndex..<headEnd]
-        guard let length = Self.contentLength(head) else { return .some(nil) }
+        guard let headEnd = find([13, 10, 13, 10], in: view) else { return nil }
+        guard let length = contentLength(view[view.startIndex..<headEnd]) else { return .some(nil) }
         let bodyStart = headEnd + 4
         guard view.endIndex - bodyStart >= length else { return nil }
         // "HTTP/1.1 200 OK": the three digits after the first space.
         let digits = view[view.startIndex + 9..<view.startIndex + 12]
         let status = digits.reduce(0) { $0 * 10 + Int($1) - 48 }
+        let body = ByteBufferView(view[bodyStart..<bodyStart + length])
         readable.moveReaderIndex(forwardBy: bodyStart - view.startIndex + length)
         buffer = readable.readableBytes == 0 ? nil : readable
-        return .some(status)
+        return .some((status, body))
     }
 
     static func find(_ needle: [UInt8], in haystack: ByteBufferView) -> Int? {

@@ -196,19 +196,9 @@ final class WebhookClientHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Takes one complete answer off the buffer: `.some((status, duplicate))`, `.some(nil)` for one it cannot read,
     /// `nil` when it has not fully arrived.
     func nextResponse() -> (Int, Bool)?? {
-        guard var readable = buffer, readable.readableBytes >= 12 else { return nil }
-        let view = readable.readableBytesView
-        guard let headEnd = LookupClientHandler.find([13, 10, 13, 10], in: view) else { return nil }
-        guard let length = LookupClientHandler.contentLength(view[view.startIndex..<headEnd]) else { return .some(nil) }
-        let bodyStart = headEnd + 4
-        guard view.endIndex - bodyStart >= length else { return nil }
-        let digits = view[view.startIndex + 9..<view.startIndex + 12]
-        let status = digits.reduce(0) { $0 * 10 + Int($1) - 48 }
-        let body = view[bodyStart..<bodyStart + length]
-        let duplicate = LookupClientHandler.find(Array(#""duplicate":true"#.utf8), in: ByteBufferView(body)) != nil
-        readable.moveReaderIndex(forwardBy: bodyStart - view.startIndex + length)
-        buffer = readable.readableBytes == 0 ? nil : readable
-        return .some((status, duplicate))
+        LookupClientHandler.takeResponse(from: &buffer).map { answer in
+            answer.map { ($0.status, LookupClientHandler.find(Array(#""duplicate":true"#.utf8), in: $0.body) != nil) }
+        }
     }
 
     func sendNext(context: ChannelHandlerContext) {

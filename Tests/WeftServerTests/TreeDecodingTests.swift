@@ -18,14 +18,16 @@ struct TreeDecodingTests {
         (try? value.decode(T.self)) == Self.viaFoundation(T.self, value)
     }
 
-    /// The aggregates the pipeline builds for a story of both Stripe shapes.
-    static func storyAggregates() throws -> [StoredAggregate] {
+    /// The aggregates the pipeline builds for a story of both Stripe shapes; `each` sees every processing result.
+    static func storyAggregates(prefix: String = "T", each: (ProcessedEvent) throws -> Void = { _ in }) throws
+        -> [StoredAggregate]
+    {
         let processor = PipelineProcessor(
             governor: Governor(ownership: OwnershipRules()),
             router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
             decoders: ["stripe": StripeDecoder()])
         var aggregates: [EntityKey: StoredAggregate] = [:]
-        for (index, event) in StripeEventFactory(prefix: "T").story(customers: 12).events.enumerated() {
+        for (index, event) in StripeEventFactory(prefix: prefix).story(customers: 12).events.enumerated() {
             let envelope = try StripeEventEnvelope.parse(event.body, system: "stripe")
             let incoming = envelope.incomingEvent(system: "stripe", payload: event.body, receivedAt: Date(), traceID: TraceID("t"))
             let inbox = InboxEvent(
@@ -33,6 +35,7 @@ struct TreeDecodingTests {
                 entityKey: incoming.entityKey, occurredAt: incoming.occurredAt, receivedAt: incoming.receivedAt,
                 payload: incoming.payload, traceID: incoming.traceID, status: .processing, attempts: 1, outcome: nil)
             let (result, _) = processor.process(inbox, stored: aggregates[inbox.entityKey])
+            try each(result)
             if let aggregate = result.aggregate { aggregates[inbox.entityKey] = StoredAggregate(aggregate: aggregate, version: 1) }
         }
         return Array(aggregates.values)

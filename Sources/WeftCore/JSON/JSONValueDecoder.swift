@@ -148,7 +148,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 }
 
-private struct IndexKey: CodingKey {
+/// The coding key of an array element (`Index 3`), for coding paths.
+struct IndexKey: CodingKey {
     var stringValue: String { "Index \(intValue ?? 0)" }
     var intValue: Int?
     init(_ index: Int) { intValue = index }
