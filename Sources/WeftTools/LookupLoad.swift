@@ -126,12 +126,7 @@ final class LookupClientHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if buffer == nil {
-            buffer = incoming
-        } else {
-            buffer!.writeBuffer(&incoming)
-        }
+        LookupClientHandler.accumulate(unwrapInboundIn(data), into: &buffer)
         while let status = nextResponse() {
             guard let status else {
                 failed += 1
@@ -146,6 +141,16 @@ final class LookupClientHandler: ChannelInboundHandler, @unchecked Sendable {
                 failed += 1
             }
             sendNext(context: context)
+        }
+    }
+
+    /// Appends what was read to what is waiting to be framed.
+    static func accumulate(_ incoming: ByteBuffer, into buffer: inout ByteBuffer?) {
+        var incoming = incoming
+        if buffer == nil {
+            buffer = incoming
+        } else {
+            buffer!.writeBuffer(&incoming)
         }
     }
 

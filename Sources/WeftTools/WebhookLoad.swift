@@ -159,12 +159,7 @@ final class WebhookClientHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if buffer == nil {
-            buffer = incoming
-        } else {
-            buffer!.writeBuffer(&incoming)
-        }
+        LookupClientHandler.accumulate(unwrapInboundIn(data), into: &buffer)
         while let answer = nextResponse() {
             guard let (status, duplicate) = answer, var inFlight = current else {
                 finish(unfinished: current)
