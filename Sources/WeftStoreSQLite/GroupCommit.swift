@@ -3,7 +3,7 @@ import Synchronization
 
 /// Group commit for inbox appends.
 ///
-/// Callers queue their items and await a continuation. The caller that finds no drain scheduled schedules one on the
+/// Callers queue their items and await a continuation (or pass a completion, called on the writer's thread). The caller that finds no drain scheduled schedules one on the
 /// writer's serial queue; the drain takes everything queued at that moment and commits it in one transaction, then
 /// answers every caller of that batch. If more arrived meanwhile, it schedules the next drain behind whatever other
 /// writes (claims, commits) are already waiting, so ingest cannot starve the pipeline. No timer and no spawned task: a
@@ -13,9 +13,11 @@ import Synchronization
 final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     typealias Commit = @Sendable (Database, [Item]) throws -> [Output]
 
+    typealias Completion = @Sendable (Result<[Output], any Error>) -> Void
+
     private struct Waiter {
         var items: [Item]
-        var continuation: CheckedContinuation<[Output], any Error>
+        var completion: Completion
     }
 
     private struct State {
@@ -43,14 +45,21 @@ final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     func submit(_ items: [Item]) async throws -> [Output] {
         guard !items.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { continuation in
-            let schedule = state.withLock { state -> Bool in
-                state.queue.append(Waiter(items: items, continuation: continuation))
-                guard !state.scheduled else { return false }
-                state.scheduled = true
-                return true
-            }
-            if schedule { scheduleDrain() }
+            submit(items) { continuation.resume(with: $0) }
         }
+    }
+
+    /// Queues `items` and calls `completion` on the writer's thread once the batch holding them has committed or
+    /// failed. It must return quickly: the next batch waits for it.
+    func submit(_ items: [Item], completion: @escaping Completion) {
+        guard !items.isEmpty else { return completion(.success([])) }
+        let schedule = state.withLock { state -> Bool in
+            state.queue.append(Waiter(items: items, completion: completion))
+            guard !state.scheduled else { return false }
+            state.scheduled = true
+            return true
+        }
+        if schedule { scheduleDrain() }
     }
 
     private func scheduleDrain() {
@@ -74,11 +83,11 @@ final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
             var start = 0
             for waiter in batch {
                 let end = start + waiter.items.count
-                waiter.continuation.resume(returning: Array(outputs[start..<end]))
+                waiter.completion(.success(Array(outputs[start..<end])))
                 start = end
             }
         } catch {
-            for waiter in batch { waiter.continuation.resume(throwing: error) }
+            for waiter in batch { waiter.completion(.failure(error)) }
         }
         let again = state.withLock { state -> Bool in
             if state.queue.isEmpty {

@@ -7,19 +7,37 @@ extension SQLiteStore {
     /// Appends events through the group commit: this call's events share a transaction with whatever other callers
     /// queued meanwhile. Duplicates, also within one call or one batch, are reported and not stored.
     public func append(_ events: [IncomingEvent]) async throws -> [AppendResult] {
-        var events = events
-        if let cipher {
-            // Sealed here, outside the writer's queue: the writer is the bottleneck.
-            do {
-                events = try cipher.sealPayloads(events)
-            } catch {
-                throw SQLiteStoreError.encoding("seal an event payload", error)
-            }
-        }
+        let sealed = try sealed(events)
         do {
-            return try await appends.submit(events)
+            return try await appends.submit(sealed)
         } catch {
             throw SQLiteStoreError.write("inbox append", error)
+        }
+    }
+
+    /// The same group commit, answered on the writer's thread: no task per call.
+    public func append(
+        _ events: [IncomingEvent], completion: @escaping @Sendable (Result<[AppendResult], any Error>) -> Void
+    ) {
+        let sealed: [IncomingEvent]
+        do {
+            sealed = try self.sealed(events)
+        } catch {
+            return completion(.failure(error))
+        }
+        appends.submit(sealed) { result in
+            completion(result.mapError { SQLiteStoreError.write("inbox append", $0) })
+        }
+    }
+
+    /// `events` with their payloads sealed when the store encrypts them; done by the caller, outside the writer's
+    /// queue: the writer is the bottleneck.
+    private func sealed(_ events: [IncomingEvent]) throws -> [IncomingEvent] {
+        guard let cipher else { return events }
+        do {
+            return try cipher.sealPayloads(events)
+        } catch {
+            throw SQLiteStoreError.encoding("seal an event payload", error)
         }
     }
 

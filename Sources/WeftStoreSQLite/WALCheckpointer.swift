@@ -54,13 +54,27 @@ final class WALCheckpointer: Sendable {
         }
     }
 
+    /// Consecutive busy answers tolerated before they are worth a warning: 100 at the default interval is 5 s.
+    static let busyRunWorthWarning = 100
+
     private func run() {
         var failures = 0
+        var busy = 0
         while true {
             let done = stopping.withLock { $0 }
             do {
                 try checkpoint()
                 failures = 0
+                busy = 0
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                // A PASSIVE checkpoint answers busy when it meets the writer mid-commit (the log's index header is
+                // changing) or another checkpoint: nothing is wrong, the next tick copies the frames. Only a long
+                // run of them, while the log keeps growing, is worth telling an operator.
+                busy += 1
+                if busy == Self.busyRunWorthWarning {
+                    logger.warning(
+                        "WAL checkpoint kept meeting a busy database", metadata: ["weft.attempts": "\(busy)"])
+                }
             } catch {
                 failures += 1
                 // Logged once per run of failures; the writer's log only grows meanwhile.

@@ -163,9 +163,9 @@ struct EntitlementClockSweepTests {
         let sqlite = try SQLiteStore.temporary(logger: Logger(label: "test"))
         let inGrace = Self.account("cus_grace", failedAt: Self.t0 - 2 * Self.day)
         try await Self.seed(sqlite, [inGrace])
-        let failing = Self.clock(FailingAppendStore(base: sqlite))
+        let failing = Self.clock(InterceptingAppendStore.failing(base: sqlite))
         #expect(try await failing.sweep(now: Self.t0).scheduled == 1)
-        await #expect(throws: FailingAppendStore.Unavailable.self) { try await failing.tick(now: Self.t0 + 6 * Self.day) }
+        await #expect(throws: InterceptingAppendStore.Unavailable.self) { try await failing.tick(now: Self.t0 + 6 * Self.day) }
         #expect(failing.schedule.instant(of: inGrace.key) == Self.t0 + 5 * Self.day)
     }
 

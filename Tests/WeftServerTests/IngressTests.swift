@@ -92,7 +92,7 @@ struct IngressTests {
 
     @Test func storeFailureIs503SoTheSenderRetries() async throws {
         try await TestNode.with(store: { path in
-            FailingAppendStore(base: try SQLiteStore(path: path, logger: .init(label: "test")))
+            InterceptingAppendStore.failing(base: try SQLiteStore(path: path, logger: .init(label: "test")))
         }) { node in
             let event = StripeEventFactory(prefix: "I5").customerCreated("cus_I5", name: "A", email: "a@x.test", at: 1_750_000_000)
             let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
@@ -116,11 +116,24 @@ struct IngressTests {
     }
 }
 
-/// A store whose inbox writes fail (disk full, database gone); everything else is the real store.
-struct FailingAppendStore: Store {
+/// A store whose inbox writes go where the test says (`failing`: they fail, as on a full disk or a database gone);
+/// everything else is the real store.
+struct InterceptingAppendStore: Store {
+    typealias Completion = @Sendable (Result<[AppendResult], any Error>) -> Void
     let base: any Store
+    let intercept: @Sendable ([IncomingEvent], @escaping Completion) -> Void
     struct Unavailable: Error {}
-    func append(_ events: [IncomingEvent]) async throws -> [AppendResult] { throw Unavailable() }
+
+    static func failing(base: any Store) -> InterceptingAppendStore {
+        InterceptingAppendStore(base: base) { _, completion in completion(.failure(Unavailable())) }
+    }
+
+    func append(_ events: [IncomingEvent]) async throws -> [AppendResult] {
+        try await withCheckedThrowingContinuation { continuation in
+            intercept(events) { continuation.resume(with: $0) }
+        }
+    }
+    func append(_ events: [IncomingEvent], completion: @escaping Completion) { intercept(events, completion) }
     func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
         try await base.claimEvents(limit: limit, owner: owner, lease: lease, now: now)
     }

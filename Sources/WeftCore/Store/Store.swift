@@ -19,6 +19,11 @@ public protocol Store: Sendable {
     /// Appends events durably (implementations group-commit concurrent callers). One result per event, in order.
     func append(_ events: [IncomingEvent]) async throws -> [AppendResult]
 
+    /// The same append, answered by calling `completion` once the events are durable (or the write failed), on
+    /// whatever thread finished it: for callers on an event loop that must not start a task per request. The default
+    /// runs `append(_:)` in a task; a store whose group commit answers from its writer overrides it.
+    func append(_ events: [IncomingEvent], completion: @escaping @Sendable (Result<[AppendResult], any Error>) -> Void)
+
     /// Claims up to `limit` events, at most one per entity key, leased to `owner` until `now + lease`.
     func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent]
 
@@ -116,8 +121,19 @@ public protocol Store: Sendable {
     func auditLog(limit: Int) async throws -> [AuditEntry]
 }
 
-/// An aggregate with its optimistic-concurrency version.
 extension Store {
+    public func append(
+        _ events: [IncomingEvent], completion: @escaping @Sendable (Result<[AppendResult], any Error>) -> Void
+    ) {
+        Task {
+            do {
+                completion(.success(try await append(events)))
+            } catch {
+                completion(.failure(error))
+            }
+        }
+    }
+
     /// Loads the aggregates of the given keys (missing keys are absent from the result).
     public func loadAggregates(_ keys: [EntityKey]) async throws -> [EntityKey: StoredAggregate] {
         try await loadAggregates(keys, known: [:]).loaded

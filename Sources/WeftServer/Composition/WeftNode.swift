@@ -635,10 +635,15 @@ public struct WeftNode: Sendable {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> ServiceGroup {
         let admin = adminRoutes
+        let fastIngresses = ingresses.compactMap { $0 as? any EventLoopWebhookIngress }
         let app = Application(
             router: makeRouter(),
-            // Entitlement lookups answerable from memory are written on the event loop (EntitlementFastPath).
-            server: .http1(configuration: .init(additionalChannelHandlers: [EntitlementFastPath(routes: admin)])),
+            // Webhook deliveries (WebhookFastPath) and entitlement lookups answerable from memory (EntitlementFastPath)
+            // are answered on the event loop.
+            server: .http1(
+                configuration: .init(additionalChannelHandlers: [
+                    WebhookFastPath(ingresses: fastIngresses), EntitlementFastPath(routes: admin),
+                ])),
             configuration: .init(
                 address: .hostname(host ?? configuration.server.host, port: port ?? configuration.server.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

@@ -20,10 +20,15 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     public var description: String { "\(status.code) \(code): \(message)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(APIErrorBody(error: .init(code: code, message: message)))
         var headers = self.headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bodyBytes)))
+    }
+
+    /// `{"error": {"code": "...", "message": "..."}}`.
+    var bodyBytes: [UInt8] {
+        // Two strings cannot fail to encode.
+        (try? Array(JSONEncoder().encode(APIErrorBody(error: .init(code: code, message: message))))) ?? []
     }
 }
 

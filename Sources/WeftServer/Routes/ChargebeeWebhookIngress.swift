@@ -65,7 +65,8 @@ public struct ChargebeeWebhookIngress: WebhookRoutes {
         } catch {
             throw APIError(.badRequest, code: "malformed_event", message: "the body is not a Chargebee event: \(error)")
         }
-        return try await intake.append(
-            envelope.incomingEvent(system: system, payload: body, receivedAt: receivedAt, traceID: TraceID.random()))
+        return try await intake.acknowledge([
+            envelope.incomingEvent(system: system, payload: body, receivedAt: receivedAt, traceID: TraceID.random())
+        ])
     }
 }

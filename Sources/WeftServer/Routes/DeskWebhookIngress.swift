@@ -90,9 +90,10 @@ public struct DeskWebhookIngress: WebhookRoutes {
             throw APIError(.badRequest, code: "malformed_event", message: "the body is not a \(desk.rawValue) ticket event: \(error)")
         }
         let entityKey = try await filing.entityKey(organization: ticket.organizationID)
-        return try await intake.append(
+        return try await intake.acknowledge([
             IncomingEvent(
                 system: system, eventID: SourceEventID(ticket.eventID), type: DeskTicket.webhookEventType, entityKey: entityKey,
-                occurredAt: ticket.updatedAt ?? receivedAt, receivedAt: receivedAt, payload: body, traceID: TraceID.random()))
+                occurredAt: ticket.updatedAt ?? receivedAt, receivedAt: receivedAt, payload: body, traceID: TraceID.random())
+        ])
     }
 }

@@ -54,7 +54,7 @@ final class EntitlementFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(data)
             } else if let body = pending {
                 pending = nil
-                respond(context: context, body: body)
+                EventLoopAnswer.write(status: .ok, body: body, to: context)
             }
         }
     }
@@ -100,12 +100,4 @@ final class EntitlementFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         return false
     }
 
-    private func respond(context: ChannelHandlerContext, body: [UInt8]) {
-        var fields = HTTPFields()
-        fields[.contentType] = "application/json"
-        fields[.contentLength] = String(body.count)
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-    }
 }

@@ -34,16 +34,23 @@ public struct StripeWebhookIngress: WebhookRoutes {
 
     /// Adds the route to `router`.
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
-        router.post("/hooks/\(system.rawValue)") { request, _ in
+        router.post(RouterPath(path)) { request, _ in
             try await intake.handle(request, accept)
         }
     }
 
+    /// `/hooks/<system>`.
+    public var path: String { "/hooks/\(system.rawValue)" }
+
     func accept(_ request: Request) async throws -> Response {
         let body = try await intake.body(of: request)
-        let receivedAt = Date()
+        return try await intake.acknowledge(events(headers: request.headers, body: body, receivedAt: Date()))
+    }
+
+    /// Verifies and parses one delivery: its event, or the error to answer (401 bad signature, 400 not an event).
+    func events(headers: HTTPFields, body: Data, receivedAt: Date) throws(APIError) -> [IncomingEvent] {
         do {
-            try verifier.verify(payload: body, signatureHeader: request.headers[HTTPField.Name("Stripe-Signature")!], now: receivedAt)
+            try verifier.verify(payload: body, signatureHeader: headers[Self.signatureHeader], now: receivedAt)
         } catch {
             throw APIError(
                 .unauthorized, code: "bad_signature",
@@ -55,11 +62,13 @@ public struct StripeWebhookIngress: WebhookRoutes {
         } catch {
             throw APIError(.badRequest, code: "malformed_event", message: "the body is not a Stripe event: \(error)")
         }
-        let traceID = TraceID.random()
-        return try await intake.append(
-            envelope.incomingEvent(system: system, payload: body, receivedAt: receivedAt, traceID: traceID))
+        return [envelope.incomingEvent(system: system, payload: body, receivedAt: receivedAt, traceID: .random())]
     }
+
+    static let signatureHeader = HTTPField.Name("Stripe-Signature")!
 }
+
+extension StripeWebhookIngress: EventLoopWebhookIngress {}
 
 /// A webhook endpoint that adds its routes to the node's router.
 public protocol WebhookRoutes: Sendable {
@@ -78,23 +87,36 @@ struct WebhookIntake: Sendable {
     let maxBodyBytes: Int
     let events: Doorbell
     let logger: Logger
+    /// The metrics factory of the code that built the node, taken once: the fast path counts on event-loop threads,
+    /// outside any task that could carry one (tests bind theirs to a task).
+    let metrics: any MetricsFactory = MetricsSystem.factory
 
     /// Runs `accept`, timing acknowledged requests and counting and logging rejected ones by their error code.
     func handle(_ request: Request, _ accept: (Request) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
-        let systemLabel = system.rawValue
         do {
             let response = try await accept(request)
-            Metrics.Timer(label: WeftMetrics.ackLatency, dimensions: [("system", systemLabel)])
-                .recordNanoseconds(Self.nanoseconds(started.duration(to: .now)))
+            acknowledged(since: started)
             return response
         } catch let error as APIError {
-            Counter(label: WeftMetrics.eventsRejected, dimensions: [("system", systemLabel), ("reason", error.code)]).increment()
-            logger.info(
-                "webhook rejected",
-                metadata: ["weft.system": "\(system)", "weft.status": "\(error.status.code)", "weft.reason": "\(error.code)"])
+            rejected(error)
             throw error
         }
+    }
+
+    /// Records the acknowledgement latency of a delivery that arrived at `started`.
+    func acknowledged(since started: ContinuousClock.Instant) {
+        Metrics.Timer(label: WeftMetrics.ackLatency, dimensions: [("system", system.rawValue)], factory: metrics)
+            .recordNanoseconds(Self.nanoseconds(started.duration(to: .now)))
+    }
+
+    /// Counts and logs a rejected delivery by its error code.
+    func rejected(_ error: APIError) {
+        Counter(label: WeftMetrics.eventsRejected, dimensions: [("system", system.rawValue), ("reason", error.code)], factory: metrics)
+            .increment()
+        logger.info(
+            "webhook rejected",
+            metadata: ["weft.system": "\(system)", "weft.status": "\(error.status.code)", "weft.reason": "\(error.code)"])
     }
 
     /// The request body, refused with 413 when it is larger than the limit (by `Content-Length` or as it streams).
@@ -111,13 +133,18 @@ struct WebhookIntake: Sendable {
         return Data(buffer.readableBytesView)
     }
 
-    /// Appends `event` to the inbox in one durable write and answers 200 `{"received":true,"duplicate":…}`; 503 with
-    /// `Retry-After` when the store fails, so the sender retries.
-    func append(_ event: IncomingEvent) async throws -> Response {
-        let duplicates = try await append([event]).duplicates
+    /// Appends the events of one delivery to the inbox in one durable write and answers 200
+    /// `{"received":true,"duplicate":…}`; 503 with `Retry-After` when the store fails, so the sender retries.
+    func acknowledge(_ events: [IncomingEvent]) async throws -> Response {
+        let duplicates = try await append(events).duplicates
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(string: #"{"received":true,"duplicate":\#(duplicates > 0)}"#)))
+            body: .init(byteBuffer: ByteBuffer(bytes: Self.acknowledgement(duplicate: duplicates > 0))))
+    }
+
+    /// The 200 answer's body.
+    static func acknowledgement(duplicate: Bool) -> [UInt8] {
+        Array(#"{"received":true,"duplicate":\#(duplicate)}"#.utf8)
     }
 
     /// Appends `events` (one delivery that carries several, e.g. HubSpot's arrays) in one durable write; throws 503
@@ -125,20 +152,36 @@ struct WebhookIntake: Sendable {
     /// new and how many duplicates.
     func append(_ events: [IncomingEvent]) async throws -> (stored: Int, duplicates: Int) {
         guard !events.isEmpty else { return (0, 0) }
-        for event in events {
-            Counter(label: WeftMetrics.eventsReceived, dimensions: [("system", system.rawValue), ("type", event.type)]).increment()
-        }
+        received(events)
         let results: [AppendResult]
         do {
             results = try await store.append(events)
         } catch {
-            logger.error(
-                "inbox write failed; answering 503 so the sender retries",
-                metadata: ["weft.system": "\(system)", "weft.trace_id": "\(events[0].traceID)", "weft.error": "\(error)"])
-            throw APIError(
-                .serviceUnavailable, code: "store_unavailable", message: "the event could not be stored; retry later",
-                headers: [.retryAfter: "5"])
+            throw storeFailed(events, error)
         }
+        return appended(events, results)
+    }
+
+    /// Counts a delivery's events as received, before they are written.
+    func received(_ events: [IncomingEvent]) {
+        for event in events {
+            Counter(label: WeftMetrics.eventsReceived, dimensions: [("system", system.rawValue), ("type", event.type)], factory: metrics)
+                .increment()
+        }
+    }
+
+    /// Logs a failed inbox write and returns the 503 to answer.
+    func storeFailed(_ events: [IncomingEvent], _ error: any Error) -> APIError {
+        logger.error(
+            "inbox write failed; answering 503 so the sender retries",
+            metadata: ["weft.system": "\(system)", "weft.trace_id": "\(events[0].traceID)", "weft.error": "\(error)"])
+        return APIError(
+            .serviceUnavailable, code: "store_unavailable", message: "the event could not be stored; retry later",
+            headers: [.retryAfter: "5"])
+    }
+
+    /// Counts and logs what a durable write made of a delivery's events and wakes the pipeline when any was new.
+    func appended(_ events: [IncomingEvent], _ results: [AppendResult]) -> (stored: Int, duplicates: Int) {
         var stored = 0
         for (event, result) in zip(events, results) {
             let duplicate: Bool
@@ -146,11 +189,14 @@ struct WebhookIntake: Sendable {
             case .stored:
                 duplicate = false
                 stored += 1
-                Counter(label: WeftMetrics.eventsStored, dimensions: [("system", system.rawValue), ("type", event.type)]).increment()
+                Counter(label: WeftMetrics.eventsStored, dimensions: [("system", system.rawValue), ("type", event.type)], factory: metrics)
+                    .increment()
             case .duplicate:
                 duplicate = true
-                Counter(label: WeftMetrics.eventsDuplicate, dimensions: [("system", system.rawValue), ("type", event.type)])
-                    .increment()
+                Counter(
+                    label: WeftMetrics.eventsDuplicate, dimensions: [("system", system.rawValue), ("type", event.type)], factory: metrics
+                )
+                .increment()
             }
             logger.debug(
                 "webhook accepted",
