@@ -8,15 +8,17 @@ import WeftCore
 
 /// Group commit for inbox appends on PostgreSQL.
 ///
-/// Callers queue their events and await. The caller that finds no drain running starts one; the drain takes everything
+/// Callers queue their events and await (or pass a completion, called from the drain's task). The caller that finds no drain running starts one; the drain takes everything
 /// queued (up to `maximumBatch` events), writes it with one multi-row `INSERT … SELECT FROM unnest(…)` statement (its
 /// own transaction, one round trip, one WAL flush) and answers every caller of the batch, then takes what queued
 /// meanwhile, until the queue is empty. No timer: a lone request commits at once. A failed statement fails every
 /// caller of its batch, and nothing of it is stored.
 final class AppendBatcher: Sendable {
+    typealias Completion = @Sendable (Result<[AppendResult], any Error>) -> Void
+
     private struct Waiter {
         var events: [IncomingEvent]
-        var continuation: CheckedContinuation<[AppendResult], any Error>
+        var completion: Completion
     }
 
     private struct State {
@@ -44,14 +46,21 @@ final class AppendBatcher: Sendable {
     func submit(_ events: [IncomingEvent]) async throws -> [AppendResult] {
         guard !events.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { continuation in
-            let start = state.withLock { state -> Bool in
-                state.queue.append(Waiter(events: events, continuation: continuation))
-                guard !state.draining else { return false }
-                state.draining = true
-                return true
-            }
-            if start { Task { await self.drain() } }
+            submit(events) { continuation.resume(with: $0) }
         }
+    }
+
+    /// Queues `events` and calls `completion` once the statement holding them has committed or failed. It must return
+    /// quickly: the next batch waits for it.
+    func submit(_ events: [IncomingEvent], completion: @escaping Completion) {
+        guard !events.isEmpty else { return completion(.success([])) }
+        let start = state.withLock { state -> Bool in
+            state.queue.append(Waiter(events: events, completion: completion))
+            guard !state.draining else { return false }
+            state.draining = true
+            return true
+        }
+        if start { Task { await self.drain() } }
     }
 
     private func drain() async {
@@ -78,11 +87,11 @@ final class AppendBatcher: Sendable {
                 var start = 0
                 for waiter in batch {
                     let end = start + waiter.events.count
-                    waiter.continuation.resume(returning: Array(results[start..<end]))
+                    waiter.completion(.success(Array(results[start..<end])))
                     start = end
                 }
             } catch {
-                for waiter in batch { waiter.continuation.resume(throwing: error) }
+                for waiter in batch { waiter.completion(.failure(error)) }
             }
         }
     }

@@ -9,15 +9,28 @@ extension PostgresStore {
     /// Appends through the group commit: this call's events share one statement with whatever other callers queued
     /// meanwhile. Duplicates, also within one call or one batch, are reported and not stored.
     public func append(_ events: [IncomingEvent]) async throws -> [AppendResult] {
-        var events = events
-        if let cipher {
-            do {
-                events = try cipher.sealPayloads(events)
-            } catch {
-                throw PostgresStoreError.encoding("seal an event payload", "\(error)")
-            }
+        try await appends.submit(sealed(events))
+    }
+
+    /// The same group commit, answered from its drain: no task per call.
+    public func append(
+        _ events: [IncomingEvent], completion: @escaping @Sendable (Result<[AppendResult], any Error>) -> Void
+    ) {
+        do {
+            appends.submit(try sealed(events), completion: completion)
+        } catch {
+            completion(.failure(error))
         }
-        return try await appends.submit(events)
+    }
+
+    /// `events` with their payloads sealed when the store encrypts them.
+    private func sealed(_ events: [IncomingEvent]) throws -> [IncomingEvent] {
+        guard let cipher else { return events }
+        do {
+            return try cipher.sealPayloads(events)
+        } catch {
+            throw PostgresStoreError.encoding("seal an event payload", "\(error)")
+        }
     }
 
     /// How many append statements were run (group commit makes this smaller than the number of appends).

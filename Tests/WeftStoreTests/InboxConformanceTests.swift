@@ -40,6 +40,31 @@ struct InboxConformanceTests {
     }
 
     @Test(arguments: StoreFactory.all)
+    func appendWithACompletionIsTheSameDurableGroupCommit(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        // Callers on an event loop pass a completion instead of awaiting: the same dedup and durability.
+        let results = await withTaskGroup(of: (String, Result<[AppendResult], any Error>).self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    let id = "cb\(index % 50)"
+                    return (id, await withCheckedContinuation { done in store.append([F.event(id)]) { done.resume(returning: $0) } })
+                }
+            }
+            return await group.reduce(into: [(String, Result<[AppendResult], any Error>)]()) { $0.append($1) }
+        }
+        var stored: [String: Int] = [:]
+        for (id, result) in results {
+            let answers = try result.get()
+            #expect(answers.count == 1)
+            if case .stored = answers[0] { stored[id, default: 0] += 1 } else { #expect(answers[0] == .duplicate) }
+        }
+        #expect(stored.count == 50 && stored.values.allSatisfy { $0 == 1 })
+        #expect(try await store.listEvents(status: nil, limit: 200).count == 50)
+        let none = await withCheckedContinuation { done in store.append([]) { done.resume(returning: $0) } }
+        #expect(try none.get().isEmpty)
+    }
+
+    @Test(arguments: StoreFactory.all)
     func concurrentAppendersAreGroupCommittedAndStoreEachEventExactlyOnce(_ factory: StoreFactory) async throws {
         let subject = try await factory.make()
         let store = subject.store
