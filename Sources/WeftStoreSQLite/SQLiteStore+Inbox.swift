@@ -73,7 +73,7 @@ extension SQLiteStore {
             "now": nowMs, "limit": limit, "owner": owner, "until": nowMs + Self.millis(lease),
         ]
         do {
-            let claimed = try await pool.write { db in
+            let claimed = try await write { db in
                 try Row.fetchAll(
                     db.cachedStatement(
                         sql: """
@@ -114,7 +114,7 @@ extension SQLiteStore {
         let nowMs = Self.millis(Date())
         let failed = unreadable
         do {
-            try await pool.write { db in
+            try await write { db in
                 let fail = try db.cachedStatement(
                     sql: """
                         UPDATE events SET status = 3, outcome = ?, lease_owner = NULL, lease_until = NULL, processed_at = ?
@@ -192,7 +192,7 @@ extension SQLiteStore {
         }
         let encoded = batch
         do {
-            return try await pool.write { db in try Self.commit(db, encoded, owner: owner, nowMs: nowMs) }
+            return try await write { db in try Self.commit(db, encoded, owner: owner, nowMs: nowMs) }
         } catch {
             throw SQLiteStoreError.write("commit processed events", error)
         }
@@ -300,7 +300,7 @@ extension SQLiteStore {
     ) async throws {
         guard !ids.isEmpty else { return }
         do {
-            try await pool.write { db in
+            try await write { db in
                 for start in stride(from: 0, to: ids.count, by: 500) {
                     let slice = ids[start..<min(ids.count, start + 500)]
                     var arguments: StatementArguments = [owner]

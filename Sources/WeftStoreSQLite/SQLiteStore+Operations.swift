@@ -62,7 +62,7 @@ extension SQLiteStore {
         arguments += filterArguments
         let statementArguments = arguments
         do {
-            return try await pool.write { db in
+            return try await write { db in
                 try db.execute(
                     sql: """
                         UPDATE commands SET status = 0, attempts = 0, next_attempt_at = ?, lease_owner = NULL,
@@ -86,7 +86,7 @@ extension SQLiteStore {
     public func replayFailedEvents(seqs: [EventSeq]?, actor: String, now: Date) async throws -> Int {
         if let seqs, seqs.isEmpty { return 0 }
         do {
-            return try await pool.write { db in
+            return try await write { db in
                 let update = "UPDATE events SET status = 0, outcome = NULL, lease_owner = NULL, lease_until = NULL"
                 if let seqs {
                     try db.execute(
@@ -122,7 +122,7 @@ extension SQLiteStore {
     public func setCursor(_ name: String, to value: String) async throws {
         let nowMs = Self.millis(Date())
         do {
-            try await pool.write { db in
+            try await write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
@@ -195,7 +195,7 @@ extension SQLiteStore {
         guard limit > 0 else { return PruneCounts() }
         let cutoff = Self.millis(before)
         do {
-            return try await pool.write { db in
+            return try await write { db in
                 try db.execute(
                     sql: """
                         DELETE FROM events WHERE seq IN (
@@ -220,7 +220,7 @@ extension SQLiteStore {
 
     public func audit(_ entry: AuditEntry) async throws {
         do {
-            try await pool.write { db in try Self.insertAudit(db, entry) }
+            try await write { db in try Self.insertAudit(db, entry) }
         } catch {
             throw SQLiteStoreError.write("audit", error)
         }

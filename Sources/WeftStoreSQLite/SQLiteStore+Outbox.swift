@@ -18,7 +18,7 @@ extension SQLiteStore {
         ]
         let rows: [StoredCommand]
         do {
-            rows = try await pool.write { db in
+            rows = try await write { db in
                 try Row.fetchAll(
                     db.cachedStatement(
                         sql: """
@@ -59,7 +59,7 @@ extension SQLiteStore {
     private func bury(_ ids: [CommandID], owner: String) async throws {
         logger.info("outbox commands with unreadable payloads marked dead", metadata: ["weft.command.count": "\(ids.count)"])
         do {
-            try await pool.write { db in
+            try await write { db in
                 var arguments: StatementArguments = [owner]
                 arguments += StatementArguments(ids.map(\.rawValue))
                 try db.execute(
@@ -81,7 +81,7 @@ extension SQLiteStore {
         guard !results.isEmpty else { return }
         let nowMs = Self.millis(now)
         do {
-            try await pool.write { db in
+            try await write { db in
                 let delivered = try db.cachedStatement(
                     sql: """
                         UPDATE commands SET status = 2, delivered_at = ?, target_model = ?, target_id = ?, note = ?,
@@ -137,7 +137,7 @@ extension SQLiteStore {
         arguments += StatementArguments(ids.map(\.rawValue))
         let statementArguments = arguments
         do {
-            return try await pool.write { db in
+            return try await write { db in
                 try db.execute(
                     sql: """
                         UPDATE commands SET lease_until = max(lease_until, ?)

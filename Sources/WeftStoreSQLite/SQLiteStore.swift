@@ -11,6 +11,8 @@ public final class SQLiteStore: Store {
     let path: String
     let logger: Logger
     let appends: GroupCommit<IncomingEvent, AppendResult>
+    /// Every other write goes through it, so that appends wait for at most one of them (see `WriteLane`).
+    let lane = WriteLane()
     /// Seals payloads on append and opens them on read, when configured.
     let cipher: PayloadCipher?
     let opener: EventPayloadOpener
@@ -116,7 +118,7 @@ public final class SQLiteStore: Store {
 
     /// The writer's `wal_autocheckpoint` (0: it never checkpoints).
     func writerAutoCheckpoint() async throws -> Int? {
-        try await pool.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+        try await write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
     }
 
     /// How many append transactions were run (group commit makes this smaller than the number of appends).
@@ -151,6 +153,6 @@ public final class SQLiteStore: Store {
 
     /// Runs raw SQL on the writer (tests inject faults with it, e.g. a trigger that fails one insert).
     func execute(sql: String) async throws {
-        try await pool.write { db in try db.execute(sql: sql) }
+        try await write { db in try db.execute(sql: sql) }
     }
 }
