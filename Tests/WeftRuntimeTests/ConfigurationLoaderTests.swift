@@ -45,6 +45,19 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    @Test func theDeliveryLoopsNiceValueIsReadAndBoundedWithItsLine() throws {
+        let defaults = try #require(ConfigurationLoader.load(text: Self.valid).0)
+        #expect(defaults.delivery.nice == 10)
+        let set = try #require(ConfigurationLoader.load(text: Self.valid + "\ndelivery: { concurrency: 2, nice: 0 }").0)
+        #expect(set.delivery.nice == 0)
+        #expect(set.delivery.concurrency == 2)
+        for bad in ["20", "-1", "high"] {
+            let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\ndelivery: { nice: \(bad) }")
+            #expect(configuration == nil)
+            #expect(problems.contains { $0.line == 11 && $0.message.contains("delivery.nice") }, "\(problems)")
+        }
+    }
+
     @Test func payloadKeysAreReadByReferenceAndResolved() throws {
         let text = Self.valid.replacingOccurrences(
             of: "store: { sqlite: ./weft.db }",

@@ -1071,7 +1071,7 @@ private struct Reader {
 
     mutating func readDelivery(_ node: Node) -> DeliveryConfiguration {
         var delivery = DeliveryConfiguration()
-        let members = mapping(node, "delivery", allowed: ["retry", "breaker", "concurrency", "lease_seconds"])
+        let members = mapping(node, "delivery", allowed: ["retry", "breaker", "concurrency", "lease_seconds", "nice"])
         if let retry = value(members, "retry") {
             let retryMembers = mapping(
                 retry, "delivery.retry", allowed: ["initial_ms", "multiplier", "max_delay_ms", "max_attempts", "jitter"])
@@ -1102,26 +1102,29 @@ private struct Reader {
             }
         }
         if let value = integer(value(members, "concurrency"), "delivery.concurrency", minimum: 1) { delivery.concurrency = value }
+        if let nice = nice(value(members, "nice"), "delivery.nice", of: "the delivery loops'") { delivery.nice = nice }
         if let value = number(value(members, "lease_seconds"), "delivery.lease_seconds", minimum: 1) {
             delivery.lease = .milliseconds(Int64(value * 1000))
         }
         return delivery
     }
 
+    /// A nice value to add to some threads' (0–19), checked at its line.
+    mutating func nice(_ node: Node?, _ name: String, of threads: String) -> Int32? {
+        guard let nice = integer(node, name, minimum: 0) else { return nil }
+        guard nice <= 19 else {
+            problem(node, "\(name) must be a whole number from 0 to 19 (added to \(threads) nice value)")
+            return nil
+        }
+        return Int32(nice)
+    }
     mutating func readPipeline(_ node: Node) -> PipelineConfiguration {
         var pipeline = PipelineConfiguration()
         let members = mapping(
             node, "pipeline", allowed: ["workers", "batch_size", "lease_seconds", "recheck_interval_seconds", "nice"])
         if let value = integer(value(members, "workers"), "pipeline.workers", minimum: 1) { pipeline.workers = value }
         if let value = integer(value(members, "batch_size"), "pipeline.batch_size", minimum: 1) { pipeline.batchSize = value }
-        let niceNode = value(members, "nice")
-        if let nice = integer(niceNode, "pipeline.nice", minimum: 0) {
-            if nice > 19 {
-                problem(niceNode, "pipeline.nice must be a whole number from 0 to 19 (added to the workers' nice value)")
-            } else {
-                pipeline.nice = Int32(nice)
-            }
-        }
+        if let nice = nice(value(members, "nice"), "pipeline.nice", of: "the workers'") { pipeline.nice = nice }
         if let value = number(value(members, "lease_seconds"), "pipeline.lease_seconds", minimum: 1) {
             pipeline.lease = .milliseconds(Int64(value * 1000))
         }

@@ -44,9 +44,13 @@ public struct DispatcherService: Service {
 
     public func run() async throws {
         Gauge(label: WeftMetrics.breakerState, dimensions: [("target", target.rawValue)]).record(0)
+        // The loops share a thread that the kernel schedules behind ingress and the store's writer
+        // (`DeliveryConfiguration.nice`): a delivery may wait a moment, an acknowledgement should not.
+        let executor = BackgroundExecutor(name: "weft-deliver", nice: configuration.nice)
+        defer { executor.shutdown() }
         await withDiscardingTaskGroup { group in
             for index in 0..<max(1, configuration.concurrency) {
-                group.addTask { await loop(owner: "\(nodeID)/deliver/\(target)/\(index)") }
+                group.addTask(executorPreference: executor) { await loop(owner: "\(nodeID)/deliver/\(target)/\(index)") }
             }
         }
     }
