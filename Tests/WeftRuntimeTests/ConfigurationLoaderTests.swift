@@ -32,29 +32,18 @@ struct ConfigurationLoaderTests {
         #expect(odoo.apiKey == .environment("ODOO_API_KEY"))
     }
 
-    @Test func thePipelinesNiceValueIsReadAndBoundedWithItsLine() throws {
+    /// The pipeline workers' and the delivery loops' nice values: default 10, 0–19, a bad one reported at its line.
+    @Test(arguments: ["pipeline", "delivery"])
+    func niceValuesAreReadAndBoundedWithTheirLine(_ section: String) throws {
+        let nice: (WeftConfiguration) -> Int32 = { section == "pipeline" ? $0.pipeline.nice : $0.delivery.nice }
         let defaults = try #require(ConfigurationLoader.load(text: Self.valid).0)
-        #expect(defaults.pipeline.nice == 10)
-        let set = try #require(ConfigurationLoader.load(text: Self.valid + "\npipeline: { workers: 3, nice: 0 }").0)
-        #expect(set.pipeline.nice == 0)
-        #expect(set.pipeline.workers == 3)
+        #expect(nice(defaults) == 10)
+        let set = try #require(ConfigurationLoader.load(text: Self.valid + "\n\(section): { nice: 0 }").0)
+        #expect(nice(set) == 0)
         for bad in ["20", "-1", "high"] {
-            let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\npipeline: { nice: \(bad) }")
+            let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\n\(section): { nice: \(bad) }")
             #expect(configuration == nil)
-            #expect(problems.contains { $0.line == 11 && $0.message.contains("pipeline.nice") }, "\(problems)")
-        }
-    }
-
-    @Test func theDeliveryLoopsNiceValueIsReadAndBoundedWithItsLine() throws {
-        let defaults = try #require(ConfigurationLoader.load(text: Self.valid).0)
-        #expect(defaults.delivery.nice == 10)
-        let set = try #require(ConfigurationLoader.load(text: Self.valid + "\ndelivery: { concurrency: 2, nice: 0 }").0)
-        #expect(set.delivery.nice == 0)
-        #expect(set.delivery.concurrency == 2)
-        for bad in ["20", "-1", "high"] {
-            let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\ndelivery: { nice: \(bad) }")
-            #expect(configuration == nil)
-            #expect(problems.contains { $0.line == 11 && $0.message.contains("delivery.nice") }, "\(problems)")
+            #expect(problems.contains { $0.line == 11 && $0.message.contains("\(section).nice") }, "\(problems)")
         }
     }
 
