@@ -62,8 +62,7 @@ extension PostgresStore {
             PostgresQuery(
                 unsafeSQL: "SELECT \(Self.commandColumns) FROM commands \(clause) ORDER BY id DESC LIMIT $\(binds.count)",
                 binds: binds))
-        let decoder = CanonicalCoding.decoder
-        return try rows.map(Self.command).compactMap { $0.record(decoder: decoder) }
+        return try rows.map(Self.command).compactMap { $0.record() }
     }
 
     public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {

@@ -61,11 +61,10 @@ extension PostgresStore {
             RETURNING t.id, t.target, t.entity_key, t.idempotency_key, t.payload, t.trace_id, t.attempts, t.created_at,
               t.status, t.next_attempt_at, t.last_error, t.delivered_at, t.target_model, t.target_id
             """)
-        let decoder = CanonicalCoding.decoder
         var claimed: [OutboxCommand] = []
         var unreadable: [Int64] = []
         for row in try rows.map(Self.command).sorted(by: { $0.id < $1.id }) {
-            if let command = row.command(decoder: decoder) {
+            if let command = row.command() {
                 claimed.append(command)
             } else {
                 unreadable.append(row.id.rawValue)

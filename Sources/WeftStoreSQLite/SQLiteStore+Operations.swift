@@ -49,8 +49,7 @@ extension SQLiteStore {
         } catch {
             throw SQLiteStoreError.read("list commands", error)
         }
-        let decoder = CanonicalCoding.decoder
-        return rows.compactMap { $0.record(decoder: decoder) }
+        return rows.compactMap { $0.record() }
     }
 
     public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {

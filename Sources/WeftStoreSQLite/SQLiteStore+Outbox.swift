@@ -40,11 +40,10 @@ extension SQLiteStore {
         } catch {
             throw SQLiteStoreError.write("claim commands", error)
         }
-        let decoder = CanonicalCoding.decoder
         var claimed: [OutboxCommand] = []
         var unreadable: [CommandID] = []
         for row in rows.sorted(by: { $0.id < $1.id }) {
-            if let command = row.command(decoder: decoder) {
+            if let command = row.command() {
                 claimed.append(command)
             } else {
                 unreadable.append(row.id)

@@ -148,4 +148,15 @@ struct MoneyTests {
     @Test func xmlidNamesAreSanitised() {
         #expect(ExternalRef(system: "stripe", kind: .customer, id: "cus_A-1.x").xmlid == "weft.stripe_customer_cus_A_1_x")
     }
+
+    /// Names already stored in Odoo must not change: one `_` per character that is not `[A-Za-z0-9_]`, whether the
+    /// id is printable ASCII (the byte-wise path) or not (a grapheme of several scalars, CR LF, a tab, an emoji).
+    @Test(arguments: [
+        ("cus_ 9~Z", "stripe_customer_cus__9_Z"), ("cus_é", "stripe_customer_cus__"),
+        ("cus_e\u{301}x", "stripe_customer_cus__x"), ("a\r\nb", "stripe_customer_a_b"), ("a\tb", "stripe_customer_a_b"),
+        ("👍🏽1", "stripe_customer__1"),
+    ])
+    func xmlidNamesAreOneUnderscorePerCharacter(id: String, name: String) {
+        #expect(ExternalRef(system: "stripe", kind: .customer, id: id).xmlidName == name)
+    }
 }

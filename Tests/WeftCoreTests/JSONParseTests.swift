@@ -27,6 +27,27 @@ struct JSONParseTests {
         #expect(ours == Self.viaFoundation(text), "\(text)")
     }
 
+    /// `serialized()` writes directly what `JSONEncoder` (sorted keys, slashes unescaped) writes for the same value.
+    @Test(arguments: samples + [#"[1e20, 1e16, 2.5, 1e-5, 0.0001, 1.5e-7, -0.0, 1.7976931348623157e308]"#])
+    func serialisesAsFoundationDoes(_ text: String) throws {
+        guard let value = try? JSONValue.parse(Data(text.utf8)) else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let expected = try encoder.encode(value)
+        #expect(String(decoding: value.serialized(), as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+    }
+
+    @Test func controlCharactersAndWholeDoublesSerialiseAsFoundationDoes() throws {
+        let value = JSONValue.object([
+            "s": .string("a/b\u{7f}\u{1f}\u{0}é\u{2028}\"\\\u{8}\u{c}\n\r\t"),
+            "d": .array([.double(1), .double(-3), .double(0.5)]),
+        ])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        #expect(String(decoding: value.serialized(), as: UTF8.self) == String(decoding: try encoder.encode(value), as: UTF8.self))
+        #expect(JSONValue.double(.nan).serialized() == Data("null".utf8))
+    }
+
     /// A projection builds less but checks the whole document: the same documents are accepted and rejected.
     @Test(arguments: samples)
     func projectionAcceptsAndRejectsTheSameDocuments(_ text: String) {

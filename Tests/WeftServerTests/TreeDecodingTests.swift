@@ -87,6 +87,31 @@ struct TreeDecodingTests {
         #expect(records > 50)
     }
 
+    /// The delivery loop reads every claimed command with `StoredCommand.command()` (parsed, then decoded from the
+    /// tree): each command a story routes reads back as Foundation's decoder reads it, and as it was written.
+    @Test func everyCommandOfAStoryReadsBackAsFoundationReadsIt() throws {
+        var commands = 0
+        _ = try Self.storyAggregates { result in
+            for new in result.commands {
+                let bytes = try CanonicalCoding.encode(new.payload)
+                let stored = StoredCommand(
+                    id: CommandID(1), target: new.target, entityKey: new.entityKey, idempotencyKey: new.idempotencyKey,
+                    payload: bytes, traceID: TraceID("t"), attempts: 1, createdAt: Date(), status: .pending,
+                    nextAttemptAt: Date(), lastError: nil, deliveredAt: nil, targetRecord: nil)
+                let read = stored.command()?.payload
+                #expect(read == (try CanonicalCoding.decoder.decode(TargetCommand.self, from: bytes)))
+                #expect(read == new.payload)
+                commands += 1
+            }
+        }
+        #expect(commands > 50)
+        let unreadable = StoredCommand(
+            id: CommandID(2), target: "odoo", entityKey: EntityKey("k"), idempotencyKey: IdempotencyKey("i"),
+            payload: Data(#"{"noSuchCommand":{}}"#.utf8), traceID: TraceID("t"), attempts: 1, createdAt: Date(),
+            status: .pending, nextAttemptAt: Date(), lastError: nil, deliveredAt: nil, targetRecord: nil)
+        #expect(unreadable.command() == nil)
+    }
+
     struct Sample: Decodable, Equatable {
         var int: Int?
         var int64: Int64?

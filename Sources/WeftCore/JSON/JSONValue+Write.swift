@@ -6,8 +6,9 @@ public struct JSONWriteError: Error, Hashable, Sendable, CustomStringConvertible
 }
 
 extension JSONValue {
-    /// Appends the value as compact JSON, object members in sorted key order. Numbers: integers as written, doubles
-    /// in Swift's shortest round-trip form; non-finite doubles throw.
+    /// Appends the value as compact JSON, object members in sorted key order: the bytes `JSONEncoder` writes with
+    /// `.sortedKeys` and `.withoutEscapingSlashes`. Numbers: integers as written, doubles in Swift's shortest
+    /// round-trip form (a whole one without `.0`); non-finite doubles throw.
     public func write(to output: inout [UInt8]) throws(JSONWriteError) {
         switch self {
         case .null: output.append(contentsOf: "null".utf8)
@@ -15,7 +16,9 @@ extension JSONValue {
         case .int(let number): output.append(contentsOf: String(number).utf8)
         case .double(let number):
             guard number.isFinite else { throw JSONWriteError() }
-            output.append(contentsOf: number.description.utf8)
+            // As `JSONEncoder` writes it: the shortest round-trip form, a whole number without its `.0`.
+            let text = number.description
+            output.append(contentsOf: (text.hasSuffix(".0") ? text.dropLast(2) : Substring(text)).utf8)
         case .string(let text): Self.writeString(text, to: &output)
         case .array(let elements):
             output.append(UInt8(ascii: "["))

@@ -49,11 +49,17 @@ extension JSONValue: Codable {
 
 extension JSONValue {
     /// Serialises the value; keys are sorted so equal values give equal bytes.
+    /// Written directly rather than through `JSONEncoder`, which cost the delivery loop about a sixth of its time
+    /// (every Odoo request body is serialised here). A non-finite double, which JSON cannot hold, gives `null`.
     public func serialized() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue cannot fail: every case maps to a JSON primitive.
-        return (try? encoder.encode(self)) ?? Data("null".utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(256)
+        do {
+            try write(to: &output)
+        } catch {
+            return Data("null".utf8)
+        }
+        return Data(output)
     }
 
     /// The member `key` of an object, or `nil`.

@@ -43,7 +43,21 @@ public struct ExternalRef: Hashable, Sendable, Codable, CustomStringConvertible 
     /// Characters outside `[A-Za-z0-9_]` become `_` so the name is a valid Odoo xmlid.
     public var xmlidName: String {
         let raw = "\(system.rawValue)_\(kind.rawValue)_\(id)"
-        return String(raw.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
+        // Printable ASCII is one character per byte, so a byte-wise map gives the same name without the Unicode
+        // property lookups of `Character` (the delivery loop computes this name for every command it sends).
+        var bytes = Array(raw.utf8)
+        guard bytes.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+            return String(raw.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
+        }
+        for index in bytes.indices {
+            switch bytes[index] {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):
+                continue
+            default: bytes[index] = UInt8(ascii: "_")
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The full external id, `weft.stripe_customer_cus_123`.

@@ -86,11 +86,18 @@ public struct Aggregate: Hashable, Sendable, Codable {
 
     /// All records of one kind, with their refs, ordered by ref for determinism.
     public func records(of kind: EntityKind) -> [(ref: ExternalRef, state: RecordState)] {
-        records.compactMap { key, state -> (ExternalRef, RecordState)? in
+        // Keys are `ref.description`: match the kind on the key's bytes and sort by key, so that records of other
+        // kinds cost no parsing and the sort builds no strings (routing asks this several times per event).
+        let infix = Array("/\(kind.rawValue)/".utf8)
+        return records.filter { key, _ in
+            key.utf8.firstIndex(of: UInt8(ascii: "/")).map { key.utf8[$0...].starts(with: infix) } ?? false
+        }
+        .sorted { $0.key < $1.key }
+        .compactMap { key, state -> (ExternalRef, RecordState)? in
             let parts = key.split(separator: "/", maxSplits: 2).map(String.init)
-            guard parts.count == 3, let recordKind = EntityKind(rawValue: parts[1]), recordKind == kind else { return nil }
-            return (ExternalRef(system: SystemName(parts[0]), kind: recordKind, id: parts[2]), state)
-        }.sorted { $0.0.description < $1.0.description }
+            guard parts.count == 3 else { return nil }
+            return (ExternalRef(system: SystemName(parts[0]), kind: kind, id: parts[2]), state)
+        }
     }
 
     /// A record emission: how many commands were written for a key, and the fingerprint of the last payload.

@@ -38,15 +38,19 @@ public struct StoredCommand: Sendable {
     }
 
     /// The command, or `nil` when this version of Weft cannot read its payload.
-    public func command(decoder: JSONDecoder) -> OutboxCommand? {
-        guard let payload = try? decoder.decode(TargetCommand.self, from: payload) else { return nil }
+    ///
+    /// Read with `JSONValue.parse` and the tree decoder (the conventions of `CanonicalCoding.decoder`), which is
+    /// cheaper than `JSONDecoder` for these small documents whose every member is used: the delivery loop reads every
+    /// command it claims.
+    public func command() -> OutboxCommand? {
+        guard let payload = try? JSONValue.parse(payload).decode(TargetCommand.self) else { return nil }
         return OutboxCommand(
             id: id, target: target, entityKey: entityKey, idempotencyKey: idempotencyKey, payload: payload,
             traceID: traceID, attempts: attempts, createdAt: createdAt)
     }
 
-    public func record(decoder: JSONDecoder) -> CommandRecord? {
-        command(decoder: decoder).map {
+    public func record() -> CommandRecord? {
+        command().map {
             CommandRecord(
                 command: $0, status: status, nextAttemptAt: status == .pending ? nextAttemptAt : nil,
                 lastError: lastError, deliveredAt: deliveredAt, targetRecord: targetRecord)
