@@ -78,6 +78,33 @@ struct OdooIdentityTests {
         return nil
     }
 
+    /// A batch in which some names are bound already (a redelivered batch re-binds what it found): those are left
+    /// as they are and reported, the rest are bound in one more call, not one call per binding.
+    @Test func bindingABatchWithSomeNamesTakenCreatesTheRestInOneCall() async throws {
+        try await Support.withOdoo { simulator, client in
+            let ids = try await [
+                Support.company(client, "A"), Support.company(client, "B"), Support.company(client, "C"),
+                Support.company(client, "D"),
+            ]
+            try await client.bindExternalIDs([("bind_b", ids[1]), ("bind_d", ids[3])], model: "res.partner", logger: Support.logger)
+            simulator.requestLog.reset()
+            let taken = try await client.bindExternalIDs(
+                [("bind_a", ids[0]), ("bind_b", ids[0]), ("bind_c", ids[2]), ("bind_d", ids[2])], model: "res.partner",
+                logger: Support.logger)
+            #expect(taken == ["bind_b", "bind_d"])
+            for (name, id) in [("bind_a", ids[0]), ("bind_b", ids[1]), ("bind_c", ids[2]), ("bind_d", ids[3])] {
+                #expect(try await Support.binding(client, name) == id, "\(name)")
+            }
+            let creates = simulator.requestLog.all.filter { $0.path.hasSuffix("/ir.model.data/create") }
+            #expect(creates.map(\.status) == [422, 200])
+            // A name twice in one batch: the second is reported taken, as when it was bound concurrently.
+            let twice = try await client.bindExternalIDs(
+                [("bind_e", ids[0]), ("bind_e", ids[1])], model: "res.partner", logger: Support.logger)
+            #expect(twice == ["bind_e"])
+            #expect(try await Support.binding(client, "bind_e") == ids[0])
+        }
+    }
+
     @Test func normalisesTaxIDsWebsitesAndEmails() {
         #expect(OdooIdentity.normalizedVAT("be 0123.456-789") == "BE0123456789")
         #expect(OdooIdentity.normalizedVAT(" - ") == nil)

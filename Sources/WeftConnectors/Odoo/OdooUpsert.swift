@@ -218,16 +218,7 @@ extension OdooClient {
                 "res_id": .int(binding.id), "noupdate": true,
             ]
         }
-        do {
-            _ = try await create(model: "ir.model.data", values: bindings.map(values), logger: logger)
-            return []
-        } catch {
-            guard error.kind == .validation else { throw error }
-            // One of them exists already: the list create rolled back; bind one at a time.
-            guard bindings.count > 1 else {
-                if error.isDuplicateExternalID { return [bindings[0].name] }
-                throw error
-            }
+        func oneAtATime(_ bindings: [(name: String, id: Int64)]) async throws(OdooError) -> Set<String> {
             var taken: Set<String> = []
             for binding in bindings {
                 do {
@@ -238,6 +229,31 @@ extension OdooClient {
                 }
             }
             return taken
+        }
+        do {
+            _ = try await create(model: "ir.model.data", values: bindings.map(values), logger: logger)
+            return []
+        } catch {
+            guard error.kind == .validation else { throw error }
+            guard bindings.count > 1 else {
+                if error.isDuplicateExternalID { return [bindings[0].name] }
+                throw error
+            }
+        }
+        // One of them exists already and the list create rolled back. Leave the bound ones as they are and create
+        // the rest in one call: two calls, where binding one at a time took one per binding (a redelivered batch
+        // re-binds what it finds). One at a time only when that fails too (bound concurrently, or a name twice).
+        let bound = try await externalIDRows(bindings.map(\.name), logger: logger)
+        let taken = Set(bindings.map(\.name).filter { bound[$0] != nil })
+        let rest = bindings.filter { bound[$0.name] == nil }
+        guard !taken.isEmpty else { return try await oneAtATime(bindings) }
+        guard !rest.isEmpty else { return taken }
+        do {
+            _ = try await create(model: "ir.model.data", values: rest.map(values), logger: logger)
+            return taken
+        } catch {
+            guard error.kind == .validation else { throw error }
+            return try await taken.union(oneAtATime(rest))
         }
     }
 
