@@ -2,24 +2,65 @@ import Logging
 import WeftCore
 
 extension OdooTarget {
-    /// Adds (`[4, id, 0]`) or removes (`[3, id, 0]`) the past-due tag on the customer's partner.
-    func setStanding(_ standing: Standing, logger: Logger) async throws(OdooError) -> DeliveryOutcome {
-        guard let partnerID = try await partnerID(for: standing.customerRef, logger: logger) else {
-            return Self.dependencyMissing("customer \(standing.customerRef) is not in Odoo yet")
+    /// Adds (`[4, id, 0]`) or removes (`[3, id, 0]`) the past-due tag on each customer's partner, for a whole batch
+    /// at once: one external-id lookup (then one `search_read` by `ref` for partners Weft did not create), one `read` of
+    /// the partners' tags, and at most one `write` that adds the tag and one that removes it, each on every partner
+    /// that needs it. One call per standing each cost three or four. When one partner has several standings in a
+    /// batch, the last one wins, as delivering them in order would leave it.
+    func setStandings(_ standings: [Standing], logger: Logger) async throws(OdooError) -> [DeliveryOutcome] {
+        let partners = try await partnerIDs(for: standings.map(\.customerRef), logger: logger)
+        let found = Array(Set(partners.values)).sorted()
+        guard !found.isEmpty else {
+            return standings.map { Self.dependencyMissing("customer \($0.customerRef) is not in Odoo yet") }
         }
         let tagID = try await pastDueTagID(logger: logger)
-        let partner = try await client.read(model: "res.partner", ids: [partnerID], fields: ["category_id"], logger: logger).first
-        let tags = partner?["category_id"]?.arrayValue?.compactMap(\.intValue) ?? []
-        let record = TargetRecordID(model: "res.partner", id: String(partnerID))
-        switch standing.state {
-        case .pastDue where !tags.contains(tagID):
-            try await client.write(model: "res.partner", ids: [partnerID], values: ["category_id": [[4, .int(tagID), 0]]], logger: logger)
-        case .good where tags.contains(tagID):
-            try await client.write(model: "res.partner", ids: [partnerID], values: ["category_id": [[3, .int(tagID), 0]]], logger: logger)
-        default:
-            break
+        let rows = try await client.read(model: "res.partner", ids: found, fields: ["category_id"], logger: logger)
+        var tagged: [Int64: Bool] = [:]
+        for row in rows {
+            guard let id = row["id"]?.intValue else { continue }
+            tagged[id] = row["category_id"]?.arrayValue?.compactMap(\.intValue).contains(tagID) ?? false
         }
-        return .delivered(record: record, note: nil)
+        var wanted: [Int64: Bool] = [:]
+        for standing in standings {
+            if let partner = partners[standing.customerRef] { wanted[partner] = standing.state == .pastDue }
+        }
+        let add = wanted.filter { $0.value && tagged[$0.key] == false }.keys.sorted()
+        let remove = wanted.filter { !$0.value && tagged[$0.key] == true }.keys.sorted()
+        if !add.isEmpty {
+            try await client.write(model: "res.partner", ids: add, values: ["category_id": [[4, .int(tagID), 0]]], logger: logger)
+        }
+        if !remove.isEmpty {
+            try await client.write(model: "res.partner", ids: remove, values: ["category_id": [[3, .int(tagID), 0]]], logger: logger)
+        }
+        return standings.map { standing in
+            guard let partner = partners[standing.customerRef] else {
+                return Self.dependencyMissing("customer \(standing.customerRef) is not in Odoo yet")
+            }
+            guard tagged[partner] != nil else {
+                return Self.dependencyMissing("partner \(partner) of customer \(standing.customerRef) is not readable in Odoo")
+            }
+            return .delivered(record: TargetRecordID(model: "res.partner", id: String(partner)), note: nil)
+        }
+    }
+
+    /// Partner ids for customer refs: by `weft.*` external id, then (for the rest) by `ref`, archived partners included,
+    /// the oldest first, as `partnerID(for:)` finds one.
+    func partnerIDs(for refs: [ExternalRef], logger: Logger) async throws(OdooError) -> [ExternalRef: Int64] {
+        let bound = try await client.externalIDs(refs.map(\.xmlidName), model: "res.partner", logger: logger)
+        var result: [ExternalRef: Int64] = [:]
+        var missing: [String: [ExternalRef]] = [:]
+        for ref in refs {
+            if let id = bound[ref.xmlidName] { result[ref] = id } else { missing[ref.xmlidName, default: []].append(ref) }
+        }
+        guard !missing.isEmpty else { return result }
+        let rows = try await client.searchRead(
+            model: "res.partner", domain: [["ref", "in", .array(missing.keys.sorted().map(JSONValue.string))]],
+            fields: ["id", "ref"], order: "id", context: OdooClient.inactiveToo, logger: logger)
+        for row in rows {
+            guard let key = row["ref"]?.stringValue, let id = row["id"]?.intValue else { continue }
+            for ref in missing.removeValue(forKey: key) ?? [] { result[ref] = id }
+        }
+        return result
     }
 
     /// The configured past-due `res.partner.category`, found by name or created, cached.

@@ -33,6 +33,7 @@ public struct OdooTarget: TargetConnector {
         var products: [(Int, Product)] = []
         var invoices: [(Int, InvoiceCommand)] = []
         var payments: [(Int, Payment)] = []
+        var standings: [(Int, Standing)] = []
         var others: [Int] = []
         for (index, command) in batch.enumerated() {
             switch command.payload {
@@ -40,6 +41,7 @@ public struct OdooTarget: TargetConnector {
             case .upsertProduct(let product): products.append((index, product))
             case .upsertInvoice(let invoice): invoices.append((index, invoice))
             case .registerPayment(let payment): payments.append((index, payment))
+            case .setStanding(let standing): standings.append((index, standing))
             default: others.append(index)
             }
         }
@@ -48,6 +50,7 @@ public struct OdooTarget: TargetConnector {
         for (index, outcome) in await batched(products, logger: logger, upsertProducts) { outcomes[index] = outcome }
         for (index, outcome) in await batched(invoices, logger: logger, upsertInvoices) { outcomes[index] = outcome }
         for (index, outcome) in await batched(payments, logger: logger, registerPayments) { outcomes[index] = outcome }
+        for (index, outcome) in await batched(standings, logger: logger, setStandings) { outcomes[index] = outcome }
         for index in others {
             let command = batch[index]
             var commandLogger = logger
@@ -57,17 +60,16 @@ public struct OdooTarget: TargetConnector {
                 switch command.payload {
                 case .createRefund(let refund): outcomes[index] = try await createRefund(refund, logger: commandLogger)
                 case .applyCredit(let credit): outcomes[index] = try await applyCredit(credit, logger: commandLogger)
-                case .setStanding(let standing): outcomes[index] = try await setStanding(standing, logger: commandLogger)
                 case .upsertSubscription(let subscription):
                     outcomes[index] = try await upsertSubscription(subscription, logger: commandLogger)
                 case .upsertOrder(let deal): outcomes[index] = try await upsertOrder(deal, logger: commandLogger)
-                case .upsertCustomer, .upsertProduct, .upsertInvoice, .registerPayment:
+                case .upsertCustomer, .upsertProduct, .upsertInvoice, .registerPayment, .setStanding:
                     break
                 case .syncAccount(let sync): outcomes[index] = try await syncAccount(sync, logger: commandLogger)
                 case .updateDealStatus:
                     outcomes[index] = .reject(DeliveryFailure(kind: .rejected, message: "Odoo does not take deal status commands"))
                 case .syncEntitlement:
-                    // Routed to support desks only; Odoo shows standing through `setStanding`.
+                    // Routed to support desks only; Odoo shows standing through `setStandings`.
                     outcomes[index] = .reject(
                         DeliveryFailure(kind: .rejected, message: "Odoo does not take entitlement commands"))
                 }
