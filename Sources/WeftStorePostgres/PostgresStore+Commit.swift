@@ -23,7 +23,7 @@ extension PostgresStore {
                 batch.append(
                     Encoded(
                         result: result, state: try result.aggregate.map { try $0.canonicalJSON() },
-                        commands: try result.commands.map { ($0, try CanonicalCoding.encode($0.payload)) }))
+                        commands: try result.commands.map { ($0, try $0.encodedPayload()) }))
             }
         } catch {
             throw PostgresStoreError.encoding("encode processing results", "\(error)")

@@ -185,7 +185,7 @@ extension SQLiteStore {
                 batch.append(
                     EncodedResult(
                         result: result, state: try result.aggregate.map { try $0.canonicalJSON() },
-                        commands: try result.commands.map { ($0, try CanonicalCoding.encode($0.payload)) }))
+                        commands: try result.commands.map { ($0, try $0.encodedPayload()) }))
             }
         } catch {
             throw SQLiteStoreError.encoding("encode processing results", error)

@@ -23,15 +23,44 @@ struct TreeEncodingTests {
     /// the pipeline builds for a story of both Stripe shapes.
     @Test func sameBytesAsFoundationForEveryCommandAndAggregateOfAStory() throws {
         var commands = 0
+        var carried = 0
         _ = try TreeDecodingTests.storyAggregates(prefix: "E") { result in
             for command in result.commands {
                 try expectSameAsFoundation(command.payload)
+                // The bytes the router hands the store are the payload's own canonical JSON.
+                #expect(try command.encodedPayload() == CanonicalCoding.encode(command.payload))
+                if command.canonicalPayload != nil { carried += 1 }
                 commands += 1
             }
             // Aggregates hold unsigned fingerprints above Int64.max: the fallback to JSONEncoder.
             if let aggregate = result.aggregate { try expectSameAsFoundation(aggregate) }
         }
         #expect(commands > 50)
+        #expect(carried == commands)
+    }
+
+    /// Bytes a command carries are dropped when its payload changes, and never part of its equality.
+    @Test func carriedBytesFollowThePayload() throws {
+        let customer = Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_1"), name: "Ann")
+        let payload = TargetCommand.upsertCustomer(customer)
+        var command = NewCommand(
+            target: "odoo", entityKey: EntityKey("k"), idempotencyKey: IdempotencyKey("i"), payload: payload,
+            canonicalPayload: try CanonicalCoding.encode(payload))
+        #expect(command == NewCommand(target: "odoo", entityKey: EntityKey("k"), idempotencyKey: IdempotencyKey("i"), payload: payload))
+        var renamed = customer
+        renamed.name = "Bob"
+        command.payload = .upsertCustomer(renamed)
+        #expect(command.canonicalPayload == nil)
+        #expect(try command.encodedPayload() == CanonicalCoding.encode(TargetCommand.upsertCustomer(renamed)))
+    }
+
+    /// The fingerprint is the same over a buffer and over a sequence without one.
+    @Test func fingerprintsAgreeOverBuffersAndSequences() {
+        let bytes = Array("{\"a\":[1,2,3],\"é\":\"x\"}".utf8)
+        let expected = CanonicalCoding.fingerprint(bytes.lazy.map { $0 })
+        #expect(CanonicalCoding.fingerprint(Data(bytes)) == expected)
+        #expect(CanonicalCoding.fingerprint(bytes) == expected)
+        #expect(CanonicalCoding.fingerprint([UInt8]()) == 0xcbf2_9ce4_8422_2325)
     }
 
     enum Shape: Codable, Equatable {

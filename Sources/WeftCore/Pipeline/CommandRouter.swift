@@ -68,11 +68,13 @@ public struct CommandRouter: Sendable {
                 if previous?.fingerprint == fingerprint { continue }
                 let count = (previous?.count ?? 0) + 1
                 aggregate.emitted[emissionKey] = Aggregate.Emission(count: count, fingerprint: fingerprint)
+                let emitted = stripTargetOwned(payload, target: target, isUpdate: previous != nil)
                 commands.append(
                     NewCommand(
                         target: target, entityKey: entityKey,
-                        idempotencyKey: IdempotencyKey("\(emissionKey)|\(count)"),
-                        payload: stripTargetOwned(payload, target: target, isUpdate: previous != nil)
+                        idempotencyKey: IdempotencyKey("\(emissionKey)|\(count)"), payload: emitted,
+                        // The bytes just fingerprinted are what the store writes, unless ownership stripped fields.
+                        canonicalPayload: !bytes.isEmpty && emitted == payload ? bytes : nil
                     )
                 )
             }
@@ -172,8 +174,12 @@ public struct CommandRouter: Sendable {
             }
         }
         var invoices: [ExternalRef: Invoice] = [:]
+        // Every readable invoice in record order, drafts too: the standing rule reads them (decoding each once).
+        var decodedInvoices: [Invoice] = []
         for (ref, state) in aggregate.records(of: .invoice) {
-            guard let invoice = state.decode(Invoice.self), let status = invoice.status, status != .draft else { continue }
+            guard let invoice = state.decode(Invoice.self) else { continue }
+            decodedInvoices.append(invoice)
+            guard let status = invoice.status, status != .draft else { continue }
             invoices[ref] = invoice
             if status == .void && aggregate.emitted["\(target)|invoice|\(ref)"] == nil { continue }
             let customer =
@@ -227,7 +233,7 @@ public struct CommandRouter: Sendable {
                 ))
         }
         for customer in customers {
-            let standing = StandingRule.standing(of: customer.ref, in: aggregate)
+            let standing = StandingRule.standing(of: customer.ref, invoices: decodedInvoices, payments: payments)
             let key = "standing|\(customer.ref)"
             // A customer who was never past due needs no standing command.
             if standing.state == .good && aggregate.emitted["\(target)|\(key)"] == nil { continue }

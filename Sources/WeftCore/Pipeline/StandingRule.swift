@@ -8,8 +8,13 @@ import Foundation
 public enum StandingRule {
     /// The standing for `customerRef` given the aggregate's records.
     public static func standing(of customerRef: ExternalRef, in aggregate: Aggregate) -> Standing {
-        let invoices = aggregate.records(of: .invoice).compactMap { $0.state.decode(Invoice.self) }
-        let payments = aggregate.records(of: .payment).compactMap { $0.state.decode(Payment.self) }
+        standing(
+            of: customerRef, invoices: aggregate.records(of: .invoice).compactMap { $0.state.decode(Invoice.self) },
+            payments: aggregate.records(of: .payment).compactMap { $0.state.decode(Payment.self) })
+    }
+
+    /// The standing for `customerRef` given the aggregate's invoices and payments already decoded, in record order.
+    public static func standing(of customerRef: ExternalRef, invoices: [Invoice], payments: [Payment]) -> Standing {
         var failuresByInvoice: [ExternalRef: Date] = [:]
         for payment in payments where payment.status == .failed {
             guard let invoiceRef = payment.invoiceRef else { continue }
