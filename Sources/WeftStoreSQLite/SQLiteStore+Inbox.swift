@@ -67,10 +67,20 @@ extension SQLiteStore {
     /// its lease expired, and no other event of that key is under a live lease. Oldest arrivals first. Counts an
     /// attempt per claim.
     public func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
+        try await claimEvents(limit: limit, perEntity: 1, owner: owner, lease: lease, now: now)
+    }
+
+    /// The first claimable event of each entity (no earlier unfinished one, none of its events under a live lease),
+    /// oldest arrival first, then up to `perEntity - 1` of each one's following unfinished events: with no live lease
+    /// on the entity, every unfinished event after its first is claimable, in order.
+    public func claimEvents(
+        limit: Int, perEntity: Int, owner: String, lease: Duration, now: Date
+    ) async throws -> [InboxEvent] {
         guard limit > 0 else { return [] }
         let nowMs = Self.millis(now)
         let arguments: StatementArguments = [
             "now": nowMs, "limit": limit, "owner": owner, "until": nowMs + Self.millis(lease),
+            "following": max(0, perEntity - 1),
         ]
         do {
             let claimed = try await write { db in
@@ -79,17 +89,29 @@ extension SQLiteStore {
                         sql: """
                             UPDATE events SET status = 1, lease_owner = :owner, lease_until = :until, attempts = attempts + 1
                             WHERE seq IN (
-                              SELECT e.seq FROM events AS e INDEXED BY events_unfinished
-                              WHERE e.status IN (0, 1) AND (e.status = 0 OR e.lease_until < :now)
-                                AND NOT EXISTS (
-                                  SELECT 1 FROM events AS p INDEXED BY events_active
-                                  WHERE p.entity_key = e.entity_key AND p.status IN (0, 1)
-                                    AND (p.occurred_at, p.seq) < (e.occurred_at, e.seq))
-                                AND NOT EXISTS (
-                                  SELECT 1 FROM events AS q INDEXED BY events_leased
-                                  WHERE q.entity_key = e.entity_key AND q.status = 1 AND q.lease_until >= :now
-                                    AND q.seq <> e.seq)
-                              ORDER BY e.seq LIMIT :limit)
+                              WITH heads AS (
+                                SELECT e.seq, e.entity_key, e.occurred_at FROM events AS e INDEXED BY events_unfinished
+                                WHERE e.status IN (0, 1) AND (e.status = 0 OR e.lease_until < :now)
+                                  AND NOT EXISTS (
+                                    SELECT 1 FROM events AS p INDEXED BY events_active
+                                    WHERE p.entity_key = e.entity_key AND p.status IN (0, 1)
+                                      AND (p.occurred_at, p.seq) < (e.occurred_at, e.seq))
+                                  AND NOT EXISTS (
+                                    SELECT 1 FROM events AS q INDEXED BY events_leased
+                                    WHERE q.entity_key = e.entity_key AND q.status = 1 AND q.lease_until >= :now
+                                      AND q.seq <> e.seq)
+                                ORDER BY e.seq LIMIT :limit)
+                              SELECT seq FROM heads
+                              UNION ALL
+                              SELECT seq FROM (
+                                SELECT seq FROM (
+                                  SELECT f.seq, h.seq AS head,
+                                    row_number() OVER (PARTITION BY f.entity_key ORDER BY f.occurred_at, f.seq) AS position
+                                  FROM heads AS h JOIN events AS f INDEXED BY events_active
+                                    ON f.entity_key = h.entity_key AND f.status IN (0, 1)
+                                      AND (f.occurred_at, f.seq) > (h.occurred_at, h.seq)
+                                  WHERE :following > 0)
+                                WHERE position <= :following ORDER BY head, position LIMIT :limit))
                             RETURNING \(Self.eventColumns)
                             """),
                     arguments: arguments

@@ -22,6 +22,13 @@ struct ConvergencePropertyTests {
     static let story = StripeEventFactory(prefix: "P").story(customers: 8)
 
     static func process(_ events: [StripeTestEvent]) -> [String: TargetCommand] {
+        process(events, runs: 1).target
+    }
+
+    /// Processes `events` in arrival order, `runs` at a time: each chunk's events of one entity as one run (as a
+    /// pipeline claim hands them out), in the order they occurred. Returns the target state and how many commands
+    /// were emitted on the way.
+    static func process(_ events: [StripeTestEvent], runs: Int) -> (target: [String: TargetCommand], emitted: Int) {
         let processor = PipelineProcessor(
             governor: Governor(ownership: OwnershipRules(owners: ["customer.address": "odoo"])),
             router: CommandRouter(
@@ -30,37 +37,59 @@ struct ConvergencePropertyTests {
             decoders: ["stripe": StripeDecoder()])
         var aggregates: [EntityKey: StoredAggregate] = [:]
         var target: [String: TargetCommand] = [:]
+        var emitted = 0
         // The store's part, modelled: adopted provisional keys, and the events processed under each key so far (moved
         // to the adopter and processed again there when their key is adopted).
         var aliases: [EntityKey: EntityKey] = [:]
         var processedUnder: [EntityKey: [InboxEvent]] = [:]
-        func handle(_ arrived: InboxEvent) {
-            var inbox = arrived
-            if let owner = aliases[inbox.entityKey] { inbox.entityKey = owner }
-            let (result, _) = processor.process(inbox, stored: aggregates[inbox.entityKey])
-            #expect(result.status == EventStatus.done, "event \(inbox.type) was not processed: \(result.outcome)")
-            if let aggregate = result.aggregate {
-                aggregates[inbox.entityKey] = StoredAggregate(
-                    aggregate: aggregate, version: (aggregates[inbox.entityKey]?.version ?? 0) + 1)
+        func handle(_ arrived: [InboxEvent]) {
+            var runs: [EntityKey: [InboxEvent]] = [:]
+            var order: [EntityKey] = []
+            for event in arrived {
+                var inbox = event
+                if let owner = aliases[inbox.entityKey] { inbox.entityKey = owner }
+                if runs[inbox.entityKey] == nil { order.append(inbox.entityKey) }
+                runs[inbox.entityKey, default: []].append(inbox)
             }
-            for command in result.commands {
-                let key = "\(command.payload.kind)|\(command.payload.subject)"
-                // Odoo shows standing as a tag: present while past due, absent otherwise.
-                if case .setStanding(let standing) = command.payload {
-                    target[key] =
-                        standing.state == .pastDue
-                        ? .setStanding(Standing(customerRef: standing.customerRef, state: .pastDue, since: .distantPast)) : nil
-                } else {
-                    target[key] = command.payload
+            for key in order {
+                // Adopted by a run before it in this chunk: the store moves it to the adopter when it commits.
+                if aliases[key] != nil {
+                    handle(runs[key]!)
+                    continue
+                }
+                let run = runs[key]!.sorted { ($0.occurredAt, $0.seq) < ($1.occurredAt, $1.seq) }
+                var adopted: [EntityKey] = []
+                for (inbox, (result, _)) in zip(run, processor.process(run, stored: aggregates[key])) {
+                    #expect(result.status == EventStatus.done, "event \(inbox.type) was not processed: \(result.outcome)")
+                    if let aggregate = result.aggregate {
+                        #expect(result.expectedVersion == (aggregates[key]?.version ?? 0))
+                        aggregates[key] = StoredAggregate(aggregate: aggregate, version: (aggregates[key]?.version ?? 0) + 1)
+                    }
+                    emitted += result.commands.count
+                    for command in result.commands {
+                        let key = "\(command.payload.kind)|\(command.payload.subject)"
+                        // Odoo shows standing as a tag: present while past due, absent otherwise.
+                        if case .setStanding(let standing) = command.payload {
+                            target[key] =
+                                standing.state == .pastDue
+                                ? .setStanding(Standing(customerRef: standing.customerRef, state: .pastDue, since: .distantPast))
+                                : nil
+                        } else {
+                            target[key] = command.payload
+                        }
+                    }
+                    processedUnder[key, default: []].append(inbox)
+                    adopted += result.adoptedAliases
+                }
+                for alias in adopted where aliases[alias] == nil {
+                    aliases[alias] = key
+                    aggregates[alias] = nil
+                    let moved = processedUnder.removeValue(forKey: alias) ?? []
+                    if !moved.isEmpty { handle(moved) }
                 }
             }
-            processedUnder[inbox.entityKey, default: []].append(inbox)
-            for alias in result.adoptedAliases where aliases[alias] == nil {
-                aliases[alias] = inbox.entityKey
-                aggregates[alias] = nil
-                for moved in processedUnder.removeValue(forKey: alias) ?? [] { handle(moved) }
-            }
         }
+        var inbox: [InboxEvent] = []
         for (index, event) in events.enumerated() {
             guard let envelope = try? StripeEventEnvelope.parse(event.body, system: "stripe") else {
                 Issue.record("factory event does not parse")
@@ -68,14 +97,17 @@ struct ConvergencePropertyTests {
             }
             let incoming = envelope.incomingEvent(
                 system: "stripe", payload: event.body, receivedAt: Date(), traceID: TraceID("t"))
-            handle(
+            inbox.append(
                 InboxEvent(
                     seq: EventSeq(Int64(index + 1)), system: incoming.system, eventID: incoming.eventID,
                     type: incoming.type, entityKey: incoming.entityKey, occurredAt: incoming.occurredAt,
                     receivedAt: incoming.receivedAt, payload: incoming.payload, traceID: incoming.traceID,
                     status: .processing, attempts: 1, outcome: nil))
         }
-        return target
+        for start in stride(from: 0, to: inbox.count, by: max(1, runs)) {
+            handle(Array(inbox[start..<min(inbox.count, start + max(1, runs))]))
+        }
+        return (target, emitted)
     }
 
     @Test func inOrderStoryProducesTheExpectedCommands() {
@@ -90,6 +122,58 @@ struct ConvergencePropertyTests {
             return false
         }
         #expect(pastDue.count == Self.story.pastDueCustomers.count)
+    }
+
+    /// A claim hands out runs of one entity's events, routed once after the last: the same target state, with fewer
+    /// commands on the way (none for the states the run went through).
+    @Test func runsOfAnEntitysEventsConvergeWithFewerCommands() async {
+        let (reference, oneByOne) = Self.process(Self.story.events, runs: 1)
+        let (together, inRuns) = Self.process(Self.story.events, runs: 64)
+        let apart = Set(together.keys).union(reference.keys).filter { together[$0] != reference[$0] }.sorted()
+        #expect(
+            apart.isEmpty, "in runs: \(apart.map { "\($0): \(String(describing: together[$0])) vs \(String(describing: reference[$0]))" })")
+        #expect(inRuns < oneByOne)
+        await propertyCheck(count: 60, input: Gen.int(in: 0...1_000_000_000), Gen.int(in: 2...40)) { seed, runs in
+            var generator = SeededGenerator(seed: UInt64(seed))
+            var events = Self.story.events.shuffled(using: &generator)
+            let copy = events[Int.random(in: 0..<events.count, using: &generator)]
+            events.insert(copy, at: Int.random(in: 0...events.count, using: &generator))
+            let result = Self.process(events, runs: runs).target
+            let differing = Set(result.keys).union(reference.keys).filter { result[$0] != reference[$0] }.sorted()
+            #expect(differing.isEmpty, "runs of \(runs) differ: \(differing)")
+        }
+    }
+
+    /// In a run, each event that changes the aggregate saves it at the version the one before left; the commands go
+    /// with the last event that reached routing, not with a failed one after it.
+    @Test func aRunChainsVersionsAndRoutesOnItsLastRoutedEvent() throws {
+        let processor = PipelineProcessor(
+            governor: Governor(ownership: OwnershipRules()),
+            router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
+            decoders: ["stripe": StripeDecoder()])
+        let customer = Self.story.events.filter { $0.customer == "cus_P0" }.prefix(3)
+        var run: [InboxEvent] = try customer.enumerated().map { index, event in
+            let incoming = try StripeEventEnvelope.parse(event.body, system: "stripe").incomingEvent(
+                system: "stripe", payload: event.body, receivedAt: Date(), traceID: TraceID("t\(index)"))
+            return InboxEvent(
+                seq: EventSeq(Int64(index + 1)), system: "stripe", eventID: incoming.eventID, type: incoming.type,
+                entityKey: incoming.entityKey, occurredAt: incoming.occurredAt, receivedAt: incoming.receivedAt,
+                payload: incoming.payload, traceID: incoming.traceID, status: .processing, attempts: 1, outcome: nil)
+        }
+        var broken = run[2]
+        broken.seq = EventSeq(4)
+        broken.system = "nowhere"
+        run.append(broken)
+        let results = processor.process(run, stored: StoredAggregate(aggregate: Aggregate(), version: 7)).map(\.0)
+        #expect(results.map(\.status) == [.done, .done, .done, .failed])
+        #expect(results.map(\.expectedVersion) == [7, 8, 9, nil])
+        #expect(results[0].commands.isEmpty && results[1].commands.isEmpty && results[3].commands.isEmpty)
+        // What routing the state after the third event gives, once.
+        var expected = results[2].aggregate!
+        expected.emitted = [:]
+        let routed = processor.router.route(entityKey: run[2].entityKey, aggregate: &expected, source: "stripe")
+        #expect(!routed.isEmpty && results[2].commands == routed)
+        #expect(results[2].aggregate == expected)
     }
 
     @Test func shuffledAndDuplicatedDeliveriesConverge() async {

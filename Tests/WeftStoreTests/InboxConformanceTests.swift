@@ -125,6 +125,48 @@ struct InboxConformanceTests {
         #expect(try await store.listEvents(status: .done, limit: 10).count == 3)
     }
 
+    /// Runs of one entity: each entity's claimed events are the first of its unfinished ones in occurred-at order,
+    /// at most `perEntity`; the SQLite store claims whole runs, a store may claim only the first.
+    @Test(arguments: StoreFactory.all)
+    func claimsARunOfAnEntitysEventsInTheOrderTheyOccurred(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([
+            F.event("a-30", key: "a", occurred: 30), F.event("a-10", key: "a", occurred: 10),
+            F.event("b-0", key: "b", occurred: 0), F.event("a-20", key: "a", occurred: 20),
+            F.event("c-0", key: "c", occurred: 0), F.event("c-5", key: "c", occurred: 5),
+        ])
+        let order = ["a": ["a-10", "a-20", "a-30"], "b": ["b-0"], "c": ["c-0", "c-5"]]
+        func runs(_ events: [InboxEvent]) -> [String: [String]] {
+            Dictionary(grouping: events, by: \.entityKey.rawValue).mapValues {
+                $0.sorted { ($0.occurredAt, $0.seq) < ($1.occurredAt, $1.seq) }.map(\.eventID.rawValue)
+            }
+        }
+        let first = try await store.claimEvents(limit: 10, perEntity: 2, owner: "w1", lease: .seconds(60), now: F.t0)
+        let claimed = runs(first)
+        #expect(Set(claimed.keys) == ["a", "b", "c"])
+        for (key, run) in claimed {
+            #expect(run.count <= 2 && run == Array(order[key]!.prefix(run.count)), "\(key): \(run)")
+        }
+        if factory.name == "SQLite" { #expect(claimed == ["a": ["a-10", "a-20"], "b": ["b-0"], "c": ["c-0", "c-5"]]) }
+        #expect(first.allSatisfy { $0.status == .processing && $0.attempts == 1 })
+        // While any event of an entity is held, none of its others is handed out, run or not.
+        #expect(try await store.claimEvents(limit: 10, perEntity: 8, owner: "w2", lease: .seconds(60), now: F.t0).isEmpty)
+
+        // Leases ran out: the rest of each entity, in order, from its first unfinished event.
+        let next = try await store.claimEvents(limit: 10, perEntity: 8, owner: "w2", lease: .seconds(60), now: F.at(61))
+        for (key, run) in runs(next) {
+            #expect(!run.isEmpty && run == Array(order[key]!.prefix(run.count)), "\(key): \(run)")
+        }
+        if factory.name == "SQLite" { #expect(runs(next) == order) }
+
+        // The following events are capped at `limit` in all, after the first events.
+        let limited = try await factory.make().store
+        _ = try await limited.append((0..<4).map { F.event("x\($0)", key: "x", occurred: TimeInterval($0)) })
+        let capped = try await limited.claimEvents(limit: 2, perEntity: 8, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(capped.count <= 3 && runs(capped)["x"] == Array(["x0", "x1", "x2"].prefix(capped.count)))
+        if factory.name == "SQLite" { #expect(capped.count == 3) }
+    }
+
     @Test(arguments: StoreFactory.all)
     func claimRespectsTheLimit(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store

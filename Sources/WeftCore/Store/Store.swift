@@ -27,6 +27,12 @@ public protocol Store: Sendable {
     /// Claims up to `limit` events, at most one per entity key, leased to `owner` until `now + lease`.
     func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent]
 
+    /// Claims as `claimEvents(limit:owner:lease:now:)` does, and with each entity's first claimable event up to
+    /// `perEntity - 1` of the entity's following ones (in `occurredAt`, `seq` order), so that the caller can process a
+    /// run of one entity's events together: up to `limit` first events, and up to `limit` following ones in all. A
+    /// store may return fewer following events, or none (the default: one per entity).
+    func claimEvents(limit: Int, perEntity: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent]
+
     /// Loads the aggregates of the given keys (missing keys are absent from both parts of the result). A key whose
     /// stored version equals `known[key]` is only reported `unchanged`, not read and decoded again: the caller holds
     /// that version already.
@@ -122,6 +128,12 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    public func claimEvents(
+        limit: Int, perEntity: Int, owner: String, lease: Duration, now: Date
+    ) async throws -> [InboxEvent] {
+        try await claimEvents(limit: limit, owner: owner, lease: lease, now: now)
+    }
+
     public func append(
         _ events: [IncomingEvent], completion: @escaping @Sendable (Result<[AppendResult], any Error>) -> Void
     ) {

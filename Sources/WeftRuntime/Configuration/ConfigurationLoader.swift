@@ -1121,9 +1121,13 @@ private struct Reader {
     mutating func readPipeline(_ node: Node) -> PipelineConfiguration {
         var pipeline = PipelineConfiguration()
         let members = mapping(
-            node, "pipeline", allowed: ["workers", "batch_size", "lease_seconds", "recheck_interval_seconds", "nice"])
+            node, "pipeline",
+            allowed: ["workers", "batch_size", "events_per_entity", "lease_seconds", "recheck_interval_seconds", "nice"])
         if let value = integer(value(members, "workers"), "pipeline.workers", minimum: 1) { pipeline.workers = value }
         if let value = integer(value(members, "batch_size"), "pipeline.batch_size", minimum: 1) { pipeline.batchSize = value }
+        if let value = integer(value(members, "events_per_entity"), "pipeline.events_per_entity", minimum: 1) {
+            pipeline.eventsPerEntity = value
+        }
         if let nice = nice(value(members, "nice"), "pipeline.nice", of: "the workers'") { pipeline.nice = nice }
         if let value = number(value(members, "lease_seconds"), "pipeline.lease_seconds", minimum: 1) {
             pipeline.lease = .milliseconds(Int64(value * 1000))

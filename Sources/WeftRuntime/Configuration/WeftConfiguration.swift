@@ -580,8 +580,11 @@ public struct DeliveryConfiguration: Sendable, Hashable {
 public struct PipelineConfiguration: Sendable, Hashable {
     /// Concurrent pipeline workers.
     public var workers: Int
-    /// Events claimed per batch.
+    /// Events claimed per batch (first events of their entities; as many following ones again at most).
     public var batchSize: Int
+    /// Events of one entity claimed and processed as one run, routed once on the state after the last (1: one event
+    /// of an entity at a time). A backlog of one customer's events then costs one routing and one set of commands.
+    public var eventsPerEntity: Int
     /// Event lease.
     public var lease: Duration
     /// Longest idle wait before looking for work again (a wake-up usually comes first).
@@ -593,12 +596,13 @@ public struct PipelineConfiguration: Sendable, Hashable {
     public var nice: Int32
 
     public init(
-        workers: Int = 2, batchSize: Int = 128, lease: Duration = .seconds(60), idlePoll: Duration = .milliseconds(250),
-        recheckInterval: Duration = .seconds(30), nice: Int32 = 10
+        workers: Int = 2, batchSize: Int = 128, eventsPerEntity: Int = 8, lease: Duration = .seconds(60),
+        idlePoll: Duration = .milliseconds(250), recheckInterval: Duration = .seconds(30), nice: Int32 = 10
     ) {
         self.nice = nice
         self.workers = workers
         self.batchSize = batchSize
+        self.eventsPerEntity = eventsPerEntity
         self.lease = lease
         self.idlePoll = idlePoll
         self.recheckInterval = recheckInterval

@@ -26,15 +26,62 @@ public struct PipelineProcessor: Sendable {
     /// period ending): nothing to decode, the aggregate is routed again at the new instant.
     public static let recheckType = "weft.entitlement.recheck"
 
+    /// Processes a run of one entity's events, in order, against its stored aggregate, routing once, on the state
+    /// after the whole run. Routing is level-triggered (commands describe the state the targets must reach), so this
+    /// emits what routing after each event would have emitted last, without the intermediate states.
+    ///
+    /// Every event that changes the aggregate saves it, each at the version the one before it left (so that a commit
+    /// that loses the race for the entity at one event gives that event and every later one back to be processed
+    /// again, while the ones before it keep their changes); the routed commands go with the last event that reached
+    /// routing (not failed, not ignored), with the aggregate they were fingerprinted on.
+    public func process(_ run: [InboxEvent], stored: StoredAggregate?, now: Date = Date()) -> [(ProcessedEvent, Summary)] {
+        guard run.count > 1 else { return run.map { process($0, stored: stored, now: now) } }
+        var current = stored
+        var results: [(ProcessedEvent, Summary)] = []
+        var lastRouted: Int?
+        for event in run {
+            var (result, summary, routed) = process(event, stored: current, now: now, routing: false)
+            if routed { lastRouted = results.count }
+            if let aggregate = result.aggregate {
+                let version = current?.version ?? 0
+                result.expectedVersion = version
+                current = StoredAggregate(aggregate: aggregate, version: version + 1)
+            }
+            results.append((result, summary))
+        }
+        guard let lastRouted else { return results }
+        var aggregate = current?.aggregate ?? Aggregate()
+        let event = run[lastRouted]
+        let commands = router.route(entityKey: event.entityKey, aggregate: &aggregate, source: event.system, now: now)
+        guard !commands.isEmpty else { return results }
+        var (result, summary) = results[lastRouted]
+        result.commands = commands
+        summary.commands = commands.count
+        // No event after it saves the aggregate (only routed events change it). If it changed nothing itself (a
+        // recheck, a stale change), it saves the emissions at the version the run left.
+        if result.aggregate == nil { result.expectedVersion = current?.version ?? 0 }
+        result.aggregate = aggregate
+        results[lastRouted] = (result, summary)
+        return results
+    }
+
     /// Processes `event` against the stored aggregate of its entity.
     public func process(_ event: InboxEvent, stored: StoredAggregate?, now: Date = Date()) -> (ProcessedEvent, Summary) {
+        let (result, summary, _) = process(event, stored: stored, now: now, routing: true)
+        return (result, summary)
+    }
+
+    /// One event; `routing: false` applies its changes without routing. `routed` tells whether it reached routing.
+    func process(
+        _ event: InboxEvent, stored: StoredAggregate?, now: Date, routing: Bool
+    ) -> (result: ProcessedEvent, summary: Summary, routed: Bool) {
         var summary = Summary(verdicts: [], unownedFields: 0, commands: 0)
-        func finished(_ status: EventStatus, _ outcome: String) -> (ProcessedEvent, Summary) {
+        func finished(_ status: EventStatus, _ outcome: String, routed: Bool = false) -> (ProcessedEvent, Summary, Bool) {
             (
                 ProcessedEvent(
                     seq: event.seq, entityKey: event.entityKey, aggregate: nil, expectedVersion: nil, commands: [],
                     status: status, outcome: outcome, traceID: event.traceID),
-                summary
+                summary, routed
             )
         }
         let decoded: DecodedEvent
@@ -73,18 +120,19 @@ public struct PipelineProcessor: Sendable {
                 changed = true
             }
         }
-        let commands = router.route(entityKey: event.entityKey, aggregate: &aggregate, source: event.system, now: now)
+        let commands =
+            routing ? router.route(entityKey: event.entityKey, aggregate: &aggregate, source: event.system, now: now) : []
         summary.commands = commands.count
         // A customer's aggregate adopts the provisional keys of the invoices and charges it now knows, so events that
         // name only those (an `invoice_payment`, a refund) are processed here, beside the invoice they belong to.
         let adopted = event.entityKey.isCustomer ? aggregate.adoptAliases(excluding: event.entityKey) : []
         let verdict = Self.overall(summary.verdicts)
-        guard changed || !commands.isEmpty || !adopted.isEmpty else { return finished(.done, verdict.rawValue) }
+        guard changed || !commands.isEmpty || !adopted.isEmpty else { return finished(.done, verdict.rawValue, routed: true) }
         let processed = ProcessedEvent(
             seq: event.seq, entityKey: event.entityKey, aggregate: aggregate, expectedVersion: stored?.version ?? 0,
             commands: commands, status: .done, outcome: verdict.rawValue, traceID: event.traceID,
             adoptedAliases: adopted)
-        return (processed, summary)
+        return (processed, summary, true)
     }
 
     /// The event's verdict: applied if any change applied, else stale, else unowned, else echo.

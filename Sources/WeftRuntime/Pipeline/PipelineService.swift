@@ -78,7 +78,8 @@ public struct PipelineService: Service {
     @discardableResult
     public func runOnce(owner: String) async throws -> Int {
         let claimed = try await store.claimEvents(
-            limit: configuration.batchSize, owner: owner, lease: configuration.lease, now: Date())
+            limit: configuration.batchSize, perEntity: configuration.eventsPerEntity, owner: owner,
+            lease: configuration.lease, now: Date())
         guard !claimed.isEmpty else { return 0 }
         let keys = Array(Set(claimed.map(\.entityKey)))
         let cached = cache.entries(for: keys)
@@ -88,10 +89,19 @@ public struct PipelineService: Service {
         var results: [ProcessedEvent] = []
         var summaries: [(InboxEvent, PipelineProcessor.Summary, ProcessedEvent)] = []
         results.reserveCapacity(claimed.count)
+        // Each entity's events as one run, in the order they occurred; entities in the order of their first arrival.
+        var runs: [EntityKey: [InboxEvent]] = [:]
+        var order: [EntityKey] = []
         for event in claimed {
-            let (result, summary) = processor.process(event, stored: aggregates[event.entityKey])
-            results.append(result)
-            summaries.append((event, summary, result))
+            if runs[event.entityKey] == nil { order.append(event.entityKey) }
+            runs[event.entityKey, default: []].append(event)
+        }
+        for key in order {
+            let run = runs[key]!.sorted { ($0.occurredAt, $0.seq) < ($1.occurredAt, $1.seq) }
+            for (event, (result, summary)) in zip(run, processor.process(run, stored: aggregates[key])) {
+                results.append(result)
+                summaries.append((event, summary, result))
+            }
         }
         let now = Date()
         let committed = Set(try await store.commitProcessed(results, owner: owner, now: now))
