@@ -47,6 +47,18 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    /// How many of one entity's events a worker claims as a run: default 8, 1 turns runs off, 0 is refused at its line.
+    @Test func eventsPerEntityIsReadAndBoundedWithItsLine() throws {
+        #expect(try #require(ConfigurationLoader.load(text: Self.valid).0).pipeline.eventsPerEntity == 8)
+        let one = try #require(ConfigurationLoader.load(text: Self.valid + "\npipeline: { events_per_entity: 1 }").0)
+        #expect(one.pipeline.eventsPerEntity == 1)
+        for bad in ["0", "many"] {
+            let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\npipeline: { events_per_entity: \(bad) }")
+            #expect(configuration == nil)
+            #expect(problems.contains { $0.line == 11 && $0.message.contains("pipeline.events_per_entity") }, "\(problems)")
+        }
+    }
+
     @Test func payloadKeysAreReadByReferenceAndResolved() throws {
         let text = Self.valid.replacingOccurrences(
             of: "store: { sqlite: ./weft.db }",
