@@ -4,8 +4,9 @@ import Metrics
 public import ServiceLifecycle
 public import WeftCore
 
-/// Pipeline workers: claim events (one per entity key at a time), process them, and commit aggregates, commands and
-/// event status in one transaction per batch. Different entities are processed in parallel.
+/// Pipeline workers: claim events (runs of one entity key's events, one worker per key at a time), process them, and
+/// commit aggregates, commands and event status in one transaction per batch. Different entities are processed in
+/// parallel.
 ///
 /// On graceful shutdown a worker finishes the batch it holds (processing is local and fast) and stops claiming.
 public struct PipelineService: Service {
@@ -106,9 +107,19 @@ public struct PipelineService: Service {
         let now = Date()
         let committed = Set(try await store.commitProcessed(results, owner: owner, now: now))
         if let onCommitted {
-            let changed = results.compactMap { result -> (key: EntityKey, aggregate: StoredAggregate)? in
-                guard committed.contains(result.seq), let aggregate = result.aggregate else { return nil }
-                return (result.entityKey, StoredAggregate(aggregate: aggregate, version: (result.expectedVersion ?? 0) + 1))
+            // The last committed state of each entity only: a run saves its aggregate once per changing event, and what
+            // derives from it (the entitlement index) need not be derived for the states in between.
+            var latest: [EntityKey: Int] = [:]
+            var changed: [(key: EntityKey, aggregate: StoredAggregate)] = []
+            for result in results {
+                guard committed.contains(result.seq), let aggregate = result.aggregate else { continue }
+                let stored = StoredAggregate(aggregate: aggregate, version: (result.expectedVersion ?? 0) + 1)
+                if let index = latest[result.entityKey] {
+                    changed[index] = (result.entityKey, stored)
+                } else {
+                    latest[result.entityKey] = changed.count
+                    changed.append((result.entityKey, stored))
+                }
             }
             if !changed.isEmpty { onCommitted(changed) }
         }

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import WeftConnectors
+import WeftCore
+import WeftRuntime
+import WeftServer
+import WeftStoreSQLite
+import WeftTools
+
+/// A pipeline worker over a real SQLite store takes a backlog of one customer as a run: one claim, one routing, the
+/// commands of the final state, and what derives from the aggregate told its last state once.
+@Suite("Pipeline: runs of one entity's events")
+struct PipelineRunTests {
+    final class Told: Sendable {
+        let calls = Mutex<[[(key: EntityKey, version: Int64)]]>([])
+    }
+
+    static func service(_ store: any Store, eventsPerEntity: Int, told: Told) -> PipelineService {
+        PipelineService(
+            store: store,
+            processor: PipelineProcessor(
+                governor: Governor(ownership: OwnershipRules()),
+                router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
+                decoders: ["stripe": StripeDecoder()]),
+            configuration: PipelineConfiguration(eventsPerEntity: eventsPerEntity), events: Doorbell(), commands: Doorbell(),
+            nodeID: "test", logger: Logger(label: "test.pipeline"),
+            onCommitted: { changed in told.calls.withLock { $0.append(changed.map { ($0.key, $0.aggregate.version) }) } })
+    }
+
+    /// The first customer's story (created, invoice finalized, paid) and the second's first event, as stored.
+    static func backlog(_ store: any Store, prefix: String) async throws -> [EntityKey] {
+        let story = StripeEventFactory(prefix: prefix).story(customers: 2)
+        let events =
+            story.events.filter { $0.customer.hasSuffix("0") }.prefix(3) + story.events.filter { $0.customer.hasSuffix("1") }.prefix(1)
+        var keys: [EntityKey] = []
+        for event in events {
+            let incoming = try StripeEventEnvelope.parse(event.body, system: "stripe").incomingEvent(
+                system: "stripe", payload: event.body, receivedAt: Date(), traceID: TraceID("t"))
+            _ = try await store.append([incoming])
+            if !keys.contains(incoming.entityKey) { keys.append(incoming.entityKey) }
+        }
+        return keys
+    }
+
+    @Test func aBacklogOfOneCustomerIsOneRunRoutedOnce() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
+        let keys = try await Self.backlog(store, prefix: "R")
+        let told = Told()
+        #expect(try await Self.service(store, eventsPerEntity: 8, told: told).runOnce(owner: "w") == 4)
+        #expect(try await store.listEvents(status: .done, limit: 10).count == 4)
+        // Told once, with each entity's last state: three saves of the first customer, one of the second.
+        let calls = told.calls.withLock { $0 }
+        #expect(calls.count == 1)
+        #expect(calls.first?.map(\.key) == keys && calls.first?.map(\.version) == [3, 1])
+        // The commands of the final state: the partner, the paid invoice, its payment — not the open invoice first.
+        let commands = try await store.listCommands(filter: CommandFilter(entityKey: keys[0]), limit: 20)
+        #expect(commands.map(\.command.payload.kind).sorted() == ["register_payment", "upsert_customer", "upsert_invoice"])
+        guard let invoice = commands.first(where: { $0.command.payload.kind == "upsert_invoice" }),
+            case .upsertInvoice(let upsert) = invoice.command.payload
+        else {
+            Issue.record("no invoice command: \(commands)")
+            return
+        }
+        #expect(upsert.invoice.status == .paid)
+    }
+
+    @Test func oneEventPerEntityTakesTheBacklogOneEventAtATime() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
+        let keys = try await Self.backlog(store, prefix: "S")
+        let told = Told()
+        let service = Self.service(store, eventsPerEntity: 1, told: told)
+        #expect(try await service.runOnce(owner: "w") == 2)
+        #expect(try await service.runOnce(owner: "w") == 1)
+        #expect(try await service.runOnce(owner: "w") == 1)
+        #expect(try await service.runOnce(owner: "w") == 0)
+        // The invoice was emitted open, then again paid.
+        let commands = try await store.listCommands(filter: CommandFilter(entityKey: keys[0]), limit: 20)
+        #expect(commands.filter { $0.command.payload.kind == "upsert_invoice" }.count == 2)
+    }
+}
