@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 import WeftConnectors
 import WeftCore
@@ -116,13 +117,21 @@ struct IngressTests {
     }
 }
 
-/// A store whose inbox writes go where the test says (`failing`: they fail, as on a full disk or a database gone);
-/// everything else is the real store.
+/// A store whose inbox writes go where the test says (`failing`: they fail, as on a full disk or a database gone), and
+/// whose commits of processing fail from the `failCommitsFrom`-th call on (counting from 1; `nil`: never); everything
+/// else is the real store.
 struct InterceptingAppendStore: Store {
     typealias Completion = @Sendable (Result<[AppendResult], any Error>) -> Void
     let base: any Store
     let intercept: @Sendable ([IncomingEvent], @escaping Completion) -> Void
+    var failCommitsFrom: Int? = nil
+    let commits = Calls()
     struct Unavailable: Error {}
+    final class Calls: Sendable { let count = Mutex(0) }
+
+    static func passing(base: any Store) -> InterceptingAppendStore {
+        InterceptingAppendStore(base: base) { events, completion in base.append(events, completion: completion) }
+    }
 
     static func failing(base: any Store) -> InterceptingAppendStore {
         InterceptingAppendStore(base: base) { _, completion in completion(.failure(Unavailable())) }
@@ -137,8 +146,16 @@ struct InterceptingAppendStore: Store {
     func claimEvents(limit: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
         try await base.claimEvents(limit: limit, owner: owner, lease: lease, now: now)
     }
+    func claimEvents(limit: Int, perEntity: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
+        try await base.claimEvents(limit: limit, perEntity: perEntity, owner: owner, lease: lease, now: now)
+    }
     func commitProcessed(_ results: [ProcessedEvent], owner: String, now: Date) async throws -> [EventSeq] {
-        try await base.commitProcessed(results, owner: owner, now: now)
+        let call = commits.count.withLock { calls in
+            calls += 1
+            return calls
+        }
+        if let failCommitsFrom, call >= failCommitsFrom { throw Unavailable() }
+        return try await base.commitProcessed(results, owner: owner, now: now)
     }
     func releaseEvents(_ seqs: [EventSeq], owner: String) async throws { try await base.releaseEvents(seqs, owner: owner) }
     func claimCommands(target: SystemName, limit: Int, owner: String, lease: Duration, now: Date) async throws -> [OutboxCommand] {

@@ -17,14 +17,15 @@ struct PipelineRunTests {
         let calls = Mutex<[[(key: EntityKey, version: Int64)]]>([])
     }
 
-    static func service(_ store: any Store, eventsPerEntity: Int, told: Told) -> PipelineService {
+    static func service(_ store: any Store, eventsPerEntity: Int, batchSize: Int = 128, told: Told) -> PipelineService {
         PipelineService(
             store: store,
             processor: PipelineProcessor(
                 governor: Governor(ownership: OwnershipRules()),
                 router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
                 decoders: ["stripe": StripeDecoder()]),
-            configuration: PipelineConfiguration(eventsPerEntity: eventsPerEntity), events: Doorbell(), commands: Doorbell(),
+            configuration: PipelineConfiguration(batchSize: batchSize, eventsPerEntity: eventsPerEntity), events: Doorbell(),
+            commands: Doorbell(),
             nodeID: "test", logger: Logger(label: "test.pipeline"),
             onCommitted: { changed in told.calls.withLock { $0.append(changed.map { ($0.key, $0.aggregate.version) }) } })
     }
@@ -64,6 +65,23 @@ struct PipelineRunTests {
             return
         }
         #expect(upsert.invoice.status == .paid)
+    }
+
+    /// A batch commits in transactions of at most `batchSize` results; when a later one fails, what the earlier ones
+    /// committed is still passed on (the entitlement index must not miss a committed state), then the failure thrown.
+    @Test func aFailedLaterTransactionStillPassesOnWhatCommitted() async throws {
+        var store = InterceptingAppendStore.passing(base: try SQLiteStore.temporary(logger: Logger(label: "test.store")))
+        store.failCommitsFrom = 2
+        let keys = try await Self.backlog(store, prefix: "T")
+        let told = Told()
+        let service = Self.service(store, eventsPerEntity: 8, batchSize: 2, told: told)
+        await #expect(throws: InterceptingAppendStore.Unavailable.self) { try await service.runOnce(owner: "w") }
+        // Two heads and two following events of the first customer: the first transaction took the first customer's
+        // first two events, the second (which failed) the rest.
+        #expect(try await store.listEvents(status: .done, limit: 10).count == 2)
+        #expect(try await store.listEvents(status: .processing, limit: 10).count == 2)
+        #expect(told.calls.withLock { $0.map { $0.map(\.key) } } == [[keys[0]]])
+        #expect(told.calls.withLock { $0.first?.first?.version } == 2)
     }
 
     @Test func oneEventPerEntityTakesTheBacklogOneEventAtATime() async throws {

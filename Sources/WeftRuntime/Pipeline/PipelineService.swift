@@ -105,7 +105,22 @@ public struct PipelineService: Service {
             }
         }
         let now = Date()
-        let committed = Set(try await store.commitProcessed(results, owner: owner, now: now))
+        // In transactions of at most `batchSize` results: with runs a batch holds up to twice that, and a webhook's
+        // append may wait for one pipeline transaction. A run split between two keeps its order: the second part's
+        // versions follow the first's, so if the first lost its entity, the second gives its events back too.
+        // A transaction that fails after others committed: what committed is still passed on (the entitlement index,
+        // the cache), then the failure is thrown.
+        var committed: Set<EventSeq> = []
+        var failure: (any Error)?
+        for start in stride(from: 0, to: results.count, by: max(1, configuration.batchSize)) {
+            let chunk = Array(results[start..<min(results.count, start + max(1, configuration.batchSize))])
+            do {
+                committed.formUnion(try await store.commitProcessed(chunk, owner: owner, now: now))
+            } catch {
+                failure = error
+                break
+            }
+        }
         if let onCommitted {
             // The last committed state of each entity only: a run saves its aggregate once per changing event, and what
             // derives from it (the entitlement index) need not be derived for the states in between.
@@ -164,6 +179,7 @@ public struct PipelineService: Service {
             }
         }
         if wroteCommands { commands.ring() }
+        if let failure { throw failure }
         return claimed.count
     }
 }
