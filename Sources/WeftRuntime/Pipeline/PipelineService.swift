@@ -5,8 +5,8 @@ public import ServiceLifecycle
 public import WeftCore
 
 /// Pipeline workers: claim events (runs of one entity key's events, one worker per key at a time), process them, and
-/// commit aggregates, commands and event status in one transaction per batch. Different entities are processed in
-/// parallel.
+/// commit aggregates, commands and event status in transactions of at most `batchSize` results. Different entities
+/// are processed in parallel.
 ///
 /// On graceful shutdown a worker finishes the batch it holds (processing is local and fast) and stops claiming.
 public struct PipelineService: Service {
