@@ -32,6 +32,13 @@ struct ORMTests {
 
     /// Indexed lookups (`ref = …`, `ref in […]`) answer exactly what a scan would, also after the field changes and
     /// inside a larger domain; a value of another type (a name for a many2one) still scans.
+    /// JSON-2 reads its `Content-Type` and `Authorization` values without their surrounding blanks.
+    @Test(arguments: [("  application/json \t", "application/json"), ("bearer  key", "bearer  key"), ("", ""), (" \t ", ""), ("k", "k")])
+    func headerValuesLoseTheirSurroundingBlanks(_ value: String, _ trimmed: String) {
+        #expect(OdooSimulator.trimmingBlanks(value) == trimmed)
+        #expect(OdooSimulator.trimmingBlanks(value[...]) == trimmed)
+    }
+
     @Test func indexedLookupsAgreeWithAScan() throws {
         var db = database()
         let ids = try partners(&db)

@@ -19,7 +19,7 @@ extension OdooSimulator {
         call.model = model
         call.odooMethod = method
         let contentType = request.headers[.contentType]?.split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
+            Self.trimmingBlanks($0).lowercased()
         }
         if !bytes.isEmpty, contentType != "application/json" {
             return Self.response(415, "text/html; charset=utf-8", Self.json2UnsupportedMedia)
@@ -33,7 +33,7 @@ extension OdooSimulator {
         }
         let authorization = request.headers[.authorization] ?? ""
         let scheme = authorization.prefix(while: { !$0.isWhitespace }).lowercased()
-        let key = authorization.drop(while: { !$0.isWhitespace }).trimmingCharacters(in: .whitespaces)
+        let key = Self.trimmingBlanks(authorization.drop(while: { !$0.isWhitespace }))
         guard scheme == "bearer", !key.isEmpty else {
             return json2Error(.werkzeug(401, "User not authenticated, use an API Key with a Bearer Authorization header."))
         }
@@ -60,6 +60,16 @@ extension OdooSimulator {
         } catch {
             return json2Error(error)
         }
+    }
+
+    /// `text` without leading and trailing spaces and tabs (the blanks of an HTTP header value), without Foundation's
+    /// `CharacterSet`, which cost the simulator 2 % of its CPU on these two header reads per call.
+    static func trimmingBlanks(_ text: some StringProtocol) -> String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else {
+            return ""
+        }
+        return String(text[first...last])
     }
 
     private func json2Error(_ error: OdooError) -> Response {
