@@ -22,7 +22,8 @@ extension OdooTarget {
             }
         }
         guard !pending.isEmpty else { return outcomes.map { $0! } }
-        let invoices = try await invoiceIDs(for: pending.map(\.invoiceRef), logger: logger)
+        let invoices = try await client.recordIDs(
+            for: pending.map(\.invoiceRef), model: "account.move", keyField: "ref", logger: logger)
         let existing = try await paymentIDs(memos: pending.map(\.payment.ref.xmlidName), logger: logger)
         let invoiceIDs = Array(Set(pending.compactMap { invoices[$0.invoiceRef] }))
         let moves = try await client.read(model: "account.move", ids: invoiceIDs, fields: Self.moveFields, logger: logger)
@@ -73,26 +74,6 @@ extension OdooTarget {
         // Bookkeeping only: each payment is already findable by its memo, so a failure here loses nothing.
         try await client.bindExternalIDs(bindings, model: "account.payment", logger: logger)
         return outcomes.map { $0! }
-    }
-
-    /// Invoice ids for refs: by `weft.*` external id, then by the `ref` key field.
-    func invoiceIDs(for refs: [ExternalRef], logger: Logger) async throws(OdooError) -> [ExternalRef: Int64] {
-        let bound = try await client.externalIDs(refs.map(\.xmlidName), model: "account.move", logger: logger)
-        var result: [ExternalRef: Int64] = [:]
-        var missing: [String: ExternalRef] = [:]
-        for ref in refs {
-            if let id = bound[ref.xmlidName] { result[ref] = id } else { missing[ref.xmlidName] = ref }
-        }
-        guard !missing.isEmpty else { return result }
-        let rows = try await client.searchRead(
-            model: "account.move", domain: [["ref", "in", .array(missing.keys.sorted().map(JSONValue.string))]],
-            fields: ["ref"], order: "id", logger: logger)
-        for row in rows {
-            if let key = row["ref"]?.stringValue, let ref = missing[key], result[ref] == nil, let id = row["id"]?.intValue {
-                result[ref] = id
-            }
-        }
-        return result
     }
 
     /// Payments whose memo (`ref` before Odoo 18) is one of `memos`, by memo (the lowest id when several).

@@ -8,7 +8,9 @@ extension OdooTarget {
     /// that needs it. One call per standing each cost three or four. When one partner has several standings in a
     /// batch, the last one wins, as delivering them in order would leave it.
     func setStandings(_ standings: [Standing], logger: Logger) async throws(OdooError) -> [DeliveryOutcome] {
-        let partners = try await partnerIDs(for: standings.map(\.customerRef), logger: logger)
+        let partners = try await client.recordIDs(
+            for: standings.map(\.customerRef), model: "res.partner", keyField: "ref", context: OdooClient.inactiveToo,
+            logger: logger)
         let found = Array(Set(partners.values)).sorted()
         guard !found.isEmpty else {
             return standings.map { Self.dependencyMissing("customer \($0.customerRef) is not in Odoo yet") }
@@ -41,26 +43,6 @@ extension OdooTarget {
             }
             return .delivered(record: TargetRecordID(model: "res.partner", id: String(partner)), note: nil)
         }
-    }
-
-    /// Partner ids for customer refs: by `weft.*` external id, then (for the rest) by `ref`, archived partners included,
-    /// the oldest first, as `partnerID(for:)` finds one.
-    func partnerIDs(for refs: [ExternalRef], logger: Logger) async throws(OdooError) -> [ExternalRef: Int64] {
-        let bound = try await client.externalIDs(refs.map(\.xmlidName), model: "res.partner", logger: logger)
-        var result: [ExternalRef: Int64] = [:]
-        var missing: [String: [ExternalRef]] = [:]
-        for ref in refs {
-            if let id = bound[ref.xmlidName] { result[ref] = id } else { missing[ref.xmlidName, default: []].append(ref) }
-        }
-        guard !missing.isEmpty else { return result }
-        let rows = try await client.searchRead(
-            model: "res.partner", domain: [["ref", "in", .array(missing.keys.sorted().map(JSONValue.string))]],
-            fields: ["id", "ref"], order: "id", context: OdooClient.inactiveToo, logger: logger)
-        for row in rows {
-            guard let key = row["ref"]?.stringValue, let id = row["id"]?.intValue else { continue }
-            for ref in missing.removeValue(forKey: key) ?? [] { result[ref] = id }
-        }
-        return result
     }
 
     /// The configured past-due `res.partner.category`, found by name or created, cached.

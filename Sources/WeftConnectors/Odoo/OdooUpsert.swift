@@ -257,6 +257,29 @@ extension OdooClient {
         }
     }
 
+    /// Record ids for refs, for a batch: by `weft.*` external id (one lookup), then, for the rest, by `keyField`
+    /// holding the external id's name (one `search_read`; the lowest id when several). `context` applies to that search
+    /// (`inactiveToo` to find archived records).
+    func recordIDs(
+        for refs: [ExternalRef], model: String, keyField: String, context: [String: JSONValue]? = nil, logger: Logger
+    ) async throws(OdooError) -> [ExternalRef: Int64] {
+        let bound = try await externalIDs(refs.map(\.xmlidName), model: model, logger: logger)
+        var result: [ExternalRef: Int64] = [:]
+        var missing: [String: [ExternalRef]] = [:]
+        for ref in refs {
+            if let id = bound[ref.xmlidName] { result[ref] = id } else { missing[ref.xmlidName, default: []].append(ref) }
+        }
+        guard !missing.isEmpty else { return result }
+        let rows = try await searchRead(
+            model: model, domain: [[.string(keyField), "in", .array(missing.keys.sorted().map(JSONValue.string))]],
+            fields: [keyField], order: "id", context: context, logger: logger)
+        for row in rows {
+            guard let key = row[keyField]?.stringValue, let id = row["id"]?.intValue else { continue }
+            for ref in missing.removeValue(forKey: key) ?? [] { result[ref] = id }
+        }
+        return result
+    }
+
     /// Finds one record by external id, then by key field (archived records included).
     func findRecord(
         ref: ExternalRef, model: String, keyField: String, key: String, logger: Logger

@@ -112,8 +112,9 @@ public struct PipelineService: Service {
         // the cache), then the failure is thrown.
         var committed: Set<EventSeq> = []
         var failure: (any Error)?
-        for start in stride(from: 0, to: results.count, by: max(1, configuration.batchSize)) {
-            let chunk = Array(results[start..<min(results.count, start + max(1, configuration.batchSize))])
+        let size = max(1, configuration.batchSize)
+        for start in stride(from: 0, to: results.count, by: size) {
+            let chunk = Array(results[start..<min(results.count, start + size)])
             do {
                 committed.formUnion(try await store.commitProcessed(chunk, owner: owner, now: now))
             } catch {
