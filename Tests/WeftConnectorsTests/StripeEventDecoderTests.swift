@@ -290,6 +290,17 @@ struct StripeEventDecoderTests {
         }
     }
 
+    @Test func aStoredPayloadThatIsNotJSONIsInvalidJSON() throws {
+        var event = try S.inboxEvent(type: "invoice.paid", object: Self.invoice(status: "paid", paidAt: "1700000000", amountPaid: 2380))
+        event.payload = event.payload.prefix(event.payload.count - 3)
+        do {
+            _ = try decoder.decode(event)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .invalidJSON)
+        }
+    }
+
     @Test func fieldValuesMatchTheCanonicalCoding() throws {
         let decoded = try decode("invoice.paid", Self.invoice(status: "paid", paidAt: "1700000000", amountPaid: 2380))
         let invoice = decoded.changes[0].fields
