@@ -79,6 +79,11 @@ public struct Bench: Sendable {
         public var nodes: Int
         /// Peak resident memory of the `weft serve` process.
         public var peakRSSMegabytes: Double
+        /// CPU time the `weft serve` processes (all nodes together) and the Odoo simulator used in phase 1, from the
+        /// first event sent until every command was delivered, per event, in microseconds. Unlike the rates these
+        /// hardly move with what else the machine is doing, so they show a change in cost where a rate is lost in noise.
+        public var serveCPUMicrosPerEvent: Double = 0
+        public var odooCPUMicrosPerEvent: Double = 0
         /// Peak resident memory of the bench itself (the load generator and its prepared events), for reference.
         public var harnessPeakRSSMegabytes: Double
         /// Entitlement lookups answered 200 per second, with their latency as the clients saw it.
@@ -113,6 +118,8 @@ public struct Bench: Sendable {
             case commandsDelivered = "commands_delivered"
             case peakRSSMegabytes = "peak_rss_mb"
             case harnessPeakRSSMegabytes = "harness_peak_rss_mb"
+            case serveCPUMicrosPerEvent = "serve_cpu_us_per_event"
+            case odooCPUMicrosPerEvent = "odoo_cpu_us_per_event"
             case lookupsPerSecond = "lookups_per_s"
             case lookupP50Ms = "lookup_p50_ms"
             case lookupP99Ms = "lookup_p99_ms"
@@ -139,9 +146,9 @@ public struct Bench: Sendable {
         var base: String {
             String(
                 format:
-                    "store=%@ nodes=%d ingest_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f half_load_ack_p99_ms=%.2f e2e_per_s=%.0f peak_rss_mb=%.1f lookups_per_s=%.0f lookup_p99_ms=%.2f lookup_single_p50_ms=%.3f lookup_failures=%d",
+                    "store=%@ nodes=%d ingest_per_s=%.0f ack_p50_ms=%.2f ack_p99_ms=%.2f half_load_ack_p99_ms=%.2f e2e_per_s=%.0f peak_rss_mb=%.1f lookups_per_s=%.0f lookup_p99_ms=%.2f lookup_single_p50_ms=%.3f lookup_failures=%d serve_cpu_us_per_event=%.0f odoo_cpu_us_per_event=%.0f",
                 store, nodes, ingestPerSecond, ackP50Ms, ackP99Ms, halfLoadAckP99Ms, endToEndPerSecond, peakRSSMegabytes,
-                lookupsPerSecond, lookupP99Ms, lookupSingleP50Ms, lookupFailures)
+                lookupsPerSecond, lookupP99Ms, lookupSingleP50Ms, lookupFailures, serveCPUMicrosPerEvent, odooCPUMicrosPerEvent)
         }
     }
 
@@ -166,7 +173,8 @@ public struct Bench: Sendable {
         defer { ProcessSupport.terminate(odoo) }
 
         guard options.deals > 0 else {
-            return try await runNodes(odooPort: odooPort, odooKey: odooKey, secret: secret, client: client, crm: nil)
+            return try await runNodes(
+                odooPort: odooPort, odooPID: odoo.processIdentifier, odooKey: odooKey, secret: secret, client: client, crm: nil)
         }
         // Phase 4's CRM, in this process: its limits are set out of the way, so what is measured is Weft and Odoo.
         let hubspot = HubSpotSimulator(
@@ -185,13 +193,16 @@ public struct Bench: Sendable {
                 group.addTask { try await hubspot.runDelivery() }
                 defer { group.cancelAll() }
                 return try await runNodes(
-                    odooPort: odooPort, odooKey: odooKey, secret: secret, client: client, crm: (hubspot, hubspotPort))
+                    odooPort: odooPort, odooPID: odoo.processIdentifier, odooKey: odooKey, secret: secret, client: client,
+                    crm: (hubspot, hubspotPort))
             }
         }
     }
 
     /// Starts the nodes on a fresh store, measures, stops them.
-    func runNodes(odooPort: Int, odooKey: String, secret: String, client: HTTPClient, crm: (HubSpotSimulator, Int)?)
+    func runNodes(
+        odooPort: Int, odooPID: Int32, odooKey: String, secret: String, client: HTTPClient, crm: (HubSpotSimulator, Int)?
+    )
         async throws -> Figures
     {
         let work = options.workDir
@@ -250,7 +261,7 @@ public struct Bench: Sendable {
             // The store, read beside the running nodes, to see when the pipeline has drained.
             outcome = .success(
                 try await measure(
-                    servers: servers, store: store, secret: secret, client: client,
+                    servers: servers, odooPID: odooPID, store: store, secret: secret, client: client,
                     crm: crm.map {
                         CRMProbe(
                             hubspot: $0.0, client: client, weftURL: "http://127.0.0.1:\(servers[0].port)", adminToken: Self.adminToken,
@@ -264,18 +275,23 @@ public struct Bench: Sendable {
         return try outcome.get()
     }
 
-    func measure(servers: [ServerProcess], store: any Store, secret: String, client: HTTPClient, crm: CRMProbe?) async throws
-        -> Figures
-    {
+    func measure(
+        servers: [ServerProcess], odooPID: Int32, store: any Store, secret: String, client: HTTPClient, crm: CRMProbe?
+    ) async throws -> Figures {
         let load = WebhookLoad(endpoints: servers.map { ("127.0.0.1", $0.port) }, secret: secret)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let story = StripeEventFactory(prefix: "B\(runID)x").story(customers: max(1, Int((Double(options.events) / 3.9).rounded(.up))))
         let events = Array(story.events.prefix(options.events))
         logger.info("bench: phase 1", metadata: ["events": "\(events.count)", "concurrency": "\(options.concurrency)"])
+        func cpuSeconds() -> (serve: Double, odoo: Double) {
+            (servers.compactMap { $0.cpuSeconds() }.reduce(0, +), ProcessSupport.cpuSeconds(pid: odooPID) ?? 0)
+        }
+        let cpuBefore = cpuSeconds()
         let started = ContinuousClock.now
         let full = try await load.send(events, concurrency: options.concurrency)
         try await waitUntilDrained(store)
         let endToEnd = started.duration(to: .now)
+        let cpuAfter = cpuSeconds()
         let delivered = try await store.stats(now: Date()).commandsByTarget["odoo"]?[.delivered] ?? 0
 
         let halfRate = max(1, full.perSecond / 2)
@@ -320,6 +336,8 @@ public struct Bench: Sendable {
             lookupConcurrency: options.lookupConcurrency, lookupFailures: lookups.failed,
             coldLookupsPerSecond: cold.perSecond, lookupSingleP50Ms: single.latency(quantile: 0.5),
             lookupSingleP99Ms: single.latency(quantile: 0.99))
+        figures.serveCPUMicrosPerEvent = (cpuAfter.serve - cpuBefore.serve) * 1e6 / Double(max(1, events.count))
+        figures.odooCPUMicrosPerEvent = (cpuAfter.odoo - cpuBefore.odoo) * 1e6 / Double(max(1, events.count))
         if crm != nil {
             figures.deals = options.deals
             figures.dealsToOrdersPerSecond = dealFigures.perSecond

@@ -273,6 +273,12 @@ final class ServerProcess: @unchecked Sendable {
         try await start()
     }
 
+    /// CPU time the running server has used so far, in seconds.
+    func cpuSeconds() -> Double? {
+        guard let process = lock.withLock({ self.process }) else { return nil }
+        return ProcessSupport.cpuSeconds(pid: process.processIdentifier)
+    }
+
     /// Peak resident memory of the running server, in MiB.
     func peakRSSMegabytes() -> Double? {
         guard let process = lock.withLock({ self.process }) else { return nil }

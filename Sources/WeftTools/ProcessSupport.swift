@@ -94,6 +94,17 @@ public enum ProcessSupport {
     /// Peak resident memory (`VmHWM`) of a running process, in MiB.
     public static func peakRSSMegabytes(pid: Int32) -> Double? { peakRSSMegabytes(procEntry: String(pid)) }
 
+    /// CPU time (user + system) a running process has used so far, in seconds (`/proc/<pid>/stat`).
+    public static func cpuSeconds(pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return nil }
+        // After the command name: state is field 3, utime 14 and stime 15 (1-based), in clock ticks.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     static func peakRSSMegabytes(procEntry: String) -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/\(procEntry)/status", encoding: .utf8) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
