@@ -171,18 +171,24 @@ public struct Demo: Sendable {
                                 readyContinuation.yield(port)
                                 readyContinuation.finish()
                             }
-                            return try await withThrowingTaskGroup(of: [String]?.self) { tasks in
+                            // Each task says whether it is the one to wait for when the story is over: the node's service
+                            // group (or the deadline for it), not the simulators' webhook senders.
+                            return try await withThrowingTaskGroup(of: Bool.self) { tasks in
                                 tasks.addTask {
-                                    try await group.run()
-                                    return nil
+                                    do {
+                                        try await group.run()
+                                    } catch is CancellationError {
+                                        // Stopped by a signal (`--keep-running`): a normal end.
+                                    }
+                                    return true
                                 }
                                 tasks.addTask {
                                     try await cancelWhenGracefulShutdown { try await stripe.runDelivery() }
-                                    return nil
+                                    return false
                                 }
                                 tasks.addTask {
                                     try await cancelWhenGracefulShutdown { try await hubspot.runDelivery() }
-                                    return nil
+                                    return false
                                 }
                                 var iterator = ready.makeAsyncIterator()
                                 _ = await iterator.next() as Int?
@@ -207,11 +213,22 @@ public struct Demo: Sendable {
                                         odooURL: "http://127.0.0.1:\(odooPort)", odooKey: odooKey),
                                     say: say)
                                 let failures = await story.tell()
+                                var nodeRunning = true
                                 if keepRunning {
                                     say("\n--keep-running: everything stays up; stop with Ctrl-C.")
-                                    _ = try await tasks.next()
+                                    nodeRunning = try await tasks.next() != true
                                 }
+                                // The node winds down by itself (requests in flight answered, workers stopped); cancelling
+                                // its task as well would cut the HTTP server's listener in the middle of that, which
+                                // Hummingbird logs as errors. The deadline only guards against a shutdown that hangs.
                                 await group.triggerGracefulShutdown()
+                                if nodeRunning {
+                                    tasks.addTask {
+                                        try? await Task.sleep(for: .seconds(30))
+                                        return true
+                                    }
+                                    while let ended = try? await tasks.next(), !ended {}
+                                }
                                 tasks.cancelAll()
                                 while (try? await tasks.next()) != nil {}
                                 return failures
