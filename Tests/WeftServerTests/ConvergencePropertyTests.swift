@@ -176,6 +176,35 @@ struct ConvergencePropertyTests {
         #expect(results[2].aggregate == expected)
     }
 
+    /// A run can hold events of several systems (a CRM deal hears from the CRM and from the ERP's order status); each
+    /// routes its own system's flows. Found in CI: an ERP status followed in the same run by a CRM echo was applied and
+    /// never sent, because the run routed only the last event's system.
+    @Test func aRunRoutesTheFlowsOfEverySystemItHasAnEventOf() throws {
+        let processor = PipelineProcessor(
+            governor: Governor(ownership: OwnershipRules()),
+            router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
+            decoders: ["stripe": StripeDecoder(), "crm": EchoDecoder()])
+        let created = try #require(Self.story.events.first { $0.customer == "cus_P0" })
+        let incoming = try StripeEventEnvelope.parse(created.body, system: "stripe").incomingEvent(
+            system: "stripe", payload: created.body, receivedAt: Date(), traceID: TraceID("t"))
+        let billing = InboxEvent(
+            seq: EventSeq(1), system: "stripe", eventID: incoming.eventID, type: incoming.type, entityKey: incoming.entityKey,
+            occurredAt: incoming.occurredAt, receivedAt: incoming.receivedAt, payload: incoming.payload, traceID: incoming.traceID,
+            status: .processing, attempts: 1, outcome: nil)
+        var echo = billing
+        echo.seq = EventSeq(2)
+        echo.system = "crm"
+        echo.eventID = SourceEventID("crm-1")
+        // The CRM's event comes last and routes nothing of its own (no flow starts at `crm`).
+        let results = processor.process([billing, echo], stored: nil).map(\.0)
+        #expect(results.map(\.status) == [.done, .done])
+        let kinds = results.flatMap(\.commands).map(\.payload.kind)
+        #expect(kinds == ["upsert_customer"])
+        // The same commands as routing the billing event alone.
+        let alone = processor.process(billing, stored: nil).0
+        #expect(results.flatMap(\.commands) == alone.commands)
+    }
+
     @Test func shuffledAndDuplicatedDeliveriesConverge() async {
         let reference = Self.process(Self.story.events)
         await propertyCheck(count: 150, input: Gen.int(in: 0...1_000_000_000), Gen.int(in: 0...12)) { seed, duplicates in
@@ -201,4 +230,9 @@ typealias SeededGenerator = SplitMix64
 struct StripeDecoder: EventDecoder {
     let decoder = StripeEventDecoder(system: "stripe")
     func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }
+}
+
+/// Decodes every event as telling nothing new (an echo of Weft's own write): it reaches routing and changes nothing.
+struct EchoDecoder: EventDecoder {
+    func decode(_ event: InboxEvent) throws -> DecodedEvent { DecodedEvent(entityKey: event.entityKey, changes: []) }
 }

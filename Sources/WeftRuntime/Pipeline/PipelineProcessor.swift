@@ -34,14 +34,22 @@ public struct PipelineProcessor: Sendable {
     /// that loses the race for the entity at one event gives that event and every later one back to be processed
     /// again, while the ones before it keep their changes); the routed commands go with the last event that reached
     /// routing (not failed, not ignored), with the aggregate they were fingerprinted on.
+    ///
+    /// An event routes the flows of its own system, so the run routes those of every system it has a routed event of:
+    /// one entity can hear from several (a CRM deal gets the CRM's snapshots and the ERP's order status), and routing
+    /// only the last event's system would drop what the others changed.
     public func process(_ run: [InboxEvent], stored: StoredAggregate?, now: Date = Date()) -> [(ProcessedEvent, Summary)] {
         guard run.count > 1 else { return run.map { process($0, stored: stored, now: now) } }
         var current = stored
         var results: [(ProcessedEvent, Summary)] = []
         var lastRouted: Int?
+        var sources: [SystemName] = []
         for event in run {
             var (result, summary, routed) = process(event, stored: current, now: now, routing: false)
-            if routed { lastRouted = results.count }
+            if routed {
+                lastRouted = results.count
+                if !sources.contains(event.system) { sources.append(event.system) }
+            }
             if let aggregate = result.aggregate {
                 let version = current?.version ?? 0
                 result.expectedVersion = version
@@ -52,7 +60,9 @@ public struct PipelineProcessor: Sendable {
         guard let lastRouted else { return results }
         var aggregate = current?.aggregate ?? Aggregate()
         let event = run[lastRouted]
-        let commands = router.route(entityKey: event.entityKey, aggregate: &aggregate, source: event.system, now: now)
+        let commands = sources.flatMap { source in
+            router.route(entityKey: event.entityKey, aggregate: &aggregate, source: source, now: now)
+        }
         guard !commands.isEmpty else { return results }
         var (result, summary) = results[lastRouted]
         result.commands = commands
