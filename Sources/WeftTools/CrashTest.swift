@@ -273,17 +273,14 @@ final class ServerProcess: @unchecked Sendable {
         try await start()
     }
 
+    /// The running server's pid.
+    var pid: Int32? { lock.withLock { self.process?.processIdentifier } }
+
     /// CPU time the running server has used so far, in seconds.
-    func cpuSeconds() -> Double? {
-        guard let process = lock.withLock({ self.process }) else { return nil }
-        return ProcessSupport.cpuSeconds(pid: process.processIdentifier)
-    }
+    func cpuSeconds() -> Double? { pid.flatMap(ProcessSupport.cpuSeconds(pid:)) }
 
     /// Peak resident memory of the running server, in MiB.
-    func peakRSSMegabytes() -> Double? {
-        guard let process = lock.withLock({ self.process }) else { return nil }
-        return ProcessSupport.peakRSSMegabytes(pid: process.processIdentifier)
-    }
+    func peakRSSMegabytes() -> Double? { pid.flatMap(ProcessSupport.peakRSSMegabytes(pid:)) }
 
     /// Stops the server with SIGTERM (graceful) and returns its pid.
     @discardableResult

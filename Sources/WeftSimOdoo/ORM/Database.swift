@@ -10,7 +10,8 @@ import WeftCore
 struct ShardedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private static var groupCount: Int { 32 }
     private static var bucketsPerGroup: Int { 32 }
-    private var groups: [[[Key: Value]]] = Array(repeating: Array(repeating: [:], count: 32), count: 32)
+    private var groups: [[[Key: Value]]] = Array(
+        repeating: Array(repeating: [:], count: Self.bucketsPerGroup), count: Self.groupCount)
 
     /// The group and bucket of `key`. Record ids (the keys of most of these) grow by one, so their low bits spread
     /// them evenly without hashing them twice.
