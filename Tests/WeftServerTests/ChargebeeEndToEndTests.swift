@@ -166,7 +166,8 @@ struct ChargebeeEndToEndTests {
                 invoices: Dictionary(
                     invoices.compactMap { row in row["ref"]?.stringValue.map { ($0, row) } }, uniquingKeysWith: { first, _ in first }),
                 invoiceCount: invoices.count,
-                payments: try await node.odooCount("account.payment", [["memo", "=like", "chargebee_payment_%"]]),
+                payments: try await node.odooCount(
+                    "account.payment", [["partner_id", "=", .int(partnerID)], ["payment_type", "=", "inbound"]]),
                 refunds: try await node.odooCount("account.move", [["move_type", "=", "out_refund"]]), pastDue: pastDue == 1)
         }
     }

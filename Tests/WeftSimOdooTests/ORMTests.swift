@@ -264,4 +264,51 @@ struct ORMTests {
         _ = try db.actionCreatePayments([refundWizard], refundContext)
         #expect(db.value("account.move", refund, "payment_state") == "paid")
     }
+
+    /// As "Register payment" on a selection of invoices in Odoo (`_create_payments` outside edit mode): one payment per
+    /// invoice, each for its residual with the invoice's number as memo, unless grouped (one per partner).
+    @Test func aWizardOverSeveralInvoicesPaysEachWithItsOwnPaymentUnlessGrouped() throws {
+        var db = database()
+        let ctx = CallContext()
+        let first = try db.create("res.partner", ["name": "First"], ctx)
+        let second = try db.create("res.partner", ["name": "Second"], ctx)
+        func invoice(_ partner: Int64, _ price: Double) throws -> Int64 {
+            let id = try db.create(
+                "account.move",
+                [
+                    "move_type": "out_invoice", "partner_id": .int(partner), "ref": "their-ref",
+                    "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": .double(price)]]],
+                ],
+                ctx)
+            try db.actionPost([id], ctx)
+            return id
+        }
+        let invoices = [try invoice(first, 100), try invoice(first, 200), try invoice(second, 300)]
+        // Posting a customer invoice sets its payment reference to its number, which pays are matched with.
+        for id in invoices {
+            #expect(db.value("account.move", id, "payment_reference") == db.value("account.move", id, "name"))
+        }
+        let active = CallContext(["active_model": "account.move", "active_ids": .array(invoices.map(JSONValue.int))])
+        let wizard = try db.create("account.payment.register", ["payment_date": "2026-11-20"], active)
+        #expect(db.value("account.payment.register", wizard, "group_payment") == .bool(false))
+        let action = try db.actionCreatePayments([wizard], active)
+        let ids = (action["domain"]?.json.arrayValue?.first?.arrayValue?[2].arrayValue ?? []).compactMap(\.intValue)
+        #expect(ids.count == 3)
+        for (payment, invoice) in zip(ids, invoices) {
+            #expect(db.value("account.payment", payment, "reconciled_invoice_ids") == .array([.int(invoice)]))
+            #expect(db.value("account.payment", payment, "amount") == db.value("account.move", invoice, "amount_total"))
+            #expect(db.value("account.payment", payment, "memo") == db.value("account.move", invoice, "name"))
+            #expect(db.value("account.payment", payment, "date") == "2026-11-20")
+            #expect(db.value("account.move", invoice, "payment_state") == "paid")
+        }
+
+        let more = [try invoice(first, 10), try invoice(first, 20), try invoice(second, 30)]
+        let grouped = CallContext(["active_model": "account.move", "active_ids": .array(more.map(JSONValue.int))])
+        let groupedWizard = try db.create("account.payment.register", ["group_payment": true], grouped)
+        let groupedAction = try db.actionCreatePayments([groupedWizard], grouped)
+        let groupedIDs = (groupedAction["domain"]?.json.arrayValue?.first?.arrayValue?[2].arrayValue ?? []).compactMap(\.intValue)
+        #expect(groupedIDs.count == 2)
+        #expect(db.value("account.payment", groupedIDs[0], "reconciled_invoice_ids") == .array([.int(more[0]), .int(more[1])]))
+        for id in more { #expect(db.value("account.move", id, "payment_state") == "paid") }
+    }
 }

@@ -3,20 +3,22 @@ import Logging
 import WeftCore
 
 extension OdooTarget {
-    /// Registers succeeded payments on their posted invoices through `account.payment.register`, each with its key as
-    /// `communication` (→ the payment's memo), unless the invoice is already paid or the payment exists. The lookups
-    /// are batched (invoices by external id then `ref`, existing payments by memo, invoice states, external-id
-    /// bookkeeping); each registration is its own wizard (Odoo gives one memo per wizard). A failure of one payment's
-    /// registration is that payment's outcome only.
+    /// Registers succeeded payments on their posted invoices through `account.payment.register`, unless the invoice is
+    /// already paid or the payment exists. The lookups are batched (invoices by external id then `ref`, existing
+    /// payments by memo, invoice states, external-id bookkeeping). Payments that pay their invoice in full on the same
+    /// day share one wizard over all those invoices (one payment per invoice, each memo the invoice's reference, as
+    /// "Register payment" on a selection of invoices in Odoo); any other payment (partial, another currency, a second
+    /// payment of one invoice) gets a wizard of its own, with its key as `communication` (→ the payment's memo). A
+    /// failure of one payment's registration is that payment's outcome only.
     func registerPayments(_ payments: [Payment], logger: Logger) async throws(OdooError) -> [DeliveryOutcome] {
         var outcomes = [DeliveryOutcome?](repeating: nil, count: payments.count)
-        var pending: [(index: Int, payment: Payment, invoiceRef: ExternalRef)] = []
+        var pending: [PendingPayment] = []
         for (index, payment) in payments.enumerated() {
             if payment.status != .succeeded {
                 outcomes[index] = .delivered(
                     record: nil, note: "failed payment: nothing to register in Odoo (standing is handled separately)")
             } else if let invoiceRef = payment.invoiceRef {
-                pending.append((index, payment, invoiceRef))
+                pending.append(PendingPayment(index: index, payment: payment, invoiceRef: invoiceRef, invoiceID: 0))
             } else {
                 outcomes[index] = .delivered(record: nil, note: "payment without an invoice: nothing to reconcile in Odoo")
             }
@@ -24,56 +26,164 @@ extension OdooTarget {
         guard !pending.isEmpty else { return outcomes.map { $0! } }
         let invoices = try await client.recordIDs(
             for: pending.map(\.invoiceRef), model: "account.move", keyField: "ref", logger: logger)
-        let existing = try await paymentIDs(memos: pending.map(\.payment.ref.xmlidName), logger: logger)
+        let existing = try await paymentIDs(memos: pending.map(\.key), logger: logger)
         let invoiceIDs = Array(Set(pending.compactMap { invoices[$0.invoiceRef] }))
-        let moves = try await client.read(model: "account.move", ids: invoiceIDs, fields: Self.moveFields, logger: logger)
+        let moves = try await client.read(
+            model: "account.move", ids: invoiceIDs, fields: Self.moveFields + ["amount_residual", "currency_id"], logger: logger)
         var moveByID: [Int64: [String: JSONValue]] = [:]
         for move in moves { if let id = move["id"]?.intValue { moveByID[id] = move } }
 
         var bindings: [(name: String, id: Int64)] = []
-        for item in pending {
-            let key = item.payment.ref.xmlidName
+        // Payments that settle their invoice in full, by payment date; and the ones that need a wizard each.
+        var inFull: [String: [PendingPayment]] = [:]
+        var settled: Set<Int64> = []
+        var alone: [PendingPayment] = []
+        for var item in pending {
             guard let invoiceID = invoices[item.invoiceRef] else {
                 outcomes[item.index] = Self.dependencyMissing("invoice \(item.invoiceRef) is not in Odoo yet")
                 continue
             }
-            if let paymentID = existing[key] {
-                bindings.append((key, paymentID))
+            item.invoiceID = invoiceID
+            if let paymentID = existing[item.key] {
+                bindings.append((item.key, paymentID))
                 outcomes[item.index] = .delivered(record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
                 continue
             }
-            var commandLogger = logger
-            commandLogger[metadataKey: "weft.command.kind"] = "register_payment"
+            let invoice = moveByID[invoiceID]
+            switch invoice?["state"]?.stringValue {
+            case "cancel"?:
+                outcomes[item.index] = .reject(
+                    DeliveryFailure(
+                        kind: .rejected,
+                        message: "invoice \(item.invoiceRef) is cancelled in Odoo: reset it to draft and post it, then replay"))
+                continue
+            case "draft"?:
+                do {
+                    _ = try await client.call(
+                        model: "account.move", method: "action_post", ids: [invoiceID], logger: item.logger(logger))
+                } catch {
+                    outcomes[item.index] = Self.outcome(for: error, logger: item.logger(logger))
+                    continue
+                }
+            default:
+                break
+            }
+            if let state = invoice?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) {
+                outcomes[item.index] = .delivered(
+                    record: TargetRecordID(model: "account.move", id: String(invoiceID)), note: "invoice already \(state) in Odoo")
+                continue
+            }
+            if let invoice, Self.settles(item.payment.amount, invoice), settled.insert(invoiceID).inserted {
+                inFull[Self.odooDate(item.payment.occurredAt), default: []].append(item)
+            } else {
+                alone.append(item)
+            }
+        }
+        for (date, group) in inFull.sorted(by: { $0.key < $1.key }) {
+            guard group.count > 1 else {
+                alone += group
+                continue
+            }
             do {
-                let invoice = moveByID[invoiceID]
-                switch invoice?["state"]?.stringValue {
-                case "cancel"?:
-                    outcomes[item.index] = .reject(
-                        DeliveryFailure(
-                            kind: .rejected,
-                            message: "invoice \(item.invoiceRef) is cancelled in Odoo: reset it to draft and post it, then replay"))
-                    continue
-                case "draft"?:
-                    _ = try await client.call(model: "account.move", method: "action_post", ids: [invoiceID], logger: commandLogger)
-                default:
-                    break
+                let paid = try await registerInFull(invoiceIDs: group.map(\.invoiceID), date: date, logger: logger)
+                for item in group {
+                    if let paymentID = paid[item.invoiceID] {
+                        bindings.append((item.key, paymentID))
+                        outcomes[item.index] = .delivered(
+                            record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
+                    } else {
+                        // Not expected: the next attempt finds the invoice paid, or registers it.
+                        outcomes[item.index] = .retry(
+                            DeliveryFailure(
+                                kind: .unavailable, message: "Odoo's payment wizard paid no payment of invoice \(item.invoiceRef)"))
+                    }
                 }
-                if let state = invoice?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) {
-                    outcomes[item.index] = .delivered(
-                        record: TargetRecordID(model: "account.move", id: String(invoiceID)), note: "invoice already \(state) in Odoo")
-                    continue
-                }
+            } catch  where !error.isTransient {
+                // Odoo refused the wizard as a whole, and rolled it back: one wizard each, so that the refusal is the
+                // offending invoice's alone.
+                alone += group
+            } catch {
+                // The wizard may have run: the next attempt reads the invoices' payment state before paying anything.
+                for item in group { outcomes[item.index] = Self.outcome(for: error, logger: item.logger(logger)) }
+            }
+        }
+        for item in alone {
+            let commandLogger = item.logger(logger)
+            do {
                 let paymentID = try await registerThroughWizard(
-                    moveID: invoiceID, amount: item.payment.amount, date: item.payment.occurredAt, memo: key, logger: commandLogger)
-                bindings.append((key, paymentID))
+                    moveID: item.invoiceID, amount: item.payment.amount, date: item.payment.occurredAt, memo: item.key,
+                    logger: commandLogger)
+                bindings.append((item.key, paymentID))
                 outcomes[item.index] = .delivered(record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
             } catch {
                 outcomes[item.index] = Self.outcome(for: error, logger: commandLogger)
             }
         }
-        // Bookkeeping only: each payment is already findable by its memo, so a failure here loses nothing.
+        // Bookkeeping only: each payment is already findable by its memo or its paid invoice, so a failure here loses
+        // nothing.
         try await client.bindExternalIDs(bindings, model: "account.payment", logger: logger)
         return outcomes.map { $0! }
+    }
+
+    /// A succeeded payment of an invoice, on its way to Odoo.
+    struct PendingPayment {
+        var index: Int
+        var payment: Payment
+        var invoiceRef: ExternalRef
+        /// The invoice's `account.move` id, once known.
+        var invoiceID: Int64
+        /// The payment's key: its external id's name, and the memo of a payment registered alone.
+        var key: String { payment.ref.xmlidName }
+
+        func logger(_ base: Logger) -> Logger {
+            var logger = base
+            logger[metadataKey: "weft.command.kind"] = "register_payment"
+            return logger
+        }
+    }
+
+    /// Whether `amount` is exactly what is left to pay of `invoice` (an `account.move` read with `amount_residual` and
+    /// `currency_id`), in the invoice's currency.
+    static func settles(_ amount: Money, _ invoice: [String: JSONValue]) -> Bool {
+        guard let residual = invoice["amount_residual"]?.doubleValue,
+            invoice["currency_id"]?.arrayValue?.last?.stringValue == amount.currency.rawValue
+        else { return false }
+        return Money.fromMajorUnits(residual, currency: amount.currency) == amount
+    }
+
+    /// Pays `invoiceIDs` (posted, open, each paid in full) with one "Register payment" wizard over all of them,
+    /// `group_payment` off: Odoo creates, posts and reconciles one payment per invoice, for its whole residual, in one
+    /// transaction. Returns the payment of each invoice.
+    func registerInFull(invoiceIDs: [Int64], date: String, logger: Logger) async throws(OdooError) -> [Int64: Int64] {
+        let context: [String: JSONValue] = ["active_model": "account.move", "active_ids": .array(invoiceIDs.map(JSONValue.int))]
+        let wizard = try await client.create(
+            model: "account.payment.register", values: [["payment_date": .string(date), "group_payment": false]],
+            context: context, logger: logger)
+        let action = try await client.call(
+            model: "account.payment.register", method: "action_create_payments", ids: wizard, context: context, logger: logger)
+        // One payment: the action opens it; several: it lists them, `[["id", "in", ids]]`.
+        var paymentIDs: [Int64] = []
+        if let id = action["res_id"]?.intValue {
+            paymentIDs = [id]
+        } else {
+            for term in action["domain"]?.arrayValue ?? [] {
+                guard let parts = term.arrayValue, parts.count == 3, parts[0].stringValue == "id" else { continue }
+                paymentIDs += parts[2].arrayValue?.compactMap(\.intValue) ?? []
+            }
+        }
+        guard !paymentIDs.isEmpty else {
+            throw OdooError(
+                kind: .invalidResponse, message: "payment wizard named no payment", operation: "account.payment.register")
+        }
+        let rows = try await client.read(model: "account.payment", ids: paymentIDs, fields: ["reconciled_invoice_ids"], logger: logger)
+        var paid: [Int64: Int64] = [:]
+        for row in rows {
+            guard let id = row["id"]?.intValue else { continue }
+            for invoice in row["reconciled_invoice_ids"]?.arrayValue ?? [] {
+                if let invoiceID = invoice.intValue, paid[invoiceID] == nil { paid[invoiceID] = id }
+            }
+        }
+        return paid
     }
 
     /// Payments whose memo (`ref` before Odoo 18) is one of `memos`, by memo (the lowest id when several).

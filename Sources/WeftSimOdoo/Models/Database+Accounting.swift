@@ -270,6 +270,11 @@ extension Database {
             }
             updated["state"] = .string("posted")
             updated["write_date"] = .string(timestamp)
+            // Odoo's `_compute_payment_reference`: a posted customer invoice without one is paid against its number.
+            if type == "out_invoice", (updated["payment_reference"]?.stringValue ?? "").isEmpty {
+                updated["payment_reference"] = updated["name"]
+                if let line = receivableLine(id) { tables["account.move.line"]?.rows[line]?["name"] = updated["name"] }
+            }
             tables["account.move"]?.rows[id] = updated
             if type.hasPrefix("out_"), let partner = row["partner_id"]?.intValue {
                 let rank = value("res.partner", partner, "customer_rank").intValue ?? 0
@@ -356,11 +361,17 @@ extension Database {
             vals["communication"] = .string(moves.compactMap { row("account.move", $0)?["name"]?.stringValue }.joined(separator: " "))
         }
         if vals["partner_id"] == nil { vals["partner_id"] = first["partner_id"] ?? .bool(false) }
+        // Odoo's `_compute_group_payment`: grouped only when every line is one move's (then it changes nothing).
+        if vals["group_payment"] == nil { vals["group_payment"] = .bool(Set(moves).count == 1) }
         let refund = (first["move_type"]?.stringValue ?? "").hasSuffix("_refund")
         if vals["payment_type"] == nil { vals["payment_type"] = .string(refund ? "outbound" : "inbound") }
         vals["line_ids"] = .array([.array([.int(6), .int(0), .array(lines.map(JSONValue.int))])])
     }
 
+    /// `action_create_payments`: with one batch (one partner, currency and direction) of one move, or grouped, one
+    /// payment from the wizard's values (amount, memo); otherwise, as Odoo's `_create_payments` outside edit mode, one
+    /// payment per batch when grouping, else one per move, each for its whole residual with the move's own label as
+    /// memo (`payment_reference or ref or name`), the wizard's amount and memo unused.
     mutating func actionCreatePayments(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) -> OdooValue {
         var payments: [Int64] = []
         for wizard in ids {
@@ -368,51 +379,37 @@ extension Database {
                 throw .missing(model: "account.payment.register", ids: [wizard])
             }
             let lines = (row["line_ids"]?.arrayValue ?? []).compactMap(\.intValue)
-            let amount = Self.cents(row["amount"]?.doubleValue ?? 0)
-            let journal = row["journal_id"]?.intValue ?? Seed.bankJournal
-            let code = self.row("account.journal", journal)?["code"]?.stringValue ?? "BNK1"
-            let date = row["payment_date"]?.stringValue ?? today
-            let year = String(date.prefix(4))
-            let name = "P\(code)/\(year)/\(Self.pad(nextSequence("P\(code)/\(year)"), 5))"
-            let inbound = (row["payment_type"]?.stringValue ?? "inbound") == "inbound"
-            let memo = row["communication"] ?? .bool(false)
-            let partner = row["partner_id"] ?? .bool(false)
-            let move = try create(
-                "account.move",
-                [
-                    "move_type": "entry", "journal_id": .int(journal), "partner_id": partner, "date": .string(date), "ref": memo,
-                    "currency_id": row["currency_id"] ?? .int(1),
-                ], ctx)
-            _ = try create(
-                "account.move.line",
-                [
-                    "move_id": .int(move), "name": memo, "account_id": .int(Seed.outstandingAccount(flavour)),
-                    "balance": Self.amount(inbound ? amount : -amount), "display_type": "product", "tax_ids": .array([]),
-                ], ctx)
-            let counterpart = try create(
-                "account.move.line",
-                [
-                    "move_id": .int(move), "name": memo, "account_id": .int(Seed.receivableAccount(flavour)),
-                    "balance": Self.amount(inbound ? -amount : amount), "display_type": "payment_term",
-                ], ctx)
-            tables["account.move"]?.rows[move]?["name"] = .string(name)
-            tables["account.move"]?.rows[move]?["state"] = .string("posted")
-            var invoices: [Int64] = []
-            for line in lines {
-                reconcile(line, counterpart)
-                if let invoice = self.row("account.move.line", line)?["move_id"]?.intValue { invoices.append(invoice) }
+            var base = PaymentValues(
+                amountCents: Self.cents(row["amount"]?.doubleValue ?? 0), memo: row["communication"] ?? .bool(false),
+                partner: row["partner_id"] ?? .bool(false), currency: row["currency_id"] ?? .int(1),
+                journal: row["journal_id"]?.intValue ?? Seed.bankJournal, date: row["payment_date"]?.stringValue ?? today,
+                inbound: (row["payment_type"]?.stringValue ?? "inbound") == "inbound", partnerType: row["partner_type"] ?? "customer",
+                methodLine: row["payment_method_line_id"] ?? .int(1))
+            let batches = paymentBatches(lines)
+            let grouped = row["group_payment"]?.boolValue ?? true
+            if batches.count == 1 && (lines.count == 1 || grouped) {
+                payments.append(try createPayment(base, lines: lines, ctx))
+                continue
             }
-            let payment = try create(
-                "account.payment",
-                [
-                    "name": .string(name), "amount": Self.amount(amount), "state": "paid",
-                    "payment_type": .string(inbound ? "inbound" : "outbound"),
-                    "partner_type": row["partner_type"] ?? "customer", "partner_id": partner, "currency_id": row["currency_id"] ?? .int(1),
-                    "journal_id": .int(journal), "date": .string(date), "memo": memo, "move_id": .int(move),
-                    "reconciled_invoice_ids": .array([.array([.int(6), .int(0), .array(invoices.map(JSONValue.int))])]),
-                    "payment_method_line_id": row["payment_method_line_id"] ?? .int(1),
-                ], ctx)
-            payments.append(payment)
+            for batch in batches {
+                let parts = grouped ? [batch] : batch.map { [$0] }
+                for part in parts {
+                    let residual = part.reduce(Int64(0)) { $0 + lineResidualCents($1) }
+                    let moves = part.compactMap { self.row("account.move.line", $0)?["move_id"]?.intValue }
+                    let first = self.row("account.move", moves.first ?? 0) ?? [:]
+                    base.amountCents = abs(residual)
+                    base.inbound = residual > 0
+                    base.partner = first["partner_id"] ?? .bool(false)
+                    base.currency = first["currency_id"] ?? .int(1)
+                    base.memo = .string(
+                        moves.map { move -> String in
+                            let row = self.row("account.move", move) ?? [:]
+                            return [row["payment_reference"], row["ref"], row["name"]].lazy.compactMap { $0?.stringValue }
+                                .first { !$0.isEmpty } ?? ""
+                        }.joined(separator: " "))
+                    payments.append(try createPayment(base, lines: part, ctx))
+                }
+            }
         }
         var action: [(String, OdooValue)] = [
             ("name", "Payments"), ("type", "ir.actions.act_window"), ("res_model", "account.payment"),
@@ -424,6 +421,76 @@ extension Database {
             action += [("view_mode", "list,form"), ("domain", .array([.array(["id", "in", .array(payments.map(OdooValue.int))])]))]
         }
         return .object(action)
+    }
+
+    /// What one payment of the wizard is made of.
+    struct PaymentValues {
+        var amountCents: Int64
+        var memo: JSONValue
+        var partner: JSONValue
+        var currency: JSONValue
+        var journal: Int64
+        var date: String
+        var inbound: Bool
+        var partnerType: JSONValue
+        var methodLine: JSONValue
+    }
+
+    /// The wizard's lines in Odoo's batches: by partner, currency and direction (money in or out), in line order.
+    func paymentBatches(_ lines: [Int64]) -> [[Int64]] {
+        var keys: [String] = []
+        var batches: [String: [Int64]] = [:]
+        for line in lines {
+            let move = row("account.move.line", line)?["move_id"]?.intValue ?? 0
+            let moveRow = row("account.move", move) ?? [:]
+            let key = "\(moveRow["partner_id"]?.intValue ?? 0)|\(moveRow["currency_id"]?.intValue ?? 1)|\(lineResidualCents(line) > 0)"
+            if batches[key] == nil { keys.append(key) }
+            batches[key, default: []].append(line)
+        }
+        return keys.map { batches[$0]! }
+    }
+
+    /// Creates, posts and reconciles one payment against `lines`.
+    mutating func createPayment(_ values: PaymentValues, lines: [Int64], _ ctx: CallContext) throws(OdooError) -> Int64 {
+        let code = self.row("account.journal", values.journal)?["code"]?.stringValue ?? "BNK1"
+        let year = String(values.date.prefix(4))
+        let name = "P\(code)/\(year)/\(Self.pad(nextSequence("P\(code)/\(year)"), 5))"
+        let amount = values.amountCents
+        let move = try create(
+            "account.move",
+            [
+                "move_type": "entry", "journal_id": .int(values.journal), "partner_id": values.partner, "date": .string(values.date),
+                "ref": values.memo, "currency_id": values.currency,
+            ], ctx)
+        _ = try create(
+            "account.move.line",
+            [
+                "move_id": .int(move), "name": values.memo, "account_id": .int(Seed.outstandingAccount(flavour)),
+                "balance": Self.amount(values.inbound ? amount : -amount), "display_type": "product", "tax_ids": .array([]),
+            ], ctx)
+        let counterpart = try create(
+            "account.move.line",
+            [
+                "move_id": .int(move), "name": values.memo, "account_id": .int(Seed.receivableAccount(flavour)),
+                "balance": Self.amount(values.inbound ? -amount : amount), "display_type": "payment_term",
+            ], ctx)
+        tables["account.move"]?.rows[move]?["name"] = .string(name)
+        tables["account.move"]?.rows[move]?["state"] = .string("posted")
+        var invoices: [Int64] = []
+        for line in lines {
+            reconcile(line, counterpart)
+            if let invoice = self.row("account.move.line", line)?["move_id"]?.intValue { invoices.append(invoice) }
+        }
+        return try create(
+            "account.payment",
+            [
+                "name": .string(name), "amount": Self.amount(amount), "state": "paid",
+                "payment_type": .string(values.inbound ? "inbound" : "outbound"), "partner_type": values.partnerType,
+                "partner_id": values.partner, "currency_id": values.currency, "journal_id": .int(values.journal),
+                "date": .string(values.date), "memo": values.memo, "move_id": .int(move),
+                "reconciled_invoice_ids": .array([.array([.int(6), .int(0), .array(invoices.map(JSONValue.int))])]),
+                "payment_method_line_id": values.methodLine,
+            ], ctx)
     }
 
     mutating func refundMoves(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) -> OdooValue {

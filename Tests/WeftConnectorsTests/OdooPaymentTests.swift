@@ -1,0 +1,193 @@
+import Foundation
+import Logging
+import Testing
+import WeftCore
+import WeftSimKit
+import WeftSimOdoo
+
+@testable import WeftConnectors
+
+/// Payments reach Odoo through its "Register payment" wizard: those that settle their invoice on one day share one
+/// wizard (one payment per invoice), any other gets a wizard of its own; none is ever registered twice.
+@Suite("Odoo payments: one wizard for the invoices a batch pays in full")
+struct OdooPaymentTests {
+    typealias Support = OdooPartnerTestSupport
+
+    static let day = Date(timeIntervalSince1970: 1_780_000_000)
+
+    static func invoiceRef(_ id: String) -> ExternalRef { ExternalRef(system: "stripe", kind: .invoice, id: id) }
+
+    /// A posted customer invoice of 100.00 (before tax) found by its `ref`, as Weft creates them; returns its id and
+    /// what is left to pay, in cents.
+    static func invoice(_ client: OdooClient, _ id: String, partner: Int64) async throws -> (id: Int64, residual: Int64) {
+        let move = try await client.create(
+            model: "account.move",
+            values: [
+                [
+                    "move_type": "out_invoice", "partner_id": .int(partner), "ref": .string(invoiceRef(id).xmlidName),
+                    "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": 100.0]]],
+                ]
+            ], logger: Support.logger)[0]
+        _ = try await client.call(model: "account.move", method: "action_post", ids: [move], logger: Support.logger)
+        let residual = try await client.read(model: "account.move", ids: [move], fields: ["amount_residual"], logger: Support.logger)
+        let amount = try #require(residual.first?["amount_residual"]?.doubleValue)
+        return (move, Money.fromMajorUnits(amount, currency: .usd).amountMinor)
+    }
+
+    static func command(_ payment: String, invoice: String, cents: Int64, number: Int64, at date: Date = day) -> OutboxCommand {
+        let ref = ExternalRef(system: "stripe", kind: .payment, id: payment)
+        let customer = ExternalRef(system: "stripe", kind: .customer, id: "cus_\(invoice)")
+        return OutboxCommand(
+            id: CommandID(number), target: "odoo", entityKey: EntityKey.of(customer), idempotencyKey: IdempotencyKey("pay-\(number)"),
+            payload: .registerPayment(
+                Payment(
+                    ref: ref, customerRef: customer, invoiceRef: invoiceRef(invoice), amount: Money(amountMinor: cents, currency: .usd),
+                    status: .succeeded, occurredAt: date)),
+            traceID: TraceID("trace"), attempts: 0, createdAt: date)
+    }
+
+    static func paymentIDs(_ outcomes: [DeliveryOutcome]) -> [Int64?] {
+        outcomes.map { outcome in
+            guard case .delivered(let record?, _) = outcome, record.model == "account.payment" else { return nil }
+            return Int64(record.id)
+        }
+    }
+
+    @Test func paymentsThatSettleTheirInvoicesShareOneWizardWithOnePaymentPerInvoice() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let b = try await Support.company(client, "B")
+            let first = try await Self.invoice(client, "in_1", partner: a)
+            let second = try await Self.invoice(client, "in_2", partner: a)
+            let third = try await Self.invoice(client, "in_3", partner: b)
+            let partial = try await Self.invoice(client, "in_4", partner: b)
+            simulator.requestLog.reset()
+
+            let target = OdooTarget(client: client)
+            let commands = [
+                Self.command("py_1", invoice: "in_1", cents: first.residual, number: 1),
+                Self.command("py_2", invoice: "in_2", cents: second.residual, number: 2),
+                Self.command("py_3", invoice: "in_3", cents: third.residual, number: 3),
+                // Part of what is due: a wizard of its own, for that amount.
+                Self.command("py_4", invoice: "in_4", cents: 1000, number: 4),
+            ]
+            let outcomes = await target.deliver(commands, logger: Support.logger)
+            let ids = Self.paymentIDs(outcomes)
+            #expect(ids.allSatisfy { $0 != nil }, "\(outcomes)")
+            #expect(Set(ids.compactMap { $0 }).count == 4)
+
+            for (invoice, state) in [(first.id, "paid"), (second.id, "paid"), (third.id, "paid"), (partial.id, "partial")] {
+                #expect(Support.record(simulator, "account.move", invoice)["payment_state"] == .string(state))
+            }
+            // Each payment is its invoice's, for the whole residual, its memo the invoice's number.
+            for (index, invoice) in [first, second, third].enumerated() {
+                let payment = Support.record(simulator, "account.payment", try #require(ids[index]))
+                #expect(payment["reconciled_invoice_ids"] == .array([.int(invoice.id)]))
+                #expect(payment["amount"]?.doubleValue == Money(amountMinor: invoice.residual, currency: .usd).majorUnits)
+                #expect(payment["memo"] == Support.record(simulator, "account.move", invoice.id)["name"])
+            }
+            let alone = Support.record(simulator, "account.payment", try #require(ids[3]))
+            #expect(alone["memo"] == .string(ExternalRef(system: "stripe", kind: .payment, id: "py_4").xmlidName))
+            #expect(alone["amount"]?.doubleValue == 10)
+            // Each payment is bound to its Stripe payment.
+            for (index, id) in ["py_1", "py_2", "py_3", "py_4"].enumerated() {
+                let name = ExternalRef(system: "stripe", kind: .payment, id: id).xmlidName
+                let bound = simulator.records(model: "ir.model.data").first { $0["name"]?.stringValue == name }
+                #expect(bound?["res_id"]?.intValue == ids[index])
+            }
+            let paths = simulator.requestLog.all.map(\.path)
+            #expect(paths.filter { $0.hasSuffix("account.payment.register/create") }.count == 2)
+            #expect(paths.filter { $0.hasSuffix("account.payment.register/action_create_payments") }.count == 2)
+
+            // Delivered again (a retry after a lost answer): nothing new in Odoo.
+            let payments = simulator.records(model: "account.payment").count
+            let again = await target.deliver(commands, logger: Support.logger)
+            #expect(again.allSatisfy { if case .delivered = $0 { true } else { false } }, "\(again)")
+            #expect(simulator.records(model: "account.payment").count == payments)
+        }
+    }
+
+    @Test func aLonePaymentInFullKeepsItsOwnWizardAndMemo() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let invoice = try await Self.invoice(client, "in_1", partner: a)
+            let outcomes = await OdooTarget(client: client).deliver(
+                [Self.command("py_1", invoice: "in_1", cents: invoice.residual, number: 1)], logger: Support.logger)
+            let id = try #require(Self.paymentIDs(outcomes).first ?? nil)
+            let memo = ExternalRef(system: "stripe", kind: .payment, id: "py_1").xmlidName
+            #expect(Support.record(simulator, "account.payment", id)["memo"] == .string(memo))
+        }
+    }
+
+    @Test func paymentsOfDifferentDaysAreRegisteredOnTheirOwnDays() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            var invoices: [(id: Int64, residual: Int64)] = []
+            for index in 1...4 { invoices.append(try await Self.invoice(client, "in_\(index)", partner: a)) }
+            let nextDay = Self.day.addingTimeInterval(86_400)
+            let outcomes = await OdooTarget(client: client).deliver(
+                invoices.enumerated().map { index, invoice in
+                    Self.command(
+                        "py_\(index + 1)", invoice: "in_\(index + 1)", cents: invoice.residual, number: Int64(index + 1),
+                        at: index < 2 ? Self.day : nextDay)
+                }, logger: Support.logger)
+            let ids = Self.paymentIDs(outcomes)
+            #expect(ids.allSatisfy { $0 != nil }, "\(outcomes)")
+            let dates = try ids.map { try Support.record(simulator, "account.payment", #require($0))["date"]?.stringValue }
+            #expect(dates == ["2026-05-28", "2026-05-28", "2026-05-29", "2026-05-29"])
+        }
+    }
+
+    @Test func aSharedWizardThatFailsUnansweredLeavesEachPaymentToRetryAndTheRetryPaysEachOnce() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let first = try await Self.invoice(client, "in_1", partner: a)
+            let second = try await Self.invoice(client, "in_2", partner: a)
+            let commands = [
+                Self.command("py_1", invoice: "in_1", cents: first.residual, number: 1),
+                Self.command("py_2", invoice: "in_2", cents: second.residual, number: 2),
+            ]
+            let target = OdooTarget(client: client)
+            // The wizard may have run when its answer is lost: nothing is tried alone in the same attempt.
+            simulator.faults.set(FaultPlan(errorRate: 1, errorStatus: 503, pathPrefix: "/json/2/account.payment.register/"))
+            simulator.requestLog.reset()
+            let failed = await target.deliver(commands, logger: Support.logger)
+            for outcome in failed {
+                guard case .retry = outcome else {
+                    Issue.record("expected a retry, got \(outcome)")
+                    continue
+                }
+            }
+            #expect(simulator.requestLog.all.filter { $0.path.hasSuffix("account.payment.register/create") }.count == 1)
+            simulator.faults.clear()
+            let outcomes = await target.deliver(commands, logger: Support.logger)
+            #expect(Self.paymentIDs(outcomes).allSatisfy { $0 != nil }, "\(outcomes)")
+            #expect(simulator.records(model: "account.payment").count == 2)
+        }
+    }
+
+    @Test func aSharedWizardOdooRefusesIsTriedAgainOnePaymentAtATimeSoEachGetsItsOwnAnswer() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let first = try await Self.invoice(client, "in_1", partner: a)
+            let second = try await Self.invoice(client, "in_2", partner: a)
+            // Odoo refuses every wizard (and rolls each back): the shared one, then each payment's own.
+            simulator.faults.set(FaultPlan(errorRate: 1, errorStatus: 422, pathPrefix: "/json/2/account.payment.register/create"))
+            simulator.requestLog.reset()
+            let outcomes = await OdooTarget(client: client).deliver(
+                [
+                    Self.command("py_1", invoice: "in_1", cents: first.residual, number: 1),
+                    Self.command("py_2", invoice: "in_2", cents: second.residual, number: 2),
+                ], logger: Support.logger)
+            for outcome in outcomes {
+                guard case .reject(let failure) = outcome else {
+                    Issue.record("expected a rejection, got \(outcome)")
+                    continue
+                }
+                #expect(failure.kind == .rejected)
+            }
+            #expect(simulator.requestLog.all.filter { $0.path.hasSuffix("account.payment.register/create") }.count == 3)
+            #expect(simulator.records(model: "account.payment").isEmpty)
+        }
+    }
+}
