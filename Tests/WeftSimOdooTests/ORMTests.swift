@@ -311,4 +311,28 @@ struct ORMTests {
         #expect(db.value("account.payment", groupedIDs[0], "reconciled_invoice_ids") == .array([.int(more[0]), .int(more[1])]))
         for id in more { #expect(db.value("account.move", id, "payment_state") == "paid") }
     }
+
+    /// `[5, 0, 0]` on `invoice_line_ids` (a view of the move's product lines) deletes those lines, so a draft rewritten
+    /// as `[[5, 0, 0], [0, 0, …]]` holds the new lines only; `[6, 0, ids]` keeps just `ids`.
+    @Test func clearingAnInvoicesLinesDeletesThem() throws {
+        var db = database()
+        let ctx = CallContext()
+        let customer = try db.create("res.partner", ["name": "Customer"], ctx)
+        let line: JSONValue = [0, 0, ["name": "Work", "quantity": 1, "price_unit": 100.0, "tax_ids": [[6, 0, []]]]]
+        let invoice = try db.create(
+            "account.move", ["move_type": "out_invoice", "partner_id": .int(customer), "invoice_line_ids": [line, line]], ctx)
+        #expect(db.value("account.move", invoice, "amount_total") == .double(200))
+        try db.write(
+            "account.move", [invoice],
+            ["invoice_line_ids": [[5, 0, 0], [0, 0, ["name": "New", "quantity": 1, "price_unit": 150.0, "tax_ids": [[6, 0, []]]]]]],
+            ctx)
+        #expect(db.value("account.move", invoice, "amount_total") == .double(150))
+        #expect(db.value("account.move", invoice, "invoice_line_ids").arrayValue?.count == 1)
+        let more = try db.create(
+            "account.move", ["move_type": "out_invoice", "partner_id": .int(customer), "invoice_line_ids": [line, line]], ctx)
+        let keep = try #require(db.value("account.move", more, "invoice_line_ids").arrayValue?.first)
+        try db.write("account.move", [more], ["invoice_line_ids": [[6, 0, [keep]]]], ctx)
+        #expect(db.value("account.move", more, "invoice_line_ids") == .array([keep]))
+        #expect(db.value("account.move", more, "amount_total") == .double(100))
+    }
 }

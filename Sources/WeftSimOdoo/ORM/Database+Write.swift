@@ -260,11 +260,10 @@ extension Database {
                 case 4:
                     try write(comodel, [target], [inverse: .int(id)], ctx)
                 case 5:
-                    let current = (row(model, id)?[field]?.arrayValue ?? []).compactMap(\.intValue)
-                    try unlinkOrDetach(comodel, inverse, current, ctx)
+                    try unlinkOrDetach(comodel, inverse, oneToMany(model, id, field), ctx)
                 case 6:
                     let wanted = Set((command.count > 2 ? command[2].arrayValue ?? [] : []).compactMap(\.intValue))
-                    let current = (row(model, id)?[field]?.arrayValue ?? []).compactMap(\.intValue)
+                    let current = oneToMany(model, id, field)
                     try unlinkOrDetach(comodel, inverse, current.filter { !wanted.contains($0) }, ctx)
                     for other in wanted.sorted() where !current.contains(other) { try write(comodel, [other], [inverse: .int(id)], ctx) }
                 default: throw wrong()
@@ -298,6 +297,13 @@ extension Database {
         default:
             throw wrong()
         }
+    }
+
+    /// The records a one2many holds now: kept on the row, except `invoice_line_ids`, which is computed from the move's
+    /// product lines (as in Odoo, a filtered view of `line_ids`).
+    private func oneToMany(_ model: String, _ id: Int64, _ field: String) -> [Int64] {
+        let ids = field == "invoice_line_ids" ? value(model, id, field).arrayValue : row(model, id)?[field]?.arrayValue
+        return (ids ?? []).compactMap(\.intValue)
     }
 
     private mutating func unlinkOrDetach(_ comodel: String, _ inverse: String, _ ids: [Int64], _ ctx: CallContext) throws(OdooError) {
