@@ -32,21 +32,29 @@ extension OdooTarget {
                 OdooUpsertItem(ref: invoice.ref, keyField: "ref", key: invoice.ref.xmlidName, createValues: values, updateValues: nil))
         }
         let results = try await client.upsert(model: "account.move", items: items, readFields: Self.moveFields, logger: logger)
-        let moves = try await client.read(model: "account.move", ids: results.map(\.id), fields: Self.moveFields, logger: logger)
-        let byID = Dictionary(moves.compactMap { move in move["id"]?.intValue.map { ($0, move) } }) { a, _ in a }
+        // A move found by the lookup comes with its fields; one this call created is a draft holding exactly the lines
+        // just written. Only what is neither (a second command of one key in the batch) is read.
+        let createdIDs = Set(results.filter(\.created).map(\.id))
+        let unread = Set(results.filter { $0.current["state"] == nil && !createdIDs.contains($0.id) }.map(\.id))
+        let moves = try await client.read(model: "account.move", ids: unread.sorted(), fields: Self.moveFields, logger: logger)
+        var byID = Dictionary(moves.compactMap { move in move["id"]?.intValue.map { ($0, move) } }) { a, _ in a }
+        for result in results where byID[result.id] == nil && result.current["state"] != nil { byID[result.id] = result.current }
 
         var toPost: [Int64] = []
         var notes: [Int64: String] = [:]
         for (command, result) in zip(commands, results) {
             let invoice = command.invoice
-            guard let move = byID[result.id] else {
+            let fresh = createdIDs.contains(result.id)
+            guard let move = fresh ? ["state": "draft"] : byID[result.id] else {
                 throw OdooError(kind: .missingRecord, message: "invoice vanished after upsert", operation: "account.move.read")
             }
             let state = move["state"]?.stringValue ?? "draft"
             switch invoice.status {
             case .open?, .paid?, .uncollectible?:
                 if state == "draft" {
-                    try await refreshDraftLines(move: move, id: result.id, invoice: invoice, products: products, logger: logger)
+                    if !fresh {
+                        try await refreshDraftLines(move: move, id: result.id, invoice: invoice, products: products, logger: logger)
+                    }
                     if !toPost.contains(result.id) { toPost.append(result.id) }
                 } else if state == "cancel" {
                     notes[result.id] = "cancelled in Odoo; left as is"
@@ -59,7 +67,7 @@ extension OdooTarget {
                     _ = try await client.call(model: "account.move", method: "button_cancel", ids: [result.id], logger: logger)
                 }
             case .draft?, nil:
-                if state == "draft" {
+                if state == "draft" && !fresh {
                     try await refreshDraftLines(move: move, id: result.id, invoice: invoice, products: products, logger: logger)
                 }
             }

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import Testing
+import WeftCore
+import WeftSimKit
+import WeftSimOdoo
+
+@testable import WeftConnectors
+
+/// Invoices reach Odoo as posted `out_invoice` moves; a batch reads back only what its lookup did not already read.
+@Suite("Odoo invoices: a batch upserts, refreshes drafts and posts")
+struct OdooInvoiceTests {
+    typealias Support = OdooPartnerTestSupport
+
+    static func command(_ id: String, cents: Int64, status: InvoiceStatus = .open, number: Int64) -> OutboxCommand {
+        let customer = Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_\(id)"), name: "Customer \(id)")
+        var invoice = Invoice(ref: ExternalRef(system: "stripe", kind: .invoice, id: id), customerRef: customer.ref)
+        invoice.currency = .usd
+        invoice.status = status
+        invoice.lines = [InvoiceLine(description: "Plan", quantity: 1, unitAmountMinor: cents, amountMinor: cents)]
+        invoice.totalMinor = cents
+        return OutboxCommand(
+            id: CommandID(number), target: "odoo", entityKey: EntityKey.of(customer.ref), idempotencyKey: IdempotencyKey("inv-\(number)"),
+            payload: .upsertInvoice(InvoiceCommand(invoice: invoice, customer: customer)), traceID: TraceID("trace"), attempts: 0,
+            createdAt: Date(timeIntervalSince1970: 1_780_000_000))
+    }
+
+    static func move(_ simulator: OdooSimulator, ref id: String) -> [String: JSONValue]? {
+        let key = ExternalRef(system: "stripe", kind: .invoice, id: id).xmlidName
+        return simulator.records(model: "account.move").first { $0["ref"]?.stringValue == key }
+    }
+
+    @Test func newInvoicesArePostedWithoutReadingBackWhatWasJustCreated() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            simulator.requestLog.reset()
+            let outcomes = await target.deliver(
+                [Self.command("in_1", cents: 1000, number: 1), Self.command("in_2", cents: 2500, number: 2)], logger: Support.logger)
+            #expect(outcomes.allSatisfy { if case .delivered = $0 { true } else { false } }, "\(outcomes)")
+            for (id, total) in [("in_1", 10.0), ("in_2", 25.0)] {
+                let move = try #require(Self.move(simulator, ref: id))
+                #expect(move["state"] == "posted")
+                #expect(move["amount_total"]?.doubleValue == total)
+            }
+            let paths = simulator.requestLog.all.map(\.path)
+            #expect(!paths.contains("/json/2/account.move/read"), "\(paths)")
+            #expect(paths.filter { $0 == "/json/2/account.move/action_post" }.count == 1)
+        }
+    }
+
+    @Test func aDraftWhoseTotalChangedIsRewrittenThenPostedAndAPostedOneIsLeftAlone() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            _ = await target.deliver(
+                [Self.command("in_1", cents: 1000, status: .draft, number: 1), Self.command("in_2", cents: 700, number: 2)],
+                logger: Support.logger)
+            #expect(Self.move(simulator, ref: "in_1")?["state"] == "draft")
+            let outcomes = await target.deliver(
+                [Self.command("in_1", cents: 1500, number: 3), Self.command("in_2", cents: 700, number: 4)], logger: Support.logger)
+            #expect(outcomes.allSatisfy { if case .delivered = $0 { true } else { false } }, "\(outcomes)")
+            let draft = try #require(Self.move(simulator, ref: "in_1"))
+            #expect(draft["state"] == "posted")
+            #expect(draft["amount_total"]?.doubleValue == 15)
+            #expect(Self.move(simulator, ref: "in_2")?["amount_total"]?.doubleValue == 7)
+            #expect(simulator.records(model: "account.move").filter { $0["move_type"] == "out_invoice" }.count == 2)
+        }
+    }
+}
