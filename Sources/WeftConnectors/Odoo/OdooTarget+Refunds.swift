@@ -2,114 +2,299 @@ import Logging
 import WeftCore
 
 extension OdooTarget {
-    /// Credits an invoice with `account.move.reversal` (key in the reason, hence in the credit note's `ref`), trims a
-    /// partial refund to its amount, posts it and reconciles it: against the invoice when that is still open
+    /// Credits each refund's invoice with `account.move.reversal` (key in the reason, hence in the credit note's `ref`),
+    /// trims a partial refund to its amount, posts it and reconciles it: against the invoice when that is still open
     /// (`js_assign_outstanding_line`), else by registering the money paid back on the credit note.
-    func createRefund(_ refund: Refund, logger: Logger) async throws(OdooError) -> DeliveryOutcome {
-        guard refund.status == "succeeded" || refund.status == "pending" else {
-            return .delivered(record: nil, note: "refund \(refund.status): nothing to credit in Odoo")
-        }
-        guard let invoiceRef = refund.invoiceRef else {
-            return .reject(
-                DeliveryFailure(kind: .rejected, message: "refund \(refund.ref) names no invoice, so no credit note can be made"))
-        }
-        guard let invoiceID = try await invoiceID(for: invoiceRef, logger: logger) else {
-            return Self.dependencyMissing("invoice \(invoiceRef) is not in Odoo yet")
-        }
-        let key = refund.ref.xmlidName
-        var creditNoteID = try await findCreditNote(refund: refund, invoiceID: invoiceID, logger: logger)
-        if creditNoteID == nil {
-            guard
-                let invoice = try await client.read(model: "account.move", ids: [invoiceID], fields: Self.moveFields, logger: logger).first
-            else { return Self.dependencyMissing("invoice \(invoiceRef) vanished from Odoo") }
-            if invoice["state"]?.stringValue == "draft" {
-                _ = try await client.call(model: "account.move", method: "action_post", ids: [invoiceID], logger: logger)
+    ///
+    /// Every step a refund takes is its own (one reversal, one trim, one payout each), but what the refunds of a batch
+    /// share is asked once: the invoices, the credit notes already made, the states read before each step, the
+    /// reversal wizards (created in one call), the posting and the external-id bookkeeping. A failure of one refund's
+    /// own step is that refund's outcome only.
+    func createRefunds(_ refunds: [Refund], logger: Logger) async throws(OdooError) -> [DeliveryOutcome] {
+        var outcomes = [DeliveryOutcome?](repeating: nil, count: refunds.count)
+        var pending: [(index: Int, refund: Refund, invoiceRef: ExternalRef)] = []
+        for (index, refund) in refunds.enumerated() {
+            if refund.status != "succeeded" && refund.status != "pending" {
+                outcomes[index] = .delivered(record: nil, note: "refund \(refund.status): nothing to credit in Odoo")
+            } else if let invoiceRef = refund.invoiceRef {
+                pending.append((index, refund, invoiceRef))
+            } else {
+                outcomes[index] = .reject(
+                    DeliveryFailure(kind: .rejected, message: "refund \(refund.ref) names no invoice, so no credit note can be made"))
             }
-            guard let journalID = invoice["journal_id"]?[0]?.intValue ?? invoice["journal_id"]?.intValue else {
-                throw OdooError(kind: .invalidResponse, message: "invoice has no journal", operation: "account.move.read")
+        }
+        guard !pending.isEmpty else { return outcomes.map { $0! } }
+        let invoiceIDs = try await client.recordIDs(
+            for: pending.map(\.invoiceRef), model: "account.move", keyField: "ref", context: OdooClient.inactiveToo, logger: logger)
+        var items: [RefundItem] = []
+        for entry in pending {
+            if let invoiceID = invoiceIDs[entry.invoiceRef] {
+                items.append(RefundItem(index: entry.index, refund: entry.refund, invoiceID: invoiceID))
+            } else {
+                outcomes[entry.index] = Self.dependencyMissing("invoice \(entry.invoiceRef) is not in Odoo yet")
             }
-            let context: [String: JSONValue] = ["active_model": "account.move", "active_ids": [.int(invoiceID)]]
-            let reason = "\(refund.reason.map { "\($0) " } ?? "")[\(key)]"
-            let wizard = try await client.create(
-                model: "account.move.reversal", values: [["reason": .string(reason), "journal_id": .int(journalID)]],
-                context: context, logger: logger)
-            let action = try await client.call(
-                model: "account.move.reversal", method: "refund_moves", ids: wizard, context: context, logger: logger)
-            creditNoteID = action["res_id"]?.intValue
-            if creditNoteID == nil { creditNoteID = try await findCreditNote(refund: refund, invoiceID: invoiceID, logger: logger) }
         }
-        guard let creditNoteID else {
-            throw OdooError(kind: .invalidResponse, message: "reversal created no credit note", operation: "account.move.reversal")
+        func fail(_ item: RefundItem, _ error: OdooError) {
+            outcomes[item.index] = Self.outcome(for: error, logger: item.logger(logger))
         }
-        try await client.bindExternalIDs([(key, creditNoteID)], model: "account.move", logger: logger)
-        try await postCreditNote(creditNoteID, amount: refund.amount, logger: logger)
-        try await reconcileCreditNote(creditNoteID, invoiceID: invoiceID, refund: refund, logger: logger)
-        return .delivered(record: TargetRecordID(model: "account.move", id: String(creditNoteID)), note: nil)
+        var bindings = try await findCreditNotes(&items, logger: logger)
+        bindings += try await reverseInvoices(&items, failed: fail, logger: logger)
+        try await client.bindExternalIDs(bindings, model: "account.move", logger: logger)
+        try await postCreditNotes(&items, failed: fail, logger: logger)
+        try await reconcileCreditNotes(items.filter { $0.creditNoteID != nil && !$0.failed }, failed: fail, logger: logger)
+        for item in items where outcomes[item.index] == nil {
+            guard let creditNoteID = item.creditNoteID else {
+                fail(
+                    item, OdooError(kind: .invalidResponse, message: "reversal created no credit note", operation: "account.move.reversal"))
+                continue
+            }
+            outcomes[item.index] = .delivered(record: TargetRecordID(model: "account.move", id: String(creditNoteID)), note: nil)
+        }
+        return outcomes.map { $0! }
     }
 
-    private func findCreditNote(refund: Refund, invoiceID: Int64, logger: Logger) async throws(OdooError) -> Int64? {
-        let key = refund.ref.xmlidName
-        if let id = try await client.externalIDs([key], model: "account.move", logger: logger)[key] { return id }
-        let rows = try await client.searchRead(
-            model: "account.move",
-            domain: [["move_type", "=", "out_refund"], ["reversed_entry_id", "=", .int(invoiceID)], ["ref", "ilike", .string(key)]],
-            fields: ["ref"], order: "id", logger: logger)
-        // `ilike` treats `_` as a wildcard: confirm the exact key.
-        return rows.first { $0["ref"]?.stringValue?.contains("[\(key)]") == true }?["id"]?.intValue
-    }
+    /// A refund on its way to Odoo: its invoice, and its credit note once found or made.
+    struct RefundItem {
+        var index: Int
+        var refund: Refund
+        var invoiceID: Int64
+        var creditNoteID: Int64?
+        /// One of its own steps failed; its outcome says why.
+        var failed = false
+        var key: String { refund.ref.xmlidName }
 
-    /// A draft credit note is trimmed to the refunded amount (partial refund) and posted.
-    private func postCreditNote(_ id: Int64, amount: Money, logger: Logger) async throws(OdooError) {
-        guard
-            let move = try await client.read(
-                model: "account.move", ids: [id], fields: ["state", "amount_total", "invoice_line_ids"], logger: logger
-            ).first, move["state"]?.stringValue == "draft"
-        else { return }
-        if let total = move["amount_total"]?.doubleValue, abs(total - amount.majorUnits) > 0.000_5,
-            let lineIDs = move["invoice_line_ids"]?.arrayValue?.compactMap(\.intValue), let first = lineIDs.first
-        {
-            var commands: [JSONValue] = [
-                [1, .int(first), ["quantity": 1, "price_unit": .double(amount.majorUnits), "tax_ids": [[6, 0, []]]]]
-            ]
-            commands += lineIDs.dropFirst().map { [2, .int($0), 0] }
-            try await client.write(model: "account.move", ids: [id], values: ["invoice_line_ids": .array(commands)], logger: logger)
+        func logger(_ base: Logger) -> Logger {
+            var logger = base
+            logger[metadataKey: "weft.command.kind"] = "create_refund"
+            return logger
         }
-        _ = try await client.call(model: "account.move", method: "action_post", ids: [id], logger: logger)
     }
 
-    private func reconcileCreditNote(_ id: Int64, invoiceID: Int64, refund: Refund, logger: Logger) async throws(OdooError) {
+    /// The credit notes already made: by external id, else by the key in the `ref` of the invoice's credit notes. Returns
+    /// the bindings still to record.
+    private func findCreditNotes(_ items: inout [RefundItem], logger: Logger) async throws(OdooError) -> [(name: String, id: Int64)] {
+        let bound = try await client.externalIDs(items.map(\.key), model: "account.move", logger: logger)
+        let unbound = items.filter { bound[$0.key] == nil }
+        var rows: [[String: JSONValue]] = []
+        if !unbound.isEmpty {
+            rows = try await client.searchRead(
+                model: "account.move",
+                domain: [
+                    ["move_type", "=", "out_refund"],
+                    ["reversed_entry_id", "in", .array(Array(Set(unbound.map(\.invoiceID))).sorted().map(JSONValue.int))],
+                ],
+                fields: ["ref", "reversed_entry_id"], order: "id", logger: logger)
+        }
+        var bindings: [(name: String, id: Int64)] = []
+        for position in items.indices {
+            let key = items[position].key
+            if let id = bound[key] {
+                items[position].creditNoteID = id
+            } else if let id = Self.creditNote(in: rows, key: key, invoiceID: items[position].invoiceID) {
+                items[position].creditNoteID = id
+                bindings.append((key, id))
+            }
+        }
+        return bindings
+    }
+
+    /// The credit note among `rows` (credit notes with `ref` and `reversed_entry_id`) that reverses `invoiceID` and
+    /// carries `[key]` in its `ref`.
+    static func creditNote(in rows: [[String: JSONValue]], key: String, invoiceID: Int64) -> Int64? {
+        rows.first { row in
+            let reversed = row["reversed_entry_id"]?[0]?.intValue ?? row["reversed_entry_id"]?.intValue
+            return reversed == invoiceID && row["ref"]?.stringValue?.contains("[\(key)]") == true
+        }?["id"]?.intValue
+    }
+
+    /// Reverses the invoice of each refund that has no credit note yet: posts draft invoices (one call), creates one
+    /// reversal wizard per refund (one call), then runs each. Returns the bindings of the credit notes made.
+    private func reverseInvoices(
+        _ items: inout [RefundItem], failed: (RefundItem, OdooError) -> Void, logger: Logger
+    ) async throws(OdooError) -> [(name: String, id: Int64)] {
+        var toReverse = items.indices.filter { items[$0].creditNoteID == nil }
+        guard !toReverse.isEmpty else { return [] }
+        let invoiceIDs = Array(Set(toReverse.map { items[$0].invoiceID })).sorted()
+        let invoices = try await client.read(model: "account.move", ids: invoiceIDs, fields: Self.moveFields, logger: logger)
+        var byID: [Int64: [String: JSONValue]] = [:]
+        for invoice in invoices { if let id = invoice["id"]?.intValue { byID[id] = invoice } }
+        toReverse = toReverse.filter { position in
+            guard byID[items[position].invoiceID] != nil else {
+                items[position].failed = true
+                failed(
+                    items[position],
+                    OdooError(kind: .missingRecord, message: "invoice vanished from Odoo", operation: "account.move.read"))
+                return false
+            }
+            return true
+        }
+        let drafts = invoiceIDs.filter { byID[$0]?["state"]?.stringValue == "draft" }
+        if !drafts.isEmpty { _ = try await client.call(model: "account.move", method: "action_post", ids: drafts, logger: logger) }
+        var values: [[String: JSONValue]] = []
+        var reversing: [Int] = []
+        // A refund twice in the batch is reversed once; its other commands take that credit note.
+        var leaders: [String: Int] = [:]
+        var followers: [(position: Int, leader: Int)] = []
+        for position in toReverse {
+            let item = items[position]
+            if let leader = leaders[item.key] {
+                followers.append((position, leader))
+                continue
+            }
+            leaders[item.key] = position
+            let invoice = byID[item.invoiceID]
+            guard let journalID = invoice?["journal_id"]?[0]?.intValue ?? invoice?["journal_id"]?.intValue else {
+                items[position].failed = true
+                failed(item, OdooError(kind: .invalidResponse, message: "invoice has no journal", operation: "account.move.read"))
+                continue
+            }
+            let reason = "\(item.refund.reason.map { "\($0) " } ?? "")[\(item.key)]"
+            values.append([
+                "reason": .string(reason), "journal_id": .int(journalID),
+                "move_ids": [[6, 0, [.int(item.invoiceID)]]],
+            ])
+            reversing.append(position)
+        }
+        guard !values.isEmpty else { return [] }
+        let wizards = try await client.create(
+            model: "account.move.reversal", values: values,
+            context: ["active_model": "account.move", "active_ids": .array(reversing.map { .int(items[$0].invoiceID) })], logger: logger)
+        var bindings: [(name: String, id: Int64)] = []
+        for (position, wizard) in zip(reversing, wizards) {
+            let item = items[position]
+            let context: [String: JSONValue] = ["active_model": "account.move", "active_ids": [.int(item.invoiceID)]]
+            do {
+                let action = try await client.call(
+                    model: "account.move.reversal", method: "refund_moves", ids: [wizard], context: context, logger: logger)
+                var creditNoteID = action["res_id"]?.intValue
+                if creditNoteID == nil {
+                    var found = [item]
+                    _ = try await findCreditNotes(&found, logger: logger)
+                    creditNoteID = found[0].creditNoteID
+                }
+                items[position].creditNoteID = creditNoteID
+                if let creditNoteID { bindings.append((item.key, creditNoteID)) }
+            } catch {
+                items[position].failed = true
+                failed(item, error)
+            }
+        }
+        for (position, leader) in followers {
+            items[position].creditNoteID = items[leader].creditNoteID
+            items[position].failed = items[leader].failed
+            if items[leader].failed {
+                failed(items[position], OdooError(kind: .unavailable, message: "the same refund's reversal failed in this batch"))
+            }
+        }
+        return bindings
+    }
+
+    /// Trims each draft credit note to its refund's amount (a partial refund) and posts them all (one call; one at a
+    /// time if Odoo refuses the lot, so that the refusal is the offending credit note's alone).
+    private func postCreditNotes(
+        _ items: inout [RefundItem], failed: (RefundItem, OdooError) -> Void, logger: Logger
+    ) async throws(OdooError) {
+        let ids = Array(Set(items.filter { !$0.failed }.compactMap(\.creditNoteID))).sorted()
         let moves = try await client.read(
-            model: "account.move", ids: [id, invoiceID], fields: ["payment_state", "state"], logger: logger)
-        let creditNote = moves.first { $0["id"]?.intValue == id }
-        let invoice = moves.first { $0["id"]?.intValue == invoiceID }
-        guard creditNote?["state"]?.stringValue == "posted" else { return }
-        if let state = creditNote?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) { return }
-        let invoiceState = invoice?["payment_state"]?.stringValue ?? "not_paid"
-        if invoiceState == "not_paid" || invoiceState == "partial" {
-            // The invoice is still open: apply the credit to it, like the invoice form's "Add" outstanding credit.
-            let lines = try await client.searchRead(
-                model: "account.move.line",
-                domain: [["move_id", "=", .int(id)], ["account_id.account_type", "=", "asset_receivable"], ["reconciled", "=", false]],
-                fields: ["id"], limit: 1, logger: logger)
-            guard let lineID = lines.first?["id"]?.intValue else { return }
-            _ = try await client.call(
-                model: "account.move", method: "js_assign_outstanding_line", ids: [invoiceID], params: ["line_id": .int(lineID)],
-                logger: logger)
-        } else if refund.kind == .credit {
-            // A credit kept on the customer's account: the credit note stays open (an outstanding credit) until a later
-            // invoice uses it (`applyCredit`).
-            return
-        } else {
-            // The invoice was paid and the money went back: record that outbound payment on the credit note.
-            let memo = refund.ref.xmlidName
-            if let paymentID = try await paymentID(memo: memo, logger: logger) {
-                try await client.bindExternalIDs([(memo, paymentID)], model: "account.payment", logger: logger)
-                return
+            model: "account.move", ids: ids, fields: ["state", "amount_total", "invoice_line_ids"], logger: logger)
+        var drafts: [Int64: [String: JSONValue]] = [:]
+        for move in moves where move["state"]?.stringValue == "draft" { if let id = move["id"]?.intValue { drafts[id] = move } }
+        var toPost: [Int64] = []
+        for position in items.indices where !items[position].failed {
+            guard let id = items[position].creditNoteID, let move = drafts[id], !toPost.contains(id) else { continue }
+            let amount = items[position].refund.amount
+            if let total = move["amount_total"]?.doubleValue, abs(total - amount.majorUnits) > 0.000_5,
+                let lineIDs = move["invoice_line_ids"]?.arrayValue?.compactMap(\.intValue), let first = lineIDs.first
+            {
+                var commands: [JSONValue] = [
+                    [1, .int(first), ["quantity": 1, "price_unit": .double(amount.majorUnits), "tax_ids": [[6, 0, []]]]]
+                ]
+                commands += lineIDs.dropFirst().map { [2, .int($0), 0] }
+                do {
+                    try await client.write(model: "account.move", ids: [id], values: ["invoice_line_ids": .array(commands)], logger: logger)
+                } catch {
+                    items[position].failed = true
+                    failed(items[position], error)
+                    continue
+                }
             }
-            let paymentID = try await registerThroughWizard(
-                moveID: id, amount: refund.amount, date: refund.createdAt, memo: memo, logger: logger)
-            _ = paymentID
+            toPost.append(id)
         }
+        guard !toPost.isEmpty else { return }
+        do {
+            _ = try await client.call(model: "account.move", method: "action_post", ids: toPost, logger: logger)
+        } catch  where !error.isTransient && toPost.count > 1 {
+            for id in toPost {
+                do {
+                    _ = try await client.call(model: "account.move", method: "action_post", ids: [id], logger: logger)
+                } catch {
+                    for position in items.indices where items[position].creditNoteID == id {
+                        items[position].failed = true
+                        failed(items[position], error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Settles each posted credit note not settled yet: applied to its invoice while that is open, else (the money went
+    /// back) paid by an outbound payment with the refund's key as memo; a credit kept on the account stays open.
+    private func reconcileCreditNotes(
+        _ items: [RefundItem], failed: (RefundItem, OdooError) -> Void, logger: Logger
+    ) async throws(OdooError) {
+        guard !items.isEmpty else { return }
+        let ids = Array(Set(items.flatMap { [$0.creditNoteID!, $0.invoiceID] })).sorted()
+        let moves = try await client.read(model: "account.move", ids: ids, fields: ["payment_state", "state"], logger: logger)
+        var byID: [Int64: [String: JSONValue]] = [:]
+        for move in moves { if let id = move["id"]?.intValue { byID[id] = move } }
+        var paidBack: [RefundItem] = []
+        var settled: Set<Int64> = []
+        for item in items {
+            let creditNoteID = item.creditNoteID!
+            let creditNote = byID[creditNoteID]
+            guard creditNote?["state"]?.stringValue == "posted", settled.insert(creditNoteID).inserted else { continue }
+            if let state = creditNote?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) { continue }
+            let invoiceState = byID[item.invoiceID]?["payment_state"]?.stringValue ?? "not_paid"
+            if invoiceState == "not_paid" || invoiceState == "partial" {
+                // The invoice is still open: apply the credit to it, like the invoice form's "Add" outstanding credit.
+                do {
+                    let lines = try await client.searchRead(
+                        model: "account.move.line",
+                        domain: [
+                            ["move_id", "=", .int(creditNoteID)], ["account_id.account_type", "=", "asset_receivable"],
+                            ["reconciled", "=", false],
+                        ],
+                        fields: ["id"], limit: 1, logger: logger)
+                    guard let lineID = lines.first?["id"]?.intValue else { continue }
+                    _ = try await client.call(
+                        model: "account.move", method: "js_assign_outstanding_line", ids: [item.invoiceID],
+                        params: ["line_id": .int(lineID)], logger: logger)
+                } catch {
+                    failed(item, error)
+                }
+            } else if item.refund.kind != .credit {
+                // The invoice was paid and the money went back: record that outbound payment on the credit note. (A
+                // credit kept on the customer's account stays open until a later invoice uses it: `applyCredit`.)
+                paidBack.append(item)
+            }
+        }
+        guard !paidBack.isEmpty else { return }
+        let existing = try await paymentIDs(memos: paidBack.map(\.key), logger: logger)
+        var bindings: [(name: String, id: Int64)] = []
+        for item in paidBack {
+            if let paymentID = existing[item.key] {
+                bindings.append((item.key, paymentID))
+                continue
+            }
+            do {
+                _ = try await registerThroughWizard(
+                    moveID: item.creditNoteID!, amount: item.refund.amount, date: item.refund.createdAt, memo: item.key,
+                    logger: item.logger(logger))
+            } catch {
+                failed(item, error)
+            }
+        }
+        try await client.bindExternalIDs(bindings, model: "account.payment", logger: logger)
     }
 
     /// The customer's credit pays what no payment covered of a paid invoice: after its payments are in Odoo, the rest is

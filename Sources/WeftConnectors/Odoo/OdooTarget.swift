@@ -33,6 +33,7 @@ public struct OdooTarget: TargetConnector {
         var products: [(Int, Product)] = []
         var invoices: [(Int, InvoiceCommand)] = []
         var payments: [(Int, Payment)] = []
+        var refunds: [(Int, Refund)] = []
         var standings: [(Int, Standing)] = []
         var others: [Int] = []
         for (index, command) in batch.enumerated() {
@@ -41,6 +42,7 @@ public struct OdooTarget: TargetConnector {
             case .upsertProduct(let product): products.append((index, product))
             case .upsertInvoice(let invoice): invoices.append((index, invoice))
             case .registerPayment(let payment): payments.append((index, payment))
+            case .createRefund(let refund): refunds.append((index, refund))
             case .setStanding(let standing): standings.append((index, standing))
             default: others.append(index)
             }
@@ -50,6 +52,7 @@ public struct OdooTarget: TargetConnector {
         for (index, outcome) in await batched(products, logger: logger, upsertProducts) { outcomes[index] = outcome }
         for (index, outcome) in await batched(invoices, logger: logger, upsertInvoices) { outcomes[index] = outcome }
         for (index, outcome) in await batched(payments, logger: logger, registerPayments) { outcomes[index] = outcome }
+        for (index, outcome) in await batched(refunds, logger: logger, createRefunds) { outcomes[index] = outcome }
         for (index, outcome) in await batched(standings, logger: logger, setStandings) { outcomes[index] = outcome }
         for index in others {
             let command = batch[index]
@@ -58,12 +61,11 @@ public struct OdooTarget: TargetConnector {
             commandLogger[metadataKey: "weft.command.kind"] = "\(command.payload.kind)"
             do {
                 switch command.payload {
-                case .createRefund(let refund): outcomes[index] = try await createRefund(refund, logger: commandLogger)
                 case .applyCredit(let credit): outcomes[index] = try await applyCredit(credit, logger: commandLogger)
                 case .upsertSubscription(let subscription):
                     outcomes[index] = try await upsertSubscription(subscription, logger: commandLogger)
                 case .upsertOrder(let deal): outcomes[index] = try await upsertOrder(deal, logger: commandLogger)
-                case .upsertCustomer, .upsertProduct, .upsertInvoice, .registerPayment, .setStanding:
+                case .upsertCustomer, .upsertProduct, .upsertInvoice, .registerPayment, .createRefund, .setStanding:
                     break
                 case .syncAccount(let sync): outcomes[index] = try await syncAccount(sync, logger: commandLogger)
                 case .updateDealStatus:

@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import Testing
+import WeftCore
+import WeftSimKit
+import WeftSimOdoo
+
+@testable import WeftConnectors
+
+/// Refunds reach Odoo as credit notes reversing their invoices, each settled as an accountant would; the refunds of a
+/// batch share their lookups, wizard creation, posting and bookkeeping, and none is ever credited twice.
+@Suite("Odoo refunds: credit notes, a batch at a time")
+struct OdooRefundTests {
+    typealias Support = OdooPartnerTestSupport
+    typealias Payments = OdooPaymentTests
+
+    static func command(
+        _ refund: String, invoice: String, cents: Int64, kind: RefundKind? = nil, number: Int64
+    ) -> OutboxCommand {
+        let customer = ExternalRef(system: "stripe", kind: .customer, id: "cus_\(invoice)")
+        var value = Refund(
+            ref: ExternalRef(system: "stripe", kind: .refund, id: refund), customerRef: customer,
+            invoiceRef: Payments.invoiceRef(invoice), chargeID: nil, amount: Money(amountMinor: cents, currency: .usd),
+            reason: "requested_by_customer", createdAt: Payments.day, status: "succeeded")
+        value.kind = kind
+        return OutboxCommand(
+            id: CommandID(number), target: "odoo", entityKey: EntityKey.of(customer), idempotencyKey: IdempotencyKey("re-\(number)"),
+            payload: .createRefund(value), traceID: TraceID("trace"), attempts: 0, createdAt: Payments.day)
+    }
+
+    static func creditNotes(_ simulator: OdooSimulator) -> [[String: JSONValue]] {
+        simulator.records(model: "account.move").filter { $0["move_type"] == "out_refund" }
+    }
+
+    static func creditNoteIDs(_ outcomes: [DeliveryOutcome]) -> [Int64?] {
+        outcomes.map { outcome in
+            guard case .delivered(let record?, _) = outcome, record.model == "account.move" else { return nil }
+            return Int64(record.id)
+        }
+    }
+
+    @Test func aBatchCreditsPaidAndOpenInvoicesEachAsAnAccountantWould() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            let paid = try await Payments.invoice(client, "in_1", partner: a)
+            let open = try await Payments.invoice(client, "in_2", partner: a)
+            let credited = try await Payments.invoice(client, "in_3", partner: a)
+            _ = await target.deliver(
+                [
+                    Payments.command("py_1", invoice: "in_1", cents: paid.residual, number: 1),
+                    Payments.command("py_3", invoice: "in_3", cents: credited.residual, number: 2),
+                ], logger: Support.logger)
+            simulator.requestLog.reset()
+
+            let commands = [
+                // Part of a paid invoice paid back; all of an open one; a credit kept on the account.
+                Self.command("re_1", invoice: "in_1", cents: 1000, number: 3),
+                Self.command("re_2", invoice: "in_2", cents: open.residual, number: 4),
+                Self.command("re_3", invoice: "in_3", cents: 500, kind: .credit, number: 5),
+            ]
+            let outcomes = await target.deliver(commands, logger: Support.logger)
+            let ids = Self.creditNoteIDs(outcomes)
+            #expect(ids.allSatisfy { $0 != nil }, "\(outcomes)")
+            let notes = try ids.map { try Support.record(simulator, "account.move", #require($0)) }
+            #expect(notes.map { $0["state"] } == ["posted", "posted", "posted"])
+            #expect(notes.map { $0["amount_total"]?.doubleValue } == [10, Money(amountMinor: open.residual, currency: .usd).majorUnits, 5])
+            #expect(
+                notes.map { $0["reversed_entry_id"]?[0]?.intValue ?? $0["reversed_entry_id"]?.intValue } == [paid.id, open.id, credited.id])
+            for (note, refund) in zip(notes, ["re_1", "re_2", "re_3"]) {
+                let key = ExternalRef(system: "stripe", kind: .refund, id: refund).xmlidName
+                #expect(note["ref"]?.stringValue?.contains("[\(key)]") == true)
+            }
+            // Paid back: an outbound payment settles the credit note; applied to the open invoice; kept as a credit.
+            #expect(notes[0]["payment_state"] == "paid")
+            let payout = simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }
+            #expect(payout.map { $0["memo"] } == [.string(ExternalRef(system: "stripe", kind: .refund, id: "re_1").xmlidName)])
+            #expect(Support.record(simulator, "account.move", open.id)["payment_state"] == "reversed")
+            #expect(notes[2]["payment_state"] == "not_paid")
+            // Each credit note is bound to its refund.
+            for (index, refund) in ["re_1", "re_2", "re_3"].enumerated() {
+                let name = ExternalRef(system: "stripe", kind: .refund, id: refund).xmlidName
+                let bound = simulator.records(model: "ir.model.data").first { $0["name"]?.stringValue == name }
+                #expect(bound?["res_id"]?.intValue == ids[index])
+            }
+            // What the refunds share is asked once: one wizard creation and one posting for the three.
+            let paths = simulator.requestLog.all.map(\.path)
+            #expect(paths.filter { $0.hasSuffix("account.move.reversal/create") }.count == 1)
+            #expect(paths.filter { $0.hasSuffix("account.move.reversal/refund_moves") }.count == 3)
+            #expect(paths.filter { $0.hasSuffix("account.move/action_post") }.count == 1)
+
+            // Delivered again (a retry after a lost answer): the same credit notes, nothing new.
+            let again = await target.deliver(commands, logger: Support.logger)
+            #expect(Self.creditNoteIDs(again) == ids)
+            #expect(Self.creditNotes(simulator).count == 3)
+            #expect(simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }.count == 1)
+        }
+    }
+
+    @Test func aRefundWhoseInvoiceIsNotInOdooWaitsWhileTheOthersAreCredited() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let open = try await Payments.invoice(client, "in_1", partner: a)
+            let outcomes = await OdooTarget(client: client).deliver(
+                [
+                    Self.command("re_1", invoice: "in_missing", cents: 500, number: 1),
+                    Self.command("re_2", invoice: "in_1", cents: open.residual, number: 2),
+                ], logger: Support.logger)
+            guard case .retry(let failure) = outcomes[0] else {
+                Issue.record("expected a retry, got \(outcomes[0])")
+                return
+            }
+            #expect(failure.kind == .dependencyMissing)
+            #expect(Self.creditNoteIDs([outcomes[1]]).first ?? nil != nil)
+            #expect(Self.creditNotes(simulator).count == 1)
+        }
+    }
+
+    @Test func reversalsWhoseAnswersAreLostAreFoundAgainNotMadeTwice() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            let first = try await Payments.invoice(client, "in_1", partner: a)
+            _ = try await Payments.invoice(client, "in_2", partner: a)
+            let commands = [
+                Self.command("re_1", invoice: "in_1", cents: first.residual, number: 1),
+                Self.command("re_2", invoice: "in_2", cents: 700, number: 2),
+            ]
+            // Odoo makes each credit note but the answers never arrive: every refund is retried.
+            simulator.faults.set(FaultPlan(errorRate: 1, errorStatus: 503, pathPrefix: "/json/2/account.move/action_post"))
+            let failed = await target.deliver(commands, logger: Support.logger)
+            for outcome in failed {
+                guard case .retry = outcome else {
+                    Issue.record("expected a retry, got \(outcome)")
+                    continue
+                }
+            }
+            #expect(Self.creditNotes(simulator).count == 2)
+            simulator.faults.clear()
+            let outcomes = await target.deliver(commands, logger: Support.logger)
+            #expect(Self.creditNoteIDs(outcomes).allSatisfy { $0 != nil }, "\(outcomes)")
+            let notes = Self.creditNotes(simulator)
+            #expect(notes.count == 2)
+            #expect(notes.allSatisfy { $0["state"] == "posted" })
+            #expect(
+                Set(notes.compactMap { $0["amount_total"]?.doubleValue }) == [
+                    Money(amountMinor: first.residual, currency: .usd).majorUnits, 7,
+                ])
+        }
+    }
+}
