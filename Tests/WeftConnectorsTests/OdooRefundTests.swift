@@ -97,6 +97,43 @@ struct OdooRefundTests {
         }
     }
 
+    @Test func moneyPaidBackOnOneDayIsRegisteredWithOneWizardOnePaymentPerCreditNote() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            let first = try await Payments.invoice(client, "in_1", partner: a)
+            let second = try await Payments.invoice(client, "in_2", partner: a)
+            _ = await target.deliver(
+                [
+                    Payments.command("py_1", invoice: "in_1", cents: first.residual, number: 1),
+                    Payments.command("py_2", invoice: "in_2", cents: second.residual, number: 2),
+                ], logger: Support.logger)
+            simulator.requestLog.reset()
+            let commands = [
+                Self.command("re_1", invoice: "in_1", cents: 1000, number: 3),
+                Self.command("re_2", invoice: "in_2", cents: 2000, number: 4),
+            ]
+            let outcomes = await target.deliver(commands, logger: Support.logger)
+            let ids = Self.creditNoteIDs(outcomes)
+            #expect(ids.allSatisfy { $0 != nil }, "\(outcomes)")
+            let payouts = simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }
+            #expect(payouts.count == 2)
+            for (id, amount) in zip(ids, [10.0, 20.0]) {
+                let note = try Support.record(simulator, "account.move", #require(id))
+                #expect(note["payment_state"] == "paid")
+                let payout = payouts.first { $0["reconciled_invoice_ids"] == .array([.int(note["id"]?.intValue ?? 0)]) }
+                #expect(payout?["amount"]?.doubleValue == amount)
+            }
+            let paths = simulator.requestLog.all.map(\.path)
+            #expect(paths.filter { $0.hasSuffix("account.payment.register/create") }.count == 1)
+
+            // Delivered again: the credit notes are paid, nothing new.
+            let again = await target.deliver(commands, logger: Support.logger)
+            #expect(Self.creditNoteIDs(again) == ids)
+            #expect(simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }.count == 2)
+        }
+    }
+
     @Test func aRefundWhoseInvoiceIsNotInOdooWaitsWhileTheOthersAreCredited() async throws {
         try await Support.withOdoo { simulator, client in
             let a = try await Support.company(client, "A")

@@ -85,7 +85,7 @@ extension OdooTarget {
                 continue
             }
             do {
-                let paid = try await registerInFull(invoiceIDs: group.map(\.invoiceID), date: date, logger: logger)
+                let paid = try await registerInFull(moveIDs: group.map(\.invoiceID), date: date, logger: logger)
                 for item in group {
                     if let paymentID = paid[item.invoiceID] {
                         bindings.append((item.key, paymentID))
@@ -151,11 +151,11 @@ extension OdooTarget {
         return Money.fromMajorUnits(residual, currency: amount.currency) == amount
     }
 
-    /// Pays `invoiceIDs` (posted, open, each paid in full) with one "Register payment" wizard over all of them,
-    /// `group_payment` off: Odoo creates, posts and reconciles one payment per invoice, for its whole residual, in one
-    /// transaction. Returns the payment of each invoice.
-    func registerInFull(invoiceIDs: [Int64], date: String, logger: Logger) async throws(OdooError) -> [Int64: Int64] {
-        let context: [String: JSONValue] = ["active_model": "account.move", "active_ids": .array(invoiceIDs.map(JSONValue.int))]
+    /// Pays `moveIDs` (posted and open: invoices, or credit notes paid back) in full with one "Register payment" wizard
+    /// over all of them, `group_payment` off: Odoo creates, posts and reconciles one payment per move, for its whole
+    /// residual, in one transaction. Returns the payment of each move.
+    func registerInFull(moveIDs: [Int64], date: String, logger: Logger) async throws(OdooError) -> [Int64: Int64] {
+        let context: [String: JSONValue] = ["active_model": "account.move", "active_ids": .array(moveIDs.map(JSONValue.int))]
         let wizard = try await client.create(
             model: "account.payment.register", values: [["payment_date": .string(date), "group_payment": false]],
             context: context, logger: logger)
@@ -179,8 +179,8 @@ extension OdooTarget {
         var paid: [Int64: Int64] = [:]
         for row in rows {
             guard let id = row["id"]?.intValue else { continue }
-            for invoice in row["reconciled_invoice_ids"]?.arrayValue ?? [] {
-                if let invoiceID = invoice.intValue, paid[invoiceID] == nil { paid[invoiceID] = id }
+            for move in row["reconciled_invoice_ids"]?.arrayValue ?? [] {
+                if let moveID = move.intValue, paid[moveID] == nil { paid[moveID] = id }
             }
         }
         return paid

@@ -244,7 +244,8 @@ extension OdooTarget {
     ) async throws(OdooError) {
         guard !items.isEmpty else { return }
         let ids = Array(Set(items.flatMap { [$0.creditNoteID!, $0.invoiceID] })).sorted()
-        let moves = try await client.read(model: "account.move", ids: ids, fields: ["payment_state", "state"], logger: logger)
+        let moves = try await client.read(
+            model: "account.move", ids: ids, fields: ["payment_state", "state", "amount_residual", "currency_id"], logger: logger)
         var byID: [Int64: [String: JSONValue]] = [:]
         for move in moves { if let id = move["id"]?.intValue { byID[id] = move } }
         var paidBack: [RefundItem] = []
@@ -279,13 +280,41 @@ extension OdooTarget {
             }
         }
         guard !paidBack.isEmpty else { return }
+        // A payout registered alone carries the refund's key as memo. (Its external id would be the credit note's: the
+        // credit note is what Weft binds.)
         let existing = try await paymentIDs(memos: paidBack.map(\.key), logger: logger)
-        var bindings: [(name: String, id: Int64)] = []
-        for item in paidBack {
-            if let paymentID = existing[item.key] {
-                bindings.append((item.key, paymentID))
+        // Payouts of whole credit notes on one day share one wizard (one outbound payment per credit note, as for
+        // payments); a retry finds the credit note paid. Any other payout has a wizard of its own.
+        var inFull: [String: [RefundItem]] = [:]
+        var alone: [RefundItem] = []
+        for item in paidBack where existing[item.key] == nil {
+            if let note = byID[item.creditNoteID!], Self.settles(item.refund.amount, note) {
+                inFull[Self.odooDate(item.refund.createdAt), default: []].append(item)
+            } else {
+                alone.append(item)
+            }
+        }
+        for (date, group) in inFull.sorted(by: { $0.key < $1.key }) {
+            guard group.count > 1 else {
+                alone += group
                 continue
             }
+            do {
+                let paid = try await registerInFull(moveIDs: group.map { $0.creditNoteID! }, date: date, logger: logger)
+                for item in group where paid[item.creditNoteID!] == nil {
+                    failed(
+                        item,
+                        OdooError(
+                            kind: .unavailable, message: "Odoo's payment wizard paid no payment of the credit note",
+                            operation: "account.payment.register"))
+                }
+            } catch  where !error.isTransient {
+                alone += group
+            } catch {
+                for item in group { failed(item, error) }
+            }
+        }
+        for item in alone {
             do {
                 _ = try await registerThroughWizard(
                     moveID: item.creditNoteID!, amount: item.refund.amount, date: item.refund.createdAt, memo: item.key,
@@ -294,7 +323,6 @@ extension OdooTarget {
                 failed(item, error)
             }
         }
-        try await client.bindExternalIDs(bindings, model: "account.payment", logger: logger)
     }
 
     /// The customer's credit pays what no payment covered of a paid invoice: after its payments are in Odoo, the rest is
