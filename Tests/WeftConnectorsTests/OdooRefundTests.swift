@@ -39,18 +39,27 @@ struct OdooRefundTests {
         }
     }
 
+    /// Posted invoices `ids` of `partner`, each paid in full through the target.
+    static func paidInvoices(
+        _ ids: [String], partner: Int64, target: OdooTarget
+    ) async throws -> [(id: Int64, residual: Int64)] {
+        var invoices: [(id: Int64, residual: Int64)] = []
+        for id in ids { invoices.append(try await Payments.invoice(target.client, id, partner: partner)) }
+        let outcomes = await target.deliver(
+            zip(ids, invoices).enumerated().map { number, pair in
+                Payments.command("py_\(pair.0)", invoice: pair.0, cents: pair.1.residual, number: Int64(100 + number))
+            }, logger: Support.logger)
+        #expect(Payments.paymentIDs(outcomes).allSatisfy { $0 != nil }, "\(outcomes)")
+        return invoices
+    }
+
     @Test func aBatchCreditsPaidAndOpenInvoicesEachAsAnAccountantWould() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)
             let a = try await Support.company(client, "A")
-            let paid = try await Payments.invoice(client, "in_1", partner: a)
             let open = try await Payments.invoice(client, "in_2", partner: a)
-            let credited = try await Payments.invoice(client, "in_3", partner: a)
-            _ = await target.deliver(
-                [
-                    Payments.command("py_1", invoice: "in_1", cents: paid.residual, number: 1),
-                    Payments.command("py_3", invoice: "in_3", cents: credited.residual, number: 2),
-                ], logger: Support.logger)
+            let invoices = try await Self.paidInvoices(["in_1", "in_3"], partner: a, target: target)
+            let (paid, credited) = (invoices[0], invoices[1])
             simulator.requestLog.reset()
 
             let commands = [
@@ -101,13 +110,7 @@ struct OdooRefundTests {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)
             let a = try await Support.company(client, "A")
-            let first = try await Payments.invoice(client, "in_1", partner: a)
-            let second = try await Payments.invoice(client, "in_2", partner: a)
-            _ = await target.deliver(
-                [
-                    Payments.command("py_1", invoice: "in_1", cents: first.residual, number: 1),
-                    Payments.command("py_2", invoice: "in_2", cents: second.residual, number: 2),
-                ], logger: Support.logger)
+            _ = try await Self.paidInvoices(["in_1", "in_2"], partner: a, target: target)
             simulator.requestLog.reset()
             let commands = [
                 Self.command("re_1", invoice: "in_1", cents: 1000, number: 3),

@@ -79,34 +79,19 @@ extension OdooTarget {
                 alone.append(item)
             }
         }
-        for (date, group) in inFull.sorted(by: { $0.key < $1.key }) {
-            guard group.count > 1 else {
-                alone += group
-                continue
-            }
-            do {
-                let paid = try await registerInFull(moveIDs: group.map(\.invoiceID), date: date, logger: logger)
-                for item in group {
-                    if let paymentID = paid[item.invoiceID] {
-                        bindings.append((item.key, paymentID))
-                        outcomes[item.index] = .delivered(
-                            record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
-                    } else {
-                        // Not expected: the next attempt finds the invoice paid, or registers it.
-                        outcomes[item.index] = .retry(
-                            DeliveryFailure(
-                                kind: .unavailable, message: "Odoo's payment wizard paid no payment of invoice \(item.invoiceRef)"))
-                    }
+        alone += await registerInFull(
+            byDate: inFull, move: \.invoiceID,
+            paid: { item, paymentID in
+                if let paymentID {
+                    bindings.append((item.key, paymentID))
+                    outcomes[item.index] = .delivered(record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
+                } else {
+                    // Not expected: the next attempt finds the invoice paid, or registers it.
+                    outcomes[item.index] = .retry(
+                        DeliveryFailure(kind: .unavailable, message: "Odoo's payment wizard paid no payment of invoice \(item.invoiceRef)"))
                 }
-            } catch  where !error.isTransient {
-                // Odoo refused the wizard as a whole, and rolled it back: one wizard each, so that the refusal is the
-                // offending invoice's alone.
-                alone += group
-            } catch {
-                // The wizard may have run: the next attempt reads the invoices' payment state before paying anything.
-                for item in group { outcomes[item.index] = Self.outcome(for: error, logger: item.logger(logger)) }
-            }
-        }
+            },
+            failed: { item, error in outcomes[item.index] = Self.outcome(for: error, logger: item.logger(logger)) }, logger: logger)
         for item in alone {
             let commandLogger = item.logger(logger)
             do {
@@ -149,6 +134,34 @@ extension OdooTarget {
             invoice["currency_id"]?.arrayValue?.last?.stringValue == amount.currency.rawValue
         else { return false }
         return Money.fromMajorUnits(residual, currency: amount.currency) == amount
+    }
+
+    /// Pays each day's group of `byDate` (items that each settle their move in full) with one shared wizard
+    /// (`registerInFull(moveIDs:date:logger:)`). `paid` gets each item with its payment (`nil` if Odoo's answer named
+    /// none); `failed` each item of a wizard whose answer was lost (it may have run: the next attempt reads the moves'
+    /// payment state before paying anything). Returns what is left to register one wizard each: an item alone on its
+    /// day, and the items of a wizard Odoo refused as a whole (and rolled back), so that the refusal is the offending
+    /// move's alone.
+    func registerInFull<Item>(
+        byDate: [String: [Item]], move: (Item) -> Int64, paid: (Item, Int64?) -> Void, failed: (Item, OdooError) -> Void,
+        logger: Logger
+    ) async -> [Item] {
+        var alone: [Item] = []
+        for (date, group) in byDate.sorted(by: { $0.key < $1.key }) {
+            guard group.count > 1 else {
+                alone += group
+                continue
+            }
+            do {
+                let payments = try await registerInFull(moveIDs: group.map(move), date: date, logger: logger)
+                for item in group { paid(item, payments[move(item)]) }
+            } catch  where !error.isTransient {
+                alone += group
+            } catch {
+                for item in group { failed(item, error) }
+            }
+        }
+        return alone
     }
 
     /// Pays `moveIDs` (posted and open: invoices, or credit notes paid back) in full with one "Register payment" wizard

@@ -294,26 +294,17 @@ extension OdooTarget {
                 alone.append(item)
             }
         }
-        for (date, group) in inFull.sorted(by: { $0.key < $1.key }) {
-            guard group.count > 1 else {
-                alone += group
-                continue
-            }
-            do {
-                let paid = try await registerInFull(moveIDs: group.map { $0.creditNoteID! }, date: date, logger: logger)
-                for item in group where paid[item.creditNoteID!] == nil {
+        alone += await registerInFull(
+            byDate: inFull, move: { $0.creditNoteID! },
+            paid: { item, paymentID in
+                if paymentID == nil {
                     failed(
                         item,
                         OdooError(
                             kind: .unavailable, message: "Odoo's payment wizard paid no payment of the credit note",
                             operation: "account.payment.register"))
                 }
-            } catch  where !error.isTransient {
-                alone += group
-            } catch {
-                for item in group { failed(item, error) }
-            }
-        }
+            }, failed: failed, logger: logger)
         for item in alone {
             do {
                 _ = try await registerThroughWizard(
