@@ -67,6 +67,11 @@ enum OdooPartnerTestSupport {
     static func record(_ simulator: OdooSimulator, _ model: String, _ id: Int64) -> [String: JSONValue] {
         simulator.records(model: model).first { $0["id"]?.intValue == id } ?? [:]
     }
+
+    /// The record id the `weft.<name>` external id points to, if bound.
+    static func boundID(_ simulator: OdooSimulator, _ name: String) -> Int64? {
+        simulator.records(model: "ir.model.data").first { $0["name"]?.stringValue == name }?["res_id"]?.intValue
+    }
 }
 
 @Suite("Odoo identity resolution: an account finds the partner Odoo already has")

@@ -91,9 +91,7 @@ struct OdooPaymentTests {
             #expect(alone["amount"]?.doubleValue == 10)
             // Each payment is bound to its Stripe payment.
             for (index, id) in ["py_1", "py_2", "py_3", "py_4"].enumerated() {
-                let name = ExternalRef(system: "stripe", kind: .payment, id: id).xmlidName
-                let bound = simulator.records(model: "ir.model.data").first { $0["name"]?.stringValue == name }
-                #expect(bound?["res_id"]?.intValue == ids[index])
+                #expect(Support.boundID(simulator, ExternalRef(system: "stripe", kind: .payment, id: id).xmlidName) == ids[index])
             }
             let paths = simulator.requestLog.all.map(\.path)
             #expect(paths.filter { $0.hasSuffix("account.payment.register/create") }.count == 2)

@@ -88,9 +88,7 @@ struct OdooRefundTests {
             #expect(notes[2]["payment_state"] == "not_paid")
             // Each credit note is bound to its refund.
             for (index, refund) in ["re_1", "re_2", "re_3"].enumerated() {
-                let name = ExternalRef(system: "stripe", kind: .refund, id: refund).xmlidName
-                let bound = simulator.records(model: "ir.model.data").first { $0["name"]?.stringValue == name }
-                #expect(bound?["res_id"]?.intValue == ids[index])
+                #expect(Support.boundID(simulator, ExternalRef(system: "stripe", kind: .refund, id: refund).xmlidName) == ids[index])
             }
             // What the refunds share is asked once: one wizard creation and one posting for the three.
             let paths = simulator.requestLog.all.map(\.path)

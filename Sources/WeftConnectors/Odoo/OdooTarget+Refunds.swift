@@ -259,17 +259,7 @@ extension OdooTarget {
             if invoiceState == "not_paid" || invoiceState == "partial" {
                 // The invoice is still open: apply the credit to it, like the invoice form's "Add" outstanding credit.
                 do {
-                    let lines = try await client.searchRead(
-                        model: "account.move.line",
-                        domain: [
-                            ["move_id", "=", .int(creditNoteID)], ["account_id.account_type", "=", "asset_receivable"],
-                            ["reconciled", "=", false],
-                        ],
-                        fields: ["id"], limit: 1, logger: logger)
-                    guard let lineID = lines.first?["id"]?.intValue else { continue }
-                    _ = try await client.call(
-                        model: "account.move", method: "js_assign_outstanding_line", ids: [item.invoiceID],
-                        params: ["line_id": .int(lineID)], logger: logger)
+                    _ = try await applyCreditNote(creditNoteID, to: item.invoiceID, logger: logger)
                 } catch {
                     failed(item, error)
                 }
@@ -365,17 +355,7 @@ extension OdooTarget {
             fields: ["id"], order: "date, id", logger: logger)
         noteIDs += open.compactMap { $0["id"]?.intValue }.filter { !noteIDs.contains($0) }
         for noteID in noteIDs {
-            let lines = try await client.searchRead(
-                model: "account.move.line",
-                domain: [
-                    ["move_id", "=", .int(noteID)], ["account_id.account_type", "=", "asset_receivable"],
-                    ["reconciled", "=", false],
-                ],
-                fields: ["id"], limit: 1, logger: logger)
-            guard let lineID = lines.first?["id"]?.intValue else { continue }
-            _ = try await client.call(
-                model: "account.move", method: "js_assign_outstanding_line", ids: [invoiceID], params: ["line_id": .int(lineID)],
-                logger: logger)
+            guard try await applyCreditNote(noteID, to: invoiceID, logger: logger) else { continue }
             guard let after = try await invoice() else { break }
             current = after
             if residual(current) < 0.000_5 { return .delivered(record: record, note: nil) }
@@ -383,5 +363,21 @@ extension OdooTarget {
         return Self.dependencyMissing(
             "invoice \(credit.invoiceRef) still has \(residual(current)) due in Odoo and the customer has no open credit note "
                 + "to settle it with yet")
+    }
+
+    /// Applies credit note `noteID`'s open receivable line to invoice `invoiceID`, like the invoice form's "Add" on an
+    /// outstanding credit (`js_assign_outstanding_line`). `false` when the credit note has no open receivable left.
+    private func applyCreditNote(_ noteID: Int64, to invoiceID: Int64, logger: Logger) async throws(OdooError) -> Bool {
+        let lines = try await client.searchRead(
+            model: "account.move.line",
+            domain: [
+                ["move_id", "=", .int(noteID)], ["account_id.account_type", "=", "asset_receivable"], ["reconciled", "=", false],
+            ],
+            fields: ["id"], limit: 1, logger: logger)
+        guard let lineID = lines.first?["id"]?.intValue else { return false }
+        _ = try await client.call(
+            model: "account.move", method: "js_assign_outstanding_line", ids: [invoiceID], params: ["line_id": .int(lineID)],
+            logger: logger)
+        return true
     }
 }
