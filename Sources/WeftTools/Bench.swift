@@ -42,11 +42,16 @@ public struct Bench: Sendable {
         public var lookupConcurrency: Int
         /// Won HubSpot deals in phase 4 (0: skip it).
         public var deals: Int
+        /// Top-level YAML appended to each node's configuration (e.g. `pipeline: { batch_size: 32 }`), to measure a
+        /// setting; empty: the defaults.
+        public var nodeConfiguration: String
 
         public init(
             executable: String, events: Int, concurrency: Int, outputPath: String, workDir: String, synchronousFull: Bool = true,
-            databaseURL: String? = nil, nodes: Int = 1, lookups: Int = 100_000, lookupConcurrency: Int = 64, deals: Int = 0
+            databaseURL: String? = nil, nodes: Int = 1, lookups: Int = 100_000, lookupConcurrency: Int = 64, deals: Int = 0,
+            nodeConfiguration: String = ""
         ) {
+            self.nodeConfiguration = nodeConfiguration
             self.deals = max(0, deals)
             self.lookups = lookups
             self.lookupConcurrency = lookupConcurrency
@@ -105,6 +110,8 @@ public struct Bench: Sendable {
         /// From a deal's move to `closedwon` in HubSpot to its confirmed order in Odoo.
         public var dealToOrderP50Ms: Double = 0
         public var dealToOrderP99Ms: Double = 0
+        /// What `--node-config` appended to each node's configuration (empty: the defaults were measured).
+        public var nodeConfiguration = ""
 
         enum CodingKeys: String, CodingKey {
             case events, concurrency, store, nodes
@@ -132,6 +139,7 @@ public struct Bench: Sendable {
             case dealsToOrdersPerSecond = "deals_to_orders_per_s"
             case dealToOrderP50Ms = "deal_to_order_p50_ms"
             case dealToOrderP99Ms = "deal_to_order_p99_ms"
+            case nodeConfiguration = "node_config"
         }
 
         /// The closing line.
@@ -246,6 +254,7 @@ public struct Bench: Sendable {
                   odoo: { type: odoo, url: "http://127.0.0.1:\(odooPort)", database: weft, api: json2, api_key_env: BENCH_ODOO_KEY }\(crmSystem)
                 flows:
                   billing_to_erp: { from: stripe, to: odoo }\(crmFlow)
+                \(options.nodeConfiguration)
                 """
             let configPath = "\(work)/weft-node\(node).yaml"
             try config.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -338,6 +347,7 @@ public struct Bench: Sendable {
             lookupSingleP99Ms: single.latency(quantile: 0.99))
         figures.serveCPUMicrosPerEvent = (cpuAfter.serve - cpuBefore.serve) * 1e6 / Double(max(1, events.count))
         figures.odooCPUMicrosPerEvent = (cpuAfter.odoo - cpuBefore.odoo) * 1e6 / Double(max(1, events.count))
+        figures.nodeConfiguration = options.nodeConfiguration
         if crm != nil {
             figures.deals = options.deals
             figures.dealsToOrdersPerSecond = dealFigures.perSecond

@@ -28,6 +28,10 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .long, help: "Concurrent entitlement lookup clients.") var lookupConcurrency = 64
     @Option(name: .long, help: "Won HubSpot deals to turn into confirmed Odoo orders in a last phase (0 skips it).")
     var deals = 0
+    @Option(
+        name: .long,
+        help: "Top-level YAML appended to each node's config, to measure a setting (e.g. 'pipeline: { batch_size: 32 }').")
+    var nodeConfig = ""
 
     func validate() throws {
         try HarnessStore.validate(store: store, nodes: nodes)
@@ -47,7 +51,7 @@ struct Bench: AsyncParsableCommand {
                 options: .init(
                     executable: executable, events: events, concurrency: concurrency, outputPath: output, workDir: work,
                     synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes, lookups: lookups,
-                    lookupConcurrency: lookupConcurrency, deals: deals),
+                    lookupConcurrency: lookupConcurrency, deals: deals, nodeConfiguration: nodeConfig),
                 logger: Logger(label: "weft.bench")
             ).run(client: client)
             try? await client.shutdown()
