@@ -117,6 +117,38 @@ struct OdooPaymentTests {
         }
     }
 
+    @Test func anInvoiceWithPaymentTermsKeepsItsOwnWizardSoItsInstallmentsAreNotPaidSeparately() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let first = try await Self.invoice(client, "in_1", partner: a)
+            let second = try await Self.invoice(client, "in_2", partner: a)
+            let termed = try await Self.invoice(client, "in_3", partner: a)
+            let term = try #require(
+                try await client.searchRead(
+                    model: "account.payment.term", domain: [], fields: ["id"], limit: 1, order: "id", logger: Support.logger
+                ).first?["id"]?.intValue)
+            try await client.write(
+                model: "account.move", ids: [termed.id], values: ["invoice_payment_term_id": .int(term)], logger: Support.logger)
+            simulator.requestLog.reset()
+
+            let outcomes = await OdooTarget(client: client).deliver(
+                [
+                    Self.command("py_1", invoice: "in_1", cents: first.residual, number: 1),
+                    Self.command("py_2", invoice: "in_2", cents: second.residual, number: 2),
+                    Self.command("py_3", invoice: "in_3", cents: termed.residual, number: 3),
+                ], logger: Support.logger)
+            let ids = Self.paymentIDs(outcomes)
+            #expect(ids.allSatisfy { $0 != nil }, "\(outcomes)")
+            // The two without terms share a wizard; the one with terms has its own, named after the Stripe payment.
+            let paths = simulator.requestLog.all.map(\.path)
+            #expect(paths.filter { $0.hasSuffix("account.payment.register/create") }.count == 2)
+            let own = Support.record(simulator, "account.payment", try #require(ids[2]))
+            #expect(own["memo"] == .string(ExternalRef(system: "stripe", kind: .payment, id: "py_3").xmlidName))
+            #expect(own["reconciled_invoice_ids"] == .array([.int(termed.id)]))
+            #expect(Support.record(simulator, "account.move", termed.id)["payment_state"] == .string("paid"))
+        }
+    }
+
     @Test func paymentsOfDifferentDaysAreRegisteredOnTheirOwnDays() async throws {
         try await Support.withOdoo { simulator, client in
             let a = try await Support.company(client, "A")

@@ -29,7 +29,8 @@ extension OdooTarget {
         let existing = try await paymentIDs(memos: pending.map(\.key), logger: logger)
         let invoiceIDs = Array(Set(pending.compactMap { invoices[$0.invoiceRef] }))
         let moves = try await client.read(
-            model: "account.move", ids: invoiceIDs, fields: Self.moveFields + ["amount_residual", "currency_id"], logger: logger)
+            model: "account.move", ids: invoiceIDs,
+            fields: Self.moveFields + ["amount_residual", "currency_id", "invoice_payment_term_id"], logger: logger)
         var moveByID: [Int64: [String: JSONValue]] = [:]
         for move in moves { if let id = move["id"]?.intValue { moveByID[id] = move } }
 
@@ -73,7 +74,9 @@ extension OdooTarget {
                     record: TargetRecordID(model: "account.move", id: String(invoiceID)), note: "invoice already \(state) in Odoo")
                 continue
             }
-            if let invoice, Self.settles(item.payment.amount, invoice), settled.insert(invoiceID).inserted {
+            if let invoice, Self.settles(item.payment.amount, invoice), Self.dueAtOnce(invoice),
+                settled.insert(invoiceID).inserted
+            {
                 inFull[Self.odooDate(item.payment.occurredAt), default: []].append(item)
             } else {
                 alone.append(item)
@@ -134,6 +137,14 @@ extension OdooTarget {
             invoice["currency_id"]?.arrayValue?.last?.stringValue == amount.currency.rawValue
         else { return false }
         return Money.fromMajorUnits(residual, currency: amount.currency) == amount
+    }
+
+    /// Whether `invoice` (read with `invoice_payment_term_id`) has no payment terms, so one line of it is due. With
+    /// terms it may be due in installments, and a shared wizard with `group_payment` off makes one payment per due
+    /// line (Odoo's `_create_payments`): one Stripe payment would show as several in Odoo. Such an invoice gets a
+    /// wizard of its own, which pays the amount given in one payment.
+    static func dueAtOnce(_ invoice: [String: JSONValue]) -> Bool {
+        invoice["invoice_payment_term_id"]?.arrayValue == nil
     }
 
     /// Pays each day's group of `byDate` (items that each settle their move in full) with one shared wizard
