@@ -154,6 +154,32 @@ struct OdooRefundTests {
         }
     }
 
+    /// Odoo's reversal wizard refuses its whole `create` when any of the context's moves is not posted; a cancelled
+    /// invoice in a batch is then the only refund rejected, with Odoo's words, and the others are still credited.
+    @Test func aRefundOfACancelledInvoiceIsRejectedAloneWhileTheOthersAreCredited() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let open = try await Payments.invoice(client, "in_1", partner: a)
+            let cancelled = try await Payments.invoice(client, "in_2", partner: a)
+            for method in ["button_draft", "button_cancel"] {
+                _ = try await client.call(model: "account.move", method: method, ids: [cancelled.id], logger: Support.logger)
+            }
+            let outcomes = await OdooTarget(client: client).deliver(
+                [
+                    Self.command("re_1", invoice: "in_1", cents: open.residual, number: 1),
+                    Self.command("re_2", invoice: "in_2", cents: cancelled.residual, number: 2),
+                ], logger: Support.logger)
+            #expect(Self.creditNoteIDs([outcomes[0]]).first ?? nil != nil, "\(outcomes[0])")
+            guard case .reject(let failure) = outcomes[1] else {
+                Issue.record("expected a rejection, got \(outcomes[1])")
+                return
+            }
+            #expect(failure.message.contains("To reverse a journal entry, it has to be posted first."), "\(failure.message)")
+            #expect(
+                Self.creditNotes(simulator).map { $0["reversed_entry_id"]?[0]?.intValue ?? $0["reversed_entry_id"]?.intValue } == [open.id])
+        }
+    }
+
     @Test func reversalsWhoseAnswersAreLostAreFoundAgainNotMadeTwice() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)

@@ -265,6 +265,56 @@ struct ORMTests {
         #expect(db.value("account.move", refund, "payment_state") == "paid")
     }
 
+    /// `account.move.reversal.default_get` (Odoo 18/19) runs for each dict of a `create`: a given `move_ids` wins over
+    /// the context's, but every active id must be posted, and `active_ids` must be there when `active_model` is.
+    @Test(arguments: [18, 19]) func reversalWizardsKeepTheirOwnMovesButRefuseADraftAmongTheActiveOnes(version: Int) throws {
+        var db = database(version)
+        let ctx = CallContext()
+        let customer = try db.create("res.partner", ["name": "Customer"], ctx)
+        func invoice(posted: Bool) throws -> Int64 {
+            let id = try db.create(
+                "account.move",
+                [
+                    "move_type": "out_invoice", "partner_id": .int(customer),
+                    "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": 100.0]]],
+                ],
+                ctx)
+            if posted { try db.actionPost([id], ctx) }
+            return id
+        }
+        let first = try invoice(posted: true)
+        let second = try invoice(posted: true)
+        let draft = try invoice(posted: false)
+
+        let both = CallContext(["active_model": "account.move", "active_ids": [.int(first), .int(second)]])
+        let wizard = try db.create(
+            "account.move.reversal", ["journal_id": 1, "reason": "Refund", "move_ids": [[6, 0, [.int(second)]]]], both)
+        let action = try db.refundMoves([wizard], both)
+        let refund = try #require(action["res_id"]?.json.intValue)
+        #expect(db.value("account.move", refund, "reversed_entry_id") == .int(second))
+        #expect(try db.search("account.move", domain: [["reversed_entry_id", "=", .int(first)]], ctx).isEmpty)
+
+        let withDraft = CallContext(["active_model": "account.move", "active_ids": [.int(first), .int(draft)]])
+        do {
+            _ = try db.create("account.move.reversal", ["journal_id": 1, "move_ids": [[6, 0, [.int(first)]]]], withDraft)
+            Issue.record("a reversal wizard was created with a draft among the active moves")
+        } catch {
+            #expect(error.name == "odoo.exceptions.UserError")
+            #expect(
+                error.message
+                    == (version >= 19 ? "To reverse a journal entry, it has to be posted first." : "You can only reverse posted moves."))
+        }
+        do {
+            _ = try db.create(
+                "account.move.reversal", ["journal_id": 1, "move_ids": [[6, 0, [.int(first)]]]],
+                CallContext(["active_model": "account.move"]))
+            Issue.record("a reversal wizard was created with active_model but no active_ids")
+        } catch {
+            #expect(error.name == "builtins.KeyError")
+            #expect(error.message == "'active_ids'")
+        }
+    }
+
     /// As "Register payment" on a selection of invoices in Odoo (`_create_payments` outside edit mode): one payment per
     /// invoice, each for its residual with the invoice's number as memo, unless grouped (one per partner).
     @Test func aWizardOverSeveralInvoicesPaysEachWithItsOwnPaymentUnlessGrouped() throws {

@@ -334,6 +334,26 @@ extension Database {
 
     // MARK: - Wizards
 
+    /// `account.move.reversal.default_get`, which `create` runs for every dict of values (Odoo asks it only for the
+    /// fields a dict leaves out, and a given value wins). With `active_model` `account.move` it reads
+    /// `context["active_ids"]` (a `KeyError` without them) and refuses the lot when any of those moves is not posted,
+    /// whatever `move_ids` the dict gives; `move_ids` defaults to them.
+    mutating func defaultMoveReversal(_ vals: inout [String: JSONValue], _ ctx: CallContext) throws(OdooError) {
+        if ctx.activeModel == "account.move" {
+            guard ctx.values["active_ids"] != nil else { throw .builtin("KeyError", "'active_ids'") }
+            let moves = ctx.activeIds
+            for move in moves {
+                guard let row = row("account.move", move) else { throw .missing(model: "account.move", ids: [move]) }
+                if row["state"]?.stringValue != "posted" {
+                    throw .user(
+                        flavour.is19 ? "To reverse a journal entry, it has to be posted first." : "You can only reverse posted moves.")
+                }
+            }
+            if vals["move_ids"] == nil { vals["move_ids"] = .array([.array([.int(6), .int(0), .array(moves.map(JSONValue.int))])]) }
+        }
+        if vals["date"] == nil { vals["date"] = .string(today) }
+    }
+
     mutating func defaultPaymentRegister(_ vals: inout [String: JSONValue], _ ctx: CallContext) throws(OdooError) {
         var lines: [Int64] = []
         if ctx.activeModel == "account.move.line" {

@@ -48,10 +48,7 @@ extension Database {
         case "account.payment.register":
             try defaultPaymentRegister(&vals, ctx)
         case "account.move.reversal":
-            if vals["move_ids"] == nil, ctx.activeModel == "account.move" {
-                vals["move_ids"] = .array([.array([.int(6), .int(0), .array(ctx.activeIds.map(JSONValue.int))])])
-            }
-            if vals["date"] == nil { vals["date"] = .string(today) }
+            try defaultMoveReversal(&vals, ctx)
         case "sale.advance.payment.inv":
             if vals["sale_order_ids"] == nil, ctx.activeModel == "sale.order" {
                 vals["sale_order_ids"] = .array([.array([.int(6), .int(0), .array(ctx.activeIds.map(JSONValue.int))])])
