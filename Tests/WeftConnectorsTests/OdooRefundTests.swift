@@ -32,6 +32,11 @@ struct OdooRefundTests {
         simulator.records(model: "account.move").filter { $0["move_type"] == "out_refund" }
     }
 
+    /// The invoice a credit note (as `read` returns it) reverses.
+    static func reversedInvoice(_ note: [String: JSONValue]) -> Int64? {
+        note["reversed_entry_id"]?[0]?.intValue ?? note["reversed_entry_id"]?.intValue
+    }
+
     static func creditNoteIDs(_ outcomes: [DeliveryOutcome]) -> [Int64?] {
         outcomes.map { outcome in
             guard case .delivered(let record?, _) = outcome, record.model == "account.move" else { return nil }
@@ -74,8 +79,7 @@ struct OdooRefundTests {
             let notes = try ids.map { try Support.record(simulator, "account.move", #require($0)) }
             #expect(notes.map { $0["state"] } == ["posted", "posted", "posted"])
             #expect(notes.map { $0["amount_total"]?.doubleValue } == [10, Money(amountMinor: open.residual, currency: .usd).majorUnits, 5])
-            #expect(
-                notes.map { $0["reversed_entry_id"]?[0]?.intValue ?? $0["reversed_entry_id"]?.intValue } == [paid.id, open.id, credited.id])
+            #expect(notes.map(Self.reversedInvoice) == [paid.id, open.id, credited.id])
             for (note, refund) in zip(notes, ["re_1", "re_2", "re_3"]) {
                 let key = ExternalRef(system: "stripe", kind: .refund, id: refund).xmlidName
                 #expect(note["ref"]?.stringValue?.contains("[\(key)]") == true)
@@ -175,8 +179,7 @@ struct OdooRefundTests {
                 return
             }
             #expect(failure.message.contains("To reverse a journal entry, it has to be posted first."), "\(failure.message)")
-            #expect(
-                Self.creditNotes(simulator).map { $0["reversed_entry_id"]?[0]?.intValue ?? $0["reversed_entry_id"]?.intValue } == [open.id])
+            #expect(Self.creditNotes(simulator).map(Self.reversedInvoice) == [open.id])
         }
     }
 
