@@ -22,6 +22,10 @@ public final class OdooSimulator: Sendable {
         public var password: String?
         /// Emulate a database with Enterprise subscriptions (`sale.subscription.plan`, `sale.order.plan_id`, …).
         public var enterprise: Bool
+        /// Emulate Odoo Accounting (`account_accountant`) with payment method lines that have no outstanding account, as
+        /// a fresh database with Accounting has them: a registered payment gets no journal entry, stays `in_process`, and
+        /// its invoice shows `in_payment` with its residual unchanged until a bank statement line is matched.
+        public var accounting: Bool
         /// The wall clock used for `create_date`, invoice dates and sequence years.
         public var now: @Sendable () -> Date
 
@@ -32,10 +36,12 @@ public final class OdooSimulator: Sendable {
         ///   - apiKeys: accepted API keys.
         ///   - password: an optional accepted password.
         ///   - enterprise: whether subscriptions exist.
+        ///   - accounting: whether payments are registered without a journal entry (Odoo Accounting).
         ///   - now: the wall clock.
         public init(
             version: Int = 19, database: String = "odoo", login: String = "admin", apiKeys: [String] = ["weft-odoo-api-key"],
-            password: String? = nil, enterprise: Bool = false, now: @escaping @Sendable () -> Date = { Date() }
+            password: String? = nil, enterprise: Bool = false, accounting: Bool = false,
+            now: @escaping @Sendable () -> Date = { Date() }
         ) {
             self.version = version
             self.database = database
@@ -43,6 +49,7 @@ public final class OdooSimulator: Sendable {
             self.apiKeys = apiKeys
             self.password = password
             self.enterprise = enterprise
+            self.accounting = accounting
             self.now = now
         }
     }
@@ -87,7 +94,8 @@ public final class OdooSimulator: Sendable {
     /// Creates a simulator with a freshly seeded database.
     public init(configuration: Configuration = .init()) {
         self.configuration = configuration
-        self.flavour = Flavour(major: configuration.version >= 19 ? 19 : 18, enterprise: configuration.enterprise)
+        self.flavour = Flavour(
+            major: configuration.version >= 19 ? 19 : 18, enterprise: configuration.enterprise, accounting: configuration.accounting)
         var db = Database(flavour: flavour)
         db.now = configuration.now()
         Seed.populate(&db, login: configuration.login)

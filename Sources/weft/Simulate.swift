@@ -62,6 +62,12 @@ struct Simulate: AsyncParsableCommand {
     @Option(name: .long, help: "Freshdesk: a company field to define (repeat), e.g. weft_account.") var companyField: [String] = []
     @Option(name: .long, help: "Odoo: the database name.") var database = "weft"
     @Option(name: .long, help: "Odoo: the version to emulate (18 or 19).") var odooVersion = 19
+    @Flag(
+        name: .long,
+        help: "Odoo: emulate Odoo Accounting, whose payments get no journal entry (in_process) until a bank statement matches them.")
+    var odooAccounting = false
+    @Flag(name: .long, help: "Odoo: emulate Enterprise subscriptions (sale.subscription.plan, sale.order.plan_id).")
+    var odooEnterprise = false
     @Option(name: .long, help: "Log level.") var logLevel: Logger.Level = .info
 
     func run() async throws {
@@ -74,7 +80,9 @@ struct Simulate: AsyncParsableCommand {
         switch system {
         case .odoo:
             let simulator = OdooSimulator(
-                configuration: .init(version: odooVersion, database: database, apiKeys: [apiKey ?? "weft-odoo-key"]))
+                configuration: .init(
+                    version: odooVersion, database: database, apiKeys: [apiKey ?? "weft-odoo-key"], enterprise: odooEnterprise,
+                    accounting: odooAccounting))
             // The Odoo simulator applies its own fault injector; the shared admin routes steer it.
             addSimulatorAdminRoutes(to: router, faults: simulator.faults, log: simulator.requestLog)
             simulator.addRoutes(to: router)

@@ -6,8 +6,8 @@ import WeftCore
 
 /// ORM and domain behaviour, exercised on the database value directly (no HTTP).
 struct ORMTests {
-    func database(_ version: Int = 19) -> Database {
-        var db = Database(flavour: Flavour(major: version, enterprise: false))
+    func database(_ version: Int = 19, accounting: Bool = false) -> Database {
+        var db = Database(flavour: Flavour(major: version, enterprise: false, accounting: accounting))
         db.now = Date(timeIntervalSince1970: 1_795_384_786)
         Seed.populate(&db, login: "admin")
         return db
@@ -263,6 +263,55 @@ struct ORMTests {
         #expect(db.value("account.payment.register", refundWizard, "payment_type") == "outbound")
         _ = try db.actionCreatePayments([refundWizard], refundContext)
         #expect(db.value("account.move", refund, "payment_state") == "paid")
+    }
+
+    /// With Odoo Accounting and no outstanding account on the payment method line (Odoo 18/19), the wizard's payment
+    /// has no journal entry: it is `in_process`, nothing is reconciled, and the invoice shows `in_payment` with its
+    /// residual whole, even for part of it (`_compute_payment_state` ranks such payments above reconciliations). Both
+    /// sides of the link are there; without Accounting the same wizard makes a reconciled payment, linked the same way.
+    @Test(arguments: [(18, true), (19, true), (19, false)])
+    func withAccountingAPaymentHasNoEntryAndItsInvoiceIsInPaymentWithItsResidualWhole(version: Int, accounting: Bool) throws {
+        var db = database(version, accounting: accounting)
+        let ctx = CallContext()
+        let customer = try db.create("res.partner", ["name": "Customer"], ctx)
+        func invoice() throws -> Int64 {
+            let id = try db.create(
+                "account.move",
+                [
+                    "move_type": "out_invoice", "partner_id": .int(customer),
+                    "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": 100.0]]],
+                ],
+                ctx)
+            try db.actionPost([id], ctx)
+            return id
+        }
+        let whole = try invoice()
+        let part = try invoice()
+        func pay(_ move: Int64, _ values: [String: JSONValue]) throws -> Int64 {
+            let active = CallContext(["active_model": "account.move", "active_ids": [.int(move)]])
+            let wizard = try db.create("account.payment.register", values, active)
+            return try #require(try db.actionCreatePayments([wizard], active)["res_id"]?.json.intValue)
+        }
+        let first = try pay(whole, [:])
+        let second = try pay(part, ["amount": 40.0])
+        for (payment, move) in [(first, whole), (second, part)] {
+            #expect(db.value("account.payment", payment, "invoice_ids") == .array([.int(move)]))
+            #expect(db.value("account.payment", payment, "reconciled_invoice_ids") == .array([.int(move)]))
+            #expect(db.value("account.move", move, "matched_payment_ids") == .array([.int(payment)]))
+            #expect(db.value("account.payment", payment, "state") == (accounting ? "in_process" : "paid"))
+            #expect((db.value("account.payment", payment, "move_id") == .bool(false)) == accounting)
+            #expect(db.value("account.payment", payment, "is_reconciled") == .bool(!accounting))
+        }
+        if accounting {
+            #expect(db.value("account.move", whole, "payment_state") == "in_payment")
+            #expect(db.value("account.move", whole, "amount_residual") == .double(115))
+            #expect(db.value("account.move", part, "payment_state") == "in_payment")
+            #expect(db.value("account.move", part, "amount_residual") == .double(115))
+        } else {
+            #expect(db.value("account.move", whole, "payment_state") == "paid")
+            #expect(db.value("account.move", part, "payment_state") == "partial")
+            #expect(db.value("account.move", part, "amount_residual") == .double(75))
+        }
     }
 
     /// `account.move.reversal.default_get` (Odoo 18/19) runs for each dict of a `create`: a given `move_ids` wins over

@@ -91,7 +91,27 @@ extension Database {
             if !counterpartTypes.isEmpty, counterpartTypes.allSatisfy({ $0 == opposite }) { return "reversed" }
             return "paid"
         }
-        return residual < total ? "partial" : "not_paid"
+        // Odoo's `_compute_payment_state` (18+): a payment without a journal entry still in process ranks above the
+        // reconciliations, so a part payment of that kind shows `in_payment` while the residual is whole.
+        let moveless = paymentsWithoutEntry(move)
+        if moveless.contains(where: { $0.state == "in_process" }) { return "in_payment" }
+        if residual < total { return "partial" }
+        return moveless.contains(where: { $0.state == "paid" }) ? "in_payment" : "not_paid"
+    }
+
+    /// The payments matched with `move` (`matched_payment_ids`) that have no journal entry, with their state.
+    func paymentsWithoutEntry(_ move: Int64) -> [(id: Int64, state: String)] {
+        matchedPayments(move).compactMap { payment in
+            guard let row = row("account.payment", payment), row["move_id"]?.intValue == nil else { return nil }
+            return (payment, row["state"]?.stringValue ?? "draft")
+        }
+    }
+
+    /// `account.move.matched_payment_ids`: the payments the "Register payment" wizard linked to the move.
+    func matchedPayments(_ move: Int64) -> [Int64] {
+        (row("account.move", move)?["_matched_payment_ids"]?.arrayValue ?? []).compactMap(\.intValue).filter {
+            exists("account.payment", $0)
+        }
     }
 
     func moveDisplayName(_ id: Int64, _ row: [String: JSONValue]) -> String {
@@ -129,6 +149,7 @@ extension Database {
                 if state == "cancel" { return .double(0) }
                 return Self.amount(abs(receivableLine(id).map(lineResidualCents) ?? 0))
             case "payment_state": return .string(paymentState(id))
+            case "matched_payment_ids": return .array(matchedPayments(id).map(JSONValue.int))
             case "display_inactive_currency_warning":
                 let currency = row["currency_id"]?.intValue ?? 1
                 return .bool(row["state"]?.stringValue == "draft" && self.row("res.currency", currency)?["active"]?.boolValue == false)
@@ -470,11 +491,44 @@ extension Database {
         return keys.map { batches[$0]! }
     }
 
-    /// Creates, posts and reconciles one payment against `lines`.
+    /// Creates, posts and reconciles one payment against `lines`, and links it to their moves (`matched_payment_ids`,
+    /// `invoice_ids`), as the wizard's `_reconcile_payments` does. With Odoo Accounting the payment method line has no
+    /// outstanding account, so the payment gets no journal entry: it stays `in_process` and nothing is reconciled.
     mutating func createPayment(_ values: PaymentValues, lines: [Int64], _ ctx: CallContext) throws(OdooError) -> Int64 {
         let code = self.row("account.journal", values.journal)?["code"]?.stringValue ?? "BNK1"
         let year = String(values.date.prefix(4))
         let name = "P\(code)/\(year)/\(Self.pad(nextSequence("P\(code)/\(year)"), 5))"
+        let amount = values.amountCents
+        var invoices: [Int64] = []
+        for line in lines {
+            if let invoice = self.row("account.move.line", line)?["move_id"]?.intValue, !invoices.contains(invoice) {
+                invoices.append(invoice)
+            }
+        }
+        var move: JSONValue = .bool(false)
+        if !flavour.accounting { move = .int(try createPaymentEntry(values, name: name, lines: lines, ctx)) }
+        let payment = try create(
+            "account.payment",
+            [
+                "name": .string(name), "amount": Self.amount(amount), "state": flavour.accounting ? "in_process" : "paid",
+                "payment_type": .string(values.inbound ? "inbound" : "outbound"), "partner_type": values.partnerType,
+                "partner_id": values.partner, "currency_id": values.currency, "journal_id": .int(values.journal),
+                "date": .string(values.date), "memo": values.memo, "move_id": move,
+                "reconciled_invoice_ids": .array([.array([.int(6), .int(0), .array(invoices.map(JSONValue.int))])]),
+                "invoice_ids": .array([.array([.int(6), .int(0), .array(invoices.map(JSONValue.int))])]),
+                "payment_method_line_id": values.methodLine,
+            ], ctx)
+        for invoice in invoices {
+            let linked = tables["account.move"]?.rows[invoice]?["_matched_payment_ids"]?.arrayValue ?? []
+            tables["account.move"]?.rows[invoice]?["_matched_payment_ids"] = .array(linked + [.int(payment)])
+        }
+        return payment
+    }
+
+    /// The posted journal entry of a payment (outstanding account against receivable), reconciled with `lines`.
+    private mutating func createPaymentEntry(
+        _ values: PaymentValues, name: String, lines: [Int64], _ ctx: CallContext
+    ) throws(OdooError) -> Int64 {
         let amount = values.amountCents
         let move = try create(
             "account.move",
@@ -496,21 +550,8 @@ extension Database {
             ], ctx)
         tables["account.move"]?.rows[move]?["name"] = .string(name)
         tables["account.move"]?.rows[move]?["state"] = .string("posted")
-        var invoices: [Int64] = []
-        for line in lines {
-            reconcile(line, counterpart)
-            if let invoice = self.row("account.move.line", line)?["move_id"]?.intValue { invoices.append(invoice) }
-        }
-        return try create(
-            "account.payment",
-            [
-                "name": .string(name), "amount": Self.amount(amount), "state": "paid",
-                "payment_type": .string(values.inbound ? "inbound" : "outbound"), "partner_type": values.partnerType,
-                "partner_id": values.partner, "currency_id": values.currency, "journal_id": .int(values.journal),
-                "date": .string(values.date), "memo": values.memo, "move_id": .int(move),
-                "reconciled_invoice_ids": .array([.array([.int(6), .int(0), .array(invoices.map(JSONValue.int))])]),
-                "payment_method_line_id": values.methodLine,
-            ], ctx)
+        for line in lines { reconcile(line, counterpart) }
+        return move
     }
 
     mutating func refundMoves(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) -> OdooValue {

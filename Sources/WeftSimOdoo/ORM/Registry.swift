@@ -6,6 +6,8 @@ struct Flavour: Sendable {
     let major: Int
     /// Enterprise subscriptions installed.
     let enterprise: Bool
+    /// Odoo Accounting installed, payment method lines without an outstanding account: payments have no journal entry.
+    var accounting = false
 
     var is19: Bool { major >= 19 }
     var saleLineTax: String { is19 ? "tax_ids" : "tax_id" }
@@ -217,6 +219,7 @@ enum Registry {
                 [
                     char("name", "Name"), many2one("journal_id", "account.journal", "Journal"),
                     selection("payment_type", "Payment Type", [("inbound", "Inbound"), ("outbound", "Outbound")]),
+                    many2one("payment_account_id", "account.account", "Outstanding Receipts/Payments Account"),
                 ]))
 
         list.append(
@@ -335,6 +338,7 @@ enum Registry {
                 boolean("display_inactive_currency_warning", "Display Inactive Currency Warning", computed: true),
                 many2one("invoice_payment_term_id", "account.payment.term", "Payment Terms"),
                 many2one("partner_shipping_id", "res.partner", "Delivery Address"),
+                many2many("matched_payment_ids", "account.payment", "Matched Payments", computed: true),
             ])
         move.order = [("date", true), ("name", true), ("invoice_date", true), ("id", true)]
         list.append(move)
@@ -381,6 +385,7 @@ enum Registry {
                 many2one("move_id", "account.move", "Journal Entry"), boolean("is_reconciled", "Is Reconciled", computed: true),
                 boolean("is_matched", "Is Matched With a Bank Statement", computed: true),
                 many2many("reconciled_invoice_ids", "account.move", "Reconciled Invoices"),
+                many2many("invoice_ids", "account.move", "Invoices"),
                 many2one("payment_method_line_id", "account.payment.method.line", "Payment Method"),
             ])
         payment.order = [("date", true), ("name", true)]
