@@ -22,11 +22,16 @@ enum OdooPartnerTestSupport {
         func advance(_ by: TimeInterval) { seconds.withLock { $0 += by } }
     }
 
+    /// Runs `body` against a fresh simulator of Odoo `version` (with Odoo Accounting's payments without a journal
+    /// entry when `accounting`), over `transport`.
     static func withOdoo<T: Sendable>(
         transport: OdooTransportKind = .json2, identityKeys: [OdooIdentityKey] = [.vat, .emailDomain, .email],
-        clock: Clock = Clock(), _ body: @Sendable @escaping (OdooSimulator, OdooClient) async throws -> T
+        clock: Clock = Clock(), version: Int = 19, accounting: Bool = false,
+        _ body: @Sendable @escaping (OdooSimulator, OdooClient) async throws -> T
     ) async throws -> T {
-        let simulator = OdooSimulator(configuration: .init(database: "odoo", apiKeys: [apiKey], now: { clock.now }))
+        let simulator = OdooSimulator(
+            configuration: .init(
+                version: version, database: "odoo", apiKeys: [apiKey], accounting: accounting, now: { clock.now }))
         let router = Router()
         simulator.addRoutes(to: router)
         return try await SimulatorServer.withRunning(router: router, logger: Logger(label: "test.odoo.sim")) { port in

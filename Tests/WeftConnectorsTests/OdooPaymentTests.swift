@@ -220,4 +220,49 @@ struct OdooPaymentTests {
             #expect(simulator.records(model: "account.payment").isEmpty)
         }
     }
+
+    /// Odoo Accounting with a payment method line without an outstanding account (how a fresh 18/19 database with
+    /// Accounting has them): the wizard's payments get no journal entry and leave their invoice `in_payment` with its
+    /// residual whole. The rest of an invoice paid in part is still registered when it comes, and nothing is registered
+    /// twice: not a payment delivered again, nor one of an invoice those payments already cover.
+    @Test(arguments: [(18, OdooTransportKind.jsonrpc), (19, .json2)])
+    func withOdooAccountingTheRestOfAPartPaidInvoiceIsRegisteredAndNothingTwice(
+        version: Int, transport: OdooTransportKind
+    ) async throws {
+        try await Support.withOdoo(transport: transport, version: version, accounting: true) { simulator, client in
+            let a = try await Support.company(client, "A")
+            let whole = try await Self.invoice(client, "in_1", partner: a)
+            let split = try await Self.invoice(client, "in_2", partner: a)
+            let target = OdooTarget(client: client)
+            let first = [
+                Self.command("py_1", invoice: "in_1", cents: whole.residual, number: 1),
+                Self.command("py_2", invoice: "in_2", cents: 4000, number: 2),
+            ]
+            let outcomes = await target.deliver(first, logger: Support.logger)
+            #expect(Self.paymentIDs(outcomes).allSatisfy { $0 != nil }, "\(outcomes)")
+            for invoice in [whole, split] {
+                let move = Support.record(simulator, "account.move", invoice.id)
+                #expect(move["payment_state"] == "in_payment")
+                #expect(move["amount_residual"]?.doubleValue == Money(amountMinor: invoice.residual, currency: .usd).majorUnits)
+            }
+            let payments = simulator.records(model: "account.payment")
+            #expect(payments.count == 2)
+            #expect(payments.allSatisfy { $0["state"] == "in_process" && $0["move_id"] == .bool(false) })
+
+            // The rest of the second invoice, paid later: registered, for that amount.
+            let rest = Self.command("py_3", invoice: "in_2", cents: split.residual - 4000, number: 3)
+            let restOutcomes = await target.deliver([rest], logger: Support.logger)
+            let restID = try #require(Self.paymentIDs(restOutcomes).first ?? nil, "\(restOutcomes)")
+            #expect(
+                Support.record(simulator, "account.payment", restID)["amount"]?.doubleValue
+                    == Money(amountMinor: split.residual - 4000, currency: .usd).majorUnits)
+            #expect(Support.record(simulator, "account.move", split.id)["matched_payment_ids"]?.arrayValue?.count == 2)
+
+            // All of them again, and another payment of the invoice already covered: nothing new in Odoo.
+            let again = await target.deliver(
+                first + [rest, Self.command("py_4", invoice: "in_1", cents: 1000, number: 4)], logger: Support.logger)
+            #expect(again.allSatisfy { if case .delivered = $0 { true } else { false } }, "\(again)")
+            #expect(simulator.records(model: "account.payment").count == 3)
+        }
+    }
 }

@@ -215,4 +215,56 @@ struct OdooRefundTests {
                 ])
         }
     }
+
+    /// Odoo Accounting's payments without a journal entry leave their invoice's residual whole. The customer's credit
+    /// still settles what they left due, and money paid back on an invoice they cover only in part is applied to it,
+    /// as on an invoice paid in part: Weft does the same whichever way Odoo records payments.
+    @Test func withOdooAccountingCreditSettlesWhatPaymentsWithoutAnEntryLeftDue() async throws {
+        try await Support.withOdoo(accounting: true) { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            let customer = ExternalRef(system: "stripe", kind: .customer, id: "cus_in_1")
+            // A credit of 55.00 kept on the account (a credit note reversing part of a paid invoice, left open).
+            _ = try await Self.paidInvoices(["in_9"], partner: a, target: target)
+            let kept = await target.deliver(
+                [Self.command("re_9", invoice: "in_9", cents: 5500, kind: .credit, number: 1)], logger: Support.logger)
+            let note = try #require(Self.creditNoteIDs(kept).first ?? nil, "\(kept)")
+            #expect(Support.record(simulator, "account.move", note)["payment_state"] == "not_paid")
+
+            // An invoice of 115.00 paid 60.00 by card, the rest by that credit.
+            let invoice = try await Payments.invoice(client, "in_1", partner: a)
+            let paid = await target.deliver([Payments.command("py_1", invoice: "in_1", cents: 6000, number: 2)], logger: Support.logger)
+            #expect(Payments.paymentIDs(paid).allSatisfy { $0 != nil }, "\(paid)")
+            let credit = OutboxCommand(
+                id: CommandID(3), target: "odoo", entityKey: EntityKey.of(customer), idempotencyKey: IdempotencyKey("credit-3"),
+                payload: .applyCredit(
+                    InvoiceCredit(
+                        invoiceRef: Payments.invoiceRef("in_1"), customerRef: customer,
+                        amount: Money(amountMinor: invoice.residual - 6000, currency: .usd),
+                        creditRefs: [ExternalRef(system: "stripe", kind: .refund, id: "re_9")])),
+                traceID: TraceID("trace"), attempts: 0, createdAt: Payments.day)
+            let applied = await target.deliver([credit], logger: Support.logger)
+            guard case .delivered(let record?, _) = applied.first, record.id == String(invoice.id) else {
+                Issue.record("expected the credit applied to the invoice, got \(applied)")
+                return
+            }
+            #expect(Support.record(simulator, "account.move", note)["amount_residual"] == .double(0))
+            let settled = Support.record(simulator, "account.move", invoice.id)
+            #expect(settled["amount_residual"]?.doubleValue == 60)
+            #expect(settled["payment_state"] == "in_payment")
+            // Delivered again: nothing more is taken.
+            #expect(await target.deliver([credit], logger: Support.logger).allSatisfy { if case .delivered = $0 { true } else { false } })
+
+            // An invoice of 115.00 paid 40.00, then those 40.00 paid back: the credit note goes on the invoice.
+            let partly = try await Payments.invoice(client, "in_2", partner: a)
+            let part = await target.deliver([Payments.command("py_2", invoice: "in_2", cents: 4000, number: 4)], logger: Support.logger)
+            #expect(Payments.paymentIDs(part).allSatisfy { $0 != nil }, "\(part)")
+            let outbound = simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }.count
+            let back = await target.deliver([Self.command("re_2", invoice: "in_2", cents: 4000, number: 5)], logger: Support.logger)
+            let backNote = try #require(Self.creditNoteIDs(back).first ?? nil, "\(back)")
+            #expect(Support.record(simulator, "account.move", backNote)["amount_residual"] == .double(0))
+            #expect(Support.record(simulator, "account.move", partly.id)["amount_residual"]?.doubleValue == 75)
+            #expect(simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }.count == outbound)
+        }
+    }
 }
