@@ -23,10 +23,15 @@ public struct Demo: Sendable {
         public var workDir: String
         /// The API version of the simulated Stripe account (its webhook endpoint and Weft's API calls).
         public var stripeAPIVersion: String
-        public init(keepRunning: Bool, workDir: String, stripeAPIVersion: String = Demo.currentStripeAPIVersion) {
+        /// Whether the simulated Odoo has Odoo Accounting, whose payments get no journal entry (`in_process`).
+        public var odooAccounting: Bool
+        public init(
+            keepRunning: Bool, workDir: String, stripeAPIVersion: String = Demo.currentStripeAPIVersion, odooAccounting: Bool = false
+        ) {
             self.keepRunning = keepRunning
             self.workDir = workDir
             self.stripeAPIVersion = stripeAPIVersion
+            self.odooAccounting = odooAccounting
         }
     }
 
@@ -51,7 +56,8 @@ public struct Demo: Sendable {
         let stripeKey = "sk_test_demo"
         let quiet = Bench.quieter(logger)
 
-        let odoo = OdooSimulator(configuration: .init(database: "demo", apiKeys: [odooKey]))
+        let odoo = OdooSimulator(
+            configuration: .init(database: "demo", apiKeys: [odooKey], accounting: options.odooAccounting))
         let odooFaults = odoo.faults
         let odooRouter = Router()
         addSimulatorAdminRoutes(to: odooRouter, faults: odoo.faults, log: odoo.requestLog)

@@ -114,7 +114,7 @@ struct DemoStory: Sendable {
                     ["payment_state", "in", ["paid", "in_payment"]],
                 ]) == 1
         }
-        check(checks, paid, "Odoo: one posted customer invoice for Ada, payment_state paid")
+        check(checks, paid, "Odoo: one posted customer invoice for Ada, payment_state paid (in_payment with Odoo Accounting)")
 
         say("\n== 3. The next payment fails, then the card is updated and it succeeds")
         stripe.forcePaymentMethod("pm_card_chargeDeclined", forCustomer: customerID)

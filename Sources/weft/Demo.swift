@@ -15,6 +15,10 @@ struct Demo: AsyncParsableCommand {
         name: .long,
         help: "The simulated Stripe account's API version (e.g. 2024-06-20, whose invoices still name their charge).")
     var stripeApiVersion: String = WeftTools.Demo.currentStripeAPIVersion
+    @Flag(
+        name: .long,
+        help: "Simulate Odoo with Odoo Accounting: payments get no journal entry until a bank statement matches them.")
+    var odooAccounting = false
 
     func run() async throws {
         _ = ProcessBootstrap.start(logLevel: .error)
@@ -24,7 +28,8 @@ struct Demo: AsyncParsableCommand {
         let failures: [String]
         do {
             failures = try await WeftTools.Demo(
-                options: .init(keepRunning: keepRunning, workDir: work, stripeAPIVersion: stripeApiVersion),
+                options: .init(
+                    keepRunning: keepRunning, workDir: work, stripeAPIVersion: stripeApiVersion, odooAccounting: odooAccounting),
                 logger: Logger(label: "weft.demo")
             )
             .run(client: client)
