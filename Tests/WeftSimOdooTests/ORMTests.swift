@@ -287,6 +287,9 @@ struct ORMTests {
         }
         let whole = try invoice()
         let part = try invoice()
+        // A payment recomputes the invoice's stored fields, which stamps its `write_date`.
+        db.now = db.now.addingTimeInterval(60)
+        let paidAt = JSONValue.string(Database.formatUTC(db.now).datetime)
         func pay(_ move: Int64, _ values: [String: JSONValue]) throws -> Int64 {
             let active = CallContext(["active_model": "account.move", "active_ids": [.int(move)]])
             let wizard = try db.create("account.payment.register", values, active)
@@ -301,6 +304,7 @@ struct ORMTests {
             #expect(db.value("account.payment", payment, "state") == (accounting ? "in_process" : "paid"))
             #expect((db.value("account.payment", payment, "move_id") == .bool(false)) == accounting)
             #expect(db.value("account.payment", payment, "is_reconciled") == .bool(!accounting))
+            #expect(db.value("account.move", move, "write_date") == paidAt)
         }
         if accounting {
             #expect(db.value("account.move", whole, "payment_state") == "in_payment")

@@ -317,7 +317,7 @@ extension Database {
                 }
             }
             tables["account.move"]?.rows[id]?["state"] = .string("draft")
-            tables["account.move"]?.rows[id]?["write_date"] = .string(Self.formatUTC(now).datetime)
+            touch(id)
         }
     }
 
@@ -327,7 +327,7 @@ extension Database {
         }
         for id in ids {
             tables["account.move"]?.rows[id]?["state"] = .string("cancel")
-            tables["account.move"]?.rows[id]?["write_date"] = .string(Self.formatUTC(now).datetime)
+            touch(id)
         }
     }
 
@@ -351,6 +351,13 @@ extension Database {
         let reconcile = Reconcile(debitLine: a > 0 ? first : second, creditLine: a > 0 ? second : first, cents: amount)
         reconciles[first, default: []].append(reconcile)
         reconciles[second, default: []].append(reconcile)
+        for line in [first, second] { if let move = row("account.move.line", line)?["move_id"]?.intValue { touch(move) } }
+    }
+
+    /// Stamps `write_date` on a move whose stored computed fields (`amount_residual`, `payment_state`,
+    /// `matched_payment_ids`) Odoo would recompute: its `_write_multi` sets the magic fields for computed fields too.
+    mutating func touch(_ move: Int64) {
+        tables["account.move"]?.rows[move]?["write_date"] = .string(Self.formatUTC(now).datetime)
     }
 
     // MARK: - Wizards
@@ -521,6 +528,7 @@ extension Database {
         for invoice in invoices {
             let linked = tables["account.move"]?.rows[invoice]?["_matched_payment_ids"]?.arrayValue ?? []
             tables["account.move"]?.rows[invoice]?["_matched_payment_ids"] = .array(linked + [.int(payment)])
+            touch(invoice)
         }
         return payment
     }
