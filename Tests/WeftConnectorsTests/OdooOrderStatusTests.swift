@@ -35,6 +35,28 @@ struct OdooOrderStatusTests {
         #expect(status([], order: "done").orderState == "locked")
     }
 
+    /// Odoo Accounting's payments without a journal entry leave an invoice `in_payment` with its residual whole: one
+    /// they cover in full is paid, one they cover in part is partly paid (and overdue once due), as with payments that
+    /// have an entry.
+    @Test func anInvoiceInPaymentWithSomethingStillDueIsPartlyPaid() {
+        func status(_ invoices: [[String: JSONValue]]) -> DealERPStatus {
+            OdooOrderStatusReader.status(
+                order: ["name": "S00042", "state": "sale"], invoices: invoices, today: "2026-12-01", unentered: [1: 115, 2: 40])
+        }
+        var covered = invoice("posted", "in_payment")
+        covered["id"] = 1
+        covered["amount_residual"] = 115
+        var part = invoice("posted", "in_payment")
+        part["id"] = 2
+        part["amount_residual"] = 115
+        #expect(status([covered]).invoiceStatus == "paid")
+        #expect(status([part]).invoiceStatus == "partially_paid")
+        part["invoice_date_due"] = "2026-11-30"
+        let overdue = status([covered, part])
+        #expect(overdue.invoiceStatus == "overdue")
+        #expect(overdue.paymentStanding == "past_due")
+    }
+
     @Test func orderKeysLeadBackToTheirDeals() {
         let reader = OdooOrderStatusReader(
             client: OdooClient(

@@ -56,7 +56,9 @@ public struct OdooOrderStatusReader: Sendable {
         let invoiceIDs = Array(Set(orders.values.flatMap { ($0["invoice_ids"]?.arrayValue ?? []).compactMap(\.intValue) })).sorted()
         let moves = try await client.read(
             model: "account.move", ids: invoiceIDs,
-            fields: ["state", "payment_state", "invoice_date_due", "move_type", "write_date"], logger: logger)
+            fields: ["state", "payment_state", "invoice_date_due", "move_type", "write_date", "amount_residual", "currency_id"],
+            logger: logger)
+        let unentered = try await client.paymentsWithoutEntry(moves, logger: logger)
         let movesByID = Dictionary(moves.compactMap { row in row["id"]?.intValue.map { ($0, row) } }) { first, _ in first }
         var readings: [Reading] = []
         for (_, order) in orders.sorted(by: { $0.key < $1.key }) {
@@ -69,7 +71,8 @@ public struct OdooOrderStatusReader: Sendable {
             readings.append(
                 Reading(
                     deal: deal,
-                    status: Self.status(order: order, invoices: orderInvoices, today: Self.odooDate(today)),
+                    status: Self.status(
+                        order: order, invoices: orderInvoices, today: Self.odooDate(today), unentered: unentered),
                     modifiedAt: times.max() ?? since))
         }
         return readings
@@ -96,8 +99,12 @@ public struct OdooOrderStatusReader: Sendable {
         return Array(repeating: JSONValue.string("|"), count: max(terms.count - 1, 0)) + terms
     }
 
-    /// The status words of an order and its customer invoices.
-    static func status(order: [String: JSONValue], invoices: [[String: JSONValue]], today: String) -> DealERPStatus {
+    /// The status words of an order and its customer invoices. `unentered` holds, by invoice id, the payments Odoo
+    /// holds without a journal entry (`OdooClient.paymentsWithoutEntry`): an invoice they cover only in part is
+    /// `in_payment` in Odoo, and partly paid here, as it would be with payments that have an entry.
+    static func status(
+        order: [String: JSONValue], invoices: [[String: JSONValue]], today: String, unentered: [Int64: Double] = [:]
+    ) -> DealERPStatus {
         let orderState: String =
             switch order["state"]?.stringValue ?? "" {
             case "sale": "confirmed"
@@ -107,7 +114,11 @@ public struct OdooOrderStatusReader: Sendable {
             }
         let posted = invoices.filter { $0["state"]?.stringValue == "posted" }
         let paidStates: Set<String> = ["paid", "in_payment", "reversed"]
-        let open = posted.filter { !paidStates.contains($0["payment_state"]?.stringValue ?? "") }
+        func partlyInPayment(_ invoice: [String: JSONValue]) -> Bool {
+            invoice["payment_state"]?.stringValue == "in_payment"
+                && OdooMoves.amountDue(invoice, less: invoice["id"]?.intValue.flatMap { unentered[$0] }) >= OdooMoves.epsilon
+        }
+        let open = posted.filter { !paidStates.contains($0["payment_state"]?.stringValue ?? "") || partlyInPayment($0) }
         let overdue = open.contains { invoice in
             guard let due = invoice["invoice_date_due"]?.stringValue else { return false }
             return due < today
@@ -119,7 +130,7 @@ public struct OdooOrderStatusReader: Sendable {
             invoiceStatus = "overdue"
         } else if open.isEmpty {
             invoiceStatus = "paid"
-        } else if open.contains(where: { $0["payment_state"]?.stringValue == "partial" }) {
+        } else if open.contains(where: { $0["payment_state"]?.stringValue == "partial" || partlyInPayment($0) }) {
             invoiceStatus = "partially_paid"
         } else {
             invoiceStatus = "invoiced"

@@ -84,7 +84,7 @@ extension OdooTarget {
     ) async throws(OdooError) {
         let lines = invoiceLines(invoice, products: products)
         let expected = lines.reduce(0.0) { $0 + ($1["price_unit"]?.doubleValue ?? 0) * ($1["quantity"]?.doubleValue ?? 0) }
-        guard let current = move["amount_total"]?.doubleValue, abs(current - expected) > Self.moneyEpsilon else { return }
+        guard let current = move["amount_total"]?.doubleValue, abs(current - expected) > OdooMoves.epsilon else { return }
         let commands: [JSONValue] = [[5, 0, 0]] + lines.map { [0, 0, .object($0)] }
         try await client.write(model: "account.move", ids: [id], values: ["invoice_line_ids": .array(commands)], logger: logger)
     }

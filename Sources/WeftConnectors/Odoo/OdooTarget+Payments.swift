@@ -33,7 +33,7 @@ extension OdooTarget {
             fields: Self.moveFields + ["amount_residual", "currency_id", "invoice_payment_term_id"], logger: logger)
         var moveByID: [Int64: [String: JSONValue]] = [:]
         for move in moves { if let id = move["id"]?.intValue { moveByID[id] = move } }
-        let unentered = try await paymentsWithoutEntry(moves, logger: logger)
+        let unentered = try await client.paymentsWithoutEntry(moves, logger: logger)
 
         var bindings: [(name: String, id: Int64)] = []
         // Payments that settle their invoice in full, by payment date; and the ones that need a wizard each.
@@ -73,7 +73,7 @@ extension OdooTarget {
             // Paid, or (Odoo Accounting) covered by payments still without a journal entry: only another payment of
             // the same key could be this one, and that was looked for above.
             if let state = invoice?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state),
-                let invoice, Self.amountDue(invoice, less: unentered[invoiceID]) < Self.moneyEpsilon
+                let invoice, OdooMoves.amountDue(invoice, less: unentered[invoiceID]) < OdooMoves.epsilon
             {
                 outcomes[item.index] = .delivered(
                     record: TargetRecordID(model: "account.move", id: String(invoiceID)), note: "invoice already \(state) in Odoo")
@@ -144,56 +144,6 @@ extension OdooTarget {
         else { return false }
         return Money.fromMajorUnits(residual, currency: amount.currency) == amount
     }
-
-    /// Below this, an amount in major units is zero (every currency Weft handles has at most three decimals).
-    static let moneyEpsilon = 0.000_5
-
-    /// What is left to pay of `move` (read with `amount_residual`), in its currency, once `unentered` (its payments
-    /// without a journal entry, `paymentsWithoutEntry(_:logger:)`) is counted.
-    static func amountDue(_ move: [String: JSONValue], less unentered: Double?) -> Double {
-        max(0, (move["amount_residual"]?.doubleValue ?? 0) - (unentered ?? 0))
-    }
-
-    /// The payments of each of `moves` (read with `payment_state`, `amount_residual` and `currency_id`) that Odoo holds
-    /// without a journal entry, summed in the move's currency, by move id (moves with none are absent).
-    ///
-    /// With Odoo Accounting, a payment method line without an outstanding account (how a fresh Odoo 18/19 database
-    /// with Accounting has them) makes the wizard post a payment with no journal entry: it stays `in_process` and is
-    /// only linked to its invoice (`matched_payment_ids`) until a bank statement line is matched with it, so nothing is
-    /// reconciled and the invoice's `amount_residual` stays whole while its `payment_state` is `in_payment`. Only such
-    /// invoices (`in_payment` with a residual, Odoo 18 or later) cost the two extra reads. A payment in another
-    /// currency than its invoice's is not counted: Odoo's rate is not known here.
-    func paymentsWithoutEntry(_ moves: [[String: JSONValue]], logger: Logger) async throws(OdooError) -> [Int64: Double] {
-        let candidates = moves.filter { move in
-            move["payment_state"]?.stringValue == "in_payment" && (move["amount_residual"]?.doubleValue ?? 0) >= Self.moneyEpsilon
-        }.compactMap { $0["id"]?.intValue }
-        guard !candidates.isEmpty, try await client.serverVersion(logger: logger).major >= 18 else { return [:] }
-        let links = try await client.read(
-            model: "account.move", ids: candidates.sorted(), fields: ["matched_payment_ids", "currency_id"], logger: logger)
-        let paymentIDs = Set(links.flatMap { ($0["matched_payment_ids"]?.arrayValue ?? []).compactMap(\.intValue) })
-        guard !paymentIDs.isEmpty else { return [:] }
-        let payments = try await client.read(
-            model: "account.payment", ids: paymentIDs.sorted(), fields: ["state", "move_id", "amount", "currency_id"], logger: logger)
-        var pending: [Int64: (amount: Double, currency: Int64?)] = [:]
-        for payment in payments {
-            guard let id = payment["id"]?.intValue, payment["state"]?.stringValue == "in_process",
-                Self.many2oneID(payment["move_id"]) == nil
-            else { continue }
-            pending[id] = (payment["amount"]?.doubleValue ?? 0, Self.many2oneID(payment["currency_id"]))
-        }
-        var result: [Int64: Double] = [:]
-        for link in links {
-            guard let id = link["id"]?.intValue else { continue }
-            let currency = Self.many2oneID(link["currency_id"])
-            let total = (link["matched_payment_ids"]?.arrayValue ?? []).compactMap { $0.intValue.flatMap { pending[$0] } }
-                .filter { $0.currency == currency }.reduce(0) { $0 + $1.amount }
-            if total >= Self.moneyEpsilon { result[id] = total }
-        }
-        return result
-    }
-
-    /// The id of a many2one value (`[id, "name"]`, or a bare id).
-    static func many2oneID(_ value: JSONValue?) -> Int64? { value?[0]?.intValue ?? value?.intValue }
 
     /// Whether `invoice` (read with `invoice_payment_term_id`) has no payment terms, so one line of it is due. With
     /// terms it may be due in installments, and a shared wizard with `group_payment` off makes one payment per due

@@ -102,7 +102,7 @@ extension OdooTarget {
     /// carries `[key]` in its `ref`.
     static func creditNote(in rows: [[String: JSONValue]], key: String, invoiceID: Int64) -> Int64? {
         rows.first { row in
-            let reversed = Self.many2oneID(row["reversed_entry_id"])
+            let reversed = OdooMoves.many2oneID(row["reversed_entry_id"])
             return reversed == invoiceID && row["ref"]?.stringValue?.contains("[\(key)]") == true
         }?["id"]?.intValue
     }
@@ -143,7 +143,7 @@ extension OdooTarget {
             }
             leaders[item.key] = position
             let invoice = byID[item.invoiceID]
-            guard let journalID = Self.many2oneID(invoice?["journal_id"]) else {
+            guard let journalID = OdooMoves.many2oneID(invoice?["journal_id"]) else {
                 items[position].failed = true
                 failed(item, OdooError(kind: .invalidResponse, message: "invoice has no journal", operation: "account.move.read"))
                 continue
@@ -203,7 +203,7 @@ extension OdooTarget {
         for position in items.indices where !items[position].failed {
             guard let id = items[position].creditNoteID, let move = drafts[id], !toPost.contains(id) else { continue }
             let amount = items[position].refund.amount
-            if let total = move["amount_total"]?.doubleValue, abs(total - amount.majorUnits) > Self.moneyEpsilon,
+            if let total = move["amount_total"]?.doubleValue, abs(total - amount.majorUnits) > OdooMoves.epsilon,
                 let lineIDs = move["invoice_line_ids"]?.arrayValue?.compactMap(\.intValue), let first = lineIDs.first
             {
                 var commands: [JSONValue] = [
@@ -248,7 +248,7 @@ extension OdooTarget {
             model: "account.move", ids: ids, fields: ["payment_state", "state", "amount_residual", "currency_id"], logger: logger)
         var byID: [Int64: [String: JSONValue]] = [:]
         for move in moves { if let id = move["id"]?.intValue { byID[id] = move } }
-        let unentered = try await paymentsWithoutEntry(moves, logger: logger)
+        let unentered = try await client.paymentsWithoutEntry(moves, logger: logger)
         var paidBack: [RefundItem] = []
         var settled: Set<Int64> = []
         for item in items {
@@ -260,7 +260,7 @@ extension OdooTarget {
             let invoiceState = invoice["payment_state"]?.stringValue ?? "not_paid"
             // `in_payment` with something still due: paid in part by payments without a journal entry (Odoo Accounting).
             let partlyInPayment =
-                invoiceState == "in_payment" && Self.amountDue(invoice, less: unentered[item.invoiceID]) >= Self.moneyEpsilon
+                invoiceState == "in_payment" && OdooMoves.amountDue(invoice, less: unentered[item.invoiceID]) >= OdooMoves.epsilon
             if invoiceState == "not_paid" || invoiceState == "partial" || partlyInPayment {
                 // The invoice is still open: apply the credit to it, like the invoice form's "Add" outstanding credit.
                 do {
@@ -334,11 +334,11 @@ extension OdooTarget {
         }
         // Payments without a journal entry (Odoo Accounting) leave the residual whole: what they cover is not due. A
         // credit note applied below does not change them.
-        let unentered = try await paymentsWithoutEntry([current], logger: logger)[invoiceID]
-        func residual(_ move: [String: JSONValue]) -> Double { Self.amountDue(move, less: unentered) }
+        let unentered = try await client.paymentsWithoutEntry([current], logger: logger)[invoiceID]
+        func residual(_ move: [String: JSONValue]) -> Double { OdooMoves.amountDue(move, less: unentered) }
         let record = TargetRecordID(model: "account.move", id: String(invoiceID))
-        if residual(current) < Self.moneyEpsilon { return .delivered(record: record, note: nil) }
-        if residual(current) > credit.amount.majorUnits + Self.moneyEpsilon {
+        if residual(current) < OdooMoves.epsilon { return .delivered(record: record, note: nil) }
+        if residual(current) > credit.amount.majorUnits + OdooMoves.epsilon {
             return Self.dependencyMissing(
                 "invoice \(credit.invoiceRef) still has \(residual(current)) due in Odoo, more than the credit applied "
                     + "(\(credit.amount.majorUnits)): its payments are not all registered yet")
@@ -352,7 +352,7 @@ extension OdooTarget {
                 noteIDs.append(id)
             }
         }
-        guard let partner = Self.many2oneID(current["partner_id"]) else {
+        guard let partner = OdooMoves.many2oneID(current["partner_id"]) else {
             throw OdooError(kind: .invalidResponse, message: "invoice has no partner", operation: "account.move.read")
         }
         let open = try await client.searchRead(
@@ -367,7 +367,7 @@ extension OdooTarget {
             guard try await applyCreditNote(noteID, to: invoiceID, logger: logger) else { continue }
             guard let after = try await invoice() else { break }
             current = after
-            if residual(current) < Self.moneyEpsilon { return .delivered(record: record, note: nil) }
+            if residual(current) < OdooMoves.epsilon { return .delivered(record: record, note: nil) }
         }
         return Self.dependencyMissing(
             "invoice \(credit.invoiceRef) still has \(residual(current)) due in Odoo and the customer has no open credit note "
