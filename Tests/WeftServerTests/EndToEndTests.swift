@@ -55,6 +55,28 @@ struct EndToEndTests {
         }
     }
 
+    /// Against Odoo Accounting, whose payments get no journal entry (invoices stay `in_payment` with their residual
+    /// whole), shuffled and duplicated deliveries still leave exactly one payment per paid invoice and one credit note
+    /// per refund, and redelivering everything changes nothing.
+    @Test func withOdooAccountingShuffledAndDuplicatedDeliveryLandsExactlyOnce() async throws {
+        let story = StripeEventFactory(prefix: "A").story(customers: 10)
+        var generator = SeededGenerator(seed: 7)
+        var events = story.events.shuffled(using: &generator)
+        events += events.prefix(15)
+        let shuffledEvents = events
+        try await TestNode.with(odooAccounting: true) { node in
+            _ = await node.send(shuffledEvents, concurrency: 1)
+            let stats = try await node.drain()
+            #expect(stats.deadCommandsByKind.isEmpty)
+            let summary = try await node.odooSummary(namePrefix: "Customer A")
+            #expect(summary == OdooSummary.expected(story))
+            #expect(try await node.odooCount("account.payment", [["state", "=", "in_process"], ["move_id", "=", false]]) > 0)
+            _ = await node.send(story.events)
+            _ = try await node.drain()
+            #expect(try await node.odooSummary(namePrefix: "Customer A") == summary)
+        }
+    }
+
     @Test func odooOutageOpensTheBreakerLosesNothingAndDrainsAfter() async throws {
         try await TestNode.with(breakerThreshold: 2, breakerOpenFor: .milliseconds(300)) { node in
             node.faults.set(.init(outageSeconds: 3))

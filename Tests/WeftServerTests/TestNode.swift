@@ -40,7 +40,7 @@ struct TestNode: Sendable {
         api: OdooAPI = .json2, entitlements: EntitlementRules = .init(), stripeCatchUpURL: String? = nil,
         extraSystems: [SystemName: SystemConfiguration] = [:], extraFlows: [Flow] = [],
         extraEnvironment: [String: String] = [:], odooStatusInterval: Duration = .seconds(60),
-        ownership: OwnershipRules = .init(), odooIdentity: [String]? = nil,
+        ownership: OwnershipRules = .init(), odooIdentity: [String]? = nil, odooAccounting: Bool = false,
         logger: Logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
         registry: PrometheusCollectorRegistry? = nil,
         _ body: @Sendable @escaping (TestNode) async throws -> T
@@ -49,7 +49,7 @@ struct TestNode: Sendable {
         let directory = kept ?? FileManager.default.temporaryDirectory.appendingPathComponent("weft-e2e-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { if kept == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        let odoo = OdooSimulator(configuration: .init(database: "e2e", apiKeys: [odooKey]))
+        let odoo = OdooSimulator(configuration: .init(database: "e2e", apiKeys: [odooKey], accounting: odooAccounting))
         let faults = odoo.faults
         let requests = odoo.requestLog
         let odooRouter = Router()
