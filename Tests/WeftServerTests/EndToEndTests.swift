@@ -41,12 +41,16 @@ struct EndToEndTests {
         }
     }
 
+    /// The story's events in a seeded random order, the first 15 of them sent twice.
+    static func shuffledWithDuplicates(_ story: StripeEventFactory.Story, seed: UInt64) -> [StripeTestEvent] {
+        var generator = SeededGenerator(seed: seed)
+        let events = story.events.shuffled(using: &generator)
+        return events + events.prefix(15)
+    }
+
     @Test func shuffledAndDuplicatedDeliveryMatchesInOrderDelivery() async throws {
         let story = StripeEventFactory(prefix: "S").story(customers: 10)
-        var generator = SeededGenerator(seed: 42)
-        var events = story.events.shuffled(using: &generator)
-        events += events.prefix(15)
-        let shuffledEvents = events
+        let shuffledEvents = Self.shuffledWithDuplicates(story, seed: 42)
         try await TestNode.with { node in
             // One at a time, so the shuffled order is the arrival order.
             _ = await node.send(shuffledEvents, concurrency: 1)
@@ -60,10 +64,7 @@ struct EndToEndTests {
     /// per refund, and redelivering everything changes nothing.
     @Test func withOdooAccountingShuffledAndDuplicatedDeliveryLandsExactlyOnce() async throws {
         let story = StripeEventFactory(prefix: "A").story(customers: 10)
-        var generator = SeededGenerator(seed: 7)
-        var events = story.events.shuffled(using: &generator)
-        events += events.prefix(15)
-        let shuffledEvents = events
+        let shuffledEvents = Self.shuffledWithDuplicates(story, seed: 7)
         try await TestNode.with(odooAccounting: true) { node in
             _ = await node.send(shuffledEvents, concurrency: 1)
             let stats = try await node.drain()

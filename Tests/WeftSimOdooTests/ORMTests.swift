@@ -13,6 +13,20 @@ struct ORMTests {
         return db
     }
 
+    /// A posted customer invoice of `price` (before the default 15 % tax) for `partner`.
+    func postedInvoice(_ db: inout Database, partner: Int64, price: Double = 100) throws -> Int64 {
+        let ctx = CallContext()
+        let id = try db.create(
+            "account.move",
+            [
+                "move_type": "out_invoice", "partner_id": .int(partner),
+                "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": .double(price)]]],
+            ],
+            ctx)
+        try db.actionPost([id], ctx)
+        return id
+    }
+
     func partners(_ db: inout Database) throws -> (acme: Int64, jane: Int64, hans: Int64, zoe: Int64) {
         let ctx = CallContext()
         let acme = try db.create(
@@ -237,14 +251,7 @@ struct ORMTests {
         var db = database()
         let ctx = CallContext()
         let customer = try db.create("res.partner", ["name": "Customer"], ctx)
-        let invoice = try db.create(
-            "account.move",
-            [
-                "move_type": "out_invoice", "partner_id": .int(customer),
-                "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": 100.0]]],
-            ],
-            ctx)
-        try db.actionPost([invoice], ctx)
+        let invoice = try postedInvoice(&db, partner: customer)
         let active = CallContext(["active_model": "account.move", "active_ids": [.int(invoice)]])
         let wizard = try db.create("account.payment.register", [:], active)
         #expect(db.value("account.payment.register", wizard, "amount") == .double(115))
@@ -274,19 +281,8 @@ struct ORMTests {
         var db = database(version, accounting: accounting)
         let ctx = CallContext()
         let customer = try db.create("res.partner", ["name": "Customer"], ctx)
-        func invoice() throws -> Int64 {
-            let id = try db.create(
-                "account.move",
-                [
-                    "move_type": "out_invoice", "partner_id": .int(customer),
-                    "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": 100.0]]],
-                ],
-                ctx)
-            try db.actionPost([id], ctx)
-            return id
-        }
-        let whole = try invoice()
-        let part = try invoice()
+        let whole = try postedInvoice(&db, partner: customer)
+        let part = try postedInvoice(&db, partner: customer)
         // A payment recomputes the invoice's stored fields, which stamps its `write_date`.
         db.now = db.now.addingTimeInterval(60)
         let paidAt = JSONValue.string(Database.formatUTC(db.now).datetime)
