@@ -12,6 +12,13 @@ enum OdooMoves {
         max(0, (move["amount_residual"]?.doubleValue ?? 0) - (unentered ?? 0))
     }
 
+    /// Whether `move` (read with `payment_state` and `amount_residual`) is `in_payment` with something still due once
+    /// its payments without a journal entry (`unentered`, by move id) are counted: paid in part, like `partial`.
+    static func partlyInPayment(_ move: [String: JSONValue], unentered: [Int64: Double]) -> Bool {
+        move["payment_state"]?.stringValue == "in_payment"
+            && amountDue(move, less: move["id"]?.intValue.flatMap { unentered[$0] }) >= epsilon
+    }
+
     /// The id of a many2one value (`[id, "name"]`, or a bare id).
     static func many2oneID(_ value: JSONValue?) -> Int64? { value?[0]?.intValue ?? value?.intValue }
 }

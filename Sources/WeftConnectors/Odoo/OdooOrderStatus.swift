@@ -114,10 +114,7 @@ public struct OdooOrderStatusReader: Sendable {
             }
         let posted = invoices.filter { $0["state"]?.stringValue == "posted" }
         let paidStates: Set<String> = ["paid", "in_payment", "reversed"]
-        func partlyInPayment(_ invoice: [String: JSONValue]) -> Bool {
-            invoice["payment_state"]?.stringValue == "in_payment"
-                && OdooMoves.amountDue(invoice, less: invoice["id"]?.intValue.flatMap { unentered[$0] }) >= OdooMoves.epsilon
-        }
+        func partlyInPayment(_ invoice: [String: JSONValue]) -> Bool { OdooMoves.partlyInPayment(invoice, unentered: unentered) }
         let open = posted.filter { !paidStates.contains($0["payment_state"]?.stringValue ?? "") || partlyInPayment($0) }
         let overdue = open.contains { invoice in
             guard let due = invoice["invoice_date_due"]?.stringValue else { return false }

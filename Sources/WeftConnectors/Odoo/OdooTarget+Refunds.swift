@@ -258,10 +258,8 @@ extension OdooTarget {
             if let state = creditNote?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) { continue }
             let invoice = byID[item.invoiceID] ?? [:]
             let invoiceState = invoice["payment_state"]?.stringValue ?? "not_paid"
-            // `in_payment` with something still due: paid in part by payments without a journal entry (Odoo Accounting).
-            let partlyInPayment =
-                invoiceState == "in_payment" && OdooMoves.amountDue(invoice, less: unentered[item.invoiceID]) >= OdooMoves.epsilon
-            if invoiceState == "not_paid" || invoiceState == "partial" || partlyInPayment {
+            // `in_payment` with something still due is paid in part by payments without a journal entry (Odoo Accounting).
+            if invoiceState == "not_paid" || invoiceState == "partial" || OdooMoves.partlyInPayment(invoice, unentered: unentered) {
                 // The invoice is still open: apply the credit to it, like the invoice form's "Add" outstanding credit.
                 do {
                     _ = try await applyCreditNote(creditNoteID, to: item.invoiceID, logger: logger)

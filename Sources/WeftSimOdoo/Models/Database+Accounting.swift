@@ -93,17 +93,17 @@ extension Database {
         }
         // Odoo's `_compute_payment_state` (18+): a payment without a journal entry still in process ranks above the
         // reconciliations, so a part payment of that kind shows `in_payment` while the residual is whole.
-        let moveless = paymentsWithoutEntry(move)
-        if moveless.contains(where: { $0.state == "in_process" }) { return "in_payment" }
+        let moveless = statesOfPaymentsWithoutEntry(move)
+        if moveless.contains("in_process") { return "in_payment" }
         if residual < total { return "partial" }
-        return moveless.contains(where: { $0.state == "paid" }) ? "in_payment" : "not_paid"
+        return moveless.contains("paid") ? "in_payment" : "not_paid"
     }
 
-    /// The payments matched with `move` (`matched_payment_ids`) that have no journal entry, with their state.
-    func paymentsWithoutEntry(_ move: Int64) -> [(id: Int64, state: String)] {
+    /// The states of the payments matched with `move` (`matched_payment_ids`) that have no journal entry.
+    func statesOfPaymentsWithoutEntry(_ move: Int64) -> [String] {
         matchedPayments(move).compactMap { payment in
             guard let row = row("account.payment", payment), row["move_id"]?.intValue == nil else { return nil }
-            return (payment, row["state"]?.stringValue ?? "draft")
+            return row["state"]?.stringValue ?? "draft"
         }
     }
 
