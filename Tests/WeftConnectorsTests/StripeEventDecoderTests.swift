@@ -157,6 +157,48 @@ struct StripeEventDecoderTests {
         #expect(updated.changes.first?.fields["chargeID"] == "ch_2")
     }
 
+    /// Stripe's `created` has whole seconds and webhooks arrive in any order: snapshots of one second apply in their
+    /// lifecycle order whichever arrives last (seen with localstripe, whose webhooks race).
+    @Test func snapshotsOfOneSecondApplyInLifecycleOrderWhateverArrivesLast() throws {
+        let created = try decode("customer.created", #"{"id":"cus_1","object":"customer","name":"Carol Shaw"}"#, id: "evt_1")
+        let renamed = try decode("customer.updated", #"{"id":"cus_1","object":"customer","name":"Carol B. Shaw"}"#, id: "evt_2")
+        let deleted = try decode("customer.deleted", #"{"id":"cus_1","object":"customer","deleted":true}"#, id: "evt_3")
+        let incomplete = try decode(
+            "customer.subscription.created", #"{"id":"sub_1","object":"subscription","customer":"cus_1","status":"incomplete"}"#,
+            id: "evt_4")
+        let active = try decode(
+            "customer.subscription.updated", #"{"id":"sub_1","object":"subscription","customer":"cus_1","status":"active"}"#,
+            id: "evt_5")
+        func refund(_ status: String, _ id: String) throws -> DecodedEvent {
+            try decode(
+                "refund.updated",
+                #"{"id":"re_1","object":"refund","amount":100,"currency":"usd","charge":"ch_1","customer":"cus_1","status":"\#(status)","created":1700000000}"#,
+                id: id)
+        }
+        let pending = try refund("pending", "evt_6")
+        let succeeded = try refund("succeeded", "evt_7")
+        let failed = try refund("failed", "evt_8")
+
+        for order in [
+            [created, renamed, incomplete, active, pending, succeeded], [active, succeeded, renamed, pending, incomplete, created],
+        ] {
+            var aggregate = Aggregate()
+            S.apply(order, to: &aggregate)
+            #expect(aggregate.record(S.ref(.customer, "cus_1"))?.decode(Customer.self)?.name == "Carol B. Shaw")
+            #expect(aggregate.record(S.ref(.subscription, "sub_1"))?.decode(Subscription.self)?.status == .active)
+            #expect(aggregate.record(S.ref(.refund, "re_1"))?.decode(Refund.self)?.status == "succeeded")
+        }
+        var aggregate = Aggregate()
+        S.apply([deleted, failed, renamed, succeeded, created, pending], to: &aggregate)
+        #expect(aggregate.record(S.ref(.customer, "cus_1"))?.decode(Customer.self)?.deleted == true)
+        #expect(aggregate.record(S.ref(.refund, "re_1"))?.decode(Refund.self)?.status == "failed")
+        // A later second still wins over any ordinal.
+        let reopened = try decode(
+            "customer.created", #"{"id":"cus_1","object":"customer","name":"Carol Again"}"#, created: 1_700_000_001, id: "evt_9")
+        S.apply([reopened], to: &aggregate)
+        #expect(aggregate.record(S.ref(.customer, "cus_1"))?.decode(Customer.self)?.name == "Carol Again")
+    }
+
     @Test func subscriptionUpdateInBothShapes() throws {
         let old = try decode(
             "customer.subscription.updated",

@@ -184,6 +184,24 @@ struct StripeEventsFeedTests {
         }
     }
 
+    /// Oldest first either way: Stripe's newest-first list is reversed (within one second, the list's order is the
+    /// only order there is), and an emulator's oldest-first list is kept as it is.
+    @Test func readsEventsOldestFirstWhicheverWayTheSourceLists() throws {
+        func event(_ id: String, _ created: Int) throws -> StripeFeedEvent {
+            let payload = Data(
+                #"{"id":"\#(id)","object":"event","created":\#(created),"type":"customer.updated","data":{"object":{"id":"cus_1","object":"customer"}}}"#
+                    .utf8)
+            return StripeFeedEvent(envelope: try StripeEventEnvelope.parse(payload, system: "stripe"), payload: payload)
+        }
+        let newestFirst = [try event("evt_c", 1_700_000_001), try event("evt_b", 1_700_000_000), try event("evt_a", 1_700_000_000)]
+        #expect(StripeEventsFeed.chronological(newestFirst).map(\.envelope.id.rawValue) == ["evt_a", "evt_b", "evt_c"])
+        let oldestFirst = Array(newestFirst.reversed())
+        #expect(StripeEventsFeed.chronological(oldestFirst).map(\.envelope.id.rawValue) == ["evt_a", "evt_b", "evt_c"])
+        let oneSecond = [try event("evt_b", 1_700_000_000), try event("evt_a", 1_700_000_000)]
+        #expect(StripeEventsFeed.chronological(oneSecond).map(\.envelope.id.rawValue) == ["evt_a", "evt_b"])
+        #expect(StripeEventsFeed.chronological([]).isEmpty)
+    }
+
     @Test func configurationDescriptionHidesTheKey() {
         let configuration = StripeEventsFeed.Configuration(secretKey: Self.key, apiVersion: "2023-08-16")
         #expect(!configuration.description.contains(Self.key))

@@ -21,7 +21,7 @@ extension StripeEventDecoder {
             if let taxIDs = customer.tax_ids?.data { fields["taxID"] = V.string(Self.preferredTaxID(taxIDs)?.value) }
         }
         let ref = values.externalRef(.customer, customer.id)
-        return context.changes([CanonicalChange(ref: ref, fields: fields, version: Self.version(event.created))])
+        return context.changes([CanonicalChange(ref: ref, fields: fields, version: context.version(event.created))])
     }
 
     /// `customer.tax_id.created|updated` → the customer's `taxID`.
@@ -32,7 +32,7 @@ extension StripeEventDecoder {
         guard let value = taxID.value else { return context.ignored("tax id without a value") }
         let fields: [String: JSONValue] = ["ref": values.ref(.customer, customerID), "taxID": .string(value)]
         let ref = values.externalRef(.customer, customerID)
-        return context.changes([CanonicalChange(ref: ref, fields: fields, version: Self.version(event.created))])
+        return context.changes([CanonicalChange(ref: ref, fields: fields, version: context.version(event.created))])
     }
 
     /// `product.created|updated|deleted` → Product (name, sku from `metadata.sku` else the id, active; the unit
@@ -55,7 +55,7 @@ extension StripeEventDecoder {
             }
         }
         let ref = values.externalRef(.product, product.id)
-        return context.changes([CanonicalChange(ref: ref, fields: fields, version: Self.version(event.created))])
+        return context.changes([CanonicalChange(ref: ref, fields: fields, version: context.version(event.created))])
     }
 
     /// `price.created|updated` (and legacy `plan.*`) → the product's `unitAmount`.
@@ -70,7 +70,7 @@ extension StripeEventDecoder {
         }
         let fields: [String: JSONValue] = ["ref": values.ref(.product, productID), "unitAmount": money]
         let ref = values.externalRef(.product, productID)
-        return context.changes([CanonicalChange(ref: ref, fields: fields, version: Self.version(event.created))])
+        return context.changes([CanonicalChange(ref: ref, fields: fields, version: context.version(event.created))])
     }
 
     /// A Stripe address as a canonical `PostalAddress`; `null` when absent or empty.

@@ -45,6 +45,16 @@ extension StripeEventDecoder {
         if let status = refund.status { fields["status"] = .string(status) }
         fields["reason"] = V.string(refund.reason)
         if let created = refund.created { fields["createdAt"] = V.date(created) }
-        return CanonicalChange(ref: values.externalRef(.refund, refund.id), fields: fields, version: version)
+        // Within one second, a refund's later status wins whichever event arrives last: `pending` or
+        // `requires_action` first, then `succeeded`, then `failed` or `canceled` (a refund that succeeded can still
+        // fail later; one that failed never succeeds).
+        let rank =
+            switch refund.status {
+            case "succeeded": 1
+            case "failed", "canceled": 2
+            default: 0
+            }
+        return CanonicalChange(
+            ref: values.externalRef(.refund, refund.id), fields: fields, version: SourceVersion(millis: version.millis, ordinal: rank))
     }
 }

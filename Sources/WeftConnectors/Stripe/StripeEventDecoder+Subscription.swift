@@ -25,7 +25,7 @@ extension StripeEventDecoder {
         fields["cancelAt"] = V.date(subscription.cancel_at)
         fields["canceledAt"] = V.date(subscription.canceled_at)
         let ref = values.externalRef(.subscription, subscription.id)
-        return context.changes([CanonicalChange(ref: ref, fields: fields, version: Self.version(event.created))])
+        return context.changes([CanonicalChange(ref: ref, fields: fields, version: context.version(event.created))])
     }
 
     func subscriptionItem(_ item: StripeWireSubscriptionItem) -> SubscriptionItem {

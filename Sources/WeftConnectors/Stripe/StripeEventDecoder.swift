@@ -5,8 +5,11 @@ public import WeftCore
 ///
 /// Field names are the canonical records' property names; values are `JSONValue`s in the canonical coding (dates as
 /// milliseconds since 1970, money as minor units plus upper-case currency). Every change carries the event's
-/// `created` instant as its version; an invoice snapshot also carries its status's lifecycle rank as the version's
-/// ordinal, so that a `paid` snapshot beats an `open` one reported in the same second. Both the 2023-era event shape and the current one (2025 "basil" and later: no
+/// `created` instant as its version, and an ordinal that orders the snapshots of one second (Stripe's `created` has
+/// whole seconds and webhooks arrive in any order): an invoice's status rank, so that a `paid` snapshot beats an
+/// `open` one; a refund's, so that `succeeded` beats `pending`; otherwise the event's action, so that a
+/// `*.created` snapshot (an object's first state) never overwrites a `*.updated` one of the same second, and a
+/// `*.deleted` one is last. Both the 2023-era event shape and the current one (2025 "basil" and later: no
 /// `invoice.subscription`/`payment_intent`/`charge`, periods on subscription items, `parent`, `invoice_payment`
 /// objects) decode.
 ///
@@ -38,7 +41,7 @@ public struct StripeEventDecoder: Sendable {
     ///   - type: the event type (as stored at ingress; equal to the payload's `type`).
     ///   - entityKey: the key the event is processed under.
     public func decode(payload: Data, type: String, entityKey: EntityKey) throws(StripeEventError) -> DecodedEvent {
-        let context = Context(payload: payload, entityKey: entityKey)
+        let context = Context(payload: payload, type: type, entityKey: entityKey)
         switch type {
         case "customer.created", "customer.updated":
             return try decodeCustomer(context, deleted: false)
@@ -74,7 +77,16 @@ public struct StripeEventDecoder: Sendable {
     /// What every mapping needs: the payload and the key the result is returned under.
     struct Context {
         var payload: Data
+        /// The event type, e.g. `customer.updated`.
+        var type: String
         var entityKey: EntityKey
+
+        /// The version of a snapshot this event reports: its `created` instant, ordered within the second by the
+        /// event's action (`*.created` 0, `*.deleted` 2, anything else 1).
+        func version(_ created: Int64) -> SourceVersion {
+            let ordinal = type.hasSuffix(".created") ? 0 : type.hasSuffix(".deleted") ? 2 : 1
+            return SourceVersion(millis: created * 1000, ordinal: ordinal)
+        }
 
         /// The event with `data.object` decoded as `Object`. The body is parsed by `JSONValue`'s parser and decoded
         /// from the tree: the same results as `JSONDecoder` for these types (no dates, no floating-point members), in

@@ -119,6 +119,16 @@ public struct StripeEventsFeed: Sendable {
         return page
     }
 
+    /// `events` as read from the list, oldest first. Stripe lists newest first, so within one second the list's
+    /// order is the only order there is: it is reversed, not sorted. An emulator that lists oldest first (localstripe
+    /// does) is recognised by its first event being older than its last, and read as it lists.
+    public static func chronological(_ events: [StripeFeedEvent]) -> [StripeFeedEvent] {
+        guard let first = events.first, let last = events.last, first.envelope.created < last.envelope.created else {
+            return events.reversed()
+        }
+        return events
+    }
+
     /// Classifies a non-2xx response.
     static func classify(_ response: OutboundHTTPResponse) -> StripeAPIError {
         let body = try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body))

@@ -671,14 +671,13 @@ struct StripeFeedAdapter: EventFeed {
     let feed: StripeEventsFeed
 
     func events(since: Date) async throws -> [IncomingEvent] {
-        var found: [IncomingEvent] = []
+        var found: [StripeFeedEvent] = []
+        for try await event in feed.events(createdAtOrAfter: since, pageSize: 100) { found.append(event) }
+        // The inbox sees them oldest first (Stripe lists newest first).
         let now = Date()
-        for try await event in feed.events(createdAtOrAfter: since, pageSize: 100) {
-            found.append(
-                event.envelope.incomingEvent(system: feed.system, payload: event.payload, receivedAt: now, traceID: .random()))
+        return StripeEventsFeed.chronological(found).map {
+            $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random())
         }
-        // Stripe lists newest first; the inbox should see them oldest first.
-        return found.reversed()
     }
 }
 
