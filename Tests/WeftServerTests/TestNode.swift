@@ -38,6 +38,7 @@ struct TestNode: Sendable {
         retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(500), maxAttempts: 200),
         breakerThreshold: Int = 3, breakerOpenFor: Duration = .milliseconds(200), store: (@Sendable (String) throws -> any Store)? = nil,
         api: OdooAPI = .json2, entitlements: EntitlementRules = .init(), stripeCatchUpURL: String? = nil,
+        stripeCatchUpInterval: Duration = .seconds(3600),
         extraSystems: [SystemName: SystemConfiguration] = [:], extraFlows: [Flow] = [],
         extraEnvironment: [String: String] = [:], odooStatusInterval: Duration = .seconds(60),
         ownership: OwnershipRules = .init(), odooIdentity: [String]? = nil, odooAccounting: Bool = false,
@@ -64,7 +65,7 @@ struct TestNode: Sendable {
                 "stripe": .stripe(
                     StripeSystemConfiguration(
                         baseURL: stripeCatchUpURL ?? "https://api.stripe.com", apiKey: .environment("STRIPE_KEY"),
-                        webhookSecrets: [.environment("SECRET")], catchUpInterval: stripeCatchUpURL == nil ? nil : .seconds(3600))),
+                        webhookSecrets: [.environment("SECRET")], catchUpInterval: stripeCatchUpURL == nil ? nil : stripeCatchUpInterval)),
                 "odoo": .odoo(
                     OdooSystemConfiguration(
                         url: "http://127.0.0.1:\(odooPort)", database: "e2e", api: api, login: "admin",
