@@ -103,6 +103,27 @@ struct DeskRoutingTests {
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe", now: t0).filter { $0.target == "zendesk" }.isEmpty)
     }
 
+    /// Stripe cancels a deleted customer's subscriptions with it, and the two events arrive in any order: a desk that
+    /// has the customer is still told the subscription ended; a customer deleted before any desk saw it is not sent.
+    @Test func aDeletedCustomersEndingStillReachesTheDeskThatHasIt() {
+        var aggregate = customerWithSubscription()
+        #expect(entitlements(router.route(entityKey: key, aggregate: &aggregate, source: "stripe", now: t0)).first?.status == .active)
+        put(Customer(ref: account, name: "Acme GmbH", email: "billing@acme.example", deleted: true), account, in: &aggregate)
+        _ = router.route(entityKey: key, aggregate: &aggregate, source: "stripe", now: t0 + day)
+        let subscription = ExternalRef(system: "stripe", kind: .subscription, id: "sub_1")
+        put(
+            Subscription(ref: subscription, customerRef: account, status: .canceled, canceledAt: t0 + day),
+            subscription, in: &aggregate)
+        let ended = entitlements(router.route(entityKey: key, aggregate: &aggregate, source: "stripe", now: t0 + day))
+        #expect(ended.count == 1)
+        #expect(ended.first?.status == .cancelled)
+        #expect(ended.first?.supportLevel == "none")
+
+        var unseen = customerWithSubscription()
+        put(Customer(ref: account, name: "Acme GmbH", email: "billing@acme.example", deleted: true), account, in: &unseen)
+        #expect(entitlements(router.route(entityKey: key, aggregate: &unseen, source: "stripe", now: t0)).isEmpty)
+    }
+
     @Test func fieldValuesClearWhatNoLongerApplies() {
         let fields = DeskFieldMap(
             account: "weft_account", tier: "weft_tier", standing: "weft_standing", overdueAmount: "weft_overdue_amount",

@@ -56,7 +56,7 @@ public struct CommandRouter: Sendable {
         for target in targets(of: source) {
             let desired =
                 desks.contains(target)
-                ? deskCommands(aggregate: aggregate, source: source, now: now)
+                ? deskCommands(aggregate: aggregate, source: source, target: target, now: now)
                 : crms.contains(target)
                     ? crmCommands(aggregate: aggregate, target: target)
                     : desiredCommands(aggregate: aggregate, target: target)
@@ -83,13 +83,18 @@ public struct CommandRouter: Sendable {
     }
 
     /// What a support desk needs: each billing customer's entitlement, once the customer has a name or email to show.
-    func deskCommands(aggregate: Aggregate, source: SystemName, now: Date) -> [(String, TargetCommand)] {
+    /// A deleted customer is not sent for the first time; one the desk already has is still told what changes (the
+    /// billing platform cancels its subscriptions with it, whichever event arrives first), so the desk never shows it
+    /// entitled for good.
+    func deskCommands(aggregate: Aggregate, source: SystemName, target: SystemName, now: Date) -> [(String, TargetCommand)] {
         aggregate.records(of: .customer).compactMap { ref, state -> (String, TargetCommand)? in
             guard let customer = state.decode(Customer.self), customer.ref.system == source,
-                customer.name != nil || customer.email != nil, customer.deleted != true
+                customer.name != nil || customer.email != nil
             else { return nil }
+            let key = "entitlement|\(ref)"
+            if customer.deleted == true && aggregate.emitted["\(target)|\(key)"] == nil { return nil }
             let entitlement = EntitlementRule.derive(account: customer.ref, from: aggregate, rules: entitlements, now: now)
-            return ("entitlement|\(ref)", .syncEntitlement(DeskEntitlement(customer: customer, entitlement: entitlement)))
+            return (key, .syncEntitlement(DeskEntitlement(customer: customer, entitlement: entitlement)))
         }
     }
 
