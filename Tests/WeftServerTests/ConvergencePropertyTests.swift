@@ -19,7 +19,21 @@ import WeftTools
 /// as what an upserting target holds: the last payload written under each command key.
 @Suite("Convergence under duplicates and reordering")
 struct ConvergencePropertyTests {
-    static let story = StripeEventFactory(prefix: "P").story(customers: 8)
+    /// Eight customers' stories; every other customer is also renamed within the second it was created in (Stripe's
+    /// `created` has whole seconds, and the two webhooks arrive in either order).
+    static let story = {
+        let factory = StripeEventFactory(prefix: "P")
+        var story = factory.story(customers: 8)
+        let created = story.events.filter { $0.type == "customer.created" }
+        let renames = created.enumerated().compactMap { index, event -> StripeTestEvent? in
+            guard index % 2 == 0 else { return nil }
+            return factory.customerCreated(
+                event.customer, name: "Renamed \(event.customer)", email: "renamed@\(event.customer).example", at: event.created,
+                type: "customer.updated")
+        }
+        story.events += renames
+        return story
+    }()
 
     static func process(_ events: [StripeTestEvent]) -> [String: TargetCommand] {
         process(events, runs: 1).target
