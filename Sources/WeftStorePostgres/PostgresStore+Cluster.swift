@@ -37,10 +37,12 @@ extension PostgresStore: ClusterCoordination {
                         }
                         group.addTask {
                             // Leadership holds as long as the connection holding the lock answers (a connection
-                            // closed under us may never answer: bounded).
+                            // closed under us may never answer: bounded, by at least a second, so that a busy
+                            // machine's slow answer does not drop and retake the lead).
+                            let bound = max(retryEvery * 4, .seconds(1))
                             while true {
                                 try await Task.sleep(for: retryEvery)
-                                try await Self.bounded(retryEvery * 4, "check leadership of \(job)") {
+                                try await Self.bounded(bound, "check leadership of \(job)") {
                                     try await connection.run("SELECT 1", logger: logger)
                                 }
                             }
