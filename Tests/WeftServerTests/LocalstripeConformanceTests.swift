@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+import WeftConnectors
 import WeftCore
 import WeftTools
 
@@ -152,11 +153,7 @@ struct Localstripe: Sendable {
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(Self.key)")
         if method == .POST {
-            var allowed = CharacterSet.alphanumerics
-            allowed.insert(charactersIn: "-._~")
-            let body = form.map { key, value in
-                "\(key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
-            }.joined(separator: "&")
+            let body = FormEncoding.encode(form)
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: body))
         }

@@ -98,7 +98,7 @@ package actor SalesforceAuthenticator {
                 "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json",
                 "User-Agent": "weft-salesforce/1",
             ],
-            body: Array(Self.formEncoded(form).utf8), timeout: configuration.requestTimeout)
+            body: Array(FormEncoding.encode(form).utf8), timeout: configuration.requestTimeout)
         let response: OutboundHTTPResponse
         do {
             response = try await http.send(request, logger: logger)
@@ -170,17 +170,5 @@ package actor SalesforceAuthenticator {
         return SalesforceAPIError(
             kind: .unauthorized, message: "Salesforce refused the \(flow) token request (\(said)): \(fix)",
             status: status, codes: [error])
-    }
-
-    /// `application/x-www-form-urlencoded`.
-    static func formEncoded(_ pairs: [(String, String)]) -> String {
-        pairs.map { formEscape($0.0) + "=" + formEscape($0.1) }.joined(separator: "&")
-    }
-
-    private static let unreserved = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-    static func formEscape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
     }
 }

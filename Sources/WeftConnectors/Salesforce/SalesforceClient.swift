@@ -185,8 +185,7 @@ package struct SalesforceClient: Sendable {
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], rawQuery: String? = nil, body: JSONValue?,
         extraHeaders: [(String, String)] = [], logger: Logger
     ) async throws(SalesforceAPIError) -> (status: Int, json: JSONValue) {
-        var queryString = query.map { SalesforceAuthenticator.formEscape($0.0) + "=" + SalesforceAuthenticator.formEscape($0.1) }
-            .joined(separator: "&")
+        var queryString = FormEncoding.encode(query)
         if let rawQuery { queryString = queryString.isEmpty ? rawQuery : queryString + "&" + rawQuery }
         let target = queryString.isEmpty ? path : path + "?" + queryString
         let bytes = body.map { Array($0.serialized()) }

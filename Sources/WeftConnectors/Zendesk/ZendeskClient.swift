@@ -27,7 +27,7 @@ struct ZendeskClient: Sendable {
     ) async throws(ZendeskAPIError) -> JSONValue {
         var url = configuration.baseURL + path
         if !query.isEmpty {
-            url += "?" + query.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
+            url += "?" + FormEncoding.encode(query)
         }
         var headers: HTTPHeaders = [
             "Authorization": configuration.authorization, "Accept": "application/json", "User-Agent": "weft-zendesk/1",
@@ -90,11 +90,5 @@ struct ZendeskClient: Sendable {
                 kind: .invalid, message: "Zendesk refused \(what): \(detail.isEmpty ? "HTTP \(status)" : detail)",
                 status: status, errorCodes: codes)
         }
-    }
-
-    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-    static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
     }
 }
