@@ -56,7 +56,10 @@ struct TreeDecodingTests {
                         ],
                         versions: ["name": SourceVersion(millis: 1_750_000_000_123, ordinal: 3)], sources: ["name": "stripe"])
                 ],
-                emitted: ["odoo|customer|x": Aggregate.Emission(count: 2, fingerprint: UInt64.max)],
+                emitted: [
+                    "odoo|customer|x": Aggregate.Emission(count: 2, fingerprint: UInt64.max),
+                    "odoo|invoice|y": Aggregate.Emission(count: 1, fingerprint: 7, input: UInt64.max),
+                ],
                 aliases: [EntityKey("stripe/invoice/in_1"), EntityKey("stripe/charge/ch_\"1")]))
         samples.append(Aggregate())
         for aggregate in samples {

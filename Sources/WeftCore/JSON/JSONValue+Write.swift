@@ -91,7 +91,9 @@ extension Aggregate {
         }
         output.append(contentsOf: #""emitted":"#.utf8)
         try JSONValue.writeObject(emitted, to: &output) { emission, output throws(JSONWriteError) in
-            output.append(contentsOf: #"{"count":\#(emission.count),"fingerprint":\#(emission.fingerprint)}"#.utf8)
+            output.append(contentsOf: #"{"count":\#(emission.count),"fingerprint":\#(emission.fingerprint)"#.utf8)
+            if let input = emission.input { output.append(contentsOf: #","input":\#(input)"#.utf8) }
+            output.append(UInt8(ascii: "}"))
         }
         output.append(contentsOf: #","records":"#.utf8)
         try JSONValue.writeObject(records, to: &output) { record, output throws(JSONWriteError) in

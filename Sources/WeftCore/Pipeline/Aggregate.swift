@@ -17,6 +17,15 @@ public struct RecordState: Hashable, Sendable, Codable {
     public func decode<T: Decodable>(_ type: T.Type) -> T? {
         try? JSONValue.object(fields).decode(T.self)
     }
+
+    /// A stable signature of the record's field values (not their versions or sources): equal signatures, equal
+    /// values. Cheaper than decoding the record, so routing can tell an unchanged record without decoding it.
+    public var signature: UInt64 {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1024)
+        guard (try? JSONValue.object(fields).write(to: &bytes)) != nil else { return 0 }
+        return CanonicalCoding.fingerprint(bytes)
+    }
 }
 
 /// The canonical state of everything under one entity key (e.g. one Stripe customer with its subscriptions, invoices,
@@ -100,13 +109,18 @@ public struct Aggregate: Hashable, Sendable, Codable {
         }
     }
 
-    /// A record emission: how many commands were written for a key, and the fingerprint of the last payload.
+    /// A record emission: how many commands were written for a key, the fingerprint of the last payload, and the
+    /// signature of what that payload was derived from (`input`, see `CommandRouter`): routing skips a key whose
+    /// input has not changed since, without deriving its command again. `nil` in emissions written before inputs were
+    /// recorded, and for commands derived from the whole aggregate.
     public struct Emission: Hashable, Sendable, Codable {
         public var count: Int
         public var fingerprint: UInt64
-        public init(count: Int, fingerprint: UInt64) {
+        public var input: UInt64?
+        public init(count: Int, fingerprint: UInt64, input: UInt64? = nil) {
             self.count = count
             self.fingerprint = fingerprint
+            self.input = input
         }
     }
 }
@@ -131,6 +145,16 @@ public enum CanonicalCoding {
     /// A canonical value as a `JSONValue` (for field maps).
     public static func jsonValue(_ value: some Encodable) -> JSONValue {
         (try? tree(of: value)) ?? .null
+    }
+
+    /// Two fingerprints as one, order-sensitive (`combine(a, b) != combine(b, a)` in general); stable across runs.
+    public static func combine(_ first: UInt64, _ second: UInt64) -> UInt64 {
+        var hash = first
+        for shift in stride(from: 0, to: 64, by: 8) {
+            hash ^= (second >> UInt64(shift)) & 0xff
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash
     }
 
     /// 64-bit FNV-1a of bytes: a cheap, stable fingerprint (not a security hash).

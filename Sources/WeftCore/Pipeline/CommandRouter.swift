@@ -54,20 +54,25 @@ public struct CommandRouter: Sendable {
     public func route(entityKey: EntityKey, aggregate: inout Aggregate, source: SystemName, now: Date = Date()) -> [NewCommand] {
         var commands: [NewCommand] = []
         for target in targets(of: source) {
-            let desired =
+            let desired: [Desired] =
                 desks.contains(target)
-                ? deskCommands(aggregate: aggregate, source: source, target: target, now: now)
+                ? deskCommands(aggregate: aggregate, source: source, target: target, now: now).map { Desired($0.0, $0.1) }
                 : crms.contains(target)
-                    ? crmCommands(aggregate: aggregate, target: target)
+                    ? crmCommands(aggregate: aggregate, target: target).map { Desired($0.0, $0.1) }
                     : desiredCommands(aggregate: aggregate, target: target)
-            for (key, payload) in desired {
+            for (key, payload, input) in desired.map({ ($0.key, $0.command, $0.input) }) {
                 let bytes = (try? CanonicalCoding.encode(payload)) ?? Data()
                 let fingerprint = CanonicalCoding.fingerprint(bytes)
                 let emissionKey = "\(target)|\(key)"
                 let previous = aggregate.emitted[emissionKey]
-                if previous?.fingerprint == fingerprint { continue }
+                if previous?.fingerprint == fingerprint {
+                    // The same command from a changed input (a field the command does not carry): remember the input,
+                    // so the next routing skips it again.
+                    if let input, previous?.input != input { aggregate.emitted[emissionKey]?.input = input }
+                    continue
+                }
                 let count = (previous?.count ?? 0) + 1
-                aggregate.emitted[emissionKey] = Aggregate.Emission(count: count, fingerprint: fingerprint)
+                aggregate.emitted[emissionKey] = Aggregate.Emission(count: count, fingerprint: fingerprint, input: input)
                 let emitted = stripTargetOwned(payload, target: target, isUpdate: previous != nil)
                 commands.append(
                     NewCommand(
@@ -152,10 +157,36 @@ public struct CommandRouter: Sendable {
         }
     }
 
+    /// A command routing wants a target to have, under its stable key, with the signature of what it was derived from
+    /// when that is known (`nil`: derived from more than a few records, compared by its payload only).
+    struct Desired {
+        var key: String
+        var command: TargetCommand
+        var input: UInt64?
+        init(_ key: String, _ command: TargetCommand, input: UInt64? = nil) {
+            self.key = key
+            self.command = command
+            self.input = input
+        }
+    }
+
+    /// Bumped when the derivation of a command with a recorded input changes what it emits, so that the next routing
+    /// of every aggregate derives those commands again instead of skipping them as unchanged.
+    static let derivation: UInt64 = 1
+
     /// The commands the state calls for, in dependency order, keyed by a stable command key.
-    func desiredCommands(aggregate: Aggregate, target: SystemName) -> [(String, TargetCommand)] {
+    ///
+    /// Routing runs on every event, and a customer's aggregate keeps every invoice, payment and refund it ever had. So
+    /// that an event costs what it changed rather than the customer's whole history, a command derived from a few
+    /// records (an invoice, a payment and its invoice, a subscription, a refund, the standing) records the signature
+    /// of their values as its input when emitted; while those values stay the same, it is skipped without decoding
+    /// anything. An invoice's input is the invoice alone: the customer snapshot it carries is only for creating the
+    /// partner if the customer's own command has not landed, so a renamed customer is one partner update, not one
+    /// re-sent invoice per invoice it ever had.
+    func desiredCommands(aggregate: Aggregate, target: SystemName) -> [Desired] {
+        func settled(_ key: String, _ input: UInt64) -> Bool { aggregate.emitted["\(target)|\(key)"]?.input == input }
         // Accounts first: a won deal's order finds the partner its account made.
-        var result = accountCommands(aggregate: aggregate, target: target, isERP: true)
+        var result = accountCommands(aggregate: aggregate, target: target, isERP: true).map { Desired($0.0, $0.1) }
         // A won, complete deal is an order. A later edit is emitted again: the target creates the order if an earlier
         // command could not (a SKU it did not know), and leaves an existing order alone (it is the ERP's by then).
         for (ref, state) in aggregate.records(of: .deal) {
@@ -164,43 +195,64 @@ public struct CommandRouter: Sendable {
             else { continue }
             // The ERP's own status is not part of what the ERP is asked to make true.
             deal.erp = nil
-            result.append(("order|\(ref)", .upsertOrder(deal)))
+            result.append(Desired("order|\(ref)", .upsertOrder(deal)))
         }
         for (ref, state) in aggregate.records(of: .product) {
-            if let product = state.decode(Product.self) { result.append(("product|\(ref)", .upsertProduct(product))) }
+            if let product = state.decode(Product.self) { result.append(Desired("product|\(ref)", .upsertProduct(product))) }
         }
         let customers = aggregate.records(of: .customer).compactMap { $0.state.decode(Customer.self) }
         for customer in customers where customer.name != nil || customer.email != nil || customer.deleted == true {
-            result.append(("customer|\(customer.ref)", .upsertCustomer(customer)))
+            result.append(Desired("customer|\(customer.ref)", .upsertCustomer(customer)))
         }
         for (ref, state) in aggregate.records(of: .subscription) {
+            let key = "subscription|\(ref)"
+            let input = CanonicalCoding.combine(Self.derivation, state.signature)
+            if settled(key, input) { continue }
             if let subscription = state.decode(Subscription.self), subscription.status != nil {
-                result.append(("subscription|\(ref)", .upsertSubscription(subscription)))
+                result.append(Desired(key, .upsertSubscription(subscription), input: input))
             }
         }
-        var invoices: [ExternalRef: Invoice] = [:]
-        // Every readable invoice in record order, drafts too: the standing rule reads them (decoding each once).
-        var decodedInvoices: [Invoice] = []
-        for (ref, state) in aggregate.records(of: .invoice) {
-            guard let invoice = state.decode(Invoice.self) else { continue }
-            decodedInvoices.append(invoice)
-            guard let status = invoice.status, status != .draft else { continue }
-            invoices[ref] = invoice
-            if status == .void && aggregate.emitted["\(target)|invoice|\(ref)"] == nil { continue }
+        var records = RoutedRecords(aggregate)
+        // Every invoice and payment in record order: what the standing and the refunds are derived from.
+        let ledger = records.ledgerSignature
+        for (ref, _) in records.invoiceRecords {
+            let key = "invoice|\(ref)"
+            let input = CanonicalCoding.combine(Self.derivation, records.invoiceSignatures[ref] ?? 0)
+            if settled(key, input) { continue }
+            guard let invoice = records.routableInvoice(ref) else { continue }
+            if invoice.status == .void && aggregate.emitted["\(target)|\(key)"] == nil { continue }
             let customer =
                 customers.first { $0.ref == invoice.customerRef }
                 ?? Customer(ref: invoice.customerRef, name: invoice.customerName, email: invoice.customerEmail)
-            result.append(("invoice|\(ref)", .upsertInvoice(InvoiceCommand(invoice: invoice, customer: customer))))
+            result.append(Desired(key, .upsertInvoice(InvoiceCommand(invoice: invoice, customer: customer)), input: input))
         }
-        let payments = aggregate.records(of: .payment).compactMap { $0.state.decode(Payment.self) }
-        for payment in payments where payment.status == .succeeded {
-            guard let invoiceRef = payment.invoiceRef, let invoice = invoices[invoiceRef], invoice.status != .void else {
+        for (ref, state) in records.paymentRecords {
+            let key = "payment|\(ref)"
+            // A payment is registered on its invoice: the invoice is part of its input.
+            var input = CanonicalCoding.combine(Self.derivation, records.paymentSignatures[ref] ?? 0)
+            if let invoiceRef = state.fields["invoiceRef"].flatMap({ try? $0.decode(ExternalRef.self) }),
+                let invoice = records.invoiceSignatures[invoiceRef]
+            {
+                input = CanonicalCoding.combine(input, invoice)
+            }
+            if settled(key, input) { continue }
+            guard let payment = records.payment(ref), payment.status == .succeeded, let invoiceRef = payment.invoiceRef,
+                let invoice = records.routableInvoice(invoiceRef), invoice.status != .void
+            else { continue }
+            result.append(Desired("payment|\(payment.ref)", .registerPayment(payment), input: input))
+        }
+        // A refund finds its invoice through any invoice or payment: all of them are its input, with its own values.
+        var creditNotes: Set<ExternalRef> = []
+        for (ref, state) in aggregate.records(of: .refund) {
+            let key = "refund|\(ref)"
+            let input = CanonicalCoding.combine(ledger, state.signature)
+            if settled(key, input) {
+                creditNotes.insert(ref)
                 continue
             }
-            result.append(("payment|\(payment.ref)", .registerPayment(payment)))
-        }
-        for (ref, state) in aggregate.records(of: .refund) {
             guard var refund = state.decode(Refund.self), refund.status == "succeeded" else { continue }
+            let invoices = records.routableInvoices()
+            let payments = records.payments()
             if refund.invoiceRef == nil, let chargeID = refund.chargeID {
                 refund.invoiceRef =
                     invoices.values.first { $0.chargeID == chargeID }?.ref
@@ -214,22 +266,24 @@ public struct CommandRouter: Sendable {
                 payments.contains(where: { $0.invoiceRef == invoiceRef && $0.status == .succeeded })
                     || invoices[invoiceRef]?.amountPaidMinor ?? 0 > 0
             else { continue }
-            result.append(("refund|\(ref)", .createRefund(refund)))
+            creditNotes.insert(refund.ref)
+            result.append(Desired(key, .createRefund(refund), input: input))
         }
         // After payments and credit notes: what the customer's credit paid of each paid invoice — once the payments
         // the source counts and the credit notes it names are here, so their commands go first and the target never
-        // waits on one queued behind this.
-        let creditNotes = Set(
-            result.compactMap { _, command -> ExternalRef? in if case .createRefund(let refund) = command { refund.ref } else { nil } })
-        for (ref, _) in aggregate.records(of: .invoice) {
-            guard let invoice = invoices[ref], invoice.status == .paid, let credit = invoice.creditAppliedMinor, credit > 0,
-                let currency = invoice.currency
+        // waits on one queued behind this. Only invoices that say a credit paid part of them are decoded for it.
+        for (ref, state) in records.invoiceRecords {
+            guard let applied = state.fields["creditAppliedMinor"], applied != .null,
+                let invoice = records.routableInvoice(ref), invoice.status == .paid, let credit = invoice.creditAppliedMinor,
+                credit > 0, let currency = invoice.currency
             else { continue }
-            let paid = payments.filter { $0.invoiceRef == ref && $0.status == .succeeded }.reduce(0) { $0 + $1.amount.amountMinor }
+            let paid = records.payments().filter { $0.invoiceRef == ref && $0.status == .succeeded }.reduce(0) {
+                $0 + $1.amount.amountMinor
+            }
             guard paid >= invoice.amountPaidMinor ?? 0, (invoice.appliedCreditRefs ?? []).allSatisfy(creditNotes.contains)
             else { continue }
             result.append(
-                (
+                Desired(
                     "credit|\(ref)",
                     .applyCredit(
                         InvoiceCredit(
@@ -238,16 +292,19 @@ public struct CommandRouter: Sendable {
                 ))
         }
         for customer in customers {
-            let standing = StandingRule.standing(of: customer.ref, invoices: decodedInvoices, payments: payments)
             let key = "standing|\(customer.ref)"
+            if settled(key, ledger) { continue }
+            let standing = StandingRule.standing(
+                of: customer.ref, invoices: records.standingInvoices(), payments: records.payments())
             // A customer who was never past due needs no standing command.
             if standing.state == .good && aggregate.emitted["\(target)|\(key)"] == nil { continue }
             result.append(
-                (
+                Desired(
                     key,
                     .setStanding(
                         Standing(customerRef: standing.customerRef, state: standing.state, since: standing.since, overdue: standing.overdue)
-                    )
+                    ),
+                    input: ledger
                 ))
         }
         return result

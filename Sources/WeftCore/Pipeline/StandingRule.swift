@@ -9,8 +9,37 @@ public enum StandingRule {
     /// The standing for `customerRef` given the aggregate's records.
     public static func standing(of customerRef: ExternalRef, in aggregate: Aggregate) -> Standing {
         standing(
-            of: customerRef, invoices: aggregate.records(of: .invoice).compactMap { $0.state.decode(Invoice.self) },
+            of: customerRef, invoices: ledgerInvoices(aggregate.records(of: .invoice)),
             payments: aggregate.records(of: .payment).compactMap { $0.state.decode(Payment.self) })
+    }
+
+    /// Every readable invoice among `records`, drafts too, in their order, holding only what the rule reads (status,
+    /// currency, amounts, when paid): the rest of an invoice, its lines above all, is not decoded, so deriving the
+    /// standing of a customer with years of invoices stays cheap.
+    static func ledgerInvoices(_ records: [(ref: ExternalRef, state: RecordState)]) -> [Invoice] {
+        records.compactMap { _, state in
+            guard let facts = state.decode(LedgerFacts.self) else { return nil }
+            var invoice = Invoice(ref: facts.ref, customerRef: facts.customerRef)
+            invoice.status = facts.status
+            invoice.currency = facts.currency
+            invoice.totalMinor = facts.totalMinor
+            invoice.amountDueMinor = facts.amountDueMinor
+            invoice.amountRemainingMinor = facts.amountRemainingMinor
+            invoice.paidAt = facts.paidAt
+            return invoice
+        }
+    }
+
+    /// The fields of an invoice the rule reads.
+    private struct LedgerFacts: Decodable {
+        var ref: ExternalRef
+        var customerRef: ExternalRef
+        var status: InvoiceStatus?
+        var currency: CurrencyCode?
+        var totalMinor: Int64?
+        var amountDueMinor: Int64?
+        var amountRemainingMinor: Int64?
+        var paidAt: Date?
     }
 
     /// The standing for `customerRef` given the aggregate's invoices and payments already decoded, in record order.
