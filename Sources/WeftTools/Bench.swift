@@ -45,6 +45,10 @@ public struct Bench: Sendable {
         /// Top-level YAML appended to each node's configuration (e.g. `pipeline: { batch_size: 32 }`), to measure a
         /// setting; empty: the defaults.
         public var nodeConfiguration: String
+        /// Months of paid invoices each customer of phase 1 builds up (0: the standard story). The events go month by
+        /// month across all customers, so each is processed against a customer holding every earlier month: what an
+        /// event costs as customers age.
+        public var historyMonths: Int = 0
 
         public init(
             executable: String, events: Int, concurrency: Int, outputPath: String, workDir: String, synchronousFull: Bool = true,
@@ -112,6 +116,8 @@ public struct Bench: Sendable {
         public var dealToOrderP99Ms: Double = 0
         /// What `--node-config` appended to each node's configuration (empty: the defaults were measured).
         public var nodeConfiguration = ""
+        /// Months of history per customer in phase 1 (0: the standard story).
+        public var historyMonths = 0
 
         enum CodingKeys: String, CodingKey {
             case events, concurrency, store, nodes
@@ -140,6 +146,7 @@ public struct Bench: Sendable {
             case dealToOrderP50Ms = "deal_to_order_p50_ms"
             case dealToOrderP99Ms = "deal_to_order_p99_ms"
             case nodeConfiguration = "node_config"
+            case historyMonths = "history_months"
         }
 
         /// The closing line.
@@ -149,6 +156,7 @@ public struct Bench: Sendable {
                     ? String(
                         format: " deals_to_orders_per_s=%.1f deal_to_order_p50_ms=%.1f deal_to_order_p99_ms=%.1f", dealsToOrdersPerSecond,
                         dealToOrderP50Ms, dealToOrderP99Ms) : "")
+                + (historyMonths > 0 ? " history_months=\(historyMonths)" : "")
         }
 
         var base: String {
@@ -289,7 +297,13 @@ public struct Bench: Sendable {
     ) async throws -> Figures {
         let load = WebhookLoad(endpoints: servers.map { ("127.0.0.1", $0.port) }, secret: secret)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        let story = StripeEventFactory(prefix: "B\(runID)x").story(customers: max(1, Int((Double(options.events) / 3.9).rounded(.up))))
+        let factory = StripeEventFactory(prefix: "B\(runID)x")
+        let months = options.historyMonths
+        let story =
+            months > 0
+            ? factory.history(
+                customers: max(1, Int((Double(options.events) / (1 + 2.5 * Double(months))).rounded(.up))), months: months)
+            : factory.story(customers: max(1, Int((Double(options.events) / 3.9).rounded(.up))))
         let events = Array(story.events.prefix(options.events))
         logger.info("bench: phase 1", metadata: ["events": "\(events.count)", "concurrency": "\(options.concurrency)"])
         func cpuSeconds() -> (serve: Double, odoo: Double) {
@@ -348,6 +362,7 @@ public struct Bench: Sendable {
         figures.serveCPUMicrosPerEvent = (cpuAfter.serve - cpuBefore.serve) * 1e6 / Double(max(1, events.count))
         figures.odooCPUMicrosPerEvent = (cpuAfter.odoo - cpuBefore.odoo) * 1e6 / Double(max(1, events.count))
         figures.nodeConfiguration = options.nodeConfiguration
+        figures.historyMonths = options.historyMonths
         if crm != nil {
             figures.deals = options.deals
             figures.dealsToOrdersPerSecond = dealFigures.perSecond

@@ -108,6 +108,40 @@ public struct StripeEventFactory: Sendable {
         return story
     }
 
+    /// Customers with a billing history: each created, then `months` monthly invoices, each finalized and paid (in the
+    /// current shape also its `invoice_payment.paid`). The events go month by month across all customers, as a real
+    /// history arrives: every invoice event of a later month meets a customer that already holds the earlier months.
+    public func history(customers count: Int, months: Int, startingAt start: Int64 = 1_750_000_000) -> Story {
+        var story = Story(events: [], customers: [], invoices: [], paidInvoices: [], refunds: [], pastDueCustomers: [])
+        let month: Int64 = 30 * 86_400
+        for index in 0..<count {
+            let customer = "cus_\(prefix)\(index)"
+            let current = index % 2 == 1
+            story.customers.insert(customer)
+            story.events.append(
+                customerCreated(
+                    customer, name: "Customer \(prefix)\(index)", email: "c\(index)@\(prefix).example",
+                    at: start + Int64(index % 1000), apiVersion: current ? Self.currentAPIVersion : Self.apiVersion))
+        }
+        for number in 0..<max(0, months) {
+            for index in 0..<count {
+                let customer = "cus_\(prefix)\(index)"
+                let current = index % 2 == 1
+                let id = "in_\(prefix)\(index)m\(number)"
+                let amount = Int64(1000 + (index % 50) * 100)
+                let at = start + Int64(index % 1000) + month * Int64(number + 1)
+                story.events.append(
+                    invoice(id, customer: customer, status: "open", amount: amount, type: "invoice.finalized", at: at, current: current))
+                story.events.append(
+                    invoice(id, customer: customer, status: "paid", amount: amount, type: "invoice.paid", at: at + 60, current: current))
+                if current { story.events.append(invoicePaymentPaid(invoice: id, customer: customer, amount: amount, at: at + 61)) }
+                story.invoices.insert(id)
+                story.paidInvoices.insert(id)
+            }
+        }
+        return story
+    }
+
     /// `customer.created` / `customer.updated`.
     public func customerCreated(
         _ id: String, name: String, email: String, at created: Int64, type: String = "customer.created",

@@ -32,10 +32,22 @@ struct Bench: AsyncParsableCommand {
         name: .long,
         help: "Top-level YAML appended to each node's config, to measure a setting (e.g. 'pipeline: { batch_size: 32 }').")
     var nodeConfig = ""
+    @Option(
+        name: .long,
+        help: "Months of paid invoices per customer in the full-load phase, sent month by month (0: the standard story).")
+    var historyMonths = 0
+    @Option(
+        name: .long,
+        help: "The weft executable to run as the server and the Odoo simulator (default: this one), to compare two builds.")
+    var executable: String?
 
     func validate() throws {
         try HarnessStore.validate(store: store, nodes: nodes)
         if deals < 0 { throw ValidationError("--deals is 0 or more") }
+        if historyMonths < 0 { throw ValidationError("--history-months is 0 or more") }
+        if let executable, !FileManager.default.isExecutableFile(atPath: executable) {
+            throw ValidationError("--executable \(executable) is not an executable file")
+        }
     }
 
     func run() async throws {
@@ -46,12 +58,14 @@ struct Bench: AsyncParsableCommand {
         let client = HTTPClient(
             eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration(connectionsPerHost: max(16, concurrency)))
         do {
-            let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            let executable = self.executable ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            var options = WeftTools.Bench.Options(
+                executable: executable, events: events, concurrency: concurrency, outputPath: output, workDir: work,
+                synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes, lookups: lookups,
+                lookupConcurrency: lookupConcurrency, deals: deals, nodeConfiguration: nodeConfig)
+            options.historyMonths = historyMonths
             let figures = try await WeftTools.Bench(
-                options: .init(
-                    executable: executable, events: events, concurrency: concurrency, outputPath: output, workDir: work,
-                    synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes, lookups: lookups,
-                    lookupConcurrency: lookupConcurrency, deals: deals, nodeConfiguration: nodeConfig),
+                options: options,
                 logger: Logger(label: "weft.bench")
             ).run(client: client)
             try? await client.shutdown()

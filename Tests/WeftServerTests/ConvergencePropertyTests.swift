@@ -144,6 +144,27 @@ struct ConvergencePropertyTests {
         #expect(pastDue.count == Self.story.pastDueCustomers.count)
     }
 
+    /// The benchmark's history story (`weft bench --history-months`): all customers first, then month by month an
+    /// invoice finalized and paid for each. Every invoice ends paid with one payment, and each month costs exactly
+    /// its own commands, nothing re-sent for the months before.
+    @Test func aHistoryMonthByMonthCostsEachMonthItsOwnCommands() {
+        let history = StripeEventFactory(prefix: "Y").history(customers: 3, months: 4)
+        #expect(history.events.prefix(3).allSatisfy { $0.type == "customer.created" })
+        // Even customers are in the older API shape (the payment rides on `invoice.paid`), odd ones in the current.
+        #expect(history.events.count == 3 + 4 * (2 + 3 + 2))
+        #expect(history.invoices.count == 12 && history.paidInvoices == history.invoices)
+        let (target, emitted) = Self.process(history.events, runs: 1)
+        // A month of an older-shape customer: the open invoice, the paid one and its payment. Of a current-shape one,
+        // those and, when `invoice_payment.paid` names the payment intent, the invoice and its payment once more.
+        #expect(emitted == 3 + 4 * (3 + 5 + 3))
+        let paid = target.values.filter {
+            if case .upsertInvoice(let command) = $0 { return command.invoice.status == .paid }
+            return false
+        }
+        #expect(paid.count == 12)
+        #expect(target.keys.filter { $0.hasPrefix("register_payment|") }.count == 12)
+    }
+
     /// A claim hands out runs of one entity's events, routed once after the last: the same target state, with fewer
     /// commands on the way (none for the states the run went through).
     @Test func runsOfAnEntitysEventsConvergeWithFewerCommands() async {
