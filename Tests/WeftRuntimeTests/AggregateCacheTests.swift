@@ -24,4 +24,31 @@ struct AggregateCacheTests {
         #expect(cache.entries(for: [EntityKey("m999")]).count == 1)
         #expect(AggregateCache(capacity: 0).count == 0)
     }
+
+    func aggregate(records count: Int) -> StoredAggregate {
+        var aggregate = Aggregate()
+        for index in 0..<count { aggregate.records["stripe/invoice/in_\(index)"] = RecordState() }
+        return StoredAggregate(aggregate: aggregate, version: 1)
+    }
+
+    /// Customers with long histories weigh what they hold: the cache keeps fewer of them, never more records than its
+    /// bound, and one bigger than the whole bound not at all.
+    @Test func isBoundedByTheRecordsItHolds() {
+        let cache = AggregateCache(capacity: 100, records: 50)
+        for index in 0..<3 { cache.store(aggregate(records: 20), for: EntityKey("k\(index)")) }
+        #expect(cache.count == 2 && cache.records == 40)
+        #expect(Set(cache.entries(for: (0..<3).map { EntityKey("k\($0)") }).keys) == [EntityKey("k1"), EntityKey("k2")])
+        // An entry that grows is weighed again.
+        cache.store(aggregate(records: 30), for: EntityKey("k2"))
+        #expect(cache.count == 2 && cache.records == 50)
+        cache.store(aggregate(records: 31), for: EntityKey("k2"))
+        #expect(cache.count == 1 && cache.records == 31)
+        cache.forget([EntityKey("k2")])
+        #expect(cache.count == 0 && cache.records == 0)
+        cache.store(aggregate(records: 51), for: EntityKey("huge"))
+        #expect(cache.count == 0 && cache.records == 0)
+        // Small ones are counted as one record at least.
+        for index in 0..<60 { cache.store(aggregate(records: 0), for: EntityKey("e\(index)")) }
+        #expect(cache.count == 50 && cache.records == 50)
+    }
 }

@@ -4,27 +4,36 @@ public import WeftCore
 /// The decoded aggregates this node committed last, so the next event of the same entity skips reading and decoding
 /// its state again. Never trusted blindly: the pipeline passes the cached versions to
 /// `Store.loadAggregates(_:known:)`, and only a key whose stored version is still the cached one is served from
-/// here. Bounded; the oldest entries go first.
+/// here. Bounded in entries and in records (a customer with years of invoices weighs what it holds, so memory stays
+/// bounded however old the customers are); the oldest entries go first.
 public final class AggregateCache: Sendable {
     private struct State {
-        var entries: [EntityKey: StoredAggregate] = [:]
+        var entries: [EntityKey: (aggregate: StoredAggregate, weight: Int)] = [:]
         var order: [EntityKey] = []
         var head = 0
+        /// The records of every entry together.
+        var weight = 0
     }
 
     private let state = Mutex(State())
     /// Most entries kept.
     public let capacity: Int
+    /// Most records kept, over all entries (an aggregate holding more than this is not kept at all).
+    public let recordCapacity: Int
 
-    public init(capacity: Int) {
+    public init(capacity: Int, records: Int = AggregateCache.defaultRecordCapacity) {
         self.capacity = max(0, capacity)
+        self.recordCapacity = max(0, records)
     }
+
+    /// About 6 KB of memory per decoded record: some 100 MB at most.
+    public static let defaultRecordCapacity = 16_384
 
     /// The cached aggregates among `keys`.
     public func entries(for keys: [EntityKey]) -> [EntityKey: StoredAggregate] {
         state.withLock { state in
             var found: [EntityKey: StoredAggregate] = [:]
-            for key in keys { if let entry = state.entries[key] { found[key] = entry } }
+            for key in keys { if let entry = state.entries[key] { found[key] = entry.aggregate } }
             return found
         }
     }
@@ -32,10 +41,16 @@ public final class AggregateCache: Sendable {
     /// Keeps `aggregate` as the latest committed state of `key`.
     public func store(_ aggregate: StoredAggregate, for key: EntityKey) {
         guard capacity > 0 else { return }
+        let weight = max(1, aggregate.aggregate.records.count)
         state.withLock { state in
-            if state.entries.updateValue(aggregate, forKey: key) == nil { state.order.append(key) }
-            while state.entries.count > capacity, state.head < state.order.count {
-                state.entries[state.order[state.head]] = nil
+            if let previous = state.entries.updateValue((aggregate, weight), forKey: key) {
+                state.weight -= previous.weight
+            } else {
+                state.order.append(key)
+            }
+            state.weight += weight
+            while state.entries.count > capacity || state.weight > recordCapacity, state.head < state.order.count {
+                if let evicted = state.entries.removeValue(forKey: state.order[state.head]) { state.weight -= evicted.weight }
                 state.head += 1
             }
             if state.head > capacity {
@@ -48,10 +63,15 @@ public final class AggregateCache: Sendable {
     /// Forgets `keys` (their stored state moved on elsewhere, or is gone).
     public func forget(_ keys: some Sequence<EntityKey>) {
         state.withLock { state in
-            for key in keys { state.entries[key] = nil }
+            for key in keys {
+                if let forgotten = state.entries.removeValue(forKey: key) { state.weight -= forgotten.weight }
+            }
         }
     }
 
     /// How many aggregates are cached.
     public var count: Int { state.withLock { $0.entries.count } }
+
+    /// How many records the cached aggregates hold together.
+    public var records: Int { state.withLock { $0.weight } }
 }
