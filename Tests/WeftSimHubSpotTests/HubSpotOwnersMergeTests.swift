@@ -1,8 +1,10 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOHTTP1
 import Testing
 import WeftConnectors
+import WeftCore
 import WeftSimKit
 
 @testable import WeftSimHubSpot
@@ -231,6 +233,22 @@ private func create(_ simulator: HubSpotSimulator, _ type: String, _ properties:
             #expect(user["propertyValue"] == "CFO")
             #expect(user["changeSource"] == "CRM_UI")
             #expect(user["sourceId"] == "userId:1001")
+        }
+    }
+}
+
+/// An owner whose address has a non-ASCII letter is found by it (the query carries it percent-encoded as UTF-8).
+@Suite struct HubSpotOwnerLookupTests {
+    @Test func anInternationalizedAddressIsSentEscapedAndFound() async throws {
+        let simulator = HubSpotSimulator(
+            configuration: .init(
+                accessTokens: [token], owners: [.init(id: 601, email: "zoë@exämple.test", firstName: "Zoë")]))
+        try await withServer(simulator) { base in
+            let client = HubSpotClient(
+                http: OutboundHTTPClient(client: HTTPClient.shared, gate: OpenGate()),
+                configuration: HubSpotConfiguration(baseURL: base, accessToken: token))
+            let found = try await client.owners(email: "zoë@exämple.test", logger: Logger(label: "test.hubspot.owners"))
+            #expect(found.map(\.id) == ["601"])
         }
     }
 }

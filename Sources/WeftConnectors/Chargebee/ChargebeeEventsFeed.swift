@@ -93,7 +93,7 @@ public struct ChargebeeEventsFeed: Sendable {
         let after = Int64(since.timeIntervalSince1970.rounded(.down)) - 1
         url += "/api/v2/events?limit=\(min(max(limit, 1), 100))&occurred_at%5Bafter%5D=\(after)"
         url += "&sort_by%5Basc%5D=occurred_at"
-        if let offset { url += "&offset=\(StripeEventsFeed.percentEncoded(offset))" }
+        if let offset { url += "&offset=\(FormEncoding.escape(offset))" }
         var headers = HTTPHeaders()
         let credentials = Data("\(configuration.apiKey):".utf8).base64EncodedString()
         headers.add(name: "Authorization", value: "Basic \(credentials)")

@@ -48,12 +48,14 @@ extension HubSpotClient {
     /// `GET {owners}?email=…`: the active owners with this email (HubSpot matches it exactly), following
     /// `paging.next.after`.
     package func owners(email: String, logger: Logger) async throws(HubSpotAPIError) -> [HubSpotOwner] {
-        let encoded = email.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? email
+        // RFC 3986's unreserved characters only: `.alphanumerics` would let a non-ASCII letter of an internationalized
+        // address into the URL unescaped.
+        let encoded = FormEncoding.escape(email)
         var owners: [HubSpotOwner] = []
         var after: String?
         repeat {
             var path = "\(ownersPath)?email=\(encoded)&limit=100"
-            if let after { path += "&after=\(after)" }
+            if let after { path += "&after=\(FormEncoding.escape(after))" }
             let answer = try await send(.GET, path, body: nil, type: nil, logger: logger)
             owners.append(contentsOf: (answer["results"]?.arrayValue ?? []).compactMap(HubSpotOwner.init(json:)))
             after = answer["paging"]?["next"]?["after"]?.stringValue

@@ -94,7 +94,7 @@ public struct StripeEventsFeed: Sendable {
         while url.hasSuffix("/") { url.removeLast() }
         let created = Int64(createdAtOrAfter.timeIntervalSince1970.rounded(.down))
         url += "/v1/events?limit=\(min(max(limit, 1), 100))&created%5Bgte%5D=\(created)"
-        if let startingAfter { url += "&starting_after=\(Self.percentEncoded(startingAfter.rawValue))" }
+        if let startingAfter { url += "&starting_after=\(FormEncoding.escape(startingAfter.rawValue))" }
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(configuration.secretKey)")
         headers.add(name: "Accept", value: "application/json")
@@ -171,12 +171,6 @@ public struct StripeEventsFeed: Sendable {
             }
         }
         return Page(events: events, hasMore: head.has_more ?? false)
-    }
-
-    static func percentEncoded(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
     private struct ListHead: Decodable {
