@@ -60,7 +60,8 @@ public struct CommandRouter: Sendable {
                 : crms.contains(target)
                     ? crmCommands(aggregate: aggregate, target: target).map { Desired($0.0, $0.1) }
                     : desiredCommands(aggregate: aggregate, target: target)
-            for (key, payload, input) in desired.map({ ($0.key, $0.command, $0.input) }) {
+            for item in desired {
+                let (key, payload, input) = (item.key, item.command, item.input)
                 let bytes = (try? CanonicalCoding.encode(payload)) ?? Data()
                 let fingerprint = CanonicalCoding.fingerprint(bytes)
                 let emissionKey = "\(target)|\(key)"
@@ -217,7 +218,7 @@ public struct CommandRouter: Sendable {
         let ledger = records.ledgerSignature
         for (ref, _) in records.invoiceRecords {
             let key = "invoice|\(ref)"
-            let input = CanonicalCoding.combine(Self.derivation, records.invoiceSignatures[ref] ?? 0)
+            let input = records.invoiceInput(ref)
             if settled(key, input) { continue }
             guard let invoice = records.routableInvoice(ref) else { continue }
             if invoice.status == .void && aggregate.emitted["\(target)|\(key)"] == nil { continue }
@@ -228,13 +229,7 @@ public struct CommandRouter: Sendable {
         }
         for (ref, state) in records.paymentRecords {
             let key = "payment|\(ref)"
-            // A payment is registered on its invoice: the invoice is part of its input.
-            var input = CanonicalCoding.combine(Self.derivation, records.paymentSignatures[ref] ?? 0)
-            if let invoiceRef = state.fields["invoiceRef"].flatMap({ try? $0.decode(ExternalRef.self) }),
-                let invoice = records.invoiceSignatures[invoiceRef]
-            {
-                input = CanonicalCoding.combine(input, invoice)
-            }
+            let input = records.paymentInput(ref, state)
             if settled(key, input) { continue }
             guard let payment = records.payment(ref), payment.status == .succeeded, let invoiceRef = payment.invoiceRef,
                 let invoice = records.routableInvoice(invoiceRef), invoice.status != .void

@@ -40,6 +40,20 @@ struct RoutedRecords {
         ledgerSignature = ledger
     }
 
+    /// What an invoice's command is derived from: the invoice alone (not the customer snapshot it carries).
+    func invoiceInput(_ ref: ExternalRef) -> UInt64 {
+        CanonicalCoding.combine(CommandRouter.derivation, invoiceSignatures[ref] ?? 0)
+    }
+
+    /// What a payment's command is derived from: the payment, and the invoice it is registered on.
+    func paymentInput(_ ref: ExternalRef, _ state: RecordState) -> UInt64 {
+        let input = CanonicalCoding.combine(CommandRouter.derivation, paymentSignatures[ref] ?? 0)
+        guard let invoiceRef = state.fields["invoiceRef"].flatMap({ try? $0.decode(ExternalRef.self) }),
+            let invoice = invoiceSignatures[invoiceRef]
+        else { return input }
+        return CanonicalCoding.combine(input, invoice)
+    }
+
     /// The invoice, decoded (`nil`: no such record, or not readable).
     mutating func invoice(_ ref: ExternalRef) -> Invoice? {
         if let cached = invoices[ref] { return cached }
