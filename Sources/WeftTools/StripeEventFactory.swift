@@ -52,19 +52,24 @@ public struct StripeEventFactory: Sendable {
                 return time
             }
             let current = index % 2 == 1
+            /// When each invoice was finalized: every later event's invoice was issued then.
+            var issued: [String: Int64] = [:]
             func invoice(
                 _ id: String, customer: String, status: String, amount: Int64, type: String, at created: Int64,
                 attempt: Int = 0
             ) -> StripeTestEvent {
-                self.invoice(
+                let issuedAt = issued[id] ?? created
+                issued[id] = issuedAt
+                return self.invoice(
                     id, customer: customer, status: status, amount: amount, type: type, at: created, attempt: attempt,
-                    current: current)
+                    current: current, issuedAt: issuedAt)
             }
             /// `invoice.paid`, and in the current shape the `invoice_payment.paid` that follows it.
             func paid(_ id: String, amount: Int64) -> [StripeTestEvent] {
-                let event = invoice(id, customer: customer, status: "paid", amount: amount, type: "invoice.paid", at: next())
+                let paidAt = next()
+                let event = invoice(id, customer: customer, status: "paid", amount: amount, type: "invoice.paid", at: paidAt)
                 guard current else { return [event] }
-                return [event, invoicePaymentPaid(invoice: id, customer: customer, amount: amount, at: next())]
+                return [event, invoicePaymentPaid(invoice: id, customer: customer, amount: amount, at: next(), paidAt: paidAt)]
             }
             story.customers.insert(customer)
             story.events.append(
@@ -133,8 +138,13 @@ public struct StripeEventFactory: Sendable {
                 story.events.append(
                     invoice(id, customer: customer, status: "open", amount: amount, type: "invoice.finalized", at: at, current: current))
                 story.events.append(
-                    invoice(id, customer: customer, status: "paid", amount: amount, type: "invoice.paid", at: at + 60, current: current))
-                if current { story.events.append(invoicePaymentPaid(invoice: id, customer: customer, amount: amount, at: at + 61)) }
+                    invoice(
+                        id, customer: customer, status: "paid", amount: amount, type: "invoice.paid", at: at + 60, current: current,
+                        issuedAt: at))
+                if current {
+                    story.events.append(
+                        invoicePaymentPaid(invoice: id, customer: customer, amount: amount, at: at + 61, paidAt: at + 60))
+                }
                 story.invoices.insert(id)
                 story.paidInvoices.insert(id)
             }
@@ -158,12 +168,15 @@ public struct StripeEventFactory: Sendable {
     }
 
     /// An invoice event with one line. `status` is the invoice's status at that moment. `current`: the current API
-    /// version's shape (no `charge`, `payment_intent`, `subscription` or `paid`; `parent` instead).
+    /// version's shape (no `charge`, `payment_intent`, `subscription` or `paid`; `parent` instead). `issuedAt`: when
+    /// the invoice was created and finalized (`created` and `status_transitions.finalized_at` of every event of one
+    /// invoice, as Stripe keeps them); the event's own time when `nil`. A paid invoice was paid at the event's time.
     public func invoice(
         _ id: String, customer: String, status: String, amount: Int64, type: String, at created: Int64, attempt: Int = 0,
-        current: Bool = false
+        current: Bool = false, issuedAt: Int64? = nil
     ) -> StripeTestEvent {
         let paid = status == "paid"
+        let issued = issuedAt ?? created
         var object: JSONValue = [
             "id": .string(id), "object": "invoice", "customer": .string(customer), "status": .string(status),
             "number": .string("WEFT-\(id.suffix(8).uppercased())"), "currency": "usd",
@@ -171,9 +184,9 @@ public struct StripeEventFactory: Sendable {
             "subtotal": .int(amount), "tax": nil, "total": .int(amount), "attempt_count": .int(Int64(attempt)),
             "attempted": .bool(attempt > 0 || paid), "paid": .bool(paid),
             "charge": paid ? .string("ch_\(id)") : nil, "payment_intent": .string("pi_\(id)"), "subscription": nil,
-            "customer_name": nil, "customer_email": nil, "created": .int(created), "due_date": nil, "livemode": false,
+            "customer_name": nil, "customer_email": nil, "created": .int(issued), "due_date": nil, "livemode": false,
             "status_transitions": [
-                "finalized_at": .int(created), "paid_at": paid ? .int(created) : nil, "voided_at": nil,
+                "finalized_at": .int(issued), "paid_at": paid ? .int(created) : nil, "voided_at": nil,
                 "marked_uncollectible_at": nil,
             ],
             "lines": [
@@ -227,14 +240,17 @@ public struct StripeEventFactory: Sendable {
         return event(type: type, object: object, customer: customer, created: created)
     }
 
-    /// `invoice_payment.paid` (current versions): names only the invoice and the payment intent that paid it.
-    public func invoicePaymentPaid(invoice: String, customer: String, amount: Int64, at created: Int64) -> StripeTestEvent {
+    /// `invoice_payment.paid` (current versions): names only the invoice and the payment intent that paid it. `paidAt`:
+    /// when it was paid (the invoice's `status_transitions.paid_at`); the event's time when `nil`.
+    public func invoicePaymentPaid(
+        invoice: String, customer: String, amount: Int64, at created: Int64, paidAt: Int64? = nil
+    ) -> StripeTestEvent {
         let object: JSONValue = [
             "id": .string("inpay_\(invoice)"), "object": "invoice_payment", "amount_paid": .int(amount),
             "amount_requested": .int(amount), "created": .int(created), "currency": "usd", "invoice": .string(invoice),
             "is_default": true, "livemode": false,
             "payment": ["type": "payment_intent", "payment_intent": .string("pi_\(invoice)")], "status": "paid",
-            "status_transitions": ["canceled_at": nil, "paid_at": .int(created)],
+            "status_transitions": ["canceled_at": nil, "paid_at": .int(paidAt ?? created)],
         ]
         return event(
             type: "invoice_payment.paid", object: object, customer: customer, created: created,

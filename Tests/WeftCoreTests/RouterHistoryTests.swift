@@ -77,11 +77,42 @@ struct RouterHistoryTests {
         apply(&aggregate, invoiceRef(24), invoiceFields(24, status: "paid"), at: 201)
         let (ref, fields) = payment(24, .succeeded)
         apply(&aggregate, ref, fields, at: 201)
-        #expect(
-            router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == [
-                "upsert_invoice", "register_payment",
-            ])
+        // Paying the invoice books its payment; the invoice itself was booked when it was issued.
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["register_payment"])
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+    }
+
+    /// The current Stripe shape reports a paid invoice three times: `invoice.finalized` (open), `invoice.paid` (paid,
+    /// with its payment) and `invoice_payment.paid` (the payment intent and charge linked to both). The ledger is sent
+    /// the invoice once and its payment once; a later change to what was booked sends the invoice as it is now.
+    @Test func aPaidInvoiceIsSentOnceAndItsPaymentOnceWhateverLinksThemLater() {
+        let router = CommandRouter(flows: flows, ownership: .init())
+        var aggregate = customerWithHistory(months: 3, router: router)
+        var open = invoiceFields(3, status: "open")
+        open["chargeID"] = nil
+        apply(&aggregate, invoiceRef(3), open, at: 600)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["upsert_invoice"])
+
+        var paid = invoiceFields(3, status: "paid")
+        paid["chargeID"] = nil
+        paid["paidAt"] = .int(601_000)
+        apply(&aggregate, invoiceRef(3), paid, at: 601)
+        let (paymentRef, payment) = payment(3, .succeeded)
+        var unlinked = payment
+        unlinked["chargeID"] = nil
+        apply(&aggregate, paymentRef, unlinked, at: 601)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["register_payment"])
+
+        let intent = ExternalRef(system: "stripe", kind: .payment, id: "pi_3")
+        apply(&aggregate, invoiceRef(3), ["paymentRef": CanonicalCoding.jsonValue(intent), "chargeID": "ch_3"], at: 602)
+        apply(&aggregate, paymentRef, ["chargeID": "ch_3"], at: 602)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+
+        apply(&aggregate, invoiceRef(3), ["dueAt": .int(700_000)], at: 603)
+        let changed = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        #expect(changed.map(\.payload.kind) == ["upsert_invoice"])
+        guard case .upsertInvoice(let upsert) = changed.first?.payload else { return }
+        #expect(upsert.invoice.status == .paid && upsert.invoice.paymentRef == intent && upsert.invoice.chargeID == "ch_3")
     }
 
     /// The standing follows every invoice and payment however old: a failed attempt on a new invoice makes the
@@ -103,7 +134,7 @@ struct RouterHistoryTests {
         let (paidRef, paid) = payment(12, .succeeded, attempt: 2)
         apply(&aggregate, paidRef, paid, at: 303)
         let cleared = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
-        #expect(cleared.map(\.payload.kind) == ["upsert_invoice", "register_payment", "set_standing"])
+        #expect(cleared.map(\.payload.kind) == ["register_payment", "set_standing"])
         if case .setStanding(let standing) = cleared.last?.payload { #expect(standing.state == .good) }
     }
 
@@ -135,5 +166,42 @@ struct RouterHistoryTests {
         if case .createRefund(let routed) = commands.first?.payload { #expect(routed.invoiceRef == invoiceRef(7)) }
         apply(&aggregate, invoiceRef(12), invoiceFields(12, status: "open"), at: 501)
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["upsert_invoice"])
+    }
+
+    /// What routing signs of an invoice's and a payment's fields (`bookedFields`, without decoding) and what it
+    /// fingerprints of their commands (`booked`, typed) are one projection: equal for a record with every field set,
+    /// and the typed one holds none of the fields the other leaves out.
+    @Test func theFieldAndTypedProjectionsOfWhatIsBookedAgree() throws {
+        var invoice = Invoice(ref: invoiceRef(1), customerRef: customerRef)
+        invoice.subscriptionRef = ExternalRef(system: "stripe", kind: .subscription, id: "sub_1")
+        (invoice.number, invoice.currency, invoice.status) = ("INV-1", .eur, .paid)
+        invoice.lines = [InvoiceLine(description: "Pro", quantity: 2, unitAmountMinor: 500, amountMinor: 1000)]
+        (invoice.subtotalMinor, invoice.taxMinor, invoice.totalMinor) = (1000, 200, 1200)
+        (invoice.amountDueMinor, invoice.amountPaidMinor, invoice.amountRemainingMinor) = (1200, 1200, 0)
+        (invoice.issuedAt, invoice.dueAt, invoice.paidAt) = (
+            Date(timeIntervalSince1970: 1), Date(timeIntervalSince1970: 2), Date(timeIntervalSince1970: 3)
+        )
+        invoice.paymentRef = ExternalRef(system: "stripe", kind: .payment, id: "pi_1")
+        (invoice.chargeID, invoice.customerName, invoice.customerEmail) = ("ch_1", "Acme", "a@acme.test")
+        invoice.creditAppliedMinor = 100
+        invoice.appliedCreditRefs = [ExternalRef(system: "stripe", kind: .refund, id: "cn_1")]
+        let fields = try #require(CanonicalCoding.jsonValue(invoice).objectValue)
+        #expect(Set(fields.keys).isSuperset(of: Invoice.settlementFields))
+        let typed = try #require(CanonicalCoding.jsonValue(invoice.booked).objectValue)
+        #expect(Invoice.bookedFields(fields) == Invoice.bookedFields(typed))
+        #expect(Set(typed.keys).isDisjoint(with: Invoice.settlementFields))
+        #expect(invoice.booked.status == .open && Invoice.bookedFields(fields)["status"] == "issued")
+        for status in [InvoiceStatus.draft, .void] {
+            invoice.status = status
+            #expect(invoice.booked.status == status)
+        }
+
+        let (_, paymentFields) = payment(1, .failed)
+        var full = paymentFields
+        full["failureCode"] = "card_declined"
+        let decoded = try JSONValue.object(full).decode(Payment.self)
+        let bookedPayment = try #require(CanonicalCoding.jsonValue(decoded.booked).objectValue)
+        #expect(Payment.bookedFields(full) == bookedPayment)
+        #expect(full["chargeID"] != nil && bookedPayment["chargeID"] == nil && bookedPayment["failureCode"] == nil)
     }
 }

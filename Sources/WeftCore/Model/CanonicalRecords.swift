@@ -201,6 +201,40 @@ public struct Invoice: Hashable, Sendable, Codable {
     }
 }
 
+extension Invoice {
+    /// The fields that say how far an invoice is settled, not what it bills: what was paid and when, by which payment
+    /// and charge, with which credit. A ledger learns those from the payments and credits registered on the invoice.
+    public static let settlementFields: Set<String> = [
+        "amountDueMinor", "amountPaidMinor", "amountRemainingMinor", "paidAt", "paymentRef", "chargeID",
+        "creditAppliedMinor", "appliedCreditRefs",
+    ]
+
+    /// What a ledger books of an invoice's fields: the document (number, dates, customer, currency, lines, totals)
+    /// and whether it is a draft, issued or void. Its settlement is left out, and an open, paid or uncollectible
+    /// invoice is one issued document: paying an invoice changes nothing of what was booked for it.
+    public static func bookedFields(_ fields: [String: JSONValue]) -> [String: JSONValue] {
+        var booked = fields
+        for field in settlementFields { booked[field] = nil }
+        if let status = fields["status"]?.stringValue.flatMap(InvoiceStatus.init(rawValue:)) {
+            switch status {
+            case .open, .paid, .uncollectible: booked["status"] = "issued"
+            case .draft, .void: break
+            }
+        }
+        return booked
+    }
+
+    /// The invoice as a ledger books it (`bookedFields`, typed): its settlement cleared, an issued invoice `open`.
+    public var booked: Invoice {
+        var booked = self
+        (booked.amountDueMinor, booked.amountPaidMinor, booked.amountRemainingMinor) = (nil, nil, nil)
+        (booked.paidAt, booked.paymentRef, booked.chargeID) = (nil, nil, nil)
+        (booked.creditAppliedMinor, booked.appliedCreditRefs) = (nil, nil)
+        if booked.status == .paid || booked.status == .uncollectible { booked.status = .open }
+        return booked
+    }
+}
+
 /// Outcome of a payment attempt.
 public enum PaymentStatus: String, Sendable, Codable, Hashable {
     case succeeded, failed
@@ -230,6 +264,25 @@ public struct Payment: Hashable, Sendable, Codable {
         self.occurredAt = occurredAt
         self.chargeID = chargeID
         self.failureCode = failureCode
+    }
+}
+
+extension Payment {
+    /// What a ledger books of a payment's fields: who paid how much, when, for which invoice, and whether it
+    /// succeeded. The charge (which a refund is matched by) and a failure's reason are Weft's to know, not the
+    /// ledger's.
+    public static func bookedFields(_ fields: [String: JSONValue]) -> [String: JSONValue] {
+        var booked = fields
+        booked["chargeID"] = nil
+        booked["failureCode"] = nil
+        return booked
+    }
+
+    /// The payment as a ledger books it (`bookedFields`, typed).
+    public var booked: Payment {
+        var booked = self
+        (booked.chargeID, booked.failureCode) = (nil, nil)
+        return booked
     }
 }
 

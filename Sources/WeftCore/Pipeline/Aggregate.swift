@@ -20,7 +20,10 @@ public struct RecordState: Hashable, Sendable, Codable {
 
     /// A stable signature of the record's field values (not their versions or sources): equal signatures, equal
     /// values. Cheaper than decoding the record, so routing can tell an unchanged record without decoding it.
-    public var signature: UInt64 {
+    public var signature: UInt64 { Self.signature(of: fields) }
+
+    /// The signature of a field map (`signature` of a record holding `fields`).
+    public static func signature(of fields: [String: JSONValue]) -> UInt64 {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1024)
         guard (try? JSONValue.object(fields).write(to: &bytes)) != nil else { return 0 }

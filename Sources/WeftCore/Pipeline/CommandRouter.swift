@@ -63,13 +63,15 @@ public struct CommandRouter: Sendable {
             for item in desired {
                 let (key, payload, input) = (item.key, item.command, item.input)
                 let bytes = (try? CanonicalCoding.encode(payload)) ?? Data()
-                let fingerprint = CanonicalCoding.fingerprint(bytes)
+                let fingerprint = Self.bookedFingerprint(payload) ?? CanonicalCoding.fingerprint(bytes)
                 let emissionKey = "\(target)|\(key)"
                 let previous = aggregate.emitted[emissionKey]
-                if previous?.fingerprint == fingerprint {
+                // An emission recorded before fingerprints were of what is booked has its payload's whole fingerprint.
+                if let previous, previous.fingerprint == fingerprint || previous.fingerprint == CanonicalCoding.fingerprint(bytes) {
                     // The same command from a changed input (a field the command does not carry): remember the input,
                     // so the next routing skips it again.
-                    if let input, previous?.input != input { aggregate.emitted[emissionKey]?.input = input }
+                    aggregate.emitted[emissionKey] = Aggregate.Emission(
+                        count: previous.count, fingerprint: fingerprint, input: input ?? previous.input)
                     continue
                 }
                 let count = (previous?.count ?? 0) + 1
@@ -181,9 +183,11 @@ public struct CommandRouter: Sendable {
     /// that an event costs what it changed rather than the customer's whole history, a command derived from a few
     /// records (an invoice, a payment and its invoice, a subscription, a refund, the standing) records the signature
     /// of their values as its input when emitted; while those values stay the same, it is skipped without decoding
-    /// anything. An invoice's input is the invoice alone: the customer snapshot it carries is only for creating the
-    /// partner if the customer's own command has not landed, so a renamed customer is one partner update, not one
-    /// re-sent invoice per invoice it ever had.
+    /// anything. An invoice's input is what a ledger books of the invoice alone: the customer snapshot it carries is
+    /// only for creating the partner if the customer's own command has not landed, so a renamed customer is one
+    /// partner update, not one re-sent invoice per invoice it ever had; and its settlement (paid, by which payment and
+    /// charge) reaches the ledger as the payment's command, so paying an invoice does not send the invoice again.
+    /// Likewise a payment's input leaves out the charge that a later event links it to.
     func desiredCommands(aggregate: Aggregate, target: SystemName) -> [Desired] {
         func settled(_ key: String, _ input: UInt64) -> Bool { aggregate.emitted["\(target)|\(key)"]?.input == input }
         // Accounts first: a won deal's order finds the partner its account made.
@@ -303,6 +307,21 @@ public struct CommandRouter: Sendable {
                 ))
         }
         return result
+    }
+
+    /// The fingerprint of what a ledger books of an invoice or payment command (`Invoice.booked`, `Payment.booked`;
+    /// an invoice without the customer snapshot it carries), `nil` for other commands (their payload's fingerprint).
+    /// Routing compares these, so that a command derived again (its input changed by the derivation's version, or an
+    /// aggregate stored before inputs) is not sent again for its settlement alone.
+    static func bookedFingerprint(_ command: TargetCommand) -> UInt64? {
+        let booked: TargetCommand
+        switch command {
+        case .upsertInvoice(let upsert):
+            booked = .upsertInvoice(InvoiceCommand(invoice: upsert.invoice.booked, customer: Customer(ref: upsert.customer.ref)))
+        case .registerPayment(let payment): booked = .registerPayment(payment.booked)
+        default: return nil
+        }
+        return (try? CanonicalCoding.encode(booked)).map { CanonicalCoding.fingerprint($0) }
     }
 
     /// On updates, drops the fields the target itself owns: Weft never overwrites a system of record.

@@ -6,11 +6,12 @@ struct RoutedRecords {
     let aggregate: Aggregate
     let invoiceRecords: [(ref: ExternalRef, state: RecordState)]
     let paymentRecords: [(ref: ExternalRef, state: RecordState)]
-    /// `RecordState.signature` of each invoice and payment.
+    /// The signature of what a ledger books of each invoice and payment (`Invoice.bookedFields`,
+    /// `Payment.bookedFields`): what their commands are derived from.
     let invoiceSignatures: [ExternalRef: UInt64]
     let paymentSignatures: [ExternalRef: UInt64]
-    /// Every invoice's and payment's signature, in record order, with the router's derivation version: what the
-    /// standing and the refunds are derived from.
+    /// Every invoice's and payment's values, all of them, in record order, with the router's derivation version: what
+    /// the standing and the refunds are derived from.
     let ledgerSignature: UInt64
 
     /// Decoded invoices by ref (`nil` inside: unreadable).
@@ -22,30 +23,36 @@ struct RoutedRecords {
         self.aggregate = aggregate
         invoiceRecords = aggregate.records(of: .invoice)
         paymentRecords = aggregate.records(of: .payment)
+        // Each record is signed in two parts, what is booked and the rest, so that no field is written twice.
         var ledger = CommandRouter.derivation
         var invoiceSignatures: [ExternalRef: UInt64] = [:]
         for (ref, state) in invoiceRecords {
-            let signature = state.signature
-            invoiceSignatures[ref] = signature
-            ledger = CanonicalCoding.combine(ledger, signature)
+            let booked = RecordState.signature(of: Invoice.bookedFields(state.fields))
+            let rest = RecordState.signature(
+                of: state.fields.filter { Invoice.settlementFields.contains($0.key) || $0.key == "status" })
+            invoiceSignatures[ref] = booked
+            ledger = CanonicalCoding.combine(CanonicalCoding.combine(ledger, booked), rest)
         }
         var paymentSignatures: [ExternalRef: UInt64] = [:]
         for (ref, state) in paymentRecords {
-            let signature = state.signature
-            paymentSignatures[ref] = signature
-            ledger = CanonicalCoding.combine(ledger, signature)
+            let booked = RecordState.signature(of: Payment.bookedFields(state.fields))
+            let rest = RecordState.signature(of: state.fields.filter { $0.key == "chargeID" || $0.key == "failureCode" })
+            paymentSignatures[ref] = booked
+            ledger = CanonicalCoding.combine(CanonicalCoding.combine(ledger, booked), rest)
         }
         self.invoiceSignatures = invoiceSignatures
         self.paymentSignatures = paymentSignatures
         ledgerSignature = ledger
     }
 
-    /// What an invoice's command is derived from: the invoice alone (not the customer snapshot it carries).
+    /// What an invoice's command is derived from: what is booked of the invoice (not its settlement, not the customer
+    /// snapshot it carries).
     func invoiceInput(_ ref: ExternalRef) -> UInt64 {
         CanonicalCoding.combine(CommandRouter.derivation, invoiceSignatures[ref] ?? 0)
     }
 
-    /// What a payment's command is derived from: the payment, and the invoice it is registered on.
+    /// What a payment's command is derived from: what is booked of the payment, and of the invoice it is registered
+    /// on.
     func paymentInput(_ ref: ExternalRef, _ state: RecordState) -> UInt64 {
         let input = CanonicalCoding.combine(CommandRouter.derivation, paymentSignatures[ref] ?? 0)
         guard let invoiceRef = state.fields["invoiceRef"].flatMap({ try? $0.decode(ExternalRef.self) }),
