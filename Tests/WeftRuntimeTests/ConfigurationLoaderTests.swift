@@ -47,6 +47,35 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    /// `catch_up.start` of a billing platform: `all` (the default), `now`, or an instant with its offset; anything else,
+    /// or an instant in the future, is reported at its line. A system whose catch-up books nothing has no such key.
+    @Test func aBillingPlatformsCatchUpStartIsReadWithItsLine() throws {
+        func stripe(_ start: String?) -> (StripeSystemConfiguration?, [ConfigurationProblem]) {
+            let catchUp = start.map { ", catch_up: { start: \($0) }" } ?? ""
+            let text = Self.valid.replacingOccurrences(
+                of: "webhook_secret_env: STRIPE_WEBHOOK_SECRET }", with: "webhook_secret_env: STRIPE_WEBHOOK_SECRET\(catchUp) }")
+            let (configuration, problems) = ConfigurationLoader.load(text: text)
+            guard case .stripe(let stripe)? = configuration?.systems["stripe"] else { return (nil, problems) }
+            return (stripe, problems)
+        }
+        #expect(stripe(nil).0?.catchUpStart == .all)
+        #expect(stripe("all").0?.catchUpStart == .all)
+        #expect(stripe("now").0?.catchUpStart == .firstStart)
+        #expect(stripe("2026-11-01T00:00:00Z").0?.catchUpStart == .at(Date(timeIntervalSince1970: 1_793_491_200)))
+        #expect(stripe("'2026-11-01T01:00:00.500+01:00'").0?.catchUpStart == .at(Date(timeIntervalSince1970: 1_793_491_200.5)))
+        for bad in ["yesterday", "2026-11-01", "'2026-11-01T00:00:00'", "2999-01-01T00:00:00Z"] {
+            let (configuration, problems) = stripe(bad)
+            #expect(configuration == nil)
+            #expect(problems.contains { $0.line == 4 && $0.message.contains("systems.stripe.catch_up.start") }, "\(bad): \(problems)")
+        }
+        let desk = """
+            store: { sqlite: ./weft.db }
+            systems:
+              zendesk: { type: zendesk, base_url: https://acme.zendesk.com, email: a@acme.com, api_token_env: T, catch_up: { start: now } }
+            """
+        #expect(ConfigurationLoader.load(text: desk).1.contains { $0.line == 3 && $0.message.contains("'start'") })
+    }
+
     /// How many of one entity's events a worker claims as a run: default 8, 1 turns runs off, 0 is refused at its line.
     @Test func eventsPerEntityIsReadAndBoundedWithItsLine() throws {
         #expect(try #require(ConfigurationLoader.load(text: Self.valid).0).pipeline.eventsPerEntity == 8)

@@ -396,7 +396,9 @@ private struct Reader {
             stripe.signatureTolerance = .seconds(seconds)
         }
         stripe.apiVersion = string(value(members, "api_version"), "\(context).api_version")
-        readCatchUp(members, context: context, interval: &stripe.catchUpInterval, overlap: &stripe.catchUpOverlap)
+        readCatchUp(
+            members, context: context, interval: &stripe.catchUpInterval, overlap: &stripe.catchUpOverlap,
+            start: &stripe.catchUpStart)
         if stripe.catchUpInterval != nil && stripe.apiKey == nil {
             problem(node, "\(context): catch-up from /v1/events needs api_key_env or api_key_file (or catch_up: {enabled: false})")
         }
@@ -407,8 +409,20 @@ private struct Reader {
     mutating func readCatchUp(
         _ members: [(key: Node, value: Node)], context: String, interval: inout Duration?, overlap: inout Duration
     ) {
+        var start = CatchUpStart.all
+        readCatchUp(members, context: context, interval: &interval, overlap: &overlap, start: &start, allowsStart: false)
+    }
+
+    /// `catch_up` of a billing platform, with `start` (`CatchUpStart`): `all`, `now` or an ISO-8601 instant.
+    mutating func readCatchUp(
+        _ members: [(key: Node, value: Node)], context: String, interval: inout Duration?, overlap: inout Duration,
+        start: inout CatchUpStart, allowsStart: Bool = true
+    ) {
         guard let catchUp = value(members, "catch_up") else { return }
-        let catchUpMembers = mapping(catchUp, "\(context).catch_up", allowed: ["interval_seconds", "overlap_seconds", "enabled"])
+        let catchUpMembers = mapping(
+            catchUp, "\(context).catch_up",
+            allowed: allowsStart
+                ? ["interval_seconds", "overlap_seconds", "enabled", "start"] : ["interval_seconds", "overlap_seconds", "enabled"])
         if bool(value(catchUpMembers, "enabled"), "\(context).catch_up.enabled") == false { interval = nil }
         if let seconds = number(value(catchUpMembers, "interval_seconds"), "\(context).catch_up.interval_seconds", minimum: 0.01) {
             interval = .milliseconds(Int64(seconds * 1000))
@@ -416,6 +430,33 @@ private struct Reader {
         if let seconds = integer(value(catchUpMembers, "overlap_seconds"), "\(context).catch_up.overlap_seconds", minimum: 0) {
             overlap = .seconds(seconds)
         }
+        let startNode = value(catchUpMembers, "start")
+        guard allowsStart, let text = string(startNode, "\(context).catch_up.start") else { return }
+        switch text {
+        case "all": start = .all
+        case "now": start = .firstStart
+        default:
+            if let instant = Self.instant(text), instant > Date() {
+                problem(startNode, "\(context).catch_up.start is in the future; to read from the first start on, write now")
+            } else if let instant = Self.instant(text) {
+                start = .at(instant)
+            } else {
+                problem(
+                    startNode,
+                    "\(context).catch_up.start must be all, now or an instant with its offset (e.g. 2026-11-01T00:00:00Z), not '\(text)'"
+                )
+            }
+        }
+    }
+
+    /// An ISO-8601 instant with its offset (`2026-11-01T00:00:00Z`, `2026-11-01T01:00:00+01:00`, fractions allowed).
+    static func instant(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        if let date = plain.date(from: text) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text)
     }
 
     /// A Chargebee site (docs/connectors/chargebee.md): `site` or `base_url`, the API key for catch-up, and the
@@ -484,7 +525,9 @@ private struct Reader {
                 "\(context): webhook_password_env (or webhook_password_file / webhook_passwords) is required: the Basic-auth password set on the webhook in Chargebee"
             )
         }
-        readCatchUp(members, context: context, interval: &chargebee.catchUpInterval, overlap: &chargebee.catchUpOverlap)
+        readCatchUp(
+            members, context: context, interval: &chargebee.catchUpInterval, overlap: &chargebee.catchUpOverlap,
+            start: &chargebee.catchUpStart)
         if chargebee.catchUpInterval != nil && chargebee.apiKey == nil {
             problem(
                 node, "\(context): catch-up from /api/v2/events needs api_key_env or api_key_file (or catch_up: {enabled: false})")

@@ -219,6 +219,8 @@ public struct StripeSystemConfiguration: Sendable, Hashable {
     public var catchUpInterval: Duration?
     /// How far behind the cursor each catch-up starts reading again (events of the same second, clock skew).
     public var catchUpOverlap: Duration
+    /// How far back catch-up reads, from the first start on (`catch_up.start`).
+    public var catchUpStart: CatchUpStart = .all
 
     public init(
         baseURL: String = "https://api.stripe.com", apiKey: SecretReference? = nil, webhookSecrets: [SecretReference] = [],
@@ -252,6 +254,8 @@ public struct ChargebeeSystemConfiguration: Sendable, Hashable {
     public var catchUpInterval: Duration?
     /// How far behind the cursor each catch-up starts reading again.
     public var catchUpOverlap: Duration
+    /// How far back catch-up reads, from the first start on (`catch_up.start`).
+    public var catchUpStart: CatchUpStart = .all
 
     /// - Parameters:
     ///   - site: the site name (`baseURL` wins when both are given).

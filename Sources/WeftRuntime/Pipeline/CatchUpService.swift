@@ -9,6 +9,18 @@ public protocol EventFeed: Sendable {
     func events(since: Date) async throws -> [IncomingEvent]
 }
 
+/// Where a catch-up reads from when it starts without a cursor (the first start of a store): a billing platform keeps
+/// 30 days of events, and reading all of them books those days' invoices and payments in the ERP, which is what a
+/// first deployment beside invoices already entered by hand must not do.
+public enum CatchUpStart: Sendable, Hashable {
+    /// Every event the source keeps.
+    case all
+    /// Events from the first read on: that moment is stored (its own cursor), and no read ever goes before it.
+    case firstStart
+    /// Events from this instant on: no read goes before it.
+    case at(Date)
+}
+
 /// Periodically reads a source's event history from a stored cursor and appends what it finds to the inbox;
 /// duplicates of delivered webhooks are recognised by the inbox's `(system, event id)` key and stored once.
 public struct CatchUpService: Service {
@@ -25,12 +37,16 @@ public struct CatchUpService: Service {
     let wake: Doorbell?
     /// Names a second feed of the same system (`accounts`): its own cursor and its own leader lock.
     let feedName: String?
+    /// How far back reads go (whatever the overlap): see `CatchUpStart`.
+    let start: CatchUpStart
 
     public init(
         system: SystemName, feed: any EventFeed, store: any Store, interval: Duration, overlap: Duration, events: Doorbell,
-        logger: Logger, onReached: (@Sendable (Date) -> Void)? = nil, wake: Doorbell? = nil, feedName: String? = nil
+        logger: Logger, onReached: (@Sendable (Date) -> Void)? = nil, wake: Doorbell? = nil, feedName: String? = nil,
+        start: CatchUpStart = .all
     ) {
         self.feedName = feedName
+        self.start = start
         self.onReached = onReached
         self.wake = wake
         self.system = system
@@ -47,6 +63,9 @@ public struct CatchUpService: Service {
 
     /// `<system>` or `<system>.<feed name>`.
     var feedKey: String { feedName.map { "\(system).\($0)" } ?? system.rawValue }
+
+    /// The store cursor holding the first read's instant (milliseconds) under `CatchUpStart.firstStart`.
+    public var startCursorName: String { "catch_up.\(feedKey).start_ms" }
 
     /// The store cursor holding when (Unix milliseconds) a catch-up last read the source successfully: how the
     /// entitlement lookup knows whether the billing platform has been unreachable (`stale`), on every node.
@@ -90,10 +109,13 @@ public struct CatchUpService: Service {
     public func runOnce() async throws -> Int {
         let cursorMillis = try await store.cursor(cursorName).flatMap { Int64($0) }
         let overlapSeconds = Double(overlap.components.seconds)
-        let since =
+        let floor = try await startFloor()
+        let fromCursor =
             cursorMillis.map { Date(timeIntervalSince1970: Double($0) / 1000 - overlapSeconds) }
             ?? Date(timeIntervalSince1970: 0)
-        let found = try await feed.events(since: since)
+        let since = floor.map { max($0, fromCursor) } ?? fromCursor
+        // A feed reads whole seconds: what it returns from before the start is left out here.
+        let found = try await feed.events(since: since).filter { event in floor.map { event.occurredAt >= $0 } ?? true }
         let reached = Date()
         try await store.setCursor(Self.reachedCursorName(system), to: String(StoreInstant.millis(reached)))
         onReached?(StoreInstant.date(StoreInstant.millis(reached)))
@@ -107,5 +129,21 @@ public struct CatchUpService: Service {
         if newest > cursorMillis ?? Int64.min { try await store.setCursor(cursorName, to: String(newest)) }
         if stored > 0 { events.ring() }
         return stored
+    }
+
+    /// The instant no read goes before (`nil`: none). Under `.firstStart`, the first read stores its own instant.
+    func startFloor() async throws -> Date? {
+        switch start {
+        case .all: return nil
+        case .at(let instant): return instant
+        case .firstStart:
+            if let stored = try await store.cursor(startCursorName).flatMap({ Int64($0) }) { return StoreInstant.date(stored) }
+            let now = StoreInstant.millis(Date())
+            try await store.setCursor(startCursorName, to: String(now))
+            logger.info(
+                "first catch-up: reading events from now on (catch_up.start: now)",
+                metadata: ["weft.system": "\(system)", "weft.start_ms": "\(now)"])
+            return StoreInstant.date(now)
+        }
     }
 }

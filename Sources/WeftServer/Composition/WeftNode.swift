@@ -93,7 +93,7 @@ public struct WeftNode: Sendable {
                         CatchUpService(
                             system: name, feed: feed, store: store, interval: interval, overlap: stripe.catchUpOverlap,
                             events: events, logger: systemLogger,
-                            onReached: { [entitlementCache] in entitlementCache.reached(name, at: $0) }))
+                            onReached: { [entitlementCache] in entitlementCache.reached(name, at: $0) }, start: stripe.catchUpStart))
                 }
             case .chargebee(let chargebee):
                 decoders[name] = ChargebeeDecoderAdapter(decoder: ChargebeeEventDecoder(system: name))
@@ -122,7 +122,7 @@ public struct WeftNode: Sendable {
                         CatchUpService(
                             system: name, feed: feed, store: store, interval: interval, overlap: chargebee.catchUpOverlap,
                             events: events, logger: systemLogger,
-                            onReached: { [entitlementCache] in entitlementCache.reached(name, at: $0) }))
+                            onReached: { [entitlementCache] in entitlementCache.reached(name, at: $0) }, start: chargebee.catchUpStart))
                 }
             case .odoo(let odoo):
                 let gate = Self.gate(for: name, limit: odoo.rateLimit, coordination: coordination, logger: systemLogger)

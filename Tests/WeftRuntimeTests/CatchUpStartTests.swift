@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import WeftCore
+import WeftRuntime
+import WeftStoreSQLite
+
+/// `catch_up.start`: how far back a catch-up reads when the store has no cursor yet. A first deployment beside
+/// invoices entered by hand must be able to start from now, and no later read (the overlap) may reach back before it.
+@Suite("Catch-up: where the first read starts")
+struct CatchUpStartTests {
+    /// A source's history: every event it keeps, and the `since` of each read.
+    final class History: EventFeed, Sendable {
+        let events: Mutex<[IncomingEvent]>
+        let reads = Mutex<[Date]>([])
+        init(_ events: [IncomingEvent]) { self.events = Mutex(events) }
+
+        func events(since: Date) async throws -> [IncomingEvent] {
+            reads.withLock { $0.append(since) }
+            // As a source lists by whole seconds: an event in the second of `since` is returned.
+            let floor = since.timeIntervalSince1970.rounded(.down)
+            return events.withLock { $0.filter { $0.occurredAt.timeIntervalSince1970 >= floor } }
+        }
+
+        func add(_ event: IncomingEvent) { events.withLock { $0.append(event) } }
+    }
+
+    static func event(_ id: String, at occurredAt: Date) -> IncomingEvent {
+        IncomingEvent(
+            system: "stripe", eventID: SourceEventID(id), type: "customer.updated", entityKey: EntityKey("stripe/customer/\(id)"),
+            occurredAt: occurredAt, receivedAt: Date(), payload: Data("{}".utf8), traceID: TraceID(id))
+    }
+
+    static func service(_ store: SQLiteStore, _ feed: History, start: CatchUpStart) -> CatchUpService {
+        CatchUpService(
+            system: "stripe", feed: feed, store: store, interval: .seconds(60), overlap: .seconds(300), events: Doorbell(),
+            logger: Logger(label: "test.catch-up"), start: start)
+    }
+
+    static func stored(_ store: SQLiteStore) async throws -> Set<String> {
+        Set(try await store.listEvents(status: nil, limit: 100).map(\.eventID.rawValue))
+    }
+
+    @Test func withoutAStartTheFirstReadTakesEverythingTheSourceKeeps() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
+        let now = Date()
+        let feed = History([Self.event("old", at: now.addingTimeInterval(-20 * 86_400)), Self.event("new", at: now)])
+        #expect(try await Self.service(store, feed, start: .all).runOnce() == 2)
+        #expect(feed.reads.withLock { $0 } == [Date(timeIntervalSince1970: 0)])
+    }
+
+    /// `start: now`: the first read stores its instant and reads from it; what the source kept from before is never
+    /// read, by that read, by a later one reaching back by the overlap, or after a restart.
+    @Test func startingNowReadsNothingFromBeforeTheFirstStartEver() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
+        let before = Date().addingTimeInterval(-60)
+        let feed = History([Self.event("last-month", at: before.addingTimeInterval(-30 * 86_400)), Self.event("a-minute-ago", at: before)])
+        let service = Self.service(store, feed, start: .firstStart)
+        #expect(try await service.runOnce() == 0)
+        let start = try #require(try await store.cursor(service.startCursorName).flatMap { Int64($0) })
+        #expect(abs(Double(start) / 1000 - Date().timeIntervalSince1970) < 60)
+        #expect(try await Self.stored(store).isEmpty)
+
+        feed.add(Self.event("after-start", at: Date(timeIntervalSince1970: Double(start) / 1000 + 1)))
+        // In the start's own second, a millisecond before it: the source returns it (it lists whole seconds), Weft not.
+        feed.add(Self.event("just-before", at: StoreInstant.date(start - 1)))
+        #expect(try await service.runOnce() == 1)
+        // The cursor is now the new event's instant, and a read reaches back 300 s from it: not before the start.
+        let restarted = Self.service(store, feed, start: .firstStart)
+        feed.add(Self.event("later", at: Date(timeIntervalSince1970: Double(start) / 1000 + 2)))
+        #expect(try await restarted.runOnce() == 1)
+        #expect(try await store.cursor(restarted.startCursorName) == String(start))
+        #expect(feed.reads.withLock { $0.allSatisfy { StoreInstant.millis($0) >= start } })
+        #expect(try await Self.stored(store) == ["after-start", "later"])
+    }
+
+    /// `start: <instant>`: reads from that instant, even when the cursor less the overlap is older.
+    @Test func startingAtAnInstantReadsFromThatInstant() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        let feed = History([
+            Self.event("before", at: start.addingTimeInterval(-1)), Self.event("at", at: start),
+            Self.event("after", at: start.addingTimeInterval(10)),
+        ])
+        let service = Self.service(store, feed, start: .at(start))
+        #expect(try await service.runOnce() == 2)
+        #expect(try await service.runOnce() == 0)
+        #expect(feed.reads.withLock { $0 } == [start, start])
+        #expect(try await Self.stored(store) == ["at", "after"])
+    }
+}
