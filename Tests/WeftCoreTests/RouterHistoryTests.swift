@@ -151,6 +151,47 @@ struct RouterHistoryTests {
         #expect(aggregate.emitted["odoo|payment|stripe/payment/in_4-0"]?.input != nil)
     }
 
+    /// A derivation bump (every recorded input changes) derives every command again: a paid invoice emitted while it
+    /// was open, and its payment emitted before the charge was linked, are not sent again for that.
+    @Test func commandsDerivedAgainAreNotSentForTheirSettlementAlone() {
+        let router = CommandRouter(flows: flows, ownership: .init())
+        var aggregate = customerWithHistory(months: 2, router: router)
+        var open = invoiceFields(2, status: "open")
+        open["chargeID"] = nil
+        apply(&aggregate, invoiceRef(2), open, at: 700)
+        let (paymentRef, payment) = payment(2, .succeeded)
+        var unlinked = payment
+        unlinked["chargeID"] = nil
+        apply(&aggregate, paymentRef, unlinked, at: 700)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").count == 2)
+        apply(&aggregate, invoiceRef(2), invoiceFields(2, status: "paid"), at: 701)
+        apply(&aggregate, paymentRef, ["chargeID": "ch_2"], at: 701)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+        let derived = aggregate.emitted.filter { $0.value.input != nil }.map(\.key)
+        #expect(derived.count == 3 + 3)  // three invoices, three payments (never past due: no standing)
+        for key in derived { aggregate.emitted[key]?.input = 42 }
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+        #expect(derived.allSatisfy { aggregate.emitted[$0]?.input != 42 })
+    }
+
+    /// An emission recorded by a version that fingerprinted whole payloads matches its unchanged command, and is
+    /// fingerprinted anew: an upgrade sends nothing again.
+    @Test func anEmissionFingerprintedWholeByAnEarlierVersionIsNotSentAgain() throws {
+        let router = CommandRouter(flows: flows, ownership: .init())
+        var aggregate = customerWithHistory(months: 3, router: router)
+        var fresh = aggregate
+        fresh.emitted = [:]
+        let routed = router.route(entityKey: key, aggregate: &fresh, source: "stripe")
+        let invoice = try #require(routed.first { $0.payload.subject == invoiceRef(1) && $0.payload.kind == "upsert_invoice" })
+        let whole = CanonicalCoding.fingerprint(try CanonicalCoding.encode(invoice.payload))
+        let emissionKey = "odoo|invoice|\(invoiceRef(1))"
+        #expect(aggregate.emitted[emissionKey]?.fingerprint != whole)
+        aggregate.emitted[emissionKey] = Aggregate.Emission(count: 1, fingerprint: whole, input: nil)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+        #expect(aggregate.emitted[emissionKey]?.fingerprint == fresh.emitted[emissionKey]?.fingerprint)
+        #expect(aggregate.emitted[emissionKey]?.input != nil && aggregate.emitted[emissionKey]?.count == 1)
+    }
+
     /// A refund is routed once its invoice is paid, however many other invoices the customer has, and not again.
     @Test func aLateRefundFindsItsInvoiceAmongTheHistory() {
         let router = CommandRouter(flows: flows, ownership: .init())

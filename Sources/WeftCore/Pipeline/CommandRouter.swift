@@ -62,8 +62,11 @@ public struct CommandRouter: Sendable {
                     : desiredCommands(aggregate: aggregate, target: target)
             for item in desired {
                 let (key, payload, input) = (item.key, item.command, item.input)
-                let bytes = (try? CanonicalCoding.encode(payload)) ?? Data()
-                let fingerprint = Self.bookedFingerprint(payload) ?? CanonicalCoding.fingerprint(bytes)
+                let tree = try? CanonicalCoding.tree(of: payload)
+                var written: [UInt8] = []
+                written.reserveCapacity(512)
+                let bytes = (try? tree?.write(to: &written)).map { Data(written) } ?? Data()
+                let fingerprint = tree.flatMap(Self.bookedFingerprint) ?? CanonicalCoding.fingerprint(bytes)
                 let emissionKey = "\(target)|\(key)"
                 let previous = aggregate.emitted[emissionKey]
                 // An emission recorded before fingerprints were of what is booked has its payload's whole fingerprint.
@@ -309,19 +312,27 @@ public struct CommandRouter: Sendable {
         return result
     }
 
-    /// The fingerprint of what a ledger books of an invoice or payment command (`Invoice.booked`, `Payment.booked`;
-    /// an invoice without the customer snapshot it carries), `nil` for other commands (their payload's fingerprint).
-    /// Routing compares these, so that a command derived again (its input changed by the derivation's version, or an
-    /// aggregate stored before inputs) is not sent again for its settlement alone.
-    static func bookedFingerprint(_ command: TargetCommand) -> UInt64? {
-        let booked: TargetCommand
-        switch command {
-        case .upsertInvoice(let upsert):
-            booked = .upsertInvoice(InvoiceCommand(invoice: upsert.invoice.booked, customer: Customer(ref: upsert.customer.ref)))
-        case .registerPayment(let payment): booked = .registerPayment(payment.booked)
+    /// The fingerprint of what a ledger books of an invoice or payment command, from its encoded tree: the invoice's
+    /// `Invoice.bookedFields` without the customer snapshot it carries (its ref only), the payment's
+    /// `Payment.bookedFields`; `nil` for other commands (their payload's fingerprint). Routing compares these, so that a
+    /// command derived again (its input changed by the derivation's version, or an aggregate stored before inputs) is
+    /// not sent again for its settlement alone.
+    static func bookedFingerprint(_ tree: JSONValue) -> UInt64? {
+        guard case .object(let outer) = tree, outer.count == 1, let (kind, wrapped) = outer.first,
+            case .object(var members) = wrapped["_0"] ?? .null
+        else { return nil }
+        switch kind {
+        case "upsertInvoice":
+            guard let invoice = members["invoice"]?.objectValue else { return nil }
+            members["invoice"] = .object(Invoice.bookedFields(invoice))
+            members["customer"] = .object(["ref": members["customer"]?["ref"] ?? .null])
+        case "registerPayment":
+            members = Payment.bookedFields(members)
         default: return nil
         }
-        return (try? CanonicalCoding.encode(booked)).map { CanonicalCoding.fingerprint($0) }
+        var bytes = Array(kind.utf8)
+        guard (try? JSONValue.object(members).write(to: &bytes)) != nil else { return nil }
+        return CanonicalCoding.fingerprint(bytes)
     }
 
     /// On updates, drops the fields the target itself owns: Weft never overwrites a system of record.
