@@ -28,6 +28,13 @@ struct RouterHistoryTests {
         ]
     }
 
+    /// A record's fields as the current Stripe shape reports them before `invoice_payment.paid` links the charge.
+    func withoutCharge(_ fields: [String: JSONValue]) -> [String: JSONValue] {
+        var fields = fields
+        fields["chargeID"] = nil
+        return fields
+    }
+
     func payment(_ month: Int, _ status: PaymentStatus, attempt: Int = 0) -> (ExternalRef, [String: JSONValue]) {
         let ref = ExternalRef(system: "stripe", kind: .payment, id: "in_\(month)-\(attempt)")
         let payment = Payment(
@@ -88,19 +95,14 @@ struct RouterHistoryTests {
     @Test func aPaidInvoiceIsSentOnceAndItsPaymentOnceWhateverLinksThemLater() {
         let router = CommandRouter(flows: flows, ownership: .init())
         var aggregate = customerWithHistory(months: 3, router: router)
-        var open = invoiceFields(3, status: "open")
-        open["chargeID"] = nil
-        apply(&aggregate, invoiceRef(3), open, at: 600)
+        apply(&aggregate, invoiceRef(3), withoutCharge(invoiceFields(3, status: "open")), at: 600)
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["upsert_invoice"])
 
-        var paid = invoiceFields(3, status: "paid")
-        paid["chargeID"] = nil
+        var paid = withoutCharge(invoiceFields(3, status: "paid"))
         paid["paidAt"] = .int(601_000)
         apply(&aggregate, invoiceRef(3), paid, at: 601)
         let (paymentRef, payment) = payment(3, .succeeded)
-        var unlinked = payment
-        unlinked["chargeID"] = nil
-        apply(&aggregate, paymentRef, unlinked, at: 601)
+        apply(&aggregate, paymentRef, withoutCharge(payment), at: 601)
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["register_payment"])
 
         let intent = ExternalRef(system: "stripe", kind: .payment, id: "pi_3")
@@ -156,13 +158,9 @@ struct RouterHistoryTests {
     @Test func commandsDerivedAgainAreNotSentForTheirSettlementAlone() {
         let router = CommandRouter(flows: flows, ownership: .init())
         var aggregate = customerWithHistory(months: 2, router: router)
-        var open = invoiceFields(2, status: "open")
-        open["chargeID"] = nil
-        apply(&aggregate, invoiceRef(2), open, at: 700)
+        apply(&aggregate, invoiceRef(2), withoutCharge(invoiceFields(2, status: "open")), at: 700)
         let (paymentRef, payment) = payment(2, .succeeded)
-        var unlinked = payment
-        unlinked["chargeID"] = nil
-        apply(&aggregate, paymentRef, unlinked, at: 700)
+        apply(&aggregate, paymentRef, withoutCharge(payment), at: 700)
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").count == 2)
         apply(&aggregate, invoiceRef(2), invoiceFields(2, status: "paid"), at: 701)
         apply(&aggregate, paymentRef, ["chargeID": "ch_2"], at: 701)
