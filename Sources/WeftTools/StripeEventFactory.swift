@@ -241,15 +241,18 @@ public struct StripeEventFactory: Sendable {
     }
 
     /// `invoice_payment.paid` (current versions): names only the invoice and the payment intent that paid it. `paidAt`:
-    /// when it was paid (the invoice's `status_transitions.paid_at`); the event's time when `nil`.
+    /// when it was paid (the invoice's `status_transitions.paid_at`); the event's time when `nil`. `attached`: a
+    /// payment attached to the invoice besides its default one (a partial payment, `is_default` false), named by this
+    /// suffix (its id `inpay_<invoice>_<attached>`, its payment intent `pi_<invoice>_<attached>`).
     public func invoicePaymentPaid(
-        invoice: String, customer: String, amount: Int64, at created: Int64, paidAt: Int64? = nil
+        invoice: String, customer: String, amount: Int64, at created: Int64, paidAt: Int64? = nil, attached: String? = nil
     ) -> StripeTestEvent {
+        let suffix = attached.map { "_\($0)" } ?? ""
         let object: JSONValue = [
-            "id": .string("inpay_\(invoice)"), "object": "invoice_payment", "amount_paid": .int(amount),
+            "id": .string("inpay_\(invoice)\(suffix)"), "object": "invoice_payment", "amount_paid": .int(amount),
             "amount_requested": .int(amount), "created": .int(created), "currency": "usd", "invoice": .string(invoice),
-            "is_default": true, "livemode": false,
-            "payment": ["type": "payment_intent", "payment_intent": .string("pi_\(invoice)")], "status": "paid",
+            "is_default": .bool(attached == nil), "livemode": false,
+            "payment": ["type": "payment_intent", "payment_intent": .string("pi_\(invoice)\(suffix)")], "status": "paid",
             "status_transitions": ["canceled_at": nil, "paid_at": .int(paidAt ?? created)],
         ]
         return event(

@@ -308,6 +308,29 @@ struct StripeEventDecoderTests {
         #expect(aggregate.record(S.ref(.payment, "in_1"))?.decode(Payment.self)?.chargeID == "ch_7")
     }
 
+    /// A payment attached to an invoice besides its default one (a partial payment) is a payment of its own, marked
+    /// partial, and leaves the invoice's payment intent and charge alone; the invoice's own payment is made only by
+    /// an `invoice.paid` of the invoice paid in full.
+    @Test func aPartialInvoicePaymentIsAPaymentOfItsOwn() throws {
+        let partial = try decode(
+            "invoice_payment.paid",
+            #"{"id":"inpay_2","object":"invoice_payment","invoice":{"id":"in_1","object":"invoice","customer":"cus_1"},"amount_paid":400,"amount_requested":400,"currency":"eur","is_default":false,"payment":{"type":"payment_intent","payment_intent":"pi_2"},"status":"paid","status_transitions":{"paid_at":1700000050},"created":1700000000}"#
+        )
+        #expect(partial.changes.map(\.ref) == [S.ref(.payment, "inpay_2")])
+        var aggregate = Aggregate()
+        S.apply([partial], to: &aggregate)
+        let payment = try #require(aggregate.record(S.ref(.payment, "inpay_2"))?.decode(Payment.self))
+        #expect(payment.partial == true && payment.invoiceRef == S.ref(.invoice, "in_1"))
+        #expect(payment.amount == Money(amountMinor: 400, currency: .eur))
+        #expect(aggregate.record(S.ref(.invoice, "in_1")) == nil)
+
+        let partlyPaid = try decode(
+            "invoice.payment_succeeded",
+            #"{"id":"in_1","object":"invoice","customer":"cus_1","currency":"eur","status":"open","total":1000,"amount_paid":400,"amount_due":1000,"amount_remaining":600}"#,
+            created: 1_700_000_060, id: "evt_2")
+        #expect(partlyPaid.changes.map(\.ref) == [S.ref(.invoice, "in_1")])
+    }
+
     @Test func paymentIntentWithoutInvoiceAndUnknownTypesAreIgnored() throws {
         let intent = try decode(
             "payment_intent.succeeded", #"{"id":"pi_1","object":"payment_intent","customer":"cus_1","amount":100,"currency":"usd"}"#)

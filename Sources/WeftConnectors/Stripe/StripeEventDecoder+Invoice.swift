@@ -17,7 +17,9 @@ extension StripeEventDecoder {
         let currency = StripeCanonicalValues.currency(invoice.currency)
         switch type {
         case "invoice.paid", "invoice.payment_succeeded":
-            if let amountPaid = invoice.amount_paid, amountPaid > 0, let currency {
+            // The invoice's own payment is of an invoice paid in full: a partial payment (current versions) reports
+            // itself, as an `invoice_payment.paid` of its own.
+            if invoice.status == nil || invoice.status == "paid", let amountPaid = invoice.amount_paid, amountPaid > 0, let currency {
                 var fields = paymentFields(
                     paymentID: invoiceID, invoiceID: invoiceID, customerID: invoice.customer?.id, amount: amountPaid,
                     currency: currency, status: .succeeded,
@@ -124,7 +126,9 @@ extension StripeEventDecoder {
     }
 
     /// `invoice_payment.paid` (current API versions) → links the invoice to its payment intent and charge, and
-    /// completes the invoice's succeeded Payment with the charge.
+    /// completes the invoice's succeeded Payment with the charge. A payment attached to the invoice besides its default
+    /// one (`is_default` false: a partial payment) is a Payment of its own (`partial`, its ref the invoice payment's
+    /// id), and leaves the invoice's links alone.
     func decodeInvoicePayment(_ context: Context) throws(StripeEventError) -> DecodedEvent {
         let event = try context.wire(StripeWireInvoicePayment.self)
         let invoicePayment = event.data.object
@@ -134,7 +138,8 @@ extension StripeEventDecoder {
         let paymentIntentID = invoicePayment.payment?.payment_intent?.id
         let chargeID = invoicePayment.payment?.charge?.id
         var changes: [CanonicalChange] = []
-        if paymentIntentID != nil || chargeID != nil {
+        let partialID = invoicePayment.is_default == false ? invoicePayment.id : nil
+        if partialID == nil && (paymentIntentID != nil || chargeID != nil) {
             var fields: [String: JSONValue] = ["ref": values.ref(.invoice, invoiceID)]
             if let customerID { fields["customerRef"] = values.ref(.customer, customerID) }
             if let paymentIntentID { fields["paymentRef"] = values.ref(.payment, paymentIntentID) }
@@ -142,7 +147,7 @@ extension StripeEventDecoder {
             changes.append(CanonicalChange(ref: values.externalRef(.invoice, invoiceID), fields: fields, version: version))
         }
         var fields: [String: JSONValue] = [
-            "ref": values.ref(.payment, invoiceID), "invoiceRef": values.ref(.invoice, invoiceID),
+            "ref": values.ref(.payment, partialID ?? invoiceID), "invoiceRef": values.ref(.invoice, invoiceID),
             "status": .string(PaymentStatus.succeeded.rawValue),
             "occurredAt": StripeCanonicalValues.date(
                 invoicePayment.status_transitions?.paid_at ?? invoicePayment.created ?? event.created),
@@ -155,7 +160,8 @@ extension StripeEventDecoder {
             fields["amount"] = money
         }
         if let chargeID { fields["chargeID"] = .string(chargeID) }
-        changes.append(paymentChange(id: invoiceID, fields: fields, version: version))
+        if partialID != nil { fields["partial"] = true }
+        changes.append(paymentChange(id: partialID ?? invoiceID, fields: fields, version: version))
         return context.changes(changes)
     }
 

@@ -228,6 +228,9 @@ struct StripeWireInvoicePayment: Decodable {
     var status: String?
     var status_transitions: StatusTransitions?
     var created: Int64?
+    /// `true` for the payment Stripe creates when the invoice is finalized; `false` for one attached to it besides
+    /// (a partial payment, 2025-05-28.basil on).
+    var is_default: Bool?
 
     struct Payment: Decodable {
         var type: String?

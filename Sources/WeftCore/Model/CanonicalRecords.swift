@@ -251,11 +251,15 @@ public struct Payment: Hashable, Sendable, Codable {
     public var chargeID: String?
     /// Safe, customer-facing failure reason (e.g. "card_declined").
     public var failureCode: String?
+    /// One of several payments of its invoice besides the invoice's own (Stripe's partial payments: payment intents
+    /// attached to the invoice). Counted on its own; routing counts the invoice's own payment net of the partial ones.
+    public var partial: Bool?
 
     public init(
         ref: ExternalRef, customerRef: ExternalRef, invoiceRef: ExternalRef?, amount: Money, status: PaymentStatus,
-        occurredAt: Date, chargeID: String? = nil, failureCode: String? = nil
+        occurredAt: Date, chargeID: String? = nil, failureCode: String? = nil, partial: Bool? = nil
     ) {
+        self.partial = partial
         self.ref = ref
         self.customerRef = customerRef
         self.invoiceRef = invoiceRef

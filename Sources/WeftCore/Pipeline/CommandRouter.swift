@@ -238,7 +238,9 @@ public struct CommandRouter: Sendable {
             let key = "payment|\(ref)"
             let input = records.paymentInput(ref, state)
             if settled(key, input) { continue }
-            guard let payment = records.payment(ref), payment.status == .succeeded, let invoiceRef = payment.invoiceRef,
+            // An invoice's own payment that its partial payments cover already registers nothing more.
+            guard let payment = records.payment(ref), payment.status == .succeeded, payment.amount.amountMinor > 0,
+                let invoiceRef = payment.invoiceRef,
                 let invoice = records.routableInvoice(invoiceRef), invoice.status != .void
             else { continue }
             result.append(Desired("payment|\(payment.ref)", .registerPayment(payment), input: input))

@@ -13,6 +13,10 @@ struct RoutedRecords {
     /// Every invoice's and payment's values, all of them, in record order, with the router's derivation version: what
     /// the standing and the refunds are derived from.
     let ledgerSignature: UInt64
+    /// What the succeeded partial payments (`Payment.partial`) of each invoice add up to, in minor units, and the
+    /// signature of what is booked of them: what the invoice's own payment is net of.
+    let partialTotals: [ExternalRef: Int64]
+    let partialSignatures: [ExternalRef: UInt64]
 
     /// Decoded invoices by ref (`nil` inside: unreadable).
     private var invoices: [ExternalRef: Invoice?] = [:]
@@ -34,14 +38,24 @@ struct RoutedRecords {
             ledger = CanonicalCoding.combine(CanonicalCoding.combine(ledger, booked), rest)
         }
         var paymentSignatures: [ExternalRef: UInt64] = [:]
+        var partialTotals: [ExternalRef: Int64] = [:]
+        var partialSignatures: [ExternalRef: UInt64] = [:]
         for (ref, state) in paymentRecords {
             let booked = RecordState.signature(of: Payment.bookedFields(state.fields))
             let rest = RecordState.signature(of: state.fields.filter { $0.key == "chargeID" || $0.key == "failureCode" })
             paymentSignatures[ref] = booked
             ledger = CanonicalCoding.combine(CanonicalCoding.combine(ledger, booked), rest)
+            if state.fields["partial"] == .bool(true), state.fields["status"] == .string(PaymentStatus.succeeded.rawValue),
+                let invoiceRef = Self.invoiceRef(of: state)
+            {
+                partialTotals[invoiceRef, default: 0] += state.fields["amount"]?["amountMinor"]?.intValue ?? 0
+                partialSignatures[invoiceRef] = CanonicalCoding.combine(partialSignatures[invoiceRef] ?? 0, booked)
+            }
         }
         self.invoiceSignatures = invoiceSignatures
         self.paymentSignatures = paymentSignatures
+        self.partialTotals = partialTotals
+        self.partialSignatures = partialSignatures
         ledgerSignature = ledger
     }
 
@@ -52,13 +66,17 @@ struct RoutedRecords {
     }
 
     /// What a payment's command is derived from: what is booked of the payment, and of the invoice it is registered
-    /// on.
+    /// on (and, for the invoice's own payment, of its partial payments).
     func paymentInput(_ ref: ExternalRef, _ state: RecordState) -> UInt64 {
         let input = CanonicalCoding.combine(CommandRouter.derivation, paymentSignatures[ref] ?? 0)
-        guard let invoiceRef = state.fields["invoiceRef"].flatMap({ try? $0.decode(ExternalRef.self) }),
-            let invoice = invoiceSignatures[invoiceRef]
-        else { return input }
-        return CanonicalCoding.combine(input, invoice)
+        guard let invoiceRef = Self.invoiceRef(of: state), let invoice = invoiceSignatures[invoiceRef] else { return input }
+        let withInvoice = CanonicalCoding.combine(input, invoice)
+        guard state.fields["partial"] != .bool(true), let partials = partialSignatures[invoiceRef] else { return withInvoice }
+        return CanonicalCoding.combine(withInvoice, partials)
+    }
+
+    static func invoiceRef(of state: RecordState) -> ExternalRef? {
+        state.fields["invoiceRef"].flatMap { try? $0.decode(ExternalRef.self) }
     }
 
     /// The invoice, decoded (`nil`: no such record, or not readable).
@@ -86,17 +104,38 @@ struct RoutedRecords {
         return result
     }
 
-    /// The payment, decoded.
+    /// The payment, decoded, as it counts towards its invoice (`net`). A payment that names no customer (a partial
+    /// payment whose event named only its invoice) is the invoice's customer's.
     func payment(_ ref: ExternalRef) -> Payment? {
-        aggregate.record(ref)?.decode(Payment.self)
+        aggregate.record(ref).flatMap(decodedPayment)
     }
 
-    /// Every readable payment, in record order.
+    /// Every readable payment, in record order, as each counts towards its invoice.
     mutating func payments() -> [Payment] {
         if let decodedPayments { return decodedPayments }
-        let result = paymentRecords.compactMap { $0.state.decode(Payment.self) }
+        let result = paymentRecords.compactMap { decodedPayment($0.state) }
         decodedPayments = result
         return result
+    }
+
+    private func decodedPayment(_ state: RecordState) -> Payment? {
+        var fields = state.fields
+        if fields["customerRef"] == nil, let invoiceRef = Self.invoiceRef(of: state) {
+            fields["customerRef"] = aggregate.record(invoiceRef)?.fields["customerRef"]
+        }
+        guard let payment = try? JSONValue.object(fields).decode(Payment.self) else { return nil }
+        return net(payment)
+    }
+
+    /// An invoice's own payment counts what its partial payments leave of it (Stripe's `invoice.paid` reports the
+    /// invoice's whole `amount_paid`, partial payments included); a partial payment counts itself.
+    func net(_ payment: Payment) -> Payment {
+        guard payment.partial != true, let invoiceRef = payment.invoiceRef, let partials = partialTotals[invoiceRef],
+            partials > 0
+        else { return payment }
+        var net = payment
+        net.amount.amountMinor = max(0, payment.amount.amountMinor - partials)
+        return net
     }
 
     /// Every readable invoice, drafts too, in record order, with what the standing rule reads of it.
