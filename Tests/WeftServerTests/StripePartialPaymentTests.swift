@@ -49,6 +49,16 @@ struct StripePartialPaymentTests {
             // part, after which the second part finds the invoice paid.
             let amounts = payments.compactMap { $0["amount"]?.doubleValue }
             #expect(amounts.sorted() == [4, 6], "\(amounts)")
+
+            // The second part refunded: the refund names only its payment intent and charge (current shape), which the
+            // partial payment's `invoice_payment` named; it becomes a credit note of 6.00 on the invoice.
+            let refund = factory.refundCreated(
+                "re_Q1b", charge: "ch_in_Q1_b", customer: customer, amount: 600, at: later + 60, current: true)
+            #expect(await node.send([refund], concurrency: 1).abandoned.isEmpty)
+            #expect(try await node.drain().deadCommandsByKind.isEmpty)
+            let creditNotes = try await node.odooRead(
+                "account.move", [["move_type", "=", "out_refund"], ["state", "=", "posted"]], fields: ["amount_total"])
+            #expect(creditNotes.compactMap { $0["amount_total"]?.doubleValue } == [6])
         }
     }
 }

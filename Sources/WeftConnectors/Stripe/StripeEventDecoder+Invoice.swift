@@ -160,7 +160,10 @@ extension StripeEventDecoder {
             fields["amount"] = money
         }
         if let chargeID { fields["chargeID"] = .string(chargeID) }
-        if partialID != nil { fields["partial"] = true }
+        if partialID != nil {
+            fields["partial"] = true
+            if let paymentIntentID { fields["intentRef"] = values.ref(.payment, paymentIntentID) }
+        }
         changes.append(paymentChange(id: partialID ?? invoiceID, fields: fields, version: version))
         return context.changes(changes)
     }

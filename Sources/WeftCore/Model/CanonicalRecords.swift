@@ -254,6 +254,8 @@ public struct Payment: Hashable, Sendable, Codable {
     /// One of several payments of its invoice besides the invoice's own (Stripe's partial payments: payment intents
     /// attached to the invoice). Counted on its own; routing counts the invoice's own payment net of the partial ones.
     public var partial: Bool?
+    /// The payment intent behind it, when it is not the invoice's own (a partial payment): a refund may name only that.
+    public var intentRef: ExternalRef?
 
     public init(
         ref: ExternalRef, customerRef: ExternalRef, invoiceRef: ExternalRef?, amount: Money, status: PaymentStatus,
@@ -273,19 +275,20 @@ public struct Payment: Hashable, Sendable, Codable {
 
 extension Payment {
     /// What a ledger books of a payment's fields: who paid how much, when, for which invoice, and whether it
-    /// succeeded. The charge (which a refund is matched by) and a failure's reason are Weft's to know, not the
-    /// ledger's.
+    /// succeeded. The charge and payment intent (which a refund is matched by) and a failure's reason are Weft's to
+    /// know, not the ledger's.
     public static func bookedFields(_ fields: [String: JSONValue]) -> [String: JSONValue] {
         var booked = fields
         booked["chargeID"] = nil
         booked["failureCode"] = nil
+        booked["intentRef"] = nil
         return booked
     }
 
     /// The payment as a ledger books it (`bookedFields`, typed).
     public var booked: Payment {
         var booked = self
-        (booked.chargeID, booked.failureCode) = (nil, nil)
+        (booked.chargeID, booked.failureCode, booked.intentRef) = (nil, nil, nil)
         return booked
     }
 }

@@ -68,7 +68,8 @@ public struct Aggregate: Hashable, Sendable, Codable {
     }
 
     /// The provisional keys that should lead to this aggregate, given its records: the key of every invoice it holds,
-    /// of the payment intent that paid it, and of every charge its invoices, payments and refunds name.
+    /// of the payment intents that paid it (its own, and its partial payments'), and of every charge its invoices,
+    /// payments and refunds name.
     public var aliasKeys: Set<EntityKey> {
         var keys: Set<EntityKey> = []
         for (ref, state) in records(of: .invoice) {
@@ -79,6 +80,7 @@ public struct Aggregate: Hashable, Sendable, Codable {
         for kind in [EntityKind.payment, .refund] {
             for (ref, state) in records(of: kind) {
                 if let charge = state.fields["chargeID"]?.stringValue { keys.insert(.charge(charge, system: ref.system)) }
+                if let intent = try? state.fields["intentRef"]?.decode(ExternalRef.self) { keys.insert(EntityKey.of(intent)) }
             }
         }
         return keys

@@ -264,7 +264,9 @@ public struct CommandRouter: Sendable {
             }
             // Current Stripe versions link an invoice to its payment intent only (`invoice_payment.payment`).
             if refund.invoiceRef == nil, let intent = refund.paymentIntentID {
-                refund.invoiceRef = invoices.values.first { $0.paymentRef?.id == intent }?.ref
+                refund.invoiceRef =
+                    invoices.values.first { $0.paymentRef?.id == intent }?.ref
+                    ?? payments.first { $0.intentRef?.id == intent }?.invoiceRef
             }
             guard let invoiceRef = refund.invoiceRef, invoices[invoiceRef]?.status == .paid,
                 payments.contains(where: { $0.invoiceRef == invoiceRef && $0.status == .succeeded })
