@@ -278,12 +278,11 @@ extension Payment {
     /// succeeded. The charge and payment intent (which a refund is matched by) and a failure's reason are Weft's to
     /// know, not the ledger's.
     public static func bookedFields(_ fields: [String: JSONValue]) -> [String: JSONValue] {
-        var booked = fields
-        booked["chargeID"] = nil
-        booked["failureCode"] = nil
-        booked["intentRef"] = nil
-        return booked
+        fields.filter { !unbookedFields.contains($0.key) }
     }
+
+    /// The fields `bookedFields` leaves out.
+    public static let unbookedFields: Set<String> = ["chargeID", "failureCode", "intentRef"]
 
     /// The payment as a ledger books it (`bookedFields`, typed).
     public var booked: Payment {

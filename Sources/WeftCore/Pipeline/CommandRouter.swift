@@ -66,11 +66,12 @@ public struct CommandRouter: Sendable {
                 var written: [UInt8] = []
                 written.reserveCapacity(512)
                 let bytes = (try? tree?.write(to: &written)).map { Data(written) } ?? Data()
-                let fingerprint = tree.flatMap(Self.bookedFingerprint) ?? CanonicalCoding.fingerprint(bytes)
+                let whole = CanonicalCoding.fingerprint(bytes)
+                let fingerprint = tree.flatMap(Self.bookedFingerprint) ?? whole
                 let emissionKey = "\(target)|\(key)"
                 let previous = aggregate.emitted[emissionKey]
                 // An emission recorded before fingerprints were of what is booked has its payload's whole fingerprint.
-                if let previous, previous.fingerprint == fingerprint || previous.fingerprint == CanonicalCoding.fingerprint(bytes) {
+                if let previous, previous.fingerprint == fingerprint || previous.fingerprint == whole {
                     // The same command from a changed input (a field the command does not carry): remember the input,
                     // so the next routing skips it again.
                     aggregate.emitted[emissionKey] = Aggregate.Emission(

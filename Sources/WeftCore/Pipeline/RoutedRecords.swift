@@ -42,7 +42,7 @@ struct RoutedRecords {
         var partialSignatures: [ExternalRef: UInt64] = [:]
         for (ref, state) in paymentRecords {
             let booked = RecordState.signature(of: Payment.bookedFields(state.fields))
-            let rest = RecordState.signature(of: state.fields.filter { $0.key == "chargeID" || $0.key == "failureCode" })
+            let rest = RecordState.signature(of: state.fields.filter { Payment.unbookedFields.contains($0.key) })
             paymentSignatures[ref] = booked
             ledger = CanonicalCoding.combine(CanonicalCoding.combine(ledger, booked), rest)
             if state.fields["partial"] == .bool(true), state.fields["status"] == .string(PaymentStatus.succeeded.rawValue),
