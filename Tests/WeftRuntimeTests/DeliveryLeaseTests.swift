@@ -49,39 +49,99 @@ struct DeliveryLeaseTests {
         return store
     }
 
-    /// Node a's dispatcher delivering the one command with `connector` under `lease`.
-    static func startDelivery(store: SQLiteStore, connector: any TargetConnector, lease: Duration) -> Task<Int, any Error> {
+    /// A clock that moves only when the test moves it. Each wait registers itself and is announced on `waits`, so
+    /// the test knows when the dispatcher's renewal task has done its work and is waiting again.
+    final class ManualClock: DeliveryClock {
+        struct Sleeper {
+            let until: Date
+            let continuation: CheckedContinuation<Void, any Error>
+        }
+        struct State {
+            var now: Date
+            var sleepers: [Int: Sleeper] = [:]
+            var nextID = 0
+        }
+        let state: Mutex<State>
+        let waits = AsyncStream<Void>.makeStream()
+
+        init(start: Date) { state = Mutex(State(now: start)) }
+
+        func now() -> Date { state.withLock { $0.now } }
+
+        func sleep(for duration: Duration) async throws {
+            let id = state.withLock { state -> Int in
+                state.nextID += 1
+                return state.nextID
+            }
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let cancelled = state.withLock { state -> Bool in
+                        if Task.isCancelled { return true }
+                        state.sleepers[id] = Sleeper(
+                            until: state.now.addingTimeInterval(duration.timeInterval), continuation: continuation)
+                        return false
+                    }
+                    if cancelled {
+                        continuation.resume(throwing: CancellationError())
+                    } else {
+                        waits.continuation.yield()
+                    }
+                }
+            } onCancel: {
+                state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume(throwing: CancellationError())
+            }
+        }
+
+        /// Moves the clock on and wakes every wait that is over.
+        func advance(by duration: Duration) {
+            let due = state.withLock { state -> [Sleeper] in
+                state.now = state.now.addingTimeInterval(duration.timeInterval)
+                let now = state.now
+                let due = state.sleepers.filter { $0.value.until <= now }
+                for key in due.keys { state.sleepers.removeValue(forKey: key) }
+                return Array(due.values)
+            }
+            for sleeper in due { sleeper.continuation.resume() }
+        }
+    }
+
+    /// Node a's dispatcher delivering the one command with `connector` under `lease`, on `clock`.
+    static func startDelivery(
+        store: SQLiteStore, connector: any TargetConnector, lease: Duration, clock: ManualClock
+    ) -> Task<Int, any Error> {
         var configuration = DeliveryConfiguration()
         configuration.lease = lease
         let dispatcher = DispatcherService(
             target: "odoo", connector: connector, store: store, configuration: configuration, commands: Doorbell(),
-            nodeID: "node-a", logger: Logger(label: "weft.test"))
+            nodeID: "node-a", logger: Logger(label: "weft.test"), clock: clock)
         return Task { try await dispatcher.runOnce(owner: "node-a/odoo") }
     }
 
     @Test func aDeliveryLongerThanItsLeaseKeepsItsClaim() async throws {
         let store = try await Self.storeWithOneCommand()
+        let clock = ManualClock(start: Date())
+        let claimedAt = clock.now()
 
         let connector = HeldConnector()
-        // Long enough that the renewal (after a third of it) is not late on a loaded CI machine: a renewal that comes
-        // after the lease ran out rightly stops the delivery, and a 300 ms lease made that a matter of luck.
-        let delivery = Self.startDelivery(store: store, connector: connector, lease: .seconds(3))
+        let delivery = Self.startDelivery(store: store, connector: connector, lease: .seconds(3), clock: clock)
         var started = connector.started.stream.makeAsyncIterator()
         await started.next()
-        // The first lease ran until claim time + 3 s. Wait until that instant has passed (the dispatcher renewed the
-        // lease after 1 s and 2 s), then check that another dispatcher cannot claim the command.
-        let firstLeaseEnd = Date().addingTimeInterval(3)
-        let deadline = ContinuousClock.now + .seconds(30)
-        var renewed = false
-        while ContinuousClock.now < deadline && !renewed {
-            try await Task.sleep(for: .milliseconds(20))
-            let listed = try await store.listCommands(filter: CommandFilter(), limit: 1)
-            renewed = listed.first?.status == .inFlight && Date() > firstLeaseEnd.addingTimeInterval(0.1)
+        // The first lease runs until claimedAt + 3 s. The renewal task waits a third of the lease between renewals:
+        // each time it waits again, the renewal before has been written.
+        var waits = clock.waits.stream.makeAsyncIterator()
+        await waits.next()
+        for _ in 0..<3 {
+            clock.advance(by: .seconds(1))
+            await waits.next()
         }
-        #expect(renewed)
+        // Renewed until claimedAt + 6 s; half a second past the first lease's end, no wait is over.
+        clock.advance(by: .milliseconds(500))
+        #expect(clock.now() > claimedAt.addingTimeInterval(3))
+        // The first lease is over; the renewed one is not, so another node cannot claim the command.
         let stolen = try await store.claimCommands(
-            target: "odoo", limit: 10, owner: "node-b/odoo", lease: .seconds(60), now: Date())
+            target: "odoo", limit: 10, owner: "node-b/odoo", lease: .seconds(60), now: clock.now())
         #expect(stolen.isEmpty, "another node claimed a command still being delivered")
+        #expect(try await store.listCommands(filter: CommandFilter(), limit: 1).first?.status == .inFlight)
         connector.release.continuation.yield()
         #expect(try await delivery.value == 1)
         #expect(connector.calls.withLock { $0 } == 1)
@@ -112,15 +172,19 @@ struct DeliveryLeaseTests {
     @Test func aDeliveryWhoseLeaseWasTakenIsStopped() async throws {
         let store = try await Self.storeWithOneCommand()
 
+        let clock = ManualClock(start: Date())
         let connector = CancellableConnector()
-        let delivery = Self.startDelivery(store: store, connector: connector, lease: .milliseconds(600))
+        let delivery = Self.startDelivery(store: store, connector: connector, lease: .milliseconds(600), clock: clock)
         var started = connector.started.stream.makeAsyncIterator()
         await started.next()
+        var waits = clock.waits.stream.makeAsyncIterator()
+        await waits.next()
         // Another node, whose clock says node a's lease is over, takes the command.
         let taken = try await store.claimCommands(
-            target: "odoo", limit: 10, owner: "node-b/odoo", lease: .seconds(60), now: Date().addingTimeInterval(5))
+            target: "odoo", limit: 10, owner: "node-b/odoo", lease: .seconds(60), now: clock.now().addingTimeInterval(5))
         #expect(taken.count == 1)
         // Node a's next renewal finds the lease gone and cancels its delivery.
+        clock.advance(by: .milliseconds(200))
         #expect(try await delivery.value == 1)
         #expect(connector.cancelled.withLock { $0 })
         let listed = try #require(try await store.listCommands(filter: CommandFilter(), limit: 1).first)

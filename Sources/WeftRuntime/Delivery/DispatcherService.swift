@@ -22,10 +22,12 @@ public struct DispatcherService: Service {
     let logger: Logger
     let breaker: BreakerBox
     let idlePoll: Duration
+    let clock: any DeliveryClock
 
     public init(
         target: SystemName, connector: any TargetConnector, store: any Store, configuration: DeliveryConfiguration,
-        commands: Doorbell, nodeID: String, logger: Logger, idlePoll: Duration = .milliseconds(500)
+        commands: Doorbell, nodeID: String, logger: Logger, idlePoll: Duration = .milliseconds(500),
+        clock: any DeliveryClock = SystemDeliveryClock()
     ) {
         self.target = target
         self.connector = connector
@@ -37,6 +39,7 @@ public struct DispatcherService: Service {
         self.breaker = BreakerBox(
             CircuitBreaker(failureThreshold: configuration.breakerFailureThreshold, openFor: configuration.breakerOpenFor))
         self.idlePoll = idlePoll
+        self.clock = clock
     }
 
     /// The breaker's state, for health and tests.
@@ -90,7 +93,8 @@ public struct DispatcherService: Service {
     @discardableResult
     public func runOnce(owner: String) async throws -> Int {
         let batch = try await store.claimCommands(
-            target: target, limit: max(1, connector.maxBatchSize), owner: owner, lease: configuration.lease, now: Date())
+            target: target, limit: max(1, connector.maxBatchSize), owner: owner, lease: configuration.lease,
+            now: clock.now())
         guard !batch.isEmpty else { return 0 }
         var batchLogger = logger
         batchLogger[metadataKey: "weft.target"] = "\(target)"
@@ -103,32 +107,32 @@ public struct DispatcherService: Service {
         let connector = connector
         let deliveryLogger = batchLogger
         let lease = configuration.lease
+        let clock = clock
         var outcomes = await withTaskGroup(of: [DeliveryOutcome]?.self) { group in
             group.addTask { await connector.deliver(batch, logger: deliveryLogger) }
             group.addTask { [store] in
                 let ids = batch.map(\.id)
-                var heldUntil = ContinuousClock.now + lease
+                var heldUntil = clock.now().addingTimeInterval(lease.timeInterval)
                 while !Task.isCancelled {
                     // Renew after a third of the lease; when renewals fail, try again until a sixth of it is left.
-                    try? await Task.sleep(for: lease / 3)
-                    if Task.isCancelled { return nil }
+                    do { try await clock.sleep(for: lease / 3) } catch { return nil }
                     do {
-                        let asked = ContinuousClock.now
+                        let asked = clock.now()
                         let renewed = try await store.renewCommandLeases(
-                            ids, owner: owner, until: Date().addingTimeInterval(lease.timeInterval))
+                            ids, owner: owner, until: asked.addingTimeInterval(lease.timeInterval))
                         if renewed < ids.count {
                             deliveryLogger.warning(
                                 "lost the lease of commands being delivered; stopping the delivery",
                                 metadata: ["weft.lost": "\(ids.count - renewed)"])
                             return Self.leaseLost(batch.count)
                         }
-                        heldUntil = asked + lease
+                        heldUntil = asked.addingTimeInterval(lease.timeInterval)
                     } catch {
                         // Cancelled: the delivery finished while the renewal was on its way.
                         if Task.isCancelled { return nil }
                         deliveryLogger.warning("could not renew delivery leases", metadata: ["weft.error": "\(error)"])
                     }
-                    if ContinuousClock.now >= heldUntil - lease / 6 {
+                    if clock.now() >= heldUntil.addingTimeInterval(-(lease / 6).timeInterval) {
                         deliveryLogger.warning("delivery leases are running out unrenewed; stopping the delivery")
                         return Self.leaseLost(batch.count)
                     }
@@ -156,7 +160,7 @@ public struct DispatcherService: Service {
             }
         }
         let elapsed = started.duration(to: .now)
-        let now = Date()
+        let now = clock.now()
         var generator = SystemRandomNumberGenerator()
         var results: [CommandResult] = []
         var transient = false
