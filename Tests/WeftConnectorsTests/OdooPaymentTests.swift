@@ -117,6 +117,47 @@ struct OdooPaymentTests {
         }
     }
 
+    /// A payment Odoo already holds under its key for less than the source now says, on an invoice still open: Odoo's
+    /// books miss money, and the command is refused with what to fix, changing nothing. Odoo holding more, or the
+    /// invoice paid in Odoo by then, is no gap.
+    @Test func aPaymentOdooHoldsForLessOnAnOpenInvoiceIsRefusedWithWhatToFix() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let invoice = try await Self.invoice(client, "in_1", partner: a)
+            let target = OdooTarget(client: client)
+            let first = await target.deliver(
+                [Self.command("py_1", invoice: "in_1", cents: 1000, number: 1)], logger: Support.logger)
+            let held = try #require(Self.paymentIDs(first).first ?? nil)
+            let residual = Support.record(simulator, "account.move", invoice.id)["amount_residual"]
+
+            let more = await target.deliver(
+                [Self.command("py_1", invoice: "in_1", cents: 4000, number: 2)], logger: Support.logger)
+            guard case .reject(let failure) = more.first else {
+                Issue.record("expected a refusal, got \(more)")
+                return
+            }
+            #expect(failure.message.contains("Odoo holds payment \(held) of 10.00 USD"), "\(failure.message)")
+            #expect(failure.message.contains("says is 40.00 USD"), "\(failure.message)")
+            #expect(failure.message.contains("correct that payment's amount in Odoo"))
+            #expect(simulator.records(model: "account.payment").count == 1)
+            #expect(Support.record(simulator, "account.move", invoice.id)["amount_residual"] == residual)
+
+            // Odoo holding more than the source says: found, nothing new.
+            let less = await target.deliver([Self.command("py_1", invoice: "in_1", cents: 500, number: 3)], logger: Support.logger)
+            #expect(Self.paymentIDs(less) == [held])
+
+            // Once the rest is paid in Odoo (here under another key), the invoice is settled there: no gap to report.
+            let rest = await target.deliver(
+                [Self.command("py_2", invoice: "in_1", cents: invoice.residual - 1000, number: 4)], logger: Support.logger)
+            #expect(Self.paymentIDs(rest).first ?? nil != nil, "\(rest)")
+            #expect(Support.record(simulator, "account.move", invoice.id)["payment_state"] == .string("paid"))
+            let settled = await target.deliver(
+                [Self.command("py_1", invoice: "in_1", cents: 4000, number: 5)], logger: Support.logger)
+            #expect(Self.paymentIDs(settled) == [held])
+            #expect(simulator.records(model: "account.payment").count == 2)
+        }
+    }
+
     @Test func anInvoiceWithPaymentTermsKeepsItsOwnWizardSoItsInstallmentsAreNotPaidSeparately() async throws {
         try await Support.withOdoo { simulator, client in
             let a = try await Support.company(client, "A")

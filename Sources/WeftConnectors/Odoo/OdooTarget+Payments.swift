@@ -46,9 +46,25 @@ extension OdooTarget {
                 continue
             }
             item.invoiceID = invoiceID
-            if let paymentID = existing[item.key] {
-                bindings.append((item.key, paymentID))
-                outcomes[item.index] = .delivered(record: TargetRecordID(model: "account.payment", id: String(paymentID)), note: nil)
+            if let held = existing[item.key] {
+                if let amount = held.amount, amount.currency == item.payment.amount.currency,
+                    amount.amountMinor < item.payment.amount.amountMinor, let invoice = moveByID[invoiceID],
+                    OdooMoves.amountDue(invoice, less: unentered[invoiceID]) >= OdooMoves.epsilon
+                {
+                    // Registered before for less than the source now says (by an earlier version, or edited in Odoo),
+                    // and the invoice is still open: Odoo's books miss money the customer paid. Weft does not top a
+                    // payment up on its own; a person decides. (Odoo holding more, or an invoice Odoo already holds
+                    // paid, is not a gap: a payment's part can move to a payment of its own, and that finds it paid.)
+                    outcomes[item.index] = .reject(
+                        DeliveryFailure(
+                            kind: .rejected,
+                            message: "Odoo holds payment \(held.id) of \(amount) for \(item.payment.ref), which "
+                                + "\(item.payment.ref.system) says is \(item.payment.amount), and invoice \(item.invoiceRef) is "
+                                + "still open: correct that payment's amount in Odoo (or register the rest), then replay"))
+                    continue
+                }
+                bindings.append((item.key, held.id))
+                outcomes[item.index] = .delivered(record: TargetRecordID(model: "account.payment", id: String(held.id)), note: nil)
                 continue
             }
             let invoice = moveByID[invoiceID]
@@ -216,15 +232,29 @@ extension OdooTarget {
         return paid
     }
 
+    /// A payment Odoo holds under a key of Weft's (its memo).
+    struct HeldPayment {
+        var id: Int64
+        /// Its amount in its own currency; `nil` when Odoo's answer did not say.
+        var amount: Money?
+    }
+
     /// Payments whose memo (`ref` before Odoo 18) is one of `memos`, by memo (the lowest id when several).
-    func paymentIDs(memos: [String], logger: Logger) async throws(OdooError) -> [String: Int64] {
+    func paymentIDs(memos: [String], logger: Logger) async throws(OdooError) -> [String: HeldPayment] {
         let field = try await client.serverVersion(logger: logger).paymentMemoField
         let rows = try await client.searchRead(
             model: "account.payment", domain: [[.string(field), "in", .array(Array(Set(memos)).sorted().map(JSONValue.string))]],
-            fields: [field], order: "id", logger: logger)
-        var result: [String: Int64] = [:]
+            fields: [field, "amount", "currency_id"], order: "id", logger: logger)
+        var result: [String: HeldPayment] = [:]
         for row in rows {
-            if let memo = row[field]?.stringValue, result[memo] == nil, let id = row["id"]?.intValue { result[memo] = id }
+            guard let memo = row[field]?.stringValue, result[memo] == nil, let id = row["id"]?.intValue else { continue }
+            var amount: Money?
+            if let value = row["amount"]?.doubleValue, let code = row["currency_id"]?.arrayValue?.last?.stringValue,
+                let currency = CurrencyCode(rawValue: code)
+            {
+                amount = Money.fromMajorUnits(value, currency: currency)
+            }
+            result[memo] = HeldPayment(id: id, amount: amount)
         }
         return result
     }
