@@ -1,6 +1,7 @@
 import Testing
 import WeftCore
-import WeftRuntime
+
+@testable import WeftRuntime
 
 @Suite("Aggregate cache")
 struct AggregateCacheTests {
@@ -23,6 +24,25 @@ struct AggregateCacheTests {
         #expect(cache.count == 3)
         #expect(cache.entries(for: [EntityKey("m999")]).count == 1)
         #expect(AggregateCache(capacity: 0).count == 0)
+    }
+
+    /// A key forgotten and stored again is the newest entry, not evicted at the place it first had.
+    @Test func aKeyForgottenAndStoredAgainIsNew() {
+        let cache = AggregateCache(capacity: 2)
+        cache.store(entry(1), for: EntityKey("a"))
+        cache.store(entry(1), for: EntityKey("b"))
+        cache.forget([EntityKey("a")])
+        cache.store(entry(2), for: EntityKey("a"))
+        cache.store(entry(1), for: EntityKey("c"))
+        #expect(Set(cache.entries(for: ["a", "b", "c"].map { EntityKey($0) }).keys) == [EntityKey("a"), EntityKey("c")])
+        // The order keeps its bound as keys come and go.
+        for round in 0..<500 {
+            cache.forget([EntityKey("a")])
+            cache.store(entry(Int64(round)), for: EntityKey("a"))
+        }
+        #expect(cache.count == 2)
+        #expect(cache.orderLength <= 2 * 2 + 64)
+        #expect(cache.entries(for: [EntityKey("a")])[EntityKey("a")]?.version == 499)
     }
 
     func aggregate(records count: Int) -> StoredAggregate {

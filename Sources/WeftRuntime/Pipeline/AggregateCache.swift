@@ -5,12 +5,16 @@ public import WeftCore
 /// its state again. Never trusted blindly: the pipeline passes the cached versions to
 /// `Store.loadAggregates(_:known:)`, and only a key whose stored version is still the cached one is served from
 /// here. Bounded in entries and in records (a customer with years of invoices weighs what it holds, so memory stays
-/// bounded however old the customers are); the oldest entries go first.
+/// bounded however old the customers are); the entries stored first go first (an update keeps an entry's place; one
+/// forgotten and stored again is new).
 public final class AggregateCache: Sendable {
     private struct State {
-        var entries: [EntityKey: (aggregate: StoredAggregate, weight: Int)] = [:]
-        var order: [EntityKey] = []
+        var entries: [EntityKey: (aggregate: StoredAggregate, weight: Int, place: Int)] = [:]
+        /// Keys in the order they were stored, each with the place it was stored at: a key forgotten (or evicted) and
+        /// stored again is here twice, and only its latest place stands for it.
+        var order: [(key: EntityKey, place: Int)] = []
         var head = 0
+        var places = 0
         /// The records of every entry together.
         var weight = 0
     }
@@ -43,18 +47,29 @@ public final class AggregateCache: Sendable {
         guard capacity > 0 else { return }
         let weight = max(1, aggregate.aggregate.records.count)
         state.withLock { state in
-            if let previous = state.entries.updateValue((aggregate, weight), forKey: key) {
+            if let previous = state.entries[key] {
+                state.entries[key] = (aggregate, weight, previous.place)
                 state.weight -= previous.weight
             } else {
-                state.order.append(key)
+                state.places += 1
+                state.entries[key] = (aggregate, weight, state.places)
+                state.order.append((key, state.places))
             }
             state.weight += weight
             while state.entries.count > capacity || state.weight > recordCapacity, state.head < state.order.count {
-                if let evicted = state.entries.removeValue(forKey: state.order[state.head]) { state.weight -= evicted.weight }
+                let (oldest, place) = state.order[state.head]
                 state.head += 1
+                guard state.entries[oldest]?.place == place else { continue }
+                if let evicted = state.entries.removeValue(forKey: oldest) { state.weight -= evicted.weight }
             }
             if state.head > capacity {
                 state.order.removeFirst(state.head)
+                state.head = 0
+            }
+            // Keys forgotten and stored again leave stale places behind that no eviction reaches while the cache is
+            // not full: drop them once they outnumber the live entries.
+            if state.order.count - state.head > 2 * state.entries.count + 64 {
+                state.order = state.order[state.head...].filter { state.entries[$0.key]?.place == $0.place }
                 state.head = 0
             }
         }
@@ -68,6 +83,9 @@ public final class AggregateCache: Sendable {
             }
         }
     }
+
+    /// How many places the eviction order holds, stale ones included (tests: it stays near `count`).
+    var orderLength: Int { state.withLock { $0.order.count - $0.head } }
 
     /// How many aggregates are cached.
     public var count: Int { state.withLock { $0.entries.count } }
