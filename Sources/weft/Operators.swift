@@ -28,7 +28,7 @@ struct Exceptions: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List open business exceptions (won deals missing order data, orders the ERP refused).")
+            abstract: "List open business exceptions (won deals missing order data; orders, payments, invoices the ERP refused).")
         @Option(name: .long, help: "The configuration file (YAML).") var config: String
         @Option(name: .long, help: "Most rows to show.") var limit = 1000
         @Flag(name: .long, help: "Print JSON instead of a table.") var json = false

@@ -30,6 +30,11 @@ public enum WeftMetrics {
     /// `Sforce-Limit-Info` header of every response; dimensions `system`, `kind`.
     public static let salesforceAPIUsage = "weft_salesforce_api_usage"
 
+    /// The command kinds of the billing-to-ERP path: a dead one is a business exception of its own type.
+    public static let ledgerCommandKinds = [
+        "register_payment", "upsert_invoice", "create_refund", "set_standing", "upsert_customer",
+    ]
+
     /// The business exception a dead command of `kind` stands for.
     public static func businessException(forDeadCommandKind kind: String) -> String {
         switch kind {
@@ -62,7 +67,7 @@ public enum WeftMetrics {
             Gauge(label: queueOldestAge, dimensions: [("queue", "commands"), ("target", target.rawValue)]).record(age)
         }
         var exceptions: [String: Int] = [:]
-        for kind in ["register_payment", "upsert_invoice", "create_refund", "set_standing", "upsert_customer"] {
+        for kind in ledgerCommandKinds {
             exceptions[businessException(forDeadCommandKind: kind)] = 0
         }
         for (kind, count) in stats.deadCommandsByKind {

@@ -24,7 +24,10 @@ public struct BusinessException: Sendable, Hashable, Codable {
 /// - every won deal of a CRM that misses a configured requirement (`DealRequirements`), read from the deals'
 ///   aggregates;
 /// - every dead `upsert_order` command whose deal has no order in the target yet (a later command that delivered the
-///   order — after the SKU was fixed — resolves it).
+///   order — after the SKU was fixed — resolves it);
+/// - every dead command of the billing-to-ERP path (a payment, invoice, refund, standing or customer the ERP refused,
+///   e.g. a payment Odoo holds for less than billing says), one per record, with the target's reason: the same dead
+///   letters the `weft_business_exceptions` gauge counts by type. A replay that delivers it resolves it.
 public struct BusinessExceptions: Sendable {
     let store: any Store
     let requirements: [SystemName: DealRequirements]
@@ -90,6 +93,18 @@ public struct BusinessExceptions: Sendable {
             let type =
                 problem.contains("ambiguous match") ? "account_ambiguous" : isOrder ? "deal_not_in_erp" : "account_not_synced"
             result.append(BusinessException(type: type, subject: subject.description, problems: [problem]))
+        }
+        for kind in WeftMetrics.ledgerCommandKinds where result.count < limit {
+            var ledger: Set<String> = []
+            for record in try await store.listCommands(filter: CommandFilter(status: .dead, kind: kind), limit: limit)
+            where result.count < limit {
+                let subject = record.command.payload.subject
+                guard ledger.insert("\(record.command.target)|\(subject)").inserted else { continue }
+                result.append(
+                    BusinessException(
+                        type: WeftMetrics.businessException(forDeadCommandKind: kind), subject: subject.description,
+                        problems: [record.lastError ?? "\(record.command.target) refused it"]))
+            }
         }
         return Array(result.prefix(limit))
     }
