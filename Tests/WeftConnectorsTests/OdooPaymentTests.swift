@@ -158,6 +158,35 @@ struct OdooPaymentTests {
         }
     }
 
+    /// A payment an accountant cancels in Odoo pays nothing: it no longer counts as the payment's, so a replay
+    /// registers it again (a new payment under the same memo, its external id moved to it) and the invoice is paid
+    /// again; replaying once more finds that one. Before, the cancelled payment was "found" and the replay changed
+    /// nothing.
+    @Test func aPaymentCancelledInOdooIsRegisteredAgainOnReplay() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let invoice = try await Self.invoice(client, "in_1", partner: a)
+            let target = OdooTarget(client: client)
+            let command = Self.command("py_1", invoice: "in_1", cents: 4000, number: 1)
+            let first = try #require(Self.paymentIDs(await target.deliver([command], logger: Support.logger)).first ?? nil)
+            _ = try await client.call(model: "account.payment", method: "action_cancel", ids: [first], logger: Support.logger)
+            #expect(Support.record(simulator, "account.payment", first)["state"] == .string("canceled"))
+            #expect(Support.record(simulator, "account.move", invoice.id)["payment_state"] == .string("not_paid"))
+
+            let replayed = try #require(Self.paymentIDs(await target.deliver([command], logger: Support.logger)).first ?? nil)
+            #expect(replayed != first)
+            let payment = Support.record(simulator, "account.payment", replayed)
+            #expect(payment["memo"] == .string(ExternalRef(system: "stripe", kind: .payment, id: "py_1").xmlidName))
+            #expect(payment["amount"] == .double(40))
+            #expect(Support.boundID(simulator, ExternalRef(system: "stripe", kind: .payment, id: "py_1").xmlidName) == replayed)
+            #expect(Support.record(simulator, "account.move", invoice.id)["payment_state"] == .string("partial"))
+
+            let again = await target.deliver([command], logger: Support.logger)
+            #expect(Self.paymentIDs(again) == [replayed])
+            #expect(simulator.records(model: "account.payment").count == 2)
+        }
+    }
+
     @Test func anInvoiceWithPaymentTermsKeepsItsOwnWizardSoItsInstallmentsAreNotPaidSeparately() async throws {
         try await Support.withOdoo { simulator, client in
             let a = try await Support.company(client, "A")

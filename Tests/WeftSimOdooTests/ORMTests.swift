@@ -314,6 +314,52 @@ struct ORMTests {
         }
     }
 
+    /// `account.payment.action_cancel` (18+): the payment is `canceled` and pays nothing any more. Its posted entry is
+    /// reset to draft, which unreconciles it, then cancelled; without an entry (Odoo Accounting) only the state changes.
+    /// Either way the invoice is open again, and its other payment still counts. `action_draft` resets a payment and its
+    /// entry to draft, unreconciled too; cancelling a payment's entry (`button_cancel`, straight from posted) cancels
+    /// the payment.
+    @Test(arguments: [(18, true), (19, true), (18, false), (19, false)])
+    func aCancelledPaymentPaysNothingAndItsInvoiceIsOpenAgain(version: Int, accounting: Bool) throws {
+        var db = database(version, accounting: accounting)
+        let customer = try db.create("res.partner", ["name": "Customer"], CallContext())
+        let invoice = try postedInvoice(&db, partner: customer)
+        func pay(_ move: Int64, _ amount: Double) throws -> Int64 {
+            let active = CallContext(["active_model": "account.move", "active_ids": [.int(move)]])
+            let wizard = try db.create("account.payment.register", ["amount": .double(amount)], active)
+            return try #require(try db.actionCreatePayments([wizard], active)["res_id"]?.json.intValue)
+        }
+        for method in ["action_cancel", "action_draft"] { #expect(db.method("account.payment", method) != nil) }
+        let kept = try pay(invoice, 15)
+        let cancelled = try pay(invoice, 100)
+        #expect(db.value("account.move", invoice, "payment_state") == (accounting ? "in_payment" : "paid"))
+        let entry = db.value("account.payment", cancelled, "move_id").intValue
+
+        try db.actionCancelPayments([cancelled], CallContext())
+        #expect(db.value("account.payment", cancelled, "state") == "canceled")
+        #expect(db.value("account.payment", cancelled, "reconciled_invoice_ids") == .array([]))
+        if let entry { #expect(db.value("account.move", entry, "state") == "cancel") }
+        #expect(db.value("account.move", invoice, "payment_state") == (accounting ? "in_payment" : "partial"))
+        #expect(db.value("account.move", invoice, "amount_residual") == .double(accounting ? 115 : 100))
+        #expect(throws: OdooError.self) { try db.actionCancelPayments([9_999], CallContext()) }
+
+        try db.actionDraftPayments([kept])
+        #expect(db.value("account.payment", kept, "state") == "draft")
+        if let keptEntry = db.value("account.payment", kept, "move_id").intValue {
+            #expect(db.value("account.move", keptEntry, "state") == "draft")
+            #expect(db.value("account.move", invoice, "payment_state") == "not_paid")
+        }
+        #expect(db.value("account.move", invoice, "amount_residual") == .double(115))
+
+        // Cancelling a payment's posted entry directly cancels the payment with it.
+        let third = try pay(invoice, 115)
+        if let thirdEntry = db.value("account.payment", third, "move_id").intValue {
+            try db.buttonCancel([thirdEntry])
+            #expect(db.value("account.payment", third, "state") == "canceled")
+            #expect(db.value("account.move", invoice, "amount_residual") == .double(115))
+        }
+    }
+
     /// `account.move.reversal.default_get` (Odoo 18/19) runs for each dict of a `create`: a given `move_ids` wins over
     /// the context's, but every active id must be posted, and `active_ids` must be there when `active_model` is.
     @Test(arguments: [18, 19]) func reversalWizardsKeepTheirOwnMovesButRefuseADraftAmongTheActiveOnes(version: Int) throws {

@@ -84,6 +84,8 @@ public struct OdooServerVersion: Sendable, Hashable, CustomStringConvertible {
     public var saleLineTaxField: String { major >= 19 ? "tax_ids" : "tax_id" }
     /// account.payment's memo field: `ref` up to 17, `memo` from 18.
     public var paymentMemoField: String { major >= 18 ? "memo" : "ref" }
+    /// account.payment's cancelled state: `cancel` up to 17 (the journal entry's state), `canceled` from 18 (its own).
+    public var paymentCancelledState: String { major >= 18 ? "canceled" : "cancel" }
     /// name_search's domain parameter: `args` up to 18, `domain` from 19.
     public var nameSearchDomainParameter: String { major >= 19 ? "domain" : "args" }
 }

@@ -130,8 +130,16 @@ extension OdooTarget {
             }
         }
         // Bookkeeping only: each payment is already findable by its memo or its paid invoice, so a failure here loses
-        // nothing.
-        try await client.bindExternalIDs(bindings, model: "account.payment", logger: logger)
+        // nothing. A key bound before to a payment cancelled in Odoo since moves to the one registered now.
+        let taken = try await client.bindExternalIDs(bindings, model: "account.payment", logger: logger)
+        let registered = bindings.filter { binding in taken.contains(binding.name) && !existing.keys.contains(binding.name) }
+        if !registered.isEmpty {
+            let rows = try await client.externalIDRows(registered.map(\.name), logger: logger)
+            for binding in registered {
+                guard let row = rows[binding.name], row.resID != binding.id else { continue }
+                try await client.write(model: "ir.model.data", ids: [row.dataID], values: ["res_id": .int(binding.id)], logger: logger)
+            }
+        }
         return outcomes.map { $0! }
     }
 
@@ -239,11 +247,17 @@ extension OdooTarget {
         var amount: Money?
     }
 
-    /// Payments whose memo (`ref` before Odoo 18) is one of `memos`, by memo (the lowest id when several).
+    /// Payments whose memo (`ref` before Odoo 18) is one of `memos`, by memo (the lowest id when several). A payment
+    /// cancelled in Odoo does not count: it pays nothing, so a replay registers the payment again (under the same memo).
     func paymentIDs(memos: [String], logger: Logger) async throws(OdooError) -> [String: HeldPayment] {
-        let field = try await client.serverVersion(logger: logger).paymentMemoField
+        let version = try await client.serverVersion(logger: logger)
+        let field = version.paymentMemoField
         let rows = try await client.searchRead(
-            model: "account.payment", domain: [[.string(field), "in", .array(Array(Set(memos)).sorted().map(JSONValue.string))]],
+            model: "account.payment",
+            domain: [
+                [.string(field), "in", .array(Array(Set(memos)).sorted().map(JSONValue.string))],
+                ["state", "!=", .string(version.paymentCancelledState)],
+            ],
             fields: [field, "amount", "currency_id"], order: "id", logger: logger)
         var result: [String: HeldPayment] = [:]
         for row in rows {
@@ -278,12 +292,13 @@ extension OdooTarget {
         return id
     }
 
-    /// The payment whose memo (`ref` before Odoo 18) is exactly `memo`.
+    /// The payment whose memo (`ref` before Odoo 18) is exactly `memo`, not cancelled.
     func paymentID(memo: String, logger: Logger) async throws(OdooError) -> Int64? {
-        let field = try await client.serverVersion(logger: logger).paymentMemoField
+        let version = try await client.serverVersion(logger: logger)
         let rows = try await client.searchRead(
-            model: "account.payment", domain: [[.string(field), "=", .string(memo)]], fields: ["id"], limit: 1, order: "id",
-            logger: logger)
+            model: "account.payment",
+            domain: [[.string(version.paymentMemoField), "=", .string(memo)], ["state", "!=", .string(version.paymentCancelledState)]],
+            fields: ["id"], limit: 1, order: "id", logger: logger)
         return rows.first?["id"]?.intValue
     }
 }

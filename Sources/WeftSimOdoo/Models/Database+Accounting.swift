@@ -321,14 +321,67 @@ extension Database {
         }
     }
 
+    /// `account.move.button_cancel`. A posted entry is reset to draft first, which unreconciles it (Odoo's shortcut from
+    /// posted to cancelled, since 16); then the entries are cancelled, and so are the payments they are the entry of
+    /// (`payment_ids.state = "canceled"`, 18+).
     mutating func buttonCancel(_ ids: [Int64]) throws(OdooError) {
+        let posted = ids.filter { row("account.move", $0)?["state"]?.stringValue == "posted" }
+        if !posted.isEmpty { try buttonDraft(posted) }
         for id in ids where row("account.move", id)?["state"]?.stringValue != "draft" {
             throw .user("Only draft journal entries can be cancelled.")
         }
+        let cancelled = Set(ids)
         for id in ids {
             tables["account.move"]?.rows[id]?["state"] = .string("cancel")
             touch(id)
         }
+        // Only a miscellaneous entry can be a payment's; invoices are cancelled without a scan of the payments.
+        guard ids.contains(where: { moveType($0) == "entry" }) else { return }
+        for payment in tables["account.payment"]?.ids.all ?? [] {
+            if let move = row("account.payment", payment)?["move_id"]?.intValue, cancelled.contains(move) {
+                markPaymentUnreconciled(payment, state: "canceled")
+            }
+        }
+    }
+
+    /// `account.payment.action_cancel` (18+): the payment is cancelled; its journal entry is deleted while a draft, else
+    /// cancelled (`button_cancel`, which unreconciles it). Its invoices are open again for what it paid.
+    mutating func actionCancelPayments(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) {
+        let missing = ids.filter { !exists("account.payment", $0) }
+        if !missing.isEmpty { throw .missing(model: "account.payment", ids: missing) }
+        for id in ids {
+            markPaymentUnreconciled(id, state: "canceled")
+            guard let move = row("account.payment", id)?["move_id"]?.intValue, exists("account.move", move) else { continue }
+            if row("account.move", move)?["state"]?.stringValue == "draft" {
+                tables["account.payment"]?.rows[id]?["move_id"] = .bool(false)
+                try unlink("account.move", [move], ctx)
+            } else if row("account.move", move)?["state"]?.stringValue != "cancel" {
+                try buttonCancel([move])
+            }
+        }
+    }
+
+    /// `account.payment.action_draft` (18+): back to draft, its journal entry too (`button_draft`, which unreconciles
+    /// it).
+    mutating func actionDraftPayments(_ ids: [Int64]) throws(OdooError) {
+        let missing = ids.filter { !exists("account.payment", $0) }
+        if !missing.isEmpty { throw .missing(model: "account.payment", ids: missing) }
+        for id in ids {
+            if let move = row("account.payment", id)?["move_id"]?.intValue, exists("account.move", move),
+                row("account.move", move)?["state"]?.stringValue != "draft"
+            {
+                try buttonDraft([move])
+            }
+            markPaymentUnreconciled(id, state: "draft")
+        }
+    }
+
+    /// A payment that no longer pays anything: its state, and no reconciled invoices (computed from reconciliations in
+    /// Odoo, stored here). Its invoices' `matched_payment_ids` keep it, as Odoo's do.
+    private mutating func markPaymentUnreconciled(_ id: Int64, state: String) {
+        tables["account.payment"]?.rows[id]?["state"] = .string(state)
+        tables["account.payment"]?.rows[id]?["reconciled_invoice_ids"] = .array([])
+        for invoice in (row("account.payment", id)?["invoice_ids"]?.arrayValue ?? []).compactMap(\.intValue) { touch(invoice) }
     }
 
     /// Reconciles the open receivable of each move with `line` (an outstanding credit or debit).

@@ -68,6 +68,8 @@ extension Database {
             return MethodSpec(qualname: "SaleAdvancePaymentInv.create_invoices", isModel: false, params: [])
         case ("account.move", "action_post"), ("account.move", "button_draft"), ("account.move", "button_cancel"):
             return MethodSpec(qualname: "AccountMove.\(name)", isModel: false, params: [])
+        case ("account.payment", "action_cancel"), ("account.payment", "action_draft"):
+            return MethodSpec(qualname: "AccountPayment.\(name)", isModel: false, params: [])
         case ("account.move", "js_assign_outstanding_line"):
             return MethodSpec(qualname: "AccountMove.js_assign_outstanding_line", isModel: false, params: [("line_id", true)])
         case ("account.payment.register", "action_create_payments"):
@@ -142,6 +144,12 @@ extension Database {
         case "action_confirm":
             try actionConfirm(call.ids)
             return .value(.bool(true))
+        case "action_cancel" where model == "account.payment":
+            try actionCancelPayments(call.ids, ctx)
+            return .none
+        case "action_draft":
+            try actionDraftPayments(call.ids)
+            return .none
         case "action_cancel":
             try actionCancelOrder(call.ids)
             return .value(.bool(true))
