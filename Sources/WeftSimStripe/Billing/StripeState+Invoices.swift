@@ -331,19 +331,20 @@ extension StripeState {
         }
         emit("invoice.paid", invoice)
         if !outOfBand { emit("invoice.payment_succeeded", invoice) }
-        if var payments = invoicePayments[id], !payments.isEmpty {
-            payments[payments.count - 1]["status"] = "paid"
-            payments[payments.count - 1]["amount_paid"] = .int(amountPaid)
-            payments[payments.count - 1]["status_transitions"]["paid_at"] = .int(now)
+        // The invoice's own payment (payments attached besides it are credited on their own).
+        if var payments = invoicePayments[id], let own = payments.lastIndex(where: { $0["is_default"].bool != false }) {
+            payments[own]["status"] = "paid"
+            payments[own]["amount_paid"] = .int(amountPaid)
+            payments[own]["status_transitions"]["paid_at"] = .int(now)
             // Stripe surfaces `payment.charge` only for a charge without a payment intent; otherwise the payment
             // intent stands for it (see docs/simulators/stripe.md).
-            if let charge, payments[payments.count - 1]["payment"]["payment_intent"].string == nil {
-                payments[payments.count - 1]["payment"]["charge"] = .string(charge)
-                payments[payments.count - 1]["payment"]["type"] = "charge"
+            if let charge, payments[own]["payment"]["payment_intent"].string == nil {
+                payments[own]["payment"]["charge"] = .string(charge)
+                payments[own]["payment"]["type"] = "charge"
             }
             invoicePayments[id] = payments
             // Current API versions announce the payment record itself.
-            emit("invoice_payment.paid", payments[payments.count - 1])
+            emit("invoice_payment.paid", payments[own])
         }
         if let subscriptionID = invoice["subscription"].string {
             subscriptionInvoicePaid(subscriptionID, invoiceID: id)

@@ -46,8 +46,9 @@ extension StripeState {
         return intent
     }
 
+    /// The PaymentIntent of the invoice's own (default) payment: payments attached besides it are not.
     func currentPaymentIntentID(invoiceID: String) -> String? {
-        invoicePayments[invoiceID]?.last?["payment"]["payment_intent"].string
+        invoicePayments[invoiceID]?.last { $0["is_default"].bool != false }?["payment"]["payment_intent"].string
     }
 
     /// The payment method a payment attempt uses: explicit, then the test-helper override, then the invoice's,
@@ -137,7 +138,7 @@ extension StripeState {
         markInvoicePaid(invoiceID, amountPaid: amount, paymentIntent: intentID, charge: chargeID)
     }
 
-    private func paymentMethodObject(_ id: String, outcome: TestCards.Outcome, customer: JSON) -> JSON {
+    func paymentMethodObject(_ id: String, outcome: TestCards.Outcome, customer: JSON) -> JSON {
         [
             "id": .string(id), "object": "payment_method",
             "billing_details": [
@@ -154,7 +155,7 @@ extension StripeState {
         ]
     }
 
-    private mutating func makeCharge(
+    mutating func makeCharge(
         amount: Int, currency: String, customer: String?, paymentIntent: String, paymentMethod: String,
         outcome: TestCards.Outcome, description: String?
     ) -> JSON {

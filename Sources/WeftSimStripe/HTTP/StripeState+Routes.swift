@@ -61,6 +61,7 @@ extension StripeState {
                 }
                 return try finalizeInvoice(id)
             case "pay": return try payInvoice(id, p)
+            case "attach_payment": return try attachPayment(id, p)
             case "void": return try voidInvoice(id)
             case "mark_uncollectible": return try markUncollectible(id)
             case "send":
@@ -76,6 +77,10 @@ extension StripeState {
         case ("POST", 2, "invoiceitems"): return try updateInvoiceItem(segments[1], p)
         case ("DELETE", 2, "invoiceitems"): return try deleteInvoiceItem(segments[1])
 
+        case ("POST", 1, "payment_intents"): return try createStandalonePaymentIntent(p)
+        case ("POST", 3, "payment_intents") where segments[2] == "confirm": return try confirmPaymentIntent(segments[1], p)
+        case ("GET", 1, "invoice_payments"): return try listInvoicePayments(p)
+        case ("GET", 2, "invoice_payments"): return try retrieveInvoicePayment(segments[1])
         case ("GET", 1, "payment_intents"): return try listPaymentIntents(p)
         case ("GET", 2, "payment_intents"):
             return try require(\.paymentIntents, segments[1], kind: "payment_intent")
