@@ -30,6 +30,35 @@ struct OdooInvoiceTests {
         return simulator.records(model: "account.move").first { $0["ref"]?.stringValue == key }
     }
 
+    /// Deleting a record in Odoo deletes its external ids (Odoo's `unlink`), so a partner an accountant deleted is not
+    /// looked for under its old id: the next invoice of that customer creates and binds a partner again, rather than
+    /// failing on a record that is gone.
+    @Test func aPartnerDeletedInOdooIsCreatedAgainForTheCustomersNextInvoice() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let customer = Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_in_1"), name: "Customer in_1")
+            let upsert = OutboxCommand(
+                id: CommandID(9), target: "odoo", entityKey: EntityKey.of(customer.ref), idempotencyKey: IdempotencyKey("cus-9"),
+                payload: .upsertCustomer(customer), traceID: TraceID("trace"), attempts: 0,
+                createdAt: Date(timeIntervalSince1970: 1_780_000_000))
+            guard case .delivered(let record?, _) = await target.deliver([upsert], logger: Support.logger).first,
+                let first = Int64(record.id)
+            else {
+                Issue.record("the customer was not delivered")
+                return
+            }
+            #expect(Support.boundID(simulator, customer.ref.xmlidName) == first)
+            _ = try await client.call(model: "res.partner", method: "unlink", ids: [first], logger: Support.logger)
+            #expect(Support.boundID(simulator, customer.ref.xmlidName) == nil)
+
+            let outcomes = await target.deliver([Self.command("in_1", cents: 1000, number: 1)], logger: Support.logger)
+            #expect(outcomes.allSatisfy { if case .delivered = $0 { true } else { false } }, "\(outcomes)")
+            let partner = try #require(Support.boundID(simulator, customer.ref.xmlidName))
+            #expect(partner != first)
+            #expect(Self.move(simulator, ref: "in_1")?["partner_id"]?.arrayValue?.first?.intValue == partner)
+        }
+    }
+
     @Test func newInvoicesArePostedWithoutReadingBackWhatWasJustCreated() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)

@@ -459,6 +459,28 @@ struct ORMTests {
 
     /// `[5, 0, 0]` on `invoice_line_ids` (a view of the move's product lines) deletes those lines, so a draft rewritten
     /// as `[[5, 0, 0], [0, 0, …]]` holds the new lines only; `[6, 0, ids]` keeps just `ids`.
+    /// Odoo's `unlink` deletes the external ids of what it deletes (they are no foreign keys, and would dangle); other
+    /// records' external ids stay.
+    @Test func deletingARecordDeletesItsExternalIDs() throws {
+        var db = database()
+        let ctx = CallContext()
+        let kept = try db.create("res.partner", ["name": "Kept"], ctx)
+        let deleted = try db.create("res.partner", ["name": "Deleted"], ctx)
+        for (name, id) in [("weft_kept", kept), ("weft_deleted", deleted)] {
+            _ = try db.create(
+                "ir.model.data", ["module": "weft", "name": .string(name), "model": "res.partner", "res_id": .int(id)], ctx)
+        }
+        let move = try postedInvoice(&db, partner: kept)
+        _ = try db.create("ir.model.data", ["module": "weft", "name": "weft_move", "model": "account.move", "res_id": .int(deleted)], ctx)
+        try db.unlink("res.partner", [deleted], ctx)
+        let names = try db.search("ir.model.data", domain: [["module", "=", "weft"]], ctx).map {
+            db.value("ir.model.data", $0, "name").stringValue ?? ""
+        }
+        #expect(names.sorted() == ["weft_kept", "weft_move"])
+        #expect(try db.search("ir.model.data", domain: [["module", "=", "weft"], ["name", "=", "weft_deleted"]], ctx).isEmpty)
+        #expect(db.exists("account.move", move))
+    }
+
     @Test func clearingAnInvoicesLinesDeletesThem() throws {
         var db = database()
         let ctx = CallContext()

@@ -46,7 +46,7 @@ extension Database {
             guard let values = domain.pinnedValues(field), let kind = spec.fields[field]?.kind else { continue }
             let typed = values.allSatisfy { value in
                 switch (kind, value) {
-                case (.char, .string), (.many2one, .int): true
+                case (.char, .string), (.many2one, .int), (.integer, .int): true
                 default: false
                 }
             }

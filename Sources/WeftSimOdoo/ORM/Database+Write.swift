@@ -125,6 +125,11 @@ extension Database {
                 xmlids[module + "." + name] = nil
             }
         }
+        // Odoo's `unlink` deletes the records' external ids too: they are no foreign keys, and would dangle.
+        guard model != "ir.model.data" else { return }
+        let data = try search(
+            "ir.model.data", domain: [["model", "=", .string(model)], ["res_id", "in", .array(ids.map(JSONValue.int))]], ctx)
+        if !data.isEmpty { try unlink("ir.model.data", data, ctx) }
     }
 
     // MARK: - Values

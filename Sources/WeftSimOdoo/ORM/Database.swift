@@ -200,7 +200,7 @@ struct Database: Sendable {
     /// The indexed fields of each model (see `Table.index`).
     static let indexedFields: [String: [String]] = [
         "res.partner": ["ref"], "account.move": ["ref", "reversed_entry_id"], "account.payment": ["memo", "ref"],
-        "account.move.line": ["move_id"],
+        "account.move.line": ["move_id"], "ir.model.data": ["res_id"],
     ]
 
     init(flavour: Flavour) {
