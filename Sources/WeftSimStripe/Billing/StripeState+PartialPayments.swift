@@ -66,9 +66,7 @@ extension StripeState {
 
     private mutating func confirmPaymentIntent(_ id: String, explicitPaymentMethod: String?) throws -> JSON {
         let intent = try require(\.paymentIntents, id, kind: "payment_intent")
-        if let invoiceID = invoicePayments.first(where: { _, payments in
-            payments.contains { $0["is_default"].bool == true && $0["payment"]["payment_intent"].string == id }
-        })?.key {
+        if let invoiceID = ownerOfDefaultIntent(id) {
             throw StripeError.invalidRequest(
                 "This PaymentIntent belongs to invoice \(invoiceID): pay the invoice (POST /v1/invoices/\(invoiceID)/pay) instead.",
                 code: "payment_intent_unexpected_state")
@@ -89,42 +87,14 @@ extension StripeState {
         let charge = makeCharge(
             amount: amount, currency: intent["currency"].string ?? settings.defaultCurrency, customer: intent["customer"].string,
             paymentIntent: id, paymentMethod: paymentMethod, outcome: outcome, description: intent["description"].string)
-        let chargeID = charge["id"].string ?? ""
-        if let decline = outcome.decline {
-            emit("charge.failed", charge)
-            let error: JSON = [
-                "charge": .string(chargeID), "code": .string(decline.code), "decline_code": .from(decline.declineCode),
-                "doc_url": .string("https://stripe.com/docs/error-codes/\(String(decline.code.map { $0 == "_" ? "-" : $0 }))"),
-                "message": .string(decline.message),
-                "payment_method": paymentMethodObject(paymentMethod, outcome: outcome, customer: intent["customer"]),
-                "type": "card_error",
-            ]
-            let failed = update(\.paymentIntents, id, event: nil) { intent in
-                intent["status"] = "requires_payment_method"
-                intent["last_payment_error"] = error
-                intent["latest_charge"] = .string(chargeID)
-                intent["payment_method"] = nil
-            }
-            emit("payment_intent.payment_failed", failed)
-            var failure = StripeError(
-                status: 402, type: "card_error", code: decline.code, message: decline.message, param: nil,
-                declineCode: decline.declineCode)
-            failure.extra = [("charge", .string(chargeID)), ("payment_intent", failed)]
-            failure.savesIdempotentResult = true
+        if let failure = recordCharge(
+            charge, on: id, amount: amount, paymentMethod: paymentMethod, outcome: outcome, customer: intent["customer"])
+        {
             throw failure
         }
-        emit("charge.succeeded", charge)
-        let succeeded = update(\.paymentIntents, id, event: nil) { intent in
-            intent["status"] = "succeeded"
-            intent["amount_received"] = .int(amount)
-            intent["latest_charge"] = .string(chargeID)
-            intent["payment_method"] = .string(paymentMethod)
-            intent["last_payment_error"] = nil
-        }
-        emit("payment_intent.succeeded", succeeded)
         // Attached to an invoice before it succeeded: credited to it now.
         if let invoiceID = attachedInvoice(of: id) { creditAttachedPayment(invoiceID: invoiceID, intentID: id) }
-        return paymentIntents[id] ?? succeeded
+        return paymentIntents[id] ?? intent
     }
 
     /// The invoice a PaymentIntent is attached to besides that invoice's own payment, if any.

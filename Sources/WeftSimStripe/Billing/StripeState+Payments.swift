@@ -86,23 +86,9 @@ extension StripeState {
             amount: amount, currency: invoice["currency"].string ?? settings.defaultCurrency,
             customer: invoice["customer"].string, paymentIntent: intentID, paymentMethod: paymentMethod,
             outcome: outcome, description: paymentIntents[intentID]?["description"].string)
-        let chargeID = charge["id"].string ?? ""
-        if let decline = outcome.decline {
-            emit("charge.failed", charge)
-            let error: JSON = [
-                "charge": .string(chargeID), "code": .string(decline.code), "decline_code": .from(decline.declineCode),
-                "doc_url": .string("https://stripe.com/docs/error-codes/\(decline.code.replacingOccurrences("_", "-"))"),
-                "message": .string(decline.message),
-                "payment_method": paymentMethodObject(paymentMethod, outcome: outcome, customer: invoice["customer"]),
-                "type": "card_error",
-            ]
-            let intent = update(\.paymentIntents, intentID, event: nil) { intent in
-                intent["status"] = "requires_payment_method"
-                intent["last_payment_error"] = error
-                intent["latest_charge"] = .string(chargeID)
-                intent["payment_method"] = nil
-            }
-            emit("payment_intent.payment_failed", intent)
+        if let failure = recordCharge(
+            charge, on: intentID, amount: amount, paymentMethod: paymentMethod, outcome: outcome, customer: invoice["customer"])
+        {
             invoice = update(\.invoices, invoiceID, event: "invoice.updated") { invoice in
                 invoice["attempt_count"] = .int((invoice["attempt_count"].int ?? 0) + 1)
                 invoice["attempted"] = true
@@ -116,29 +102,57 @@ extension StripeState {
             if let subscriptionID = invoice["subscription"].string {
                 subscriptionPaymentFailed(subscriptionID, invoice: invoice)
             }
-            var failure = StripeError(
-                status: 402, type: "card_error", code: decline.code, message: decline.message, param: nil,
-                declineCode: decline.declineCode)
-            failure.extra = [("charge", .string(chargeID)), ("payment_intent", paymentIntents[intentID] ?? .null)]
-            failure.savesIdempotentResult = true
             throw failure
         }
-        emit("charge.succeeded", charge)
-        let intent = update(\.paymentIntents, intentID, event: nil) { intent in
-            intent["status"] = "succeeded"
-            intent["amount_received"] = .int(amount)
-            intent["latest_charge"] = .string(chargeID)
-            intent["payment_method"] = .string(paymentMethod)
-            intent["last_payment_error"] = nil
-        }
-        emit("payment_intent.succeeded", intent)
         update(\.invoices, invoiceID, event: nil) { invoice in
             invoice["attempt_count"] = .int((invoice["attempt_count"].int ?? 0) + 1)
         }
-        markInvoicePaid(invoiceID, amountPaid: amount, paymentIntent: intentID, charge: chargeID)
+        markInvoicePaid(invoiceID, amountPaid: amount, paymentIntent: intentID, charge: charge["id"].string)
     }
 
-    func paymentMethodObject(_ id: String, outcome: TestCards.Outcome, customer: JSON) -> JSON {
+    /// A charge's result on its PaymentIntent. Succeeded: `charge.succeeded`, the intent `succeeded` for `amount`
+    /// (`payment_intent.succeeded`). Declined: `charge.failed`, the intent back to `requires_payment_method` with the
+    /// error (`payment_intent.payment_failed`), and the 402 `card_error` to throw is returned (saved for idempotent
+    /// replay, like Stripe).
+    mutating func recordCharge(
+        _ charge: JSON, on intentID: String, amount: Int, paymentMethod: String, outcome: TestCards.Outcome, customer: JSON
+    ) -> StripeError? {
+        let chargeID = charge["id"].string ?? ""
+        guard let decline = outcome.decline else {
+            emit("charge.succeeded", charge)
+            let intent = update(\.paymentIntents, intentID, event: nil) { intent in
+                intent["status"] = "succeeded"
+                intent["amount_received"] = .int(amount)
+                intent["latest_charge"] = .string(chargeID)
+                intent["payment_method"] = .string(paymentMethod)
+                intent["last_payment_error"] = nil
+            }
+            emit("payment_intent.succeeded", intent)
+            return nil
+        }
+        emit("charge.failed", charge)
+        let error: JSON = [
+            "charge": .string(chargeID), "code": .string(decline.code), "decline_code": .from(decline.declineCode),
+            "doc_url": .string("https://stripe.com/docs/error-codes/\(decline.code.replacingOccurrences("_", "-"))"),
+            "message": .string(decline.message),
+            "payment_method": paymentMethodObject(paymentMethod, outcome: outcome, customer: customer), "type": "card_error",
+        ]
+        let intent = update(\.paymentIntents, intentID, event: nil) { intent in
+            intent["status"] = "requires_payment_method"
+            intent["last_payment_error"] = error
+            intent["latest_charge"] = .string(chargeID)
+            intent["payment_method"] = nil
+        }
+        emit("payment_intent.payment_failed", intent)
+        var failure = StripeError(
+            status: 402, type: "card_error", code: decline.code, message: decline.message, param: nil,
+            declineCode: decline.declineCode)
+        failure.extra = [("charge", .string(chargeID)), ("payment_intent", intent)]
+        failure.savesIdempotentResult = true
+        return failure
+    }
+
+    private func paymentMethodObject(_ id: String, outcome: TestCards.Outcome, customer: JSON) -> JSON {
         [
             "id": .string(id), "object": "payment_method",
             "billing_details": [
