@@ -331,6 +331,46 @@ struct StripeEventDecoderTests {
         #expect(partlyPaid.changes.map(\.ref) == [S.ref(.invoice, "in_1")])
     }
 
+    /// A raw event with `data.previous_attributes`, as Stripe sends an `*.updated` event.
+    func updated(_ type: String, _ object: String, previous: String, created: Int64, id: String) throws -> DecodedEvent {
+        let payload =
+            #"{"id":"\#(id)","object":"event","api_version":"2026-07-29.dahlia","created":\#(created),"livemode":false,"pending_webhooks":1,"type":"\#(type)","data":{"object":\#(object),"previous_attributes":\#(previous)}}"#
+        return try decoder.decode(try S.inboxEvent(payload: Data(payload.utf8)))
+    }
+
+    /// Two updates of one customer in one second, each changing another field (the email, then the address, a hash
+    /// whose old value `previous_attributes` gives whole), keep both changes in either arrival order: each update's
+    /// unchanged copy of the other's field ranks below that field's change. Without `previous_attributes` every field
+    /// of an update ranks the same, and the update processed last wins, as before.
+    @Test func twoUpdatesOfOneSecondKeepBothChangesInEitherOrder() throws {
+        let created = try decode(
+            "customer.created", #"{"id":"cus_1","object":"customer","name":"Ada","email":"a@example.com","address":null}"#,
+            created: 1_700_000_000, id: "evt_0")
+        let address = #"{"line1":"1 Loom Road","line2":null,"city":"London","postal_code":"N1","state":null,"country":"GB"}"#
+        let email = try updated(
+            "customer.updated", #"{"id":"cus_1","object":"customer","name":"Ada","email":"b@example.com","address":null}"#,
+            previous: #"{"email":"a@example.com"}"#, created: 1_700_000_005, id: "evt_1")
+        let moved = try updated(
+            "customer.updated",
+            #"{"id":"cus_1","object":"customer","name":"Ada","email":"b@example.com","address":\#(address)}"#,
+            previous: #"{"address":null}"#, created: 1_700_000_005, id: "evt_2")
+        #expect(email.changes[0].version(of: "email") > email.changes[0].version(of: "address"))
+        #expect(moved.changes[0].version(of: "address") > moved.changes[0].version(of: "email"))
+        for order in [[created, email, moved], [created, moved, email], [moved, email, created]] {
+            var aggregate = Aggregate()
+            S.apply(order, to: &aggregate)
+            let customer = try #require(aggregate.record(S.ref(.customer, "cus_1"))?.decode(Customer.self))
+            #expect(customer.email == "b@example.com")
+            #expect(customer.address?.city == "London")
+            #expect(customer.name == "Ada")
+        }
+
+        // No `previous_attributes`: the whole snapshot at one rank, as before.
+        let plain = try decode(
+            "customer.updated", #"{"id":"cus_1","object":"customer","name":"Ada","email":"b@example.com"}"#, created: 1_700_000_005)
+        #expect(plain.changes[0].fieldOrdinals.isEmpty)
+    }
+
     @Test func paymentIntentWithoutInvoiceAndUnknownTypesAreIgnored() throws {
         let intent = try decode(
             "payment_intent.succeeded", #"{"id":"pi_1","object":"payment_intent","customer":"cus_1","amount":100,"currency":"usd"}"#)

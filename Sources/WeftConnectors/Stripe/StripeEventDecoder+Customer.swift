@@ -5,8 +5,15 @@ extension StripeEventDecoder {
     /// `customer.created|updated|deleted` → Customer. An update is a full snapshot (nulls clear); a deletion only
     /// sets `deleted`.
     func decodeCustomer(_ context: Context, deleted: Bool) throws(StripeEventError) -> DecodedEvent {
-        let event = try context.wire(StripeWireCustomer.self)
+        let (event, prior) = try context.wireWithPrior(StripeWireCustomer.self)
         let customer = event.data.object
+        let fields = customerFields(customer, deleted: deleted)
+        let change = CanonicalChange(
+            ref: values.externalRef(.customer, customer.id), fields: fields, version: context.version(event.created))
+        return context.changes([context.refined(change, before: prior.map { customerFields($0, deleted: deleted) })])
+    }
+
+    func customerFields(_ customer: StripeWireCustomer, deleted: Bool) -> [String: JSONValue] {
         typealias V = StripeCanonicalValues
         var fields: [String: JSONValue] = ["ref": values.ref(.customer, customer.id)]
         if deleted || customer.deleted == true {
@@ -20,8 +27,7 @@ extension StripeEventDecoder {
             // `tax_ids` is only there when expanded; absent means "not said", not "none".
             if let taxIDs = customer.tax_ids?.data { fields["taxID"] = V.string(Self.preferredTaxID(taxIDs)?.value) }
         }
-        let ref = values.externalRef(.customer, customer.id)
-        return context.changes([CanonicalChange(ref: ref, fields: fields, version: context.version(event.created))])
+        return fields
     }
 
     /// `customer.tax_id.created|updated` → the customer's `taxID`.
@@ -38,8 +44,15 @@ extension StripeEventDecoder {
     /// `product.created|updated|deleted` → Product (name, sku from `metadata.sku` else the id, active; the unit
     /// amount when `default_price` is expanded). A deleted product becomes inactive.
     func decodeProduct(_ context: Context, deleted: Bool) throws(StripeEventError) -> DecodedEvent {
-        let event = try context.wire(StripeWireProduct.self)
+        let (event, prior) = try context.wireWithPrior(StripeWireProduct.self)
         let product = event.data.object
+        let change = CanonicalChange(
+            ref: values.externalRef(.product, product.id), fields: productFields(product, deleted: deleted),
+            version: context.version(event.created))
+        return context.changes([context.refined(change, before: prior.map { productFields($0, deleted: deleted) })])
+    }
+
+    func productFields(_ product: StripeWireProduct, deleted: Bool) -> [String: JSONValue] {
         typealias V = StripeCanonicalValues
         var fields: [String: JSONValue] = ["ref": values.ref(.product, product.id)]
         if deleted || product.deleted == true {
@@ -54,8 +67,7 @@ extension StripeEventDecoder {
                 fields["unitAmount"] = money
             }
         }
-        let ref = values.externalRef(.product, product.id)
-        return context.changes([CanonicalChange(ref: ref, fields: fields, version: context.version(event.created))])
+        return fields
     }
 
     /// `price.created|updated` (and legacy `plan.*`) → the product's `unitAmount`.

@@ -6,8 +6,15 @@ extension StripeEventDecoder {
     /// current period (on the subscription in 2023-era versions, on its items since "basil": the earliest item start
     /// and the latest item end), `cancelAt`, `canceledAt`.
     func decodeSubscription(_ context: Context) throws(StripeEventError) -> DecodedEvent {
-        let event = try context.wire(StripeWireSubscription.self)
+        let (event, prior) = try context.wireWithPrior(StripeWireSubscription.self)
         let subscription = event.data.object
+        let change = CanonicalChange(
+            ref: values.externalRef(.subscription, subscription.id), fields: subscriptionFields(subscription),
+            version: context.version(event.created))
+        return context.changes([context.refined(change, before: prior.map(subscriptionFields))])
+    }
+
+    func subscriptionFields(_ subscription: StripeWireSubscription) -> [String: JSONValue] {
         typealias V = StripeCanonicalValues
         var fields: [String: JSONValue] = ["ref": values.ref(.subscription, subscription.id)]
         if let customerID = subscription.customer?.id { fields["customerRef"] = values.ref(.customer, customerID) }
@@ -24,8 +31,7 @@ extension StripeEventDecoder {
         if let end { fields["currentPeriodEnd"] = V.date(end) }
         fields["cancelAt"] = V.date(subscription.cancel_at)
         fields["canceledAt"] = V.date(subscription.canceled_at)
-        let ref = values.externalRef(.subscription, subscription.id)
-        return context.changes([CanonicalChange(ref: ref, fields: fields, version: context.version(event.created))])
+        return fields
     }
 
     func subscriptionItem(_ item: StripeWireSubscriptionItem) -> SubscriptionItem {
