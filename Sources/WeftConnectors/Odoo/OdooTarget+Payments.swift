@@ -4,8 +4,9 @@ import WeftCore
 
 extension OdooTarget {
     /// Registers succeeded payments on their posted invoices through `account.payment.register`, unless the invoice is
-    /// already paid or the payment exists. The lookups are batched (invoices by external id then `ref`, existing
-    /// payments by memo, invoice states, external-id bookkeeping). Payments that pay their invoice in full on the same
+    /// already paid or the payment exists. The lookups are batched (invoices by external id then `ref`, with the
+    /// payments' external ids in the same lookup; existing payments by memo, then by those external ids; invoice
+    /// states; external-id bookkeeping). Payments that pay their invoice in full on the same
     /// day share one wizard over all those invoices (one payment per invoice, each memo the invoice's reference, as
     /// "Register payment" on a selection of invoices in Odoo); any other payment (partial, another currency, a second
     /// payment of one invoice) gets a wizard of its own, with its key as `communication` (→ the payment's memo). A
@@ -24,9 +25,15 @@ extension OdooTarget {
             }
         }
         guard !pending.isEmpty else { return outcomes.map { $0! } }
-        let invoices = try await client.recordIDs(
-            for: pending.map(\.invoiceRef), model: "account.move", keyField: "ref", logger: logger)
-        let existing = try await paymentIDs(memos: pending.map(\.key), logger: logger)
+        // The invoices, and the payments already bound to the keys, in one lookup of external ids.
+        let (invoices, bound) = try await client.recordIDs(
+            for: pending.map(\.invoiceRef), model: "account.move", keyField: "ref", alongWith: pending.map(\.key),
+            of: "account.payment", logger: logger)
+        var existing = try await paymentIDs(memos: pending.map(\.key), logger: logger)
+        // A payment of a shared wizard has its invoice's number as memo: its binding finds it. Not finding it registered
+        // a second payment whenever its invoice was open again with it still standing (unreconciled by an accountant).
+        let unfound = bound.filter { existing[$0.key] == nil }
+        if !unfound.isEmpty { existing.merge(try await heldPayments(unfound, logger: logger)) { found, _ in found } }
         let invoiceIDs = Array(Set(pending.compactMap { invoices[$0.invoiceRef] }))
         let moves = try await client.read(
             model: "account.move", ids: invoiceIDs,
@@ -262,15 +269,34 @@ extension OdooTarget {
         var result: [String: HeldPayment] = [:]
         for row in rows {
             guard let memo = row[field]?.stringValue, result[memo] == nil, let id = row["id"]?.intValue else { continue }
-            var amount: Money?
-            if let value = row["amount"]?.doubleValue, let code = row["currency_id"]?.arrayValue?.last?.stringValue,
-                let currency = CurrencyCode(rawValue: code)
-            {
-                amount = Money.fromMajorUnits(value, currency: currency)
-            }
-            result[memo] = HeldPayment(id: id, amount: amount)
+            result[memo] = HeldPayment(id: id, amount: Self.heldAmount(row))
         }
         return result
+    }
+
+    /// The payments of `ids` (key → payment id) that are not cancelled, by key.
+    func heldPayments(_ ids: [String: Int64], logger: Logger) async throws(OdooError) -> [String: HeldPayment] {
+        let version = try await client.serverVersion(logger: logger)
+        let rows = try await client.searchRead(
+            model: "account.payment",
+            domain: [
+                ["id", "in", .array(Set(ids.values).sorted().map(JSONValue.int))], ["state", "!=", .string(version.paymentCancelledState)],
+            ],
+            fields: ["amount", "currency_id"], logger: logger)
+        var byID: [Int64: HeldPayment] = [:]
+        for row in rows {
+            guard let id = row["id"]?.intValue else { continue }
+            byID[id] = HeldPayment(id: id, amount: Self.heldAmount(row))
+        }
+        return ids.compactMapValues { byID[$0] }
+    }
+
+    /// A payment's amount in its own currency, from a row with `amount` and `currency_id`.
+    static func heldAmount(_ row: [String: JSONValue]) -> Money? {
+        guard let value = row["amount"]?.doubleValue, let code = row["currency_id"]?.arrayValue?.last?.stringValue,
+            let currency = CurrencyCode(rawValue: code)
+        else { return nil }
+        return Money.fromMajorUnits(value, currency: currency)
     }
 
     /// Runs the "Register payment" wizard on one posted move (an invoice, or a credit note for money paid back).

@@ -263,7 +263,32 @@ extension OdooClient {
     func recordIDs(
         for refs: [ExternalRef], model: String, keyField: String, context: [String: JSONValue]? = nil, logger: Logger
     ) async throws(OdooError) -> [ExternalRef: Int64] {
-        let bound = try await externalIDs(refs.map(\.xmlidName), model: model, logger: logger)
+        try await recordIDs(for: refs, model: model, keyField: keyField, context: context, alongWith: [], of: model, logger: logger)
+            .records
+    }
+
+    /// `recordIDs(for:model:keyField:)`, and in the same external-id lookup the records of `otherModel` that the names
+    /// `others` are bound to.
+    func recordIDs(
+        for refs: [ExternalRef], model: String, keyField: String, context: [String: JSONValue]? = nil,
+        alongWith others: [String], of otherModel: String, logger: Logger
+    ) async throws(OdooError) -> (records: [ExternalRef: Int64], others: [String: Int64]) {
+        let rows = try await externalIDRows(refs.map(\.xmlidName) + others, logger: logger)
+        var bound: [String: Int64] = [:]
+        var otherBound: [String: Int64] = [:]
+        for (name, row) in rows {
+            if row.model == model { bound[name] = row.resID }
+            if row.model == otherModel { otherBound[name] = row.resID }
+        }
+        return (
+            try await recordIDs(for: refs, bound: bound, model: model, keyField: keyField, context: context, logger: logger), otherBound
+        )
+    }
+
+    private func recordIDs(
+        for refs: [ExternalRef], bound: [String: Int64], model: String, keyField: String, context: [String: JSONValue]?,
+        logger: Logger
+    ) async throws(OdooError) -> [ExternalRef: Int64] {
         var result: [ExternalRef: Int64] = [:]
         var missing: [String: [ExternalRef]] = [:]
         for ref in refs {
