@@ -9,7 +9,8 @@ public import WeftCore
 /// whole seconds and webhooks arrive in any order): an invoice's status rank, so that a `paid` snapshot beats an
 /// `open` one; a refund's, so that `succeeded` beats `pending`; otherwise the event's action, so that a
 /// `*.created` snapshot (an object's first state) never overwrites a `*.updated` one of the same second, and a
-/// `*.deleted` one is last. Both the 2023-era event shape and the current one (2025 "basil" and later: no
+/// `*.deleted` one is last; within an update, the fields it changed (by `previous_attributes`) rank above the ones it
+/// only carried. Both the 2023-era event shape and the current one (2025 "basil" and later: no
 /// `invoice.subscription`/`payment_intent`/`charge`, periods on subscription items, `parent`, `invoice_payment`
 /// objects) decode.
 ///
@@ -82,9 +83,10 @@ public struct StripeEventDecoder: Sendable {
         var entityKey: EntityKey
 
         /// The version of a snapshot this event reports: its `created` instant, ordered within the second by the
-        /// event's action (`*.created` 0, `*.deleted` 2, anything else 1).
+        /// event's action (`*.created` 0, `*.deleted` 3, anything else 2; `refined` puts the fields an update only
+        /// carried at 1, above a creation's and below any change).
         func version(_ created: Int64) -> SourceVersion {
-            let ordinal = type.hasSuffix(".created") ? 0 : type.hasSuffix(".deleted") ? 2 : 1
+            let ordinal = type.hasSuffix(".created") ? 0 : type.hasSuffix(".deleted") ? 3 : 2
             return SourceVersion(millis: created * 1000, ordinal: ordinal)
         }
 
@@ -141,7 +143,7 @@ public struct StripeEventDecoder: Sendable {
         /// (the later snapshot's unchanged copy of the earlier one's field no longer wins by arriving last). A field
         /// two updates of one second both changed is still decided by arrival.
         func refined(_ change: CanonicalChange, before: [String: JSONValue]?) -> CanonicalChange {
-            guard let before, change.version.ordinal > 0 else { return change }
+            guard let before, change.version.ordinal == 2 else { return change }
             var refined = change
             for (field, value) in change.fields where field != "ref" && (before[field] ?? .null) == value {
                 refined.fieldOrdinals[field] = change.version.ordinal - 1
