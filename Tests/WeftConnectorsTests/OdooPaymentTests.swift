@@ -34,6 +34,9 @@ struct OdooPaymentTests {
         return (move, Money.fromMajorUnits(amount, currency: .usd).amountMinor)
     }
 
+    /// The key (external id name, and memo of a payment registered alone) of Stripe payment `id`.
+    static func key(_ id: String) -> String { ExternalRef(system: "stripe", kind: .payment, id: id).xmlidName }
+
     static func command(_ payment: String, invoice: String, cents: Int64, number: Int64, at date: Date = day) -> OutboxCommand {
         let ref = ExternalRef(system: "stripe", kind: .payment, id: payment)
         let customer = ExternalRef(system: "stripe", kind: .customer, id: "cus_\(invoice)")
@@ -87,7 +90,7 @@ struct OdooPaymentTests {
                 #expect(payment["memo"] == Support.record(simulator, "account.move", invoice.id)["name"])
             }
             let alone = Support.record(simulator, "account.payment", try #require(ids[3]))
-            #expect(alone["memo"] == .string(ExternalRef(system: "stripe", kind: .payment, id: "py_4").xmlidName))
+            #expect(alone["memo"] == .string(Self.key("py_4")))
             #expect(alone["amount"]?.doubleValue == 10)
             // Each payment is bound to its Stripe payment.
             for (index, id) in ["py_1", "py_2", "py_3", "py_4"].enumerated() {
@@ -112,7 +115,7 @@ struct OdooPaymentTests {
             let outcomes = await OdooTarget(client: client).deliver(
                 [Self.command("py_1", invoice: "in_1", cents: invoice.residual, number: 1)], logger: Support.logger)
             let id = try #require(Self.paymentIDs(outcomes).first ?? nil)
-            let memo = ExternalRef(system: "stripe", kind: .payment, id: "py_1").xmlidName
+            let memo = Self.key("py_1")
             #expect(Support.record(simulator, "account.payment", id)["memo"] == .string(memo))
         }
     }
@@ -176,9 +179,9 @@ struct OdooPaymentTests {
             let replayed = try #require(Self.paymentIDs(await target.deliver([command], logger: Support.logger)).first ?? nil)
             #expect(replayed != first)
             let payment = Support.record(simulator, "account.payment", replayed)
-            #expect(payment["memo"] == .string(ExternalRef(system: "stripe", kind: .payment, id: "py_1").xmlidName))
+            #expect(payment["memo"] == .string(Self.key("py_1")))
             #expect(payment["amount"] == .double(40))
-            #expect(Support.boundID(simulator, ExternalRef(system: "stripe", kind: .payment, id: "py_1").xmlidName) == replayed)
+            #expect(Support.boundID(simulator, Self.key("py_1")) == replayed)
             #expect(Support.record(simulator, "account.move", invoice.id)["payment_state"] == .string("partial"))
 
             let again = await target.deliver([command], logger: Support.logger)
@@ -204,7 +207,7 @@ struct OdooPaymentTests {
             let paid = try #require(ids[0])
             #expect(
                 Support.record(simulator, "account.payment", paid)["memo"]
-                    != .string(ExternalRef(system: "stripe", kind: .payment, id: "py_1").xmlidName))
+                    != .string(Self.key("py_1")))
             _ = try await client.call(model: "account.payment", method: "action_draft", ids: [paid], logger: Support.logger)
             #expect(Support.record(simulator, "account.move", first.id)["payment_state"] == .string("not_paid"))
 
@@ -240,7 +243,7 @@ struct OdooPaymentTests {
             let paths = simulator.requestLog.all.map(\.path)
             #expect(paths.filter { $0.hasSuffix("account.payment.register/create") }.count == 2)
             let own = Support.record(simulator, "account.payment", try #require(ids[2]))
-            #expect(own["memo"] == .string(ExternalRef(system: "stripe", kind: .payment, id: "py_3").xmlidName))
+            #expect(own["memo"] == .string(Self.key("py_3")))
             #expect(own["reconciled_invoice_ids"] == .array([.int(termed.id)]))
             #expect(Support.record(simulator, "account.move", termed.id)["payment_state"] == .string("paid"))
         }
