@@ -32,7 +32,7 @@ extension OdooTarget {
         var existing = try await paymentIDs(memos: pending.map(\.key), logger: logger)
         // A payment of a shared wizard has its invoice's number as memo: its binding finds it. Not finding it registered
         // a second payment whenever its invoice was open again with it still standing (unreconciled by an accountant).
-        let unfound = bound.filter { existing[$0.key] == nil }
+        let unfound = bound.filter { existing[$0.key] == nil }.mapValues(\.resID)
         if !unfound.isEmpty { existing.merge(try await heldPayments(unfound, logger: logger)) { found, _ in found } }
         let invoiceIDs = Array(Set(pending.compactMap { invoices[$0.invoiceRef] }))
         let moves = try await client.read(
@@ -137,16 +137,19 @@ extension OdooTarget {
             }
         }
         // Bookkeeping only: each payment is already findable by its memo or its paid invoice, so a failure here loses
-        // nothing. A key bound before to a payment cancelled in Odoo since moves to the one registered now.
-        let taken = try await client.bindExternalIDs(bindings, model: "account.payment", logger: logger)
-        let registered = bindings.filter { binding in taken.contains(binding.name) && !existing.keys.contains(binding.name) }
-        if !registered.isEmpty {
-            let rows = try await client.externalIDRows(registered.map(\.name), logger: logger)
-            for binding in registered {
-                guard let row = rows[binding.name], row.resID != binding.id else { continue }
+        // nothing. The batch's first lookup read every key's binding: a bound key is left as it is, unless this batch
+        // registered its payment anew (the bound one was cancelled in Odoo since), and only unbound keys are created.
+        var unbound: [(name: String, id: Int64)] = []
+        for binding in bindings {
+            guard let row = bound[binding.name] else {
+                unbound.append(binding)
+                continue
+            }
+            if row.resID != binding.id, existing[binding.name] == nil {
                 try await client.write(model: "ir.model.data", ids: [row.dataID], values: ["res_id": .int(binding.id)], logger: logger)
             }
         }
+        try await client.bindExternalIDs(unbound, model: "account.payment", logger: logger)
         return outcomes.map { $0! }
     }
 

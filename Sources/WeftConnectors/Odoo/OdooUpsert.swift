@@ -267,18 +267,18 @@ extension OdooClient {
             .records
     }
 
-    /// `recordIDs(for:model:keyField:)`, and in the same external-id lookup the records of `otherModel` that the names
-    /// `others` are bound to.
+    /// `recordIDs(for:model:keyField:)`, and in the same external-id lookup the `ir.model.data` rows that bind the
+    /// names `others` to records of `otherModel`.
     func recordIDs(
         for refs: [ExternalRef], model: String, keyField: String, context: [String: JSONValue]? = nil,
         alongWith others: [String], of otherModel: String, logger: Logger
-    ) async throws(OdooError) -> (records: [ExternalRef: Int64], others: [String: Int64]) {
+    ) async throws(OdooError) -> (records: [ExternalRef: Int64], others: [String: (dataID: Int64, resID: Int64)]) {
         let rows = try await externalIDRows(refs.map(\.xmlidName) + others, logger: logger)
         var bound: [String: Int64] = [:]
-        var otherBound: [String: Int64] = [:]
+        var otherBound: [String: (dataID: Int64, resID: Int64)] = [:]
         for (name, row) in rows {
             if row.model == model { bound[name] = row.resID }
-            if row.model == otherModel { otherBound[name] = row.resID }
+            if row.model == otherModel { otherBound[name] = (row.dataID, row.resID) }
         }
         return (
             try await recordIDs(for: refs, bound: bound, model: model, keyField: keyField, context: context, logger: logger), otherBound

@@ -66,7 +66,7 @@ extension StripeState {
 
     private mutating func confirmPaymentIntent(_ id: String, explicitPaymentMethod: String?) throws -> JSON {
         let intent = try require(\.paymentIntents, id, kind: "payment_intent")
-        if let invoiceID = ownerOfDefaultIntent(id) {
+        if let invoiceID = invoicePaid(by: id, own: true) {
             throw StripeError.invalidRequest(
                 "This PaymentIntent belongs to invoice \(invoiceID): pay the invoice (POST /v1/invoices/\(invoiceID)/pay) instead.",
                 code: "payment_intent_unexpected_state")
@@ -93,14 +93,14 @@ extension StripeState {
             throw failure
         }
         // Attached to an invoice before it succeeded: credited to it now.
-        if let invoiceID = attachedInvoice(of: id) { creditAttachedPayment(invoiceID: invoiceID, intentID: id) }
+        if let invoiceID = invoicePaid(by: id, own: false) { creditAttachedPayment(invoiceID: invoiceID, intentID: id) }
         return paymentIntents[id] ?? intent
     }
 
-    /// The invoice a PaymentIntent is attached to besides that invoice's own payment, if any.
-    func attachedInvoice(of intentID: String) -> String? {
+    /// The invoice whose payment `intentID` is: its own (default) payment when `own`, else one attached besides it.
+    func invoicePaid(by intentID: String, own: Bool) -> String? {
         invoicePayments.first { _, payments in
-            payments.contains { $0["is_default"].bool == false && $0["payment"]["payment_intent"].string == intentID }
+            payments.contains { $0["is_default"].bool == own && $0["payment"]["payment_intent"].string == intentID }
         }?.key
     }
 
@@ -127,7 +127,7 @@ extension StripeState {
                 "You can only attach a payment to an open invoice. This invoice is \(invoice["status"].string ?? "").",
                 code: "invoice_not_editable")
         }
-        if let other = attachedInvoice(of: intentID) ?? ownerOfDefaultIntent(intentID) {
+        if let other = invoicePaid(by: intentID, own: false) ?? invoicePaid(by: intentID, own: true) {
             throw StripeError.invalidRequest(
                 "This PaymentIntent is already attached to invoice \(other).", code: "payment_intent_unexpected_state",
                 param: "payment_intent")
@@ -166,13 +166,6 @@ extension StripeState {
         invoicePayments[invoiceID, default: []].append(payment)
         if intent["status"].string == "succeeded" { creditAttachedPayment(invoiceID: invoiceID, intentID: intentID) }
         return invoices[invoiceID] ?? invoice
-    }
-
-    /// The invoice whose own (default) payment is `intentID`, if any.
-    func ownerOfDefaultIntent(_ intentID: String) -> String? {
-        invoicePayments.first { _, payments in
-            payments.contains { $0["is_default"].bool == true && $0["payment"]["payment_intent"].string == intentID }
-        }?.key
     }
 
     /// Credits a succeeded attached PaymentIntent to its invoice: the payment record is paid, the invoice's
