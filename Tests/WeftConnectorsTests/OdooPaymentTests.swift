@@ -192,7 +192,8 @@ struct OdooPaymentTests {
 
     /// A payment of a shared wizard has its invoice's number as memo, so only its external id names it. When its invoice
     /// is open again while it still stands (here reset to draft by an accountant, which unreconciles it), a replay finds
-    /// it by that binding instead of registering a second payment.
+    /// it by that binding instead of registering a second payment, and refuses with what to fix: the payment pays
+    /// nothing while it is a draft. Cancelled, it no longer counts, and the replay registers the payment again.
     @Test func aPaymentOfASharedWizardIsFoundByItsBindingWhenItsInvoiceIsOpenAgain() async throws {
         try await Support.withOdoo { simulator, client in
             let a = try await Support.company(client, "A")
@@ -212,8 +213,68 @@ struct OdooPaymentTests {
             #expect(Support.record(simulator, "account.move", first.id)["payment_state"] == .string("not_paid"))
 
             let replayed = await target.deliver([commands[0]], logger: Support.logger)
-            #expect(Self.paymentIDs(replayed) == [paid], "\(replayed)")
+            guard case .reject(let failure) = replayed.first else {
+                Issue.record("expected a refusal, got \(replayed)")
+                return
+            }
+            #expect(failure.kind == .rejected)
+            #expect(failure.message.contains("Odoo holds payment \(paid)"), "\(failure.message)")
+            #expect(failure.message.contains("it is in draft"), "\(failure.message)")
+            #expect(failure.message.contains("post the payment and reconcile it with the invoice in Odoo"))
             #expect(simulator.records(model: "account.payment").count == 2)
+
+            _ = try await client.call(model: "account.payment", method: "action_cancel", ids: [paid], logger: Support.logger)
+            let registered = try #require(Self.paymentIDs(await target.deliver([commands[0]], logger: Support.logger)).first ?? nil)
+            #expect(registered != paid)
+            #expect(Support.boundID(simulator, Self.key("py_1")) == registered)
+            #expect(Support.record(simulator, "account.move", first.id)["payment_state"] == .string("paid"))
+        }
+    }
+
+    /// A payment an accountant unreconciled (here by resetting its invoice to draft and posting it again) still stands,
+    /// posted, but pays nothing: the invoice is open in Odoo and paid in the source. A replay refuses with what to fix
+    /// and registers nothing; once the accountant reconciles the payment with the invoice again (the invoice form's
+    /// "Add" on the outstanding payment), the replay finds it and is delivered.
+    @Test func aPaymentUnreconciledInOdooIsReportedNotRegisteredAgain() async throws {
+        try await Support.withOdoo { simulator, client in
+            let a = try await Support.company(client, "A")
+            let invoice = try await Self.invoice(client, "in_1", partner: a)
+            let target = OdooTarget(client: client)
+            let command = Self.command("py_1", invoice: "in_1", cents: invoice.residual, number: 1)
+            let paid = try #require(Self.paymentIDs(await target.deliver([command], logger: Support.logger)).first ?? nil)
+            for method in ["button_draft", "action_post"] {
+                _ = try await client.call(model: "account.move", method: method, ids: [invoice.id], logger: Support.logger)
+            }
+            #expect(Support.record(simulator, "account.move", invoice.id)["payment_state"] == .string("not_paid"))
+            let payment = try await client.read(
+                model: "account.payment", ids: [paid], fields: ["state", "is_reconciled", "move_id"], logger: Support.logger)
+            #expect(payment.first?["is_reconciled"] == .bool(false))
+            let entry = try #require(OdooMoves.many2oneID(payment.first?["move_id"]))
+
+            let replayed = await target.deliver([command], logger: Support.logger)
+            guard case .reject(let failure) = replayed.first else {
+                Issue.record("expected a refusal, got \(replayed)")
+                return
+            }
+            #expect(failure.message.contains("Odoo holds payment \(paid)"), "\(failure.message)")
+            #expect(failure.message.contains("not reconciled"), "\(failure.message)")
+            #expect(failure.message.contains("invoice \(Self.invoiceRef("in_1")) is still open there"), "\(failure.message)")
+            #expect(simulator.records(model: "account.payment").count == 1)
+            #expect(Support.record(simulator, "account.move", invoice.id)["payment_state"] == .string("not_paid"))
+
+            let line = try #require(
+                try await client.searchRead(
+                    model: "account.move.line",
+                    domain: [["move_id", "=", .int(entry)], ["account_id.account_type", "=", "asset_receivable"]], fields: ["id"],
+                    limit: 1, logger: Support.logger
+                ).first?["id"]?.intValue)
+            _ = try await client.call(
+                model: "account.move", method: "js_assign_outstanding_line", ids: [invoice.id], params: ["line_id": .int(line)],
+                logger: Support.logger)
+            #expect(Support.record(simulator, "account.move", invoice.id)["payment_state"] == .string("paid"))
+            let again = await target.deliver([command], logger: Support.logger)
+            #expect(Self.paymentIDs(again) == [paid], "\(again)")
+            #expect(simulator.records(model: "account.payment").count == 1)
         }
     }
 

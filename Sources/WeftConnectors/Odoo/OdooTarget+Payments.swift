@@ -54,9 +54,9 @@ extension OdooTarget {
             }
             item.invoiceID = invoiceID
             if let held = existing[item.key] {
-                if let amount = held.amount, amount.currency == item.payment.amount.currency,
-                    amount.amountMinor < item.payment.amount.amountMinor, let invoice = moveByID[invoiceID],
-                    OdooMoves.amountDue(invoice, less: unentered[invoiceID]) >= OdooMoves.epsilon
+                let open = moveByID[invoiceID].map { OdooMoves.amountDue($0, less: unentered[invoiceID]) >= OdooMoves.epsilon } ?? false
+                if open, let amount = held.amount, amount.currency == item.payment.amount.currency,
+                    amount.amountMinor < item.payment.amount.amountMinor
                 {
                     // Registered before for less than the source now says (by an earlier version, or edited in Odoo),
                     // and the invoice is still open: Odoo's books miss money the customer paid. Weft does not top a
@@ -68,6 +68,18 @@ extension OdooTarget {
                             message: "Odoo holds payment \(held.id) of \(amount) for \(item.payment.ref), which "
                                 + "\(item.payment.ref.system) says is \(item.payment.amount), and invoice \(item.invoiceRef) is "
                                 + "still open: correct that payment's amount in Odoo (or register the rest), then replay"))
+                    continue
+                }
+                if open, let unapplied = held.unapplied {
+                    // Found, but it pays nothing yet: an accountant reset it to draft or unreconciled it, so the invoice
+                    // is open in Odoo and paid in the source. A second payment would pay it twice once the first is
+                    // reconciled again; the person who took it off decides what happens to it.
+                    outcomes[item.index] = .reject(
+                        DeliveryFailure(
+                            kind: .rejected,
+                            message: "Odoo holds payment \(held.id) for \(item.payment.ref), but it is \(unapplied), and "
+                                + "invoice \(item.invoiceRef) is still open there: post the payment and reconcile it with the "
+                                + "invoice in Odoo (or cancel it, and the replay registers the payment again), then replay"))
                     continue
                 }
                 bindings.append((item.key, held.id))
@@ -255,6 +267,25 @@ extension OdooTarget {
         var id: Int64
         /// Its amount in its own currency; `nil` when Odoo's answer did not say.
         var amount: Money?
+        /// Why it pays nothing in Odoo's books (reset to draft, or posted with its receivable line not reconciled with
+        /// anything); `nil` when it does, or is one of Odoo 18+'s payments without a journal entry (matched with its
+        /// invoice, not reconciled: `OdooClient.paymentsWithoutEntry(_:logger:)`).
+        var unapplied: String?
+
+        /// Fields of `account.payment` that `init(_:)` reads, besides its id.
+        static let fields = ["amount", "currency_id", "state", "move_id", "is_reconciled"]
+
+        /// The payment of `row` (read with `fields`), `nil` without an id.
+        init?(_ row: [String: JSONValue]) {
+            guard let id = row["id"]?.intValue else { return nil }
+            self.id = id
+            amount = OdooTarget.heldAmount(row)
+            if row["state"]?.stringValue == "draft" {
+                unapplied = "in draft"
+            } else if OdooMoves.many2oneID(row["move_id"]) != nil, row["is_reconciled"]?.boolValue == false {
+                unapplied = "not reconciled with anything"
+            }
+        }
     }
 
     /// Payments whose memo (`ref` before Odoo 18) is one of `memos`, by memo (the lowest id when several). A payment
@@ -268,11 +299,11 @@ extension OdooTarget {
                 [.string(field), "in", .array(Array(Set(memos)).sorted().map(JSONValue.string))],
                 ["state", "!=", .string(version.paymentCancelledState)],
             ],
-            fields: [field, "amount", "currency_id"], order: "id", logger: logger)
+            fields: [field] + HeldPayment.fields, order: "id", logger: logger)
         var result: [String: HeldPayment] = [:]
         for row in rows {
-            guard let memo = row[field]?.stringValue, result[memo] == nil, let id = row["id"]?.intValue else { continue }
-            result[memo] = HeldPayment(id: id, amount: Self.heldAmount(row))
+            guard let memo = row[field]?.stringValue, result[memo] == nil, let held = HeldPayment(row) else { continue }
+            result[memo] = held
         }
         return result
     }
@@ -285,11 +316,10 @@ extension OdooTarget {
             domain: [
                 ["id", "in", .array(Set(ids.values).sorted().map(JSONValue.int))], ["state", "!=", .string(version.paymentCancelledState)],
             ],
-            fields: ["amount", "currency_id"], logger: logger)
+            fields: HeldPayment.fields, logger: logger)
         var byID: [Int64: HeldPayment] = [:]
         for row in rows {
-            guard let id = row["id"]?.intValue else { continue }
-            byID[id] = HeldPayment(id: id, amount: Self.heldAmount(row))
+            if let held = HeldPayment(row) { byID[held.id] = held }
         }
         return ids.compactMapValues { byID[$0] }
     }
