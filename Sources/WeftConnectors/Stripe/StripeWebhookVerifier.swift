@@ -117,19 +117,21 @@ struct StripeSignatureHeader: Hashable, Sendable {
     init?(parsing header: String) {
         var timestamp: Int64?
         var v1: [[UInt8]] = []
-        for item in header.split(separator: ",", omittingEmptySubsequences: false) {
+        // Split on bytes: `,` and `=` are ASCII, so they never occur inside a multi-byte character, and Python splits on
+        // code points (a `Character` split would not split where a combining mark follows the separator).
+        for item in header.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
             // Python `item.split("=", 2)`: the value is what lies between the first and the second `=`.
-            let parts = item.split(separator: "=", maxSplits: 2, omittingEmptySubsequences: false)
+            let parts = item.split(separator: UInt8(ascii: "="), maxSplits: 2, omittingEmptySubsequences: false)
             let key = parts[0]
-            if key == "t" {
+            if key.elementsEqual("t".utf8) {
                 guard parts.count > 1 else { return nil }
                 if timestamp == nil {
                     guard let value = Self.pythonInt(parts[1]) else { return nil }
                     timestamp = value
                 }
-            } else if key == "v1" {
+            } else if key.elementsEqual("v1".utf8) {
                 guard parts.count > 1 else { return nil }
-                v1.append(Array(parts[1].utf8))
+                v1.append(Array(parts[1]))
             }
         }
         guard let timestamp else { return nil }
@@ -139,8 +141,8 @@ struct StripeSignatureHeader: Hashable, Sendable {
 
     /// Python's `int(text)` for ASCII input: surrounding whitespace, an optional sign, digits with single
     /// underscores between them.
-    static func pythonInt(_ text: Substring) -> Int64? {
-        var bytes = text.utf8[...]
+    static func pythonInt(_ text: Substring.UTF8View) -> Int64? {
+        var bytes = text
         let whitespace: Set<UInt8> = [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]
         while let first = bytes.first, whitespace.contains(first) { bytes = bytes.dropFirst() }
         while let last = bytes.last, whitespace.contains(last) { bytes = bytes.dropLast() }
