@@ -367,6 +367,20 @@ struct StripeEventDecoderTests {
             #expect(customer.name == "Ada")
         }
 
+        // A second change of the email in that second: the update that replaced the other's value wins in any order.
+        let again = try updated(
+            "customer.updated",
+            #"{"id":"cus_1","object":"customer","name":"Ada","email":"c@example.com","address":\#(address)}"#,
+            previous: #"{"email":"b@example.com"}"#, created: 1_700_000_005, id: "evt_3")
+        #expect(again.changes[0].replaced == ["email": "b@example.com"])
+        for order in [[created, email, moved, again], [created, again, moved, email], [again, moved, email, created]] {
+            var aggregate = Aggregate()
+            S.apply(order, to: &aggregate)
+            let customer = try #require(aggregate.record(S.ref(.customer, "cus_1"))?.decode(Customer.self))
+            #expect(customer.email == "c@example.com")
+            #expect(customer.address?.city == "London")
+        }
+
         // No `previous_attributes`: the whole snapshot at one rank, as before.
         let plain = try decode(
             "customer.updated", #"{"id":"cus_1","object":"customer","name":"Ada","email":"b@example.com"}"#, created: 1_700_000_005)

@@ -82,4 +82,33 @@ struct GovernorTests {
         #expect(late.verdict == .stale)
         #expect(late.state.fields["status"] == "paid")
     }
+
+    /// Two changes of one field at the same version, each naming the value it replaced: the one that replaced the
+    /// other's value is the newer, in either arrival order. Without a replaced value, or across sources, a tie is still
+    /// decided by arrival.
+    @Test func ofTwoChangesOfOneInstantTheOneThatReplacedTheOthersValueWins() {
+        let governor = Governor(ownership: .init())
+        let start = governor.govern(change(["email": "a@example.com"], at: 1000), from: "stripe", onto: nil).state
+        var first = change(["email": "b@example.com"], at: 2000)
+        first.replaced = ["email": "a@example.com"]
+        var second = change(["email": "c@example.com"], at: 2000)
+        second.replaced = ["email": "b@example.com"]
+
+        let inOrder = governor.govern(second, from: "stripe", onto: governor.govern(first, from: "stripe", onto: start).state)
+        #expect(inOrder.applied == ["email"])
+        #expect(inOrder.state.fields["email"] == "c@example.com")
+
+        let reversed = governor.govern(first, from: "stripe", onto: governor.govern(second, from: "stripe", onto: start).state)
+        #expect(reversed.stale == ["email"])
+        #expect(reversed.state.fields["email"] == "c@example.com")
+
+        // Without what it replaced, the later arrival wins the tie, as before.
+        let plain = change(["email": "b@example.com"], at: 2000)
+        let byArrival = governor.govern(plain, from: "stripe", onto: governor.govern(second, from: "stripe", onto: start).state)
+        #expect(byArrival.state.fields["email"] == "b@example.com")
+
+        // The value held was set by another source at the same instant: nothing says which came first.
+        let other = governor.govern(change(["email": "z@example.com"], at: 2000), from: "odoo", onto: start).state
+        #expect(governor.govern(first, from: "stripe", onto: other).state.fields["email"] == "b@example.com")
+    }
 }

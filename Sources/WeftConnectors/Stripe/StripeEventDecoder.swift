@@ -140,13 +140,19 @@ public struct StripeEventDecoder: Sendable {
         /// `change` with the fields that an update carried but did not change ordered below those it changed, in the
         /// same second: `before` is the record as the event's `previous_attributes` say it was. So two updates of one
         /// object in one second, each changing a different field, keep both changes in whatever order they arrive
-        /// (the later snapshot's unchanged copy of the earlier one's field no longer wins by arriving last). A field
-        /// two updates of one second both changed is still decided by arrival.
+        /// (the later snapshot's unchanged copy of the earlier one's field no longer wins by arriving last). For the
+        /// fields it changed, the change keeps the values they replaced (`CanonicalChange.replaced`): of two updates
+        /// of one second that both changed a field, the one that replaced the other's value wins in either order.
         func refined(_ change: CanonicalChange, before: [String: JSONValue]?) -> CanonicalChange {
             guard let before, change.version.ordinal == 2 else { return change }
             var refined = change
-            for (field, value) in change.fields where field != "ref" && (before[field] ?? .null) == value {
-                refined.fieldOrdinals[field] = change.version.ordinal - 1
+            for (field, value) in change.fields where field != "ref" {
+                let old = before[field] ?? .null
+                if old == value {
+                    refined.fieldOrdinals[field] = change.version.ordinal - 1
+                } else {
+                    refined.replaced[field] = old
+                }
             }
             return refined
         }

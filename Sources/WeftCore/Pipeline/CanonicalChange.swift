@@ -8,12 +8,20 @@ public struct CanonicalChange: Hashable, Sendable {
     public var version: SourceVersion
     /// Per-field tie-breakers (e.g. `status` → lifecycle rank), so that equal instants still order.
     public var fieldOrdinals: [String: Int]
+    /// For fields the source says this change changed, the value it replaced (Stripe's `previous_attributes`, mapped).
+    /// Between two changes of one field at the same version, the one whose replaced value is not the value held is
+    /// the older: the newer change replaced the older one's value.
+    public var replaced: [String: JSONValue]
 
-    public init(ref: ExternalRef, fields: [String: JSONValue], version: SourceVersion, fieldOrdinals: [String: Int] = [:]) {
+    public init(
+        ref: ExternalRef, fields: [String: JSONValue], version: SourceVersion, fieldOrdinals: [String: Int] = [:],
+        replaced: [String: JSONValue] = [:]
+    ) {
         self.ref = ref
         self.fields = fields
         self.version = version
         self.fieldOrdinals = fieldOrdinals
+        self.replaced = replaced
     }
 
     /// The version of one field of this change.

@@ -55,6 +55,14 @@ public struct Governor: Sendable {
                 result.stale.append(field)
                 continue
             }
+            // A tie with the change that set the value held, from the same source: if this change replaced some other
+            // value, it did not follow that one, so it came before it (its value is what the held one replaced).
+            if let replaced = change.replaced[field], state.versions[field] == version, state.sources[field] == source,
+                let held = state.fields[field], held != replaced, held != value
+            {
+                result.stale.append(field)
+                continue
+            }
             if state.fields[field] == value {
                 // Same value: keep the newest version so a later stale change is still recognised as stale.
                 if let appliedVersion = state.versions[field], appliedVersion < version { state.versions[field] = version }
