@@ -97,10 +97,13 @@ extension StripeState {
         return paymentIntents[id] ?? intent
     }
 
-    /// The invoice whose payment `intentID` is: its own (default) payment when `own`, else one attached besides it.
-    func invoicePaid(by intentID: String, own: Bool) -> String? {
+    /// The invoice whose payment `intentID` is: its own (default) payment when `own`, one attached besides it when not
+    /// `own`, either when `nil`.
+    func invoicePaid(by intentID: String, own: Bool? = nil) -> String? {
         invoicePayments.first { _, payments in
-            payments.contains { $0["is_default"].bool == own && $0["payment"]["payment_intent"].string == intentID }
+            payments.contains { payment in
+                payment["payment"]["payment_intent"].string == intentID && (own.map { payment["is_default"].bool == $0 } ?? true)
+            }
         }?.key
     }
 
@@ -127,7 +130,7 @@ extension StripeState {
                 "You can only attach a payment to an open invoice. This invoice is \(invoice["status"].string ?? "").",
                 code: "invoice_not_editable")
         }
-        if let other = invoicePaid(by: intentID, own: false) ?? invoicePaid(by: intentID, own: true) {
+        if let other = invoicePaid(by: intentID) {
             throw StripeError.invalidRequest(
                 "This PaymentIntent is already attached to invoice \(other).", code: "payment_intent_unexpected_state",
                 param: "payment_intent")
