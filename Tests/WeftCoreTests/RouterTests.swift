@@ -127,6 +127,48 @@ struct RouterTests {
         }
     }
 
+    /// A credit note taken off an open invoice goes to the target with the invoice, before any payment; a refund that
+    /// stops standing takes back what was sent for it, and one never sent has nothing to take back.
+    @Test func adjustmentsGoWithTheOpenInvoiceAndWithdrawnRefundsTakeBackWhatWasSent() {
+        let router = CommandRouter(flows: flows, ownership: .init())
+        var aggregate = Aggregate()
+        apply(&aggregate, customerRef, customerFields(), at: 1)
+        apply(&aggregate, invoiceRef, invoiceFields(status: "open", paid: 0), at: 2)
+        _ = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        func refund(_ id: String, kind: RefundKind?, status: String) -> (ExternalRef, [String: JSONValue]) {
+            let ref = ExternalRef(system: "stripe", kind: .refund, id: id)
+            var refund = Refund(
+                ref: ref, customerRef: customerRef, invoiceRef: invoiceRef, chargeID: nil,
+                amount: Money(amountMinor: 300, currency: .usd), reason: nil, createdAt: Date(timeIntervalSince1970: 3),
+                status: status)
+            refund.kind = kind
+            return (ref, CanonicalCoding.jsonValue(refund).objectValue ?? [:])
+        }
+        let (adjustment, adjustmentFields) = refund("cn_1", kind: .adjustment, status: "succeeded")
+        let (credit, creditFields) = refund("cn_1-balance", kind: .credit, status: "succeeded")
+        apply(&aggregate, adjustment, adjustmentFields, at: 3)
+        apply(&aggregate, credit, creditFields, at: 3)
+        // The invoice is open: the adjustment goes now; a credit after payment waits for the invoice to be paid.
+        let first = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        #expect(first.map(\.payload.kind) == ["create_refund"])
+        guard case .createRefund(let sent) = first.first?.payload else { return }
+        #expect(sent.ref == adjustment)
+        // Both voided: the adjustment is taken back; the credit, never sent, has nothing to take back.
+        apply(&aggregate, adjustment, ["status": "canceled"], at: 4)
+        apply(&aggregate, credit, ["status": "canceled"], at: 4)
+        let second = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        #expect(second.map(\.payload.kind) == ["create_refund"])
+        guard case .createRefund(let withdrawn) = second.first?.payload else { return }
+        #expect(withdrawn.ref == adjustment)
+        #expect(withdrawn.status == "canceled")
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+        // A void invoice takes no adjustment.
+        let (late, lateFields) = refund("cn_2", kind: .adjustment, status: "succeeded")
+        apply(&aggregate, invoiceRef, ["status": "void"], at: 5)
+        apply(&aggregate, late, lateFields, at: 5)
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["upsert_invoice"])
+    }
+
     @Test func targetOwnedFieldsAreOnlyWrittenOnCreate() {
         let rules = OwnershipRules(owners: ["customer.address": "odoo"])
         let router = CommandRouter(flows: flows, ownership: rules)

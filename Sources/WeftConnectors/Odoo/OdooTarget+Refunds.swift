@@ -13,14 +13,22 @@ extension OdooTarget {
     func createRefunds(_ refunds: [Refund], logger: Logger) async throws(OdooError) -> [DeliveryOutcome] {
         var outcomes = [DeliveryOutcome?](repeating: nil, count: refunds.count)
         var pending: [(index: Int, refund: Refund, invoiceRef: ExternalRef)] = []
+        var withdrawn: [(index: Int, refund: Refund)] = []
         for (index, refund) in refunds.enumerated() {
-            if refund.status != "succeeded" && refund.status != "pending" {
+            if Refund.withdrawnStatuses.contains(refund.status) {
+                withdrawn.append((index, refund))
+            } else if refund.status != "succeeded" && refund.status != "pending" {
                 outcomes[index] = .delivered(record: nil, note: "refund \(refund.status): nothing to credit in Odoo")
             } else if let invoiceRef = refund.invoiceRef {
                 pending.append((index, refund, invoiceRef))
             } else {
                 outcomes[index] = .reject(
                     DeliveryFailure(kind: .rejected, message: "refund \(refund.ref) names no invoice, so no credit note can be made"))
+            }
+        }
+        if !withdrawn.isEmpty {
+            for (entry, outcome) in zip(withdrawn, try await withdrawRefunds(withdrawn.map(\.refund), logger: logger)) {
+                outcomes[entry.index] = outcome
             }
         }
         guard !pending.isEmpty else { return outcomes.map { $0! } }
@@ -148,7 +156,8 @@ extension OdooTarget {
                 failed(item, OdooError(kind: .invalidResponse, message: "invoice has no journal", operation: "account.move.read"))
                 continue
             }
-            let reason = "\(item.refund.reason.map { "\($0) " } ?? "")[\(item.key)]"
+            var reason = "\(item.refund.reason.map { "\($0) " } ?? "")[\(item.key)]"
+            if item.refund.kind == .outOfBand { reason += " \(Self.outOfBandMark)" }
             values.append([
                 "reason": .string(reason), "journal_id": .int(journalID),
                 "move_ids": [[6, 0, [.int(item.invoiceID)]]],
@@ -266,9 +275,11 @@ extension OdooTarget {
                 } catch {
                     failed(item, error)
                 }
-            } else if item.refund.kind != .credit {
+            } else if item.refund.kind == nil || item.refund.kind == .refund {
                 // The invoice was paid and the money went back: record that outbound payment on the credit note. (A
-                // credit kept on the customer's account stays open until a later invoice uses it: `applyCredit`.)
+                // credit kept on the customer's account stays open until a later invoice uses it: `applyCredit`; one
+                // credited outside billing, or an adjustment of an invoice Odoo holds as paid, stays open for the
+                // accountant.)
                 paidBack.append(item)
             }
         }
@@ -359,8 +370,10 @@ extension OdooTarget {
                 ["move_type", "=", "out_refund"], ["state", "=", "posted"], ["partner_id", "=", .int(partner)],
                 ["payment_state", "in", ["not_paid", "partial"]],
             ],
-            fields: ["id"], order: "date, id", logger: logger)
-        noteIDs += open.compactMap { $0["id"]?.intValue }.filter { !noteIDs.contains($0) }
+            fields: ["id", "ref"], order: "date, id", logger: logger)
+        // A credit note credited outside billing is the accountant's to settle, never the customer's balance.
+        let spendable = open.filter { $0["ref"]?.stringValue?.contains(Self.outOfBandMark) != true }
+        noteIDs += spendable.compactMap { $0["id"]?.intValue }.filter { !noteIDs.contains($0) }
         for noteID in noteIDs {
             guard try await applyCreditNote(noteID, to: invoiceID, logger: logger) else { continue }
             guard let after = try await invoice() else { break }
@@ -370,6 +383,63 @@ extension OdooTarget {
         return Self.dependencyMissing(
             "invoice \(credit.invoiceRef) still has \(residual(current)) due in Odoo and the customer has no open credit note "
                 + "to settle it with yet")
+    }
+
+    /// What the `ref` of a credit note credited outside billing (`RefundKind.outOfBand`) carries after its key.
+    static let outOfBandMark = "(credited outside billing)"
+
+    /// Takes back the credit notes of refunds that no longer stand (a voided credit note; a refund that failed or was
+    /// canceled after it succeeded): the payout registered on each is cancelled, then the credit note itself
+    /// (`button_draft`, which unreconciles it from its invoice, then `button_cancel`), as an accountant cancels a credit
+    /// note booked in error. A refund with no credit note in Odoo has nothing to take back.
+    private func withdrawRefunds(_ refunds: [Refund], logger: Logger) async throws(OdooError) -> [DeliveryOutcome] {
+        let keys = refunds.map(\.ref.xmlidName)
+        var found = try await client.externalIDs(keys, model: "account.move", logger: logger)
+        // A credit note made but not bound yet (a crash between the reversal and its bookkeeping) carries its key.
+        for key in Set(keys) where found[key] == nil {
+            let rows = try await client.searchRead(
+                model: "account.move", domain: [["move_type", "=", "out_refund"], ["ref", "ilike", .string("[\(key)]")]],
+                fields: ["ref"], order: "id", logger: logger)
+            found[key] = rows.first { $0["ref"]?.stringValue?.contains("[\(key)]") == true }?["id"]?.intValue
+        }
+        let noteIDs = Array(Set(found.values)).sorted()
+        guard !noteIDs.isEmpty else {
+            return refunds.map { .delivered(record: nil, note: "refund \($0.status): no credit note in Odoo to take back") }
+        }
+        let moves = try await client.read(model: "account.move", ids: noteIDs, fields: ["state", "partner_id"], logger: logger)
+        // The payouts: a payout registered alone carries the refund's key as memo; one of a wizard shared with other
+        // credit notes has Odoo's memo, and is found by the credit note it paid among its partner's outbound payments.
+        var payoutIDs = Set(try await paymentIDs(memos: keys.filter { found[$0] != nil }, logger: logger).values.map(\.id))
+        let partners = Array(Set(moves.compactMap { OdooMoves.many2oneID($0["partner_id"]) })).sorted()
+        if !partners.isEmpty {
+            let version = try await client.serverVersion(logger: logger)
+            let outbound = try await client.searchRead(
+                model: "account.payment",
+                domain: [
+                    ["payment_type", "=", "outbound"], ["partner_id", "in", .array(partners.map(JSONValue.int))],
+                    ["state", "!=", .string(version.paymentCancelledState)],
+                ],
+                fields: ["reconciled_invoice_ids"], order: "id", logger: logger)
+            let notes = Set(noteIDs)
+            for row in outbound {
+                let paid = (row["reconciled_invoice_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+                if let id = row["id"]?.intValue, paid.contains(where: notes.contains) { payoutIDs.insert(id) }
+            }
+        }
+        if !payoutIDs.isEmpty {
+            _ = try await client.call(model: "account.payment", method: "action_cancel", ids: payoutIDs.sorted(), logger: logger)
+        }
+        let posted = moves.filter { $0["state"]?.stringValue == "posted" }.compactMap { $0["id"]?.intValue }
+        if !posted.isEmpty { _ = try await client.call(model: "account.move", method: "button_draft", ids: posted, logger: logger) }
+        let open = moves.filter { $0["state"]?.stringValue != "cancel" }.compactMap { $0["id"]?.intValue }
+        if !open.isEmpty { _ = try await client.call(model: "account.move", method: "button_cancel", ids: open, logger: logger) }
+        return zip(refunds, keys).map { refund, key in
+            guard let id = found[key] else {
+                return .delivered(record: nil, note: "refund \(refund.status): no credit note in Odoo to take back")
+            }
+            return .delivered(
+                record: TargetRecordID(model: "account.move", id: String(id)), note: "credit note cancelled: refund \(refund.status)")
+        }
     }
 
     /// Applies credit note `noteID`'s open receivable line to invoice `invoiceID`, like the invoice form's "Add" on an

@@ -306,7 +306,8 @@ public struct Refund: Hashable, Sendable, Codable {
     public var createdAt: Date
     /// `succeeded`, `pending`, `failed`, `canceled`.
     public var status: String
-    /// Money paid back (`nil`, the default) or a credit kept on the customer's account for later invoices.
+    /// Money paid back (`nil`, the default), a credit kept on the customer's account for later invoices, a lowering of
+    /// what an unpaid invoice asks for, or a credit settled outside the source.
     public var kind: RefundKind?
 
     public init(
@@ -325,13 +326,25 @@ public struct Refund: Hashable, Sendable, Codable {
     }
 }
 
+extension Refund {
+    /// The statuses of a refund that no longer stands: a target takes back the credit it booked for it.
+    public static let withdrawnStatuses: Set<String> = ["canceled", "failed"]
+}
+
 /// What a refund gives the customer.
 public enum RefundKind: String, Sendable, Codable, Hashable {
     /// Money paid back (to the card, the bank account).
     case refund
     /// A credit kept on the customer's account and taken off later invoices (a downgrade's proration credit held as
-    /// Chargebee refundable credits, a negative Stripe invoice credited to the customer balance).
+    /// Chargebee refundable credits, a negative Stripe invoice credited to the customer balance, a Stripe credit
+    /// note's `credit_amount`).
     case credit
+    /// What an invoice asks for, lowered before it is paid (a Stripe credit note's `pre_payment_amount`): the credit
+    /// settles part of its invoice, never money paid back. Routed as soon as the invoice is issued, paid or not.
+    case adjustment
+    /// Credited outside the source (a Stripe credit note's `out_of_band_amount`): owed to the customer and settled by
+    /// whoever keeps the books, so a target neither pays it back nor spends it on a later invoice.
+    case outOfBand = "out_of_band"
 }
 
 /// Payment standing of a customer.

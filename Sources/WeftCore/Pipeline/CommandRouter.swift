@@ -255,7 +255,15 @@ public struct CommandRouter: Sendable {
                 creditNotes.insert(ref)
                 continue
             }
-            guard var refund = state.decode(Refund.self), refund.status == "succeeded" else { continue }
+            guard var refund = state.decode(Refund.self) else { continue }
+            guard refund.status == "succeeded" else {
+                // A refund that no longer stands (a voided credit note; a refund that failed or was canceled after it
+                // succeeded) takes back the credit note it made, if it made one.
+                if Refund.withdrawnStatuses.contains(refund.status), aggregate.emitted["\(target)|\(key)"] != nil {
+                    result.append(Desired(key, .createRefund(refund), input: input))
+                }
+                continue
+            }
             let invoices = records.routableInvoices()
             let payments = records.payments()
             if refund.invoiceRef == nil, let chargeID = refund.chargeID {
@@ -269,10 +277,16 @@ public struct CommandRouter: Sendable {
                     invoices.values.first { $0.paymentRef?.id == intent }?.ref
                     ?? payments.first { $0.intentRef?.id == intent }?.invoiceRef
             }
-            guard let invoiceRef = refund.invoiceRef, invoices[invoiceRef]?.status == .paid,
-                payments.contains(where: { $0.invoiceRef == invoiceRef && $0.status == .succeeded })
-                    || invoices[invoiceRef]?.amountPaidMinor ?? 0 > 0
-            else { continue }
+            guard let invoiceRef = refund.invoiceRef, let invoice = invoices[invoiceRef] else { continue }
+            if refund.kind == .adjustment {
+                // It lowers what the invoice asks for: the target applies it as soon as the invoice is issued.
+                guard invoice.status != .void else { continue }
+            } else {
+                guard invoice.status == .paid,
+                    payments.contains(where: { $0.invoiceRef == invoiceRef && $0.status == .succeeded })
+                        || invoice.amountPaidMinor ?? 0 > 0
+                else { continue }
+            }
             creditNotes.insert(refund.ref)
             result.append(Desired(key, .createRefund(refund), input: input))
         }
