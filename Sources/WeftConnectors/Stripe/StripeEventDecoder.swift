@@ -68,6 +68,8 @@ public struct StripeEventDecoder: Sendable {
             return try decodeChargeRefunded(context)
         case "refund.created", "refund.updated", "refund.failed", "charge.refund.updated":
             return try decodeRefund(context)
+        case "credit_note.created", "credit_note.updated", "credit_note.voided":
+            return try decodeCreditNote(context)
         default:
             if type.hasPrefix("customer.subscription.") { return try decodeSubscription(context) }
             if type.hasPrefix("invoice.") { return try decodeInvoice(context, type: type) }

@@ -242,3 +242,31 @@ struct StripeWireInvoicePayment: Decodable {
         var paid_at: Int64?
     }
 }
+
+/// A credit note. The current shape splits its total into `pre_payment_amount` (taken off what its invoice still asked
+/// for) and `post_payment_amount` (its `refunds`, the credit to the customer's balance, `out_of_band_amount`); versions
+/// before `2025-03-31.basil` say only `type` and the one `refund`.
+struct StripeWireCreditNote: Decodable {
+    var id: String
+    var number: String?
+    var invoice: StripeObjectRef?
+    var customer: StripeObjectRef?
+    var currency: String?
+    var amount: Int64?
+    var total: Int64?
+    var status: String?
+    var type: String?
+    var reason: String?
+    var created: Int64?
+    var effective_at: Int64?
+    var pre_payment_amount: Int64?
+    var post_payment_amount: Int64?
+    var out_of_band_amount: Int64?
+    var refunds: [Refund]?
+    var refund: StripeObjectRef?
+    var customer_balance_transaction: StripeObjectRef?
+
+    struct Refund: Decodable {
+        var amount_refunded: Int64?
+    }
+}
