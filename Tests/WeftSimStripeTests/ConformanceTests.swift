@@ -26,7 +26,7 @@ import Testing
         "url", "canceled_at", "liability", "flexible", "payment_method_options", "status", "installments",
         "three_d_secure", "wallet", "credited_items", "subscription_details", "quote_details",
         "invoice_item_details", "subscription_item_details", "price_details", "account_name",
-        "default_payment_method", "payment_method_types", "name",
+        "default_payment_method", "payment_method_types", "name", "voided_at",
     ]
 
     private func compare(_ ours: JSON, _ fixture: JSON, path: String, depth: Int = 0) -> [String] {
@@ -76,6 +76,13 @@ import Testing
         let invoice = simulator.get("/v1/invoices/\(subscription["latest_invoice"].string ?? "")")
         let charge = simulator.get("/v1/charges")["data"][0]
         let refund = simulator.post("/v1/refunds", [("charge", charge["id"].string ?? "")])
+        let note = simulator.post(
+            "/v1/credit_notes",
+            [
+                ("invoice", invoice["id"].string ?? ""), ("lines[0][type]", "invoice_line_item"),
+                ("lines[0][invoice_line_item]", invoice["lines"]["data"][0]["id"].string ?? ""), ("lines[0][amount]", "100"),
+                ("credit_amount", "100"),
+            ])
         let event = simulator.get("/v1/events")["data"][0]
         let item = simulator.post("/v1/invoiceitems", [("customer", customer), ("amount", "100"), ("currency", "usd")])
         let endpoint = simulator.get(
@@ -93,6 +100,8 @@ import Testing
             ("payment_intent", simulator.get("/v1/payment_intents/\(charge["payment_intent"].string ?? "")")),
             ("charge", charge),
             ("refund", refund),
+            ("credit_note", note),
+            ("credit_note_line_item", note["lines"]["data"][0]),
             ("event", event),
             ("webhook_endpoint", endpoint),
         ]

@@ -305,8 +305,19 @@ extension StripeState {
                 param: "amount")
         }
         let reason = try params.enumValue("reason", ["duplicate", "fraudulent", "requested_by_customer"])
+        var metadata: JSON = ["metadata": [:]]
+        try params.applyMetadata(to: &metadata)
+        return issueRefund(chargeID: chargeID, amount: amount, reason: reason, metadata: metadata["metadata"])
+    }
+
+    /// Refunds `amount` of a succeeded charge (checked by the caller): stores the refund, records `refund.created`
+    /// and `charge.refunded`.
+    mutating func issueRefund(chargeID: String, amount: Int, reason: String?, metadata: JSON = [:]) -> JSON {
+        let charge = charges[chargeID] ?? [:]
+        let captured = charge["amount_captured"].int ?? 0
+        let refunded = charge["amount_refunded"].int ?? 0
         let id = ids.make("re")
-        var refund: JSON = [
+        let refund: JSON = [
             "id": .string(id), "object": "refund", "amount": .int(amount),
             "balance_transaction": .string(ids.make("txn")), "charge": .string(chargeID), "created": .int(now),
             "currency": charge["currency"], "customer": charge["customer"], "customer_account": nil,
@@ -314,11 +325,10 @@ extension StripeState {
                 "card": ["reference": nil, "reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"],
                 "type": "card",
             ],
-            "metadata": [:], "payment_intent": charge["payment_intent"], "payment_method": charge["payment_method"],
+            "metadata": metadata, "payment_intent": charge["payment_intent"], "payment_method": charge["payment_method"],
             "reason": .from(reason), "receipt_number": nil, "source_transfer_reversal": nil, "status": "succeeded",
             "transfer_reversal": nil,
         ]
-        try params.applyMetadata(to: &refund)
         refunds[id] = refund
         emit("refund.created", refund)
         let updatedCharge = update(\.charges, chargeID, event: nil) { charge in

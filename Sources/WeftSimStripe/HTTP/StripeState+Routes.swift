@@ -96,6 +96,13 @@ extension StripeState {
         case ("GET", 2, "refunds"): return try require(\.refunds, segments[1], kind: "refund")
         case ("POST", 2, "refunds"): return try updateRefund(segments[1], p)
 
+        case ("POST", 1, "credit_notes"): return try createCreditNote(p)
+        case ("GET", 1, "credit_notes"): return try listCreditNotes(p)
+        case ("GET", 2, "credit_notes"): return try retrieveCreditNote(segments[1])
+        case ("POST", 2, "credit_notes"): return try updateCreditNote(segments[1], p)
+        case ("POST", 3, "credit_notes") where segments[2] == "void": return try voidCreditNote(segments[1])
+        case ("GET", 3, "credit_notes") where segments[2] == "lines": return try listCreditNoteLines(segments[1], p)
+
         case ("GET", 1, "events"): return try listEvents(p)
         case ("GET", 2, "events"): return try require(\.events, segments[1], kind: "event")
 
