@@ -15,12 +15,17 @@ struct StripeAttachedPaymentTests {
         let customer = try #require(
             try h.call("POST", "/v1/customers", [("name", name), ("email", "\(name.prefix(3).lowercased())@example.com")])["id"]?
                 .stringValue)
+        return (customer, try finalizedInvoice(h, customer: customer, amount: amount))
+    }
+
+    /// A finalized one-off invoice of `amount` cents for `customer`: its id.
+    static func finalizedInvoice(_ h: Harness, customer: String, amount: Int) throws -> String {
         _ = try h.call("POST", "/v1/invoiceitems", [("customer", customer), ("amount", String(amount)), ("currency", "usd")])
         let invoice = try #require(
             try h.call("POST", "/v1/invoices", [("customer", customer), ("pending_invoice_items_behavior", "include")])["id"]?
                 .stringValue)
         _ = try h.call("POST", "/v1/invoices/\(invoice)/finalize")
-        return (customer, invoice)
+        return invoice
     }
 
     /// Pays `amount` cents of the invoice with a PaymentIntent of its own, attached to it.

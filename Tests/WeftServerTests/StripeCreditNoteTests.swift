@@ -81,7 +81,7 @@ struct StripeCreditNoteTests {
             #expect(try await Attached.odoo(h, invoice).move["payment_state"]?.stringValue == "paid")
 
             // The next invoice takes the balance credit: Odoo settles it with the card payment and that credit note.
-            let (_, next) = try Self.nextInvoice(h, customer: customer, amount: 5000)
+            let next = try Attached.finalizedInvoice(h, customer: customer, amount: 5000)
             let finalized = try h.call("GET", "/v1/invoices/\(next)")
             #expect(finalized["starting_balance"]?.intValue == -3000)
             #expect(finalized["amount_due"]?.intValue == 2000)
@@ -120,15 +120,5 @@ struct StripeCreditNoteTests {
             #expect(booked.move["payment_state"]?.stringValue == "paid")
             #expect(booked.payments == [100])
         }
-    }
-
-    /// A second one-off invoice of `amount` cents for `customer`, finalized.
-    static func nextInvoice(_ h: Harness, customer: String, amount: Int) throws -> (customer: String, invoice: String) {
-        _ = try h.call("POST", "/v1/invoiceitems", [("customer", customer), ("amount", String(amount)), ("currency", "usd")])
-        let invoice = try #require(
-            try h.call("POST", "/v1/invoices", [("customer", customer), ("pending_invoice_items_behavior", "include")])["id"]?
-                .stringValue)
-        _ = try h.call("POST", "/v1/invoices/\(invoice)/finalize")
-        return (customer, invoice)
     }
 }

@@ -8,11 +8,7 @@ import Testing
     /// A customer with an open one-off invoice of `amount` cents: the customer's and the invoice's ids.
     static func openInvoice(_ simulator: StripeSimulator, amount: Int = 10_000) -> (customer: String, invoice: String) {
         let customer = simulator.post("/v1/customers", [("email", "ada@example.com"), ("name", "Ada")])["id"].string ?? ""
-        _ = simulator.post("/v1/invoiceitems", [("customer", customer), ("amount", String(amount)), ("currency", "usd")])
-        let invoice =
-            simulator.post("/v1/invoices", [("customer", customer), ("pending_invoice_items_behavior", "include")])["id"].string ?? ""
-        _ = simulator.post("/v1/invoices/\(invoice)/finalize")
-        return (customer, invoice)
+        return (customer, nextInvoice(simulator, customer: customer, amount: amount))
     }
 
     static func paidInvoice(_ simulator: StripeSimulator, amount: Int = 10_000) -> (customer: String, invoice: String) {
