@@ -142,7 +142,7 @@ struct DemoStory: Sendable {
         }
         check(checks, bothPaid, "Odoo: both invoices paid, each registered once")
 
-        say("\n== 4. Support refunds part of the first charge")
+        say("\n== 4. Support refunds part of the first charge, and credits an invoice before it is paid")
         let charges = try stripeCall("GET", "/v1/charges", [("customer", customerID), ("limit", "10")])
         let firstCharge = charges["data"]?.arrayValue?.last?["id"]?.stringValue ?? ""
         let refund = try stripeCall("POST", "/v1/refunds", [("charge", firstCharge), ("amount", "1000")])
@@ -156,6 +156,33 @@ struct DemoStory: Sendable {
                 ]) == 1
         }
         check(checks, credited, "Odoo: one posted credit note for Ada, settled by the money paid back")
+        try stripeCall(
+            "POST", "/v1/invoiceitems", [("customer", customerID), ("amount", "2000"), ("currency", "usd"), ("description", "Training")])
+        let training = try stripeCall("POST", "/v1/invoices", [("customer", customerID), ("pending_invoice_items_behavior", "include")])
+        let trainingID = training["id"]?.stringValue ?? ""
+        try stripeCall("POST", "/v1/invoices/\(trainingID)/finalize")
+        let note = try stripeCall("POST", "/v1/credit_notes", [("invoice", trainingID), ("amount", "500"), ("reason", "order_change")])
+        say("   Stripe: credit note \(note["number"]?.stringValue ?? "?") takes 5.00 off invoice \(trainingID) before it is paid")
+        let adjusted = try await eventually {
+            try await odoo.count(
+                "account.move",
+                [
+                    ["move_type", "=", "out_invoice"], ["partner_id.name", "=", "Ada Lovelace Ltd"], ["amount_total", "=", 20],
+                    ["payment_state", "=", "partial"],
+                ]) == 1
+        }
+        check(checks, adjusted, "Odoo: the 20.00 invoice is posted with the 5.00 credit note applied to it")
+        try stripeCall("POST", "/v1/invoices/\(trainingID)/pay", [("payment_method", "pm_card_visa")])
+        say("   Stripe: invoice \(trainingID) paid: 15.00 charged")
+        let settledByBoth = try await eventually {
+            try await odoo.count(
+                "account.move",
+                [
+                    ["move_type", "=", "out_invoice"], ["partner_id.name", "=", "Ada Lovelace Ltd"], ["amount_total", "=", 20],
+                    ["payment_state", "in", ["paid", "in_payment"]],
+                ]) == 1
+        }
+        check(checks, settledByBoth, "Odoo: that invoice is paid by the 15.00 charge and the credit note together")
 
         say("\n== 5. Stripe delivers every webhook twice")
         stripe.setWebhookFaults(WebhookFaultPlan(duplicateRate: 1))
