@@ -126,3 +126,32 @@ import Testing
         "payment_intent.payment_method_options.card extra",
     ]
 }
+
+extension ConformanceTests {
+    static let olderFixturesURL = fixturesURL.deletingLastPathComponent().appendingPathComponent(
+        "fixtures3.2023-08-16.json")
+
+    static var olderFixturesPresent: Bool { FileManager.default.fileExists(atPath: olderFixturesURL.path) }
+
+    /// Before `2025-03-31.basil` a credit note and its lines have the shape of the 2023-08-16 fixtures.
+    @Test(.enabled(if: ConformanceTests.olderFixturesPresent, "needs fixtures3.2023-08-16.json"))
+    func olderCreditNotesMatchTheOlderFixtureShapes() throws {
+        let fixtures = try JSON.parse(Data(contentsOf: Self.olderFixturesURL))["resources"]
+        let simulator = StripeSimulator(configuration: .init(apiVersion: "2024-06-20", idSeed: 42, now: { 1_750_000_000 }))
+        let (customer, price) = simulator.seedCatalog()
+        let subscription = simulator.post("/v1/subscriptions", [("customer", customer), ("items[0][price]", price)])
+        let invoice = simulator.get("/v1/invoices/\(subscription["latest_invoice"].string ?? "")")
+        let note = simulator.post(
+            "/v1/credit_notes",
+            [
+                ("invoice", invoice["id"].string ?? ""), ("lines[0][type]", "invoice_line_item"),
+                ("lines[0][invoice_line_item]", invoice["lines"]["data"][0]["id"].string ?? ""), ("lines[0][amount]", "100"),
+                ("refund_amount", "100"),
+            ])
+        var problems = compare(note, fixtures["credit_note"], path: "credit_note")
+        problems += compare(note["lines"]["data"][0], fixtures["credit_note_line_item"], path: "credit_note_line_item")
+        // Listed lines carry `total_count`, as on invoices.
+        problems = problems.filter { $0 != "credit_note.lines.total_count extra" }
+        #expect(problems.sorted() == [], "shape differences from fixtures3.2023-08-16.json")
+    }
+}

@@ -79,6 +79,8 @@ extension StripeState {
         let reason = try params.enumValue("reason", Self.creditNoteReasons)
         let effectiveAt = try params.int("effective_at")
         let memo = try params.string("memo")
+        var metadata: JSON = ["metadata": [:]]
+        try params.applyMetadata(to: &metadata)
 
         // Checked: from here on nothing fails.
         let id = ids.make("cn")
@@ -101,7 +103,7 @@ extension StripeState {
         adjustInvoice(invoiceID, pre: pre, post: post)
         let sequence = creditNotes.newestFirst.filter { $0["invoice"].string == invoiceID }.count + 1
         let number = "\(invoice["number"].string ?? invoiceID)-CN-\(sequence < 10 ? "0" : "")\(sequence)"
-        var note: JSON = [
+        let note: JSON = [
             "id": .string(id), "object": "credit_note", "amount": .int(total), "amount_shipping": 0, "created": .int(now),
             "currency": .string(currency), "customer": invoice["customer"], "customer_account": nil,
             "customer_balance_transaction": balanceTransaction, "discount_amount": 0, "discount_amounts": [],
@@ -115,7 +117,7 @@ extension StripeState {
                         return line
                     }), "has_more": false, "total_count": .int(lines.count), "url": .string("/v1/credit_notes/\(id)/lines"),
             ],
-            "livemode": false, "memo": .from(memo), "metadata": [:], "number": .string(number),
+            "livemode": false, "memo": .from(memo), "metadata": metadata["metadata"], "number": .string(number),
             "out_of_band_amount": .from(outOfBand), "pdf": .string("https://pay.stripe.com/credit_notes/acct_weftsim/test_\(id)/pdf"),
             "post_payment_amount": .int(post), "pre_payment_amount": .int(pre), "pretax_credit_amounts": [],
             "reason": .from(reason), "refunds": .array(refunds), "shipping_cost": nil, "status": "issued",
@@ -123,7 +125,6 @@ extension StripeState {
             "total_excluding_tax": .int(total), "total_taxes": [],
             "type": .string(pre == 0 ? "post_payment" : post == 0 ? "pre_payment" : "mixed"), "voided_at": nil,
         ]
-        try params.applyMetadata(to: &note)
         creditNotes[id] = note
         emit("credit_note.created", rendered(creditNote: note))
         return rendered(creditNote: note)
@@ -195,11 +196,13 @@ extension StripeState {
 
     func listCreditNoteLines(_ id: String, _ params: FormParams.Node) throws -> JSON {
         let note = try require(\.creditNotes, id, kind: "credit_note")
-        return try list(note["lines"]["data"].array ?? [], url: "/v1/credit_notes/\(id)/lines", params: params)
+        let lines = (note["lines"]["data"].array ?? []).map(rendered(creditNoteLine:))
+        return try list(lines, url: "/v1/credit_notes/\(id)/lines", params: params)
     }
 
     /// A stored note (kept in the current shape) as the configured API version renders it: before `2025-03-31.basil`
-    /// there is no split into pre- and post-payment amounts, one `refund` instead of `refunds`, and `tax_amounts`.
+    /// there is no split into pre- and post-payment amounts, one `refund` instead of `refunds`, and `tax_amounts`
+    /// (the 2023-08-16 reference's shape).
     func rendered(creditNote note: JSON) -> JSON {
         guard settings.usesPreBasilInvoiceShape, case .object(var members) = note else { return note }
         for key in ["pre_payment_amount", "post_payment_amount", "refunds", "total_taxes", "pretax_credit_amounts", "customer_account"] {
@@ -207,6 +210,20 @@ extension StripeState {
         }
         members["refund"] = note["refunds"][0]["refund"]
         members["tax_amounts"] = []
+        var rendered = JSON.object(members)
+        rendered["lines"]["data"] = .array((note["lines"]["data"].array ?? []).map(rendered(creditNoteLine:)))
+        return rendered
+    }
+
+    /// A stored note line as the configured API version renders it: before `2025-03-31.basil` a line has
+    /// `tax_amounts` and the amounts excluding tax instead of `taxes`, `pretax_credit_amounts` and `metadata`.
+    func rendered(creditNoteLine line: JSON) -> JSON {
+        guard settings.usesPreBasilInvoiceShape, case .object(var members) = line else { return line }
+        for key in ["taxes", "pretax_credit_amounts", "metadata"] { members[key] = nil }
+        members["amount_excluding_tax"] = line["amount"]
+        members["tax_amounts"] = []
+        let unitAmount = line["unit_amount_decimal"].string ?? String((line["amount"].int ?? 0) / max(1, line["quantity"].int ?? 1))
+        members["unit_amount_excluding_tax"] = .string(unitAmount)
         return .object(members)
     }
 
@@ -328,8 +345,9 @@ extension StripeState {
     }
 
     /// Applies a note's parts to its invoice (negative: a void takes them back): `amount_remaining` and `amount_due`
-    /// move by the pre-payment part, the credit-note totals by both. An open invoice brought to zero is paid with
-    /// nothing charged (its PaymentIntent cancelled); otherwise an unpaid PaymentIntent asks for the new amount.
+    /// move by the pre-payment part, the credit-note totals by both. The invoice's own payment follows what is left:
+    /// an open invoice brought to zero is paid with nothing charged (its own payment and PaymentIntent canceled),
+    /// otherwise its unpaid PaymentIntent asks for the new `amount_remaining`.
     private mutating func adjustInvoice(_ invoiceID: String, pre: Int, post: Int) {
         let now = self.now
         let legacyShape = settings.usesPreBasilInvoiceShape
@@ -349,27 +367,8 @@ extension StripeState {
                 invoice["auto_advance"] = false
             }
         }
-        guard pre != 0, let intentID = currentPaymentIntentID(invoiceID: invoiceID),
-            paymentIntents[intentID]?["status"].string != "succeeded"
-        else {
-            if paid { invoicePaidByCredit(invoice) }
-            return
-        }
-        if paid {
-            update(\.paymentIntents, intentID, event: nil) { intent in
-                intent["status"] = "canceled"
-                intent["canceled_at"] = .int(now)
-                intent["cancellation_reason"] = "void_invoice"
-            }
-            invoicePaidByCredit(invoice)
-        } else {
-            let remaining = invoice["amount_remaining"]
-            update(\.paymentIntents, intentID, event: nil) { $0["amount"] = remaining }
-            if var payments = invoicePayments[invoiceID], let own = payments.lastIndex(where: { $0["is_default"].bool != false }) {
-                payments[own]["amount_requested"] = remaining
-                invoicePayments[invoiceID] = payments
-            }
-        }
+        if pre != 0 { ownPaymentFollows(invoiceID: invoiceID, remaining: invoice["amount_remaining"].int ?? 0) }
+        if paid { invoicePaidByCredit(invoice) }
     }
 
     private mutating func invoicePaidByCredit(_ invoice: JSON) {

@@ -187,28 +187,8 @@ extension StripeState {
         payments[index]["status"] = "paid"
         payments[index]["amount_paid"] = .int(amount)
         payments[index]["status_transitions"]["paid_at"] = .int(now)
-        if let own = payments.firstIndex(where: { $0["is_default"].bool == true && $0["status"].string == "open" }) {
-            if remaining == 0 {
-                payments[own]["status"] = "canceled"
-                payments[own]["status_transitions"]["canceled_at"] = .int(now)
-            } else {
-                payments[own]["amount_requested"] = .int(remaining)
-            }
-            if let ownIntent = payments[own]["payment"]["payment_intent"].string,
-                paymentIntents[ownIntent]?["status"].string != "succeeded"
-            {
-                update(\.paymentIntents, ownIntent, event: nil) { intent in
-                    if remaining == 0 {
-                        intent["status"] = "canceled"
-                        intent["canceled_at"] = .int(now)
-                        intent["cancellation_reason"] = "automatic"
-                    } else {
-                        intent["amount"] = .int(remaining)
-                    }
-                }
-            }
-        }
         invoicePayments[invoiceID] = payments
+        ownPaymentFollows(invoiceID: invoiceID, remaining: remaining)
         let credited = payments[index]
         let updated = update(\.invoices, invoiceID, event: "invoice.updated") { invoice in
             invoice["amount_paid"] = .int((invoice["amount_paid"].int ?? 0) + amount)

@@ -51,6 +51,35 @@ extension StripeState {
         invoicePayments[invoiceID]?.last { $0["is_default"].bool != false }?["payment"]["payment_intent"].string
     }
 
+    /// Makes the invoice's open own payment follow what is left to pay ("keeps synchronized with the invoice's
+    /// amount_remaining"): the record and its unpaid PaymentIntent ask for `remaining`, or are canceled (reason
+    /// `automatic`) when nothing is left. Records no events.
+    mutating func ownPaymentFollows(invoiceID: String, remaining: Int) {
+        let now = self.now
+        guard var payments = invoicePayments[invoiceID],
+            let own = payments.lastIndex(where: { $0["is_default"].bool != false && $0["status"].string == "open" })
+        else { return }
+        if remaining == 0 {
+            payments[own]["status"] = "canceled"
+            payments[own]["status_transitions"]["canceled_at"] = .int(now)
+        } else {
+            payments[own]["amount_requested"] = .int(remaining)
+        }
+        invoicePayments[invoiceID] = payments
+        guard let intentID = payments[own]["payment"]["payment_intent"].string,
+            let status = paymentIntents[intentID]?["status"].string, status != "succeeded", status != "canceled"
+        else { return }
+        update(\.paymentIntents, intentID, event: nil) { intent in
+            if remaining == 0 {
+                intent["status"] = "canceled"
+                intent["canceled_at"] = .int(now)
+                intent["cancellation_reason"] = "automatic"
+            } else {
+                intent["amount"] = .int(remaining)
+            }
+        }
+    }
+
     /// The payment method a payment attempt uses: explicit, then the test-helper override, then the invoice's,
     /// subscription's and customer's defaults, then the simulator's default.
     func resolvePaymentMethod(invoice: JSON, explicit: String?) -> String {
