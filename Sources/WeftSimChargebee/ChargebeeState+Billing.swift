@@ -438,8 +438,19 @@ extension ChargebeeState {
             customerID: invoice["customer_id"].string ?? "", subscriptionID: invoice["subscription_id"].string,
             reference: reference, type: type, reason: reason, amount: total,
             currency: invoice["currency_code"].string ?? "USD", lines: [line])
-        emit("credit_note_created", ["credit_note": creditNotes[id]!])
+        emitCreditNoteCreated(id)
         return ["credit_note": creditNotes[id]!, "invoice": invoices[reference]!]
+    }
+
+    /// `credit_note_created`, then `invoice_updated` for the invoice it references: Chargebee sends `invoice_updated`
+    /// for "credit note creation" among an invoice's changes (its events reference), and an adjustment note changes
+    /// what the invoice asks for (an invoice adjusted to zero is `paid` with no payment).
+    mutating func emitCreditNoteCreated(_ id: String) {
+        guard let note = creditNotes[id] else { return }
+        emit("credit_note_created", ["credit_note": note])
+        if let reference = note["reference_invoice_id"].string, let invoice = invoices[reference] {
+            emit("invoice_updated", ["invoice": invoice])
+        }
     }
 
     private func issuedRefundable(_ invoiceID: String) -> Int {

@@ -258,7 +258,7 @@ extension ChargebeeState {
         if let invoiceID { content["invoice"] = invoices[invoiceID]! }
         if !creditNoteIDs.isEmpty { content["credit_notes"] = .array(creditNoteIDs.compactMap { creditNotes[$0] }) }
         emit("subscription_changed", ["subscription": subscriptions[id]!, "customer": customer])
-        for creditNoteID in creditNoteIDs { emit("credit_note_created", ["credit_note": creditNotes[creditNoteID]!]) }
+        for creditNoteID in creditNoteIDs { emitCreditNoteCreated(creditNoteID) }
         if let invoiceID { emitInvoiceAndPayment(invoiceID, transactionID) }
         return content
     }

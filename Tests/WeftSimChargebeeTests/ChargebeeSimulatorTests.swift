@@ -259,7 +259,9 @@ import WeftSimKit
         #expect(note["amount_allocated"].int == 500)
         #expect(changed.json["subscription"]["subscription_items"][0]["item_price_id"].string == "pro-USD-monthly")
         #expect(
-            simulator.eventTypes().suffix(4) == ["subscription_changed", "credit_note_created", "invoice_generated", "payment_succeeded"])
+            simulator.eventTypes().suffix(5) == [
+                "subscription_changed", "credit_note_created", "invoice_updated", "invoice_generated", "payment_succeeded",
+            ])
     }
 
     @Test func downgradeCreditsTheDifference() {
@@ -279,7 +281,8 @@ import WeftSimKit
         #expect(note["status"].string == "refund_due")
         #expect(note["reference_invoice_id"].string == firstInvoice)
         #expect(simulator.get("/api/v2/customers/\(customer)")["customer"]["refundable_credits"].int == 1000)
-        #expect(simulator.eventTypes().suffix(2) == ["subscription_changed", "credit_note_created"])
+        // Chargebee sends `invoice_updated` for the invoice a new credit note references.
+        #expect(simulator.eventTypes().suffix(3) == ["subscription_changed", "credit_note_created", "invoice_updated"])
 
         // The credit pays the next renewal first.
         let renewal = J(bytes: simulator.renewSubscription(subscription).body)["invoice"]
@@ -309,6 +312,39 @@ import WeftSimKit
         #expect(event["credit_note"]["id"].string == noteID)
         #expect(event["invoice"]["id"].string == invoiceID)
         #expect(simulator.get("/api/v2/customers/\(customer)")["customer"]["refundable_credits"].int == 0)
+    }
+
+    @Test func adjustmentCreditNotesLowerWhatAnUnpaidInvoiceAsksFor() {
+        let simulator = makeSimulator()
+        let (customer, subscription, _) = simulator.subscribe()
+        simulator.setPaymentOutcome(.decline, forCustomer: customer)
+        let renewal = J(bytes: simulator.renewSubscription(subscription).body)["invoice"]
+        let invoiceID = renewal["id"].string ?? ""
+        #expect(renewal["status"].string == "payment_due")
+        #expect(renewal["amount_due"].int == 3000)
+        let tooMuch = simulator.post(
+            "/api/v2/credit_notes", [("reference_invoice_id", invoiceID), ("type", "adjustment"), ("total", "3001")])
+        #expect(tooMuch.status == 400)
+
+        let first = simulator.post(
+            "/api/v2/credit_notes", [("reference_invoice_id", invoiceID), ("type", "adjustment"), ("total", "1000")])
+        #expect(first.status == 200)
+        #expect(first.json["credit_note"]["type"].string == "adjustment")
+        #expect(first.json["credit_note"]["status"].string == "adjusted")
+        #expect(first.json["invoice"]["amount_due"].int == 2000)
+        #expect(first.json["invoice"]["amount_adjusted"].int == 1000)
+        #expect(first.json["invoice"]["adjustment_credit_notes"][0]["cn_id"].string == first.json["credit_note"]["id"].string)
+        #expect(first.json["invoice"]["status"].string == "payment_due")
+        #expect(simulator.eventTypes().suffix(2) == ["credit_note_created", "invoice_updated"])
+        #expect(simulator.lastEvent("invoice_updated")["content"]["invoice"]["amount_due"].int == 2000)
+
+        // Adjusted to zero, the invoice is paid with nothing charged.
+        let rest = simulator.post(
+            "/api/v2/credit_notes", [("reference_invoice_id", invoiceID), ("type", "adjustment"), ("total", "2000")])
+        #expect(rest.json["invoice"]["status"].string == "paid")
+        #expect(rest.json["invoice"]["amount_due"].int == 0)
+        #expect(rest.json["invoice"]["amount_paid"].int == 0)
+        #expect(simulator.lastEvent("invoice_updated")["content"]["invoice"]["status"].string == "paid")
     }
 
     @Test func cancelAtTermEndThenCancelled() {
