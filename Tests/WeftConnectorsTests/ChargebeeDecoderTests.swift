@@ -100,6 +100,59 @@ private typealias S = ChargebeeTestSupport
         #expect(StandingRule.standing(of: customerRef, in: shuffled).state == .good)
     }
 
+    /// An adjustment credit note lowers what an unpaid invoice asks for: kind `adjustment` (applied to the open invoice,
+    /// never paid back), and the `invoice_updated` Chargebee sends with it carries the lower amount due; adjusted to
+    /// zero, the invoice is paid without any payment and the customer is no longer past due.
+    @Test func adjustmentCreditNotesLowerWhatAnUnpaidInvoiceAsksFor() async throws {
+        let clock = S.Clock()
+        let simulator = S.makeSimulator(clock: clock)
+        let (customerID, subscriptionID, _) = simulator.subscribe()
+        simulator.setPaymentOutcome(.decline, forCustomer: customerID)
+        clock.advance(30 * 86_400)
+        let renewal = simulator.renewSubscription(subscriptionID)
+        let renewalInvoice = try #require(
+            ((try JSONSerialization.jsonObject(with: Data(renewal.body)) as? [String: Any])?["invoice"] as? [String: Any])?["id"]
+                as? String)
+        let customerRef = S.ref(.customer, customerID)
+        let usd = CurrencyCode(rawValue: "USD")!
+
+        clock.advance(60)
+        let first = simulator.post(
+            "/api/v2/credit_notes",
+            [("reference_invoice_id", renewalInvoice), ("type", "adjustment"), ("total", "1000"), ("reason_code", "other")])
+        let firstNote = try #require((first["credit_note"] as? [String: Any])?["id"] as? String)
+        let adjusted = try S.aggregate(try await S.withServer(simulator) { try await S.events($0) })
+        let open = try #require(adjusted.record(S.ref(.invoice, renewalInvoice))?.decode(Invoice.self))
+        #expect(open.status == .open)
+        #expect(open.totalMinor == 3000)
+        #expect(open.amountRemainingMinor == 2000)
+        let note = try #require(adjusted.record(S.ref(.refund, firstNote))?.decode(Refund.self))
+        #expect(note.kind == .adjustment)
+        #expect(note.status == "succeeded")
+        #expect(note.invoiceRef == S.ref(.invoice, renewalInvoice))
+        #expect(note.amount == Money(amountMinor: 1000, currency: usd))
+        #expect(StandingRule.standing(of: customerRef, in: adjusted).overdue == Money(amountMinor: 2000, currency: usd))
+
+        clock.advance(60)
+        let rest = simulator.post(
+            "/api/v2/credit_notes", [("reference_invoice_id", renewalInvoice), ("type", "adjustment"), ("total", "2000")])
+        #expect((rest["invoice"] as? [String: Any])?["status"] as? String == "paid")
+        let events = try await S.withServer(simulator) { try await S.events($0) }
+        let settled = try S.aggregate(events)
+        let paid = try #require(settled.record(S.ref(.invoice, renewalInvoice))?.decode(Invoice.self))
+        #expect(paid.status == .paid)
+        #expect(paid.amountRemainingMinor == 0)
+        let notes = settled.records(of: .refund).compactMap { $0.state.decode(Refund.self) }
+        #expect(notes.map(\.kind) == [.adjustment, .adjustment])
+        #expect(notes.map(\.amount.amountMinor).sorted() == [1000, 2000])
+        #expect(StandingRule.standing(of: customerRef, in: settled).state == .good)
+        // The one payment of the renewal is the declined one.
+        #expect(
+            settled.records(of: .payment).compactMap { $0.state.decode(Payment.self) }.filter {
+                $0.invoiceRef == S.ref(.invoice, renewalInvoice)
+            }.map(\.status) == [.failed])
+    }
+
     @Test func upgradeIsAnInvoicePaidPartlyByTheCreditNote() async throws {
         let clock = S.Clock()
         let simulator = S.makeSimulator(clock: clock)

@@ -449,6 +449,86 @@ struct ChargebeeEndToEndTests {
         }
     }
 
+    /// A renewal whose card was declined: (customer, renewal invoice), past due everywhere.
+    static func declinedRenewal(_ cb: Harness, _ name: String) async throws -> (String, String) {
+        let (customer, subscription, _) = try cb.subscribe(name, plan: "basic-USD-monthly")
+        try await cb.settle()
+        cb.chargebee.setPaymentOutcome(.decline, forCustomer: customer)
+        cb.clock.advance(try cb.termLength(subscription))
+        let renewal = cb.chargebee.renewSubscription(subscription)
+        #expect(renewal.status == 200)
+        let invoice = try #require(try JSONValue.parse(Data(renewal.body))["invoice"]?["id"]?.stringValue)
+        try await cb.settle()
+        #expect(try await cb.odoo(customer).pastDue)
+        return (customer, invoice)
+    }
+
+    /// An adjustment credit note lowers what an unpaid invoice asks for. Odoo gets it applied to the open invoice at
+    /// once (not once the invoice is paid, as a refund would be), and the dunning retry then pays only the rest.
+    @Test func anAdjustmentCreditNoteLowersTheOpenInvoiceInOdooAndTheRetryPaysTheRest() async throws {
+        try await Self.withChargebee(daysAgo: 35) { cb in
+            let (customer, renewal) = try await Self.declinedRenewal(cb, "Grace Hopper")
+            _ = try cb.post(
+                "/api/v2/credit_notes",
+                [("reference_invoice_id", renewal), ("type", "adjustment"), ("total", "400"), ("reason_code", "other")])
+            try await cb.settle()
+
+            let adjusted = try await cb.odoo(customer)
+            let open = try #require(adjusted.invoice(renewal))
+            #expect(open["amount_total"]?.doubleValue == 10)
+            #expect(open["payment_state"]?.stringValue == "partial")
+            #expect(open["amount_residual"]?.doubleValue == 6)
+            #expect(adjusted.creditNotes.count == 1)
+            #expect(adjusted.creditNotes.first?["amount_total"]?.doubleValue == 4)
+            #expect(adjusted.creditNotes.first?["amount_residual"]?.doubleValue == 0)
+            #expect(adjusted.pastDue)
+            let standing = try await cb.lookup("chargebee/\(customer)").body["standing"]
+            #expect(standing?["overdue_amount_minor"]?.intValue == 600)
+
+            cb.clock.advance(3 * 86_400)
+            cb.chargebee.setPaymentOutcome(.succeed, forCustomer: customer)
+            _ = try cb.post("/__sim/invoices/\(renewal)/dunning_retry")
+            try await cb.settle()
+            let paid = try await cb.odoo(customer)
+            #expect(paid.invoice(renewal)?["payment_state"]?.stringValue == "paid")
+            #expect(paid.invoice(renewal)?["amount_residual"]?.doubleValue == 0)
+            #expect(paid.payments == 2)
+            #expect(paid.creditNotes.count == 1)
+            #expect(!paid.pastDue)
+            // No money went back for the adjustment.
+            #expect(try await cb.node.odooCount("account.payment", [["payment_type", "=", "outbound"]]) == 0)
+        }
+    }
+
+    /// Adjusted to zero, the invoice is paid in Chargebee with no payment at all: in Odoo its credit notes settle it,
+    /// nothing is paid back, and the customer is no longer past due. Before adjustments were applied to open
+    /// invoices, such an invoice stayed open in Odoo for good (a refund waits for a payment that never comes).
+    @Test func anInvoiceAdjustedToZeroIsSettledInOdooByItsCreditNotesAlone() async throws {
+        try await Self.withChargebee(daysAgo: 35) { cb in
+            let (customer, renewal) = try await Self.declinedRenewal(cb, "Alan Turing")
+            for total in ["300", "700"] {
+                _ = try cb.post(
+                    "/api/v2/credit_notes", [("reference_invoice_id", renewal), ("type", "adjustment"), ("total", total)])
+            }
+            #expect(
+                try JSONValue.parse(Data(cb.chargebee.call("GET", "/api/v2/invoices/\(renewal)").body))["invoice"]?["status"]?
+                    .stringValue == "paid")
+            try await cb.settle()
+
+            let settled = try await cb.odoo(customer)
+            let invoice = try #require(settled.invoice(renewal))
+            #expect(invoice["amount_residual"]?.doubleValue == 0)
+            // Settled only by moves of the opposite type: Odoo 18/19 show `reversed` (see the upgrade test).
+            #expect(invoice["payment_state"]?.stringValue == "reversed")
+            #expect(settled.creditNotes.map { $0["amount_total"]?.doubleValue }.compactMap { $0 }.sorted() == [3, 7])
+            #expect(settled.creditNotes.allSatisfy { $0["amount_residual"]?.doubleValue == 0 })
+            #expect(settled.payments == 1)
+            #expect(try await cb.node.odooCount("account.payment", [["payment_type", "=", "outbound"]]) == 0)
+            #expect(!settled.pastDue)
+            #expect(try await cb.lookup("chargebee/\(customer)").body["standing"]?["state"]?.stringValue == "good")
+        }
+    }
+
     @Test func wrongBasicAuthIs401AndStoresNothing() async throws {
         try await Self.withChargebee { cb in
             // A real event body, as Chargebee would send it.

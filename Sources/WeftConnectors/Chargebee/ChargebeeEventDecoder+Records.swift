@@ -190,7 +190,9 @@ extension ChargebeeEventDecoder {
     }
 
     /// Credit note → Refund of its `reference_invoice_id`:
-    /// - `adjustment` (reduces what an unpaid invoice asks for): `succeeded`, for its total;
+    /// - `adjustment` (reduces what an unpaid invoice asks for; Chargebee issues them only for invoices not yet paid):
+    ///   `succeeded`, kind `adjustment`, for its total — a target applies it to the open invoice as soon as it has it,
+    ///   and never pays it back (an invoice adjusted to zero is `paid` in Chargebee with no payment at all);
     /// - `refundable` once money went back (`amount_refunded` > 0): `succeeded`, for the amount refunded;
     /// - `refundable` held as the customer's credits (a plan change's proration credit): `succeeded`, kind `credit`,
     ///   for its total — a credit note in the books, money back to no one; later invoices use it up
@@ -212,12 +214,13 @@ extension ChargebeeEventDecoder {
         } else {
             (status, amount) = ("succeeded", note.total ?? 0)
         }
-        let held = note.status != "voided" && note.type != "adjustment" && refunded == 0
+        let kind: RefundKind =
+            note.type == "adjustment" ? .adjustment : note.status != "voided" && refunded == 0 ? .credit : .refund
         var fields: [String: JSONValue] = [
             "ref": values.ref(.refund, note.id), "customerRef": values.ref(.customer, customerID),
             "status": .string(status), "reason": V.string(note.reason_code),
             "createdAt": V.date(note.date ?? fallback),
-            "kind": .string(held ? RefundKind.credit.rawValue : RefundKind.refund.rawValue),
+            "kind": .string(kind.rawValue),
         ]
         if let invoiceID = note.reference_invoice_id { fields["invoiceRef"] = values.ref(.invoice, invoiceID) }
         if let money = V.money(amount, V.currency(note.currency_code)) { fields["amount"] = money }

@@ -339,8 +339,9 @@ public enum RefundKind: String, Sendable, Codable, Hashable {
     /// Chargebee refundable credits, a negative Stripe invoice credited to the customer balance, a Stripe credit
     /// note's `credit_amount`).
     case credit
-    /// What an invoice asks for, lowered before it is paid (a Stripe credit note's `pre_payment_amount`): the credit
-    /// settles part of its invoice, never money paid back. Routed as soon as the invoice is issued, paid or not.
+    /// What an invoice asks for, lowered before it is paid (a Stripe credit note's `pre_payment_amount`, a Chargebee
+    /// `adjustment` credit note): the credit settles part of its invoice, never money paid back. Routed as soon as the
+    /// invoice is issued, paid or not.
     case adjustment
     /// Credited outside the source (a Stripe credit note's `out_of_band_amount`): owed to the customer and settled by
     /// whoever keeps the books, so a target neither pays it back nor spends it on a later invoice.
