@@ -312,6 +312,7 @@ public struct Bench: Sendable {
         let cpuBefore = cpuSeconds()
         let started = ContinuousClock.now
         let full = try await load.send(events, concurrency: options.concurrency)
+        logger.info("bench: phase 1 acknowledged", metadata: ["ingest_per_s": "\(Int(full.perSecond))"])
         try await waitUntilDrained(store)
         let endToEnd = started.duration(to: .now)
         let cpuAfter = cpuSeconds()
