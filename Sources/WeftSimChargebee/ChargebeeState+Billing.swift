@@ -442,6 +442,60 @@ extension ChargebeeState {
         return ["credit_note": creditNotes[id]!, "invoice": invoices[reference]!]
     }
 
+    /// `POST /credit_notes/{id}/void` (`comment`, ≤ 300 characters). Refused for a note `refunded` or already `voided`,
+    /// and for a refundable note with allocations or refunds (Chargebee asks for those to be removed first). A voided
+    /// adjustment gives its amount back to the invoice's `amount_due` (an invoice it had paid is open again: `posted`
+    /// before its due date, `not_paid` after); a voided refundable note leaves the customer's refundable credits.
+    /// Events: `credit_note_updated` (Chargebee has no `credit_note_voided`), then `invoice_updated`.
+    mutating func voidCreditNote(_ id: String, _ params: FormBody) throws(ChargebeeError) -> JSON {
+        guard var note = creditNotes[id] else { throw .notFound() }
+        let status = note["status"].string ?? ""
+        guard status != "refunded", status != "voided" else { throw .invalidState("Credit note is already \(status)") }
+        let refundable = note["type"].string == "refundable"
+        if refundable, (note["amount_allocated"].int ?? 0) > 0 || (note["amount_refunded"].int ?? 0) > 0 {
+            throw .invalidState("Remove the credit note's allocations and refunds before voiding it")
+        }
+        if let comment = params.string("comment"), comment.count > 300 {
+            throw .paramInvalid("comment", "cannot be more than 300 characters")
+        }
+        let amount = note["total"].int ?? 0
+        note["status"] = "voided"
+        note["voided_at"] = .int(now)
+        note["amount_allocated"] = 0
+        note["amount_available"] = 0
+        touch(&note)
+        creditNotes[id] = note
+        let customerID = note["customer_id"].string ?? ""
+        if refundable { adjustRefundableCredits(customerID, by: -amount) }
+        if let reference = note["reference_invoice_id"].string, var invoice = invoices[reference] {
+            let list = refundable ? "issued_credit_notes" : "adjustment_credit_notes"
+            invoice[list] = .array(
+                (invoice[list].array ?? []).map { entry in
+                    var entry = entry
+                    if entry["cn_id"].string == id { entry["cn_status"] = "voided" }
+                    return entry
+                })
+            if !refundable {
+                let due = (invoice["amount_due"].int ?? 0) + amount
+                invoice["amount_adjusted"] = .int(max(0, (invoice["amount_adjusted"].int ?? 0) - amount))
+                invoice["amount_due"] = .int(due)
+                invoice["amount_to_collect"] = .int(due)
+                if invoice["status"].string == "paid" {
+                    invoice["status"] = (invoice["due_date"].int ?? 0) > now ? "posted" : "not_paid"
+                    invoice["paid_at"] = nil
+                }
+            }
+            touch(&invoice)
+            invoices[reference] = invoice
+            updateDues(subscriptionID: invoice["subscription_id"].string)
+            emit("credit_note_updated", ["credit_note": note])
+            emit("invoice_updated", ["invoice": invoice])
+        } else {
+            emit("credit_note_updated", ["credit_note": note])
+        }
+        return ["credit_note": note]
+    }
+
     /// `credit_note_created`, then `invoice_updated` for the invoice it references: Chargebee sends `invoice_updated`
     /// for "credit note creation" among an invoice's changes (its events reference), and an adjustment note changes
     /// what the invoice asks for (an invoice adjusted to zero is `paid` with no payment).

@@ -42,6 +42,7 @@ extension ChargebeeState {
             guard let note = creditNotes[segments[1]] else { throw .notFound() }
             return ["credit_note": note]
         case ("POST", 3, "credit_notes") where segments[2] == "refund": return try refundCreditNote(segments[1], params)
+        case ("POST", 3, "credit_notes") where segments[2] == "void": return try voidCreditNote(segments[1], params)
         case ("GET", 1, "events"): return try listEvents(params)
         case ("GET", 2, "events"): return try retrieveEvent(segments[1])
         default: throw .unknownURL(method, path)

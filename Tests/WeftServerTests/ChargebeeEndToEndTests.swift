@@ -526,6 +526,26 @@ struct ChargebeeEndToEndTests {
             #expect(try await cb.node.odooCount("account.payment", [["payment_type", "=", "outbound"]]) == 0)
             #expect(!settled.pastDue)
             #expect(try await cb.lookup("chargebee/\(customer)").body["standing"]?["state"]?.stringValue == "good")
+
+            // Voided, the 3.00 adjustment is taken back: its credit note is cancelled in Odoo (unreconciled first), and
+            // the invoice asks for 3.00 again, past due as in Chargebee.
+            let three = try #require(
+                settled.creditNotes.first { $0["amount_total"]?.doubleValue == 3 }?["ref"]?.stringValue)
+            let noteID = try #require(
+                try JSONValue.parse(Data(cb.chargebee.call("GET", "/api/v2/credit_notes").body))["list"]?.arrayValue?.compactMap {
+                    $0["credit_note"]?["id"]?.stringValue
+                }.first { three.contains("[\(ExternalRef(system: "chargebee", kind: .refund, id: $0).xmlidName)]") })
+            _ = try cb.post("/api/v2/credit_notes/\(noteID)/void", [("comment", "issued by mistake")])
+            try await cb.settle()
+            let reopened = try await cb.odoo(customer)
+            #expect(reopened.invoice(renewal)?["amount_residual"]?.doubleValue == 3)
+            #expect(reopened.invoice(renewal)?["payment_state"]?.stringValue == "partial")
+            #expect(
+                reopened.creditNotes.map { "\($0["amount_total"]?.doubleValue ?? 0) \($0["state"]?.stringValue ?? "")" }.sorted()
+                    == ["3.0 cancel", "7.0 posted"])
+            #expect(reopened.pastDue)
+            #expect(try await cb.lookup("chargebee/\(customer)").body["standing"]?["overdue_amount_minor"]?.intValue == 300)
+            #expect(try await cb.node.odooCount("account.payment", [["payment_type", "=", "outbound"]]) == 0)
         }
     }
 

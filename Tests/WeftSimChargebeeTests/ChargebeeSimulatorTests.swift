@@ -345,6 +345,43 @@ import WeftSimKit
         #expect(rest.json["invoice"]["amount_due"].int == 0)
         #expect(rest.json["invoice"]["amount_paid"].int == 0)
         #expect(simulator.lastEvent("invoice_updated")["content"]["invoice"]["status"].string == "paid")
+
+        // Voiding an adjustment gives its amount back to the invoice, which is open again (past its due date).
+        let firstID = first.json["credit_note"]["id"].string ?? ""
+        let voided = simulator.post("/api/v2/credit_notes/\(firstID)/void", [("comment", "issued by mistake")])
+        #expect(voided.status == 200)
+        #expect(voided.json["credit_note"]["status"].string == "voided")
+        #expect(voided.json["credit_note"]["voided_at"].int != nil)
+        #expect(simulator.eventTypes().suffix(2) == ["credit_note_updated", "invoice_updated"])
+        let reopened = simulator.get("/api/v2/invoices/\(invoiceID)")["invoice"]
+        #expect(reopened["status"].string == "not_paid")
+        #expect(reopened["amount_due"].int == 1000)
+        #expect(reopened["amount_adjusted"].int == 2000)
+        #expect(!reopened["paid_at"].exists)
+        #expect(reopened["adjustment_credit_notes"][0]["cn_status"].string == "voided")
+        let again = simulator.post("/api/v2/credit_notes/\(firstID)/void")
+        #expect(again.status == 409)
+        #expect(again.json["api_error_code"].string == "invalid_state_for_request")
+        #expect(simulator.post("/api/v2/credit_notes/CN-404/void").status == 404)
+    }
+
+    /// A refundable credit note already used on an invoice cannot be voided until that allocation is removed.
+    @Test func anAllocatedRefundableCreditNoteCannotBeVoided() {
+        let clock = TestClock()
+        let simulator = makeSimulator(clock: clock)
+        let (customer, subscription, _) = simulator.subscribe(plan: "pro-USD-monthly")
+        let term = simulator.get("/api/v2/subscriptions/\(subscription)")["subscription"]
+        clock.advance(((term["current_term_end"].int ?? 0) - (term["current_term_start"].int ?? 0)) / 2)
+        let changed = simulator.post(
+            "/api/v2/subscriptions/\(subscription)/update_for_items",
+            [("subscription_items[item_price_id][0]", "basic-USD-monthly")])
+        let noteID = changed.json["credit_notes"][0]["id"].string ?? ""
+        _ = simulator.renewSubscription(subscription)
+        #expect(simulator.get("/api/v2/credit_notes/\(noteID)")["credit_note"]["amount_allocated"].int == 1000)
+        let refused = simulator.post("/api/v2/credit_notes/\(noteID)/void")
+        #expect(refused.status == 409)
+        #expect(simulator.get("/api/v2/credit_notes/\(noteID)")["credit_note"]["status"].string != "voided")
+        #expect(simulator.get("/api/v2/customers/\(customer)")["customer"]["refundable_credits"].int == 0)
     }
 
     @Test func cancelAtTermEndThenCancelled() {
