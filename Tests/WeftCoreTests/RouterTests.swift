@@ -169,6 +169,33 @@ struct RouterTests {
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["upsert_invoice"])
     }
 
+    /// An adjustment lowered an invoice that is then voided: the credit note it made no longer lowers anything, so it
+    /// is taken back with the invoice; an adjustment of the invoice never sent has nothing to take back.
+    @Test func anAdjustmentOfAVoidedInvoiceIsTakenBack() {
+        let router = CommandRouter(flows: flows, ownership: .init())
+        var aggregate = Aggregate()
+        apply(&aggregate, customerRef, customerFields(), at: 1)
+        apply(&aggregate, invoiceRef, invoiceFields(status: "open", paid: 0), at: 2)
+        let ref = ExternalRef(system: "stripe", kind: .refund, id: "cn_1")
+        var adjustment = Refund(
+            ref: ref, customerRef: customerRef, invoiceRef: invoiceRef, chargeID: nil,
+            amount: Money(amountMinor: 300, currency: .usd), reason: nil, createdAt: Date(timeIntervalSince1970: 3),
+            status: "succeeded")
+        adjustment.kind = .adjustment
+        apply(&aggregate, ref, CanonicalCoding.jsonValue(adjustment).objectValue ?? [:], at: 3)
+        #expect(
+            router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind).sorted() == [
+                "create_refund", "upsert_customer", "upsert_invoice",
+            ])
+        apply(&aggregate, invoiceRef, ["status": "void"], at: 4)
+        let voided = router.route(entityKey: key, aggregate: &aggregate, source: "stripe")
+        #expect(voided.map(\.payload.kind) == ["upsert_invoice", "create_refund"])
+        guard case .createRefund(let withdrawn) = voided.last?.payload else { return }
+        #expect(withdrawn.ref == ref)
+        #expect(Refund.withdrawnStatuses.contains(withdrawn.status))
+        #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+    }
+
     @Test func targetOwnedFieldsAreOnlyWrittenOnCreate() {
         let rules = OwnershipRules(owners: ["customer.address": "odoo"])
         let router = CommandRouter(flows: flows, ownership: rules)

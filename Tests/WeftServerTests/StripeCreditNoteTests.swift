@@ -58,6 +58,26 @@ struct StripeCreditNoteTests {
         }
     }
 
+    /// An invoice lowered by a credit note, then voided: Odoo cancels the invoice and takes the credit note back too,
+    /// so no credit that lowered nothing is left open on the partner.
+    @Test func voidingAnInvoiceTakesBackTheCreditNoteThatLoweredIt() async throws {
+        try await StripePlanChangeTests.withStripe { h in
+            let (customer, invoice) = try Attached.openInvoice(h, "Mary Jackson", amount: 8000)
+            _ = try h.call("POST", "/v1/credit_notes", [("invoice", invoice), ("amount", "2000")])
+            try await h.settle()
+            #expect(try await Attached.odoo(h, invoice).move["payment_state"]?.stringValue == "partial")
+
+            _ = try h.call("POST", "/v1/invoices/\(invoice)/void")
+            try await h.settle()
+            let moves = try await h.node.odooRead(
+                "account.move", [["ref", "=", .string("stripe_invoice_\(invoice)")]], fields: ["state"])
+            #expect(moves.map { $0["state"]?.stringValue } == ["cancel"])
+            let notes = try await Self.creditNotes(h, customer)
+            #expect(notes.map { $0["state"]?.stringValue } == ["cancel"])
+            #expect(try await h.node.odooCount("account.payment", []) == 0)
+        }
+    }
+
     @Test func aNoteOnAPaidInvoiceRefundsCreditsTheBalanceAndRecordsWhatWasCreditedOutside() async throws {
         try await StripePlanChangeTests.withStripe { h in
             let (customer, invoice) = try Attached.openInvoice(h, "Dorothy Vaughan", amount: 10_000)

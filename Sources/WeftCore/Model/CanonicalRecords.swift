@@ -329,6 +329,8 @@ public struct Refund: Hashable, Sendable, Codable {
 extension Refund {
     /// The statuses of a refund that no longer stands: a target takes back the credit it booked for it.
     public static let withdrawnStatuses: Set<String> = ["canceled", "failed"]
+    /// The status routing gives an adjustment whose invoice was voided: withdrawn with it.
+    public static let voidedInvoiceStatus = "canceled"
 }
 
 /// What a refund gives the customer.

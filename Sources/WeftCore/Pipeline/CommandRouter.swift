@@ -279,8 +279,16 @@ public struct CommandRouter: Sendable {
             }
             guard let invoiceRef = refund.invoiceRef, let invoice = invoices[invoiceRef] else { continue }
             if refund.kind == .adjustment {
-                // It lowers what the invoice asks for: the target applies it as soon as the invoice is issued.
-                guard invoice.status != .void else { continue }
+                // It lowers what the invoice asks for: the target applies it as soon as the invoice is issued. A voided
+                // invoice asks for nothing, so an adjustment of it is taken back with it if it was sent (else the
+                // target keeps a credit that no longer lowers anything).
+                if invoice.status == .void {
+                    if aggregate.emitted["\(target)|\(key)"] != nil {
+                        refund.status = Refund.voidedInvoiceStatus
+                        result.append(Desired(key, .createRefund(refund), input: input))
+                    }
+                    continue
+                }
             } else {
                 guard invoice.status == .paid,
                     payments.contains(where: { $0.invoiceRef == invoiceRef && $0.status == .succeeded })
