@@ -3,6 +3,27 @@ import Testing
 @testable import WeftSimStripe
 
 @Suite struct StoryTests {
+    /// Stripe refuses a bad `expand` before it changes anything: a client that retries after the 400 must not find a
+    /// subscription (with its invoice, charge and events) made by the refused call.
+    @Test func aBadExpandChangesNothing() throws {
+        let simulator = makeSimulator()
+        let (customer, price) = simulator.seedCatalog()
+        let eventsBefore = simulator.eventTypes()
+        let refused = simulator.call(
+            "POST", "/v1/subscriptions",
+            parameters: [("customer", customer), ("items[0][price]", price), ("expand[]", "latest_invoice.nothing")])
+        #expect(refused.status == 400)
+        #expect(refused.json["error"]["param"] == "expand")
+        #expect(simulator.get("/v1/subscriptions")["data"].array?.isEmpty == true)
+        #expect(simulator.get("/v1/invoices")["data"].array?.isEmpty == true)
+        #expect(simulator.eventTypes() == eventsBefore)
+        // The same call with a good `expand` succeeds.
+        let created = simulator.post(
+            "/v1/subscriptions", [("customer", customer), ("items[0][price]", price), ("expand[]", "latest_invoice")])
+        #expect(created["latest_invoice"]["object"] == "invoice")
+        #expect(simulator.get("/v1/subscriptions")["data"].array?.count == 1)
+    }
+
     @Test func subscriptionCreatesPaidInvoiceWithStripeEventSequence() throws {
         let simulator = makeSimulator()
         let (customer, price) = simulator.seedCatalog()

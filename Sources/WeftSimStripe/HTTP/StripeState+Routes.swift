@@ -2,11 +2,18 @@ extension StripeState {
     /// Serves one `/v1/…` call. `segments` are the path components after `v1`.
     mutating func route(method: String, path: String, segments: [Substring], params: FormParams) throws -> JSON {
         let p = params.root
+        let expand = try p.stringList("expand") ?? []
+        // Stripe checks `expand` before it changes anything; here it is applied to the result, so a change whose
+        // expansion fails is undone (state, ids and events alike) and only the error is answered.
+        let before = method != "GET" && !expand.isEmpty ? self : nil
         let result = try dispatch(method: method, path: path, segments: segments.map(String.init), p)
-        guard let expand = try p.stringList("expand"), !expand.isEmpty, result["object"].string != "list" else {
-            return result
+        guard !expand.isEmpty, result["object"].string != "list" else { return result }
+        do {
+            return try expandPaths(result, expand)
+        } catch {
+            if let before { self = before }
+            throw error
         }
-        return try expandPaths(result, expand)
     }
 
     private mutating func dispatch(method: String, path: String, segments: [String], _ p: FormParams.Node) throws
