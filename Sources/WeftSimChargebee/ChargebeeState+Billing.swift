@@ -427,19 +427,50 @@ extension ChargebeeState {
             throw .paramInvalid("total", "cannot exceed the invoice's \(type == "refundable" ? "paid" : "due") amount")
         }
         let reason = params.string("reason_code") ?? "other"
-        var line: JSON = [
-            "id": .string(makeID("li_")), "date_from": .int(now), "date_to": .int(now), "unit_amount": .int(total),
-            "quantity": 1, "amount": .int(total), "pricing_model": "flat_fee", "is_taxed": false, "tax_amount": 0,
-            "object": "line_item", "customer_id": invoice["customer_id"], "description": "Credit",
-            "entity_type": "adhoc", "discount_amount": 0, "item_level_discount_amount": 0,
-        ]
-        line["subscription_id"] = invoice["subscription_id"]
         let id = makeCreditNote(
             customerID: invoice["customer_id"].string ?? "", subscriptionID: invoice["subscription_id"].string,
             reference: reference, type: type, reason: reason, amount: total,
-            currency: invoice["currency_code"].string ?? "USD", lines: [line])
+            currency: invoice["currency_code"].string ?? "USD", lines: [creditLine(of: invoice, total, "Credit")])
         emitCreditNoteCreated(id)
         return ["credit_note": creditNotes[id]!, "invoice": invoices[reference]!]
+    }
+
+    /// One ad hoc line for a credit note of `total` against `invoice`.
+    private mutating func creditLine(of invoice: JSON, _ total: Int, _ description: String) -> JSON {
+        var line: JSON = [
+            "id": .string(makeID("li_")), "date_from": .int(now), "date_to": .int(now), "unit_amount": .int(total),
+            "quantity": 1, "amount": .int(total), "pricing_model": "flat_fee", "is_taxed": false, "tax_amount": 0,
+            "object": "line_item", "customer_id": invoice["customer_id"], "description": .string(description),
+            "entity_type": "adhoc", "discount_amount": 0, "item_level_discount_amount": 0,
+        ]
+        line["subscription_id"] = invoice["subscription_id"]
+        return line
+    }
+
+    /// `POST /invoices/{id}/write_off` (`comment`, ≤ 300 characters): settles what an unpaid invoice (`payment_due`,
+    /// `posted` or `not_paid`) still asks for with an adjustment credit note of its `amount_due` (`create_reason_code`
+    /// `Write Off`, `reason_code` `write_off`); the invoice is `paid` (dunning stopped), its `write_off_amount` what
+    /// was written off. Answers the invoice and the credit note; events `credit_note_created`, `invoice_updated`.
+    mutating func writeOffInvoice(_ id: String, _ params: FormBody) throws(ChargebeeError) -> JSON {
+        let invoice = try invoice(id)
+        guard ["payment_due", "posted", "not_paid"].contains(invoice["status"].string ?? "") else {
+            throw .invalidState("Invoice is not in payment due, posted or not paid state")
+        }
+        guard let due = invoice["amount_due"].int, due > 0 else { throw .invalidState("Invoice has no amount due") }
+        if let comment = params.string("comment"), comment.count > 300 {
+            throw .paramInvalid("comment", "cannot be more than 300 characters")
+        }
+        let noteID = makeCreditNote(
+            customerID: invoice["customer_id"].string ?? "", subscriptionID: invoice["subscription_id"].string,
+            reference: id, type: "adjustment", reason: "write_off", amount: due,
+            currency: invoice["currency_code"].string ?? "USD", lines: [creditLine(of: invoice, due, "Write Off")])
+        creditNotes[noteID]?["create_reason_code"] = "Write Off"
+        if var written = invoices[id] {
+            written["write_off_amount"] = .int((written["write_off_amount"].int ?? 0) + due)
+            invoices[id] = written
+        }
+        emitCreditNoteCreated(noteID)
+        return ["invoice": invoices[id]!, "credit_note": creditNotes[noteID]!]
     }
 
     /// `POST /credit_notes/{id}/void` (`comment`, ≤ 300 characters). Refused for a note `refunded` or already `voided`,
@@ -478,6 +509,9 @@ extension ChargebeeState {
             if !refundable {
                 let due = (invoice["amount_due"].int ?? 0) + amount
                 invoice["amount_adjusted"] = .int(max(0, (invoice["amount_adjusted"].int ?? 0) - amount))
+                if note["create_reason_code"].string == "Write Off" {
+                    invoice["write_off_amount"] = .int(max(0, (invoice["write_off_amount"].int ?? 0) - amount))
+                }
                 invoice["amount_due"] = .int(due)
                 invoice["amount_to_collect"] = .int(due)
                 if invoice["status"].string == "paid" {

@@ -32,6 +32,7 @@ extension ChargebeeState {
         case ("GET", 2, "invoices"): return ["invoice": try invoice(segments[1])]
         case ("POST", 3, "invoices") where segments[2] == "collect_payment": return try collectPayment(segments[1])
         case ("POST", 3, "invoices") where segments[2] == "record_payment": return try recordPayment(segments[1], params)
+        case ("POST", 3, "invoices") where segments[2] == "write_off": return try writeOffInvoice(segments[1], params)
         case ("GET", 1, "transactions"): return try listTransactions(params)
         case ("GET", 2, "transactions"):
             guard let transaction = transactions[segments[1]] else { throw .notFound() }

@@ -549,6 +549,32 @@ struct ChargebeeEndToEndTests {
         }
     }
 
+    /// Dunning ends without payment and the invoice is written off: Chargebee settles it with an adjustment credit
+    /// note (reason `write_off`). Odoo gets that credit note, settling the invoice without money back or in, and the
+    /// customer is no longer past due.
+    @Test func aWrittenOffInvoiceIsSettledInOdooByTheWriteOffCreditNote() async throws {
+        try await Self.withChargebee(daysAgo: 35) { cb in
+            let (customer, renewal) = try await Self.declinedRenewal(cb, "Ada Lovelace")
+            _ = try cb.post("/__sim/invoices/\(renewal)/exhaust_dunning")
+            try await cb.settle()
+            #expect(try await cb.odoo(customer).pastDue)
+
+            let written = try cb.post("/api/v2/invoices/\(renewal)/write_off", [("comment", "customer unreachable")])
+            #expect(written["invoice"]?["status"]?.stringValue == "paid")
+            try await cb.settle()
+            let settled = try await cb.odoo(customer)
+            let invoice = try #require(settled.invoice(renewal))
+            #expect(invoice["amount_residual"]?.doubleValue == 0)
+            #expect(invoice["payment_state"]?.stringValue == "reversed")
+            #expect(settled.creditNotes.count == 1)
+            #expect(settled.creditNotes.first?["amount_total"]?.doubleValue == 10)
+            #expect(settled.creditNotes.first?["ref"]?.stringValue?.contains("write_off") == true)
+            #expect(settled.payments == 1)
+            #expect(try await cb.node.odooCount("account.payment", [["payment_type", "=", "outbound"]]) == 0)
+            #expect(!settled.pastDue)
+        }
+    }
+
     @Test func wrongBasicAuthIs401AndStoresNothing() async throws {
         try await Self.withChargebee { cb in
             // A real event body, as Chargebee would send it.

@@ -365,6 +365,39 @@ import WeftSimKit
         #expect(simulator.post("/api/v2/credit_notes/CN-404/void").status == 404)
     }
 
+    /// A write-off settles what an unpaid invoice asks for with an adjustment credit note; voiding that note reverses it.
+    @Test func aWriteOffSettlesAnUnpaidInvoiceWithAnAdjustmentCreditNote() {
+        let simulator = makeSimulator()
+        let (customer, subscription, paidInvoice) = simulator.subscribe()
+        #expect(simulator.post("/api/v2/invoices/\(paidInvoice)/write_off").status == 409)
+        simulator.setPaymentOutcome(.decline, forCustomer: customer)
+        let invoiceID = J(bytes: simulator.renewSubscription(subscription).body)["invoice"]["id"].string ?? ""
+        #expect(simulator.post("/__sim/invoices/\(invoiceID)/exhaust_dunning").status == 200)
+        #expect(simulator.get("/api/v2/invoices/\(invoiceID)")["invoice"]["status"].string == "not_paid")
+
+        let written = simulator.post("/api/v2/invoices/\(invoiceID)/write_off", [("comment", "uncollectable")])
+        #expect(written.status == 200)
+        #expect(written.json["invoice"]["status"].string == "paid")
+        #expect(written.json["invoice"]["amount_due"].int == 0)
+        #expect(written.json["invoice"]["amount_paid"].int == 0)
+        #expect(written.json["invoice"]["write_off_amount"].int == 3000)
+        let note = written.json["credit_note"]
+        #expect(note["type"].string == "adjustment")
+        #expect(note["create_reason_code"].string == "Write Off")
+        #expect(note["reason_code"].string == "write_off")
+        #expect(note["total"].int == 3000)
+        #expect(note["reference_invoice_id"].string == invoiceID)
+        #expect(simulator.eventTypes().suffix(2) == ["credit_note_created", "invoice_updated"])
+        #expect(simulator.post("/api/v2/invoices/\(invoiceID)/write_off").status == 409)
+
+        // Reversed by voiding its credit note: the invoice asks for the money again.
+        #expect(simulator.post("/api/v2/credit_notes/\(note["id"].string ?? "")/void").status == 200)
+        let reopened = simulator.get("/api/v2/invoices/\(invoiceID)")["invoice"]
+        #expect(reopened["status"].string == "not_paid")
+        #expect(reopened["amount_due"].int == 3000)
+        #expect(reopened["write_off_amount"].int == 0)
+    }
+
     /// A refundable credit note already used on an invoice cannot be voided until that allocation is removed.
     @Test func anAllocatedRefundableCreditNoteCannotBeVoided() {
         let clock = TestClock()
