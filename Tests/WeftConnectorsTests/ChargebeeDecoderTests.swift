@@ -59,13 +59,7 @@ private typealias S = ChargebeeTestSupport
     @Test func failedPaymentIsPastDueUntilARetrySucceeds() async throws {
         let clock = S.Clock()
         let simulator = S.makeSimulator(clock: clock)
-        let (customerID, subscriptionID, _) = simulator.subscribe()
-        simulator.setPaymentOutcome(.decline, forCustomer: customerID)
-        clock.advance(30 * 86_400)
-        let renewal = simulator.renewSubscription(subscriptionID)
-        let renewalInvoice = try #require(
-            ((try JSONSerialization.jsonObject(with: Data(renewal.body)) as? [String: Any])?["invoice"] as? [String: Any])?["id"]
-                as? String)
+        let (customerID, subscriptionID, renewalInvoice) = try simulator.declinedRenewal(clock: clock)
         let customerRef = S.ref(.customer, customerID)
 
         let failedEvents = try await S.withServer(simulator) { try await S.events($0) }
@@ -106,13 +100,7 @@ private typealias S = ChargebeeTestSupport
     @Test func adjustmentCreditNotesLowerWhatAnUnpaidInvoiceAsksFor() async throws {
         let clock = S.Clock()
         let simulator = S.makeSimulator(clock: clock)
-        let (customerID, subscriptionID, _) = simulator.subscribe()
-        simulator.setPaymentOutcome(.decline, forCustomer: customerID)
-        clock.advance(30 * 86_400)
-        let renewal = simulator.renewSubscription(subscriptionID)
-        let renewalInvoice = try #require(
-            ((try JSONSerialization.jsonObject(with: Data(renewal.body)) as? [String: Any])?["invoice"] as? [String: Any])?["id"]
-                as? String)
+        let (customerID, _, renewalInvoice) = try simulator.declinedRenewal(clock: clock)
         let customerRef = S.ref(.customer, customerID)
         let usd = CurrencyCode(rawValue: "USD")!
 

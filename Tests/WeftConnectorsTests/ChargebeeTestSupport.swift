@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Synchronization
+import Testing
 import WeftConnectors
 import WeftCore
 import WeftSimChargebee
@@ -95,6 +96,18 @@ enum ChargebeeTestSupport {
 }
 
 extension ChargebeeSimulator {
+    /// A subscription whose renewal, 30 days on, the card declines: (customer id, subscription id, renewal invoice id).
+    func declinedRenewal(clock: ChargebeeTestSupport.Clock) throws -> (String, String, String) {
+        let (customerID, subscriptionID, _) = subscribe()
+        setPaymentOutcome(.decline, forCustomer: customerID)
+        clock.advance(30 * 86_400)
+        let renewal = renewSubscription(subscriptionID)
+        let invoiceID = try #require(
+            ((try JSONSerialization.jsonObject(with: Data(renewal.body)) as? [String: Any])?["invoice"] as? [String: Any])?["id"]
+                as? String)
+        return (customerID, subscriptionID, invoiceID)
+    }
+
     /// POSTs through the Swift API and returns the parsed body.
     func post(_ path: String, _ parameters: [(String, String)] = []) -> [String: Any] {
         let result = call("POST", path, parameters: parameters)

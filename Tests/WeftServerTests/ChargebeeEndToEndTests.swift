@@ -305,17 +305,7 @@ struct ChargebeeEndToEndTests {
     @Test func aFailedRenewalIsPastDueInOdooTheDeskAndTheLookupUntilTheRetrySucceeds() async throws {
         // The term starts 35 days ago, so the renewal falls a few days before now.
         try await Self.withChargebee(daysAgo: 35) { cb in
-            let (customer, subscription, _) = try cb.subscribe("Grace Hopper", plan: "basic-USD-monthly")
-            try await cb.settle()
-            #expect(try await cb.lookup("chargebee/\(customer)").body["status"]?.stringValue == "active")
-
-            cb.chargebee.setPaymentOutcome(.decline, forCustomer: customer)
-            cb.clock.advance(try cb.termLength(subscription))
-            let renewal = cb.chargebee.renewSubscription(subscription)
-            #expect(renewal.status == 200)
-            let renewalInvoice = try #require(try JSONValue.parse(Data(renewal.body))["invoice"]?["id"]?.stringValue)
-            try await cb.settle()
-
+            let (customer, renewalInvoice) = try await Self.declinedRenewal(cb, "Grace Hopper")
             let failed = try await cb.odoo(customer)
             #expect(failed.pastDue)
             #expect(failed.invoiceCount == 2)
@@ -453,6 +443,7 @@ struct ChargebeeEndToEndTests {
     static func declinedRenewal(_ cb: Harness, _ name: String) async throws -> (String, String) {
         let (customer, subscription, _) = try cb.subscribe(name, plan: "basic-USD-monthly")
         try await cb.settle()
+        #expect(try await cb.lookup("chargebee/\(customer)").body["status"]?.stringValue == "active")
         cb.chargebee.setPaymentOutcome(.decline, forCustomer: customer)
         cb.clock.advance(try cb.termLength(subscription))
         let renewal = cb.chargebee.renewSubscription(subscription)
