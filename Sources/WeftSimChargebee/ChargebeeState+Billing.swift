@@ -191,12 +191,16 @@ extension ChargebeeState {
             $0["subscription_id"].string == subscriptionID && ["payment_due", "not_paid"].contains($0["status"].string ?? "")
         }
         let count = due.count
-        guard count != subscription["due_invoices_count"].int || (count > 0) != !subscription["due_since"].isNull else {
-            return
-        }
+        let since = JSON.from(due.compactMap { $0["date"].int }.min())
+        let total: JSON = count > 0 ? .int(due.reduce(0) { $0 + ($1["amount_due"].int ?? 0) }) : .null
+        // Unchanged dues leave the subscription (and its version) alone; a lower amount due (an adjustment) is a change.
+        guard
+            count != subscription["due_invoices_count"].int || since != subscription["due_since"]
+                || total != subscription["total_dues"]
+        else { return }
         subscription["due_invoices_count"] = .int(count)
-        subscription["due_since"] = .from(due.compactMap { $0["date"].int }.min())
-        subscription["total_dues"] = count > 0 ? .int(due.reduce(0) { $0 + ($1["amount_due"].int ?? 0) }) : .null
+        subscription["due_since"] = since
+        subscription["total_dues"] = total
         touch(&subscription)
         subscriptions[subscriptionID] = subscription
     }
@@ -392,7 +396,8 @@ extension ChargebeeState {
             if due == 0 {
                 invoice["status"] = "paid"
                 invoice["paid_at"] = .int(now)
-                invoice["dunning_status"] = invoice["dunning_status"].isNull ? .null : "stopped"
+                // A dunning that already ran out stays `exhausted`.
+                if let dunning = invoice["dunning_status"].string, dunning != "exhausted" { invoice["dunning_status"] = "stopped" }
                 invoice["next_retry_at"] = nil
             }
             touch(&invoice)
@@ -475,8 +480,8 @@ extension ChargebeeState {
 
     /// `POST /credit_notes/{id}/void` (`comment`, ≤ 300 characters). Refused for a note `refunded` or already `voided`,
     /// and for a refundable note with allocations or refunds (Chargebee asks for those to be removed first). A voided
-    /// adjustment gives its amount back to the invoice's `amount_due` (an invoice it had paid is open again: `posted`
-    /// before its due date, `not_paid` after); a voided refundable note leaves the customer's refundable credits.
+    /// adjustment gives its amount back to the invoice's `amount_due`, and the invoice is `not_paid` (as Chargebee's
+    /// reference says; a dunning in progress stops); a voided refundable note leaves the customer's refundable credits.
     /// Events: `credit_note_updated` (Chargebee has no `credit_note_voided`), then `invoice_updated`.
     mutating func voidCreditNote(_ id: String, _ params: FormBody) throws(ChargebeeError) -> JSON {
         guard var note = creditNotes[id] else { throw .notFound() }
@@ -514,10 +519,11 @@ extension ChargebeeState {
                 }
                 invoice["amount_due"] = .int(due)
                 invoice["amount_to_collect"] = .int(due)
-                if invoice["status"].string == "paid" {
-                    invoice["status"] = (invoice["due_date"].int ?? 0) > now ? "posted" : "not_paid"
-                    invoice["paid_at"] = nil
-                }
+                // Chargebee: "the associated invoice status changes to not_paid".
+                if invoice["status"].string == "paid" { invoice["paid_at"] = nil }
+                if invoice["dunning_status"].string == "in_progress" { invoice["dunning_status"] = "stopped" }
+                invoice["status"] = "not_paid"
+                invoice["next_retry_at"] = nil
             }
             touch(&invoice)
             invoices[reference] = invoice

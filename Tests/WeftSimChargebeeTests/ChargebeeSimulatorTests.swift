@@ -336,6 +336,10 @@ import WeftSimKit
         #expect(first.json["invoice"]["adjustment_credit_notes"][0]["cn_id"].string == first.json["credit_note"]["id"].string)
         #expect(first.json["invoice"]["status"].string == "payment_due")
         #expect(simulator.eventTypes().suffix(2) == ["credit_note_created", "invoice_updated"])
+        // The subscription's dues follow the lower amount due.
+        let dues = simulator.get("/api/v2/subscriptions/\(subscription)")["subscription"]
+        #expect(dues["due_invoices_count"].int == 1)
+        #expect(dues["total_dues"].int == 2000)
         #expect(simulator.lastEvent("invoice_updated")["content"]["invoice"]["amount_due"].int == 2000)
 
         // Adjusted to zero, the invoice is paid with nothing charged.
@@ -359,6 +363,7 @@ import WeftSimKit
         #expect(reopened["amount_adjusted"].int == 2000)
         #expect(!reopened["paid_at"].exists)
         #expect(reopened["adjustment_credit_notes"][0]["cn_status"].string == "voided")
+        #expect(simulator.get("/api/v2/subscriptions/\(subscription)")["subscription"]["total_dues"].int == 1000)
         let again = simulator.post("/api/v2/credit_notes/\(firstID)/void")
         #expect(again.status == 409)
         #expect(again.json["api_error_code"].string == "invalid_state_for_request")
@@ -381,6 +386,7 @@ import WeftSimKit
         #expect(written.json["invoice"]["amount_due"].int == 0)
         #expect(written.json["invoice"]["amount_paid"].int == 0)
         #expect(written.json["invoice"]["write_off_amount"].int == 3000)
+        #expect(written.json["invoice"]["dunning_status"].string == "exhausted")
         let note = written.json["credit_note"]
         #expect(note["type"].string == "adjustment")
         #expect(note["create_reason_code"].string == "Write Off")
@@ -396,6 +402,27 @@ import WeftSimKit
         #expect(reopened["status"].string == "not_paid")
         #expect(reopened["amount_due"].int == 3000)
         #expect(reopened["write_off_amount"].int == 0)
+    }
+
+    /// Voiding an adjustment of an invoice still in dunning: the amount is due again and the invoice `not_paid`, as
+    /// Chargebee's reference says, its dunning stopped.
+    @Test func voidingAnAdjustmentOfAnInvoiceInDunningLeavesItNotPaid() {
+        let simulator = makeSimulator()
+        let (customer, subscription, _) = simulator.subscribe()
+        simulator.setPaymentOutcome(.decline, forCustomer: customer)
+        let invoiceID = J(bytes: simulator.renewSubscription(subscription).body)["invoice"]["id"].string ?? ""
+        #expect(simulator.get("/api/v2/invoices/\(invoiceID)")["invoice"]["dunning_status"].string == "in_progress")
+        let note = simulator.post(
+            "/api/v2/credit_notes", [("reference_invoice_id", invoiceID), ("type", "adjustment"), ("total", "500")])
+        let voided = simulator.post("/api/v2/credit_notes/\(note.json["credit_note"]["id"].string ?? "")/void")
+        #expect(voided.status == 200)
+        let invoice = simulator.get("/api/v2/invoices/\(invoiceID)")["invoice"]
+        #expect(invoice["status"].string == "not_paid")
+        #expect(invoice["amount_due"].int == 3000)
+        #expect(invoice["amount_adjusted"].int == 0)
+        #expect(invoice["dunning_status"].string == "stopped")
+        #expect(!invoice["next_retry_at"].exists)
+        #expect(simulator.get("/api/v2/subscriptions/\(subscription)")["subscription"]["total_dues"].int == 3000)
     }
 
     /// A refundable credit note already used on an invoice cannot be voided until that allocation is removed.
