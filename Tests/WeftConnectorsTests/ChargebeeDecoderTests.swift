@@ -141,6 +141,37 @@ private typealias S = ChargebeeTestSupport
             }.map(\.status) == [.failed])
     }
 
+    /// A write-off is an adjustment credit note for the whole amount due; its reason is `reason_code`, or, where
+    /// Chargebee leaves out that deprecated member, `create_reason_code` (`Write Off`).
+    @Test func aWriteOffIsAnAdjustmentWhoseReasonFallsBackToTheCreateReasonCode() async throws {
+        let clock = S.Clock()
+        let simulator = S.makeSimulator(clock: clock)
+        let (customerID, _, invoiceID) = try simulator.declinedRenewal(clock: clock)
+        clock.advance(60)
+        let written = simulator.post("/api/v2/invoices/\(invoiceID)/write_off")
+        let noteID = try #require((written["credit_note"] as? [String: Any])?["id"] as? String)
+        let events = try await S.withServer(simulator) { try await S.events($0) }
+        let created = try #require(events.last { $0.envelope.type == "credit_note_created" })
+        let decoder = ChargebeeEventDecoder(system: S.system)
+        func refund(_ payload: Data) throws -> Refund? {
+            var event = S.inboxEvent(created)
+            event.payload = payload
+            let change = try decoder.decode(event).changes.first { $0.ref == S.ref(.refund, noteID) }
+            return try change.map { try JSONValue.object($0.fields).decode(Refund.self) }
+        }
+        let note = try #require(try refund(created.payload))
+        #expect(note.kind == .adjustment)
+        #expect(note.amount.amountMinor == 3000)
+        #expect(note.reason == "write_off")
+        let text = String(decoding: created.payload, as: UTF8.self)
+        #expect(text.contains(#""reason_code":"write_off","#))
+        let withoutReason = Data(text.replacingOccurrences(of: #""reason_code":"write_off","#, with: "").utf8)
+        #expect(try refund(withoutReason)?.reason == "Write Off")
+        let settled = try S.aggregate(events)
+        #expect(settled.record(S.ref(.invoice, invoiceID))?.decode(Invoice.self)?.status == .paid)
+        #expect(StandingRule.standing(of: S.ref(.customer, customerID), in: settled).state == .good)
+    }
+
     @Test func upgradeIsAnInvoicePaidPartlyByTheCreditNote() async throws {
         let clock = S.Clock()
         let simulator = S.makeSimulator(clock: clock)

@@ -194,6 +194,13 @@ struct RouterTests {
         #expect(withdrawn.ref == ref)
         #expect(Refund.withdrawnStatuses.contains(withdrawn.status))
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
+
+        // Voided before anything was sent: no invoice and no adjustment to take back.
+        var unsent = Aggregate()
+        apply(&unsent, customerRef, customerFields(), at: 1)
+        apply(&unsent, invoiceRef, invoiceFields(status: "void", paid: 0), at: 2)
+        apply(&unsent, ref, CanonicalCoding.jsonValue(adjustment).objectValue ?? [:], at: 3)
+        #expect(router.route(entityKey: key, aggregate: &unsent, source: "stripe").map(\.payload.kind) == ["upsert_customer"])
     }
 
     @Test func targetOwnedFieldsAreOnlyWrittenOnCreate() {

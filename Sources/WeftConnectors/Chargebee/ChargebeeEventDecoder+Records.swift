@@ -218,7 +218,7 @@ extension ChargebeeEventDecoder {
             note.type == "adjustment" ? .adjustment : note.status != "voided" && refunded == 0 ? .credit : .refund
         var fields: [String: JSONValue] = [
             "ref": values.ref(.refund, note.id), "customerRef": values.ref(.customer, customerID),
-            "status": .string(status), "reason": V.string(note.reason_code),
+            "status": .string(status), "reason": V.string(note.reason_code ?? note.create_reason_code),
             "createdAt": V.date(note.date ?? fallback),
             "kind": .string(kind.rawValue),
         ]

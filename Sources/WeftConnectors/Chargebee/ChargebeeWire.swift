@@ -148,7 +148,9 @@ struct ChargebeeWireCreditNote: Decodable {
     var customer_id: String?
     var reference_invoice_id: String?
     var type: String?
+    /// Deprecated by Chargebee in favour of `create_reason_code`, and absent from notes whose reason is a site's own.
     var reason_code: String?
+    var create_reason_code: String?
     var status: String?
     var currency_code: String?
     var total: Int64?

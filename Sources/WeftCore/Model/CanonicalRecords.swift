@@ -343,7 +343,7 @@ public enum RefundKind: String, Sendable, Codable, Hashable {
     case credit
     /// What an invoice asks for, lowered before it is paid (a Stripe credit note's `pre_payment_amount`, a Chargebee
     /// `adjustment` credit note): the credit settles part of its invoice, never money paid back. Routed as soon as the
-    /// invoice is issued, paid or not.
+    /// invoice is issued, paid or not; withdrawn if the invoice is voided afterwards.
     case adjustment
     /// Credited outside the source (a Stripe credit note's `out_of_band_amount`): owed to the customer and settled by
     /// whoever keeps the books, so a target neither pays it back nor spends it on a later invoice.
