@@ -462,9 +462,7 @@ extension ChargebeeState {
             throw .invalidState("Invoice is not in payment due, posted or not paid state")
         }
         guard let due = invoice["amount_due"].int, due > 0 else { throw .invalidState("Invoice has no amount due") }
-        if let comment = params.string("comment"), comment.count > 300 {
-            throw .paramInvalid("comment", "cannot be more than 300 characters")
-        }
+        try Self.checkComment(params)
         let noteID = makeCreditNote(
             customerID: invoice["customer_id"].string ?? "", subscriptionID: invoice["subscription_id"].string,
             reference: id, type: "adjustment", reason: "write_off", amount: due,
@@ -491,9 +489,7 @@ extension ChargebeeState {
         if refundable, (note["amount_allocated"].int ?? 0) > 0 || (note["amount_refunded"].int ?? 0) > 0 {
             throw .invalidState("Remove the credit note's allocations and refunds before voiding it")
         }
-        if let comment = params.string("comment"), comment.count > 300 {
-            throw .paramInvalid("comment", "cannot be more than 300 characters")
-        }
+        try Self.checkComment(params)
         let amount = note["total"].int ?? 0
         note["status"] = "voided"
         note["voided_at"] = .int(now)
@@ -501,8 +497,8 @@ extension ChargebeeState {
         note["amount_available"] = 0
         touch(&note)
         creditNotes[id] = note
-        let customerID = note["customer_id"].string ?? ""
-        if refundable { adjustRefundableCredits(customerID, by: -amount) }
+        emit("credit_note_updated", ["credit_note": note])
+        if refundable { adjustRefundableCredits(note["customer_id"].string ?? "", by: -amount) }
         if let reference = note["reference_invoice_id"].string, var invoice = invoices[reference] {
             let list = refundable ? "issued_credit_notes" : "adjustment_credit_notes"
             invoice[list] = .array(
@@ -528,12 +524,16 @@ extension ChargebeeState {
             touch(&invoice)
             invoices[reference] = invoice
             updateDues(subscriptionID: invoice["subscription_id"].string)
-            emit("credit_note_updated", ["credit_note": note])
             emit("invoice_updated", ["invoice": invoice])
-        } else {
-            emit("credit_note_updated", ["credit_note": note])
         }
         return ["credit_note": note]
+    }
+
+    /// Refuses a `comment` longer than Chargebee's 300 characters.
+    static func checkComment(_ params: FormBody) throws(ChargebeeError) {
+        if let comment = params.string("comment"), comment.count > 300 {
+            throw .paramInvalid("comment", "cannot be more than 300 characters")
+        }
     }
 
     /// `credit_note_created`, then `invoice_updated` for the invoice it references: Chargebee sends `invoice_updated`

@@ -320,6 +320,11 @@ extension OdooClient {
             + "\(shared); set the Reference (ref) of the right one to \(identity.ref.xmlidName), or merge them in Odoo"
     }
 
+    /// A domain matching any of `terms` (Odoo's prefix `|` operators; `[]` for none).
+    static func anyOf(_ terms: [JSONValue]) -> [JSONValue] {
+        Array(repeating: JSONValue.string("|"), count: max(terms.count - 1, 0)) + terms
+    }
+
     /// Escapes `%`, `_` and `\` for `like`/`=ilike` patterns.
     static func likeEscaped(_ text: String) -> String {
         var result = ""

@@ -96,7 +96,7 @@ public struct OdooOrderStatusReader: Sendable {
             // `_` is a wildcard for `like`: escape it so `hubspot_deal_` matches only itself.
             return ["client_order_ref", "=like", .string(prefix.replacingOccurrences(of: "_", with: "\\_") + "%")]
         }
-        return Array(repeating: JSONValue.string("|"), count: max(terms.count - 1, 0)) + terms
+        return OdooClient.anyOf(terms)
     }
 
     /// The status words of an order and its customer invoices. `unentered` holds, by invoice id, the payments Odoo

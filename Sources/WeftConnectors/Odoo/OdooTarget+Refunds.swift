@@ -395,12 +395,19 @@ extension OdooTarget {
     private func withdrawRefunds(_ refunds: [Refund], logger: Logger) async throws(OdooError) -> [DeliveryOutcome] {
         let keys = refunds.map(\.ref.xmlidName)
         var found = try await client.externalIDs(keys, model: "account.move", logger: logger)
-        // A credit note made but not bound yet (a crash between the reversal and its bookkeeping) carries its key.
-        for key in Set(keys) where found[key] == nil {
+        // A credit note made but not bound yet (a crash between the reversal and its bookkeeping) carries its key: one
+        // search for all of them.
+        let unbound = Set(keys).filter { found[$0] == nil }.sorted()
+        if !unbound.isEmpty {
             let rows = try await client.searchRead(
-                model: "account.move", domain: [["move_type", "=", "out_refund"], ["ref", "ilike", .string("[\(key)]")]],
+                model: "account.move",
+                domain: .array(
+                    [["move_type", "=", "out_refund"]]
+                        + OdooClient.anyOf(unbound.map { ["ref", "ilike", .string("[\($0)]")] })),
                 fields: ["ref"], order: "id", logger: logger)
-            found[key] = rows.first { $0["ref"]?.stringValue?.contains("[\(key)]") == true }?["id"]?.intValue
+            for key in unbound {
+                found[key] = rows.first { $0["ref"]?.stringValue?.contains("[\(key)]") == true }?["id"]?.intValue
+            }
         }
         let noteIDs = Array(Set(found.values)).sorted()
         guard !noteIDs.isEmpty else {

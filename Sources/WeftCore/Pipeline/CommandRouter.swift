@@ -256,12 +256,13 @@ public struct CommandRouter: Sendable {
                 continue
             }
             guard var refund = state.decode(Refund.self) else { continue }
+            /// Takes back the credit note a refund that no longer stands made, if it made one.
+            func withdraw(_ refund: Refund) {
+                if aggregate.emitted["\(target)|\(key)"] != nil { result.append(Desired(key, .createRefund(refund), input: input)) }
+            }
             guard refund.status == "succeeded" else {
-                // A refund that no longer stands (a voided credit note; a refund that failed or was canceled after it
-                // succeeded) takes back the credit note it made, if it made one.
-                if Refund.withdrawnStatuses.contains(refund.status), aggregate.emitted["\(target)|\(key)"] != nil {
-                    result.append(Desired(key, .createRefund(refund), input: input))
-                }
+                // A voided credit note; a refund that failed or was canceled after it succeeded.
+                if Refund.withdrawnStatuses.contains(refund.status) { withdraw(refund) }
                 continue
             }
             let invoices = records.routableInvoices()
@@ -283,10 +284,8 @@ public struct CommandRouter: Sendable {
                 // invoice asks for nothing, so an adjustment of it is taken back with it if it was sent (else the
                 // target keeps a credit that no longer lowers anything).
                 if invoice.status == .void {
-                    if aggregate.emitted["\(target)|\(key)"] != nil {
-                        refund.status = Refund.voidedInvoiceStatus
-                        result.append(Desired(key, .createRefund(refund), input: input))
-                    }
+                    refund.status = Refund.voidedInvoiceStatus
+                    withdraw(refund)
                     continue
                 }
             } else {
