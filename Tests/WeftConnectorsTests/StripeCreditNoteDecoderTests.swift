@@ -8,11 +8,6 @@ import WeftCore
 @Suite("Stripe credit notes")
 struct StripeCreditNoteDecoderTests {
     typealias S = StripeTestSupport
-    let decoder = StripeEventDecoder(system: "stripe")
-
-    func decode(_ type: String, _ object: String, created: Int64 = 1_700_000_000, id: String = "evt_1") throws -> DecodedEvent {
-        try decoder.decode(try S.inboxEvent(type: type, object: object, created: created, id: id))
-    }
 
     /// A credit note of 10,000 of the current shape.
     static func note(
@@ -37,7 +32,7 @@ struct StripeCreditNoteDecoderTests {
     }
 
     @Test func aMixedNoteIsBookedByPartAndNeverForTheMoneyItPaidBack() throws {
-        let decoded = try decode(
+        let decoded = try S.decode(
             "credit_note.created", Self.note(type: "mixed", pre: 3000, post: 7000, refunded: 2500, outOfBand: "1500"))
         #expect(decoded.entityKey.rawValue == "stripe/customer/cus_1")
         let parts = try refunds(decoded)
@@ -58,21 +53,21 @@ struct StripeCreditNoteDecoderTests {
     }
 
     @Test func aNoteThatOnlyPaysBackIsIgnoredAndOneOnAnOpenInvoiceIsAnAdjustment() throws {
-        let refundOnly = try decode("credit_note.created", Self.note(type: "post_payment", pre: 0, post: 10000, refunded: 10000))
+        let refundOnly = try S.decode("credit_note.created", Self.note(type: "post_payment", pre: 0, post: 10000, refunded: 10000))
         #expect(refundOnly.changes.isEmpty)
         #expect(refundOnly.ignoredReason?.contains("refunds") == true)
-        let open = try refunds(try decode("credit_note.created", Self.note(type: "pre_payment", pre: 10000, post: 0)))
+        let open = try refunds(try S.decode("credit_note.created", Self.note(type: "pre_payment", pre: 10000, post: 0)))
         #expect(open.count == 1)
         #expect(open["cn_1"]?.kind == .adjustment)
         #expect(open["cn_1"]?.amount.amountMinor == 10000)
     }
 
     @Test func aVoidedNoteWithdrawsItsPartsWhicheverSnapshotOfItsSecondArrivesLast() throws {
-        let issued = try decode("credit_note.created", Self.note(type: "pre_payment", pre: 10000, post: 0), created: 1_700_000_200)
-        let voided = try decode(
+        let issued = try S.decode("credit_note.created", Self.note(type: "pre_payment", pre: 10000, post: 0), created: 1_700_000_200)
+        let voided = try S.decode(
             "credit_note.voided", Self.note(status: "void", type: "pre_payment", pre: 10000, post: 0), created: 1_700_000_200,
             id: "evt_2")
-        let updated = try decode(
+        let updated = try S.decode(
             "credit_note.updated", Self.note(type: "pre_payment", pre: 10000, post: 0), created: 1_700_000_200, id: "evt_3")
         for order in [[issued, voided, updated], [voided, updated, issued], [updated, voided, issued]] {
             var aggregate = Aggregate()
@@ -93,17 +88,17 @@ struct StripeCreditNoteDecoderTests {
              "customer_balance_transaction":\#(balance)}
             """#
         }
-        let pre = try refunds(try decode("credit_note.created", older(type: "pre_payment")))
+        let pre = try refunds(try S.decode("credit_note.created", older(type: "pre_payment")))
         #expect(pre.mapValues(\.kind) == ["cn_1": .adjustment])
         #expect(pre["cn_1"]?.reason == "Stripe credit note INV-0001-CN-01")
         let credited = try refunds(
-            try decode("credit_note.created", older(type: "post_payment", balance: #""cbtxn_1""#, outOfBand: "1000")))
+            try S.decode("credit_note.created", older(type: "post_payment", balance: #""cbtxn_1""#, outOfBand: "1000")))
         #expect(credited.mapValues(\.amount.amountMinor) == ["cn_1-balance": 4000, "cn_1-out_of_band": 1000])
         // Paid back: the refund's events book it; the balance credit alongside cannot be told apart, so it is not booked.
-        let refunded = try decode("credit_note.created", older(type: "post_payment", refund: #""re_1""#))
+        let refunded = try S.decode("credit_note.created", older(type: "post_payment", refund: #""re_1""#))
         #expect(refunded.changes.isEmpty)
         let both = try refunds(
-            try decode("credit_note.created", older(type: "post_payment", refund: #""re_1""#, balance: #""cbtxn_1""#, outOfBand: "500")))
+            try S.decode("credit_note.created", older(type: "post_payment", refund: #""re_1""#, balance: #""cbtxn_1""#, outOfBand: "500")))
         #expect(both.mapValues(\.amount.amountMinor) == ["cn_1-out_of_band": 500])
     }
 }

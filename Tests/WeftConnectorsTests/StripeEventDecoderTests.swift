@@ -9,7 +9,7 @@ struct StripeEventDecoderTests {
     let decoder = StripeEventDecoder(system: "stripe")
 
     func decode(_ type: String, _ object: String, created: Int64 = 1_700_000_000, id: String = "evt_1") throws -> DecodedEvent {
-        try decoder.decode(try S.inboxEvent(type: type, object: object, created: created, id: id))
+        try S.decode(type, object, created: created, id: id)
     }
 
     static func invoice(status: String, paidAt: String = "null", amountPaid: Int = 0, extra: String = "") -> String {

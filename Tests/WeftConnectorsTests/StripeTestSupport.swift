@@ -11,6 +11,11 @@ enum StripeTestSupport {
     }
 
     /// Wraps a JSON object in an event and stores it as an inbox event keyed by its envelope.
+    /// Decodes an event of `type` around `object` (JSON) with the Stripe decoder.
+    static func decode(_ type: String, _ object: String, created: Int64 = 1_700_000_000, id: String = "evt_1") throws -> DecodedEvent {
+        try StripeEventDecoder(system: system).decode(try inboxEvent(type: type, object: object, created: created, id: id))
+    }
+
     static func inboxEvent(type: String, object: String, created: Int64 = 1_700_000_000, id: String = "evt_1") throws -> InboxEvent {
         let payload = Data(
             #"{"id":"\#(id)","object":"event","api_version":"2023-08-16","created":\#(created),"livemode":false,"pending_webhooks":1,"type":"\#(type)","data":{"object":\#(object)}}"#
