@@ -147,6 +147,28 @@ import WeftCore
         #expect(RetryAfter.parse(nil, now: now) == nil)
     }
 
+    @Test func anAbsurdRetryAfterIsReadAsTheLongestDelayInsteadOfOverflowing() {
+        let now = Date(timeIntervalSince1970: 784_111_777)
+        #expect(RetryAfter.parse("99999999999999999", now: now) == RetryAfter.longest)
+        #expect(RetryAfter.parse("99999999999999999999999999", now: now) == RetryAfter.longest)
+        #expect(RetryAfter.parse("86401", now: now) == RetryAfter.longest)
+        #expect(RetryAfter.parse("Sun, 06 Nov 2094 08:49:37 GMT", now: now) == RetryAfter.longest)
+        #expect(RetryAfter.parse("Sun, 06 Nov 999999999 08:49:37 GMT", now: now) == nil)
+        #expect(RetryAfter.parse("Sun, 06 Nov 9223372036854775807 08:49:37 GMT", now: now) == nil)
+        #expect(RetryAfter.parse("-5", now: now) == nil)
+    }
+
+    /// RFC 9110 §5.6.7: a two-digit year more than 50 years ahead is the century before.
+    @Test func aTwoDigitYearIsTheLatestNotMoreThanFiftyYearsAhead() {
+        let now = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-29
+        #expect(RetryAfter.httpDate("Sunday, 06-Nov-75 08:49:37 GMT", now: now).map { Int($0.timeIntervalSince1970) } == 3_340_255_777)
+        #expect(RetryAfter.httpDate("Sunday, 06-Nov-77 08:49:37 GMT", now: now).map { Int($0.timeIntervalSince1970) } == 247_654_177)
+        #expect(RetryAfter.fullYear(twoDigits: 26, now: now) == 2026)
+        #expect(RetryAfter.fullYear(twoDigits: 76, now: now) == 2076)
+        #expect(RetryAfter.fullYear(twoDigits: 77, now: now) == 1977)
+        #expect(RetryAfter.fullYear(twoDigits: 0, now: now) == 2000)
+    }
+
     @Test func statusClasses() {
         #expect(HTTPStatusClass(status: 200) == .success)
         for status in [408, 409, 429, 500, 502, 503, 504] { #expect(HTTPStatusClass(status: status) == .retryable) }
