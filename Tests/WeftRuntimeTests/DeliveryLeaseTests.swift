@@ -193,3 +193,81 @@ struct DeliveryLeaseTests {
         #expect(listed.command.attempts == 2)
     }
 }
+
+@Suite("Lease schedule")
+struct LeaseScheduleTests {
+    /// Every renewal fails: the delivery stops when a sixth of the lease is left, before another node can claim.
+    @Test func failingRenewalsStopTheDeliveryBeforeTheLeaseRunsOut() {
+        let claimedAt = Date(timeIntervalSince1970: 1_000)
+        var schedule = LeaseSchedule(lease: .seconds(6), claimedAt: claimedAt)
+        var wakes: [TimeInterval] = []
+        var now = claimedAt
+        while !schedule.mustStop(at: now) {
+            now = schedule.wake
+            wakes.append(now.timeIntervalSince(claimedAt))
+            guard !schedule.mustStop(at: now) else { break }
+            schedule.renewalFailed(at: now)
+        }
+        #expect(wakes == [2, 2.5, 3, 3.5, 4, 4.5, 5])
+        #expect(now.timeIntervalSince(claimedAt) == 5)
+        #expect(now < claimedAt.addingTimeInterval(6))
+    }
+
+    @Test func aRenewalHoldsTheCommandsAWholeLeaseFromWhenItWasAsked() {
+        let claimedAt = Date(timeIntervalSince1970: 1_000)
+        var schedule = LeaseSchedule(lease: .seconds(6), claimedAt: claimedAt)
+        #expect(schedule.wake == claimedAt.addingTimeInterval(2))
+        schedule.renewed(askedAt: claimedAt.addingTimeInterval(2))
+        #expect(schedule.heldUntil == claimedAt.addingTimeInterval(8))
+        #expect(schedule.wake == claimedAt.addingTimeInterval(4))
+        #expect(!schedule.mustStop(at: claimedAt.addingTimeInterval(6.5)))
+        #expect(schedule.mustStop(at: claimedAt.addingTimeInterval(7)))
+    }
+}
+
+@Suite("Breaker probe")
+struct BreakerProbeTests {
+    final class DownConnector: TargetConnector {
+        let sent = Mutex(0)
+        var maxBatchSize: Int { 50 }
+
+        func deliver(_ batch: [OutboxCommand], logger: Logger) async -> [DeliveryOutcome] {
+            sent.withLock { $0 += batch.count }
+            return batch.map { _ in .retry(DeliveryFailure(kind: .transport, message: "connection refused")) }
+        }
+    }
+
+    /// The half-open breaker's probe sends one command: probing a target that is still down spends one attempt, not
+    /// one of each command of a batch.
+    @Test func aProbeSpendsTheAttemptOfOneCommandOnly() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "weft.test"))
+        let t0 = Date()
+        _ = try await store.append([
+            IncomingEvent(
+                system: "stripe", eventID: SourceEventID("evt_1"), type: "customer.created", entityKey: EntityKey("k1"),
+                occurredAt: t0, receivedAt: t0, payload: Data("{}".utf8), traceID: TraceID("t1"))
+        ])
+        let event = try #require(try await store.claimEvents(limit: 1, owner: "p", lease: .seconds(60), now: t0).first)
+        let commands = (1...3).map { index in
+            NewCommand(
+                target: "odoo", entityKey: EntityKey("k\(index)"), idempotencyKey: IdempotencyKey("c\(index)"),
+                payload: .upsertCustomer(Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_\(index)"))))
+        }
+        try await store.commitProcessed(
+            [
+                ProcessedEvent(
+                    seq: event.seq, entityKey: event.entityKey, aggregate: nil, expectedVersion: nil, commands: commands,
+                    status: .done, outcome: "applied", traceID: event.traceID)
+            ], owner: "p", now: t0)
+        let connector = DownConnector()
+        let dispatcher = DispatcherService(
+            target: "odoo", connector: connector, store: store, configuration: DeliveryConfiguration(),
+            commands: Doorbell(), nodeID: "node-a", logger: Logger(label: "weft.test"))
+        #expect(try await dispatcher.runOnce(owner: "node-a/odoo", probing: true) == 1)
+        #expect(connector.sent.withLock { $0 } == 1)
+        let attempts = try await store.listCommands(filter: CommandFilter(), limit: 10).map(\.command.attempts)
+        #expect(attempts.sorted() == [0, 0, 1])
+        // Not probing, a batch takes what is due: the two commands not tried yet.
+        #expect(try await dispatcher.runOnce(owner: "node-a/odoo") == 2)
+    }
+}

@@ -61,15 +61,20 @@ public struct DispatcherService: Service {
     func loop(owner: String) async {
         var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            if let wait = breaker.state.withLock({ $0.admit(now: .now) }) {
+            let (wait, probing) = breaker.state.withLock { breaker -> (Duration?, Bool) in
+                let wait = breaker.admit(now: .now)
+                if wait == nil, case .halfOpen = breaker.state { return (nil, true) }
+                return (wait, false)
+            }
+            if let wait {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(wait, .seconds(1))) }
                 continue
             }
             do {
-                let delivered = try await runOnce(owner: owner)
+                let delivered = try await runOnce(owner: owner, probing: probing)
                 failures = 0
                 if delivered == 0 {
-                    breaker.state.withLock { $0.abandonProbe() }
+                    if probing { breaker.state.withLock { $0.abandonProbe() } }
                     let due = try await store.nextCommandDue(target: target)
                     var wait = idlePoll
                     if let due {
@@ -80,7 +85,7 @@ public struct DispatcherService: Service {
                     await cancelWhenGracefulShutdown { await commands.wait(upTo: idle) }
                 }
             } catch {
-                breaker.state.withLock { $0.abandonProbe() }
+                if probing { breaker.state.withLock { $0.abandonProbe() } }
                 failures += 1
                 logger.error("delivery loop failed", metadata: ["weft.target": "\(target)", "weft.error": "\(error)"])
                 let pause = Duration.milliseconds(min(5_000, 50 * (1 << min(failures, 7))))
@@ -90,11 +95,15 @@ public struct DispatcherService: Service {
     }
 
     /// Claims one batch, delivers it and records the outcomes. Returns how many commands it attempted.
+    ///
+    /// - Parameter probing: this delivery is the half-open breaker's probe: it claims one command, so that probing a
+    ///   target that is still down spends one attempt, not one of every command in a batch (a long outage would
+    ///   otherwise use up the attempts of the backlog's head probe by probe).
     @discardableResult
-    public func runOnce(owner: String) async throws -> Int {
+    public func runOnce(owner: String, probing: Bool = false) async throws -> Int {
         let batch = try await store.claimCommands(
-            target: target, limit: max(1, connector.maxBatchSize), owner: owner, lease: configuration.lease,
-            now: clock.now())
+            target: target, limit: probing ? 1 : max(1, connector.maxBatchSize), owner: owner,
+            lease: configuration.lease, now: clock.now())
         guard !batch.isEmpty else { return 0 }
         var batchLogger = logger
         batchLogger[metadataKey: "weft.target"] = "\(target)"
@@ -102,8 +111,8 @@ public struct DispatcherService: Service {
         let started = ContinuousClock.now
         // While the batch is being delivered (rate-limit waits, a slow target), its leases are renewed every third of
         // the lease, so no other node claims and sends these commands a second time meanwhile. When the lease cannot
-        // be kept (another node took a command, or the store has not answered a renewal before the lease runs out)
-        // the delivery is cancelled: a node that lost its claim stops sending instead of racing the new owner.
+        // be kept (another node took a command, or renewals keep failing until a sixth of the lease is left) the
+        // delivery is cancelled: a node that lost its claim stops sending instead of racing the new owner.
         let connector = connector
         let deliveryLogger = batchLogger
         let lease = configuration.lease
@@ -112,10 +121,14 @@ public struct DispatcherService: Service {
             group.addTask { await connector.deliver(batch, logger: deliveryLogger) }
             group.addTask { [store] in
                 let ids = batch.map(\.id)
-                var heldUntil = clock.now().addingTimeInterval(lease.timeInterval)
+                var schedule = LeaseSchedule(lease: lease, claimedAt: clock.now())
                 while !Task.isCancelled {
-                    // Renew after a third of the lease; when renewals fail, try again until a sixth of it is left.
-                    do { try await clock.sleep(for: lease / 3) } catch { return nil }
+                    let wait = max(0, schedule.wake.timeIntervalSince(clock.now()))
+                    do { try await clock.sleep(for: .milliseconds(Int64((wait * 1000).rounded()))) } catch { return nil }
+                    if schedule.mustStop(at: clock.now()) {
+                        deliveryLogger.warning("delivery leases are running out unrenewed; stopping the delivery")
+                        return Self.leaseLost(batch.count)
+                    }
                     do {
                         let asked = clock.now()
                         let renewed = try await store.renewCommandLeases(
@@ -126,13 +139,14 @@ public struct DispatcherService: Service {
                                 metadata: ["weft.lost": "\(ids.count - renewed)"])
                             return Self.leaseLost(batch.count)
                         }
-                        heldUntil = asked.addingTimeInterval(lease.timeInterval)
+                        schedule.renewed(askedAt: asked)
                     } catch {
                         // Cancelled: the delivery finished while the renewal was on its way.
                         if Task.isCancelled { return nil }
                         deliveryLogger.warning("could not renew delivery leases", metadata: ["weft.error": "\(error)"])
+                        schedule.renewalFailed(at: clock.now())
                     }
-                    if clock.now() >= heldUntil.addingTimeInterval(-(lease / 6).timeInterval) {
+                    if schedule.mustStop(at: clock.now()) {
                         deliveryLogger.warning("delivery leases are running out unrenewed; stopping the delivery")
                         return Self.leaseLost(batch.count)
                     }
@@ -205,8 +219,11 @@ public struct DispatcherService: Service {
         let gauge = breaker.state.withLock { breaker -> Int in
             if transient && !reachedTarget {
                 breaker.recordFailure(now: .now)
-            } else {
+            } else if reachedTarget {
                 breaker.recordSuccess()
+            } else if probing {
+                // Only lost leases: nothing was learnt about the target.
+                breaker.abandonProbe()
             }
             return breaker.state.gaugeValue
         }
