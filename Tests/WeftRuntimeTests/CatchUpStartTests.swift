@@ -63,16 +63,19 @@ struct CatchUpStartTests {
         #expect(try await Self.stored(store).isEmpty)
 
         feed.add(Self.event("after-start", at: Date(timeIntervalSince1970: Double(start) / 1000 + 1)))
-        // In the start's own second, a millisecond before it: the source returns it (it lists whole seconds), Weft not.
-        feed.add(Self.event("just-before", at: StoreInstant.date(start - 1)))
-        #expect(try await service.runOnce() == 1)
+        // Stamped with the start's own second (Stripe's `created` is whole seconds): it may have happened after the
+        // start, so it is read; one stamped with the second before is not.
+        let startSecond = (Double(start) / 1000).rounded(.down)
+        feed.add(Self.event("same-second", at: Date(timeIntervalSince1970: startSecond)))
+        feed.add(Self.event("second-before", at: Date(timeIntervalSince1970: startSecond - 1)))
+        #expect(try await service.runOnce() == 2)
         // The cursor is now the new event's instant, and a read reaches back 300 s from it: not before the start.
         let restarted = Self.service(store, feed, start: .firstStart)
         feed.add(Self.event("later", at: Date(timeIntervalSince1970: Double(start) / 1000 + 2)))
         #expect(try await restarted.runOnce() == 1)
         #expect(try await store.cursor(restarted.startCursorName) == String(start))
         #expect(feed.reads.withLock { $0.allSatisfy { StoreInstant.millis($0) >= start } })
-        #expect(try await Self.stored(store) == ["after-start", "later"])
+        #expect(try await Self.stored(store).sorted() == ["after-start", "later", "same-second"])
     }
 
     /// `start: <instant>`: reads from that instant, even when the cursor less the overlap is older.

@@ -8,8 +8,9 @@ public import WeftCore
 /// an instant and yields each event's raw JSON with its envelope, ready for the inbox.
 ///
 /// Every request awaits the target's `RequestGate` first and reports 429s to it (through the shared outbound HTTP
-/// client). The API key is sent as a bearer token and never logged; `Stripe-Version` is pinned from configuration so
-/// that the events' shape does not depend on the account's default version.
+/// client). The API key is sent as a bearer token and never logged; `Stripe-Version` is pinned from configuration for
+/// the list's own shape. The events in it keep the API version they were created in (the account's default version at
+/// the time, whatever the request names: Stripe's "List all events"), so they can differ from the webhook endpoint's.
 ///
 /// Stripe lists events newest first; so does this feed. The pipeline orders each entity's changes by the events'
 /// `created` versions, so catch-up order does not matter for correctness.

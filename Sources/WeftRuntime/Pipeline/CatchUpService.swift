@@ -114,8 +114,11 @@ public struct CatchUpService: Service {
             cursorMillis.map { Date(timeIntervalSince1970: Double($0) / 1000 - overlapSeconds) }
             ?? Date(timeIntervalSince1970: 0)
         let since = floor.map { max($0, fromCursor) } ?? fromCursor
-        // A feed reads whole seconds: what it returns from before the start is left out here.
-        let found = try await feed.events(since: since).filter { event in floor.map { event.occurredAt >= $0 } ?? true }
+        // What a feed returns from before the start's second is left out here. The start's own second is kept whole:
+        // the sources stamp events in whole seconds, so an event of that second may have happened after the start,
+        // and leaving out one that did would lose it for good; one from just before it is processed instead.
+        let firstSecond = floor.map { Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down)) }
+        let found = try await feed.events(since: since).filter { event in firstSecond.map { event.occurredAt >= $0 } ?? true }
         let reached = Date()
         try await store.setCursor(Self.reachedCursorName(system), to: String(StoreInstant.millis(reached)))
         onReached?(StoreInstant.date(StoreInstant.millis(reached)))
