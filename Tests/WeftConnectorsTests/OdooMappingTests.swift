@@ -33,6 +33,18 @@ import WeftCore
         #expect(v18?.paymentMemoField == "memo" && v17?.paymentMemoField == "ref")
     }
 
+    /// Odoo Online names its major `saas~18` in `version_info` and in the version string.
+    @Test func onlineVersionsAreRead() {
+        let info = OdooServerVersion([
+            "server_version": "saas~18.1+e", "server_version_info": ["saas~18", 1, 0, "final", 0, "e"],
+        ])
+        #expect(info?.major == 18 && info?.minor == 1 && info?.text == "saas~18.1+e")
+        let text = OdooServerVersion(["version": "saas~17.2+e"])
+        #expect(text?.major == 17 && text?.minor == 2)
+        #expect(OdooServerVersion(["server_version": "18.0-20250925"])?.minor == 0)
+        #expect(OdooServerVersion(["server_version": "enterprise"]) == nil)
+    }
+
     @Test func classifiesExceptionNamesFromAllTransports() {
         func kind(_ name: String, _ message: String = "", status: Int? = nil) -> OdooError.Kind {
             OdooErrorMapping.fromException(name: name, message: message, status: status, operation: nil).kind

@@ -65,18 +65,30 @@ public struct OdooServerVersion: Sendable, Hashable, CustomStringConvertible {
         self.text = text ?? "\(major).\(minor)"
     }
 
-    /// Reads `version_info`/`server_version_info` (`[19, 0, 0, "final", 0, ""]`) or the `version` string.
+    /// Reads `version_info`/`server_version_info` (`[19, 0, 0, "final", 0, ""]`) or the `version` string. Odoo
+    /// Online's releases name their major `saas~18` (`odoo/release.py` on the saas branches:
+    /// `version_info = ('saas~18', 1, 0, FINAL, 0, '')`, shown as `saas~18.1+e`).
     init?(_ value: JSONValue) {
         let info = value["server_version_info"] ?? value["version_info"]
         let text = value["server_version"]?.stringValue ?? value["version"]?.stringValue
-        if let major = info?[0]?.intValue {
-            self.init(major: Int(major), minor: Int(info?[1]?.intValue ?? 0), text: text)
-        } else if let text, let major = Int(text.prefix { $0.isNumber }) {
-            self.init(major: major, text: text)
+        if let first = info?[0], let major = first.intValue.map(Int.init) ?? first.stringValue.flatMap(Self.major) {
+            self.init(major: major, minor: Int(info?[1]?.intValue ?? 0), text: text)
+        } else if let text, let major = Self.major(text) {
+            let rest = Self.unprefixed(text).drop { $0.isNumber }
+            let minor = rest.first == "." ? Int(rest.dropFirst().prefix { $0.isNumber }) : nil
+            self.init(major: major, minor: minor ?? 0, text: text)
         } else {
             return nil
         }
     }
+
+    private static func unprefixed(_ text: String) -> Substring {
+        let text = Substring(text)
+        return text.hasPrefix("saas~") ? text.dropFirst(5) : text
+    }
+
+    /// The leading number of `19.0`, `18.0-20250925`, `saas~18` or `saas~18.1+e`.
+    private static func major(_ text: String) -> Int? { Int(unprefixed(text).prefix { $0.isNumber }) }
 
     public var description: String { text }
 
