@@ -50,7 +50,11 @@ extension OdooTarget {
             }
         case .canceled?, .incompleteExpired?:
             if state == "draft" || state == "sent" {
-                _ = try await client.call(model: "sale.order", method: "action_cancel", ids: [result.id], logger: logger)
+                // Without `disable_cancel_warning`, Odoo 17+ answers a quotation that was sent with the cancel
+                // wizard's action and cancels nothing.
+                _ = try await client.call(
+                    model: "sale.order", method: "action_cancel", ids: [result.id],
+                    context: ["disable_cancel_warning": true], logger: logger)
             } else if state == "sale" {
                 _ = try await client.call(model: "sale.order", method: "set_close", ids: [result.id], logger: logger)
             }

@@ -99,14 +99,34 @@ extension Database {
         }
     }
 
-    mutating func actionCancelOrder(_ ids: [Int64]) throws(OdooError) {
+    /// `sale.order.action_cancel` (17+): an order that is not a draft is cancelled only with `disable_cancel_warning`
+    /// in the context; without it Odoo answers the `sale.order.cancel` wizard's action (for one order; more raise
+    /// "Expected singleton") and changes nothing (`SaleOrder._show_cancel_wizard`).
+    mutating func actionCancelOrder(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) -> MethodResult {
+        for id in ids where !exists("sale.order", id) { throw .missing(model: "sale.order", ids: [id]) }
+        let warn =
+            ctx.values["disable_cancel_warning"]?.boolValue != true
+            && ids.contains { row("sale.order", $0)?["state"]?.stringValue != "draft" }
+        if warn {
+            guard ids.count == 1 else {
+                throw .builtin("ValueError", "Expected singleton: sale.order(\(ids.map(String.init).joined(separator: ", ")))")
+            }
+            let state = row("sale.order", ids[0])?["state"]?.stringValue ?? "draft"
+            let typeName = ["draft", "sent", "cancel"].contains(state) ? "Quotation" : "Sales Order"
+            return .value(
+                .object([
+                    ("name", .string("Cancel \(typeName)")), ("view_mode", "form"), ("res_model", "sale.order.cancel"),
+                    ("type", "ir.actions.act_window"), ("target", "new"),
+                    ("context", .object([("default_order_id", .int(ids[0])), ("mark_so_as_canceled", .bool(true))])),
+                ]))
+        }
         for id in ids {
-            guard exists("sale.order", id) else { throw .missing(model: "sale.order", ids: [id]) }
             tables["sale.order"]?.rows[id]?["state"] = .string("cancel")
             if flavour.enterprise, row("sale.order", id)?["plan_id"]?.intValue != nil {
                 tables["sale.order"]?.rows[id]?["subscription_state"] = .string("6_churn")
             }
         }
+        return .value(.bool(true))
     }
 
     mutating func createInvoices(_ ids: [Int64], _ ctx: CallContext) throws(OdooError) -> OdooValue {

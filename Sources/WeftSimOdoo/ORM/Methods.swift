@@ -151,8 +151,7 @@ extension Database {
             try actionDraftPayments(call.ids)
             return .none
         case "action_cancel":
-            try actionCancelOrder(call.ids)
-            return .value(.bool(true))
+            return try actionCancelOrder(call.ids, ctx)
         case "create_invoices":
             return .value(try createInvoices(call.ids, ctx))
         case "action_post":
