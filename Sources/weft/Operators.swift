@@ -89,7 +89,7 @@ struct DeadLetters: AsyncParsableCommand {
                 commandFilter = CommandFilter(ids: [CommandID(id)])
             } else if let filter {
                 do {
-                    commandFilter = try CommandFilterParser.parse(filter)
+                    commandFilter = try CommandFilterParser.parseReplay(filter)
                 } catch let error as APIError {
                     throw ValidationError(error.message)
                 }

@@ -44,6 +44,13 @@ struct OperationsTests {
             #expect(noToken.0 == 401)
             #expect(badToken.0 == 401)
             #expect(badBody.0 == 400)
+            // A filter that chooses nothing in particular is refused, not taken as "all".
+            for filter in ["", ",", "status=dead", "status=delivered,kind=upsert_customer"] {
+                let (status, answer) = try await call(
+                    .POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"filter":"\#(filter)"}"#)
+                #expect(status == 400, "filter '\(filter)'")
+                #expect(answer.contains("bad_filter"))
+            }
             node.faults.clear()
             let (replayed, body) = try await call(
                 .POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"all":true}"#)

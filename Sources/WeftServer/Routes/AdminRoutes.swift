@@ -91,7 +91,7 @@ public struct AdminRoutes: Sendable {
             if let ids = replay.ids {
                 filter = CommandFilter(ids: ids.map { CommandID($0) })
             } else if let expression = replay.filter {
-                filter = try CommandFilterParser.parse(expression)
+                filter = try CommandFilterParser.parseReplay(expression)
             } else if replay.all == true {
                 filter = CommandFilter()
             } else {
@@ -537,6 +537,23 @@ public enum CommandFilterParser {
                 throw APIError(
                     .badRequest, code: "bad_filter", message: "unknown filter key '\(pieces[0])' (status, target, kind, entity, id)")
             }
+        }
+        return filter
+    }
+
+    /// A filter choosing which dead commands to replay: at least one term besides `status=dead` (replay takes dead ones
+    /// only),
+    /// so that a mistyped or empty expression never replays every dead letter (that is `all`).
+    public static func parseReplay(_ expression: String) throws -> CommandFilter {
+        var filter = try parse(expression)
+        if let status = filter.status, status != .dead {
+            throw APIError(.badRequest, code: "bad_filter", message: "replay takes dead commands only: leave status out")
+        }
+        filter.status = nil
+        if filter == CommandFilter() {
+            throw APIError(
+                .badRequest, code: "bad_filter",
+                message: "the filter is empty: give key=value terms (target, kind, entity, id), or replay all")
         }
         return filter
     }
