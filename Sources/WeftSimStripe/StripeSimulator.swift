@@ -76,14 +76,17 @@ public final class StripeSimulator: Sendable {
                 case .none: break
                 }
             }
-            state.request = .init(id: requestID, idempotencyKey: key)
-            defer { state.request = nil }
             let segments = path.split(separator: "/")
+            let renewal = segments.count == 4 && segments[0] == "__sim" && segments[1] == "subscriptions" && segments[3] == "renew"
+            // A renewal stands for Stripe's own billing run: its events are automatic, `request.id` null ("If null,
+            // the event was automatic", the Event object's reference).
+            state.request = renewal ? nil : .init(id: requestID, idempotencyKey: key)
+            defer { state.request = nil }
             var reply: APIReply
             var save = true
             do {
                 let body: JSON
-                if segments.count == 4, segments[0] == "__sim", segments[1] == "subscriptions", segments[3] == "renew" {
+                if renewal {
                     body = try state.renewSubscription(String(segments[2]))
                 } else if segments.first == "v1" {
                     body = try state.route(

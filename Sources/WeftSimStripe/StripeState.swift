@@ -8,6 +8,9 @@ struct StripeState: Sendable {
         /// Whether events use the invoice shape of API versions before `2025-03-31.basil` (`paid`, `charge`,
         /// `payment_intent` on the invoice). Version names sort by date.
         var usesPreBasilInvoiceShape: Bool { apiVersion < "2025-03-31" }
+        /// Whether a charge lists its refunds (`refunds`): only before `2022-11-15`, after which the list is
+        /// expandable, not included ("The Charge object no longer auto-expands refunds", that version's changelog).
+        var chargesListRefunds: Bool { apiVersion < "2022-11-15" }
         var accountCountry: String
         var defaultCurrency: String
         var defaultPaymentMethod: String

@@ -76,6 +76,8 @@ import Testing
         let invoice = simulator.get("/v1/invoices/\(subscription["latest_invoice"].string ?? "")")
         let charge = simulator.get("/v1/charges")["data"][0]
         let refund = simulator.post("/v1/refunds", [("charge", charge["id"].string ?? "")])
+        // The fixtures expand every expandable field; a charge's refunds are one since 2022-11-15.
+        let expandedCharge = simulator.get("/v1/charges/\(charge["id"].string ?? "")", [("expand[]", "refunds")])
         let note = simulator.post(
             "/v1/credit_notes",
             [
@@ -98,7 +100,7 @@ import Testing
             ("line_item", invoice["lines"]["data"][0]),
             ("invoiceitem", item),
             ("payment_intent", simulator.get("/v1/payment_intents/\(charge["payment_intent"].string ?? "")")),
-            ("charge", charge),
+            ("charge", expandedCharge),
             ("refund", refund),
             ("credit_note", note),
             ("credit_note_line_item", note["lines"]["data"][0]),

@@ -141,9 +141,61 @@ import Testing
         let renewal = simulator.renewSubscription(id).json
         #expect(renewal["billing_reason"] == "subscription_cycle")
         #expect(renewal["status"] == "paid")
+        // Stripe's own billing run: its events are automatic, `request.id` null; an API call's name its request.
+        let created = simulator.get("/v1/events", [("type", "invoice.created")])["data"].array ?? []
+        #expect(created.count == 2)
+        #expect(created.first?["request"]["id"].isNull == true)
+        #expect(created.last?["request"]["id"].string?.hasPrefix("req_") == true)
         let canceled = simulator.call("DELETE", "/v1/subscriptions/\(id)").json
         #expect(canceled["status"] == "canceled")
         #expect(simulator.eventTypes().last == "customer.subscription.deleted")
+    }
+
+    /// Since 2022-11-15 a charge does not list its refunds unless asked to (`expand[]=refunds`), in the API's answers
+    /// and in events; before, it does.
+    @Test(arguments: [("2026-07-29.dahlia", false), ("2022-08-01", true)])
+    func aChargeListsItsRefundsOnlyBefore20221115(version: String, lists: Bool) throws {
+        let simulator = StripeSimulator(configuration: .init(apiVersion: version, idSeed: 42, now: { 1_750_000_000 }))
+        let (customer, price) = simulator.seedCatalog()
+        _ = simulator.post("/v1/subscriptions", [("customer", customer), ("items[0][price]", price)])
+        let chargeID = try #require(simulator.get("/v1/charges")["data"][0]["id"].string)
+        let refund = simulator.post("/v1/refunds", [("charge", chargeID), ("amount", "500")])
+        let charge = simulator.get("/v1/charges/\(chargeID)")
+        let event = simulator.get("/v1/events", [("type", "charge.refunded")])["data"][0]["data"]["object"]
+        #expect((charge.object?.keys.contains("refunds") ?? false) == lists)
+        #expect((event.object?.keys.contains("refunds") ?? false) == lists)
+        #expect(charge["amount_refunded"] == 500)
+        let expanded = simulator.get("/v1/charges/\(chargeID)", [("expand[]", "refunds")])
+        #expect(expanded["refunds"]["data"][0]["id"] == refund["id"])
+        #expect(simulator.get("/v1/charges/\(chargeID)/refunds")["data"][0]["id"] == refund["id"])
+    }
+
+    /// A refused request changes nothing: no draft invoice is left behind by a bad parameter.
+    @Test func aRefusedInvoiceCreationLeavesNoDraft() throws {
+        let simulator = makeSimulator()
+        let (customer, _) = simulator.seedCatalog()
+        for bad in [("auto_advance", "maybe"), ("due_date", "soon"), ("pending_invoice_items_behavior", "sometimes")] {
+            let answer = simulator.call("POST", "/v1/invoices", parameters: [("customer", customer), bad])
+            #expect(answer.status == 400, "\(bad)")
+        }
+        #expect(simulator.get("/v1/invoices", [("customer", customer)])["data"].array?.isEmpty == true)
+        #expect(!simulator.eventTypes().contains("invoice.created"))
+    }
+
+    /// Stripe resolves each cursor (an unknown one is a 404), then refuses both together.
+    @Test func bothCursorsAreRefused() throws {
+        let simulator = makeSimulator()
+        let ids = (0..<3).compactMap { simulator.post("/v1/customers", [("email", "c\($0)@example.com")])["id"].string }
+        let both = simulator.call("GET", "/v1/customers", parameters: [("starting_after", ids[2]), ("ending_before", ids[0])])
+        #expect(both.status == 400)
+        #expect(
+            both.json["error"]["message"]
+                == "Received both starting_after and ending_before parameters. Please pass in only one.")
+        #expect(both.json["error"]["code"].isNull)
+        let unknown = simulator.call(
+            "GET", "/v1/customers", parameters: [("starting_after", ids[2]), ("ending_before", "cus_missing")])
+        #expect(unknown.status == 404)
+        #expect(unknown.json["error"]["param"] == "ending_before")
     }
 
     @Test func idempotentReplayAndConflict() {

@@ -181,6 +181,12 @@ extension StripeState {
         }
         let currency =
             try params.string("currency")?.lowercased() ?? customer["currency"].string ?? settings.defaultCurrency
+        // Every parameter is checked before anything is stored: a refused request leaves no draft behind.
+        let autoAdvance = try params.bool("auto_advance")
+        let dueDate = try params.int("due_date")
+        let behavior = try params.enumValue("pending_invoice_items_behavior", ["exclude", "include"]) ?? "exclude"
+        var checked: JSON = [:]
+        try Self.applyInvoiceParams(params, to: &checked)
         let id = makeDraftInvoice(
             customer: customer, subscription: subscription,
             billingReason: subscription == nil ? "manual" : "manual", collectionMethod: method,
@@ -188,10 +194,9 @@ extension StripeState {
             periodEnd: now)
         var invoice = invoices[id] ?? .null
         try Self.applyInvoiceParams(params, to: &invoice)
-        if let autoAdvance = try params.bool("auto_advance") { invoice["auto_advance"] = .bool(autoAdvance) }
-        if let dueDate = try params.int("due_date") { invoice["due_date"] = .int(dueDate) }
+        if let autoAdvance { invoice["auto_advance"] = .bool(autoAdvance) }
+        if let dueDate { invoice["due_date"] = .int(dueDate) }
         invoices[id] = invoice
-        let behavior = try params.enumValue("pending_invoice_items_behavior", ["exclude", "include"]) ?? "exclude"
         if behavior == "include" || subscription != nil {
             attachPendingItems(
                 customerID: customerID, subscriptionID: subscription?["id"].string, to: id)

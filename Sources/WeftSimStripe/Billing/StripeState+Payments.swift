@@ -218,7 +218,7 @@ extension StripeState {
                 "seller_message": "The bank did not return any further details with this decline.",
                 "type": "issuer_declined",
             ]
-        let charge: JSON = [
+        var charge: JSON = [
             "id": .string(id), "object": "charge", "amount": .int(amount),
             "amount_captured": .int(succeeded ? amount : 0), "amount_refunded": 0, "application": nil,
             "application_fee": nil, "application_fee_amount": nil,
@@ -262,9 +262,13 @@ extension StripeState {
             "statement_descriptor_suffix": nil, "status": succeeded ? "succeeded" : "failed",
             "transfer_data": nil, "transfer_group": nil,
         ]
+        if !settings.chargesListRefunds { charge = charge.removing("refunds") }
         charges[id] = charge
         return charge
     }
+
+    /// A charge's refunds, newest first (`expand[]=refunds`, `GET /v1/charges/{id}/refunds`).
+    func refunds(ofCharge id: String) -> [JSON] { refunds.newestFirst.filter { $0["charge"].string == id } }
 
     func listPaymentIntents(_ params: FormParams.Node) throws -> JSON {
         let created = try createdFilter(params)
@@ -360,9 +364,11 @@ extension StripeState {
         ]
         refunds[id] = refund
         emit("refund.created", refund)
+        let listsRefunds = settings.chargesListRefunds
         let updatedCharge = update(\.charges, chargeID, event: nil) { charge in
             charge["amount_refunded"] = .int(refunded + amount)
             charge["refunded"] = .bool(refunded + amount >= captured)
+            guard listsRefunds else { return }
             var data = charge["refunds"]["data"].array ?? []
             data.insert(refund, at: 0)
             charge["refunds"]["data"] = .array(data)

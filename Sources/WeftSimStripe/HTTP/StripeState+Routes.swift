@@ -63,8 +63,10 @@ extension StripeState {
             case "finalize":
                 try p.rejectUnknown(["auto_advance"])
                 if let autoAdvance = try p.bool("auto_advance") {
-                    _ = try require(\.invoices, id, kind: "invoice")
-                    invoices[id]?["auto_advance"] = .bool(autoAdvance)
+                    // Written only to a draft: finalizing anything else is refused, and changes nothing.
+                    if try require(\.invoices, id, kind: "invoice")["status"].string == "draft" {
+                        invoices[id]?["auto_advance"] = .bool(autoAdvance)
+                    }
                 }
                 return try finalizeInvoice(id)
             case "pay": return try payInvoice(id, p)
@@ -94,9 +96,8 @@ extension StripeState {
         case ("GET", 1, "charges"): return try listCharges(p)
         case ("GET", 2, "charges"): return try require(\.charges, segments[1], kind: "charge")
         case ("GET", 3, "charges") where segments[2] == "refunds":
-            let charge = try require(\.charges, segments[1], kind: "charge")
-            return try list(
-                charge["refunds"]["data"].array ?? [], url: "/v1/charges/\(segments[1])/refunds", params: p)
+            _ = try require(\.charges, segments[1], kind: "charge")
+            return try list(refunds(ofCharge: String(segments[1])), url: "/v1/charges/\(segments[1])/refunds", params: p)
 
         case ("POST", 1, "refunds"): return try createRefund(p)
         case ("GET", 1, "refunds"): return try listRefunds(p)

@@ -38,6 +38,13 @@ enum JSON: Sendable, Hashable {
 
     var isNull: Bool { self == .null }
 
+    /// This object without `key` (anything else unchanged).
+    func removing(_ key: String) -> JSON {
+        guard var members = object else { return self }
+        members[key] = nil
+        return .object(members)
+    }
+
     /// Reads or writes a member of an object; reading anything else gives `.null`, writing turns it into an object.
     subscript(key: String) -> JSON {
         get { object?[key] ?? .null }

@@ -8,6 +8,17 @@ extension StripeState {
         }
         var page: ArraySlice<JSON>
         var hasMore: Bool
+        if let after = try params.string("starting_after"), !after.isEmpty,
+            let before = try params.string("ending_before"), !before.isEmpty
+        {
+            // Each cursor is resolved first (an unknown one is a 404), then the pair is refused: no `code`, no `param`.
+            for (cursor, param) in [(after, "starting_after"), (before, "ending_before")]
+            where !items.contains(where: { $0["id"].string == cursor }) {
+                throw StripeError.missing(Self.kindName(of: cursor), cursor, param: param)
+            }
+            throw StripeError.invalidRequest(
+                "Received both starting_after and ending_before parameters. Please pass in only one.")
+        }
         if let after = try params.string("starting_after"), !after.isEmpty {
             guard let index = items.firstIndex(where: { $0["id"].string == after }) else {
                 throw StripeError.missing(Self.kindName(of: after), after, param: "starting_after")
@@ -72,6 +83,14 @@ extension StripeState {
             result[key] = [
                 "object": "list", "data": .array(payments), "has_more": false,
                 "url": .string("/v1/invoice_payments?invoice=\(id)"),
+            ]
+            return result
+        }
+        if key == "refunds", object["object"].string == "charge", let id = object["id"].string {
+            let data = refunds(ofCharge: id)
+            result[key] = [
+                "object": "list", "data": .array(data), "has_more": false, "total_count": .int(data.count),
+                "url": .string("/v1/charges/\(id)/refunds"),
             ]
             return result
         }
