@@ -71,18 +71,28 @@ extension PostgresStore {
         var binds = PostgresBindings()
         binds.append(StoreInstant.millis(now))
         let clause = Self.whereClause(deadOnly, binds: &binds)
+        // A dead command that a later one of the same record supersedes stays dead, saying why.
+        var supersededBinds = PostgresBindings()
+        supersededBinds.append(OutboxSQL.supersededMessage)
+        let supersededClause = Self.whereClause(deadOnly, binds: &supersededBinds)
         let logger = logger
+        let superseding = PostgresQuery(
+            unsafeSQL: """
+                UPDATE commands SET last_error = $1 \(supersededClause) AND \(OutboxSQL.supersededByLater) RETURNING id
+                """, binds: supersededBinds)
         let statement = PostgresQuery(
             unsafeSQL: """
                 UPDATE commands SET status = 0, attempts = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
-                \(clause) RETURNING id
+                \(clause) AND NOT \(OutboxSQL.supersededByLater) RETURNING id
                 """, binds: binds)
-        let detail = filter.auditDescription
         return try await transaction("replay dead commands") { connection -> Int in
+            let superseded = try await connection.query(superseding, logger: logger).collect().count
             let count = try await connection.query(statement, logger: logger).collect().count
             try await Self.insertAudit(
                 connection,
-                AuditEntry(at: now, actor: actor, action: "replay_dead_commands", detail: "\(count) command(s) matching \(detail)"),
+                AuditEntry(
+                    at: now, actor: actor, action: "replay_dead_commands",
+                    detail: OutboxSQL.replayDetail(count, superseded: superseded, filter: filter)),
                 logger: logger)
             try await connection.run("SELECT pg_notify('weft_commands', '')", logger: logger)
             return count

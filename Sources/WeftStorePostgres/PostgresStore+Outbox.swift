@@ -29,7 +29,8 @@ extension PostgresStore {
     }
 
     /// Claims due commands of `target`: for each (target, entity key) only the earliest unfinished command, when it is
-    /// pending and due or its lease expired; rows another node is claiming are skipped. Earliest due first. The attempt
+    /// pending and due or its lease expired, and while no later command of the entity is in flight (one a replay put
+    /// behind it); rows another node is claiming are skipped. Earliest due first. The attempt
     /// is counted at claim time. Candidates are read without locks and only a batch of them is locked, and the head
     /// check is a scalar subquery (see `claimEvents` for both).
     public func claimCommands(target: SystemName, limit: Int, owner: String, lease: Duration, now: Date) async throws
@@ -49,6 +50,10 @@ extension PostgresStore {
                 AND c.id = (
                   SELECT min(p.id) FROM commands AS p
                   WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1))
+                AND NOT EXISTS (
+                  SELECT 1 FROM commands AS f
+                  WHERE f.target = c.target AND f.entity_key = c.entity_key AND f.status = 1 AND f.id > c.id
+                    AND f.lease_until >= \(nowMs))
               ORDER BY c.next_attempt_at, c.id LIMIT \(Self.claimCandidates(limit))),
             picked AS (
               SELECT c.id FROM commands AS c

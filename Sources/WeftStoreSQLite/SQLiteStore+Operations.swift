@@ -62,11 +62,16 @@ extension SQLiteStore {
         let statementArguments = arguments
         do {
             return try await write { db in
+                // A dead command that a later one of the same record supersedes stays dead, saying why.
+                try db.execute(
+                    sql: "UPDATE commands SET last_error = ? \(clause) AND \(OutboxSQL.supersededByLater)",
+                    arguments: [OutboxSQL.supersededMessage] + filterArguments)
+                let superseded = db.changesCount
                 try db.execute(
                     sql: """
                         UPDATE commands SET status = 0, attempts = 0, next_attempt_at = ?, lease_owner = NULL,
                           lease_until = NULL
-                        \(clause)
+                        \(clause) AND NOT \(OutboxSQL.supersededByLater)
                         """,
                     arguments: statementArguments)
                 let count = db.changesCount
@@ -74,7 +79,7 @@ extension SQLiteStore {
                     db,
                     AuditEntry(
                         at: now, actor: actor, action: "replay_dead_commands",
-                        detail: "\(count) command(s) matching \(filter.auditDescription)"))
+                        detail: OutboxSQL.replayDetail(count, superseded: superseded, filter: filter)))
                 return count
             }
         } catch {

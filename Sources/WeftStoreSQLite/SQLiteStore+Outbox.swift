@@ -5,7 +5,8 @@ public import WeftCore
 
 extension SQLiteStore {
     /// Claims due commands of `target`: for each (target, entity key) only the earliest unfinished command (pending or
-    /// in flight), when it is pending and due or its lease expired. Dead and delivered commands do not block. Earliest
+    /// in flight), when it is pending and due or its lease expired, and while no later command of the entity is in
+    /// flight (one a replay put behind it). Dead and delivered commands do not block. Earliest
     /// due first. The attempt is counted at claim time (`attempts` of a claimed command is the number of this attempt);
     /// `releaseCommands` gives it back.
     public func claimCommands(target: SystemName, limit: Int, owner: String, lease: Duration, now: Date) async throws
@@ -30,7 +31,7 @@ extension SQLiteStore {
                                 AND NOT EXISTS (
                                   SELECT 1 FROM commands AS p INDEXED BY commands_active
                                   WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1)
-                                    AND p.id < c.id)
+                                    AND (p.id < c.id OR (p.id > c.id AND p.status = 1 AND p.lease_until >= :now)))
                               ORDER BY c.next_attempt_at, c.id LIMIT :limit)
                             RETURNING \(Self.commandColumns)
                             """),

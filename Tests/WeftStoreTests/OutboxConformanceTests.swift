@@ -193,6 +193,49 @@ struct OutboxConformanceTests {
         #expect(audit[0].at == F.at(3))
     }
 
+    /// A replayed dead command waits while a later command of its entity is in flight (one at a time per entity),
+    /// and one that a later command of the same record supersedes (`<target>|<key>|<count>`) is not replayed at all:
+    /// it would bring back an older state over the one delivered since.
+    @Test(arguments: StoreFactory.all)
+    func aReplayNeitherOvertakesNorUndoesLaterCommandsOfItsEntity(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        try await store.seedCommands([
+            F.command("odoo|customer|cus_1|1"), F.invoiceCommand("odoo|invoice|in_1|1"),
+            F.command("odoo|customer|cus_1|2"), F.command("plain-key"),
+        ])
+        func complete(_ command: OutboxCommand, _ transition: CommandTransition) async throws {
+            try await store.completeCommands(
+                [CommandResult(id: command.id, transition: transition, subject: command.payload.subject)], owner: "d",
+                now: F.t0)
+        }
+        func claimOne(at seconds: TimeInterval = 0) async throws -> OutboxCommand? {
+            let claimed = try await store.claimCommands(
+                target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.at(seconds))
+            return claimed.first
+        }
+        // The customer's first version and the invoice die; the second version goes ahead and is delivered; the
+        // plain-keyed command is in flight when the replay comes.
+        let first = try #require(try await claimOne())
+        try await complete(first, .dead(failure: F.failure))
+        let invoice = try #require(try await claimOne())
+        try await complete(invoice, .dead(failure: F.failure))
+        let second = try #require(try await claimOne())
+        #expect(second.idempotencyKey.rawValue == "odoo|customer|cus_1|2")
+        try await complete(second, .delivered(record: nil, note: nil))
+        let plain = try #require(try await claimOne())
+        #expect(plain.idempotencyKey.rawValue == "plain-key")
+
+        #expect(try await store.replayDeadCommands(filter: CommandFilter(), actor: "ops", now: F.at(1)) == 1)
+        let left = try await store.listCommands(filter: CommandFilter(ids: [first.id]), limit: 1)
+        #expect(left.first?.status == .dead)
+        #expect(left.first?.lastError == OutboxSQL.supersededMessage)
+        #expect(try await store.auditLog(limit: 1).first?.detail.contains("1 superseded") == true)
+        // The invoice is pending again, behind the plain-keyed command still in flight.
+        #expect(try await store.claimKeys(at: 1).isEmpty)
+        try await complete(plain, .delivered(record: nil, note: nil))
+        #expect(try await store.claimKeys(at: 1) == ["odoo|invoice|in_1|1"])
+    }
+
     @Test(arguments: StoreFactory.all)
     func listCommandsFiltersNewestFirst(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store

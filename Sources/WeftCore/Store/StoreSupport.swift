@@ -66,3 +66,29 @@ public struct EventPayloadOpener: Sendable {
         return event
     }
 }
+
+/// Outbox rules both stores write in SQL (the same text runs on SQLite and PostgreSQL).
+public enum OutboxSQL {
+    /// True for the row of `commands` under update when a later command of the same target, entity and emission key
+    /// exists: the router keys its commands `<target>|<key>|<count>`, and a later count describes the state the
+    /// target must reach now, so the earlier command would only bring back an older one. Keys not of that shape
+    /// (ending in digits after a `|`) are never superseded.
+    public static let supersededByLater = """
+        EXISTS (
+          SELECT 1 FROM commands AS later
+          WHERE later.target = commands.target AND later.entity_key = commands.entity_key AND later.id > commands.id
+            AND rtrim(commands.idempotency_key, '0123456789') LIKE '%|'
+            AND commands.idempotency_key <> rtrim(commands.idempotency_key, '0123456789')
+            AND later.idempotency_key <> rtrim(later.idempotency_key, '0123456789')
+            AND rtrim(later.idempotency_key, '0123456789') = rtrim(commands.idempotency_key, '0123456789'))
+        """
+
+    /// What a dead command superseded this way says when a replay leaves it dead.
+    public static let supersededMessage = "superseded by a later command of the same record; not replayed"
+
+    /// The audit log's line for a replay.
+    public static func replayDetail(_ count: Int, superseded: Int, filter: CommandFilter) -> String {
+        let left = superseded > 0 ? "; \(superseded) superseded by a later command of the same record, left dead" : ""
+        return "\(count) command(s) matching \(filter.auditDescription)\(left)"
+    }
+}
