@@ -119,16 +119,18 @@ extension PostgresStore: ClusterCoordination {
                 AS available, b.paused_until, greatest(now.ms, b.updated_at) AS ms
               FROM rate_buckets AS b, now WHERE b.target = \(bucket) FOR UPDATE OF b)
             UPDATE rate_buckets AS r SET tokens = c.available - 1, updated_at = c.ms
-            FROM current AS c WHERE r.target = c.target
-            RETURNING c.available - 1, c.paused_until - c.ms
+            FROM current AS c, now WHERE r.target = c.target
+            RETURNING c.available - 1, c.ms - now.ms
             """)
         guard let row = rows.first else {
             // The bucket row was created by this very statement (a CTE cannot see its own insert): ask again.
             return try await takeToken(bucket: bucket, perSecond: perSecond, burst: burst)
         }
-        let (after, pausedFor) = try row.decode((Double, Int64).self)
+        // `ahead`: how far the bucket's clock is ahead of now (a pause moved it to the pause's end); the debt is paid
+        // from there, so tokens taken during a pause are spaced after it, not all handed out as it ends.
+        let (after, ahead) = try row.decode((Double, Int64).self)
         let debt = after < 0 ? -after / max(perSecond, 0.000_001) : 0
-        let wait = max(debt, Double(max(0, pausedFor)) / 1000)
+        let wait = Double(max(0, ahead)) / 1000 + debt
         return wait > 0 ? .milliseconds(Int64((wait * 1000).rounded(.up))) : nil
     }
 
@@ -137,9 +139,11 @@ extension PostgresStore: ClusterCoordination {
         try await write(
             "pause a rate bucket",
             """
+            WITH resume AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::int8 + \(millis) AS ms)
             UPDATE rate_buckets
-            SET paused_until = greatest(paused_until, (extract(epoch FROM clock_timestamp()) * 1000)::int8 + \(millis))
-            WHERE target = \(bucket)
+            SET paused_until = greatest(paused_until, resume.ms), updated_at = greatest(updated_at, resume.ms),
+              tokens = least(tokens, 1)
+            FROM resume WHERE target = \(bucket)
             """)
     }
 

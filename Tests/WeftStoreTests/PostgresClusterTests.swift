@@ -152,6 +152,22 @@ struct PostgresClusterTests {
         #expect(Double(count) <= 5 + 20 * elapsed, "\(count) tokens in \(elapsed) s")
     }
 
+    /// Tokens taken while the bucket is paused (a 429's Retry-After) are usable only after the pause, and then at the
+    /// rate, one after another: not all at the instant the pause ends.
+    @Test func tokensTakenDuringAPauseAreSpacedAfterIt() async throws {
+        let (_, stores) = try await Self.nodes(2)
+        #expect(try await stores[0].takeToken(bucket: "target.odoo", perSecond: 1, burst: 1) == nil)
+        try await stores[1].pause(bucket: "target.odoo", for: .seconds(5))
+        var waits: [Double] = []
+        for index in 0..<4 {
+            let wait = try await stores[index % 2].takeToken(bucket: "target.odoo", perSecond: 1, burst: 1)
+            waits.append(Double(wait?.components.seconds ?? 0) + Double(wait?.components.attoseconds ?? 0) / 1e18)
+        }
+        // The statements run a few milliseconds apart on the database's clock: allow for that, not more.
+        #expect(waits[0] > 4.5, "\(waits)")
+        for index in 1..<waits.count { #expect(waits[index] - waits[index - 1] > 0.9, "\(waits)") }
+    }
+
     @Test func aNodeIsWokenWhenAnotherStoresEventsOrWritesCommands() async throws {
         let (_, stores) = try await Self.nodes(2)
         let wakeUps = AsyncStream<String>.makeStream()

@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 public import WeftCore
 
 /// Rings this node's doorbells when another node sharing the store stored events or wrote commands (PostgreSQL
@@ -103,6 +104,9 @@ public final class ClusterRateGate: RequestGate {
     let defaultPause: Duration
     let logger: Logger
     let onWait: @Sendable (Duration) -> Void
+    /// The 429s this node received, and when the last one's pause ends: a request that waited for its token across one
+    /// takes another, and none goes before the pause ends while the cluster's record of it is still being written.
+    private let paused = Mutex<(count: Int, until: ContinuousClock.Instant?)>((0, nil))
 
     public init(
         coordination: any ClusterCoordination, bucket: String, limit: RateLimit, defaultPause: Duration = .seconds(1),
@@ -128,17 +132,29 @@ public final class ClusterRateGate: RequestGate {
                 try await Task.sleep(for: .seconds(1))
                 continue
             }
+            let pauses = paused.withLock { $0.count }
             // The token is ours; it may be used once its turn comes.
             if let wait, wait > .zero {
                 onWait(wait)
                 try await Task.sleep(for: wait)
             }
-            return
+            let (now, until) = (ContinuousClock.now, paused.withLock { $0.until })
+            if let until, until > now {
+                onWait(now.duration(to: until))
+                try await Task.sleep(until: until)
+            }
+            // A 429 came while this request waited: take a token again, behind the pause.
+            if paused.withLock({ $0.count }) == pauses { return }
         }
     }
 
     public func didReceiveRateLimit(retryAfter: Duration?) {
         let pause = retryAfter ?? defaultPause
+        paused.withLock { paused in
+            let until = ContinuousClock.now.advanced(by: pause)
+            paused.count += 1
+            if paused.until.map({ until > $0 }) ?? true { paused.until = until }
+        }
         let coordination = coordination
         let bucket = bucket
         let logger = logger
