@@ -91,6 +91,32 @@ struct IngressTests {
         }
     }
 
+    /// Without a `Content-Length` (chunked), the body is found too large only while it arrives: the router's
+    /// collection stops at the limit and answers 413, and nothing is stored.
+    @Test func oversizeChunkedBodiesAre413AndStoreNothing() async throws {
+        try await TestNode.with { node in
+            let body = Data(repeating: UInt8(ascii: "x"), count: 65 * 1024)
+            let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
+            var request = HTTPClientRequest(url: "\(node.weftURL)/hooks/stripe")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Stripe-Signature", value: signer.signatureHeader(payload: body, at: Date()))
+            let chunks = stride(from: 0, to: body.count, by: 8 * 1024).map {
+                ByteBuffer(bytes: body[$0..<min(body.count, $0 + 8 * 1024)])
+            }
+            let stream = AsyncStream<ByteBuffer> { continuation in
+                for chunk in chunks { continuation.yield(chunk) }
+                continuation.finish()
+            }
+            request.body = .stream(stream, length: .unknown)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            #expect(response.status.code == 413)
+            #expect(text.contains("max_body_bytes"))
+            #expect(try await storedEvents(node) == 0)
+        }
+    }
+
     @Test func storeFailureIs503SoTheSenderRetries() async throws {
         try await TestNode.with(store: { path in
             InterceptingAppendStore.failing(base: try SQLiteStore(path: path, logger: .init(label: "test")))
