@@ -262,7 +262,9 @@ struct BreakerProbeTests {
         let connector = DownConnector()
         let dispatcher = DispatcherService(
             target: "odoo", connector: connector, store: store, configuration: DeliveryConfiguration(),
-            commands: Doorbell(), nodeID: "node-a", logger: Logger(label: "weft.test"))
+            commands: Doorbell(), nodeID: "node-a", logger: Logger(label: "weft.test"),
+            // Time stands still: the probed command's retry is not due when the next batch is claimed.
+            clock: DeliveryLeaseTests.ManualClock(start: t0))
         #expect(try await dispatcher.runOnce(owner: "node-a/odoo", probing: true) == 1)
         #expect(connector.sent.withLock { $0 } == 1)
         let attempts = try await store.listCommands(filter: CommandFilter(), limit: 10).map(\.command.attempts)

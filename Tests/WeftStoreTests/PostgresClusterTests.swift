@@ -155,17 +155,26 @@ struct PostgresClusterTests {
     /// Tokens taken while the bucket is paused (a 429's Retry-After) are usable only after the pause, and then at the
     /// rate, one after another: not all at the instant the pause ends.
     @Test func tokensTakenDuringAPauseAreSpacedAfterIt() async throws {
-        let (_, stores) = try await Self.nodes(2)
+        let (url, stores) = try await Self.nodes(2)
         #expect(try await stores[0].takeToken(bucket: "target.odoo", perSecond: 1, burst: 1) == nil)
+        let paused = try await databaseMillis(url: url)
         try await stores[1].pause(bucket: "target.odoo", for: .seconds(5))
-        var waits: [Double] = []
+        // Each token is usable at the database's instant of its statement plus the wait it was told; that instant lies
+        // between the database's clock read just before and just after the call.
+        var usable: [(earliest: Int64, latest: Int64)] = []
         for index in 0..<4 {
+            let before = try await databaseMillis(url: url)
             let wait = try await stores[index % 2].takeToken(bucket: "target.odoo", perSecond: 1, burst: 1)
-            waits.append(Double(wait?.components.seconds ?? 0) + Double(wait?.components.attoseconds ?? 0) / 1e18)
+            let after = try await databaseMillis(url: url)
+            let waitMillis = (wait?.components.seconds ?? 0) * 1000 + (wait?.components.attoseconds ?? 0) / 1_000_000_000_000_000
+            usable.append((before + waitMillis, after + waitMillis))
         }
-        // The statements run a few milliseconds apart on the database's clock: allow for that, not more.
-        #expect(waits[0] > 4.5, "\(waits)")
-        for index in 1..<waits.count { #expect(waits[index] - waits[index - 1] > 0.9, "\(waits)") }
+        // None before the pause's end.
+        #expect(usable[0].latest >= paused + 5_000, "\(usable)")
+        // One second apart (a millisecond of rounding aside): the latest instant a token can be usable at is at least
+        // a second after the earliest the one before it can, whatever the statements' latency. Handed out all at the
+        // pause's end, they would be the statements' latency apart.
+        for index in 1..<usable.count { #expect(usable[index].latest >= usable[index - 1].earliest + 999, "\(usable)") }
     }
 
     @Test func aNodeIsWokenWhenAnotherStoresEventsOrWritesCommands() async throws {
