@@ -1,6 +1,29 @@
 extension StripeState {
+    /// The filters each list takes besides `limit`, `starting_after`, `ending_before` and `expand` (the OpenAPI spec's
+    /// query parameters, and those of later versions the simulator knows): any other parameter is refused as Stripe
+    /// refuses it ("Received unknown parameter"), so a misspelled filter is an error, not a list of everything.
+    /// Lists under an object (`/v1/invoices/:id/lines`, …) take none.
+    static let listFilters: [String: Set<String>] = [
+        "/v1/customers": ["created", "email", "test_clock"],
+        "/v1/products": ["active", "created", "ids", "shippable", "url"],
+        "/v1/prices": ["active", "created", "currency", "lookup_keys", "product", "recurring", "type"],
+        "/v1/events": ["created", "delivery_success", "type", "types"],
+        "/v1/payment_intents": ["created", "customer"],
+        "/v1/charges": ["created", "customer", "payment_intent", "transfer_group"],
+        "/v1/refunds": ["charge", "created", "payment_intent"],
+        "/v1/subscriptions": [
+            "automatic_tax", "collection_method", "created", "current_period_end", "current_period_start", "customer",
+            "price", "status", "test_clock",
+        ],
+        "/v1/invoice_payments": ["created", "invoice", "payment", "status"],
+        "/v1/invoices": ["collection_method", "created", "customer", "due_date", "status", "subscription"],
+        "/v1/invoiceitems": ["created", "customer", "invoice", "pending"],
+        "/v1/credit_notes": ["created", "customer", "invoice"],
+    ]
+
     /// Pages `items` (newest first) the way Stripe's list endpoints do.
     func list(_ items: [JSON], url: String, params: FormParams.Node) throws -> JSON {
+        try params.rejectUnknown((Self.listFilters[url] ?? []).union(["limit", "starting_after", "ending_before"]))
         let limit = try params.int("limit") ?? 10
         guard (1...100).contains(limit) else {
             throw StripeError.invalidRequest(
