@@ -182,6 +182,36 @@ import Testing
         #expect(!simulator.eventTypes().contains("invoice.created"))
     }
 
+    /// Before 2025-03-31.basil an invoice names its payment itself: `paid`, the PaymentIntent finalizing created, the
+    /// latest charge (a declined one too); charges and intents name their invoice; no `invoice_payment` events.
+    @Test func beforeBasilInvoicesChargesAndIntentsNameEachOther() throws {
+        let simulator = StripeSimulator(configuration: .init(apiVersion: "2023-08-16", idSeed: 42, now: { 1_750_000_000 }))
+        let (customer, price) = simulator.seedCatalog()
+        simulator.forcePaymentMethod("pm_card_chargeDeclined", forCustomer: customer)
+        _ = simulator.call("POST", "/v1/subscriptions", parameters: [("customer", customer), ("items[0][price]", price)])
+        let finalized = simulator.get("/v1/events", [("type", "invoice.finalized")])["data"][0]["data"]["object"]
+        let intentID = try #require(finalized["payment_intent"].string)
+        #expect(finalized["paid"] == false)
+        #expect(simulator.get("/v1/payment_intents/\(intentID)")["invoice"] == finalized["id"])
+        let failed = simulator.get("/v1/events", [("type", "invoice.payment_failed")])["data"][0]["data"]["object"]
+        let chargeID = try #require(failed["charge"].string)
+        #expect(simulator.get("/v1/charges/\(chargeID)")["invoice"] == finalized["id"])
+        #expect(!simulator.eventTypes().contains("invoice_payment.paid"))
+    }
+
+    /// A list refuses a parameter it does not take, as Stripe does: a misspelled filter is an error, not everything.
+    @Test func aListRefusesAnUnknownFilter() {
+        let simulator = makeSimulator()
+        _ = simulator.seedCatalog()
+        let misspelled = simulator.call("GET", "/v1/events", parameters: [("created_gte", "1")])
+        #expect(misspelled.status == 400)
+        #expect(misspelled.json["error"]["code"] == "parameter_unknown")
+        #expect(misspelled.json["error"]["param"] == "created_gte")
+        #expect(simulator.call("GET", "/v1/events", parameters: [("created[gte]", "1"), ("limit", "5")]).status == 200)
+        #expect(simulator.call("GET", "/v1/customers", parameters: [("email", "ada@example.com")]).status == 200)
+        #expect(simulator.call("GET", "/v1/customers", parameters: [("customer", "cus_1")]).status == 400)
+    }
+
     /// Stripe resolves each cursor (an unknown one is a 404), then refuses both together.
     @Test func bothCursorsAreRefused() throws {
         let simulator = makeSimulator()

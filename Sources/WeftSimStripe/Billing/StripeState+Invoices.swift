@@ -15,7 +15,7 @@ extension StripeState {
                 "type": "subscription_details",
             ]
         }
-        let invoice: JSON = [
+        var invoice: JSON = [
             "id": .string(id), "object": "invoice", "account_country": .string(settings.accountCountry),
             "account_name": "Weft Simulator", "account_tax_ids": nil, "amount_due": 0, "amount_overpaid": 0,
             "amount_paid": 0, "amount_remaining": 0, "amount_shipping": 0, "application": nil, "attempt_count": 0,
@@ -56,6 +56,13 @@ extension StripeState {
             "test_clock": nil, "total": 0, "total_discount_amounts": [], "total_excluding_tax": 0,
             "total_pretax_credit_amounts": [], "total_taxes": [], "webhooks_delivered_at": nil,
         ]
+        if settings.usesPreBasilInvoiceShape {
+            // Before 2025-03-31.basil an invoice names its payment from the start: unpaid, no charge, and the
+            // PaymentIntent once finalizing creates it.
+            invoice["paid"] = false
+            invoice["charge"] = nil
+            invoice["payment_intent"] = nil
+        }
         invoices[id] = invoice
         return id
     }
@@ -302,6 +309,7 @@ extension StripeState {
         }
         if finalized["collection_method"].string == "charge_automatically" {
             let paymentIntent = createPaymentIntent(for: finalized)
+            if settings.usesPreBasilInvoiceShape { invoices[id]?["payment_intent"] = paymentIntent["id"] }
             finalized = invoices[id] ?? finalized
             emit("invoice.finalized", finalized)
             emit("payment_intent.created", paymentIntent)
@@ -348,8 +356,9 @@ extension StripeState {
                 payments[own]["payment"]["type"] = "charge"
             }
             invoicePayments[id] = payments
-            // Current API versions announce the payment record itself.
-            emit("invoice_payment.paid", payments[own])
+            // Current API versions announce the payment record itself; before basil the type does not exist (it is
+            // not among the 2023-08-16 spec's `enabled_events`), and the invoice names its charge instead.
+            if !settings.usesPreBasilInvoiceShape { emit("invoice_payment.paid", payments[own]) }
         }
         if let subscriptionID = invoice["subscription"].string {
             subscriptionInvoicePaid(subscriptionID, invoiceID: id)

@@ -12,7 +12,7 @@ extension StripeState {
         case "subscription_cycle": description = "Subscription cycle"
         default: description = nil
         }
-        let intent: JSON = [
+        var intent: JSON = [
             "id": .string(id), "object": "payment_intent", "amount": invoice["amount_remaining"],
             "amount_capturable": 0, "amount_details": ["tip": [:]], "amount_received": 0, "application": nil,
             "application_fee_amount": nil, "automatic_payment_methods": nil, "canceled_at": nil,
@@ -34,6 +34,7 @@ extension StripeState {
             "statement_descriptor_suffix": nil, "status": "requires_payment_method", "transfer_data": nil,
             "transfer_group": nil,
         ]
+        if settings.usesPreBasilInvoiceShape { intent["invoice"] = .string(invoiceID) }
         paymentIntents[id] = intent
         let payment: JSON = [
             "id": .string(ids.make("inpay")), "object": "invoice_payment", "amount_paid": nil,
@@ -111,16 +112,24 @@ extension StripeState {
         }
         guard let intentID else { return }
         let amount = invoice["amount_remaining"].int ?? 0
-        let charge = makeCharge(
+        var charge = makeCharge(
             amount: amount, currency: invoice["currency"].string ?? settings.defaultCurrency,
             customer: invoice["customer"].string, paymentIntent: intentID, paymentMethod: paymentMethod,
             outcome: outcome, description: paymentIntents[intentID]?["description"].string)
+        if settings.usesPreBasilInvoiceShape {
+            // Before basil a charge names the invoice it pays.
+            charge["invoice"] = .string(invoiceID)
+            charges[charge["id"].string ?? ""] = charge
+        }
         if let failure = recordCharge(
             charge, on: intentID, amount: amount, paymentMethod: paymentMethod, outcome: outcome, customer: invoice["customer"])
         {
+            let legacyShape = settings.usesPreBasilInvoiceShape
             invoice = update(\.invoices, invoiceID, event: "invoice.updated") { invoice in
                 invoice["attempt_count"] = .int((invoice["attempt_count"].int ?? 0) + 1)
                 invoice["attempted"] = true
+                // Before basil `charge` is the latest charge made for the invoice, a failed one too.
+                if legacyShape { invoice["charge"] = charge["id"] }
                 if invoice["subscription"].isNull {
                     invoice["next_payment_attempt"] = nil
                 } else {
