@@ -68,6 +68,26 @@ struct RateGateTests {
         #expect(clock.elapsed >= .seconds(10))
     }
 
+    /// A waiter whose slot comes after the pause's end keeps it: it is neither held longer nor sent to the back.
+    @Test func aSlotAfterThePauseIsKept() async throws {
+        let clock = GateClock()
+        let gate = clock.gate(limit: RateLimit(perSecond: 1, burst: 1))
+        try await gate.acquire()
+        clock.duringNextSleep { gate.didReceiveRateLimit(retryAfter: .milliseconds(500)) }
+        try await gate.acquire()
+        #expect(clock.elapsed == .seconds(1))
+    }
+
+    /// A Retry-After of an hour holds the gate a minute: the command answered 429 waits the hour in the outbox, the
+    /// others try again sooner instead of sitting in the gate with their claims.
+    @Test func aLongRetryAfterHoldsTheGateAtMostTheLongestPause() async throws {
+        let clock = GateClock()
+        let gate = clock.gate(limit: nil)
+        gate.didReceiveRateLimit(retryAfter: .seconds(3_600))
+        try await gate.acquire()
+        #expect(clock.elapsed == RateGate.longestPause)
+    }
+
     @Test func withoutARateLimitNothingWaits() async throws {
         let clock = GateClock()
         let gate = clock.gate(limit: nil)

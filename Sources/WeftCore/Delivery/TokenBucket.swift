@@ -10,9 +10,7 @@ public struct TokenBucket: Hashable, Sendable {
     private let interval: Duration
     private let tolerance: Duration
     private var theoreticalArrival: ContinuousClock.Instant
-    /// How many pauses (429s) the bucket has taken: a caller that booked a slot before a pause books again after it.
-    public private(set) var pauses = 0
-    /// When the last pause ends.
+    /// When the last pause ends: a caller whose booked slot falls before it books again (`RateGate` does).
     public private(set) var resumesAt: ContinuousClock.Instant?
 
     public init(ratePerSecond: Double, burst: Int, now: ContinuousClock.Instant) {
@@ -32,13 +30,12 @@ public struct TokenBucket: Hashable, Sendable {
     }
 
     /// Holds every reservation until `now + duration` (a 429's `Retry-After`), and then restarts at the base rate.
-    /// Slots booked before the pause are not held back by it: their callers compare `pauses` after their wait and book
-    /// again (`RateGate` does).
+    /// Slots booked before the pause are not held back by it: their callers compare their slot with `resumesAt` and
+    /// book again when it falls inside the pause (`RateGate` does).
     public mutating func pause(for duration: Duration, now: ContinuousClock.Instant) {
         let resumeAt = now.advanced(by: duration).advanced(by: tolerance)
         if resumeAt > theoreticalArrival { theoreticalArrival = resumeAt }
         let end = now.advanced(by: duration)
         if resumesAt.map({ end > $0 }) ?? true { resumesAt = end }
-        pauses += 1
     }
 }

@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Synchronization
 public import WeftCore
 
@@ -42,23 +43,31 @@ public final class RateGate: RequestGate {
     public func acquire() async throws {
         while true {
             try Task.checkCancellation()
-            let (wait, pauses) = bucket.withLock { bucket -> (Duration?, Int) in
-                let now = now()
-                guard limited else {
-                    let resume = bucket.resumesAt.flatMap { $0 > now ? now.duration(to: $0) : nil }
-                    return (resume, bucket.pauses)
-                }
-                return (bucket.reserve(now: now), bucket.pauses)
+            let wait = bucket.withLock { bucket -> Duration? in
+                let instant = self.now()
+                guard limited else { return bucket.resumesAt.flatMap { $0 > instant ? instant.duration(to: $0) : nil } }
+                return bucket.reserve(now: instant)
             }
             guard let wait else { return }
             onWait(wait)
-            try await sleep(wait)
-            // A 429 that came while this request waited holds it too: it books again, behind the pause.
-            if bucket.withLock({ $0.pauses }) == pauses { return }
+            // A graceful shutdown ends the wait: the delivery answers "retry later" and the node stops.
+            try await cancelWhenGracefulShutdown { try await self.sleep(wait) }
+            try Task.checkCancellation()
+            // A 429 came while this request waited and its slot falls inside the pause: it books again, behind it.
+            // A slot after the pause's end is kept.
+            let woke = self.now()
+            if bucket.withLock({ $0.resumesAt.map { $0 <= woke } ?? true }) { return }
         }
     }
 
+    /// Holds every request for `retryAfter` (the default pause without one), at most `longestPause` at a time: a
+    /// longer `Retry-After` is honoured by the command that was answered 429 (it is retried after all of it), while
+    /// the others try again after the longest pause, so a delivery does not sit in the gate, holding its claims, for
+    /// hours.
     public func didReceiveRateLimit(retryAfter: Duration?) {
-        bucket.withLock { $0.pause(for: retryAfter ?? defaultPause, now: now()) }
+        bucket.withLock { $0.pause(for: min(retryAfter ?? defaultPause, Self.longestPause), now: now()) }
     }
+
+    /// The longest a 429 holds the requests waiting in the gate.
+    public static let longestPause = Duration.seconds(60)
 }

@@ -104,9 +104,9 @@ public final class ClusterRateGate: RequestGate {
     let defaultPause: Duration
     let logger: Logger
     let onWait: @Sendable (Duration) -> Void
-    /// The 429s this node received, and when the last one's pause ends: a request that waited for its token across one
-    /// takes another, and none goes before the pause ends while the cluster's record of it is still being written.
-    private let paused = Mutex<(count: Int, until: ContinuousClock.Instant?)>((0, nil))
+    /// When the pause of the last 429 this node received ends: a request whose token falls inside it waits for its
+    /// end and takes another token then (the cluster's record of the pause may still be being written).
+    private let pausedUntil = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(
         coordination: any ClusterCoordination, bucket: String, limit: RateLimit, defaultPause: Duration = .seconds(1),
@@ -132,28 +132,24 @@ public final class ClusterRateGate: RequestGate {
                 try await Task.sleep(for: .seconds(1))
                 continue
             }
-            let pauses = paused.withLock { $0.count }
             // The token is ours; it may be used once its turn comes.
             if let wait, wait > .zero {
                 onWait(wait)
-                try await Task.sleep(for: wait)
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             }
-            let (now, until) = (ContinuousClock.now, paused.withLock { $0.until })
-            if let until, until > now {
-                onWait(now.duration(to: until))
-                try await Task.sleep(until: until)
-            }
-            // A 429 came while this request waited: take a token again, behind the pause.
-            if paused.withLock({ $0.count }) == pauses { return }
+            let (now, until) = (ContinuousClock.now, pausedUntil.withLock { $0 })
+            guard let until, until > now else { return }
+            // Its turn fell inside a pause this node knows of: wait for the pause's end, then take another token.
+            onWait(now.duration(to: until))
+            try await cancelWhenGracefulShutdown { try await Task.sleep(until: until) }
         }
     }
 
     public func didReceiveRateLimit(retryAfter: Duration?) {
-        let pause = retryAfter ?? defaultPause
-        paused.withLock { paused in
+        let pause = min(retryAfter ?? defaultPause, RateGate.longestPause)
+        pausedUntil.withLock { pausedUntil in
             let until = ContinuousClock.now.advanced(by: pause)
-            paused.count += 1
-            if paused.until.map({ until > $0 }) ?? true { paused.until = until }
+            if pausedUntil.map({ until > $0 }) ?? true { pausedUntil = until }
         }
         let coordination = coordination
         let bucket = bucket
