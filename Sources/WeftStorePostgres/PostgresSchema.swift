@@ -104,5 +104,13 @@ enum PostgresSchema {
             CREATE INDEX bindings_by_record ON bindings (target, model, target_id);
             """
         ),
+        // A claim checks that no later command of the entity is in flight (one a replay put behind it) through its
+        // own small index, so the head check keeps its range over `commands_active`.
+        (
+            "v4-inflight-commands",
+            """
+            CREATE INDEX commands_inflight ON commands (target, entity_key, id) WHERE status = 1;
+            """
+        ),
     ]
 }

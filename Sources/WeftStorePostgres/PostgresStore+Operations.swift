@@ -71,14 +71,15 @@ extension PostgresStore {
         var binds = PostgresBindings()
         binds.append(StoreInstant.millis(now))
         let clause = Self.whereClause(deadOnly, binds: &binds)
-        // A dead command that a later one of the same record supersedes stays dead, saying why.
+        // A dead command that a later one of the same record supersedes stays dead, saying why after its error.
         var supersededBinds = PostgresBindings()
         supersededBinds.append(OutboxSQL.supersededMessage)
         let supersededClause = Self.whereClause(deadOnly, binds: &supersededBinds)
         let logger = logger
         let superseding = PostgresQuery(
             unsafeSQL: """
-                UPDATE commands SET last_error = $1 \(supersededClause) AND \(OutboxSQL.supersededByLater) RETURNING id
+                UPDATE commands SET last_error = \(OutboxSQL.supersededError(message: "$1"))
+                \(supersededClause) AND \(OutboxSQL.supersededByLater) RETURNING id
                 """, binds: supersededBinds)
         let statement = PostgresQuery(
             unsafeSQL: """

@@ -236,6 +236,10 @@ extension PostgresStore {
                  AND c.id = (
                    SELECT min(p.id) FROM commands AS p
                    WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1))
+                 AND NOT EXISTS (
+                   SELECT 1 FROM commands AS f
+                   WHERE f.target = c.target AND f.entity_key = c.entity_key AND f.status = 1 AND f.id > c.id
+                     AND f.lease_until >= \(StoreInstant.millis(Date())))
                ORDER BY c.next_attempt_at, c.id LIMIT 1),
               (SELECT min(l.lease_until) + 1 FROM commands AS l WHERE l.target = \(target.rawValue) AND l.status = 1))
             """)

@@ -62,9 +62,13 @@ extension SQLiteStore {
         let statementArguments = arguments
         do {
             return try await write { db in
-                // A dead command that a later one of the same record supersedes stays dead, saying why.
+                // A dead command that a later one of the same record supersedes stays dead, saying why after the error
+                // it died of.
                 try db.execute(
-                    sql: "UPDATE commands SET last_error = ? \(clause) AND \(OutboxSQL.supersededByLater)",
+                    sql: """
+                        UPDATE commands SET last_error = \(OutboxSQL.supersededError(message: "?1"))
+                        \(clause) AND \(OutboxSQL.supersededByLater)
+                        """,
                     arguments: [OutboxSQL.supersededMessage] + filterArguments)
                 let superseded = db.changesCount
                 try db.execute(

@@ -31,7 +31,11 @@ extension SQLiteStore {
                                 AND NOT EXISTS (
                                   SELECT 1 FROM commands AS p INDEXED BY commands_active
                                   WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1)
-                                    AND (p.id < c.id OR (p.id > c.id AND p.status = 1 AND p.lease_until >= :now)))
+                                    AND p.id < c.id)
+                                AND NOT EXISTS (
+                                  SELECT 1 FROM commands AS f INDEXED BY commands_inflight
+                                  WHERE f.target = c.target AND f.entity_key = c.entity_key AND f.status = 1
+                                    AND f.id > c.id AND f.lease_until >= :now)
                               ORDER BY c.next_attempt_at, c.id LIMIT :limit)
                             RETURNING \(Self.commandColumns)
                             """),
@@ -175,8 +179,12 @@ extension SQLiteStore {
                                 SELECT 1 FROM commands AS p INDEXED BY commands_active
                                 WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1)
                                   AND p.id < c.id)
+                              AND NOT EXISTS (
+                                SELECT 1 FROM commands AS f INDEXED BY commands_inflight
+                                WHERE f.target = c.target AND f.entity_key = c.entity_key AND f.status = 1
+                                  AND f.id > c.id AND f.lease_until >= :now)
                             """),
-                    arguments: ["target": target.rawValue]
+                    arguments: ["target": target.rawValue, "now": Self.millis(Date())]
                 ).map(Self.date)
             }
         } catch {

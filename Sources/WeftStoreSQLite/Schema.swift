@@ -107,6 +107,11 @@ enum Schema {
         migrator.registerMigration("v5-binding-lookup") { db in
             try db.execute(sql: "CREATE INDEX bindings_by_record ON bindings (target, model, target_id);")
         }
+        // A claim checks that no later command of the entity is in flight (one a replay put behind it) through its
+        // own small index, so the head check keeps its range over `commands_active`.
+        migrator.registerMigration("v6-inflight-commands") { db in
+            try db.execute(sql: "CREATE INDEX commands_inflight ON commands (target, entity_key, id) WHERE status = 1;")
+        }
         return migrator
     }
 }

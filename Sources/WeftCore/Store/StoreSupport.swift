@@ -84,7 +84,14 @@ public enum OutboxSQL {
         """
 
     /// What a dead command superseded this way says when a replay leaves it dead.
-    public static let supersededMessage = "superseded by a later command of the same record; not replayed"
+    public static let supersededMessage =
+        "superseded by a later command of the same record; not replayed (replay that one if it is dead too)"
+
+    /// The new `last_error` of a superseded command: the error it died of, then `message` (a bound parameter's SQL,
+    /// `?1` or `$1`), once however often it is replayed.
+    public static func supersededError(message: String) -> String {
+        "CASE WHEN last_error LIKE '%' || \(message) THEN last_error ELSE coalesce(last_error || '; ', '') || \(message) END"
+    }
 
     /// The audit log's line for a replay.
     public static func replayDetail(_ count: Int, superseded: Int, filter: CommandFilter) -> String {
