@@ -210,6 +210,10 @@ import Testing
         #expect(simulator.call("GET", "/v1/events", parameters: [("created[gte]", "1"), ("limit", "5")]).status == 200)
         #expect(simulator.call("GET", "/v1/customers", parameters: [("email", "ada@example.com")]).status == 200)
         #expect(simulator.call("GET", "/v1/customers", parameters: [("customer", "cus_1")]).status == 400)
+        // A filter Stripe takes but the simulator does not implement is refused as such, not ignored.
+        let unimplemented = simulator.call("GET", "/v1/subscriptions", parameters: [("plan", "price_1")])
+        #expect(unimplemented.status == 400)
+        #expect(unimplemented.json["error"]["message"].string?.contains("does not filter /v1/subscriptions by `plan`") == true)
     }
 
     /// Stripe resolves each cursor (an unknown one is a 404), then refuses both together.

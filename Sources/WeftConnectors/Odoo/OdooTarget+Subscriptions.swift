@@ -52,9 +52,18 @@ extension OdooTarget {
             if state == "draft" || state == "sent" {
                 // Without `disable_cancel_warning`, Odoo 17+ answers a quotation that was sent with the cancel
                 // wizard's action and cancels nothing.
-                _ = try await client.call(
+                let answer = try await client.call(
                     model: "sale.order", method: "action_cancel", ids: [result.id],
                     context: ["disable_cancel_warning": true], logger: logger)
+                // A module that shows its own wizard anyway answers with the action to open it, and cancels nothing.
+                if answer["type"]?.stringValue == "ir.actions.act_window" {
+                    return .reject(
+                        DeliveryFailure(
+                            kind: .rejected,
+                            message:
+                                "Odoo answered the cancellation of sale.order \(result.id) with a wizard instead of "
+                                + "cancelling it: cancel the order in Odoo, then replay this command"))
+                }
             } else if state == "sale" {
                 _ = try await client.call(model: "sale.order", method: "set_close", ids: [result.id], logger: logger)
             }

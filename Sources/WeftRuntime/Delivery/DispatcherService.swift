@@ -101,9 +101,10 @@ public struct DispatcherService: Service {
     ///   otherwise use up the attempts of the backlog's head probe by probe).
     @discardableResult
     public func runOnce(owner: String, probing: Bool = false) async throws -> Int {
+        let claimedAt = clock.now()
         let batch = try await store.claimCommands(
             target: target, limit: probing ? 1 : max(1, connector.maxBatchSize), owner: owner,
-            lease: configuration.lease, now: clock.now())
+            lease: configuration.lease, now: claimedAt)
         guard !batch.isEmpty else { return 0 }
         var batchLogger = logger
         batchLogger[metadataKey: "weft.target"] = "\(target)"
@@ -121,7 +122,8 @@ public struct DispatcherService: Service {
             group.addTask { await connector.deliver(batch, logger: deliveryLogger) }
             group.addTask { [store] in
                 let ids = batch.map(\.id)
-                var schedule = LeaseSchedule(lease: lease, claimedAt: clock.now())
+                // The leases run from the instant the claim asked for, not from when its answer came.
+                var schedule = LeaseSchedule(lease: lease, claimedAt: claimedAt)
                 while !Task.isCancelled {
                     let wait = max(0, schedule.wake.timeIntervalSince(clock.now()))
                     do { try await clock.sleep(for: .milliseconds(Int64((wait * 1000).rounded()))) } catch { return nil }

@@ -107,6 +107,11 @@ extension StripeState {
         var intentID = currentPaymentIntentID(invoiceID: invoiceID)
         if intentID == nil || paymentIntents[intentID ?? ""]?["status"].string == "canceled" {
             let intent = createPaymentIntent(for: invoice)
+            if settings.usesPreBasilInvoiceShape {
+                // Before basil the invoice names its current PaymentIntent.
+                invoices[invoiceID]?["payment_intent"] = intent["id"]
+                invoice["payment_intent"] = intent["id"]
+            }
             emit("payment_intent.created", intent)
             intentID = intent["id"].string
         }

@@ -1,28 +1,46 @@
 extension StripeState {
-    /// The filters each list takes besides `limit`, `starting_after`, `ending_before` and `expand` (the OpenAPI spec's
-    /// query parameters, and those of later versions the simulator knows): any other parameter is refused as Stripe
-    /// refuses it ("Received unknown parameter"), so a misspelled filter is an error, not a list of everything.
-    /// Lists under an object (`/v1/invoices/:id/lines`, …) take none.
+    /// The filters each list implements besides `limit`, `starting_after`, `ending_before` and `expand`. Any other
+    /// parameter is refused: one Stripe does not know as Stripe refuses it ("Received unknown parameter"), so a
+    /// misspelled filter is an error, not a list of everything; one Stripe takes but the simulator does not filter by
+    /// (`listFiltersNotImplemented`) with a 400 that says so, rather than an unfiltered list. Lists under an object
+    /// (`/v1/invoices/:id/lines`, …) take none.
     static let listFilters: [String: Set<String>] = [
-        "/v1/customers": ["created", "email", "test_clock"],
-        "/v1/products": ["active", "created", "ids", "shippable", "url"],
-        "/v1/prices": ["active", "created", "currency", "lookup_keys", "product", "recurring", "type"],
+        "/v1/customers": ["created", "email"],
+        "/v1/products": ["active", "created"],
+        "/v1/prices": ["active", "created", "lookup_keys", "product", "type"],
         "/v1/events": ["created", "delivery_success", "type", "types"],
         "/v1/payment_intents": ["created", "customer"],
-        "/v1/charges": ["created", "customer", "payment_intent", "transfer_group"],
+        "/v1/charges": ["created", "customer", "payment_intent"],
         "/v1/refunds": ["charge", "created", "payment_intent"],
-        "/v1/subscriptions": [
-            "automatic_tax", "collection_method", "created", "current_period_end", "current_period_start", "customer",
-            "price", "status", "test_clock",
-        ],
-        "/v1/invoice_payments": ["created", "invoice", "payment", "status"],
-        "/v1/invoices": ["collection_method", "created", "customer", "due_date", "status", "subscription"],
+        "/v1/subscriptions": ["created", "customer", "price", "status"],
+        "/v1/invoice_payments": ["invoice", "payment", "status"],
+        "/v1/invoices": ["collection_method", "created", "customer", "status", "subscription"],
         "/v1/invoiceitems": ["created", "customer", "invoice", "pending"],
-        "/v1/credit_notes": ["created", "customer", "invoice"],
+        "/v1/credit_notes": ["customer", "invoice"],
+    ]
+
+    /// Filters Stripe's lists take (the OpenAPI spec's query parameters and later versions') that the simulator does not
+    /// implement.
+    static let listFiltersNotImplemented: [String: Set<String>] = [
+        "/v1/customers": ["test_clock"],
+        "/v1/products": ["ids", "shippable", "url"],
+        "/v1/prices": ["currency", "recurring"],
+        "/v1/charges": ["transfer_group"],
+        "/v1/subscriptions": [
+            "automatic_tax", "collection_method", "current_period_end", "current_period_start", "customer_account", "plan",
+            "test_clock",
+        ],
+        "/v1/invoice_payments": ["created"],
+        "/v1/invoices": ["customer_account", "due_date"],
+        "/v1/credit_notes": ["created", "customer_account"],
     ]
 
     /// Pages `items` (newest first) the way Stripe's list endpoints do.
     func list(_ items: [JSON], url: String, params: FormParams.Node) throws -> JSON {
+        for key in Self.listFiltersNotImplemented[url] ?? [] where params.members?.contains(where: { $0.0 == key }) == true {
+            throw StripeError.invalidRequest(
+                "Weft's Stripe simulator does not filter \(url) by `\(key)` (Stripe does); leave it out.", param: key)
+        }
         try params.rejectUnknown((Self.listFilters[url] ?? []).union(["limit", "starting_after", "ending_before"]))
         let limit = try params.int("limit") ?? 10
         guard (1...100).contains(limit) else {
