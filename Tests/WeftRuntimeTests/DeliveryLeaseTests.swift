@@ -27,6 +27,17 @@ struct DeliveryLeaseTests {
 
     /// A store holding one pending command for `odoo`, as the pipeline leaves it.
     static func storeWithOneCommand() async throws -> SQLiteStore {
+        let customer = Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_1"), name: "Ada")
+        return try await store(
+            holding: [
+                NewCommand(
+                    target: "odoo", entityKey: EntityKey("k1"), idempotencyKey: IdempotencyKey("c1"),
+                    payload: .upsertCustomer(customer))
+            ])
+    }
+
+    /// A store holding `commands`, pending, as the pipeline leaves them.
+    static func store(holding commands: [NewCommand]) async throws -> SQLiteStore {
         let store = try SQLiteStore.temporary(logger: Logger(label: "weft.test"))
         let t0 = Date()
         _ = try await store.append([
@@ -35,16 +46,11 @@ struct DeliveryLeaseTests {
                 occurredAt: t0, receivedAt: t0, payload: Data("{}".utf8), traceID: TraceID("t1"))
         ])
         let event = try #require(try await store.claimEvents(limit: 1, owner: "p", lease: .seconds(60), now: t0).first)
-        let customer = Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_1"), name: "Ada")
         try await store.commitProcessed(
             [
                 ProcessedEvent(
-                    seq: event.seq, entityKey: event.entityKey, aggregate: nil, expectedVersion: nil,
-                    commands: [
-                        NewCommand(
-                            target: "odoo", entityKey: EntityKey("k1"), idempotencyKey: IdempotencyKey("c1"),
-                            payload: .upsertCustomer(customer))
-                    ], status: .done, outcome: "applied", traceID: event.traceID)
+                    seq: event.seq, entityKey: event.entityKey, aggregate: nil, expectedVersion: nil, commands: commands,
+                    status: .done, outcome: "applied", traceID: event.traceID)
             ], owner: "p", now: t0)
         return store
     }
@@ -240,31 +246,19 @@ struct BreakerProbeTests {
     /// The half-open breaker's probe sends one command: probing a target that is still down spends one attempt, not
     /// one of each command of a batch.
     @Test func aProbeSpendsTheAttemptOfOneCommandOnly() async throws {
-        let store = try SQLiteStore.temporary(logger: Logger(label: "weft.test"))
-        let t0 = Date()
-        _ = try await store.append([
-            IncomingEvent(
-                system: "stripe", eventID: SourceEventID("evt_1"), type: "customer.created", entityKey: EntityKey("k1"),
-                occurredAt: t0, receivedAt: t0, payload: Data("{}".utf8), traceID: TraceID("t1"))
-        ])
-        let event = try #require(try await store.claimEvents(limit: 1, owner: "p", lease: .seconds(60), now: t0).first)
-        let commands = (1...3).map { index in
-            NewCommand(
-                target: "odoo", entityKey: EntityKey("k\(index)"), idempotencyKey: IdempotencyKey("c\(index)"),
-                payload: .upsertCustomer(Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_\(index)"))))
-        }
-        try await store.commitProcessed(
-            [
-                ProcessedEvent(
-                    seq: event.seq, entityKey: event.entityKey, aggregate: nil, expectedVersion: nil, commands: commands,
-                    status: .done, outcome: "applied", traceID: event.traceID)
-            ], owner: "p", now: t0)
+        let store = try await DeliveryLeaseTests.store(
+            holding: (1...3).map { index in
+                NewCommand(
+                    target: "odoo", entityKey: EntityKey("k\(index)"), idempotencyKey: IdempotencyKey("c\(index)"),
+                    payload: .upsertCustomer(Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_\(index)"))))
+            })
         let connector = DownConnector()
         let dispatcher = DispatcherService(
             target: "odoo", connector: connector, store: store, configuration: DeliveryConfiguration(),
             commands: Doorbell(), nodeID: "node-a", logger: Logger(label: "weft.test"),
-            // Time stands still: the probed command's retry is not due when the next batch is claimed.
-            clock: DeliveryLeaseTests.ManualClock(start: t0))
+            // Time stands still (after the commands were written): the probed command's retry is not due when the
+            // next batch is claimed.
+            clock: DeliveryLeaseTests.ManualClock(start: Date()))
         #expect(try await dispatcher.runOnce(owner: "node-a/odoo", probing: true) == 1)
         #expect(connector.sent.withLock { $0 } == 1)
         let attempts = try await store.listCommands(filter: CommandFilter(), limit: 10).map(\.command.attempts)
