@@ -78,13 +78,14 @@ struct RateGateTests {
         #expect(clock.elapsed == .seconds(1))
     }
 
-    /// A Retry-After of an hour holds the gate a minute: the command answered 429 waits the hour in the outbox, the
-    /// others try again sooner instead of sitting in the gate with their claims.
+    /// A Retry-After of an hour holds the gate for the longest pause (15 minutes): the command answered 429 waits the
+    /// hour in the outbox, the others try again sooner instead of sitting in the gate with their claims.
     @Test func aLongRetryAfterHoldsTheGateAtMostTheLongestPause() async throws {
         let clock = GateClock()
         let gate = clock.gate(limit: nil)
         gate.didReceiveRateLimit(retryAfter: .seconds(3_600))
         try await gate.acquire()
+        #expect(RateGate.longestPause == .seconds(900))
         #expect(clock.elapsed == RateGate.longestPause)
     }
 

@@ -63,11 +63,12 @@ public final class RateGate: RequestGate {
     /// Holds every request for `retryAfter` (the default pause without one), at most `longestPause` at a time: a
     /// longer `Retry-After` is honoured by the command that was answered 429 (it is retried after all of it), while
     /// the others try again after the longest pause, so a delivery does not sit in the gate, holding its claims, for
-    /// hours.
+    /// hours. The longest pause is Salesforce's hold after its daily allocation runs out (15 minutes), the longest
+    /// Weft's connectors ask for themselves.
     public func didReceiveRateLimit(retryAfter: Duration?) {
         bucket.withLock { $0.pause(for: min(retryAfter ?? defaultPause, Self.longestPause), now: now()) }
     }
 
     /// The longest a 429 holds the requests waiting in the gate.
-    public static let longestPause = Duration.seconds(60)
+    public static let longestPause = Duration.seconds(900)
 }
