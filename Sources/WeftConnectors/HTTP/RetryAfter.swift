@@ -15,7 +15,7 @@ public enum RetryAfter {
             return min(Int64(raw).map { Duration.seconds($0) } ?? longest, longest)
         }
         guard let date = httpDate(raw, now: now) else { return nil }
-        let interval = min(date.timeIntervalSince(now), 86_400)
+        let interval = min(date.timeIntervalSince(now), Double(longest.components.seconds))
         return interval <= 0 ? .zero : .milliseconds(Int64((interval * 1000).rounded(.up)))
     }
 

@@ -117,15 +117,10 @@ extension StripeState {
         }
         guard let intentID else { return }
         let amount = invoice["amount_remaining"].int ?? 0
-        var charge = makeCharge(
+        let charge = makeCharge(
             amount: amount, currency: invoice["currency"].string ?? settings.defaultCurrency,
             customer: invoice["customer"].string, paymentIntent: intentID, paymentMethod: paymentMethod,
-            outcome: outcome, description: paymentIntents[intentID]?["description"].string)
-        if settings.usesPreBasilInvoiceShape {
-            // Before basil a charge names the invoice it pays.
-            charge["invoice"] = .string(invoiceID)
-            charges[charge["id"].string ?? ""] = charge
-        }
+            outcome: outcome, description: paymentIntents[intentID]?["description"].string, invoice: invoiceID)
         if let failure = recordCharge(
             charge, on: intentID, amount: amount, paymentMethod: paymentMethod, outcome: outcome, customer: invoice["customer"])
         {
@@ -214,7 +209,7 @@ extension StripeState {
 
     mutating func makeCharge(
         amount: Int, currency: String, customer: String?, paymentIntent: String, paymentMethod: String,
-        outcome: TestCards.Outcome, description: String?
+        outcome: TestCards.Outcome, description: String?, invoice: String? = nil
     ) -> JSON {
         let id = ids.make("ch")
         let succeeded = outcome.decline == nil
@@ -277,6 +272,8 @@ extension StripeState {
             "transfer_data": nil, "transfer_group": nil,
         ]
         if !settings.chargesListRefunds { charge = charge.removing("refunds") }
+        // Before basil a charge names the invoice it pays.
+        if settings.usesPreBasilInvoiceShape, let invoice { charge["invoice"] = .string(invoice) }
         charges[id] = charge
         return charge
     }
