@@ -246,18 +246,25 @@ extension OdooTarget {
         }
     }
 
-    /// Settles each posted credit note not settled yet: applied to its invoice while that is open, else (the money went
-    /// back) paid by an outbound payment with the refund's key as memo; a credit kept on the account stays open.
+    /// Settles each posted credit note not settled yet as its kind says. Money paid back (`RefundKind.refund`) is an
+    /// outbound payment on the credit note, with the refund's key as memo, whatever Odoo holds of the invoice: the source
+    /// only pays back money its invoice was paid with, so an invoice still open in Odoo is missing a payment (dead, or
+    /// queued behind the refund), and the credit note never stands in for it (it would hide the missing payment, settle
+    /// the invoice twice once the payment lands, and leave a rest that a redelivery would pay out again). An adjustment
+    /// is applied to its invoice while that is open; a credit kept on the account, or one credited outside billing,
+    /// stays open.
     private func reconcileCreditNotes(
         _ items: [RefundItem], failed: (RefundItem, OdooError) -> Void, logger: Logger
     ) async throws(OdooError) {
         guard !items.isEmpty else { return }
-        let ids = Array(Set(items.flatMap { [$0.creditNoteID!, $0.invoiceID] })).sorted()
+        // Only adjustments look at their invoice.
+        let adjusted = items.filter { $0.refund.kind == .adjustment }.map(\.invoiceID)
+        let ids = Array(Set(items.map { $0.creditNoteID! } + adjusted)).sorted()
         let moves = try await client.read(
             model: "account.move", ids: ids, fields: ["payment_state", "state", "amount_residual", "currency_id"], logger: logger)
         var byID: [Int64: [String: JSONValue]] = [:]
         for move in moves { if let id = move["id"]?.intValue { byID[id] = move } }
-        let unentered = try await client.paymentsWithoutEntry(moves, logger: logger)
+        let unentered = try await client.paymentsWithoutEntry(moves.filter { adjusted.contains($0["id"]?.intValue ?? 0) }, logger: logger)
         var paidBack: [RefundItem] = []
         var settled: Set<Int64> = []
         for item in items {
@@ -265,22 +272,25 @@ extension OdooTarget {
             let creditNote = byID[creditNoteID]
             guard creditNote?["state"]?.stringValue == "posted", settled.insert(creditNoteID).inserted else { continue }
             if let state = creditNote?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) { continue }
-            let invoice = byID[item.invoiceID] ?? [:]
-            let invoiceState = invoice["payment_state"]?.stringValue ?? "not_paid"
-            // `in_payment` with something still due is paid in part by payments without a journal entry (Odoo Accounting).
-            if invoiceState == "not_paid" || invoiceState == "partial" || OdooMoves.partlyInPayment(invoice, unentered: unentered) {
-                // The invoice is still open: apply the credit to it, like the invoice form's "Add" outstanding credit.
+            switch item.refund.kind {
+            case .adjustment:
+                let invoice = byID[item.invoiceID] ?? [:]
+                let invoiceState = invoice["payment_state"]?.stringValue ?? "not_paid"
+                // `in_payment` with something still due is paid in part by payments without a journal entry (Odoo
+                // Accounting). An adjustment of an invoice Odoo holds as paid stays open for the accountant.
+                guard invoiceState == "not_paid" || invoiceState == "partial" || OdooMoves.partlyInPayment(invoice, unentered: unentered)
+                else { continue }
+                // Like the invoice form's "Add" on an outstanding credit.
                 do {
                     _ = try await applyCreditNote(creditNoteID, to: item.invoiceID, logger: logger)
                 } catch {
                     failed(item, error)
                 }
-            } else if item.refund.kind == nil || item.refund.kind == .refund {
-                // The invoice was paid and the money went back: record that outbound payment on the credit note. (A
-                // credit kept on the customer's account stays open until a later invoice uses it: `applyCredit`; one
-                // credited outside billing, or an adjustment of an invoice Odoo holds as paid, stays open for the
-                // accountant.)
+            case nil, .refund:
                 paidBack.append(item)
+            case .credit, .outOfBand:
+                // Kept on the customer's account until a later invoice uses it (`applyCredit`), or the accountant's.
+                continue
             }
         }
         guard !paidBack.isEmpty else { return }
@@ -312,12 +322,24 @@ extension OdooTarget {
         for item in alone {
             do {
                 _ = try await registerThroughWizard(
-                    moveID: item.creditNoteID!, amount: item.refund.amount, date: item.refund.createdAt, memo: item.key,
+                    moveID: item.creditNoteID!, amount: Self.payout(of: item.refund.amount, note: byID[item.creditNoteID!]),
+                    date: item.refund.createdAt, memo: item.key,
                     logger: item.logger(logger))
             } catch {
                 failed(item, error)
             }
         }
+    }
+
+    /// What is paid back on a credit note (read with `amount_residual` and `currency_id`) for a refund of `amount`: the
+    /// refund, or what is left open of the note when that is less (a note an earlier Weft applied in part to
+    /// its open invoice): a redelivery never pays out more than the note still owes.
+    static func payout(of amount: Money, note: [String: JSONValue]?) -> Money {
+        guard let note, let residual = note["amount_residual"]?.doubleValue, residual >= OdooMoves.epsilon,
+            note["currency_id"]?.arrayValue?.last?.stringValue == amount.currency.rawValue
+        else { return amount }
+        let open = Money.fromMajorUnits(residual, currency: amount.currency)
+        return open.amountMinor < amount.amountMinor ? open : amount
     }
 
     /// The customer's credit pays what no payment covered of a paid invoice: after its payments are in Odoo, the rest is
