@@ -72,6 +72,64 @@ struct StripeEventDecoderTests {
         #expect(payment.occurredAt == Date(timeIntervalSince1970: 1_700_000_000))
     }
 
+    /// A coupon's share of each line (`discount_amounts`, Stripe's line `amount` is before discounts) is taken off the
+    /// line, so the lines and the tax add up to the total the customer pays.
+    @Test func linesAreNetOfTheirDiscounts() throws {
+        let object = #"""
+            {"id":"in_1","object":"invoice","customer":"cus_1","currency":"usd","status":"open","subtotal":5000,
+             "total":4000,"total_discount_amounts":[{"amount":1000,"discount":"di_1"}],"total_taxes":[],
+             "lines":{"object":"list","data":[
+               {"id":"il_1","amount":3000,"quantity":3,"description":"3 × Seat","discount_amounts":[{"amount":600,"discount":"di_1"}],
+                "pricing":{"type":"price_details","price_details":{"price":"price_1","product":"prod_1"},"unit_amount_decimal":"1000"}},
+               {"id":"il_2","amount":2000,"quantity":1,"description":"Setup","discount_amounts":[{"amount":400,"discount":"di_1"}]}],
+              "has_more":false}}
+            """#
+        var aggregate = Aggregate()
+        S.apply([try decode("invoice.finalized", object)], to: &aggregate)
+        let invoice = try #require(aggregate.record(S.ref(.invoice, "in_1"))?.decode(Invoice.self))
+        #expect(
+            invoice.lines == [
+                InvoiceLine(
+                    description: "3 × Seat", productRef: S.ref(.product, "prod_1"), quantity: 3, unitAmountMinor: 1000, amountMinor: 2400),
+                InvoiceLine(description: "Setup", quantity: 1, unitAmountMinor: 1600, amountMinor: 1600),
+            ])
+        #expect((invoice.lines ?? []).reduce(0) { $0 + $1.amountMinor } == invoice.totalMinor)
+    }
+
+    /// An invoice embeds its first 10 lines (`has_more` when it has more): one line stands for the rest, so the ledger's
+    /// invoice asks for Stripe's total; a total no line explains gets a line for the difference.
+    @Test func linesAnEventLeavesOutAreOneLineForTheRest() throws {
+        let lines = (1...10).map { #"{"id":"il_\#($0)","amount":100,"quantity":1,"description":"Usage \#($0)"}"# }
+        func object(total: Int, hasMore: Bool) -> String {
+            #"""
+            {"id":"in_1","object":"invoice","customer":"cus_1","currency":"usd","status":"open","subtotal":\#(total),
+             "total":\#(total + 190),"total_taxes":[{"amount":190}],
+             "lines":{"object":"list","data":[\#(lines.joined(separator: ","))],"has_more":\#(hasMore)}}
+            """#
+        }
+        var aggregate = Aggregate()
+        S.apply([try decode("invoice.finalized", object(total: 1500, hasMore: true))], to: &aggregate)
+        let truncated = try #require(aggregate.record(S.ref(.invoice, "in_1"))?.decode(Invoice.self))
+        #expect(truncated.lines?.count == 11)
+        #expect(truncated.lines?.last?.amountMinor == 500)
+        #expect(truncated.lines?.last?.description.contains("first 10") == true)
+        #expect((truncated.lines ?? []).reduce(0) { $0 + $1.amountMinor } + (truncated.taxMinor ?? 0) == truncated.totalMinor)
+
+        // Every line in the event, and a total no line explains.
+        aggregate = Aggregate()
+        S.apply([try decode("invoice.finalized", object(total: 990, hasMore: false))], to: &aggregate)
+        let off = try #require(aggregate.record(S.ref(.invoice, "in_1"))?.decode(Invoice.self))
+        #expect(
+            off.lines?.last
+                == InvoiceLine(description: "Difference to the total billed in Stripe", quantity: 1, unitAmountMinor: -10, amountMinor: -10)
+        )
+
+        // Lines that add up: nothing added.
+        aggregate = Aggregate()
+        S.apply([try decode("invoice.finalized", object(total: 1000, hasMore: false))], to: &aggregate)
+        #expect(try #require(aggregate.record(S.ref(.invoice, "in_1"))?.decode(Invoice.self)).lines?.count == 10)
+    }
+
     @Test func everyReportOfOnePaymentConvergesOnOneRecord() throws {
         let paidInvoice = Self.invoice(status: "paid", paidAt: "1700000000", amountPaid: 2380)
         let events = [

@@ -83,7 +83,10 @@ extension OdooTarget {
         move: [String: JSONValue], id: Int64, invoice: Invoice, products: [ExternalRef: Int64], logger: Logger
     ) async throws(OdooError) {
         let lines = invoiceLines(invoice, products: products)
-        let expected = lines.reduce(0.0) { $0 + ($1["price_unit"]?.doubleValue ?? 0) * ($1["quantity"]?.doubleValue ?? 0) }
+        let expected = lines.reduce(0.0) { total, line in
+            let gross = (line["price_unit"]?.doubleValue ?? 0) * (line["quantity"]?.doubleValue ?? 0)
+            return total + gross * (1 - (line["discount"]?.doubleValue ?? 0) / 100)
+        }
         guard let current = move["amount_total"]?.doubleValue, abs(current - expected) > OdooMoves.epsilon else { return }
         let commands: [JSONValue] = [[5, 0, 0]] + lines.map { [0, 0, .object($0)] }
         try await client.write(model: "account.move", ids: [id], values: ["invoice_line_ids": .array(commands)], logger: logger)
@@ -105,6 +108,13 @@ extension OdooTarget {
             if line.quantity > 0 && line.quantity * line.unitAmountMinor == line.amountMinor {
                 values["quantity"] = .int(line.quantity)
                 values["price_unit"] = major(line.unitAmountMinor)
+            } else if line.quantity > 0,
+                let percent = Self.discountPercent(gross: line.quantity * line.unitAmountMinor, net: line.amountMinor)
+            {
+                // A coupon's share of the line, as Odoo's own "Disc.%" column shows it (exact to its two decimals).
+                values["quantity"] = .int(line.quantity)
+                values["price_unit"] = major(line.unitAmountMinor)
+                values["discount"] = .double(percent)
             } else {
                 // Discounts or fractional unit prices: one line for the exact amount keeps the totals equal.
                 values["quantity"] = 1
@@ -115,7 +125,8 @@ extension OdooTarget {
             lines.append(values)
         }
         if lines.isEmpty {
-            let amount = invoice.subtotalMinor ?? ((invoice.totalMinor ?? 0) - (invoice.taxMinor ?? 0))
+            // What the customer is billed before tax: a subtotal may be before the invoice's discounts.
+            let amount = invoice.totalMinor.map { $0 - (invoice.taxMinor ?? 0) } ?? invoice.subtotalMinor ?? 0
             lines.append([
                 "name": .string("Invoice \(invoice.number ?? invoice.ref.id)"), "quantity": 1, "price_unit": major(amount),
                 "tax_ids": [[6, 0, []]],
@@ -127,6 +138,16 @@ extension OdooTarget {
             ])
         }
         return lines
+    }
+
+    /// The discount, in per cent, that takes `gross` to `net` (both minor units), when it is exact in Odoo's
+    /// "Discount" precision (two decimals) so that Odoo's line total is exactly `net`; `nil` otherwise (or when nothing
+    /// is taken off).
+    static func discountPercent(gross: Int64, net: Int64) -> Double? {
+        guard gross > 0, net >= 0, net < gross else { return nil }
+        let (hundredths, remainder) = ((gross - net) * 10_000).quotientAndRemainder(dividingBy: gross)
+        guard remainder == 0 else { return nil }
+        return Double(hundredths) / 100
     }
 
     /// `res.currency` id by ISO code (inactive currencies included, so posting reports the real problem), cached.

@@ -67,9 +67,13 @@ extension StripeEventDecoder {
             fields["status"] = .string(status.rawValue)
             rank = status.rank
         }
-        if let lines = invoice.lines?.data { fields["lines"] = CanonicalCoding.jsonValue(lines.map(invoiceLine)) }
+        let tax = Self.tax(of: invoice)
+        if let lines = invoice.lines?.data {
+            fields["lines"] = CanonicalCoding.jsonValue(
+                Self.balanced(lines.map(invoiceLine), total: invoice.total, tax: tax, complete: invoice.lines?.has_more != true))
+        }
         fields["subtotalMinor"] = V.int(invoice.subtotal)
-        fields["taxMinor"] = V.int(Self.tax(of: invoice))
+        fields["taxMinor"] = V.int(tax)
         fields["totalMinor"] = V.int(invoice.total)
         fields["amountDueMinor"] = V.int(invoice.amount_due)
         fields["amountPaidMinor"] = V.int(invoice.amount_paid)
@@ -100,9 +104,26 @@ extension StripeEventDecoder {
         return nil
     }
 
+    /// What a ledger needs of an invoice's lines to add up to what Stripe bills: `lines` (each net of its discounts),
+    /// and, when they do not add up to `total` less `tax` (the tax is booked as a line of its own), one line for the
+    /// rest. That is the lines an event leaves out (`complete` false: an invoice embeds its first 10 lines, the others
+    /// are only at its lines URL), or whatever else Stripe counts in its total that no line shows. The customer pays
+    /// Stripe's total, so the ledger's invoice must ask for exactly that, or its payment never settles it.
+    static func balanced(_ lines: [InvoiceLine], total: Int64?, tax: Int64?, complete: Bool) -> [InvoiceLine] {
+        guard let total else { return lines }
+        let rest = total - (tax ?? 0) - lines.reduce(0) { $0 + $1.amountMinor }
+        guard rest != 0 else { return lines }
+        let description =
+            complete
+            ? "Difference to the total billed in Stripe"
+            : "Further lines of this invoice (Stripe's event carried its first \(lines.count); the rest are in Stripe)"
+        return lines + [InvoiceLine(description: description, quantity: 1, unitAmountMinor: rest, amountMinor: rest)]
+    }
+
     func invoiceLine(_ line: StripeWireInvoiceLine) -> InvoiceLine {
         let quantity = line.quantity ?? 1
-        let amount = line.amount_excluding_tax ?? line.amount ?? 0
+        let discounts = (line.discount_amounts ?? []).reduce(0) { $0 + ($1.amount ?? 0) }
+        let amount = (line.amount_excluding_tax ?? line.amount ?? 0) - discounts
         let price = line.price ?? line.plan
         let productID = price?.product?.id ?? line.pricing?.price_details?.product?.id
         let unitAmount =

@@ -17,6 +17,8 @@ struct StripeWireEvent<Object: Decodable>: Decodable {
 /// A Stripe list (`{"object":"list","data":[…]}`).
 struct StripeWireList<Element: Decodable>: Decodable {
     var data: [Element]?
+    /// Whether `data` is only the first page: an invoice embeds its first 10 lines, the rest are at its lines URL.
+    var has_more: Bool?
 }
 
 struct StripeWireAddress: Decodable {
@@ -114,6 +116,9 @@ struct StripeWireInvoiceLine: Decodable {
     var amount_excluding_tax: Int64?
     var quantity: Int64?
     var description: String?
+    /// What each discount (a coupon on the invoice, its subscription or the line) took off `amount`, which is before
+    /// discounts.
+    var discount_amounts: [StripeWireAmount]?
     /// 2023-era shape.
     var price: StripeWirePrice?
     /// Older still.
