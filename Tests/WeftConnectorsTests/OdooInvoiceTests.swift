@@ -59,6 +59,39 @@ struct OdooInvoiceTests {
         }
     }
 
+    /// Odoo 18 and 19.0 round a unit price to the "Product Price" decimal accuracy (2 digits by default): an invoice in a
+    /// currency of three decimals would be posted for another amount than was billed. It is refused, unposted, with the
+    /// fix; one whose amounts Odoo keeps whole is posted.
+    @Test func anInvoiceOdooWouldRoundIsRefusedUnpostedWithTheFix() async throws {
+        try await Support.withOdoo { simulator, client in
+            try await client.write(
+                model: "res.currency", ids: [3], values: ["active": true], context: OdooClient.inactiveToo, logger: Support.logger)
+            let target = OdooTarget(client: client)
+            func kwd(_ command: OutboxCommand) -> OutboxCommand {
+                var command = command
+                guard case .upsertInvoice(var payload) = command.payload else { return command }
+                payload.invoice.currency = CurrencyCode(rawValue: "KWD")!
+                command.payload = .upsertInvoice(payload)
+                return command
+            }
+            let outcomes = await target.deliver(
+                [kwd(Self.command("in_1", cents: 1234, number: 1)), kwd(Self.command("in_2", cents: 1230, number: 2))],
+                logger: Support.logger)
+            guard case .reject(let failure) = outcomes[0] else {
+                Issue.record("expected a rejection, got \(outcomes[0])")
+                return
+            }
+            #expect(failure.message.contains("1.230 KWD") && failure.message.contains("1.234 KWD"), "\(failure.message)")
+            #expect(failure.message.contains("Product Price"), "\(failure.message)")
+            #expect(Self.move(simulator, ref: "in_1")?["state"] == "draft")
+            guard case .delivered = outcomes[1] else {
+                Issue.record("expected the whole-cent invoice posted, got \(outcomes[1])")
+                return
+            }
+            #expect(Self.move(simulator, ref: "in_2")?["state"] == "posted")
+        }
+    }
+
     @Test func newInvoicesArePostedWithoutReadingBackWhatWasJustCreated() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)

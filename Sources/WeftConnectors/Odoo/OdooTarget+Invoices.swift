@@ -72,10 +72,57 @@ extension OdooTarget {
                 }
             }
         }
+        let refused = try await refuseRoundedTotals(
+            of: zip(commands, results).filter { toPost.contains($0.1.id) }.map {
+                ($0.0.invoice, $0.1.id)
+            }, products: products, logger: logger)
+        toPost.removeAll { refused[$0] != nil }
         if !toPost.isEmpty {
             _ = try await client.call(model: "account.move", method: "action_post", ids: toPost, logger: logger)
         }
-        return results.map { .delivered(record: TargetRecordID(model: "account.move", id: String($0.id)), note: notes[$0.id]) }
+        return results.map { result in
+            if let failure = refused[result.id] { return .reject(failure) }
+            return .delivered(record: TargetRecordID(model: "account.move", id: String(result.id)), note: notes[result.id])
+        }
+    }
+
+    /// The drafts about to be posted whose total Odoo rounded away from the source's, each with the rejection that says
+    /// how to fix it. Odoo 18 and 19.0 store a unit price rounded to the "Product Price" decimal accuracy (2 digits by
+    /// default), so an invoice in a currency of three decimals (KWD, BHD, OMR, JOD, TND, LYD, IQD) could be posted for
+    /// another amount than the customer was billed, and its payment would never settle it. Only such invoices are read
+    /// back (one call for the batch); the draft is kept, so a replay after the fix rewrites its lines and posts it.
+    private func refuseRoundedTotals(
+        of drafts: [(invoice: Invoice, id: Int64)], products: [ExternalRef: Int64], logger: Logger
+    ) async throws(OdooError) -> [Int64: DeliveryFailure] {
+        let finerThanCents = drafts.filter { ($0.invoice.currency?.minorUnitDigits ?? 2) > 2 }
+        guard !finerThanCents.isEmpty else { return [:] }
+        let moves = try await client.read(
+            model: "account.move", ids: finerThanCents.map(\.id), fields: ["amount_total", "currency_id"], logger: logger)
+        var totals: [Int64: Double] = [:]
+        for move in moves { if let id = move["id"]?.intValue { totals[id] = move["amount_total"]?.doubleValue } }
+        var refused: [Int64: DeliveryFailure] = [:]
+        for (invoice, id) in finerThanCents {
+            guard let currency = invoice.currency, let total = totals[id] else { continue }
+            let expected = Self.linesTotal(invoiceLines(invoice, products: products))
+            let booked = Money.fromMajorUnits(total, currency: currency)
+            let billed = Money.fromMajorUnits(expected, currency: currency)
+            guard booked != billed else { continue }
+            refused[id] = DeliveryFailure(
+                kind: .rejected,
+                message: "Odoo computed \(booked) for invoice \(invoice.ref), not the \(billed) billed: it rounds unit prices to "
+                    + "its \"Product Price\" decimal accuracy, which has fewer digits than \(currency). Raise it to "
+                    + "\(currency.minorUnitDigits) digits (Settings > Technical > Decimal Accuracy > Product Price), then replay "
+                    + "this command: the draft is kept, unposted, and its lines are written again.")
+        }
+        return refused
+    }
+
+    /// What Odoo makes of `lines` (as `invoiceLines` builds them), in major units, before its rounding of each line.
+    static func linesTotal(_ lines: [[String: JSONValue]]) -> Double {
+        lines.reduce(0.0) { total, line in
+            let gross = (line["price_unit"]?.doubleValue ?? 0) * (line["quantity"]?.doubleValue ?? 0)
+            return total + gross * (1 - (line["discount"]?.doubleValue ?? 0) / 100)
+        }
     }
 
     /// A draft whose total no longer matches the source (the draft changed before finalisation) gets its lines replaced.
@@ -83,10 +130,7 @@ extension OdooTarget {
         move: [String: JSONValue], id: Int64, invoice: Invoice, products: [ExternalRef: Int64], logger: Logger
     ) async throws(OdooError) {
         let lines = invoiceLines(invoice, products: products)
-        let expected = lines.reduce(0.0) { total, line in
-            let gross = (line["price_unit"]?.doubleValue ?? 0) * (line["quantity"]?.doubleValue ?? 0)
-            return total + gross * (1 - (line["discount"]?.doubleValue ?? 0) / 100)
-        }
+        let expected = Self.linesTotal(lines)
         guard let current = move["amount_total"]?.doubleValue, abs(current - expected) > OdooMoves.epsilon else { return }
         let commands: [JSONValue] = [[5, 0, 0]] + lines.map { [0, 0, .object($0)] }
         try await client.write(model: "account.move", ids: [id], values: ["invoice_line_ids": .array(commands)], logger: logger)

@@ -134,6 +134,17 @@ extension Database {
 
     // MARK: - Values
 
+    /// `value` rounded half away from zero to the digits of decimal precision `name` (Odoo's `float_round`); unchanged
+    /// without one.
+    func rounded(_ value: Double, digits name: String?) -> Double {
+        guard let name, let table = tables["decimal.precision"],
+            let digits = table.ids.all.lazy.compactMap({ table.rows[$0] }).first(where: { $0["name"]?.stringValue == name })?["digits"]?
+                .intValue
+        else { return value }
+        let scale = pow(10, Double(digits))
+        return (value * scale).rounded(.toNearestOrAwayFromZero) / scale
+    }
+
     /// Converts an incoming scalar value to its stored form; `nil` means unset.
     func convert(_ spec: ModelSpec, _ field: FieldSpec, _ value: JSONValue) throws(OdooError) -> JSONValue? {
         if value.isNull || value == .bool(false) {
@@ -161,7 +172,7 @@ extension Database {
             if case .bool(true) = value { return .int(1) }
             throw wrong()
         case .float, .monetary:
-            if let number = value.doubleValue { return .double(number) }
+            if let number = value.doubleValue { return .double(rounded(number, digits: field.digits)) }
             if case .bool(true) = value { return .double(1) }
             if let text = value.stringValue, let number = Double(text) { return .double(number) }
             throw wrong()

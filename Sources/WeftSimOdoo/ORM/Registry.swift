@@ -348,7 +348,10 @@ enum Registry {
             [
                 many2one("move_id", "account.move", "Journal Entry", required: true), char("name", "Label"),
                 many2one("product_id", "product.product", "Product"), float("quantity", "Quantity", default: 1.0),
-                float("price_unit", "Unit Price"), float("discount", "Discount (%)", default: 0.0),
+                // Odoo 18 and 19.0: `fields.Float(digits='Product Price')`, so a unit price is stored rounded to that
+                // precision (2 by default), whatever its currency's decimals.
+                float("price_unit", "Unit Price", digits: "Product Price"),
+                float("discount", "Discount (%)", default: 0.0, digits: "Discount"),
                 many2many("tax_ids", "account.tax", "Taxes"), monetary("price_subtotal", "Subtotal", computed: true),
                 monetary("price_total", "Total", computed: true), many2one("account_id", "account.account", "Account"),
                 selection(
@@ -413,6 +416,11 @@ enum Registry {
                     date("date", "Reversal date"), char("reason", "Reason displayed on Credit Note"),
                     many2one("journal_id", "account.journal", "Journal", required: true),
                 ]))
+
+        list.append(
+            ModelSpec(
+                "decimal.precision", "Decimal Precision",
+                [char("name", "Usage", required: true), integer("digits", "Digits", default: 2)]))
 
         // The model registry itself, which clients query to see which apps a database has.
         list.append(

@@ -61,6 +61,9 @@ struct FieldSpec: Sendable {
     /// Computed at read time (never stored; writes are refused with the Odoo error for a readonly compute).
     var computed = false
     var defaultValue: JSONValue?
+    /// `digits='<name>'` of a float: the `decimal.precision` row whose `digits` a written value is rounded to (as
+    /// Odoo's `Float.convert_to_cache` does).
+    var digits: String?
 }
 
 /// A simulated model: its fields, default order and the ORM features it uses.
@@ -108,8 +111,10 @@ func boolean(_ name: String, _ label: String, default value: Bool? = nil, comput
 func integer(_ name: String, _ label: String, default value: Int64? = nil, computed: Bool = false) -> FieldSpec {
     FieldSpec(name: name, kind: .integer, label: label, readonly: computed, computed: computed, defaultValue: value.map(JSONValue.int))
 }
-func float(_ name: String, _ label: String, default value: Double? = nil, computed: Bool = false) -> FieldSpec {
-    FieldSpec(name: name, kind: .float, label: label, readonly: computed, computed: computed, defaultValue: value.map(JSONValue.double))
+func float(_ name: String, _ label: String, default value: Double? = nil, computed: Bool = false, digits: String? = nil) -> FieldSpec {
+    FieldSpec(
+        name: name, kind: .float, label: label, readonly: computed, computed: computed, defaultValue: value.map(JSONValue.double),
+        digits: digits)
 }
 func monetary(_ name: String, _ label: String, computed: Bool = false) -> FieldSpec {
     FieldSpec(name: name, kind: .monetary, label: label, readonly: computed, computed: computed)

@@ -81,6 +81,12 @@ enum Seed {
         put(
             "res.currency", eurId(flavour),
             ["name": "EUR", "full_name": "Euro", "symbol": "€", "position": "after", "rounding": .double(0.01), "active": false])
+        put(
+            "res.currency", 3,
+            ["name": "KWD", "full_name": "Kuwaiti dinar", "symbol": "KD", "position": "after", "rounding": .double(0.001), "active": false])
+        // Odoo's defaults (`product/data/product_data.xml`, `account`'s "Discount").
+        put("decimal.precision", 1, ["name": "Product Price", "digits": .int(2)])
+        put("decimal.precision", 2, ["name": "Discount", "digits": .int(2)])
         put("uom.uom", 1, ["name": "Units", "active": true])
         put(
             "res.partner", 1,
