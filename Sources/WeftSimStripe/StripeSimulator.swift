@@ -94,7 +94,8 @@ public final class StripeSimulator: Sendable {
                 } else {
                     throw StripeError.unrecognizedURL(method: method, path: path)
                 }
-                reply = APIReply(status: 200, body: body, requestID: requestID)
+                // The one place answers are shaped for the wire (an invoice embeds only its first lines).
+                reply = APIReply(status: 200, body: StripeState.rendered(body), requestID: requestID)
             } catch let error as StripeError {
                 reply = APIReply(
                     status: error.status, body: error.body(requestID: requestID), requestID: requestID,

@@ -57,8 +57,9 @@ struct StripeState: Sendable {
 
     // MARK: Events
 
-    /// Records an event with `object` as it is now and queues its webhook deliveries.
+    /// Records an event with `object` as it is now (as the API shows it) and queues its webhook deliveries.
     mutating func emit(_ type: String, _ object: JSON, previous: JSON? = nil) {
+        let (object, previous) = Self.renderedEventData(object, previous: previous)
         let id = ids.make("evt")
         let endpoints = webhookEndpoints.order.compactMap { webhookEndpoints[$0] }.filter { endpoint in
             guard endpoint["status"].string == "enabled" else { return false }
