@@ -38,6 +38,10 @@ struct StripeState: Sendable {
     var charges = ObjectTable()
     var refunds = ObjectTable()
     var creditNotes = ObjectTable()
+    var coupons = ObjectTable()
+    var discounts = ObjectTable()
+    /// The coupon each discount was made from, as it was then (a deleted coupon's discounts keep applying).
+    var discountCoupons: [String: JSON] = [:]
     var events = ObjectTable()
     var webhookEndpoints = ObjectTable()
     /// `invoice_payment` objects by invoice id.
@@ -129,6 +133,7 @@ struct StripeState: Sendable {
         case "ch": return \.charges
         case "re": return \.refunds
         case "cn": return \.creditNotes
+        case "di": return \.discounts
         case "evt": return \.events
         case "we": return \.webhookEndpoints
         default: return nil

@@ -56,6 +56,9 @@ extension StripeState {
             "test_clock": nil, "total": 0, "total_discount_amounts": [], "total_excluding_tax": 0,
             "total_pretax_credit_amounts": [], "total_taxes": [], "webhooks_delivered_at": nil,
         ]
+        if let subscription, billingReason.hasPrefix("subscription_") {
+            invoice["discounts"] = .array(subscriptionDiscounts(subscription, billedAt: periodStart).map(JSON.string))
+        }
         if settings.usesPreBasilInvoiceShape {
             // Before 2025-03-31.basil an invoice names its payment from the start: unpaid, no charge, and the
             // PaymentIntent once finalizing creates it.
@@ -117,18 +120,33 @@ extension StripeState {
         data.append(contentsOf: lines)
         invoice["lines"]["data"] = .array(data)
         invoice["lines"]["total_count"] = .int(data.count)
-        Self.recomputeTotals(&invoice)
+        Self.recomputeTotals(&invoice, discounts: discountTerms(of: invoice))
         invoices[invoiceID] = invoice
     }
 
-    static func recomputeTotals(_ invoice: inout JSON) {
-        let subtotal = (invoice["lines"]["data"].array ?? []).reduce(0) { $0 + ($1["amount"].int ?? 0) }
+    /// Recomputes a stored invoice's discounts and totals (after its lines or discounts changed).
+    mutating func recomputeTotals(ofInvoice invoiceID: String) {
+        guard var invoice = invoices[invoiceID] else { return }
+        Self.recomputeTotals(&invoice, discounts: discountTerms(of: invoice))
+        invoices[invoiceID] = invoice
+    }
+
+    /// Sets the lines' `discount_amounts` and the invoice's totals from its lines and `discounts`: `subtotal` is the
+    /// lines' amounts (before discounts), `total` what the discounts leave (no taxes), `amount_due` that with the
+    /// starting balance.
+    static func recomputeTotals(_ invoice: inout JSON, discounts: [InvoiceDiscount]) {
+        var lines = invoice["lines"]["data"].array ?? []
+        let discountAmounts = applyDiscounts(discounts, to: &lines)
+        invoice["lines"]["data"] = .array(lines)
+        let subtotal = lines.reduce(0) { $0 + ($1["amount"].int ?? 0) }
+        let total = subtotal - discountAmounts.reduce(0) { $0 + ($1["amount"].int ?? 0) }
         let paid = invoice["amount_paid"].int ?? 0
-        let due = max(0, subtotal + (invoice["starting_balance"].int ?? 0))
+        let due = max(0, total + (invoice["starting_balance"].int ?? 0))
         invoice["subtotal"] = .int(subtotal)
         invoice["subtotal_excluding_tax"] = .int(subtotal)
-        invoice["total"] = .int(subtotal)
-        invoice["total_excluding_tax"] = .int(subtotal)
+        invoice["total"] = .int(total)
+        invoice["total_excluding_tax"] = .int(total)
+        invoice["total_discount_amounts"] = .array(discountAmounts)
         invoice["amount_due"] = .int(due)
         invoice["amount_remaining"] = .int(max(0, due - paid))
     }
@@ -150,13 +168,15 @@ extension StripeState {
 
     func lineItem(forInvoiceItem item: JSON, invoiceID: String) -> JSON {
         let priceID = item["pricing"]["price_details"]["price"].string
-        return lineItem(
+        var line = lineItem(
             invoiceID: invoiceID, amount: item["amount"].int ?? 0, currency: item["currency"].string ?? "usd",
             description: item["description"].string, quantity: item["quantity"].int ?? 1,
             price: priceID.flatMap { prices[$0] },
             period: (item["period"]["start"].int ?? now, item["period"]["end"].int ?? now), invoiceItem: item,
             subscriptionID: item["parent"]["subscription_details"]["subscription"].string, subscriptionItemID: nil,
             proration: item["proration"].bool ?? false, id: "il_" + String((item["id"].string ?? "").dropFirst(3)))
+        line["discountable"] = item["discountable"]
+        return line
     }
 
     // MARK: Invoice endpoints
@@ -194,6 +214,7 @@ extension StripeState {
         let behavior = try params.enumValue("pending_invoice_items_behavior", ["exclude", "include"]) ?? "exclude"
         var checked: JSON = [:]
         try Self.applyInvoiceParams(params, to: &checked)
+        let coupons = try requestedCoupons(params, currency: currency, on: "POST /v1/invoices") ?? []
         let id = makeDraftInvoice(
             customer: customer, subscription: subscription,
             billingReason: subscription == nil ? "manual" : "manual", collectionMethod: method,
@@ -203,7 +224,12 @@ extension StripeState {
         try Self.applyInvoiceParams(params, to: &invoice)
         if let autoAdvance { invoice["auto_advance"] = .bool(autoAdvance) }
         if let dueDate { invoice["due_date"] = .int(dueDate) }
+        if !coupons.isEmpty {
+            invoice["discounts"] = .array(
+                coupons.map { .string(makeDiscount(coupon: $0, customerID: customerID, invoiceID: id, subscriptionID: nil)) })
+        }
         invoices[id] = invoice
+        recomputeTotals(ofInvoice: id)
         if behavior == "include" || subscription != nil {
             attachPendingItems(
                 customerID: customerID, subscriptionID: subscription?["id"].string, to: id)
@@ -225,7 +251,9 @@ extension StripeState {
     mutating func updateInvoice(_ id: String, _ params: FormParams.Node) throws -> JSON {
         let now = self.now
         let invoice = try require(\.invoices, id, kind: "invoice")
-        let draftOnly: Set<String> = ["collection_method", "days_until_due", "due_date", "default_payment_method"]
+        let draftOnly: Set<String> = [
+            "collection_method", "days_until_due", "discounts", "due_date", "default_payment_method",
+        ]
         try params.rejectUnknown(
             Self.invoiceCreateFields.subtracting(["customer", "subscription", "pending_invoice_items_behavior", "currency"]))
         if invoice["status"].string != "draft" {
@@ -234,7 +262,7 @@ extension StripeState {
                     "You can only update `\(key)` on a draft invoice.", code: "invoice_not_editable", param: key)
             }
         }
-        return try update(\.invoices, id, event: "invoice.updated") { invoice in
+        func apply(_ invoice: inout JSON) throws {
             try Self.applyInvoiceParams(params, to: &invoice)
             if let autoAdvance = try params.bool("auto_advance") { invoice["auto_advance"] = .bool(autoAdvance) }
             if let method = try params.enumValue("collection_method", ["charge_automatically", "send_invoice"]) {
@@ -242,6 +270,28 @@ extension StripeState {
             }
             if let days = try params.int("days_until_due") { invoice["due_date"] = .int(now + days * 86_400) }
             if let dueDate = try params.int("due_date") { invoice["due_date"] = .int(dueDate) }
+        }
+        // Everything is checked before the discounts are made (which redeems their coupons).
+        var checked = invoice
+        try apply(&checked)
+        let coupons = try requestedCoupons(
+            params, currency: invoice["currency"].string ?? settings.defaultCurrency, on: "POST /v1/invoices/:id")
+        // `discounts` replaces the invoice's discounts (`discounts=` removes them).
+        let discountIDs = coupons.map { coupons in
+            coupons.map {
+                JSON.string(
+                    makeDiscount(
+                        coupon: $0, customerID: invoice["customer"].string ?? "", invoiceID: id, subscriptionID: nil))
+            }
+        }
+        var discounts: [InvoiceDiscount] = []
+        if let discountIDs { discounts = discountTerms(of: ["discounts": .array(discountIDs)]) }
+        return try update(\.invoices, id, event: "invoice.updated") { invoice in
+            try apply(&invoice)
+            if let discountIDs {
+                invoice["discounts"] = .array(discountIDs)
+                Self.recomputeTotals(&invoice, discounts: discounts)
+            }
         }
     }
 
@@ -282,10 +332,11 @@ extension StripeState {
         // The customer's balance is applied at finalisation: a credit (negative) reduces what is due, a debt adds to
         // it, and what is left — with a negative invoice's total — becomes the new balance (`ending_balance`).
         let startingBalance = customers[customerID]?["balance"].int ?? 0
+        let discounts = discountTerms(of: invoice)
         var endingBalance = 0
         var finalized = update(\.invoices, id, event: nil) { invoice in
             invoice["starting_balance"] = .int(startingBalance)
-            Self.recomputeTotals(&invoice)
+            Self.recomputeTotals(&invoice, discounts: discounts)
             endingBalance = startingBalance + (invoice["total"].int ?? 0) - (invoice["amount_due"].int ?? 0)
             invoice["number"] = .string(number)
             invoice["status"] = "open"
@@ -480,6 +531,7 @@ extension StripeState {
 
     mutating func createInvoiceItem(_ params: FormParams.Node) throws -> JSON {
         try params.rejectUnknown(Self.invoiceItemFields)
+        try Self.refuseNotImplemented(["discounts"], in: params, on: "POST /v1/invoiceitems")
         let customerID = try params.requiredString("customer")
         let customer = try require(\.customers, customerID, kind: "customer", param: "customer")
         let quantity = try params.int("quantity") ?? 1
@@ -554,7 +606,9 @@ extension StripeState {
         return [
             "id": .string(id), "object": "invoiceitem", "amount": .int(amount), "currency": .string(currency),
             "customer": .string(customerID), "customer_account": nil, "date": .int(now),
-            "description": .from(description), "discountable": true, "discounts": [], "invoice": .from(invoiceID),
+            // "Defaults to false for prorations or negative invoice items, and true for all other invoice items."
+            "description": .from(description), "discountable": .bool(!proration && amount >= 0), "discounts": [],
+            "invoice": .from(invoiceID),
             "livemode": false, "metadata": [:], "net_amount": .int(amount),
             "parent": subscriptionID.map {
                 ["subscription_details": ["subscription": .string($0)], "type": "subscription_details"]
@@ -599,13 +653,14 @@ extension StripeState {
                     "The invoice item \(id) is attached to an invoice that is no longer editable.",
                     code: "invoice_not_editable")
             }
+            let discounts = discountTerms(of: invoices[invoiceID] ?? .null)
             update(\.invoices, invoiceID, event: "invoice.updated") { invoice in
                 let lines = (invoice["lines"]["data"].array ?? []).filter {
                     $0["parent"]["invoice_item_details"]["invoice_item"].string != id
                 }
                 invoice["lines"]["data"] = .array(lines)
                 invoice["lines"]["total_count"] = .int(lines.count)
-                Self.recomputeTotals(&invoice)
+                Self.recomputeTotals(&invoice, discounts: discounts)
             }
         }
         invoiceItems.markDeleted(id)

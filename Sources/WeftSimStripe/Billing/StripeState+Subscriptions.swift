@@ -57,6 +57,9 @@ extension StripeState {
         }
         var currency: String? = nil
         let items = try readItems(itemNodes, currency: &currency)
+        let coupons =
+            try requestedCoupons(params, currency: currency ?? settings.defaultCurrency, on: "POST /v1/subscriptions")
+            ?? []
         let behavior =
             try params.enumValue(
                 "payment_behavior",
@@ -141,6 +144,8 @@ extension StripeState {
             subscription["cancel_at_period_end"] = .bool(cancelAtPeriodEnd)
             if cancelAtPeriodEnd { subscription["cancel_at"] = .int(periodEnd) }
         }
+        subscription["discounts"] = .array(
+            coupons.map { .string(makeDiscount(coupon: $0, customerID: customerID, invoiceID: nil, subscriptionID: id)) })
         subscriptions[id] = subscription
         if customer["currency"].isNull { customers[customerID]?["currency"] = .from(currency) }
         emit("customer.subscription.created", subscription)
@@ -211,6 +216,7 @@ extension StripeState {
     mutating func updateSubscription(_ id: String, _ params: FormParams.Node) throws -> JSON {
         let now = self.now
         try params.rejectUnknown(Self.subscriptionUpdateFields)
+        try Self.refuseNotImplemented(["discounts"], in: params, on: "POST /v1/subscriptions/:id")
         let subscription = try require(\.subscriptions, id, kind: "subscription")
         guard !["canceled", "incomplete_expired"].contains(subscription["status"].string ?? "") else {
             throw StripeError.invalidRequest(

@@ -111,6 +111,12 @@ extension StripeState {
         case ("POST", 3, "credit_notes") where segments[2] == "void": return try voidCreditNote(segments[1])
         case ("GET", 3, "credit_notes") where segments[2] == "lines": return try listCreditNoteLines(segments[1], p)
 
+        case ("POST", 1, "coupons"): return try createCoupon(p)
+        case ("GET", 1, "coupons"): return try listCoupons(p)
+        case ("GET", 2, "coupons"): return try retrieveCoupon(segments[1])
+        case ("POST", 2, "coupons"): return try updateCoupon(segments[1], p)
+        case ("DELETE", 2, "coupons"): return try deleteCoupon(segments[1])
+
         case ("GET", 1, "events"): return try listEvents(p)
         case ("GET", 2, "events"): return try require(\.events, segments[1], kind: "event")
 

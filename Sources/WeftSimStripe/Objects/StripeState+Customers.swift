@@ -7,6 +7,7 @@ extension StripeState {
 
     mutating func createCustomer(_ params: FormParams.Node) throws -> JSON {
         try params.rejectUnknown(Self.customerFields)
+        try Self.refuseNotImplemented(["coupon", "promotion_code"], in: params, on: "POST /v1/customers")
         let id = ids.make("cus")
         var customer: JSON = [
             "id": .string(id), "object": "customer", "address": nil, "balance": 0, "created": .int(now),
@@ -30,6 +31,7 @@ extension StripeState {
 
     mutating func updateCustomer(_ id: String, _ params: FormParams.Node) throws -> JSON {
         try params.rejectUnknown(Self.customerFields.subtracting(["payment_method", "test_clock"]).union(["default_source"]))
+        try Self.refuseNotImplemented(["coupon", "promotion_code"], in: params, on: "POST /v1/customers/:id")
         _ = try require(\.customers, id, kind: "customer")
         return try update(\.customers, id, event: "customer.updated") { customer in
             try Self.applyCustomerParams(params, to: &customer)

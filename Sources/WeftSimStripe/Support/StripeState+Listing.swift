@@ -17,6 +17,7 @@ extension StripeState {
         "/v1/invoices": ["collection_method", "created", "customer", "status", "subscription"],
         "/v1/invoiceitems": ["created", "customer", "invoice", "pending"],
         "/v1/credit_notes": ["customer", "invoice"],
+        "/v1/coupons": ["created"],
     ]
 
     /// Filters Stripe's lists take (the OpenAPI spec's query parameters and later versions') that the simulator does not
@@ -141,6 +142,13 @@ extension StripeState {
             result[key] = try expand(value, rest, fullPath: fullPath)
         } else if value.isNull, object.object?[key] != nil {
             return result
+        } else if key == "discounts", let elements = value.array {
+            // An invoice's or subscription's discounts are ids, each expandable.
+            result[key] = .array(
+                try elements.map { element in
+                    guard let id = element.string, let found = lookup(id) else { return element }
+                    return try expand(found, rest, fullPath: fullPath)
+                })
         } else if key == "data", let elements = value.array {
             result[key] = .array(try elements.map { try expand($0, rest, fullPath: fullPath) })
         } else {
@@ -163,6 +171,7 @@ extension StripeState {
         case "ch": return "charge"
         case "re": return "refund"
         case "cn": return "credit note"
+        case "di": return "discount"
         case "evt": return "event"
         case "we": return "webhook endpoint"
         default: return "object"
