@@ -90,7 +90,18 @@ import Testing
         let endpoint = simulator.get(
             "/v1/webhook_endpoints/\(simulator.post("/v1/webhook_endpoints", [("url", "https://example.com/h"), ("enabled_events[]", "*")])["id"].string ?? "")"
         )
+        let coupon = simulator.post(
+            "/v1/coupons",
+            [
+                ("percent_off", "25.5"), ("duration", "repeating"), ("duration_in_months", "3"), ("name", "25.5% off"),
+                ("redeem_by", "1900000000"),
+            ])
+        let discounted = simulator.post(
+            "/v1/invoices",
+            [("customer", customer), ("discounts[0][coupon]", coupon["id"].string ?? ""), ("expand[]", "discounts")])
         let objects: [(String, JSON)] = [
+            ("coupon", simulator.get("/v1/coupons/\(coupon["id"].string ?? "")")),
+            ("discount", discounted["discounts"][0]),
             ("customer", simulator.get("/v1/customers/\(customer)")),
             ("price", simulator.get("/v1/prices/\(price)")),
             ("product", simulator.get("/v1/products/\(simulator.get("/v1/prices/\(price)")["product"].string ?? "")")),
@@ -126,6 +137,8 @@ import Testing
         "line_item.pricing.price_details extra", "invoiceitem.pricing.price_details extra",
         // Invoice payment intents carry Stripe's default card options (the fixture's hash is empty).
         "payment_intent.payment_method_options.card extra",
+        // A percent-off coupon has no currency (the fixture's sample names one).
+        "coupon.currency is null, fixture has a value",
     ]
 }
 
