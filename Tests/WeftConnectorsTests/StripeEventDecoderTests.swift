@@ -91,9 +91,28 @@ struct StripeEventDecoderTests {
             invoice.lines == [
                 InvoiceLine(
                     description: "3 × Seat", productRef: S.ref(.product, "prod_1"), quantity: 3, unitAmountMinor: 1000, amountMinor: 2400),
-                InvoiceLine(description: "Setup", quantity: 1, unitAmountMinor: 1600, amountMinor: 1600),
+                InvoiceLine(description: "Setup", quantity: 1, unitAmountMinor: 2000, amountMinor: 1600),
             ])
         #expect((invoice.lines ?? []).reduce(0) { $0 + $1.amountMinor } == invoice.totalMinor)
+    }
+
+    /// Current versions carry no `amount_excluding_tax`: a line's `amount` holds its inclusive taxes, which the
+    /// invoice's tax (its own line) already counts, so they are taken off the line.
+    @Test func linesAreWithoutTheTaxInsideThem() throws {
+        let object = #"""
+            {"id":"in_1","object":"invoice","customer":"cus_1","currency":"eur","status":"open","subtotal":12000,
+             "total":12000,"total_excluding_tax":10000,
+             "total_taxes":[{"amount":2000,"tax_behavior":"inclusive","taxable_amount":10000,"type":"tax_rate_details"}],
+             "lines":{"object":"list","data":[
+               {"id":"il_1","amount":12000,"quantity":1,"description":"Plan",
+                "taxes":[{"amount":2000,"tax_behavior":"inclusive","taxable_amount":10000,"type":"tax_rate_details"}]}],
+              "has_more":false}}
+            """#
+        var aggregate = Aggregate()
+        S.apply([try decode("invoice.finalized", object)], to: &aggregate)
+        let invoice = try #require(aggregate.record(S.ref(.invoice, "in_1"))?.decode(Invoice.self))
+        #expect(invoice.lines == [InvoiceLine(description: "Plan", quantity: 1, unitAmountMinor: 10000, amountMinor: 10000)])
+        #expect(invoice.taxMinor == 2000)
     }
 
     /// An invoice embeds its first 10 lines (`has_more` when it has more): one line stands for the rest, so the ledger's

@@ -123,12 +123,23 @@ extension StripeEventDecoder {
     func invoiceLine(_ line: StripeWireInvoiceLine) -> InvoiceLine {
         let quantity = line.quantity ?? 1
         let discounts = (line.discount_amounts ?? []).reduce(0) { $0 + ($1.amount ?? 0) }
-        let amount = (line.amount_excluding_tax ?? line.amount ?? 0) - discounts
+        // The invoice's tax is booked as a line of its own, so a line is taken without the tax inside it: the 2023-era
+        // `amount_excluding_tax`, else `amount` less its inclusive taxes (current versions).
+        let inclusive = (line.taxes ?? []).filter { $0.tax_behavior == "inclusive" }.reduce(0) { $0 + ($1.amount ?? 0) }
+        let base = line.amount_excluding_tax ?? ((line.amount ?? 0) - inclusive)
+        let amount = base - discounts
         let price = line.price ?? line.plan
         let productID = price?.product?.id ?? line.pricing?.price_details?.product?.id
-        let unitAmount =
-            price?.unitAmountMinor ?? Self.minorUnits(decimal: line.pricing?.unit_amount_decimal)
-            ?? (quantity != 0 ? amount / quantity : amount)
+        let listed = price?.unitAmountMinor ?? Self.minorUnits(decimal: line.pricing?.unit_amount_decimal)
+        let unitAmount: Int64
+        if let listed, (line.amount ?? base) == base {
+            unitAmount = listed
+        } else if quantity != 0 && base % quantity == 0 {
+            // No listed price, or one with tax inside it: the line's unit before discounts, without tax.
+            unitAmount = base / quantity
+        } else {
+            unitAmount = quantity != 0 ? amount / quantity : amount
+        }
         return InvoiceLine(
             description: line.description ?? "", productRef: productID.map { values.externalRef(.product, $0) },
             quantity: quantity, unitAmountMinor: unitAmount, amountMinor: amount

@@ -119,12 +119,19 @@ struct StripeWireInvoiceLine: Decodable {
     /// What each discount (a coupon on the invoice, its subscription or the line) took off `amount`, which is before
     /// discounts.
     var discount_amounts: [StripeWireAmount]?
+    /// Current shape (no `amount_excluding_tax`): each tax of the line; an `inclusive` one is inside `amount`.
+    var taxes: [Tax]?
     /// 2023-era shape.
     var price: StripeWirePrice?
     /// Older still.
     var plan: StripeWirePrice?
     /// Current shape.
     var pricing: Pricing?
+
+    struct Tax: Decodable {
+        var amount: Int64?
+        var tax_behavior: String?
+    }
 
     struct Pricing: Decodable {
         var price_details: PriceDetails?
