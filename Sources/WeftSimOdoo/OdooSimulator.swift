@@ -28,6 +28,11 @@ public final class OdooSimulator: Sendable {
         public var accounting: Bool
         /// The wall clock used for `create_date`, invoice dates and sequence years.
         public var now: @Sendable () -> Date
+        /// An Odoo Online release to report instead of the stable one (`"saas~18.3"`: `version_info`
+        /// `["saas~18", 3, 0, "final", 0, "e"]`, `saas~18.3+e`), the database keeping `version`'s models and names. Odoo
+        /// does not publish which names each Online release took from the next major, so a client has to ask the
+        /// database; this lets a test see that it does.
+        public var onlineRelease: String?
 
         /// - Parameters:
         ///   - version: 19 (default) or 18.
@@ -41,8 +46,9 @@ public final class OdooSimulator: Sendable {
         public init(
             version: Int = 19, database: String = "odoo", login: String = "admin", apiKeys: [String] = ["weft-odoo-api-key"],
             password: String? = nil, enterprise: Bool = false, accounting: Bool = false,
-            now: @escaping @Sendable () -> Date = { Date() }
+            now: @escaping @Sendable () -> Date = { Date() }, onlineRelease: String? = nil
         ) {
+            self.onlineRelease = onlineRelease
             self.version = version
             self.database = database
             self.login = login

@@ -27,12 +27,12 @@ enum OdooPartnerTestSupport {
     static func withOdoo<T: Sendable>(
         transport: OdooTransportKind = .json2, identityKeys: [OdooIdentityKey] = [.vat, .emailDomain, .email],
         clock: Clock = Clock(), version: Int = 19, accounting: Bool = false, enterprise: Bool = false,
-        _ body: @Sendable @escaping (OdooSimulator, OdooClient) async throws -> T
+        onlineRelease: String? = nil, _ body: @Sendable @escaping (OdooSimulator, OdooClient) async throws -> T
     ) async throws -> T {
         let simulator = OdooSimulator(
             configuration: .init(
                 version: version, database: "odoo", apiKeys: [apiKey], enterprise: enterprise, accounting: accounting,
-                now: { clock.now }))
+                now: { clock.now }, onlineRelease: onlineRelease))
         let router = Router()
         simulator.addRoutes(to: router)
         return try await SimulatorServer.withRunning(router: router, logger: Logger(label: "test.odoo.sim")) { port in

@@ -111,15 +111,25 @@ public struct OdooClient: Sendable {
         return count
     }
 
-    /// `name_search`, with the domain parameter named as this server version expects (`args` ≤ 18, `domain` 19+).
+    /// `name_search`, with the domain parameter named as this server expects (`args` ≤ 18, `domain` 19+; an Online
+    /// release in between is asked again with the other name if it refuses the first, and remembered).
     public func nameSearch(
         model: String, name: String, domain: JSONValue = [], limit: Int = 8, logger: Logger
     ) async throws(OdooError) -> [(id: Int64, name: String)] {
-        let version = try await serverVersion(logger: logger)
-        let result = try await call(
-            model: model, method: "name_search",
-            params: ["name": .string(name), version.nameSearchDomainParameter: domain, "limit": .int(Int64(limit))],
-            logger: logger)
+        let parameter = try await nameSearchDomainParameter(logger: logger)
+        func search(_ parameter: String) async throws(OdooError) -> JSONValue {
+            try await call(
+                model: model, method: "name_search",
+                params: ["name": .string(name), parameter: domain, "limit": .int(Int64(limit))], logger: logger)
+        }
+        let result: JSONValue
+        do {
+            result = try await search(parameter)
+        } catch  where Self.refusesKeyword(error, parameter) {
+            let other = parameter == "domain" ? "args" : "domain"
+            result = try await search(other)
+            cache.storeFlag(other == "domain", for: "name_search.domain")
+        }
         return (result.arrayValue ?? []).compactMap { pair in
             guard let id = pair[0]?.intValue else { return nil }
             return (id, pair[1]?.stringValue ?? "")
@@ -141,6 +151,7 @@ final class OdooLookupCache: Sendable {
         var version: OdooServerVersion?
         var ids: [String: Int64] = [:]
         var flags: [String: Bool] = [:]
+        var fields: [String: [String: JSONValue]] = [:]
     }
 
     private let state = Mutex(State())
@@ -154,4 +165,6 @@ final class OdooLookupCache: Sendable {
     func storeID(_ id: Int64, for key: String) { state.withLock { $0.ids[key] = id } }
     func flag(_ key: String) -> Bool? { state.withLock { $0.flags[key] } }
     func storeFlag(_ value: Bool, for key: String) { state.withLock { $0.flags[key] = value } }
+    func fields(of model: String) -> [String: JSONValue]? { state.withLock { $0.fields[model] } }
+    func storeFields(_ fields: [String: JSONValue], of model: String) { state.withLock { $0.fields[model] = fields } }
 }

@@ -37,7 +37,7 @@ extension OdooClient {
         let candidates = moves.filter { move in
             move["payment_state"]?.stringValue == "in_payment" && (move["amount_residual"]?.doubleValue ?? 0) >= OdooMoves.epsilon
         }.compactMap { $0["id"]?.intValue }
-        guard !candidates.isEmpty, try await serverVersion(logger: logger).major >= 18 else { return [:] }
+        guard !candidates.isEmpty, try await listsMatchedPayments(logger: logger) else { return [:] }
         let links = try await read(
             model: "account.move", ids: candidates.sorted(), fields: ["matched_payment_ids", "currency_id"], logger: logger)
         let paymentIDs = Set(links.flatMap { ($0["matched_payment_ids"]?.arrayValue ?? []).compactMap(\.intValue) })

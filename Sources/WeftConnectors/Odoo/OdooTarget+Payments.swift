@@ -291,13 +291,13 @@ extension OdooTarget {
     /// Payments whose memo (`ref` before Odoo 18) is one of `memos`, by memo (the lowest id when several). A payment
     /// cancelled in Odoo does not count: it pays nothing, so a replay registers the payment again (under the same memo).
     func paymentIDs(memos: [String], logger: Logger) async throws(OdooError) -> [String: HeldPayment] {
-        let version = try await client.serverVersion(logger: logger)
-        let field = version.paymentMemoField
+        let field = try await client.paymentMemoField(logger: logger)
+        let cancelled = try await client.paymentCancelledState(logger: logger)
         let rows = try await client.searchRead(
             model: "account.payment",
             domain: [
                 [.string(field), "in", .array(Array(Set(memos)).sorted().map(JSONValue.string))],
-                ["state", "!=", .string(version.paymentCancelledState)],
+                ["state", "!=", .string(cancelled)],
             ],
             fields: [field] + HeldPayment.fields, order: "id", logger: logger)
         var result: [String: HeldPayment] = [:]
@@ -310,11 +310,11 @@ extension OdooTarget {
 
     /// The payments of `ids` (key → payment id) that are not cancelled, by key.
     func heldPayments(_ ids: [String: Int64], logger: Logger) async throws(OdooError) -> [String: HeldPayment] {
-        let version = try await client.serverVersion(logger: logger)
+        let cancelled = try await client.paymentCancelledState(logger: logger)
         let rows = try await client.searchRead(
             model: "account.payment",
             domain: [
-                ["id", "in", .array(Set(ids.values).sorted().map(JSONValue.int))], ["state", "!=", .string(version.paymentCancelledState)],
+                ["id", "in", .array(Set(ids.values).sorted().map(JSONValue.int))], ["state", "!=", .string(cancelled)],
             ],
             fields: HeldPayment.fields, logger: logger)
         var byID: [Int64: HeldPayment] = [:]
@@ -353,10 +353,11 @@ extension OdooTarget {
 
     /// The payment whose memo (`ref` before Odoo 18) is exactly `memo`, not cancelled.
     func paymentID(memo: String, logger: Logger) async throws(OdooError) -> Int64? {
-        let version = try await client.serverVersion(logger: logger)
+        let field = try await client.paymentMemoField(logger: logger)
+        let cancelled = try await client.paymentCancelledState(logger: logger)
         let rows = try await client.searchRead(
             model: "account.payment",
-            domain: [[.string(version.paymentMemoField), "=", .string(memo)], ["state", "!=", .string(version.paymentCancelledState)]],
+            domain: [[.string(field), "=", .string(memo)], ["state", "!=", .string(cancelled)]],
             fields: ["id"], limit: 1, order: "id", logger: logger)
         return rows.first?["id"]?.intValue
     }

@@ -441,12 +441,12 @@ extension OdooTarget {
         var payoutIDs = Set(try await paymentIDs(memos: keys.filter { found[$0] != nil }, logger: logger).values.map(\.id))
         let partners = Array(Set(moves.compactMap { OdooMoves.many2oneID($0["partner_id"]) })).sorted()
         if !partners.isEmpty {
-            let version = try await client.serverVersion(logger: logger)
+            let cancelled = try await client.paymentCancelledState(logger: logger)
             let outbound = try await client.searchRead(
                 model: "account.payment",
                 domain: [
                     ["payment_type", "=", "outbound"], ["partner_id", "in", .array(partners.map(JSONValue.int))],
-                    ["state", "!=", .string(version.paymentCancelledState)],
+                    ["state", "!=", .string(cancelled)],
                 ],
                 fields: ["reconciled_invoice_ids"], order: "id", logger: logger)
             let notes = Set(noteIDs)

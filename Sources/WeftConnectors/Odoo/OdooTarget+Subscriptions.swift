@@ -15,7 +15,7 @@ extension OdooTarget {
         }
         let items = subscription.items ?? []
         let products = try await productIDs(items.compactMap(\.productRef), logger: logger)
-        let version = try await client.serverVersion(logger: logger)
+        let taxField = try await client.saleLineTaxField(logger: logger)
         var lines: [JSONValue] = []
         for item in items {
             guard let productRef = item.productRef, let productID = products[productRef] else {
@@ -23,7 +23,7 @@ extension OdooTarget {
             }
             var line: [String: JSONValue] = [
                 "product_id": .int(productID), "product_uom_qty": .int(item.quantity),
-                .init(version.saleLineTaxField): [[6, 0, []]],
+                .init(taxField): [[6, 0, []]],
             ]
             if let amount = item.unitAmount { line["price_unit"] = .double(amount.majorUnits) }
             lines.append([0, 0, .object(line)])

@@ -38,6 +38,17 @@ extension OdooSimulator {
 
     var versionInfo: OdooValue {
         let major = Int64(flavour.major)
+        if let release = configuration.onlineRelease, release.hasPrefix("saas~") {
+            // `odoo/release.py` on the saas branches: `version_info = ('saas~18', 3, 0, FINAL, 0, 'e')`.
+            let parts = release.dropFirst(5).split(separator: ".")
+            let serie = "saas~\(parts.first ?? "")"
+            let minor = Int64(parts.dropFirst().first ?? "0") ?? 0
+            return .object([
+                ("server_version", .string("\(release)+e")),
+                ("server_version_info", .array([.string(serie), .int(minor), .int(0), "final", .int(0), "e"])),
+                ("server_serie", .string(release)), ("protocol_version", .int(1)),
+            ])
+        }
         return .object([
             ("server_version", .string(flavour.is19 ? "19.0" : "18.0-20250925")),
             ("server_version_info", .array([.int(major), .int(0), .int(0), "final", .int(0), ""])),

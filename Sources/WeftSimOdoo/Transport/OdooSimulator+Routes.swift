@@ -51,7 +51,8 @@ extension OdooSimulator {
             call.transport = "xmlrpc"
             response = xmlrpc(request, path: path, bytes: bytes, call: &call)
         } else if request.method == .get, flavour.is19 {
-            let payload = OdooValue.object([("version_info", versionInfo["server_version_info"]!), ("version", .string("19.0"))])
+            let version = configuration.onlineRelease.map { "\($0)+e" } ?? "19.0"
+            let payload = OdooValue.object([("version_info", versionInfo["server_version_info"]!), ("version", .string(version))])
             response = Self.response(200, "application/json; charset=utf-8", payload.jsonText)
         } else {
             response = Self.response(404, "text/html; charset=utf-8", Self.htmlError(404))
