@@ -627,22 +627,78 @@ extension StripeState {
         price["product"].string.flatMap { products[$0]?["name"].string }
     }
 
+    /// Updates an invoice item; one on a draft invoice changes the invoice's line and totals with it
+    /// (`invoice.updated`), as Stripe does. Every parameter is checked before anything changes.
     mutating func updateInvoiceItem(_ id: String, _ params: FormParams.Node) throws -> JSON {
         try params.rejectUnknown(["amount", "description", "discountable", "metadata", "period", "quantity", "price", "unit_amount"])
         let item = try require(\.invoiceItems, id, kind: "invoiceitem")
-        if let invoiceID = item["invoice"].string, invoices[invoiceID]?["status"].string != "draft" {
+        let invoiceID = item["invoice"].string
+        if let invoiceID, invoices[invoiceID]?["status"].string != "draft" {
             throw StripeError.invalidRequest(
                 "The invoice item \(id) is attached to an invoice that is no longer editable.",
                 code: "invoice_not_editable")
         }
-        return try update(\.invoiceItems, id, event: "invoiceitem.updated") { item in
+        let quantity = try params.int("quantity") ?? item["quantity"].int ?? 1
+        let oldQuantity = item["quantity"].int ?? 1
+        var amount = item["amount"].int ?? 0
+        var unit = oldQuantity == 0 ? amount : amount / max(oldQuantity, 1)
+        var price: JSON? = item["pricing"]["price_details"]["price"].string.flatMap { prices[$0] }
+        if let priceID = try params.string("price"), !priceID.isEmpty {
+            let found = try require(\.prices, priceID, kind: "price", param: "price")
+            guard found["currency"].string == item["currency"].string else {
+                throw StripeError.invalidRequest(
+                    "The price's currency (\(found["currency"].string ?? "")) must match the invoice item's "
+                        + "(\(item["currency"].string ?? "")).", param: "price")
+            }
+            price = found
+            unit = found["unit_amount"].int ?? 0
+            amount = unit * quantity
+        } else if let explicit = try params.int("amount") {
+            amount = explicit
+            unit = quantity == 0 ? amount : amount / max(quantity, 1)
+        } else if let given = try params.int("unit_amount") {
+            unit = given
+            amount = unit * quantity
+        } else if try params.int("quantity") != nil {
+            amount = unit * quantity
+        }
+        let proration = item["proration"].bool ?? false
+        let discountable = try params.bool("discountable")
+        if discountable == true && proration {
+            throw StripeError.invalidRequest(
+                "Prorations cannot be discountable.", code: "parameter_invalid", param: "discountable")
+        }
+        var period: (start: Int, end: Int)?
+        if let node = params["period"] {
+            period = (
+                try node.int("start", param: "period[start]") ?? item["period"]["start"].int ?? now,
+                try node.int("end", param: "period[end]") ?? item["period"]["end"].int ?? now
+            )
+        }
+        let updated = try update(\.invoiceItems, id, event: "invoiceitem.updated") { item in
             try params.copyStrings(["description"], to: &item)
             try params.applyMetadata(to: &item)
-            if let amount = try params.int("amount") {
-                item["amount"] = .int(amount)
-                item["net_amount"] = .int(amount)
+            item["amount"] = .int(amount)
+            item["net_amount"] = .int(amount)
+            item["quantity"] = .int(quantity)
+            item["quantity_decimal"] = .string(String(quantity))
+            item["pricing"]["unit_amount_decimal"] = .string(String(unit))
+            item["pricing"]["price_details"] = price.map { ["price": $0["id"], "product": $0["product"]] } ?? nil
+            if let discountable { item["discountable"] = .bool(discountable) }
+            if let period { item["period"] = ["end": .int(period.end), "start": .int(period.start)] }
+        }
+        if let invoiceID {
+            let line = lineItem(forInvoiceItem: updated, invoiceID: invoiceID)
+            let discounts = discountTerms(of: invoices[invoiceID] ?? .null)
+            update(\.invoices, invoiceID, event: "invoice.updated") { invoice in
+                let lines = (invoice["lines"]["data"].array ?? []).map {
+                    $0["parent"]["invoice_item_details"]["invoice_item"].string == id ? line : $0
+                }
+                invoice["lines"]["data"] = .array(lines)
+                Self.recomputeTotals(&invoice, discounts: discounts)
             }
         }
+        return updated
     }
 
     mutating func deleteInvoiceItem(_ id: String) throws -> JSON {
