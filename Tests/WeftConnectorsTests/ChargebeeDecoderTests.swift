@@ -261,6 +261,38 @@ private typealias S = ChargebeeTestSupport
         #expect(ChargebeeEventDecoder.invoiceStatus("pending") == .draft)
     }
 
+    /// A `tax_inclusive` invoice's amounts hold their tax, which the invoice's tax line already counts: each line is
+    /// taken without it. A total its lines and tax do not explain (Chargebee's rounding) gets a line for the rest.
+    @Test func linesAreWithoutTheirTaxAndAddUpToTheTotal() throws {
+        let decoder = ChargebeeEventDecoder(system: S.system)
+        let key = EntityKey("chargebee/customer/c1")
+        func invoice(_ priceType: String, total: Int, tax: Int) throws -> Invoice {
+            let payload = Data(
+                #"""
+                {"id":"ev_1","occurred_at":1700000000,"event_type":"invoice_generated","content":{"invoice":{
+                 "id":"inv_1","customer_id":"c1","status":"payment_due","currency_code":"EUR","price_type":"\#(priceType)",
+                 "sub_total":12000,"tax":\#(tax),"total":\#(total),"amount_due":\#(total),"amount_paid":0,
+                 "line_items":[{"description":"Pro","entity_type":"plan_item_price","entity_id":"pro-EUR","quantity":2,
+                   "unit_amount":6000,"amount":12000,"discount_amount":0,"tax_amount":2000}]}}}
+                """#.utf8)
+            var aggregate = Aggregate()
+            S.apply([try decoder.decode(payload: payload, type: "invoice_generated", entityKey: key)], to: &aggregate)
+            return try #require(aggregate.record(S.ref(.invoice, "inv_1"))?.decode(Invoice.self))
+        }
+        let inclusive = try invoice("tax_inclusive", total: 12000, tax: 2000)
+        #expect(inclusive.lines?.map(\.amountMinor) == [10000])
+        #expect(inclusive.lines?.first?.unitAmountMinor == 5000)
+        #expect(inclusive.lines?.first?.quantity == 2)
+
+        let exclusive = try invoice("tax_exclusive", total: 14000, tax: 2000)
+        #expect(exclusive.lines?.map(\.amountMinor) == [12000])
+        #expect(exclusive.lines?.first?.unitAmountMinor == 6000)
+
+        let rounded = try invoice("tax_exclusive", total: 14001, tax: 2000)
+        #expect(rounded.lines?.map(\.amountMinor) == [12000, 1])
+        #expect(rounded.lines?.last?.description == "Difference to the total billed in Chargebee")
+    }
+
     @Test func unknownTypesAreIgnoredAndBadShapesAreTypedErrors() throws {
         let decoder = ChargebeeEventDecoder(system: S.system)
         let key = EntityKey("chargebee/customer/c1")

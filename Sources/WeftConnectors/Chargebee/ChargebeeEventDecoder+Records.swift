@@ -128,7 +128,13 @@ extension ChargebeeEventDecoder {
         fields["currency"] = V.string(V.currency(invoice.currency_code)?.rawValue)
         if let status = Self.invoiceStatus(invoice.status) { fields["status"] = .string(status.rawValue) }
         let credits = invoice.credits_applied ?? 0
-        if let wireLines = invoice.line_items { fields["lines"] = CanonicalCoding.jsonValue(wireLines.map(invoiceLine)) }
+        if let wireLines = invoice.line_items {
+            let inclusive = invoice.price_type == "tax_inclusive"
+            let lines = InvoiceLine.balanced(
+                wireLines.map { invoiceLine($0, taxInclusive: inclusive) }, total: invoice.total, tax: invoice.tax,
+                description: "Difference to the total billed in Chargebee")
+            fields["lines"] = CanonicalCoding.jsonValue(lines)
+        }
         fields["subtotalMinor"] = V.int(invoice.sub_total)
         fields["taxMinor"] = V.int(invoice.tax)
         fields["totalMinor"] = V.int(invoice.total)
@@ -152,14 +158,17 @@ extension ChargebeeEventDecoder {
             version: Self.version(invoice.resource_version, fallback: fallback))
     }
 
-    func invoiceLine(_ line: ChargebeeWireLineItem) -> InvoiceLine {
+    /// A line less its discounts and, on a `tax_inclusive` invoice, less the tax inside it (the invoice's tax is booked
+    /// as a line of its own); its unit then the line's own, as the listed one holds tax.
+    func invoiceLine(_ line: ChargebeeWireLineItem, taxInclusive: Bool) -> InvoiceLine {
         let quantity = line.quantity ?? 1
-        let amount = (line.amount ?? 0) - (line.discount_amount ?? 0)
+        let tax = taxInclusive ? (line.tax_amount ?? 0) : 0
+        let amount = (line.amount ?? 0) - (line.discount_amount ?? 0) - tax
         let productID = line.entity_type?.hasSuffix("_item_price") == true ? line.entity_id : nil
+        let own = quantity != 0 ? amount / quantity : amount
         return InvoiceLine(
             description: line.description ?? "", productRef: productID.map { values.externalRef(.product, $0) },
-            quantity: quantity, unitAmountMinor: line.unit_amount ?? (quantity != 0 ? amount / quantity : amount),
-            amountMinor: amount)
+            quantity: quantity, unitAmountMinor: taxInclusive ? own : line.unit_amount ?? own, amountMinor: amount)
     }
 
     /// A `payment` transaction that succeeded or failed → Payment (its own id), linked to the first invoice it was

@@ -87,6 +87,8 @@ struct ChargebeeWireLineItem: Decodable {
     var amount: Int64?
     var discount_amount: Int64?
     var item_level_discount_amount: Int64?
+    /// The tax of the line: inside `amount` on an invoice whose `price_type` is `tax_inclusive`.
+    var tax_amount: Int64?
 }
 
 struct ChargebeeWireInvoice: Decodable {
@@ -98,6 +100,8 @@ struct ChargebeeWireInvoice: Decodable {
     var date: Int64?
     var due_date: Int64?
     var paid_at: Int64?
+    /// `tax_exclusive` (default) or `tax_inclusive`: "All amounts in the document are inclusive of tax."
+    var price_type: String?
     var sub_total: Int64?
     var tax: Int64?
     var total: Int64?

@@ -104,20 +104,16 @@ extension StripeEventDecoder {
         return nil
     }
 
-    /// What a ledger needs of an invoice's lines to add up to what Stripe bills: `lines` (each net of its discounts),
-    /// and, when they do not add up to `total` less `tax` (the tax is booked as a line of its own), one line for the
-    /// rest. That is the lines an event leaves out (`complete` false: an invoice embeds its first 10 lines, the others
-    /// are only at its lines URL), or whatever else Stripe counts in its total that no line shows. The customer pays
-    /// Stripe's total, so the ledger's invoice must ask for exactly that, or its payment never settles it.
+    /// An invoice's lines (each net of its discounts) and, when they and the tax do not add up to `total`, one line
+    /// for the rest (`InvoiceLine.balanced`): the lines an event leaves out (`complete` false: an invoice embeds its
+    /// first 10 lines, the others are only at its lines URL), or whatever else Stripe counts in its total that no
+    /// line shows.
     static func balanced(_ lines: [InvoiceLine], total: Int64?, tax: Int64?, complete: Bool) -> [InvoiceLine] {
-        guard let total else { return lines }
-        let rest = total - (tax ?? 0) - lines.reduce(0) { $0 + $1.amountMinor }
-        guard rest != 0 else { return lines }
-        let description =
-            complete
-            ? "Difference to the total billed in Stripe"
-            : "Further lines of this invoice (Stripe's event carried its first \(lines.count); the rest are in Stripe)"
-        return lines + [InvoiceLine(description: description, quantity: 1, unitAmountMinor: rest, amountMinor: rest)]
+        InvoiceLine.balanced(
+            lines, total: total, tax: tax,
+            description: complete
+                ? "Difference to the total billed in Stripe"
+                : "Further lines of this invoice (Stripe's event carried its first \(lines.count); the rest are in Stripe)")
     }
 
     func invoiceLine(_ line: StripeWireInvoiceLine) -> InvoiceLine {

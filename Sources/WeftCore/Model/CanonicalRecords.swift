@@ -157,6 +157,18 @@ public struct InvoiceLine: Hashable, Sendable, Codable {
     }
 }
 
+extension InvoiceLine {
+    /// `lines`, and when they and `tax` (booked as a line of its own) do not add up to `total`, one more line of
+    /// `description` for the rest: what a ledger must book so that its invoice asks for exactly what the customer is
+    /// billed, or the payment never settles it. `nil` total: `lines` as they are.
+    public static func balanced(_ lines: [InvoiceLine], total: Int64?, tax: Int64?, description: String) -> [InvoiceLine] {
+        guard let total else { return lines }
+        let rest = total - (tax ?? 0) - lines.reduce(0) { $0 + $1.amountMinor }
+        guard rest != 0 else { return lines }
+        return lines + [InvoiceLine(description: description, quantity: 1, unitAmountMinor: rest, amountMinor: rest)]
+    }
+}
+
 /// An invoice issued to a customer.
 public struct Invoice: Hashable, Sendable, Codable {
     public var ref: ExternalRef
