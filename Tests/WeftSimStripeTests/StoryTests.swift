@@ -243,6 +243,17 @@ import Testing
         let conflict = simulator.call("POST", "/v1/customers", parameters: [("email", "b@example.com")], idempotencyKey: "k1")
         #expect(conflict.status == 400)
         #expect(conflict.json["error"]["type"] == "idempotency_error")
+        // The same parameters in another order are the same request.
+        let named = simulator.call(
+            "POST", "/v1/customers",
+            parameters: [("name", "Ada"), ("email", "ada@example.com"), ("metadata[a]", "1"), ("metadata[b]", "2")],
+            idempotencyKey: "k3")
+        let reordered = simulator.call(
+            "POST", "/v1/customers",
+            parameters: [("metadata[b]", "2"), ("email", "ada@example.com"), ("metadata[a]", "1"), ("name", "Ada")],
+            idempotencyKey: "k3")
+        #expect(reordered.replayed)
+        #expect(reordered.body == named.body)
         // Validation failures are not saved: the same key works once the request is valid.
         let invalid = simulator.call("POST", "/v1/subscriptions", parameters: [], idempotencyKey: "k2")
         #expect(invalid.status == 400)

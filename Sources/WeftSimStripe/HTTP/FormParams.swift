@@ -11,6 +11,31 @@ struct FormParams: Sendable, Hashable {
         case hash([String: Node], order: [String])
         case list([Node])
 
+        /// Equal when they say the same: a hash's members in any order (the order a client wrote them in is not part of
+        /// the request, so an idempotent retry with its parameters reordered is the same request), a list's in order.
+        static func == (lhs: Node, rhs: Node) -> Bool {
+            switch (lhs, rhs) {
+            case (.value(let left), .value(let right)): left == right
+            case (.hash(let left, _), .hash(let right, _)): left == right
+            case (.list(let left), .list(let right)): left == right
+            default: false
+            }
+        }
+
+        func hash(into hasher: inout Hasher) {
+            switch self {
+            case .value(let value):
+                hasher.combine(0)
+                hasher.combine(value)
+            case .hash(let values, _):
+                hasher.combine(1)
+                hasher.combine(values)
+            case .list(let values):
+                hasher.combine(2)
+                hasher.combine(values)
+            }
+        }
+
         var string: String? {
             if case .value(let value) = self { return value }
             return nil
