@@ -123,19 +123,22 @@ import WeftCore
         invoice.lines = [
             InvoiceLine(description: "Seats", quantity: 3, unitAmountMinor: 1000, amountMinor: 3000),
             InvoiceLine(description: "Discounted", quantity: 2, unitAmountMinor: 999, amountMinor: 1500),
-            InvoiceLine(description: "Coupon", quantity: 3, unitAmountMinor: 1000, amountMinor: 2400),
+            InvoiceLine(description: "Coupon", quantity: 3, unitAmountMinor: 1000, amountMinor: 2400, discountMinor: 600),
+            // A proration: its amount is its share of the period, no discount.
+            InvoiceLine(description: "Prorated", quantity: 1, unitAmountMinor: 1000, amountMinor: 500),
         ]
         invoice.taxMinor = 450
         let target = OdooTarget(client: OdooClient(configuration: OdooConfiguration(url: "http://x", apiKey: "k"), httpClient: .shared))
         let lines = target.invoiceLines(invoice, products: [:])
-        #expect(lines.count == 4)
+        #expect(lines.count == 5)
         #expect(lines.allSatisfy { $0["tax_ids"] == [[6, 0, []]] })
         #expect(lines[0]["quantity"] == 3 && lines[0]["price_unit"] == 10.0 && lines[0]["discount"] == nil)
         // A discount Odoo's two-decimal "Disc.%" cannot state exactly: one line for the exact amount.
         #expect(lines[1]["quantity"] == 1 && lines[1]["price_unit"] == 15.0 && lines[1]["discount"] == nil)
         // 20 % off 3 × 10.00: Odoo's own discount column, its line total exactly 24.00.
         #expect(lines[2]["quantity"] == 3 && lines[2]["price_unit"] == 10.0 && lines[2]["discount"] == 20.0)
-        #expect(lines[3]["price_unit"] == 4.5)
+        #expect(lines[3]["quantity"] == 1 && lines[3]["price_unit"] == 5.0 && lines[3]["discount"] == nil)
+        #expect(lines[4]["price_unit"] == 4.5)
         #expect(OdooTarget.discountPercent(gross: 3000, net: 2400) == 20)
         #expect(OdooTarget.discountPercent(gross: 1000, net: 875) == 12.5)
         #expect(OdooTarget.discountPercent(gross: 1000, net: 0) == 100)

@@ -90,8 +90,9 @@ struct StripeEventDecoderTests {
         #expect(
             invoice.lines == [
                 InvoiceLine(
-                    description: "3 × Seat", productRef: S.ref(.product, "prod_1"), quantity: 3, unitAmountMinor: 1000, amountMinor: 2400),
-                InvoiceLine(description: "Setup", quantity: 1, unitAmountMinor: 2000, amountMinor: 1600),
+                    description: "3 × Seat", productRef: S.ref(.product, "prod_1"), quantity: 3, unitAmountMinor: 1000, amountMinor: 2400,
+                    discountMinor: 600),
+                InvoiceLine(description: "Setup", quantity: 1, unitAmountMinor: 2000, amountMinor: 1600, discountMinor: 400),
             ])
         #expect((invoice.lines ?? []).reduce(0) { $0 + $1.amountMinor } == invoice.totalMinor)
     }
@@ -113,6 +114,32 @@ struct StripeEventDecoderTests {
         let invoice = try #require(aggregate.record(S.ref(.invoice, "in_1"))?.decode(Invoice.self))
         #expect(invoice.lines == [InvoiceLine(description: "Plan", quantity: 1, unitAmountMinor: 10000, amountMinor: 10000)])
         #expect(invoice.taxMinor == 2000)
+
+        // A discount holds its share of the inclusive tax: the line is its amount less both, exactly (2023-era
+        // `tax_amounts` too); a proration is its share of the period, with no discount named.
+        let discounted = #"""
+            {"id":"in_2","object":"invoice","customer":"cus_1","currency":"eur","status":"open","subtotal":12000,
+             "total":9600,"total_taxes":[{"amount":1600,"tax_behavior":"inclusive"}],
+             "lines":{"object":"list","data":[
+               {"id":"il_1","amount":12000,"amount_excluding_tax":10000,"quantity":1,"description":"Plan",
+                "discount_amounts":[{"amount":2400,"discount":"di_1"}],"tax_amounts":[{"amount":1600,"inclusive":true}]}],
+              "has_more":false}}
+            """#
+        let prorated = #"""
+            {"id":"in_3","object":"invoice","customer":"cus_1","currency":"eur","status":"open","subtotal":500,"total":500,
+             "lines":{"object":"list","data":[
+               {"id":"il_1","amount":500,"quantity":1,"description":"Remaining time","discount_amounts":[],"taxes":[],
+                "pricing":{"type":"price_details","price_details":{"price":"price_1","product":"prod_1"},"unit_amount_decimal":"1000"}}],
+              "has_more":false}}
+            """#
+        S.apply(
+            [try decode("invoice.finalized", discounted, id: "evt_2"), try decode("invoice.finalized", prorated, id: "evt_3")],
+            to: &aggregate)
+        let inclusiveDiscounted = try #require(aggregate.record(S.ref(.invoice, "in_2"))?.decode(Invoice.self))
+        #expect(inclusiveDiscounted.lines == [InvoiceLine(description: "Plan", quantity: 1, unitAmountMinor: 8000, amountMinor: 8000)])
+        let proration = try #require(aggregate.record(S.ref(.invoice, "in_3"))?.decode(Invoice.self))
+        #expect(proration.lines?.first?.discountMinor == nil)
+        #expect(proration.lines?.first?.unitAmountMinor == 1000 && proration.lines?.first?.amountMinor == 500)
     }
 
     /// An invoice embeds its first 10 lines (`has_more` when it has more): one line stands for the rest, so the ledger's

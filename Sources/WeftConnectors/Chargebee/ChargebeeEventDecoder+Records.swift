@@ -166,9 +166,13 @@ extension ChargebeeEventDecoder {
         let amount = (line.amount ?? 0) - (line.discount_amount ?? 0) - tax
         let productID = line.entity_type?.hasSuffix("_item_price") == true ? line.entity_id : nil
         let own = quantity != 0 ? amount / quantity : amount
+        let unit = taxInclusive ? own : line.unit_amount ?? own
+        let discount = line.discount_amount ?? 0
+        // The discount is named only where it is all that lies between quantity × unit and the amount.
+        let named = !taxInclusive && discount > 0 && quantity * unit == (line.amount ?? 0)
         return InvoiceLine(
             description: line.description ?? "", productRef: productID.map { values.externalRef(.product, $0) },
-            quantity: quantity, unitAmountMinor: taxInclusive ? own : line.unit_amount ?? own, amountMinor: amount)
+            quantity: quantity, unitAmountMinor: unit, amountMinor: amount, discountMinor: named ? discount : nil)
     }
 
     /// A `payment` transaction that succeeded or failed → Payment (its own id), linked to the first invoice it was

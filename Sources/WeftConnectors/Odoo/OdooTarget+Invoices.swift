@@ -152,7 +152,8 @@ extension OdooTarget {
             if line.quantity > 0 && line.quantity * line.unitAmountMinor == line.amountMinor {
                 values["quantity"] = .int(line.quantity)
                 values["price_unit"] = major(line.unitAmountMinor)
-            } else if line.quantity > 0,
+            } else if line.quantity > 0, let discount = line.discountMinor,
+                line.quantity * line.unitAmountMinor - discount == line.amountMinor,
                 let percent = Self.discountPercent(gross: line.quantity * line.unitAmountMinor, net: line.amountMinor)
             {
                 // A coupon's share of the line, as Odoo's own "Disc.%" column shows it (exact to its two decimals).

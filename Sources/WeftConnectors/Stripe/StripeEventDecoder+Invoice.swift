@@ -116,29 +116,37 @@ extension StripeEventDecoder {
                 : "Further lines of this invoice (Stripe's event carried its first \(lines.count); the rest are in Stripe)")
     }
 
+    /// A line as a ledger books it: its `amount` (before discounts, holding any inclusive tax) less the tax inside it
+    /// (the invoice's tax is booked as a line of its own) and less its `discount_amounts` (which hold their share of
+    /// that tax). Inclusive tax is read from the line's taxes (`taxes` now, `tax_amounts` in 2023-era shapes), else
+    /// from `amount_excluding_tax`. The discount is named (`discountMinor`) only where nothing else lies between
+    /// quantity × unit and the amount: no tax inside, and the listed unit price times the quantity being `amount`
+    /// (a proration's amount is its share of the period, already net of its discounts).
     func invoiceLine(_ line: StripeWireInvoiceLine) -> InvoiceLine {
         let quantity = line.quantity ?? 1
         let discounts = (line.discount_amounts ?? []).reduce(0) { $0 + ($1.amount ?? 0) }
-        // The invoice's tax is booked as a line of its own, so a line is taken without the tax inside it: the 2023-era
-        // `amount_excluding_tax`, else `amount` less its inclusive taxes (current versions).
-        let inclusive = (line.taxes ?? []).filter { $0.tax_behavior == "inclusive" }.reduce(0) { $0 + ($1.amount ?? 0) }
-        let base = line.amount_excluding_tax ?? ((line.amount ?? 0) - inclusive)
-        let amount = base - discounts
+        let gross = line.amount ?? line.amount_excluding_tax ?? 0
+        var inclusive = (line.taxes ?? []).filter { $0.tax_behavior == "inclusive" }.reduce(0) { $0 + ($1.amount ?? 0) }
+        inclusive += (line.tax_amounts ?? []).filter { $0.inclusive == true }.reduce(0) { $0 + ($1.amount ?? 0) }
+        if line.taxes == nil && line.tax_amounts == nil, let excluding = line.amount_excluding_tax, let amount = line.amount {
+            inclusive = amount - excluding
+        }
+        let amount = gross - inclusive - discounts
         let price = line.price ?? line.plan
         let productID = price?.product?.id ?? line.pricing?.price_details?.product?.id
         let listed = price?.unitAmountMinor ?? Self.minorUnits(decimal: line.pricing?.unit_amount_decimal)
         let unitAmount: Int64
-        if let listed, (line.amount ?? base) == base {
-            unitAmount = listed
-        } else if quantity != 0 && base % quantity == 0 {
-            // No listed price, or one with tax inside it: the line's unit before discounts, without tax.
-            unitAmount = base / quantity
+        var discountMinor: Int64?
+        if inclusive == 0 {
+            unitAmount = listed ?? (quantity != 0 ? gross / quantity : gross)
+            if discounts > 0 && quantity * unitAmount == gross { discountMinor = discounts }
         } else {
+            // A price with tax inside it: the line's own unit, without the tax.
             unitAmount = quantity != 0 ? amount / quantity : amount
         }
         return InvoiceLine(
             description: line.description ?? "", productRef: productID.map { values.externalRef(.product, $0) },
-            quantity: quantity, unitAmountMinor: unitAmount, amountMinor: amount
+            quantity: quantity, unitAmountMinor: unitAmount, amountMinor: amount, discountMinor: discountMinor
         )
     }
 

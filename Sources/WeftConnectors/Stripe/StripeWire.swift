@@ -121,6 +121,8 @@ struct StripeWireInvoiceLine: Decodable {
     var discount_amounts: [StripeWireAmount]?
     /// Current shape (no `amount_excluding_tax`): each tax of the line; an `inclusive` one is inside `amount`.
     var taxes: [Tax]?
+    /// 2023-era shape: each tax of the line; an `inclusive` one is inside `amount`.
+    var tax_amounts: [TaxAmount]?
     /// 2023-era shape.
     var price: StripeWirePrice?
     /// Older still.
@@ -131,6 +133,11 @@ struct StripeWireInvoiceLine: Decodable {
     struct Tax: Decodable {
         var amount: Int64?
         var tax_behavior: String?
+    }
+
+    struct TaxAmount: Decodable {
+        var amount: Int64?
+        var inclusive: Bool?
     }
 
     struct Pricing: Decodable {

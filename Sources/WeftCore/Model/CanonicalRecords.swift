@@ -143,10 +143,14 @@ public struct InvoiceLine: Hashable, Sendable, Codable {
     public var unitAmountMinor: Int64
     /// Line amount in minor units (quantity × unit amount, less discounts), before tax.
     public var amountMinor: Int64
+    /// What discounts (coupons) took off quantity × unit amount, when that is all that lies between them and
+    /// `amountMinor`; `nil` when nothing was discounted, or the line's amount differs from quantity × unit for another
+    /// reason (a proration, package pricing).
+    public var discountMinor: Int64?
 
     public init(
         description: String, productRef: ExternalRef? = nil, productName: String? = nil, quantity: Int64,
-        unitAmountMinor: Int64, amountMinor: Int64
+        unitAmountMinor: Int64, amountMinor: Int64, discountMinor: Int64? = nil
     ) {
         self.description = description
         self.productRef = productRef
@@ -154,6 +158,7 @@ public struct InvoiceLine: Hashable, Sendable, Codable {
         self.quantity = quantity
         self.unitAmountMinor = unitAmountMinor
         self.amountMinor = amountMinor
+        self.discountMinor = discountMinor
     }
 }
 
