@@ -84,6 +84,25 @@ struct OdooInvoiceTests {
             #expect(failure.message.contains("1.230 KWD") && failure.message.contains("1.234 KWD"), "\(failure.message)")
             #expect(failure.message.contains("Product Price"), "\(failure.message)")
             #expect(Self.move(simulator, ref: "in_1")?["state"] == "draft")
+            // Its payment (and a refund) wait for the invoice's own command rather than post the draft.
+            var payment = OdooPaymentTests.command("py_1", invoice: "in_1", cents: 1234, number: 3)
+            if case .registerPayment(var paid) = payment.payload {
+                paid.amount = Money(amountMinor: 1234, currency: CurrencyCode(rawValue: "KWD")!)
+                payment.payload = .registerPayment(paid)
+            }
+            var refund = OdooRefundTests.command("re_1", invoice: "in_1", cents: 1234, number: 4)
+            if case .createRefund(var refunded) = refund.payload {
+                refunded.amount = Money(amountMinor: 1234, currency: CurrencyCode(rawValue: "KWD")!)
+                refund.payload = .createRefund(refunded)
+            }
+            for waiting in await target.deliver([payment, refund], logger: Support.logger) {
+                guard case .retry = waiting else {
+                    Issue.record("expected the payment and refund to wait, got \(waiting)")
+                    continue
+                }
+            }
+            #expect(Self.move(simulator, ref: "in_1")?["state"] == "draft")
+            #expect(simulator.records(model: "account.payment").isEmpty)
             guard case .delivered = outcomes[1] else {
                 Issue.record("expected the whole-cent invoice posted, got \(outcomes[1])")
                 return

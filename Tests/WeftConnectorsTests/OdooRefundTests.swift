@@ -161,6 +161,47 @@ struct OdooRefundTests {
         }
     }
 
+    /// Odoo's reversal copies each line with its discount; a partial refund's credit note is trimmed to one line of the
+    /// refunded amount with no discount, so a coupon on the invoice does not shrink the money paid back.
+    @Test func aPartialRefundOfADiscountedInvoiceIsCreditedAndPaidOutInFull() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            let invoice = try await client.create(
+                model: "account.move",
+                values: [
+                    [
+                        "move_type": "out_invoice", "partner_id": .int(a), "ref": .string(Payments.invoiceRef("in_1").xmlidName),
+                        "invoice_line_ids": [
+                            [0, 0, ["name": "Seat", "quantity": 1, "price_unit": 100.0, "discount": 20.0, "tax_ids": [[6, 0, []]]]]
+                        ],
+                    ]
+                ], logger: Support.logger)[0]
+            _ = try await client.call(model: "account.move", method: "action_post", ids: [invoice], logger: Support.logger)
+            #expect(Support.record(simulator, "account.move", invoice)["amount_total"] == .double(80))
+            let paid = await target.deliver([Payments.command("py_1", invoice: "in_1", cents: 8000, number: 1)], logger: Support.logger)
+            #expect(Payments.paymentIDs(paid).allSatisfy { $0 != nil }, "\(paid)")
+
+            let outcome = await target.deliver([Self.command("re_1", invoice: "in_1", cents: 1000, number: 2)], logger: Support.logger)
+            let note = try #require(Self.creditNoteIDs(outcome).first ?? nil, "\(outcome)")
+            #expect(Support.record(simulator, "account.move", note)["amount_total"] == .double(10))
+            #expect(Support.record(simulator, "account.move", note)["payment_state"] == "paid")
+            let payouts = simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }
+            #expect(payouts.compactMap { $0["amount"]?.doubleValue } == [10])
+        }
+    }
+
+    /// A credit note that totals less than the money paid back (edited in Odoo) is refused with what to fix, not paid
+    /// out short.
+    @Test func aCreditNoteTotallingLessThanTheRefundIsNotPaidOutShort() {
+        let note: [String: JSONValue] = ["amount_total": 8.0, "amount_residual": 8.0, "currency_id": [1, "USD"]]
+        #expect(OdooTarget.payout(of: Money(amountMinor: 1000, currency: .usd), note: note) == nil)
+        let applied: [String: JSONValue] = ["amount_total": 10.0, "amount_residual": 2.5, "currency_id": [1, "USD"]]
+        #expect(OdooTarget.payout(of: Money(amountMinor: 1000, currency: .usd), note: applied) == Money(amountMinor: 250, currency: .usd))
+        let whole: [String: JSONValue] = ["amount_total": 10.0, "amount_residual": 10.0, "currency_id": [1, "USD"]]
+        #expect(OdooTarget.payout(of: Money(amountMinor: 1000, currency: .usd), note: whole) == Money(amountMinor: 1000, currency: .usd))
+    }
+
     /// A credit note an earlier Weft applied in part to its open invoice (the rest left open) is paid out, when its
     /// refund is delivered again, for what it still owes: never the whole refund a second time.
     @Test func aCreditNoteAppliedInPartIsPaidOutOnlyForWhatItStillOwes() async throws {

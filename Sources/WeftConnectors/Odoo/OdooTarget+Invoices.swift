@@ -87,7 +87,7 @@ extension OdooTarget {
     }
 
     /// The drafts about to be posted whose total Odoo rounded away from the source's, each with the rejection that says
-    /// how to fix it. Odoo 18 and 19.0 store a unit price rounded to the "Product Price" decimal accuracy (2 digits by
+    /// how to fix it. Odoo (16 to 19.0 at least) stores a unit price rounded to the "Product Price" decimal accuracy (2 digits by
     /// default), so an invoice in a currency of three decimals (KWD, BHD, OMR, JOD, TND, LYD, IQD) could be posted for
     /// another amount than the customer was billed, and its payment would never settle it. Only such invoices are read
     /// back (one call for the batch); the draft is kept, so a replay after the fix rewrites its lines and posts it.
@@ -115,6 +115,15 @@ extension OdooTarget {
                     + "this command: the draft is kept, unposted, and its lines are written again.")
         }
         return refused
+    }
+
+    /// Whether a draft `move` (read with `currency_id`) is in a currency of more than two decimals: only its invoice
+    /// command posts it (after `refuseRoundedTotals`), never a payment or refund that finds it still a draft.
+    static func postedOnlyByItsOwnCommand(_ move: [String: JSONValue]?) -> Bool {
+        guard let code = move?["currency_id"]?.arrayValue?.last?.stringValue, let currency = CurrencyCode(rawValue: code) else {
+            return false
+        }
+        return currency.minorUnitDigits > 2
     }
 
     /// What Odoo makes of `lines` (as `invoiceLines` builds them), in major units, before its rounding of each line.

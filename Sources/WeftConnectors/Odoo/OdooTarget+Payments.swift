@@ -94,6 +94,11 @@ extension OdooTarget {
                         kind: .rejected,
                         message: "invoice \(item.invoiceRef) is cancelled in Odoo: reset it to draft and post it, then replay"))
                 continue
+            case "draft"? where Self.postedOnlyByItsOwnCommand(invoice):
+                outcomes[item.index] = Self.dependencyMissing(
+                    "invoice \(item.invoiceRef) is a draft in Odoo, and in a currency Odoo may round: only its own command "
+                        + "posts it, once Odoo's total is the one billed")
+                continue
             case "draft"?:
                 do {
                     _ = try await client.call(

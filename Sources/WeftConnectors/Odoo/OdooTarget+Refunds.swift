@@ -123,20 +123,34 @@ extension OdooTarget {
         var toReverse = items.indices.filter { items[$0].creditNoteID == nil }
         guard !toReverse.isEmpty else { return [] }
         let invoiceIDs = Array(Set(toReverse.map { items[$0].invoiceID })).sorted()
-        let invoices = try await client.read(model: "account.move", ids: invoiceIDs, fields: Self.moveFields, logger: logger)
+        let invoices = try await client.read(
+            model: "account.move", ids: invoiceIDs, fields: Self.moveFields + ["currency_id"], logger: logger)
         var byID: [Int64: [String: JSONValue]] = [:]
         for invoice in invoices { if let id = invoice["id"]?.intValue { byID[id] = invoice } }
         toReverse = toReverse.filter { position in
-            guard byID[items[position].invoiceID] != nil else {
+            guard let invoice = byID[items[position].invoiceID] else {
                 items[position].failed = true
                 failed(
                     items[position],
                     OdooError(kind: .missingRecord, message: "invoice vanished from Odoo", operation: "account.move.read"))
                 return false
             }
+            if invoice["state"]?.stringValue == "draft" && Self.postedOnlyByItsOwnCommand(invoice) {
+                items[position].failed = true
+                failed(
+                    items[position],
+                    OdooError(
+                        kind: .unavailable,
+                        message: "invoice \(items[position].refund.invoiceRef.map(String.init(describing:)) ?? "") is a draft in "
+                            + "Odoo, in a currency Odoo may round: only its own command posts it, once Odoo's total is the one billed",
+                        operation: "account.move.read"))
+                return false
+            }
             return true
         }
-        let drafts = invoiceIDs.filter { byID[$0]?["state"]?.stringValue == "draft" }
+        let drafts = invoiceIDs.filter { id in
+            byID[id]?["state"]?.stringValue == "draft" && !Self.postedOnlyByItsOwnCommand(byID[id])
+        }
         if !drafts.isEmpty { _ = try await client.call(model: "account.move", method: "action_post", ids: drafts, logger: logger) }
         var values: [[String: JSONValue]] = []
         var reversing: [Int] = []
@@ -216,7 +230,7 @@ extension OdooTarget {
                 let lineIDs = move["invoice_line_ids"]?.arrayValue?.compactMap(\.intValue), let first = lineIDs.first
             {
                 var commands: [JSONValue] = [
-                    [1, .int(first), ["quantity": 1, "price_unit": .double(amount.majorUnits), "tax_ids": [[6, 0, []]]]]
+                    [1, .int(first), ["quantity": 1, "price_unit": .double(amount.majorUnits), "discount": 0, "tax_ids": [[6, 0, []]]]]
                 ]
                 commands += lineIDs.dropFirst().map { [2, .int($0), 0] }
                 do {
@@ -261,7 +275,8 @@ extension OdooTarget {
         let adjusted = items.filter { $0.refund.kind == .adjustment }.map(\.invoiceID)
         let ids = Array(Set(items.map { $0.creditNoteID! } + adjusted)).sorted()
         let moves = try await client.read(
-            model: "account.move", ids: ids, fields: ["payment_state", "state", "amount_residual", "currency_id"], logger: logger)
+            model: "account.move", ids: ids, fields: ["payment_state", "state", "amount_total", "amount_residual", "currency_id"],
+            logger: logger)
         var byID: [Int64: [String: JSONValue]] = [:]
         for move in moves { if let id = move["id"]?.intValue { byID[id] = move } }
         let unentered = try await client.paymentsWithoutEntry(moves.filter { adjusted.contains($0["id"]?.intValue ?? 0) }, logger: logger)
@@ -320,10 +335,19 @@ extension OdooTarget {
                 }
             }, failed: failed, logger: logger)
         for item in alone {
+            guard let payout = Self.payout(of: item.refund.amount, note: byID[item.creditNoteID!]) else {
+                failed(
+                    item,
+                    OdooError(
+                        kind: .validation,
+                        message: "credit note for refund \(item.refund.ref) totals \(byID[item.creditNoteID!]?["amount_total"] ?? .null), "
+                            + "less than the \(item.refund.amount) paid back: correct it in Odoo (its lines), then replay",
+                        operation: "account.move.read"))
+                continue
+            }
             do {
                 _ = try await registerThroughWizard(
-                    moveID: item.creditNoteID!, amount: Self.payout(of: item.refund.amount, note: byID[item.creditNoteID!]),
-                    date: item.refund.createdAt, memo: item.key,
+                    moveID: item.creditNoteID!, amount: payout, date: item.refund.createdAt, memo: item.key,
                     logger: item.logger(logger))
             } catch {
                 failed(item, error)
@@ -331,13 +355,19 @@ extension OdooTarget {
         }
     }
 
-    /// What is paid back on a credit note (read with `amount_residual` and `currency_id`) for a refund of `amount`: the
-    /// refund, or what is left open of the note when that is less (a note an earlier Weft applied in part to
-    /// its open invoice): a redelivery never pays out more than the note still owes.
-    static func payout(of amount: Money, note: [String: JSONValue]?) -> Money {
-        guard let note, let residual = note["amount_residual"]?.doubleValue, residual >= OdooMoves.epsilon,
-            note["currency_id"]?.arrayValue?.last?.stringValue == amount.currency.rawValue
-        else { return amount }
+    /// What is paid back on a credit note (read with `amount_total`, `amount_residual` and `currency_id`) for a refund
+    /// of `amount`: the refund, or what is left open of the note when that is less because part of it was reconciled
+    /// (a note an earlier Weft applied in part to its open invoice): a redelivery never pays out more than the note
+    /// still owes. `nil` when the note itself totals less than the refund: paying out its residual would book less
+    /// money back than went back, so that is refused instead.
+    static func payout(of amount: Money, note: [String: JSONValue]?) -> Money? {
+        guard let note, note["currency_id"]?.arrayValue?.last?.stringValue == amount.currency.rawValue else { return amount }
+        if let total = note["amount_total"]?.doubleValue,
+            Money.fromMajorUnits(total, currency: amount.currency).amountMinor < amount.amountMinor
+        {
+            return nil
+        }
+        guard let residual = note["amount_residual"]?.doubleValue, residual >= OdooMoves.epsilon else { return amount }
         let open = Money.fromMajorUnits(residual, currency: amount.currency)
         return open.amountMinor < amount.amountMinor ? open : amount
     }

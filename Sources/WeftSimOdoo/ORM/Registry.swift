@@ -348,7 +348,7 @@ enum Registry {
             [
                 many2one("move_id", "account.move", "Journal Entry", required: true), char("name", "Label"),
                 many2one("product_id", "product.product", "Product"), float("quantity", "Quantity", default: 1.0),
-                // Odoo 18 and 19.0: `fields.Float(digits='Product Price')`, so a unit price is stored rounded to that
+                // Odoo 16 to 19.0: `fields.Float(digits='Product Price')`, so a unit price is stored rounded to that
                 // precision (2 by default), whatever its currency's decimals.
                 float("price_unit", "Unit Price", digits: "Product Price"),
                 float("discount", "Discount (%)", default: 0.0, digits: "Discount"),
