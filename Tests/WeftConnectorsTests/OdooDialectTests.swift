@@ -45,6 +45,21 @@ struct OdooDialectTests {
         }
     }
 
+    /// Odoo Online upgrades a database in place under a running Weft: a name the database no longer has makes Weft read
+    /// its version and fields again, so the next command speaks the new release's names.
+    @Test func aNameTheDatabaseNoLongerHasMakesWeftAskAgain() async throws {
+        try await Support.withOdoo(version: 19, onlineRelease: "saas~18.3") { _, client in
+            #expect(try await client.saleLineTaxField(logger: Support.logger) == "tax_ids")
+            #expect(client.cache.fields(of: "sale.order.line") != nil && client.cache.version != nil)
+            let partner = try await Support.company(client, "Upgraded")
+            await #expect(throws: OdooError.self) {
+                try await client.write(model: "res.partner", ids: [partner], values: ["tax_id": 1], logger: Support.logger)
+            }
+            #expect(client.cache.fields(of: "sale.order.line") == nil && client.cache.version == nil)
+            #expect(try await client.saleLineTaxField(logger: Support.logger) == "tax_ids")
+        }
+    }
+
     @Test func anOnlineReleaseWithItsOwnMajorsNamesKeepsThem() async throws {
         try await Support.withOdoo(transport: .jsonrpc, version: 18, onlineRelease: "saas~18.1") { simulator, client in
             let version = try await client.serverVersion(logger: Support.logger)

@@ -37,8 +37,20 @@ public struct OdooClient: Sendable {
         model: String, method: String, ids: [Int64]? = nil, params: [String: JSONValue] = [:],
         context: [String: JSONValue]? = nil, logger: Logger
     ) async throws(OdooError) -> JSONValue {
-        try await transport.execute(
-            OdooCall(model: model, method: method, ids: ids, params: params, context: context), logger: logger)
+        do {
+            return try await transport.execute(
+                OdooCall(model: model, method: method, ids: ids, params: params, context: context), logger: logger)
+        } catch {
+            // A database upgraded in place (Odoo Online moves saas~18.3 to 18.4, then 19.0, under a running Weft)
+            // answers the names it no longer has so: what was read of its version and fields is read again.
+            if Self.suggestsUpgrade(error) { cache.forgetSchema() }
+            throw error
+        }
+    }
+
+    /// Whether `error` is Odoo refusing a name it does not have (a field, a keyword argument).
+    static func suggestsUpgrade(_ error: OdooError) -> Bool {
+        error.message.contains("Invalid field") || error.message.contains("unexpected keyword argument")
     }
 
     /// The server version, asked once (`/web/version` for JSON-2, `common.version` otherwise) and cached.
@@ -166,5 +178,13 @@ final class OdooLookupCache: Sendable {
     func flag(_ key: String) -> Bool? { state.withLock { $0.flags[key] } }
     func storeFlag(_ value: Bool, for key: String) { state.withLock { $0.flags[key] = value } }
     func fields(of model: String) -> [String: JSONValue]? { state.withLock { $0.fields[model] } }
+    /// Forgets what depends on the server's release (its version, fields, `name_search`'s parameter); record ids stay.
+    func forgetSchema() {
+        state.withLock { state in
+            state.version = nil
+            state.fields = [:]
+            state.flags["name_search.domain"] = nil
+        }
+    }
     func storeFields(_ fields: [String: JSONValue], of model: String) { state.withLock { $0.fields[model] = fields } }
 }
