@@ -287,6 +287,21 @@ private typealias S = ChargebeeTestSupport
         let exclusive = try invoice("tax_exclusive", total: 14000, tax: 2000)
         #expect(exclusive.lines?.map(\.amountMinor) == [12000])
         #expect(exclusive.lines?.first?.unitAmountMinor == 6000)
+        #expect(exclusive.lines?.first?.discountMinor == nil)
+
+        // A coupon's share is named, for the ledger's discount column.
+        let discountedPayload = Data(
+            #"""
+            {"id":"ev_2","occurred_at":1700000000,"event_type":"invoice_generated","content":{"invoice":{
+             "id":"inv_2","customer_id":"c1","status":"payment_due","currency_code":"EUR","price_type":"tax_exclusive",
+             "sub_total":9600,"tax":0,"total":9600,"amount_due":9600,"amount_paid":0,
+             "line_items":[{"description":"Pro","entity_type":"plan_item_price","entity_id":"pro-EUR","quantity":2,
+               "unit_amount":6000,"amount":12000,"discount_amount":2400,"tax_amount":0}]}}}
+            """#.utf8)
+        var discounted = Aggregate()
+        S.apply([try decoder.decode(payload: discountedPayload, type: "invoice_generated", entityKey: key)], to: &discounted)
+        let line = try #require(discounted.record(S.ref(.invoice, "inv_2"))?.decode(Invoice.self)?.lines?.first)
+        #expect(line.amountMinor == 9600 && line.unitAmountMinor == 6000 && line.discountMinor == 2400)
 
         let rounded = try invoice("tax_exclusive", total: 14001, tax: 2000)
         #expect(rounded.lines?.map(\.amountMinor) == [12000, 1])

@@ -191,6 +191,59 @@ struct OdooRefundTests {
         }
     }
 
+    /// A credit note already paid back for less than its refund now says (an earlier Weft kept a discount when it
+    /// trimmed a partial refund): refused with what to fix, not taken as done.
+    @Test func aNotePaidBackForLessThanItsRefundIsRefusedNotTakenAsDone() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            _ = try await Self.paidInvoices(["in_1"], partner: a, target: target)
+            let short = await target.deliver([Self.command("re_1", invoice: "in_1", cents: 800, number: 1)], logger: Support.logger)
+            #expect(Self.creditNoteIDs(short).allSatisfy { $0 != nil }, "\(short)")
+            let outcome = await target.deliver([Self.command("re_1", invoice: "in_1", cents: 1000, number: 2)], logger: Support.logger)
+            guard case .reject(let failure) = outcome.first else {
+                Issue.record("expected a rejection, got \(outcome)")
+                return
+            }
+            #expect(failure.message.contains("less than the 10.00 USD paid back"), "\(failure.message)")
+            #expect(simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }.count == 1)
+        }
+    }
+
+    /// A partial refund in a currency of three decimals: Odoo rounds the trimmed unit price, so the credit note is read
+    /// back and kept a draft with the fix when it would credit another amount.
+    @Test func aPartialRefundOdooWouldRoundStaysADraftWithTheFix() async throws {
+        try await Support.withOdoo { simulator, client in
+            try await client.write(
+                model: "res.currency", ids: [3], values: ["active": true], context: OdooClient.inactiveToo, logger: Support.logger)
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            let invoice = try await client.create(
+                model: "account.move",
+                values: [
+                    [
+                        "move_type": "out_invoice", "partner_id": .int(a), "currency_id": 3,
+                        "ref": .string(Payments.invoiceRef("in_1").xmlidName),
+                        "invoice_line_ids": [[0, 0, ["name": "Seat", "quantity": 1, "price_unit": 10.0, "tax_ids": [[6, 0, []]]]]],
+                    ]
+                ], logger: Support.logger)[0]
+            _ = try await client.call(model: "account.move", method: "action_post", ids: [invoice], logger: Support.logger)
+            var command = Self.command("re_1", invoice: "in_1", cents: 1234, number: 1)
+            if case .createRefund(var refund) = command.payload {
+                refund.amount = Money(amountMinor: 1234, currency: CurrencyCode(rawValue: "KWD")!)
+                command.payload = .createRefund(refund)
+            }
+            let outcome = await target.deliver([command], logger: Support.logger)
+            guard case .reject(let failure) = outcome.first else {
+                Issue.record("expected a rejection, got \(outcome)")
+                return
+            }
+            #expect(failure.message.contains("Product Price"), "\(failure.message)")
+            #expect(Self.creditNotes(simulator).map { $0["state"] } == ["draft"])
+            #expect(simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }.isEmpty)
+        }
+    }
+
     /// A credit note that totals less than the money paid back (edited in Odoo) is refused with what to fix, not paid
     /// out short.
     @Test func aCreditNoteTotallingLessThanTheRefundIsNotPaidOutShort() {

@@ -97,7 +97,7 @@ extension OdooTarget {
             case "draft"? where Self.postedOnlyByItsOwnCommand(invoice):
                 outcomes[item.index] = Self.dependencyMissing(
                     "invoice \(item.invoiceRef) is a draft in Odoo, and in a currency Odoo may round: only its own command "
-                        + "posts it, once Odoo's total is the one billed")
+                        + "posts it, once Odoo's total is the one billed (replay the invoice's command)")
                 continue
             case "draft"?:
                 do {

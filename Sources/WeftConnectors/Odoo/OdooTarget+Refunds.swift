@@ -142,7 +142,8 @@ extension OdooTarget {
                     OdooError(
                         kind: .unavailable,
                         message: "invoice \(items[position].refund.invoiceRef.map(String.init(describing:)) ?? "") is a draft in "
-                            + "Odoo, in a currency Odoo may round: only its own command posts it, once Odoo's total is the one billed",
+                            + "Odoo, in a currency Odoo may round: only its own command posts it, once Odoo's total is the one billed "
+                            + "(replay the invoice's command)",
                         operation: "account.move.read"))
                 return false
             }
@@ -243,6 +244,34 @@ extension OdooTarget {
             }
             toPost.append(id)
         }
+        // A currency of three decimals: Odoo rounds the unit price to its "Product Price" accuracy, so what it made of
+        // each draft is read back, and one that credits another amount stays a draft (as an invoice would).
+        let finerThanCents = items.filter {
+            !$0.failed && $0.refund.amount.currency.minorUnitDigits > 2 && $0.creditNoteID.map(toPost.contains) == true
+        }
+        if !finerThanCents.isEmpty {
+            let totals = try await client.read(
+                model: "account.move", ids: Array(Set(finerThanCents.compactMap(\.creditNoteID))).sorted(), fields: ["amount_total"],
+                logger: logger)
+            for position in items.indices where finerThanCents.contains(where: { $0.index == items[position].index }) {
+                let id = items[position].creditNoteID!
+                let amount = items[position].refund.amount
+                guard let total = totals.first(where: { $0["id"]?.intValue == id })?["amount_total"]?.doubleValue,
+                    Money.fromMajorUnits(total, currency: amount.currency) != amount
+                else { continue }
+                toPost.removeAll { $0 == id }
+                items[position].failed = true
+                failed(
+                    items[position],
+                    OdooError(
+                        kind: .validation,
+                        message: "Odoo computed \(Money.fromMajorUnits(total, currency: amount.currency)) for the credit note of "
+                            + "refund \(items[position].refund.ref), not the \(amount) paid back: it rounds unit prices to its "
+                            + "\"Product Price\" decimal accuracy. Raise it to \(amount.currency.minorUnitDigits) digits (Settings > "
+                            + "Technical > Decimal Accuracy), then replay: the draft is kept, unposted, and trimmed again.",
+                        operation: "account.move.read"))
+            }
+        }
         guard !toPost.isEmpty else { return }
         do {
             _ = try await client.call(model: "account.move", method: "action_post", ids: toPost, logger: logger)
@@ -286,7 +315,14 @@ extension OdooTarget {
             let creditNoteID = item.creditNoteID!
             let creditNote = byID[creditNoteID]
             guard creditNote?["state"]?.stringValue == "posted", settled.insert(creditNoteID).inserted else { continue }
-            if let state = creditNote?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) { continue }
+            if let state = creditNote?["payment_state"]?.stringValue, ["paid", "in_payment", "reversed"].contains(state) {
+                // Settled; but a note paid back for less than the refund (an earlier Weft kept the invoice's discount
+                // when it trimmed a partial refund) is said, not taken as done.
+                if item.refund.kind == nil || item.refund.kind == .refund, Self.payout(of: item.refund.amount, note: creditNote) == nil {
+                    failed(item, Self.shortNote(item, creditNote))
+                }
+                continue
+            }
             switch item.refund.kind {
             case .adjustment:
                 let invoice = byID[item.invoiceID] ?? [:]
@@ -336,13 +372,7 @@ extension OdooTarget {
             }, failed: failed, logger: logger)
         for item in alone {
             guard let payout = Self.payout(of: item.refund.amount, note: byID[item.creditNoteID!]) else {
-                failed(
-                    item,
-                    OdooError(
-                        kind: .validation,
-                        message: "credit note for refund \(item.refund.ref) totals \(byID[item.creditNoteID!]?["amount_total"] ?? .null), "
-                            + "less than the \(item.refund.amount) paid back: correct it in Odoo (its lines), then replay",
-                        operation: "account.move.read"))
+                failed(item, Self.shortNote(item, byID[item.creditNoteID!]))
                 continue
             }
             do {
@@ -353,6 +383,17 @@ extension OdooTarget {
                 failed(item, error)
             }
         }
+    }
+
+    /// The refusal of a credit note that credits less than its refund paid back.
+    static func shortNote(_ item: RefundItem, _ note: [String: JSONValue]?) -> OdooError {
+        let total = note?["amount_total"]?.doubleValue.map { Money.fromMajorUnits($0, currency: item.refund.amount.currency) }
+        return OdooError(
+            kind: .validation,
+            message: "the credit note of refund \(item.refund.ref) credits \(total.map(String.init(describing:)) ?? "less"), "
+                + "less than the \(item.refund.amount) paid back: reset it to draft and correct its lines (or raise the \"Product "
+                + "Price\" decimal accuracy if Odoo rounded them), then replay",
+            operation: "account.move.read")
     }
 
     /// What is paid back on a credit note (read with `amount_total`, `amount_residual` and `currency_id`) for a refund
