@@ -191,6 +191,37 @@ struct OdooRefundTests {
         }
     }
 
+    /// Chargebee refunds one credit note in several steps (its `amount_refunded` grows): a credit kept on the account,
+    /// then 40.00 of it paid back, then 70.00 in all. Odoo's credit note pays out 40.00, then the 30.00 more under a
+    /// memo of its own, and keeps the rest as credit; a redelivery pays nothing more.
+    @Test func aRefundThatGrowsIsPaidOutForWhatItGrewBy() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            _ = try await Self.paidInvoices(["in_1"], partner: a, target: target)
+            func outbound() -> [Double] {
+                simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }.compactMap {
+                    $0["amount"]?.doubleValue
+                }
+            }
+            let kept = await target.deliver(
+                [Self.command("cn_1", invoice: "in_1", cents: 10000, kind: .credit, number: 1)], logger: Support.logger)
+            let note = try #require(Self.creditNoteIDs(kept).first ?? nil, "\(kept)")
+            #expect(outbound().isEmpty)
+            let first = await target.deliver(
+                [Self.command("cn_1", invoice: "in_1", cents: 4000, kind: .refund, number: 2)], logger: Support.logger)
+            #expect(Self.creditNoteIDs(first) == [note], "\(first)")
+            #expect(outbound() == [40])
+            let grown = Self.command("cn_1", invoice: "in_1", cents: 7000, kind: .refund, number: 3)
+            let second = await target.deliver([grown], logger: Support.logger)
+            #expect(Self.creditNoteIDs(second) == [note], "\(second)")
+            #expect(outbound() == [40, 30])
+            #expect(Support.record(simulator, "account.move", note)["amount_residual"]?.doubleValue == 30)
+            _ = await target.deliver([grown], logger: Support.logger)
+            #expect(outbound() == [40, 30])
+        }
+    }
+
     /// A credit note already paid back for less than its refund now says (an earlier Weft kept a discount when it
     /// trimmed a partial refund): refused with what to fix, not taken as done.
     @Test func aNotePaidBackForLessThanItsRefundIsRefusedNotTakenAsDone() async throws {

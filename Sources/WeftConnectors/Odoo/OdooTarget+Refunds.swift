@@ -350,6 +350,7 @@ extension OdooTarget {
         let existing = try await paymentIDs(memos: paidBack.map(\.key), logger: logger)
         // Payouts of whole credit notes on one day share one wizard (one outbound payment per credit note, as for
         // payments); a retry finds the credit note paid. Any other payout has a wizard of its own.
+        try await payOutGrowth(paidBack.filter { existing[$0.key] != nil }, notes: byID, failed: failed, logger: logger)
         var inFull: [String: [RefundItem]] = [:]
         var alone: [RefundItem] = []
         for item in paidBack where existing[item.key] == nil {
@@ -379,6 +380,47 @@ extension OdooTarget {
                 _ = try await registerThroughWizard(
                     moveID: item.creditNoteID!, amount: payout, date: item.refund.createdAt, memo: item.key,
                     logger: item.logger(logger))
+            } catch {
+                failed(item, error)
+            }
+        }
+    }
+
+    /// Refunds paid out before that have grown since (Chargebee refunds one credit note in several steps, its
+    /// `amount_refunded` growing): what was not paid out yet is, under a memo of its own (`<key>+<refund in minor
+    /// units>`), so a redelivery counts it and pays nothing more. A note without room for it is refused with the fix.
+    private func payOutGrowth(
+        _ items: [RefundItem], notes: [Int64: [String: JSONValue]], failed: (RefundItem, OdooError) -> Void, logger: Logger
+    ) async throws(OdooError) {
+        guard !items.isEmpty else { return }
+        let field = try await client.paymentMemoField(logger: logger)
+        let cancelled = try await client.paymentCancelledState(logger: logger)
+        let keys = Array(Set(items.map(\.key))).sorted()
+        let terms: [JSONValue] = keys.flatMap { key -> [JSONValue] in
+            [[.string(field), "=", .string(key)], [.string(field), "=like", .string(OdooClient.likeEscaped(key) + "+%")]]
+        }
+        let rows = try await client.searchRead(
+            model: "account.payment",
+            domain: .array([["payment_type", "=", "outbound"], ["state", "!=", .string(cancelled)]] + OdooClient.anyOf(terms)),
+            fields: [field, "amount", "currency_id"], order: "id", logger: logger)
+        for item in items {
+            let currency = item.refund.amount.currency
+            let paidOut = rows.reduce(Int64(0)) { total, row in
+                guard let memo = row[field]?.stringValue, memo == item.key || memo.hasPrefix(item.key + "+"),
+                    let amount = Self.heldAmount(row), amount.currency == currency
+                else { return total }
+                return total + amount.amountMinor
+            }
+            let rest = Money(amountMinor: item.refund.amount.amountMinor - paidOut, currency: currency)
+            guard rest.amountMinor > 0 else { continue }
+            guard Self.payout(of: rest, note: notes[item.creditNoteID!]) == rest else {
+                failed(item, Self.shortNote(item, notes[item.creditNoteID!]))
+                continue
+            }
+            do {
+                _ = try await registerThroughWizard(
+                    moveID: item.creditNoteID!, amount: rest, date: item.refund.createdAt,
+                    memo: "\(item.key)+\(item.refund.amount.amountMinor)", logger: item.logger(logger))
             } catch {
                 failed(item, error)
             }
