@@ -220,12 +220,20 @@ private typealias S = ChargebeeTestSupport
         #expect(pending.invoiceRef == S.ref(.invoice, firstInvoice))
         #expect(pending.amount == Money(amountMinor: 1000, currency: CurrencyCode(rawValue: "USD")!))
 
+        // 4.00 of it paid back: a refund of 4.00 whose credit note still credits 10.00, the rest kept as credits.
         clock.advance(60)
-        _ = simulator.post("/api/v2/credit_notes/\(noteID)/refund", [("refund_amount", "1000")])
+        _ = simulator.post("/api/v2/credit_notes/\(noteID)/refund", [("refund_amount", "400")])
+        let part = try S.aggregate(try await S.withServer(simulator) { try await S.events($0) })
+        let partial = try #require(part.record(S.ref(.refund, noteID))?.decode(Refund.self))
+        #expect(partial.kind == .refund && partial.amount.amountMinor == 400 && partial.creditedMinor == 1000)
+
+        clock.advance(60)
+        _ = simulator.post("/api/v2/credit_notes/\(noteID)/refund", [("refund_amount", "600")])
         let refunded = try S.aggregate(try await S.withServer(simulator) { try await S.events($0) })
         let refund = try #require(refunded.record(S.ref(.refund, noteID))?.decode(Refund.self))
         #expect(refund.status == "succeeded")
         #expect(refund.amount.amountMinor == 1000)
+        #expect(refund.creditedMinor == nil)
         #expect(refund.invoiceRef == S.ref(.invoice, firstInvoice))
     }
 

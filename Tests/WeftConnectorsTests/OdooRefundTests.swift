@@ -222,6 +222,27 @@ struct OdooRefundTests {
         }
     }
 
+    /// A credit note refunded in part when Weft first sees it credits its whole total; the money paid back is paid out,
+    /// the rest stays the customer's credit.
+    @Test func aNoteRefundedInPartCreditsItsWholeTotal() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            _ = try await Self.paidInvoices(["in_1"], partner: a, target: target)
+            var command = Self.command("cn_1", invoice: "in_1", cents: 4000, kind: .refund, number: 1)
+            if case .createRefund(var refund) = command.payload {
+                refund.creditedMinor = 10000
+                command.payload = .createRefund(refund)
+            }
+            let outcome = await target.deliver([command], logger: Support.logger)
+            let note = try #require(Self.creditNoteIDs(outcome).first ?? nil, "\(outcome)")
+            #expect(Support.record(simulator, "account.move", note)["amount_total"]?.doubleValue == 100)
+            #expect(Support.record(simulator, "account.move", note)["amount_residual"]?.doubleValue == 60)
+            let payouts = simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }
+            #expect(payouts.compactMap { $0["amount"]?.doubleValue } == [40])
+        }
+    }
+
     /// A credit note already paid back for less than its refund now says (an earlier Weft kept a discount when it
     /// trimmed a partial refund): refused with what to fix, not taken as done.
     @Test func aNotePaidBackForLessThanItsRefundIsRefusedNotTakenAsDone() async throws {

@@ -206,7 +206,8 @@ extension ChargebeeEventDecoder {
     /// - `adjustment` (reduces what an unpaid invoice asks for; Chargebee issues them only for invoices not yet paid):
     ///   `succeeded`, kind `adjustment`, for its total — a target applies it to the open invoice as soon as it has it,
     ///   and never pays it back (an invoice adjusted to zero is `paid` in Chargebee with no payment at all);
-    /// - `refundable` once money went back (`amount_refunded` > 0): `succeeded`, for the amount refunded;
+    /// - `refundable` once money went back (`amount_refunded` > 0): `succeeded`, for the amount refunded, crediting its
+    ///   total (`creditedMinor`) when that is more: the rest stays the customer's credits;
     /// - `refundable` held as the customer's credits (a plan change's proration credit): `succeeded`, kind `credit`,
     ///   for its total — a credit note in the books, money back to no one; later invoices use it up
     ///   (`Invoice.appliedCreditRefs`);
@@ -237,6 +238,9 @@ extension ChargebeeEventDecoder {
         ]
         if let invoiceID = note.reference_invoice_id { fields["invoiceRef"] = values.ref(.invoice, invoiceID) }
         if let money = V.money(amount, V.currency(note.currency_code)) { fields["amount"] = money }
+        // Refunded in part: the note still credits its whole total, the rest kept as the customer's credits.
+        let total = note.total ?? 0
+        fields["creditedMinor"] = kind == .refund && note.status != "voided" && total > refunded ? .int(total) : .null
         return CanonicalChange(
             ref: values.externalRef(.refund, note.id), fields: fields,
             version: Self.version(note.resource_version, fallback: fallback))

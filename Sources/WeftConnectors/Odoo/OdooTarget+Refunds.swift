@@ -226,7 +226,7 @@ extension OdooTarget {
         var toPost: [Int64] = []
         for position in items.indices where !items[position].failed {
             guard let id = items[position].creditNoteID, let move = drafts[id], !toPost.contains(id) else { continue }
-            let amount = items[position].refund.amount
+            let amount = items[position].refund.credited
             if let total = move["amount_total"]?.doubleValue, abs(total - amount.majorUnits) > OdooMoves.epsilon,
                 let lineIDs = move["invoice_line_ids"]?.arrayValue?.compactMap(\.intValue), let first = lineIDs.first
             {
@@ -255,7 +255,7 @@ extension OdooTarget {
                 logger: logger)
             for position in items.indices where finerThanCents.contains(where: { $0.index == items[position].index }) {
                 let id = items[position].creditNoteID!
-                let amount = items[position].refund.amount
+                let amount = items[position].refund.credited
                 guard let total = totals.first(where: { $0["id"]?.intValue == id })?["amount_total"]?.doubleValue,
                     Money.fromMajorUnits(total, currency: amount.currency) != amount
                 else { continue }

@@ -326,6 +326,15 @@ public struct Refund: Hashable, Sendable, Codable {
     /// Money paid back (`nil`, the default), a credit kept on the customer's account for later invoices, a lowering of
     /// what an unpaid invoice asks for, or a credit settled outside the source.
     public var kind: RefundKind?
+    /// What the source's credit note credits in all, in `amount`'s currency, when that is more than the money paid back
+    /// (`amount`): the rest stays the customer's credit (a Chargebee refundable credit note refunded in part). `nil`:
+    /// the credit is `amount`.
+    public var creditedMinor: Int64?
+
+    /// What the credit note credits: `creditedMinor`, else `amount`.
+    public var credited: Money {
+        creditedMinor.map { Money(amountMinor: max($0, amount.amountMinor), currency: amount.currency) } ?? amount
+    }
 
     public init(
         ref: ExternalRef, customerRef: ExternalRef, invoiceRef: ExternalRef?, chargeID: String?, amount: Money,
