@@ -206,4 +206,15 @@ struct StripeEventsFeedTests {
         let configuration = StripeEventsFeed.Configuration(secretKey: Self.key, apiVersion: "2023-08-16")
         #expect(!configuration.description.contains(Self.key))
     }
+
+    /// Only an invoice event whose text says `"has_more": true` is read again; everything else costs a byte scan.
+    @Test func onlyAnInvoiceWithLinesLeftOutIsCompleted() {
+        let pretty = Data(#"{"type": "invoice.finalized", "data": {"object": {"lines": {"data": [], "has_more": true}}}}"#.utf8)
+        let compact = Data(#"{"data":{"object":{"lines":{"data":[],"has_more":true}}}}"#.utf8)
+        let complete = Data(#"{"data":{"object":{"lines":{"data":[],"has_more": false}}}}"#.utf8)
+        #expect(StripeEventsFeed.mayLackInvoiceLines(type: "invoice.finalized", payload: pretty))
+        #expect(StripeEventsFeed.mayLackInvoiceLines(type: "invoice.paid", payload: compact))
+        #expect(!StripeEventsFeed.mayLackInvoiceLines(type: "invoice.paid", payload: complete))
+        #expect(!StripeEventsFeed.mayLackInvoiceLines(type: "customer.updated", payload: compact))
+    }
 }

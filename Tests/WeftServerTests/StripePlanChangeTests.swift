@@ -98,8 +98,11 @@ struct StripePlanChangeTests {
         let secret = try #require(endpoint["secret"]?.stringValue)
         let router = Router()
         stripe.addRoutes(to: router)
-        try await SimulatorServer.withRunning(router: router, logger: logger) { _ in
-            try await TestNode.with(entitlements: rules, extraEnvironment: ["SECRET": secret]) { node in
+        try await SimulatorServer.withRunning(router: router, logger: logger) { port in
+            try await TestNode.with(
+                entitlements: rules, stripeAPIURL: "http://127.0.0.1:\(port)",
+                extraEnvironment: ["SECRET": secret, "STRIPE_KEY": apiKey]
+            ) { node in
                 _ = stripe.call("POST", "/v1/webhook_endpoints/\(endpointID)", parameters: [("url", "\(node.weftURL)/hooks/stripe")])
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     tasks.addTask { try await stripe.runDelivery() }

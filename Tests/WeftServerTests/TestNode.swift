@@ -38,7 +38,7 @@ struct TestNode: Sendable {
         retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(500), maxAttempts: 200),
         breakerThreshold: Int = 3, breakerOpenFor: Duration = .milliseconds(200), store: (@Sendable (String) throws -> any Store)? = nil,
         api: OdooAPI = .json2, entitlements: EntitlementRules = .init(), stripeCatchUpURL: String? = nil,
-        stripeCatchUpInterval: Duration = .seconds(3600),
+        stripeCatchUpInterval: Duration = .seconds(3600), stripeAPIURL: String? = nil,
         extraSystems: [SystemName: SystemConfiguration] = [:], extraFlows: [Flow] = [],
         extraEnvironment: [String: String] = [:], odooStatusInterval: Duration = .seconds(60),
         ownership: OwnershipRules = .init(), odooIdentity: [String]? = nil, odooAccounting: Bool = false,
@@ -64,7 +64,7 @@ struct TestNode: Sendable {
             configuration.systems = [
                 "stripe": .stripe(
                     StripeSystemConfiguration(
-                        baseURL: stripeCatchUpURL ?? "https://api.stripe.com", apiKey: .environment("STRIPE_KEY"),
+                        baseURL: stripeCatchUpURL ?? stripeAPIURL ?? "https://api.stripe.com", apiKey: .environment("STRIPE_KEY"),
                         webhookSecrets: [.environment("SECRET")], catchUpInterval: stripeCatchUpURL == nil ? nil : stripeCatchUpInterval)),
                 "odoo": .odoo(
                     OdooSystemConfiguration(

@@ -91,11 +91,21 @@ public struct StripeEventsFeed: Sendable {
     public func page(
         createdAtOrAfter: Date, startingAfter: SourceEventID?, limit: Int
     ) async throws(StripeAPIError) -> Page {
+        let created = Int64(createdAtOrAfter.timeIntervalSince1970.rounded(.down))
+        var path = "/v1/events?limit=\(min(max(limit, 1), 100))&created%5Bgte%5D=\(created)"
+        if let startingAfter { path += "&starting_after=\(FormEncoding.escape(startingAfter.rawValue))" }
+        let page = try Self.parsePage(try await get(path), system: system)
+        logger.debug(
+            "fetched Stripe events page",
+            metadata: ["weft.system": "\(system)", "weft.stripe.events": "\(page.events.count)", "weft.stripe.has_more": "\(page.hasMore)"]
+        )
+        return page
+    }
+
+    /// `GET` of `path` (with its query) on the API: the body of a 2xx answer.
+    func get(_ path: String) async throws(StripeAPIError) -> [UInt8] {
         var url = configuration.baseURL
         while url.hasSuffix("/") { url.removeLast() }
-        let created = Int64(createdAtOrAfter.timeIntervalSince1970.rounded(.down))
-        url += "/v1/events?limit=\(min(max(limit, 1), 100))&created%5Bgte%5D=\(created)"
-        if let startingAfter { url += "&starting_after=\(FormEncoding.escape(startingAfter.rawValue))" }
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(configuration.secretKey)")
         headers.add(name: "Accept", value: "application/json")
@@ -103,7 +113,7 @@ public struct StripeEventsFeed: Sendable {
         let response: OutboundHTTPResponse
         do {
             response = try await http.send(
-                OutboundHTTPRequest(method: .GET, url: url, headers: headers, timeout: configuration.requestTimeout),
+                OutboundHTTPRequest(method: .GET, url: url + path, headers: headers, timeout: configuration.requestTimeout),
                 logger: logger
             )
         } catch {
@@ -112,12 +122,7 @@ public struct StripeEventsFeed: Sendable {
             throw StripeAPIError(code: .permanent, detail: error.description)
         }
         guard HTTPStatusClass(status: response.status) == .success else { throw Self.classify(response) }
-        let page = try Self.parsePage(response.body, system: system)
-        logger.debug(
-            "fetched Stripe events page",
-            metadata: ["weft.system": "\(system)", "weft.stripe.events": "\(page.events.count)", "weft.stripe.has_more": "\(page.hasMore)"]
-        )
-        return page
+        return response.body
     }
 
     /// `events` as read from the list, oldest first. Stripe lists newest first, so within one second the list's

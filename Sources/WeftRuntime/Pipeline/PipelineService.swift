@@ -19,6 +19,8 @@ public struct PipelineService: Service {
     let logger: Logger
     let cache: AggregateCache
     let onCommitted: (@Sendable ([(key: EntityKey, aggregate: StoredAggregate)]) -> Void)?
+    /// Per source system, what completes its events before decoding (`EventEnricher`).
+    let enrichers: [SystemName: any EventEnricher]
 
     /// - Parameters:
     ///   - events: rung when events are stored (wakes idle workers).
@@ -26,11 +28,14 @@ public struct PipelineService: Service {
     ///   - cache: decoded aggregates this node committed last (checked against the stored version before use).
     ///   - onCommitted: told the aggregates this node has just committed, with their new versions (what derives from
     ///     them, such as the entitlement lookup's cache, can be derived again at once).
+    ///   - enrichers: per source system, what completes its events from its API before they are decoded.
     public init(
         store: any Store, processor: PipelineProcessor, configuration: PipelineConfiguration, events: Doorbell,
         commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache = AggregateCache(capacity: 1024),
+        enrichers: [SystemName: any EventEnricher] = [:],
         onCommitted: (@Sendable ([(key: EntityKey, aggregate: StoredAggregate)]) -> Void)? = nil
     ) {
+        self.enrichers = enrichers
         self.cache = cache
         self.onCommitted = onCommitted
         self.store = store
@@ -78,10 +83,18 @@ public struct PipelineService: Service {
     /// Claims and processes one batch. Returns how many events it processed.
     @discardableResult
     public func runOnce(owner: String) async throws -> Int {
-        let claimed = try await store.claimEvents(
+        var claimed = try await store.claimEvents(
             limit: configuration.batchSize, perEntity: configuration.eventsPerEntity, owner: owner,
             lease: configuration.lease, now: Date())
         guard !claimed.isEmpty else { return 0 }
+        if !enrichers.isEmpty {
+            for index in claimed.indices {
+                guard let enricher = enrichers[claimed[index].system], enricher.mayNeed(claimed[index]) else { continue }
+                var eventLogger = logger
+                eventLogger[metadataKey: "weft.trace_id"] = "\(claimed[index].traceID)"
+                if let payload = await enricher.completed(claimed[index], logger: eventLogger) { claimed[index].payload = payload }
+            }
+        }
         let keys = Array(Set(claimed.map(\.entityKey)))
         let cached = cache.entries(for: keys)
         let load = try await store.loadAggregates(keys, known: cached.mapValues(\.version))

@@ -65,6 +65,7 @@ public struct WeftNode: Sendable {
         self.commands = commands
 
         var decoders: [SystemName: any EventDecoder] = [:]
+        var enrichers: [SystemName: any EventEnricher] = [:]
         var ingresses: [any WebhookRoutes] = []
         var catchUps: [CatchUpService] = []
         var dispatchers: [SystemName: DispatcherService] = [:]
@@ -80,20 +81,29 @@ public struct WeftNode: Sendable {
                     StripeWebhookIngress(
                         system: name, verifier: StripeWebhookVerifier(secrets: secrets, tolerance: stripe.signatureTolerance),
                         store: store, maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
-                if let interval = stripe.catchUpInterval, let apiKey = stripe.apiKey {
-                    let feed = StripeFeedAdapter(
-                        feed: StripeEventsFeed(
+                if let apiKey = stripe.apiKey {
+                    // One gate for all of this node's reads from Stripe (catch-up, invoice lines).
+                    let gate = RateGate(limit: RateLimit(perSecond: 20, burst: 20))
+                    let key = try apiKey.resolve(environment: environment)
+                    let api = StripeEventsFeed(
+                        system: name, configuration: .init(secretKey: key, apiVersion: stripe.apiVersion, baseURL: stripe.baseURL),
+                        httpClient: httpClient, gate: gate, logger: systemLogger)
+                    // An invoice's lines are read while its event is being processed: short deadlines, so that a Stripe
+                    // that does not answer holds the pipeline seconds, not the event's lease.
+                    enrichers[name] = StripeInvoiceLinesEnricher(
+                        api: StripeEventsFeed(
                             system: name,
                             configuration: .init(
-                                secretKey: try apiKey.resolve(environment: environment), apiVersion: stripe.apiVersion,
-                                baseURL: stripe.baseURL),
-                            httpClient: httpClient, gate: RateGate(limit: RateLimit(perSecond: 20, burst: 20)),
-                            logger: systemLogger))
-                    catchUps.append(
-                        CatchUpService(
-                            system: name, feed: feed, store: store, interval: interval, overlap: stripe.catchUpOverlap,
-                            events: events, logger: systemLogger,
-                            onReached: { [entitlementCache] in entitlementCache.reached(name, at: $0) }, start: stripe.catchUpStart))
+                                secretKey: key, apiVersion: stripe.apiVersion, baseURL: stripe.baseURL, requestTimeout: .seconds(5)),
+                            httpClient: httpClient, gate: gate, logger: systemLogger))
+                    if let interval = stripe.catchUpInterval {
+                        catchUps.append(
+                            CatchUpService(
+                                system: name, feed: StripeFeedAdapter(feed: api), store: store, interval: interval,
+                                overlap: stripe.catchUpOverlap, events: events, logger: systemLogger,
+                                onReached: { [entitlementCache] in entitlementCache.reached(name, at: $0) },
+                                start: stripe.catchUpStart))
+                    }
                 }
             case .chargebee(let chargebee):
                 decoders[name] = ChargebeeDecoderAdapter(decoder: ChargebeeEventDecoder(system: name))
@@ -401,7 +411,7 @@ public struct WeftNode: Sendable {
         self.entitlementCache = entitlementCache
         self.pipeline = PipelineService(
             store: store, processor: processor, configuration: configuration.pipeline, events: events, commands: commands,
-            nodeID: nodeID, logger: logger,
+            nodeID: nodeID, logger: logger, enrichers: enrichers,
             onCommitted: {
                 [
                     billingSystems = Self.billingSystems(of: configuration), rules = configuration.entitlements,
@@ -667,6 +677,25 @@ struct StripeDecoderAdapter: EventDecoder {
 }
 
 /// Adapts the Stripe events API to the runtime's `EventFeed`.
+/// Completes a Stripe invoice event's lines from the API (`StripeEventsFeed.completingInvoiceLines(of:)`); when
+/// Stripe cannot be read now, the event is decoded as it came (its lines still add up to the invoice's total).
+struct StripeInvoiceLinesEnricher: EventEnricher {
+    let api: StripeEventsFeed
+
+    func mayNeed(_ event: InboxEvent) -> Bool { StripeEventsFeed.mayLackInvoiceLines(type: event.type, payload: event.payload) }
+
+    func completed(_ event: InboxEvent, logger: Logger) async -> Data? {
+        do {
+            return try await api.completingInvoiceLines(of: event.payload)
+        } catch {
+            logger.warning(
+                "could not read the invoice's other lines from Stripe; booking one line for them",
+                metadata: ["weft.error": "\(error)"])
+            return nil
+        }
+    }
+}
+
 struct StripeFeedAdapter: EventFeed {
     let feed: StripeEventsFeed
 
