@@ -89,6 +89,8 @@ public final class OdooSimulator: Sendable {
     let configuration: Configuration
     let flavour: Flavour
     let state: Mutex<Database>
+    /// The Online release reported now (`Configuration.onlineRelease` at first; `upgrade(toOnlineRelease:)` moves it).
+    let release: Mutex<String?>
     let callLog = Mutex<[Call]>([])
     let start = ContinuousClock.now
 
@@ -108,6 +110,13 @@ public final class OdooSimulator: Sendable {
         self.state = Mutex(db)
         self.faults = FaultInjector()
         self.requestLog = RequestLog()
+        self.release = Mutex(configuration.onlineRelease)
+    }
+
+    /// Reports another Online release from now on, as Odoo Online upgrades a database in place under its clients (the
+    /// models and names stay those of the simulator's version).
+    public func upgrade(toOnlineRelease release: String) {
+        self.release.withLock { $0 = release }
     }
 
     // MARK: - Inspection

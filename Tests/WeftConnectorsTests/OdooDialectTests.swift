@@ -55,8 +55,33 @@ struct OdooDialectTests {
             await #expect(throws: OdooError.self) {
                 try await client.write(model: "res.partner", ids: [partner], values: ["tax_id": 1], logger: Support.logger)
             }
-            #expect(client.cache.fields(of: "sale.order.line") == nil && client.cache.version == nil)
+            // The fields are forgotten; the version was read again at once, to see whether the release changed.
+            #expect(client.cache.fields(of: "sale.order.line") == nil)
             #expect(try await client.saleLineTaxField(logger: Support.logger) == "tax_ids")
+        }
+    }
+
+    /// A name refused because the database was upgraded under the call is a call to make again (transient); one
+    /// refused by the same release is Odoo's rejection, as before.
+    @Test func aNameRefusedAcrossAnUpgradeIsTriedAgainNotRejected() async throws {
+        try await Support.withOdoo(version: 19, onlineRelease: "saas~18.3") { simulator, client in
+            let partner = try await Support.company(client, "Upgraded")
+            _ = try await client.serverVersion(logger: Support.logger)
+            do {
+                try await client.write(model: "res.partner", ids: [partner], values: ["tax_id": 1], logger: Support.logger)
+                Issue.record("the write of an unknown field succeeded")
+            } catch let error as OdooError {
+                #expect(!error.isTransient, "\(error)")
+            }
+            simulator.upgrade(toOnlineRelease: "saas~18.4")
+            do {
+                try await client.write(model: "res.partner", ids: [partner], values: ["tax_id": 1], logger: Support.logger)
+                Issue.record("the write of an unknown field succeeded")
+            } catch let error as OdooError {
+                #expect(error.isTransient, "\(error)")
+                #expect(error.message.contains("upgraded from saas~18.3"), "\(error.message)")
+            }
+            #expect(try await client.serverVersion(logger: Support.logger).minor == 4)
         }
     }
 

@@ -42,8 +42,17 @@ public struct OdooClient: Sendable {
                 OdooCall(model: model, method: method, ids: ids, params: params, context: context), logger: logger)
         } catch {
             // A database upgraded in place (Odoo Online moves saas~18.3 to 18.4, then 19.0, under a running Weft)
-            // answers the names it no longer has so: what was read of its version and fields is read again.
-            if Self.suggestsUpgrade(error) { cache.forgetSchema() }
+            // answers the names it no longer has so: what was read of its version and fields is read again, and if the
+            // release did change, the call is one to make again in the new release's names (transient), not a
+            // rejection that would dead-letter every command caught in flight.
+            guard Self.suggestsUpgrade(error) else { throw error }
+            let before = cache.version
+            cache.forgetSchema()
+            if let before, let now = try? await serverVersion(logger: logger), now != before {
+                throw OdooError(
+                    kind: .unavailable, message: "Odoo was upgraded from \(before) to \(now) under this call (\(error.message))",
+                    operation: error.operation)
+            }
             throw error
         }
     }

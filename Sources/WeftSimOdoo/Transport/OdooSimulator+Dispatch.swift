@@ -38,7 +38,7 @@ extension OdooSimulator {
 
     var versionInfo: OdooValue {
         let major = Int64(flavour.major)
-        if let release = configuration.onlineRelease, release.hasPrefix("saas~") {
+        if let release = self.release.withLock({ $0 }), release.hasPrefix("saas~") {
             // `odoo/release.py` on the saas branches: `version_info = ('saas~18', 3, 0, FINAL, 0, 'e')`.
             let parts = release.dropFirst(5).split(separator: ".")
             let serie = "saas~\(parts.first ?? "")"

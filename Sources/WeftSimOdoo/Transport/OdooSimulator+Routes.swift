@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 public import Hummingbird
+import Synchronization
 import WeftCore
 import WeftSimKit
 import WeftXMLRPC
@@ -51,7 +52,7 @@ extension OdooSimulator {
             call.transport = "xmlrpc"
             response = xmlrpc(request, path: path, bytes: bytes, call: &call)
         } else if request.method == .get, flavour.is19 {
-            let version = configuration.onlineRelease.map { "\($0)+e" } ?? "19.0"
+            let version = release.withLock { $0 }.map { "\($0)+e" } ?? "19.0"
             let payload = OdooValue.object([("version_info", versionInfo["server_version_info"]!), ("version", .string(version))])
             response = Self.response(200, "application/json; charset=utf-8", payload.jsonText)
         } else {
