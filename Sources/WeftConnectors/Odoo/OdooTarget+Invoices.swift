@@ -96,10 +96,7 @@ extension OdooTarget {
     ) async throws(OdooError) -> [Int64: DeliveryFailure] {
         let finerThanCents = drafts.filter { ($0.invoice.currency?.minorUnitDigits ?? 2) > 2 }
         guard !finerThanCents.isEmpty else { return [:] }
-        let moves = try await client.read(
-            model: "account.move", ids: finerThanCents.map(\.id), fields: ["amount_total", "currency_id"], logger: logger)
-        var totals: [Int64: Double] = [:]
-        for move in moves { if let id = move["id"]?.intValue { totals[id] = move["amount_total"]?.doubleValue } }
+        let totals = try await amountTotals(of: finerThanCents.map(\.id), logger: logger)
         var refused: [Int64: DeliveryFailure] = [:]
         for (invoice, id) in finerThanCents {
             guard let currency = invoice.currency, let total = totals[id] else { continue }
@@ -124,6 +121,15 @@ extension OdooTarget {
             return false
         }
         return currency.minorUnitDigits > 2
+    }
+
+    /// `amount_total` of each of `ids` (`account.move`), as Odoo computed it: how a draft in a currency Odoo may round
+    /// is checked before posting.
+    func amountTotals(of ids: [Int64], logger: Logger) async throws(OdooError) -> [Int64: Double] {
+        let moves = try await client.read(model: "account.move", ids: Array(Set(ids)).sorted(), fields: ["amount_total"], logger: logger)
+        var totals: [Int64: Double] = [:]
+        for move in moves { if let id = move["id"]?.intValue { totals[id] = move["amount_total"]?.doubleValue } }
+        return totals
     }
 
     /// What Odoo makes of `lines` (as `invoiceLines` builds them), in major units, before its rounding of each line.

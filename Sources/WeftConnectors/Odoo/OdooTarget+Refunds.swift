@@ -246,19 +246,16 @@ extension OdooTarget {
         }
         // A currency of three decimals: Odoo rounds the unit price to its "Product Price" accuracy, so what it made of
         // each draft is read back, and one that credits another amount stays a draft (as an invoice would).
-        let finerThanCents = items.filter {
-            !$0.failed && $0.refund.amount.currency.minorUnitDigits > 2 && $0.creditNoteID.map(toPost.contains) == true
+        let finerThanCents = items.indices.filter {
+            !items[$0].failed && items[$0].refund.amount.currency.minorUnitDigits > 2
+                && items[$0].creditNoteID.map(toPost.contains) == true
         }
         if !finerThanCents.isEmpty {
-            let totals = try await client.read(
-                model: "account.move", ids: Array(Set(finerThanCents.compactMap(\.creditNoteID))).sorted(), fields: ["amount_total"],
-                logger: logger)
-            for position in items.indices where finerThanCents.contains(where: { $0.index == items[position].index }) {
+            let totals = try await amountTotals(of: finerThanCents.compactMap { items[$0].creditNoteID }, logger: logger)
+            for position in finerThanCents {
                 let id = items[position].creditNoteID!
                 let amount = items[position].refund.credited
-                guard let total = totals.first(where: { $0["id"]?.intValue == id })?["amount_total"]?.doubleValue,
-                    Money.fromMajorUnits(total, currency: amount.currency) != amount
-                else { continue }
+                guard let total = totals[id], Money.fromMajorUnits(total, currency: amount.currency) != amount else { continue }
                 toPost.removeAll { $0 == id }
                 items[position].failed = true
                 failed(
