@@ -243,6 +243,90 @@ struct OdooRefundTests {
         }
     }
 
+    /// An invoice of 115.00 paid 60.00 by card and the rest from the customer's credit, unnamed.
+    static func creditApplied(to invoice: String, residual: Int64, number: Int64) -> OutboxCommand {
+        let customer = ExternalRef(system: "stripe", kind: .customer, id: "cus_\(invoice)")
+        return OutboxCommand(
+            id: CommandID(number), target: "odoo", entityKey: EntityKey.of(customer), idempotencyKey: IdempotencyKey("credit-\(number)"),
+            payload: .applyCredit(
+                InvoiceCredit(
+                    invoiceRef: Payments.invoiceRef(invoice), customerRef: customer,
+                    amount: Money(amountMinor: residual - 6000, currency: .usd), creditRefs: [])),
+            traceID: TraceID("trace"), attempts: 0, createdAt: Payments.day)
+    }
+
+    /// Money paid back whose payout failed leaves its credit note open: that is not credit the customer can spend. The
+    /// customer's credit applied to a later invoice waits rather than take it, and the payout, once Odoo takes it,
+    /// pays back the whole refund.
+    @Test func moneyPaidBackIsNotSpentAsCreditBeforeItIsPaidOut() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            _ = try await Self.paidInvoices(["in_9"], partner: a, target: target)
+            func outbound() -> [Double] {
+                simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }.compactMap {
+                    $0["amount"]?.doubleValue
+                }
+            }
+            simulator.faults.set(FaultPlan(errorRate: 1, errorStatus: 503, pathPrefix: "/json/2/account.payment.register"))
+            let refund = Self.command("re_9", invoice: "in_9", cents: 8000, number: 1)
+            let failed = await target.deliver([refund], logger: Support.logger)
+            guard case .retry = failed.first else {
+                Issue.record("expected a retry, got \(failed)")
+                return
+            }
+            let note = try #require(Self.creditNotes(simulator).first?["id"]?.intValue)
+            #expect(Support.record(simulator, "account.move", note)["ref"]?.stringValue?.contains(OdooTarget.paidBackMark) == true)
+            #expect(Support.record(simulator, "account.move", note)["payment_state"] == "not_paid")
+            simulator.faults.clear()
+
+            let invoice = try await Payments.invoice(client, "in_1", partner: a)
+            let paid = await target.deliver([Payments.command("py_1", invoice: "in_1", cents: 6000, number: 2)], logger: Support.logger)
+            #expect(Payments.paymentIDs(paid).allSatisfy { $0 != nil }, "\(paid)")
+            let credit = Self.creditApplied(to: "in_1", residual: invoice.residual, number: 3)
+            let waiting = await target.deliver([credit], logger: Support.logger)
+            guard case .retry(let failure) = waiting.first, failure.kind == .dependencyMissing else {
+                Issue.record("expected the credit to wait, got \(waiting)")
+                return
+            }
+            #expect(Support.record(simulator, "account.move", note)["amount_residual"]?.doubleValue == 80)
+
+            let outcome = await target.deliver([refund], logger: Support.logger)
+            #expect(Self.creditNoteIDs(outcome) == [note], "\(outcome)")
+            #expect(outbound() == [80])
+            #expect(Support.record(simulator, "account.move", note)["payment_state"] == "paid")
+        }
+    }
+
+    /// What a note refunded in part keeps after its payout is the customer's credit, which a later invoice may spend.
+    @Test func whatANoteRefundedInPartKeepsIsSpentAfterItsPayout() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            _ = try await Self.paidInvoices(["in_9"], partner: a, target: target)
+            var command = Self.command("cn_9", invoice: "in_9", cents: 4000, kind: .refund, number: 1)
+            if case .createRefund(var refund) = command.payload {
+                refund.creditedMinor = 10000
+                command.payload = .createRefund(refund)
+            }
+            let note = try #require(Self.creditNoteIDs(await target.deliver([command], logger: Support.logger)).first ?? nil)
+            #expect(Support.record(simulator, "account.move", note)["payment_state"] == "partial")
+
+            let invoice = try await Payments.invoice(client, "in_1", partner: a)
+            let paid = await target.deliver([Payments.command("py_1", invoice: "in_1", cents: 6000, number: 2)], logger: Support.logger)
+            #expect(Payments.paymentIDs(paid).allSatisfy { $0 != nil }, "\(paid)")
+            let applied = await target.deliver(
+                [Self.creditApplied(to: "in_1", residual: invoice.residual, number: 3)], logger: Support.logger)
+            guard case .delivered(let record?, _) = applied.first, record.id == String(invoice.id) else {
+                Issue.record("expected the credit applied to the invoice, got \(applied)")
+                return
+            }
+            #expect(Support.record(simulator, "account.move", invoice.id)["amount_residual"]?.doubleValue == 0)
+            let left = 60 - Money(amountMinor: invoice.residual - 6000, currency: .usd).majorUnits
+            #expect(Support.record(simulator, "account.move", note)["amount_residual"]?.doubleValue == left)
+        }
+    }
+
     /// A credit note already paid back for less than its refund now says (an earlier Weft kept a discount when it
     /// trimmed a partial refund): refused with what to fix, not taken as done.
     @Test func aNotePaidBackForLessThanItsRefundIsRefusedNotTakenAsDone() async throws {

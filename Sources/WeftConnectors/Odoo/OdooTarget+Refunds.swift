@@ -172,7 +172,11 @@ extension OdooTarget {
                 continue
             }
             var reason = "\(item.refund.reason.map { "\($0) " } ?? "")[\(item.key)]"
-            if item.refund.kind == .outOfBand { reason += " \(Self.outOfBandMark)" }
+            switch item.refund.kind {
+            case .outOfBand: reason += " \(Self.outOfBandMark)"
+            case nil, .refund: reason += " \(Self.paidBackMark)"
+            case .credit, .adjustment: break
+            }
             values.append([
                 "reason": .string(reason), "journal_id": .int(journalID),
                 "move_ids": [[6, 0, [.int(item.invoiceID)]]],
@@ -502,9 +506,8 @@ extension OdooTarget {
                 ["move_type", "=", "out_refund"], ["state", "=", "posted"], ["partner_id", "=", .int(partner)],
                 ["payment_state", "in", ["not_paid", "partial"]],
             ],
-            fields: ["id", "ref"], order: "date, id", logger: logger)
-        // A credit note credited outside billing is the accountant's to settle, never the customer's balance.
-        let spendable = open.filter { $0["ref"]?.stringValue?.contains(Self.outOfBandMark) != true }
+            fields: ["id", "ref", "payment_state"], order: "date, id", logger: logger)
+        let spendable = open.filter(Self.isSpendable)
         noteIDs += spendable.compactMap { $0["id"]?.intValue }.filter { !noteIDs.contains($0) }
         for noteID in noteIDs {
             guard try await applyCreditNote(noteID, to: invoiceID, logger: logger) else { continue }
@@ -519,6 +522,21 @@ extension OdooTarget {
 
     /// What the `ref` of a credit note credited outside billing (`RefundKind.outOfBand`) carries after its key.
     static let outOfBandMark = "(credited outside billing)"
+
+    /// What the `ref` of a credit note of money paid back (`RefundKind.refund`) carries after its key.
+    static let paidBackMark = "(paid back)"
+
+    /// Whether an open credit note (read with `ref` and `payment_state`) is the customer's balance, which `applyCredit`
+    /// may spend on an invoice the source did not name it for. A note credited outside billing is the accountant's to
+    /// settle. A note of money paid back is the payout's until the payout is registered: spent before, the payout would
+    /// find less open than went back. Once paid out, what it still holds (`partial`: a Chargebee note refunded in part)
+    /// is credit kept on the account like any other.
+    static func isSpendable(_ note: [String: JSONValue]) -> Bool {
+        let ref = note["ref"]?.stringValue ?? ""
+        if ref.contains(outOfBandMark) { return false }
+        if ref.contains(paidBackMark) { return note["payment_state"]?.stringValue == "partial" }
+        return true
+    }
 
     /// Takes back the credit notes of refunds that no longer stand (a voided credit note; a refund that failed or was
     /// canceled after it succeeded): the payout registered on each is cancelled, then the credit note itself
