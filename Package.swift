@@ -370,6 +370,7 @@ let package = Package(
             dependencies: [
                 "WeftRuntime", "WeftCore", "WeftStoreSQLite", "WeftConnectors",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

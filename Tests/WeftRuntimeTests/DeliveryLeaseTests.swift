@@ -1,10 +1,12 @@
 import Foundation
+import GRDB
 import Logging
 import Synchronization
 import Testing
 import WeftCore
 import WeftRuntime
-import WeftStoreSQLite
+
+@testable import WeftStoreSQLite
 
 /// A delivery that outlasts its lease (a rate-limit wait, a slow target) keeps its claim: the dispatcher renews the
 /// lease while it sends, so no other node claims and sends the same command meanwhile.
@@ -26,19 +28,21 @@ struct DeliveryLeaseTests {
     }
 
     /// A store holding one pending command for `odoo`, as the pipeline leaves it.
-    static func storeWithOneCommand() async throws -> SQLiteStore {
+    static func storeWithOneCommand(configuration: SQLiteStore.Configuration = .init()) async throws -> SQLiteStore {
         let customer = Customer(ref: ExternalRef(system: "stripe", kind: .customer, id: "cus_1"), name: "Ada")
         return try await store(
             holding: [
                 NewCommand(
                     target: "odoo", entityKey: EntityKey("k1"), idempotencyKey: IdempotencyKey("c1"),
                     payload: .upsertCustomer(customer))
-            ])
+            ], configuration: configuration)
     }
 
     /// A store holding `commands`, pending, as the pipeline leaves them.
-    static func store(holding commands: [NewCommand]) async throws -> SQLiteStore {
-        let store = try SQLiteStore.temporary(logger: Logger(label: "weft.test"))
+    static func store(
+        holding commands: [NewCommand], configuration: SQLiteStore.Configuration = .init()
+    ) async throws -> SQLiteStore {
+        let store = try SQLiteStore.temporary(configuration: configuration, logger: Logger(label: "weft.test"))
         let t0 = Date()
         _ = try await store.append([
             IncomingEvent(
@@ -158,6 +162,8 @@ struct DeliveryLeaseTests {
     final class CancellableConnector: TargetConnector {
         let started = AsyncStream<Void>.makeStream()
         let cancelled = Mutex(false)
+        /// Announces that the delivery ended.
+        let stopped = AsyncStream<Void>.makeStream()
         var maxBatchSize: Int { 10 }
 
         func deliver(_ batch: [OutboxCommand], logger: Logger) async -> [DeliveryOutcome] {
@@ -169,6 +175,7 @@ struct DeliveryLeaseTests {
                 continuation.finish()
             }
             cancelled.withLock { $0 = Task.isCancelled }
+            stopped.continuation.yield()
             return batch.map { _ in .retry(DeliveryFailure(kind: .transport, message: "cancelled")) }
         }
     }
@@ -197,6 +204,38 @@ struct DeliveryLeaseTests {
         #expect(listed.status == .inFlight)
         #expect(listed.lastError == nil, "node a's outcome must not be recorded over node b's claim")
         #expect(listed.command.attempts == 2)
+    }
+
+    /// A renewal the store does not answer (another connection holds the database's write lock, and the store waits
+    /// for it far longer than the lease) is given up at the deadline: the delivery stops before another node may
+    /// claim the command, instead of sending on until the store answers.
+    @Test(.timeLimit(.minutes(1))) func aRenewalTheStoreDoesNotAnswerStopsTheDeliveryAtItsDeadline() async throws {
+        let store = try await Self.storeWithOneCommand(configuration: .init(busyTimeout: .seconds(3600)))
+        let clock = ManualClock(start: Date())
+        let connector = CancellableConnector()
+        let delivery = Self.startDelivery(store: store, connector: connector, lease: .seconds(3), clock: clock)
+        var started = connector.started.stream.makeAsyncIterator()
+        await started.next()
+        var waits = clock.waits.stream.makeAsyncIterator()
+        await waits.next()
+        var locking = GRDB.Configuration()
+        locking.allowsUnsafeTransactions = true
+        let blocker = try DatabaseQueue(path: store.path, configuration: locking)
+        try await blocker.writeWithoutTransaction { try $0.execute(sql: "BEGIN IMMEDIATE") }
+        // The renewal is due after a second; it waits for the lock, and the deadline (half a second before the lease
+        // ends, 2.5 s after the claim) is waited for beside it.
+        clock.advance(by: .seconds(1))
+        await waits.next()
+        clock.advance(by: .milliseconds(1500))
+        var stopped = connector.stopped.stream.makeAsyncIterator()
+        await stopped.next()
+        #expect(connector.cancelled.withLock { $0 })
+        try await blocker.writeWithoutTransaction { try $0.execute(sql: "COMMIT") }
+        #expect(try await delivery.value == 1)
+        let listed = try #require(try await store.listCommands(filter: CommandFilter(), limit: 1).first)
+        // The connector's own answer to the cancellation is what it says of the target, so that is recorded.
+        #expect(listed.status != .delivered)
+        #expect(listed.lastError == "transport: cancelled", "\(listed.lastError ?? "no error")")
     }
 }
 

@@ -1,4 +1,5 @@
 public import Foundation
+import WeftCore
 
 /// The time a dispatcher measures its delivery leases in. Leases are wall-clock instants, because the store compares
 /// them with the claims of other nodes; the waits between renewals are measured in the same time. Production uses
@@ -15,4 +16,29 @@ public struct SystemDeliveryClock: DeliveryClock {
     public init() {}
     public func now() -> Date { Date() }
     public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}
+
+extension DeliveryClock {
+    /// `operation`'s answer, or `nil` when `deadline` on this clock comes first: the operation is then cancelled and
+    /// left to end on its own, so an operation that ignores cancellation (a store call waiting in its driver) cannot
+    /// hold the caller past the deadline.
+    public func answer<T: Sendable>(
+        by deadline: Date, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T? {
+        let race = Race<T?>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                race.start(continuation)
+                race.add(Task { race.finish(await Result { try await operation() }.map { Optional($0) }) })
+                race.add(
+                    Task {
+                        let wait = max(0, deadline.timeIntervalSince(now()))
+                        do { try await sleep(for: .milliseconds(Int64((wait * 1000).rounded(.up)))) } catch { return }
+                        race.finish(.success(nil))
+                    })
+            }
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
+        }
+    }
 }

@@ -133,8 +133,15 @@ public struct DispatcherService: Service {
                     }
                     do {
                         let asked = clock.now()
-                        let renewed = try await store.renewCommandLeases(
-                            ids, owner: owner, until: asked.addingTimeInterval(lease.timeInterval))
+                        // A renewal the store does not answer is given up at the deadline: the store's own timeout
+                        // may be longer than what is left of the lease.
+                        let answer = try await clock.answer(by: schedule.deadline) {
+                            try await store.renewCommandLeases(ids, owner: owner, until: asked.addingTimeInterval(lease.timeInterval))
+                        }
+                        guard let renewed = answer else {
+                            deliveryLogger.warning("the store did not renew the delivery leases in time; stopping the delivery")
+                            return Self.leaseLost(batch.count)
+                        }
                         if renewed < ids.count {
                             deliveryLogger.warning(
                                 "lost the lease of commands being delivered; stopping the delivery",
