@@ -273,7 +273,7 @@ let package = Package(
             name: "WeftStoreTests",
             dependencies: [
                 "WeftStoreSQLite", "WeftStorePostgres", "WeftCore", .product(name: "Logging", package: "swift-log"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -52,7 +52,7 @@ extension PostgresStore {
     }
 
     /// Lists matching commands, newest first. A command whose payload this version cannot read is left out.
-    public func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord] {
+    public func listStoredCommands(filter: CommandFilter, limit: Int) async throws -> [StoredCommand] {
         guard limit > 0 else { return [] }
         var binds = PostgresBindings()
         let clause = Self.whereClause(filter, binds: &binds)
@@ -60,9 +60,13 @@ extension PostgresStore {
         let rows = try await self.rows(
             "list commands",
             PostgresQuery(
-                unsafeSQL: "SELECT \(Self.commandColumns) FROM commands \(clause) ORDER BY id DESC LIMIT $\(binds.count)",
+                unsafeSQL: "SELECT \(Self.commandColumns), kind FROM commands \(clause) ORDER BY id DESC LIMIT $\(binds.count)",
                 binds: binds))
-        return try rows.map(Self.command).compactMap { $0.record() }
+        return try rows.map { row in
+            var command = try Self.command(row)
+            command.kind = try row.makeRandomAccess()["kind"].decode(String?.self)
+            return command
+        }
     }
 
     public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {

@@ -31,8 +31,7 @@ extension SQLiteStore {
         }
     }
 
-    /// Lists matching commands, newest first. A command whose payload this version cannot read is left out.
-    public func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord] {
+    public func listStoredCommands(filter: CommandFilter, limit: Int) async throws -> [StoredCommand] {
         guard limit > 0 else { return [] }
         let (clause, filterArguments) = Self.whereClause(filter)
         var listArguments = filterArguments
@@ -42,14 +41,18 @@ extension SQLiteStore {
         do {
             rows = try await pool.read { db in
                 try Row.fetchAll(
-                    db, sql: "SELECT \(Self.commandColumns) FROM commands \(clause) ORDER BY id DESC LIMIT ?",
+                    db, sql: "SELECT \(Self.commandColumns), kind FROM commands \(clause) ORDER BY id DESC LIMIT ?",
                     arguments: arguments
-                ).map(Self.command)
+                ).map { row in
+                    var command = Self.command(row)
+                    command.kind = row["kind"]
+                    return command
+                }
             }
         } catch {
             throw SQLiteStoreError.read("list commands", error)
         }
-        return rows.compactMap { $0.record() }
+        return rows
     }
 
     public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {

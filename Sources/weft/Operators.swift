@@ -58,7 +58,7 @@ struct DeadLetters: AsyncParsableCommand {
 
         func run() async throws {
             let store = try await openStore(configPath: config)
-            let rows = try await store.listCommands(filter: CommandFilter(status: .dead), limit: limit).map(CommandView.init)
+            let rows = try await store.listStoredCommands(filter: CommandFilter(status: .dead), limit: limit).map(CommandView.init)
             if json { return try printJSON(rows) }
             print("ID\tTARGET\tKIND\tSUBJECT\tATTEMPTS\tLAST ERROR")
             for row in rows {

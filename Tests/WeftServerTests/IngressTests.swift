@@ -195,8 +195,8 @@ struct InterceptingAppendStore: Store {
     func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent] {
         try await base.listEvents(status: status, limit: limit)
     }
-    func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord] {
-        try await base.listCommands(filter: filter, limit: limit)
+    func listStoredCommands(filter: CommandFilter, limit: Int) async throws -> [StoredCommand] {
+        try await base.listStoredCommands(filter: filter, limit: limit)
     }
     func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {
         try await base.replayDeadCommands(filter: filter, actor: actor, now: now)

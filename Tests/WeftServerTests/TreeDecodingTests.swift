@@ -111,8 +111,14 @@ struct TreeDecodingTests {
         let unreadable = StoredCommand(
             id: CommandID(2), target: "odoo", entityKey: EntityKey("k"), idempotencyKey: IdempotencyKey("i"),
             payload: Data(#"{"noSuchCommand":{}}"#.utf8), traceID: TraceID("t"), attempts: 1, createdAt: Date(),
-            status: .pending, nextAttemptAt: Date(), lastError: nil, deliveredAt: nil, targetRecord: nil)
+            status: .dead, nextAttemptAt: Date(), lastError: "payload unreadable by this version of Weft", deliveredAt: nil,
+            targetRecord: nil, kind: "upsert_customer")
         #expect(unreadable.command() == nil)
+        // Listed all the same (`weft dlq list`, `GET /v1/commands`), with the kind stored beside it.
+        let view = CommandView(unreadable)
+        #expect(view.kind == "upsert_customer")
+        #expect(view.subject == CommandView.unreadableSubject)
+        #expect(view.status == "dead")
     }
 
     struct Sample: Decodable, Equatable {

@@ -262,4 +262,27 @@ struct OutboxConformanceTests {
         #expect(try await keys(CommandFilter(status: .pending)).count == 4)
         #expect(try await keys(CommandFilter(status: .delivered)).isEmpty)
     }
+
+    /// A command whose payload this version cannot read (left by a newer Weft, or damaged) goes dead when claimed,
+    /// rather than blocking its entity, and stays visible: listed as stored with its kind, so an operator sees every
+    /// dead command; only the typed listing leaves it out.
+    @Test(arguments: StoreFactory.all)
+    func aCommandThisVersionCannotReadGoesDeadAndIsListed(_ factory: StoreFactory) async throws {
+        let under = try await factory.make()
+        let store = under.store
+        try await store.seedCommands([F.command("c1", entity: "k1"), F.command("c2", entity: "k1")])
+        try await under.execute("UPDATE commands SET payload = '{\"noSuchCommand\":{}}' WHERE idempotency_key = 'c1'")
+        let claimed = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: Date())
+        #expect(claimed.isEmpty)
+        let next = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: Date())
+        #expect(next.map(\.idempotencyKey.rawValue) == ["c2"], "the unreadable command must not block its entity")
+
+        let dead = try await store.listStoredCommands(filter: CommandFilter(status: .dead), limit: 10)
+        #expect(dead.map(\.idempotencyKey.rawValue) == ["c1"])
+        #expect(dead.first?.kind == "upsert_customer")
+        #expect(dead.first?.lastError?.contains("unreadable") == true)
+        #expect(dead.first?.command() == nil)
+        #expect(try await store.listCommands(filter: CommandFilter(status: .dead), limit: 10).isEmpty)
+        #expect(try await store.listStoredCommands(filter: CommandFilter(), limit: 10).count == 2)
+    }
 }

@@ -1,16 +1,20 @@
 import Foundation
+import GRDB
 import Logging
 import PostgresNIO
 import Testing
 import WeftCore
-import WeftStorePostgres
-import WeftStoreSQLite
+
+@testable import WeftStorePostgres
+@testable import WeftStoreSQLite
 
 /// A store under test, with what the conformance suite needs to see beyond the `Store` protocol.
 struct StoreUnderTest: Sendable {
     let store: any Store
     /// How many append transactions the store ran so far (to see group commit at work).
     let appendTransactions: @Sendable () -> Int
+    /// Runs one SQL statement on the store's database, behind its back (to leave rows an older or newer Weft left).
+    let execute: @Sendable (String) async throws -> Void
 }
 
 /// Makes a fresh, empty store. The conformance suite runs every test once per factory in `all`: SQLite always,
@@ -24,7 +28,9 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
 
     static let sqlite = StoreFactory(name: "SQLite") {
         let store = try SQLiteStore.temporary(logger: Logger(label: "weft.test.store"))
-        return StoreUnderTest(store: store, appendTransactions: { store.appendTransactions })
+        return StoreUnderTest(
+            store: store, appendTransactions: { store.appendTransactions },
+            execute: { sql in try await store.pool.write { try $0.execute(sql: sql) } })
     }
 
     /// Each store gets a database of its own (`weft_test_…`) on the test server.
@@ -32,7 +38,9 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
         let url = try await TestDatabase.create()
         let store = try await PostgresStore.open(
             url: url, configuration: .init(maximumConnections: 4), logger: Logger(label: "weft.test.store"))
-        return StoreUnderTest(store: store, appendTransactions: { store.appendTransactions })
+        return StoreUnderTest(
+            store: store, appendTransactions: { store.appendTransactions },
+            execute: { sql in _ = try await store.rows("test statement", PostgresQuery(unsafeSQL: sql)) })
     }
 
     static let all: [StoreFactory] = TestDatabase.baseURL == nil ? [.sqlite] : [.sqlite, .postgres]

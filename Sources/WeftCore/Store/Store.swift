@@ -79,8 +79,9 @@ public protocol Store: Sendable {
     /// Lists events, newest first.
     func listEvents(status: EventStatus?, limit: Int) async throws -> [InboxEvent]
 
-    /// Lists commands, newest first.
-    func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord]
+    /// Lists commands, newest first, as stored (with their `kind`): a command whose payload this version cannot read
+    /// is listed too, so that an operator sees every dead command.
+    func listStoredCommands(filter: CommandFilter, limit: Int) async throws -> [StoredCommand]
 
     /// Makes matching dead commands pending again, due now, with a fresh attempt count. Audited.
     /// - Returns: how many commands were replayed.
@@ -299,5 +300,12 @@ public struct AuditEntry: Hashable, Sendable {
         self.actor = actor
         self.action = action
         self.detail = detail
+    }
+}
+
+extension Store {
+    /// Lists the commands this version can read, newest first (`listStoredCommands` leaves none out).
+    public func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord] {
+        try await listStoredCommands(filter: filter, limit: limit).compactMap { $0.record() }
     }
 }

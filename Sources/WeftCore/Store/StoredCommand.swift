@@ -16,11 +16,14 @@ public struct StoredCommand: Sendable {
     public var lastError: String?
     public var deliveredAt: Date?
     public var targetRecord: TargetRecordID?
+    /// The command's kind as stored beside its payload (`TargetCommand.kind`), read by listings only: it names a
+    /// command whose payload this version cannot read.
+    public var kind: String?
 
     public init(
         id: CommandID, target: SystemName, entityKey: EntityKey, idempotencyKey: IdempotencyKey, payload: Data,
         traceID: TraceID, attempts: Int, createdAt: Date, status: CommandStatus, nextAttemptAt: Date, lastError: String?,
-        deliveredAt: Date?, targetRecord: TargetRecordID?
+        deliveredAt: Date?, targetRecord: TargetRecordID?, kind: String? = nil
     ) {
         self.id = id
         self.target = target
@@ -35,6 +38,7 @@ public struct StoredCommand: Sendable {
         self.lastError = lastError
         self.deliveredAt = deliveredAt
         self.targetRecord = targetRecord
+        self.kind = kind
     }
 
     /// The command, or `nil` when this version of Weft cannot read its payload.

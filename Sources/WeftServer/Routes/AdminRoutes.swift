@@ -80,7 +80,7 @@ public struct AdminRoutes: Sendable {
             let filter = try CommandFilterParser.parse(
                 request.uri.queryParameters.map { "\($0.key)=\($0.value)" }.filter { !$0.hasPrefix("limit=") }.joined(separator: ","))
             let limit = request.uri.queryParameters["limit"].flatMap { Int(String($0)) } ?? 100
-            let commands = try await store.listCommands(filter: filter, limit: min(max(limit, 1), 1000))
+            let commands = try await store.listStoredCommands(filter: filter, limit: min(max(limit, 1), 1000))
             return try json(commands.map(CommandView.init))
         }
         router.post("/v1/commands/replay") { request, _ in
@@ -410,6 +410,26 @@ public struct CommandView: Encodable, Sendable {
     public var deliveredAt: Date?
     public var targetRecord: String?
     public var traceID: String
+
+    /// A command as stored: one whose payload this version cannot read is shown with its stored kind and no subject.
+    public init(_ stored: StoredCommand) {
+        let payload = stored.command()?.payload
+        id = stored.id.rawValue
+        target = stored.target.rawValue
+        kind = payload?.kind ?? stored.kind ?? "unknown"
+        subject = payload?.subject.description ?? Self.unreadableSubject
+        entityKey = stored.entityKey.rawValue
+        status = stored.status.description
+        attempts = stored.attempts
+        nextAttemptAt = stored.status == .pending ? stored.nextAttemptAt : nil
+        lastError = stored.lastError
+        deliveredAt = stored.deliveredAt
+        targetRecord = stored.targetRecord?.description
+        traceID = stored.traceID.rawValue
+    }
+
+    /// The subject shown for a command whose payload this version of Weft cannot read.
+    public static let unreadableSubject = "(payload unreadable by this version)"
 
     public init(_ record: CommandRecord) {
         id = record.command.id.rawValue
