@@ -202,6 +202,60 @@ struct StripeEventsFeedTests {
         #expect(StripeEventsFeed.chronological([]).isEmpty)
     }
 
+    /// A walk hands over a page at a time, oldest first within each, and never splits a second between two batches:
+    /// the last second of a page is held back until the next page shows where it ends.
+    @Test func batchesKeepEachSecondWholeAndInOrder() throws {
+        func event(_ id: String, _ created: Int) throws -> StripeFeedEvent {
+            let payload = Data(
+                #"{"id":"\#(id)","object":"event","created":\#(created),"type":"customer.updated","data":{"object":{"id":"cus_1","object":"customer"}}}"#
+                    .utf8)
+            return StripeFeedEvent(envelope: try StripeEventEnvelope.parse(payload, system: "stripe"), payload: payload)
+        }
+        func ids(_ events: [StripeFeedEvent]) -> [String] { events.map(\.envelope.id.rawValue) }
+        // Stripe's list, newest first: e7 e6 | e5 e4 | e3 e2 | e1, seconds 9 9 | 8 8 | 8 7 | 7.
+        var batches = ChronologicalBatches()
+        #expect(ids(batches.take([try event("e7", 9), try event("e6", 9)], more: true)).isEmpty)
+        #expect(ids(batches.take([try event("e5", 8), try event("e4", 8)], more: true)) == ["e6", "e7"])
+        #expect(ids(batches.take([try event("e3", 8), try event("e2", 7)], more: true)) == ["e3", "e4", "e5"])
+        #expect(ids(batches.take([try event("e1", 7)], more: false)) == ["e1", "e2"])
+        // An emulator that lists oldest first is read as it lists, with the same hold-back.
+        var ascending = ChronologicalBatches()
+        #expect(ids(ascending.take([try event("e1", 7), try event("e2", 7), try event("e3", 8)], more: true)) == ["e1", "e2"])
+        #expect(ids(ascending.take([try event("e4", 8), try event("e5", 9)], more: false)) == ["e3", "e4", "e5"])
+    }
+
+    /// Against the simulator: a walk in pages of two yields every event once, each batch oldest first.
+    @Test func walksTheStripeSimulatorsEventsInBatches() async throws {
+        // Two customers a second, so that pages of two split seconds.
+        let clock = Mutex(1_750_000_000)
+        let simulator = StripeSimulator(configuration: .init(idSeed: 7, now: { clock.withLock { $0 } }))
+        for (index, name) in ["Ada", "Grace", "Edsger", "Barbara", "Alan"].enumerated() {
+            if index > 0 && index % 2 == 0 { clock.withLock { $0 += 1 } }
+            #expect(simulator.call("POST", "/v1/customers", parameters: [("name", name)]).status == 200)
+        }
+        let router = Hummingbird.Router()
+        simulator.addRoutes(to: router)
+        let logger = self.logger
+        let batches = try await SimulatorServer.withRunning(router: router, logger: logger) { port in
+            let feed = StripeEventsFeed(
+                system: "stripe",
+                configuration: .init(secretKey: "sk_test_weft", apiVersion: "2026-07-29.dahlia", baseURL: "http://127.0.0.1:\(port)"),
+                httpClient: HTTPClient.shared, gate: CountingGate(), logger: logger
+            )
+            var batches: [[StripeFeedEvent]] = []
+            try await feed.walk(createdAtOrAfter: Date(timeIntervalSince1970: 1_749_999_000), pageSize: 2) { batches.append($0) }
+            return batches
+        }
+        let all = batches.flatMap { $0 }
+        #expect(all.count == 5)
+        #expect(Set(all.map(\.envelope.id)).count == 5)
+        for batch in batches { #expect(batch.map(\.envelope.created) == batch.map(\.envelope.created).sorted()) }
+        let seconds = batches.map { Set($0.map(\.envelope.created)) }
+        for (index, batch) in seconds.enumerated() {
+            for other in seconds[(index + 1)...] { #expect(batch.isDisjoint(with: other), "a second split between batches") }
+        }
+    }
+
     @Test func configurationDescriptionHidesTheKey() {
         let configuration = StripeEventsFeed.Configuration(secretKey: Self.key, apiVersion: "2023-08-16")
         #expect(!configuration.description.contains(Self.key))

@@ -32,7 +32,7 @@ struct CatchUpStartTests {
             occurredAt: occurredAt, receivedAt: Date(), payload: Data("{}".utf8), traceID: TraceID(id))
     }
 
-    static func service(_ store: SQLiteStore, _ feed: History, start: CatchUpStart) -> CatchUpService {
+    static func service(_ store: SQLiteStore, _ feed: any EventFeed, start: CatchUpStart) -> CatchUpService {
         CatchUpService(
             system: "stripe", feed: feed, store: store, interval: .seconds(60), overlap: .seconds(300), events: Doorbell(),
             logger: Logger(label: "test.catch-up"), start: start)
@@ -91,5 +91,43 @@ struct CatchUpStartTests {
         #expect(try await service.runOnce() == 0)
         #expect(feed.reads.withLock { $0 } == [start, start])
         #expect(try await Self.stored(store) == ["at", "after"])
+    }
+
+    /// A source whose history is read in batches, failing after the first `failAfter` batches of a read (`nil`: never).
+    final class PagedHistory: EventFeed, Sendable {
+        let pages: [[IncomingEvent]]
+        let failAfter = Mutex<Int?>(nil)
+        struct Unreachable: Error {}
+        init(_ pages: [[IncomingEvent]]) { self.pages = pages }
+
+        func events(since: Date) async throws -> [IncomingEvent] { pages.flatMap { $0 } }
+
+        func events(since: Date, inBatches deliver: ([IncomingEvent]) async throws -> Void) async throws {
+            for (index, page) in pages.enumerated() {
+                if let failAfter = failAfter.withLock({ $0 }), index >= failAfter { throw Unreachable() }
+                try await deliver(page)
+            }
+        }
+    }
+
+    /// A long read stores each batch as it comes: when the source fails part way, what was read is kept and the
+    /// cursor stays, so the next read starts from the same place and stores only what it had not.
+    @Test func aReadThatFailsPartWayKeepsWhatItStoredAndTheCursor() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
+        let now = Date()
+        let feed = PagedHistory([
+            [Self.event("newest-a", at: now.addingTimeInterval(-10)), Self.event("newest-b", at: now)],
+            [Self.event("older", at: now.addingTimeInterval(-3_600))],
+        ])
+        feed.failAfter.withLock { $0 = 1 }
+        let service = Self.service(store, feed, start: .all)
+        await #expect(throws: PagedHistory.Unreachable.self) { try await service.runOnce() }
+        #expect(try await Self.stored(store) == ["newest-a", "newest-b"])
+        #expect(try await store.cursor(service.cursorName) == nil)
+
+        feed.failAfter.withLock { $0 = nil }
+        #expect(try await service.runOnce() == 1)
+        #expect(try await Self.stored(store) == ["newest-a", "newest-b", "older"])
+        #expect(try await store.cursor(service.cursorName) == String(StoreInstant.millis(now)))
     }
 }

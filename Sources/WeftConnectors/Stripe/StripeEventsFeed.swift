@@ -125,6 +125,24 @@ public struct StripeEventsFeed: Sendable {
         return response.body
     }
 
+    /// Walks the events created at or after `createdAtOrAfter` a page at a time, handing `deliver` each page as it is
+    /// read (see ``ChronologicalBatches``): a walk over 30 days of a busy account never holds more than a page and a
+    /// second's events. Throws ``StripeAPIError`` from a read, or what `deliver` throws.
+    public func walk(
+        createdAtOrAfter: Date, pageSize: Int = 100, _ deliver: (_ batch: [StripeFeedEvent]) async throws -> Void
+    ) async throws {
+        var batches = ChronologicalBatches()
+        var startingAfter: SourceEventID?
+        var more = true
+        while more {
+            let page = try await page(createdAtOrAfter: createdAtOrAfter, startingAfter: startingAfter, limit: min(max(pageSize, 1), 100))
+            startingAfter = page.events.last?.envelope.id
+            more = page.hasMore && !page.events.isEmpty
+            let batch = batches.take(page.events, more: more)
+            if !batch.isEmpty { try await deliver(batch) }
+        }
+    }
+
     /// `events` as read from the list, oldest first. Stripe lists newest first, so within one second the list's
     /// order is the only order there is: it is reversed, not sorted. An emulator that lists oldest first (localstripe
     /// does) is recognised by its first event being older than its last, and read as it lists.
@@ -253,5 +271,33 @@ extension StripeEventsFeed {
                 return buffer[position]
             }
         }
+    }
+}
+
+/// Turns the pages of a walk into batches to store. Each batch is oldest first; Stripe lists newest first, so the
+/// batches of a walk come newest first, which the pipeline's ordering by `created` makes harmless (an older snapshot
+/// of a record already applied is dropped as stale). The events of one second are always handed over together, in
+/// the list's order reversed: within a second the list's order is the only order there is, and a second split between
+/// two batches would be stored newest part first. So the last second of a page is held back until the next page
+/// shows where it ends. An emulator that lists oldest first is recognised by the first batch that spans two seconds.
+public struct ChronologicalBatches: Sendable {
+    private var held: [StripeFeedEvent] = []
+    private var oldestFirst: Bool?
+
+    public init() {}
+
+    /// What of `page` (after anything held back) can be stored now, oldest first. `more`: whether pages follow.
+    public mutating func take(_ page: [StripeFeedEvent], more: Bool) -> [StripeFeedEvent] {
+        var listed = held + page
+        held = []
+        if oldestFirst == nil, let first = listed.first?.envelope.created, let last = listed.last?.envelope.created, first != last {
+            oldestFirst = first < last
+        }
+        if more, let lastSecond = listed.last?.envelope.created {
+            let cut = (listed.lastIndex { $0.envelope.created != lastSecond }).map { $0 + 1 } ?? 0
+            held = Array(listed[cut...])
+            listed.removeSubrange(cut...)
+        }
+        return oldestFirst == true ? listed : listed.reversed()
     }
 }

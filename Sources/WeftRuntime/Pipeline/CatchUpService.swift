@@ -7,6 +7,19 @@ public import WeftCore
 public protocol EventFeed: Sendable {
     /// Events that occurred at or after `since`, oldest first, ready to append to the inbox.
     func events(since: Date) async throws -> [IncomingEvent]
+
+    /// The same events, handed to `deliver` a batch at a time as they are read (each batch oldest first; a feed that
+    /// pages may hand its newest batch first), so that a long history is never held whole: a catch-up after days
+    /// down stores each batch before it reads the next, and a read that fails part way keeps what it stored. The
+    /// default hands everything `events(since:)` returns in one batch.
+    func events(since: Date, inBatches deliver: (_ batch: [IncomingEvent]) async throws -> Void) async throws
+}
+
+extension EventFeed {
+    public func events(since: Date, inBatches deliver: (_ batch: [IncomingEvent]) async throws -> Void) async throws {
+        let all = try await events(since: since)
+        if !all.isEmpty { try await deliver(all) }
+    }
 }
 
 /// Where a catch-up reads from when it starts without a cursor (the first start of a store): a billing platform keeps
@@ -103,8 +116,9 @@ public struct CatchUpService: Service {
         }
     }
 
-    /// Reads once from the cursor (less the overlap), appends, and advances the cursor. Returns how many new events
-    /// were stored.
+    /// Reads once from the cursor (less the overlap), appending each batch as the feed hands it over, and advances the
+    /// cursor once the whole read succeeded: a read that fails part way keeps what it appended (the next read finds
+    /// those again, as duplicates) and reads from the same cursor. Returns how many new events were stored.
     @discardableResult
     public func runOnce() async throws -> Int {
         let cursorMillis = try await store.cursor(cursorName).flatMap { Int64($0) }
@@ -118,19 +132,23 @@ public struct CatchUpService: Service {
         // the sources stamp events in whole seconds, so an event of that second may have happened after the start,
         // and leaving out one that did would lose it for good; one from just before it is processed instead.
         let firstSecond = floor.map { Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down)) }
-        let found = try await feed.events(since: since).filter { event in firstSecond.map { event.occurredAt >= $0 } ?? true }
+        var stored = 0
+        var newest: Int64?
+        try await feed.events(since: since) { batch in
+            let found = batch.filter { event in firstSecond.map { event.occurredAt >= $0 } ?? true }
+            for chunk in stride(from: 0, to: found.count, by: 500) {
+                let results = try await store.append(Array(found[chunk..<min(found.count, chunk + 500)]))
+                let new = results.filter { if case .stored = $0 { true } else { false } }.count
+                stored += new
+                // The pipeline starts on what is stored while the rest is read.
+                if new > 0 { events.ring() }
+            }
+            for event in found { newest = max(newest ?? .min, Int64((event.occurredAt.timeIntervalSince1970 * 1000).rounded())) }
+        }
         let reached = Date()
         try await store.setCursor(Self.reachedCursorName(system), to: String(StoreInstant.millis(reached)))
         onReached?(StoreInstant.date(StoreInstant.millis(reached)))
-        guard !found.isEmpty else { return 0 }
-        var stored = 0
-        for chunk in stride(from: 0, to: found.count, by: 500) {
-            let results = try await store.append(Array(found[chunk..<min(found.count, chunk + 500)]))
-            stored += results.filter { if case .stored = $0 { true } else { false } }.count
-        }
-        let newest = found.map { Int64(($0.occurredAt.timeIntervalSince1970 * 1000).rounded()) }.max() ?? 0
-        if newest > cursorMillis ?? Int64.min { try await store.setCursor(cursorName, to: String(newest)) }
-        if stored > 0 { events.ring() }
+        if let newest, newest > cursorMillis ?? Int64.min { try await store.setCursor(cursorName, to: String(newest)) }
         return stored
     }
 

@@ -708,6 +708,15 @@ struct StripeFeedAdapter: EventFeed {
             $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random())
         }
     }
+
+    /// A page at a time, each oldest first (the pages newest first, as Stripe lists them).
+    func events(since: Date, inBatches deliver: ([IncomingEvent]) async throws -> Void) async throws {
+        let now = Date()
+        try await feed.walk(createdAtOrAfter: since) { batch in
+            try await deliver(
+                batch.map { $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random()) })
+        }
+    }
 }
 
 /// Adapts the Chargebee decoder to the runtime's `EventDecoder`.
@@ -735,6 +744,21 @@ struct ChargebeeFeedAdapter: EventFeed {
                 event.envelope.incomingEvent(system: feed.system, payload: event.payload, receivedAt: now, traceID: .random()))
         }
         return found
+    }
+
+    /// A page's worth at a time, oldest first throughout.
+    func events(since: Date, inBatches deliver: ([IncomingEvent]) async throws -> Void) async throws {
+        var batch: [IncomingEvent] = []
+        let now = Date()
+        for try await event in feed.events(since: max(since, now.addingTimeInterval(-Self.maximumLookBack)), pageSize: 100) {
+            batch.append(
+                event.envelope.incomingEvent(system: feed.system, payload: event.payload, receivedAt: now, traceID: .random()))
+            if batch.count == 100 {
+                try await deliver(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { try await deliver(batch) }
     }
 }
 
