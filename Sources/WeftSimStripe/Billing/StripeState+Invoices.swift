@@ -311,6 +311,19 @@ extension StripeState {
     }
 
     /// Finalizes a draft: number, `open` status, a PaymentIntent when Stripe will charge it.
+    /// `POST /v1/invoices/:id/send`: only an invoice the customer pays by itself (`send_invoice`) is sent by hand; a
+    /// draft is finalized first, as Stripe finalizes drafts before sending them.
+    mutating func sendInvoice(_ id: String) throws -> JSON {
+        var invoice = try require(\.invoices, id, kind: "invoice")
+        guard invoice["collection_method"].string == "send_invoice" else {
+            throw StripeError.invalidRequest(
+                "You can only manually send an invoice if its collection method is 'send_invoice'.")
+        }
+        if invoice["status"].string == "draft" { invoice = try finalizeInvoice(id) }
+        emit("invoice.sent", invoice)
+        return invoice
+    }
+
     @discardableResult
     mutating func finalizeInvoice(_ id: String) throws -> JSON {
         let now = self.now

@@ -74,9 +74,7 @@ extension StripeState {
             case "void": return try voidInvoice(id)
             case "mark_uncollectible": return try markUncollectible(id)
             case "send":
-                let invoice = try require(\.invoices, id, kind: "invoice")
-                emit("invoice.sent", invoice)
-                return invoice
+                return try sendInvoice(id)
             default: break
             }
 
@@ -118,7 +116,7 @@ extension StripeState {
         case ("DELETE", 2, "coupons"): return try deleteCoupon(segments[1])
 
         case ("GET", 1, "events"): return try listEvents(p)
-        case ("GET", 2, "events"): return try require(\.events, segments[1], kind: "event")
+        case ("GET", 2, "events"): return try retrieveEvent(segments[1])
 
         case ("POST", 1, "webhook_endpoints"): return try createWebhookEndpoint(p)
         case ("GET", 1, "webhook_endpoints"):

@@ -1,4 +1,15 @@
 extension StripeState {
+    /// How long events are kept (Stripe: "List events, going back up to 30 days"; an event is retrieved "if it was
+    /// created in the last 30 days").
+    static let eventRetention = 30 * 86_400
+
+    /// `GET /v1/events/:id`: an event older than the retention is gone.
+    func retrieveEvent(_ id: String) throws -> JSON {
+        let event = try require(\.events, id, kind: "event")
+        guard (event["created"].int ?? 0) >= now - Self.eventRetention else { throw StripeError.missing("event", id) }
+        return event
+    }
+
     func listEvents(_ params: FormParams.Node) throws -> JSON {
         let created = try createdFilter(params)
         let type = try params.string("type")
@@ -22,8 +33,10 @@ extension StripeState {
         } else {
             matchesType = { _ in true }
         }
+        // Stripe keeps 30 days of events: older ones are neither listed nor a cursor.
+        let kept = now - Self.eventRetention
         let items = events.newestFirst.filter { event in
-            created(event["created"].int ?? 0) && matchesType(event["type"].string ?? "")
+            (event["created"].int ?? 0) >= kept && created(event["created"].int ?? 0) && matchesType(event["type"].string ?? "")
                 && (deliverySuccess == nil || (event["pending_webhooks"].int == 0) == deliverySuccess)
         }
         return try list(items, url: "/v1/events", params: params)
