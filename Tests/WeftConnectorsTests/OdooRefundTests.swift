@@ -298,8 +298,9 @@ struct OdooRefundTests {
         }
     }
 
-    /// What a note refunded in part keeps after its payout is the customer's credit, which a later invoice may spend.
-    @Test func whatANoteRefundedInPartKeepsIsSpentAfterItsPayout() async throws {
+    /// What a note refunded in part keeps after its payout is the customer's credit: spent where the source names it
+    /// (Chargebee lists the notes it applies), never taken unnamed, since the source may still refund more of it.
+    @Test func whatANoteRefundedInPartKeepsIsSpentWhereTheSourceNamesIt() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)
             let a = try await Support.company(client, "A")
@@ -315,8 +316,20 @@ struct OdooRefundTests {
             let invoice = try await Payments.invoice(client, "in_1", partner: a)
             let paid = await target.deliver([Payments.command("py_1", invoice: "in_1", cents: 6000, number: 2)], logger: Support.logger)
             #expect(Payments.paymentIDs(paid).allSatisfy { $0 != nil }, "\(paid)")
-            let applied = await target.deliver(
+            let unnamed = await target.deliver(
                 [Self.creditApplied(to: "in_1", residual: invoice.residual, number: 3)], logger: Support.logger)
+            guard case .retry(let failure) = unnamed.first, failure.kind == .dependencyMissing else {
+                Issue.record("expected the unnamed credit to wait, got \(unnamed)")
+                return
+            }
+            #expect(Support.record(simulator, "account.move", note)["amount_residual"]?.doubleValue == 60)
+
+            var named = Self.creditApplied(to: "in_1", residual: invoice.residual, number: 4)
+            if case .applyCredit(var credit) = named.payload {
+                credit.creditRefs = [ExternalRef(system: "stripe", kind: .refund, id: "cn_9")]
+                named.payload = .applyCredit(credit)
+            }
+            let applied = await target.deliver([named], logger: Support.logger)
             guard case .delivered(let record?, _) = applied.first, record.id == String(invoice.id) else {
                 Issue.record("expected the credit applied to the invoice, got \(applied)")
                 return

@@ -506,7 +506,7 @@ extension OdooTarget {
                 ["move_type", "=", "out_refund"], ["state", "=", "posted"], ["partner_id", "=", .int(partner)],
                 ["payment_state", "in", ["not_paid", "partial"]],
             ],
-            fields: ["id", "ref", "payment_state"], order: "date, id", logger: logger)
+            fields: ["id", "ref"], order: "date, id", logger: logger)
         let spendable = open.filter(Self.isSpendable)
         noteIDs += spendable.compactMap { $0["id"]?.intValue }.filter { !noteIDs.contains($0) }
         for noteID in noteIDs {
@@ -526,16 +526,15 @@ extension OdooTarget {
     /// What the `ref` of a credit note of money paid back (`RefundKind.refund`) carries after its key.
     static let paidBackMark = "(paid back)"
 
-    /// Whether an open credit note (read with `ref` and `payment_state`) is the customer's balance, which `applyCredit`
-    /// may spend on an invoice the source did not name it for. A note credited outside billing is the accountant's to
-    /// settle. A note of money paid back is the payout's until the payout is registered: spent before, the payout would
-    /// find less open than went back. Once paid out, what it still holds (`partial`: a Chargebee note refunded in part)
-    /// is credit kept on the account like any other.
+    /// Whether an open credit note (read with `ref`) is the customer's balance, which `applyCredit` may spend on an
+    /// invoice the source did not name it for. A note credited outside billing is the accountant's to settle. A note of
+    /// money paid back is the payout's: spent before the payout is registered, the payout would find less open than
+    /// went back. What such a note keeps after its payout (a Chargebee note refunded in part) is spent only where the
+    /// source names it (Chargebee lists the notes it applies), since Chargebee may still refund more of it, a payout
+    /// that then needs it open.
     static func isSpendable(_ note: [String: JSONValue]) -> Bool {
         let ref = note["ref"]?.stringValue ?? ""
-        if ref.contains(outOfBandMark) { return false }
-        if ref.contains(paidBackMark) { return note["payment_state"]?.stringValue == "partial" }
-        return true
+        return !ref.contains(outOfBandMark) && !ref.contains(paidBackMark)
     }
 
     /// Takes back the credit notes of refunds that no longer stand (a voided credit note; a refund that failed or was
