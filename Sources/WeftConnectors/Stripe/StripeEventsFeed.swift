@@ -275,8 +275,9 @@ extension StripeEventsFeed {
 }
 
 /// Turns the pages of a walk into batches to store. Each batch is oldest first; Stripe lists newest first, so the
-/// batches of a walk come newest first, which the pipeline's ordering by `created` makes harmless (an older snapshot
-/// of a record already applied is dropped as stale). The events of one second are always handed over together, in
+/// batches of a walk come newest first. The pipeline orders each record's changes by `created` (an older snapshot of
+/// a record already applied is dropped as stale), and a command that needs another first (a payment its invoice, a
+/// credit its payments) waits for it and is retried, as with webhooks out of order. The events of one second are always handed over together, in
 /// the list's order reversed: within a second the list's order is the only order there is, and a second split between
 /// two batches would be stored newest part first. So the last second of a page is held back until the next page
 /// shows where it ends. An emulator that lists oldest first is recognised by the first batch that spans two seconds.

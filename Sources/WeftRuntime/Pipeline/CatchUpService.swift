@@ -134,6 +134,9 @@ public struct CatchUpService: Service {
         let firstSecond = floor.map { Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down)) }
         var stored = 0
         var newest: Int64?
+        // The source is known as of when the read began: a walk that takes a while (newest first) does not make
+        // what it read first any fresher.
+        let reached = Date()
         try await feed.events(since: since) { batch in
             let found = batch.filter { event in firstSecond.map { event.occurredAt >= $0 } ?? true }
             for chunk in stride(from: 0, to: found.count, by: 500) {
@@ -145,7 +148,6 @@ public struct CatchUpService: Service {
             }
             for event in found { newest = max(newest ?? .min, Int64((event.occurredAt.timeIntervalSince1970 * 1000).rounded())) }
         }
-        let reached = Date()
         try await store.setCursor(Self.reachedCursorName(system), to: String(StoreInstant.millis(reached)))
         onReached?(StoreInstant.date(StoreInstant.millis(reached)))
         if let newest, newest > cursorMillis ?? Int64.min { try await store.setCursor(cursorName, to: String(newest)) }

@@ -99,7 +99,7 @@ public struct WeftNode: Sendable {
                     if let interval = stripe.catchUpInterval {
                         catchUps.append(
                             CatchUpService(
-                                system: name, feed: StripeFeedAdapter(feed: api), store: store, interval: interval,
+                                system: name, feed: StripeFeedAdapter(feed: api, logger: systemLogger), store: store, interval: interval,
                                 overlap: stripe.catchUpOverlap, events: events, logger: systemLogger,
                                 onReached: { [entitlementCache] in entitlementCache.reached(name, at: $0) },
                                 start: stripe.catchUpStart))
@@ -697,7 +697,10 @@ struct StripeInvoiceLinesEnricher: EventEnricher {
 }
 
 struct StripeFeedAdapter: EventFeed {
+    /// How long Stripe keeps events.
+    static let retention: TimeInterval = 30 * 86_400
     let feed: StripeEventsFeed
+    let logger: Logger
 
     func events(since: Date) async throws -> [IncomingEvent] {
         var found: [StripeFeedEvent] = []
@@ -709,10 +712,18 @@ struct StripeFeedAdapter: EventFeed {
         }
     }
 
-    /// A page at a time, each oldest first (the pages newest first, as Stripe lists them).
+    /// A page at a time, each oldest first (the pages newest first, as Stripe lists them). A read from further back
+    /// than Stripe keeps starts an hour inside its 30 days: a walk that began at the edge would name as its cursor an
+    /// event that ages out between two pages, which Stripe answers 404, and the read would never finish.
     func events(since: Date, inBatches deliver: ([IncomingEvent]) async throws -> Void) async throws {
         let now = Date()
-        try await feed.walk(createdAtOrAfter: since) { batch in
+        let kept = now.addingTimeInterval(-Self.retention + 3_600)
+        if since < kept, since.timeIntervalSince1970 > 0 {
+            logger.warning(
+                "catch-up starts further back than Stripe keeps events; what happened before is not read again",
+                metadata: ["weft.system": "\(feed.system)", "weft.since": "\(since)", "weft.from": "\(kept)"])
+        }
+        try await feed.walk(createdAtOrAfter: max(since, kept)) { batch in
             try await deliver(
                 batch.map { $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random()) })
         }
