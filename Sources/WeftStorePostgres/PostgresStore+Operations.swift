@@ -51,7 +51,6 @@ extension PostgresStore {
         return terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND ")
     }
 
-    /// Lists matching commands, newest first. A command whose payload this version cannot read is left out.
     public func listStoredCommands(filter: CommandFilter, limit: Int) async throws -> [StoredCommand] {
         guard limit > 0 else { return [] }
         var binds = PostgresBindings()

@@ -232,7 +232,7 @@ public final class PostgresStore: Store, Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 race.start(continuation)
-                race.add(Task { race.finish(await Result(catching: body)) })
+                race.add(Task { await race.finish(catching: body) })
                 race.add(
                     Task {
                         try? await Task.sleep(for: timeout)

@@ -72,7 +72,8 @@ struct DeliveryLeaseTests {
             var nextID = 0
         }
         let state: Mutex<State>
-        let waits = AsyncStream<Void>.makeStream()
+        /// Each wait's duration, as it begins.
+        let waits = AsyncStream<Duration>.makeStream()
 
         init(start: Date) { state = Mutex(State(now: start)) }
 
@@ -94,7 +95,7 @@ struct DeliveryLeaseTests {
                     if cancelled {
                         continuation.resume(throwing: CancellationError())
                     } else {
-                        waits.continuation.yield()
+                        waits.continuation.yield(duration)
                     }
                 }
             } onCancel: {
@@ -137,12 +138,13 @@ struct DeliveryLeaseTests {
         var started = connector.started.stream.makeAsyncIterator()
         await started.next()
         // The first lease runs until claimedAt + 3 s. The renewal task waits a third of the lease between renewals:
-        // each time it waits again, the renewal before has been written.
+        // each time it waits a second again, the renewal before has been written. (While a renewal is on its way its
+        // deadline is waited for beside it, 1.5 s: those waits are passed over.)
         var waits = clock.waits.stream.makeAsyncIterator()
-        await waits.next()
+        _ = await waits.next()
         for _ in 0..<3 {
             clock.advance(by: .seconds(1))
-            await waits.next()
+            while let wait = await waits.next(), wait != .seconds(1) {}
         }
         // Renewed until claimedAt + 6 s; half a second past the first lease's end, no wait is over.
         clock.advance(by: .milliseconds(500))
@@ -151,6 +153,10 @@ struct DeliveryLeaseTests {
         let stolen = try await store.claimCommands(
             target: "odoo", limit: 10, owner: "node-b/odoo", lease: .seconds(60), now: clock.now())
         #expect(stolen.isEmpty, "another node claimed a command still being delivered")
+        // Nor can a node whose clock says 5.9 s: only the third renewal (at 3 s) holds the command that long.
+        let later = try await store.claimCommands(
+            target: "odoo", limit: 10, owner: "node-b/odoo", lease: .seconds(60), now: claimedAt.addingTimeInterval(5.9))
+        #expect(later.isEmpty, "the third renewal was not written")
         #expect(try await store.listCommands(filter: CommandFilter(), limit: 1).first?.status == .inFlight)
         connector.release.continuation.yield()
         #expect(try await delivery.value == 1)
@@ -191,7 +197,7 @@ struct DeliveryLeaseTests {
         var started = connector.started.stream.makeAsyncIterator()
         await started.next()
         var waits = clock.waits.stream.makeAsyncIterator()
-        await waits.next()
+        _ = await waits.next()
         // Another node, whose clock says node a's lease is over, takes the command.
         let taken = try await store.claimCommands(
             target: "odoo", limit: 10, owner: "node-b/odoo", lease: .seconds(60), now: clock.now().addingTimeInterval(5))
@@ -217,7 +223,7 @@ struct DeliveryLeaseTests {
         var started = connector.started.stream.makeAsyncIterator()
         await started.next()
         var waits = clock.waits.stream.makeAsyncIterator()
-        await waits.next()
+        _ = await waits.next()
         var locking = GRDB.Configuration()
         locking.allowsUnsafeTransactions = true
         let blocker = try DatabaseQueue(path: store.path, configuration: locking)
@@ -225,7 +231,7 @@ struct DeliveryLeaseTests {
         // The renewal is due after a second; it waits for the lock, and the deadline (half a second before the lease
         // ends, 2.5 s after the claim) is waited for beside it.
         clock.advance(by: .seconds(1))
-        await waits.next()
+        _ = await waits.next()
         clock.advance(by: .milliseconds(1500))
         var stopped = connector.stopped.stream.makeAsyncIterator()
         await stopped.next()

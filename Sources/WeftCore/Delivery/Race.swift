@@ -33,6 +33,15 @@ public final class Race<T: Sendable>: Sendable {
         if done { task.cancel() }
     }
 
+    /// Runs `body` and finishes with its result or error.
+    public func finish(catching body: () async throws -> T) async {
+        do {
+            finish(.success(try await body()))
+        } catch {
+            finish(.failure(error))
+        }
+    }
+
     /// The first call wins; later ones are ignored.
     public func finish(_ result: Result<T, any Error>) {
         let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
@@ -43,16 +52,5 @@ public final class Race<T: Sendable>: Sendable {
         }
         for task in tasks { task.cancel() }
         continuation?.resume(with: result)
-    }
-}
-
-extension Result where Failure == any Error {
-    /// The result of `body`, its error as the failure.
-    public init(catching body: () async throws -> Success) async {
-        do {
-            self = .success(try await body())
-        } catch {
-            self = .failure(error)
-        }
     }
 }

@@ -29,7 +29,7 @@ extension DeliveryClock {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 race.start(continuation)
-                race.add(Task { race.finish(await Result { try await operation() }.map { Optional($0) }) })
+                race.add(Task { await race.finish { try await operation() } })
                 race.add(
                     Task {
                         let wait = max(0, deadline.timeIntervalSince(now()))

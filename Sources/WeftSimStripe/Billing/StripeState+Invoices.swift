@@ -310,7 +310,6 @@ extension StripeState {
         return ["id": .string(id), "object": "invoice", "deleted": true]
     }
 
-    /// Finalizes a draft: number, `open` status, a PaymentIntent when Stripe will charge it.
     /// `POST /v1/invoices/:id/send`: only an invoice the customer pays by itself (`send_invoice`) is sent by hand; a
     /// draft is finalized first, as Stripe finalizes drafts before sending them.
     mutating func sendInvoice(_ id: String) throws -> JSON {
@@ -324,6 +323,7 @@ extension StripeState {
         return invoice
     }
 
+    /// Finalizes a draft: number, `open` status, a PaymentIntent when Stripe will charge it.
     @discardableResult
     mutating func finalizeInvoice(_ id: String) throws -> JSON {
         let now = self.now
