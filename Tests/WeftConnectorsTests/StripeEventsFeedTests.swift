@@ -243,7 +243,19 @@ struct StripeEventsFeedTests {
                 httpClient: HTTPClient.shared, gate: CountingGate(), logger: logger
             )
             var batches: [[StripeFeedEvent]] = []
-            try await feed.walk(createdAtOrAfter: Date(timeIntervalSince1970: 1_749_999_000), pageSize: 2) { batches.append($0) }
+            var positions: [SourceEventID?] = []
+            let since = Date(timeIntervalSince1970: 1_749_999_000)
+            try await feed.walk(createdAtOrAfter: since, pageSize: 2) { batch, last in
+                batches.append(batch)
+                positions.append(last)
+            }
+            // A walk resumed after the first batch hands over exactly the others.
+            var resumed: [StripeFeedEvent] = []
+            try await feed.walk(createdAtOrAfter: since, startingAfter: positions.first ?? nil, pageSize: 2) { batch, _ in
+                resumed += batch
+            }
+            #expect(resumed.count == batches.dropFirst().joined().count)
+            #expect(Set(resumed.map(\.envelope.id)) == Set(batches.dropFirst().joined().map(\.envelope.id)))
             return batches
         }
         let all = batches.flatMap { $0 }

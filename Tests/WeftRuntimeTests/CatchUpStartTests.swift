@@ -93,26 +93,36 @@ struct CatchUpStartTests {
         #expect(try await Self.stored(store) == ["at", "after"])
     }
 
-    /// A source whose history is read in batches, failing after the first `failAfter` batches of a read (`nil`: never).
+    /// A source whose history is read in batches (each batch's position is its index), failing after the first
+    /// `failAfter` batches of a read (`nil`: never); `resumedAfter` records each read's `resumingAfter`.
     final class PagedHistory: EventFeed, Sendable {
         let pages: [[IncomingEvent]]
         let failAfter = Mutex<Int?>(nil)
+        let resumedAfter = Mutex<[String?]>([])
         struct Unreachable: Error {}
         init(_ pages: [[IncomingEvent]]) { self.pages = pages }
 
         func events(since: Date) async throws -> [IncomingEvent] { pages.flatMap { $0 } }
 
-        func events(since: Date, inBatches deliver: ([IncomingEvent]) async throws -> Void) async throws {
-            for (index, page) in pages.enumerated() {
-                if let failAfter = failAfter.withLock({ $0 }), index >= failAfter { throw Unreachable() }
-                try await deliver(page)
+        func events(
+            since: Date, resumingAfter position: String?, inBatches deliver: ([IncomingEvent], String?) async throws -> Void
+        ) async throws {
+            resumedAfter.withLock { $0.append(position) }
+            let first = position.flatMap { Int($0) }.map { $0 + 1 } ?? 0
+            // A position this source does not know fails the read at once, as Stripe answers a forgotten cursor.
+            if let position, Int(position) == nil { throw Unreachable() }
+            var handed = 0
+            for index in pages.indices where index >= first {
+                if let failAfter = failAfter.withLock({ $0 }), handed >= failAfter { throw Unreachable() }
+                try await deliver(pages[index], String(index))
+                handed += 1
             }
         }
     }
 
-    /// A long read stores each batch as it comes: when the source fails part way, what was read is kept and the
-    /// cursor stays, so the next read starts from the same place and stores only what it had not.
-    @Test func aReadThatFailsPartWayKeepsWhatItStoredAndTheCursor() async throws {
+    /// A long read stores each batch as it comes: when the source fails part way, what was read is kept, the cursor
+    /// stays, and the next read resumes after the last batch stored instead of walking it all again.
+    @Test func aReadThatFailsPartWayKeepsWhatItStoredAndResumesThere() async throws {
         let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
         let now = Date()
         let feed = PagedHistory([
@@ -125,9 +135,33 @@ struct CatchUpStartTests {
         #expect(try await Self.stored(store) == ["newest-a", "newest-b"])
         #expect(try await store.cursor(service.cursorName) == nil)
 
+        #expect(try await store.cursor(service.checkpointCursorName)?.hasSuffix("|0") == true)
+
         feed.failAfter.withLock { $0 = nil }
         #expect(try await service.runOnce() == 1)
+        #expect(feed.resumedAfter.withLock { $0 } == [nil, "0"])
         #expect(try await Self.stored(store) == ["newest-a", "newest-b", "older"])
+        // The newest event the first, failed read saw still moves the cursor.
         #expect(try await store.cursor(service.cursorName) == String(StoreInstant.millis(now)))
+        #expect(try await store.cursor(service.checkpointCursorName) == "")
+    }
+
+    /// A read that cannot resume where the last one stopped (the source forgot that position) starts the walk again
+    /// on the next read, instead of failing at the same place for ever.
+    @Test func aReadThatCannotResumeStartsTheWalkAgain() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
+        let feed = PagedHistory([[Self.event("only", at: Date())]])
+        let service = Self.service(store, feed, start: .all)
+        let forgotten = CatchUpCheckpointText.stored(sinceMillis: 0, position: "evt_forgotten")
+        try await store.setCursor(service.checkpointCursorName, to: forgotten)
+        await #expect(throws: PagedHistory.Unreachable.self) { try await service.runOnce() }
+        #expect(try await store.cursor(service.checkpointCursorName) == "")
+        #expect(try await service.runOnce() == 1)
+        #expect(feed.resumedAfter.withLock { $0 } == ["evt_forgotten", nil])
+    }
+
+    /// The checkpoint as the service writes it (`v1|<since ms>|<newest ms or ->|<position>`).
+    enum CatchUpCheckpointText {
+        static func stored(sinceMillis: Int64, position: String) -> String { "v1|\(sinceMillis)|-|\(position)" }
     }
 }

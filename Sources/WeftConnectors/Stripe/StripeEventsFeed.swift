@@ -127,19 +127,22 @@ public struct StripeEventsFeed: Sendable {
 
     /// Walks the events created at or after `createdAtOrAfter` a page at a time, handing `deliver` each page as it is
     /// read (see ``ChronologicalBatches``): a walk over 30 days of a busy account never holds more than a page and a
-    /// second's events. Throws ``StripeAPIError`` from a read, or what `deliver` throws.
+    /// second's events. With each batch comes the id of its last event in the list's order: a walk with the same
+    /// `createdAtOrAfter` and that id as `startingAfter` goes on after the batch. Throws ``StripeAPIError`` from a
+    /// read, or what `deliver` throws.
     public func walk(
-        createdAtOrAfter: Date, pageSize: Int = 100, _ deliver: (_ batch: [StripeFeedEvent]) async throws -> Void
+        createdAtOrAfter: Date, startingAfter resume: SourceEventID? = nil, pageSize: Int = 100,
+        _ deliver: (_ batch: [StripeFeedEvent], _ lastListed: SourceEventID?) async throws -> Void
     ) async throws {
         var batches = ChronologicalBatches()
-        var startingAfter: SourceEventID?
+        var startingAfter = resume
         var more = true
         while more {
             let page = try await page(createdAtOrAfter: createdAtOrAfter, startingAfter: startingAfter, limit: min(max(pageSize, 1), 100))
             startingAfter = page.events.last?.envelope.id
             more = page.hasMore && !page.events.isEmpty
             let batch = batches.take(page.events, more: more)
-            if !batch.isEmpty { try await deliver(batch) }
+            if !batch.isEmpty { try await deliver(batch, batches.lastListedTaken) }
         }
     }
 
@@ -284,6 +287,9 @@ extension StripeEventsFeed {
 public struct ChronologicalBatches: Sendable {
     private var held: [StripeFeedEvent] = []
     private var oldestFirst: Bool?
+    /// The last event, in the list's order, of what `take` handed over so far: a walk resumed after it lists next
+    /// what was held back.
+    public private(set) var lastListedTaken: SourceEventID?
 
     public init() {}
 
@@ -299,6 +305,7 @@ public struct ChronologicalBatches: Sendable {
             held = Array(listed[cut...])
             listed.removeSubrange(cut...)
         }
+        if let last = listed.last { lastListedTaken = last.envelope.id }
         return oldestFirst == true ? listed : listed.reversed()
     }
 }

@@ -10,16 +10,49 @@ public protocol EventFeed: Sendable {
 
     /// The same events, handed to `deliver` a batch at a time as they are read (each batch oldest first; a feed that
     /// pages may hand its newest batch first), so that a long history is never held whole: a catch-up after days
-    /// down stores each batch before it reads the next, and a read that fails part way keeps what it stored. The
-    /// default hands everything `events(since:)` returns in one batch.
-    func events(since: Date, inBatches deliver: (_ batch: [IncomingEvent]) async throws -> Void) async throws
+    /// down stores each batch before it reads the next, and a read that fails part way keeps what it stored.
+    ///
+    /// With each batch comes the position after it (`nil`: the feed cannot resume there): a later read with the same
+    /// `since` and that position as `resumingAfter` hands over only what follows it. The default ignores positions and
+    /// hands everything `events(since:)` returns in one batch.
+    func events(
+        since: Date, resumingAfter position: String?,
+        inBatches deliver: (_ batch: [IncomingEvent], _ position: String?) async throws -> Void
+    ) async throws
 }
 
 extension EventFeed {
-    public func events(since: Date, inBatches deliver: (_ batch: [IncomingEvent]) async throws -> Void) async throws {
+    public func events(
+        since: Date, resumingAfter position: String?,
+        inBatches deliver: (_ batch: [IncomingEvent], _ position: String?) async throws -> Void
+    ) async throws {
         let all = try await events(since: since)
-        if !all.isEmpty { try await deliver(all) }
+        if !all.isEmpty { try await deliver(all, nil) }
     }
+}
+
+/// Where a read that failed part way got to: the read's `since`, the newest event it had seen, and the feed's position
+/// after the last batch it stored. Kept as a store cursor (`v1|<since ms>|<newest ms or ->|<position>`).
+struct CatchUpCheckpoint: Hashable, Sendable {
+    var sinceMillis: Int64
+    var newestMillis: Int64?
+    var position: String
+
+    init(sinceMillis: Int64, newestMillis: Int64?, position: String) {
+        self.sinceMillis = sinceMillis
+        self.newestMillis = newestMillis
+        self.position = position
+    }
+
+    init?(_ stored: String) {
+        let parts = stored.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "v1", let since = Int64(parts[1]), !parts[3].isEmpty else { return nil }
+        sinceMillis = since
+        newestMillis = Int64(parts[2])
+        position = String(parts[3])
+    }
+
+    var stored: String { "v1|\(sinceMillis)|\(newestMillis.map(String.init) ?? "-")|\(position)" }
 }
 
 /// Where a catch-up reads from when it starts without a cursor (the first start of a store): a billing platform keeps
@@ -77,6 +110,9 @@ public struct CatchUpService: Service {
     /// `<system>` or `<system>.<feed name>`.
     var feedKey: String { feedName.map { "\(system).\($0)" } ?? system.rawValue }
 
+    /// The store cursor holding where a read that failed part way got to (`CatchUpCheckpoint`; empty: none).
+    public var checkpointCursorName: String { "catch_up.\(feedKey).walk" }
+
     /// The store cursor holding the first read's instant (milliseconds) under `CatchUpStart.firstStart`.
     public var startCursorName: String { "catch_up.\(feedKey).start_ms" }
 
@@ -117,8 +153,9 @@ public struct CatchUpService: Service {
     }
 
     /// Reads once from the cursor (less the overlap), appending each batch as the feed hands it over, and advances the
-    /// cursor once the whole read succeeded: a read that fails part way keeps what it appended (the next read finds
-    /// those again, as duplicates) and reads from the same cursor. Returns how many new events were stored.
+    /// cursor once the whole read succeeded. A read that fails part way keeps what it appended and where it got to
+    /// (a checkpoint, when the feed gives positions): the next read, from the same cursor, resumes there, so a walk
+    /// over days of events finishes even when requests fail now and then. Returns how many new events were stored.
     @discardableResult
     public func runOnce() async throws -> Int {
         let cursorMillis = try await store.cursor(cursorName).flatMap { Int64($0) }
@@ -132,22 +169,49 @@ public struct CatchUpService: Service {
         // the sources stamp events in whole seconds, so an event of that second may have happened after the start,
         // and leaving out one that did would lose it for good; one from just before it is processed instead.
         let firstSecond = floor.map { Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down)) }
+        let sinceMillis = StoreInstant.millis(since)
+        let checkpoint = try await store.cursor(checkpointCursorName).flatMap(CatchUpCheckpoint.init)
+        // Only a read from the same instant resumes: once the cursor moved, the walk is another one.
+        let resuming = checkpoint.flatMap { $0.sinceMillis == sinceMillis ? $0 : nil }
         var stored = 0
-        var newest: Int64?
+        var newest = resuming?.newestMillis
+        var handedOver = false
+        var checkpointed = false
         // The source is known as of when the read began: a walk that takes a while (newest first) does not make
         // what it read first any fresher.
         let reached = Date()
-        try await feed.events(since: since) { batch in
-            let found = batch.filter { event in firstSecond.map { event.occurredAt >= $0 } ?? true }
-            for chunk in stride(from: 0, to: found.count, by: 500) {
-                let results = try await store.append(Array(found[chunk..<min(found.count, chunk + 500)]))
-                let new = results.filter { if case .stored = $0 { true } else { false } }.count
-                stored += new
-                // The pipeline starts on what is stored while the rest is read.
-                if new > 0 { events.ring() }
+        do {
+            try await feed.events(since: since, resumingAfter: resuming?.position) { batch, position in
+                handedOver = true
+                let found = batch.filter { event in firstSecond.map { event.occurredAt >= $0 } ?? true }
+                for chunk in stride(from: 0, to: found.count, by: 500) {
+                    let results = try await store.append(Array(found[chunk..<min(found.count, chunk + 500)]))
+                    let new = results.filter { if case .stored = $0 { true } else { false } }.count
+                    stored += new
+                    // The pipeline starts on what is stored while the rest is read.
+                    if new > 0 { events.ring() }
+                }
+                for event in found {
+                    newest = max(newest ?? .min, Int64((event.occurredAt.timeIntervalSince1970 * 1000).rounded()))
+                }
+                if let position {
+                    let next = CatchUpCheckpoint(sinceMillis: sinceMillis, newestMillis: newest, position: position)
+                    try await store.setCursor(checkpointCursorName, to: next.stored)
+                    checkpointed = true
+                }
             }
-            for event in found { newest = max(newest ?? .min, Int64((event.occurredAt.timeIntervalSince1970 * 1000).rounded())) }
+        } catch {
+            // A resumed read that fails before it hands anything over may fail at its position every time (Stripe
+            // forgets events after 30 days, and a cursor it forgot is a 404): the next read walks from the start.
+            if resuming != nil, !handedOver {
+                logger.warning(
+                    "catch-up could not resume where the last read stopped; the next read starts the walk again",
+                    metadata: ["weft.system": "\(system)", "weft.error": "\(error)"])
+                try? await store.setCursor(checkpointCursorName, to: "")
+            }
+            throw error
         }
+        if checkpoint != nil || checkpointed { try await store.setCursor(checkpointCursorName, to: "") }
         try await store.setCursor(Self.reachedCursorName(system), to: String(StoreInstant.millis(reached)))
         onReached?(StoreInstant.date(StoreInstant.millis(reached)))
         if let newest, newest > cursorMillis ?? Int64.min { try await store.setCursor(cursorName, to: String(newest)) }

@@ -715,7 +715,9 @@ struct StripeFeedAdapter: EventFeed {
     /// A page at a time, each oldest first (the pages newest first, as Stripe lists them). A read from further back
     /// than Stripe keeps starts an hour inside its 30 days: a walk that began at the edge would name as its cursor an
     /// event that ages out between two pages, which Stripe answers 404, and the read would never finish.
-    func events(since: Date, inBatches deliver: ([IncomingEvent]) async throws -> Void) async throws {
+    func events(
+        since: Date, resumingAfter position: String?, inBatches deliver: ([IncomingEvent], String?) async throws -> Void
+    ) async throws {
         let now = Date()
         let kept = now.addingTimeInterval(-Self.retention + 3_600)
         if since < kept, since.timeIntervalSince1970 > 0 {
@@ -723,9 +725,13 @@ struct StripeFeedAdapter: EventFeed {
                 "catch-up starts further back than Stripe keeps events; what happened before is not read again",
                 metadata: ["weft.system": "\(feed.system)", "weft.since": "\(since)", "weft.from": "\(kept)"])
         }
-        try await feed.walk(createdAtOrAfter: max(since, kept)) { batch in
+        // A position is only good for a read from the same instant: a read clamped to the retention moves every time.
+        let from = max(since, kept)
+        try await feed.walk(createdAtOrAfter: from, startingAfter: since < kept ? nil : position.map { SourceEventID($0) }) {
+            batch, last in
             try await deliver(
-                batch.map { $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random()) })
+                batch.map { $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random()) },
+                since < kept ? nil : last?.rawValue)
         }
     }
 }
@@ -757,19 +763,22 @@ struct ChargebeeFeedAdapter: EventFeed {
         return found
     }
 
-    /// A page's worth at a time, oldest first throughout.
-    func events(since: Date, inBatches deliver: ([IncomingEvent]) async throws -> Void) async throws {
+    /// A page's worth at a time, oldest first throughout. No positions: the read is clamped to the last 30 days, so
+    /// its start moves between reads and an offset of one read means nothing to the next.
+    func events(
+        since: Date, resumingAfter position: String?, inBatches deliver: ([IncomingEvent], String?) async throws -> Void
+    ) async throws {
         var batch: [IncomingEvent] = []
         let now = Date()
         for try await event in feed.events(since: max(since, now.addingTimeInterval(-Self.maximumLookBack)), pageSize: 100) {
             batch.append(
                 event.envelope.incomingEvent(system: feed.system, payload: event.payload, receivedAt: now, traceID: .random()))
             if batch.count == 100 {
-                try await deliver(batch)
+                try await deliver(batch, nil)
                 batch.removeAll(keepingCapacity: true)
             }
         }
-        if !batch.isEmpty { try await deliver(batch) }
+        if !batch.isEmpty { try await deliver(batch, nil) }
     }
 }
 
