@@ -249,13 +249,14 @@ struct StripeEventsFeedTests {
                 batches.append(batch)
                 positions.append(last)
             }
-            // A walk resumed after the first batch hands over exactly the others.
-            var resumed: [StripeFeedEvent] = []
-            try await feed.walk(createdAtOrAfter: since, startingAfter: positions.first ?? nil, pageSize: 2) { batch, _ in
-                resumed += batch
+            // A walk resumed after any batch hands over exactly the batches after it.
+            for (index, position) in positions.enumerated() {
+                var resumed: [StripeFeedEvent] = []
+                try await feed.walk(createdAtOrAfter: since, startingAfter: position, pageSize: 2) { batch, _ in resumed += batch }
+                let rest = batches[(index + 1)...].joined().map(\.envelope.id)
+                #expect(resumed.count == rest.count, "resumed after batch \(index)")
+                #expect(Set(resumed.map(\.envelope.id)) == Set(rest), "resumed after batch \(index)")
             }
-            #expect(resumed.count == batches.dropFirst().joined().count)
-            #expect(Set(resumed.map(\.envelope.id)) == Set(batches.dropFirst().joined().map(\.envelope.id)))
             return batches
         }
         let all = batches.flatMap { $0 }

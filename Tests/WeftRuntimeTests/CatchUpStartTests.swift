@@ -110,7 +110,7 @@ struct CatchUpStartTests {
             resumedAfter.withLock { $0.append(position) }
             let first = position.flatMap { Int($0) }.map { $0 + 1 } ?? 0
             // A position this source does not know fails the read at once, as Stripe answers a forgotten cursor.
-            if let position, Int(position) == nil { throw Unreachable() }
+            if let position, Int(position) == nil { throw FeedPositionUnknown(position: position) }
             var handed = 0
             for index in pages.indices where index >= first {
                 if let failAfter = failAfter.withLock({ $0 }), handed >= failAfter { throw Unreachable() }
@@ -135,14 +135,35 @@ struct CatchUpStartTests {
         #expect(try await Self.stored(store) == ["newest-a", "newest-b"])
         #expect(try await store.cursor(service.cursorName) == nil)
 
-        #expect(try await store.cursor(service.checkpointCursorName)?.hasSuffix("|0") == true)
+        let checkpoint = try #require(try await store.cursor(service.checkpointCursorName).flatMap(CatchUpCheckpoint.init))
+        #expect(checkpoint.position == "0")
+        #expect(checkpoint.newestMillis == StoreInstant.millis(now))
+
+        // A resumed read that fails at once (the source limited, a timeout) keeps the checkpoint.
+        feed.failAfter.withLock { $0 = 0 }
+        await #expect(throws: PagedHistory.Unreachable.self) { try await service.runOnce() }
+        #expect(try await store.cursor(service.checkpointCursorName).flatMap(CatchUpCheckpoint.init) == checkpoint)
 
         feed.failAfter.withLock { $0 = nil }
         #expect(try await service.runOnce() == 1)
-        #expect(feed.resumedAfter.withLock { $0 } == [nil, "0"])
+        #expect(feed.resumedAfter.withLock { $0 } == [nil, "0", "0"])
         #expect(try await Self.stored(store) == ["newest-a", "newest-b", "older"])
-        // The newest event the first, failed read saw still moves the cursor.
+        // The newest event the first, failed read saw still moves the cursor; the source counts as reached when that
+        // first read began, since what the resumed reads add is older.
         #expect(try await store.cursor(service.cursorName) == String(StoreInstant.millis(now)))
+        #expect(try await store.cursor(CatchUpService.reachedCursorName("stripe")) == String(checkpoint.beganMillis))
+        #expect(try await store.cursor(service.checkpointCursorName) == "")
+    }
+
+    /// A checkpoint of another read (the cursor has moved since) is not resumed, and goes once the read succeeds.
+    @Test func aCheckpointOfAnotherReadIsNotResumed() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
+        let feed = PagedHistory([[Self.event("only", at: Date())]])
+        let service = Self.service(store, feed, start: .all)
+        let other = CatchUpCheckpoint(sinceMillis: 12_345, beganMillis: 0, newestMillis: nil, position: "0")
+        try await store.setCursor(service.checkpointCursorName, to: other.stored)
+        #expect(try await service.runOnce() == 1)
+        #expect(feed.resumedAfter.withLock { $0 } == [nil])
         #expect(try await store.cursor(service.checkpointCursorName) == "")
     }
 
@@ -152,16 +173,12 @@ struct CatchUpStartTests {
         let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
         let feed = PagedHistory([[Self.event("only", at: Date())]])
         let service = Self.service(store, feed, start: .all)
-        let forgotten = CatchUpCheckpointText.stored(sinceMillis: 0, position: "evt_forgotten")
-        try await store.setCursor(service.checkpointCursorName, to: forgotten)
-        await #expect(throws: PagedHistory.Unreachable.self) { try await service.runOnce() }
+        let forgotten = CatchUpCheckpoint(sinceMillis: 0, beganMillis: 0, newestMillis: nil, position: "evt_forgotten")
+        try await store.setCursor(service.checkpointCursorName, to: forgotten.stored)
+        await #expect(throws: FeedPositionUnknown.self) { try await service.runOnce() }
         #expect(try await store.cursor(service.checkpointCursorName) == "")
         #expect(try await service.runOnce() == 1)
         #expect(feed.resumedAfter.withLock { $0 } == ["evt_forgotten", nil])
     }
 
-    /// The checkpoint as the service writes it (`v1|<since ms>|<newest ms or ->|<position>`).
-    enum CatchUpCheckpointText {
-        static func stored(sinceMillis: Int64, position: String) -> String { "v1|\(sinceMillis)|-|\(position)" }
-    }
 }

@@ -13,8 +13,9 @@ public protocol EventFeed: Sendable {
     /// down stores each batch before it reads the next, and a read that fails part way keeps what it stored.
     ///
     /// With each batch comes the position after it (`nil`: the feed cannot resume there): a later read with the same
-    /// `since` and that position as `resumingAfter` hands over only what follows it. The default ignores positions and
-    /// hands everything `events(since:)` returns in one batch.
+    /// `since` and that position as `resumingAfter` hands over only what follows it. A position the source no longer
+    /// knows fails the read with ``FeedPositionUnknown``. The default ignores positions and hands everything
+    /// `events(since:)` returns in one batch.
     func events(
         since: Date, resumingAfter position: String?,
         inBatches deliver: (_ batch: [IncomingEvent], _ position: String?) async throws -> Void
@@ -31,28 +32,41 @@ extension EventFeed {
     }
 }
 
-/// Where a read that failed part way got to: the read's `since`, the newest event it had seen, and the feed's position
-/// after the last batch it stored. Kept as a store cursor (`v1|<since ms>|<newest ms or ->|<position>`).
-struct CatchUpCheckpoint: Hashable, Sendable {
-    var sinceMillis: Int64
-    var newestMillis: Int64?
-    var position: String
+/// The source no longer knows the position a read was asked to resume after (Stripe forgets an event after 30 days,
+/// and a cursor naming it is a 404): the read must start again from the beginning.
+public struct FeedPositionUnknown: Error, CustomStringConvertible {
+    public var position: String
+    public init(position: String) { self.position = position }
+    public var description: String { "the source no longer knows position \(position)" }
+}
 
-    init(sinceMillis: Int64, newestMillis: Int64?, position: String) {
+/// Where a read that failed part way got to: the read's `since`, when the first attempt of the read began (what it
+/// knows of the source's newest events dates from then), the newest event it had seen, and the feed's position after
+/// the last batch it stored. Kept as a store cursor (`v1|<since ms>|<began ms>|<newest ms or ->|<position>`).
+public struct CatchUpCheckpoint: Hashable, Sendable {
+    public var sinceMillis: Int64
+    public var beganMillis: Int64
+    public var newestMillis: Int64?
+    public var position: String
+
+    public init(sinceMillis: Int64, beganMillis: Int64, newestMillis: Int64?, position: String) {
         self.sinceMillis = sinceMillis
+        self.beganMillis = beganMillis
         self.newestMillis = newestMillis
         self.position = position
     }
 
-    init?(_ stored: String) {
-        let parts = stored.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "v1", let since = Int64(parts[1]), !parts[3].isEmpty else { return nil }
+    public init?(_ stored: String) {
+        let parts = stored.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "v1", let since = Int64(parts[1]), let began = Int64(parts[2]), !parts[4].isEmpty
+        else { return nil }
         sinceMillis = since
-        newestMillis = Int64(parts[2])
-        position = String(parts[3])
+        beganMillis = began
+        newestMillis = Int64(parts[3])
+        position = String(parts[4])
     }
 
-    var stored: String { "v1|\(sinceMillis)|\(newestMillis.map(String.init) ?? "-")|\(position)" }
+    public var stored: String { "v1|\(sinceMillis)|\(beganMillis)|\(newestMillis.map(String.init) ?? "-")|\(position)" }
 }
 
 /// Where a catch-up reads from when it starts without a cursor (the first start of a store): a billing platform keeps
@@ -175,14 +189,13 @@ public struct CatchUpService: Service {
         let resuming = checkpoint.flatMap { $0.sinceMillis == sinceMillis ? $0 : nil }
         var stored = 0
         var newest = resuming?.newestMillis
-        var handedOver = false
         var checkpointed = false
-        // The source is known as of when the read began: a walk that takes a while (newest first) does not make
-        // what it read first any fresher.
-        let reached = Date()
+        // The source is known as of when the read began (its first attempt, for a resumed read): a walk that takes a
+        // while (newest first) does not make what it read first any fresher.
+        let reached = resuming.map { StoreInstant.date($0.beganMillis) } ?? StoreInstant.date(StoreInstant.millis(Date()))
+        let beganMillis = StoreInstant.millis(reached)
         do {
             try await feed.events(since: since, resumingAfter: resuming?.position) { batch, position in
-                handedOver = true
                 let found = batch.filter { event in firstSecond.map { event.occurredAt >= $0 } ?? true }
                 for chunk in stride(from: 0, to: found.count, by: 500) {
                     let results = try await store.append(Array(found[chunk..<min(found.count, chunk + 500)]))
@@ -195,26 +208,27 @@ public struct CatchUpService: Service {
                     newest = max(newest ?? .min, Int64((event.occurredAt.timeIntervalSince1970 * 1000).rounded()))
                 }
                 if let position {
-                    let next = CatchUpCheckpoint(sinceMillis: sinceMillis, newestMillis: newest, position: position)
+                    let next = CatchUpCheckpoint(
+                        sinceMillis: sinceMillis, beganMillis: beganMillis, newestMillis: newest, position: position)
                     try await store.setCursor(checkpointCursorName, to: next.stored)
                     checkpointed = true
                 }
             }
-        } catch {
-            // A resumed read that fails before it hands anything over may fail at its position every time (Stripe
-            // forgets events after 30 days, and a cursor it forgot is a 404): the next read walks from the start.
-            if resuming != nil, !handedOver {
-                logger.warning(
-                    "catch-up could not resume where the last read stopped; the next read starts the walk again",
-                    metadata: ["weft.system": "\(system)", "weft.error": "\(error)"])
-                try? await store.setCursor(checkpointCursorName, to: "")
-            }
+        } catch let error as FeedPositionUnknown {
+            // Resuming there would fail every time: the next read walks from the start. Any other failure (a 429, a
+            // timeout) keeps the checkpoint.
+            logger.warning(
+                "catch-up could not resume where the last read stopped; the next read starts the walk again",
+                metadata: ["weft.system": "\(system)", "weft.error": "\(error)"])
+            try? await store.setCursor(checkpointCursorName, to: "")
             throw error
         }
-        if checkpoint != nil || checkpointed { try await store.setCursor(checkpointCursorName, to: "") }
         try await store.setCursor(Self.reachedCursorName(system), to: String(StoreInstant.millis(reached)))
-        onReached?(StoreInstant.date(StoreInstant.millis(reached)))
+        onReached?(reached)
         if let newest, newest > cursorMillis ?? Int64.min { try await store.setCursor(cursorName, to: String(newest)) }
+        // Only once the cursor moved: a checkpoint left by a failure here resumes at its end, reads nothing more, and
+        // moves the cursor then.
+        if checkpoint != nil || checkpointed { try await store.setCursor(checkpointCursorName, to: "") }
         return stored
     }
 

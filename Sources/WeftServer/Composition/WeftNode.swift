@@ -715,6 +715,10 @@ struct StripeFeedAdapter: EventFeed {
     /// A page at a time, each oldest first (the pages newest first, as Stripe lists them). A read from further back
     /// than Stripe keeps starts an hour inside its 30 days: a walk that began at the edge would name as its cursor an
     /// event that ages out between two pages, which Stripe answers 404, and the read would never finish.
+    ///
+    /// A position is `<created[gte] in seconds>:<event id>`: the instant the walk listed from (the clamp moves with
+    /// the clock, so a resumed walk lists from the same one while it is still kept) and the last event it stored. A
+    /// cursor Stripe no longer knows fails the read with `FeedPositionUnknown`.
     func events(
         since: Date, resumingAfter position: String?, inBatches deliver: ([IncomingEvent], String?) async throws -> Void
     ) async throws {
@@ -725,14 +729,27 @@ struct StripeFeedAdapter: EventFeed {
                 "catch-up starts further back than Stripe keeps events; what happened before is not read again",
                 metadata: ["weft.system": "\(feed.system)", "weft.since": "\(since)", "weft.from": "\(kept)"])
         }
-        // A position is only good for a read from the same instant: a read clamped to the retention moves every time.
-        let from = max(since, kept)
-        try await feed.walk(createdAtOrAfter: from, startingAfter: since < kept ? nil : position.map { SourceEventID($0) }) {
-            batch, last in
-            try await deliver(
-                batch.map { $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random()) },
-                since < kept ? nil : last?.rawValue)
+        var from = Date(timeIntervalSince1970: max(since, kept).timeIntervalSince1970.rounded(.down))
+        var startingAfter: SourceEventID?
+        if let resumed = position.flatMap(Self.position) { (from, startingAfter) = (resumed.from, resumed.after) }
+        var handedOver = false
+        do {
+            try await feed.walk(createdAtOrAfter: from, startingAfter: startingAfter) { batch, last in
+                handedOver = true
+                try await deliver(
+                    batch.map { $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random()) },
+                    last.map { "\(Int64(from.timeIntervalSince1970)):\($0.rawValue)" })
+            }
+        } catch let error as StripeAPIError where error.status == 404 && startingAfter != nil && !handedOver {
+            throw FeedPositionUnknown(position: position ?? "")
         }
+    }
+
+    /// `<seconds>:<event id>` as `events(since:resumingAfter:inBatches:)` writes it.
+    static func position(_ text: String) -> (from: Date, after: SourceEventID)? {
+        guard let colon = text.firstIndex(of: ":"), let seconds = Int64(text[..<colon]) else { return nil }
+        let id = text[text.index(after: colon)...]
+        return id.isEmpty ? nil : (Date(timeIntervalSince1970: TimeInterval(seconds)), SourceEventID(String(id)))
     }
 }
 
