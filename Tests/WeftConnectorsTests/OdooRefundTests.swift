@@ -28,6 +28,16 @@ struct OdooRefundTests {
             payload: .createRefund(value), traceID: TraceID("trace"), attempts: 0, createdAt: Payments.day)
     }
 
+    /// A note of `total` cents of which `cents` were paid back when Weft first sees it (Chargebee).
+    static func refundedInPart(_ refund: String, invoice: String, cents: Int64, of total: Int64, number: Int64) -> OutboxCommand {
+        var command = Self.command(refund, invoice: invoice, cents: cents, kind: .refund, number: number)
+        if case .createRefund(var value) = command.payload {
+            value.creditedMinor = total
+            command.payload = .createRefund(value)
+        }
+        return command
+    }
+
     static func creditNotes(_ simulator: OdooSimulator) -> [[String: JSONValue]] {
         simulator.records(model: "account.move").filter { $0["move_type"] == "out_refund" }
     }
@@ -229,11 +239,7 @@ struct OdooRefundTests {
             let target = OdooTarget(client: client)
             let a = try await Support.company(client, "A")
             _ = try await Self.paidInvoices(["in_1"], partner: a, target: target)
-            var command = Self.command("cn_1", invoice: "in_1", cents: 4000, kind: .refund, number: 1)
-            if case .createRefund(var refund) = command.payload {
-                refund.creditedMinor = 10000
-                command.payload = .createRefund(refund)
-            }
+            let command = Self.refundedInPart("cn_1", invoice: "in_1", cents: 4000, of: 10000, number: 1)
             let outcome = await target.deliver([command], logger: Support.logger)
             let note = try #require(Self.creditNoteIDs(outcome).first ?? nil, "\(outcome)")
             #expect(Support.record(simulator, "account.move", note)["amount_total"]?.doubleValue == 100)
@@ -305,11 +311,7 @@ struct OdooRefundTests {
             let target = OdooTarget(client: client)
             let a = try await Support.company(client, "A")
             _ = try await Self.paidInvoices(["in_9"], partner: a, target: target)
-            var command = Self.command("cn_9", invoice: "in_9", cents: 4000, kind: .refund, number: 1)
-            if case .createRefund(var refund) = command.payload {
-                refund.creditedMinor = 10000
-                command.payload = .createRefund(refund)
-            }
+            let command = Self.refundedInPart("cn_9", invoice: "in_9", cents: 4000, of: 10000, number: 1)
             let note = try #require(Self.creditNoteIDs(await target.deliver([command], logger: Support.logger)).first ?? nil)
             #expect(Support.record(simulator, "account.move", note)["payment_state"] == "partial")
 

@@ -184,20 +184,24 @@ struct StripeEventsFeedTests {
         }
     }
 
+    /// A `customer.updated` event as the events API lists it.
+    static func event(_ id: String, _ created: Int) throws -> StripeFeedEvent {
+        let payload = Data(
+            #"{"id":"\#(id)","object":"event","created":\#(created),"type":"customer.updated","data":{"object":{"id":"cus_1","object":"customer"}}}"#
+                .utf8)
+        return StripeFeedEvent(envelope: try StripeEventEnvelope.parse(payload, system: "stripe"), payload: payload)
+    }
+
     /// Oldest first either way: Stripe's newest-first list is reversed (within one second, the list's order is the
     /// only order there is), and an emulator's oldest-first list is kept as it is.
     @Test func readsEventsOldestFirstWhicheverWayTheSourceLists() throws {
-        func event(_ id: String, _ created: Int) throws -> StripeFeedEvent {
-            let payload = Data(
-                #"{"id":"\#(id)","object":"event","created":\#(created),"type":"customer.updated","data":{"object":{"id":"cus_1","object":"customer"}}}"#
-                    .utf8)
-            return StripeFeedEvent(envelope: try StripeEventEnvelope.parse(payload, system: "stripe"), payload: payload)
-        }
-        let newestFirst = [try event("evt_c", 1_700_000_001), try event("evt_b", 1_700_000_000), try event("evt_a", 1_700_000_000)]
+        let newestFirst = [
+            try Self.event("evt_c", 1_700_000_001), try Self.event("evt_b", 1_700_000_000), try Self.event("evt_a", 1_700_000_000),
+        ]
         #expect(StripeEventsFeed.chronological(newestFirst).map(\.envelope.id.rawValue) == ["evt_a", "evt_b", "evt_c"])
         let oldestFirst = Array(newestFirst.reversed())
         #expect(StripeEventsFeed.chronological(oldestFirst).map(\.envelope.id.rawValue) == ["evt_a", "evt_b", "evt_c"])
-        let oneSecond = [try event("evt_b", 1_700_000_000), try event("evt_a", 1_700_000_000)]
+        let oneSecond = [try Self.event("evt_b", 1_700_000_000), try Self.event("evt_a", 1_700_000_000)]
         #expect(StripeEventsFeed.chronological(oneSecond).map(\.envelope.id.rawValue) == ["evt_a", "evt_b"])
         #expect(StripeEventsFeed.chronological([]).isEmpty)
     }
@@ -205,23 +209,18 @@ struct StripeEventsFeedTests {
     /// A walk hands over a page at a time, oldest first within each, and never splits a second between two batches:
     /// the last second of a page is held back until the next page shows where it ends.
     @Test func batchesKeepEachSecondWholeAndInOrder() throws {
-        func event(_ id: String, _ created: Int) throws -> StripeFeedEvent {
-            let payload = Data(
-                #"{"id":"\#(id)","object":"event","created":\#(created),"type":"customer.updated","data":{"object":{"id":"cus_1","object":"customer"}}}"#
-                    .utf8)
-            return StripeFeedEvent(envelope: try StripeEventEnvelope.parse(payload, system: "stripe"), payload: payload)
-        }
         func ids(_ events: [StripeFeedEvent]) -> [String] { events.map(\.envelope.id.rawValue) }
         // Stripe's list, newest first: e7 e6 | e5 e4 | e3 e2 | e1, seconds 9 9 | 8 8 | 8 7 | 7.
         var batches = ChronologicalBatches()
-        #expect(ids(batches.take([try event("e7", 9), try event("e6", 9)], more: true)).isEmpty)
-        #expect(ids(batches.take([try event("e5", 8), try event("e4", 8)], more: true)) == ["e6", "e7"])
-        #expect(ids(batches.take([try event("e3", 8), try event("e2", 7)], more: true)) == ["e3", "e4", "e5"])
-        #expect(ids(batches.take([try event("e1", 7)], more: false)) == ["e1", "e2"])
+        #expect(ids(batches.take([try Self.event("e7", 9), try Self.event("e6", 9)], more: true)).isEmpty)
+        #expect(ids(batches.take([try Self.event("e5", 8), try Self.event("e4", 8)], more: true)) == ["e6", "e7"])
+        #expect(ids(batches.take([try Self.event("e3", 8), try Self.event("e2", 7)], more: true)) == ["e3", "e4", "e5"])
+        #expect(ids(batches.take([try Self.event("e1", 7)], more: false)) == ["e1", "e2"])
         // An emulator that lists oldest first is read as it lists, with the same hold-back.
         var ascending = ChronologicalBatches()
-        #expect(ids(ascending.take([try event("e1", 7), try event("e2", 7), try event("e3", 8)], more: true)) == ["e1", "e2"])
-        #expect(ids(ascending.take([try event("e4", 8), try event("e5", 9)], more: false)) == ["e3", "e4", "e5"])
+        #expect(
+            ids(ascending.take([try Self.event("e1", 7), try Self.event("e2", 7), try Self.event("e3", 8)], more: true)) == ["e1", "e2"])
+        #expect(ids(ascending.take([try Self.event("e4", 8), try Self.event("e5", 9)], more: false)) == ["e3", "e4", "e5"])
     }
 
     /// Against the simulator: a walk in pages of two yields every event once, each batch oldest first.
