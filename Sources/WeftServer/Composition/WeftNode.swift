@@ -731,26 +731,41 @@ struct StripeFeedAdapter: EventFeed {
         }
         var from = Date(timeIntervalSince1970: max(since, kept).timeIntervalSince1970.rounded(.down))
         var startingAfter: SourceEventID?
-        if let resumed = position.flatMap(Self.position) { (from, startingAfter) = (resumed.from, resumed.after) }
+        if let resumed = position.flatMap(PinnedPosition.init) { (from, startingAfter) = (resumed.from, SourceEventID(resumed.after)) }
         var handedOver = false
         do {
             try await feed.walk(createdAtOrAfter: from, startingAfter: startingAfter) { batch, last in
                 handedOver = true
                 try await deliver(
                     batch.map { $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random()) },
-                    last.map { "\(Int64(from.timeIntervalSince1970)):\($0.rawValue)" })
+                    last.map { PinnedPosition(from: from, after: $0.rawValue).text })
             }
         } catch let error as StripeAPIError where error.status == 404 && startingAfter != nil && !handedOver {
             throw FeedPositionUnknown(position: position ?? "")
         }
     }
+}
 
-    /// `<seconds>:<event id>` as `events(since:resumingAfter:inBatches:)` writes it.
-    static func position(_ text: String) -> (from: Date, after: SourceEventID)? {
-        guard let colon = text.firstIndex(of: ":"), let seconds = Int64(text[..<colon]) else { return nil }
-        let id = text[text.index(after: colon)...]
-        return id.isEmpty ? nil : (Date(timeIntervalSince1970: TimeInterval(seconds)), SourceEventID(String(id)))
+/// A billing feed's position: the instant its read listed from (whole seconds; a read clamped to the last 30 days
+/// moves its start with the clock, so a resumed read lists from the same one) and the source's own cursor after the
+/// last batch stored (Stripe: an event id; Chargebee: a `next_offset`). Written `<seconds>:<cursor>`.
+struct PinnedPosition: Hashable {
+    var from: Date
+    var after: String
+
+    init(from: Date, after: String) {
+        self.from = from
+        self.after = after
     }
+
+    init?(_ text: String) {
+        guard let colon = text.firstIndex(of: ":"), let seconds = Int64(text[..<colon]) else { return nil }
+        let cursor = text[text.index(after: colon)...]
+        guard !cursor.isEmpty else { return nil }
+        (from, after) = (Date(timeIntervalSince1970: TimeInterval(seconds)), String(cursor))
+    }
+
+    var text: String { "\(Int64(from.timeIntervalSince1970)):\(after)" }
 }
 
 /// Adapts the Chargebee decoder to the runtime's `EventDecoder`.
@@ -780,22 +795,34 @@ struct ChargebeeFeedAdapter: EventFeed {
         return found
     }
 
-    /// A page's worth at a time, oldest first throughout. No positions: the read is clamped to the last 30 days, so
-    /// its start moves between reads and an offset of one read means nothing to the next.
+    /// A page at a time, oldest first throughout. The position after a page is a `PinnedPosition` of the read's
+    /// (clamped) start and Chargebee's `next_offset`, which names the last event listed, so a resumed read goes on
+    /// after it even when newer events arrived meanwhile. An offset Chargebee refuses (400) on a resumed read is
+    /// `FeedPositionUnknown`.
     func events(
         since: Date, resumingAfter position: String?, inBatches deliver: ([IncomingEvent], String?) async throws -> Void
     ) async throws {
-        var batch: [IncomingEvent] = []
         let now = Date()
-        for try await event in feed.events(since: max(since, now.addingTimeInterval(-Self.maximumLookBack)), pageSize: 100) {
-            batch.append(
-                event.envelope.incomingEvent(system: feed.system, payload: event.payload, receivedAt: now, traceID: .random()))
-            if batch.count == 100 {
-                try await deliver(batch, nil)
-                batch.removeAll(keepingCapacity: true)
-            }
+        var from = Date(
+            timeIntervalSince1970: max(since, now.addingTimeInterval(-Self.maximumLookBack)).timeIntervalSince1970.rounded(.down))
+        var offset: String?
+        let resumed = position.flatMap(PinnedPosition.init)
+        if let resumed { (from, offset) = (resumed.from, resumed.after) }
+        var handedOver = false
+        do {
+            repeat {
+                let page = try await feed.page(since: from, offset: offset, limit: 100)
+                offset = page.nextOffset
+                guard !page.events.isEmpty else { break }
+                handedOver = true
+                try await deliver(
+                    page.events.map {
+                        $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random())
+                    }, offset.map { PinnedPosition(from: from, after: $0).text })
+            } while offset != nil
+        } catch let error as ChargebeeAPIError where error.status == 400 && resumed != nil && !handedOver {
+            throw FeedPositionUnknown(position: position ?? "")
         }
-        if !batch.isEmpty { try await deliver(batch, nil) }
     }
 }
 
