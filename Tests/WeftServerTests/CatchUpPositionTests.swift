@@ -53,6 +53,15 @@ struct CatchUpPositionTests {
         }
     }
 
+    /// Stripe's "No such event" for a forgotten cursor is reported both as a 404 and as a 400 `resource_missing`: both
+    /// lose the position; any other 400 (a bad parameter) does not.
+    @Test func eitherStatusOfAForgottenStripeCursorLosesThePosition() {
+        #expect(StripeFeedAdapter.forgotCursor(StripeAPIError(code: .permanent, status: 404)))
+        #expect(StripeFeedAdapter.forgotCursor(StripeAPIError(code: .permanent, status: 400, stripeCode: "resource_missing")))
+        #expect(!StripeFeedAdapter.forgotCursor(StripeAPIError(code: .permanent, status: 400, stripeCode: "parameter_invalid_integer")))
+        #expect(!StripeFeedAdapter.forgotCursor(StripeAPIError(code: .retryable, status: 500)))
+    }
+
     /// Chargebee: a page at a time, each with a position of the pinned start and `next_offset`; a read resumed there
     /// hands over exactly the pages after it, and an offset Chargebee refuses is `FeedPositionUnknown`.
     @Test func aChargebeeReadResumesAfterItsOffset() async throws {

@@ -740,9 +740,15 @@ struct StripeFeedAdapter: EventFeed {
                     batch.map { $0.envelope.incomingEvent(system: feed.system, payload: $0.payload, receivedAt: now, traceID: .random()) },
                     last.map { PinnedPosition(from: from, after: $0.rawValue).text })
             }
-        } catch let error as StripeAPIError where error.status == 404 && startingAfter != nil && !handedOver {
+        } catch let error as StripeAPIError where startingAfter != nil && !handedOver && Self.forgotCursor(error) {
             throw FeedPositionUnknown(position: position ?? "")
         }
+    }
+
+    /// Whether Stripe refused a list's cursor as unknown: `resource_missing` ("No such event"), whose status is
+    /// reported as 404 and as 400; a 404 alone counts too. Asked only of a resumed walk's first request.
+    static func forgotCursor(_ error: StripeAPIError) -> Bool {
+        error.status == 404 || (error.status == 400 && error.stripeCode == "resource_missing")
     }
 }
 
