@@ -676,7 +676,6 @@ struct StripeDecoderAdapter: EventDecoder {
     func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }
 }
 
-/// Adapts the Stripe events API to the runtime's `EventFeed`.
 /// Completes a Stripe invoice event's lines from the API (`StripeEventsFeed.completingInvoiceLines(of:)`); when
 /// Stripe cannot be read now, the event is decoded as it came (its lines still add up to the invoice's total).
 struct StripeInvoiceLinesEnricher: EventEnricher {
@@ -696,6 +695,7 @@ struct StripeInvoiceLinesEnricher: EventEnricher {
     }
 }
 
+/// Adapts the Stripe events API to the runtime's `EventFeed`.
 struct StripeFeedAdapter: EventFeed {
     /// How long Stripe keeps events.
     static let retention: TimeInterval = 30 * 86_400

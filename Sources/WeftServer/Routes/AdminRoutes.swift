@@ -431,21 +431,6 @@ public struct CommandView: Encodable, Sendable {
     /// The subject shown for a command whose payload this version of Weft cannot read.
     public static let unreadableSubject = "(payload unreadable by this version)"
 
-    public init(_ record: CommandRecord) {
-        id = record.command.id.rawValue
-        target = record.command.target.rawValue
-        kind = record.command.payload.kind
-        subject = record.command.payload.subject.description
-        entityKey = record.command.entityKey.rawValue
-        status = record.status.description
-        attempts = record.command.attempts
-        nextAttemptAt = record.nextAttemptAt
-        lastError = record.lastError
-        deliveredAt = record.deliveredAt
-        targetRecord = record.targetRecord?.description
-        traceID = record.command.traceID.rawValue
-    }
-
     enum CodingKeys: String, CodingKey {
         case id, target, kind, subject, status, attempts
         case entityKey = "entity_key"
