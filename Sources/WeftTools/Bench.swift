@@ -82,6 +82,8 @@ public struct Bench: Sendable {
         public var halfLoadAckP99Ms: Double
         public var endToEndPerSecond: Double
         public var commandsDelivered: Int
+        /// Requests the Odoo simulator served in phase 1 (its API, not its `/__sim/` routes): how well delivery batches.
+        public var odooRequests = 0
         /// `sqlite` or `postgres`.
         public var store: String
         /// `weft serve` processes; the peak RSS is the largest of theirs.
@@ -129,6 +131,7 @@ public struct Bench: Sendable {
             case halfLoadAckP99Ms = "half_load_ack_p99_ms"
             case endToEndPerSecond = "e2e_per_s"
             case commandsDelivered = "commands_delivered"
+            case odooRequests = "odoo_requests"
             case peakRSSMegabytes = "peak_rss_mb"
             case harnessPeakRSSMegabytes = "harness_peak_rss_mb"
             case serveCPUMicrosPerEvent = "serve_cpu_us_per_event"
@@ -278,7 +281,7 @@ public struct Bench: Sendable {
             // The store, read beside the running nodes, to see when the pipeline has drained.
             outcome = .success(
                 try await measure(
-                    servers: servers, odooPID: odooPID, store: store, secret: secret, client: client,
+                    servers: servers, odoo: (odooPID, "http://127.0.0.1:\(odooPort)"), store: store, secret: secret, client: client,
                     crm: crm.map {
                         CRMProbe(
                             hubspot: $0.0, client: client, weftURL: "http://127.0.0.1:\(servers[0].port)", adminToken: Self.adminToken,
@@ -293,8 +296,10 @@ public struct Bench: Sendable {
     }
 
     func measure(
-        servers: [ServerProcess], odooPID: Int32, store: any Store, secret: String, client: HTTPClient, crm: CRMProbe?
+        servers: [ServerProcess], odoo: (pid: Int32, url: String), store: any Store, secret: String, client: HTTPClient,
+        crm: CRMProbe?
     ) async throws -> Figures {
+        let odooPID = odoo.pid
         let load = WebhookLoad(endpoints: servers.map { ("127.0.0.1", $0.port) }, secret: secret)
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let factory = StripeEventFactory(prefix: "B\(runID)x")
@@ -309,6 +314,8 @@ public struct Bench: Sendable {
         func cpuSeconds() -> (serve: Double, odoo: Double) {
             (servers.compactMap { $0.cpuSeconds() }.reduce(0, +), ProcessSupport.cpuSeconds(pid: odooPID) ?? 0)
         }
+        let http = HarnessHTTP(client: client)
+        let requestsBefore = try await http.get([SimulatedRequest].self, "\(odoo.url)/__sim/requests").count
         let cpuBefore = cpuSeconds()
         let started = ContinuousClock.now
         let full = try await load.send(events, concurrency: options.concurrency)
@@ -317,6 +324,15 @@ public struct Bench: Sendable {
         let endToEnd = started.duration(to: .now)
         let cpuAfter = cpuSeconds()
         let delivered = try await store.stats(now: Date()).commandsByTarget["odoo"]?[.delivered] ?? 0
+        let requests = try await http.get([SimulatedRequest].self, "\(odoo.url)/__sim/requests").dropFirst(requestsBefore)
+            .filter { !$0.path.hasPrefix("/__sim/") }
+        let byPath = Dictionary(grouping: requests, by: \.path).mapValues(\.count).sorted { $0.value > $1.value }
+        logger.info(
+            "bench: phase 1 delivered",
+            metadata: [
+                "commands": "\(delivered)", "odoo_requests": "\(requests.count)",
+                "by_path": "\(byPath.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+            ])
 
         let halfRate = max(1, full.perSecond / 2)
         let second = StripeEventFactory(prefix: "H\(runID)x").story(customers: max(1, options.events / 10))
@@ -362,6 +378,7 @@ public struct Bench: Sendable {
             lookupSingleP99Ms: single.latency(quantile: 0.99))
         figures.serveCPUMicrosPerEvent = (cpuAfter.serve - cpuBefore.serve) * 1e6 / Double(max(1, events.count))
         figures.odooCPUMicrosPerEvent = (cpuAfter.odoo - cpuBefore.odoo) * 1e6 / Double(max(1, events.count))
+        figures.odooRequests = requests.count
         figures.nodeConfiguration = options.nodeConfiguration
         figures.historyMonths = options.historyMonths
         if crm != nil {
