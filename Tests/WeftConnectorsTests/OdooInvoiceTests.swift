@@ -111,6 +111,49 @@ struct OdooInvoiceTests {
         }
     }
 
+    /// The fix the rejection names works: with "Product Price" raised to three digits, the replayed command writes the
+    /// draft's lines again and posts it for the 1.234 KWD billed, and a payment of 1.234 KWD settles it, as in Odoo,
+    /// whose amounts are rounded to their currency (the simulator's were to hundredths, so the replay was refused again).
+    @Test func afterTheFixTheReplayedInvoiceIsPostedAndItsPaymentSettlesIt() async throws {
+        try await Support.withOdoo { simulator, client in
+            try await client.write(
+                model: "res.currency", ids: [3], values: ["active": true], context: OdooClient.inactiveToo, logger: Support.logger)
+            let target = OdooTarget(client: client)
+            var invoice = Self.command("in_1", cents: 1234, number: 1)
+            if case .upsertInvoice(var payload) = invoice.payload {
+                payload.invoice.currency = CurrencyCode(rawValue: "KWD")!
+                invoice.payload = .upsertInvoice(payload)
+            }
+            guard case .reject = await target.deliver([invoice], logger: Support.logger)[0] else {
+                Issue.record("expected the invoice refused while Odoo rounds its unit price")
+                return
+            }
+            try await client.write(model: "decimal.precision", ids: [1], values: ["digits": 3], logger: Support.logger)
+            invoice.attempts = 1
+            let replayed = await target.deliver([invoice], logger: Support.logger)[0]
+            guard case .delivered = replayed else {
+                Issue.record("expected the replayed invoice posted, got \(replayed)")
+                return
+            }
+            let move = try #require(Self.move(simulator, ref: "in_1"))
+            #expect(move["state"] == "posted")
+            #expect(move["amount_total"]?.doubleValue == 1.234)
+            var payment = OdooPaymentTests.command("py_1", invoice: "in_1", cents: 1234, number: 2)
+            if case .registerPayment(var paid) = payment.payload {
+                paid.amount = Money(amountMinor: 1234, currency: CurrencyCode(rawValue: "KWD")!)
+                payment.payload = .registerPayment(paid)
+            }
+            let settled = await target.deliver([payment], logger: Support.logger)[0]
+            guard case .delivered = settled else {
+                Issue.record("expected the payment registered, got \(settled)")
+                return
+            }
+            let paid = try #require(Self.move(simulator, ref: "in_1"))
+            #expect(paid["payment_state"] == "paid")
+            #expect(paid["amount_residual"]?.doubleValue == 0)
+        }
+    }
+
     @Test func newInvoicesArePostedWithoutReadingBackWhatWasJustCreated() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)

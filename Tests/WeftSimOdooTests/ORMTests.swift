@@ -272,6 +272,43 @@ struct ORMTests {
         #expect(db.value("account.move", refund, "payment_state") == "paid")
     }
 
+    /// Amounts are rounded to the currency of their document, as Odoo's `res.currency.round` rounds them, not to
+    /// hundredths: a KWD line (once "Product Price" keeps a third decimal) and its 15 % tax in fils, a JPY line and its
+    /// tax in whole yen. The wizard's default amount is that total, and paying it settles the invoice; so does
+    /// reversing it. (Before, 1.234 KWD was booked as 1.23 and 333 JPY carried 49.95 of tax.)
+    @Test(arguments: [("KWD", Int64(3), 1.234, 0.185, 1.419), ("JPY", Int64(4), 333.0, 50.0, 383.0), ("USD", Int64(1), 1.005, 0.15, 1.16)])
+    func amountsAreRoundedToTheirCurrency(code: String, currency: Int64, price: Double, tax: Double, total: Double) throws {
+        var db = database()
+        let ctx = CallContext()
+        try db.write("res.currency", [currency], ["active": true], ctx)
+        try db.write("decimal.precision", [1], ["digits": 3], ctx)
+        #expect(db.value("res.currency", currency, "name") == .string(code))
+        let customer = try db.create("res.partner", ["name": "Customer"], ctx)
+        let invoice = try db.create(
+            "account.move",
+            [
+                "move_type": "out_invoice", "partner_id": .int(customer), "currency_id": .int(currency),
+                "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": .double(price)]]],
+            ],
+            ctx)
+        #expect(db.value("account.move", invoice, "amount_tax") == .double(tax))
+        #expect(db.value("account.move", invoice, "amount_total") == .double(total))
+        try db.actionPost([invoice], ctx)
+        let receivable = try #require(db.receivableLine(invoice))
+        #expect(db.value("account.move.line", receivable, "debit") == .double(total))
+        let active = CallContext(["active_model": "account.move", "active_ids": [.int(invoice)]])
+        let wizard = try db.create("account.payment.register", [:], active)
+        #expect(db.value("account.payment.register", wizard, "amount") == .double(total))
+        #expect(db.value("account.payment.register", wizard, "payment_difference") == .double(0))
+        _ = try db.actionCreatePayments([wizard], active)
+        #expect(db.value("account.move", invoice, "payment_state") == "paid")
+        #expect(db.value("account.move", invoice, "amount_residual") == .double(0))
+
+        let reversal = try db.create("account.move.reversal", ["journal_id": 1, "reason": "Refund"], active)
+        let refund = try #require(try db.refundMoves([reversal], active)["res_id"]?.json.intValue)
+        #expect(db.value("account.move", refund, "amount_total") == .double(total))
+    }
+
     /// With Odoo Accounting and no outstanding account on the payment method line (Odoo 18/19), the wizard's payment
     /// has no journal entry: it is `in_process`, nothing is reconciled, and the invoice shows `in_payment` with its
     /// residual whole, even for part of it (`_compute_payment_state` ranks such payments above reconciliations). Both

@@ -5,8 +5,35 @@ import WeftCore
 extension Database {
     static let invoiceTypes: Set<String> = ["out_invoice", "out_refund", "in_invoice", "in_refund", "out_receipt", "in_receipt"]
 
-    static func cents(_ amount: Double) -> Int64 { Int64((amount * 100).rounded()) }
-    static func amount(_ cents: Int64) -> JSONValue { .double(Double(cents) / 100) }
+    /// `amount` in whole units of a currency's precision (`scale` per major unit: 100 for USD, 1,000 for KWD, 1 for
+    /// JPY), rounded as Odoo's `float_round` rounds (half up, nudged by one unit in the last place of the magnitude, so
+    /// that 1.005 rounds to 1.01 as written rather than as stored). Every amount the accounting reckons is kept in
+    /// these units, so a line, a tax, a total and a residual are each rounded to the currency, as `res.currency.round`
+    /// rounds them in Odoo.
+    static func minor(_ amount: Double, scale: Double) -> Int64 {
+        let normalized = amount * scale
+        guard normalized != 0, normalized.isFinite else { return 0 }
+        let epsilon = pow(2, log2(abs(normalized)) - 52)
+        return Int64((normalized + (normalized < 0 ? -epsilon : epsilon)).rounded(.toNearestOrAwayFromZero))
+    }
+
+    /// Units of `scale` back to an amount.
+    static func major(_ minor: Int64, scale: Double) -> JSONValue { .double(Double(minor) / scale) }
+
+    /// Units per major unit of a currency: ten to its decimal places (`res.currency.decimal_places`, from its
+    /// `rounding`). A rounding that is not a power of ten (0.05) is reckoned at its decimal places, not in its steps.
+    func scale(currency id: Int64?) -> Double {
+        let rounding = id.flatMap { row("res.currency", $0)?["rounding"]?.doubleValue } ?? 0.01
+        guard rounding > 0, rounding < 1 else { return 1 }
+        let digits = -log10(rounding)
+        return pow(10, abs(digits - digits.rounded()) < 1e-9 ? digits.rounded() : digits.rounded(.up))
+    }
+
+    /// The scale of a move's currency.
+    func moveScale(_ move: Int64) -> Double { scale(currency: row("account.move", move)?["currency_id"]?.intValue) }
+
+    /// The scale of a journal item: its move's currency.
+    func lineScale(_ line: Int64) -> Double { moveScale(row("account.move.line", line)?["move_id"]?.intValue ?? 0) }
 
     func moveType(_ move: Int64) -> String { row("account.move", move)?["move_type"]?.stringValue ?? "entry" }
 
@@ -25,48 +52,50 @@ extension Database {
         moveLines(move).first { row("account.move.line", $0)?["display_type"]?.stringValue == "payment_term" }
     }
 
-    /// The subtotal of a product line (sale or invoice line) in cents.
-    func subtotalCents(_ row: [String: JSONValue], quantity: String) -> Int64 {
+    /// The subtotal of a product line (sale or invoice line) in units of `scale`.
+    func subtotalMinor(_ row: [String: JSONValue], quantity: String, scale: Double) -> Int64 {
         let qty = row[quantity]?.doubleValue ?? 1
         let price = row["price_unit"]?.doubleValue ?? 0
         let discount = row["discount"]?.doubleValue ?? 0
-        return Self.cents(qty * price * (1 - discount / 100))
+        return Self.minor(qty * price * (1 - discount / 100), scale: scale)
     }
 
-    /// The tax of a line in cents, per tax id.
-    func taxCents(_ row: [String: JSONValue], subtotal: Int64, quantity: String, taxField: String) -> [(Int64, Int64)] {
+    /// The tax of a line in units of `scale` (those of `subtotal`), per tax id, each rounded to the currency.
+    func taxMinor(_ row: [String: JSONValue], subtotal: Int64, quantity: String, taxField: String, scale: Double) -> [(Int64, Int64)] {
         let taxes = (row[taxField]?.arrayValue ?? []).compactMap(\.intValue)
         return taxes.compactMap { tax in
             guard let taxRow = self.row("account.tax", tax) else { return nil }
             let rate = taxRow["amount"]?.doubleValue ?? 0
             if taxRow["amount_type"]?.stringValue == "fixed" {
-                return (tax, Self.cents(rate * (row[quantity]?.doubleValue ?? 1)))
+                return (tax, Self.minor(rate * (row[quantity]?.doubleValue ?? 1), scale: scale))
             }
-            return (tax, Int64((Double(subtotal) * rate / 100).rounded()))
+            return (tax, Self.minor(Double(subtotal) * rate / 100, scale: 1))
         }
     }
 
+    /// A move's untaxed and tax totals, in units of its currency's scale.
     func moveTotals(_ move: Int64) -> (untaxed: Int64, tax: Int64) {
+        let scale = moveScale(move)
         var untaxed: Int64 = 0
         var tax: Int64 = 0
         for line in productLines(move) {
             guard let row = row("account.move.line", line) else { continue }
-            let subtotal = subtotalCents(row, quantity: "quantity")
+            let subtotal = subtotalMinor(row, quantity: "quantity", scale: scale)
             untaxed += subtotal
-            tax += taxCents(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids").reduce(0) { $0 + $1.1 }
+            tax += taxMinor(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids", scale: scale).reduce(0) { $0 + $1.1 }
         }
         return (untaxed, tax)
     }
 
-    func reconciledCents(_ line: Int64) -> Int64 {
-        (reconciles[line] ?? []).reduce(0) { $0 + $1.cents }
+    func reconciledMinor(_ line: Int64) -> Int64 {
+        (reconciles[line] ?? []).reduce(0) { $0 + $1.amount }
     }
 
-    /// Signed residual of a receivable/payable line in cents.
-    func lineResidualCents(_ line: Int64) -> Int64 {
+    /// Signed residual of a receivable/payable line in units of its currency's scale.
+    func lineResidual(_ line: Int64) -> Int64 {
         guard let row = row("account.move.line", line), row["display_type"]?.stringValue == "payment_term" else { return 0 }
-        let balance = Self.cents(row["balance"]?.doubleValue ?? 0)
-        let open = abs(balance) - reconciledCents(line)
+        let balance = Self.minor(row["balance"]?.doubleValue ?? 0, scale: lineScale(line))
+        let open = abs(balance) - reconciledMinor(line)
         return balance >= 0 ? open : -open
     }
 
@@ -75,8 +104,8 @@ extension Database {
             Self.invoiceTypes.contains(row["move_type"]?.stringValue ?? "")
         else { return "not_paid" }
         guard let receivable = receivableLine(move) else { return "paid" }
-        let total = abs(Self.cents(self.row("account.move.line", receivable)?["balance"]?.doubleValue ?? 0))
-        let residual = abs(lineResidualCents(receivable))
+        let total = abs(Self.minor(self.row("account.move.line", receivable)?["balance"]?.doubleValue ?? 0, scale: lineScale(receivable)))
+        let residual = abs(lineResidual(receivable))
         if residual == 0 {
             let counterparts = (reconciles[receivable] ?? []).compactMap { reconcile -> Int64? in
                 if reconcile.debitLine == receivable { return reconcile.creditLine }
@@ -133,21 +162,22 @@ extension Database {
     func computedBusiness(_ model: String, _ id: Int64, _ row: [String: JSONValue], _ field: String) -> JSONValue {
         switch model {
         case "account.move":
+            let scale = scale(currency: row["currency_id"]?.intValue)
             switch field {
             case "invoice_line_ids": return .array(productLines(id).map(JSONValue.int))
-            case "amount_untaxed": return Self.amount(moveTotals(id).untaxed)
-            case "amount_tax": return Self.amount(moveTotals(id).tax)
+            case "amount_untaxed": return Self.major(moveTotals(id).untaxed, scale: scale)
+            case "amount_tax": return Self.major(moveTotals(id).tax, scale: scale)
             case "amount_total":
                 let totals = moveTotals(id)
-                return Self.amount(totals.untaxed + totals.tax)
+                return Self.major(totals.untaxed + totals.tax, scale: scale)
             case "amount_residual":
                 let state = row["state"]?.stringValue ?? "draft"
                 if state == "draft" {
                     let totals = moveTotals(id)
-                    return Self.amount(totals.untaxed + totals.tax)
+                    return Self.major(totals.untaxed + totals.tax, scale: scale)
                 }
                 if state == "cancel" { return .double(0) }
-                return Self.amount(abs(receivableLine(id).map(lineResidualCents) ?? 0))
+                return Self.major(abs(receivableLine(id).map(lineResidual) ?? 0), scale: scale)
             case "payment_state": return .string(paymentState(id))
             case "matched_payment_ids": return .array(matchedPayments(id).map(JSONValue.int))
             case "display_inactive_currency_warning":
@@ -156,19 +186,20 @@ extension Database {
             default: break
             }
         case "account.move.line":
-            let subtotal = subtotalCents(row, quantity: "quantity")
-            let balance = Self.cents(row["balance"]?.doubleValue ?? 0)
+            let scale = moveScale(row["move_id"]?.intValue ?? 0)
+            let subtotal = subtotalMinor(row, quantity: "quantity", scale: scale)
+            let balance = Self.minor(row["balance"]?.doubleValue ?? 0, scale: scale)
             switch field {
-            case "price_subtotal": return isProductLine(id) ? Self.amount(subtotal) : .double(0)
+            case "price_subtotal": return isProductLine(id) ? Self.major(subtotal, scale: scale) : .double(0)
             case "price_total":
                 guard isProductLine(id) else { return .double(0) }
-                return Self.amount(
-                    subtotal + taxCents(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids").reduce(0) { $0 + $1.1 })
-            case "debit": return Self.amount(max(balance, 0))
-            case "credit": return Self.amount(max(-balance, 0))
-            case "amount_residual": return Self.amount(lineResidualCents(id))
+                let tax = taxMinor(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids", scale: scale).reduce(0) { $0 + $1.1 }
+                return Self.major(subtotal + tax, scale: scale)
+            case "debit": return Self.major(max(balance, 0), scale: scale)
+            case "credit": return Self.major(max(-balance, 0), scale: scale)
+            case "amount_residual": return Self.major(lineResidual(id), scale: scale)
             case "reconciled":
-                return .bool(row["display_type"]?.stringValue == "payment_term" && balance != 0 && lineResidualCents(id) == 0)
+                return .bool(row["display_type"]?.stringValue == "payment_term" && balance != 0 && lineResidual(id) == 0)
             case "parent_state":
                 return row["move_id"]?.intValue.flatMap { self.row("account.move", $0)?["state"] } ?? .bool(false)
             default: break
@@ -177,15 +208,16 @@ extension Database {
             switch field {
             case "is_reconciled":
                 guard let move = row["move_id"]?.intValue, let line = receivableLine(move) else { return .bool(false) }
-                return .bool(lineResidualCents(line) == 0)
+                return .bool(lineResidual(line) == 0)
             case "is_matched": return .bool(false)
             default: break
             }
         case "account.payment.register":
             if field == "payment_difference" {
                 let lines = (row["line_ids"]?.arrayValue ?? []).compactMap(\.intValue)
-                let open = lines.reduce(Int64(0)) { $0 + abs(lineResidualCents($1)) }
-                return Self.amount(open - Self.cents(row["amount"]?.doubleValue ?? 0))
+                let scale = scale(currency: row["currency_id"]?.intValue)
+                let open = lines.reduce(Int64(0)) { $0 + abs(lineResidual($1)) }
+                return Self.major(open - Self.minor(row["amount"]?.doubleValue ?? 0, scale: scale), scale: scale)
             }
         default:
             return computedSale(model, id, row, field)
@@ -199,16 +231,17 @@ extension Database {
         guard Self.invoiceTypes.contains(type), let moveRow = row("account.move", move) else { return }
         let outbound = ["out_invoice", "out_receipt", "in_refund"].contains(type)
         let sign: Int64 = outbound ? -1 : 1
+        let scale = moveScale(move)
         var taxTotals: [Int64: Int64] = [:]
         var total: Int64 = 0
         for line in productLines(move) {
             guard let row = row("account.move.line", line) else { continue }
-            let subtotal = subtotalCents(row, quantity: "quantity")
-            tables["account.move.line"]?.rows[line]?["balance"] = Self.amount(sign * subtotal)
+            let subtotal = subtotalMinor(row, quantity: "quantity", scale: scale)
+            tables["account.move.line"]?.rows[line]?["balance"] = Self.major(sign * subtotal, scale: scale)
             total += subtotal
-            for (tax, cents) in taxCents(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids") {
-                taxTotals[tax, default: 0] += cents
-                total += cents
+            for (tax, amount) in taxMinor(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids", scale: scale) {
+                taxTotals[tax, default: 0] += amount
+                total += amount
             }
         }
         let lines = moveLines(move)
@@ -218,7 +251,7 @@ extension Database {
         }
         for (tax, line) in taxLines where (taxTotals[tax] ?? 0) == 0 { try unlink("account.move.line", [line], ctx) }
         for tax in taxTotals.keys.sorted() where taxTotals[tax] != 0 {
-            let balance = Self.amount(sign * taxTotals[tax]!)
+            let balance = Self.major(sign * taxTotals[tax]!, scale: scale)
             if let line = taxLines[tax] {
                 tables["account.move.line"]?.rows[line]?["balance"] = balance
             } else {
@@ -231,7 +264,7 @@ extension Database {
                 tables["account.move.line"]?.rows[line]?["_tax_id"] = .int(tax)
             }
         }
-        let counterpart = Self.amount(-sign * total)
+        let counterpart = Self.major(-sign * total, scale: scale)
         if let line = receivableLine(move) {
             tables["account.move.line"]?.rows[line]?["balance"] = counterpart
         } else {
@@ -397,11 +430,11 @@ extension Database {
 
     /// Records a partial reconciliation of two receivable lines with opposite open balances.
     mutating func reconcile(_ first: Int64, _ second: Int64) {
-        let a = lineResidualCents(first)
-        let b = lineResidualCents(second)
+        let a = lineResidual(first)
+        let b = lineResidual(second)
         guard a != 0, b != 0, (a > 0) != (b > 0) else { return }
         let amount = min(abs(a), abs(b))
-        let reconcile = Reconcile(debitLine: a > 0 ? first : second, creditLine: a > 0 ? second : first, cents: amount)
+        let reconcile = Reconcile(debitLine: a > 0 ? first : second, creditLine: a > 0 ? second : first, amount: amount)
         reconciles[first, default: []].append(reconcile)
         reconciles[second, default: []].append(reconcile)
         for line in [first, second] { if let move = row("account.move.line", line)?["move_id"]?.intValue { touch(move) } }
@@ -445,7 +478,7 @@ extension Database {
                 if row["state"]?.stringValue != "posted" {
                     throw .user("You can only register payment for posted journal entries.")
                 }
-                if let line = receivableLine(move), lineResidualCents(line) != 0 { lines.append(line) }
+                if let line = receivableLine(move), lineResidual(line) != 0 { lines.append(line) }
             }
         }
         if lines.isEmpty {
@@ -453,7 +486,9 @@ extension Database {
         }
         let moves = lines.compactMap { row("account.move.line", $0)?["move_id"]?.intValue }
         let first = row("account.move", moves.first ?? 0) ?? [:]
-        if vals["amount"] == nil { vals["amount"] = Self.amount(lines.reduce(0) { $0 + abs(lineResidualCents($1)) }) }
+        if vals["amount"] == nil {
+            vals["amount"] = Self.major(lines.reduce(0) { $0 + abs(lineResidual($1)) }, scale: lineScale(lines[0]))
+        }
         if vals["currency_id"] == nil { vals["currency_id"] = first["currency_id"] ?? .int(1) }
         if vals["journal_id"] == nil { vals["journal_id"] = .int(Seed.bankJournal) }
         if vals["payment_date"] == nil { vals["payment_date"] = .string(today) }
@@ -481,7 +516,8 @@ extension Database {
             }
             let lines = (row["line_ids"]?.arrayValue ?? []).compactMap(\.intValue)
             var base = PaymentValues(
-                amountCents: Self.cents(row["amount"]?.doubleValue ?? 0), memo: row["communication"] ?? .bool(false),
+                amountMinor: Self.minor(row["amount"]?.doubleValue ?? 0, scale: scale(currency: row["currency_id"]?.intValue)),
+                memo: row["communication"] ?? .bool(false),
                 partner: row["partner_id"] ?? .bool(false), currency: row["currency_id"] ?? .int(1),
                 journal: row["journal_id"]?.intValue ?? Seed.bankJournal, date: row["payment_date"]?.stringValue ?? today,
                 inbound: (row["payment_type"]?.stringValue ?? "inbound") == "inbound", partnerType: row["partner_type"] ?? "customer",
@@ -495,10 +531,10 @@ extension Database {
             for batch in batches {
                 let parts = grouped ? [batch] : batch.map { [$0] }
                 for part in parts {
-                    let residual = part.reduce(Int64(0)) { $0 + lineResidualCents($1) }
+                    let residual = part.reduce(Int64(0)) { $0 + lineResidual($1) }
                     let moves = part.compactMap { self.row("account.move.line", $0)?["move_id"]?.intValue }
                     let first = self.row("account.move", moves.first ?? 0) ?? [:]
-                    base.amountCents = abs(residual)
+                    base.amountMinor = abs(residual)
                     base.inbound = residual > 0
                     base.partner = first["partner_id"] ?? .bool(false)
                     base.currency = first["currency_id"] ?? .int(1)
@@ -526,7 +562,8 @@ extension Database {
 
     /// What one payment of the wizard is made of.
     struct PaymentValues {
-        var amountCents: Int64
+        /// In units of the scale of `currency`.
+        var amountMinor: Int64
         var memo: JSONValue
         var partner: JSONValue
         var currency: JSONValue
@@ -544,7 +581,7 @@ extension Database {
         for line in lines {
             let move = row("account.move.line", line)?["move_id"]?.intValue ?? 0
             let moveRow = row("account.move", move) ?? [:]
-            let key = "\(moveRow["partner_id"]?.intValue ?? 0)|\(moveRow["currency_id"]?.intValue ?? 1)|\(lineResidualCents(line) > 0)"
+            let key = "\(moveRow["partner_id"]?.intValue ?? 0)|\(moveRow["currency_id"]?.intValue ?? 1)|\(lineResidual(line) > 0)"
             if batches[key] == nil { keys.append(key) }
             batches[key, default: []].append(line)
         }
@@ -558,7 +595,8 @@ extension Database {
         let code = self.row("account.journal", values.journal)?["code"]?.stringValue ?? "BNK1"
         let year = String(values.date.prefix(4))
         let name = "P\(code)/\(year)/\(Self.pad(nextSequence("P\(code)/\(year)"), 5))"
-        let amount = values.amountCents
+        let amount = values.amountMinor
+        let scale = scale(currency: values.currency.intValue)
         var invoices: [Int64] = []
         for line in lines {
             if let invoice = self.row("account.move.line", line)?["move_id"]?.intValue, !invoices.contains(invoice) {
@@ -570,7 +608,7 @@ extension Database {
         let payment = try create(
             "account.payment",
             [
-                "name": .string(name), "amount": Self.amount(amount), "state": flavour.accounting ? "in_process" : "paid",
+                "name": .string(name), "amount": Self.major(amount, scale: scale), "state": flavour.accounting ? "in_process" : "paid",
                 "payment_type": .string(values.inbound ? "inbound" : "outbound"), "partner_type": values.partnerType,
                 "partner_id": values.partner, "currency_id": values.currency, "journal_id": .int(values.journal),
                 "date": .string(values.date), "memo": values.memo, "move_id": move,
@@ -590,7 +628,8 @@ extension Database {
     private mutating func createPaymentEntry(
         _ values: PaymentValues, name: String, lines: [Int64], _ ctx: CallContext
     ) throws(OdooError) -> Int64 {
-        let amount = values.amountCents
+        let amount = values.amountMinor
+        let scale = scale(currency: values.currency.intValue)
         let move = try create(
             "account.move",
             [
@@ -601,13 +640,13 @@ extension Database {
             "account.move.line",
             [
                 "move_id": .int(move), "name": values.memo, "account_id": .int(Seed.outstandingAccount(flavour)),
-                "balance": Self.amount(values.inbound ? amount : -amount), "display_type": "product", "tax_ids": .array([]),
+                "balance": Self.major(values.inbound ? amount : -amount, scale: scale), "display_type": "product", "tax_ids": .array([]),
             ], ctx)
         let counterpart = try create(
             "account.move.line",
             [
                 "move_id": .int(move), "name": values.memo, "account_id": .int(Seed.receivableAccount(flavour)),
-                "balance": Self.amount(values.inbound ? -amount : amount), "display_type": "payment_term",
+                "balance": Self.major(values.inbound ? -amount : amount, scale: scale), "display_type": "payment_term",
             ], ctx)
         tables["account.move"]?.rows[move]?["name"] = .string(name)
         tables["account.move"]?.rows[move]?["state"] = .string("posted")

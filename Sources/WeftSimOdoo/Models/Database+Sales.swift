@@ -6,9 +6,14 @@ extension Database {
         (row("sale.order", order)?["order_line"]?.arrayValue ?? []).compactMap(\.intValue).filter { exists("sale.order.line", $0) }
     }
 
+    /// Orders are in the company's currency here (`currency_id` computes to it), so their amounts are in its scale.
+    var orderScale: Double { scale(currency: 1) }
+
     func saleLineAmounts(_ row: [String: JSONValue]) -> (subtotal: Int64, tax: Int64) {
-        let subtotal = subtotalCents(row, quantity: "product_uom_qty")
-        let tax = taxCents(row, subtotal: subtotal, quantity: "product_uom_qty", taxField: flavour.saleLineTax).reduce(0) { $0 + $1.1 }
+        let scale = orderScale
+        let subtotal = subtotalMinor(row, quantity: "product_uom_qty", scale: scale)
+        let tax = taxMinor(row, subtotal: subtotal, quantity: "product_uom_qty", taxField: flavour.saleLineTax, scale: scale)
+            .reduce(0) { $0 + $1.1 }
         return (subtotal, tax)
     }
 
@@ -31,7 +36,7 @@ extension Database {
                 untaxed += amounts.subtotal
                 tax += amounts.tax
             }
-            return Self.amount(field == "amount_untaxed" ? untaxed : (field == "amount_tax" ? tax : untaxed + tax))
+            return Self.major(field == "amount_untaxed" ? untaxed : (field == "amount_tax" ? tax : untaxed + tax), scale: orderScale)
         case ("sale.order", "currency_id"), ("sale.order.line", "currency_id"):
             return .int(1)
         case ("sale.order", "invoice_ids"):
@@ -59,14 +64,14 @@ extension Database {
             case "week": months = period * 7 / 30
             default: months = period
             }
-            return Self.amount(Int64((Double(untaxed) / max(months, 0.0001)).rounded()))
+            return Self.major(Self.minor(Double(untaxed) / max(months, 0.0001), scale: 1), scale: orderScale)
         case ("sale.order.line", "price_subtotal"):
-            return Self.amount(saleLineAmounts(row).subtotal)
+            return Self.major(saleLineAmounts(row).subtotal, scale: orderScale)
         case ("sale.order.line", "price_tax"):
-            return Self.amount(saleLineAmounts(row).tax)
+            return Self.major(saleLineAmounts(row).tax, scale: orderScale)
         case ("sale.order.line", "price_total"):
             let amounts = saleLineAmounts(row)
-            return Self.amount(amounts.subtotal + amounts.tax)
+            return Self.major(amounts.subtotal + amounts.tax, scale: orderScale)
         case ("sale.order.line", "qty_to_invoice"):
             return .double(qtyToInvoice(id))
         case ("sale.order.line", "state"):

@@ -134,15 +134,15 @@ extension Database {
 
     // MARK: - Values
 
-    /// `value` rounded half away from zero to the digits of decimal precision `name` (Odoo's `float_round`); unchanged
-    /// without one.
+    /// `value` rounded half up to the digits of decimal precision `name` (Odoo's `float_round`, as amounts are:
+    /// `minor(_:scale:)`); unchanged without one.
     func rounded(_ value: Double, digits name: String?) -> Double {
         guard let name, let table = tables["decimal.precision"],
             let digits = table.ids.all.lazy.compactMap({ table.rows[$0] }).first(where: { $0["name"]?.stringValue == name })?["digits"]?
                 .intValue
         else { return value }
         let scale = pow(10, Double(digits))
-        return (value * scale).rounded(.toNearestOrAwayFromZero) / scale
+        return Double(Self.minor(value, scale: scale)) / scale
     }
 
     /// Converts an incoming scalar value to its stored form; `nil` means unset.

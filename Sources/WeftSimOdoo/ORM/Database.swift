@@ -172,11 +172,11 @@ struct CallContext: Sendable {
     var activeModel: String? { values["active_model"]?.stringValue }
 }
 
-/// A partial reconciliation between a debit and a credit receivable line, in cents.
+/// A partial reconciliation between a debit and a credit receivable line, in units of their currency's scale.
 struct Reconcile: Sendable {
     let debitLine: Int64
     let creditLine: Int64
-    let cents: Int64
+    let amount: Int64
 }
 
 /// The whole simulated database: every model's rows plus sequences. A value type kept behind one lock; a failed call

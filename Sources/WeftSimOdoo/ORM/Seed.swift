@@ -84,6 +84,9 @@ enum Seed {
         put(
             "res.currency", 3,
             ["name": "KWD", "full_name": "Kuwaiti dinar", "symbol": "KD", "position": "after", "rounding": .double(0.001), "active": false])
+        put(
+            "res.currency", 4,
+            ["name": "JPY", "full_name": "Japanese yen", "symbol": "¥", "position": "before", "rounding": .double(1), "active": false])
         // Odoo's defaults (`product/data/product_data.xml`, `account`'s "Discount").
         put("decimal.precision", 1, ["name": "Product Price", "digits": .int(2)])
         put("decimal.precision", 2, ["name": "Discount", "digits": .int(2)])
