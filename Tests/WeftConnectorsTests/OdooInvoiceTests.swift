@@ -154,6 +154,36 @@ struct OdooInvoiceTests {
         }
     }
 
+    /// A currency without decimals: 1,000 JPY is 1,000 minor units, posted as 1,000 yen (not 10), and paid by 1,000.
+    @Test func aYenInvoiceIsPostedAndPaidInWholeYen() async throws {
+        try await Support.withOdoo { simulator, client in
+            try await client.write(
+                model: "res.currency", ids: [4], values: ["active": true], context: OdooClient.inactiveToo, logger: Support.logger)
+            let target = OdooTarget(client: client)
+            let yen = CurrencyCode(rawValue: "JPY")!
+            var invoice = Self.command("in_1", cents: 1000, number: 1)
+            if case .upsertInvoice(var payload) = invoice.payload {
+                payload.invoice.currency = yen
+                invoice.payload = .upsertInvoice(payload)
+            }
+            var payment = OdooPaymentTests.command("py_1", invoice: "in_1", cents: 1000, number: 2)
+            if case .registerPayment(var paid) = payment.payload {
+                paid.amount = Money(amountMinor: 1000, currency: yen)
+                payment.payload = .registerPayment(paid)
+            }
+            for command in [invoice, payment] {
+                let outcome = await target.deliver([command], logger: Support.logger)[0]
+                guard case .delivered = outcome else {
+                    Issue.record("expected \(command.payload.kind) delivered, got \(outcome)")
+                    return
+                }
+            }
+            let move = try #require(Self.move(simulator, ref: "in_1"))
+            #expect(move["amount_total"]?.doubleValue == 1000)
+            #expect(move["payment_state"] == "paid")
+        }
+    }
+
     @Test func newInvoicesArePostedWithoutReadingBackWhatWasJustCreated() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)
