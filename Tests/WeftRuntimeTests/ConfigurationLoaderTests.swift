@@ -224,6 +224,20 @@ struct ConfigurationLoaderTests {
         #expect(loaded.ownership.owner(of: .contact, field: "email") == "hubspot")
     }
 
+    /// A HubSpot account property set to null is not synced, as with Salesforce's `accounts`; one left out keeps its
+    /// default. (An empty name is refused as everywhere, so null is the way to turn one off.)
+    @Test func aHubSpotAccountPropertySetToNullIsNotSynced() throws {
+        let text = Self.twoWayAccounts.replacingOccurrences(
+            of: "accounts: { segment_property: industry }", with: "accounts: { owner_property: null, payment_terms_property: terms }")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.isEmpty, "\(problems)")
+        guard case .hubspot(let hubspot)? = try #require(configuration).systems["hubspot"] else {
+            Issue.record("hubspot not read")
+            return
+        }
+        #expect(hubspot.accounts == HubSpotAccountProperties(segment: "industry", owner: nil, paymentTerms: "terms"))
+    }
+
     @Test func accountsBothWaysNeedAnOwnerForEveryField() {
         let text = Self.twoWayAccounts.replacingOccurrences(of: ", account.phone", with: "")
             .replacingOccurrences(of: ", contact.*", with: "")

@@ -91,6 +91,19 @@ struct DeskConfigurationTests {
         #expect(configuration?.flows.count == 2)
     }
 
+    /// A desk receives a billing system's entitlements; a flow to it from a CRM would be accepted and send nothing, so
+    /// `weft check` refuses it at the flow's line.
+    @Test func aFlowToADeskFromACRMIsRefused() {
+        let text = Self.valid.replacingOccurrences(
+            of: "  zendesk:\n", with: "  hubspot: { type: hubspot, access_token_env: T }\n  zendesk:\n"
+        ).replacingOccurrences(of: "{ from: stripe, to: zendesk }", with: "{ from: hubspot, to: zendesk }")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(configuration == nil)
+        #expect(
+            problems.contains { $0.line == 21 && $0.message.contains("a support desk receives the entitlements") },
+            "\(problems)")
+    }
+
     @Test func aDeskIsNeverASourceAndAFieldServesOnePart() {
         let text = Self.valid.replacingOccurrences(of: "{ from: stripe, to: zendesk }", with: "{ from: zendesk, to: freshdesk }")
             .replacingOccurrences(of: "standing: weft_standing", with: "standing: weft_tier")

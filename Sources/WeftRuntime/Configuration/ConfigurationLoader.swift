@@ -770,13 +770,15 @@ private struct Reader {
             let parts = mapping(
                 node, "\(context).accounts", allowed: ["segment_property", "owner_property", "payment_terms_property"])
             var accounts = HubSpotAccountProperties()
-            if let name = string(value(parts, "segment_property"), "\(context).accounts.segment_property") {
-                accounts.segment = name.isEmpty ? nil : name
+            // A property left out keeps its default; null is not synced (as Salesforce's `accounts`).
+            func property(_ key: String) -> String?? {
+                guard let part = value(parts, key) else { return .none }
+                if part.null != nil { return .some(nil) }
+                return .some(string(part, "\(context).accounts.\(key)"))
             }
-            if let name = string(value(parts, "owner_property"), "\(context).accounts.owner_property") {
-                accounts.owner = name.isEmpty ? nil : name
-            }
-            accounts.paymentTerms = string(value(parts, "payment_terms_property"), "\(context).accounts.payment_terms_property")
+            if let segment = property("segment_property") { accounts.segment = segment }
+            if let owner = property("owner_property") { accounts.owner = owner }
+            if let terms = property("payment_terms_property") { accounts.paymentTerms = terms }
             hubspot.accounts = accounts
         }
         readCatchUp(members, context: context, interval: &hubspot.catchUpInterval, overlap: &hubspot.catchUpOverlap)
@@ -985,7 +987,16 @@ private struct Reader {
             case nil: problem(self.value(members, "from"), "flows.\(name).from names no system '\(from)'")
             }
             switch systems[SystemName(to)] {
-            case .odoo, .desk: break
+            case .odoo: break
+            case .desk(let desk):
+                switch systems[SystemName(from)] {
+                case .hubspot?, .salesforce?:
+                    problem(
+                        self.value(members, "to"),
+                        "flows.\(name).to: \(to) is a \(desk.kind.rawValue) system; a support desk receives the entitlements of "
+                            + "a billing system's customers (flow from: <stripe or chargebee>), and \(from) sends it nothing")
+                default: break
+                }
             case .stripe: problem(self.value(members, "to"), "flows.\(name).to: \(to) is a stripe system; Stripe is a source only")
             case .chargebee:
                 problem(self.value(members, "to"), "flows.\(name).to: \(to) is a chargebee system; Chargebee is a source only")
