@@ -1,6 +1,11 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import Prometheus
 import Testing
 import WeftConnectors
 import WeftCore
@@ -23,7 +28,8 @@ import WeftTools
     ])
 
     static func withAccounts(
-        identity: [String]? = nil, _ body: @Sendable @escaping (HubSpotSimulator, TestNode) async throws -> Void
+        identity: [String]? = nil, registry: PrometheusCollectorRegistry? = nil,
+        _ body: @Sendable @escaping (HubSpotSimulator, TestNode) async throws -> Void
     ) async throws {
         let hubspot = HubSpotSimulator(
             configuration: .init(
@@ -61,7 +67,8 @@ import WeftTools
                 odooStatusInterval: .milliseconds(200), ownership: ownership, odooIdentity: identity,
                 logger: ProcessInfo.processInfo.environment["WEFT_TEST_LOG"] != nil
                     ? Logger(label: "e2e", factory: { StreamLogHandler.standardError(label: $0) })
-                    : Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() })
+                    : Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
+                registry: registry
             ) { node in
                 hubspot.setWebhookTarget("\(node.weftURL)/hooks/hubspot")
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -249,7 +256,14 @@ import WeftTools
     }
 
     @Test func anExistingPartnerIsFoundByVATAndAnAmbiguousOneIsAnException() async throws {
-        try await Self.withAccounts(identity: ["vat", "email_domain"]) { hubspot, node in
+        let registry = PrometheusCollectorRegistry()
+        try await withMetricsFactory(PrometheusMetricsFactory(registry: registry)) {
+            try await Self.ambiguousPartner(registry: registry)
+        }
+    }
+
+    static func ambiguousPartner(registry: PrometheusCollectorRegistry) async throws {
+        try await Self.withAccounts(identity: ["vat", "email_domain"], registry: registry) { hubspot, node in
             // Odoo knew the customer before the CRM did, under the same VAT (written differently).
             let existing = try await Self.odooCreatePartner(node, ["name": "Acme NV", "is_company": true, "vat": "BE0123456789"])
             let acme = try Self.seedCompany(hubspot, name: "Acme", domain: "acme-nv.example", vat: "BE 0123.456.789")
@@ -274,6 +288,19 @@ import WeftTools
             #expect(twinPartner == nil)
             let twins = try await node.odooCount("res.partner", [["name", "=like", "Twin%"], ["is_company", "=", true]])
             #expect(twins == 2)
+            // The gauge counts what the list shows: the dead sync is ambiguous, not also "not synced" (nor a
+            // `command_dead_sync_account`).
+            var request = HTTPClientRequest(url: "\(node.weftURL)/metrics")
+            request.method = .GET
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
+            func gauge(_ type: String) -> Double? {
+                text.split(separator: "\n").first { $0.hasPrefix("weft_business_exceptions{") && $0.contains("type=\"\(type)\"") }
+                    .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+            }
+            #expect(gauge("account_ambiguous") == 1, "\(text)")
+            #expect(gauge("account_not_synced") == 0, "\(text)")
+            #expect(!text.contains("command_dead_sync_account"), "\(text)")
         }
     }
 

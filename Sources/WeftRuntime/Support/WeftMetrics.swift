@@ -44,6 +44,7 @@ public enum WeftMetrics {
         case "set_standing": "standing_not_reflected_in_erp"
         case "upsert_customer": "customer_not_in_erp"
         case "upsert_order": "deal_not_in_erp"
+        case "sync_account": "account_not_synced"
         default: "command_dead_\(kind)"
         }
     }

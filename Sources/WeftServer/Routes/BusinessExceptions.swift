@@ -109,9 +109,12 @@ public struct BusinessExceptions: Sendable {
         return Array(result.prefix(limit))
     }
 
-    /// Counts by type, for the `weft_business_exceptions` gauge.
+    /// Counts by type, for the `weft_business_exceptions` gauge: the CRM types, which only this list tells apart (a dead
+    /// order or account sync is `account_ambiguous` when identity found several partners, else `deal_not_in_erp` or
+    /// `account_not_synced`, and neither once its record was delivered since). They replace what the store's dead
+    /// counts by kind gave those types, so that an exception is counted once, under the type the list shows.
     public func counts() async throws -> [String: Int] {
-        var counts: [String: Int] = ["deal_incomplete": 0, "account_ambiguous": 0]
+        var counts: [String: Int] = ["deal_incomplete": 0, "account_ambiguous": 0, "deal_not_in_erp": 0, "account_not_synced": 0]
         for exception in try await list(limit: 100_000) where counts[exception.type] != nil {
             counts[exception.type, default: 0] += 1
         }
