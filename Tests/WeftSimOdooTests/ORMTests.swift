@@ -309,6 +309,55 @@ struct ORMTests {
         #expect(db.value("account.move", refund, "amount_total") == .double(total))
     }
 
+    /// A discounted line is reckoned in Odoo's order, the discounted unit price times the quantity, and rounded as
+    /// `float_round` divides by the rounding: 5 × 4.10 less 1 % is 20.29 (20.295 the other way round would be 20.30).
+    @Test(arguments: [(Int64(1), 4.10, 20.29, 3.04, 23.33), (Int64(3), 2.030, 10.048, 1.507, 11.555)])
+    func aDiscountedLineRoundsAsOdooDoes(currency: Int64, price: Double, untaxed: Double, tax: Double, total: Double) throws {
+        var db = database()
+        let ctx = CallContext()
+        try db.write("res.currency", [currency], ["active": true], ctx)
+        let customer = try db.create("res.partner", ["name": "Customer"], ctx)
+        let invoice = try db.create(
+            "account.move",
+            [
+                "move_type": "out_invoice", "partner_id": .int(customer), "currency_id": .int(currency),
+                "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 5, "price_unit": .double(price), "discount": 1]]],
+            ],
+            ctx)
+        #expect(db.value("account.move", invoice, "amount_untaxed") == .double(untaxed))
+        #expect(db.value("account.move", invoice, "amount_tax") == .double(tax))
+        #expect(db.value("account.move", invoice, "amount_total") == .double(total))
+    }
+
+    /// A draft whose currency changes is rounded to the new one, its lines too (Odoo syncs them on any write): what
+    /// the wizard offers then settles it.
+    @Test func aDraftMovedToAnotherCurrencyIsRoundedToIt() throws {
+        var db = database()
+        let ctx = CallContext()
+        try db.write("res.currency", [3], ["active": true], ctx)
+        try db.write("decimal.precision", [1], ["digits": 3], ctx)
+        let customer = try db.create("res.partner", ["name": "Customer"], ctx)
+        let invoice = try db.create(
+            "account.move",
+            [
+                "move_type": "out_invoice", "partner_id": .int(customer),
+                "invoice_line_ids": [[0, 0, ["name": "Work", "quantity": 1, "price_unit": 1.234]]],
+            ],
+            ctx)
+        #expect(db.value("account.move", invoice, "amount_total") == .double(1.41))
+        try db.write("account.move", [invoice], ["currency_id": 3], ctx)
+        #expect(db.value("account.move", invoice, "amount_total") == .double(1.419))
+        try db.actionPost([invoice], ctx)
+        #expect(db.value("account.move", invoice, "amount_residual") == .double(1.419))
+        let line = try #require(db.receivableLine(invoice))
+        #expect(db.value("account.move.line", line, "currency_id") == .int(3))
+        let active = CallContext(["active_model": "account.move", "active_ids": [.int(invoice)]])
+        let wizard = try db.create("account.payment.register", [:], active)
+        #expect(db.value("account.payment.register", wizard, "amount") == .double(1.419))
+        _ = try db.actionCreatePayments([wizard], active)
+        #expect(db.value("account.move", invoice, "payment_state") == "paid")
+    }
+
     /// With Odoo Accounting and no outstanding account on the payment method line (Odoo 18/19), the wizard's payment
     /// has no journal entry: it is `in_process`, nothing is reconciled, and the invoice shows `in_payment` with its
     /// residual whole, even for part of it (`_compute_payment_state` ranks such payments above reconciliations). Both

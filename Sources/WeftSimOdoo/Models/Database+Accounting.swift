@@ -9,12 +9,16 @@ extension Database {
     /// JPY), rounded as Odoo's `float_round` rounds (half up, nudged by one unit in the last place of the magnitude, so
     /// that 1.005 rounds to 1.01 as written rather than as stored). Every amount the accounting reckons is kept in
     /// these units, so a line, a tax, a total and a residual are each rounded to the currency, as `res.currency.round`
-    /// rounds them in Odoo.
+    /// rounds them in Odoo. Divided by the rounding factor (`1 / scale`, as Odoo's `value / rounding_factor`), not
+    /// multiplied by the scale: the two land on opposite sides of a half unit for some amounts. Beyond ±2^52 units
+    /// (no bill comes near) the result is clamped, so that absurd input cannot trap the simulator.
     static func minor(_ amount: Double, scale: Double) -> Int64 {
-        let normalized = amount * scale
+        let normalized = amount / (1 / scale)
         guard normalized != 0, normalized.isFinite else { return 0 }
         let epsilon = pow(2, log2(abs(normalized)) - 52)
-        return Int64((normalized + (normalized < 0 ? -epsilon : epsilon)).rounded(.toNearestOrAwayFromZero))
+        let rounded = (normalized + (normalized < 0 ? -epsilon : epsilon)).rounded(.toNearestOrAwayFromZero)
+        let limit = Double(Int64(1) << 52)
+        return Int64(max(-limit, min(limit, rounded)))
     }
 
     /// Units of `scale` back to an amount.
@@ -57,7 +61,8 @@ extension Database {
         let qty = row[quantity]?.doubleValue ?? 1
         let price = row["price_unit"]?.doubleValue ?? 0
         let discount = row["discount"]?.doubleValue ?? 0
-        return Self.minor(qty * price * (1 - discount / 100), scale: scale)
+        // Odoo's order (`_compute_totals`): the discounted unit price first, then the quantity.
+        return Self.minor(qty * (price * (1 - discount / 100)), scale: scale)
     }
 
     /// The tax of a line in units of `scale` (those of `subtotal`), per tax id, each rounded to the currency.
@@ -88,7 +93,13 @@ extension Database {
     }
 
     func reconciledMinor(_ line: Int64) -> Int64 {
-        (reconciles[line] ?? []).reduce(0) { $0 + $1.amount }
+        (reconciles[line] ?? []).reduce(0) { $0 + ($1.debitLine == line ? $1.debitAmount : $1.creditAmount) }
+    }
+
+    /// The open amount of `lines` together, as an amount (each line's residual in its own currency's units; the
+    /// simulator converts no currency, so a residual counts at its face value whatever the currency).
+    func openAmount(_ lines: [Int64]) -> Double {
+        lines.reduce(0) { $0 + Double(abs(lineResidual($1))) / lineScale($1) }
     }
 
     /// Signed residual of a receivable/payable line in units of its currency's scale.
@@ -216,8 +227,8 @@ extension Database {
             if field == "payment_difference" {
                 let lines = (row["line_ids"]?.arrayValue ?? []).compactMap(\.intValue)
                 let scale = scale(currency: row["currency_id"]?.intValue)
-                let open = lines.reduce(Int64(0)) { $0 + abs(lineResidual($1)) }
-                return Self.major(open - Self.minor(row["amount"]?.doubleValue ?? 0, scale: scale), scale: scale)
+                let difference = openAmount(lines) - (row["amount"]?.doubleValue ?? 0)
+                return Self.major(Self.minor(difference, scale: scale), scale: scale)
             }
         default:
             return computedSale(model, id, row, field)
@@ -433,8 +444,18 @@ extension Database {
         let a = lineResidual(first)
         let b = lineResidual(second)
         guard a != 0, b != 0, (a > 0) != (b > 0) else { return }
-        let amount = min(abs(a), abs(b))
-        let reconcile = Reconcile(debitLine: a > 0 ? first : second, creditLine: a > 0 ? second : first, amount: amount)
+        // Each side in its own currency's units. The simulator converts no currency: a line of another currency
+        // (a USD payment of a KWD invoice) settles the same face value, each side rounded to its currency.
+        let (scaleA, scaleB) = (lineScale(first), lineScale(second))
+        var (onA, onB) = (min(abs(a), abs(b)), min(abs(a), abs(b)))
+        if scaleA != scaleB {
+            let amount = min(Double(abs(a)) / scaleA, Double(abs(b)) / scaleB)
+            onA = min(abs(a), Self.minor(amount, scale: scaleA))
+            onB = min(abs(b), Self.minor(amount, scale: scaleB))
+        }
+        let reconcile = Reconcile(
+            debitLine: a > 0 ? first : second, creditLine: a > 0 ? second : first, debitAmount: a > 0 ? onA : onB,
+            creditAmount: a > 0 ? onB : onA)
         reconciles[first, default: []].append(reconcile)
         reconciles[second, default: []].append(reconcile)
         for line in [first, second] { if let move = row("account.move.line", line)?["move_id"]?.intValue { touch(move) } }
@@ -487,7 +508,8 @@ extension Database {
         let moves = lines.compactMap { row("account.move.line", $0)?["move_id"]?.intValue }
         let first = row("account.move", moves.first ?? 0) ?? [:]
         if vals["amount"] == nil {
-            vals["amount"] = Self.major(lines.reduce(0) { $0 + abs(lineResidual($1)) }, scale: lineScale(lines[0]))
+            let scale = lineScale(lines[0])
+            vals["amount"] = Self.major(Self.minor(openAmount(lines), scale: scale), scale: scale)
         }
         if vals["currency_id"] == nil { vals["currency_id"] = first["currency_id"] ?? .int(1) }
         if vals["journal_id"] == nil { vals["journal_id"] = .int(Seed.bankJournal) }

@@ -175,7 +175,13 @@ extension Database {
         case "account.move.line":
             if let move = row(model, id)?["move_id"]?.intValue, isProductLine(id) { try syncMoveLines(move, ctx) }
         case "account.move":
-            if vals["invoice_line_ids"] != nil || vals["line_ids"] != nil || vals["move_type"] != nil { try syncMoveLines(id, ctx) }
+            if vals["currency_id"] != nil, let currency = row(model, id)?["currency_id"] {
+                // The lines' currency is the move's (a related field in Odoo), and their amounts are rounded to it.
+                for line in moveLines(id) { tables["account.move.line"]?.rows[line]?["currency_id"] = currency }
+            }
+            if vals["invoice_line_ids"] != nil || vals["line_ids"] != nil || vals["move_type"] != nil || vals["currency_id"] != nil {
+                try syncMoveLines(id, ctx)
+            }
         default:
             break
         }

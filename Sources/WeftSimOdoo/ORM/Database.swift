@@ -172,11 +172,13 @@ struct CallContext: Sendable {
     var activeModel: String? { values["active_model"]?.stringValue }
 }
 
-/// A partial reconciliation between a debit and a credit receivable line, in units of their currency's scale.
+/// A partial reconciliation between a debit and a credit receivable line: what it settles of each, in units of that
+/// line's currency's scale.
 struct Reconcile: Sendable {
     let debitLine: Int64
     let creditLine: Int64
-    let amount: Int64
+    let debitAmount: Int64
+    let creditAmount: Int64
 }
 
 /// The whole simulated database: every model's rows plus sequences. A value type kept behind one lock; a failed call
