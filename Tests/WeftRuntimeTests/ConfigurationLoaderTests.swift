@@ -198,6 +198,29 @@ struct ConfigurationLoaderTests {
         #expect(!problems.contains { $0.message.contains("hunter2") })
     }
 
+    /// A line that does not parse is reported at its line without being quoted: it may be where a secret was pasted.
+    @Test func aLineThatDoesNotParseIsNotQuoted() {
+        let text = Self.valid.replacingOccurrences(
+            of: "api_key_env: STRIPE_API_KEY,", with: #"api_key: "sk_live_51HsecretABC123" x,"#)
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(configuration == nil)
+        #expect(problems.first?.message.hasPrefix("not valid YAML") == true, "\(problems)")
+        #expect(!problems.contains { $0.message.contains("sk_live_51HsecretABC123") }, "\(problems)")
+    }
+
+    /// A value where an environment variable's name belongs is refused without being repeated, so that the error a
+    /// missing variable would give later does not print the secret pasted there.
+    @Test(arguments: [
+        "postgres://weft:Pa55word@db/weft", "sk_live_51Habc", "whsec_abc", "pat-na1-0a1b2c3d", "Xk9vQ2mLp7RtY4wZ8nB3cD6fH1",
+    ])
+    func aSecretWhereAVariableNameBelongsIsRefusedUnquoted(_ pasted: String) {
+        let text = Self.valid.replacingOccurrences(of: "api_key_env: ODOO_API_KEY", with: "api_key_env: \"\(pasted)\"")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(configuration == nil)
+        #expect(problems.contains { $0.line == 5 && $0.message.contains("must name an environment variable") }, "\(problems)")
+        #expect(!problems.contains { $0.message.contains(pasted) })
+    }
+
     static let twoWayAccounts = """
         store: { sqlite: ./weft.db }
         systems:

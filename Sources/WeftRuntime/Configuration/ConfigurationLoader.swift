@@ -48,13 +48,27 @@ public enum ConfigurationLoader {
             }
             root = node
         } catch let error as YamlError {
-            return (nil, [ConfigurationProblem(line: yamlErrorLine(error), message: "not valid YAML: \(error)")])
+            return (nil, [ConfigurationProblem(line: yamlErrorLine(error), message: "not valid YAML: \(yamlProblem(error))")])
         } catch {
-            return (nil, [ConfigurationProblem(line: 1, message: "not valid YAML: \(error)")])
+            return (nil, [ConfigurationProblem(line: 1, message: "not valid YAML")])
         }
         let configuration = reader.read(root)
         let problems = reader.problems.sorted { ($0.line, $0.message) < ($1.line, $1.message) }
         return (problems.isEmpty ? configuration : nil, problems)
+    }
+
+    /// What is wrong, with its column, but never the offending line: Yams' own description quotes it, and a line that
+    /// does not parse may be one where a secret was pasted (`api_key: "sk_live_…` without its closing quote).
+    private static func yamlProblem(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            return "\(context.map { "\($0.text) " } ?? "")\(problem) (column \(mark.column))"
+        case .reader(let problem, _, _, _): return problem
+        case .duplicatedKeysInMapping(let duplicates, _):
+            return "duplicated keys \(duplicates.sorted().map { "'\($0)'" }.joined(separator: ", "))"
+        default: return "\(error)"
+        }
     }
 
     private static func yamlErrorLine(_ error: YamlError) -> Int {
@@ -106,6 +120,34 @@ private struct Reader {
         members.first { $0.key.string == name }?.value
     }
 
+    /// The name of an environment variable that holds a secret. Anything else is refused without being quoted: a value
+    /// that is not a name is most likely the secret itself, pasted where its variable's name belongs.
+    mutating func environmentName(_ node: Node?, _ context: String) -> String? {
+        guard let name = string(node, context) else { return nil }
+        let bytes = Array(name.utf8)
+        let isName =
+            bytes.first.map { !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } == true
+            && bytes.allSatisfy { byte in
+                byte == UInt8(ascii: "_") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            }
+        // Shapes of secrets that pass for a name: Stripe's keys and signing secrets, and long random tokens (upper and
+        // lower case with digits, as Zendesk's or Chargebee's are), which no one names a variable like.
+        let secretPrefixes = ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"]
+        let random =
+            bytes.count >= 24 && bytes.contains { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }
+            && bytes.contains { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+            && bytes.contains { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        guard isName, !random, !secretPrefixes.contains(where: { name.hasPrefix($0) }) else {
+            problem(
+                node,
+                "\(context) must name an environment variable (letters, digits and _, not starting with a digit); what is "
+                    + "there looks like a value (not repeated here): put the secret in the environment and name its variable")
+            return nil
+        }
+        return name
+    }
+
     mutating func string(_ node: Node?, _ context: String, required: Bool = false) -> String? {
         guard let node else {
             if required { problem(nil, "\(context) is required") }
@@ -155,7 +197,7 @@ private struct Reader {
             problem(env, "\(context): give \(name)_env or \(name)_file, not both")
             return nil
         }
-        if let env, let variable = string(env, "\(context).\(name)_env") { return .environment(variable) }
+        if let env, let variable = environmentName(env, "\(context).\(name)_env") { return .environment(variable) }
         if let file, let path = string(file, "\(context).\(name)_file") { return .file(path) }
         if required { problem(node, "\(context): \(name)_env or \(name)_file is required") }
         return nil
@@ -508,7 +550,7 @@ private struct Reader {
             if case .sequence(let items) = list, !items.isEmpty {
                 for item in items {
                     let itemMembers = mapping(item, "\(context).webhook_passwords[]", allowed: ["env", "file"])
-                    if let env = string(value(itemMembers, "env"), "\(context).webhook_passwords[].env") {
+                    if let env = environmentName(value(itemMembers, "env"), "\(context).webhook_passwords[].env") {
                         chargebee.webhookPasswords.append(.environment(env))
                     }
                     if let file = string(value(itemMembers, "file"), "\(context).webhook_passwords[].file") {
@@ -605,7 +647,9 @@ private struct Reader {
             if case .sequence(let items) = list {
                 for item in items {
                     let itemMembers = mapping(item, "\(context).webhook_secrets[]", allowed: ["env", "file"])
-                    if let env = string(value(itemMembers, "env"), "env") { secrets.append(.environment(env)) }
+                    if let env = environmentName(value(itemMembers, "env"), "\(context).webhook_secrets[].env") {
+                        secrets.append(.environment(env))
+                    }
                     if let file = string(value(itemMembers, "file"), "file") { secrets.append(.file(file)) }
                 }
             } else {
@@ -711,7 +755,7 @@ private struct Reader {
             if case .sequence(let items) = list {
                 for item in items {
                     let itemMembers = mapping(item, "\(context).client_secrets[]", allowed: ["env", "file"])
-                    if let env = string(value(itemMembers, "env"), "\(context).client_secrets[].env") {
+                    if let env = environmentName(value(itemMembers, "env"), "\(context).client_secrets[].env") {
                         hubspot.clientSecrets.append(.environment(env))
                     } else if let file = string(value(itemMembers, "file"), "\(context).client_secrets[].file") {
                         hubspot.clientSecrets.append(.file(file))
