@@ -104,6 +104,20 @@ import WeftSimZendesk
         #expect(throws: DeskTicketSnapshotError.self) { try DeskTicket.snapshot(.array([]), desk: .zendesk) }
     }
 
+    /// A Zendesk body without the event's id (a trigger's own JSON) is named by the update it reports, else by its
+    /// `time`, else by the body: two changes of one ticket never share a key (they did, `…:0`, with neither date).
+    @Test func aZendeskEventWithoutAnIDIsNamedByItsUpdate() throws {
+        func id(_ body: String) throws -> String { try DeskTicket.parse(Data(body.utf8), desk: .zendesk).eventID }
+        let updated = #"{"type":"zen:event-type:ticket.status_changed","detail":{"id":"42","updated_at":"2026-01-31T11:00:00Z"}}"#
+        let timed = #"{"type":"zen:event-type:ticket.status_changed","time":"2026-01-31T11:00:05Z","detail":{"id":"42"}}"#
+        let open = #"{"type":"zen:event-type:ticket.status_changed","detail":{"id":"42","status":"OPEN"}}"#
+        let solved = #"{"type":"zen:event-type:ticket.status_changed","detail":{"id":"42","status":"SOLVED"}}"#
+        #expect(try id(updated) == "zendesk:ticket:42:\(Date(timeIntervalSince1970: 1_769_857_200).timeIntervalSince1970)")
+        #expect(try id(timed) == "zendesk:ticket:42:\(Date(timeIntervalSince1970: 1_769_857_205).timeIntervalSince1970)")
+        #expect(try id(open) == id(open))
+        #expect(try id(open) != id(solved))
+    }
+
     @Test func theDecoderReadsSnapshotsAndWebhooksAlike() throws {
         let decoder = DeskTicketDecoder(system: "zendesk", desk: .zendesk)
         let snapshot = try DeskTicketSnapshot(

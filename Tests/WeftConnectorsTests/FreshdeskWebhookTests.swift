@@ -40,6 +40,17 @@ import WeftSimKit
         }
     }
 
+    /// A rule whose body leaves `updated_at` out: the body names the update, so a redelivery is dropped and a later
+    /// change of the ticket is not (keyed by the ticket alone, every change after the first was dropped as a duplicate).
+    @Test func withoutUpdatedAtTheBodyNamesTheUpdate() throws {
+        func key(_ body: String) throws -> String { try FreshdeskTicketEvent.parse(Data(body.utf8)).dedupeKey }
+        let open = #"{"ticket_id": 1042, "company_id": "77", "status": "Open"}"#
+        let pending = #"{"ticket_id": 1042, "company_id": "77", "status": "Pending"}"#
+        #expect(try key(open) == key(open))
+        #expect(try key(open) != key(pending))
+        #expect(try key(open).hasPrefix("freshdesk:ticket:1042:"))
+    }
+
     @Test func parsesTheDocumentedBody() throws {
         let event = try FreshdeskTicketEvent.parse(
             Data(

@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 import WeftConnectors
 import WeftCore
+import WeftRuntime
 import WeftServer
 import WeftSimKit
 import WeftStoreSQLite
@@ -131,6 +132,37 @@ struct IngressTests {
         }
     }
 
+    /// A desk's ticket is filed under its account by a store read before it is appended: when that read fails, the
+    /// delivery is refused as a failed write is, 503 with `Retry-After` (it was a 500 the desk would not retry), and
+    /// nothing is stored.
+    @Test func aDeskTicketTheStoreCannotFileIs503() async throws {
+        let desk = DeskSystemConfiguration(
+            kind: .freshdesk, baseURL: "http://127.0.0.1:9", apiKey: .environment("FD"), webhookSecrets: [.environment("FD_SECRET")],
+            fields: DeskFieldMap(account: "weft_account"))
+        try await TestNode.with(
+            store: { path in
+                var store = InterceptingAppendStore.passing(base: try SQLiteStore(path: path, logger: .init(label: "test")))
+                store.failBoundSources = true
+                return store
+            },
+            extraSystems: ["freshdesk": .desk(desk)], extraFlows: [Flow(name: "to_freshdesk", source: "stripe", target: "freshdesk")],
+            extraEnvironment: ["FD": "key", "FD_SECRET": "s3cret"]
+        ) { node in
+            var request = HTTPClientRequest(url: "\(node.weftURL)/hooks/freshdesk")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "X-Weft-Webhook-Secret", value: "s3cret")
+            request.body = .bytes(
+                ByteBuffer(string: #"{"ticket_id": 7, "company_id": "42", "status": "Open", "updated_at": "2026-01-31T12:00:00Z"}"#))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            #expect(response.status.code == 503, "\(text)")
+            #expect(text.contains("store_unavailable"))
+            #expect(response.headers["Retry-After"].first == "5")
+            #expect(try await storedEvents(node) == 0)
+        }
+    }
+
     @Test func rotatedSecretsBothVerify() async throws {
         try await TestNode.with { node in
             let event = StripeEventFactory(prefix: "I6").customerCreated("cus_I6", name: "A", email: "a@x.test", at: 1_750_000_000)
@@ -151,6 +183,8 @@ struct InterceptingAppendStore: Store {
     let base: any Store
     let intercept: @Sendable ([IncomingEvent], @escaping Completion) -> Void
     var failCommitsFrom: Int? = nil
+    /// Whether `boundSources` fails (a read a delivery needs before its append).
+    var failBoundSources = false
     let commits = Calls()
     struct Unavailable: Error {}
     final class Calls: Sendable { let count = Mutex(0) }
@@ -206,7 +240,8 @@ struct InterceptingAppendStore: Store {
     }
     func binding(of ref: ExternalRef, in target: SystemName) async throws -> TargetRecordID? { try await base.binding(of: ref, in: target) }
     func boundSources(of record: TargetRecordID, in target: SystemName) async throws -> [ExternalRef] {
-        try await base.boundSources(of: record, in: target)
+        if failBoundSources { throw Unavailable() }
+        return try await base.boundSources(of: record, in: target)
     }
     func cursor(_ name: String) async throws -> String? { try await base.cursor(name) }
     func setCursor(_ name: String, to value: String) async throws { try await base.setCursor(name, to: value) }

@@ -25,9 +25,13 @@ public struct DeskTicket: Sendable, Hashable {
         switch desk {
         case .zendesk:
             let event = try ZendeskTicketEvent.parse(body)
+            // Without the event's id (a trigger's own JSON body), the update it reports names it; without that either,
+            // the body itself, so that a later change of the ticket is never taken for a redelivery of an earlier one.
+            let fallback =
+                (event.updatedAt ?? event.time).map { "\($0.timeIntervalSince1970)" }
+                ?? "body:\(String(CanonicalCoding.fingerprint(body), radix: 16))"
             return DeskTicket(
-                eventID: event.eventID.isEmpty
-                    ? "zendesk:ticket:\(event.ticketID):\(event.updatedAt?.timeIntervalSince1970 ?? 0)" : event.eventID,
+                eventID: event.eventID.isEmpty ? "zendesk:ticket:\(event.ticketID):\(fallback)" : event.eventID,
                 ticketID: event.ticketID, organizationID: event.organizationID, subject: event.subject, status: event.status,
                 requester: event.requesterID.map(String.init), updatedAt: event.updatedAt ?? event.time)
         case .freshdesk:

@@ -20,9 +20,18 @@ public struct FreshdeskTicketEvent: Sendable, Hashable {
     /// `updated_at` as sent (placeholder formats vary); `updatedAt` when it is ISO 8601.
     public var updatedAtText: String?
     public var updatedAt: Date?
+    /// A fingerprint of the body as received.
+    public var bodyFingerprint: UInt64 = 0
 
-    /// A key for dropping redeliveries: the ticket and the update it reports.
-    public var dedupeKey: String { "freshdesk:ticket:\(ticketID):\(updatedAtText ?? "")" }
+    /// A key for dropping redeliveries: the ticket and the update it reports. A rule whose body leaves `updated_at`
+    /// out names no update, so the body itself does: a redelivery (the same body) is dropped, and a later change of the
+    /// ticket, whose body differs, is not taken for one.
+    public var dedupeKey: String {
+        guard let updatedAtText, !updatedAtText.isEmpty else {
+            return "freshdesk:ticket:\(ticketID):body:\(String(bodyFingerprint, radix: 16))"
+        }
+        return "freshdesk:ticket:\(ticketID):\(updatedAtText)"
+    }
 
     /// Parses the raw body (after the secret header was checked).
     public static func parse(_ body: some DataProtocol) throws(FreshdeskWebhookError) -> FreshdeskTicketEvent {
@@ -48,7 +57,8 @@ public struct FreshdeskTicketEvent: Sendable, Hashable {
             requesterEmail: try text(object["requester_email"], field: "requester_email"),
             subject: try text(object["subject"], field: "subject"),
             status: status,
-            updatedAtText: updatedAtText, updatedAt: updatedAtText.flatMap(Self.iso8601))
+            updatedAtText: updatedAtText, updatedAt: updatedAtText.flatMap(Self.iso8601),
+            bodyFingerprint: CanonicalCoding.fingerprint(Data(body)))
     }
 
     private static func number(_ value: JSONValue?, field: String) throws(FreshdeskWebhookError) -> Int64? {

@@ -89,11 +89,19 @@ public struct DeskWebhookIngress: WebhookRoutes {
         } catch {
             throw APIError(.badRequest, code: "malformed_event", message: "the body is not a \(desk.rawValue) ticket event: \(error)")
         }
-        let entityKey = try await filing.entityKey(organization: ticket.organizationID)
+        let traceID = TraceID.random()
+        // Filing reads the store (which account the ticket's organisation is bound to): if it cannot answer, the
+        // delivery is refused as a failed write is, 503 with Retry-After, so that the desk sends it again.
+        let entityKey: EntityKey
+        do {
+            entityKey = try await filing.entityKey(organization: ticket.organizationID)
+        } catch {
+            throw intake.storeFailed(traceID: traceID, error)
+        }
         return try await intake.acknowledge([
             IncomingEvent(
                 system: system, eventID: SourceEventID(ticket.eventID), type: DeskTicket.webhookEventType, entityKey: entityKey,
-                occurredAt: ticket.updatedAt ?? receivedAt, receivedAt: receivedAt, payload: body, traceID: TraceID.random())
+                occurredAt: ticket.updatedAt ?? receivedAt, receivedAt: receivedAt, payload: body, traceID: traceID)
         ])
     }
 }

@@ -199,7 +199,7 @@ final class WebhookFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             EventLoopAnswer.write(
                 status: .ok, body: WebhookIntake.acknowledgement(duplicate: duplicates > 0), to: context)
         case .failure(let error):
-            let answer = intake.storeFailed(events, error)
+            let answer = intake.storeFailed(traceID: events[0].traceID, error)
             intake.rejected(answer)
             EventLoopAnswer.write(answer, to: context)
         }

@@ -157,7 +157,7 @@ struct WebhookIntake: Sendable {
         do {
             results = try await store.append(events)
         } catch {
-            throw storeFailed(events, error)
+            throw storeFailed(traceID: events[0].traceID, error)
         }
         return appended(events, results)
     }
@@ -170,11 +170,11 @@ struct WebhookIntake: Sendable {
         }
     }
 
-    /// Logs a failed inbox write and returns the 503 to answer.
-    func storeFailed(_ events: [IncomingEvent], _ error: any Error) -> APIError {
+    /// Logs a failed inbox write (or a read the delivery needed first) and returns the 503 to answer.
+    func storeFailed(traceID: TraceID, _ error: any Error) -> APIError {
         logger.error(
             "inbox write failed; answering 503 so the sender retries",
-            metadata: ["weft.system": "\(system)", "weft.trace_id": "\(events[0].traceID)", "weft.error": "\(error)"])
+            metadata: ["weft.system": "\(system)", "weft.trace_id": "\(traceID)", "weft.error": "\(error)"])
         return APIError(
             .serviceUnavailable, code: "store_unavailable", message: "the event could not be stored; retry later",
             headers: [.retryAfter: "5"])
