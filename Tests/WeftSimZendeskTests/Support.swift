@@ -82,7 +82,8 @@ final class WebhookReceiver: Sendable {
             if status == 200 {
                 self.continuation.yield(Received(headers: request.headers, body: Array(body.readableBytesView)))
             }
-            return Response(status: .init(code: status))
+            // A 429 or 503 asks for a short wait, as a receiver that wants the delivery again does.
+            return Response(status: .init(code: status), headers: [429, 503].contains(status) ? [.retryAfter: "1"] : [:])
         }
         return router
     }

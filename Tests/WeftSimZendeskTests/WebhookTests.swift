@@ -14,6 +14,24 @@ import WeftSimKit
         #expect(signature == "XGxKYYjYDHFSgIOYfqdQf+6QVpyUMF56ndSj2Qr15iM=")
     }
 
+    /// Zendesk retries only a timeout, a 409, or a 429/503 that asks for a short wait: a 500 is final, so the next
+    /// event is the next the receiver sees (the simulator used to retry every 5xx, hiding a receiver that answers 500).
+    @Test func a500IsNotRetried() async throws {
+        let receiver = WebhookReceiver(statusForCall: { $0 == 1 ? 500 : 200 })
+        try await withWebhooks(receiver: receiver) { simulator in
+            #expect(
+                simulator.call("POST", "/api/v2/tickets.json", body: #"{"ticket":{"subject":"One","comment":{"body":"1"}}}"#).status == 201)
+            while simulator.webhookDeliveries.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            let second = simulator.call("POST", "/api/v2/tickets.json", body: #"{"ticket":{"subject":"Two","comment":{"body":"2"}}}"#)
+            var iterator = receiver.stream.makeAsyncIterator()
+            let received = try #require(await iterator.next())
+            #expect(received.json["detail"]["id"].string == String(second.json["ticket"]["id"].int ?? 0))
+            let first = try #require(simulator.webhookDeliveries.first)
+            #expect(first.status == 500 && !first.succeeded)
+            #expect(!simulator.webhookDeliveries.contains { $0.eventID == first.eventID && $0.attempt > 1 })
+        }
+    }
+
     @Test func ticketCreatedIsDeliveredSignedAfterARetry() async throws {
         let receiver = WebhookReceiver(statusForCall: { $0 == 1 ? 503 : 200 })
         try await withWebhooks(receiver: receiver, secret: "zd_secret") { simulator in

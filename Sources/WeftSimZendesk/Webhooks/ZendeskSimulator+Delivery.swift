@@ -7,6 +7,9 @@ import Synchronization
 import WeftSimKit
 
 extension ZendeskSimulator {
+    /// The longest `Retry-After` (seconds) of a 429 or 503 that Zendesk still retries (its docs say "short").
+    static let shortRetryAfter = 60
+
     /// Queues one request per event and subscribed endpoint.
     func enqueue(_ events: [PendingEvent], at now: Int) {
         let endpoints = configuration.webhooks.endpoints
@@ -51,12 +54,14 @@ extension ZendeskSimulator {
         request.headers.add(name: "X-Zendesk-Webhook-Signature-Timestamp", value: timestamp)
         request.body = .bytes(ByteBuffer(bytes: job.body))
         var status: Int?
+        var retryAfter: Int?
         do {
             let (seconds, attoseconds) = configuration.webhooks.timeout.components
             let response = try await httpClient.execute(
                 request, timeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
             _ = try await response.body.collect(upTo: 1 << 20)
             status = Int(response.status.code)
+            retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         } catch {
             configuration.logger.debug(
                 "webhook delivery failed",
@@ -69,7 +74,12 @@ extension ZendeskSimulator {
                     eventID: job.eventID, eventType: job.eventType, endpointID: job.endpointID, attempt: job.attempt,
                     status: status, succeeded: succeeded, body: String(decoding: job.body, as: UTF8.self)))
         }
-        let retryable = status.map { $0 == 409 || $0 == 429 || (500..<600).contains($0) } ?? true
+        // Zendesk retries a timeout, a 409, and a 429 or 503 that asks for a short wait (`Retry-After`); any other
+        // answer, a 500 included, is final (saas-apis.md, "Delivery"). How short is unverified: a minute here.
+        let retryable =
+            status.map { status in
+                status == 409 || ((status == 429 || status == 503) && retryAfter.map { (0...Self.shortRetryAfter).contains($0) } == true)
+            } ?? true
         guard !succeeded, retryable, job.attempt < configuration.webhooks.maxAttempts else { return nil }
         var next = job
         next.attempt += 1
