@@ -114,9 +114,15 @@ extension FreshdeskState {
         }
     }
 
-    /// A list item: the ticket and, with `include=requester`, its requester (`id name email mobile phone`).
+    /// A list item: the ticket without its description unless `include=description` asks for it (as on every account
+    /// made since 2018-11-30), and, with `include=requester`, its requester (`id name email mobile phone`).
     func listItemJSON(_ ticket: FDTicket, includes: [String]) -> FDJSON {
         var json = ticketJSON(ticket)
+        if !includes.contains("description"), case .object(var members) = json {
+            members["description"] = nil
+            members["description_text"] = nil
+            json = .object(members)
+        }
         if includes.contains("requester"), let requester = contacts[ticket.requesterID], case .object(var members) = json {
             members["requester"] = [
                 "id": .int(Int64(requester.id)), "name": .string(requester.name),

@@ -467,4 +467,19 @@ final class ManualTime: Sendable {
             #expect(try await Self.send(client, .get, "/api/v2/tickets?include=conversations").status == .badRequest)
         }
     }
+
+    /// A list item carries the description only with `include=description` (accounts made since 2018-11-30); the
+    /// ticket's own read always does.
+    @Test func aListItemHasItsDescriptionOnlyWhenIncluded() async throws {
+        try await withSimulator { _, client in
+            let id = try await Self.createTicket(client, "Why?", email: "ann@acme.com")
+            let plain = Self.json(try await Self.send(client, .get, "/api/v2/tickets").body) as? [[String: Any]]
+            #expect(plain?.first?["id"] as? Int == id)
+            #expect(plain?.first?["description"] == nil && plain?.first?["description_text"] == nil)
+            let included = Self.json(try await Self.send(client, .get, "/api/v2/tickets?include=description").body) as? [[String: Any]]
+            #expect(included?.first?["description"] is String && included?.first?["description_text"] is String)
+            let one = Self.json(try await Self.send(client, .get, "/api/v2/tickets/\(id)").body) as? [String: Any]
+            #expect(one?["description"] is String)
+        }
+    }
 }
