@@ -135,6 +135,9 @@ public final class HubSpotSimulator: Sendable {
             }
             state.changeSource = changeSource
             state.sourceID = sourceID
+            // What the call may undo: HubSpot answers a batch that fails at one input with one error and keeps none of
+            // it, so a record never stays written without its webhook.
+            let before = state
             do throws(HubSpotError) {
                 let answer: APIAnswer
                 if let rest = Self.segments(path, below: paths.objects) {
@@ -166,7 +169,11 @@ public final class HubSpotSimulator: Sendable {
                     state.events
                 )
             } catch {
-                // A failed call changes nothing that a client could see, so it raises no events.
+                // A failed call changes nothing that a client could see, so it raises no events; only the rate limits
+                // keep what it took.
+                let (daily, tenSeconds, search) = (state.daily, state.tenSecondWindow, state.searchWindow)
+                state = before
+                (state.daily, state.tenSecondWindow, state.searchWindow) = (daily, tenSeconds, search)
                 return (fail(error), [])
             }
         }

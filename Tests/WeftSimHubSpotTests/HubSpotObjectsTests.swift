@@ -93,6 +93,23 @@ import WeftSimKit
         }
     }
 
+    /// A batch that fails at one input on a value another record holds is one 409 that keeps none of the batch: the
+    /// inputs before it were written and kept without their webhooks (HubSpot answers the whole batch with the error).
+    @Test func aBatchRefusedAtOneInputWritesNoneOfIt() async throws {
+        let simulator = makeSimulator()
+        try await withServer(simulator) { base in
+            _ = try await request(.POST, base + "/crm/v3/objects/contacts", #"{"properties":{"email":"taken@x.io"}}"#)
+            let batch = try await request(
+                .POST, base + "/crm/v3/objects/contacts/batch/create",
+                #"{"inputs":[{"properties":{"email":"new@x.io"}},{"properties":{"email":"taken@x.io"}}]}"#)
+            #expect(batch.status == 409)
+            let listed = try await request(.GET, base + "/crm/v3/objects/contacts?properties=email")
+            #expect(listed.json["results"].array?.count == 1, "\(listed.json)")
+            let missing = try await request(.GET, base + "/crm/v3/objects/contacts/new@x.io?idProperty=email")
+            #expect(missing.status == 404)
+        }
+    }
+
     @Test func batchUpsertReadUpdateAndLimits() async throws {
         let simulator = makeSimulator()
         try await withServer(simulator) { base in
