@@ -85,6 +85,33 @@ import WeftSimKit
         }
     }
 
+    /// What an org refuses that the simulator used to take: text over a field's length, an email that is not one, and
+    /// an owner that is not a user of the org (another object's id used to be stored as no owner at all).
+    @Test func overlongTextBadEmailsAndUnknownOwnersAreRefused() async throws {
+        let clock = TestClock()
+        try await withOrg(makeSimulator(clock: clock), clock: clock) { base, token in
+            let city = String(repeating: "x", count: 41)
+            let long = try await request(
+                .POST, base + api + "/sobjects/Account/", json: #"{"Name":"A","BillingCity":"\#(city)"}"#, token: token)
+            #expect(long.status == 400)
+            #expect(long.json[0]["errorCode"] == "STRING_TOO_LONG")
+            #expect(long.json[0]["message"].string?.hasSuffix("(max length=40)") == true)
+            #expect(long.json[0]["fields"] == ["BillingCity"])
+            let fits = try await request(
+                .POST, base + api + "/sobjects/Account/", json: #"{"Name":"A","BillingCity":"\#(city.dropLast())"}"#, token: token)
+            #expect(fits.status == 201)
+            let email = try await request(
+                .POST, base + api + "/sobjects/Contact/", json: #"{"LastName":"L","Email":"not an email"}"#, token: token)
+            #expect(email.json[0]["errorCode"] == "INVALID_EMAIL_ADDRESS")
+            let wrongType = try await request(
+                .POST, base + api + "/sobjects/Account/", json: #"{"Name":"B","OwnerId":"001000000000000AAA"}"#, token: token)
+            #expect(wrongType.json[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION")
+            let unknownUser = try await request(
+                .POST, base + api + "/sobjects/Account/", json: #"{"Name":"C","OwnerId":"005000000000000AAA"}"#, token: token)
+            #expect(unknownUser.json[0]["errorCode"] == "INVALID_CROSS_REFERENCE_KEY")
+        }
+    }
+
     @Test func opportunityStageDerivesIsWonWhichIsReadOnly() async throws {
         let clock = TestClock()
         let simulator = makeSimulator(clock: clock)

@@ -32,6 +32,35 @@ struct FieldDef: Sendable {
     /// A custom picklist's values, and whether other values are refused.
     var picklistValues: [String] = []
     var restrictedPicklist = false
+    /// The longest text the field holds (`nil`: its kind's default).
+    var length: Int?
+
+    /// The longest text the field holds: its own length, else that of its kind (text, picklist and URL 255, phone 40,
+    /// email 80, long text 32,000), as Salesforce's field reference gives them.
+    var maxLength: Int? {
+        if let length { return length }
+        switch kind {
+        case .string, .picklist, .url: return 255
+        case .phone: return 40
+        case .email: return 80
+        case .textarea: return 32_000
+        default: return nil
+        }
+    }
+
+    /// Standard fields shorter than their kind's default (Salesforce's Object Reference: Account, Contact, Opportunity).
+    static let standardLengths: [String: [String: Int]] = [
+        "Account": [
+            "BillingCity": 40, "BillingState": 80, "BillingPostalCode": 20, "BillingCountry": 80, "ShippingCity": 40,
+            "ShippingState": 80, "ShippingPostalCode": 20, "ShippingCountry": 80, "AccountNumber": 40, "BillingStreet": 255,
+            "ShippingStreet": 255,
+        ],
+        "Contact": [
+            "LastName": 80, "FirstName": 40, "MailingCity": 40, "MailingState": 80, "MailingPostalCode": 20, "MailingCountry": 80,
+            "MailingStreet": 255, "Title": 128, "Department": 80,
+        ],
+        "Opportunity": ["Name": 120],
+    ]
 }
 
 /// A child relationship (`Opportunity.OpportunityLineItems`).
@@ -59,6 +88,8 @@ struct ObjectSchema: Sendable {
     }
 
     mutating func add(_ field: FieldDef) {
+        var field = field
+        if field.length == nil, let length = FieldDef.standardLengths[name]?[field.name] { field.length = length }
         index[field.name.lowercased()] = fields.count
         fields.append(field)
     }

@@ -185,13 +185,24 @@ extension SalesforceState {
             }
             return .string(allowed)
         case .string, .textarea, .picklist, .email, .phone, .url:
+            let text: String
             switch value {
-            case .string(let text): return text.isEmpty ? .null : .string(text)
-            case .int(let number): return .string(String(number))
-            case .double(let number): return .string(SOQLValue.format(number))
-            case .bool(let flag): return .string(flag ? "true" : "false")
+            case .string(let string): text = string
+            case .int(let number): text = String(number)
+            case .double(let number): text = SOQLValue.format(number)
+            case .bool(let flag): text = flag ? "true" : "false"
             default: throw refuse()
             }
+            if text.isEmpty { return .null }
+            if let limit = field.maxLength, text.count > limit {
+                throw SalesforceError(
+                    400, "STRING_TOO_LONG", "\(field.label): data value too large: \(text) (max length=\(limit))", fields: [field.name])
+            }
+            if field.kind == .email, !Self.isEmailAddress(text) {
+                throw SalesforceError(
+                    400, "INVALID_EMAIL_ADDRESS", "\(field.label): invalid email address: \(text)", fields: [field.name])
+            }
+            return .string(text)
         case .boolean:
             switch value {
             case .bool: return value
@@ -225,7 +236,20 @@ extension SalesforceState {
             guard let id = SalesforceID.normalise(text) else {
                 throw SalesforceError(400, "MALFORMED_ID", message, fields: [field.name])
             }
-            if field.referenceTo == "User" { return id.hasPrefix("005") ? .string(id) : .null }
+            if field.referenceTo == "User" {
+                // As any lookup: an id of another object is refused, as is a user that does not exist or is inactive
+                // (it used to be stored as null, which on an update erased the owner).
+                guard id.hasPrefix("005") else { throw SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION", message, fields: [field.name]) }
+                guard let user = readable(id) else {
+                    throw SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fields: [])
+                }
+                if user["IsActive"].bool == false {
+                    throw SalesforceError(
+                        400, "INACTIVE_OWNER_OR_USER", "operation performed with inactive user [\(id)] as owner of the record",
+                        fields: [])
+                }
+                return .string(id)
+            }
             guard let target = field.referenceTo.flatMap({ schema.object($0) }), id.hasPrefix(target.keyPrefix) else {
                 throw SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION", message, fields: [field.name])
             }
@@ -235,6 +259,15 @@ extension SalesforceState {
             if record.isDeleted { throw SalesforceError(400, "ENTITY_IS_DELETED", "entity is deleted", fields: []) }
             return .string(id)
         }
+    }
+
+    /// Whether `text` passes for an email address as Salesforce checks one: a local part, one `@`, and a domain with a
+    /// dot, no blanks.
+    static func isEmailAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !text.contains(where: \.isWhitespace) else { return false }
+        let domain = parts[1]
+        return domain.contains(".") && !domain.hasPrefix(".") && !domain.hasSuffix(".")
     }
 
     private func checkRequired(_ object: ObjectSchema, _ fields: [String: JSON]) throws(SalesforceError) {
