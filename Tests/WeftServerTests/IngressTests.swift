@@ -56,11 +56,13 @@ struct IngressTests {
                 StripeWebhookSigner(secret: TestNode.webhookSecret).signatureHeader(
                     payload: event.body, at: Date().addingTimeInterval(-3600)),
             ]
-            for signature in cases {
+            for (index, signature) in cases.enumerated() {
                 let (status, body) = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signature)
                 #expect(status == 401, "signature \(signature ?? "none")")
                 #expect(body.contains("bad_signature"))
                 #expect(!body.contains(TestNode.webhookSecret))
+                // A stale timestamp points at the clock, not at the secret.
+                #expect(body.contains("clock") == (index == cases.count - 1), "\(body)")
             }
             #expect(try await storedEvents(node) == 0)
         }

@@ -52,9 +52,13 @@ public struct StripeWebhookIngress: WebhookRoutes {
         do {
             try verifier.verify(payload: body, signatureHeader: headers[Self.signatureHeader], now: receivedAt)
         } catch {
-            throw APIError(
-                .unauthorized, code: "bad_signature",
-                message: "\(error). Check that the webhook signing secret configured for \(system) is the endpoint's current secret.")
+            // A stale timestamp is not a wrong secret: say what does fix it.
+            let fix =
+                error.code == .timestampOutsideTolerance
+                ? "The signature's timestamp is outside \(system)'s signature_tolerance_seconds: check this host's clock (Stripe "
+                    + "signs every attempt anew, so a genuine redelivery is never stale), or this is an old delivery sent again."
+                : "Check that the webhook signing secret configured for \(system) is the endpoint's current secret."
+            throw APIError(.unauthorized, code: "bad_signature", message: "\(error). \(fix)")
         }
         let envelope: StripeEventEnvelope
         do {
