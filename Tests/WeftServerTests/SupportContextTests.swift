@@ -182,6 +182,44 @@ struct SupportContextTests {
         #expect(
             try await Self.post(node, "freshdesk", Array(#"{"ticket_id":5}"#.utf8), headers: ["X-Weft-Webhook-Secret": "wrong"]) == 401)
         #expect(try await node.store.listEvents(status: nil, limit: 1_000).count == before)
+
+        // Signed right but an hour old: refused, pointing at the clock rather than the secret.
+        let staleAt = SupportContextTests.iso8601(Date().addingTimeInterval(-3_600))
+        let stale = try await Self.send(
+            node, "zendesk", body,
+            headers: [
+                "X-Zendesk-Webhook-Signature": ZendeskWebhookSignature.sign(body: body, timestamp: staleAt, secret: Self.signingSecret),
+                "X-Zendesk-Webhook-Signature-Timestamp": staleAt,
+            ])
+        #expect(stale.status == 401 && stale.body.contains("clock"), "\(stale.body)")
+        // Signed and fresh, but not a ticket event: 400, naming what it is not.
+        let now = SupportContextTests.iso8601(Date())
+        let notATicket = Array(#"{"type":"zen:event-type:user.created","id":"01USER","detail":{"id":"5"}}"#.utf8)
+        let refused = try await Self.send(
+            node, "zendesk", notATicket,
+            headers: [
+                "X-Zendesk-Webhook-Signature": ZendeskWebhookSignature.sign(body: notATicket, timestamp: now, secret: Self.signingSecret),
+                "X-Zendesk-Webhook-Signature-Timestamp": now,
+            ])
+        #expect(refused.status == 400 && refused.body.contains("malformed_event"), "\(refused.body)")
+        #expect(try await node.store.listEvents(status: nil, limit: 1_000).count == before)
+    }
+
+    static func iso8601(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    static func send(_ node: TestNode, _ system: String, _ body: [UInt8], headers: [String: String]) async throws -> (
+        status: Int, body: String
+    ) {
+        var request = HTTPClientRequest(url: "\(node.weftURL)/hooks/\(system)")
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 
     static func account(_ node: TestNode, _ path: String) async throws -> JSONValue {
@@ -194,12 +232,6 @@ struct SupportContextTests {
     }
 
     static func post(_ node: TestNode, _ system: String, _ body: [UInt8], headers: [String: String]) async throws -> Int {
-        var request = HTTPClientRequest(url: "\(node.weftURL)/hooks/\(system)")
-        request.method = .POST
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        _ = try await response.body.collect(upTo: 1 << 20)
-        return Int(response.status.code)
+        try await send(node, system, body, headers: headers).status
     }
 }

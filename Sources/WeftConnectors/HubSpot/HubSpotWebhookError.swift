@@ -50,7 +50,7 @@ public struct HubSpotWebhookError: Error, Hashable, Sendable, CustomStringConver
         case .unsupportedVersion:
             "HubSpot webhook rejected: only a v1/v2 signature was sent; Weft accepts v3 signatures only"
         case .malformedTimestamp: "HubSpot webhook rejected: X-HubSpot-Request-Timestamp is not unix milliseconds"
-        case .tooOld: "HubSpot webhook rejected: the request timestamp is outside the 5-minute window"
+        case .tooOld: "HubSpot webhook rejected: the request timestamp is outside the accepted window"
         case .malformedPayload: "HubSpot webhook rejected: the body is not a JSON array of events"
         default: "HubSpot webhook rejected: the v3 signature does not match the request"
         }
