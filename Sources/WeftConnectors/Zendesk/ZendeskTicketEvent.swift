@@ -37,7 +37,9 @@ public struct ZendeskTicketEvent: Sendable, Hashable {
             throw ZendeskTicketEventError(message: "the webhook body has no event type")
         }
         guard type.hasPrefix(typePrefix) else {
-            throw ZendeskTicketEventError(message: "\(type) is not a ticket event (zen:event-type:ticket.*)")
+            throw ZendeskTicketEventError(
+                message: "\(type) is not a ticket event (zen:event-type:ticket.*)",
+                otherEventType: type.hasPrefix("zen:event-type:") ? type : nil)
         }
         guard let detail = json["detail"], let ticketID = id(detail["id"]) else {
             throw ZendeskTicketEventError(message: "the \(type) event has no detail.id")
@@ -61,5 +63,13 @@ public struct ZendeskTicketEvent: Sendable, Hashable {
 public struct ZendeskTicketEventError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong.
     public var message: String
+    /// A well-formed Zendesk event of another kind (`zen:event-type:user.created`): not a bad body, only one Weft has
+    /// no use for.
+    public var otherEventType: String?
     public var description: String { "Zendesk ticket event rejected: \(message)" }
+
+    public init(message: String, otherEventType: String? = nil) {
+        self.message = message
+        self.otherEventType = otherEventType
+    }
 }

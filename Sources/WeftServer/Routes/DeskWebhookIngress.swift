@@ -90,6 +90,20 @@ public struct DeskWebhookIngress: WebhookRoutes {
         let ticket: DeskTicket
         do {
             ticket = try DeskTicket.parse(body, desk: desk)
+        } catch let error as ZendeskTicketEventError where error.otherEventType != nil {
+            // A webhook subscribed to more than ticket events: acknowledged and left, not refused, since Zendesk
+            // deactivates a webhook most of whose deliveries fail, and the ticket events would go with it.
+            let type = error.otherEventType ?? ""
+            intake.logger.info(
+                "webhook ignored: not a ticket event", metadata: ["weft.system": "\(system)", "weft.event.type": "\(type)"])
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        bytes: JSONValue.object([
+                            "ignored": .string(
+                                "\(type) is not a ticket event; subscribe the webhook to zen:event-type:ticket.* events only")
+                        ]).serialized())))
         } catch {
             throw APIError(.badRequest, code: "malformed_event", message: "the body is not a \(desk.rawValue) ticket event: \(error)")
         }
