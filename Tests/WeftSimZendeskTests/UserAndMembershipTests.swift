@@ -121,6 +121,34 @@ import WeftSimKit
         }
     }
 
+    /// A user's memberships page by cursor when `page[size]` asks (as Weft's connector reads them): `meta.has_more`
+    /// and `after_cursor` lead to the rest, and the pages together hold each membership once.
+    @Test func membershipsPageByCursor() async throws {
+        let simulator = Self.simulator(multipleOrganizations: true)
+        let organizations = try ["One", "Two", "Three"].map { try Self.organization(simulator, $0) }
+        let user = try #require(
+            simulator.call("POST", "/api/v2/users.json", body: #"{"user":{"name":"Ada","email":"ada@lovelace.example"}}"#)
+                .json["user"]["id"].int)
+        try await app(simulator).test(.live) { client in
+            for organization in organizations {
+                let added = try await client.api(
+                    .post, "/api/v2/organization_memberships.json",
+                    #"{"organization_membership":{"user_id":\#(user),"organization_id":\#(organization)}}"#)
+                #expect(added.status == 201)
+            }
+            let first = try await client.api(.get, "/api/v2/users/\(user)/organization_memberships.json?page%5Bsize%5D=2")
+            #expect(first.json["organization_memberships"].array?.count == 2)
+            #expect(first.json["meta"]["has_more"] == true)
+            let after = try #require(first.json["meta"]["after_cursor"].string)
+            let second = try await client.api(
+                .get, "/api/v2/users/\(user)/organization_memberships.json?page%5Bsize%5D=2&page%5Bafter%5D=\(after)")
+            #expect(second.json["meta"]["has_more"] == false)
+            let seen = ((first.json["organization_memberships"].array ?? []) + (second.json["organization_memberships"].array ?? []))
+                .compactMap { $0["organization_id"].int }
+            #expect(Set(seen) == Set(organizations) && seen.count == 3)
+        }
+    }
+
     @Test func membershipsWithMultipleOrganizationsKeepTheDefault() async throws {
         let simulator = Self.simulator(multipleOrganizations: true)
         let zeta = try Self.organization(simulator, "Zeta")

@@ -33,8 +33,16 @@ extension ZendeskState {
     /// `GET /users/{id}/organization_memberships`.
     func listUserMemberships(_ userID: Int, _ request: APIRequest) throws(ZendeskError) -> APIAnswer {
         guard users[userID] != nil else { throw .notFound }
-        // All on one page, in the documented order (a user has few memberships).
-        let rendered = memberships(ofUser: userID).map { membershipJSON($0, baseURL: request.baseURL) }
+        let all = memberships(ofUser: userID)
+        let q = request.query
+        if q["page[size]"] != nil || q["page[after]"] != nil || q["page[before]"] != nil {
+            // Cursor pagination, as the list supports: pages of `page[size]` (at most 100) by membership id, with
+            // `meta.has_more` and `after_cursor`.
+            let items = all.sorted { $0.id < $1.id }.map { (id: $0.id, json: membershipJSON($0, baseURL: request.baseURL)) }
+            return try page(items, key: "organization_memberships", request: request)
+        }
+        // Otherwise all on one page, in the documented order (a user has few memberships).
+        let rendered = all.map { membershipJSON($0, baseURL: request.baseURL) }
         return Self.searchAnswer(rendered, key: "organization_memberships")
     }
 
