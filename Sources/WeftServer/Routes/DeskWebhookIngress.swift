@@ -77,11 +77,9 @@ public struct DeskWebhookIngress: WebhookRoutes {
                     timestamp: HTTPField.Name(ZendeskWebhookVerifier.timestampHeader).flatMap { request.headers[$0] },
                     now: Date())
             } catch {
-                // A stale timestamp is not a wrong secret: say what does fix it.
                 let fix =
                     error.code == .tooOld
-                    ? "It is outside systems.\(system).signature_tolerance_seconds: check this host's clock, or this is an old "
-                        + "delivery sent again."
+                    ? WebhookIntake.staleTimestampFix(system)
                     : "Check that the webhook's signing secret in Zendesk is the one configured for \(system)."
                 throw APIError(.unauthorized, code: "bad_signature", message: "\(error). \(fix)")
             }

@@ -60,11 +60,9 @@ public struct HubSpotWebhookIngress: WebhookRoutes {
                 signature: header("X-HubSpot-Signature-v3"), timestamp: header("X-HubSpot-Request-Timestamp"),
                 legacySignature: header("X-HubSpot-Signature"), now: Date())
         } catch {
-            // A stale timestamp is not a wrong secret: say what does fix it.
             let fix =
                 error.code == .tooOld
-                ? "It is outside systems.\(system).signature_tolerance_seconds: check this host's clock, or this is an old "
-                    + "delivery sent again."
+                ? WebhookIntake.staleTimestampFix(system)
                 : "Check that the app's client secret is the one configured for \(system) and that "
                     + "systems.\(system).webhook_url is the target URL set in the app."
             throw APIError(.unauthorized, code: error.code.description, message: "\(error). \(fix)")

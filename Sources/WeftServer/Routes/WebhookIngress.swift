@@ -52,11 +52,9 @@ public struct StripeWebhookIngress: WebhookRoutes {
         do {
             try verifier.verify(payload: body, signatureHeader: headers[Self.signatureHeader], now: receivedAt)
         } catch {
-            // A stale timestamp is not a wrong secret: say what does fix it.
             let fix =
                 error.code == .timestampOutsideTolerance
-                ? "The signature's timestamp is outside \(system)'s signature_tolerance_seconds: check this host's clock (Stripe "
-                    + "signs every attempt anew, so a genuine redelivery is never stale), or this is an old delivery sent again."
+                ? WebhookIntake.staleTimestampFix(system)
                 : "Check that the webhook signing secret configured for \(system) is the endpoint's current secret."
             throw APIError(.unauthorized, code: "bad_signature", message: "\(error). \(fix)")
         }
@@ -106,6 +104,13 @@ struct WebhookIntake: Sendable {
             rejected(error)
             throw error
         }
+    }
+
+    /// What fixes a signature whose timestamp is outside the tolerance: not the secret, but the clock (senders sign
+    /// every attempt anew, so a genuine redelivery is never stale), unless an old delivery was sent again.
+    static func staleTimestampFix(_ system: SystemName) -> String {
+        "Its timestamp is outside systems.\(system).signature_tolerance_seconds: check this host's clock (a sender signs "
+            + "every attempt anew), or this is an old delivery sent again."
     }
 
     /// Records the acknowledgement latency of a delivery that arrived at `started`.
