@@ -165,6 +165,35 @@ struct IngressTests {
         }
     }
 
+    /// A Chargebee event the store cannot write is refused 503 with `Retry-After` (Chargebee retries it for days),
+    /// and nothing is stored: the append the Stripe path is tested on, through Chargebee's own ingress.
+    @Test func aChargebeeEventTheStoreCannotWriteIs503() async throws {
+        let chargebee = ChargebeeSystemConfiguration(
+            baseURL: "http://127.0.0.1:9", webhookUsername: "weft", webhookPasswords: [.environment("CB_HOOK")], catchUpInterval: nil)
+        try await TestNode.with(
+            store: { path in InterceptingAppendStore.failing(base: try SQLiteStore(path: path, logger: .init(label: "test"))) },
+            extraSystems: ["chargebee": .chargebee(chargebee)],
+            extraFlows: [Flow(name: "chargebee_to_erp", source: "chargebee", target: "odoo")],
+            extraEnvironment: ["CB_HOOK": "pw"]
+        ) { node in
+            var request = HTTPClientRequest(url: "\(node.weftURL)/hooks/chargebee")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Authorization", value: "Basic " + Data("weft:pw".utf8).base64EncodedString())
+            request.body = .bytes(
+                ByteBuffer(
+                    string:
+                        #"{"id":"ev_1","object":"event","event_type":"customer_created","occurred_at":1750000000,"api_version":"v2","content":{"customer":{"id":"cus_1"}}}"#
+                ))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            #expect(response.status.code == 503, "\(text)")
+            #expect(text.contains("store_unavailable"))
+            #expect(response.headers["Retry-After"].first == "5")
+            #expect(try await storedEvents(node) == 0)
+        }
+    }
+
     @Test func rotatedSecretsBothVerify() async throws {
         try await TestNode.with { node in
             let event = StripeEventFactory(prefix: "I6").customerCreated("cus_I6", name: "A", email: "a@x.test", at: 1_750_000_000)
