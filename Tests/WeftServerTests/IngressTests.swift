@@ -31,6 +31,22 @@ struct IngressTests {
         try await node.store.listEvents(status: nil, limit: 1000).count
     }
 
+    /// Posts a delivery the store cannot take and expects the 503 a sender retries: `store_unavailable`,
+    /// `Retry-After: 5`, and nothing stored.
+    func expectRefusedAsStoreUnavailable(_ node: TestNode, _ path: String, headers: [String: String], body: String) async throws {
+        var request = HTTPClientRequest(url: "\(node.weftURL)\(path)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        #expect(response.status.code == 503, "\(text)")
+        #expect(text.contains("store_unavailable"))
+        #expect(response.headers["Retry-After"].first == "5")
+        #expect(try await storedEvents(node) == 0)
+    }
+
     @Test func acceptsOnceAndRecognisesDuplicates() async throws {
         try await TestNode.with { node in
             let event = StripeEventFactory(prefix: "I1").customerCreated("cus_I1", name: "A", email: "a@x.test", at: 1_750_000_000)
@@ -150,18 +166,9 @@ struct IngressTests {
             extraSystems: ["freshdesk": .desk(desk)], extraFlows: [Flow(name: "to_freshdesk", source: "stripe", target: "freshdesk")],
             extraEnvironment: ["FD": "key", "FD_SECRET": "s3cret"]
         ) { node in
-            var request = HTTPClientRequest(url: "\(node.weftURL)/hooks/freshdesk")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "X-Weft-Webhook-Secret", value: "s3cret")
-            request.body = .bytes(
-                ByteBuffer(string: #"{"ticket_id": 7, "company_id": "42", "status": "Open", "updated_at": "2026-01-31T12:00:00Z"}"#))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-            #expect(response.status.code == 503, "\(text)")
-            #expect(text.contains("store_unavailable"))
-            #expect(response.headers["Retry-After"].first == "5")
-            #expect(try await storedEvents(node) == 0)
+            try await expectRefusedAsStoreUnavailable(
+                node, "/hooks/freshdesk", headers: ["X-Weft-Webhook-Secret": "s3cret"],
+                body: #"{"ticket_id": 7, "company_id": "42", "status": "Open", "updated_at": "2026-01-31T12:00:00Z"}"#)
         }
     }
 
@@ -176,21 +183,11 @@ struct IngressTests {
             extraFlows: [Flow(name: "chargebee_to_erp", source: "chargebee", target: "odoo")],
             extraEnvironment: ["CB_HOOK": "pw"]
         ) { node in
-            var request = HTTPClientRequest(url: "\(node.weftURL)/hooks/chargebee")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "Authorization", value: "Basic " + Data("weft:pw".utf8).base64EncodedString())
-            request.body = .bytes(
-                ByteBuffer(
-                    string:
-                        #"{"id":"ev_1","object":"event","event_type":"customer_created","occurred_at":1750000000,"api_version":"v2","content":{"customer":{"id":"cus_1"}}}"#
-                ))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-            #expect(response.status.code == 503, "\(text)")
-            #expect(text.contains("store_unavailable"))
-            #expect(response.headers["Retry-After"].first == "5")
-            #expect(try await storedEvents(node) == 0)
+            try await expectRefusedAsStoreUnavailable(
+                node, "/hooks/chargebee", headers: ["Authorization": "Basic " + Data("weft:pw".utf8).base64EncodedString()],
+                body:
+                    #"{"id":"ev_1","object":"event","event_type":"customer_created","occurred_at":1750000000,"api_version":"v2","content":{"customer":{"id":"cus_1"}}}"#
+            )
         }
     }
 

@@ -24,13 +24,17 @@ extension Database {
     /// Units of `scale` back to an amount.
     static func major(_ minor: Int64, scale: Double) -> JSONValue { .double(Double(minor) / scale) }
 
-    /// Units per major unit of a currency: ten to its decimal places (`res.currency.decimal_places`, from its
-    /// `rounding`). A rounding that is not a power of ten (0.05) is reckoned at its decimal places, not in its steps.
-    func scale(currency id: Int64?) -> Double {
-        let rounding = id.flatMap { row("res.currency", $0)?["rounding"]?.doubleValue } ?? 0.01
-        guard rounding > 0, rounding < 1 else { return 1 }
+    /// `res.currency.decimal_places` of a `rounding`: `ceil(log10(1 / rounding))`, a power of ten taken exactly.
+    static func decimalPlaces(rounding: Double) -> Int {
+        guard rounding > 0, rounding < 1 else { return 0 }
         let digits = -log10(rounding)
-        return pow(10, abs(digits - digits.rounded()) < 1e-9 ? digits.rounded() : digits.rounded(.up))
+        return Int(abs(digits - digits.rounded()) < 1e-9 ? digits.rounded() : digits.rounded(.up))
+    }
+
+    /// Units per major unit of a currency: ten to its decimal places. A rounding that is not a power of ten (0.05) is
+    /// reckoned at its decimal places, not in its steps.
+    func scale(currency id: Int64?) -> Double {
+        pow(10, Double(Self.decimalPlaces(rounding: id.flatMap { row("res.currency", $0)?["rounding"]?.doubleValue } ?? 0.01)))
     }
 
     /// The scale of a move's currency.

@@ -249,8 +249,7 @@ extension Database {
                 ids("res.partner").filter { (self.row("res.partner", $0)?["category_id"]?.arrayValue ?? []).contains(.int(id)) }.map(
                     JSONValue.int))
         case ("res.currency", "decimal_places"):
-            let rounding = row["rounding"]?.doubleValue ?? 0.01
-            return .int(rounding > 0 && rounding < 1 ? Int64((-log10(rounding)).rounded(.up)) : 0)
+            return .int(Int64(Self.decimalPlaces(rounding: row["rounding"]?.doubleValue ?? 0.01)))
         case ("product.product", "lst_price"):
             return value(model, id, "list_price")
         default:
