@@ -139,6 +139,19 @@ public struct CrashTest: Sendable {
         try await server.kill9AndRestart()
         let killCount = await killer.kills + 1
         let stats = try await http.waitForDrain("http://127.0.0.1:\(port)", token: adminToken, timeout: .seconds(900))
+        if !stats.deadCommandsByKind.isEmpty {
+            // What a failure needs to be understood: each dead command with its attempts and the target's last answer.
+            let dead = try await http.get(
+                [DeadCommand].self, "http://127.0.0.1:\(port)/v1/commands?status=dead&limit=50", token: adminToken)
+            for command in dead {
+                logger.error(
+                    "crash test: dead command",
+                    metadata: [
+                        "id": "\(command.id)", "kind": "\(command.kind)", "subject": "\(command.subject)",
+                        "attempts": "\(command.attempts)", "last_error": "\(command.lastError ?? "")",
+                    ])
+            }
+        }
         for server in servers { await server.stop() }
 
         if !sent.abandoned.isEmpty { failures.append("\(sent.abandoned.count) events were never acknowledged") }
@@ -199,6 +212,20 @@ extension CrashTest {
         }
         let store = try SQLiteStore(path: storePath, logger: logger)
         return try await store.claimsHeld(byOwnerPrefix: prefix)
+    }
+}
+
+/// A dead command as `GET /v1/commands` lists it.
+struct DeadCommand: Decodable {
+    var id: Int64
+    var kind: String
+    var subject: String
+    var attempts: Int
+    var lastError: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, subject, attempts
+        case lastError = "last_error"
     }
 }
 
