@@ -22,12 +22,36 @@ enum OdooPartnerTestSupport {
         func advance(_ by: TimeInterval) { seconds.withLock { $0 += by } }
     }
 
+    /// A rate gate that refuses one request once `arm`'s condition holds, as Weft's gate does when a graceful shutdown
+    /// ends a wait for a token (`CancellationError`), then admits every request again.
+    final class CancelOnceGate: RequestGate {
+        private let state = Mutex<(condition: (@Sendable () -> Bool)?, refused: Int)>((nil, 0))
+
+        /// Refuses the first request asked for once `condition` holds.
+        func arm(when condition: @escaping @Sendable () -> Bool) { state.withLock { $0.condition = condition } }
+        /// How many requests were refused.
+        var refused: Int { state.withLock { $0.refused } }
+
+        func acquire() async throws {
+            let refuse = state.withLock { state -> Bool in
+                guard let condition = state.condition, condition() else { return false }
+                state.condition = nil
+                state.refused += 1
+                return true
+            }
+            if refuse { throw CancellationError() }
+        }
+
+        func didReceiveRateLimit(retryAfter: Duration?) {}
+    }
+
     /// Runs `body` against a fresh simulator of Odoo `version` (with Odoo Accounting's payments without a journal
     /// entry when `accounting`), over `transport`.
     static func withOdoo<T: Sendable>(
         transport: OdooTransportKind = .json2, identityKeys: [OdooIdentityKey] = [.vat, .emailDomain, .email],
         clock: Clock = Clock(), version: Int = 19, accounting: Bool = false, enterprise: Bool = false,
-        onlineRelease: String? = nil, _ body: @Sendable @escaping (OdooSimulator, OdooClient) async throws -> T
+        onlineRelease: String? = nil, gate: any RequestGate = OpenGate(),
+        _ body: @Sendable @escaping (OdooSimulator, OdooClient) async throws -> T
     ) async throws -> T {
         let simulator = OdooSimulator(
             configuration: .init(
@@ -40,7 +64,7 @@ enum OdooPartnerTestSupport {
                 configuration: OdooConfiguration(
                     url: "http://127.0.0.1:\(port)", database: "odoo", login: "admin", apiKey: apiKey, transport: transport,
                     identityKeys: identityKeys),
-                httpClient: .shared)
+                httpClient: .shared, gate: gate)
             return try await body(simulator, client)
         }
     }

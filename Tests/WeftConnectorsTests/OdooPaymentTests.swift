@@ -56,6 +56,35 @@ struct OdooPaymentTests {
         }
     }
 
+    /// The shared wizard paid its invoices, then the next request was cancelled (a graceful shutdown ended its wait at
+    /// the rate limit): the payments are retried later, which finds their invoices paid. Registering each alone in the
+    /// same attempt, as after Odoo refuses the shared wizard, found nothing left to pay and dead-lettered payments Odoo
+    /// holds (the multi-node crash test caught it).
+    @Test func aCancellationAfterTheSharedWizardPaidIsRetriedNotRefused() async throws {
+        let gate = Support.CancelOnceGate()
+        try await Support.withOdoo(gate: gate) { simulator, client in
+            let a = try await Support.company(client, "A")
+            let first = try await Self.invoice(client, "in_1", partner: a)
+            let second = try await Self.invoice(client, "in_2", partner: a)
+            let target = OdooTarget(client: client)
+            let commands = [
+                Self.command("py_1", invoice: "in_1", cents: first.residual, number: 1),
+                Self.command("py_2", invoice: "in_2", cents: second.residual, number: 2),
+            ]
+            gate.arm { simulator.records(model: "account.payment").count == 2 }
+            let outcomes = await target.deliver(commands, logger: Support.logger)
+            #expect(gate.refused == 1)
+            #expect(outcomes.allSatisfy { if case .retry = $0 { true } else { false } }, "\(outcomes)")
+
+            let again = await target.deliver(commands, logger: Support.logger)
+            #expect(again.allSatisfy { if case .delivered = $0 { true } else { false } }, "\(again)")
+            #expect(simulator.records(model: "account.payment").count == 2)
+            for invoice in [first, second] {
+                #expect(Support.record(simulator, "account.move", invoice.id)["payment_state"] == "paid")
+            }
+        }
+    }
+
     @Test func paymentsThatSettleTheirInvoicesShareOneWizardWithOnePaymentPerInvoice() async throws {
         try await Support.withOdoo { simulator, client in
             let a = try await Support.company(client, "A")

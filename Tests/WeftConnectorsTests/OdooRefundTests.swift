@@ -68,6 +68,34 @@ struct OdooRefundTests {
         return invoices
     }
 
+    /// The wizard that pays back two whole credit notes ran, then the next request was cancelled (a graceful shutdown):
+    /// the refunds are retried later and find their notes paid back, not paid out again one at a time in the same
+    /// attempt (which found nothing left to pay and dead-lettered them).
+    @Test func aCancellationAfterTheSharedPayoutIsRetriedNotRefused() async throws {
+        let gate = Support.CancelOnceGate()
+        try await Support.withOdoo(gate: gate) { simulator, client in
+            let target = OdooTarget(client: client)
+            let a = try await Support.company(client, "A")
+            let invoices = try await Self.paidInvoices(["in_1", "in_2"], partner: a, target: target)
+            let commands = [
+                Self.command("re_1", invoice: "in_1", cents: invoices[0].residual, number: 3),
+                Self.command("re_2", invoice: "in_2", cents: invoices[1].residual, number: 4),
+            ]
+            let outbound: @Sendable () -> [[String: JSONValue]] = {
+                simulator.records(model: "account.payment").filter { $0["payment_type"] == "outbound" }
+            }
+            gate.arm { outbound().count == 2 }
+            let outcomes = await target.deliver(commands, logger: Support.logger)
+            #expect(gate.refused == 1)
+            #expect(outcomes.allSatisfy { if case .retry = $0 { true } else { false } }, "\(outcomes)")
+
+            let again = await target.deliver(commands, logger: Support.logger)
+            #expect(Self.creditNoteIDs(again).allSatisfy { $0 != nil }, "\(again)")
+            #expect(Self.creditNotes(simulator).map { $0["payment_state"] } == ["paid", "paid"])
+            #expect(outbound().count == 2)
+        }
+    }
+
     @Test func aBatchCreditsPaidAndOpenInvoicesEachAsAnAccountantWould() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)

@@ -35,7 +35,8 @@ public struct OdooError: Error, Sendable, Hashable {
         public static let invalidResponse = Kind(rawValue: "invalid_response")
         /// Weft's own Odoo configuration is incomplete (no database for JSON-RPC/XML-RPC, bad URL).
         public static let configuration = Kind(rawValue: "configuration")
-        /// The call was cancelled (shutdown).
+        /// The call was cancelled before its answer came (a graceful shutdown ending a wait at the rate limit, a node that
+        /// lost its claim): it may have run in Odoo or not, as after a timeout.
         public static let cancelled = Kind(rawValue: "cancelled")
     }
 
@@ -65,10 +66,13 @@ public struct OdooError: Error, Sendable, Hashable {
         self.retryAfter = retryAfter
     }
 
-    /// `true` when the same call may succeed later without anyone changing data or configuration.
+    /// `true` when the same call may succeed later without anyone changing data or configuration. Any other error is
+    /// Odoo's refusal, or Weft's own configuration's before anything was sent: Odoo rolled the call back, so a caller may
+    /// try the same work another way (one record at a time). After a transient error the call may have run (a timeout,
+    /// a cancellation): only a later attempt, which reads Odoo again, may go on.
     public var isTransient: Bool {
         switch kind {
-        case .rateLimited, .conflict, .unavailable, .transport, .invalidResponse, .missingRecord: true
+        case .rateLimited, .conflict, .unavailable, .transport, .invalidResponse, .missingRecord, .cancelled: true
         default: false
         }
     }
