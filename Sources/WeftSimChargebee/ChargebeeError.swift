@@ -87,9 +87,11 @@ struct ChargebeeError: Error, Sendable {
             errorCode: "payment_declined")
     }
 
+    /// The spec's 422 `unable_to_process_request`: "returned when a client attempts to reuse an idempotency key with a
+    /// different request payload".
     static func idempotencyMismatch() -> ChargebeeError {
         ChargebeeError(
-            status: 400, type: "invalid_request", apiErrorCode: "invalid_request",
+            status: 422, type: "invalid_request", apiErrorCode: "unable_to_process_request",
             message: "The idempotency key was already used with a different request.",
             param: "chargebee-idempotency-key")
     }

@@ -60,6 +60,14 @@ import WeftSimKit
                 uri: "/api/v2/customers", method: .post, headers: headers, body: ByteBuffer(string: form))
             #expect(replay.headers[HTTPField.Name("chargebee-idempotency-replayed")!] == "true")
             #expect(J(bytes: replay.body.readableBytesView)["customer"]["id"].string == customer["id"].string)
+            // The same key with another payload: the spec's 422, nothing created.
+            let reused = try await client.execute(
+                uri: "/api/v2/customers", method: .post, headers: headers, body: ByteBuffer(string: "first_name=Grace"))
+            #expect(reused.status == .unprocessableContent)
+            let refusal = J(bytes: reused.body.readableBytesView)
+            #expect(refusal["api_error_code"].string == "unable_to_process_request")
+            #expect(refusal["type"].string == "invalid_request")
+            #expect(refusal["param"].string == "chargebee-idempotency-key")
 
             let id = customer["id"].string ?? ""
             headers[HTTPField.Name("chargebee-idempotency-key")!] = nil
