@@ -46,13 +46,27 @@ package actor SalesforceAuthenticator {
     /// The cached token, or a new one; concurrent callers wait for the same token request.
     package func token(logger: Logger) async throws(SalesforceAPIError) -> SalesforceAccessToken {
         if let cached { return cached }
-        if let pending { return try await pending.value.get() }
+        if let pending { return try await Self.waitFor(pending).get() }
         let request = Task { await self.requestToken(logger: logger) }
         pending = request
-        let result = await request.value
+        let result = await Self.waitFor(request)
         pending = nil
         if case .success(let token) = result { cached = token }
         return try result.get()
+    }
+
+    /// Waits for the shared token request. The request runs in a task of its own (so that concurrent callers share it),
+    /// which a caller's cancellation would not reach: a caller cancelled while waiting (a graceful shutdown, a delivery
+    /// stopped) cancels the request, and every caller waiting on it gets the cancellation, a transient error. Without
+    /// this, a shutdown waited for a token request to an unreachable org to time out.
+    private static func waitFor(
+        _ request: Task<Result<SalesforceAccessToken, SalesforceAPIError>, Never>
+    ) async -> Result<SalesforceAccessToken, SalesforceAPIError> {
+        await withTaskCancellationHandler {
+            await request.value
+        } onCancel: {
+            request.cancel()
+        }
     }
 
     /// Forgets `token` if it is still the cached one (a 401 said it expired or was revoked). Several callers that saw

@@ -62,6 +62,43 @@ import _CryptoExtras
         #expect(await authenticator.tokenRequests == 1)
     }
 
+    /// A rate gate that holds every request until its task is cancelled (or a minute passes), and says when one is held.
+    final class HoldingGate: RequestGate {
+        let held: AsyncStream<Void>
+        private let continuation: AsyncStream<Void>.Continuation
+
+        init() { (held, continuation) = AsyncStream<Void>.makeStream() }
+
+        func acquire() async throws {
+            continuation.yield()
+            try await Task.sleep(for: .seconds(60))
+        }
+
+        func didReceiveRateLimit(retryAfter: Duration?) {}
+    }
+
+    /// A caller cancelled while the token request waits (at the rate limit, or for an org that does not answer) stops
+    /// waiting with the cancellation: the request runs in a task of its own, shared by concurrent callers, which the
+    /// caller's cancellation did not reach, so a graceful shutdown waited for it to time out.
+    @Test func aCallerCancelledWhileItsTokenIsRequestedGetsTheCancellation() async throws {
+        let gate = HoldingGate()
+        let authenticator = SalesforceAuthenticator(
+            configuration: SalesforceConfiguration(
+                instanceURL: "http://127.0.0.1:1", authentication: .clientCredentials(clientID: "3MVG9app", clientSecret: "secret")),
+            http: OutboundHTTPClient(client: HTTPClient.shared, gate: gate))
+        let caller = Task { try await authenticator.token(logger: Logger(label: "test.salesforce.auth")) }
+        var held = gate.held.makeAsyncIterator()
+        _ = await held.next()
+        caller.cancel()
+        let result = await caller.result
+        guard case .failure(let error) = result else {
+            Issue.record("a token was returned to a cancelled caller")
+            return
+        }
+        #expect((error as? SalesforceAPIError)?.kind == .cancelled, "\(error)")
+        #expect(await authenticator.tokenRequests == 1)
+    }
+
     @Test func configurationDescriptionsNeverShowTheKeyOrSecret() {
         let pem = "-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYMATERIAL\n-----END PRIVATE KEY-----"
         let jwt = SalesforceConfiguration(
