@@ -376,11 +376,25 @@ public struct WeftNode: Sendable {
                 }
             }
         }
+        // Every secret is resolved before anything is asked of a remote system: a configuration error is said at once.
+        let adminTokens = try configuration.server.adminTokens.enumerated().map { index, token in
+            AdminRoutes.Token(
+                name: "token\(index + 1)", value: try token.secret.resolve(environment: environment), scopes: token.scopes)
+        }
         // A field key the desk does not define would be dropped silently (Zendesk) or rejected on every command
         // (Freshdesk): refuse to start and say which field to create. A desk that cannot be reached now does not stop
-        // the node (its commands wait in the outbox); the check is then only logged as skipped.
-        for (name, place, check) in fieldChecks {
-            switch await Self.withDeadline(.seconds(10), check) {
+        // the node (its commands wait in the outbox); the check is then only logged as skipped. The desks are asked
+        // at once, so unreachable ones hold the start for one deadline, not one each.
+        let checked = await withTaskGroup(of: (Int, Result<[String], any Error>).self) { group in
+            for (index, check) in fieldChecks.enumerated() {
+                group.addTask { (index, await Self.withDeadline(.seconds(10), check.2)) }
+            }
+            var results: [Int: Result<[String], any Error>] = [:]
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+        for (index, (name, place, _)) in fieldChecks.enumerated() {
+            switch checked[index] ?? .success([]) {
             case .success(let missing) where !missing.isEmpty:
                 throw ConfigurationError(
                     message: "systems.\(name): the desk has no field \(missing.sorted().joined(separator: ", ")); create "
@@ -429,10 +443,7 @@ public struct WeftNode: Sendable {
         self.dispatchers = dispatchers
         self.catchUps = catchUps
         self.ingresses = ingresses
-        self.adminTokens = try configuration.server.adminTokens.enumerated().map { index, token in
-            AdminRoutes.Token(
-                name: "token\(index + 1)", value: try token.secret.resolve(environment: environment), scopes: token.scopes)
-        }
+        self.adminTokens = adminTokens
     }
 
     /// The request gate of a target: its configured rate, shared by every node through the database when the store
