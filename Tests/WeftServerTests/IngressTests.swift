@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -9,6 +10,7 @@ import WeftConnectors
 import WeftCore
 import WeftRuntime
 import WeftServer
+import WeftSimHubSpot
 import WeftSimKit
 import WeftStoreSQLite
 import WeftTools
@@ -154,8 +156,12 @@ struct IngressTests {
     /// delivery is refused as a failed write is, 503 with `Retry-After` (it was a 500 the desk would not retry), and
     /// nothing is stored.
     @Test func aDeskTicketTheStoreCannotFileIs503() async throws {
+        try await withNowhere { nowhere in try await self.deskTicketTheStoreCannotFile(desk: nowhere) }
+    }
+
+    func deskTicketTheStoreCannotFile(desk url: String) async throws {
         let desk = DeskSystemConfiguration(
-            kind: .freshdesk, baseURL: "http://127.0.0.1:9", apiKey: .environment("FD"), webhookSecrets: [.environment("FD_SECRET")],
+            kind: .freshdesk, baseURL: url, apiKey: .environment("FD"), webhookSecrets: [.environment("FD_SECRET")],
             fields: DeskFieldMap(account: "weft_account"))
         try await TestNode.with(
             store: { path in
@@ -188,6 +194,161 @@ struct IngressTests {
                 body:
                     #"{"id":"ev_1","object":"event","event_type":"customer_created","occurred_at":1750000000,"api_version":"v2","content":{"customer":{"id":"cus_1"}}}"#
             )
+        }
+    }
+
+    /// Runs `body` with the URL of a server that answers 404 to everything: a CRM or desk Weft is configured with but
+    /// that knows nothing, so that what Weft asks of it at start and in the background fails at once.
+    func withNowhere(_ body: @Sendable @escaping (String) async throws -> Void) async throws {
+        try await SimulatorServer.withRunning(
+            router: Router(), logger: Logger(label: "test.nowhere", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) {
+            port in try await body("http://127.0.0.1:\(port)")
+        }
+    }
+
+    /// A node with HubSpot, Salesforce, Freshdesk and Zendesk ingresses besides Stripe's, on `store`; the CRMs and desks
+    /// themselves know nothing (`withNowhere`), since every case here is decided at the ingress.
+    func withEveryIngress(
+        store: (@Sendable (String) throws -> any Store)? = nil, _ body: @Sendable @escaping (TestNode) async throws -> Void
+    ) async throws {
+        try await withNowhere { nowhere in try await self.withEveryIngress(at: nowhere, store: store, body) }
+    }
+
+    func withEveryIngress(
+        at nowhere: String, store: (@Sendable (String) throws -> any Store)?, _ body: @Sendable @escaping (TestNode) async throws -> Void
+    ) async throws {
+        let hubspot = HubSpotSystemConfiguration(
+            baseURL: nowhere, accessToken: .environment("HS_TOKEN"), clientSecrets: [.environment("HS_SECRET")],
+            currency: CurrencyCode(rawValue: "EUR")!, requirements: DealRequirements(), rateLimit: nil,
+            catchUpInterval: .seconds(3600))
+        let salesforce = SalesforceSystemConfiguration(
+            instanceURL: nowhere, authentication: .clientCredentials(clientID: "weft-app", clientSecret: .environment("SF_SECRET")),
+            organizationID: Self.salesforceOrg, currency: CurrencyCode(rawValue: "EUR")!, rateLimit: nil,
+            catchUpInterval: .seconds(3600))
+        let freshdesk = DeskSystemConfiguration(
+            kind: .freshdesk, baseURL: nowhere, apiKey: .environment("FD"), webhookSecrets: [.environment("FD_SECRET")],
+            fields: DeskFieldMap(account: "weft_account"))
+        let zendesk = DeskSystemConfiguration(
+            kind: .zendesk, baseURL: nowhere, email: "weft@example.com", apiKey: .environment("ZD"),
+            webhookSecrets: [.environment("ZD_SECRET")], fields: DeskFieldMap(account: "weft_account"))
+        try await TestNode.with(
+            store: store,
+            extraSystems: [
+                "hubspot": .hubspot(hubspot), "salesforce": .salesforce(salesforce), "freshdesk": .desk(freshdesk),
+                "zendesk": .desk(zendesk),
+            ],
+            extraFlows: [
+                Flow(name: "deals_to_erp", source: "hubspot", target: "odoo"),
+                Flow(name: "opportunities_to_erp", source: "salesforce", target: "odoo"),
+                Flow(name: "to_freshdesk", source: "stripe", target: "freshdesk"),
+                Flow(name: "to_zendesk", source: "stripe", target: "zendesk"),
+            ],
+            extraEnvironment: [
+                "HS_TOKEN": "pat-na1-test", "HS_SECRET": Self.hubspotSecret, "SF_SECRET": "sf-secret", "FD": "key",
+                "FD_SECRET": "s3cret", "ZD": "token", "ZD_SECRET": "zd-secret",
+            ], body)
+    }
+
+    static let hubspotSecret = "hubspot-client-secret"
+    static let salesforceOrg = "00D5g000004SimAEAS"
+
+    /// HubSpot's v3 signature headers for `body` posted to the node's `/hooks/hubspot`.
+    static func hubspotHeaders(_ node: TestNode, body: String) -> [String: String] {
+        let timestamp = String(Int64(Date().timeIntervalSince1970 * 1000))
+        let signature = HubSpotWebhookSignature.v3(
+            method: "POST", uri: "\(node.weftURL)/hooks/hubspot", body: Array(body.utf8), timestamp: timestamp,
+            secret: hubspotSecret)
+        return ["X-HubSpot-Signature-v3": signature, "X-HubSpot-Request-Timestamp": timestamp]
+    }
+
+    /// A Salesforce Outbound Message of the configured org with one Opportunity notification.
+    static let salesforceMessage = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" \
+        xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+        <soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">
+        <OrganizationId>\(salesforceOrg)</OrganizationId><ActionId>04k5g000000TestAAA</ActionId>
+        <SessionId xsi:nil="true"/>
+        <EnterpriseUrl>https://acme.my.salesforce.com/services/Soap/c/62.0/00D5g000004SimA</EnterpriseUrl>
+        <PartnerUrl>https://acme.my.salesforce.com/services/Soap/u/62.0/00D5g000004SimA</PartnerUrl>
+        <Notification><Id>04l5g000000OneAAA</Id>
+        <sObject xsi:type="sf:Opportunity" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
+        <sf:Id>0065g000001AbCdAAK</sf:Id><sf:IsWon>true</sf:IsWon><sf:StageName>Closed Won</sf:StageName>
+        </sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>
+        """
+
+    /// Posts `body` to `path` with `headers`; the status, `Retry-After` and body of the answer.
+    func send(_ node: TestNode, _ path: String, headers: [String: String], body: String, contentType: String = "application/json")
+        async throws -> (status: Int, retryAfter: String?, body: String)
+    {
+        var request = HTTPClientRequest(url: "\(node.weftURL)\(path)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        return (Int(response.status.code), response.headers["Retry-After"].first, text)
+    }
+
+    /// A HubSpot delivery the store cannot write is refused 503 with `Retry-After` (HubSpot retries a 5xx), and nothing
+    /// is stored.
+    @Test func aHubSpotDeliveryTheStoreCannotWriteIs503() async throws {
+        try await withEveryIngress(store: { path in
+            InterceptingAppendStore.failing(base: try SQLiteStore(path: path, logger: .init(label: "test")))
+        }) { node in
+            let body =
+                #"[{"eventId":1,"subscriptionId":2,"portalId":3,"occurredAt":1764547200000,"subscriptionType":"deal.propertyChange","attemptNumber":0,"objectId":42,"propertyName":"dealstage","propertyValue":"closedwon"}]"#
+            try await expectRefusedAsStoreUnavailable(node, "/hooks/hubspot", headers: Self.hubspotHeaders(node, body: body), body: body)
+        }
+    }
+
+    /// A Salesforce Outbound Message the store cannot write is refused with a server SOAP fault, 503 and `Retry-After`
+    /// (Salesforce retries what is not acknowledged), never the `Ack`, and nothing is stored.
+    @Test func aSalesforceMessageTheStoreCannotWriteIsA503Fault() async throws {
+        try await withEveryIngress(store: { path in
+            InterceptingAppendStore.failing(base: try SQLiteStore(path: path, logger: .init(label: "test")))
+        }) { node in
+            let answer = try await send(
+                node, "/hooks/salesforce", headers: ["SOAPAction": "\"\""], body: Self.salesforceMessage,
+                contentType: "text/xml; charset=utf-8")
+            #expect(answer.status == 503, "\(answer.body)")
+            #expect(answer.retryAfter == "5")
+            #expect(answer.body.contains("<faultcode>soapenv:Server</faultcode>"))
+            #expect(answer.body.contains("store_unavailable"))
+            #expect(!answer.body.contains("<Ack>true</Ack>"))
+            #expect(try await storedEvents(node) == 0)
+        }
+    }
+
+    /// A body over `max_body_bytes` is refused 413 at every ingress, with the setting to raise named (as a SOAP fault
+    /// for Salesforce), and nothing is stored.
+    @Test func oversizeBodiesAre413AtEveryIngress() async throws {
+        try await withEveryIngress { node in
+            let padding = String(repeating: "x", count: 65 * 1024)
+            let hubspotBody = #"[{"eventId":1,"padding":"\#(padding)"}]"#
+            let cases: [(path: String, headers: [String: String], body: String, contentType: String)] = [
+                ("/hooks/hubspot", Self.hubspotHeaders(node, body: hubspotBody), hubspotBody, "application/json"),
+                (
+                    "/hooks/salesforce", ["SOAPAction": "\"\""],
+                    Self.salesforceMessage.replacingOccurrences(of: "<SessionId", with: "<!-- \(padding) --><SessionId"),
+                    "text/xml; charset=utf-8"
+                ),
+                ("/hooks/freshdesk", ["X-Weft-Webhook-Secret": "s3cret"], #"{"ticket_id":7,"padding":"\#(padding)"}"#, "application/json"),
+                (
+                    "/hooks/zendesk",
+                    ["X-Zendesk-Webhook-Signature": "c2lnbmF0dXJl", "X-Zendesk-Webhook-Signature-Timestamp": "2026-01-31T12:00:00Z"],
+                    #"{"type":"zen:event-type:ticket.status_changed","padding":"\#(padding)"}"#, "application/json"
+                ),
+            ]
+            for item in cases {
+                let answer = try await send(node, item.path, headers: item.headers, body: item.body, contentType: item.contentType)
+                #expect(answer.status == 413, "\(item.path): \(answer.body.prefix(300))")
+                #expect(answer.body.contains("max_body_bytes"), "\(item.path): \(answer.body.prefix(300))")
+                if item.path == "/hooks/salesforce" { #expect(answer.body.contains("<soapenv:Fault>")) }
+            }
+            #expect(try await storedEvents(node) == 0)
         }
     }
 
