@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 import Testing
 import WeftCore
 import WeftRuntime
@@ -93,6 +94,21 @@ struct EntitlementClockSweepTests {
         EntitlementClock(
             cache: cache, store: store, events: Doorbell(), interval: .seconds(30), billingSystems: ["stripe"], rules: rules,
             deskRouter: deskRouter, pageSize: pageSize, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
+    /// A graceful shutdown ends the clock's waits and the clock returns, without an error: a service that throws on
+    /// a graceful shutdown fails its group, and `weft serve` with a desk flow exited 1 on SIGTERM.
+    @Test func aGracefulShutdownEndsTheClockWithoutAnError() async throws {
+        let store = try SQLiteStore.temporary(logger: Logger(label: "test"))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: Self.clock(store))],
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            await group.triggerGracefulShutdown()
+            try await tasks.next()
+        }
     }
 
     static func rechecks(_ store: any Store) async throws -> [InboxEvent] {
