@@ -49,6 +49,20 @@ struct OdooPaymentTests {
             traceID: TraceID("trace"), attempts: 0, createdAt: date)
     }
 
+    /// Two posted invoices of company A (`in_1`, `in_2`) and a payment settling each (`py_1`, `py_2`).
+    static func twoInvoicesAndTheirPayments(
+        _ client: OdooClient
+    ) async throws -> (first: (id: Int64, residual: Int64), second: (id: Int64, residual: Int64), commands: [OutboxCommand]) {
+        let a = try await Support.company(client, "A")
+        let first = try await invoice(client, "in_1", partner: a)
+        let second = try await invoice(client, "in_2", partner: a)
+        let commands = [
+            command("py_1", invoice: "in_1", cents: first.residual, number: 1),
+            command("py_2", invoice: "in_2", cents: second.residual, number: 2),
+        ]
+        return (first, second, commands)
+    }
+
     static func paymentIDs(_ outcomes: [DeliveryOutcome]) -> [Int64?] {
         outcomes.map { outcome in
             guard case .delivered(let record?, _) = outcome, record.model == "account.payment" else { return nil }
@@ -63,14 +77,8 @@ struct OdooPaymentTests {
     @Test func aCancellationAfterTheSharedWizardPaidIsRetriedNotRefused() async throws {
         let gate = Support.CancelOnceGate()
         try await Support.withOdoo(gate: gate) { simulator, client in
-            let a = try await Support.company(client, "A")
-            let first = try await Self.invoice(client, "in_1", partner: a)
-            let second = try await Self.invoice(client, "in_2", partner: a)
+            let (first, second, commands) = try await Self.twoInvoicesAndTheirPayments(client)
             let target = OdooTarget(client: client)
-            let commands = [
-                Self.command("py_1", invoice: "in_1", cents: first.residual, number: 1),
-                Self.command("py_2", invoice: "in_2", cents: second.residual, number: 2),
-            ]
             gate.arm { simulator.records(model: "account.payment").count == 2 }
             let outcomes = await target.deliver(commands, logger: Support.logger)
             #expect(gate.refused == 1)
@@ -225,14 +233,8 @@ struct OdooPaymentTests {
     /// nothing while it is a draft. Cancelled, it no longer counts, and the replay registers the payment again.
     @Test func aPaymentOfASharedWizardIsFoundByItsBindingWhenItsInvoiceIsOpenAgain() async throws {
         try await Support.withOdoo { simulator, client in
-            let a = try await Support.company(client, "A")
-            let first = try await Self.invoice(client, "in_1", partner: a)
-            let second = try await Self.invoice(client, "in_2", partner: a)
+            let (first, _, commands) = try await Self.twoInvoicesAndTheirPayments(client)
             let target = OdooTarget(client: client)
-            let commands = [
-                Self.command("py_1", invoice: "in_1", cents: first.residual, number: 1),
-                Self.command("py_2", invoice: "in_2", cents: second.residual, number: 2),
-            ]
             let ids = Self.paymentIDs(await target.deliver(commands, logger: Support.logger))
             let paid = try #require(ids[0])
             #expect(
