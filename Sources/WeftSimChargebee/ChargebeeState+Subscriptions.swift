@@ -153,8 +153,9 @@ extension ChargebeeState {
         customer = customers[customerID] ?? customer
         var content: JSON = ["subscription": subscriptions[id]!, "customer": customer]
         if let invoiceID { content["invoice"] = invoices[invoiceID]! }
+        // `subscription_started` is only "sent when a 'future' subscription gets started at the scheduled date" (the
+        // spec's event list): a subscription active at once has `subscription_created` alone.
         emit("subscription_created", content)
-        if subscription["status"].string == "active" { emit("subscription_started", content) }
         if let invoiceID { emitInvoiceAndPayment(invoiceID, transactionID) }
         return content
     }

@@ -16,7 +16,7 @@ private typealias S = ChargebeeTestSupport
         let events = try await S.withServer(simulator) { try await S.events($0) }
         #expect(
             events.map(\.envelope.type) == [
-                "customer_created", "subscription_created", "subscription_started", "invoice_generated", "payment_succeeded",
+                "customer_created", "subscription_created", "invoice_generated", "payment_succeeded",
             ])
         let customerKey = EntityKey.of(S.ref(.customer, customerID))
         #expect(events.allSatisfy { $0.envelope.entityKey == customerKey })

@@ -80,7 +80,7 @@ private typealias S = ChargebeeTestSupport
                 let envelopes = accepted.withLock { $0 }
                 #expect(
                     envelopes.map(\.type) == [
-                        "customer_created", "subscription_created", "subscription_started", "invoice_generated",
+                        "customer_created", "subscription_created", "invoice_generated",
                         "payment_succeeded",
                     ])
                 #expect(envelopes.allSatisfy { $0.entityKey == EntityKey.of(S.ref(.customer, customerID)) })

@@ -170,7 +170,7 @@ import WeftSimKit
         #expect(sub["current_term_end"].int == 1_750_000_000 + 30 * 86_400)
         #expect(
             simulator.eventTypes() == [
-                "customer_created", "subscription_created", "subscription_started", "invoice_generated", "payment_succeeded",
+                "customer_created", "subscription_created", "invoice_generated", "payment_succeeded",
             ])
         let payment = simulator.lastEvent("payment_succeeded")["content"]
         #expect(payment.keys == ["transaction", "invoice", "customer", "subscription"])
