@@ -36,16 +36,10 @@ struct IngressTests {
     /// Posts a delivery the store cannot take and expects the 503 a sender retries: `store_unavailable`,
     /// `Retry-After: 5`, and nothing stored.
     func expectRefusedAsStoreUnavailable(_ node: TestNode, _ path: String, headers: [String: String], body: String) async throws {
-        var request = HTTPClientRequest(url: "\(node.weftURL)\(path)")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        #expect(response.status.code == 503, "\(text)")
-        #expect(text.contains("store_unavailable"))
-        #expect(response.headers["Retry-After"].first == "5")
+        let answer = try await send(node, path, headers: headers, body: body)
+        #expect(answer.status == 503, "\(answer.body)")
+        #expect(answer.body.contains("store_unavailable"))
+        #expect(answer.retryAfter == "5")
         #expect(try await storedEvents(node) == 0)
     }
 

@@ -389,12 +389,10 @@ public struct WeftNode: Sendable {
             for (index, check) in fieldChecks.enumerated() {
                 group.addTask { (index, await Self.withDeadline(.seconds(10), check.2)) }
             }
-            var results: [Int: Result<[String], any Error>] = [:]
-            for await (index, result) in group { results[index] = result }
-            return results
+            return await group.reduce(into: []) { $0.append($1) }.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        for (index, (name, place, _)) in fieldChecks.enumerated() {
-            switch checked[index] ?? .success([]) {
+        for ((name, place, _), result) in zip(fieldChecks, checked) {
+            switch result {
             case .success(let missing) where !missing.isEmpty:
                 throw ConfigurationError(
                     message: "systems.\(name): the desk has no field \(missing.sorted().joined(separator: ", ")); create "
