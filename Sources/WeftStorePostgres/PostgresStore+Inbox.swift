@@ -139,7 +139,6 @@ extension PostgresStore {
             FROM unnest(\(names)::text[], \(held)::int8[]) AS k (key, known)
             JOIN aggregates AS a ON a.entity_key = k.key
             """)
-        let decoder = CanonicalCoding.decoder
         var result = AggregateLoad()
         for row in rows {
             let (name, version, state) = try row.decode((String, Int64, ByteBuffer?).self)
@@ -148,7 +147,7 @@ extension PostgresStore {
                 result.unchanged.insert(key)
                 continue
             }
-            guard let aggregate = try? decoder.decode(Aggregate.self, from: Data(buffer: state)) else {
+            guard let aggregate = try? Aggregate(canonicalJSON: Data(buffer: state)) else {
                 throw PostgresStoreError.corrupt("the aggregate of an entity key cannot be read by this version")
             }
             result.loaded[key] = StoredAggregate(aggregate: aggregate, version: version)

@@ -176,7 +176,6 @@ extension SQLiteStore {
         } catch {
             throw SQLiteStoreError.read("load aggregates", error)
         }
-        let decoder = CanonicalCoding.decoder
         var result = AggregateLoad()
         for row in rows {
             let key = EntityKey(row.key)
@@ -184,7 +183,7 @@ extension SQLiteStore {
                 result.unchanged.insert(key)
                 continue
             }
-            guard let aggregate = try? decoder.decode(Aggregate.self, from: state) else {
+            guard let aggregate = try? Aggregate(canonicalJSON: state) else {
                 throw SQLiteStoreError.corrupt("the aggregate of an entity key cannot be read by this version")
             }
             result.loaded[key] = StoredAggregate(aggregate: aggregate, version: row.version)

@@ -66,9 +66,44 @@ struct TreeDecodingTests {
             let ours = try CanonicalCoding.decoder.decode(Aggregate.self, from: aggregate.canonicalJSON())
             let theirs = try CanonicalCoding.decoder.decode(Aggregate.self, from: CanonicalCoding.encoder.encode(aggregate))
             #expect(ours == theirs)
+            // The stores read it back in one pass (`Aggregate(canonicalJSON:)`): the same value from either writer.
+            #expect(try Aggregate(canonicalJSON: aggregate.canonicalJSON()) == theirs)
+            #expect(try Aggregate(canonicalJSON: CanonicalCoding.encoder.encode(aggregate)) == theirs)
         }
         #expect(throws: JSONWriteError.self) {
             try Aggregate(records: ["x": RecordState(fields: ["n": .double(.infinity)])]).canonicalJSON()
+        }
+    }
+
+    /// What the one-pass reader accepts and refuses is what `Decodable` did: older shapes read, anything else not.
+    @Test func theStoresReaderAcceptsWhatTheDecoderAcceptedAndNothingElse() throws {
+        let accepted = [
+            #"{"records":{},"emitted":{}}"#,
+            #" { "emitted" : { "odoo|x" : { "count" : 1 , "fingerprint" : 18446744073709551615 , "input" : null } } , "#
+                + #""records" : { "stripe/customer/c" : { "fields" : { "n" : 1.5 } , "sources" : { "n" : "stripe" } , "#
+                + #""versions" : { "n" : { "millis" : -3 , "ordinal" : 2 } } } } , "aliases" : null , "later" : [1, {"x": 2}] } "#,
+        ]
+        for text in accepted {
+            let theirs = try CanonicalCoding.decoder.decode(Aggregate.self, from: Data(text.utf8))
+            #expect(try Aggregate(canonicalJSON: Data(text.utf8)) == theirs, "\(text)")
+        }
+        let refused = [
+            "", "[]", #"{"records":{}}"#, #"{"emitted":{}}"#, #"{"records":{},"emitted":{}} x"#,
+            #"{"records":{"r":{"fields":{},"versions":{}}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":[],"versions":{},"sources":{}}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{},"versions":{"n":{"millis":1}},"sources":{}}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{},"versions":{"n":{"millis":1.5,"ordinal":0}},"sources":{}}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{},"versions":{},"sources":{"n":3}}},"emitted":{}}"#,
+            #"{"records":{},"emitted":{"k":{"count":1}}}"#,
+            #"{"records":{},"emitted":{"k":{"count":1,"fingerprint":-1}}}"#,
+            #"{"records":{},"emitted":{"k":{"count":1,"fingerprint":18446744073709551616}}}"#,
+            #"{"records":{},"emitted":{"k":{"count":1,"fingerprint":1.5}}}"#,
+            #"{"records":{},"emitted":{"k":{"count":1,"fingerprint":01}}}"#,
+            #"{"records":{},"emitted":{},"aliases":[1]}"#,
+        ]
+        for text in refused {
+            #expect((try? CanonicalCoding.decoder.decode(Aggregate.self, from: Data(text.utf8))) == nil, "\(text)")
+            #expect(throws: AggregateReadError.self, "\(text)") { try Aggregate(canonicalJSON: Data(text.utf8)) }
         }
     }
 

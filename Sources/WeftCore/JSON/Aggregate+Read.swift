@@ -1,0 +1,174 @@
+public import Foundation
+
+/// Why stored aggregate bytes cannot be read: not JSON, or JSON of another shape.
+public struct AggregateReadError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+extension Aggregate {
+    /// Reads an aggregate as stored (`canonicalJSON()`, or `CanonicalCoding.encoder`'s output for it): the same value
+    /// `CanonicalCoding.decoder` decodes from the same bytes, read in one pass over them instead of through
+    /// `Decodable`, which cost the store's load of each aggregate several times as much. Unknown members are ignored,
+    /// `aliases` and an emission's `input` may be missing (aggregates stored before they existed); anything else
+    /// missing or of another type is an error.
+    public init(canonicalJSON data: Data) throws(AggregateReadError) {
+        let read: Result<Aggregate, JSONParseError> = data.withUnsafeBytes { raw in
+            var parser = JSONBytesParser(bytes: raw)
+            return Result { () throws(JSONParseError) -> Aggregate in try parser.aggregateDocument() }
+        }
+        switch read {
+        case .success(let aggregate): self = aggregate
+        case .failure(let error): throw AggregateReadError(description: "a stored aggregate cannot be read: \(error)")
+        }
+    }
+}
+
+extension JSONBytesParser {
+    mutating func aggregateDocument() throws(JSONParseError) -> Aggregate {
+        skipWhitespace()
+        var records: [String: RecordState]?
+        var emitted: [String: Aggregate.Emission]?
+        var aliases: [EntityKey]?
+        try object("an aggregate") { key, parser throws(JSONParseError) in
+            switch key {
+            case "records" where records == nil:
+                var all: [String: RecordState] = [:]
+                try parser.object("records") { ref, parser throws(JSONParseError) in
+                    let record = try parser.recordState()
+                    if all[ref] == nil { all[ref] = record }
+                }
+                records = all
+            case "emitted" where emitted == nil:
+                var all: [String: Aggregate.Emission] = [:]
+                try parser.object("emitted") { key, parser throws(JSONParseError) in
+                    let emission = try parser.emission()
+                    if all[key] == nil { all[key] = emission }
+                }
+                emitted = all
+            case "aliases" where aliases == nil:
+                if try parser.skipNull() { return }
+                var all: [EntityKey] = []
+                try parser.array("aliases") { parser throws(JSONParseError) in all.append(EntityKey(try parser.stringValue("an alias"))) }
+                aliases = all
+            default:
+                try parser.skipValue()
+            }
+        }
+        skipWhitespace()
+        guard index == bytes.count else { throw fail("unexpected data after the document") }
+        guard let records else { throw fail("an aggregate without records") }
+        guard let emitted else { throw fail("an aggregate without emitted") }
+        return Aggregate(records: records, emitted: emitted, aliases: aliases ?? [])
+    }
+
+    mutating func recordState() throws(JSONParseError) -> RecordState {
+        var fields: [String: JSONValue]?
+        var versions: [String: SourceVersion]?
+        var sources: [String: SystemName]?
+        try object("a record") { key, parser throws(JSONParseError) in
+            switch key {
+            case "fields" where fields == nil:
+                guard case .object(let members) = try parser.value() else { throw parser.fail("a record's fields are not an object") }
+                fields = members
+            case "versions" where versions == nil:
+                var all: [String: SourceVersion] = [:]
+                try parser.object("versions") { field, parser throws(JSONParseError) in
+                    let version = try parser.sourceVersion()
+                    if all[field] == nil { all[field] = version }
+                }
+                versions = all
+            case "sources" where sources == nil:
+                var all: [String: SystemName] = [:]
+                try parser.object("sources") { field, parser throws(JSONParseError) in
+                    let source = SystemName(try parser.stringValue("a source"))
+                    if all[field] == nil { all[field] = source }
+                }
+                sources = all
+            default:
+                try parser.skipValue()
+            }
+        }
+        guard let fields, let versions, let sources else { throw fail("a record without fields, versions or sources") }
+        return RecordState(fields: fields, versions: versions, sources: sources)
+    }
+
+    mutating func sourceVersion() throws(JSONParseError) -> SourceVersion {
+        var millis: Int64?
+        var ordinal: Int64?
+        try object("a source version") { key, parser throws(JSONParseError) in
+            switch key {
+            case "millis" where millis == nil: millis = try parser.integer("millis")
+            case "ordinal" where ordinal == nil: ordinal = try parser.integer("ordinal")
+            default: try parser.skipValue()
+            }
+        }
+        guard let millis, let ordinal, let small = Int(exactly: ordinal) else { throw fail("a source version without millis or ordinal") }
+        return SourceVersion(millis: millis, ordinal: small)
+    }
+
+    mutating func emission() throws(JSONParseError) -> Aggregate.Emission {
+        var count: Int64?
+        var fingerprint: UInt64?
+        var input: UInt64?
+        try object("an emission") { key, parser throws(JSONParseError) in
+            switch key {
+            case "count" where count == nil: count = try parser.integer("count")
+            case "fingerprint" where fingerprint == nil: fingerprint = try parser.unsigned("fingerprint")
+            case "input" where input == nil: input = try parser.skipNull() ? nil : try parser.unsigned("input")
+            default: try parser.skipValue()
+            }
+        }
+        guard let count, let fingerprint, let small = Int(exactly: count) else { throw fail("an emission without count or fingerprint") }
+        return Aggregate.Emission(count: small, fingerprint: fingerprint, input: input)
+    }
+
+    /// Walks an object, failing with `what` when the value at `index` is not one.
+    mutating func object(_ what: String, _ body: (String, inout JSONBytesParser) throws(JSONParseError) -> Void)
+        throws(JSONParseError)
+    {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { throw fail("\(what) is not an object") }
+        try forEachMember(body)
+    }
+
+    mutating func array(_ what: String, _ body: (inout JSONBytesParser) throws(JSONParseError) -> Void) throws(JSONParseError) {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { throw fail("\(what) is not an array") }
+        try forEachElement(body)
+    }
+
+    mutating func stringValue(_ what: String) throws(JSONParseError) -> String {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("\(what) is not a string") }
+        return try string()
+    }
+
+    /// Moves past a `null` at `index`, if that is what is there.
+    mutating func skipNull() throws(JSONParseError) -> Bool {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "n") else { return false }
+        _ = try literal("null", .null)
+        return true
+    }
+
+    mutating func integer(_ what: String) throws(JSONParseError) -> Int64 {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index])
+        else { throw fail("\(what) is not a number") }
+        guard case .int(let value) = try number() else { throw fail("\(what) is not a whole number") }
+        return value
+    }
+
+    /// A whole number from 0 to `UInt64.max`, which `number()` would read as a `Double` above `Int64.max`.
+    mutating func unsigned(_ what: String) throws(JSONParseError) -> UInt64 {
+        let start = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        let delimited = index == bytes.count || !Self.continuesNumber(bytes[index])
+        guard delimited, !text.isEmpty, text == "0" || !text.hasPrefix("0"), let value = UInt64(text) else {
+            index = start
+            throw fail("\(what) is not a whole number from 0 to \(UInt64.max)")
+        }
+        return value
+    }
+
+    static func continuesNumber(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "-")
+            || byte == UInt8(ascii: "+")
+    }
+}
