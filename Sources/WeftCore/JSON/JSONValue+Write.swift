@@ -38,11 +38,12 @@ extension JSONValue {
         _ body: (Value, inout [UInt8]) throws(JSONWriteError) -> Void
     ) throws(JSONWriteError) {
         output.append(UInt8(ascii: "{"))
-        for (index, key) in members.keys.sorted().enumerated() {
+        // Sorted with their values, so that no value is looked up again by its key.
+        for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
-            writeString(key, to: &output)
+            writeString(member.key, to: &output)
             output.append(UInt8(ascii: ":"))
-            try body(members[key]!, &output)
+            try body(member.value, &output)
         }
         output.append(UInt8(ascii: "}"))
     }
