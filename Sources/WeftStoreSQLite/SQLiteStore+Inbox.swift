@@ -198,15 +198,18 @@ extension SQLiteStore {
     public func commitProcessed(_ results: [ProcessedEvent], owner: String, now: Date) async throws -> [EventSeq] {
         guard !results.isEmpty else { return [] }
         let nowMs = Self.millis(now)
-        // Encode outside the write transaction: the writer is the bottleneck.
+        // Encode outside the write transaction: the writer is the bottleneck. A state the next result of its run
+        // saves over in this transaction is not encoded (see `commit`).
+        let superseded = Self.superseded(results)
         var batch: [EncodedResult] = []
         batch.reserveCapacity(results.count)
         do {
-            for result in results {
+            for (index, result) in results.enumerated() {
+                let later = superseded.contains(index)
                 batch.append(
                     EncodedResult(
-                        result: result, state: try result.aggregate.map { try $0.canonicalJSON() },
-                        commands: try result.commands.map { ($0, try $0.encodedPayload()) }))
+                        result: result, state: later ? nil : try result.aggregate.map { try $0.canonicalJSON() },
+                        superseded: later, commands: try result.commands.map { ($0, try $0.encodedPayload()) }))
             }
         } catch {
             throw SQLiteStoreError.encoding("encode processing results", error)
@@ -221,8 +224,37 @@ extension SQLiteStore {
 
     struct EncodedResult: Sendable {
         var result: ProcessedEvent
+        /// The aggregate as stored; `nil` when there is none to save, or when `superseded`.
         var state: Data?
+        /// The result's aggregate is saved over by a later result of the batch (its entity's next version).
+        var superseded: Bool
         var commands: [(NewCommand, Data)]
+    }
+
+    /// The results (by index) whose aggregate a later result of the same entity saves over at the next version: the
+    /// states between the first and the last of a run. Within one transaction nothing reads them, so `commit` checks
+    /// their versions but writes only the run's last state, once.
+    static func superseded(_ results: [ProcessedEvent]) -> Set<Int> {
+        var superseded: Set<Int> = []
+        // The version the nearest later result of each entity expects.
+        var nextExpected: [EntityKey: Int64] = [:]
+        for index in results.indices.reversed() {
+            let result = results[index]
+            guard result.aggregate != nil else { continue }
+            let expected = result.expectedVersion ?? 0
+            if nextExpected[result.entityKey] == expected + 1 { superseded.insert(index) }
+            nextExpected[result.entityKey] = expected
+        }
+        return superseded
+    }
+
+    /// A run's state checked but not written yet: the version it reaches, whether the row existed before the run, and
+    /// the last state (encoded when the batch encoded it).
+    private struct PendingState {
+        var version: Int64
+        var existed: Bool
+        var aggregate: Aggregate
+        var state: Data?
     }
 
     private static func commit(_ db: Database, _ batch: [EncodedResult], owner: String, nowMs: Int64) throws
@@ -251,6 +283,24 @@ extension SQLiteStore {
         let adopter = try db.cachedStatement(sql: "SELECT entity_key FROM aliases WHERE alias = ?")
         let rekey = try db.cachedStatement(
             sql: "UPDATE events SET entity_key = ?, status = 0, lease_owner = NULL, lease_until = NULL WHERE seq = ?")
+        let storedVersion = try db.cachedStatement(sql: "SELECT version FROM aggregates WHERE entity_key = ?")
+        let insertAt = try db.cachedStatement(
+            sql: "INSERT INTO aggregates (entity_key, state, version, updated_at) VALUES (?, ?, ?, ?)")
+        let updateTo = try db.cachedStatement(
+            sql: "UPDATE aggregates SET state = ?, version = ?, updated_at = ? WHERE entity_key = ?")
+        // States checked at their versions, to be written once when their run's last state is known: a run of one
+        // entity's events saves each event's state at the version the one before it left, and inside this transaction
+        // only the last one is ever read. The row ends as writing each in turn would leave it.
+        var pending: [EntityKey: PendingState] = [:]
+        func write(_ key: EntityKey) throws {
+            guard let run = pending.removeValue(forKey: key) else { return }
+            let state = try run.state ?? run.aggregate.canonicalJSON()
+            if run.existed {
+                try updateTo.execute(arguments: [state, run.version, nowMs, key.rawValue])
+            } else {
+                try insertAt.execute(arguments: [key.rawValue, state, run.version, nowMs])
+            }
+        }
         var committed: [EventSeq] = []
         for item in batch {
             let result = item.result
@@ -260,7 +310,26 @@ extension SQLiteStore {
                 try rekey.execute(arguments: [owningKey, result.seq.rawValue])
                 continue
             }
-            if let state = item.state {
+            if let aggregate = result.aggregate, item.superseded || pending[result.entityKey] != nil {
+                // Part of a run: checked against the version the run reached, written with its last state.
+                let expected = result.expectedVersion ?? 0
+                var run: PendingState
+                if let reached = pending[result.entityKey] {
+                    run = reached
+                } else {
+                    let stored = try Int64.fetchOne(storedVersion, arguments: [result.entityKey.rawValue])
+                    run = PendingState(version: stored ?? 0, existed: stored != nil, aggregate: aggregate)
+                }
+                guard run.version == expected else {
+                    try release.execute(arguments: [result.seq.rawValue])
+                    continue
+                }
+                run.version = expected + 1
+                run.aggregate = aggregate
+                run.state = item.state
+                pending[result.entityKey] = run
+                if !item.superseded { try write(result.entityKey) }
+            } else if let state = item.state {
                 let expected = result.expectedVersion ?? 0
                 if expected == 0 {
                     try create.execute(arguments: [result.entityKey.rawValue, state, nowMs])
@@ -280,9 +349,15 @@ extension SQLiteStore {
                 ])
             }
             try finish.execute(arguments: [result.status.rawValue, result.outcome, nowMs, result.seq.rawValue])
-            try adopt(db, result.adoptedAliases, by: result.entityKey, nowMs: nowMs)
+            if !result.adoptedAliases.isEmpty {
+                // Adopting drops the aggregates built under the aliases: whatever a run left for them is written first.
+                for key in Array(pending.keys) { try write(key) }
+                try adopt(db, result.adoptedAliases, by: result.entityKey, nowMs: nowMs)
+            }
             committed.append(result.seq)
         }
+        // Runs whose last result was not committed (its lease lost, its key adopted): their last checked state.
+        for key in Array(pending.keys) { try write(key) }
         return committed
     }
 

@@ -273,6 +273,110 @@ struct InboxConformanceTests {
         #expect(try await store.listEvents(status: .done, limit: 1).first?.outcome == "stale")
     }
 
+    /// Results for the claimed events of one call, each event's aggregate named after it and saved at the version
+    /// the one before it left (`versions` holds where each entity stands, and is moved on).
+    static func chained(_ claimed: [InboxEvent], versions: inout [EntityKey: Int64]) -> [ProcessedEvent] {
+        claimed.sorted { ($0.entityKey.rawValue, $0.occurredAt) < ($1.entityKey.rawValue, $1.occurredAt) }.map { event in
+            let version = versions[event.entityKey, default: 0]
+            versions[event.entityKey] = version + 1
+            return F.processed(event, aggregate: F.aggregate(name: event.eventID.rawValue), version: version)
+        }
+    }
+
+    /// A run of one entity's events committed in one call (the SQLite store claims whole runs): the aggregate ends as
+    /// the last result left it, at the run's last version, as if each result had been saved in turn.
+    @Test(arguments: StoreFactory.all)
+    func aRunCommittedInOneCallEndsAtItsLastStateAndVersion(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([
+            F.event("a-0", key: "a", occurred: 0), F.event("a-1", key: "a", occurred: 1), F.event("a-2", key: "a", occurred: 2),
+            F.event("b-0", key: "b", occurred: 0),
+        ])
+        var versions: [EntityKey: Int64] = [:]
+        var claims = 0
+        while true {
+            let claimed = try await store.claimEvents(limit: 10, perEntity: 8, owner: "w", lease: .seconds(60), now: F.t0)
+            if claimed.isEmpty { break }
+            if claims == 0, factory.name == "SQLite" { #expect(claimed.count == 4) }
+            claims += 1
+            let results = Self.chained(claimed, versions: &versions)
+            #expect(Set(try await store.commitProcessed(results, owner: "w", now: F.t0)) == Set(claimed.map(\.seq)))
+        }
+        #expect(
+            try await store.loadAggregates([EntityKey("a"), EntityKey("b")]) == [
+                EntityKey("a"): StoredAggregate(aggregate: F.aggregate(name: "a-2"), version: 3),
+                EntityKey("b"): StoredAggregate(aggregate: F.aggregate(name: "b-0"), version: 1),
+            ])
+        #expect(try await store.listEvents(status: .done, limit: 10).count == 4)
+
+        // The next event saves on top of the run's version; one that expects a version inside the run does not.
+        _ = try await store.append([F.event("a-3", key: "a", occurred: 3), F.event("a-4", key: "a", occurred: 4)])
+        let next = try await store.claimEvents(limit: 1, perEntity: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(
+            try await store.commitProcessed([F.processed(next[0], aggregate: F.aggregate(name: "a-3"), version: 3)], owner: "w", now: F.t0)
+                == [next[0].seq])
+        let stale = try await store.claimEvents(limit: 1, perEntity: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(
+            try await store.commitProcessed([F.processed(stale[0], aggregate: F.aggregate(name: "a-4"), version: 2)], owner: "w", now: F.t0)
+                .isEmpty)
+        #expect(
+            try await store.loadAggregates([EntityKey("a")])[EntityKey("a")]
+                == StoredAggregate(aggregate: F.aggregate(name: "a-3"), version: 4))
+    }
+
+    /// A run whose last event is no longer held when the run commits: the events before it commit, and the aggregate
+    /// is what the last of them left, at its version.
+    @Test(arguments: StoreFactory.all)
+    func aRunWhoseLastEventIsNoLongerHeldKeepsWhatTheEventsBeforeItLeft(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        _ = try await store.append([
+            F.event("a-0", key: "a", occurred: 0), F.event("a-1", key: "a", occurred: 1), F.event("a-2", key: "a", occurred: 2),
+        ])
+        let claimed = try await store.claimEvents(limit: 10, perEntity: 8, owner: "w", lease: .seconds(60), now: F.t0)
+        if factory.name == "SQLite" { #expect(claimed.count == 3) }
+        var versions: [EntityKey: Int64] = [:]
+        let results = Self.chained(claimed, versions: &versions)
+        let lost = try #require(results.last)
+        try await store.releaseEvents([lost.seq], owner: "w")
+        #expect(try await store.commitProcessed(results, owner: "w", now: F.t0) == results.dropLast().map(\.seq))
+        let stored = try await store.loadAggregates([EntityKey("a")])[EntityKey("a")]
+        if results.count >= 2 {
+            let kept = results[results.count - 2]
+            #expect(stored == StoredAggregate(aggregate: try #require(kept.aggregate), version: Int64(results.count - 1)))
+        } else {
+            #expect(stored == nil)
+        }
+        // The released event is processed again on that state.
+        let again = try await store.claimEvents(limit: 10, perEntity: 8, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(again.first?.seq == lost.seq)
+    }
+
+    /// A result that adopts an entity's key between two results of that entity's run (the store takes results in any
+    /// order): the aggregate built under the adopted key is dropped, and the run's events go to the adopter.
+    @Test(arguments: StoreFactory.all)
+    func anAdoptionInsideARunOfTheAdoptedKeyDropsItsAggregate(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        let alias = "stripe/invoice/in_1"
+        let customer = "stripe/customer/cus_1"
+        _ = try await store.append([
+            F.event("x-0", key: alias, occurred: 0), F.event("x-1", key: alias, occurred: 1), F.event("c-0", key: customer, occurred: 0),
+        ])
+        let claimed = try await store.claimEvents(limit: 10, perEntity: 8, owner: "w", lease: .seconds(60), now: F.t0)
+        var versions: [EntityKey: Int64] = [:]
+        let results = Self.chained(claimed, versions: &versions)
+        var run = results.filter { $0.entityKey == EntityKey(alias) }
+        var adopter = try #require(results.first { $0.entityKey == EntityKey(customer) })
+        adopter.adoptedAliases = [EntityKey(alias)]
+        run.insert(adopter, at: 1)
+        let committed = try await store.commitProcessed(run, owner: "w", now: F.t0)
+        #expect(committed.contains(adopter.seq))
+        #expect(try await store.loadAggregates([EntityKey(alias)]).isEmpty)
+        #expect(try await store.loadAggregates([EntityKey(customer)])[EntityKey(customer)]?.aggregate == F.aggregate(name: "c-0"))
+        let again = try await store.claimEvents(limit: 10, perEntity: 8, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(Set(again.map(\.eventID.rawValue)) == ["x-0", "x-1"] || again.map(\.eventID.rawValue) == ["x-0"])
+        #expect(again.allSatisfy { $0.entityKey == EntityKey(customer) })
+    }
+
     @Test(arguments: StoreFactory.all)
     func aggregatesTheCallerHoldsAreNotReadAgain(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store
