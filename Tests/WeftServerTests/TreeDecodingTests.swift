@@ -182,3 +182,54 @@ struct TreeDecodingTests {
         #expect(agree(Sample.self, value), "\(text)")
     }
 }
+
+/// Where a value does not decode, the tree decoder's error names the same place as Foundation's: the decoder builds
+/// coding paths only when it fails, so this is what would notice a wrong one.
+@Suite("Decoding errors from the value tree")
+struct TreeDecodingErrorTests {
+    struct Probe: Decodable {
+        var name: String
+        var count: Int
+        var when: Date?
+        var items: [Item]
+        struct Item: Decodable {
+            var ref: ExternalRef
+            var amount: Int64
+            var note: String?
+        }
+    }
+
+    /// The kind of error and its coding path, as text.
+    static func described(_ error: any Error) -> String {
+        func path(_ context: DecodingError.Context) -> String { context.codingPath.map(\.stringValue).joined(separator: ".") }
+        switch error as? DecodingError {
+        case .typeMismatch(_, let context): return "typeMismatch at \(path(context))"
+        case .valueNotFound(_, let context): return "valueNotFound at \(path(context))"
+        case .keyNotFound(let key, let context): return "keyNotFound \(key.stringValue) at \(path(context))"
+        case .dataCorrupted(let context): return "dataCorrupted at \(path(context))"
+        default: return "\(error)"
+        }
+    }
+
+    @Test(arguments: [
+        #"{"name": 5, "count": 1, "items": []}"#,
+        #"{"name": "a", "count": null, "items": []}"#,
+        #"{"name": "a", "items": []}"#,
+        #"{"name": "a", "count": 1, "when": "today", "items": []}"#,
+        #"{"name": "a", "count": 1, "items": [{"ref": {"system": "s", "kind": "invoice", "id": "i"}, "amount": 1}, {"ref": {"system": "s", "kind": "invoice", "id": "j"}, "amount": "x"}]}"#,
+        #"{"name": "a", "count": 1, "items": [{"ref": {"system": "s", "kind": "invoice"}, "amount": 1}]}"#,
+        #"{"name": "a", "count": 1, "items": [{"ref": {"system": "s", "kind": "nothing", "id": "i"}, "amount": 1}]}"#,
+        #"{"name": "a", "count": 1, "items": [{"ref": {"system": "s", "kind": "invoice", "id": "i"}, "amount": 1, "note": 3}]}"#,
+        #"{"name": "a", "count": 1, "items": [null]}"#,
+        #"{"name": "a", "count": 1, "items": {"a": 1}}"#,
+    ])
+    func namesTheSamePlaceAsFoundation(_ text: String) throws {
+        let value = try JSONValue.parse(Data(text.utf8))
+        var ours = "decoded"
+        var theirs = "decoded"
+        do { _ = try value.decode(Probe.self) } catch { ours = Self.described(error) }
+        do { _ = try CanonicalCoding.decoder.decode(Probe.self, from: Data(text.utf8)) } catch { theirs = Self.described(error) }
+        #expect(ours != "decoded")
+        #expect(ours == theirs, "\(text)")
+    }
+}

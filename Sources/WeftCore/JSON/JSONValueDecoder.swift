@@ -35,64 +35,59 @@ struct JSONTreeDecoder: Decoder {
 
     // MARK: Scalars
 
-    func mismatch<T>(_ type: T.Type) -> DecodingError {
-        .typeMismatch(type, .init(codingPath: codingPath, debugDescription: "expected \(type), found \(value)"))
-    }
-
-    func bool() throws -> Bool {
-        guard case .bool(let flag) = value else { throw mismatch(Bool.self) }
-        return flag
-    }
-
-    func string() throws -> String {
-        guard case .string(let text) = value else { throw mismatch(String.self) }
-        return text
-    }
-
-    func double() throws -> Double {
-        switch value {
-        case .int(let number): return Double(number)
-        case .double(let number): return number
-        default: throw mismatch(Double.self)
-        }
-    }
-
-    func integer<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
-        switch value {
-        case .int(let number):
-            guard let exact = T(exactly: number) else { throw mismatch(type) }
-            return exact
-        case .double(let number):
-            guard let exact = T(exactly: number) else { throw mismatch(type) }
-            return exact
-        default:
-            throw mismatch(type)
-        }
-    }
-
-    func date() throws -> Date { Date(timeIntervalSince1970: try double() / 1000) }
-
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        if T.self == Date.self { return try date() as! T }
-        switch type {
-        case is String.Type: return try string() as! T
-        case is Bool.Type: return try bool() as! T
-        case is Int.Type: return try integer(Int.self) as! T
-        case is Int64.Type: return try integer(Int64.self) as! T
-        case is Double.Type: return try double() as! T
-        case is JSONValue.Type: return value as! T
-        // Every other standard scalar decodes itself through a single-value container, which would land back here.
-        case is Float.Type: return Float(try double()) as! T
-        case is Int8.Type: return try integer(Int8.self) as! T
-        case is Int16.Type: return try integer(Int16.self) as! T
-        case is Int32.Type: return try integer(Int32.self) as! T
-        case is UInt.Type: return try integer(UInt.self) as! T
-        case is UInt8.Type: return try integer(UInt8.self) as! T
-        case is UInt16.Type: return try integer(UInt16.self) as! T
-        case is UInt32.Type: return try integer(UInt32.self) as! T
-        case is UInt64.Type: return try integer(UInt64.self) as! T
-        default: return try T(from: self)
+        if let scalar = try Self.scalar(T.self, value, at: codingPath) { return scalar }
+        return try T(from: self)
+    }
+
+    /// `value` as `T` when `T` is one of the types this decoder reads itself (the standard scalars, dates, `JSONValue`);
+    /// `nil` for every other type, which decodes itself. The types are told apart by their metatypes, not by casts
+    /// (every member of every record is decoded here), and `path` is built only for an error.
+    static func scalar<T>(_ type: T.Type, _ value: JSONValue, at path: @autoclosure () -> [any CodingKey]) throws -> T? {
+        func mismatch<U>(_ expected: U.Type) -> DecodingError {
+            .typeMismatch(expected, .init(codingPath: path(), debugDescription: "expected \(expected), found \(value)"))
         }
+        func double() throws -> Double {
+            switch value {
+            case .int(let number): return Double(number)
+            case .double(let number): return number
+            default: throw mismatch(Double.self)
+            }
+        }
+        func integer<I: FixedWidthInteger>(_ kind: I.Type) throws -> T {
+            let exact: I? =
+                switch value {
+                case .int(let number): I(exactly: number)
+                case .double(let number): I(exactly: number)
+                default: nil
+                }
+            guard let exact else { throw mismatch(kind) }
+            return unsafeBitCast(exact, to: T.self)
+        }
+        if T.self == String.self {
+            guard case .string(let text) = value else { throw mismatch(String.self) }
+            return unsafeBitCast(text, to: T.self)
+        }
+        if T.self == Int.self { return try integer(Int.self) }
+        if T.self == Int64.self { return try integer(Int64.self) }
+        if T.self == Bool.self {
+            guard case .bool(let flag) = value else { throw mismatch(Bool.self) }
+            return unsafeBitCast(flag, to: T.self)
+        }
+        if T.self == Date.self { return unsafeBitCast(Date(timeIntervalSince1970: try double() / 1000), to: T.self) }
+        if T.self == Double.self { return unsafeBitCast(try double(), to: T.self) }
+        if T.self == JSONValue.self { return unsafeBitCast(value, to: T.self) }
+        // Every other standard scalar decodes itself through a single-value container, which would land back here.
+        if T.self == Float.self { return unsafeBitCast(Float(try double()), to: T.self) }
+        if T.self == Int8.self { return try integer(Int8.self) }
+        if T.self == Int16.self { return try integer(Int16.self) }
+        if T.self == Int32.self { return try integer(Int32.self) }
+        if T.self == UInt.self { return try integer(UInt.self) }
+        if T.self == UInt8.self { return try integer(UInt8.self) }
+        if T.self == UInt16.self { return try integer(UInt16.self) }
+        if T.self == UInt32.self { return try integer(UInt32.self) }
+        if T.self == UInt64.self { return try integer(UInt64.self) }
+        return nil
     }
 }
 
@@ -119,16 +114,22 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        let child = try child(key)
-        if child.value == .null {
-            throw DecodingError.valueNotFound(type, .init(codingPath: child.codingPath, debugDescription: "null"))
+        guard let value = members[key.stringValue] else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
         }
-        return try child.decode(type)
+        if case .null = value {
+            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [key], debugDescription: "null"))
+        }
+        // A scalar member is read without a decoder of its own (and its coding path is built only for an error).
+        if let scalar = try JSONTreeDecoder.scalar(T.self, value, at: codingPath + [key]) { return scalar }
+        return try T(from: JSONTreeDecoder(value: value, codingPath: codingPath + [key]))
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        guard let value = members[key.stringValue], value != .null else { return nil }
-        return try JSONTreeDecoder(value: value, codingPath: codingPath + [key]).decode(type)
+        guard let value = members[key.stringValue] else { return nil }
+        if case .null = value { return nil }
+        if let scalar = try JSONTreeDecoder.scalar(T.self, value, at: codingPath + [key]) { return scalar }
+        return try T(from: JSONTreeDecoder(value: value, codingPath: codingPath + [key]))
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws

@@ -66,37 +66,41 @@ final class JSONValueEncoder: Encoder {
 
     /// The node for `value`: scalars and the types `JSONEncoder` treats specially directly, the rest through
     /// `encode(to:)`.
-    static func node<T: Encodable>(of value: T, codingPath: [any CodingKey]) throws -> Node {
-        if let scalar = try scalar(value, codingPath: codingPath) { return .value(scalar) }
-        let encoder = JSONValueEncoder(codingPath: codingPath)
+    static func node<T: Encodable>(of value: T, codingPath: @autoclosure () -> [any CodingKey]) throws -> Node {
+        if let scalar = try scalar(value, codingPath: codingPath()) { return .value(scalar) }
+        let encoder = JSONValueEncoder(codingPath: codingPath())
         try value.encode(to: encoder)
         return encoder.node ?? .object(ObjectBox())
     }
 
-    /// The JSON of a scalar, a date, a URL or bytes; `nil` for anything else.
-    static func scalar<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> JSONValue? {
-        switch value {
-        case let text as String: return .string(text)
-        case let flag as Bool: return .bool(flag)
-        case let number as Int: return .int(Int64(number))
-        case let number as Int64: return .int(number)
-        case let number as Double: return try double(number, codingPath: codingPath)
-        case let json as JSONValue: return json
-        case let date as Date: return try double(date.timeIntervalSince1970 * 1000, codingPath: codingPath)
-        case let url as URL: return .string(url.absoluteString)
-        case let bytes as Data: return .string(bytes.base64EncodedString())
-        case let number as Int32: return .int(Int64(number))
-        case let number as Int16: return .int(Int64(number))
-        case let number as Int8: return .int(Int64(number))
-        case let number as UInt8: return .int(Int64(number))
-        case let number as UInt16: return .int(Int64(number))
-        case let number as UInt32: return .int(Int64(number))
-        case let number as UInt: return try unsigned(UInt64(number), codingPath: codingPath)
-        case let number as UInt64: return try unsigned(number, codingPath: codingPath)
+    /// The JSON of a scalar, a date, a URL or bytes; `nil` for anything else. The types are told apart by their
+    /// metatypes, not by casts (every member of every command is encoded here), and `codingPath` is built only for an
+    /// error.
+    static func scalar<T: Encodable>(_ value: T, codingPath: @autoclosure () -> [any CodingKey]) throws -> JSONValue? {
+        func cast<U>(_ type: U.Type) -> U { unsafeBitCast(value, to: U.self) }
+        if T.self == String.self { return .string(cast(String.self)) }
+        if T.self == Int.self { return .int(Int64(cast(Int.self))) }
+        if T.self == Int64.self { return .int(cast(Int64.self)) }
+        if T.self == Bool.self { return .bool(cast(Bool.self)) }
+        if T.self == Double.self { return try double(cast(Double.self), codingPath: codingPath()) }
+        if T.self == JSONValue.self { return cast(JSONValue.self) }
+        if T.self == Date.self { return try double(cast(Date.self).timeIntervalSince1970 * 1000, codingPath: codingPath()) }
+        if T.self == URL.self { return .string(cast(URL.self).absoluteString) }
+        if T.self == Data.self { return .string(cast(Data.self).base64EncodedString()) }
+        if T.self == Int32.self { return .int(Int64(cast(Int32.self))) }
+        if T.self == Int16.self { return .int(Int64(cast(Int16.self))) }
+        if T.self == Int8.self { return .int(Int64(cast(Int8.self))) }
+        if T.self == UInt8.self { return .int(Int64(cast(UInt8.self))) }
+        if T.self == UInt16.self { return .int(Int64(cast(UInt16.self))) }
+        if T.self == UInt32.self { return .int(Int64(cast(UInt32.self))) }
+        if T.self == UInt.self { return try unsigned(UInt64(cast(UInt.self)), codingPath: codingPath()) }
+        if T.self == UInt64.self { return try unsigned(cast(UInt64.self), codingPath: codingPath()) }
         // `JSONEncoder` writes a Float's own shortest form: read that text back as a Double to keep it.
-        case let number as Float: return try double(Double(number.description) ?? Double(number), codingPath: codingPath)
-        default: return nil
+        if T.self == Float.self {
+            let number = cast(Float.self)
+            return try double(Double(number.description) ?? Double(number), codingPath: codingPath())
         }
+        return nil
     }
 
     /// A number as `JSONEncoder` writes it and `JSONValue.parse` reads it back: whole values below 2^53 (which it
