@@ -151,6 +151,7 @@ struct RouterHistoryTests {
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").map(\.payload.kind) == ["upsert_invoice"])
         #expect(aggregate.emitted["odoo|invoice|\(invoiceRef(4))"]?.input != nil)
         #expect(aggregate.emitted["odoo|payment|stripe/payment/in_4-0"]?.input != nil)
+        #expect(aggregate.emitted["odoo|customer|\(customerRef)"]?.input != nil)
     }
 
     /// A derivation bump (every recorded input changes) derives every command again: a paid invoice emitted while it
@@ -166,7 +167,7 @@ struct RouterHistoryTests {
         apply(&aggregate, paymentRef, ["chargeID": "ch_2"], at: 701)
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
         let derived = aggregate.emitted.filter { $0.value.input != nil }.map(\.key)
-        #expect(derived.count == 3 + 3)  // three invoices, three payments (never past due: no standing)
+        #expect(derived.count == 1 + 3 + 3)  // the customer, three invoices, three payments (never past due: no standing)
         for key in derived { aggregate.emitted[key]?.input = 42 }
         #expect(router.route(entityKey: key, aggregate: &aggregate, source: "stripe").isEmpty)
         #expect(derived.allSatisfy { aggregate.emitted[$0]?.input != 42 })

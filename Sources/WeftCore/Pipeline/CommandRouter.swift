@@ -185,9 +185,9 @@ public struct CommandRouter: Sendable {
     ///
     /// Routing runs on every event, and a customer's aggregate keeps every invoice, payment and refund it ever had. So
     /// that an event costs what it changed rather than the customer's whole history, a command derived from a few
-    /// records (an invoice, a payment and its invoice, a subscription, a refund, the standing) records the signature
-    /// of their values as its input when emitted; while those values stay the same, it is skipped without decoding
-    /// anything. An invoice's input is what a ledger books of the invoice alone: the customer snapshot it carries is
+    /// records (a customer, an invoice, a payment and its invoice, a subscription, a refund, the standing) records the
+    /// signature of their values as its input when emitted; while those values stay the same, it is skipped without
+    /// decoding anything. An invoice's input is what a ledger books of the invoice alone: the customer snapshot it carries is
     /// only for creating the partner if the customer's own command has not landed, so a renamed customer is one
     /// partner update, not one re-sent invoice per invoice it ever had; and its settlement (paid, by which payment and
     /// charge) reaches the ledger as the payment's command, so paying an invoice does not send the invoice again.
@@ -209,9 +209,18 @@ public struct CommandRouter: Sendable {
         for (ref, state) in aggregate.records(of: .product) {
             if let product = state.decode(Product.self) { result.append(Desired("product|\(ref)", .upsertProduct(product))) }
         }
-        let customers = aggregate.records(of: .customer).compactMap { $0.state.decode(Customer.self) }
-        for customer in customers where customer.name != nil || customer.email != nil || customer.deleted == true {
-            result.append(Desired("customer|\(customer.ref)", .upsertCustomer(customer)))
+        // A customer's command is derived from its record alone: skipped while the record's values stay the same.
+        // The decoded customers are needed only for an invoice's snapshot and a standing that has changed.
+        let customerRecords = aggregate.records(of: .customer)
+        lazy var customers = customerRecords.compactMap { $0.state.decode(Customer.self) }
+        for (ref, state) in customerRecords {
+            let key = "customer|\(ref)"
+            let input = CanonicalCoding.combine(Self.derivation, state.signature)
+            if settled(key, input) { continue }
+            guard let customer = state.decode(Customer.self),
+                customer.name != nil || customer.email != nil || customer.deleted == true
+            else { continue }
+            result.append(Desired("customer|\(customer.ref)", .upsertCustomer(customer), input: input))
         }
         for (ref, state) in aggregate.records(of: .subscription) {
             let key = "subscription|\(ref)"
@@ -319,9 +328,10 @@ public struct CommandRouter: Sendable {
                             creditRefs: invoice.appliedCreditRefs ?? []))
                 ))
         }
-        for customer in customers {
+        for (ref, state) in customerRecords {
+            if settled("standing|\(ref)", ledger) { continue }
+            guard let customer = state.decode(Customer.self) else { continue }
             let key = "standing|\(customer.ref)"
-            if settled(key, ledger) { continue }
             let standing = StandingRule.standing(
                 of: customer.ref, invoices: records.standingInvoices(), payments: records.payments())
             // A customer who was never past due needs no standing command.
