@@ -40,9 +40,18 @@ struct Bench: AsyncParsableCommand {
         name: .long,
         help: "The weft executable to run as the server and the Odoo simulator (default: this one), to compare two builds.")
     var executable: String?
+    @Flag(
+        name: .long,
+        help: """
+            Measure the pipeline's core alone: --events of the standard story stored as a backlog, then claimed, decoded, \
+            governed, routed and committed by one worker in this process (SQLite; no HTTP, no delivery). Prints \
+            pipeline_cpu_us_per_event=… and writes it to bench-results/pipeline.json unless --output says otherwise.
+            """)
+    var pipelineOnly = false
 
     func validate() throws {
         try HarnessStore.validate(store: store, nodes: nodes)
+        if pipelineOnly, store != "sqlite" { throw ValidationError("--pipeline-only runs on SQLite") }
         if deals < 0 { throw ValidationError("--deals is 0 or more") }
         if historyMonths < 0 { throw ValidationError("--history-months is 0 or more") }
         if let executable, !FileManager.default.isExecutableFile(atPath: executable) {
@@ -52,6 +61,17 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         _ = ProcessBootstrap.start(logLevel: .info)
+        if pipelineOnly {
+            let figures = try await PipelineBench(events: events, logger: Logger(label: "weft.bench")).run()
+            let path = output == "bench-results/bench.json" ? "bench-results/pipeline.json" : output
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(figures).write(to: URL(fileURLWithPath: path))
+            print(figures.line)
+            return
+        }
         let databaseURL = try HarnessStore.databaseURL(store: store, environmentVariable: databaseURLEnv, tool: "bench")
         let work = workDir ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)"
         // One connection per concurrent sender, or the client's pool (not Weft) would be what is measured.
