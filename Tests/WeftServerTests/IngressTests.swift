@@ -18,10 +18,13 @@ import WeftTools
 /// Every way a webhook can be bad gets a clear answer and leaves the store untouched.
 @Suite("Webhook ingress", .serialized)
 struct IngressTests {
-    func post(_ url: String, body: Data, signature: String?) async throws -> (Int, String) {
+    /// Posts a Stripe delivery. `viaTheRouter` asks to close the connection after it (`Connection: close`), which
+    /// `WebhookFastPath` leaves to Hummingbird's router (`WebhookFastPathTests`): the same answers must come from both.
+    func post(_ url: String, body: Data, signature: String?, viaTheRouter: Bool = false) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
+        if viaTheRouter { request.headers.add(name: "Connection", value: "close") }
         if let signature { request.headers.add(name: "Stripe-Signature", value: signature) }
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
@@ -43,23 +46,25 @@ struct IngressTests {
         #expect(try await storedEvents(node) == 0)
     }
 
-    @Test func acceptsOnceAndRecognisesDuplicates() async throws {
+    @Test(arguments: [false, true]) func acceptsOnceAndRecognisesDuplicates(viaTheRouter: Bool) async throws {
         try await TestNode.with { node in
             let event = StripeEventFactory(prefix: "I1").customerCreated("cus_I1", name: "A", email: "a@x.test", at: 1_750_000_000)
             let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
             let first = try await post(
-                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()),
+                viaTheRouter: viaTheRouter)
             #expect(first.0 == 200)
             #expect(first.1.contains(#""duplicate":false"#))
             let second = try await post(
-                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()),
+                viaTheRouter: viaTheRouter)
             #expect(second.0 == 200)
             #expect(second.1.contains(#""duplicate":true"#))
             #expect(try await storedEvents(node) == 1)
         }
     }
 
-    @Test func badSignaturesAre401AndStoreNothing() async throws {
+    @Test(arguments: [false, true]) func badSignaturesAre401AndStoreNothing(viaTheRouter: Bool) async throws {
         try await TestNode.with { node in
             let event = StripeEventFactory(prefix: "I2").customerCreated("cus_I2", name: "A", email: "a@x.test", at: 1_750_000_000)
             let wrong = StripeWebhookSigner(secret: "whsec_wrong")
@@ -69,7 +74,8 @@ struct IngressTests {
                     payload: event.body, at: Date().addingTimeInterval(-3600)),
             ]
             for (index, signature) in cases.enumerated() {
-                let (status, body) = try await post("\(node.weftURL)/hooks/stripe", body: event.body, signature: signature)
+                let (status, body) = try await post(
+                    "\(node.weftURL)/hooks/stripe", body: event.body, signature: signature, viaTheRouter: viaTheRouter)
                 #expect(status == 401, "signature \(signature ?? "none")")
                 #expect(body.contains("bad_signature"))
                 #expect(!body.contains(TestNode.webhookSecret))
@@ -80,13 +86,14 @@ struct IngressTests {
         }
     }
 
-    @Test func malformedBodiesAre400AndStoreNothing() async throws {
+    @Test(arguments: [false, true]) func malformedBodiesAre400AndStoreNothing(viaTheRouter: Bool) async throws {
         try await TestNode.with { node in
             let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
             for text in ["{not json", #"{"id":"evt_1"}"#, "[]", #"{"object":"event","type":"x","created":1,"data":{}}"#] {
                 let body = Data(text.utf8)
                 let (status, response) = try await post(
-                    "\(node.weftURL)/hooks/stripe", body: body, signature: signer.signatureHeader(payload: body, at: Date()))
+                    "\(node.weftURL)/hooks/stripe", body: body, signature: signer.signatureHeader(payload: body, at: Date()),
+                    viaTheRouter: viaTheRouter)
                 #expect(status == 400, "body \(text)")
                 #expect(response.contains("malformed_event"))
             }
@@ -132,14 +139,15 @@ struct IngressTests {
         }
     }
 
-    @Test func storeFailureIs503SoTheSenderRetries() async throws {
+    @Test(arguments: [false, true]) func storeFailureIs503SoTheSenderRetries(viaTheRouter: Bool) async throws {
         try await TestNode.with(store: { path in
             InterceptingAppendStore.failing(base: try SQLiteStore(path: path, logger: .init(label: "test")))
         }) { node in
             let event = StripeEventFactory(prefix: "I5").customerCreated("cus_I5", name: "A", email: "a@x.test", at: 1_750_000_000)
             let signer = StripeWebhookSigner(secret: TestNode.webhookSecret)
             let (status, body) = try await post(
-                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()))
+                "\(node.weftURL)/hooks/stripe", body: event.body, signature: signer.signatureHeader(payload: event.body, at: Date()),
+                viaTheRouter: viaTheRouter)
             #expect(status == 503)
             #expect(body.contains("store_unavailable"))
             #expect(try await storedEvents(node) == 0)
