@@ -9,10 +9,21 @@ struct Check: AsyncParsableCommand {
     @Option(name: .long, help: "The configuration file (YAML).")
     var config: String
 
+    @Flag(
+        name: .long,
+        help: """
+            Also check that every secret the file refers to resolves here: each *_env variable is set and not empty, \
+            each *_file readable and not empty (run it where weft serve will run; values are never printed).
+            """)
+    var secrets = false
+
     func run() async throws {
-        let (configuration, problems) = ConfigurationLoader.load(path: config)
+        let (configuration, loaded) = ConfigurationLoader.load(path: config)
+        var problems = loaded
+        if secrets, configuration != nil { problems += ConfigurationLoader.secretProblems(path: config) }
         if let configuration, problems.isEmpty {
-            print("\(config): ok (\(configuration.systems.count) systems, \(configuration.flows.count) flows)")
+            let checked = secrets ? ", secrets resolved" : ""
+            print("\(config): ok (\(configuration.systems.count) systems, \(configuration.flows.count) flows\(checked))")
             return
         }
         for problem in problems { print("\(config):\(problem.line): \(problem.message)") }

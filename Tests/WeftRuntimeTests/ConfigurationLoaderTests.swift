@@ -408,3 +408,59 @@ struct DoorbellTests {
         }
     }
 }
+
+/// `weft check --secrets`: every secret the file refers to is resolved as `weft serve` would resolve it, and what does
+/// not resolve is reported at its line, naming the setting and the variable or path, never a value.
+@Suite("Configuration: checking that secrets resolve")
+struct SecretCheckTests {
+    static let text = """
+        store:
+          sqlite: ./weft.db
+          payload_keys:
+            - { id: k1, key_file: \(FileManager.default.temporaryDirectory.path)/weft-no-such-key-file }
+        systems:
+          stripe:
+            type: stripe
+            api_key_env: WEFT_T_STRIPE_KEY
+            webhook_secrets:
+              - { env: WEFT_T_SECRET_NEW }
+              - { env: WEFT_T_SECRET_OLD }
+          odoo: { type: odoo, url: https://acme.odoo.com, database: acme, api: json2, login: bot@acme.com, api_key_env: WEFT_T_ODOO_KEY }
+        flows:
+          billing_to_erp: { from: stripe, to: odoo }
+        """
+
+    @Test func unsetEmptyAndUnreadableSecretsAreReportedAtTheirLines() throws {
+        let environment = ["WEFT_T_STRIPE_KEY": "sk_test_value_never_printed", "WEFT_T_SECRET_OLD": "", "WEFT_T_ODOO_KEY": "odoo-key"]
+        #expect(ConfigurationLoader.load(text: Self.text).1.isEmpty)
+        let problems = ConfigurationLoader.secretProblems(text: Self.text, environment: environment)
+        #expect(problems.map(\.line) == [4, 10, 11])
+        #expect(problems[0].message.hasPrefix("store.payload_keys[k1].key_file: secret file "))
+        #expect(problems[0].message.contains("weft-no-such-key-file"))
+        #expect(problems[1].message == "systems.stripe.webhook_secrets[].env: environment variable WEFT_T_SECRET_NEW is not set")
+        #expect(problems[2].message == "systems.stripe.webhook_secrets[].env: environment variable WEFT_T_SECRET_OLD is not set")
+        #expect(!problems.contains { $0.message.contains("sk_test_value_never_printed") || $0.message.contains("odoo-key") })
+    }
+
+    @Test func aConfigurationWhoseSecretsAllResolveHasNoProblem() throws {
+        let key = FileManager.default.temporaryDirectory.appendingPathComponent("weft-key-\(UUID().uuidString)")
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("weft-empty-\(UUID().uuidString)")
+        try Data("c2VjcmV0LWtleS1vZi0zMi1ieXRlcy1sb25nISE=\n".utf8).write(to: key)
+        try Data("  \n".utf8).write(to: empty)
+        defer {
+            try? FileManager.default.removeItem(at: key)
+            try? FileManager.default.removeItem(at: empty)
+        }
+        let environment = [
+            "WEFT_T_STRIPE_KEY": "k", "WEFT_T_SECRET_NEW": "a", "WEFT_T_SECRET_OLD": "b", "WEFT_T_ODOO_KEY": "c",
+        ]
+        let resolving = Self.text.replacingOccurrences(
+            of: "\(FileManager.default.temporaryDirectory.path)/weft-no-such-key-file", with: key.path)
+        #expect(ConfigurationLoader.secretProblems(text: resolving, environment: environment).isEmpty)
+        // A file holding only whitespace is as good as none.
+        let blank = Self.text.replacingOccurrences(
+            of: "\(FileManager.default.temporaryDirectory.path)/weft-no-such-key-file", with: empty.path)
+        let problems = ConfigurationLoader.secretProblems(text: blank, environment: environment)
+        #expect(problems.count == 1 && problems.first?.line == 4 && problems.first?.message.contains("is empty") == true)
+    }
+}

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import WeftCore
 import Yams
 
@@ -13,6 +13,14 @@ public struct ConfigurationProblem: Sendable, Hashable, CustomStringConvertible 
     }
 
     public var description: String { "\(line): \(message)" }
+}
+
+/// A secret the configuration refers to: where (line, setting) and how (`SecretReference`), never its value.
+public struct SecretUse: Sendable, Hashable {
+    public var line: Int
+    /// The setting, e.g. `systems.stripe.api_key_env`.
+    public var setting: String
+    public var reference: SecretReference
 }
 
 /// Reads Weft's YAML configuration, collecting every problem with its line (for `weft check`) instead of stopping at
@@ -36,6 +44,38 @@ public enum ConfigurationLoader {
             return (nil, [ConfigurationProblem(line: 1, message: "cannot read the file")])
         }
         return load(text: text)
+    }
+
+    /// The problems with the secrets a valid configuration refers to, as they resolve here (`weft check --secrets`):
+    /// an environment variable that is not set or empty, a file that cannot be read or is empty. Each names the
+    /// setting and the variable or path, never a value.
+    public static func secretProblems(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> [ConfigurationProblem] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            return [ConfigurationProblem(line: 1, message: "cannot read the file")]
+        }
+        return secretProblems(text: text, environment: environment)
+    }
+
+    /// `secretProblems(path:environment:)` for configuration text.
+    public static func secretProblems(text: String, environment: [String: String]) -> [ConfigurationProblem] {
+        var reader = Reader()
+        guard let root = try? Yams.compose(yaml: text) else { return [] }
+        _ = reader.read(root)
+        return reader.secretUses.compactMap { use in
+            do {
+                let value = try use.reference.resolve(environment: environment)
+                guard !value.isEmpty else {
+                    return ConfigurationProblem(line: use.line, message: "\(use.setting): \(use.reference) is empty")
+                }
+                return nil
+            } catch let error as ConfigurationError {
+                return ConfigurationProblem(line: use.line, message: "\(use.setting): \(error.message)")
+            } catch {
+                return ConfigurationProblem(line: use.line, message: "\(use.setting): \(use.reference) cannot be read")
+            }
+        }
     }
 
     /// Parses configuration text.
@@ -82,6 +122,15 @@ public enum ConfigurationLoader {
 /// Walks the YAML tree, building the configuration and recording problems.
 private struct Reader {
     var problems: [ConfigurationProblem] = []
+    /// Every secret reference read, with its line and setting.
+    var secretUses: [SecretUse] = []
+
+    /// A secret file's path, recorded as a use.
+    mutating func secretFile(_ node: Node?, _ context: String) -> String? {
+        guard let path = string(node, context) else { return nil }
+        secretUses.append(SecretUse(line: node?.mark?.line ?? 1, setting: context, reference: .file(path)))
+        return path
+    }
 
     mutating func problem(_ node: Node?, _ message: String) {
         problems.append(ConfigurationProblem(line: node?.mark?.line ?? 1, message: message))
@@ -145,6 +194,7 @@ private struct Reader {
                     + "there looks like a value (not repeated here): put the secret in the environment and name its variable")
             return nil
         }
+        secretUses.append(SecretUse(line: node?.mark?.line ?? 1, setting: context, reference: .environment(name)))
         return name
     }
 
@@ -198,7 +248,7 @@ private struct Reader {
             return nil
         }
         if let env, let variable = environmentName(env, "\(context).\(name)_env") { return .environment(variable) }
-        if let file, let path = string(file, "\(context).\(name)_file") { return .file(path) }
+        if let file, let path = secretFile(file, "\(context).\(name)_file") { return .file(path) }
         if required { problem(node, "\(context): \(name)_env or \(name)_file is required") }
         return nil
     }
@@ -553,7 +603,7 @@ private struct Reader {
                     if let env = environmentName(value(itemMembers, "env"), "\(context).webhook_passwords[].env") {
                         chargebee.webhookPasswords.append(.environment(env))
                     }
-                    if let file = string(value(itemMembers, "file"), "\(context).webhook_passwords[].file") {
+                    if let file = secretFile(value(itemMembers, "file"), "\(context).webhook_passwords[].file") {
                         chargebee.webhookPasswords.append(.file(file))
                     }
                 }
@@ -650,7 +700,9 @@ private struct Reader {
                     if let env = environmentName(value(itemMembers, "env"), "\(context).webhook_secrets[].env") {
                         secrets.append(.environment(env))
                     }
-                    if let file = string(value(itemMembers, "file"), "file") { secrets.append(.file(file)) }
+                    if let file = secretFile(value(itemMembers, "file"), "\(context).webhook_secrets[].file") {
+                        secrets.append(.file(file))
+                    }
                 }
             } else {
                 problem(list, "\(context).webhook_secrets must be a list of {env: VAR} or {file: PATH}")
@@ -757,7 +809,7 @@ private struct Reader {
                     let itemMembers = mapping(item, "\(context).client_secrets[]", allowed: ["env", "file"])
                     if let env = environmentName(value(itemMembers, "env"), "\(context).client_secrets[].env") {
                         hubspot.clientSecrets.append(.environment(env))
-                    } else if let file = string(value(itemMembers, "file"), "\(context).client_secrets[].file") {
+                    } else if let file = secretFile(value(itemMembers, "file"), "\(context).client_secrets[].file") {
                         hubspot.clientSecrets.append(.file(file))
                     } else {
                         problem(item, "\(context).client_secrets: each entry needs env or file")
@@ -877,7 +929,7 @@ private struct Reader {
         }
         let consumerKey = string(value(members, "consumer_key"), "\(context).consumer_key")
         let username = string(value(members, "username"), "\(context).username")
-        let keyFile = string(value(members, "private_key_file"), "\(context).private_key_file")
+        let keyFile = secretFile(value(members, "private_key_file"), "\(context).private_key_file")
         let clientID = string(value(members, "client_id"), "\(context).client_id")
         let clientSecret = secret(members, "client_secret", context, required: false, at: node)
         let jwt = consumerKey != nil || username != nil || keyFile != nil
