@@ -350,8 +350,9 @@ extension SQLiteStore {
             }
             try finish.execute(arguments: [result.status.rawValue, result.outcome, nowMs, result.seq.rawValue])
             if !result.adoptedAliases.isEmpty {
-                // Adopting drops the aggregates built under the aliases: whatever a run left for them is written first.
-                for key in Array(pending.keys) { try write(key) }
+                // Adopting drops the aggregates built under the aliases: whatever a run left for them is written first
+                // (only for them: the adopter's own run goes on, written once at its end).
+                for alias in result.adoptedAliases where pending[alias] != nil { try write(alias) }
                 try adopt(db, result.adoptedAliases, by: result.entityKey, nowMs: nowMs)
             }
             committed.append(result.seq)

@@ -377,6 +377,40 @@ struct InboxConformanceTests {
         #expect(again.allSatisfy { $0.entityKey == EntityKey(customer) })
     }
 
+    /// A run whose first result adopts a key: the adopted key's events move to the run's entity, and the run's own
+    /// aggregate still ends as its last result left it, at its last version.
+    @Test(arguments: StoreFactory.all)
+    func aRunThatAdoptsAKeyMidwayEndsAtItsLastState(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        let alias = "stripe/invoice/in_1"
+        let customer = "stripe/customer/cus_1"
+        _ = try await store.append([
+            F.event("x-0", key: alias, occurred: 0), F.event("c-0", key: customer, occurred: 1),
+            F.event("c-1", key: customer, occurred: 2), F.event("c-2", key: customer, occurred: 3),
+        ])
+        // The alias's event is processed on its own first, as a stray.
+        let stray = try await store.claimEvents(limit: 1, perEntity: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(stray.map(\.eventID.rawValue) == ["x-0"])
+        _ = try await store.commitProcessed(
+            [F.processed(stray[0], aggregate: F.aggregate(name: "stray"), version: 0)], owner: "w", now: F.t0)
+        var versions: [EntityKey: Int64] = [:]
+        while true {
+            let claimed = try await store.claimEvents(limit: 10, perEntity: 8, owner: "w", lease: .seconds(60), now: F.t0)
+            if claimed.isEmpty { break }
+            var results = Self.chained(claimed, versions: &versions)
+            if let first = results.firstIndex(where: { $0.seq == claimed.first { $0.eventID.rawValue == "c-0" }?.seq }) {
+                results[first].adoptedAliases = [EntityKey(alias)]
+            }
+            _ = try await store.commitProcessed(results, owner: "w", now: F.t0)
+        }
+        #expect(try await store.loadAggregates([EntityKey(alias)]).isEmpty)
+        let last = try #require(try await store.loadAggregates([EntityKey(customer)])[EntityKey(customer)])
+        // x-0 moved to the customer and was processed there again, after c-2 or within the run.
+        #expect(last.version == versions[EntityKey(customer)])
+        #expect(try await store.listEvents(status: .done, limit: 10).count == 4)
+        #expect(try await store.listEvents(status: .pending, limit: 10).isEmpty)
+    }
+
     @Test(arguments: StoreFactory.all)
     func aggregatesTheCallerHoldsAreNotReadAgain(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store
