@@ -156,6 +156,22 @@ struct TreeDecodingTests {
         #expect(view.status == "dead")
     }
 
+    /// External refs are read directly when well formed: the same value as Foundation's, or no value where it has none.
+    @Test(arguments: [
+        #"{"system": "stripe", "kind": "invoice", "id": "in_1"}"#, #"{"system": "s", "kind": "customer", "id": "é/😀", "extra": 1}"#,
+        #"{"system": "s", "kind": "nothing", "id": "x"}"#, #"{"system": "s", "kind": "invoice"}"#,
+        #"{"system": 1, "kind": "invoice", "id": "x"}"#,
+        #"{"system": "s", "kind": "invoice", "id": null}"#, #"["s", "invoice", "x"]"#,
+    ])
+    func externalRefsAgreeWithFoundation(_ text: String) throws {
+        let value = try JSONValue.parse(Data(text.utf8))
+        #expect(agree(ExternalRef.self, value), "\(text)")
+        if let ref = try? value.decode(ExternalRef.self) {
+            // And written back as Foundation writes it.
+            #expect(try CanonicalCoding.encode(ref) == CanonicalCoding.encoder.encode(ref))
+        }
+    }
+
     struct Sample: Decodable, Equatable {
         var int: Int?
         var int64: Int64?

@@ -87,6 +87,14 @@ struct JSONTreeDecoder: Decoder {
         if T.self == UInt16.self { return try integer(UInt16.self) }
         if T.self == UInt32.self { return try integer(UInt32.self) }
         if T.self == UInt64.self { return try integer(UInt64.self) }
+        // The most decoded record of all (every record names its own ref and others'): read directly when well formed;
+        // anything else goes through `Decodable`, for its errors.
+        if T.self == ExternalRef.self, case .object(let members) = value, members.count == 3,
+            case .string(let system)? = members["system"], case .string(let kind)? = members["kind"],
+            let entityKind = EntityKind(rawValue: kind), case .string(let id)? = members["id"]
+        {
+            return unsafeBitCast(ExternalRef(system: SystemName(system), kind: entityKind, id: id), to: T.self)
+        }
         return nil
     }
 }

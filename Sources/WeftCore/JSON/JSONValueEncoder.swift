@@ -100,6 +100,10 @@ final class JSONValueEncoder: Encoder {
             let number = cast(Float.self)
             return try double(Double(number.description) ?? Double(number), codingPath: codingPath())
         }
+        if T.self == ExternalRef.self {
+            let ref = cast(ExternalRef.self)
+            return .object(["system": .string(ref.system.rawValue), "kind": .string(ref.kind.rawValue), "id": .string(ref.id)])
+        }
         return nil
     }
 
