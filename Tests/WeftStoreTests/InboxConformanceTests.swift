@@ -273,6 +273,10 @@ struct InboxConformanceTests {
         #expect(try await store.listEvents(status: .done, limit: 1).first?.outcome == "stale")
     }
 
+    /// A provisional key (an invoice's) and the customer that adopts it.
+    static let alias = "stripe/invoice/in_1"
+    static let customer = "stripe/customer/cus_1"
+
     /// Results for the claimed events of one call, each event's aggregate named after it and saved at the version
     /// the one before it left (`versions` holds where each entity stands, and is moved on).
     static func chained(_ claimed: [InboxEvent], versions: inout [EntityKey: Int64]) -> [ProcessedEvent] {
@@ -356,8 +360,7 @@ struct InboxConformanceTests {
     @Test(arguments: StoreFactory.all)
     func anAdoptionInsideARunOfTheAdoptedKeyDropsItsAggregate(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store
-        let alias = "stripe/invoice/in_1"
-        let customer = "stripe/customer/cus_1"
+        let (alias, customer) = (Self.alias, Self.customer)
         _ = try await store.append([
             F.event("x-0", key: alias, occurred: 0), F.event("x-1", key: alias, occurred: 1), F.event("c-0", key: customer, occurred: 0),
         ])
@@ -382,8 +385,7 @@ struct InboxConformanceTests {
     @Test(arguments: StoreFactory.all)
     func aRunThatAdoptsAKeyMidwayEndsAtItsLastState(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store
-        let alias = "stripe/invoice/in_1"
-        let customer = "stripe/customer/cus_1"
+        let (alias, customer) = (Self.alias, Self.customer)
         _ = try await store.append([
             F.event("x-0", key: alias, occurred: 0), F.event("c-0", key: customer, occurred: 1),
             F.event("c-1", key: customer, occurred: 2), F.event("c-2", key: customer, occurred: 3),
