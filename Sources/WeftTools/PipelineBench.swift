@@ -3,6 +3,7 @@ public import Logging
 import WeftConnectors
 import WeftCore
 import WeftRuntime
+import WeftServer
 import WeftStoreSQLite
 
 /// The pipeline's core alone (`weft bench --pipeline-only`): the standard story's events are stored as a backlog in a
@@ -56,7 +57,7 @@ public struct PipelineBench: Sendable {
         let processor = PipelineProcessor(
             governor: Governor(ownership: OwnershipRules()),
             router: CommandRouter(flows: [Flow(name: "billing_to_erp", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
-            decoders: ["stripe": Decoder(decoder: StripeEventDecoder(system: "stripe"))])
+            decoders: ["stripe": StripeDecoderAdapter(system: "stripe")])
         let service = PipelineService(
             store: store, processor: processor, configuration: PipelineConfiguration(workers: 1), events: Doorbell(),
             commands: Doorbell(), nodeID: "bench", logger: logger)
@@ -88,18 +89,8 @@ public struct PipelineBench: Sendable {
             eventsPerSecond: Double(incoming.count) / max(seconds, 1e-9))
     }
 
-    /// The CPU (user + system) this process has used, in seconds.
-    static func processCPUSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
-
-    /// The Stripe decoder as the runtime's `EventDecoder`, as `weft serve` adapts it.
-    struct Decoder: EventDecoder {
-        let decoder: StripeEventDecoder
-        func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }
-    }
+    /// The CPU (user + system) this process has used, in seconds (clock ticks of 10 ms: a backlog takes seconds).
+    static func processCPUSeconds() -> Double { ProcessSupport.cpuSeconds(pid: getpid()) ?? 0 }
 }
 
 /// The pipeline bench did not process its whole backlog, so it has no figure.

@@ -32,19 +32,9 @@ extension JSONBytesParser {
         try object("an aggregate") { key, parser throws(JSONParseError) in
             switch key {
             case "records" where records == nil:
-                var all: [String: RecordState] = [:]
-                try parser.object("records") { ref, parser throws(JSONParseError) in
-                    let record = try parser.recordState()
-                    if all[ref] == nil { all[ref] = record }
-                }
-                records = all
+                records = try parser.members("records") { parser throws(JSONParseError) in try parser.recordState() }
             case "emitted" where emitted == nil:
-                var all: [String: Aggregate.Emission] = [:]
-                try parser.object("emitted") { key, parser throws(JSONParseError) in
-                    let emission = try parser.emission()
-                    if all[key] == nil { all[key] = emission }
-                }
-                emitted = all
+                emitted = try parser.members("emitted") { parser throws(JSONParseError) in try parser.emission() }
             case "aliases" where aliases == nil:
                 if try parser.skipNull() { return }
                 var all: [EntityKey] = []
@@ -71,19 +61,11 @@ extension JSONBytesParser {
                 guard case .object(let members) = try parser.value() else { throw parser.fail("a record's fields are not an object") }
                 fields = members
             case "versions" where versions == nil:
-                var all: [String: SourceVersion] = [:]
-                try parser.object("versions") { field, parser throws(JSONParseError) in
-                    let version = try parser.sourceVersion()
-                    if all[field] == nil { all[field] = version }
-                }
-                versions = all
+                versions = try parser.members("versions") { parser throws(JSONParseError) in try parser.sourceVersion() }
             case "sources" where sources == nil:
-                var all: [String: SystemName] = [:]
-                try parser.object("sources") { field, parser throws(JSONParseError) in
-                    let source = SystemName(try parser.stringValue("a source"))
-                    if all[field] == nil { all[field] = source }
+                sources = try parser.members("sources") { parser throws(JSONParseError) in
+                    SystemName(try parser.stringValue("a source"))
                 }
-                sources = all
             default:
                 try parser.skipValue()
             }
@@ -120,6 +102,19 @@ extension JSONBytesParser {
         }
         guard let count, let fingerprint, let small = Int(exactly: count) else { throw fail("an emission without count or fingerprint") }
         return Aggregate.Emission(count: small, fingerprint: fingerprint, input: input)
+    }
+
+    /// The members of the object at `index`, each value read by `read`; of duplicate names the first wins (as with
+    /// Foundation's decoder).
+    mutating func members<Value>(
+        _ what: String, _ read: (inout JSONBytesParser) throws(JSONParseError) -> Value
+    ) throws(JSONParseError) -> [String: Value] {
+        var all: [String: Value] = [:]
+        try object(what) { name, parser throws(JSONParseError) in
+            let value = try read(&parser)
+            if all[name] == nil { all[name] = value }
+        }
+        return all
     }
 
     /// Walks an object, failing with `what` when the value at `index` is not one.

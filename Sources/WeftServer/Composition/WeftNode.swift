@@ -75,7 +75,7 @@ public struct WeftNode: Sendable {
             systemLogger[metadataKey: "weft.system"] = "\(name)"
             switch system {
             case .stripe(let stripe):
-                decoders[name] = StripeDecoderAdapter(decoder: StripeEventDecoder(system: name))
+                decoders[name] = StripeDecoderAdapter(system: name)
                 let secrets = try stripe.webhookSecrets.map { try $0.resolve(environment: environment) }
                 ingresses.append(
                     StripeWebhookIngress(
@@ -674,15 +674,18 @@ public struct WeftNode: Sendable {
     }
 }
 
-/// Adapts the Stripe decoder to the runtime's `EventDecoder`.
+/// Adapts the desk ticket decoder to the runtime's `EventDecoder`.
 struct DeskTicketDecoderAdapter: EventDecoder {
     let decoder: DeskTicketDecoder
     func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }
 }
 
-struct StripeDecoderAdapter: EventDecoder {
+/// Adapts the Stripe decoder to the runtime's `EventDecoder` (also what `weft bench --pipeline-only` decodes with).
+public struct StripeDecoderAdapter: EventDecoder {
     let decoder: StripeEventDecoder
-    func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }
+    /// The decoder of the Stripe system named `system`.
+    public init(system: SystemName) { self.decoder = StripeEventDecoder(system: system) }
+    public func decode(_ event: InboxEvent) throws -> DecodedEvent { try decoder.decode(event) }
 }
 
 /// Completes a Stripe invoice event's lines from the API (`StripeEventsFeed.completingInvoiceLines(of:)`); when
