@@ -13,6 +13,8 @@ public struct OdooClient: Sendable {
     public let configuration: OdooConfiguration
     let transport: any OdooTransport
     let cache = OdooLookupCache()
+    /// The external ids the current delivery batch knows (see `remembering(_:)`); `nil` outside a batch.
+    private(set) var externalIDMemo: OdooExternalIDMemo?
 
     /// - Parameters:
     ///   - configuration: where and how to reach Odoo.
@@ -26,6 +28,13 @@ public struct OdooClient: Sendable {
         case .jsonrpc: transport = OdooJSONRPCTransport(http: http)
         case .xmlrpc: transport = OdooXMLRPCTransport(http: http)
         }
+    }
+
+    /// This client, answering external-id lookups from `memo` where it knows the names and keeping it up to date.
+    func remembering(_ memo: OdooExternalIDMemo) -> OdooClient {
+        var client = self
+        client.externalIDMemo = memo
+        return client
     }
 
     /// Calls `model.method`.

@@ -240,7 +240,7 @@ extension OdooClient {
             return .found(id: row.resID, record: other, via: "external id")
         }
         // The external id names a deleted partner: it now names this one.
-        try await write(model: "ir.model.data", ids: [row.dataID], values: ["res_id": .int(id)], logger: logger)
+        try await repointExternalIDs([(name, row.dataID)], to: id, logger: logger)
         return .found(id: id, record: record, via: via)
     }
 

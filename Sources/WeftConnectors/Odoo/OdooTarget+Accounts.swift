@@ -134,7 +134,7 @@ extension OdooTarget {
         guard !merged.isEmpty else { return nil }
         let refs = merged.map { ExternalRef(system: account.ref.system, kind: account.ref.kind, id: $0) }
         let rows = try await client.externalIDRows(refs.map(\.xmlidName), logger: logger)
-        var repoint: [Int64] = []
+        var repoint: [(name: String, dataID: Int64)] = []
         var left: [String] = []
         var missing: [(name: String, id: Int64)] = []
         for ref in refs {
@@ -143,12 +143,10 @@ extension OdooTarget {
                 continue
             }
             guard row.model == "res.partner", row.resID != partner else { continue }
-            repoint.append(row.dataID)
+            repoint.append((ref.xmlidName, row.dataID))
             left.append("\(ref) (partner \(row.resID))")
         }
-        if !repoint.isEmpty {
-            try await client.write(model: "ir.model.data", ids: repoint, values: ["res_id": .int(partner)], logger: logger)
-        }
+        try await client.repointExternalIDs(repoint, to: partner, logger: logger)
         try await client.bindExternalIDs(missing, model: "res.partner", logger: logger)
         guard !left.isEmpty else { return nil }
         return "merged \(left.joined(separator: ", ")) into partner \(partner); the old partners were left as they are "

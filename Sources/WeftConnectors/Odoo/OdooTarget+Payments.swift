@@ -163,7 +163,7 @@ extension OdooTarget {
                 continue
             }
             if row.resID != binding.id, existing[binding.name] == nil {
-                try await client.write(model: "ir.model.data", ids: [row.dataID], values: ["res_id": .int(binding.id)], logger: logger)
+                try await client.repointExternalIDs([(binding.name, row.dataID)], to: binding.id, logger: logger)
             }
         }
         try await client.bindExternalIDs(unbound, model: "account.payment", logger: logger)

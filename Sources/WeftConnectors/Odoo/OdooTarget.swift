@@ -27,7 +27,42 @@ public struct OdooTarget: TargetConnector {
         self.client = client
     }
 
+    /// Delivers the batch's commands, kind by kind, with the external ids of every record they look for read in one
+    /// lookup first (see `OdooExternalIDMemo`).
     public func deliver(_ batch: [OutboxCommand], logger: Logger) async -> [DeliveryOutcome] {
+        let target = OdooTarget(client: client.remembering(OdooExternalIDMemo()))
+        let names = Self.externalIDNames(of: batch)
+        if !names.isEmpty {
+            do {
+                _ = try await target.client.externalIDRows(names, logger: logger)
+            } catch {
+                // Each command's own lookup meets the failure again, and its outcome says what it means for that command.
+                logger.debug("odoo external-id lookup for the batch failed", metadata: ["weft.odoo.error": "\(error)"])
+            }
+        }
+        return await target.deliverKindByKind(batch, logger: logger)
+    }
+
+    /// The external-id names the batch's commands look up: their own records' and those they refer to.
+    static func externalIDNames(of batch: [OutboxCommand]) -> [String] {
+        var refs: [ExternalRef] = []
+        for command in batch {
+            switch command.payload {
+            case .upsertCustomer(let customer): refs.append(customer.ref)
+            case .upsertProduct(let product): refs.append(product.ref)
+            case .upsertInvoice(let invoice):
+                refs += [invoice.customer.ref, invoice.invoice.ref] + (invoice.invoice.lines ?? []).compactMap(\.productRef)
+            case .registerPayment(let payment): refs += [payment.ref] + [payment.invoiceRef].compactMap { $0 }
+            case .createRefund(let refund): refs += [refund.ref] + [refund.invoiceRef].compactMap { $0 }
+            case .setStanding(let standing): refs.append(standing.customerRef)
+            case .applyCredit(let credit): refs += [credit.invoiceRef] + credit.creditRefs
+            default: break
+            }
+        }
+        return Array(Set(refs.map(\.xmlidName))).sorted()
+    }
+
+    private func deliverKindByKind(_ batch: [OutboxCommand], logger: Logger) async -> [DeliveryOutcome] {
         var outcomes = [DeliveryOutcome?](repeating: nil, count: batch.count)
         var customers: [(Int, Customer)] = []
         var products: [(Int, Product)] = []

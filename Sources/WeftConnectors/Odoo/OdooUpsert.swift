@@ -135,7 +135,7 @@ extension OdooClient {
         let rows = try await externalIDRows(Array(taken), logger: logger)
         let ours = Dictionary(bindings.map { ($0.name, $0.id) }) { first, _ in first }
         var elsewhere: [String: Int64] = [:]  // name → the record its external id names
-        var dangling: [(data: Int64, id: Int64)] = []
+        var dangling: [(name: String, dataID: Int64, id: Int64)] = []
         let others = Array(Set(taken.compactMap { name in rows[name].flatMap { $0.model == model ? $0.resID : nil } }))
         let existing = Self.byID(try await read(model: model, ids: others, fields: fields, context: Self.inactiveToo, logger: logger))
         for name in taken.sorted() {
@@ -143,11 +143,11 @@ extension OdooClient {
             if existing[row.resID] != nil {
                 elsewhere[name] = row.resID
             } else {
-                dangling.append((row.dataID, mine))
+                dangling.append((name, row.dataID, mine))
             }
         }
-        for (data, id) in dangling {
-            try await write(model: "ir.model.data", ids: [data], values: ["res_id": .int(id)], logger: logger)
+        for (name, dataID, id) in dangling {
+            try await repointExternalIDs([(name, dataID)], to: id, logger: logger)
         }
         guard !elsewhere.isEmpty else { return results }
         // A created record may only go if no binding of this call kept pointing at it (items sharing a key share it).
@@ -171,38 +171,45 @@ extension OdooClient {
         Dictionary(records.compactMap { record in record["id"]?.intValue.map { ($0, record) } }) { first, _ in first }
     }
 
-    /// `weft.<name>` → record id, for the given names bound to `model`.
+    /// `weft.<name>` → record id, for the given names bound to `model` (from the batch's memo where it knows them).
     func externalIDs(_ names: [String], model: String, logger: Logger) async throws(OdooError) -> [String: Int64] {
-        let unique = Array(Set(names)).sorted()
-        guard !unique.isEmpty else { return [:] }
-        let rows = try await searchRead(
-            model: "ir.model.data",
-            domain: [["module", "=", .string(Self.externalIDModule)], ["name", "in", .array(unique.map(JSONValue.string))]],
-            fields: ["name", "model", "res_id"], logger: logger)
-        var result: [String: Int64] = [:]
-        for row in rows where row["model"]?.stringValue == model {
-            if let name = row["name"]?.stringValue, let id = row["res_id"]?.intValue { result[name] = id }
-        }
-        return result
+        let rows = try await knownExternalIDRows(names, logger: logger)
+        return rows.compactMapValues { $0.model == model ? $0.resID : nil }
     }
 
-    /// `weft.<name>` → its `ir.model.data` row (whatever model it names).
-    func externalIDRows(
-        _ names: [String], logger: Logger
-    ) async throws(OdooError) -> [String: (dataID: Int64, model: String, resID: Int64)] {
+    /// `weft.<name>` → its `ir.model.data` row (whatever model it names), from the batch's memo where it knows the
+    /// names; the others are read (and remembered).
+    func knownExternalIDRows(_ names: [String], logger: Logger) async throws(OdooError) -> [String: OdooExternalIDRow] {
+        guard let externalIDMemo else { return try await externalIDRows(names, logger: logger) }
+        let (known, unknown) = externalIDMemo.lookup(names)
+        guard !unknown.isEmpty else { return known }
+        return known.merging(try await externalIDRows(unknown, logger: logger)) { remembered, _ in remembered }
+    }
+
+    /// `weft.<name>` → its `ir.model.data` row (whatever model it names), read from Odoo now: what settles a conflict
+    /// reads this, never the memo (which it updates).
+    func externalIDRows(_ names: [String], logger: Logger) async throws(OdooError) -> [String: OdooExternalIDRow] {
         let unique = Array(Set(names)).sorted()
         guard !unique.isEmpty else { return [:] }
         let rows = try await searchRead(
             model: "ir.model.data",
             domain: [["module", "=", .string(Self.externalIDModule)], ["name", "in", .array(unique.map(JSONValue.string))]],
             fields: ["name", "model", "res_id"], logger: logger)
-        var result: [String: (dataID: Int64, model: String, resID: Int64)] = [:]
+        var result: [String: OdooExternalIDRow] = [:]
         for row in rows {
             guard let name = row["name"]?.stringValue, let dataID = row["id"]?.intValue, let resID = row["res_id"]?.intValue
             else { continue }
-            result[name] = (dataID, row["model"]?.stringValue ?? "", resID)
+            result[name] = OdooExternalIDRow(dataID: dataID, model: row["model"]?.stringValue ?? "", resID: resID)
         }
+        externalIDMemo?.learn(asked: unique, rows: result)
         return result
+    }
+
+    /// Points the external ids `rows` (name and `ir.model.data` id) at record `id` of their model.
+    func repointExternalIDs(_ rows: [(name: String, dataID: Int64)], to id: Int64, logger: Logger) async throws(OdooError) {
+        guard !rows.isEmpty else { return }
+        externalIDMemo?.forget(rows.map(\.name))
+        try await write(model: "ir.model.data", ids: rows.map(\.dataID), values: ["res_id": .int(id)], logger: logger)
     }
 
     /// Creates `weft.<name>` external ids. Ones that already exist (unique-index violation) are left as they are and
@@ -218,25 +225,38 @@ extension OdooClient {
                 "res_id": .int(binding.id), "noupdate": true,
             ]
         }
+        /// Creates the bindings in one call and remembers them.
+        func bind(_ bindings: [(name: String, id: Int64)]) async throws(OdooError) {
+            let dataIDs = try await create(model: "ir.model.data", values: bindings.map(values), logger: logger)
+            externalIDMemo?.learnBound(
+                Dictionary(zip(bindings, dataIDs).map { ($0.name, OdooExternalIDRow(dataID: $1, model: model, resID: $0.id)) }) {
+                    first, _ in first
+                })
+        }
+        /// A name found taken is forgotten: the caller reads what it names.
+        func takenNow(_ names: Set<String>) -> Set<String> {
+            externalIDMemo?.forget(names)
+            return names
+        }
         func oneAtATime(_ bindings: [(name: String, id: Int64)]) async throws(OdooError) -> Set<String> {
             var taken: Set<String> = []
             for binding in bindings {
                 do {
-                    _ = try await create(model: "ir.model.data", values: [values(binding)], logger: logger)
+                    try await bind([binding])
                 } catch {
                     if !error.isDuplicateExternalID { throw error }
                     taken.insert(binding.name)
                 }
             }
-            return taken
+            return takenNow(taken)
         }
         do {
-            _ = try await create(model: "ir.model.data", values: bindings.map(values), logger: logger)
+            try await bind(bindings)
             return []
         } catch {
             guard error.kind == .validation else { throw error }
             guard bindings.count > 1 else {
-                if error.isDuplicateExternalID { return [bindings[0].name] }
+                if error.isDuplicateExternalID { return takenNow([bindings[0].name]) }
                 throw error
             }
         }
@@ -249,7 +269,7 @@ extension OdooClient {
         guard !taken.isEmpty else { return try await oneAtATime(bindings) }
         guard !rest.isEmpty else { return taken }
         do {
-            _ = try await create(model: "ir.model.data", values: rest.map(values), logger: logger)
+            try await bind(rest)
             return taken
         } catch {
             guard error.kind == .validation else { throw error }
@@ -273,7 +293,7 @@ extension OdooClient {
         for refs: [ExternalRef], model: String, keyField: String, context: [String: JSONValue]? = nil,
         alongWith others: [String], of otherModel: String, logger: Logger
     ) async throws(OdooError) -> (records: [ExternalRef: Int64], others: [String: (dataID: Int64, resID: Int64)]) {
-        let rows = try await externalIDRows(refs.map(\.xmlidName) + others, logger: logger)
+        let rows = try await knownExternalIDRows(refs.map(\.xmlidName) + others, logger: logger)
         var bound: [String: Int64] = [:]
         var otherBound: [String: (dataID: Int64, resID: Int64)] = [:]
         for (name, row) in rows {
