@@ -88,6 +88,28 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    /// How many commands one delivery to Odoo carries: default 50, 1 to 1000, anything else refused at its line.
+    @Test func anOdooBatchSizeIsReadAndBoundedWithItsLine() throws {
+        func odoo(_ size: String) -> (OdooSystemConfiguration?, [ConfigurationProblem]) {
+            let text = Self.valid.replacingOccurrences(of: "rate_limit: { per_second: 10, burst: 20 } }", with: "batch_size: \(size) }")
+            let (configuration, problems) = ConfigurationLoader.load(text: text)
+            guard case .odoo(let odoo)? = configuration?.systems["odoo"] else { return (nil, problems) }
+            return (odoo, problems)
+        }
+        guard case .odoo(let defaults)? = try #require(ConfigurationLoader.load(text: Self.valid).0).systems["odoo"] else {
+            Issue.record("odoo system missing")
+            return
+        }
+        #expect(defaults.batchSize == 50)
+        #expect(odoo("1").0?.batchSize == 1)
+        #expect(odoo("1000").0?.batchSize == 1000)
+        for bad in ["0", "1001", "many"] {
+            let (configuration, problems) = odoo(bad)
+            #expect(configuration == nil)
+            #expect(problems.contains { $0.line == 5 && $0.message.contains("systems.odoo.batch_size") }, "\(bad): \(problems)")
+        }
+    }
+
     @Test func payloadKeysAreReadByReferenceAndResolved() throws {
         let text = Self.valid.replacingOccurrences(
             of: "store: { sqlite: ./weft.db }",

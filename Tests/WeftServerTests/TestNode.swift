@@ -41,7 +41,7 @@ struct TestNode: Sendable {
         stripeCatchUpInterval: Duration = .seconds(3600), stripeAPIURL: String? = nil,
         extraSystems: [SystemName: SystemConfiguration] = [:], extraFlows: [Flow] = [],
         extraEnvironment: [String: String] = [:], odooStatusInterval: Duration = .seconds(60),
-        ownership: OwnershipRules = .init(), odooIdentity: [String]? = nil, odooAccounting: Bool = false,
+        ownership: OwnershipRules = .init(), odooIdentity: [String]? = nil, odooBatchSize: Int? = nil, odooAccounting: Bool = false,
         logger: Logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() }),
         registry: PrometheusCollectorRegistry? = nil,
         _ body: @Sendable @escaping (TestNode) async throws -> T
@@ -71,8 +71,9 @@ struct TestNode: Sendable {
                         url: "http://127.0.0.1:\(odooPort)", database: "e2e", api: api, login: "admin",
                         apiKey: .environment("ODOO"), rateLimit: odooRateLimit, statusInterval: odooStatusInterval)),
             ]
-            if let odooIdentity, case .odoo(var odoo)? = configuration.systems["odoo"] {
-                odoo.identityKeys = odooIdentity
+            if case .odoo(var odoo)? = configuration.systems["odoo"] {
+                if let odooIdentity { odoo.identityKeys = odooIdentity }
+                if let odooBatchSize { odoo.batchSize = odooBatchSize }
                 configuration.systems["odoo"] = .odoo(odoo)
             }
             configuration.systems.merge(extraSystems) { _, extra in extra }

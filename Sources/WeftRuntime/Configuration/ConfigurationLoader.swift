@@ -417,7 +417,7 @@ private struct Reader {
                     value, context,
                     allowed: [
                         "type", "url", "database", "api", "login", "api_key_env", "api_key_file", "rate_limit",
-                        "standing_tag", "timeout_seconds", "catch_up", "identity",
+                        "standing_tag", "timeout_seconds", "batch_size", "catch_up", "identity",
                     ])
                 if let odoo = readOdoo(members, context: context, node: value) { systems[SystemName(name)] = .odoo(odoo) }
             case "zendesk":
@@ -649,6 +649,13 @@ private struct Reader {
         if let tag = string(value(members, "standing_tag"), "\(context).standing_tag") { odoo.standingTag = tag }
         if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
             odoo.timeout = .milliseconds(Int64(seconds * 1000))
+        }
+        if let node = value(members, "batch_size"), let size = integer(node, "\(context).batch_size", minimum: 1) {
+            if size <= OdooSystemConfiguration.maxBatchSize {
+                odoo.batchSize = size
+            } else {
+                problem(node, "\(context).batch_size must be at most \(OdooSystemConfiguration.maxBatchSize)")
+            }
         }
         // How often order status is read for a flow from this Odoo to a CRM.
         var interval: Duration? = odoo.statusInterval

@@ -303,6 +303,10 @@ public struct OdooSystemConfiguration: Sendable, Hashable {
     public var standingTag: String
     /// Per-call deadline.
     public var timeout: Duration
+    /// Most commands delivered together (`batch_size`): each step of a batch is one call for all its records.
+    public var batchSize = 50
+    /// The largest `batch_size` accepted.
+    public static let maxBatchSize = 1000
     /// With a flow from this Odoo to a CRM: how often the status of orders made from deals is read (`catch_up`).
     public var statusInterval: Duration
     /// How far behind the newest `write_date` seen each status read starts again.

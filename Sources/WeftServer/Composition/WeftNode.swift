@@ -141,7 +141,7 @@ public struct WeftNode: Sendable {
                         url: odoo.url, database: odoo.database, login: odoo.login ?? "",
                         apiKey: try odoo.apiKey?.resolve(environment: environment) ?? "",
                         transport: OdooTransportKind(rawValue: odoo.api.rawValue) ?? .json2, callTimeout: odoo.timeout,
-                        pastDueTagName: odoo.standingTag,
+                        pastDueTagName: odoo.standingTag, maxBatchSize: odoo.batchSize,
                         identityKeys: odoo.identityKeys.compactMap(OdooIdentityKey.init(rawValue:))),
                     httpClient: httpClient, gate: gate)
                 dispatchers[name] = DispatcherService(
