@@ -54,7 +54,8 @@ indirect enum Domain: Sendable {
         }
         if leaf[0] == .int(1), leaf[1] == "=", leaf[2] == .int(1) { return .all }
         if leaf[0] == .int(0), leaf[1] == "=", leaf[2] == .int(1) { return .none }
-        let condition = PythonRepr.tuple(leaf)
+        // Only an error shows it: the repr of a long `in` list was a few per cent of the simulator's CPU.
+        var condition: String { PythonRepr.tuple(leaf) }
         guard let op = leaf[1].stringValue?.lowercased(), operators.contains(op) else {
             throw .builtin("ValueError", db.flavour.is19 ? "Invalid operator in condition \(condition)" : "Invalid leaf \(condition)")
         }
