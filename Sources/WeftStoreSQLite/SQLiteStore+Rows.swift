@@ -14,34 +14,36 @@ extension SQLiteStore {
 
     static func date(_ millis: Int64) -> Date { StoreInstant.date(millis) }
 
+    /// The columns `event(_:)` reads, in this order: every query that reads events selects exactly these first.
     static let eventColumns =
         "seq, system, event_id, type, entity_key, occurred_at, received_at, payload, trace_id, status, attempts, outcome"
 
+    /// An event row selected with `eventColumns`. Columns are read by position: by name, GRDB lower-cased and looked up
+    /// each one, for every row of every claim.
     static func event(_ row: Row) -> InboxEvent {
         InboxEvent(
-            seq: EventSeq(row["seq"] as Int64), system: SystemName(row["system"] as String),
-            eventID: SourceEventID(row["event_id"] as String), type: row["type"],
-            entityKey: EntityKey(row["entity_key"] as String), occurredAt: date(row["occurred_at"]),
-            receivedAt: date(row["received_at"]), payload: row["payload"], traceID: TraceID(row["trace_id"] as String),
-            status: EventStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], outcome: row["outcome"])
+            seq: EventSeq(row[0] as Int64), system: SystemName(row[1] as String), eventID: SourceEventID(row[2] as String),
+            type: row[3], entityKey: EntityKey(row[4] as String), occurredAt: date(row[5]), receivedAt: date(row[6]),
+            payload: row[7], traceID: TraceID(row[8] as String), status: EventStatus(rawValue: row[9]) ?? .pending,
+            attempts: row[10], outcome: row[11])
     }
 
+    /// The columns `command(_:)` reads, in this order: every query that reads commands selects exactly these first.
     static let commandColumns = """
         id, target, entity_key, idempotency_key, payload, trace_id, attempts, created_at, status, next_attempt_at,
         last_error, delivered_at, target_model, target_id
         """
 
-    /// A command row as read, its payload still encoded (decoding happens outside the database queue).
+    /// A command row selected with `commandColumns`, its payload still encoded (decoding happens outside the database
+    /// queue). Columns are read by position, as in `event(_:)`.
     static func command(_ row: Row) -> StoredCommand {
-        let model: String? = row["target_model"]
-        let targetID: String? = row["target_id"]
+        let model: String? = row[12]
+        let targetID: String? = row[13]
         return StoredCommand(
-            id: CommandID(row["id"] as Int64), target: SystemName(row["target"] as String),
-            entityKey: EntityKey(row["entity_key"] as String), idempotencyKey: IdempotencyKey(row["idempotency_key"] as String),
-            payload: row["payload"], traceID: TraceID(row["trace_id"] as String), attempts: row["attempts"],
-            createdAt: date(row["created_at"]), status: CommandStatus(rawValue: row["status"]) ?? .pending,
-            nextAttemptAt: date(row["next_attempt_at"]), lastError: row["last_error"],
-            deliveredAt: (row["delivered_at"] as Int64?).map(date),
+            id: CommandID(row[0] as Int64), target: SystemName(row[1] as String), entityKey: EntityKey(row[2] as String),
+            idempotencyKey: IdempotencyKey(row[3] as String), payload: row[4], traceID: TraceID(row[5] as String),
+            attempts: row[6], createdAt: date(row[7]), status: CommandStatus(rawValue: row[8]) ?? .pending,
+            nextAttemptAt: date(row[9]), lastError: row[10], deliveredAt: (row[11] as Int64?).map(date),
             targetRecord: model.flatMap { model in targetID.map { TargetRecordID(model: model, id: $0) } })
     }
 
