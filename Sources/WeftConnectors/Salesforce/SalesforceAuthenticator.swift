@@ -25,13 +25,25 @@ package struct SalesforceAccessToken: Sendable, Hashable, CustomStringConvertibl
 /// request; `invalidate(_:)` after a 401 makes the next caller fetch a new token. Salesforce issues no refresh token
 /// for either flow and no expiry: a token lives until the org's session timeout, which shows up as a 401.
 package actor SalesforceAuthenticator {
+    private typealias Outcome = Result<SalesforceAccessToken, SalesforceAPIError>
+
+    /// The token request in flight and the callers waiting for it.
+    private struct Pending {
+        var id: UInt64
+        var task: Task<Void, Never>
+        var waiters: [UInt64: CheckedContinuation<Outcome, Never>] = [:]
+    }
+
     private let configuration: SalesforceConfiguration
     private let http: OutboundHTTPClient
     private let now: @Sendable () -> Date
     private var cached: SalesforceAccessToken?
-    private var pending: Task<Result<SalesforceAccessToken, SalesforceAPIError>, Never>?
+    private var pending: Pending?
+    private var nextID: UInt64 = 0
     /// How many token requests went out (for metrics and tests).
     package private(set) var tokenRequests = 0
+    /// Callers waiting for the token request in flight (tests).
+    package var waiting: Int { pending?.waiters.count ?? 0 }
 
     /// - Parameters:
     ///   - now: the clock the JWT `exp` is computed from.
@@ -44,28 +56,51 @@ package actor SalesforceAuthenticator {
     }
 
     /// The cached token, or a new one; concurrent callers wait for the same token request.
+    ///
+    /// A caller cancelled while it waits (a graceful shutdown, a delivery stopped) stops waiting at once with a
+    /// cancellation, a transient error; the request goes on for the others, and is cancelled only when no caller waits
+    /// for it any more (so a shutdown does not wait for a token request to an unreachable org to time out).
     package func token(logger: Logger) async throws(SalesforceAPIError) -> SalesforceAccessToken {
         if let cached { return cached }
-        if let pending { return try await Self.waitFor(pending).get() }
-        let request = Task { await self.requestToken(logger: logger) }
-        pending = request
-        let result = await Self.waitFor(request)
-        pending = nil
-        if case .success(let token) = result { cached = token }
-        return try result.get()
+        let waiter = nextID
+        nextID += 1
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
+                if pending == nil {
+                    let id = nextID
+                    nextID += 1
+                    pending = Pending(
+                        id: id,
+                        task: Task {
+                            let outcome = await self.requestToken(logger: logger)
+                            self.finish(id, outcome)
+                        })
+                }
+                pending?.waiters[waiter] = continuation
+            }
+        } onCancel: {
+            // Runs after the waiter is registered: the actor is held until the continuation is stored.
+            Task { await self.abandon(waiter) }
+        }
+        return try outcome.get()
     }
 
-    /// Waits for the shared token request. The request runs in a task of its own (so that concurrent callers share it),
-    /// which a caller's cancellation would not reach: a caller cancelled while waiting (a graceful shutdown, a delivery
-    /// stopped) cancels the request, and every caller waiting on it gets the cancellation, a transient error. Without
-    /// this, a shutdown waited for a token request to an unreachable org to time out.
-    private static func waitFor(
-        _ request: Task<Result<SalesforceAccessToken, SalesforceAPIError>, Never>
-    ) async -> Result<SalesforceAccessToken, SalesforceAPIError> {
-        await withTaskCancellationHandler {
-            await request.value
-        } onCancel: {
-            request.cancel()
+    /// Hands the outcome of request `id` to everyone waiting for it (and caches a token).
+    private func finish(_ id: UInt64, _ outcome: Outcome) {
+        guard let request = pending, request.id == id else { return }
+        pending = nil
+        if case .success(let token) = outcome { cached = token }
+        for continuation in request.waiters.values { continuation.resume(returning: outcome) }
+    }
+
+    /// A caller stopped waiting: it gets the cancellation; the request is cancelled when nobody waits for it any more.
+    private func abandon(_ waiter: UInt64) {
+        guard let continuation = pending?.waiters.removeValue(forKey: waiter) else { return }
+        continuation.resume(
+            returning: .failure(SalesforceAPIError(kind: .cancelled, message: "Salesforce token request cancelled")))
+        if let request = pending, request.waiters.isEmpty {
+            pending = nil
+            request.task.cancel()
         }
     }
 
