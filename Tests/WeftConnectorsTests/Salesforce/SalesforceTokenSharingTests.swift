@@ -53,6 +53,17 @@ import WeftSimSalesforce
         while !(await condition()) { await Task.yield() }
     }
 
+    /// An authenticator for a fresh simulated org whose requests pass `HoldGate`.
+    static func withAuthenticator(_ body: @escaping @Sendable (HoldGate, SalesforceAuthenticator) async throws -> Void) async throws {
+        try await withSalesforce(makeSalesforceSimulator()) { base in
+            let gate = HoldGate()
+            try await body(
+                gate,
+                SalesforceAuthenticator(configuration: salesforceConfiguration(base), http: OutboundHTTPClient(client: .shared, gate: gate))
+            )
+        }
+    }
+
     static func isCancelled(_ result: Result<SalesforceAccessToken, any Error>) -> Bool {
         guard case .failure(let error) = result, let api = error as? SalesforceAPIError else { return false }
         return api.kind == .cancelled
@@ -61,10 +72,7 @@ import WeftSimSalesforce
     /// The first caller is cancelled while the token request it started is in flight: it stops waiting with a
     /// cancellation, and the second caller, waiting for the same request, still gets the token from it.
     @Test func aCancelledCallerLeavesTheSharedTokenRequestToTheOthers() async throws {
-        try await withSalesforce(makeSalesforceSimulator()) { base in
-            let gate = HoldGate()
-            let authenticator = SalesforceAuthenticator(
-                configuration: salesforceConfiguration(base), http: OutboundHTTPClient(client: .shared, gate: gate))
+        try await Self.withAuthenticator { gate, authenticator in
             let first = Task { try await authenticator.token(logger: salesforceLogger) }
             await Self.until { gate.held == 1 }
             let second = Task { try await authenticator.token(logger: salesforceLogger) }
@@ -82,10 +90,7 @@ import WeftSimSalesforce
 
     /// Every caller gave up: the request is cancelled, and the next caller starts a new one rather than joining it.
     @Test func whenEveryCallerGivesUpTheRequestIsCancelledAndTheNextStartsAnew() async throws {
-        try await withSalesforce(makeSalesforceSimulator()) { base in
-            let gate = HoldGate()
-            let authenticator = SalesforceAuthenticator(
-                configuration: salesforceConfiguration(base), http: OutboundHTTPClient(client: .shared, gate: gate))
+        try await Self.withAuthenticator { gate, authenticator in
             let only = Task { try await authenticator.token(logger: salesforceLogger) }
             await Self.until { gate.held == 1 }
             only.cancel()
