@@ -18,9 +18,8 @@ struct Check: AsyncParsableCommand {
     var secrets = false
 
     func run() async throws {
-        let (configuration, loaded) = ConfigurationLoader.load(path: config)
-        var problems = loaded
-        if secrets, configuration != nil { problems += ConfigurationLoader.secretProblems(path: config) }
+        let (configuration, problems) = ConfigurationLoader.load(
+            path: config, resolvingSecretsIn: secrets ? ProcessInfo.processInfo.environment : nil)
         if let configuration, problems.isEmpty {
             let checked = secrets ? ", secrets resolved" : ""
             print("\(config): ok (\(configuration.systems.count) systems, \(configuration.flows.count) flows\(checked))")

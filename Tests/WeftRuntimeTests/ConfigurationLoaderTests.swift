@@ -464,6 +464,17 @@ struct SecretCheckTests {
         #expect(!problems.contains { $0.message.contains("sk_test_value_never_printed") || $0.message.contains("odoo-key") })
     }
 
+    /// `weft check --secrets` loads once: a file whose secrets do not resolve is not a configuration, and its problems
+    /// are the secrets'; without an environment the same file loads.
+    @Test func loadingWhileResolvingSecretsRefusesTheFileOnTheirProblems() throws {
+        let environment = ["WEFT_T_STRIPE_KEY": "k", "WEFT_T_SECRET_OLD": "b", "WEFT_T_ODOO_KEY": "c"]
+        let (configuration, problems) = ConfigurationLoader.load(text: Self.text, resolvingSecretsIn: environment)
+        #expect(configuration == nil)
+        #expect(problems == ConfigurationLoader.secretProblems(text: Self.text, environment: environment))
+        #expect(problems.map(\.line) == [4, 10])
+        #expect(ConfigurationLoader.load(text: Self.text).0 != nil)
+    }
+
     @Test func aConfigurationWhoseSecretsAllResolveHasNoProblem() throws {
         let key = FileManager.default.temporaryDirectory.appendingPathComponent("weft-key-\(UUID().uuidString)")
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("weft-empty-\(UUID().uuidString)")

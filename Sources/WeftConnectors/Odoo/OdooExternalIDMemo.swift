@@ -32,19 +32,19 @@ final class OdooExternalIDMemo: Sendable {
 
     init() {}
 
-    /// The rows of the names it knows to be bound, and the names it does not know (each once, sorted).
+    /// The rows of the names it knows to be bound, and the names it does not know (`externalIDRows` reads those).
     func lookup(_ names: [String]) -> (rows: [String: OdooExternalIDRow], unknown: [String]) {
         entries.withLock { entries in
             var rows: [String: OdooExternalIDRow] = [:]
-            var unknown: Set<String> = []
+            var unknown: [String] = []
             for name in names {
                 switch entries[name] {
                 case .bound(let row)?: rows[name] = row
                 case .unbound?: break
-                case nil: unknown.insert(name)
+                case nil: unknown.append(name)
                 }
             }
-            return (rows, unknown.sorted())
+            return (rows, unknown)
         }
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import WeftCore
 import Yams
 
@@ -39,31 +39,36 @@ public enum ConfigurationLoader {
     ]
 
     /// Loads a configuration file. Returns the configuration when there are no problems.
-    public static func load(path: String) -> (WeftConfiguration?, [ConfigurationProblem]) {
+    /// - Parameter environment: when given, every secret a valid file refers to is also resolved in it, as
+    ///   `weft serve` would (`weft check --secrets`); each one that does not resolve is a problem.
+    public static func load(
+        path: String, resolvingSecretsIn environment: [String: String]? = nil
+    ) -> (WeftConfiguration?, [ConfigurationProblem]) {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             return (nil, [ConfigurationProblem(line: 1, message: "cannot read the file")])
         }
-        return load(text: text)
+        return load(text: text, resolvingSecretsIn: environment)
     }
 
-    /// The problems with the secrets a valid configuration refers to, as they resolve here (`weft check --secrets`):
-    /// an environment variable that is not set or empty, a file that cannot be read or is empty. Each names the
-    /// setting and the variable or path, never a value.
-    public static func secretProblems(
-        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
-    ) -> [ConfigurationProblem] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            return [ConfigurationProblem(line: 1, message: "cannot read the file")]
-        }
-        return secretProblems(text: text, environment: environment)
+    /// Parses configuration text; `environment` as in `load(path:resolvingSecretsIn:)`.
+    public static func load(
+        text: String, resolvingSecretsIn environment: [String: String]? = nil
+    ) -> (WeftConfiguration?, [ConfigurationProblem]) {
+        let (configuration, problems, secretUses) = read(text: text)
+        guard let configuration, let environment else { return (configuration, problems) }
+        let secretProblems = Self.secretProblems(secretUses, environment: environment)
+        return (secretProblems.isEmpty ? configuration : nil, secretProblems)
     }
 
-    /// `secretProblems(path:environment:)` for configuration text.
+    /// The problems with the secrets the configuration text refers to, as they resolve in `environment`: an
+    /// environment variable that is not set or empty, a file that cannot be read or is empty. Each names the setting
+    /// and the variable or path, never a value.
     public static func secretProblems(text: String, environment: [String: String]) -> [ConfigurationProblem] {
-        var reader = Reader()
-        guard let root = try? Yams.compose(yaml: text) else { return [] }
-        _ = reader.read(root)
-        return reader.secretUses.compactMap { use in
+        secretProblems(read(text: text).secretUses, environment: environment)
+    }
+
+    private static func secretProblems(_ uses: [SecretUse], environment: [String: String]) -> [ConfigurationProblem] {
+        uses.compactMap { use in
             do {
                 let value = try use.reference.resolve(environment: environment)
                 guard !value.isEmpty else {
@@ -78,23 +83,24 @@ public enum ConfigurationLoader {
         }
     }
 
-    /// Parses configuration text.
-    public static func load(text: String) -> (WeftConfiguration?, [ConfigurationProblem]) {
+    /// Parses the text once: the configuration when there are no problems, the problems by line, and every secret
+    /// reference read.
+    private static func read(text: String) -> (WeftConfiguration?, [ConfigurationProblem], secretUses: [SecretUse]) {
         var reader = Reader()
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
-                return (nil, [ConfigurationProblem(line: 1, message: "the file is empty")])
+                return (nil, [ConfigurationProblem(line: 1, message: "the file is empty")], [])
             }
             root = node
         } catch let error as YamlError {
-            return (nil, [ConfigurationProblem(line: yamlErrorLine(error), message: "not valid YAML: \(yamlProblem(error))")])
+            return (nil, [ConfigurationProblem(line: yamlErrorLine(error), message: "not valid YAML: \(yamlProblem(error))")], [])
         } catch {
-            return (nil, [ConfigurationProblem(line: 1, message: "not valid YAML")])
+            return (nil, [ConfigurationProblem(line: 1, message: "not valid YAML")], [])
         }
         let configuration = reader.read(root)
         let problems = reader.problems.sorted { ($0.line, $0.message) < ($1.line, $1.message) }
-        return (problems.isEmpty ? configuration : nil, problems)
+        return (problems.isEmpty ? configuration : nil, problems, reader.secretUses)
     }
 
     /// What is wrong, with its column, but never the offending line: Yams' own description quotes it, and a line that
