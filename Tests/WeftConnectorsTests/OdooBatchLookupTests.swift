@@ -128,4 +128,72 @@ struct OdooBatchLookupTests {
             #expect(move["payment_state"]?.stringValue == "paid")
         }
     }
+
+    /// The `ir.model.data` row that binds `name`: its model and record.
+    static func binding(_ simulator: OdooSimulator, _ name: String) -> (model: String?, id: Int64?)? {
+        simulator.records(model: "ir.model.data").first { $0["name"]?.stringValue == name }.map {
+            ($0["model"]?.stringValue, $0["res_id"]?.intValue)
+        }
+    }
+
+    /// A payment of one invoice and a refund of another, in one batch: the payment's and the credit note's external
+    /// ids (bookkeeping, each findable without it) are created in one call once both steps are done, each naming its
+    /// own model.
+    @Test func aBatchBindsItsPaymentsAndCreditNotesInOneCall() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let partner = try await Support.company(client, "A")
+            let paid = try await OdooRefundTests.paidInvoices(["in_1"], partner: partner, target: target)
+            let open = try await OdooPaymentTests.invoice(client, "in_2", partner: partner)
+            simulator.requestLog.reset()
+            let outcomes = await target.deliver(
+                [
+                    OdooPaymentTests.command("py_2", invoice: "in_2", cents: open.residual, number: 1),
+                    OdooRefundTests.command("re_1", invoice: "in_1", cents: paid[0].residual / 2, number: 2),
+                ], logger: Support.logger)
+            #expect(Self.delivered(outcomes), "\(outcomes)")
+            #expect(simulator.requestLog.all.filter { $0.path.hasSuffix("/ir.model.data/create") }.count == 1)
+
+            let payment = try #require(Self.binding(simulator, OdooPaymentTests.key("py_2")))
+            #expect(payment.model == "account.payment")
+            #expect(payment.id == OdooPaymentTests.paymentIDs(outcomes)[0])
+            let refund = ExternalRef(system: "stripe", kind: .refund, id: "re_1").xmlidName
+            let creditNote = try #require(Self.binding(simulator, refund))
+            #expect(creditNote.model == "account.move")
+            #expect(creditNote.id == OdooRefundTests.creditNoteIDs(outcomes)[1])
+        }
+    }
+
+    /// The batch's one bookkeeping call fails: the payment and the credit note are made, so their commands are
+    /// delivered; delivered again, they find both by their key fields (nothing is made twice) and bind them then.
+    @Test func aFailedBookkeepingCallLeavesTheBatchDeliveredAndIsMadeUpLater() async throws {
+        try await Support.withOdoo { simulator, client in
+            let target = OdooTarget(client: client)
+            let partner = try await Support.company(client, "A")
+            let paid = try await OdooRefundTests.paidInvoices(["in_1"], partner: partner, target: target)
+            let open = try await OdooPaymentTests.invoice(client, "in_2", partner: partner)
+            let batch = [
+                OdooPaymentTests.command("py_2", invoice: "in_2", cents: open.residual, number: 1),
+                OdooRefundTests.command("re_1", invoice: "in_1", cents: paid[0].residual / 2, number: 2),
+            ]
+            let refund = ExternalRef(system: "stripe", kind: .refund, id: "re_1").xmlidName
+            simulator.faults.set(FaultPlan(errorRate: 1, errorStatus: 503, pathPrefix: "/json/2/ir.model.data/create"))
+            let first = await target.deliver(batch, logger: Support.logger)
+            simulator.faults.clear()
+            #expect(Self.delivered(first), "\(first)")
+            #expect(Self.binding(simulator, OdooPaymentTests.key("py_2")) == nil)
+            #expect(Self.binding(simulator, refund) == nil)
+
+            func payments() -> Int {
+                simulator.records(model: "account.payment").filter { $0["state"]?.stringValue != "canceled" }.count
+            }
+            let paymentsBefore = payments()
+            let again = await target.deliver(batch, logger: Support.logger)
+            #expect(Self.delivered(again), "\(again)")
+            #expect(payments() == paymentsBefore)
+            #expect(OdooRefundTests.creditNotes(simulator).count == 1)
+            #expect(Self.binding(simulator, OdooPaymentTests.key("py_2"))?.id == OdooPaymentTests.paymentIDs(first)[0])
+            #expect(Self.binding(simulator, refund)?.id == OdooRefundTests.creditNoteIDs(first)[1])
+        }
+    }
 }

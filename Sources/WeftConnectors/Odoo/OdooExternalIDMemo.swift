@@ -10,6 +10,13 @@ struct OdooExternalIDRow: Sendable, Hashable {
     var resID: Int64
 }
 
+/// A `weft.<name>` external id to create for record `id` of `model`.
+struct OdooBinding: Sendable, Hashable {
+    var name: String
+    var model: String
+    var id: Int64
+}
+
 /// What one delivery batch knows of `weft.*` external ids, so that its commands need not look them up one kind at a
 /// time.
 ///
@@ -22,6 +29,9 @@ struct OdooExternalIDRow: Sendable, Hashable {
 /// remembered as unbound that another node bound since is still found by its key field (partner and invoice `ref`,
 /// product `default_code`, the payment memo, the credit note's reason), and binding it again is refused by Odoo's
 /// unique external id, which the upsert then settles. Lives for one `deliver` call only.
+///
+/// It also holds back the bookkeeping bindings of payments and credit notes (`OdooClient.bindLater`), which the batch
+/// creates in one call once both steps are done: those records are findable by their key field without them.
 final class OdooExternalIDMemo: Sendable {
     private enum Entry: Sendable {
         case bound(OdooExternalIDRow)
@@ -29,6 +39,7 @@ final class OdooExternalIDMemo: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    private let heldBack = Mutex<[OdooBinding]>([])
 
     init() {}
 
@@ -66,6 +77,19 @@ final class OdooExternalIDMemo: Sendable {
     func forget(_ names: some Sequence<String>) {
         entries.withLock { entries in
             for name in names { entries[name] = nil }
+        }
+    }
+
+    /// Keeps `bindings` for the batch to create later (`takeHeldBack`).
+    func holdBack(_ bindings: [OdooBinding]) {
+        heldBack.withLock { $0 += bindings }
+    }
+
+    /// The bindings held back so far, in the order they came; none are held afterwards.
+    func takeHeldBack() -> [OdooBinding] {
+        heldBack.withLock { held in
+            defer { held = [] }
+            return held
         }
     }
 }

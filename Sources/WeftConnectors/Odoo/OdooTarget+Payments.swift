@@ -166,7 +166,7 @@ extension OdooTarget {
                 try await client.repointExternalIDs([(binding.name, row.dataID)], to: binding.id, logger: logger)
             }
         }
-        try await client.bindExternalIDs(unbound, model: "account.payment", logger: logger)
+        try await client.bindLater(unbound, model: "account.payment", logger: logger)
         return outcomes.map { $0! }
     }
 

@@ -47,7 +47,7 @@ extension OdooTarget {
         }
         var bindings = try await findCreditNotes(&items, logger: logger)
         bindings += try await reverseInvoices(&items, failed: fail, logger: logger)
-        try await client.bindExternalIDs(bindings, model: "account.move", logger: logger)
+        try await client.bindLater(bindings, model: "account.move", logger: logger)
         try await postCreditNotes(&items, failed: fail, logger: logger)
         try await reconcileCreditNotes(items.filter { $0.creditNoteID != nil && !$0.failed }, failed: fail, logger: logger)
         for item in items where outcomes[item.index] == nil {

@@ -88,6 +88,15 @@ public struct OdooTarget: TargetConnector {
         for (index, outcome) in await batched(invoices, logger: logger, upsertInvoices) { outcomes[index] = outcome }
         for (index, outcome) in await batched(payments, logger: logger, registerPayments) { outcomes[index] = outcome }
         for (index, outcome) in await batched(refunds, logger: logger, createRefunds) { outcomes[index] = outcome }
+        // The external ids of the payments and credit notes just made, in one call: bookkeeping only (each is found by
+        // its memo or its reason without it), so a failure leaves their outcomes as they are.
+        do {
+            try await client.bindHeldBack(logger: logger)
+        } catch {
+            logger.info(
+                "odoo bookkeeping of payments and credit notes failed; they are found by their key fields",
+                metadata: ["weft.odoo.error": "\(error)"])
+        }
         for (index, outcome) in await batched(standings, logger: logger, setStandings) { outcomes[index] = outcome }
         for index in others {
             let command = batch[index]

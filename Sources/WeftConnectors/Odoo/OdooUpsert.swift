@@ -218,27 +218,51 @@ extension OdooClient {
     func bindExternalIDs(
         _ bindings: [(name: String, id: Int64)], model: String, logger: Logger
     ) async throws(OdooError) -> Set<String> {
+        try await bindExternalIDs(bindings.map { OdooBinding(name: $0.name, model: model, id: $0.id) }, logger: logger)
+    }
+
+    /// Creates the bindings of records that are findable without them (by a key field), in one call with the
+    /// bookkeeping of the batch's other such steps: now outside a delivery batch, else when the batch calls
+    /// `bindHeldBack(logger:)`. The caller ignores what was taken, as `bindExternalIDs` reports it.
+    func bindLater(_ bindings: [(name: String, id: Int64)], model: String, logger: Logger) async throws(OdooError) {
+        guard let externalIDMemo else {
+            try await bindExternalIDs(bindings, model: model, logger: logger)
+            return
+        }
+        externalIDMemo.holdBack(bindings.map { OdooBinding(name: $0.name, model: model, id: $0.id) })
+    }
+
+    /// Creates the bindings `bindLater` held back in this batch, in one call (the first of a name when held twice).
+    func bindHeldBack(logger: Logger) async throws(OdooError) {
+        guard let held = externalIDMemo?.takeHeldBack(), !held.isEmpty else { return }
+        var seen: Set<String> = []
+        try await bindExternalIDs(held.filter { seen.insert($0.name).inserted }, logger: logger)
+    }
+
+    /// Creates `weft.<name>` external ids, each for its own model (see `bindExternalIDs(_:model:logger:)`).
+    @discardableResult
+    func bindExternalIDs(_ bindings: [OdooBinding], logger: Logger) async throws(OdooError) -> Set<String> {
         guard !bindings.isEmpty else { return [] }
-        func values(_ binding: (name: String, id: Int64)) -> [String: JSONValue] {
+        func values(_ binding: OdooBinding) -> [String: JSONValue] {
             [
-                "module": .string(Self.externalIDModule), "name": .string(binding.name), "model": .string(model),
+                "module": .string(Self.externalIDModule), "name": .string(binding.name), "model": .string(binding.model),
                 "res_id": .int(binding.id), "noupdate": true,
             ]
         }
         /// Creates the bindings in one call and remembers them.
-        func bind(_ bindings: [(name: String, id: Int64)]) async throws(OdooError) {
+        func bind(_ bindings: [OdooBinding]) async throws(OdooError) {
             let dataIDs = try await create(model: "ir.model.data", values: bindings.map(values), logger: logger)
             externalIDMemo?.learnBound(
-                Dictionary(zip(bindings, dataIDs).map { ($0.name, OdooExternalIDRow(dataID: $1, model: model, resID: $0.id)) }) {
-                    first, _ in first
-                })
+                Dictionary(
+                    zip(bindings, dataIDs).map { ($0.name, OdooExternalIDRow(dataID: $1, model: $0.model, resID: $0.id)) }
+                ) { first, _ in first })
         }
         /// A name found taken is forgotten: the caller reads what it names.
         func takenNow(_ names: Set<String>) -> Set<String> {
             externalIDMemo?.forget(names)
             return names
         }
-        func oneAtATime(_ bindings: [(name: String, id: Int64)]) async throws(OdooError) -> Set<String> {
+        func oneAtATime(_ bindings: [OdooBinding]) async throws(OdooError) -> Set<String> {
             var taken: Set<String> = []
             for binding in bindings {
                 do {
