@@ -72,24 +72,51 @@ public struct Aggregate: Hashable, Sendable, Codable {
     /// payments and refunds name.
     public var aliasKeys: Set<EntityKey> {
         var keys: Set<EntityKey> = []
-        for (ref, state) in records(of: .invoice) {
-            keys.insert(EntityKey.of(ref))
-            if let charge = state.fields["chargeID"]?.stringValue { keys.insert(.charge(charge, system: ref.system)) }
-            if let payment = try? state.fields["paymentRef"]?.decode(ExternalRef.self) { keys.insert(EntityKey.of(payment)) }
-        }
-        for kind in [EntityKind.payment, .refund] {
-            for (ref, state) in records(of: kind) {
-                if let charge = state.fields["chargeID"]?.stringValue { keys.insert(.charge(charge, system: ref.system)) }
-                if let intent = try? state.fields["intentRef"]?.decode(ExternalRef.self) { keys.insert(EntityKey.of(intent)) }
-            }
+        for kind in [EntityKind.invoice, .payment, .refund] {
+            for (ref, state) in records(of: kind) { Self.insertAliasKeys(of: ref, state, into: &keys) }
         }
         return keys
     }
 
+    /// The provisional keys that lead to the records `refs` (see `aliasKeys`).
+    public func aliasKeys(of refs: some Sequence<ExternalRef>) -> Set<EntityKey> {
+        var keys: Set<EntityKey> = []
+        for ref in refs {
+            if let state = records[ref.description] { Self.insertAliasKeys(of: ref, state, into: &keys) }
+        }
+        return keys
+    }
+
+    private static func insertAliasKeys(of ref: ExternalRef, _ state: RecordState, into keys: inout Set<EntityKey>) {
+        switch ref.kind {
+        case .invoice:
+            keys.insert(EntityKey.of(ref))
+            if let charge = state.fields["chargeID"]?.stringValue { keys.insert(.charge(charge, system: ref.system)) }
+            if let payment = try? state.fields["paymentRef"]?.decode(ExternalRef.self) { keys.insert(EntityKey.of(payment)) }
+        case .payment, .refund:
+            if let charge = state.fields["chargeID"]?.stringValue { keys.insert(.charge(charge, system: ref.system)) }
+            if let intent = try? state.fields["intentRef"]?.decode(ExternalRef.self) { keys.insert(EntityKey.of(intent)) }
+        default:
+            break
+        }
+    }
+
     /// Adopts the alias keys not adopted yet, and returns them (sorted) for the store to record.
     public mutating func adoptAliases(excluding own: EntityKey) -> [EntityKey] {
+        adopt(aliasKeys, excluding: own)
+    }
+
+    /// `adoptAliases(excluding:)` when only the records `changed` changed since the aggregate last adopted its alias
+    /// keys: only theirs can be new. An aggregate that never adopted any (one stored before aliases existed) looks at
+    /// all its records.
+    public mutating func adoptAliases(excluding own: EntityKey, changed: some Sequence<ExternalRef>) -> [EntityKey] {
+        adopt(aliases.isEmpty ? aliasKeys : aliasKeys(of: changed), excluding: own)
+    }
+
+    private mutating func adopt(_ keys: Set<EntityKey>, excluding own: EntityKey) -> [EntityKey] {
+        guard !keys.isEmpty else { return [] }
         let known = Set(aliases)
-        let new = aliasKeys.filter { $0 != own && !known.contains($0) }.sorted { $0.rawValue < $1.rawValue }
+        let new = keys.filter { $0 != own && !known.contains($0) }.sorted { $0.rawValue < $1.rawValue }
         guard !new.isEmpty else { return [] }
         aliases = (aliases + new).sorted { $0.rawValue < $1.rawValue }
         return new

@@ -111,6 +111,7 @@ public struct PipelineProcessor: Sendable {
 
         var aggregate = stored?.aggregate ?? Aggregate()
         var changed = false
+        var changedRefs: [ExternalRef] = []
         for var change in decoded.changes {
             // A record filed under a customer's entity (a refund that named only its charge) is that customer's.
             if let customer = event.entityKey.customerRef, change.ref.kind != .customer, change.ref.kind != .product,
@@ -124,6 +125,7 @@ public struct PipelineProcessor: Sendable {
             if !result.applied.isEmpty {
                 aggregate.records[change.ref.description] = result.state
                 changed = true
+                changedRefs.append(change.ref)
             } else if result.state != aggregate.record(change.ref) {
                 // Versions moved forward without a value change: keep them, so later stale changes are caught.
                 aggregate.records[change.ref.description] = result.state
@@ -134,8 +136,10 @@ public struct PipelineProcessor: Sendable {
             routing ? router.route(entityKey: event.entityKey, aggregate: &aggregate, source: event.system, now: now) : []
         summary.commands = commands.count
         // A customer's aggregate adopts the provisional keys of the invoices and charges it now knows, so events that
-        // name only those (an `invoice_payment`, a refund) are processed here, beside the invoice they belong to.
-        let adopted = event.entityKey.isCustomer ? aggregate.adoptAliases(excluding: event.entityKey) : []
+        // name only those (an `invoice_payment`, a refund) are processed here, beside the invoice they belong to. Only
+        // the records whose values this event changed can name a new one: every earlier event adopted the others'.
+        let adopted =
+            event.entityKey.isCustomer ? aggregate.adoptAliases(excluding: event.entityKey, changed: changedRefs) : []
         let verdict = Self.overall(summary.verdicts)
         guard changed || !commands.isEmpty || !adopted.isEmpty else { return finished(.done, verdict.rawValue, routed: true) }
         let processed = ProcessedEvent(
