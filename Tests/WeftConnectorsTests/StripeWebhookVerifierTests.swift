@@ -107,6 +107,8 @@ struct StripeWebhookVerifierTests {
     @Test func parsesTheTimestampLikePythonInt() {
         let verifier = StripeWebhookVerifier(secret: Self.secret)
         #expect(code(verifier, "t= 1700000000 ,v1=\(Self.currentSignature)") == nil)
+        #expect(code(verifier, "t=\t\u{0b}1700000000\u{0c}\r\n,v1=\(Self.currentSignature)") == nil)
+        #expect(code(verifier, "t=\u{08}1700000000,v1=\(Self.currentSignature)") == .malformedHeader)
         #expect(code(verifier, "t=+1700000000,v1=\(Self.currentSignature)") == nil)
         #expect(code(verifier, "t=1_700_000_000,v1=\(Self.currentSignature)") == nil)
         #expect(code(verifier, "t=1__700000000,v1=\(Self.currentSignature)") == .malformedHeader)

@@ -19,8 +19,10 @@ public struct StripeWebhookVerifier: Sendable, CustomStringConvertible {
     /// Stripe's default tolerance: 300 seconds.
     public static let defaultTolerance: Duration = .seconds(300)
 
-    // Raw secret bytes: `SymmetricKey` is not `Sendable` on every platform, so a key is made per use.
-    private let keys: [[UInt8]]
+    /// One HMAC per secret, keyed once: keying hashes the padded key twice, which cost about as much as the body's
+    /// own hash. Each verification copies it, and the copy's hash states are copied on their first update (they are
+    /// copy-on-write), so the stored one is never changed and may be shared across threads.
+    private let macs: [KeyedMAC]
     /// How old a signed timestamp may be. Zero disables the check.
     public let tolerance: Duration
 
@@ -31,7 +33,7 @@ public struct StripeWebhookVerifier: Sendable, CustomStringConvertible {
     ///   - tolerance: how old a signed timestamp may be; zero disables the check (as in stripe-python).
     public init(secrets: [String], tolerance: Duration = StripeWebhookVerifier.defaultTolerance) {
         precondition(!secrets.isEmpty, "StripeWebhookVerifier needs at least one secret")
-        self.keys = secrets.map { Array($0.utf8) }
+        self.macs = secrets.map { KeyedMAC(HMAC<SHA256>(key: SymmetricKey(data: Array($0.utf8)))) }
         self.tolerance = tolerance
     }
 
@@ -44,7 +46,7 @@ public struct StripeWebhookVerifier: Sendable, CustomStringConvertible {
     }
 
     /// Never shows the secrets.
-    public var description: String { "StripeWebhookVerifier(secrets: \(keys.count), tolerance: \(tolerance))" }
+    public var description: String { "StripeWebhookVerifier(secrets: \(macs.count), tolerance: \(tolerance))" }
 
     /// Verifies one webhook.
     /// - Parameters:
@@ -64,8 +66,8 @@ public struct StripeWebhookVerifier: Sendable, CustomStringConvertible {
             throw StripeWebhookError(code: .noV1Signature, timestamp: parsed.timestamp)
         }
         var matched = false
-        for key in keys {
-            let expected = Self.signature(payload: payload, timestamp: parsed.timestamp, key: SymmetricKey(data: key))
+        for mac in macs {
+            let expected = Self.signature(payload: payload, timestamp: parsed.timestamp, keyed: mac.hmac)
             for candidate in parsed.v1 {
                 // Non-short-circuiting so that the time spent does not depend on which pair matched.
                 matched = Self.constantTimeEquals(expected, candidate) || matched
@@ -81,7 +83,12 @@ public struct StripeWebhookVerifier: Sendable, CustomStringConvertible {
 
     /// The lower-case hex HMAC-SHA256 of `"<timestamp>.<payload>"`, as ASCII bytes.
     static func signature(payload: some DataProtocol, timestamp: Int64, key: SymmetricKey) -> [UInt8] {
-        var hmac = HMAC<SHA256>(key: key)
+        signature(payload: payload, timestamp: timestamp, keyed: HMAC<SHA256>(key: key))
+    }
+
+    /// `signature(payload:timestamp:key:)` with an HMAC already keyed (and not yet updated).
+    static func signature(payload: some DataProtocol, timestamp: Int64, keyed: HMAC<SHA256>) -> [UInt8] {
+        var hmac = keyed
         hmac.update(data: Array("\(timestamp).".utf8))
         for region in payload.regions { hmac.update(data: region) }
         let mac = hmac.finalize()
@@ -104,6 +111,16 @@ public struct StripeWebhookVerifier: Sendable, CustomStringConvertible {
         var difference: UInt8 = 0
         for (left, right) in zip(lhs, rhs) { difference |= left ^ right }
         return difference == 0
+    }
+}
+
+/// An HMAC keyed with one secret and not updated since. `HMAC` is not `Sendable`, but it is a value whose hash states
+/// are copy-on-write, and the verifier only ever copies it.
+private struct KeyedMAC: @unchecked Sendable {
+    let hmac: HMAC<SHA256>
+
+    init(_ hmac: HMAC<SHA256>) {
+        self.hmac = hmac
     }
 }
 
@@ -143,9 +160,10 @@ struct StripeSignatureHeader: Hashable, Sendable {
     /// underscores between them.
     static func pythonInt(_ text: Substring.UTF8View) -> Int64? {
         var bytes = text
-        let whitespace: Set<UInt8> = [0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]
-        while let first = bytes.first, whitespace.contains(first) { bytes = bytes.dropFirst() }
-        while let last = bytes.last, whitespace.contains(last) { bytes = bytes.dropLast() }
+        // Python's ASCII whitespace: space, \t, \n, \v, \f, \r.
+        func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0d).contains(byte) }
+        while let first = bytes.first, isWhitespace(first) { bytes = bytes.dropFirst() }
+        while let last = bytes.last, isWhitespace(last) { bytes = bytes.dropLast() }
         var negative = false
         if let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") {
             negative = first == UInt8(ascii: "-")
