@@ -26,6 +26,8 @@ extension StripeEventDecoder {
                     occurredAt: invoice.status_transitions?.paid_at ?? event.created
                 )
                 if let chargeID = invoice.charge?.id { fields["chargeID"] = .string(chargeID) }
+                // `amount_paid` counts the invoice's partial payments too (routing takes them off).
+                fields["amountIncludesPartials"] = true
                 changes.append(paymentChange(id: invoiceID, fields: fields, version: version))
             }
         case "invoice.payment_failed":
@@ -199,6 +201,10 @@ extension StripeEventDecoder {
         if partialID != nil {
             fields["partial"] = true
             if let paymentIntentID { fields["intentRef"] = values.ref(.payment, paymentIntentID) }
+        } else {
+            // The invoice's own payment, for its own amount: what the partial payments before it left. `invoice.paid`
+            // writes the same record with the whole amount paid, and whichever is newer, routing counts the same.
+            fields["amountIncludesPartials"] = false
         }
         changes.append(paymentChange(id: partialID ?? invoiceID, fields: fields, version: version))
         return context.changes(changes)

@@ -273,6 +273,10 @@ public struct Payment: Hashable, Sendable, Codable {
     public var partial: Bool?
     /// The payment intent behind it, when it is not the invoice's own (a partial payment): a refund may name only that.
     public var intentRef: ExternalRef?
+    /// Of an invoice's own payment: whether `amount` is the invoice's whole amount paid, its partial payments included
+    /// (Stripe's `invoice.paid`), which routing counts net of them; `false` when it is this payment's own amount (the
+    /// invoice's default `invoice_payment`), counted as it is. `nil` counts as `true`.
+    public var amountIncludesPartials: Bool?
 
     public init(
         ref: ExternalRef, customerRef: ExternalRef, invoiceRef: ExternalRef?, amount: Money, status: PaymentStatus,
@@ -293,18 +297,19 @@ public struct Payment: Hashable, Sendable, Codable {
 extension Payment {
     /// What a ledger books of a payment's fields: who paid how much, when, for which invoice, and whether it
     /// succeeded. The charge and payment intent (which a refund is matched by) and a failure's reason are Weft's to
-    /// know, not the ledger's.
+    /// know, not the ledger's; whether the amount counts partial payments matters only where there are some, and
+    /// routing books it there.
     public static func bookedFields(_ fields: [String: JSONValue]) -> [String: JSONValue] {
         fields.filter { !unbookedFields.contains($0.key) }
     }
 
     /// The fields `bookedFields` leaves out.
-    public static let unbookedFields: Set<String> = ["chargeID", "failureCode", "intentRef"]
+    public static let unbookedFields: Set<String> = ["chargeID", "failureCode", "intentRef", "amountIncludesPartials"]
 
     /// The payment as a ledger books it (`bookedFields`, typed).
     public var booked: Payment {
         var booked = self
-        (booked.chargeID, booked.failureCode, booked.intentRef) = (nil, nil, nil)
+        (booked.chargeID, booked.failureCode, booked.intentRef, booked.amountIncludesPartials) = (nil, nil, nil, nil)
         return booked
     }
 }

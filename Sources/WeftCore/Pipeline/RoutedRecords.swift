@@ -72,7 +72,9 @@ struct RoutedRecords {
         guard let invoiceRef = Self.invoiceRef(of: state), let invoice = invoiceSignatures[invoiceRef] else { return input }
         let withInvoice = CanonicalCoding.combine(input, invoice)
         guard state.fields["partial"] != .bool(true), let partials = partialSignatures[invoiceRef] else { return withInvoice }
-        return CanonicalCoding.combine(withInvoice, partials)
+        // Whether the parts are taken off its amount is booked only where there are parts to take off.
+        let own: UInt64 = state.fields["amountIncludesPartials"] == .bool(false) ? 1 : 0
+        return CanonicalCoding.combine(CanonicalCoding.combine(withInvoice, partials), own)
     }
 
     static func invoiceRef(of state: RecordState) -> ExternalRef? {
@@ -128,12 +130,15 @@ struct RoutedRecords {
     }
 
     /// An invoice's own payment counts what its partial payments leave of it (Stripe's `invoice.paid` reports the
-    /// invoice's whole `amount_paid`, partial payments included); a partial payment counts itself.
+    /// invoice's whole `amount_paid`, partial payments included), unless its amount is its own already (the default
+    /// `invoice_payment`, which may be the last word on it in either order); a partial payment counts itself.
     func net(_ payment: Payment) -> Payment {
-        guard payment.partial != true, let invoiceRef = payment.invoiceRef, let partials = partialTotals[invoiceRef],
-            partials > 0
-        else { return payment }
+        // Settled here: what is routed is what the payment itself paid, whichever event said it.
         var net = payment
+        net.amountIncludesPartials = nil
+        guard payment.partial != true, payment.amountIncludesPartials != false, let invoiceRef = payment.invoiceRef,
+            let partials = partialTotals[invoiceRef], partials > 0
+        else { return net }
         net.amount.amountMinor = max(0, payment.amount.amountMinor - partials)
         return net
     }
