@@ -56,8 +56,16 @@ struct OperationsTests {
                 .POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"all":true}"#)
             #expect(replayed == 200)
             #expect(!body.contains(#""replayed":0"#))
-            let after = try await node.drain()
-            #expect(after.deadCommandsByKind.isEmpty)
+            _ = try await node.drain()
+            // What stays dead is only what a later command of the same record superseded (documented: replaying it
+            // would put an older state back). How many there are depends on how the events fell into the pipeline's
+            // batches: one batch routes a customer's final standing once, several route each step of it.
+            let (_, left) = try await call(.GET, "\(node.weftURL)/v1/commands?status=dead", token: TestNode.adminToken)
+            for command in try JSONValue.parse(Data(left.utf8)).arrayValue ?? [] {
+                #expect(
+                    command["last_error"]?.stringValue?.contains(OutboxSQL.supersededMessage) == true,
+                    "\(command)")
+            }
             #expect(try await node.odooSummary(namePrefix: "Customer D") == OdooSummary.expected(story))
             let (_, audit) = try await call(.GET, "\(node.weftURL)/v1/audit", token: TestNode.adminToken)
             #expect(audit.contains("api:token1"))
