@@ -136,21 +136,26 @@ struct OdooBatchLookupTests {
         }
     }
 
+    /// A batch of a payment of open invoice `in_2` and a refund of half of paid invoice `in_1`, both of one partner.
+    static func paymentAndRefund(_ client: OdooClient, _ target: OdooTarget) async throws -> [OutboxCommand] {
+        let partner = try await Support.company(client, "A")
+        let paid = try await OdooRefundTests.paidInvoices(["in_1"], partner: partner, target: target)
+        let open = try await OdooPaymentTests.invoice(client, "in_2", partner: partner)
+        return [
+            OdooPaymentTests.command("py_2", invoice: "in_2", cents: open.residual, number: 1),
+            OdooRefundTests.command("re_1", invoice: "in_1", cents: paid[0].residual / 2, number: 2),
+        ]
+    }
+
     /// A payment of one invoice and a refund of another, in one batch: the payment's and the credit note's external
     /// ids (bookkeeping, each findable without it) are created in one call once both steps are done, each naming its
     /// own model.
     @Test func aBatchBindsItsPaymentsAndCreditNotesInOneCall() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)
-            let partner = try await Support.company(client, "A")
-            let paid = try await OdooRefundTests.paidInvoices(["in_1"], partner: partner, target: target)
-            let open = try await OdooPaymentTests.invoice(client, "in_2", partner: partner)
+            let batch = try await Self.paymentAndRefund(client, target)
             simulator.requestLog.reset()
-            let outcomes = await target.deliver(
-                [
-                    OdooPaymentTests.command("py_2", invoice: "in_2", cents: open.residual, number: 1),
-                    OdooRefundTests.command("re_1", invoice: "in_1", cents: paid[0].residual / 2, number: 2),
-                ], logger: Support.logger)
+            let outcomes = await target.deliver(batch, logger: Support.logger)
             #expect(Self.delivered(outcomes), "\(outcomes)")
             #expect(simulator.requestLog.all.filter { $0.path.hasSuffix("/ir.model.data/create") }.count == 1)
 
@@ -169,13 +174,7 @@ struct OdooBatchLookupTests {
     @Test func aFailedBookkeepingCallLeavesTheBatchDeliveredAndIsMadeUpLater() async throws {
         try await Support.withOdoo { simulator, client in
             let target = OdooTarget(client: client)
-            let partner = try await Support.company(client, "A")
-            let paid = try await OdooRefundTests.paidInvoices(["in_1"], partner: partner, target: target)
-            let open = try await OdooPaymentTests.invoice(client, "in_2", partner: partner)
-            let batch = [
-                OdooPaymentTests.command("py_2", invoice: "in_2", cents: open.residual, number: 1),
-                OdooRefundTests.command("re_1", invoice: "in_1", cents: paid[0].residual / 2, number: 2),
-            ]
+            let batch = try await Self.paymentAndRefund(client, target)
             let refund = ExternalRef(system: "stripe", kind: .refund, id: "re_1").xmlidName
             simulator.faults.set(FaultPlan(errorRate: 1, errorStatus: 503, pathPrefix: "/json/2/ir.model.data/create"))
             let first = await target.deliver(batch, logger: Support.logger)
