@@ -163,7 +163,8 @@ extension PostgresStore: ClusterCoordination {
             "prune commands",
             """
             DELETE FROM commands WHERE id IN (
-              SELECT id FROM commands WHERE status = 2 AND delivered_at < \(cutoff)
+              SELECT id FROM commands
+              WHERE status = 2 AND delivered_at < \(cutoff) AND NOT \(unescaped: OutboxSQL.supersedesDead)
               ORDER BY delivered_at LIMIT \(limit64) FOR UPDATE SKIP LOCKED)
             RETURNING id
             """)

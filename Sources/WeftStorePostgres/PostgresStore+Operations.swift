@@ -68,20 +68,21 @@ extension PostgresStore {
         }
     }
 
-    public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {
+    public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> DeadLetterReplay {
         var deadOnly = filter
         deadOnly.status = .dead
         var binds = PostgresBindings()
         binds.append(StoreInstant.millis(now))
         let clause = Self.whereClause(deadOnly, binds: &binds)
-        // A dead command that a later one of the same record supersedes stays dead, saying why after its error.
+        // A dead command that a later one of the same record supersedes is set aside, saying why after its error.
         var supersededBinds = PostgresBindings()
         supersededBinds.append(OutboxSQL.supersededMessage)
         let supersededClause = Self.whereClause(deadOnly, binds: &supersededBinds)
         let logger = logger
         let superseding = PostgresQuery(
             unsafeSQL: """
-                UPDATE commands SET last_error = \(OutboxSQL.supersededError(message: "$1"))
+                UPDATE commands SET status = \(CommandStatus.superseded.rawValue),
+                  last_error = \(OutboxSQL.supersededError(message: "$1"))
                 \(supersededClause) AND \(OutboxSQL.supersededByLater) RETURNING id
                 """, binds: supersededBinds)
         let statement = PostgresQuery(
@@ -89,7 +90,7 @@ extension PostgresStore {
                 UPDATE commands SET status = 0, attempts = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL
                 \(clause) AND NOT \(OutboxSQL.supersededByLater) RETURNING id
                 """, binds: binds)
-        return try await transaction("replay dead commands") { connection -> Int in
+        return try await transaction("replay dead commands") { connection -> DeadLetterReplay in
             let superseded = try await connection.query(superseding, logger: logger).collect().count
             let count = try await connection.query(statement, logger: logger).collect().count
             try await Self.insertAudit(
@@ -99,7 +100,7 @@ extension PostgresStore {
                     detail: OutboxSQL.replayDetail(count, superseded: superseded, filter: filter)),
                 logger: logger)
             try await connection.run("SELECT pg_notify('weft_commands', '')", logger: logger)
-            return count
+            return DeadLetterReplay(replayed: count, superseded: superseded)
         }
     }
 

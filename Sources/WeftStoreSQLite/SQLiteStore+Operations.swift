@@ -55,7 +55,7 @@ extension SQLiteStore {
         return rows
     }
 
-    public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {
+    public func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> DeadLetterReplay {
         var deadOnly = filter
         deadOnly.status = .dead
         let (clause, filterArguments) = Self.whereClause(deadOnly)
@@ -65,11 +65,12 @@ extension SQLiteStore {
         let statementArguments = arguments
         do {
             return try await write { db in
-                // A dead command that a later one of the same record supersedes stays dead, saying why after the error
-                // it died of.
+                // A dead command that a later one of the same record supersedes is set aside, saying why after the
+                // error it died of.
                 try db.execute(
                     sql: """
-                        UPDATE commands SET last_error = \(OutboxSQL.supersededError(message: "?1"))
+                        UPDATE commands SET status = \(CommandStatus.superseded.rawValue),
+                          last_error = \(OutboxSQL.supersededError(message: "?1"))
                         \(clause) AND \(OutboxSQL.supersededByLater)
                         """,
                     arguments: [OutboxSQL.supersededMessage] + filterArguments)
@@ -87,7 +88,7 @@ extension SQLiteStore {
                     AuditEntry(
                         at: now, actor: actor, action: "replay_dead_commands",
                         detail: OutboxSQL.replayDetail(count, superseded: superseded, filter: filter)))
-                return count
+                return DeadLetterReplay(replayed: count, superseded: superseded)
             }
         } catch {
             throw SQLiteStoreError.write("replay dead commands", error)
@@ -219,7 +220,8 @@ extension SQLiteStore {
                     sql: """
                         DELETE FROM commands WHERE id IN (
                           SELECT id FROM commands INDEXED BY commands_delivered_at
-                          WHERE status = 2 AND delivered_at < ? ORDER BY delivered_at LIMIT ?)
+                          WHERE status = 2 AND delivered_at < ? AND NOT \(OutboxSQL.supersedesDead)
+                          ORDER BY delivered_at LIMIT ?)
                         """,
                     arguments: [cutoff, limit])
                 return PruneCounts(events: events, commands: db.changesCount)

@@ -55,16 +55,19 @@ struct DeadLetters: AsyncParsableCommand {
         @Option(name: .long, help: "The configuration file (YAML).") var config: String
         @Option(name: .long, help: "Most rows to show.") var limit = 100
         @Flag(name: .long, help: "Print JSON instead of a table.") var json = false
+        @Flag(name: .long, help: "List the dead commands a replay set aside: a later command of their record superseded them.")
+        var superseded = false
 
         func run() async throws {
             let store = try await openStore(configPath: config)
-            let rows = try await store.listStoredCommands(filter: CommandFilter(status: .dead), limit: limit).map(CommandView.init)
+            let status: CommandStatus = superseded ? .superseded : .dead
+            let rows = try await store.listStoredCommands(filter: CommandFilter(status: status), limit: limit).map(CommandView.init)
             if json { return try printJSON(rows) }
             print("ID\tTARGET\tKIND\tSUBJECT\tATTEMPTS\tLAST ERROR")
             for row in rows {
                 print("\(row.id)\t\(row.target)\t\(row.kind)\t\(row.subject)\t\(row.attempts)\t\(row.lastError ?? "-")")
             }
-            print("\(rows.count) dead command(s)")
+            print("\(rows.count) \(status) command(s)")
         }
     }
 
@@ -97,8 +100,13 @@ struct DeadLetters: AsyncParsableCommand {
                 commandFilter = CommandFilter()
             }
             commandFilter.status = .dead
-            let count = try await store.replayDeadCommands(filter: commandFilter, actor: "cli:\(actor)", now: Date())
-            print("replayed \(count) command(s); a running weft serve delivers them now")
+            let replay = try await store.replayDeadCommands(filter: commandFilter, actor: "cli:\(actor)", now: Date())
+            print("replayed \(replay.replayed) command(s); a running weft serve delivers them now")
+            if replay.superseded > 0 {
+                print(
+                    "set aside \(replay.superseded) command(s) a later command of the same record supersedes "
+                        + "(weft dlq list --superseded)")
+            }
         }
     }
 }

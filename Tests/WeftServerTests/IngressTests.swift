@@ -423,7 +423,7 @@ struct InterceptingAppendStore: Store {
     func listStoredCommands(filter: CommandFilter, limit: Int) async throws -> [StoredCommand] {
         try await base.listStoredCommands(filter: filter, limit: limit)
     }
-    func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int {
+    func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> DeadLetterReplay {
         try await base.replayDeadCommands(filter: filter, actor: actor, now: now)
     }
     func replayFailedEvents(seqs: [EventSeq]?, actor: String, now: Date) async throws -> Int {

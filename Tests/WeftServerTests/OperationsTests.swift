@@ -55,17 +55,29 @@ struct OperationsTests {
             let (replayed, body) = try await call(
                 .POST, "\(node.weftURL)/v1/commands/replay", token: TestNode.adminToken, body: #"{"all":true}"#)
             #expect(replayed == 200)
-            #expect(!body.contains(#""replayed":0"#))
+            let replay = try JSONValue.parse(Data(body.utf8))
+            #expect((replay["replayed"]?.intValue ?? 0) > 0)
             _ = try await node.drain()
-            // What stays dead is only what a later command of the same record superseded (documented: replaying it
-            // would put an older state back). How many there are depends on how the events fell into the pipeline's
-            // batches: one batch routes a customer's final standing once, several route each step of it.
+            // Nothing is left dead. What a later command of the same record superseded is set aside, not replayed
+            // (documented: it would put an older state back). How many there are depends on how the events fell into
+            // the pipeline's batches: one batch routes a customer's final standing once, several route each step.
             let (_, left) = try await call(.GET, "\(node.weftURL)/v1/commands?status=dead", token: TestNode.adminToken)
-            for command in try JSONValue.parse(Data(left.utf8)).arrayValue ?? [] {
+            #expect(try JSONValue.parse(Data(left.utf8)).arrayValue == [])
+            let (_, aside) = try await call(
+                .GET, "\(node.weftURL)/v1/commands?status=superseded", token: TestNode.adminToken)
+            let supersededCommands = try JSONValue.parse(Data(aside.utf8)).arrayValue ?? []
+            #expect(Int64(supersededCommands.count) == replay["superseded"]?.intValue)
+            for command in supersededCommands {
                 #expect(
                     command["last_error"]?.stringValue?.contains(OutboxSQL.supersededMessage) == true,
                     "\(command)")
             }
+            // The dead-letter counts (and the business exceptions read from them) are back to nothing.
+            let (_, statsBody) = try await call(.GET, "\(node.weftURL)/v1/stats", token: TestNode.adminToken)
+            let after = try JSONValue.parse(Data(statsBody.utf8))
+            #expect(after["commands"]?["odoo"]?["dead"]?.intValue == 0)
+            #expect(after["commands"]?["odoo"]?["superseded"]?.intValue == Int64(supersededCommands.count))
+            #expect(after["dead_commands_by_kind"]?.objectValue?.isEmpty == true, "\(statsBody)")
             #expect(try await node.odooSummary(namePrefix: "Customer D") == OdooSummary.expected(story))
             let (_, audit) = try await call(.GET, "\(node.weftURL)/v1/audit", token: TestNode.adminToken)
             #expect(audit.contains("api:token1"))

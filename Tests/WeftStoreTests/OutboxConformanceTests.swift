@@ -170,15 +170,15 @@ struct OutboxConformanceTests {
         let stats = try await store.stats(now: F.t0)
         #expect(stats.deadCommandsByKind == ["upsert_customer": 3, "upsert_invoice": 2])
 
-        #expect(try await store.replayDeadCommands(filter: CommandFilter(kind: "nope"), actor: "ops", now: F.at(1)) == 0)
-        #expect(try await store.replayDeadCommands(filter: CommandFilter(ids: [byKey["c2"]!]), actor: "alice", now: F.at(1)) == 1)
+        #expect(try await store.replayDeadCommands(filter: CommandFilter(kind: "nope"), actor: "ops", now: F.at(1)).replayed == 0)
+        #expect(try await store.replayDeadCommands(filter: CommandFilter(ids: [byKey["c2"]!]), actor: "alice", now: F.at(1)).replayed == 1)
         #expect(try await store.claimKeys(at: 1) == ["c2"])
-        #expect(try await store.replayDeadCommands(filter: CommandFilter(kind: "upsert_invoice"), actor: "bob", now: F.at(2)) == 2)
+        #expect(try await store.replayDeadCommands(filter: CommandFilter(kind: "upsert_invoice"), actor: "bob", now: F.at(2)).replayed == 2)
         let invoices = try await store.claimCommands(target: "odoo", limit: 10, owner: "d", lease: .seconds(60), now: F.at(2))
         #expect(invoices.map(\.idempotencyKey.rawValue) == ["i3", "i4"])
         #expect(invoices.allSatisfy { $0.attempts == 1 })
         // Replay all: only what is still dead (c1 on odoo, h5 on hubspot), not the in-flight ones.
-        #expect(try await store.replayDeadCommands(filter: CommandFilter(), actor: "carol", now: F.at(3)) == 2)
+        #expect(try await store.replayDeadCommands(filter: CommandFilter(), actor: "carol", now: F.at(3)).replayed == 2)
         #expect(try await store.claimKeys(at: 3) == ["c1"])
         #expect(try await store.claimKeys(target: "hubspot", at: 3) == ["h5"])
         #expect(try await store.listCommands(filter: CommandFilter(status: .dead), limit: 10).isEmpty)
@@ -225,16 +225,27 @@ struct OutboxConformanceTests {
         let plain = try #require(try await claimOne())
         #expect(plain.idempotencyKey.rawValue == "plain-key")
 
-        #expect(try await store.replayDeadCommands(filter: CommandFilter(), actor: "ops", now: F.at(1)) == 1)
-        let left = try await store.listCommands(filter: CommandFilter(ids: [first.id]), limit: 1)
-        #expect(left.first?.status == .dead)
-        #expect(left.first?.lastError == "\(F.failure.description); \(OutboxSQL.supersededMessage)")
-        // Replayed again, it says so once.
-        #expect(try await store.replayDeadCommands(filter: CommandFilter(ids: [first.id]), actor: "ops", now: F.at(1)) == 0)
         #expect(
-            try await store.listCommands(filter: CommandFilter(ids: [first.id]), limit: 1).first?.lastError
-                == "\(F.failure.description); \(OutboxSQL.supersededMessage)")
+            try await store.replayDeadCommands(filter: CommandFilter(), actor: "ops", now: F.at(1))
+                == DeadLetterReplay(replayed: 1, superseded: 1))
+        // Set aside: no longer a dead letter (nor counted as one), listed as superseded, saying why.
+        let left = try await store.listCommands(filter: CommandFilter(ids: [first.id]), limit: 1)
+        #expect(left.first?.status == .superseded)
+        #expect(left.first?.lastError == "\(F.failure.description); \(OutboxSQL.supersededMessage)")
+        #expect(try await store.listCommands(filter: CommandFilter(status: .dead), limit: 10).isEmpty)
+        #expect(try await store.listCommands(filter: CommandFilter(status: .superseded), limit: 10).map(\.command.id) == [first.id])
+        let stats = try await store.stats(now: F.at(1))
+        #expect(stats.commandsByTarget["odoo"]?[.superseded] == 1)
+        #expect(stats.commandsByTarget["odoo"]?[.dead] == nil)
+        #expect(stats.deadCommandsByKind.isEmpty)
         #expect(try await store.auditLog(limit: 2).last?.detail.contains("1 superseded") == true)
+        // Replayed again (it is no longer dead), nothing changes, and it says why once.
+        #expect(
+            try await store.replayDeadCommands(filter: CommandFilter(ids: [first.id]), actor: "ops", now: F.at(1))
+                == DeadLetterReplay(replayed: 0, superseded: 0))
+        let again = try await store.listCommands(filter: CommandFilter(ids: [first.id]), limit: 1).first
+        #expect(again?.status == .superseded)
+        #expect(again?.lastError == "\(F.failure.description); \(OutboxSQL.supersededMessage)")
         // The invoice is pending again, behind the plain-keyed command still in flight.
         #expect(try await store.claimKeys(at: 1).isEmpty)
         try await complete(plain, .delivered(record: nil, note: nil))

@@ -10,6 +10,9 @@ public enum CommandStatus: Int, Sendable, Codable, Hashable, CaseIterable, Custo
     case delivered = 2
     /// Out of attempts, or rejected: waiting for an operator (replay).
     case dead = 3
+    /// A dead command that a replay found superseded by a later command of the same record: never delivered, and
+    /// never replayed (it would put back an older state than the one delivered since). Terminal, like `delivered`.
+    case superseded = 4
 
     public var description: String {
         switch self {
@@ -17,10 +20,11 @@ public enum CommandStatus: Int, Sendable, Codable, Hashable, CaseIterable, Custo
         case .inFlight: "in_flight"
         case .delivered: "delivered"
         case .dead: "dead"
+        case .superseded: "superseded"
         }
     }
 
-    /// Parses `pending`, `in_flight`, `delivered`, `dead`.
+    /// Parses `pending`, `in_flight`, `delivered`, `dead`, `superseded`.
     public init?(name: String) {
         guard let status = Self.allCases.first(where: { $0.description == name }) else { return nil }
         self = status
@@ -50,5 +54,18 @@ public enum CommandLifecycle {
             let delay = policy.delay(afterAttempt: attempt, retryAfter: failure.retryAfter, unit: unit)
             return .retry(at: now.addingTimeInterval(RetryPolicy.seconds(delay)), failure: failure)
         }
+    }
+}
+
+/// What a replay of dead commands did.
+public struct DeadLetterReplay: Hashable, Sendable, Codable {
+    /// Commands made pending again.
+    public var replayed: Int
+    /// Commands set aside as `superseded`: a later command of the same record holds the state the target must reach.
+    public var superseded: Int
+
+    public init(replayed: Int, superseded: Int = 0) {
+        self.replayed = replayed
+        self.superseded = superseded
     }
 }

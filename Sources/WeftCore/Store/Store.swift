@@ -83,9 +83,9 @@ public protocol Store: Sendable {
     /// is listed too, so that an operator sees every dead command.
     func listStoredCommands(filter: CommandFilter, limit: Int) async throws -> [StoredCommand]
 
-    /// Makes matching dead commands pending again, due now, with a fresh attempt count. Audited.
-    /// - Returns: how many commands were replayed.
-    func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> Int
+    /// Makes matching dead commands pending again, due now, with a fresh attempt count, except those a later command
+    /// of the same record supersedes: they are set aside as `superseded` (`OutboxSQL.supersededByLater`). Audited.
+    func replayDeadCommands(filter: CommandFilter, actor: String, now: Date) async throws -> DeadLetterReplay
 
     /// Makes failed events pending again. Audited.
     func replayFailedEvents(seqs: [EventSeq]?, actor: String, now: Date) async throws -> Int

@@ -83,9 +83,23 @@ public enum OutboxSQL {
             AND rtrim(later.idempotency_key, '0123456789') = rtrim(commands.idempotency_key, '0123456789'))
         """
 
-    /// What a dead command superseded this way says when a replay leaves it dead.
+    /// What a dead command superseded this way says when a replay sets it aside (status `superseded`).
     public static let supersededMessage =
         "superseded by a later command of the same record; not replayed (replay that one if it is dead too)"
+
+    /// True for the row of `commands` under deletion when it supersedes (see `supersededByLater`) a command still
+    /// dead: retention keeps it, so that the dead one stays recognisably superseded until an operator's replay sets
+    /// it aside, and is never replayed over the newer state.
+    public static let supersedesDead = """
+        EXISTS (
+          SELECT 1 FROM commands AS dead
+          WHERE dead.status = 3 AND dead.target = commands.target AND dead.entity_key = commands.entity_key
+            AND dead.id < commands.id
+            AND rtrim(dead.idempotency_key, '0123456789') LIKE '%|'
+            AND dead.idempotency_key <> rtrim(dead.idempotency_key, '0123456789')
+            AND commands.idempotency_key <> rtrim(commands.idempotency_key, '0123456789')
+            AND rtrim(dead.idempotency_key, '0123456789') = rtrim(commands.idempotency_key, '0123456789'))
+        """
 
     /// The new `last_error` of a superseded command: the error it died of, then `message` (a bound parameter's SQL,
     /// `?1` or `$1`), once however often it is replayed.
@@ -95,7 +109,8 @@ public enum OutboxSQL {
 
     /// The audit log's line for a replay.
     public static func replayDetail(_ count: Int, superseded: Int, filter: CommandFilter) -> String {
-        let left = superseded > 0 ? "; \(superseded) superseded by a later command of the same record, left dead" : ""
+        let left =
+            superseded > 0 ? "; \(superseded) superseded by a later command of the same record, set aside as superseded" : ""
         return "\(count) command(s) matching \(filter.auditDescription)\(left)"
     }
 }

@@ -98,8 +98,8 @@ public struct AdminRoutes: Sendable {
                 throw APIError(.badRequest, code: "bad_replay", message: #"give "ids", "filter" or "all": true"#)
             }
             filter.status = .dead
-            let count = try await store.replayDeadCommands(filter: filter, actor: "api:\(token.name)", now: Date())
-            return try json(["replayed": count])
+            let outcome = try await store.replayDeadCommands(filter: filter, actor: "api:\(token.name)", now: Date())
+            return try json(outcome)
         }
         router.post("/v1/events/replay") { request, _ in
             let token = try authorize(request, scope: "operate")
@@ -527,7 +527,8 @@ public enum CommandFilterParser {
             switch pieces[0] {
             case "status":
                 guard let status = CommandStatus(name: pieces[1]) else {
-                    throw APIError(.badRequest, code: "bad_filter", message: "status must be pending, in_flight, delivered or dead")
+                    throw APIError(
+                        .badRequest, code: "bad_filter", message: "status must be pending, in_flight, delivered, dead or superseded")
                 }
                 filter.status = status
             case "target": filter.target = SystemName(pieces[1])
