@@ -130,17 +130,24 @@ public struct TraceID: RawRepresentable, Hashable, Sendable, Codable, CustomStri
     public init(_ rawValue: String) { self.rawValue = rawValue }
     public var description: String { rawValue }
 
-    /// A new random 128-bit trace id in W3C hex form.
+    /// A new random 128-bit trace id in W3C hex form (32 lowercase hex digits).
     public static func random() -> TraceID {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return TraceID(hex(high) + hex(low))
+        return TraceID(hex((generator.next(), generator.next())))
     }
 
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+    /// The bytes of `value` in memory order as lowercase hex.
+    static func hex(_ value: (UInt64, UInt64)) -> String {
+        withUnsafeBytes(of: value) { source in
+            String(unsafeUninitializedCapacity: source.count * 2) { target in
+                let digits: StaticString = "0123456789abcdef"
+                for (index, byte) in source.enumerated() {
+                    target[index * 2] = digits.utf8Start[Int(byte >> 4)]
+                    target[index * 2 + 1] = digits.utf8Start[Int(byte & 0x0f)]
+                }
+                return source.count * 2
+            }
+        }
     }
 }
 
