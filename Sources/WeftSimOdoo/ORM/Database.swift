@@ -195,7 +195,13 @@ struct Database: Sendable {
     /// added one, since a call works on a copy of the database).
     var reconciles = ShardedDictionary<Int64, [Reconcile]>()
     /// The wall-clock time of the current call.
-    var now = Date(timeIntervalSince1970: 0)
+    var now = Date(timeIntervalSince1970: 0) {
+        didSet { (today, timestamp) = Self.formatUTC(now) }
+    }
+    /// `now` as Odoo writes a date and a datetime (UTC), made once per call: every row created or written stamps its
+    /// `create_date` and `write_date`.
+    private(set) var today = "1970-01-01"
+    private(set) var timestamp = "1970-01-01 00:00:00"
     /// The user every call runs as.
     let uid: Int64 = 2
 
@@ -260,8 +266,6 @@ struct Database: Sendable {
 
     // MARK: - Time and sequences
 
-    var today: String { Self.formatUTC(now).date }
-    var timestamp: String { Self.formatUTC(now).datetime }
     var year: String { String(today.prefix(4)) }
 
     mutating func nextSequence(_ key: String) -> Int64 {
