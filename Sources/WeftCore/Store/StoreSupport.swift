@@ -73,15 +73,8 @@ public enum OutboxSQL {
     /// exists: the router keys its commands `<target>|<key>|<count>`, and a later count describes the state the
     /// target must reach now, so the earlier command would only bring back an older one. Keys not of that shape
     /// (ending in digits after a `|`) are never superseded.
-    public static let supersededByLater = """
-        EXISTS (
-          SELECT 1 FROM commands AS later
-          WHERE later.target = commands.target AND later.entity_key = commands.entity_key AND later.id > commands.id
-            AND rtrim(commands.idempotency_key, '0123456789') LIKE '%|'
-            AND commands.idempotency_key <> rtrim(commands.idempotency_key, '0123456789')
-            AND later.idempotency_key <> rtrim(later.idempotency_key, '0123456789')
-            AND rtrim(later.idempotency_key, '0123456789') = rtrim(commands.idempotency_key, '0123456789'))
-        """
+    public static let supersededByLater =
+        "EXISTS (SELECT 1 FROM commands AS later WHERE \(sameRecord(earlier: "commands", later: "later")))"
 
     /// What a dead command superseded this way says when a replay sets it aside (status `superseded`).
     public static let supersededMessage =
@@ -90,16 +83,21 @@ public enum OutboxSQL {
     /// True for the row of `commands` under deletion when it supersedes (see `supersededByLater`) a command still
     /// dead: retention keeps it, so that the dead one stays recognisably superseded until an operator's replay sets
     /// it aside, and is never replayed over the newer state.
-    public static let supersedesDead = """
-        EXISTS (
-          SELECT 1 FROM commands AS dead
-          WHERE dead.status = 3 AND dead.target = commands.target AND dead.entity_key = commands.entity_key
-            AND dead.id < commands.id
-            AND rtrim(dead.idempotency_key, '0123456789') LIKE '%|'
-            AND dead.idempotency_key <> rtrim(dead.idempotency_key, '0123456789')
-            AND commands.idempotency_key <> rtrim(commands.idempotency_key, '0123456789')
-            AND rtrim(dead.idempotency_key, '0123456789') = rtrim(commands.idempotency_key, '0123456789'))
-        """
+    public static let supersedesDead =
+        "EXISTS (SELECT 1 FROM commands AS dead WHERE dead.status = 3 AND \(sameRecord(earlier: "dead", later: "commands")))"
+
+    /// True when the row `later` is a later command than the row `earlier` of the same target, entity and emission
+    /// key (`<target>|<key>|<count>`, compared without the count); keys not of that shape match nothing.
+    private static func sameRecord(earlier: String, later: String) -> String {
+        let (earlierKey, laterKey) = ("\(earlier).idempotency_key", "\(later).idempotency_key")
+        return """
+            \(later).target = \(earlier).target AND \(later).entity_key = \(earlier).entity_key AND \(later).id > \(earlier).id
+              AND rtrim(\(earlierKey), '0123456789') LIKE '%|'
+              AND \(earlierKey) <> rtrim(\(earlierKey), '0123456789')
+              AND \(laterKey) <> rtrim(\(laterKey), '0123456789')
+              AND rtrim(\(laterKey), '0123456789') = rtrim(\(earlierKey), '0123456789')
+            """
+    }
 
     /// The new `last_error` of a superseded command: the error it died of, then `message` (a bound parameter's SQL,
     /// `?1` or `$1`), once however often it is replayed.
