@@ -155,14 +155,18 @@ extension PostgresStore {
         return result
     }
 
+    /// Locks the rows by ascending seq, as `commitProcessed` does: a commit whose answer the pipeline stopped waiting
+    /// for may still be running when the batch is given back.
     public func releaseEvents(_ seqs: [EventSeq], owner: String) async throws {
         guard !seqs.isEmpty else { return }
         let ids = seqs.map(\.rawValue)
         try await write(
             "release events",
             """
-            UPDATE events SET status = 0, lease_owner = NULL, lease_until = NULL
-            WHERE seq = ANY(\(ids)::int8[]) AND status = 1 AND lease_owner = \(owner)
+            WITH held AS (
+              SELECT seq FROM events WHERE seq = ANY(\(ids)::int8[]) AND status = 1 AND lease_owner = \(owner)
+              ORDER BY seq FOR UPDATE)
+            UPDATE events AS e SET status = 0, lease_owner = NULL, lease_until = NULL FROM held WHERE e.seq = held.seq
             """)
         try await write("notify", "SELECT pg_notify('weft_events', '')")
     }

@@ -92,6 +92,10 @@ extension PostgresStore {
 
     /// Records each result, only for commands still leased to `owner`. A delivered command that names a target record
     /// upserts the binding of `subject` in its target. One transaction, a statement per kind of transition.
+    ///
+    /// Lock order: the batch's rows first, by ascending id, as the lease renewal and the release take them (a renewal
+    /// the dispatcher stopped waiting for may still be running when the outcomes are recorded); then the bindings, by
+    /// key, as every other recording takes them.
     public func completeCommands(_ results: [CommandResult], owner: String, now: Date) async throws {
         guard !results.isEmpty else { return }
         let nowMs = StoreInstant.millis(now)
@@ -117,7 +121,14 @@ extension PostgresStore {
         let logger = logger
         let deliveredRows = delivered
         let (rIDs, rAt, rErrors, dIDs, dErrors) = (retryIDs, retryAt, retryErrors, deadIDs, deadErrors)
+        let allIDs = results.map(\.id.rawValue).sorted()
         try await transaction("complete commands") { connection in
+            try await connection.run(
+                """
+                SELECT id FROM commands WHERE id = ANY(\(allIDs)::int8[]) AND status = 1 AND lease_owner = \(owner)
+                ORDER BY id FOR UPDATE
+                """, logger: logger
+            )
             if !deliveredRows.isEmpty {
                 let ids = deliveredRows.map(\.id)
                 let models = deliveredRows.map { $0.model ?? "" }
@@ -153,7 +164,7 @@ extension PostgresStore {
                     bindings[key] = (item.subject, target, model, recordID)
                 }
                 if !order.isEmpty {
-                    let chosen = order.compactMap { bindings[$0] }
+                    let chosen = order.sorted().compactMap { bindings[$0] }
                     let systems = chosen.map(\.0.system.rawValue)
                     let kinds = chosen.map(\.0.kind.rawValue)
                     let sourceIDs = chosen.map(\.0.id)
@@ -194,6 +205,7 @@ extension PostgresStore {
         }
     }
 
+    /// Locks the rows by ascending id, as `completeCommands` and `releaseCommands` do.
     @discardableResult
     public func renewCommandLeases(_ ids: [CommandID], owner: String, until: Date) async throws -> Int {
         guard !ids.isEmpty else { return 0 }
@@ -202,9 +214,11 @@ extension PostgresStore {
         return try await write(
             "renew command leases",
             """
-            UPDATE commands SET lease_until = greatest(lease_until, \(untilMs))
-            WHERE status = 1 AND lease_owner = \(owner) AND id = ANY(\(values)::int8[])
-            RETURNING id
+            WITH held AS (
+              SELECT id FROM commands WHERE status = 1 AND lease_owner = \(owner) AND id = ANY(\(values)::int8[])
+              ORDER BY id FOR UPDATE)
+            UPDATE commands AS c SET lease_until = greatest(c.lease_until, \(untilMs)) FROM held WHERE c.id = held.id
+            RETURNING c.id
             """
         ).count
     }
@@ -216,8 +230,12 @@ extension PostgresStore {
         try await write(
             "release commands",
             """
-            UPDATE commands SET status = 0, attempts = greatest(0, attempts - 1), lease_owner = NULL, lease_until = NULL
-            WHERE status = 1 AND lease_owner = \(owner) AND id = ANY(\(values)::int8[])
+            WITH held AS (
+              SELECT id FROM commands WHERE status = 1 AND lease_owner = \(owner) AND id = ANY(\(values)::int8[])
+              ORDER BY id FOR UPDATE)
+            UPDATE commands AS c SET status = 0, attempts = greatest(0, c.attempts - 1), lease_owner = NULL,
+              lease_until = NULL
+            FROM held WHERE c.id = held.id
             """)
         try await write("notify", "SELECT pg_notify('weft_commands', '')")
     }

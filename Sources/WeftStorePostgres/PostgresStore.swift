@@ -180,7 +180,8 @@ public final class PostgresStore: Store, Sendable {
 
     // MARK: Helpers
 
-    /// Runs `body` in one transaction on a pooled connection.
+    /// Runs `body` in one transaction on a pooled connection. A transaction the database rolled back as a deadlock's
+    /// victim or a serialization failure runs again (see `retryingRollbacks`).
     func transaction<Result: Sendable>(
         _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
@@ -188,7 +189,9 @@ public final class PostgresStore: Store, Sendable {
             let client = client
             let logger = logger
             return try await Self.bounded(operationTimeout, operation) {
-                try await client.withTransaction(logger: logger) { connection -> Result in try await body(connection) }
+                try await Self.retryingRollbacks(operation, logger: logger) {
+                    try await client.withTransaction(logger: logger) { connection -> Result in try await body(connection) }
+                }
             }
         } catch let error as PostgresStoreError {
             throw error
@@ -208,13 +211,16 @@ public final class PostgresStore: Store, Sendable {
         }
     }
 
-    /// Runs one writing statement outside a transaction and collects its rows.
+    /// Runs one writing statement outside a transaction and collects its rows. A statement the database rolled back as
+    /// a deadlock's victim runs again (see `retryingRollbacks`).
     @discardableResult
     func write(_ operation: String, _ query: PostgresQuery) async throws -> [PostgresRow] {
         do {
             let client = client
             let logger = logger
-            return try await Self.bounded(operationTimeout, operation) { try await client.query(query, logger: logger).collect() }
+            return try await Self.bounded(operationTimeout, operation) {
+                try await Self.retryingRollbacks(operation, logger: logger) { try await client.query(query, logger: logger).collect() }
+            }
         } catch {
             throw Self.failure(error, write: operation)
         }
@@ -242,6 +248,38 @@ public final class PostgresStore: Store, Sendable {
         } onCancel: {
             race.finish(.failure(CancellationError()))
         }
+    }
+
+    /// Runs `body` again, up to three times in all, when the database rolled it back as a deadlock's victim (40P01) or
+    /// a serialization failure (40001). Such a statement or transaction had no effect, and running it again is what
+    /// PostgreSQL's documentation asks of the client. The rows' lock order is kept the same in every statement that
+    /// takes several (ascending ids), so this is the exception: a lock order missed, or one of PostgreSQL's own.
+    static func retryingRollbacks<T: Sendable>(
+        _ operation: String, logger: Logger, _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch  where attempt < 3 && isRolledBackConflict(error) {
+                logger.warning(
+                    "store statement rolled back by a conflict; running it again",
+                    metadata: ["weft.operation": "\(operation)", "weft.error": "\(detail(error))", "weft.attempt": "\(attempt)"])
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int64.random(in: 5...50) * Int64(attempt)))
+            }
+        }
+    }
+
+    /// The database rolled the statement or transaction back because of another one: a deadlock or a serialization
+    /// failure.
+    static func isRolledBackConflict(_ error: any Error) -> Bool {
+        if let error = error as? PostgresTransactionError {
+            guard let inner = error.closureError ?? error.beginError ?? error.commitError else { return false }
+            return isRolledBackConflict(inner)
+        }
+        guard let state = (error as? PSQLError)?.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
     }
 
     /// The database's own message and SQLSTATE, never the query's bound values (they hold payloads).

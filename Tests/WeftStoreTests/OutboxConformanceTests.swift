@@ -87,6 +87,41 @@ struct OutboxConformanceTests {
         #expect(try await store.renewCommandLeases(held.map(\.id), owner: "slow", until: F.at(400)) == 0)
     }
 
+    /// A renewal the dispatcher gave up waiting for (the batch was answered meanwhile) may still be running in the
+    /// store while the batch's outcomes are recorded, over the same rows. Both must lock those rows in one order:
+    /// PostgreSQL aborted the recording as a deadlock when the renewal locked them in the table's physical order.
+    @Test(arguments: StoreFactory.all)
+    func aLeaseRenewalRacingTheRecordingOfItsBatchDoesNotDeadlock(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        for round in 0..<20 {
+            let name = String(repeating: "n", count: 1_200)
+            try await store.seedCommands(
+                (0..<60).map { F.command("r\(round)-\($0)", entity: "e\(round)-\($0)", name: name) }, eventID: "round\(round)")
+            let held = try await store.claimCommands(target: "odoo", limit: 60, owner: "d", lease: .seconds(60), now: F.t0)
+            #expect(held.count == 60)
+            // Renewed one by one from the last: each row's new version lands after the others, so the table's physical
+            // order runs against the ids.
+            for command in held.reversed() {
+                #expect(try await store.renewCommandLeases([command.id], owner: "d", until: F.at(120)) == 1)
+            }
+            let results = held.enumerated().map { index, command in
+                CommandResult(
+                    id: command.id,
+                    transition: index % 3 == 0
+                        ? .retry(at: F.at(90), failure: F.failure)
+                        : .delivered(record: TargetRecordID(model: "res.partner", id: "\(index)"), note: nil),
+                    subject: command.payload.subject)
+            }
+            async let renewed = store.renewCommandLeases(held.map(\.id), owner: "d", until: F.at(180))
+            async let recorded: Void = store.completeCommands(results, owner: "d", now: F.t0)
+            try await recorded
+            // Either order is fine: before the recording it renews all 60, after it none.
+            #expect([0, 60].contains(try await renewed))
+            let left = try await store.listCommands(filter: CommandFilter(status: .inFlight), limit: 100)
+            #expect(left.isEmpty)
+        }
+    }
+
     @Test(arguments: StoreFactory.all)
     func anExpiredCommandLeaseIsReclaimedAndTheOldHolderIsIgnored(_ factory: StoreFactory) async throws {
         let store = try await factory.make().store
