@@ -164,6 +164,68 @@ struct DeliveryLeaseTests {
         #expect(try await store.listCommands(filter: CommandFilter(), limit: 1).first?.status == .delivered)
     }
 
+    /// Makes the store refuse to record a delivered command (any write setting status 2 aborts), from another
+    /// connection, until `allow` drops the trigger.
+    struct RefusedRecording {
+        let admin: DatabaseQueue
+
+        init(_ store: SQLiteStore) async throws {
+            admin = try DatabaseQueue(path: store.path)
+            try await admin.write { db in
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER refuse_delivered BEFORE UPDATE OF status ON commands WHEN NEW.status = 2
+                        BEGIN SELECT RAISE(ABORT, 'injected failure'); END
+                        """)
+            }
+        }
+
+        func allow() async throws { try await admin.write { try $0.execute(sql: "DROP TRIGGER refuse_delivered") } }
+    }
+
+    /// The outcomes of a delivered batch that the store fails to record (a write error, a deadlock) are recorded on a
+    /// later try: not left claimed until the lease runs out, to be sent again, nor left half-done by a graceful stop.
+    @Test(.timeLimit(.minutes(1))) func outcomesTheStoreFailedToRecordAreRecordedOnALaterTry() async throws {
+        let store = try await Self.storeWithOneCommand()
+        let refused = try await RefusedRecording(store)
+        let clock = ManualClock(start: Date())
+        let connector = HeldConnector()
+        let delivery = Self.startDelivery(store: store, connector: connector, lease: .seconds(30), clock: clock)
+        var waits = clock.waits.stream.makeAsyncIterator()
+        connector.release.continuation.yield()
+        // The renewal task's waits (10 s) are passed over; a wait of 200 ms is the recording's pause before its
+        // second try.
+        while let wait = await waits.next(), wait != .milliseconds(200) {}
+        #expect(try await store.listCommands(filter: CommandFilter(), limit: 1).first?.status == .inFlight)
+        try await refused.allow()
+        clock.advance(by: .milliseconds(200))
+        #expect(try await delivery.value == 1)
+        #expect(connector.calls.withLock { $0 } == 1)
+        #expect(try await store.listCommands(filter: CommandFilter(), limit: 1).first?.status == .delivered)
+    }
+
+    /// A store that keeps failing is given up after five tries, three seconds: the loop reports the error and the
+    /// command stays claimed, to be delivered again once its lease runs out.
+    @Test(.timeLimit(.minutes(1))) func aRecordingTheStoreKeepsRefusingIsGivenUpAfterFiveTries() async throws {
+        let store = try await Self.storeWithOneCommand()
+        _ = try await RefusedRecording(store)
+        let clock = ManualClock(start: Date())
+        let connector = HeldConnector()
+        let delivery = Self.startDelivery(store: store, connector: connector, lease: .seconds(30), clock: clock)
+        var waits = clock.waits.stream.makeAsyncIterator()
+        connector.release.continuation.yield()
+        var pauses: [Duration] = []
+        while pauses.count < 4, let wait = await waits.next() {
+            guard wait < .seconds(5) else { continue }  // the renewal task's 10 s
+            pauses.append(wait)
+            clock.advance(by: wait)
+        }
+        #expect(pauses == [.milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600)])
+        await #expect(throws: SQLiteStoreError.self) { try await delivery.value }
+        #expect(connector.calls.withLock { $0 } == 1)
+        #expect(try await store.listCommands(filter: CommandFilter(), limit: 1).first?.status == .inFlight)
+    }
+
     /// Waits until cancelled, then answers as a cancelled HTTP call would.
     final class CancellableConnector: TargetConnector {
         let started = AsyncStream<Void>.makeStream()

@@ -68,7 +68,8 @@ struct PipelineRunTests {
     }
 
     /// A batch commits in transactions of at most `batchSize` results; when a later one fails, what the earlier ones
-    /// committed is still passed on (the entitlement index must not miss a committed state), then the failure thrown.
+    /// committed is still passed on (the entitlement index must not miss a committed state), what did not commit is
+    /// given back to pending at once (not left claimed until its lease runs out), then the failure thrown.
     @Test func aFailedLaterTransactionStillPassesOnWhatCommitted() async throws {
         var store = InterceptingAppendStore.passing(base: try SQLiteStore.temporary(logger: Logger(label: "test.store")))
         store.failCommitsFrom = 2
@@ -79,7 +80,8 @@ struct PipelineRunTests {
         // Two heads and two following events of the first customer: the first transaction took the first customer's
         // first two events, the second (which failed) the rest.
         #expect(try await store.listEvents(status: .done, limit: 10).count == 2)
-        #expect(try await store.listEvents(status: .processing, limit: 10).count == 2)
+        #expect(try await store.listEvents(status: .processing, limit: 10).isEmpty)
+        #expect(try await store.listEvents(status: .pending, limit: 10).count == 2)
         #expect(told.calls.withLock { $0.map { $0.map(\.key) } } == [[keys[0]]])
         #expect(told.calls.withLock { $0.first?.first?.version } == 2)
     }

@@ -237,13 +237,37 @@ public struct DispatcherService: Service {
             return breaker.state.gaugeValue
         }
         Gauge(label: WeftMetrics.breakerState, dimensions: [("target", target.rawValue)]).record(gauge)
-        try await store.completeCommands(results, owner: owner, now: now)
+        try await record(results, owner: owner, now: now, logger: batchLogger)
         return batch.count
+    }
+
+    /// Records a batch's outcomes, trying again for a while when the store fails. The deliveries have happened: a
+    /// recording given up leaves the batch claimed until its leases run out, and then sends every command of it
+    /// again (the target's idempotency keeps that from duplicating, but it is work and attempts spent), and a
+    /// graceful stop would leave it half-done. The loop stops trying at a graceful stop only by finishing.
+    func record(_ results: [CommandResult], owner: String, now: Date, logger: Logger) async throws {
+        var attempt = 1
+        while true {
+            do {
+                try await store.completeCommands(results, owner: owner, now: now)
+                return
+            } catch  where attempt < Self.recordingAttempts && !Task.isCancelled {
+                logger.warning(
+                    "could not record delivery outcomes; trying again",
+                    metadata: ["weft.error": "\(error)", "weft.attempt": "\(attempt)"])
+                try await clock.sleep(for: .milliseconds(100 << attempt))
+                attempt += 1
+            }
+        }
     }
 }
 
 extension DispatcherService {
     static let leaseLostMessage = "the delivery lease was lost; another node may hold the command"
+    /// How many times a batch's outcomes are offered to the store: waits of 0.2, 0.4, 0.8 and 1.6 s in between, three
+    /// seconds in all. Trying after a lease ran out is harmless: the store records only what is still leased to the
+    /// owner.
+    static let recordingAttempts = 5
 
     static func leaseLost(_ count: Int) -> [DeliveryOutcome] {
         Array(repeating: .retry(DeliveryFailure(kind: .unavailable, message: leaseLostMessage)), count: count)

@@ -81,12 +81,33 @@ public struct PipelineService: Service {
     }
 
     /// Claims and processes one batch. Returns how many events it processed.
+    ///
+    /// When processing fails (the store could not load or commit), what was claimed and not committed is given back at
+    /// once rather than at the lease's end: another worker may take it, and a graceful stop right after a failure
+    /// leaves nothing claimed. Processing has no effect outside the store, so nothing is half-done by giving it back.
     @discardableResult
     public func runOnce(owner: String) async throws -> Int {
-        var claimed = try await store.claimEvents(
+        let claimed = try await store.claimEvents(
             limit: configuration.batchSize, perEntity: configuration.eventsPerEntity, owner: owner,
             lease: configuration.lease, now: Date())
         guard !claimed.isEmpty else { return 0 }
+        do {
+            return try await process(claimed, owner: owner)
+        } catch {
+            // The store releases only events still claimed by `owner`: the committed ones stay committed.
+            do {
+                try await store.releaseEvents(claimed.map(\.seq), owner: owner)
+            } catch let release {
+                logger.warning(
+                    "could not give back a failed batch's events; they wait for their lease to run out",
+                    metadata: ["weft.worker": "\(owner)", "weft.error": "\(release)"])
+            }
+            throw error
+        }
+    }
+
+    private func process(_ batch: [InboxEvent], owner: String) async throws -> Int {
+        var claimed = batch
         if !enrichers.isEmpty {
             for index in claimed.indices {
                 guard let enricher = enrichers[claimed[index].system], enricher.mayNeed(claimed[index]) else { continue }
