@@ -376,6 +376,8 @@ struct InterceptingAppendStore: Store {
     var failCommitsFrom: Int? = nil
     /// Whether `boundSources` fails (a read a delivery needs before its append).
     var failBoundSources = false
+    /// Whether `hasUnfinishedWork` fails (the read `/readyz` makes).
+    var failUnfinishedWork = false
     let commits = Calls()
     struct Unavailable: Error {}
     final class Calls: Sendable { let count = Mutex(0) }
@@ -437,7 +439,10 @@ struct InterceptingAppendStore: Store {
     func cursor(_ name: String) async throws -> String? { try await base.cursor(name) }
     func setCursor(_ name: String, to value: String) async throws { try await base.setCursor(name, to: value) }
     func stats(now: Date) async throws -> StoreStats { try await base.stats(now: now) }
-    func hasUnfinishedWork() async throws -> Bool { try await base.hasUnfinishedWork() }
+    func hasUnfinishedWork() async throws -> Bool {
+        if failUnfinishedWork { throw Unavailable() }
+        return try await base.hasUnfinishedWork()
+    }
     func loadAggregates(_ keys: [EntityKey], known: [EntityKey: Int64]) async throws -> AggregateLoad {
         try await base.loadAggregates(keys, known: known)
     }

@@ -11,6 +11,7 @@ import WeftCore
 import WeftRuntime
 import WeftServer
 import WeftSimKit
+import WeftStoreSQLite
 import WeftTools
 
 @Suite("Operations: dead letters, replay, audit, logs, metrics", .serialized)
@@ -143,6 +144,22 @@ struct OperationsTests {
             let ready = try await call(.GET, "\(node.weftURL)/readyz", token: nil)
             #expect(health.0 == 200)
             #expect(ready.0 == 200)
+        }
+    }
+
+    /// A store that does not answer makes the node unready (503, so a load balancer sends webhooks elsewhere), while
+    /// the process itself stays healthy.
+    @Test func aStoreThatDoesNotAnswerMakesTheNodeUnready() async throws {
+        try await TestNode.with(store: { path in
+            var store = InterceptingAppendStore.passing(base: try SQLiteStore(path: path, logger: .init(label: "test")))
+            store.failUnfinishedWork = true
+            return store
+        }) { node in
+            let health = try await call(.GET, "\(node.weftURL)/healthz", token: nil)
+            let ready = try await call(.GET, "\(node.weftURL)/readyz", token: nil)
+            #expect(health.0 == 200)
+            #expect(ready.0 == 503)
+            #expect(ready.1.contains("store_unavailable"))
         }
     }
 }
