@@ -127,12 +127,15 @@ public struct CrashTest: Sendable {
         }
         // A graceful stop (SIGTERM) while the backlog is processed: nothing may be left half-done.
         var failures: [String] = []
+        let stoppedLog = server.logPath
         let stoppedPID = await server.stop()
         let halfDone = try await Self.claimsHeld(
             by: stoppedPID, storePath: "\(work)/weft.db", databaseURL: environment["WEFT_DATABASE_URL"], logger: logger)
         logger.info("crash test: graceful stop", metadata: ["left_claimed": "\(halfDone)"])
         if halfDone > 0 {
-            failures.append("after SIGTERM, \(halfDone) events or commands were left claimed by the stopped node (half-done)")
+            failures.append(
+                "after SIGTERM, \(halfDone) events or commands were left claimed by the stopped node (half-done); "
+                    + "its warnings and errors are in \(stoppedLog)")
         }
         try await server.start()
         // One more kill while the backlog is being processed and delivered.
@@ -303,6 +306,9 @@ final class ServerProcess: @unchecked Sendable {
 
     /// The running server's pid.
     var pid: Int32? { lock.withLock { self.process?.processIdentifier } }
+
+    /// Where the current (or last) run of the server writes its warnings and errors.
+    var logPath: String { "\(work)/\(name)-\(lock.withLock { generation }).log" }
 
     /// CPU time the running server has used so far, in seconds.
     func cpuSeconds() -> Double? { pid.flatMap(ProcessSupport.cpuSeconds(pid:)) }
