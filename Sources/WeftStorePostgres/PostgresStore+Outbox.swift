@@ -153,18 +153,17 @@ extension PostgresStore {
                     let (id, target) = try row.decode((Int64, String).self)
                     targets[id] = target
                 }
-                // One binding per (subject, target): the last result of the batch wins.
+                // One binding per (subject, target): the last result of the batch wins. Upserted in key order (the
+                // lock order every recording shares).
                 var bindings: [String: (ExternalRef, String, String, String)] = [:]
-                var order: [String] = []
                 for item in deliveredRows {
                     guard let target = targets[item.id], let model = item.model, let recordID = item.recordID else { continue }
                     let key = [item.subject.system.rawValue, item.subject.kind.rawValue, item.subject.id, target]
                         .joined(separator: "\u{0}")
-                    if bindings[key] == nil { order.append(key) }
                     bindings[key] = (item.subject, target, model, recordID)
                 }
-                if !order.isEmpty {
-                    let chosen = order.sorted().compactMap { bindings[$0] }
+                if !bindings.isEmpty {
+                    let chosen = bindings.keys.sorted().compactMap { bindings[$0] }
                     let systems = chosen.map(\.0.system.rawValue)
                     let kinds = chosen.map(\.0.kind.rawValue)
                     let sourceIDs = chosen.map(\.0.id)

@@ -76,7 +76,9 @@ struct OperatorCLITests {
                 failed: claimed[1].seq)
         }
 
-        func weft(_ arguments: String...) throws -> Run {
+        func weft(_ arguments: String...) throws -> Run { try weft(arguments) }
+
+        func weft(_ arguments: [String]) throws -> Run {
             let process = Process()
             process.executableURL = OperatorCLITests.executable
             process.arguments = arguments + ["--config", config]
@@ -157,17 +159,9 @@ struct OperatorCLITests {
             (["events", "list", "--status", "stuck"], "--status must be pending, processing, done or failed"),
         ]
         for (arguments, message) in mistakes {
-            let process = Process()
-            process.executableURL = Self.executable
-            process.arguments = arguments + ["--config", fixture.config]
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = Pipe()
-            try process.run()
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus != 0, "\(arguments) was accepted")
-            #expect(text.contains(message), "\(arguments): \(text)")
+            let run = try fixture.weft(arguments)
+            #expect(run.status != 0, "\(arguments) was accepted")
+            #expect(run.errors.contains(message), "\(arguments): \(run.errors)")
         }
         #expect(try await fixture.statuses().values.allSatisfy { $0 == .dead })
         #expect(try await fixture.store.listEvents(status: .failed, limit: 10).map(\.seq) == [fixture.failed])
