@@ -9,9 +9,29 @@ enum PostgresSchema {
     /// The advisory lock key migrations are applied under (`'weft.migrate'` hashed, fixed forever).
     static let migrationLock: Int64 = 0x5745_4654_4D49_4752
 
-    /// The statements of a migration (they contain no `;` but as terminators).
+    /// The statements of a migration: split at each `;` outside a dollar-quoted (`$$ … $$`) function body.
     static func statements(of sql: String) -> [String] {
-        sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        var statements: [String] = []
+        var current = ""
+        var quoted = false
+        var rest = Substring(sql)
+        while let character = rest.first {
+            if rest.hasPrefix("$$") {
+                quoted.toggle()
+                current += "$$"
+                rest = rest.dropFirst(2)
+                continue
+            }
+            rest = rest.dropFirst()
+            if character == ";" && !quoted {
+                statements.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        statements.append(current)
+        return statements.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
     static let migrations: [(name: String, sql: String)] = [
@@ -110,6 +130,64 @@ enum PostgresSchema {
             "v4-inflight-commands",
             """
             CREATE INDEX commands_inflight ON commands (target, entity_key, id) WHERE status = 1;
+            """
+        ),
+        // Metrics read how many events are done and how many commands delivered or superseded on every scrape. Those
+        // rows are most of what retention keeps, so counting them grew with the history. Row triggers, which fire only
+        // when a row enters or leaves one of those statuses, append each change to `terminal_count_changes` (appended,
+        // so that nodes committing at once never wait on one hot row); `foldTerminalCounts` moves the changes into
+        // `terminal_counts` now and then. Creating the triggers locks both tables against writes until the migration
+        // commits, so the first count and the triggers see the same rows.
+        (
+            "v5-terminal-counts",
+            """
+            CREATE TABLE terminal_counts (
+              queue text NOT NULL, target text NOT NULL, status smallint NOT NULL, n bigint NOT NULL,
+              PRIMARY KEY (queue, target, status));
+            CREATE TABLE terminal_count_changes (
+              id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, queue text NOT NULL, target text NOT NULL,
+              status smallint NOT NULL, delta integer NOT NULL);
+            CREATE FUNCTION weft_count_terminal_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 2 THEN
+                INSERT INTO terminal_count_changes (queue, target, status, delta) VALUES ('events', '', 2, -1);
+              END IF;
+              IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.status = 2 THEN
+                INSERT INTO terminal_count_changes (queue, target, status, delta) VALUES ('events', '', 2, 1);
+              END IF;
+              RETURN NULL;
+            END
+            $$;
+            CREATE FUNCTION weft_count_terminal_command() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status IN (2, 4) THEN
+                INSERT INTO terminal_count_changes (queue, target, status, delta)
+                VALUES ('commands', OLD.target, OLD.status, -1);
+              END IF;
+              IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.status IN (2, 4) THEN
+                INSERT INTO terminal_count_changes (queue, target, status, delta)
+                VALUES ('commands', NEW.target, NEW.status, 1);
+              END IF;
+              RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER events_done_inserted AFTER INSERT ON events
+              FOR EACH ROW WHEN (NEW.status = 2) EXECUTE FUNCTION weft_count_terminal_event();
+            CREATE TRIGGER events_done_changed AFTER UPDATE OF status ON events
+              FOR EACH ROW WHEN ((OLD.status = 2) <> (NEW.status = 2)) EXECUTE FUNCTION weft_count_terminal_event();
+            CREATE TRIGGER events_done_deleted AFTER DELETE ON events
+              FOR EACH ROW WHEN (OLD.status = 2) EXECUTE FUNCTION weft_count_terminal_event();
+            CREATE TRIGGER commands_terminal_inserted AFTER INSERT ON commands
+              FOR EACH ROW WHEN (NEW.status IN (2, 4)) EXECUTE FUNCTION weft_count_terminal_command();
+            CREATE TRIGGER commands_terminal_changed AFTER UPDATE OF status ON commands
+              FOR EACH ROW WHEN (OLD.status <> NEW.status AND (OLD.status IN (2, 4) OR NEW.status IN (2, 4)))
+              EXECUTE FUNCTION weft_count_terminal_command();
+            CREATE TRIGGER commands_terminal_deleted AFTER DELETE ON commands
+              FOR EACH ROW WHEN (OLD.status IN (2, 4)) EXECUTE FUNCTION weft_count_terminal_command();
+            INSERT INTO terminal_counts (queue, target, status, n) SELECT 'events', '', 2, count(*) FROM events WHERE status = 2;
+            INSERT INTO terminal_counts (queue, target, status, n)
+              SELECT 'commands', target, status, count(*) FROM commands WHERE status IN (2, 4) GROUP BY target, status;
+            ALTER TABLE terminal_count_changes SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
             """
         ),
     ]

@@ -168,6 +168,8 @@ extension PostgresStore: ClusterCoordination {
               ORDER BY delivered_at LIMIT \(limit64) FOR UPDATE SKIP LOCKED)
             RETURNING id
             """)
+        // The deletions above appended as many changes to the terminal counts; fold them while we lead.
+        try await foldTerminalCounts()
         return PruneCounts(events: events.count, commands: commands.count)
     }
 }

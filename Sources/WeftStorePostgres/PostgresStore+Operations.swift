@@ -155,10 +155,18 @@ extension PostgresStore {
 
     // MARK: Observability
 
+    /// Only unfinished, failed and dead rows are counted here; done events and delivered or superseded commands are
+    /// read from the counts the triggers keep (the `v5-terminal-counts` migration), with their changes not yet folded.
     public func stats(now: Date) async throws -> StoreStats {
         let nowMs = StoreInstant.millis(now)
         var stats = StoreStats()
-        for row in try await rows("stats", "SELECT status, count(*) FROM events GROUP BY status") {
+        // Best effort: the counts read below include the changes not folded yet either way.
+        do {
+            try await foldTerminalCounts()
+        } catch {
+            logger.debug("folding the terminal counts failed; will fold later", metadata: ["weft.error": "\(error)"])
+        }
+        for row in try await rows("stats", "SELECT status, count(*) FROM events WHERE status IN (0, 1, 3) GROUP BY status") {
             let (status, count) = try row.decode((Int16, Int64).self)
             if let status = EventStatus(rawValue: Int(status)) { stats.eventsByStatus[status] = Int(count) }
         }
@@ -167,8 +175,20 @@ extension PostgresStore {
         {
             stats.oldestPendingEventAge = Double(nowMs - oldest) / 1000
         }
+        // The targets are walked by seeking `commands_target_status` from one to the next, then each target's
+        // unfinished and dead commands are counted over their own ranges of it.
         let commands = try await rows(
-            "stats", "SELECT target, status, count(*), min(created_at) FROM commands GROUP BY target, status")
+            "stats",
+            """
+            WITH RECURSIVE targets (target) AS (
+              SELECT (SELECT min(target) FROM commands)
+              UNION ALL
+              SELECT (SELECT min(target) FROM commands WHERE target > targets.target)
+              FROM targets WHERE targets.target IS NOT NULL)
+            SELECT c.target, c.status, count(*), min(c.created_at)
+            FROM targets JOIN commands c ON c.target = targets.target AND c.status IN (0, 1, 3)
+            GROUP BY c.target, c.status
+            """)
         for row in commands {
             let (target, code, count, oldest) = try row.decode((String, Int16, Int64, Int64?).self)
             guard let status = CommandStatus(rawValue: Int(code)) else { continue }
@@ -177,12 +197,44 @@ extension PostgresStore {
                 stats.oldestPendingCommandAge[SystemName(rawValue: target)] = Double(nowMs - oldest) / 1000
             }
         }
+        let terminal = try await rows(
+            "stats",
+            """
+            SELECT queue, target, status, sum(n)::bigint FROM (
+              SELECT queue, target, status, n FROM terminal_counts
+              UNION ALL SELECT queue, target, status, delta FROM terminal_count_changes) counted
+            GROUP BY queue, target, status
+            """)
+        for row in terminal {
+            let (queue, target, status, count) = try row.decode((String, String, Int16, Int64).self)
+            stats.addTerminalCount(queue: queue, target: target, status: Int(status), count: Int(count))
+        }
         for row in try await rows("stats", "SELECT kind, count(*) FROM commands WHERE status = 3 GROUP BY kind") {
             let (kind, count) = try row.decode((String, Int64).self)
             stats.deadCommandsByKind[kind] = Int(count)
         }
         return stats
     }
+
+    /// Moves the appended changes of the terminal counts into the counts, in one statement. One node folds at a time
+    /// (a transaction-scoped advisory lock, tried, not waited for: a node that finds it taken folds nothing). Changes
+    /// committed while it runs are left for the next fold. Run by `stats` and by the retention leader's `prune`.
+    func foldTerminalCounts() async throws {
+        try await write(
+            "fold terminal counts",
+            """
+            WITH held AS (SELECT pg_try_advisory_xact_lock(\(Self.terminalCountsLock)) AS held),
+            folded AS (
+              DELETE FROM terminal_count_changes WHERE (SELECT held FROM held) RETURNING queue, target, status, delta)
+            INSERT INTO terminal_counts (queue, target, status, n)
+            SELECT queue, target, status, sum(delta) FROM folded GROUP BY queue, target, status
+            ORDER BY queue, target, status
+            ON CONFLICT (queue, target, status) DO UPDATE SET n = terminal_counts.n + excluded.n
+            """)
+    }
+
+    /// The advisory lock key of the fold (`'WEFTCOUN'`, fixed forever).
+    static let terminalCountsLock: Int64 = 0x5745_4654_434F_554E
 
     public func hasUnfinishedWork() async throws -> Bool {
         let rows = try await rows(

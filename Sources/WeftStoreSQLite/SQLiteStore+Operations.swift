@@ -151,12 +151,22 @@ extension SQLiteStore {
 
     /// Counts by status; the oldest pending event's age since it was received; per target the oldest pending
     /// command's age since it was created; dead commands by kind.
+    ///
+    /// Only unfinished, failed and dead rows are counted here, through indexes whose ranges hold those alone; done
+    /// events and delivered or superseded commands (most of what retention keeps) are read from the counts the
+    /// triggers keep (`TerminalCountsSQL`). So a scrape costs what is waiting, not what is kept.
     public func stats(now: Date) async throws -> StoreStats {
         let nowMs = Self.millis(now)
         do {
             return try await pool.read { db in
                 var stats = StoreStats()
-                for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM events GROUP BY status") {
+                let events = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT status, count(*) AS n FROM events INDEXED BY events_status WHERE status IN (0, 1, 3)
+                        GROUP BY status
+                        """)
+                for row in events {
                     if let status = EventStatus(rawValue: row["status"]) { stats.eventsByStatus[status] = row["n"] }
                 }
                 if let oldest = try Int64.fetchOne(
@@ -164,11 +174,21 @@ extension SQLiteStore {
                 {
                     stats.oldestPendingEventAge = Double(nowMs - oldest) / 1000
                 }
+                // The targets are walked by seeking the index from one to the next (a handful of seeks), then each
+                // target's unfinished and dead commands are counted over their own ranges of it.
                 let commands = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT target, status, count(*) AS n, min(created_at) AS oldest
-                        FROM commands INDEXED BY commands_target_status GROUP BY target, status
+                        WITH RECURSIVE targets (target) AS (
+                          SELECT (SELECT min(target) FROM commands INDEXED BY commands_target_status)
+                          UNION ALL
+                          SELECT (
+                            SELECT min(target) FROM commands INDEXED BY commands_target_status WHERE target > targets.target)
+                          FROM targets WHERE targets.target IS NOT NULL)
+                        SELECT c.target, c.status, count(*) AS n, min(c.created_at) AS oldest
+                        FROM targets JOIN commands c INDEXED BY commands_target_status
+                          ON c.target = targets.target AND c.status IN (0, 1, 3)
+                        GROUP BY c.target, c.status
                         """)
                 for row in commands {
                     let target = SystemName(row["target"] as String)
@@ -178,7 +198,12 @@ extension SQLiteStore {
                         stats.oldestPendingCommandAge[target] = Double(nowMs - oldest) / 1000
                     }
                 }
-                for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM commands WHERE status = 3 GROUP BY kind") {
+                for row in try Row.fetchAll(db, sql: "SELECT queue, target, status, n FROM terminal_counts") {
+                    stats.addTerminalCount(queue: row["queue"], target: row["target"], status: row["status"], count: row["n"])
+                }
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT kind, count(*) AS n FROM commands INDEXED BY commands_status WHERE status = 3 GROUP BY kind")
+                {
                     stats.deadCommandsByKind[row["kind"]] = row["n"]
                 }
                 return stats

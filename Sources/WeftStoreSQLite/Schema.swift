@@ -112,6 +112,12 @@ enum Schema {
         migrator.registerMigration("v6-inflight-commands") { db in
             try db.execute(sql: "CREATE INDEX commands_inflight ON commands (target, entity_key, id) WHERE status = 1;")
         }
+        // Metrics read how many events are done and how many commands delivered or superseded on every scrape. Those
+        // rows are most of what retention keeps, so counting them grew with the history; triggers keep their counts
+        // instead, whichever statement moves a row into or out of those statuses (commit, replay, prune, a copy).
+        migrator.registerMigration("v7-terminal-counts") { db in
+            try db.execute(sql: TerminalCountsSQL.sqlite)
+        }
         return migrator
     }
 }

@@ -288,6 +288,26 @@ public struct StoreStats: Hashable, Sendable {
     }
 }
 
+extension StoreStats {
+    /// Adds a count the store's writers keep for a terminal status (`queue` is `events` or `commands`; `target` is
+    /// empty for events). A target that has such a count is listed even when every count is zero, so its gauges are
+    /// brought to zero rather than left at their last value once retention has pruned its commands.
+    public mutating func addTerminalCount(queue: String, target: String, status: Int, count: Int) {
+        switch queue {
+        case "events":
+            guard let status = EventStatus(rawValue: status), count != 0 else { return }
+            eventsByStatus[status, default: 0] += count
+        case "commands":
+            guard let status = CommandStatus(rawValue: status) else { return }
+            var counts = commandsByTarget[SystemName(target), default: [:]]
+            if count != 0 { counts[status, default: 0] += count }
+            commandsByTarget[SystemName(target)] = counts
+        default:
+            return
+        }
+    }
+}
+
 /// One audit-log entry: who did what, when.
 public struct AuditEntry: Hashable, Sendable {
     public var at: Date
