@@ -69,6 +69,45 @@ struct PostgresClusterTests {
         #expect(try await stores[0].hasUnfinishedWork() == false)
     }
 
+    /// Each node's commits append their changes to the terminal counts while every node folds them on its scrapes:
+    /// the counts each node reads stay exact, whichever node folded what.
+    @Test func terminalCountsStayExactWhileSeveralNodesCommitAndFold() async throws {
+        let (_, stores) = try await Self.nodes(3)
+        _ = try await stores[0].append((0..<300).map { F.event("e\($0)", key: "k\($0)") })
+        let done = Locked(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, store) in stores.enumerated() {
+                group.addTask {
+                    while done.withLock({ $0 }) < 300 {
+                        let claimed = try await store.claimEvents(limit: 9, owner: "w\(index)", lease: .seconds(60), now: F.t0)
+                        if claimed.isEmpty {
+                            await Task.yield()
+                            continue
+                        }
+                        let committed = try await store.commitProcessed(
+                            claimed.map { F.processed($0) }, owner: "w\(index)", now: F.t0)
+                        done.withLock { $0 += committed.count }
+                    }
+                }
+                group.addTask {
+                    while done.withLock({ $0 }) < 300 {
+                        let stats = try await store.stats(now: F.t0)
+                        #expect((stats.eventsByStatus[.done] ?? 0) <= 300)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for store in stores {
+            #expect(try await store.stats(now: F.t0).eventsByStatus == [.done: 300])
+        }
+        // Retention on one node: its deletions are counted too, on every node.
+        #expect(try await stores[1].prune(before: F.at(60), limit: 1_000) == PruneCounts(events: 300, commands: 0))
+        for store in stores {
+            #expect(try await store.stats(now: F.t0).eventsByStatus == [:])
+        }
+    }
+
     @Test func oneNodeLeadsAJobAtATimeAndAnotherTakesOverWhenItDies() async throws {
         let (url, stores) = try await Self.nodes(2)
         let leading = Locked(0)
