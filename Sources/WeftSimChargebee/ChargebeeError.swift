@@ -2,7 +2,7 @@
 /// `{"message","type","api_error_code","param","error_code","error_msg","error_param","http_status_code"}`.
 ///
 /// `type` is left out where Chargebee sends none (authentication failures); `error_code`/`error_msg`/`error_param`
-/// are the legacy members Chargebee still sends beside the v2 ones.
+/// are the legacy members Chargebee still sends beside the v2 ones. A member without a value (`param`) is left out.
 struct ChargebeeError: Error, Sendable {
     var status: Int
     var type: String?
@@ -26,6 +26,7 @@ struct ChargebeeError: Error, Sendable {
         return body
     }
 
+    /// Without `type`: a captured real response has none, though Chargebee's OpenAPI description lists it as required.
     static let authenticationFailed = ChargebeeError(
         status: 401, type: nil, apiErrorCode: "api_authentication_failed",
         message: "Sorry, authentication failed. Invalid api key", errorCode: "api_authentication_invalid_key")
@@ -55,6 +56,12 @@ struct ChargebeeError: Error, Sendable {
         ChargebeeError(
             status: 404, type: "invalid_request", apiErrorCode: "resource_not_found",
             message: "Sorry, we couldn't find that resource (\(method) \(path))")
+    }
+
+    static func methodNotSupported(_ method: String, _ path: String) -> ChargebeeError {
+        ChargebeeError(
+            status: 405, type: "invalid_request", apiErrorCode: "http_method_not_supported",
+            message: "Sorry, the \(method) method is not supported for \(path)")
     }
 
     static func paramRequired(_ name: String) -> ChargebeeError {

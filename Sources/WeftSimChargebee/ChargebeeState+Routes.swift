@@ -46,7 +46,26 @@ extension ChargebeeState {
         case ("POST", 3, "credit_notes") where segments[2] == "void": return try voidCreditNote(segments[1], params)
         case ("GET", 1, "events"): return try listEvents(params)
         case ("GET", 2, "events"): return try retrieveEvent(segments[1])
-        default: throw .unknownURL(method, path)
+        default:
+            if Self.isKnown(segments) { throw .methodNotSupported(method, path) }
+            throw .unknownURL(method, path)
+        }
+    }
+
+    /// Whether `segments` name a resource or action the router serves with some method (another method on it is a
+    /// 405 `http_method_not_supported`, as Chargebee answers, not a 404).
+    static func isKnown(_ segments: [String]) -> Bool {
+        let actions: [String: Set<String>] = [
+            "customers": ["update_billing_info", "subscription_for_items"], "items": [], "item_prices": [],
+            "subscriptions": ["update_for_items", "cancel_for_items"],
+            "invoices": ["collect_payment", "record_payment", "write_off"], "transactions": [],
+            "credit_notes": ["refund", "void"], "events": [],
+        ]
+        guard let first = segments.first, let allowed = actions[first] else { return false }
+        switch segments.count {
+        case 1, 2: return true
+        case 3: return allowed.contains(segments[2])
+        default: return false
         }
     }
 

@@ -271,11 +271,28 @@ extension ChargebeeState {
         guard subscription["status"].string != "cancelled" else {
             throw .invalidState("Subscription is already cancelled")
         }
+        // `cancel_option` (v2) or the older `end_of_term` flag; `specific_date` takes `cancel_at`, within the term.
         let endOfTerm = try params.bool("end_of_term") ?? false
+        let option = params.string("cancel_option") ?? (endOfTerm ? "end_of_term" : "immediately")
+        var scheduledAt: Int?
+        switch option {
+        case "immediately": scheduledAt = nil
+        case "end_of_term", "end_of_billing_term": scheduledAt = subscription["current_term_end"].int
+        case "specific_date":
+            guard let at = try params.int("cancel_at") else { throw .paramRequired("cancel_at") }
+            guard at > now, at <= subscription["current_term_end"].int ?? at else {
+                throw .paramInvalid("cancel_at", "should be a future date within the current term")
+            }
+            scheduledAt = at
+        default: throw .paramInvalid("cancel_option", "invalid value")
+        }
+        // The caller's reason is a code the site defines (`cancel_reason_code`); `cancel_reason` is Chargebee's own
+        // (`not_paid` when dunning gives up, …) and an API cancellation leaves it unset.
+        subscription["cancel_reason_code"] = .from(params.string("cancel_reason_code"))
         let eventType: String
-        if endOfTerm, subscription["status"].string == "active", let end = subscription["current_term_end"].int {
+        if let scheduledAt, subscription["status"].string == "active" {
             subscription["status"] = "non_renewing"
-            subscription["cancelled_at"] = .int(end)
+            subscription["cancelled_at"] = .int(scheduledAt)
             subscription["next_billing_at"] = nil
             subscription["cancel_schedule_created_at"] = .int(now)
             eventType = "subscription_cancellation_scheduled"
@@ -283,7 +300,6 @@ extension ChargebeeState {
             subscription["status"] = "cancelled"
             subscription["cancelled_at"] = .int(now)
             subscription["next_billing_at"] = nil
-            subscription["cancel_reason"] = .from(params.string("cancel_reason_code") ?? "not_specified")
             eventType = "subscription_cancelled"
         }
         touch(&subscription)
@@ -306,7 +322,6 @@ extension ChargebeeState {
         switch status {
         case "non_renewing":
             subscription["status"] = "cancelled"
-            subscription["cancel_reason"] = "not_specified"
             touch(&subscription)
             subscriptions[id] = subscription
             let content: JSON = ["subscription": subscription, "customer": customer(self)]

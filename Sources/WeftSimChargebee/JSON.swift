@@ -43,7 +43,13 @@ enum JSON: Sendable, Hashable {
         get { object?[key] ?? .null }
         set {
             var members = object ?? JSONObject()
-            members[key] = newValue.isNull ? nil : newValue
+            // Not `newValue.isNull ? nil : newValue`: `JSON` is `ExpressibleByNilLiteral`, so that `nil` would be
+            // `JSON.null`, stored and rendered.
+            if newValue.isNull {
+                members[key] = Optional<JSON>.none
+            } else {
+                members[key] = newValue
+            }
             self = .object(members)
         }
     }

@@ -462,6 +462,36 @@ import WeftSimKit
         #expect(ended["subscription"]["status"].string == "cancelled")
         #expect(simulator.eventTypes().suffix(2) == ["subscription_cancellation_scheduled", "subscription_cancelled"])
     }
+
+    /// `cancel_option` picks when (`specific_date` needs a `cancel_at` in the current term); the caller's reason is
+    /// kept as `cancel_reason_code`, and `cancel_reason` (Chargebee's own: `not_paid`, …) stays unset.
+    @Test func cancelOptionsAndTheCallersReasonCode() {
+        let clock = TestClock()
+        let simulator = makeSimulator(clock: clock)
+        let (_, subscription, _) = simulator.subscribe()
+        let path = "/api/v2/subscriptions/\(subscription)/cancel_for_items"
+        let past = simulator.post(path, [("cancel_option", "specific_date"), ("cancel_at", String(clock.now - 1))])
+        #expect(past.status == 400)
+        #expect(past.json["param"].string == "cancel_at")
+        #expect(simulator.post(path, [("cancel_option", "specific_date")]).json["param"].string == "cancel_at")
+        #expect(simulator.post(path, [("cancel_option", "tomorrow")]).json["param"].string == "cancel_option")
+        #expect(simulator.get("/api/v2/subscriptions/\(subscription)")["subscription"]["status"].string == "active")
+
+        let at = clock.now + 10 * 86_400
+        let scheduled = simulator.post(
+            path, [("cancel_option", "specific_date"), ("cancel_at", String(at)), ("cancel_reason_code", "Too expensive")])
+        #expect(scheduled.status == 200)
+        #expect(scheduled.json["subscription"]["status"].string == "non_renewing")
+        #expect(scheduled.json["subscription"]["cancelled_at"].int == at)
+        #expect(scheduled.json["subscription"]["cancel_reason_code"].string == "Too expensive")
+        #expect(!scheduled.json["subscription"]["cancel_reason"].exists)
+
+        let (_, other, _) = simulator.subscribe(email: "bob@example.com")
+        let now = simulator.post("/api/v2/subscriptions/\(other)/cancel_for_items", [("cancel_option", "immediately")])
+        #expect(now.json["subscription"]["status"].string == "cancelled")
+        #expect(now.json["subscription"]["cancelled_at"].int == clock.now)
+        #expect(!now.json["subscription"]["cancel_reason"].exists && !now.json["subscription"]["cancel_reason_code"].exists)
+    }
 }
 
 @Suite struct ChargebeeSimulatorWebhookTests {
