@@ -210,6 +210,45 @@ struct HubSpotAccountTests {
         #expect(throws: HubSpotWebhookError.self) { try HubSpotWebhookEvent.parseEvent(Data(#"{"eventId":1}"#.utf8)) }
     }
 
+    /// HubSpot refuses a whole batch update for one invalid value (an email it does not take): the batch is tried again
+    /// one input at a time, so the other account's sync is delivered and only the one with the bad email is rejected,
+    /// saying what HubSpot said.
+    @Test func anEmailHubSpotRefusesRejectsOnlyItsOwnSync() async throws {
+        let simulator = makeSimulator(ManualClock())
+        let first = try create(simulator, "companies", #"{"name":"Acme"}"#)
+        let second = try create(simulator, "companies", #"{"name":"Globex"}"#)
+        let ada = try create(simulator, "contacts", #"{"firstname":"Ada","email":"ada@acme.test"}"#)
+        let bob = try create(simulator, "contacts", #"{"firstname":"Bob","email":"bob@globex.test"}"#)
+        try await withHubSpot(simulator) { base in
+            let target = HubSpotTarget(
+                configuration: configuration(base), properties: HubSpotStatusProperties(), accounts: mapping,
+                httpClient: .shared, gate: OpenGate())
+            func sync(_ company: String, _ contact: String, email: String) -> AccountSync {
+                let ref = ExternalRef(system: "hubspot", kind: .account, id: company)
+                return AccountSync(
+                    account: Account(ref: ref),
+                    contacts: [
+                        Contact(ref: ExternalRef(system: "hubspot", kind: .contact, id: contact), account: ref, email: email)
+                    ], fields: [], contactFields: ["email"])
+            }
+            let outcomes = await target.deliver(
+                [
+                    command(.syncAccount(sync(first, ada, email: "ada.king@acme.test")), 1),
+                    command(.syncAccount(sync(second, bob, email: "bob@globex")), 2),
+                ], logger: logger)
+            #expect(outcomes[0] == .delivered(record: TargetRecordID(model: "company", id: first), note: nil))
+            guard case .reject(let failure) = outcomes[1] else {
+                Issue.record("expected a rejection, got \(outcomes[1])")
+                return
+            }
+            #expect(failure.message.contains("INVALID_EMAIL") || failure.message.contains("bob@globex"), "\(failure.message)")
+            let adaNow = try properties(simulator, "contacts", ada, "email")
+            let bobNow = try properties(simulator, "contacts", bob, "email")
+            #expect(adaNow["email"] == .string("ada.king@acme.test"))
+            #expect(bobNow["email"] == .string("bob@globex.test"))
+        }
+    }
+
     @Test func syncAccountWritesNamedFieldsContactsAndOwnersAndRejectsWhatItCannot() async throws {
         let clock = ManualClock()
         let simulator = makeSimulator(clock)

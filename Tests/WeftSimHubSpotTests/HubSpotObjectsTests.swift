@@ -79,6 +79,27 @@ import WeftSimKit
         }
     }
 
+    /// A contact's email HubSpot would not take is a validation error naming it (`INVALID_EMAIL`); nothing is written.
+    /// Addresses HubSpot does take (a plus, subdomains, a long top-level domain) pass.
+    @Test func contactEmailsMustBeAddresses() async throws {
+        let simulator = makeSimulator()
+        try await withServer(simulator) { base in
+            for bad in ["bob", "bob@", "@globex.test", "bob@globex", "bob@globex.", "bob smith@globex.test", "a@b@c.io"] {
+                let answer = try await request(
+                    .POST, base + "/crm/v3/objects/contacts", #"{"properties":{"email":"\#(bad)"}}"#)
+                #expect(answer.status == 400, "\(bad)")
+                #expect(answer.json["errors"][0]["code"] == "INVALID_EMAIL", "\(bad)")
+                #expect(answer.json["errors"][0]["message"] == .string("Email address \(bad) is invalid"))
+            }
+            #expect(try await request(.GET, base + "/crm/v3/objects/contacts").json["results"].array?.isEmpty == true)
+            for good in ["ada+crm@mail.acme.test", "o'brien@example.co.uk", "x@y.museum"] {
+                let answer = try await request(
+                    .POST, base + "/crm/v3/objects/contacts", #"{"properties":{"email":"\#(good)"}}"#)
+                #expect(answer.status == 201, "\(good)")
+            }
+        }
+    }
+
     @Test func contactEmailsAreUnique() async throws {
         let simulator = makeSimulator()
         try await withServer(simulator) { base in

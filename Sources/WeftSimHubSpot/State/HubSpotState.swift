@@ -78,6 +78,11 @@ struct HubSpotState: Sendable {
                         message: "\(owner) was not one of the allowed options: the id of an active owner"))
                 continue
             }
+            if type == .contacts, name == "email", case .string(let text) = value, !text.isEmpty, !Self.isEmail(text) {
+                problems.append(
+                    PropertyProblem(name: name, code: "INVALID_EMAIL", message: "Email address \(text) is invalid"))
+                continue
+            }
             switch value {
             case .string(let text): values[name] = text.isEmpty ? .some(nil) : text
             case .int(let number): values[name] = String(number)
@@ -91,6 +96,17 @@ struct HubSpotState: Sendable {
         }
         if !problems.isEmpty { throw .invalidProperties(problems) }
         return values
+    }
+
+    /// Whether HubSpot takes `text` as a contact's email: one `@` between a local part and a domain of dot-separated
+    /// labels ending in a top-level domain of two letters or more, no spaces. Deliberately lenient beyond that, so
+    /// that the simulator never refuses an address HubSpot would store.
+    static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !text.contains(where: \.isWhitespace) else { return false }
+        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty }), let top = labels.last else { return false }
+        return top.count >= 2 && top.allSatisfy(\.isLetter)
     }
 
     /// The names asked for in `properties` (a list or a comma-separated string); unknown names are ignored on reads,
