@@ -72,11 +72,12 @@ public final class SQLiteStore: Store {
                     "PRAGMA synchronous is \(actual.map(String.init) ?? "unknown"), expected \(level.level)")
             }
             try Schema.migrator.migrate(pool)
-            // The writer never checkpoints: `WALCheckpointer` does, on its own connection and thread.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
-            // A statement that fires the terminal-count triggers keeps a statement journal (the pages it changed, to
-            // undo it alone if it fails); in memory, not in a temporary file written through the kernel.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA temp_store = MEMORY") }
+            // The writer never checkpoints: `WALCheckpointer` does, on its own connection and thread. A statement that
+            // fires the terminal-count triggers keeps a statement journal (the pages it changed, to undo it alone if it
+            // fails); in memory, not in a temporary file written through the kernel.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY")
+            }
             self.checkpointer = try WALCheckpointer(path: path, configuration: config, logger: logger)
         } catch let error as SQLiteStoreError {
             throw error
