@@ -322,4 +322,44 @@ struct HubSpotAccountTests {
             #expect(try properties(simulator, "companies", company, "hubspot_owner_id")["hubspot_owner_id"] == .null)
         }
     }
+
+    /// HubSpot's `industry` is a dropdown of HubSpot's own values; Odoo knows industries by its own names. With a map
+    /// each side sees its own value, and what is read and written back is the same value.
+    @Test func valueMapsShowEachSideItsOwnValues() async throws {
+        let clock = ManualClock()
+        let simulator = makeSimulator(clock)
+        var mapping = mapping
+        mapping.segmentValues = try ValueMap([
+            .init(system: "COMPUTER_SOFTWARE", canonical: "Information and communication"),
+            .init(system: "RETAIL", canonical: "Wholesale/Retail"),
+        ])
+        mapping.paymentTermsValues = try ValueMap([.init(system: "net_30", canonical: "30 Days")])
+        let mapped = mapping
+        let company = try create(
+            simulator, "companies", #"{"name":"Acme","industry":"COMPUTER_SOFTWARE","payment_terms":"net_30"}"#)
+        let other = try create(simulator, "companies", #"{"name":"Other","industry":"ENERGY","payment_terms":"45 Days"}"#)
+        try await withHubSpot(simulator) { base in
+            let snapshots = try await reader(base).snapshots(companyIDs: [company, other], logger: logger)
+            let accounts = snapshots.map { $0.account(system: "hubspot", mapping: mapped) }
+            #expect(accounts.map(\.segment) == ["Information and communication", "ENERGY"])  // unnamed: as HubSpot has it
+            #expect(accounts.map(\.paymentTerms) == ["30 Days", "45 Days"])
+
+            // Odoo's names (in Odoo's case, not the config's) go to HubSpot as HubSpot's values.
+            let target = HubSpotTarget(
+                configuration: configuration(base), properties: HubSpotStatusProperties(), accounts: mapped,
+                httpClient: .shared, gate: OpenGate())
+            let sync = AccountSync(
+                account: Account(
+                    ref: ExternalRef(system: "hubspot", kind: .account, id: company), segment: "WHOLESALE/RETAIL",
+                    paymentTerms: "30 Days"),
+                contacts: [], fields: ["segment", "paymentTerms"], contactFields: [])
+            let outcomes = await target.deliver([command(.syncAccount(sync))], logger: logger)
+            #expect(outcomes == [.delivered(record: TargetRecordID(model: "company", id: company), note: nil)])
+            let written = try properties(simulator, "companies", company, "industry,payment_terms")
+            #expect(written["industry"] == .string("RETAIL"))
+            #expect(written["payment_terms"] == .string("net_30"))
+            let read = try await reader(base).snapshots(companyIDs: [company], logger: logger)
+            #expect(read.first?.account(system: "hubspot", mapping: mapped).segment == "Wholesale/Retail")
+        }
+    }
 }

@@ -283,6 +283,75 @@ struct ConfigurationLoaderTests {
         #expect(hubspot.accounts == HubSpotAccountProperties(segment: "industry", owner: nil, paymentTerms: "terms"))
     }
 
+    /// A CRM's own values (HubSpot's `industry` options, a terms property's codes) translated to Odoo's names.
+    @Test func valueMapsAreReadForHubSpotAndSalesforce() throws {
+        let text = Self.twoWayAccounts.replacingOccurrences(
+            of: "accounts: { segment_property: industry }",
+            with: "accounts: { payment_terms_property: terms, segment_values: { COMPUTER_SOFTWARE: Information and communication, "
+                + "RETAIL: Wholesale/Retail }, payment_terms_values: { net_30: 30 Days } }")
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(problems.isEmpty, "\(problems)")
+        guard case .hubspot(let hubspot)? = try #require(configuration).systems["hubspot"] else {
+            Issue.record("hubspot not read")
+            return
+        }
+        let accounts = try #require(hubspot.accounts)
+        #expect(
+            accounts.segmentValues.pairs == [
+                .init(system: "COMPUTER_SOFTWARE", canonical: "Information and communication"),
+                .init(system: "RETAIL", canonical: "Wholesale/Retail"),
+            ])
+        #expect(accounts.paymentTermsValues.system("30 days") == "net_30")
+
+        let salesforce = Self.twoWayAccounts.replacingOccurrences(
+            of: "hubspot: { type: hubspot, access_token_env: T, accounts: { segment_property: industry } }",
+            with: "salesforce: { type: salesforce, instance_url: https://a.my.salesforce.com, client_id: c, client_secret_env: S, "
+                + "accounts: { segment_values: { Technology: Information and communication } } }"
+        ).replacingOccurrences(of: "hubspot", with: "salesforce")
+        let (loaded, salesforceProblems) = ConfigurationLoader.load(text: salesforce)
+        #expect(salesforceProblems.isEmpty, "\(salesforceProblems)")
+        guard case .salesforce(let org)? = loaded?.systems["salesforce"] else {
+            Issue.record("salesforce not read")
+            return
+        }
+        #expect(org.accounts?.segmentValues.canonical("technology") == "Information and communication")
+        #expect(org.accounts?.paymentTermsValues.isEmpty == true)
+    }
+
+    /// One CRM value twice (in another case), a value that is not a name, and a map for a field that is not synced
+    /// are each refused at their line; several CRM values for one ERP name are fine.
+    @Test func valueMapsThatCannotBeReadAreRefusedAtTheirLine() {
+        let text = """
+            store: { sqlite: ./weft.db }
+            systems:
+              hubspot:
+                type: hubspot
+                access_token_env: T
+                accounts:
+                  segment_property: industry
+                  segment_values:
+                    RETAIL: Wholesale/Retail
+                    WHOLESALE: wholesale/retail
+                    retail: Other Services
+                    ENERGY: [Energy supply]
+                  payment_terms_values: { net_30: 30 Days }
+              odoo: { type: odoo, url: https://acme.odoo.com, database: acme, api_key_env: K }
+            flows:
+              crm_to_erp: { from: hubspot, to: odoo }
+            """
+        let (configuration, problems) = ConfigurationLoader.load(text: text)
+        #expect(configuration == nil)
+        #expect(!problems.contains { $0.line == 10 }, "\(problems)")
+        #expect(problems.contains { $0.line == 11 && $0.message.contains("'retail' and 'RETAIL' are the same value") }, "\(problems)")
+        #expect(problems.contains { $0.line == 12 && $0.message.contains("segment_values.ENERGY") }, "\(problems)")
+        #expect(
+            problems.contains {
+                $0.line == 13
+                    && $0.message.contains(
+                        "payment_terms_values has nothing to translate: systems.hubspot.accounts.payment_terms_property is null")
+            }, "\(problems)")
+    }
+
     @Test func accountsBothWaysNeedAnOwnerForEveryField() {
         let text = Self.twoWayAccounts.replacingOccurrences(of: ", account.phone", with: "")
             .replacingOccurrences(of: ", contact.*", with: "")

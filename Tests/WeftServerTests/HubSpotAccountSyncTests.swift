@@ -29,6 +29,7 @@ import WeftTools
 
     static func withAccounts(
         identity: [String]? = nil, registry: PrometheusCollectorRegistry? = nil,
+        accounts: HubSpotAccountProperties = HubSpotAccountProperties(segment: nil, owner: nil, paymentTerms: nil),
         _ body: @Sendable @escaping (HubSpotSimulator, TestNode) async throws -> Void
     ) async throws {
         let hubspot = HubSpotSimulator(
@@ -45,6 +46,7 @@ import WeftTools
                         .init(id: 6, subscriptionType: "contact.creation"),
                         .init(id: 7, subscriptionType: "contact.propertyChange", propertyName: "phone"),
                         .init(id: 8, subscriptionType: "company.merge"),
+                        .init(id: 9, subscriptionType: "company.propertyChange", propertyName: "industry"),
                     ])))
         let router = Router()
         hubspot.addRoutes(to: router)
@@ -56,7 +58,7 @@ import WeftTools
                 clientSecrets: [.environment("HUBSPOT_SECRET")], currency: CurrencyCode(rawValue: "EUR")!,
                 taxIDProperty: "vat_number", rateLimit: nil, catchUpInterval: .seconds(3600))
             var withAccounts = crm
-            withAccounts.accounts = HubSpotAccountProperties(segment: nil, owner: nil, paymentTerms: nil)
+            withAccounts.accounts = accounts
             try await TestNode.with(
                 extraSystems: ["hubspot": .hubspot(withAccounts)],
                 extraFlows: [
@@ -192,6 +194,47 @@ import WeftTools
             // One partner for the company: nothing was created twice.
             let companies = try await node.odooCount("res.partner", [["name", "=like", "Acme%"], ["is_company", "=", true]])
             #expect(companies == 1)
+        }
+    }
+
+    /// HubSpot's `industry` holds HubSpot's own values; Odoo's industries have their own names. `segment_values`
+    /// translates: the partner gets the Odoo industry the map names, and a value neither the map nor Odoo knows is
+    /// refused naming the value and the map, leaving the partner as it was.
+    @Test func hubSpotIndustriesReachOdooThroughTheSegmentMap() async throws {
+        let accounts = HubSpotAccountProperties(
+            segment: "industry", owner: nil, paymentTerms: nil,
+            segmentValues: try ValueMap([
+                .init(system: "COMPUTER_SOFTWARE", canonical: "Information and communication"),
+                .init(system: "RETAIL", canonical: "Wholesale/Retail"),
+            ]))
+        try await Self.withAccounts(accounts: accounts) { hubspot, node in
+            let company = try Self.create(hubspot, "companies", ["name": "Mapped GmbH", "industry": "COMPUTER_SOFTWARE"])
+            await hubspot.waitUntilDeliveriesSettled()
+            @Sendable func industry() async throws -> String? {
+                let bindings = try await node.odooRead(
+                    "ir.model.data", [["module", "=", "weft"], ["name", "=", .string("hubspot_account_\(company)")]],
+                    fields: ["res_id"])
+                guard let id = bindings.first?["res_id"]?.intValue else { return nil }
+                let partner = try await node.odooRead("res.partner", [["id", "=", .int(id)]], fields: ["industry_id"]).first
+                return partner?["industry_id"]?.arrayValue?.dropFirst().first?.stringValue
+            }
+            try await waitUntil { try await industry() == "Information and communication" }
+
+            try Self.patch(hubspot, "companies", company, #"{"industry":"RETAIL"}"#)
+            await hubspot.waitUntilDeliveriesSettled()
+            try await waitUntil { try await industry() == "Wholesale/Retail" }
+
+            // Neither named in the map nor an Odoo industry: refused, naming both ways out.
+            try Self.patch(hubspot, "companies", company, #"{"industry":"MINING_METALS"}"#)
+            await hubspot.waitUntilDeliveriesSettled()
+            @Sendable func refusal() async throws -> String? {
+                let dead = try await node.adminJSON("/v1/commands?status=dead").arrayValue ?? []
+                return dead.lazy.compactMap { $0["last_error"]?.stringValue }.first { $0.contains("MINING_METALS") }
+            }
+            try await waitUntil { try await refusal() != nil }
+            let message = try await refusal() ?? ""
+            #expect(message.contains("accounts.segment_values"), "\(message)")
+            #expect(try await industry() == "Wholesale/Retail")
         }
     }
 

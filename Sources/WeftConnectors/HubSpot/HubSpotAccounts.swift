@@ -14,20 +14,28 @@ public struct HubSpotAccountMapping: Sendable, Hashable {
     public var taxID: String?
     /// The company property holding the payment terms' name (a custom property), if any.
     public var paymentTerms: String?
+    /// HubSpot's segment values (`industry` options such as `COMPUTER_SOFTWARE`) ↔ the ERP's industry names.
+    public var segmentValues: ValueMap
+    /// The payment terms property's values ↔ the ERP's payment term names.
+    public var paymentTermsValues: ValueMap
 
     /// - Parameters:
     ///   - segment: the segment property (default `industry`).
     ///   - owner: the owner property (default `hubspot_owner_id`).
     ///   - taxID: the tax id property (default none).
     ///   - paymentTerms: the payment terms property (default none).
+    ///   - segmentValues: translations of the segment's values (default none: values pass through).
+    ///   - paymentTermsValues: translations of the payment terms' values (default none).
     public init(
         segment: String? = "industry", owner: String? = "hubspot_owner_id", taxID: String? = nil,
-        paymentTerms: String? = nil
+        paymentTerms: String? = nil, segmentValues: ValueMap = .identity, paymentTermsValues: ValueMap = .identity
     ) {
         self.segment = segment
         self.owner = owner
         self.taxID = taxID
         self.paymentTerms = paymentTerms
+        self.segmentValues = segmentValues
+        self.paymentTermsValues = paymentTermsValues
     }
 
     static let addressProperties = ["address", "address2", "city", "zip", "state", "country"]
@@ -48,10 +56,11 @@ public struct HubSpotAccountMapping: Sendable, Hashable {
             case "name": values["name"] = .some(account.name)
             case "domain": values["domain"] = .some(account.domain)
             case "phone": values["phone"] = .some(account.phone)
-            case "segment": if let segment { values[segment] = .some(account.segment) }
+            case "segment": if let segment { values[segment] = .some(segmentValues.system(account.segment)) }
             case "owner": if let owner { values[owner] = .some(ownerID) }
             case "taxID": if let taxID { values[taxID] = .some(account.taxID) }
-            case "paymentTerms": if let paymentTerms { values[paymentTerms] = .some(account.paymentTerms) }
+            case "paymentTerms":
+                if let paymentTerms { values[paymentTerms] = .some(paymentTermsValues.system(account.paymentTerms)) }
             case "address":
                 let address = account.address
                 values["address"] = .some(address?.line1)
@@ -144,15 +153,16 @@ public struct HubSpotAccountSnapshot: Sendable, Hashable {
     }
 
     /// The canonical account: domain lower case without scheme, `www.` or path; a two-letter country upper case;
-    /// the owner as the email read with the snapshot.
+    /// the owner as the email read with the snapshot; the segment and payment terms translated by the mapping's maps.
     public func account(system: SystemName, mapping: HubSpotAccountMapping) -> Account {
         Account(
             ref: ExternalRef(system: system, kind: .account, id: company.id), name: company["name"],
             domain: company["domain"].flatMap(AccountIdentity.domain(fromWebsite:)), phone: company["phone"],
-            segment: mapping.segment.flatMap { company[$0] },
+            segment: mapping.segmentValues.canonical(mapping.segment.flatMap { company[$0] }),
             owner: mapping.owner.flatMap { company[$0] } == nil ? nil : ownerEmail,
             address: company.postalAddress, taxID: mapping.taxID.flatMap { company[$0] },
-            paymentTerms: mapping.paymentTerms.flatMap { company[$0] }, deleted: company.archived ? true : nil)
+            paymentTerms: mapping.paymentTermsValues.canonical(mapping.paymentTerms.flatMap { company[$0] }),
+            deleted: company.archived ? true : nil)
     }
 
     /// The company's contacts, each with `account` set to the company.

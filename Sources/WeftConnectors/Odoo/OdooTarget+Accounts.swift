@@ -289,7 +289,9 @@ extension OdooTarget {
                 "term:\(name)", model: "account.payment.term", domain: [["name", "=ilike", .string(OdooClient.likeEscaped(name))]],
                 logger: logger)
             if lookups.paymentTerm == nil {
-                lookups.problems.append("Odoo has no payment term named \"\(name)\" (Invoicing ▸ Configuration ▸ Payment Terms)")
+                lookups.problems.append(
+                    "Odoo has no payment term named \"\(name)\" (Invoicing ▸ Configuration ▸ Payment Terms; a CRM's own "
+                        + "value can be translated to an Odoo name with the CRM's accounts.payment_terms_values)")
             }
         }
         if fields.contains("segment"), let name = account.segment {
@@ -299,7 +301,9 @@ extension OdooTarget {
                 domain: ["|", ["name", "=ilike", pattern], ["full_name", "=ilike", pattern]],
                 logger: logger)
             if lookups.industry == nil {
-                lookups.problems.append("Odoo has no industry named \"\(name)\" (Contacts ▸ Configuration ▸ Industries)")
+                lookups.problems.append(
+                    "Odoo has no industry named \"\(name)\" (Contacts ▸ Configuration ▸ Industries; a CRM's own value "
+                        + "can be translated to an Odoo name with the CRM's accounts.segment_values)")
             }
         }
         if fields.contains("owner"), let login = account.owner {

@@ -15,20 +15,28 @@ public struct SalesforceAccountMapping: Sendable, Hashable {
     public var vatField: String?
     /// The Account field holding the payment terms' name (a custom field, e.g. `Payment_Terms__c`).
     public var paymentTermsField: String?
+    /// The segment field's picklist values (`Technology`) ↔ the ERP's industry names.
+    public var segmentValues: ValueMap
+    /// The payment terms field's values ↔ the ERP's payment term names.
+    public var paymentTermsValues: ValueMap
 
     /// - Parameters:
     ///   - segmentField: the segment field (default `Industry`).
     ///   - ownerEmailField: the owner's email (default `Owner.Email`).
     ///   - vatField: the VAT number field (default none).
     ///   - paymentTermsField: the payment terms field (default none).
+    ///   - segmentValues: translations of the segment's values (default none: values pass through).
+    ///   - paymentTermsValues: translations of the payment terms' values (default none).
     public init(
         segmentField: String? = "Industry", ownerEmailField: String? = "Owner.Email", vatField: String? = nil,
-        paymentTermsField: String? = nil
+        paymentTermsField: String? = nil, segmentValues: ValueMap = .identity, paymentTermsValues: ValueMap = .identity
     ) {
         self.segmentField = segmentField
         self.ownerEmailField = ownerEmailField
         self.vatField = vatField
         self.paymentTermsField = paymentTermsField
+        self.segmentValues = segmentValues
+        self.paymentTermsValues = paymentTermsValues
     }
 
     static let addressFields = ["BillingStreet", "BillingCity", "BillingPostalCode", "BillingState", "BillingCountry"]
@@ -66,9 +74,10 @@ public struct SalesforceAccountMapping: Sendable, Hashable {
             case "name": values["Name"] = value(account.name)
             case "domain": values["Website"] = value(account.domain)
             case "phone": values["Phone"] = value(account.phone)
-            case "segment": if let segmentField { values[segmentField] = value(account.segment) }
+            case "segment": if let segmentField { values[segmentField] = value(segmentValues.system(account.segment)) }
             case "taxID": if let vatField { values[vatField] = value(account.taxID) }
-            case "paymentTerms": if let paymentTermsField { values[paymentTermsField] = value(account.paymentTerms) }
+            case "paymentTerms":
+                if let paymentTermsField { values[paymentTermsField] = value(paymentTermsValues.system(account.paymentTerms)) }
             case "owner":
                 if let lookup = ownerLookup {
                     if let ownerID { values[lookup.idField] = .string(ownerID) }
@@ -192,8 +201,8 @@ public struct SalesforceAccountSnapshot: Sendable, Hashable {
     // MARK: Canonical account
 
     /// The canonical account: the domain from `Website` (lower case, without scheme, `www.` or path), a two-letter
-    /// country upper case, the owner's email lower case, and `identity` with the VAT number and domain Salesforce
-    /// shows.
+    /// country upper case, the owner's email lower case, the segment and payment terms translated by the mapping's
+    /// maps, and `identity` with the VAT number and domain Salesforce shows.
     public func account(system: SystemName, mapping: SalesforceAccountMapping) -> Account {
         let record = account
         let owner: String? =
@@ -206,9 +215,11 @@ public struct SalesforceAccountSnapshot: Sendable, Hashable {
         let taxID = mapping.vatField.flatMap { Self.text(record, $0) }
         return Account(
             ref: ExternalRef(system: system, kind: .account, id: accountID), name: Self.text(record, "Name"),
-            domain: domain, phone: Self.text(record, "Phone"), segment: mapping.segmentField.flatMap { Self.text(record, $0) },
+            domain: domain, phone: Self.text(record, "Phone"),
+            segment: mapping.segmentValues.canonical(mapping.segmentField.flatMap { Self.text(record, $0) }),
             owner: owner?.lowercased(), address: Self.billingAddress(record), taxID: taxID,
-            paymentTerms: mapping.paymentTermsField.flatMap { Self.text(record, $0) }, deleted: deleted ? true : nil,
+            paymentTerms: mapping.paymentTermsValues.canonical(mapping.paymentTermsField.flatMap { Self.text(record, $0) }),
+            deleted: deleted ? true : nil,
             identity: AccountIdentity(taxID: taxID, domain: domain))
     }
 

@@ -877,7 +877,10 @@ private struct Reader {
         }
         if let node = value(members, "accounts") {
             let parts = mapping(
-                node, "\(context).accounts", allowed: ["segment_property", "owner_property", "payment_terms_property"])
+                node, "\(context).accounts",
+                allowed: [
+                    "segment_property", "owner_property", "payment_terms_property", "segment_values", "payment_terms_values",
+                ])
             var accounts = HubSpotAccountProperties()
             // A property left out keeps its default; null is not synced (as Salesforce's `accounts`).
             func property(_ key: String) -> String?? {
@@ -888,6 +891,10 @@ private struct Reader {
             if let segment = property("segment_property") { accounts.segment = segment }
             if let owner = property("owner_property") { accounts.owner = owner }
             if let terms = property("payment_terms_property") { accounts.paymentTerms = terms }
+            accounts.segmentValues = valueMap(
+                parts, "segment_values", of: "segment_property", named: accounts.segment, "\(context).accounts")
+            accounts.paymentTermsValues = valueMap(
+                parts, "payment_terms_values", of: "payment_terms_property", named: accounts.paymentTerms, "\(context).accounts")
             hubspot.accounts = accounts
         }
         readCatchUp(members, context: context, interval: &hubspot.catchUpInterval, overlap: &hubspot.catchUpOverlap)
@@ -899,6 +906,33 @@ private struct Reader {
             hubspot.catchUpInterval = .seconds(60)
         }
         return hubspot
+    }
+
+    /// `segment_values: { COMPUTER_SOFTWARE: Information and communication }`: the values a CRM field shows (keys) and
+    /// the ERP names they stand for (several may stand for one; the first is written). A key may appear once, ignoring
+    /// case; a map for a field that is not synced is refused.
+    mutating func valueMap(
+        _ parts: [(key: Node, value: Node)], _ key: String, of field: String, named name: String?, _ context: String
+    ) -> ValueMap {
+        guard let node = value(parts, key), node.null == nil else { return .identity }
+        let setting = "\(context).\(key)"
+        if name == nil {
+            problem(node, "\(setting) has nothing to translate: \(context).\(field) is null (name the field, or remove the map)")
+            return .identity
+        }
+        var map = ValueMap.identity
+        for (systemNode, canonicalNode) in mapping(node, setting) {
+            guard let system = string(systemNode, "\(setting) (a value of \(name ?? field))"),
+                let canonical = string(canonicalNode, "\(setting).\(system) (the ERP's name for it)")
+            else { continue }
+            do {
+                map = try ValueMap(map.pairs + [ValueMap.Pair(system: system, canonical: canonical)])
+            } catch {
+                let earlier = map.pairs[error.first].system
+                problem(systemNode, "\(setting): '\(system)' and '\(earlier)' are the same value (case is ignored); keep one")
+            }
+        }
+        return map
     }
 
     /// `deal_requirements: [amount, close_date, lines, account, billing_country, contact_email]`.
@@ -1034,7 +1068,9 @@ private struct Reader {
             salesforce.statusFields = fields
         }
         if let node = value(members, "accounts") {
-            let parts = mapping(node, "\(context).accounts", allowed: ["segment_field", "owner_email_field", "payment_terms_field"])
+            let parts = mapping(
+                node, "\(context).accounts",
+                allowed: ["segment_field", "owner_email_field", "payment_terms_field", "segment_values", "payment_terms_values"])
             var accounts = SalesforceAccountFields()
             // A field left out keeps its default; null (or an empty name) is not synced.
             func field(_ key: String) -> String?? {
@@ -1046,6 +1082,10 @@ private struct Reader {
             if let segment = field("segment_field") { accounts.segment = segment }
             if let owner = field("owner_email_field") { accounts.ownerEmail = owner }
             if let terms = field("payment_terms_field") { accounts.paymentTerms = terms }
+            accounts.segmentValues = valueMap(
+                parts, "segment_values", of: "segment_field", named: accounts.segment, "\(context).accounts")
+            accounts.paymentTermsValues = valueMap(
+                parts, "payment_terms_values", of: "payment_terms_field", named: accounts.paymentTerms, "\(context).accounts")
             salesforce.accounts = accounts
         }
         readCatchUp(members, context: context, interval: &salesforce.catchUpInterval, overlap: &salesforce.catchUpOverlap)

@@ -399,11 +399,20 @@ public struct HubSpotAccountProperties: Sendable, Hashable {
     public var owner: String? = "hubspot_owner_id"
     /// A custom property for payment terms; `nil`: not synced.
     public var paymentTerms: String?
+    /// The segment property's values ↔ the ERP's industry names (`segment_values`).
+    public var segmentValues: ValueMap
+    /// The payment terms property's values ↔ the ERP's payment term names (`payment_terms_values`).
+    public var paymentTermsValues: ValueMap
 
-    public init(segment: String? = "industry", owner: String? = "hubspot_owner_id", paymentTerms: String? = nil) {
+    public init(
+        segment: String? = "industry", owner: String? = "hubspot_owner_id", paymentTerms: String? = nil,
+        segmentValues: ValueMap = .identity, paymentTermsValues: ValueMap = .identity
+    ) {
         self.segment = segment
         self.owner = owner
         self.paymentTerms = paymentTerms
+        self.segmentValues = segmentValues
+        self.paymentTermsValues = paymentTermsValues
     }
 }
 
@@ -478,11 +487,20 @@ public struct SalesforceAccountFields: Sendable, Hashable {
     public var ownerEmail: String? = "Owner.Email"
     /// A custom field for payment terms; `nil`: not synced.
     public var paymentTerms: String?
+    /// The segment field's picklist values ↔ the ERP's industry names (`segment_values`).
+    public var segmentValues: ValueMap
+    /// The payment terms field's values ↔ the ERP's payment term names (`payment_terms_values`).
+    public var paymentTermsValues: ValueMap
 
-    public init(segment: String? = "Industry", ownerEmail: String? = "Owner.Email", paymentTerms: String? = nil) {
+    public init(
+        segment: String? = "Industry", ownerEmail: String? = "Owner.Email", paymentTerms: String? = nil,
+        segmentValues: ValueMap = .identity, paymentTermsValues: ValueMap = .identity
+    ) {
         self.segment = segment
         self.ownerEmail = ownerEmail
         self.paymentTerms = paymentTerms
+        self.segmentValues = segmentValues
+        self.paymentTermsValues = paymentTermsValues
     }
 }
 

@@ -510,7 +510,8 @@ public struct WeftNode: Sendable {
     static func accountMapping(_ hubspot: HubSpotSystemConfiguration) -> HubSpotAccountMapping {
         HubSpotAccountMapping(
             segment: hubspot.accounts?.segment, owner: hubspot.accounts?.owner, taxID: hubspot.taxIDProperty,
-            paymentTerms: hubspot.accounts?.paymentTerms)
+            paymentTerms: hubspot.accounts?.paymentTerms, segmentValues: hubspot.accounts?.segmentValues ?? .identity,
+            paymentTermsValues: hubspot.accounts?.paymentTermsValues ?? .identity)
     }
 
     static func dealMapping(_ hubspot: HubSpotSystemConfiguration) -> HubSpotDealMapping {
@@ -541,7 +542,9 @@ public struct WeftNode: Sendable {
     static func accountMapping(_ salesforce: SalesforceSystemConfiguration) -> SalesforceAccountMapping {
         SalesforceAccountMapping(
             segmentField: salesforce.accounts?.segment, ownerEmailField: salesforce.accounts?.ownerEmail,
-            vatField: salesforce.vatField, paymentTermsField: salesforce.accounts?.paymentTerms)
+            vatField: salesforce.vatField, paymentTermsField: salesforce.accounts?.paymentTerms,
+            segmentValues: salesforce.accounts?.segmentValues ?? .identity,
+            paymentTermsValues: salesforce.accounts?.paymentTermsValues ?? .identity)
     }
 
     /// A Salesforce system's OAuth flow with its secrets read: the private key from its PEM file, or the client secret.

@@ -318,6 +318,40 @@ import _CryptoExtras
         }
     }
 
+    /// Salesforce's `Industry` picklist has its own values (`Technology`); Odoo its industry names. With a map each
+    /// side sees its own, and what is read and written back is the same value.
+    @Test func valueMapsShowEachSideItsOwnValues() async throws {
+        let clock = Clock()
+        let simulator = Self.simulator(clock)
+        var mapping = Self.mapping
+        mapping.segmentValues = try ValueMap([
+            .init(system: "Technology", canonical: "Information and communication"),
+            .init(system: "Retail", canonical: "Wholesale/Retail"),
+        ])
+        mapping.paymentTermsValues = try ValueMap([.init(system: "Net 30", canonical: "30 Days")])
+        let mapped = mapping
+        try await withSalesforce(simulator) { base in
+            let account = try Self.create(
+                simulator, "Account", #"{"Name":"Acme","Industry":"Technology","Payment_Terms__c":"Net 30"}"#)
+            let other = try Self.create(simulator, "Account", #"{"Name":"Other","Industry":"Energy"}"#)
+            let snapshots = try await Self.reader(base).snapshots(accountIDs: [account, other], logger: salesforceLogger)
+            let read = Dictionary(
+                uniqueKeysWithValues: snapshots.map { ($0.accountID, $0.account(system: "salesforce", mapping: mapped)) })
+            #expect(read[account]?.segment == "Information and communication")
+            #expect(read[account]?.paymentTerms == "30 Days")
+            #expect(read[other]?.segment == "Energy")  // unnamed: as Salesforce has it
+
+            let sync = AccountSync(
+                account: Account(ref: Self.ref(.account, account), segment: "wholesale/retail", paymentTerms: "30 Days"),
+                contacts: [], fields: ["segment", "paymentTerms"], contactFields: [])
+            let outcomes = await Self.writer(base, mapping: mapped).sync([sync], logger: salesforceLogger)
+            #expect(outcomes == [.delivered(record: TargetRecordID(model: "Account", id: account), note: nil)])
+            let written = try #require(simulator.record("Account", id: account))
+            #expect(written["Industry"] == "Retail")
+            #expect(written["Payment_Terms__c"] == "Net 30")
+        }
+    }
+
     @Test func theOwnerIsTheActiveUserWithThatEmail() async throws {
         let clock = Clock()
         let simulator = Self.simulator(clock)
