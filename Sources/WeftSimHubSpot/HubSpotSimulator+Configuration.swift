@@ -28,6 +28,10 @@ extension HubSpotSimulator {
         public var webhooks: Webhooks
         /// The portal's owners (users records can be assigned to through `hubspot_owner_id`).
         public var owners: [Owner]
+        /// Dropdown properties by object type and name, with their options (default: a company's `industry` with
+        /// HubSpot's industries). A value that is not one of the options is refused (`INVALID_OPTION`); the property
+        /// API shows them (`GET {properties}/{type}/{name}`).
+        public var enumerations: [String: [String: [PropertyOption]]]
         /// Where the simulator logs (deliveries at debug level).
         public var logger: Logger
 
@@ -44,6 +48,7 @@ extension HubSpotSimulator {
         ///   - now: the clock, in unix milliseconds (`nil`: system time).
         ///   - webhooks: the webhook sender's configuration.
         ///   - owners: the portal's owners (default none).
+        ///   - enumerations: dropdown properties and their options (default: companies' `industry`).
         ///   - logger: the simulator's logger.
         public init(
             accessTokens: [String] = ["pat-na1-simulator"],
@@ -58,6 +63,7 @@ extension HubSpotSimulator {
             now: (@Sendable () -> Int)? = nil,
             webhooks: Webhooks = .init(),
             owners: [Owner] = [],
+            enumerations: [String: [String: [PropertyOption]]] = ["companies": ["industry": PropertyOption.industries]],
             logger: Logger = Logger(label: "weft.sim.hubspot")
         ) {
             self.accessTokens = accessTokens
@@ -72,7 +78,19 @@ extension HubSpotSimulator {
             self.now = now
             self.webhooks = webhooks
             self.owners = owners
+            self.enumerations = enumerations
             self.logger = logger
+        }
+
+        /// One option of a dropdown property: what the UI shows and the internal value the API reads and writes.
+        public struct PropertyOption: Sendable, Hashable {
+            public var label: String
+            public var value: String
+
+            public init(label: String, value: String) {
+                self.label = label
+                self.value = value
+            }
         }
 
         /// One owner, as `GET /crm/v3/owners` lists it.
@@ -122,19 +140,29 @@ extension HubSpotSimulator {
 
             /// Owners: `{owners}` and `{owners}/{ownerId}`.
             public var owners: String
+            /// Property definitions: `{properties}/{type}` and `{properties}/{type}/{name}`.
+            public var properties: String
 
             /// - Parameters:
             ///   - objects: the objects prefix (default `/crm/v3/objects`).
             ///   - associations: the associations v4 prefix (default `/crm/v4`).
             ///   - owners: the owners prefix (default: the objects prefix with `objects` replaced by `owners`,
             ///     `/crm/v3/owners`).
-            public init(objects: String = "/crm/v3/objects", associations: String = "/crm/v4", owners: String? = nil) {
+            ///   - properties: the properties prefix (default: the objects prefix with `objects` replaced by
+            ///     `properties`, `/crm/v3/properties`, `/crm/properties/2025-09`).
+            public init(
+                objects: String = "/crm/v3/objects", associations: String = "/crm/v4", owners: String? = nil,
+                properties: String? = nil
+            ) {
                 self.objects = Self.normalise(objects)
                 self.associations = Self.normalise(associations)
-                self.owners = Self.normalise(
-                    owners
-                        ?? self.objects.split(separator: "/", omittingEmptySubsequences: false)
-                        .map { $0 == "objects" ? "owners" : String($0) }.joined(separator: "/"))
+                let objectsPath = self.objects
+                func replacingObjects(with name: String) -> String {
+                    objectsPath.split(separator: "/", omittingEmptySubsequences: false)
+                        .map { $0 == "objects" ? name : String($0) }.joined(separator: "/")
+                }
+                self.owners = Self.normalise(owners ?? replacingObjects(with: "owners"))
+                self.properties = Self.normalise(properties ?? replacingObjects(with: "properties"))
             }
 
             private static func normalise(_ path: String) -> String {

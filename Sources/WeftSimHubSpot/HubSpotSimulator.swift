@@ -57,7 +57,10 @@ public final class HubSpotSimulator: Sendable {
         self.state = Mutex(
             HubSpotState(
                 idSeed: seed, now: now, customProperties: custom,
-                uniqueProperties: byType(configuration.uniqueProperties), owners: configuration.owners))
+                uniqueProperties: byType(configuration.uniqueProperties), owners: configuration.owners,
+                enumerations: Dictionary(
+                    configuration.enumerations.compactMap { name, properties in ObjectType(path: name).map { ($0, properties) } }
+                ) { first, second in first.merging(second) { _, newer in newer } }))
         self.queue = Mutex(WebhookQueue(seed: seed))
         self.correlation = Mutex(SplitMix64(seed: seed ^ 0xC0FFEE))
         (self.wake, self.wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -152,6 +155,11 @@ public final class HubSpotSimulator: Sendable {
                             path: path))
                 } else if let rest = Self.segments(path, below: paths.owners) {
                     answer = try state.readOwner(
+                        APIRequest(
+                            method: method, segments: rest, query: Self.decodeQuery(query), body: json, baseURL: baseURL,
+                            path: path))
+                } else if let rest = Self.segments(path, below: paths.properties) {
+                    answer = try state.readProperties(
                         APIRequest(
                             method: method, segments: rest, query: Self.decodeQuery(query), body: json, baseURL: baseURL,
                             path: path))

@@ -337,11 +337,11 @@ struct HubSpotAccountTests {
         let mapped = mapping
         let company = try create(
             simulator, "companies", #"{"name":"Acme","industry":"COMPUTER_SOFTWARE","payment_terms":"net_30"}"#)
-        let other = try create(simulator, "companies", #"{"name":"Other","industry":"ENERGY","payment_terms":"45 Days"}"#)
+        let other = try create(simulator, "companies", #"{"name":"Other","industry":"OIL_ENERGY","payment_terms":"45 Days"}"#)
         try await withHubSpot(simulator) { base in
             let snapshots = try await reader(base).snapshots(companyIDs: [company, other], logger: logger)
             let accounts = snapshots.map { $0.account(system: "hubspot", mapping: mapped) }
-            #expect(accounts.map(\.segment) == ["Information and communication", "ENERGY"])  // unnamed: as HubSpot has it
+            #expect(accounts.map(\.segment) == ["Information and communication", "OIL_ENERGY"])  // unnamed: as HubSpot has it
             #expect(accounts.map(\.paymentTerms) == ["30 Days", "45 Days"])
 
             // Odoo's names (in Odoo's case, not the config's) go to HubSpot as HubSpot's values.

@@ -79,6 +79,49 @@ import WeftSimKit
         }
     }
 
+    /// A dropdown (a company's `industry`) takes only its options' internal values (`INVALID_OPTION` otherwise, nothing
+    /// written); an empty value clears it. The property API shows the options, for a client to check its values by.
+    @Test func dropdownsTakeOnlyTheirOptionsAndThePropertyAPIShowsThem() async throws {
+        let simulator = makeSimulator()
+        try await withServer(simulator) { base in
+            for bad in ["Computer Software", "computer_software", "Information and communication"] {
+                let answer = try await request(
+                    .POST, base + "/crm/v3/objects/companies", #"{"properties":{"name":"Acme","industry":"\#(bad)"}}"#)
+                #expect(answer.status == 400, "\(bad)")
+                #expect(answer.json["errors"][0]["code"] == "INVALID_OPTION", "\(bad)")
+                #expect(answer.json["errors"][0]["context"]["propertyName"][0] == "industry")
+                #expect(answer.json["errors"][0]["message"].string?.hasPrefix("\(bad) was not one of the allowed options: [") == true)
+            }
+            #expect(try await request(.GET, base + "/crm/v3/objects/companies").json["results"].array?.isEmpty == true)
+            let created = try await request(
+                .POST, base + "/crm/v3/objects/companies", #"{"properties":{"name":"Acme","industry":"COMPUTER_SOFTWARE"}}"#)
+            #expect(created.status == 201)
+            let id = try #require(created.json["id"].string)
+            let cleared = try await request(.PATCH, base + "/crm/v3/objects/companies/\(id)", #"{"properties":{"industry":""}}"#)
+            #expect(cleared.status == 200)
+
+            let industry = try await request(.GET, base + "/crm/v3/properties/companies/industry")
+            #expect(industry.status == 200)
+            #expect(industry.json["name"] == "industry")
+            #expect(industry.json["type"] == "enumeration")
+            #expect(industry.json["fieldType"] == "select")
+            #expect(industry.json["hubspotDefined"] == true)
+            let options = industry.json["options"].array ?? []
+            #expect(options.count == 147)
+            #expect(options.contains { $0["value"] == "COMPUTER_SOFTWARE" && $0["label"] == "Computer Software" })
+            // A text property has no options; an unknown one is a 404; the type may be named by its id.
+            let name = try await request(.GET, base + "/crm/v3/properties/0-2/name")
+            #expect(name.json["type"] == "string")
+            #expect(name.json["options"].array?.isEmpty == true)
+            let unknown = try await request(.GET, base + "/crm/v3/properties/companies/colour")
+            #expect(unknown.status == 404)
+            #expect(unknown.json["category"] == "OBJECT_NOT_FOUND")
+            let all = try await request(.GET, base + "/crm/v3/properties/companies")
+            #expect(all.json["results"].array?.contains { $0["name"] == "industry" } == true)
+            #expect(try await request(.GET, base + "/crm/v3/properties/widgets/name").status == 400)
+        }
+    }
+
     /// A contact's email HubSpot would not take is a validation error naming it (`INVALID_EMAIL`); nothing is written.
     /// Addresses HubSpot does take (a plus, subdomains, a long top-level domain) pass.
     @Test func contactEmailsMustBeAddresses() async throws {

@@ -10,7 +10,10 @@ extension HubSpotSimulator {
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         addSimulatorAdminRoutes(to: router, faults: faults, log: requestLog)
         let paths = configuration.paths
-        let roots = Set([paths.objects, paths.associations, paths.owners].compactMap { $0.split(separator: "/").first.map(String.init) })
+        let roots = Set(
+            [paths.objects, paths.associations, paths.owners, paths.properties].compactMap {
+                $0.split(separator: "/").first.map(String.init)
+            })
         for root in roots.sorted() {
             let api = router.group(RouterPath(root)).add(
                 middleware: FaultMiddleware(faults: faults, log: requestLog) { status in

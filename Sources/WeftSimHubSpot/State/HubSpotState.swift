@@ -17,6 +17,8 @@ struct HubSpotState: Sendable {
     var uniqueProperties: [ObjectType: Set<String>]
     /// The portal's owners.
     var owners: [HubSpotSimulator.Configuration.Owner]
+    /// Dropdown properties and their options.
+    var enumerations: [ObjectType: [String: [HubSpotSimulator.Configuration.PropertyOption]]]
     /// Ids of records merged away, and the record each now leads to (HubSpot resolves them on reads by id).
     var mergedInto: [ObjectType: [Int: Int]] = [:]
     private var nextID: Int
@@ -26,9 +28,11 @@ struct HubSpotState: Sendable {
 
     init(
         idSeed: UInt64, now: Int, customProperties: [ObjectType: Set<String>], uniqueProperties: [ObjectType: Set<String>],
-        owners: [HubSpotSimulator.Configuration.Owner] = []
+        owners: [HubSpotSimulator.Configuration.Owner] = [],
+        enumerations: [ObjectType: [String: [HubSpotSimulator.Configuration.PropertyOption]]] = [:]
     ) {
         self.owners = owners
+        self.enumerations = enumerations
         self.now = now
         // HubSpot ids are large integers; start somewhere that depends on the seed so tests never hard-code them.
         self.nextID = 10_000_000 + Int(idSeed % 1_000_000) * 100
@@ -81,6 +85,16 @@ struct HubSpotState: Sendable {
             if type == .contacts, name == "email", case .string(let text) = value, !text.isEmpty, !Self.isEmail(text) {
                 problems.append(
                     PropertyProblem(name: name, code: "INVALID_EMAIL", message: "Email address \(text) is invalid"))
+                continue
+            }
+            if let options = enumerations[type]?[name], let text = Self.key(value), !text.isEmpty,
+                !options.contains(where: { $0.value == text })
+            {
+                // HubSpot lists every option in its message; the internal values are what a caller can fix with.
+                problems.append(
+                    PropertyProblem(
+                        name: name, code: "INVALID_OPTION",
+                        message: "\(text) was not one of the allowed options: [\(options.map(\.value).joined(separator: ", "))]"))
                 continue
             }
             switch value {
