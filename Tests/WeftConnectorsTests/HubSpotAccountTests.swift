@@ -362,4 +362,44 @@ struct HubSpotAccountTests {
             #expect(read.first?.account(system: "hubspot", mapping: mapped).segment == "Wholesale/Retail")
         }
     }
+
+    /// Before the node starts, the value maps are checked against the portal's property definitions: a value that is
+    /// not an option (misspelt, or in another case than HubSpot's) and a mapped property the companies lack are named;
+    /// a property that takes any text is not checked, and a map that is right reads as no problem.
+    @Test func valueMapsAreCheckedAgainstThePortalsOptions() async throws {
+        let simulator = makeSimulator(ManualClock())
+        try await withHubSpot(simulator) { base in
+            func problems(_ mapping: HubSpotAccountMapping) async throws -> [String] {
+                try await HubSpotAccountReader(
+                    configuration: configuration(base), mapping: mapping, system: "crm", httpClient: .shared, gate: OpenGate(),
+                    searchGate: OpenGate()
+                ).valueMapProblems(system: "crm", logger: logger)
+            }
+            let right = HubSpotAccountMapping(
+                paymentTerms: "payment_terms",
+                segmentValues: try ValueMap([.init(system: "COMPUTER_SOFTWARE", canonical: "Information and communication")]),
+                paymentTermsValues: try ValueMap([.init(system: "anything goes", canonical: "30 Days")]))
+            #expect(try await problems(right) == [])
+            #expect(try await problems(HubSpotAccountMapping()) == [])
+
+            let wrong = HubSpotAccountMapping(
+                segmentValues: try ValueMap([
+                    .init(system: "COMPUTER_SOFTWRE", canonical: "Information and communication"),
+                    .init(system: "retail", canonical: "Wholesale/Retail"), .init(system: "WHOLESALE", canonical: "Wholesale/Retail"),
+                ]))
+            let found = try await problems(wrong)
+            #expect(found.count == 1)
+            #expect(
+                found.first?.contains("systems.crm.accounts.segment_values names COMPUTER_SOFTWRE, retail (the option is RETAIL)") == true)
+            #expect(found.first?.contains("company property industry has no option") == true)
+
+            let missing = HubSpotAccountMapping(
+                segment: "sector", segmentValues: try ValueMap([.init(system: "A", canonical: "Agriculture")]))
+            #expect(
+                try await problems(missing) == [
+                    "HubSpot has no company property sector (systems.crm.accounts.segment_property); create it in HubSpot "
+                        + "(Settings ▸ Properties) or name another"
+                ])
+        }
+    }
 }

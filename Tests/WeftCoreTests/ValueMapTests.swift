@@ -56,3 +56,20 @@ struct ValueMapTests {
         }
     }
 }
+
+extension ValueMapTests {
+    /// Checked against a dropdown's options: a value the system lacks is named, with the option it matches apart
+    /// from case (Weft writes the value as configured, which the system would refuse).
+    @Test func valuesTheSystemLacksAreFoundExactly() throws {
+        let map = try ValueMap([
+            .init(system: "COMPUTER_SOFTWARE", canonical: "Information and communication"),
+            .init(system: "retail", canonical: "Wholesale/Retail"),
+            .init(system: "COMPUTER_SOFTWRE", canonical: "Information and communication"),
+        ])
+        let missing = map.systemValues(notIn: ["COMPUTER_SOFTWARE", "RETAIL", "WHOLESALE"])
+        #expect(missing.map(\.value) == ["retail", "COMPUTER_SOFTWRE"])
+        #expect(missing.map(\.option) == ["RETAIL", nil])
+        #expect(ValueMap.describe(missing) == "retail (the option is RETAIL), COMPUTER_SOFTWRE")
+        #expect(ValueMap.identity.systemValues(notIn: []).isEmpty)
+    }
+}

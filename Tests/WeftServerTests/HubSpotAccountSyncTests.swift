@@ -238,6 +238,19 @@ import WeftTools
         }
     }
 
+    /// A map value HubSpot's dropdown lacks would be refused on every write: the node refuses to start and names it.
+    @Test func aSegmentMapNamingValuesHubSpotLacksStopsTheStart() async throws {
+        let accounts = HubSpotAccountProperties(
+            segment: "industry", owner: nil, paymentTerms: nil,
+            segmentValues: try ValueMap([.init(system: "Software", canonical: "Information and communication")]))
+        await #expect {
+            try await Self.withAccounts(accounts: accounts) { _, _ in Issue.record("the node started") }
+        } throws: { error in
+            "\(error)".contains("systems.hubspot.accounts.segment_values names Software")
+                && "\(error)".contains("company property industry has no option")
+        }
+    }
+
     @Test func aLongStreamOfEditsOnBothSidesEndsEqualWithBoundedWrites() async throws {
         try await Self.withAccounts { hubspot, node in
             let seeded = try Self.seedCompany(hubspot, name: "Loop AG", domain: "loop.example")

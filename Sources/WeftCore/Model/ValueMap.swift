@@ -83,6 +83,22 @@ public struct ValueMap: Sendable, Hashable {
         return systemByCanonical[Self.folded(canonicalValue)] ?? canonicalValue
     }
 
+    /// The configured system values that are not among `options` (a dropdown's or picklist's values) exactly as
+    /// written: Weft writes a value as configured, and the system takes only its own spelling. Each comes with the
+    /// option it matches apart from case, if there is one.
+    public func systemValues(notIn options: some Sequence<String>) -> [(value: String, option: String?)] {
+        let options = Array(options)
+        let exact = Set(options)
+        var folded: [String: String] = [:]
+        for option in options where folded[Self.folded(option)] == nil { folded[Self.folded(option)] = option }
+        return pairs.map(\.system).filter { !exact.contains($0) }.map { ($0, folded[Self.folded($0)]) }
+    }
+
+    /// `a, b (the option is B)`: values `systemValues(notIn:)` found, for a message.
+    public static func describe(_ missing: [(value: String, option: String?)]) -> String {
+        missing.map { item in item.option.map { "\(item.value) (the option is \($0))" } ?? item.value }.joined(separator: ", ")
+    }
+
     private static func folded(_ value: String) -> String { value.lowercased() }
 
     public static func == (lhs: ValueMap, rhs: ValueMap) -> Bool { lhs.pairs == rhs.pairs }

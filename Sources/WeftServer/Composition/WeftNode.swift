@@ -69,7 +69,9 @@ public struct WeftNode: Sendable {
         var ingresses: [any WebhookRoutes] = []
         var catchUps: [CatchUpService] = []
         var dispatchers: [SystemName: DispatcherService] = [:]
-        var fieldChecks: [(SystemName, String, @Sendable () async throws -> [String])] = []
+        // Checks of a system's own setup made before the node starts (desk fields, CRM value maps): each answers the
+        // problems it found, as sentences naming what to fix.
+        var setupChecks: [(SystemName, @Sendable () async throws -> [String])] = []
         for (name, system) in configuration.systems.sorted(by: { $0.key < $1.key }) {
             var systemLogger = logger
             systemLogger[metadataKey: "weft.system"] = "\(name)"
@@ -207,6 +209,8 @@ public struct WeftNode: Sendable {
                         CatchUpService(
                             system: name, feed: accounts, store: store, interval: interval, overlap: hubspot.catchUpOverlap,
                             events: events, logger: systemLogger, wake: accounts.wake, feedName: "accounts"))
+                    setupChecks.append(
+                        (name, { [systemLogger] in try await accounts.reader.valueMapProblems(system: name, logger: systemLogger) }))
                 }
                 // A flow from Odoo to this portal: deal status is written to the configured deal properties.
                 if configuration.flows.contains(where: { $0.target == name }) {
@@ -264,6 +268,7 @@ public struct WeftNode: Sendable {
                             system: name, feed: accounts, store: store, interval: salesforce.catchUpInterval ?? .seconds(60),
                             overlap: salesforce.catchUpOverlap, events: events, logger: systemLogger, wake: accounts.wake,
                             feedName: "accounts"))
+                    setupChecks.append((name, { [systemLogger] in try await accounts.reader.valueMapProblems(logger: systemLogger) }))
                 }
                 if let organizationID = salesforce.organizationID {
                     ingresses.append(
@@ -330,10 +335,14 @@ public struct WeftNode: Sendable {
                         ZendeskTicketFeed(
                             configuration: zendeskConfiguration, httpClient: httpClient,
                             gate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 1.0 / 6, burst: 1)), gate])))
-                    fieldChecks.append(
+                    setupChecks.append(
                         (
-                            name, "Admin Center > People > Configuration > Organization fields",
-                            { [systemLogger] in try await zendesk.missingFields(logger: systemLogger) }
+                            name,
+                            { [systemLogger] in
+                                Self.missingDeskFields(
+                                    try await zendesk.missingFields(logger: systemLogger), system: name,
+                                    place: "Admin Center > People > Configuration > Organization fields")
+                            }
                         ))
                     connector = zendesk
                 case .freshdesk:
@@ -352,10 +361,14 @@ public struct WeftNode: Sendable {
                         FreshdeskTicketFeed(
                             configuration: freshdesk, httpClient: httpClient,
                             gate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 0.5, burst: 1)), gate])))
-                    fieldChecks.append(
+                    setupChecks.append(
                         (
-                            name, "Admin > Support Operations > Company Fields",
-                            { [systemLogger] in try await target.missingFields(logger: systemLogger) }
+                            name,
+                            { [systemLogger] in
+                                Self.missingDeskFields(
+                                    try await target.missingFields(logger: systemLogger), system: name,
+                                    place: "Admin > Support Operations > Company Fields")
+                            }
                         ))
                     connector = target
                 }
@@ -382,26 +395,25 @@ public struct WeftNode: Sendable {
                 name: "token\(index + 1)", value: try token.secret.resolve(environment: environment), scopes: token.scopes)
         }
         // A field key the desk does not define would be dropped silently (Zendesk) or rejected on every command
-        // (Freshdesk): refuse to start and say which field to create. A desk that cannot be reached now does not stop
-        // the node (its commands wait in the outbox); the check is then only logged as skipped. The desks are asked
-        // at once, so unreachable ones hold the start for one deadline, not one each.
+        // (Freshdesk), and a CRM value map naming values the CRM lacks would be refused on every write: refuse to start
+        // and say what to fix. A system that cannot be reached now does not stop the node (its commands wait in the
+        // outbox); the check is then only logged as skipped. The systems are asked at once, so unreachable ones hold
+        // the start for one deadline, not one each.
         let checked = await withTaskGroup(of: (Int, Result<[String], any Error>).self) { group in
-            for (index, check) in fieldChecks.enumerated() {
-                group.addTask { (index, await Self.withDeadline(.seconds(10), check.2)) }
+            for (index, check) in setupChecks.enumerated() {
+                group.addTask { (index, await Self.withDeadline(.seconds(10), check.1)) }
             }
             return await group.reduce(into: []) { $0.append($1) }.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        for ((name, place, _), result) in zip(fieldChecks, checked) {
+        for ((name, _), result) in zip(setupChecks, checked) {
             switch result {
-            case .success(let missing) where !missing.isEmpty:
-                throw ConfigurationError(
-                    message: "systems.\(name): the desk has no field \(missing.sorted().joined(separator: ", ")); create "
-                        + "\(missing.count == 1 ? "it" : "them") in \(place), or change systems.\(name).fields")
+            case .success(let problems) where !problems.isEmpty:
+                throw ConfigurationError(message: "systems.\(name): \(problems.joined(separator: "; "))")
             case .success:
                 break
             case .failure(let error):
                 logger.warning(
-                    "could not check the desk's fields at start", metadata: ["weft.system": "\(name)", "error": "\(error)"])
+                    "could not check the system's setup at start", metadata: ["weft.system": "\(name)", "error": "\(error)"])
             }
         }
         let processor = PipelineProcessor(
@@ -504,6 +516,15 @@ public struct WeftNode: Sendable {
     /// account's gate too.
     static func hubSpotSearchGate(_ gate: any RequestGate) -> any RequestGate {
         ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 3, burst: 1)), gate])
+    }
+
+    /// The problem of a desk without the fields its configuration names.
+    static func missingDeskFields(_ missing: [String], system: SystemName, place: String) -> [String] {
+        guard !missing.isEmpty else { return [] }
+        return [
+            "the desk has no field \(missing.sorted().joined(separator: ", ")); create \(missing.count == 1 ? "it" : "them") in "
+                + "\(place), or change systems.\(system).fields"
+        ]
     }
 
     /// Where a HubSpot system's companies keep the account fields.

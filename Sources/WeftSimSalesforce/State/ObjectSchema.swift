@@ -170,7 +170,15 @@ struct Schema: Sendable {
         }
         account.add(text("Phone", "Account Phone", .phone))
         account.add(text("Website", "Website", .url))
-        account.add(text("Industry", "Industry", .picklist))
+        // The standard Industry picklist's values as an org ships them; not restricted (the API stores others).
+        var industry = text("Industry", "Industry", .picklist)
+        industry.picklistValues = [
+            "Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction", "Consulting",
+            "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance", "Food & Beverage",
+            "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit",
+            "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other",
+        ]
+        account.add(industry)
         account.add(FieldDef(name: "AnnualRevenue", kind: .currency, label: "Annual Revenue"))
         account.add(FieldDef(name: "NumberOfEmployees", kind: .int, label: "Employees"))
         account.add(text("AccountNumber", "Account Number"))

@@ -352,6 +352,58 @@ import _CryptoExtras
         }
     }
 
+    /// Before the node starts, the value maps are checked against the Account's describe: values a restricted
+    /// picklist lacks and a mapped field the Account does not have are problems; an unrestricted picklist (the
+    /// standard Industry) takes other values, so those are only logged.
+    @Test func valueMapsAreCheckedAgainstTheAccountsPicklists() async throws {
+        var fields = SalesforceSimulator.Configuration.defaultCustomFields
+        fields["Account", default: []] += [
+            .init(name: "Payment_Terms__c", type: .picklist, picklistValues: ["Net 30", "Net 45"], restricted: true)
+        ]
+        let clock = Clock()
+        let simulator = SalesforceSimulator(
+            configuration: .init(
+                connectedApps: [
+                    salesforceConsumerKey: .init(
+                        jwtPublicKeyPEM: salesforceKey.publicKey.pemRepresentation, preAuthorizedUsernames: [salesforceUsername],
+                        clientSecret: salesforceClientSecret, clientCredentialsRunAs: salesforceUsername)
+                ],
+                customFields: fields, idSeed: 31, now: { clock.now }))
+        try await withSalesforce(simulator) { base in
+            func problems(_ mapping: SalesforceAccountMapping) async throws -> [String] {
+                try await SalesforceAccountReader(
+                    client: salesforceClient(salesforceConfiguration(base)), mapping: mapping, system: "crm"
+                ).valueMapProblems(logger: salesforceLogger)
+            }
+            let right = SalesforceAccountMapping(
+                paymentTermsField: "Payment_Terms__c",
+                segmentValues: try ValueMap([.init(system: "Technology", canonical: "Information and communication")]),
+                paymentTermsValues: try ValueMap([.init(system: "Net 30", canonical: "30 Days")]))
+            #expect(try await problems(right) == [])
+            // Industry is not restricted: a value it lacks is stored by Salesforce, so it is not a problem.
+            var unrestricted = right
+            unrestricted.segmentValues = try ValueMap([.init(system: "Tech", canonical: "Information and communication")])
+            #expect(try await problems(unrestricted) == [])
+
+            var restricted = right
+            restricted.paymentTermsValues = try ValueMap([
+                .init(system: "net 30", canonical: "30 Days"), .init(system: "Net 60", canonical: "60 Days"),
+            ])
+            let found = try await problems(restricted)
+            #expect(found.count == 1)
+            #expect(
+                found.first?.hasPrefix(
+                    "systems.crm.accounts.payment_terms_values names net 30 (the option is Net 30), Net 60, which the Account's "
+                        + "picklist Payment_Terms__c has no active value for") == true, "\(found)")
+
+            let missing = SalesforceAccountMapping(
+                segmentField: "Sector__c", segmentValues: try ValueMap([.init(system: "A", canonical: "Agriculture")]))
+            #expect(
+                try await problems(missing).first?.hasPrefix("the Account has no field Sector__c (systems.crm.accounts.segment_field)")
+                    == true)
+        }
+    }
+
     @Test func theOwnerIsTheActiveUserWithThatEmail() async throws {
         let clock = Clock()
         let simulator = Self.simulator(clock)
