@@ -265,7 +265,7 @@ final class ServerProcess: @unchecked Sendable {
     let http: HarnessHTTP
     let name: String
     private let lock = NSLock()
-    private var process: Process?
+    private var process: ChildProcess?
     private var generation = 0
 
     init(

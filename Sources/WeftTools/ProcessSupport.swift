@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -29,24 +29,13 @@ public enum ProcessSupport {
 
     /// Starts `executable` with `arguments`, extra environment, output appended to `logPath`.
     public static func start(executable: String, arguments: [String], environment: [String: String], logPath: String) throws
-        -> Process
+        -> ChildProcess
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        return process
+        try ChildProcess(executable: executable, arguments: arguments, extraEnvironment: environment, logPath: logPath)
     }
 
-    /// Kills `process` with SIGKILL and waits for it to be gone.
     /// Starts `weft simulate --system odoo` on a free port (log in `work/odoo.log`) and waits until it listens.
-    public static func startOdooSimulator(executable: String, apiKey: String, work: String) async throws -> (Process, Int) {
+    public static func startOdooSimulator(executable: String, apiKey: String, work: String) async throws -> (ChildProcess, Int) {
         let portFile = "\(work)/odoo.port"
         let process = try start(
             executable: executable,
@@ -60,21 +49,20 @@ public enum ProcessSupport {
         }
     }
 
-    public static func kill9(_ process: Process) {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+    /// Kills `process` with SIGKILL and waits for it to be gone.
+    public static func kill9(_ process: ChildProcess) {
+        process.send(SIGKILL)
         process.waitUntilExit()
     }
 
     /// Asks `process` to stop (SIGTERM) and waits.
-    public static func terminate(_ process: Process) {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
+    public static func terminate(_ process: ChildProcess) {
+        process.send(SIGTERM)
         process.waitUntilExit()
     }
 
     /// Waits until `path` holds a port number (written by `--port-file`), at most `timeout`.
-    public static func waitForPortFile(_ path: String, process: Process, timeout: Duration) async throws -> Int {
+    public static func waitForPortFile(_ path: String, process: ChildProcess, timeout: Duration) async throws -> Int {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOfFile: path, encoding: .utf8),

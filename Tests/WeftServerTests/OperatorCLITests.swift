@@ -3,6 +3,7 @@ import Logging
 import Testing
 import WeftCore
 import WeftStoreSQLite
+import WeftTools
 
 /// The operator commands (`weft dlq`, `weft events`) as an operator runs them: the `weft` executable the build made,
 /// against the store a configuration file names, its output and exit status read back.
@@ -79,20 +80,18 @@ struct OperatorCLITests {
         func weft(_ arguments: String...) throws -> Run { try weft(arguments) }
 
         func weft(_ arguments: [String]) throws -> Run {
-            let process = Process()
-            process.executableURL = OperatorCLITests.executable
-            process.arguments = arguments + ["--config", config]
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            let out = output.fileHandleForReading.readDataToEndOfFile()
-            let err = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
+            // Output to files, read once the command is done (`ChildProcess`: Foundation's `Process` crashes now
+            // and then on Linux when the test process has many descriptors open).
+            let name = UUID().uuidString
+            let outPath = directory.appendingPathComponent("\(name).out").path
+            let errPath = directory.appendingPathComponent("\(name).err").path
+            let process = try ChildProcess(
+                executable: OperatorCLITests.executable.path, arguments: arguments + ["--config", config],
+                environment: ProcessInfo.processInfo.environment, outputPath: outPath, errorPath: errPath)
+            let status = process.waitUntilExit()
             return Run(
-                status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
-                errors: String(decoding: err, as: UTF8.self))
+                status: status, output: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                errors: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
         }
 
         func statuses() async throws -> [CommandID: CommandStatus] {
