@@ -402,4 +402,29 @@ struct HubSpotAccountTests {
                 ])
         }
     }
+
+    /// An ERP name HubSpot's dropdown lacks (no map names it) is refused by HubSpot; the rejection says which value,
+    /// and that a value map translates it.
+    @Test func anIndustryHubSpotLacksIsRejectedNamingTheValueAndTheMap() async throws {
+        let simulator = makeSimulator(ManualClock())
+        let company = try create(simulator, "companies", #"{"name":"Acme","industry":"RETAIL"}"#)
+        try await withHubSpot(simulator) { base in
+            let target = HubSpotTarget(
+                configuration: configuration(base), properties: HubSpotStatusProperties(), accounts: mapping,
+                httpClient: .shared, gate: OpenGate())
+            let sync = AccountSync(
+                account: Account(ref: ExternalRef(system: "hubspot", kind: .account, id: company), segment: "Manufacturing"),
+                contacts: [], fields: ["segment"], contactFields: [])
+            let outcomes = await target.deliver([command(.syncAccount(sync))], logger: logger)
+            guard case .reject(let failure) = outcomes.first else {
+                Issue.record("expected a rejection, got \(outcomes)")
+                return
+            }
+            #expect(failure.message.contains("industry (INVALID_OPTION): Manufacturing was not one of the allowed options"))
+            #expect(failure.message.contains("accounts.segment_values"))
+            #expect(!failure.message.contains("ACCOUNTING"))  // not HubSpot's whole list of options
+            let industry = try properties(simulator, "companies", company, "industry")["industry"]
+            #expect(industry == .string("RETAIL"))
+        }
+    }
 }

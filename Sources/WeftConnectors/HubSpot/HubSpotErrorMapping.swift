@@ -52,7 +52,9 @@ extension HubSpotAPIError {
                 message +=
                     ": fix the propert\(properties.count == 1 ? "y" : "ies") \(properties.joined(separator: ", "))"
                     + (codes.isEmpty ? "" : " (\(Set(codes).sorted().joined(separator: ", ")))")
-                    + " — create it in HubSpot or correct the field mapping"
+                let details = valueProblems(json)
+                if !details.isEmpty { message += ": " + details.joined(separator: "; ") }
+                message += " — " + advice(codes: Set(codes))
             } else if !hubspotMessage.isEmpty {
                 message += ": \(hubspotMessage)"
             } else {
@@ -61,6 +63,29 @@ extension HubSpotAPIError {
             return HubSpotAPIError(
                 kind: .invalid, message: message, status: status, category: category, properties: properties)
         }
+    }
+
+    /// What each refused value was (`errors[].message` of a code other than `PROPERTY_DOESNT_EXIST`), without the list
+    /// of allowed options HubSpot appends and cut to a readable length: `Manufacturing was not one of the allowed
+    /// options`, `Email address bob@ is invalid`.
+    private static func valueProblems(_ json: JSONValue?) -> [String] {
+        (json?["errors"]?.arrayValue ?? []).compactMap { error in
+            guard error["code"]?.stringValue != "PROPERTY_DOESNT_EXIST", var text = error["message"]?.stringValue else {
+                return nil
+            }
+            if let list = text.range(of: ": [") { text = String(text[..<list.lowerBound]) }
+            return text.count > 160 ? String(text.prefix(160)) + "…" : text
+        }
+    }
+
+    /// What to do about a refused property, by HubSpot's codes.
+    private static func advice(codes: Set<String>) -> String {
+        if codes.contains("PROPERTY_DOESNT_EXIST") { return "create it in HubSpot or correct the field mapping" }
+        if codes.contains("INVALID_OPTION") {
+            return "write one of the property's options (a value the ERP names differently is translated by the CRM's "
+                + "accounts.segment_values or payment_terms_values)"
+        }
+        return "correct the value in the system it comes from"
     }
 
     /// `errors[].context.requiredGranularScopes` (or `requiredScopes`) of a 403 `MISSING_SCOPES`.
