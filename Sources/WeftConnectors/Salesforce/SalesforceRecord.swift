@@ -129,7 +129,8 @@ enum SalesforceErrorCode {
         case "DUPLICATES_DETECTED": "a Salesforce duplicate rule blocked the save: merge the duplicates or relax the rule"
         case "FIELD_CUSTOM_VALIDATION_EXCEPTION": "a Salesforce validation rule refused the values: fix the data or the rule"
         case "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "INVALID_FIELD_VALUE":
-            "use a value the picklist allows, or add it to the picklist"
+            "use a value the picklist allows, or add it to the picklist (an account's segment or payment terms named "
+                + "differently in the ERP are translated by accounts.segment_values or payment_terms_values)"
         case "STRING_TOO_LONG": "shorten the value or lengthen the field"
         case "INVALID_TYPE", "INVALID_TYPE_FOR_OPERATION": "check the object API name and the user's object permissions"
         case "MALFORMED_ID", "INVALID_CROSS_REFERENCE_KEY": "check the referenced record id (it may not exist yet)"
