@@ -239,6 +239,30 @@ import WeftSimKit
         }
     }
 
+    /// Freshdesk refuses a value that is not one of a dropdown's choices: a dropdown lacking a tier or support level
+    /// Weft can write is named before the first update fails; one with every value is fine.
+    @Test func fieldProblemsNameDropdownChoicesWeftNeeds() async throws {
+        var simulatorFields = Self.simulatorFields.filter { $0.label != "Weft tier" && $0.label != "Weft support level" }
+        simulatorFields.append(.init(label: "Weft tier", type: .dropdown, choices: ["pro", "standard"]))
+        simulatorFields.append(.init(label: "Weft support level", type: .dropdown, choices: ["priority", "standard"]))
+        let rules = EntitlementRules(tiers: [.init(name: "pro", rank: 1, supportLevel: "priority")])
+        try await withDesk(.init(companyFields: simulatorFields)) { _, target in
+            let found = try await target.fieldProblems(rules: rules, system: "freshdesk", logger: Self.logger)
+            #expect(found.missing == [])
+            #expect(
+                found.choices == [
+                    "the dropdown weft_support_level (systems.freshdesk.fields.support_level) has no choice basic, none, "
+                        + "which Weft writes there: add them to the field's choices, or make it a text field"
+                ])
+            // With the tier "enterprise" added by the rules, the tier dropdown lacks it too.
+            let more = EntitlementRules(
+                tiers: [.init(name: "pro", rank: 1, supportLevel: "priority"), .init(name: "enterprise", rank: 2)])
+            let again = try await target.fieldProblems(rules: more, system: "freshdesk", logger: Self.logger)
+            #expect(
+                again.choices.first?.hasPrefix("the dropdown weft_tier (systems.freshdesk.fields.tier) has no choice enterprise") == true)
+        }
+    }
+
     @Test func refusesCredentialsAndOtherCommands() async throws {
         try await withDesk { _, target in
             let other = await target.deliver(

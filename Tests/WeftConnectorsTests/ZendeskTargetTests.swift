@@ -278,6 +278,34 @@ import WeftSimZendesk
         #expect(missing == ["weft_overdue_since", "weft_support_level"])
     }
 
+    /// A dropdown lacking a value Weft writes would keep its old value without a word (Zendesk ignores an option it
+    /// does not have), and a dropdown where Weft writes an amount would never show it: both are named.
+    @Test func fieldProblemsNameDropdownsThatCannotShowWhatWeftWrites() async throws {
+        let simulator = Self.simulator(skipping: ["weft_standing", "weft_overdue_amount", "weft_support_level"])
+        func dropdown(_ key: String, _ values: [String]) {
+            let options = values.map { #"{"name":"\#($0)","value":"\#($0)"}"# }.joined(separator: ",")
+            let created = simulator.call(
+                "POST", "/api/v2/organization_fields.json",
+                body: #"{"organization_field":{"key":"\#(key)","type":"dropdown","title":"\#(key)","custom_field_options":[\#(options)]}}"#)
+            #expect(created.status == 201)
+        }
+        dropdown("weft_standing", ["good"])
+        dropdown("weft_overdue_amount", ["small", "large"])
+        dropdown("weft_support_level", ["priority", "standard", "basic", "none"])
+        let rules = EntitlementRules(tiers: [.init(name: "pro", rank: 1, supportLevel: "priority")])
+        let found = try await Self.withTarget(simulator) { target in
+            try await target.fieldProblems(rules: rules, system: "zendesk", logger: Self.logger)
+        }
+        #expect(found.missing == [])
+        #expect(
+            found.choices == [
+                "the dropdown weft_standing (systems.zendesk.fields.standing) has no choice overdue, which Weft writes "
+                    + "there: add it to the field's choices, or make it a text field",
+                "the field weft_overdue_amount (systems.zendesk.fields.overdue_amount) is a dropdown, but Weft writes text "
+                    + "or a date there: make it a text or date field, or name another",
+            ])
+    }
+
     @Test func descriptionHidesTheToken() {
         let configuration = ZendeskConfiguration(
             baseURL: "https://acme.zendesk.com", auth: .apiToken(email: "agent@acme.com", token: "s3cr3t"),

@@ -151,4 +151,36 @@ struct DeskRoutingTests {
         #expect(DeskEntitlement.companyDomain(ofEmail: "a@b@c.com") == nil)
         #expect(DeskEntitlement.companyDomain(ofEmail: "ann@localhost") == nil)
     }
+
+    /// The values Weft can write to each desk field come from the rules; a dropdown must offer each, and a field Weft
+    /// writes text or a date to must not be a dropdown.
+    @Test func desksDropdownsMustOfferEveryValueWeftWrites() {
+        let fields = DeskFieldMap(tier: "t", status: "s", standing: "g", overdueAmount: "a", supportLevel: "l")
+        let rules = EntitlementRules(
+            tiers: [.init(name: "pro", rank: 2, supportLevel: "priority"), .init(name: "team", rank: 1)], defaultTier: "starter")
+        let written = Dictionary(uniqueKeysWithValues: fields.writtenValues(rules: rules).map { ($0.key, $0.values) })
+        #expect(written["tier"] == .some(["pro", "team", "starter"]))
+        #expect(written["status"] == .some(["active", "trialing", "past_due", "cancelled", "none"]))
+        #expect(written["standing"] == .some(["good", "overdue"]))
+        #expect(written["support_level"] == .some(["priority", "standard", "basic", "none"]))
+        #expect(written["overdue_amount"] == .some(nil))
+        #expect(written["account"] == nil)  // not configured
+
+        let everything: [String: [String]] = [
+            "t": ["pro", "team", "starter", "legacy"], "s": ["active", "trialing", "past_due", "cancelled", "none"],
+            "g": ["good", "overdue"], "l": ["priority", "standard", "basic", "none"],
+        ]
+        #expect(fields.choiceProblems(choices: everything, rules: rules, system: "zd").isEmpty)
+        #expect(fields.choiceProblems(choices: [:], rules: rules, system: "zd").isEmpty)  // no dropdowns at all
+        var lacking = everything
+        lacking["s"] = ["active", "past_due"]
+        lacking["a"] = ["x"]
+        #expect(
+            fields.choiceProblems(choices: lacking, rules: rules, system: "zd") == [
+                "the dropdown s (systems.zd.fields.status) has no choice cancelled, none, trialing, which Weft writes there: "
+                    + "add them to the field's choices, or make it a text field",
+                "the field a (systems.zd.fields.overdue_amount) is a dropdown, but Weft writes text or a date there: make it "
+                    + "a text or date field, or name another",
+            ])
+    }
 }

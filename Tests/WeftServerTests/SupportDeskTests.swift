@@ -73,15 +73,24 @@ struct SupportDeskTests {
     /// Starts Zendesk and Freshdesk simulators (with the fields an admin would create), then a Weft node whose Stripe
     /// flows go to Odoo and to both desks.
     static func withDesks(
-        zendeskFieldsDefined: Bool = true, _ body: @Sendable @escaping (Desks) async throws -> Void
+        zendeskFieldsDefined: Bool = true, zendeskStandingChoices: [String]? = nil,
+        _ body: @Sendable @escaping (Desks) async throws -> Void
     ) async throws {
         let logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() })
         let zendesk = ZendeskSimulator(
             configuration: .init(agentEmail: zendeskEmail, apiTokens: [zendeskToken], logger: logger))
         for key in zendeskFields.fieldNames where zendeskFieldsDefined || key != "weft_tier" {
+            // The standing as a dropdown with these choices, when given; every other field as text.
+            let field =
+                if key == "weft_standing", let choices = zendeskStandingChoices {
+                    #""type":"dropdown","custom_field_options":["#
+                        + choices.map { #"{"name":"\#($0)","value":"\#($0)"}"# }.joined(separator: ",") + "]"
+                } else {
+                    #""type":"text""#
+                }
             let created = zendesk.call(
                 "POST", "/api/v2/organization_fields.json",
-                body: #"{"organization_field":{"key":"\#(key)","type":"text","title":"\#(key)"}}"#)
+                body: #"{"organization_field":{"key":"\#(key)",\#(field),"title":"\#(key)"}}"#)
             #expect(created.status == 201)
         }
         let freshdesk = FreshdeskSimulator(
@@ -227,6 +236,21 @@ struct SupportDeskTests {
             try await Self.withDesks(zendeskFieldsDefined: false) { _ in }
         } throws: { error in
             "\(error)".contains("the desk has no field weft_tier") && "\(error)".contains("Organization fields")
+        }
+    }
+
+    /// A dropdown without a value Weft writes would keep its old value without a word (Zendesk drops an option it does
+    /// not have): the node refuses to start and names the choice to add. With every choice it starts.
+    @Test func aDeskDropdownLackingAValueWeftWritesStopsTheStart() async throws {
+        await #expect {
+            try await Self.withDesks(zendeskStandingChoices: ["good"]) { _ in }
+        } throws: { error in
+            "\(error)".contains(
+                "systems.zendesk: the dropdown weft_standing (systems.zendesk.fields.standing) has no choice overdue")
+        }
+        try await Self.withDesks(zendeskStandingChoices: ["good", "overdue"]) { desks in
+            let unknown = try await desks.lookup("stripe/cus_nobody")
+            #expect(unknown.status == 404)
         }
     }
 

@@ -129,9 +129,20 @@ struct FreshdeskClient: Sendable {
     }
 
     /// `GET /api/v2/company_fields`: the API names of every company field.
-    func companyFieldNames(logger: Logger) async throws(FreshdeskError) -> Set<String> {
+    /// The company fields by name, each with its choices when it is a dropdown (`custom_dropdown`; a choice listed as
+    /// a string or as `{"label","value"}`), `nil` otherwise.
+    func companyFields(logger: Logger) async throws(FreshdeskError) -> [String: [String]?] {
         let json = try await call(.GET, "/api/v2/company_fields", operation: "list company fields", logger: logger)
-        return Set((json.arrayValue ?? []).compactMap { $0["name"]?.stringValue })
+        var fields: [String: [String]?] = [:]
+        for field in json.arrayValue ?? [] {
+            guard let name = field["name"]?.stringValue else { continue }
+            guard field["type"]?.stringValue == "custom_dropdown" else {
+                fields[name] = .some(nil)
+                continue
+            }
+            fields[name] = (field["choices"]?.arrayValue ?? []).compactMap { $0.stringValue ?? $0["value"]?.stringValue }
+        }
+        return fields
     }
 
     // MARK: Transport

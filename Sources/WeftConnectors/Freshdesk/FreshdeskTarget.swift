@@ -48,8 +48,21 @@ public struct FreshdeskTarget: TargetConnector {
     /// The configured company fields Freshdesk does not define (GET /api/v2/company_fields), so the server can refuse
     /// to start with "create field X in Admin > Support Operations > Company Fields".
     public func missingFields(logger: Logger) async throws -> [String] {
-        let defined = try await client.companyFieldNames(logger: logger)
-        return configuration.fields.fieldNames.filter { !defined.contains($0) }
+        try await fieldProblems(rules: EntitlementRules(), system: "", logger: logger).missing
+    }
+
+    /// The configured fields Freshdesk lacks (as `missingFields`), and what keeps its dropdown fields among them from
+    /// showing what Weft writes under `rules` (`DeskFieldMap.choiceProblems`: Freshdesk refuses a value that is not one
+    /// of a dropdown's choices). One listing of the company fields.
+    public func fieldProblems(rules: EntitlementRules, system: String, logger: Logger) async throws -> (
+        missing: [String], choices: [String]
+    ) {
+        let defined = try await client.companyFields(logger: logger)
+        let fields = configuration.fields
+        return (
+            fields.fieldNames.filter { defined[$0] == nil },
+            fields.choiceProblems(choices: defined.compactMapValues { $0 }, rules: rules, system: system)
+        )
     }
 
     /// Transient errors retry (with Freshdesk's `Retry-After`); the rest reject with what to fix.

@@ -49,18 +49,33 @@ public struct ZendeskTarget: TargetConnector {
     /// The configured field keys that Zendesk does not define as active organization fields, so the server can refuse
     /// to start with "create field X in Admin Center > People > Configuration > Organization fields".
     public func missingFields(logger: Logger) async throws -> [String] {
+        try await fieldProblems(rules: EntitlementRules(), system: "", logger: logger).missing
+    }
+
+    /// The configured field keys Zendesk lacks (as `missingFields`), and what keeps its dropdown fields among them from
+    /// showing what Weft writes under `rules` (`DeskFieldMap.choiceProblems`; a dropdown's option `value`s, its tags,
+    /// are what Zendesk takes). One listing of the organization fields.
+    public func fieldProblems(rules: EntitlementRules, system: String, logger: Logger) async throws -> (
+        missing: [String], choices: [String]
+    ) {
         var defined: Set<String> = []
+        var choices: [String: [String]] = [:]
         var page = 1
         while true {
             let answer = try await client.get(
                 "/api/v2/organization_fields.json", query: [("page", String(page)), ("per_page", "100")], logger: logger)
             for field in answer["organization_fields"]?.arrayValue ?? [] where field["active"]?.boolValue ?? true {
-                if let key = field["key"]?.stringValue { defined.insert(key) }
+                guard let key = field["key"]?.stringValue else { continue }
+                defined.insert(key)
+                if ["dropdown", "multiselect"].contains(field["type"]?.stringValue ?? "") {
+                    choices[key] = (field["custom_field_options"]?.arrayValue ?? []).compactMap { $0["value"]?.stringValue }
+                }
             }
             guard let next = answer["next_page"], !next.isNull, page < 100 else { break }
             page += 1
         }
-        return configuration.fields.fieldNames.filter { !defined.contains($0) }
+        let fields = configuration.fields
+        return (fields.fieldNames.filter { !defined.contains($0) }, fields.choiceProblems(choices: choices, rules: rules, system: system))
     }
 
     /// Transient failures retry (with Zendesk's `Retry-After` when given); the rest reject with what to fix.

@@ -60,6 +60,46 @@ public struct DeskFieldMap: Sendable, Hashable {
         return values
     }
 
+    /// The values Weft can write to each named field under `rules`, by desk field name with its configuration key:
+    /// the whole set for a part with a fixed set (tier, status, standing, support level), `nil` for text and dates
+    /// (the account id, the amount, the days). A value that no longer applies is cleared, not written, so it is not
+    /// among them.
+    public func writtenValues(rules: EntitlementRules) -> [(field: String, key: String, values: Set<String>?)] {
+        let parts: [(String?, String, Set<String>?)] = [
+            (account, "account", nil), (tier, "tier", rules.tierNames),
+            (status, "status", Set(EntitlementStatus.allCases.map(\.rawValue))),
+            (standing, "standing", [EntitlementStandingState.good.rawValue, EntitlementStandingState.overdue.rawValue]),
+            (overdueAmount, "overdue_amount", nil), (overdueSince, "overdue_since", nil), (contractEnd, "contract_end", nil),
+            (supportLevel, "support_level", rules.supportLevels),
+        ]
+        return parts.compactMap { field, key, values in field.map { ($0, key, values) } }
+    }
+
+    /// What keeps the desk's list-of-choices fields (Zendesk dropdowns, Freshdesk dropdowns) from showing what Weft
+    /// writes: a choice missing for a value Weft can write (Zendesk keeps the old value without a word, Freshdesk refuses
+    /// the update), or a dropdown where Weft writes text or a date. `choices` holds the desk's dropdown fields only, by
+    /// name, with the values they take. Each problem is a sentence naming the setting of `system` to fix.
+    public func choiceProblems(choices: [String: [String]], rules: EntitlementRules, system: String) -> [String] {
+        var problems: [String] = []
+        for (field, key, values) in writtenValues(rules: rules) {
+            guard let taken = choices[field] else { continue }
+            guard let values else {
+                problems.append(
+                    "the field \(field) (systems.\(system).fields.\(key)) is a dropdown, but Weft writes text or a date "
+                        + "there: make it a text or date field, or name another")
+                continue
+            }
+            let missing = values.subtracting(taken).sorted()
+            if !missing.isEmpty {
+                problems.append(
+                    "the dropdown \(field) (systems.\(system).fields.\(key)) has no choice \(missing.joined(separator: ", ")), "
+                        + "which Weft writes there: add \(missing.count == 1 ? "it" : "them") to the field's choices, or make it a "
+                        + "text field")
+            }
+        }
+        return problems
+    }
+
     /// `2500 USD` minor units → `25.00 USD` (using the currency's exponent).
     public static func text(of money: Money) -> String {
         money.decimalString + " " + money.currency.rawValue

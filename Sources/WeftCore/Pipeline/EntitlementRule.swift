@@ -59,6 +59,14 @@ public struct EntitlementRules: Sendable, Hashable {
         self.staleAfterSeconds = staleAfterSeconds
     }
 
+    /// Every tier an entitlement can have: the tiers' names and the default tier.
+    public var tierNames: Set<String> { Set(tiers.map(\.name)).union([defaultTier]) }
+
+    /// Every support level an entitlement can have: the tiers', the default, the past-due and the no-subscription one.
+    public var supportLevels: Set<String> {
+        Set(tiers.compactMap(\.supportLevel)).union([defaultSupportLevel, pastDueSupportLevel, noSubscriptionSupportLevel])
+    }
+
     /// What is wrong with the rules, one message per problem (empty: usable).
     public func problems() -> [String] {
         var problems: [String] = []

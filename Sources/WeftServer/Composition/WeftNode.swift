@@ -338,10 +338,10 @@ public struct WeftNode: Sendable {
                     setupChecks.append(
                         (
                             name,
-                            { [systemLogger] in
-                                Self.missingDeskFields(
-                                    try await zendesk.missingFields(logger: systemLogger), system: name,
-                                    place: "Admin Center > People > Configuration > Organization fields")
+                            { [systemLogger, rules = configuration.entitlements] in
+                                Self.deskFieldProblems(
+                                    try await zendesk.fieldProblems(rules: rules, system: name.rawValue, logger: systemLogger),
+                                    system: name, place: "Admin Center > People > Configuration > Organization fields")
                             }
                         ))
                     connector = zendesk
@@ -364,10 +364,10 @@ public struct WeftNode: Sendable {
                     setupChecks.append(
                         (
                             name,
-                            { [systemLogger] in
-                                Self.missingDeskFields(
-                                    try await target.missingFields(logger: systemLogger), system: name,
-                                    place: "Admin > Support Operations > Company Fields")
+                            { [systemLogger, rules = configuration.entitlements] in
+                                Self.deskFieldProblems(
+                                    try await target.fieldProblems(rules: rules, system: name.rawValue, logger: systemLogger),
+                                    system: name, place: "Admin > Support Operations > Company Fields")
                             }
                         ))
                     connector = target
@@ -518,13 +518,16 @@ public struct WeftNode: Sendable {
         ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 3, burst: 1)), gate])
     }
 
-    /// The problem of a desk without the fields its configuration names.
-    static func missingDeskFields(_ missing: [String], system: SystemName, place: String) -> [String] {
-        guard !missing.isEmpty else { return [] }
+    /// The problems of a desk without the fields its configuration names, or with dropdowns lacking what Weft writes.
+    static func deskFieldProblems(_ found: (missing: [String], choices: [String]), system: SystemName, place: String)
+        -> [String]
+    {
+        let missing = found.missing
+        guard !missing.isEmpty else { return found.choices }
         return [
             "the desk has no field \(missing.sorted().joined(separator: ", ")); create \(missing.count == 1 ? "it" : "them") in "
                 + "\(place), or change systems.\(system).fields"
-        ]
+        ] + found.choices
     }
 
     /// Where a HubSpot system's companies keep the account fields.
