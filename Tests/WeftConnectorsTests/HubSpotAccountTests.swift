@@ -400,6 +400,13 @@ struct HubSpotAccountTests {
                     "HubSpot has no company property sector (systems.crm.accounts.segment_property); create it in HubSpot "
                         + "(Settings ▸ Properties) or name another"
                 ])
+
+            // A path HubSpot does not serve answers a 404 that is not about the property: the check fails (and is
+            // logged as skipped by the node) rather than claiming the property is missing.
+            let elsewhere = HubSpotAccountReader(
+                configuration: HubSpotConfiguration(baseURL: base, objectsPath: "/hub/objects", accessToken: "pat-na1-accounts"),
+                mapping: missing, system: "crm", httpClient: .shared, gate: OpenGate(), searchGate: OpenGate())
+            await #expect(throws: (any Error).self) { try await elsewhere.valueMapProblems(system: "crm", logger: logger) }
         }
     }
 

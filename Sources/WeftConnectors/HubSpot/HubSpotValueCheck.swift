@@ -11,7 +11,9 @@ extension HubSpotClient {
     }
 
     /// `GET {properties}/{type}/{name}`: the internal values of the property's options when it is a dropdown
-    /// (`type: enumeration`), `[]` for any other property, `nil` when the type has no such property (404).
+    /// (`type: enumeration`), `[]` for any other property, `nil` when the type has no such property (404
+    /// `OBJECT_NOT_FOUND`; another 404, such as a path HubSpot does not serve, is thrown, not taken for a missing
+    /// property).
     package func propertyOptions(_ type: HubSpotObjectType, _ name: String, logger: Logger) async throws(HubSpotAPIError)
         -> [String]?
     {
@@ -19,7 +21,7 @@ extension HubSpotClient {
         do {
             property = try await send(
                 .GET, "\(propertiesPath)/\(type.name)/\(FormEncoding.escape(name))", body: nil, type: nil, logger: logger)
-        } catch  where error.kind == .notFound {
+        } catch  where error.kind == .notFound && error.category == "OBJECT_NOT_FOUND" {
             return nil
         }
         guard property["type"]?.stringValue == "enumeration" else { return [] }
