@@ -25,9 +25,12 @@ import _CryptoExtras
         func advance(seconds: Int) { millis.withLock { $0 += seconds * 1000 } }
     }
 
-    static func simulator(_ clock: Clock) -> SalesforceSimulator {
+    static func simulator(
+        _ clock: Clock,
+        accountFields: [SalesforceSimulator.CustomField] = [.init(name: "VAT_Number__c"), .init(name: "Payment_Terms__c")]
+    ) -> SalesforceSimulator {
         var fields = SalesforceSimulator.Configuration.defaultCustomFields
-        fields["Account", default: []] += [.init(name: "VAT_Number__c"), .init(name: "Payment_Terms__c")]
+        fields["Account", default: []] += accountFields
         return SalesforceSimulator(
             configuration: .init(
                 connectedApps: [
@@ -356,19 +359,9 @@ import _CryptoExtras
     /// picklist lacks and a mapped field the Account does not have are problems; an unrestricted picklist (the
     /// standard Industry) takes other values, so those are only logged.
     @Test func valueMapsAreCheckedAgainstTheAccountsPicklists() async throws {
-        var fields = SalesforceSimulator.Configuration.defaultCustomFields
-        fields["Account", default: []] += [
-            .init(name: "Payment_Terms__c", type: .picklist, picklistValues: ["Net 30", "Net 45"], restricted: true)
-        ]
-        let clock = Clock()
-        let simulator = SalesforceSimulator(
-            configuration: .init(
-                connectedApps: [
-                    salesforceConsumerKey: .init(
-                        jwtPublicKeyPEM: salesforceKey.publicKey.pemRepresentation, preAuthorizedUsernames: [salesforceUsername],
-                        clientSecret: salesforceClientSecret, clientCredentialsRunAs: salesforceUsername)
-                ],
-                customFields: fields, idSeed: 31, now: { clock.now }))
+        let simulator = Self.simulator(
+            Clock(),
+            accountFields: [.init(name: "Payment_Terms__c", type: .picklist, picklistValues: ["Net 30", "Net 45"], restricted: true)])
         try await withSalesforce(simulator) { base in
             func problems(_ mapping: SalesforceAccountMapping) async throws -> [String] {
                 try await SalesforceAccountReader(
