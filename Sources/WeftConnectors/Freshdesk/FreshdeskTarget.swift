@@ -10,7 +10,9 @@ public import WeftCore
 /// has just created. Creating therefore relies on Freshdesk's unique company names and domains: a `409` names the
 /// company that holds the name or domain, and when that company carries this account's id (an earlier delivery
 /// whose result Weft did not record) it is updated instead, so a redelivery never creates a second company.
-public struct FreshdeskTarget: TargetConnector {
+public struct FreshdeskTarget: TargetConnector, DeskFieldChecking {
+    public static let fieldsPlace = "Admin > Support Operations > Company Fields"
+
     let configuration: FreshdeskConfiguration
     let client: FreshdeskClient
 

@@ -8,7 +8,9 @@ public import WeftCore
 /// The organization is keyed by its native `external_id` (the account's `xmlidName`), written by the same call that
 /// creates it, so a crash between "created" and "recorded" never yields a second organization: the next delivery
 /// finds it by external id. See `docs/connectors/zendesk.md`.
-public struct ZendeskTarget: TargetConnector {
+public struct ZendeskTarget: TargetConnector, DeskFieldChecking {
+    public static let fieldsPlace = "Admin Center > People > Configuration > Organization fields"
+
     /// The account and field mapping.
     public let configuration: ZendeskConfiguration
     let client: ZendeskClient

@@ -335,15 +335,6 @@ public struct WeftNode: Sendable {
                         ZendeskTicketFeed(
                             configuration: zendeskConfiguration, httpClient: httpClient,
                             gate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 1.0 / 6, burst: 1)), gate])))
-                    setupChecks.append(
-                        (
-                            name,
-                            { [systemLogger, rules = configuration.entitlements] in
-                                Self.deskFieldProblems(
-                                    try await zendesk.fieldProblems(rules: rules, system: name.rawValue, logger: systemLogger),
-                                    system: name, place: "Admin Center > People > Configuration > Organization fields")
-                            }
-                        ))
                     connector = zendesk
                 case .freshdesk:
                     let freshdesk = FreshdeskConfiguration(
@@ -361,16 +352,18 @@ public struct WeftNode: Sendable {
                         FreshdeskTicketFeed(
                             configuration: freshdesk, httpClient: httpClient,
                             gate: ChainedGate(gates: [RateGate(limit: RateLimit(perSecond: 0.5, burst: 1)), gate])))
+                    connector = target
+                }
+                if let desk = connector as? any DeskFieldChecking {
                     setupChecks.append(
                         (
                             name,
                             { [systemLogger, rules = configuration.entitlements] in
                                 Self.deskFieldProblems(
-                                    try await target.fieldProblems(rules: rules, system: name.rawValue, logger: systemLogger),
-                                    system: name, place: "Admin > Support Operations > Company Fields")
+                                    try await desk.fieldProblems(rules: rules, system: name.rawValue, logger: systemLogger),
+                                    system: name, place: type(of: desk).fieldsPlace)
                             }
                         ))
-                    connector = target
                 }
                 dispatchers[name] = DispatcherService(
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
