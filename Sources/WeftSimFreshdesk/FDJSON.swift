@@ -126,6 +126,21 @@ enum FDTime {
         return "\(pad(year, 4))-\(pad(month))-\(pad(day))T\(pad(rest / 3600)):\(pad(rest / 60 % 60)):\(pad(rest % 60))Z"
     }
 
+    /// How a placeholder renders a time (`{{ticket.modified_on}}`): Freshdesk's default time format `%A, %e %B %Y`
+    /// (`Wednesday, 31 January 2024`, the day space-padded: `Monday,  5 February 2024`), a day without a time. Freshdesk
+    /// shows it in the account's time zone; the simulator's is UTC.
+    static func placeholder(_ seconds: Int) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let (year, month, day) = civil(days: days)
+        let weekdays = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"]
+        let months = [
+            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+            "December",
+        ]
+        let weekday = weekdays[((days % 7) + 7) % 7]
+        return "\(weekday), \(day < 10 ? " " : "")\(day) \(months[month - 1]) \(year)"
+    }
+
     /// `2024-01-31T12:00:00Z` (an offset or fractional seconds allowed) or `2024-01-31`; `nil` otherwise.
     static func parse(_ text: String) -> Int? {
         let chars = Array(text.utf8)

@@ -151,7 +151,7 @@ extension FreshdeskSimulator {
 
         /// The body Weft documents for its Freshdesk automation rule (docs/connectors/freshdesk.md).
         public static let weftTemplate = """
-            {"ticket_id": {{ticket.id}}, "company_id": "{{ticket.company.id}}", "requester_email": "{{ticket.requester.email}}", "subject": "{{ticket.subject}}", "status": "{{ticket.status}}", "updated_at": "{{ticket.updated_at}}"}
+            {"ticket_id": {{ticket.id}}, "company_id": "{{ticket.company.id}}", "requester_email": "{{ticket.requester.email}}", "subject": "{{ticket.subject}}", "status": "{{ticket.status}}"}
             """
 
         public var url: String

@@ -208,20 +208,23 @@ extension FreshdeskState {
     }
 
     /// Replaces `{{ticket.…}}` placeholders. Values are JSON-escaped (without quotes) so a template stays JSON; an
-    /// unknown or empty placeholder renders as nothing.
+    /// unknown or empty placeholder renders as nothing, as Liquid renders a name the ticket does not define. The names
+    /// are those of Freshdesk's ticket (`Helpdesk::TicketDrop`): there is no `updated_at` or `created_at`;
+    /// `modified_on` and `created_on` render the day alone (`FDTime.placeholder`).
     func render(_ template: String, ticket: FDTicket) -> String {
         let requester = contacts[ticket.requesterID]
         let company = ticket.companyID.flatMap { companies[$0] }
         let values: [String: String] = [
             "ticket.id": String(ticket.id), "ticket.subject": ticket.subject, "ticket.description": ticket.description,
-            "ticket.status": Self.statusNames[ticket.status] ?? String(ticket.status),
+            "ticket.status": Self.statusNames[ticket.status] ?? String(ticket.status), "ticket.status_id": String(ticket.status),
             "ticket.priority": ["", "Low", "Medium", "High", "Urgent"][min(4, max(0, ticket.priority))],
+            "ticket.priority_id": String(ticket.priority),
             "ticket.source": String(ticket.source), "ticket.ticket_type": ticket.type ?? "",
             "ticket.tags": ticket.tags.joined(separator: ","),
             "ticket.requester.email": requester?.email ?? "", "ticket.requester.name": requester?.name ?? "",
             "ticket.requester.id": requester.map { String($0.id) } ?? "",
             "ticket.company.id": company.map { String($0.id) } ?? "", "ticket.company.name": company?.name ?? "",
-            "ticket.created_at": FDTime.format(ticket.createdAt), "ticket.updated_at": FDTime.format(ticket.updatedAt),
+            "ticket.created_on": FDTime.placeholder(ticket.createdAt), "ticket.modified_on": FDTime.placeholder(ticket.updatedAt),
             "ticket.url": "https://weft-sim.freshdesk.com/helpdesk/tickets/\(ticket.id)",
         ]
         var output = ""

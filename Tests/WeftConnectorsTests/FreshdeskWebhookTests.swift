@@ -40,15 +40,34 @@ import WeftSimKit
         }
     }
 
-    /// A rule whose body leaves `updated_at` out: the body names the update, so a redelivery is dropped and a later
-    /// change of the ticket is not (keyed by the ticket alone, every change after the first was dropped as a duplicate).
-    @Test func withoutUpdatedAtTheBodyNamesTheUpdate() throws {
-        func key(_ body: String) throws -> String { try FreshdeskTicketEvent.parse(Data(body.utf8)).dedupeKey }
+    /// A body that names no instant (Weft's documented body, or one whose `updated_at` is Freshdesk's `modified_on`, a
+    /// day without a time) cannot tell a redelivery from a later change that left the same fields: a ticket set to
+    /// Pending and back to Open sends the first body again, and keyed by the body, that change was dropped as a
+    /// duplicate. Each delivery is its own event; decoding (no delivery) keys by the body.
+    @Test func withoutAnInstantEachDeliveryIsItsOwnEvent() throws {
+        func key(_ body: String, _ receivedAt: Date?) throws -> String {
+            try FreshdeskTicketEvent.parse(Data(body.utf8)).dedupeKey(receivedAt: receivedAt)
+        }
         let open = #"{"ticket_id": 1042, "company_id": "77", "status": "Open"}"#
         let pending = #"{"ticket_id": 1042, "company_id": "77", "status": "Pending"}"#
-        #expect(try key(open) == key(open))
-        #expect(try key(open) != key(pending))
-        #expect(try key(open).hasPrefix("freshdesk:ticket:1042:"))
+        let first = Date(timeIntervalSince1970: 1_767_605_400)
+        let later = first.addingTimeInterval(90)
+        #expect(try key(open, first) == key(open, first))
+        #expect(try key(open, first) != key(open, later))
+        #expect(try key(open, first) != key(pending, first))
+        #expect(try key(open, first).hasPrefix("freshdesk:ticket:1042:received:1767605400000:"))
+        #expect(try key(open, nil) == key(open, nil))
+        #expect(try key(open, nil) != key(pending, nil))
+        // A day without a time is not an instant: it names nothing, so two changes of one day stay two events.
+        let day = #"{"ticket_id": 1042, "status": "Open", "updated_at": "Monday,  5 January 2026"}"#
+        let event = try FreshdeskTicketEvent.parse(Data(day.utf8))
+        #expect(event.updatedAt == nil)
+        #expect(event.updatedAtText == "Monday,  5 January 2026")
+        #expect(try key(day, first) != key(day, later))
+        #expect(FreshdeskTicketReader.needsReading(Data(day.utf8)))
+        #expect(FreshdeskTicketReader.needsReading(Data(open.utf8)))
+        #expect(!FreshdeskTicketReader.needsReading(Data(#"{"ticket_id": 5, "updated_at": "2026-01-05T09:30:00Z"}"#.utf8)))
+        #expect(!FreshdeskTicketReader.needsReading(Data("not json".utf8)))
     }
 
     @Test func parsesTheDocumentedBody() throws {
@@ -61,7 +80,7 @@ import WeftSimKit
         #expect(event.requesterEmail == "ann@acme.com")
         #expect(event.status == "Pending")
         #expect(event.updatedAt == Date(timeIntervalSince1970: 1_769_860_800))
-        #expect(event.dedupeKey == "freshdesk:ticket:1042:2026-01-31T12:00:00Z")
+        #expect(event.dedupeKey(receivedAt: Date()) == "freshdesk:ticket:1042:2026-01-31T12:00:00Z")
         let noCompany = try FreshdeskTicketEvent.parse(Data(#"{"ticket_id":"5","company_id":"","status":3}"#.utf8))
         #expect(noCompany.companyID == nil)
         #expect(noCompany.status == "3")
@@ -122,7 +141,8 @@ import WeftSimKit
                 #expect(event.subject == "Refund please")
                 #expect(event.status == "Open")
                 #expect(event.companyID != nil)
-                #expect(event.updatedAt != nil)
+                // Weft's body says that the ticket changed, not when: the reader asks Freshdesk.
+                #expect(event.updatedAt == nil)
                 var refusals = refused.makeAsyncIterator()
                 var codes: [String] = []
                 for _ in 0..<2 { if let error = await refusals.next() { codes.append("\(error.code)") } }

@@ -121,6 +121,25 @@ struct TokenBucketTests {
         let wait = bucket.reserve(now: start) ?? .zero
         #expect(wait >= .seconds(3))
     }
+
+    /// `take` is the skipping caller's `reserve`: it gets a slot only when one is free now, and a refusal books nothing,
+    /// so callers that skip never push the ones that wait further out.
+    @Test func takeSkipsWithoutBookingWhenTheRateIsSpent() {
+        let start = ContinuousClock.now
+        var bucket = TokenBucket(ratePerSecond: 10, burst: 3, now: start)
+        func take(_ instant: ContinuousClock.Instant) -> Bool { bucket.take(now: instant) }
+        #expect(take(start))
+        for _ in 0..<50 { #expect(!take(start)) }
+        // The refusals booked nothing: the next slot is still 100 ms out.
+        #expect(take(start.advanced(by: .milliseconds(100))))
+        let idle = start.advanced(by: .seconds(10))
+        for _ in 0..<3 { #expect(take(idle)) }
+        #expect(!take(idle))
+        // A pause holds the skipping callers too.
+        bucket.pause(for: .seconds(60), now: idle)
+        #expect(!take(idle.advanced(by: .seconds(59))))
+        #expect(take(idle.advanced(by: .seconds(61))))
+    }
 }
 
 @Suite("Money")

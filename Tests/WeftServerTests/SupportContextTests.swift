@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
+import WeftConnectors
 import WeftCore
 import WeftRuntime
 import WeftServer
@@ -166,6 +167,26 @@ struct SupportContextTests {
         #expect(try await Self.account(node, "stripe/\(customer)") == view)
         let failedEvents = try await node.store.listEvents(status: .failed, limit: 10)
         #expect(failedEvents.isEmpty)
+
+        // Freshdesk's webhook says that a ticket changed, not when (it has no placeholder for that): the agent sets the
+        // ticket to Pending and back to Open, which sends the first body again. Each delivery is its own event, and
+        // the pipeline reads the ticket's own `updated_at` from Freshdesk before filing it.
+        @Sendable func filedFreshdeskTicket() async throws -> JSONValue? {
+            let view = try await Self.account(node, "zendesk/\(organizationID)")
+            return view["records"]?["ticket"]?.arrayValue?.first {
+                $0["ref"]?.stringValue == "freshdesk/ticket/\(freshdeskTicketID)"
+            }
+        }
+        #expect(try await filedFreshdeskTicket()?["updatedAt"] != nil)
+        for (status, word) in [(3, "pending"), (2, "open")] {
+            #expect(freshdesk.call("PUT", "/api/v2/tickets/\(freshdeskTicketID)", body: #"{"status":\#(status)}"#).status == 200)
+            try await waitUntil { try await filedFreshdeskTicket()?["status"]?.stringValue == word }
+        }
+        let webhooks = try await node.store.listEvents(status: nil, limit: 1_000).filter {
+            $0.system == "freshdesk" && $0.type == DeskTicket.webhookEventType
+        }
+        #expect(webhooks.count == 3)
+        #expect(webhooks.allSatisfy { $0.status == .done })
 
         // Webhooks without the signature or the secret are refused and store nothing.
         let before = try await node.store.listEvents(status: nil, limit: 1_000).count

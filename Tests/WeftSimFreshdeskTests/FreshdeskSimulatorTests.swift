@@ -294,6 +294,47 @@ final class ManualTime: Sendable {
         }
     }
 
+    /// Placeholders are the names Freshdesk's ticket defines: no `updated_at` or `created_at` (they render as nothing,
+    /// as Liquid renders an unknown name); `modified_on` and `created_on` render Freshdesk's default time format, a day
+    /// without a time; `status` is the name, `status_id` the number. Weft's documented body no longer has `updated_at`.
+    @Test func placeholdersRenderAsFreshdesksTicketDefinesThem() async throws {
+        let (received, receivedContinuation) = AsyncStream.makeStream(of: String.self)
+        let receiver = Router()
+        receiver.post("/hook") { request, _ -> Response in
+            receivedContinuation.yield(String(buffer: try await request.body.collect(upTo: 1 << 16)))
+            return Response(status: .ok)
+        }
+        try await SimulatorServer.withRunning(router: receiver, logger: Logger(label: "test.receiver")) { port in
+            // 2026-01-05T09:30:00Z, a Monday.
+            let time = ManualTime(1_767_605_400)
+            let template =
+                #"{"u":"{{ticket.updated_at}}","c":"{{ticket.created_at}}","m":"{{ticket.modified_on}}","o":"{{ticket.created_on}}","s":"{{ticket.status}}","i":"{{ticket.status_id}}","p":"{{ticket.priority_id}}"}"#
+            let configuration = FreshdeskSimulator.Configuration(
+                webhooks: [
+                    .init(url: "http://127.0.0.1:\(port)/hook", events: [.ticketCreated], body: .template(template)),
+                    .init(url: "http://127.0.0.1:\(port)/hook", events: [.ticketCreated]),
+                ],
+                webhookRetryDelays: [], now: time.now)
+            try await self.withSimulator(configuration) { simulator, client in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await simulator.runDelivery() }
+                    _ = try await Self.createTicket(client, "Hello", status: 3)
+                    var iterator = received.makeAsyncIterator()
+                    var bodies: [String] = []
+                    for _ in 0..<2 { if let body = await iterator.next() { bodies.append(body) } }
+                    let rendered = try #require(bodies.first { $0.hasPrefix(#"{"u""#) })
+                    #expect(
+                        rendered
+                            == #"{"u":"","c":"","m":"Monday,  5 January 2026","o":"Monday,  5 January 2026","s":"Pending","i":"3","p":"1"}"#
+                    )
+                    let weft = try #require(bodies.first { $0.hasPrefix(#"{"ticket_id""#) })
+                    #expect(!weft.contains("updated_at"))
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+
     // MARK: Ticket list
 
     /// Creates a ticket for `email` and returns its id.

@@ -11,7 +11,8 @@ public struct DeskTicket: Sendable, Hashable {
         public var accountModel: String { self == .zendesk ? "organization" : "company" }
     }
 
-    /// The dedupe key of the delivery: Zendesk's event id; for Freshdesk (which sends none) ticket id + updated_at.
+    /// The dedupe key of the delivery: Zendesk's event id; for Freshdesk (which sends none) ticket id + updated_at, or
+    /// the delivery itself when the body names no instant (`FreshdeskTicketEvent.dedupeKey(receivedAt:)`).
     public var eventID: String
     public var ticketID: Int64
     public var organizationID: Int64?
@@ -21,7 +22,10 @@ public struct DeskTicket: Sendable, Hashable {
     public var updatedAt: Date?
 
     /// Parses a webhook body the desk's authenticator already accepted.
-    public static func parse(_ body: Data, desk: Desk) throws -> DeskTicket {
+    /// - Parameters:
+    ///   - receivedAt: when the delivery arrived (it keys a Freshdesk body that names no instant); `nil` when the
+    ///     stored body is decoded, where the key is not used.
+    public static func parse(_ body: Data, desk: Desk, receivedAt: Date? = nil) throws -> DeskTicket {
         switch desk {
         case .zendesk:
             let event = try ZendeskTicketEvent.parse(body)
@@ -37,7 +41,8 @@ public struct DeskTicket: Sendable, Hashable {
         case .freshdesk:
             let event = try FreshdeskTicketEvent.parse(body)
             return DeskTicket(
-                eventID: event.dedupeKey, ticketID: event.ticketID, organizationID: event.companyID, subject: event.subject,
+                eventID: event.dedupeKey(receivedAt: receivedAt), ticketID: event.ticketID, organizationID: event.companyID,
+                subject: event.subject,
                 status: event.status.map(Self.freshdeskStatus), requester: event.requesterEmail, updatedAt: event.updatedAt)
         }
     }

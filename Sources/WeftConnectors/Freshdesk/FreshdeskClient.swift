@@ -96,6 +96,15 @@ struct FreshdeskClient: Sendable {
         return company
     }
 
+    /// `GET /api/v2/tickets/{id}`: the ticket object (a ticket in Trash is shown with `"deleted": true`).
+    func ticket(_ id: Int64, logger: Logger) async throws(FreshdeskError) -> JSONValue {
+        let json = try await call(.GET, "/api/v2/tickets/\(id)", operation: "get ticket", logger: logger)
+        guard json["id"]?.intValue == id else {
+            throw FreshdeskError(kind: .invalidResponse, operation: "get ticket", message: "no ticket \(id) in the response")
+        }
+        return json
+    }
+
     /// `GET /api/v2/contacts?email=`: the contacts whose primary email is `email` (deleted and blocked ones are not
     /// listed).
     func contacts(email: String, logger: Logger) async throws(FreshdeskError) -> [FreshdeskContact] {

@@ -5,11 +5,14 @@ import WeftCore
 ///
 /// ```json
 /// {"ticket_id": {{ticket.id}}, "company_id": "{{ticket.company.id}}", "requester_email": "{{ticket.requester.email}}",
-///  "subject": "{{ticket.subject}}", "status": "{{ticket.status}}", "updated_at": "{{ticket.updated_at}}"}
+///  "subject": "{{ticket.subject}}", "status": "{{ticket.status}}"}
 /// ```
 ///
 /// Placeholders render as text, so numbers are accepted quoted or not, and an empty text (a ticket without a
-/// company) reads as absent.
+/// company) reads as absent. Freshdesk has no placeholder for when a ticket changed in ISO 8601 (its ticket offers
+/// `modified_on`, which renders as a day without a time), so the body says *that* a ticket changed, not when: Weft reads
+/// the ticket's `updated_at` from the API before filing it (`FreshdeskTicketReader`). An `updated_at` in the body is
+/// still read when it is an ISO 8601 instant (an older template, or one that formats the time itself).
 public struct FreshdeskTicketEvent: Sendable, Hashable {
     public var ticketID: Int64
     public var companyID: Int64?
@@ -17,20 +20,23 @@ public struct FreshdeskTicketEvent: Sendable, Hashable {
     public var subject: String?
     /// The status as sent: `Open`, `Pending`, `Resolved`, `Closed`, or a number (2–5).
     public var status: String?
-    /// `updated_at` as sent (placeholder formats vary); `updatedAt` when it is ISO 8601.
+    /// `updated_at` as sent (placeholder formats vary); `updatedAt` when it is an ISO 8601 instant.
     public var updatedAtText: String?
     public var updatedAt: Date?
     /// A fingerprint of the body as received.
     public var bodyFingerprint: UInt64 = 0
 
-    /// A key for dropping redeliveries: the ticket and the update it reports. A rule whose body leaves `updated_at`
-    /// out names no update, so the body itself does: a redelivery (the same body) is dropped, and a later change of the
-    /// ticket, whose body differs, is not taken for one.
-    public var dedupeKey: String {
-        guard let updatedAtText, !updatedAtText.isEmpty else {
-            return "freshdesk:ticket:\(ticketID):body:\(String(bodyFingerprint, radix: 16))"
-        }
-        return "freshdesk:ticket:\(ticketID):\(updatedAtText)"
+    /// A key for dropping redeliveries. With an ISO 8601 `updated_at`: the ticket and the update it reports. Without
+    /// one, nothing in the body tells a redelivery from a later change that left the same fields (a ticket set to
+    /// Pending and back to Open sends the same body twice): each delivery is its own event (`receivedAt`), which is
+    /// harmless, since the ticket is read from the API before it is filed. A text that is not an instant (Freshdesk's
+    /// `modified_on` renders the day alone) would merge a day's changes into one, so it names nothing.
+    /// - Parameter receivedAt: when the delivery arrived; `nil` keys a time-less body by its fingerprint alone.
+    public func dedupeKey(receivedAt: Date?) -> String {
+        if let updatedAtText, updatedAt != nil { return "freshdesk:ticket:\(ticketID):\(updatedAtText)" }
+        let body = "body:\(String(bodyFingerprint, radix: 16))"
+        guard let receivedAt else { return "freshdesk:ticket:\(ticketID):\(body)" }
+        return "freshdesk:ticket:\(ticketID):received:\(Int64((receivedAt.timeIntervalSince1970 * 1000).rounded())):\(body)"
     }
 
     /// Parses the raw body (after the secret header was checked).

@@ -29,6 +29,15 @@ public struct TokenBucket: Hashable, Sendable {
         return allowedAt > now ? now.duration(to: allowedAt) : nil
     }
 
+    /// Takes a slot if one is free now and books nothing otherwise: for work that is skipped, not delayed, when the
+    /// rate is spent (or a pause holds).
+    public mutating func take(now: ContinuousClock.Instant) -> Bool {
+        let arrival = max(theoreticalArrival, now)
+        guard arrival.advanced(by: .zero - tolerance) <= now else { return false }
+        theoreticalArrival = arrival.advanced(by: interval)
+        return true
+    }
+
     /// Holds every reservation until `now + duration` (a 429's `Retry-After`), and then restarts at the base rate.
     /// Slots booked before the pause are not held back by it: their callers compare their slot with `resumesAt` and
     /// book again when it falls inside the pause (`RateGate` does).

@@ -106,16 +106,38 @@ public struct PipelineService: Service {
         }
     }
 
+    /// Most enrichments a batch runs at once.
+    static let enrichmentConcurrency = 8
+
+    /// Completes the events of `batch` their system's enricher completes, several at a time (each is a read from the
+    /// source's API that the batch waits for).
+    private func enrich(_ batch: inout [InboxEvent]) async {
+        let needing = batch.indices.filter { enrichers[batch[$0].system]?.mayNeed(batch[$0]) == true }
+        guard !needing.isEmpty else { return }
+        let events = batch
+        let completed = await withTaskGroup(of: (Int, Data?).self) { group in
+            var results: [(Int, Data?)] = []
+            var pending = needing[...]
+            func start(_ index: Int) {
+                let event = events[index]
+                guard let enricher = enrichers[event.system] else { return }
+                var eventLogger = logger
+                eventLogger[metadataKey: "weft.trace_id"] = "\(event.traceID)"
+                group.addTask { [eventLogger] in (index, await enricher.completed(event, logger: eventLogger)) }
+            }
+            for _ in 0..<Self.enrichmentConcurrency { if let index = pending.popFirst() { start(index) } }
+            while let result = await group.next() {
+                results.append(result)
+                if let index = pending.popFirst() { start(index) }
+            }
+            return results
+        }
+        for case (let index, let payload?) in completed { batch[index].payload = payload }
+    }
+
     private func process(_ batch: [InboxEvent], owner: String) async throws -> Int {
         var claimed = batch
-        if !enrichers.isEmpty {
-            for index in claimed.indices {
-                guard let enricher = enrichers[claimed[index].system], enricher.mayNeed(claimed[index]) else { continue }
-                var eventLogger = logger
-                eventLogger[metadataKey: "weft.trace_id"] = "\(claimed[index].traceID)"
-                if let payload = await enricher.completed(claimed[index], logger: eventLogger) { claimed[index].payload = payload }
-            }
-        }
+        if !enrichers.isEmpty { await enrich(&claimed) }
         let keys = Array(Set(claimed.map(\.entityKey)))
         let cached = cache.entries(for: keys)
         let load = try await store.loadAggregates(keys, known: cached.mapValues(\.version))

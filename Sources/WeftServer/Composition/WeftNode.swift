@@ -346,6 +346,10 @@ public struct WeftNode: Sendable {
                         throw ConfigurationError(message: "systems.\(name): \(error)")
                     }
                     let target = FreshdeskTarget(configuration: freshdesk, client: httpClient, gate: gate)
+                    // A ticket webhook does not say when the ticket changed: the pipeline reads it (within a budget of
+                    // its own, never waiting).
+                    enrichers[name] = FreshdeskTicketEnricher(
+                        reader: FreshdeskTicketReader(configuration: freshdesk, client: httpClient, gate: OpenGate()))
                     // Freshdesk counts list calls against the account's per-minute limit (trial plans: 50 in all);
                     // catch-up keeps to 30 a minute, 3000 tickets.
                     ticketSource = .freshdesk(

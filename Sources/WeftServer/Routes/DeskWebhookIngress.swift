@@ -87,7 +87,7 @@ public struct DeskWebhookIngress: WebhookRoutes {
         let receivedAt = Date()
         let ticket: DeskTicket
         do {
-            ticket = try DeskTicket.parse(body, desk: desk)
+            ticket = try DeskTicket.parse(body, desk: desk, receivedAt: receivedAt)
         } catch let error as ZendeskTicketEventError where error.otherEventType != nil {
             // A webhook subscribed to more than ticket events: acknowledged and left, not refused, since Zendesk
             // deactivates a webhook most of whose deliveries fail, and the ticket events would go with it.
