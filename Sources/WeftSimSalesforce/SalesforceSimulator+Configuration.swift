@@ -35,6 +35,10 @@ extension SalesforceSimulator {
         public var now: (@Sendable () -> Int)?
         /// The user (`005…`) records are owned by and sessions run as, by username.
         public var users: [String: String]
+        /// How many child records a parent-to-child subquery returns inline before it pages them (`done: false` and
+        /// a `nextRecordsUrl` in the child result). Salesforce does not document the figure; clients report about 200
+        /// to 500.
+        public var childRecordsPerPage: Int
         /// Where the simulator logs.
         public var logger: Logger
 
@@ -54,6 +58,7 @@ extension SalesforceSimulator {
         ///   - idSeed: a seed for reproducible ids.
         ///   - now: the clock in unix milliseconds.
         ///   - users: known users (username → user id); pre-authorized usernames of apps are added automatically.
+        ///   - childRecordsPerPage: child records a subquery returns inline before paging them (default 200).
         ///   - logger: the simulator's logger.
         public init(
             organizationID: String = "00D5g000004SimA",
@@ -70,6 +75,7 @@ extension SalesforceSimulator {
             idSeed: UInt64? = nil,
             now: (@Sendable () -> Int)? = nil,
             users: [String: String] = [:],
+            childRecordsPerPage: Int = 200,
             logger: Logger = Logger(label: "weft.sim.salesforce")
         ) {
             self.organizationID = SalesforceID.normalise(organizationID) ?? organizationID
@@ -86,6 +92,7 @@ extension SalesforceSimulator {
             self.idSeed = idSeed
             self.now = now
             self.users = users
+            self.childRecordsPerPage = max(1, childRecordsPerPage)
             self.logger = logger
         }
 

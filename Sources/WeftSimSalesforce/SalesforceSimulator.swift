@@ -46,7 +46,7 @@ public final class SalesforceSimulator: Sendable {
                 organizationID: configuration.organizationID, currencies: configuration.currencies,
                 stages: configuration.stages,
                 sessionLifetimeMs: Int(lifetime.seconds) * 1000 + Int(lifetime.attoseconds / 1_000_000_000_000_000),
-                dailyApiRequests: configuration.dailyApiRequests),
+                dailyApiRequests: configuration.dailyApiRequests, childRecordsPerPage: configuration.childRecordsPerPage),
             now: configuration.now?() ?? Int(Date().timeIntervalSince1970 * 1000),
             seed: configuration.idSeed ?? UInt64.random(in: 1...UInt64.max), usernames: usernames,
             faultSeed: configuration.delivery.faultSeed)

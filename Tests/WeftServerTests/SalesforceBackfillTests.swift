@@ -106,6 +106,48 @@ import WeftTools
         }
     }
 
+    /// Salesforce pages a parent's child records beyond some count (`done: false` in the child result): the reader
+    /// then reads the opportunity's lines on their own, so a deal with many products keeps all of them.
+    @Test func anOpportunityWhoseLinesSalesforcePagesKeepsThemAll() async throws {
+        let clock = Mutex(Self.since + 1000)
+        let salesforce = SalesforceSimulator(
+            configuration: .init(
+                connectedApps: [
+                    Self.clientID: .init(clientSecret: Self.clientSecret, clientCredentialsRunAs: "integration@weft.example")
+                ],
+                now: { clock.withLock { $0 } }, childRecordsPerPage: 2,
+                logger: Logger(label: "salesforce", factory: { _ in SwiftLogNoOpLogHandler() })))
+        let opportunity = try Self.createOpportunity(salesforce, "Many products")
+        let product = salesforce.call("POST", "\(Self.version)/sobjects/Product2", body: #"{"Name":"Seat","ProductCode":"SEAT"}"#)
+        let productID = try #require(try JSONValue.parse(Data(product.body))["id"]?.stringValue)
+        for quantity in 1...5 {
+            let line = #"{"OpportunityId":"\#(opportunity)","Product2Id":"\#(productID)","Quantity":\#(quantity),"UnitPrice":10}"#
+            #expect(salesforce.call("POST", "\(Self.version)/sobjects/OpportunityLineItem", body: line).status == 201)
+        }
+        let router = Router()
+        salesforce.addRoutes(to: router)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-sf-lines-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(path: directory.appendingPathComponent("weft.db").path, logger: Logger(label: "test"))
+        try await SimulatorServer.withRunning(
+            router: router, logger: Logger(label: "salesforce", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) { port in
+            let configuration = SalesforceSystemConfiguration(
+                instanceURL: "http://127.0.0.1:\(port)",
+                authentication: .clientCredentials(clientID: Self.clientID, clientSecret: .environment("SF_SECRET")),
+                currency: CurrencyCode(rawValue: "EUR")!, rateLimit: nil)
+            let backfill = try CRMBackfill(
+                system: "salesforce", salesforce: configuration, environment: ["SF_SECRET": Self.clientSecret],
+                store: store, httpClient: .shared, pageSize: 10, logger: Logger(label: "test"))
+            let result = try await backfill.run(since: Date(timeIntervalSince1970: Double(Self.since) / 1000)) { _ in }
+            #expect(result.stored == 1)
+            let event = try #require(try await store.listEvents(status: nil, limit: 10).first)
+            let snapshot = try #require(SalesforceOpportunitySnapshot.parse(event.payload))
+            #expect(snapshot.lines.compactMap { $0["Quantity"]?.doubleValue }.sorted() == [1, 2, 3, 4, 5])
+        }
+    }
+
     /// The page query: typed literals, the position as a keyset condition (never `OFFSET`), a millisecond literal only
     /// when the stamp has milliseconds.
     @Test func aPageContinuesAfterTheLastSystemModstampAndIdRead() throws {

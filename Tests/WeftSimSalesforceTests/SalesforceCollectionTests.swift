@@ -60,6 +60,20 @@ import WeftSimKit
             #expect(answer.json[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK")
             #expect(answer.json[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING")
             #expect(simulator.records("Account").isEmpty)
+            // A rolled-back create has no id (the record never existed); a rolled-back update keeps its own.
+            #expect(answer.json[0]["id"] == .null)
+            let kept = try await request(
+                .POST, base + api + "/composite/sobjects",
+                json: #"{"records":[{"attributes":{"type":"Account"},"Name":"Kept"}]}"#, token: token)
+            let id = try #require(kept.json[0]["id"].string)
+            let update = try await request(
+                .PATCH, base + api + "/composite/sobjects",
+                json:
+                    #"{"allOrNone":true,"records":[{"attributes":{"type":"Account"},"id":"\#(id)","Name":"Renamed"},{"attributes":{"type":"Account"},"id":"001000000000000AAA","Name":"X"}]}"#,
+                token: token)
+            #expect(update.json[0]["id"].string == id)
+            #expect(update.json[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK")
+            #expect(simulator.record("Account", id: id)?["Name"] == "Kept")
         }
     }
 

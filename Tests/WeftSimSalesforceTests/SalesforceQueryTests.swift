@@ -119,6 +119,46 @@ import WeftSimKit
         }
     }
 
+    /// A parent's children beyond `childRecordsPerPage` come as a first page of the child result, with its own
+    /// `nextRecordsUrl`; the parent's own result is done. `OFFSET` stops at 2,000.
+    @Test func childSubqueriesPageTheirRecordsAndOffsetStopsAt2000() async throws {
+        let clock = TestClock()
+        let simulator = makeSimulator(clock: clock, childRecordsPerPage: 3)
+        let (_, ids) = try seed(simulator, clock)
+        let product = try #require(
+            simulator.call("POST", api + "/sobjects/Product2", body: #"{"Name":"Gadget","ProductCode":"G-1"}"#).json["id"].string)
+        for quantity in 2...7 {
+            let line = #"{"OpportunityId":"\#(ids[0])","Product2Id":"\#(product)","Quantity":\#(quantity),"UnitPrice":5}"#
+            #expect(simulator.call("POST", api + "/sobjects/OpportunityLineItem", body: line).status == 201)
+        }
+        try await withOrg(simulator, clock: clock) { base, token in
+            let query = "SELECT Id, Name, (SELECT Id, Quantity FROM OpportunityLineItems ORDER BY Quantity) FROM Opportunity ORDER BY Name"
+            let answer = try await request(.GET, base + api + "/query?q=" + soql(query), token: token)
+            #expect(answer.json["done"] == true)
+            let alpha = answer.json["records"][0]
+            #expect(alpha["Name"] == "Alpha")
+            var children = alpha["OpportunityLineItems"]
+            #expect(children["totalSize"] == 7)
+            #expect(children["done"] == false)
+            var quantities: [Double] = []
+            while true {
+                quantities += children["records"].array?.compactMap { $0["Quantity"].number } ?? []
+                guard let next = children["nextRecordsUrl"].string else { break }
+                #expect(next.hasPrefix(api + "/query/01g"))
+                children = try await request(.GET, base + next, token: token).json
+            }
+            #expect(quantities == [2, 2, 3, 4, 5, 6, 7])
+            #expect(children["done"] == true)
+
+            let deep = try await request(.GET, base + api + "/query?q=" + soql("SELECT Id FROM Account LIMIT 10 OFFSET 2001"), token: token)
+            #expect(deep.status == 400)
+            #expect(deep.json[0]["errorCode"] == "NUMBER_OUTSIDE_VALID_RANGE")
+            #expect(deep.json[0]["message"] == "Maximum SOQL offset allowed is 2000")
+            let edge = try await request(.GET, base + api + "/query?q=" + soql("SELECT Id FROM Account LIMIT 10 OFFSET 2000"), token: token)
+            #expect(edge.status == 200)
+        }
+    }
+
     @Test func queryAllIncludesDeletedRowsAndQueryDoesNot() async throws {
         let clock = TestClock()
         let simulator = makeSimulator(clock: clock)

@@ -185,6 +185,14 @@ import WeftSimKit
                 json: #"{"OpportunityId":"\#(opportunityID)","Product2Id":"\#(productID)","Quantity":2,"TotalPrice":50,"UnitPrice":25}"#,
                 token: token)
             #expect(both.json[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION")
+            // Neither a price book entry nor a product: Salesforce's field integrity error, in its own words.
+            let bare = try await request(
+                .POST, base + api + "/sobjects/OpportunityLineItem/",
+                json: #"{"OpportunityId":"\#(opportunityID)","Quantity":1,"UnitPrice":5}"#, token: token)
+            #expect(bare.status == 400)
+            #expect(bare.json[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION")
+            #expect(bare.json[0]["message"].string?.hasPrefix("field integrity exception: PricebookEntryId, unknown") == true)
+            #expect(bare.json[0]["fields"] == ["PricebookEntryId", "unknown"])
         }
     }
 

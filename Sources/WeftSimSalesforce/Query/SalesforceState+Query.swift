@@ -37,13 +37,21 @@ extension SalesforceState {
     mutating func query(_ soql: String, allRows: Bool, version: String, batchSize: Int) throws(SalesforceError) -> JSON {
         var parser = SOQLParser(soql, now: now)
         let parsed = try parser.parse()
+        // OFFSET pages no further than 2,000 rows ("Requesting an offset greater than 2,000 results in a
+        // NUMBER_OUTSIDE_VALID_RANGE error"): a client paging with it past that must page with nextRecordsUrl.
+        if let offset = parsed.offset, offset > Self.maximumOffset {
+            throw SalesforceError(
+                400, "NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is \(Self.maximumOffset)")
+        }
         let bound = try bind(parsed, source: soql, parent: nil)
         let rows = run(bound, parentID: nil, allRows: allRows)
         if bound.isCount {
             return ["totalSize": .int(rows.count), "done": true, "records": []]
         }
-        let projected = rows.map { project($0, bound, version: version, allRows: allRows) }
         cursors = cursors.filter { now - $0.value.lastUsed < 15 * 60_000 }
+        var projected: [JSON] = []
+        projected.reserveCapacity(rows.count)
+        for row in rows { projected.append(project(row, bound, version: version, allRows: allRows)) }
         guard projected.count > batchSize else {
             return ["totalSize": .int(projected.count), "done": true, "records": .array(projected)]
         }
@@ -51,6 +59,9 @@ extension SalesforceState {
         cursors[locator] = QueryCursor(records: projected, batchSize: batchSize, lastUsed: now)
         return page(locator: locator, offset: 0, version: version)
     }
+
+    /// The largest `OFFSET` SOQL takes.
+    static let maximumOffset = 2_000
 
     /// The page of a cursor at `locator-offset` (the last path segment of `nextRecordsUrl`).
     mutating func queryMore(_ segment: String, version: String) throws(SalesforceError) -> JSON {
@@ -382,7 +393,10 @@ extension SalesforceState {
 
     // MARK: Projection
 
-    private func project(_ record: Record, _ query: BoundQuery, version: String, allRows: Bool) -> JSON {
+    /// A record as a query answers it. A parent-to-child subquery's records come inline up to
+    /// `childRecordsPerPage`; beyond that the child result is a first page (`done: false`, `nextRecordsUrl`), and the
+    /// rest is read from that locator as a top-level query's is.
+    private mutating func project(_ record: Record, _ query: BoundQuery, version: String, allRows: Bool) -> JSON {
         var out = JSONObject([("attributes", attributes(record.type, record.id, version: version))])
         for item in query.items {
             switch item {
@@ -390,13 +404,17 @@ extension SalesforceState {
                 put(path.relationships[...], path.field, from: record, into: &out, version: version)
             case .child(let relationship, let inner):
                 let children = run(inner, parentID: (relationship.field, record.id), allRows: allRows)
-                out[relationship.name] =
-                    children.isEmpty
-                    ? .null
-                    : [
-                        "totalSize": .int(children.count), "done": true,
-                        "records": .array(children.map { project($0, inner, version: version, allRows: allRows) }),
-                    ]
+                var projected: [JSON] = []
+                for child in children { projected.append(project(child, inner, version: version, allRows: allRows)) }
+                if projected.isEmpty {
+                    out[relationship.name] = .null
+                } else if projected.count <= settings.childRecordsPerPage {
+                    out[relationship.name] = ["totalSize": .int(projected.count), "done": true, "records": .array(projected)]
+                } else {
+                    let locator = nextID(prefix: "01g")
+                    cursors[locator] = QueryCursor(records: projected, batchSize: settings.childRecordsPerPage, lastUsed: now)
+                    out[relationship.name] = page(locator: locator, offset: 0, version: version)
+                }
             case .count:
                 break
             }

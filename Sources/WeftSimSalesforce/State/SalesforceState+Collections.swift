@@ -33,7 +33,7 @@ extension SalesforceState {
         for item in items {
             results.append(writeOne(item, method: method, upsertOn: upsertOn))
         }
-        return finish(results, allOrNone: allOrNone, snapshot: snapshot, upsert: upsertOn != nil)
+        return finish(results, allOrNone: allOrNone, snapshot: snapshot, upsert: upsertOn != nil, creating: method == "POST")
     }
 
     private mutating func writeOne(_ item: JSON, method: String, upsertOn: (ObjectSchema, String)?) -> ItemResult {
@@ -116,10 +116,15 @@ extension SalesforceState {
                 results.append(.failed(id: SalesforceID.normalise(id) ?? id, error))
             }
         }
-        return finish(results, allOrNone: allOrNone, snapshot: snapshot, upsert: false)
+        return finish(results, allOrNone: allOrNone, snapshot: snapshot, upsert: false, creating: false)
     }
 
-    private mutating func finish(_ results: [ItemResult], allOrNone: Bool, snapshot: SalesforceState, upsert: Bool) -> JSON {
+    /// The answer of a Collections call. With `allOrNone` and a failure, every change is undone and each record that
+    /// had succeeded is answered `ALL_OR_NONE_OPERATION_ROLLED_BACK`: a record it would have created has no `id` (there
+    /// is none: Salesforce's example for create shows none), one it updated keeps its own.
+    private mutating func finish(
+        _ results: [ItemResult], allOrNone: Bool, snapshot: SalesforceState, upsert: Bool, creating: Bool
+    ) -> JSON {
         let failed = results.contains { if case .failed = $0 { true } else { false } }
         if allOrNone, failed { self = snapshot }
         return .array(
@@ -128,7 +133,7 @@ extension SalesforceState {
                 switch result {
                 case .ok(let id, let created):
                     if allOrNone, failed {
-                        out["id"] = .string(id)
+                        if !creating, created != true { out["id"] = .string(id) }
                         out["success"] = false
                         out["errors"] = [Self.rolledBack.collectionEntry]
                     } else {

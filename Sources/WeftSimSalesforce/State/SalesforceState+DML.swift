@@ -359,7 +359,11 @@ extension SalesforceState {
                     fields["ListPrice"] = entry["UnitPrice"]
                 }
             } else {
-                throw .required(["PricebookEntryId"])
+                // Salesforce's wording (its help article notes that "versions 3.0 and higher" now means every version).
+                throw SalesforceError(
+                    400, "FIELD_INTEGRITY_EXCEPTION",
+                    "field integrity exception: PricebookEntryId, unknown (versions 3.0 and higher must specify pricebook "
+                        + "entry id; others must specify product id)", fields: ["PricebookEntryId", "unknown"])
             }
             fields["Product2Id"] = .from(productID)
             let product = productID.flatMap { records[$0] }

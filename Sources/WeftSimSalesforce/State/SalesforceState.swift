@@ -33,6 +33,7 @@ struct SalesforceState: Sendable {
         var stages: [SalesforceSimulator.Stage]
         var sessionLifetimeMs: Int
         var dailyApiRequests: Int
+        var childRecordsPerPage = 200
     }
 
     let schema: Schema
