@@ -87,7 +87,7 @@ public final class ZendeskSimulator: Sendable {
                 if case .failure(let wait) = state.incrementalWindow.take(
                     limit: configuration.incrementalExportsPerMinute, now: now)
                 {
-                    return (fail(.rateLimited(retryAfter: wait.seconds), remaining: remaining), [])
+                    return (fail(.exportRateLimited(retryAfter: wait.seconds), remaining: remaining), [])
                 }
             }
             var json = JSON.null

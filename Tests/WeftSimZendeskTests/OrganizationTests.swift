@@ -105,6 +105,14 @@ import WeftSimKit
             #expect(offset.json["organizations"].array?.count == 1)
             #expect(offset.json["next_page"] == .null)
             #expect(offset.json["count"] == 5)
+            // Offset pagination stops at page 100, whatever the page size: deeper is a 400 that says to page by cursor.
+            #expect(try await client.api(.get, "/api/v2/organizations.json?per_page=1&page=100").status == 200)
+            for query in ["per_page=100&page=101", "per_page=10&page=101"] {
+                let deep = try await client.api(.get, "/api/v2/organizations.json?\(query)")
+                #expect(deep.status == 400)
+                #expect(deep.json["errors"][0]["code"] == "InvalidPaginationDepth")
+                #expect(deep.json["errors"][0]["detail"].string?.contains("Cursor Pagination") == true)
+            }
         }
     }
 

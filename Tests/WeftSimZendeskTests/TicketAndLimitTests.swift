@@ -100,6 +100,9 @@ import WeftSimKit
             let limited = try await client.api(.get, "/api/v2/incremental/tickets/cursor.json?start_time=0")
             #expect(limited.status == 429)
             #expect(limited.headers[.retryAfter] != nil)
+            // The export's own limit answers JSON, unlike the account's plain-text 429.
+            #expect(limited.json["error"] == "APIRateLimitExceeded")
+            #expect(limited.json["description"] == "Number of allowed incremental export API requests per minute exceeded")
             #expect(try await client.api(.get, "/api/v2/tickets.json").status == 200)
         }
     }

@@ -4,7 +4,8 @@ import WeftSimKit
 ///
 /// Shapes: 401 `{"error":"Couldn't authenticate you"}`; 404 `{"error":"RecordNotFound","description":"Not found"}`;
 /// 422 `{"error":"RecordInvalid","description":"Record validation errors","details":{field:[{description,error}]}}`;
-/// 429 is plain text (`Number of allowed API requests per minute exceeded`) with `Retry-After`.
+/// 429 is plain text (`Number of allowed API requests per minute exceeded`) with `Retry-After`, except the incremental
+/// export's (JSON, `APIRateLimitExceeded`).
 struct ZendeskError: Error, Sendable {
     var status: Int
     var body: [UInt8]
@@ -35,6 +36,35 @@ struct ZendeskError: Error, Sendable {
             status: 429, text: "Number of allowed API requests per minute exceeded",
             headers: [("Retry-After", String(retryAfter))])
     }
+
+    /// The incremental export's own limit (10 requests a minute): JSON, unlike the account's plain-text 429, as
+    /// client libraries have seen it (cloudbees-oss/zendesk-java-client#319).
+    static func exportRateLimited(retryAfter: Int) -> ZendeskError {
+        var error = ZendeskError(
+            status: 429,
+            json: [
+                "error": "APIRateLimitExceeded",
+                "description": "Number of allowed incremental export API requests per minute exceeded",
+            ])
+        error.headers = [("Retry-After", String(retryAfter))]
+        return error
+    }
+
+    /// Offset pagination stops at page 100 (10,000 records): deeper pages are refused, saying to page by cursor
+    /// (Zendesk's "New limits for offset-based pagination", 2024; the body as clients have reported it).
+    static let paginationTooDeep = ZendeskError(
+        status: 400,
+        json: [
+            "errors": [
+                [
+                    "code": "InvalidPaginationDepth",
+                    "title":
+                        "Pagination requests using Offset Pagination are limited to page 100 or up to 10000 records (page * per_page)",
+                    "detail":
+                        "There are limits to the page depth in Offset Pagination. Offset Pagination will be deprecated fully in the near future.\nPlease switch to Cursor Pagination at the earliest.",
+                ]
+            ]
+        ])
 
     /// A 422 with one problem on `field` (`error` is Zendesk's code, e.g. `DuplicateValue`, `InvalidValue`, `BlankValue`).
     static func recordInvalid(field: String, description: String, error: String, extra: [(String, JSON)] = []) -> ZendeskError {

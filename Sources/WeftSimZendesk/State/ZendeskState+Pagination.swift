@@ -41,6 +41,7 @@ extension ZendeskState {
         }
         let perPage = try pageSize(q["per_page"], maximum: 100)
         let number = max(1, Int(q["page"] ?? "1") ?? 1)
+        guard number <= Self.deepestOffsetPage else { throw .paginationTooDeep }
         let start = min(items.count, (number - 1) * perPage)
         let slice = items[start..<min(items.count, start + perPage)]
         let hasNext = start + perPage < items.count
@@ -54,6 +55,9 @@ extension ZendeskState {
                     ("count", .int(items.count)),
                 ])))
     }
+
+    /// The last page offset pagination serves (with at most 100 a page: the first 10,000 records).
+    static let deepestOffsetPage = 100
 
     private func pageSize(_ text: String?, maximum: Int) throws(ZendeskError) -> Int {
         guard let text else { return maximum }
