@@ -47,7 +47,7 @@ public final class FreshdeskSimulator: Sendable {
         let (reply, queued) = state.withLock { state -> (FreshdeskReply, [WebhookJob]) in
             state.now = now
             let headers: [(String, String)]
-            switch state.admit() {
+            switch state.admit(credits: FreshdeskState.credits(request)) {
             case .failure(let error): return (FreshdeskReply(error), [])
             case .success(let admitted): headers = admitted
             }

@@ -125,8 +125,16 @@ struct FreshdeskState: Sendable {
         return nextTicketID
     }
 
-    /// Counts one request against the per-minute limit; returns the headers to send, or the 429.
-    mutating func admit() -> Result<[(String, String)], FreshdeskAPIError> {
+    /// What `request` costs against the per-minute limit: one credit, and two more for each `include` of a ticket
+    /// read ("Each include will consume an additional 2 credits", Freshdesk's API reference on List All Tickets).
+    static func credits(_ request: FreshdeskRequest) -> Int {
+        guard request.method == "GET", request.path.hasPrefix("/api/v2/tickets"), let include = request.queryValue("include")
+        else { return 1 }
+        return 1 + 2 * include.split(separator: ",").filter { $0.contains { $0 != " " } }.count
+    }
+
+    /// Counts `credits` against the per-minute limit; returns the headers to send, or the 429.
+    mutating func admit(credits: Int = 1) -> Result<[(String, String)], FreshdeskAPIError> {
         let minute = now >= 0 ? now / 60 : (now - 59) / 60
         if rateWindow.minute != minute { rateWindow = (minute, 0) }
         let limit = configuration.rateLimitPerMinute
@@ -138,10 +146,10 @@ struct FreshdeskState: Sendable {
             ]
             return .failure(error)
         }
-        rateWindow.used += 1
+        rateWindow.used += credits
         return .success([
-            ("X-RateLimit-Total", String(limit)), ("X-RateLimit-Remaining", String(limit - rateWindow.used)),
-            ("X-RateLimit-Used-CurrentRequest", "1"),
+            ("X-RateLimit-Total", String(limit)), ("X-RateLimit-Remaining", String(max(0, limit - rateWindow.used))),
+            ("X-RateLimit-Used-CurrentRequest", String(credits)),
         ])
     }
 

@@ -499,11 +499,16 @@ final class ManualTime: Sendable {
     @Test func includeRequesterEmbedsTheRequester() async throws {
         try await withSimulator { _, client in
             _ = try await Self.createTicket(client, "Who?", email: "Bob@Acme.com")
-            let list = Self.json(try await Self.send(client, .get, "/api/v2/tickets?include=requester").body) as? [[String: Any]]
+            let embedded = try await Self.send(client, .get, "/api/v2/tickets?include=requester")
+            // Each include costs two more credits.
+            #expect(embedded.headers[HTTPField.Name("X-RateLimit-Used-CurrentRequest")!] == "3")
+            let list = Self.json(embedded.body) as? [[String: Any]]
             let requester = try #require(list?.first?["requester"] as? [String: Any])
             #expect(requester["email"] as? String == "bob@acme.com")
             #expect(requester["id"] as? Int == list?.first?["requester_id"] as? Int)
-            let plain = Self.json(try await Self.send(client, .get, "/api/v2/tickets").body) as? [[String: Any]]
+            let plainAnswer = try await Self.send(client, .get, "/api/v2/tickets")
+            #expect(plainAnswer.headers[HTTPField.Name("X-RateLimit-Used-CurrentRequest")!] == "1")
+            let plain = Self.json(plainAnswer.body) as? [[String: Any]]
             #expect(plain?.first?["requester"] == nil)
             #expect(try await Self.send(client, .get, "/api/v2/tickets?include=conversations").status == .badRequest)
         }
