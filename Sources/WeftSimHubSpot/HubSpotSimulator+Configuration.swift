@@ -32,6 +32,9 @@ extension HubSpotSimulator {
         /// HubSpot's industries). A value that is not one of the options is refused (`INVALID_OPTION`); the property
         /// API shows them (`GET {properties}/{type}/{name}`).
         public var enumerations: [String: [String: [PropertyOption]]]
+        /// The scopes the private app was granted (`crm.objects.companies.read`, `crm.schemas.companies.read`…);
+        /// `nil` grants every scope. A call its token lacks the scope for is refused with `403` `MISSING_SCOPES`.
+        public var scopes: Set<String>?
         /// Where the simulator logs (deliveries at debug level).
         public var logger: Logger
 
@@ -49,6 +52,7 @@ extension HubSpotSimulator {
         ///   - webhooks: the webhook sender's configuration.
         ///   - owners: the portal's owners (default none).
         ///   - enumerations: dropdown properties and their options (default: companies' `industry`).
+        ///   - scopes: the app's granted scopes (default `nil`: all).
         ///   - logger: the simulator's logger.
         public init(
             accessTokens: [String] = ["pat-na1-simulator"],
@@ -64,6 +68,7 @@ extension HubSpotSimulator {
             webhooks: Webhooks = .init(),
             owners: [Owner] = [],
             enumerations: [String: [String: [PropertyOption]]] = ["companies": ["industry": PropertyOption.industries]],
+            scopes: Set<String>? = nil,
             logger: Logger = Logger(label: "weft.sim.hubspot")
         ) {
             self.accessTokens = accessTokens
@@ -79,6 +84,7 @@ extension HubSpotSimulator {
             self.webhooks = webhooks
             self.owners = owners
             self.enumerations = enumerations
+            self.scopes = scopes
             self.logger = logger
         }
 

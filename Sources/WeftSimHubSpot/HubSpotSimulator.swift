@@ -105,6 +105,10 @@ public final class HubSpotSimulator: Sendable {
                 return Reply(status: error.status, headers: headers, body: body.bytes)
             }
             if !trusted, !authenticate(authorization) { return (fail(.unauthenticated), []) }
+            if !trusted, let granted = configuration.scopes {
+                let required = Self.requiredScopes(method: method, path: path, paths: paths)
+                if !required.isEmpty, granted.isDisjoint(with: required) { return (fail(.missingScopes(required)), []) }
+            }
             let isSearch = method == "POST" && path.hasPrefix(paths.objects + "/") && path.hasSuffix("/search")
             if !trusted {
                 if isSearch {
@@ -204,6 +208,25 @@ public final class HubSpotSimulator: Sendable {
     }
 
     /// The path segments below `prefix`, or `nil` when `path` is not below it.
+    /// The scopes of which a call needs one (HubSpot's granular scopes): `crm.objects.<type>.read` to read records of a
+    /// type (a search and a batch read are reads), `.write` to change them; `crm.objects.owners.read` for owners;
+    /// `crm.schemas.<type>.read` for property definitions; an association call those of the object it starts from.
+    /// `[]` for a path the simulator does not serve (answered 404).
+    static func requiredScopes(method: String, path: String, paths: Configuration.Paths) -> [String] {
+        func objects(_ type: String, write: Bool) -> [String] { ["crm.objects.\(type).\(write ? "write" : "read")"] }
+        if let rest = segments(path, below: paths.objects), let type = rest.first {
+            let reads = method == "GET" || (method == "POST" && (rest.last == "search" || rest.suffix(2) == ["batch", "read"]))
+            return objects(type, write: !reads)
+        }
+        if path == paths.owners || segments(path, below: paths.owners) != nil { return ["crm.objects.owners.read"] }
+        if let rest = segments(path, below: paths.properties), let type = rest.first { return ["crm.schemas.\(type).read"] }
+        if let rest = segments(path, below: paths.associations), rest.count > 1, ["objects", "associations"].contains(rest[0]) {
+            let reads = method == "GET" || (method == "POST" && rest.last == "read")
+            return objects(rest[1], write: !reads)
+        }
+        return []
+    }
+
     static func segments(_ path: String, below prefix: String) -> [String]? {
         guard path.hasPrefix(prefix + "/") else { return nil }
         return path.dropFirst(prefix.count + 1).split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }

@@ -410,6 +410,29 @@ struct HubSpotAccountTests {
         }
     }
 
+    /// The properties API needs `crm.schemas.companies.read`, which a token for syncing alone may lack: the check
+    /// fails naming the scope (the node then starts with a warning, unchecked), it does not claim the property is
+    /// missing.
+    @Test func aTokenWithoutTheSchemaScopeFailsTheCheckNamingTheScope() async throws {
+        let simulator = HubSpotSimulator(
+            configuration: .init(
+                accessTokens: ["pat-na1-accounts"], idSeed: 3,
+                scopes: ["crm.objects.companies.read", "crm.objects.companies.write"]))
+        try await withHubSpot(simulator) { base in
+            let mapping = HubSpotAccountMapping(
+                segmentValues: try ValueMap([.init(system: "COMPUTER_SOFTWARE", canonical: "Information and communication")]))
+            let reader = HubSpotAccountReader(
+                configuration: configuration(base), mapping: mapping, system: "crm", httpClient: .shared, gate: OpenGate(),
+                searchGate: OpenGate())
+            do {
+                let problems = try await reader.valueMapProblems(system: "crm", logger: logger)
+                Issue.record("the check passed without the scope: \(problems)")
+            } catch {
+                #expect("\(error)".contains("crm.schemas.companies.read"), "\(error)")
+            }
+        }
+    }
+
     /// An ERP name HubSpot's dropdown lacks (no map names it) is refused by HubSpot; the rejection says which value,
     /// and that a value map translates it.
     @Test func anIndustryHubSpotLacksIsRejectedNamingTheValueAndTheMap() async throws {

@@ -19,6 +19,35 @@ import WeftSimKit
         }
     }
 
+    /// A private app's token carries the scopes it was granted: a call that needs another is refused with 403
+    /// `MISSING_SCOPES`, naming the scopes of which one would do; reads, writes, owners, property definitions and
+    /// associations each need their own.
+    @Test func callsNeedTheScopeOfWhatTheyTouch() async throws {
+        let simulator = makeSimulator(scopes: ["crm.objects.companies.read", "crm.objects.contacts.write"])
+        try await withServer(simulator) { base in
+            #expect(try await request(.GET, base + "/crm/v3/objects/companies").status == 200)
+            #expect(
+                try await request(.POST, base + "/crm/v3/objects/companies/search", #"{"filterGroups":[]}"#).status == 200)
+            #expect(try await request(.POST, base + "/crm/v3/objects/contacts", #"{"properties":{"email":"a@b.co"}}"#).status == 201)
+            let refused: [(HTTPMethod, String, String?, String)] = [
+                (.POST, "/crm/v3/objects/companies", #"{"properties":{"name":"Acme"}}"#, "crm.objects.companies.write"),
+                (.POST, "/crm/v3/objects/companies/batch/update", #"{"inputs":[]}"#, "crm.objects.companies.write"),
+                (.GET, "/crm/v3/objects/deals", nil, "crm.objects.deals.read"),
+                (.GET, "/crm/v3/owners", nil, "crm.objects.owners.read"),
+                (.GET, "/crm/v3/properties/companies/industry", nil, "crm.schemas.companies.read"),
+                (.POST, "/crm/v4/associations/deals/companies/batch/read", #"{"inputs":[]}"#, "crm.objects.deals.read"),
+            ]
+            for (method, path, body, scope) in refused {
+                let answer = try await request(method, base + path, body)
+                #expect(answer.status == 403, "\(path)")
+                #expect(answer.json["category"] == "MISSING_SCOPES", "\(path)")
+                #expect(answer.json["message"] == "This app hasn't been granted all required scopes to make this call.")
+                #expect(answer.json["errors"][0]["context"]["requiredGranularScopes"] == [.string(scope)], "\(path)")
+            }
+            #expect(simulator.call("GET", "/crm/v3/objects/deals").status == 200)
+        }
+    }
+
     @Test func createsReadsAndUpdatesADealKeepingModificationTimes() async throws {
         let clock = TestClock()
         let simulator = makeSimulator(clock: clock)

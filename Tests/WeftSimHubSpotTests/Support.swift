@@ -24,14 +24,14 @@ final class TestClock: Sendable {
 func makeSimulator(
     clock: TestClock = TestClock(), rateLimits: HubSpotSimulator.Configuration.RateLimits = .professional,
     paths: HubSpotSimulator.Configuration.Paths = .init(),
-    webhooks: HubSpotSimulator.Configuration.Webhooks = .init()
+    webhooks: HubSpotSimulator.Configuration.Webhooks = .init(), scopes: Set<String>? = nil
 ) -> HubSpotSimulator {
     HubSpotSimulator(
         configuration: .init(
             accessTokens: [token], paths: paths, rateLimits: rateLimits,
             customProperties: ["deals": ["erp_order_ref", "invoice_status"], "companies": ["vat_number"]],
             uniqueProperties: ["deals": ["weft_deal_key"], "companies": ["erp_partner_id"]], idSeed: 7,
-            now: { clock.now }, webhooks: webhooks))
+            now: { clock.now }, webhooks: webhooks, scopes: scopes))
 }
 
 /// An HTTP answer, read fully.

@@ -4,7 +4,8 @@ import WeftSimKit
 ///
 /// Shapes (see docs/simulators/hubspot.md for sources): 401 `INVALID_AUTHENTICATION`; 404 `OBJECT_NOT_FOUND`;
 /// 400 `VALIDATION_ERROR` (property problems carry `PROPERTY_DOESNT_EXIST`/`INVALID_OPTION`… in the message and in
-/// `errors`); 409 `CONFLICT`; 429 `RATE_LIMIT` with `policyName`.
+/// `errors`); 403 `MISSING_SCOPES` with `errors[].context.requiredGranularScopes`; 409 `CONFLICT`; 429 `RATE_LIMIT` with
+/// `policyName`.
 struct HubSpotError: Error, Sendable {
     var status: Int
     var body: JSON
@@ -28,6 +29,24 @@ struct HubSpotError: Error, Sendable {
         message:
             "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more "
             + "details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
+
+    /// 403 `MISSING_SCOPES`: the token's app lacks every scope of `required` (any one of them would do).
+    static func missingScopes(_ required: [String]) -> HubSpotError {
+        HubSpotError(
+            status: 403, category: "MISSING_SCOPES",
+            message: "This app hasn't been granted all required scopes to make this call.",
+            extra: [
+                (
+                    "errors",
+                    [
+                        [
+                            "message": "One or more of the following scopes are required.",
+                            "context": ["requiredGranularScopes": .strings(required)],
+                        ]
+                    ]
+                )
+            ])
+    }
 
     static func notFound(_ message: String = "resource not found") -> HubSpotError {
         HubSpotError(status: 404, category: "OBJECT_NOT_FOUND", message: message)
