@@ -47,22 +47,7 @@ import WeftTools
         let deleted = created[3]
         #expect(salesforce.call("DELETE", "\(Self.version)/sobjects/Opportunity/\(deleted)").status == 204)
 
-        let router = Router()
-        salesforce.addRoutes(to: router)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-sf-backfill-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(path: directory.appendingPathComponent("weft.db").path, logger: Logger(label: "test"))
-        try await SimulatorServer.withRunning(
-            router: router, logger: Logger(label: "salesforce", factory: { _ in SwiftLogNoOpLogHandler() })
-        ) { port in
-            let configuration = SalesforceSystemConfiguration(
-                instanceURL: "http://127.0.0.1:\(port)",
-                authentication: .clientCredentials(clientID: Self.clientID, clientSecret: .environment("SF_SECRET")),
-                currency: CurrencyCode(rawValue: "EUR")!, rateLimit: nil)
-            let backfill = try CRMBackfill(
-                system: "salesforce", salesforce: configuration, environment: ["SF_SECRET": Self.clientSecret],
-                store: store, httpClient: .shared, pageSize: 2, logger: Logger(label: "test"))
+        try await Self.withBackfill(salesforce, pageSize: 2) { backfill, store in
             let since = Date(timeIntervalSince1970: Double(Self.since) / 1000)
 
             // The first page is stored, then Salesforce fails: the run stops with the position saved.
@@ -124,22 +109,7 @@ import WeftTools
             let line = #"{"OpportunityId":"\#(opportunity)","Product2Id":"\#(productID)","Quantity":\#(quantity),"UnitPrice":10}"#
             #expect(salesforce.call("POST", "\(Self.version)/sobjects/OpportunityLineItem", body: line).status == 201)
         }
-        let router = Router()
-        salesforce.addRoutes(to: router)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-sf-lines-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStore(path: directory.appendingPathComponent("weft.db").path, logger: Logger(label: "test"))
-        try await SimulatorServer.withRunning(
-            router: router, logger: Logger(label: "salesforce", factory: { _ in SwiftLogNoOpLogHandler() })
-        ) { port in
-            let configuration = SalesforceSystemConfiguration(
-                instanceURL: "http://127.0.0.1:\(port)",
-                authentication: .clientCredentials(clientID: Self.clientID, clientSecret: .environment("SF_SECRET")),
-                currency: CurrencyCode(rawValue: "EUR")!, rateLimit: nil)
-            let backfill = try CRMBackfill(
-                system: "salesforce", salesforce: configuration, environment: ["SF_SECRET": Self.clientSecret],
-                store: store, httpClient: .shared, pageSize: 10, logger: Logger(label: "test"))
+        try await Self.withBackfill(salesforce, pageSize: 10) { backfill, store in
             let result = try await backfill.run(since: Date(timeIntervalSince1970: Double(Self.since) / 1000)) { _ in }
             #expect(result.stored == 1)
             let event = try #require(try await store.listEvents(status: nil, limit: 10).first)
@@ -176,6 +146,32 @@ import WeftTools
         let encoded = try JSONEncoder().encode(precise)
         #expect(String(decoding: encoded, as: UTF8.self).contains(#""systemModstamp":"2026-01-01T00:00:05.042Z""#))
         #expect(try JSONDecoder().decode(SalesforceModstampPosition.self, from: encoded) == precise)
+    }
+
+    /// Serves `salesforce` on a free port and runs `body` with a backfill of it into a fresh SQLite store (client
+    /// credentials, pages of `pageSize`).
+    static func withBackfill(
+        _ salesforce: SalesforceSimulator, pageSize: Int,
+        _ body: @escaping @Sendable (CRMBackfill, SQLiteStore) async throws -> Void
+    ) async throws {
+        let router = Router()
+        salesforce.addRoutes(to: router)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-sf-backfill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(path: directory.appendingPathComponent("weft.db").path, logger: Logger(label: "test"))
+        try await SimulatorServer.withRunning(
+            router: router, logger: Logger(label: "salesforce", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) { port in
+            let configuration = SalesforceSystemConfiguration(
+                instanceURL: "http://127.0.0.1:\(port)",
+                authentication: .clientCredentials(clientID: Self.clientID, clientSecret: .environment("SF_SECRET")),
+                currency: CurrencyCode(rawValue: "EUR")!, rateLimit: nil)
+            let backfill = try CRMBackfill(
+                system: "salesforce", salesforce: configuration, environment: ["SF_SECRET": Self.clientSecret],
+                store: store, httpClient: .shared, pageSize: pageSize, logger: Logger(label: "test"))
+            try await body(backfill, store)
+        }
     }
 
     /// Creates an opportunity through the simulator's REST API; returns its id.
