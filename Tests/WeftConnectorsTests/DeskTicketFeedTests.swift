@@ -105,7 +105,8 @@ import WeftSimZendesk
     }
 
     /// A Zendesk body without the event's id (a trigger's own JSON) is named by the update it reports, else by its
-    /// `time`, else by the body: two changes of one ticket never share a key (they did, `…:0`, with neither date).
+    /// `time`, else by the delivery: two changes of one ticket never share a key (they did, `…:0`, with neither date;
+    /// and keyed by the body, a ticket reopened after it was solved sent its first body again and was dropped).
     @Test func aZendeskEventWithoutAnIDIsNamedByItsUpdate() throws {
         func id(_ body: String) throws -> String { try DeskTicket.parse(Data(body.utf8), desk: .zendesk).eventID }
         let updated = #"{"type":"zen:event-type:ticket.status_changed","detail":{"id":"42","updated_at":"2026-01-31T11:00:00Z"}}"#
@@ -116,6 +117,12 @@ import WeftSimZendesk
         #expect(try id(timed) == "zendesk:ticket:42:\(Date(timeIntervalSince1970: 1_769_857_205).timeIntervalSince1970)")
         #expect(try id(open) == id(open))
         #expect(try id(open) != id(solved))
+        func delivered(_ body: String, at seconds: Double) throws -> String {
+            try DeskTicket.parse(Data(body.utf8), desk: .zendesk, receivedAt: Date(timeIntervalSince1970: seconds)).eventID
+        }
+        #expect(try delivered(open, at: 1_769_857_300) != delivered(open, at: 1_769_857_390))
+        #expect(try delivered(open, at: 1_769_857_300).hasPrefix("zendesk:ticket:42:received:1769857300000:body:"))
+        #expect(try delivered(updated, at: 1_769_857_300) == id(updated))
     }
 
     @Test func theDecoderReadsSnapshotsAndWebhooksAlike() throws {

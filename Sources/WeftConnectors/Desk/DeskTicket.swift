@@ -30,10 +30,12 @@ public struct DeskTicket: Sendable, Hashable {
         case .zendesk:
             let event = try ZendeskTicketEvent.parse(body)
             // Without the event's id (a trigger's own JSON body), the update it reports names it; without that either,
-            // the body itself, so that a later change of the ticket is never taken for a redelivery of an earlier one.
+            // the delivery: a body alone cannot tell a redelivery from a later change that left the same fields (a
+            // ticket solved and reopened sends its first body again), so each delivery is its own event.
+            let bodyKey = "body:\(String(CanonicalCoding.fingerprint(body), radix: 16))"
             let fallback =
                 (event.updatedAt ?? event.time).map { "\($0.timeIntervalSince1970)" }
-                ?? "body:\(String(CanonicalCoding.fingerprint(body), radix: 16))"
+                ?? receivedAt.map { "received:\(Int64(($0.timeIntervalSince1970 * 1000).rounded())):\(bodyKey)" } ?? bodyKey
             return DeskTicket(
                 eventID: event.eventID.isEmpty ? "zendesk:ticket:\(event.ticketID):\(fallback)" : event.eventID,
                 ticketID: event.ticketID, organizationID: event.organizationID, subject: event.subject, status: event.status,
