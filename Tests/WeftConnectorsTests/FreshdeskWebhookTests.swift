@@ -64,10 +64,10 @@ import WeftSimKit
         #expect(event.updatedAt == nil)
         #expect(event.updatedAtText == "Monday,  5 January 2026")
         #expect(try key(day, first) != key(day, later))
-        #expect(FreshdeskTicketReader.needsReading(Data(day.utf8)))
-        #expect(FreshdeskTicketReader.needsReading(Data(open.utf8)))
-        #expect(!FreshdeskTicketReader.needsReading(Data(#"{"ticket_id": 5, "updated_at": "2026-01-05T09:30:00Z"}"#.utf8)))
-        #expect(!FreshdeskTicketReader.needsReading(Data("not json".utf8)))
+        #expect(FreshdeskTicketReader.request(for: Data(day.utf8)) != nil)
+        #expect(FreshdeskTicketReader.request(for: Data(open.utf8)) != nil)
+        #expect(FreshdeskTicketReader.request(for: Data(#"{"ticket_id": 5, "updated_at": "2026-01-05T09:30:00Z"}"#.utf8)) == nil)
+        #expect(FreshdeskTicketReader.request(for: Data("not json".utf8)) == nil)
     }
 
     @Test func parsesTheDocumentedBody() throws {

@@ -32,10 +32,9 @@ public struct DeskTicket: Sendable, Hashable {
             // Without the event's id (a trigger's own JSON body), the update it reports names it; without that either,
             // the delivery: a body alone cannot tell a redelivery from a later change that left the same fields (a
             // ticket solved and reopened sends its first body again), so each delivery is its own event.
-            let bodyKey = "body:\(String(CanonicalCoding.fingerprint(body), radix: 16))"
             let fallback =
                 (event.updatedAt ?? event.time).map { "\($0.timeIntervalSince1970)" }
-                ?? receivedAt.map { "received:\(Int64(($0.timeIntervalSince1970 * 1000).rounded())):\(bodyKey)" } ?? bodyKey
+                ?? deliveryKey(fingerprint: CanonicalCoding.fingerprint(body), receivedAt: receivedAt)
             return DeskTicket(
                 eventID: event.eventID.isEmpty ? "zendesk:ticket:\(event.ticketID):\(fallback)" : event.eventID,
                 ticketID: event.ticketID, organizationID: event.organizationID, subject: event.subject, status: event.status,
@@ -48,6 +47,16 @@ public struct DeskTicket: Sendable, Hashable {
                 status: event.status.map(Self.freshdeskStatus), requester: event.requesterEmail, updatedAt: event.updatedAt)
         }
     }
+
+    /// The key of a delivery whose body names no instant: its arrival and the body's fingerprint
+    /// (`received:<ms>:body:<hex>`), or the fingerprint alone when no delivery is at hand (a stored body decoded).
+    static func deliveryKey(fingerprint: UInt64, receivedAt: Date?) -> String {
+        let body = "body:\(String(fingerprint, radix: 16))"
+        return receivedAt.map { "received:\(millis($0)):\(body)" } ?? body
+    }
+
+    /// `date` in unix milliseconds.
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 
     /// The inbox event type of a ticket webhook.
     public static let webhookEventType = "ticket"
@@ -74,7 +83,7 @@ public struct DeskTicket: Sendable, Hashable {
         guard let updatedAt else {
             throw DeskTicketSnapshotError(message: "\(desk) ticket \(ticketID) has no ISO 8601 updated_at")
         }
-        let millis = Int64((updatedAt.timeIntervalSince1970 * 1000).rounded())
+        let millis = Self.millis(updatedAt)
         switch desk {
         case .zendesk:
             return DeskTicket(
@@ -136,7 +145,7 @@ public struct DeskTicket: Sendable, Hashable {
         if let updatedAt { fields["updatedAt"] = CanonicalCoding.jsonValue(updatedAt) }
         let instant = updatedAt ?? receivedAt
         return CanonicalChange(
-            ref: ref, fields: fields, version: SourceVersion(millis: Int64((instant.timeIntervalSince1970 * 1000).rounded())))
+            ref: ref, fields: fields, version: SourceVersion(millis: Self.millis(instant)))
     }
 }
 

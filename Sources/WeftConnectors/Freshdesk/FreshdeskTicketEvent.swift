@@ -34,9 +34,7 @@ public struct FreshdeskTicketEvent: Sendable, Hashable {
     /// - Parameter receivedAt: when the delivery arrived; `nil` keys a time-less body by its fingerprint alone.
     public func dedupeKey(receivedAt: Date?) -> String {
         if let updatedAtText, updatedAt != nil { return "freshdesk:ticket:\(ticketID):\(updatedAtText)" }
-        let body = "body:\(String(bodyFingerprint, radix: 16))"
-        guard let receivedAt else { return "freshdesk:ticket:\(ticketID):\(body)" }
-        return "freshdesk:ticket:\(ticketID):received:\(Int64((receivedAt.timeIntervalSince1970 * 1000).rounded())):\(body)"
+        return "freshdesk:ticket:\(ticketID):\(DeskTicket.deliveryKey(fingerprint: bodyFingerprint, receivedAt: receivedAt))"
     }
 
     /// Parses the raw body (after the secret header was checked).

@@ -22,31 +22,43 @@ public struct FreshdeskTicketReader: Sendable {
         self.client = FreshdeskClient(configuration: configuration, http: OutboundHTTPClient(client: client, gate: gate))
     }
 
-    /// Whether the webhook body `payload` needs its ticket read: a ticket webhook whose `updated_at` is missing or not
-    /// an ISO 8601 instant.
-    public static func needsReading(_ payload: Data) -> Bool {
-        guard let event = try? FreshdeskTicketEvent.parse(payload) else { return false }
-        return event.updatedAt == nil
+    /// A webhook body whose ticket is to be read.
+    public struct Request: Sendable {
+        let ticketID: Int64
+        let body: [String: JSONValue]
     }
 
-    /// The webhook body `payload` with the ticket's `updated_at`, status (`deleted` for a ticket in Trash) and subject
-    /// as Freshdesk's API shows them now; the company and requester stay the body's (the ticket was filed by them).
-    /// `nil` when there is nothing to read (the body names its update, or is not a ticket webhook) or the ticket is
-    /// gone from Freshdesk (`404`): the body is then filed as it came.
-    /// - Throws: `FreshdeskError` when Freshdesk cannot be read now (rate limit, outage, a bad answer).
-    public func completing(webhook payload: Data, logger: Logger) async throws(FreshdeskError) -> Data? {
+    /// What the webhook body `payload` needs read: its ticket when it is a ticket webhook whose `updated_at` is missing
+    /// or not an ISO 8601 instant; `nil` otherwise (nothing to read).
+    public static func request(for payload: Data) -> Request? {
         guard let event = try? FreshdeskTicketEvent.parse(payload), event.updatedAt == nil,
-            case .object(var body)? = try? JSONValue.parse(payload)
+            case .object(let body)? = try? JSONValue.parse(payload)
         else { return nil }
+        return Request(ticketID: event.ticketID, body: body)
+    }
+
+    /// The webhook body `payload` completed as `completing(_:logger:)` says; `nil` when there is nothing to read
+    /// (`request(for:)`) or the ticket is gone.
+    public func completing(webhook payload: Data, logger: Logger) async throws(FreshdeskError) -> Data? {
+        guard let request = Self.request(for: payload) else { return nil }
+        return try await completing(request, logger: logger)
+    }
+
+    /// The webhook body with the ticket's `updated_at`, status (`deleted` for a ticket in Trash) and subject as
+    /// Freshdesk's API shows them now; the company and requester stay the body's (the ticket was filed by them). `nil`
+    /// when the ticket is gone from Freshdesk (`404`): the body is then filed as it came.
+    /// - Throws: `FreshdeskError` when Freshdesk cannot be read now (rate limit, outage, a bad answer).
+    public func completing(_ request: Request, logger: Logger) async throws(FreshdeskError) -> Data? {
+        var body = request.body
         let ticket: JSONValue
         do {
-            ticket = try await client.ticket(event.ticketID, logger: logger)
+            ticket = try await client.ticket(request.ticketID, logger: logger)
         } catch  where error.kind == .notFound {
             return nil
         }
         guard let updatedAt = ticket["updated_at"]?.stringValue, FreshdeskTicketEvent.iso8601(updatedAt) != nil else {
             throw FreshdeskError(
-                kind: .invalidResponse, operation: "get ticket", message: "ticket \(event.ticketID) has no ISO 8601 updated_at")
+                kind: .invalidResponse, operation: "get ticket", message: "ticket \(request.ticketID) has no ISO 8601 updated_at")
         }
         body["updated_at"] = .string(updatedAt)
         if ticket["deleted"]?.boolValue == true {

@@ -35,13 +35,13 @@ final class FreshdeskTicketEnricher: EventEnricher {
     func mayNeed(_ event: InboxEvent) -> Bool { event.type == DeskTicket.webhookEventType }
 
     func completed(_ event: InboxEvent, logger: Logger) async -> Data? {
-        guard FreshdeskTicketReader.needsReading(event.payload) else { return nil }
+        guard let request = FreshdeskTicketReader.request(for: event.payload) else { return nil }
         guard bucket.withLock({ $0.take(now: now()) }) else {
             logger.debug("Freshdesk ticket read skipped: its budget is spent; the webhook is filed as it came")
             return nil
         }
         do throws(FreshdeskError) {
-            return try await reader.completing(webhook: event.payload, logger: logger)
+            return try await reader.completing(request, logger: logger)
         } catch {
             guard error.kind != .cancelled else { return nil }
             let pause = error.kind == .rateLimited ? error.retryAfter ?? Self.coolDown : Self.coolDown

@@ -3,6 +3,7 @@ import WeftSimKit
 extension SalesforceState {
     /// One record's result in sObject Collections.
     private enum ItemResult {
+        /// `created`: the call made the record (a create, or an upsert that inserted); `false` an upsert that updated.
         case ok(id: String, created: Bool?)
         case failed(id: String?, SalesforceError)
     }
@@ -33,7 +34,7 @@ extension SalesforceState {
         for item in items {
             results.append(writeOne(item, method: method, upsertOn: upsertOn))
         }
-        return finish(results, allOrNone: allOrNone, snapshot: snapshot, upsert: upsertOn != nil, creating: method == "POST")
+        return finish(results, allOrNone: allOrNone, snapshot: snapshot, upsert: upsertOn != nil)
     }
 
     private mutating func writeOne(_ item: JSON, method: String, upsertOn: (ObjectSchema, String)?) -> ItemResult {
@@ -75,7 +76,7 @@ extension SalesforceState {
                     throw SalesforceError(
                         400, "INVALID_FIELD", "Id in the request body isn't allowed when creating records.", fields: ["Id"])
                 }
-                return .ok(id: try insert(object, input), created: nil)
+                return .ok(id: try insert(object, input), created: true)
             }
             guard let givenID else { throw SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call", fields: []) }
             var body = input
@@ -116,15 +117,13 @@ extension SalesforceState {
                 results.append(.failed(id: SalesforceID.normalise(id) ?? id, error))
             }
         }
-        return finish(results, allOrNone: allOrNone, snapshot: snapshot, upsert: false, creating: false)
+        return finish(results, allOrNone: allOrNone, snapshot: snapshot, upsert: false)
     }
 
     /// The answer of a Collections call. With `allOrNone` and a failure, every change is undone and each record that
     /// had succeeded is answered `ALL_OR_NONE_OPERATION_ROLLED_BACK`: a record it would have created has no `id` (there
     /// is none: Salesforce's example for create shows none), one it updated keeps its own.
-    private mutating func finish(
-        _ results: [ItemResult], allOrNone: Bool, snapshot: SalesforceState, upsert: Bool, creating: Bool
-    ) -> JSON {
+    private mutating func finish(_ results: [ItemResult], allOrNone: Bool, snapshot: SalesforceState, upsert: Bool) -> JSON {
         let failed = results.contains { if case .failed = $0 { true } else { false } }
         if allOrNone, failed { self = snapshot }
         return .array(
@@ -133,7 +132,7 @@ extension SalesforceState {
                 switch result {
                 case .ok(let id, let created):
                     if allOrNone, failed {
-                        if !creating, created != true { out["id"] = .string(id) }
+                        if created != true { out["id"] = .string(id) }
                         out["success"] = false
                         out["errors"] = [Self.rolledBack.collectionEntry]
                     } else {
