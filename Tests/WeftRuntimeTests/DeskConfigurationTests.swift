@@ -57,6 +57,36 @@ struct DeskConfigurationTests {
         #expect(loaded.flows.map(\.target).sorted() == ["freshdesk", "zendesk"])
     }
 
+    @Test func freshdeskTicketReadsHaveABudgetOfTheirOwn() throws {
+        func freshdesk(_ readsLine: String) -> (DeskSystemConfiguration?, [ConfigurationProblem]) {
+            let text = Self.valid.replacingOccurrences(
+                of: "    rate_limit: { per_second: 3 }\n", with: "    rate_limit: { per_second: 3 }\n\(readsLine)")
+            let (configuration, problems) = ConfigurationLoader.load(text: text)
+            guard case .desk(let desk)? = configuration?.systems["freshdesk"] else { return (nil, problems) }
+            return (desk, problems)
+        }
+        #expect(freshdesk("").0?.ticketReads == RateLimit(perSecond: 1, burst: 10))
+        #expect(freshdesk("    ticket_reads: { per_second: 5, burst: 30 }\n").0?.ticketReads == RateLimit(perSecond: 5, burst: 30))
+        #expect(freshdesk("    ticket_reads: { per_second: 4 }\n").0?.ticketReads == RateLimit(perSecond: 4, burst: 4))
+        let off = freshdesk("    ticket_reads: { enabled: false }\n")
+        #expect(off.1.isEmpty, "\(off.1)")
+        #expect(off.0 != nil && off.0?.ticketReads == nil)
+
+        let both = freshdesk("    ticket_reads: { enabled: false, per_second: 2 }\n").1
+        #expect(both.contains { $0.line == 18 && $0.message.contains("enabled: false reads nothing") })
+        let noRate = freshdesk("    ticket_reads: { burst: 5 }\n").1
+        #expect(noRate.contains { $0.line == 18 && $0.message.contains("systems.freshdesk.ticket_reads.per_second is required") })
+        let zero = freshdesk("    ticket_reads: { per_second: 0 }\n").1
+        #expect(zero.contains { $0.line == 18 && $0.message.contains("ticket_reads.per_second") })
+        let unknown = freshdesk("    ticket_reads: { per_minute: 60 }\n").1
+        #expect(unknown.contains { $0.message.contains("per_minute") })
+
+        // Zendesk's webhooks say when the ticket changed: it reads no tickets and has no such key.
+        let zendesk = Self.valid.replacingOccurrences(
+            of: "    email: weft@acme.com\n", with: "    email: weft@acme.com\n    ticket_reads: { per_second: 2 }\n")
+        #expect(ConfigurationLoader.load(text: zendesk).1.contains { $0.line == 8 && $0.message.contains("ticket_reads") })
+    }
+
     @Test func freshdeskNeedsTheAccountField() {
         let text = Self.valid.replacingOccurrences(
             of: "{ account: weft_account, tier: weft_tier, overdue_amount: weft_overdue }",

@@ -103,6 +103,45 @@ struct SupportContextTests {
         }
     }
 
+    /// `ticket_reads` decides whether a Freshdesk body that names no time is completed from the API: by default it is
+    /// (one read of the ticket), with `{enabled: false}` it is filed as it came, nothing read.
+    @Test(arguments: [true, false]) func freshdeskTicketReadsCanBeTurnedOff(reads: Bool) async throws {
+        let logger = Logger(label: "e2e", factory: { _ in SwiftLogNoOpLogHandler() })
+        let freshdesk = FreshdeskSimulator(
+            configuration: .init(
+                apiKeys: [SupportDeskTests.freshdeskKey],
+                companyFields: [FreshdeskSimulator.CustomField(name: "weft_account", label: "weft_account")], logger: logger))
+        let created = freshdesk.call(
+            "POST", "/api/v2/tickets",
+            body: #"{"subject":"Invoice question","description":"Hello","email":"ops@acme.example","status":2,"priority":1}"#)
+        #expect(created.status == 201)
+        let ticketID = try #require(try JSONValue.parse(Data(created.body))["id"]?.intValue)
+        try await SimulatorServer.withRunning(router: Self.router(freshdesk), logger: logger) { freshdeskPort in
+            try await TestNode.with(
+                extraSystems: [
+                    "freshdesk": .desk(
+                        DeskSystemConfiguration(
+                            kind: .freshdesk, baseURL: "http://127.0.0.1:\(freshdeskPort)", apiKey: .environment("FD"),
+                            webhookSecrets: [.environment("FD_SECRET")], fields: DeskFieldMap(account: "weft_account"),
+                            ticketReads: reads ? DeskSystemConfiguration.defaultTicketReads : nil))
+                ],
+                extraFlows: [Flow(name: "to_freshdesk", source: "stripe", target: "freshdesk")],
+                extraEnvironment: ["FD": SupportDeskTests.freshdeskKey, "FD_SECRET": Self.freshdeskSecret]
+            ) { node in
+                freshdesk.requestLog.reset()
+                let body = Array(
+                    #"{"ticket_id": \#(ticketID), "company_id": "", "requester_email": "ops@acme.example", "subject": "Invoice question", "status": "Pending"}"#
+                        .utf8)
+                #expect(try await Self.post(node, "freshdesk", body, headers: ["X-Weft-Webhook-Secret": Self.freshdeskSecret]) == 200)
+                _ = try await node.drain()
+                let events = try await node.store.listEvents(status: nil, limit: 10).filter { $0.system == "freshdesk" }
+                #expect(events.count == 1 && events.allSatisfy { $0.status == .done })
+                let ticketReads = freshdesk.requestLog.all.filter { $0.method == "GET" && $0.path == "/api/v2/tickets/\(ticketID)" }
+                #expect(ticketReads.count == (reads ? 1 : 0))
+            }
+        }
+    }
+
     static func router(_ zendesk: ZendeskSimulator) -> Router<BasicRequestContext> {
         let router = Router()
         zendesk.addRoutes(to: router)

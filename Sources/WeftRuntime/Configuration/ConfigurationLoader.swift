@@ -441,7 +441,7 @@ private struct Reader {
                     allowed: [
                         "type", "base_url", "api_key_env", "api_key_file", "webhook_secret_env", "webhook_secret_file",
                         "webhook_secrets", "webhook_secret_header", "fields", "rate_limit", "timeout_seconds",
-                        "catch_up",
+                        "catch_up", "ticket_reads",
                     ])
                 if let desk = readDesk(.freshdesk, members, context: context, node: value) { systems[SystemName(name)] = .desk(desk) }
             case "hubspot":
@@ -693,13 +693,33 @@ private struct Reader {
     mutating func rateLimit(_ members: [(key: Node, value: Node)], context: String) -> RateLimit? {
         guard let rateNode = value(members, "rate_limit") else { return nil }
         let rateMembers = mapping(rateNode, "\(context).rate_limit", allowed: ["per_second", "burst"])
-        let perSecond = number(value(rateMembers, "per_second"), "\(context).rate_limit.per_second", minimum: 0.01)
-        let burst = integer(value(rateMembers, "burst"), "\(context).rate_limit.burst", minimum: 1)
+        return rate(rateMembers, at: rateNode, context: "\(context).rate_limit")
+    }
+
+    /// `{per_second, burst}` of a rate at `context` (`per_second` required, `burst` at least 1, by default the rate's
+    /// whole part).
+    mutating func rate(_ members: [(key: Node, value: Node)], at node: Node, context: String) -> RateLimit? {
+        let perSecond = number(value(members, "per_second"), "\(context).per_second", minimum: 0.01)
+        let burst = integer(value(members, "burst"), "\(context).burst", minimum: 1)
         guard let perSecond else {
-            problem(rateNode, "\(context).rate_limit.per_second is required")
+            if value(members, "per_second") == nil { problem(node, "\(context).per_second is required") }
             return nil
         }
         return RateLimit(perSecond: perSecond, burst: burst ?? max(1, Int(perSecond)))
+    }
+
+    /// Freshdesk's `ticket_reads`: `{per_second, burst}`, or `{enabled: false}` for none (see `ticketReads`).
+    mutating func readTicketReads(_ members: [(key: Node, value: Node)], context: String, into desk: inout DeskSystemConfiguration) {
+        guard let node = value(members, "ticket_reads") else { return }
+        let readMembers = mapping(node, "\(context).ticket_reads", allowed: ["per_second", "burst", "enabled"])
+        if bool(value(readMembers, "enabled"), "\(context).ticket_reads.enabled") == false {
+            if value(readMembers, "per_second") != nil || value(readMembers, "burst") != nil {
+                problem(node, "\(context).ticket_reads: enabled: false reads nothing; drop per_second and burst, or enabled")
+            }
+            desk.ticketReads = nil
+            return
+        }
+        if let rate = rate(readMembers, at: node, context: "\(context).ticket_reads") { desk.ticketReads = rate }
     }
 
     /// Webhook secrets: `<name>_env`, `<name>_file`, or a list `webhook_secrets: [{env: A}, {file: B}]` for rotation.
@@ -757,6 +777,7 @@ private struct Reader {
                     desk.webhookSecretHeader = header
                 }
             }
+            readTicketReads(members, context: context, into: &desk)
         }
         desk.webhookSecrets = webhookSecrets(members, context: context, node: node)
         if let fieldsNode = value(members, "fields") {

@@ -365,14 +365,23 @@ public struct DeskSystemConfiguration: Sendable, Hashable {
     public var catchUpInterval: Duration?
     /// How far behind the cursor (the newest `updated_at` seen) each catch-up starts reading again.
     public var catchUpOverlap: Duration
+    /// Freshdesk: the budget of the ticket reads that complete a webhook body naming no time (`ticket_reads`),
+    /// beside `rateLimit`, which paces deliveries; `nil`: no reads, every such body is filed as it came.
+    public var ticketReads: RateLimit?
+
+    /// Freshdesk's ticket reads unless `ticket_reads` says otherwise: one a second, bursts of ten (60 of the
+    /// account's per-minute budget at most, which is 200 on the smallest paid plan).
+    public static let defaultTicketReads = RateLimit(perSecond: 1, burst: 10)
 
     public init(
         kind: Kind, baseURL: String, email: String? = nil, apiKey: SecretReference? = nil,
         oauthToken: SecretReference? = nil, webhookSecrets: [SecretReference] = [],
         webhookSecretHeader: String = "X-Weft-Webhook-Secret", signatureTolerance: Duration = .seconds(300),
         fields: DeskFieldMap = .init(), rateLimit: RateLimit? = nil, timeout: Duration = .seconds(30),
-        catchUpInterval: Duration? = nil, catchUpOverlap: Duration = .seconds(300)
+        catchUpInterval: Duration? = nil, catchUpOverlap: Duration = .seconds(300),
+        ticketReads: RateLimit? = DeskSystemConfiguration.defaultTicketReads
     ) {
+        self.ticketReads = ticketReads
         self.catchUpInterval = catchUpInterval
         self.catchUpOverlap = catchUpOverlap
         self.kind = kind

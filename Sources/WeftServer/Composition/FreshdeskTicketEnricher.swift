@@ -9,12 +9,11 @@ import WeftRuntime
 /// (`FreshdeskTicketReader`), so that it is filed with the ticket's own `updated_at`.
 ///
 /// The pipeline waits for an enricher, so this one never waits for Freshdesk: it reads within a budget of its own
-/// (`budget`: one read a second, bursts of ten, beside the desk's `rate_limit` for deliveries), skips a read the budget
-/// has no room for, gives a read `readTimeout` at most, and after a `429` (for its `Retry-After`) or a failed read (for
-/// `coolDown`) reads nothing. A webhook it skips is filed as it came, at the time it arrived, as before this read
+/// (the desk's `ticket_reads`, by default one read a second, bursts of ten, beside its `rate_limit` for deliveries),
+/// skips a read the budget has no room for, gives a read `readTimeout` at most, and after a `429` (for its
+/// `Retry-After`) or a failed read (for `coolDown`) reads nothing. A webhook it skips is filed as it came, at the time it arrived, as before this read
 /// existed; the next change of the ticket, or the catch-up, sets it right.
 final class FreshdeskTicketEnricher: EventEnricher {
-    static let budget = RateLimit(perSecond: 1, burst: 10)
     static let coolDown = Duration.seconds(60)
     /// The longest one read may take (the desk's `timeout_seconds` when shorter): the batch waits for it.
     static let readTimeout = Duration.seconds(5)
@@ -24,7 +23,7 @@ final class FreshdeskTicketEnricher: EventEnricher {
     private let now: @Sendable () -> ContinuousClock.Instant
 
     init(
-        reader: FreshdeskTicketReader, budget: RateLimit = FreshdeskTicketEnricher.budget,
+        reader: FreshdeskTicketReader, budget: RateLimit = DeskSystemConfiguration.defaultTicketReads,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         self.reader = reader

@@ -347,11 +347,14 @@ public struct WeftNode: Sendable {
                     }
                     let target = FreshdeskTarget(configuration: freshdesk, client: httpClient, gate: gate)
                     // A ticket webhook does not say when the ticket changed: the pipeline reads it (within a budget of
-                    // its own, never waiting, and with a short deadline: a batch waits for its reads).
-                    var reads = freshdesk
-                    reads.requestTimeout = min(freshdesk.requestTimeout, FreshdeskTicketEnricher.readTimeout)
-                    enrichers[name] = FreshdeskTicketEnricher(
-                        reader: FreshdeskTicketReader(configuration: reads, client: httpClient, gate: OpenGate()))
+                    // its own, `ticket_reads`, never waiting, and with a short deadline: a batch waits for its reads).
+                    if let budget = desk.ticketReads {
+                        var reads = freshdesk
+                        reads.requestTimeout = min(freshdesk.requestTimeout, FreshdeskTicketEnricher.readTimeout)
+                        enrichers[name] = FreshdeskTicketEnricher(
+                            reader: FreshdeskTicketReader(configuration: reads, client: httpClient, gate: OpenGate()),
+                            budget: budget)
+                    }
                     // Freshdesk counts list calls against the account's per-minute limit (trial plans: 50 in all);
                     // catch-up keeps to 30 a minute, 3000 tickets.
                     ticketSource = .freshdesk(
