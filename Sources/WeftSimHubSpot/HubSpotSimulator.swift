@@ -207,19 +207,34 @@ public final class HubSpotSimulator: Sendable {
             + String(c[20..<32])
     }
 
-    /// The path segments below `prefix`, or `nil` when `path` is not below it.
-    /// The scopes of which a call needs one (HubSpot's granular scopes): `crm.objects.<type>.read` to read records of a
-    /// type (a search and a batch read are reads), `.write` to change them; `crm.objects.owners.read` for owners;
-    /// `crm.schemas.<type>.read` for property definitions; an association call those of the object it starts from.
-    /// `[]` for a path the simulator does not serve (answered 404).
+    /// The scopes of which a call needs one (HubSpot's granular scopes), in the order HubSpot lists them: to read
+    /// records of a type (a search and a batch read are reads) `crm.objects.<type>.read`, for contacts, companies and
+    /// deals also `crm.schemas.<type>.read` and the sensitive-data scopes (HubSpot's own example, reading deals), for
+    /// products and line items also the older `e-commerce`; `.write` to change them; `crm.objects.owners.read` for
+    /// owners; for property definitions `crm.objects.<type>.read` or `crm.schemas.<type>.read` (the properties guide
+    /// lists the object scope among those of which one is required); an association call those of the object it starts
+    /// from. `[]` for a path the simulator does not serve (answered 404).
     static func requiredScopes(method: String, path: String, paths: Configuration.Paths) -> [String] {
-        func objects(_ type: String, write: Bool) -> [String] { ["crm.objects.\(type).\(write ? "write" : "read")"] }
+        func objects(_ type: String, write: Bool) -> [String] {
+            if write { return ["crm.objects.\(type).write"] }
+            switch type {
+            case "contacts", "companies", "deals":
+                return [
+                    "crm.schemas.\(type).read", "crm.objects.\(type).sensitive.read.v2", "crm.objects.\(type).read",
+                    "crm.objects.\(type).highly_sensitive.read.v2",
+                ]
+            case "products", "line_items": return ["crm.objects.\(type).read", "e-commerce"]
+            default: return ["crm.objects.\(type).read"]
+            }
+        }
         if let rest = segments(path, below: paths.objects), let type = rest.first {
             let reads = method == "GET" || (method == "POST" && (rest.last == "search" || rest.suffix(2) == ["batch", "read"]))
             return objects(type, write: !reads)
         }
         if path == paths.owners || segments(path, below: paths.owners) != nil { return ["crm.objects.owners.read"] }
-        if let rest = segments(path, below: paths.properties), let type = rest.first { return ["crm.schemas.\(type).read"] }
+        if let rest = segments(path, below: paths.properties), let type = rest.first {
+            return ["crm.objects.\(type).read", "crm.schemas.\(type).read"]
+        }
         if let rest = segments(path, below: paths.associations), rest.count > 1, ["objects", "associations"].contains(rest[0]) {
             let reads = method == "GET" || (method == "POST" && rest.last == "read")
             return objects(rest[1], write: !reads)
@@ -227,6 +242,7 @@ public final class HubSpotSimulator: Sendable {
         return []
     }
 
+    /// The path segments below `prefix`, or `nil` when `path` is not below it.
     static func segments(_ path: String, below prefix: String) -> [String]? {
         guard path.hasPrefix(prefix + "/") else { return nil }
         return path.dropFirst(prefix.count + 1).split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }

@@ -410,27 +410,54 @@ struct HubSpotAccountTests {
         }
     }
 
-    /// The properties API needs `crm.schemas.companies.read`, which a token for syncing alone may lack: the check
-    /// fails naming the scope (the node then starts with a warning, unchecked), it does not claim the property is
-    /// missing.
-    @Test func aTokenWithoutTheSchemaScopeFailsTheCheckNamingTheScope() async throws {
-        let simulator = HubSpotSimulator(
-            configuration: .init(
-                accessTokens: ["pat-na1-accounts"], idSeed: 3,
-                scopes: ["crm.objects.companies.read", "crm.objects.companies.write"]))
-        try await withHubSpot(simulator) { base in
-            let mapping = HubSpotAccountMapping(
-                segmentValues: try ValueMap([.init(system: "COMPUTER_SOFTWARE", canonical: "Information and communication")]))
-            let reader = HubSpotAccountReader(
-                configuration: configuration(base), mapping: mapping, system: "crm", httpClient: .shared, gate: OpenGate(),
-                searchGate: OpenGate())
-            do {
-                let problems = try await reader.valueMapProblems(system: "crm", logger: logger)
-                Issue.record("the check passed without the scope: \(problems)")
-            } catch {
-                #expect("\(error)".contains("crm.schemas.companies.read"), "\(error)")
+    /// The properties API takes the object's read scope or its schema scope: a token that syncs companies passes the
+    /// check; one without either fails it naming the scope to grant (the node then starts with a warning, unchecked),
+    /// it does not claim the property is missing.
+    @Test func theCheckNeedsACompaniesScopeAndNamesItWhenMissing() async throws {
+        let mapping = HubSpotAccountMapping(
+            segmentValues: try ValueMap([.init(system: "COMPUTER_SOFTWARE", canonical: "Information and communication")]))
+        for (scopes, passes) in [
+            (["crm.objects.companies.read", "crm.objects.companies.write"], true), (["crm.objects.contacts.read"], false),
+        ] {
+            let simulator = HubSpotSimulator(
+                configuration: .init(accessTokens: ["pat-na1-accounts"], idSeed: 3, scopes: Set(scopes)))
+            try await withHubSpot(simulator) { base in
+                let reader = HubSpotAccountReader(
+                    configuration: configuration(base), mapping: mapping, system: "crm", httpClient: .shared, gate: OpenGate(),
+                    searchGate: OpenGate())
+                do {
+                    let problems = try await reader.valueMapProblems(system: "crm", logger: logger)
+                    #expect(passes && problems.isEmpty, "\(scopes): \(problems)")
+                } catch {
+                    #expect(!passes, "\(scopes): \(error)")
+                    #expect(
+                        "\(error)".contains(
+                            "grant the private app the scope crm.objects.companies.read (or any one of crm.schemas.companies.read)"),
+                        "\(error)")
+                }
             }
         }
+    }
+
+    /// HubSpot's list of scopes usually offers alternatives (any one will do); the fix names the plain object scope and
+    /// the others as alternatives, and a list HubSpot needs whole, whole.
+    @Test func theScopeFixNamesThePlainScopeFirst() throws {
+        let deals = try JSONValue.parse(
+            Data(
+                #"{"errors":[{"message":"One or more of the following scopes are required.","context":{"requiredGranularScopes":["crm.schemas.deals.read","crm.objects.deals.sensitive.read.v2","crm.objects.deals.read","crm.objects.deals.highly_sensitive.read.v2"]}}],"category":"MISSING_SCOPES"}"#
+                    .utf8))
+        #expect(
+            HubSpotAPIError.scopeFix(deals, objectType: "deals")
+                == "grant the private app the scope crm.objects.deals.read (or any one of crm.schemas.deals.read, crm.objects.deals.sensitive.read.v2, crm.objects.deals.highly_sensitive.read.v2)"
+        )
+        let all = try JSONValue.parse(
+            Data(
+                #"{"errors":[{"message":"All of the following scopes are required.","context":{"requiredScopes":["oauth","content"]}}]}"#
+                    .utf8))
+        #expect(HubSpotAPIError.scopeFix(all, objectType: nil) == "grant the private app the scopes content, oauth")
+        #expect(
+            HubSpotAPIError.scopeFix(nil, objectType: "companies")
+                == "grant the private app the scopes crm.objects.companies.read and .write")
     }
 
     /// An ERP name HubSpot's dropdown lacks (no map names it) is refused by HubSpot; the rejection says which value,

@@ -29,20 +29,37 @@ import WeftSimKit
             #expect(
                 try await request(.POST, base + "/crm/v3/objects/companies/search", #"{"filterGroups":[]}"#).status == 200)
             #expect(try await request(.POST, base + "/crm/v3/objects/contacts", #"{"properties":{"email":"a@b.co"}}"#).status == 201)
-            let refused: [(HTTPMethod, String, String?, String)] = [
-                (.POST, "/crm/v3/objects/companies", #"{"properties":{"name":"Acme"}}"#, "crm.objects.companies.write"),
-                (.POST, "/crm/v3/objects/companies/batch/update", #"{"inputs":[]}"#, "crm.objects.companies.write"),
-                (.GET, "/crm/v3/objects/deals", nil, "crm.objects.deals.read"),
-                (.GET, "/crm/v3/owners", nil, "crm.objects.owners.read"),
-                (.GET, "/crm/v3/properties/companies/industry", nil, "crm.schemas.companies.read"),
-                (.POST, "/crm/v4/associations/deals/companies/batch/read", #"{"inputs":[]}"#, "crm.objects.deals.read"),
+            // The properties guide lists the object's read scope among those of which one is required.
+            #expect(try await request(.GET, base + "/crm/v3/properties/companies/industry").status == 200)
+            let dealReads = [
+                "crm.schemas.deals.read", "crm.objects.deals.sensitive.read.v2", "crm.objects.deals.read",
+                "crm.objects.deals.highly_sensitive.read.v2",
             ]
-            for (method, path, body, scope) in refused {
+            let refused: [(HTTPMethod, String, String?, [String])] = [
+                (.POST, "/crm/v3/objects/companies", #"{"properties":{"name":"Acme"}}"#, ["crm.objects.companies.write"]),
+                (.POST, "/crm/v3/objects/companies/batch/update", #"{"inputs":[]}"#, ["crm.objects.companies.write"]),
+                (.GET, "/crm/v3/objects/deals", nil, dealReads),
+                (.POST, "/crm/v3/objects/line_items/batch/read", #"{"inputs":[]}"#, ["crm.objects.line_items.read", "e-commerce"]),
+                (.GET, "/crm/v3/owners", nil, ["crm.objects.owners.read"]),
+                (.GET, "/crm/v3/properties/deals/dealstage", nil, ["crm.objects.deals.read", "crm.schemas.deals.read"]),
+                (.POST, "/crm/v4/associations/deals/companies/batch/read", #"{"inputs":[]}"#, dealReads),
+            ]
+            for (method, path, body, scopes) in refused {
                 let answer = try await request(method, base + path, body)
                 #expect(answer.status == 403, "\(path)")
                 #expect(answer.json["category"] == "MISSING_SCOPES", "\(path)")
-                #expect(answer.json["message"] == "This app hasn't been granted all required scopes to make this call.")
-                #expect(answer.json["errors"][0]["context"]["requiredGranularScopes"] == [.string(scope)], "\(path)")
+                #expect(
+                    answer.json["message"]
+                        == "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes."
+                )
+                #expect(answer.json["links"]["scopes"] == "https://developers.hubspot.com/scopes")
+                #expect(answer.json["errors"][0]["context"]["requiredGranularScopes"] == .array(scopes.map { .string($0) }), "\(path)")
+            }
+            // Any one of the listed scopes will do: a token with the schema scope alone reads deals.
+            let schemaOnly = makeSimulator(scopes: ["crm.schemas.deals.read"])
+            try await withServer(schemaOnly) { other in
+                let deals = try await request(.GET, other + "/crm/v3/objects/deals")
+                #expect(deals.status == 200)
             }
             #expect(simulator.call("GET", "/crm/v3/objects/deals").status == 200)
         }

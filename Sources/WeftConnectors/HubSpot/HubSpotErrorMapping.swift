@@ -20,11 +20,7 @@ extension HubSpotAPIError {
                     + "private app access token in the HubSpot connector configuration",
                 status: status, category: category)
         case 403:
-            let scopes = requiredScopes(json)
-            let fix =
-                scopes.isEmpty
-                ? "grant the private app the scopes crm.objects.\(objectType ?? "<object>").read and .write"
-                : "grant the private app the scopes \(scopes.joined(separator: ", "))"
+            let fix = scopeFix(json, objectType: objectType)
             return HubSpotAPIError(
                 kind: .forbidden, message: "HubSpot forbids \(what) (\(category ?? "FORBIDDEN")): \(fix)", status: status,
                 category: category)
@@ -88,15 +84,29 @@ extension HubSpotAPIError {
         return "correct the value in the system it comes from"
     }
 
-    /// `errors[].context.requiredGranularScopes` (or `requiredScopes`) of a 403 `MISSING_SCOPES`.
-    private static func requiredScopes(_ json: JSONValue?) -> [String] {
+    /// What to grant, from `errors[].context.requiredGranularScopes` (or `requiredScopes`) of a 403 `MISSING_SCOPES`.
+    /// HubSpot usually lists scopes of which any one will do ("One or more of the following scopes are required": for
+    /// a read, `crm.objects.<type>.read` beside the schema and sensitive-data scopes), so the plain object scope is
+    /// named first and the rest as alternatives; a list HubSpot says is needed whole ("All of the following…") is
+    /// named whole.
+    static func scopeFix(_ json: JSONValue?, objectType: String?) -> String {
         var scopes: [String] = []
+        var all = false
         for error in json?["errors"]?.arrayValue ?? [] {
             for key in ["requiredGranularScopes", "requiredScopes"] {
                 scopes.append(contentsOf: (error["context"]?[key]?.arrayValue ?? []).compactMap(\.stringValue))
             }
+            if error["message"]?.stringValue?.hasPrefix("All of") == true { all = true }
         }
-        return Array(Set(scopes)).sorted()
+        var seen = Set<String>()
+        scopes = scopes.filter { seen.insert($0).inserted }
+        guard let first = scopes.first else {
+            return "grant the private app the scopes crm.objects.\(objectType ?? "<object>").read and .write"
+        }
+        if all || scopes.count == 1 { return "grant the private app the scopes \(scopes.sorted().joined(separator: ", "))" }
+        let plain = scopes.first { $0.hasPrefix("crm.objects.") && !$0.contains("sensitive") } ?? first
+        let others = scopes.filter { $0 != plain }
+        return "grant the private app the scope \(plain) (or any one of \(others.joined(separator: ", ")))"
     }
 
     /// The property names a 400 mentions: `errors[].context.propertyName`, or `"name"` members of the JSON array

@@ -30,11 +30,14 @@ struct HubSpotError: Error, Sendable {
             "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more "
             + "details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
 
-    /// 403 `MISSING_SCOPES`: the token's app lacks every scope of `required` (any one of them would do).
+    /// 403 `MISSING_SCOPES`: the token's app lacks every scope of `required` (any one of them would do). The body of
+    /// HubSpot's "Using object APIs" guide, links included.
     static func missingScopes(_ required: [String]) -> HubSpotError {
         HubSpotError(
             status: 403, category: "MISSING_SCOPES",
-            message: "This app hasn't been granted all required scopes to make this call.",
+            message:
+                "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: "
+                + "https://developers.hubspot.com/scopes.",
             extra: [
                 (
                     "errors",
@@ -44,7 +47,8 @@ struct HubSpotError: Error, Sendable {
                             "context": ["requiredGranularScopes": .strings(required)],
                         ]
                     ]
-                )
+                ),
+                ("links", ["scopes": "https://developers.hubspot.com/scopes"]),
             ])
     }
 
