@@ -39,6 +39,10 @@ extension SalesforceSimulator {
         /// a `nextRecordsUrl` in the child result). Salesforce does not document the figure; clients report about 200
         /// to 500.
         public var childRecordsPerPage: Int
+        /// State and Country/Territory Picklists (Setup ▸ State and Country/Territory Picklists): the address fields
+        /// gain `…StateCode` and `…CountryCode` picklists of ISO codes, and a country or state text must be one the
+        /// org knows (`AddressPicklists`). Off by default, like an org that never turned them on.
+        public var stateAndCountryPicklists: Bool
         /// Where the simulator logs.
         public var logger: Logger
 
@@ -59,6 +63,7 @@ extension SalesforceSimulator {
         ///   - now: the clock in unix milliseconds.
         ///   - users: known users (username → user id); pre-authorized usernames of apps are added automatically.
         ///   - childRecordsPerPage: child records a subquery returns inline before paging them (default 200).
+        ///   - stateAndCountryPicklists: the org's address fields are State and Country/Territory Picklists.
         ///   - logger: the simulator's logger.
         public init(
             organizationID: String = "00D5g000004SimA",
@@ -76,8 +81,10 @@ extension SalesforceSimulator {
             now: (@Sendable () -> Int)? = nil,
             users: [String: String] = [:],
             childRecordsPerPage: Int = 200,
+            stateAndCountryPicklists: Bool = false,
             logger: Logger = Logger(label: "weft.sim.salesforce")
         ) {
+            self.stateAndCountryPicklists = stateAndCountryPicklists
             self.organizationID = SalesforceID.normalise(organizationID) ?? organizationID
             self.apiVersions = apiVersions
             self.audiences = audiences

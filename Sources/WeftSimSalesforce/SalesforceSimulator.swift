@@ -41,7 +41,9 @@ public final class SalesforceSimulator: Sendable {
         }
         let lifetime = configuration.sessionLifetime.components
         var state = SalesforceState(
-            schema: Schema(customFields: configuration.customFields, multiCurrency: !configuration.currencies.isEmpty),
+            schema: Schema(
+                customFields: configuration.customFields, multiCurrency: !configuration.currencies.isEmpty,
+                addressPicklists: configuration.stateAndCountryPicklists),
             settings: .init(
                 organizationID: configuration.organizationID, currencies: configuration.currencies,
                 stages: configuration.stages,

@@ -59,6 +59,90 @@ import WeftSimKit
         }
     }
 
+    /// With State and Country/Territory Picklists, a code sets the name and a name the code; an ISO code written as
+    /// the country's text, a state of another country, or a state without a country is refused as Salesforce refuses
+    /// it. Without them, the code fields do not exist and the text fields take any text.
+    @Test func stateAndCountryPicklistsKeepCodesAndNamesInStep() async throws {
+        let clock = TestClock()
+        try await withOrg(makeSimulator(clock: clock, stateAndCountryPicklists: true), clock: clock) { base, token in
+            let created = try await request(
+                .POST, base + api + "/sobjects/Account/", json: #"{"Name":"Acme","BillingCountryCode":"US","BillingStateCode":"CA"}"#,
+                token: token)
+            #expect(created.status == 201, "\(created.body)")
+            let id = try #require(created.json["id"].string)
+            func read() async throws -> JSON {
+                try await request(.GET, base + api + "/sobjects/Account/\(id)", token: token).json
+            }
+            var account = try await read()
+            #expect(account["BillingCountry"] == "United States" && account["BillingState"] == "California")
+            #expect(account["BillingCountryCode"] == "US" && account["BillingStateCode"] == "CA")
+
+            // A name sets the code.
+            let byName = try await request(
+                .PATCH, base + api + "/sobjects/Account/\(id)", json: #"{"BillingCountry":"Canada","BillingState":"Ontario"}"#,
+                token: token)
+            #expect(byName.status == 204, "\(byName.body)")
+            account = try await read()
+            #expect(account["BillingCountryCode"] == "CA" && account["BillingStateCode"] == "ON")
+
+            let refusals: [(String, String, String)] = [
+                (
+                    #"{"BillingCountry":"US"}"#, "BillingCountry",
+                    "There's a problem with this country, even though it may appear correct. Please select a country/territory from the list of valid countries.: Billing Country"
+                ),
+                (
+                    #"{"BillingState":"CA"}"#, "BillingState",
+                    "There's a problem with this state, even though it may appear correct. Please select a state from the list of valid states.: Billing State/Province"
+                ),
+                (
+                    #"{"BillingStateCode":"TX"}"#, "BillingStateCode",
+                    "The existing country/territory doesn't recognize the state value for field: Billing State/Province Code"
+                ),
+                (
+                    #"{"BillingCountryCode":"XX"}"#, "BillingCountryCode",
+                    "The BillingCountryCode field contains XX, which isn't an available country/territory."
+                ),
+                (
+                    #"{"ShippingState":"Ontario"}"#, "ShippingState",
+                    "A country/territory must be specified before specifying a state value for field: Shipping State/Province"
+                ),
+                // A new country whose states do not include the record's state.
+                (
+                    #"{"BillingCountryCode":"DE"}"#, "BillingStateCode",
+                    "The existing country/territory doesn't recognize the state value for field: Billing State/Province Code"
+                ),
+            ]
+            for (body, field, message) in refusals {
+                let answer = try await request(.PATCH, base + api + "/sobjects/Account/\(id)", json: body, token: token)
+                #expect(answer.status == 400, "\(body)")
+                #expect(
+                    answer.json == [["message": .string(message), "errorCode": "FIELD_INTEGRITY_EXCEPTION", "fields": [.string(field)]]])
+            }
+            #expect(try await read() == account)
+            // The country and its state change together; clearing the country code clears its name.
+            let moved = try await request(
+                .PATCH, base + api + "/sobjects/Account/\(id)", json: #"{"BillingCountryCode":"DE","BillingStateCode":null}"#,
+                token: token)
+            #expect(moved.status == 204, "\(moved.body)")
+            account = try await read()
+            #expect(account["BillingCountry"] == "Germany" && account["BillingState"] == .null && account["BillingStateCode"] == .null)
+
+            let describe = try await request(.GET, base + api + "/sobjects/Account/describe", token: token).json
+            let code = describe["fields"].array?.first { $0["name"] == "BillingCountryCode" }
+            #expect(code?["type"] == "picklist")
+            #expect(code?["picklistValues"].array?.contains { $0["value"] == "GB" && $0["label"] == "United Kingdom" } == true)
+        }
+        try await withOrg(makeSimulator(clock: clock), clock: clock) { base, token in
+            let text = try await request(
+                .POST, base + api + "/sobjects/Account/", json: #"{"Name":"Acme","BillingCountry":"US","BillingState":"CA"}"#, token: token)
+            #expect(text.status == 201)
+            let query = try await request(
+                .GET, base + api + "/query?q=" + soql("SELECT Id, BillingCountryCode FROM Account"), token: token)
+            #expect(query.status == 400)
+            #expect(query.json[0]["errorCode"] == "INVALID_FIELD")
+        }
+    }
+
     @Test func validationErrorsAreJSONArrays() async throws {
         let clock = TestClock()
         try await withOrg(makeSimulator(clock: clock), clock: clock) { base, token in

@@ -48,7 +48,8 @@ func assertion(
 
 func makeSimulator(
     clock: TestClock = TestClock(), dailyApiRequests: Int = 15_000, outbound: [SalesforceSimulator.OutboundMessage] = [],
-    delivery: SalesforceSimulator.Delivery = .init(retryBaseDelay: .seconds(10)), childRecordsPerPage: Int = 200
+    delivery: SalesforceSimulator.Delivery = .init(retryBaseDelay: .seconds(10)), childRecordsPerPage: Int = 200,
+    stateAndCountryPicklists: Bool = false
 ) -> SalesforceSimulator {
     SalesforceSimulator(
         configuration: .init(
@@ -59,7 +60,8 @@ func makeSimulator(
                     clientSecret: clientSecret, clientCredentialsRunAs: username)
             ],
             sessionLifetime: .seconds(3600), dailyApiRequests: dailyApiRequests, outboundMessages: outbound, delivery: delivery,
-            idSeed: 42, now: { clock.now }, childRecordsPerPage: childRecordsPerPage))
+            idSeed: 42, now: { clock.now }, childRecordsPerPage: childRecordsPerPage,
+            stateAndCountryPicklists: stateAndCountryPicklists))
 }
 
 /// An HTTP answer, read fully.

@@ -219,7 +219,9 @@ extension SalesforceState {
                         settings.currencies.map { ["value": .string($0), "label": .string($0), "active": true] })
                 } else {
                     entry["picklistValues"] = .array(
-                        field.picklistValues.map { ["value": .string($0), "label": .string($0), "active": true] })
+                        field.picklistValues.map {
+                            ["value": .string($0), "label": .string(field.picklistLabels[$0] ?? $0), "active": true]
+                        })
                 }
                 if field.kind == .picklist { entry["restrictedPicklist"] = .bool(field.restrictedPicklist) }
                 return .object(entry)

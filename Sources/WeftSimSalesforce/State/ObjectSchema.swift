@@ -31,6 +31,8 @@ struct FieldDef: Sendable {
     var custom = false
     /// A custom picklist's values, and whether other values are refused.
     var picklistValues: [String] = []
+    /// Labels of picklist values that differ from the value (a country code's name).
+    var picklistLabels: [String: String] = [:]
     var restrictedPicklist = false
     /// The longest text the field holds (`nil`: its kind's default).
     var length: Int?
@@ -124,7 +126,7 @@ struct Schema: Sendable {
         byPrefix[object.keyPrefix] = object.name
     }
 
-    init(customFields: [String: [SalesforceSimulator.CustomField]], multiCurrency: Bool) {
+    init(customFields: [String: [SalesforceSimulator.CustomField]], multiCurrency: Bool, addressPicklists: Bool = false) {
         func system(_ object: inout ObjectSchema) {
             object.add(FieldDef(name: "CreatedDate", kind: .datetime, label: "Created Date", createable: false, updateable: false))
             object.add(
@@ -156,6 +158,27 @@ struct Schema: Sendable {
         func text(_ name: String, _ label: String, _ kind: FieldKind = .string) -> FieldDef {
             FieldDef(name: name, kind: kind, label: label)
         }
+        /// An address's fields (`Street`, `City`, `State`, `PostalCode`, `Country`), and with the picklists turned on
+        /// `StateCode` and `CountryCode`, picklists of ISO codes.
+        func address(_ object: inout ObjectSchema, _ prefix: String) {
+            for part in ["Street", "City", "State", "PostalCode", "Country"] {
+                let label = "\(prefix) \(part == "State" ? "State/Province" : part == "PostalCode" ? "Zip/Postal Code" : part)"
+                object.add(text(prefix + part, label, part == "Street" ? .textarea : .string))
+            }
+            guard addressPicklists else { return }
+            // The state picklist depends on the country in Salesforce; here it lists every state's code once.
+            var state = text(prefix + "StateCode", "\(prefix) State/Province Code", .picklist)
+            for entry in AddressPicklists.states.keys.sorted().flatMap({ AddressPicklists.states[$0] ?? [] })
+            where state.picklistLabels[entry.code] == nil {
+                state.picklistValues.append(entry.code)
+                state.picklistLabels[entry.code] = entry.name
+            }
+            var country = text(prefix + "CountryCode", "\(prefix) Country Code", .picklist)
+            country.picklistValues = AddressPicklists.countries.map(\.code)
+            country.picklistLabels = Dictionary(uniqueKeysWithValues: AddressPicklists.countries.map { ($0.code, $0.name) })
+            object.add(state)
+            object.add(country)
+        }
 
         var account = ObjectSchema(name: "Account", label: "Account", labelPlural: "Accounts", keyPrefix: "001")
         head(&account)
@@ -163,11 +186,7 @@ struct Schema: Sendable {
         account.add(text("Type", "Account Type", .picklist))
         account.add(
             FieldDef(name: "ParentId", kind: .reference, label: "Parent Account ID", referenceTo: "Account", relationshipName: "Parent"))
-        for prefix in ["Billing", "Shipping"] {
-            for part in ["Street", "City", "State", "PostalCode", "Country"] {
-                account.add(text(prefix + part, "\(prefix) \(part)", part == "Street" ? .textarea : .string))
-            }
-        }
+        for prefix in ["Billing", "Shipping"] { address(&account, prefix) }
         account.add(text("Phone", "Account Phone", .phone))
         account.add(text("Website", "Website", .url))
         // The standard Industry picklist's values as an org ships them; not restricted (the API stores others).
@@ -199,9 +218,7 @@ struct Schema: Sendable {
         contact.add(text("FirstName", "First Name"))
         contact.add(text("Salutation", "Salutation", .picklist))
         contact.add(FieldDef(name: "Name", kind: .string, label: "Full Name", createable: false, updateable: false))
-        for part in ["Street", "City", "State", "PostalCode", "Country"] {
-            contact.add(text("Mailing" + part, "Mailing \(part)", part == "Street" ? .textarea : .string))
-        }
+        address(&contact, "Mailing")
         contact.add(text("Phone", "Business Phone", .phone))
         contact.add(text("MobilePhone", "Mobile Phone", .phone))
         contact.add(text("Email", "Email", .email))

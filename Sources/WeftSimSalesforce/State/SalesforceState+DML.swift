@@ -20,6 +20,7 @@ extension SalesforceState {
             fields["CurrencyIsoCode"] = .string(corporate)
         }
         for (name, value) in values { fields[name] = value }
+        try syncAddressPicklists(object, &fields, changed: Set(values.map(\.0)), isNew: true)
         try applyRules(object, &fields, changed: Set(values.map(\.0)), existing: nil)
         try checkRequired(object, fields)
         try checkUnique(object, fields, excluding: nil)
@@ -42,6 +43,7 @@ extension SalesforceState {
         let values = try coerce(object, input, insert: false)
         var fields = record.fields
         for (name, value) in values { fields[name] = value }
+        try syncAddressPicklists(object, &fields, changed: Set(values.map(\.0)), isNew: false)
         try applyRules(object, &fields, changed: Set(values.map(\.0)), existing: record)
         try checkRequired(object, fields)
         try checkUnique(object, fields, excluding: id)
