@@ -1,8 +1,10 @@
 import Foundation
 import Testing
-import WeftConnectors
 import WeftCore
 import WeftRuntime
+
+@testable import WeftConnectors
+@testable import WeftServer
 
 /// `type: salesforce` in the configuration, and the opportunity snapshot's canonical deal.
 @Suite struct SalesforceConfigurationTests {
@@ -38,6 +40,7 @@ import WeftRuntime
             rate_limit: { per_second: 5, burst: 5 }
             timeout_seconds: 12
             catch_up: { interval_seconds: 30, overlap_seconds: 120 }
+            state_country_picklists: true
             """)
         #expect(problems.isEmpty)
         guard case .salesforce(let salesforce)? = configuration?.systems["salesforce"] else {
@@ -58,7 +61,31 @@ import WeftRuntime
         #expect(salesforce.timeout == .seconds(12))
         #expect(salesforce.catchUpInterval == .seconds(30))
         #expect(salesforce.catchUpOverlap == .seconds(120))
+        #expect(salesforce.stateCountryPicklists)
+        #expect(WeftNode.opportunityMapping(salesforce).addressCodes && WeftNode.accountMapping(salesforce).addressCodes)
         #expect(configuration?.flows.first?.source == "salesforce")
+    }
+
+    /// In an org with State and Country/Territory Picklists the opportunity's account is read with its state and
+    /// country codes, which are what the canonical address holds.
+    @Test func withPicklistsTheAccountsAddressIsReadAsCodes() throws {
+        let mapping = SalesforceOpportunityMapping(addressCodes: true)
+        #expect(mapping.accountFields.contains("BillingCountryCode") && !mapping.accountFields.contains("BillingCountry"))
+        #expect(!SalesforceOpportunityMapping().accountFields.contains("BillingCountryCode"))
+        let row = try JSONValue.parse(
+            Data(
+                #"""
+                {"attributes":{"type":"Opportunity"},"Id":"0065g000001AbCdAAK","Name":"Expansion","StageName":"Closed Won",
+                 "IsWon":true,"IsClosed":true,"Amount":100,"CloseDate":"2026-11-30","AccountId":"0015g000001XyZaAAC",
+                 "IsDeleted":false,"SystemModstamp":"2026-11-30T10:00:00.000+0000",
+                 "Account":{"attributes":{"type":"Account"},"Name":"Acme Inc","BillingCity":"Albany",
+                   "BillingStateCode":"NY","BillingCountryCode":"US","SystemModstamp":"2026-11-30T11:00:00.000+0000"},
+                 "OpportunityLineItems":null,"OpportunityContactRoles":null}
+                """#.utf8))
+        let record = try #require(SalesforceRecord(json: row))
+        let snapshot = try #require(SalesforceOpportunitySnapshot(row: record))
+        let deal = snapshot.deal(system: "salesforce", mapping: mapping)
+        #expect(deal.account?.address == PostalAddress(city: "Albany", state: "NY", country: "US"))
     }
 
     @Test func clientCredentialsWithTheSecretFromTheEnvironment() {

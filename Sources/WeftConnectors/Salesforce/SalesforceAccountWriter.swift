@@ -298,6 +298,7 @@ public struct SalesforceAccountWriter: Sendable {
             (mapping.ownerLookup?.idField ?? mapping.ownerEmailField, "owner"),
         ]
         if let match = mapped.first(where: { $0.0?.lowercased() == name }) { return match.1 }
-        return SalesforceAccountMapping.addressFields.contains(where: { $0.lowercased() == name }) ? "address" : nil
+        let address = SalesforceAccountMapping.addressFields(codes: false) + SalesforceAccountMapping.addressFields(codes: true)
+        return address.contains(where: { $0.lowercased() == name }) ? "address" : nil
     }
 }

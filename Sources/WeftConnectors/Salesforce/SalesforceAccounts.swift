@@ -3,7 +3,8 @@ public import WeftCore
 
 /// Where an account's fields live on a Salesforce Account. Name, phone, website and the billing address are
 /// Salesforce's standard fields (`Name`, `Phone`, `Website`, `BillingStreet`, `BillingCity`, `BillingPostalCode`,
-/// `BillingState`, `BillingCountry`); contacts use `FirstName` + `LastName` (the name), `Email`, `Phone` and `Title`.
+/// `BillingState`, `BillingCountry`, or in an org with State and Country/Territory Picklists `BillingStateCode` and
+/// `BillingCountryCode`); contacts use `FirstName` + `LastName` (the name), `Email`, `Phone` and `Title`.
 public struct SalesforceAccountMapping: Sendable, Hashable {
     /// The Account field holding the segment (default `Industry`); `nil`: not synced.
     public var segmentField: String?
@@ -19,6 +20,9 @@ public struct SalesforceAccountMapping: Sendable, Hashable {
     public var segmentValues: ValueMap
     /// The payment terms field's values ↔ the ERP's payment term names.
     public var paymentTermsValues: ValueMap
+    /// The org has State and Country/Territory Picklists: the state and country are read and written as their ISO
+    /// codes (`BillingStateCode`, `BillingCountryCode`); the text fields hold names there and refuse codes.
+    public var addressCodes: Bool
 
     /// - Parameters:
     ///   - segmentField: the segment field (default `Industry`).
@@ -27,10 +31,13 @@ public struct SalesforceAccountMapping: Sendable, Hashable {
     ///   - paymentTermsField: the payment terms field (default none).
     ///   - segmentValues: translations of the segment's values (default none: values pass through).
     ///   - paymentTermsValues: translations of the payment terms' values (default none).
+    ///   - addressCodes: the org has State and Country/Territory Picklists (default no).
     public init(
         segmentField: String? = "Industry", ownerEmailField: String? = "Owner.Email", vatField: String? = nil,
-        paymentTermsField: String? = nil, segmentValues: ValueMap = .identity, paymentTermsValues: ValueMap = .identity
+        paymentTermsField: String? = nil, segmentValues: ValueMap = .identity, paymentTermsValues: ValueMap = .identity,
+        addressCodes: Bool = false
     ) {
+        self.addressCodes = addressCodes
         self.segmentField = segmentField
         self.ownerEmailField = ownerEmailField
         self.vatField = vatField
@@ -39,12 +46,18 @@ public struct SalesforceAccountMapping: Sendable, Hashable {
         self.paymentTermsValues = paymentTermsValues
     }
 
-    static let addressFields = ["BillingStreet", "BillingCity", "BillingPostalCode", "BillingState", "BillingCountry"]
+    /// The billing address's fields: the state and country as text, or as codes in an org with the picklists.
+    var addressFields: [String] { Self.addressFields(codes: addressCodes) }
+
+    static func addressFields(codes: Bool) -> [String] {
+        ["BillingStreet", "BillingCity", "BillingPostalCode"]
+            + (codes ? ["BillingStateCode", "BillingCountryCode"] : ["BillingState", "BillingCountry"])
+    }
     static let contactFields = ["Id", "FirstName", "LastName", "Email", "Phone", "Title", "IsDeleted", "SystemModstamp"]
 
     /// The Account fields a snapshot reads (without duplicates).
     var accountFields: [String] {
-        var fields = ["Id", "Name", "Phone", "Website"] + Self.addressFields
+        var fields = ["Id", "Name", "Phone", "Website"] + addressFields
         if let lookup = ownerLookup { fields.append(lookup.idField) }
         fields += [segmentField, ownerEmailField, vatField, paymentTermsField].compactMap { $0 }
         fields += ["IsDeleted", "SystemModstamp"]
@@ -91,8 +104,8 @@ public struct SalesforceAccountMapping: Sendable, Hashable {
                 values["BillingStreet"] = street.isEmpty ? .null : .string(street.joined(separator: "\n"))
                 values["BillingCity"] = value(address?.city)
                 values["BillingPostalCode"] = value(address?.postalCode)
-                values["BillingState"] = value(address?.state)
-                values["BillingCountry"] = value(address?.country)
+                values[addressCodes ? "BillingStateCode" : "BillingState"] = value(address?.state)
+                values[addressCodes ? "BillingCountryCode" : "BillingCountry"] = value(address?.country)
             default: continue
             }
         }
@@ -248,15 +261,22 @@ public struct SalesforceAccountSnapshot: Sendable, Hashable {
     }
 
     /// The Billing* fields as a postal address: `BillingStreet`'s first line is `line1`, the other lines `line2`
-    /// (joined with ", "); a two-letter country upper case; `nil` when street, city, postal code and country are empty.
+    /// (joined with ", "); the state and country codes when the record has them (an org with the picklists), else the
+    /// text fields, a two-letter country upper case; `nil` when street, city, postal code and country are empty.
     static func billingAddress(_ record: [String: JSONValue]) -> PostalAddress? {
-        let street = text(record, "BillingStreet")?.split(whereSeparator: \.isNewline).map(String.init) ?? []
-        let country = text(record, "BillingCountry").map { $0.count == 2 ? $0.uppercased() : $0 }
-        guard !street.isEmpty || [text(record, "BillingCity"), text(record, "BillingPostalCode"), country].contains(where: { $0 != nil })
+        billingAddress { text(record, $0) }
+    }
+
+    /// `billingAddress` over a reader of the Billing* fields by name (an Account's own, or an opportunity's
+    /// `Account.` ones).
+    static func billingAddress(_ text: (String) -> String?) -> PostalAddress? {
+        let street = text("BillingStreet")?.split(whereSeparator: \.isNewline).map(String.init) ?? []
+        let country = text("BillingCountryCode") ?? text("BillingCountry").map { $0.count == 2 ? $0.uppercased() : $0 }
+        guard !street.isEmpty || [text("BillingCity"), text("BillingPostalCode"), country].contains(where: { $0 != nil })
         else { return nil }
         return PostalAddress(
             line1: street.first, line2: street.count > 1 ? street.dropFirst().joined(separator: ", ") : nil,
-            city: text(record, "BillingCity"), postalCode: text(record, "BillingPostalCode"), state: text(record, "BillingState"),
+            city: text("BillingCity"), postalCode: text("BillingPostalCode"), state: text("BillingStateCode") ?? text("BillingState"),
             country: country)
     }
 }

@@ -8,17 +8,20 @@ public struct SalesforceOpportunityMapping: Sendable, Hashable {
     /// The Account field holding the VAT number (e.g. `VAT_Number__c`), if the org has one (Salesforce has no
     /// standard one).
     public var vatField: String?
+    /// The org has State and Country/Territory Picklists: the account's state and country are read as ISO codes.
+    public var addressCodes: Bool
 
-    public init(defaultCurrency: CurrencyCode = CurrencyCode(rawValue: "USD")!, vatField: String? = nil) {
+    public init(defaultCurrency: CurrencyCode = CurrencyCode(rawValue: "USD")!, vatField: String? = nil, addressCodes: Bool = false) {
         self.defaultCurrency = defaultCurrency
         self.vatField = vatField
+        self.addressCodes = addressCodes
     }
 
     static let opportunityFields = [
         "Id", "Name", "StageName", "IsWon", "IsClosed", "Amount", "CloseDate", "AccountId", "IsDeleted", "SystemModstamp",
     ]
     var accountFields: [String] {
-        ["Name", "Phone", "BillingStreet", "BillingCity", "BillingPostalCode", "BillingState", "BillingCountry", "SystemModstamp"]
+        ["Name", "Phone"] + SalesforceAccountMapping.addressFields(codes: addressCodes) + ["SystemModstamp"]
             + (vatField.map { [$0] } ?? [])
     }
     static let lineFields = ["Id", "ProductCode", "Name", "Quantity", "UnitPrice", "SystemModstamp"]
@@ -174,20 +177,9 @@ public struct SalesforceOpportunitySnapshot: Sendable, Hashable {
             text: ([String: JSONValue]?, String) -> String?
         ) -> Customer {
             // BillingStreet is a text area: its first line is the street, the rest the second address line.
-            let street = text(record, "BillingStreet")?.split(whereSeparator: \.isNewline).map(String.init) ?? []
-            let country = text(record, "BillingCountry").map { $0.count == 2 ? $0.uppercased() : $0 }
-            let hasAddress =
-                !street.isEmpty
-                || [text(record, "BillingCity"), text(record, "BillingPostalCode"), country]
-                    .contains { $0 != nil }
             return Customer(
                 ref: ExternalRef(system: system, kind: .account, id: id), name: text(record, "Name"),
-                phone: text(record, "Phone"),
-                address: hasAddress
-                    ? PostalAddress(
-                        line1: street.first, line2: street.count > 1 ? street.dropFirst().joined(separator: ", ") : nil,
-                        city: text(record, "BillingCity"), postalCode: text(record, "BillingPostalCode"),
-                        state: text(record, "BillingState"), country: country) : nil,
+                phone: text(record, "Phone"), address: SalesforceAccountSnapshot.billingAddress { text(record, $0) },
                 taxID: mapping.vatField.flatMap { text(record, $0) })
         }
     }

@@ -1,6 +1,6 @@
 public import Logging
 import NIOHTTP1
-import WeftCore
+package import WeftCore
 
 /// A field as `describe` shows it: its type, and for a picklist its active values and whether it refuses others.
 package struct SalesforceFieldDescription: Sendable, Hashable {
@@ -25,6 +25,31 @@ extension SalesforceClient {
                 restricted: field["restrictedPicklist"]?.boolValue ?? false)
         }
         return fields
+    }
+}
+
+extension SalesforceClient {
+    /// Whether the org's addresses are State and Country/Territory Picklists (its Account's describe has
+    /// `BillingCountryCode`, which exists only with them) as `configured` says: in such an org the country and state
+    /// text fields hold names and refuse the ISO codes Weft keeps, and without them the code fields do not exist. Each
+    /// mismatch is a sentence naming the setting.
+    package func addressPicklistProblems(system: SystemName, configured: Bool, logger: Logger) async throws -> [String] {
+        let hasCodes = try await describeFields("Account", logger: logger)["billingcountrycode"] != nil
+        switch (hasCodes, configured) {
+        case (true, false):
+            return [
+                "the org has State and Country/Territory Picklists (its Account has BillingCountryCode): set "
+                    + "systems.\(system).state_country_picklists: true, so that Weft reads and writes the state and country as "
+                    + "their codes (the text fields take only the names the picklists know)"
+            ]
+        case (false, true):
+            return [
+                "systems.\(system).state_country_picklists is true, but the org has no State and Country/Territory Picklists "
+                    + "(its Account has no BillingCountryCode): remove the setting, or turn the picklists on in Setup"
+            ]
+        default:
+            return []
+        }
     }
 }
 

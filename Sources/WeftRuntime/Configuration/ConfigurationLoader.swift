@@ -464,7 +464,7 @@ private struct Reader {
                         "type", "instance_url", "login_url", "api_version", "consumer_key", "username", "private_key",
                         "private_key_env", "private_key_file", "client_id", "client_secret_env", "client_secret_file",
                         "organization_id", "deal_requirements", "currency", "vat_field", "rate_limit",
-                        "timeout_seconds", "catch_up", "status_fields", "accounts",
+                        "timeout_seconds", "catch_up", "status_fields", "accounts", "state_country_picklists",
                     ])
                 if let salesforce = readSalesforce(members, context: context, node: value) {
                     systems[SystemName(name)] = .salesforce(salesforce)
@@ -1067,6 +1067,9 @@ private struct Reader {
         if let loginURL { salesforce.loginURL = loginURL }
         salesforce.apiVersion = apiVersion
         if let requirements { salesforce.requirements = requirements }
+        if let picklists = bool(value(members, "state_country_picklists"), "\(context).state_country_picklists") {
+            salesforce.stateCountryPicklists = picklists
+        }
         if value(members, "rate_limit") != nil { salesforce.rateLimit = rateLimit(members, context: context) }
         if let seconds = number(value(members, "timeout_seconds"), "\(context).timeout_seconds", minimum: 0.1) {
             salesforce.timeout = .milliseconds(Int64(seconds * 1000))

@@ -545,6 +545,9 @@ public struct SalesforceSystemConfiguration: Sendable, Hashable {
     /// With `accounts`: Accounts and their Contacts are kept in step with Odoo partners (both ways with flows both
     /// ways); `nil`: only a won opportunity's account reaches Odoo.
     public var accounts: SalesforceAccountFields?
+    /// The org has State and Country/Territory Picklists (`state_country_picklists`): an account's state and country
+    /// are read and written as ISO codes (`BillingStateCode`, `BillingCountryCode`); checked against the org at start.
+    public var stateCountryPicklists = false
     public var rateLimit: RateLimit?
     public var timeout: Duration
     /// How often opportunities touched since the cursor are read (Outbound Messages also start a read at once).

@@ -252,6 +252,15 @@ public struct WeftNode: Sendable {
                 let reader = try Self.salesforceReader(
                     name, salesforce, environment: environment, httpClient: httpClient, gate: gate, limits: limits)
                 let feed = SalesforceOpportunityFeed(reader: reader, logger: systemLogger)
+                // Whether the org's addresses are State and Country/Territory Picklists decides which fields are read
+                // and written: checked against the Account's describe before anything is.
+                setupChecks.append(
+                    (
+                        name,
+                        { [systemLogger, client = reader.client, picklists = salesforce.stateCountryPicklists] in
+                            try await client.addressPicklistProblems(system: name, configured: picklists, logger: systemLogger)
+                        }
+                    ))
                 catchUps.append(
                     CatchUpService(
                         system: name, feed: feed, store: store, interval: salesforce.catchUpInterval ?? .seconds(60),
@@ -561,7 +570,8 @@ public struct WeftNode: Sendable {
 
     /// How a Salesforce system's opportunities are read.
     static func opportunityMapping(_ salesforce: SalesforceSystemConfiguration) -> SalesforceOpportunityMapping {
-        SalesforceOpportunityMapping(defaultCurrency: salesforce.currency, vatField: salesforce.vatField)
+        SalesforceOpportunityMapping(
+            defaultCurrency: salesforce.currency, vatField: salesforce.vatField, addressCodes: salesforce.stateCountryPicklists)
     }
 
     /// Where a Salesforce system's Accounts keep the account fields.
@@ -570,7 +580,8 @@ public struct WeftNode: Sendable {
             segmentField: salesforce.accounts?.segment, ownerEmailField: salesforce.accounts?.ownerEmail,
             vatField: salesforce.vatField, paymentTermsField: salesforce.accounts?.paymentTerms,
             segmentValues: salesforce.accounts?.segmentValues ?? .identity,
-            paymentTermsValues: salesforce.accounts?.paymentTermsValues ?? .identity)
+            paymentTermsValues: salesforce.accounts?.paymentTermsValues ?? .identity,
+            addressCodes: salesforce.stateCountryPicklists)
     }
 
     /// A Salesforce system's OAuth flow with its secrets read: the private key from its PEM file, or the client secret.

@@ -27,7 +27,8 @@ import _CryptoExtras
 
     static func simulator(
         _ clock: Clock,
-        accountFields: [SalesforceSimulator.CustomField] = [.init(name: "VAT_Number__c"), .init(name: "Payment_Terms__c")]
+        accountFields: [SalesforceSimulator.CustomField] = [.init(name: "VAT_Number__c"), .init(name: "Payment_Terms__c")],
+        picklists: Bool = false
     ) -> SalesforceSimulator {
         var fields = SalesforceSimulator.Configuration.defaultCustomFields
         fields["Account", default: []] += accountFields
@@ -38,7 +39,7 @@ import _CryptoExtras
                         jwtPublicKeyPEM: salesforceKey.publicKey.pemRepresentation, preAuthorizedUsernames: [salesforceUsername],
                         clientSecret: salesforceClientSecret, clientCredentialsRunAs: salesforceUsername)
                 ],
-                customFields: fields, idSeed: 29, now: { clock.now }))
+                customFields: fields, idSeed: 29, now: { clock.now }, stateAndCountryPicklists: picklists))
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -318,6 +319,51 @@ import _CryptoExtras
                 try await Self.reader(base).snapshots(accountIDs: [account], logger: salesforceLogger).first
             ).account(system: "salesforce", mapping: Self.mapping)
             #expect(read.address == written.address && read.taxID == "DE999999999" && read.domain == "acme.example")
+        }
+    }
+
+    /// In an org with State and Country/Territory Picklists the text fields hold names ("United States") and refuse
+    /// the ISO codes Weft keeps: with `addressCodes` the state and country are read and written as their codes. The
+    /// start check tells an org's kind from its describe and names the setting when it does not match.
+    @Test func withStateAndCountryPicklistsTheAddressIsReadAndWrittenAsCodes() async throws {
+        let clock = Clock()
+        let simulator = Self.simulator(clock, picklists: true)
+        try await withSalesforce(simulator) { base in
+            let account = try Self.create(
+                simulator, "Account",
+                #"{"Name":"Acme Inc","BillingCity":"San Francisco","BillingCountryCode":"US","BillingStateCode":"CA"}"#)
+            var codes = Self.mapping
+            codes.addressCodes = true
+            let client = salesforceClient(salesforceConfiguration(base))
+            let snapshot = try #require(
+                try await SalesforceAccountReader(client: client, mapping: codes, system: "salesforce")
+                    .snapshots(accountIDs: [account], logger: salesforceLogger).first)
+            let read = snapshot.account(system: "salesforce", mapping: codes)
+            #expect(read.address == PostalAddress(city: "San Francisco", state: "CA", country: "US"))
+
+            let moved = Account(
+                ref: Self.ref(.account, account), address: PostalAddress(city: "Toronto", state: "ON", country: "CA"))
+            let sync = AccountSync(account: moved, contacts: [], fields: ["address"], contactFields: [])
+            let outcomes = await Self.writer(base, mapping: codes).sync([sync], logger: salesforceLogger)
+            #expect(outcomes == [.delivered(record: TargetRecordID(model: "Account", id: account), note: nil)])
+            let record = try #require(simulator.record("Account", id: account))
+            #expect(record["BillingCountry"] == "Canada" && record["BillingState"] == "Ontario")
+            #expect(record["BillingCountryCode"] == "CA" && record["BillingStateCode"] == "ON")
+
+            // Without the setting, the country's code written as text is refused, naming the field.
+            let asText = await Self.writer(base).sync([sync], logger: salesforceLogger)
+            #expect(Self.rejection(asText[0])?.contains("There's a problem with this country") == true, "\(asText)")
+
+            #expect(try await client.addressPicklistProblems(system: "sf", configured: true, logger: salesforceLogger).isEmpty)
+            let unset = try await client.addressPicklistProblems(system: "sf", configured: false, logger: salesforceLogger)
+            #expect(unset.count == 1 && unset[0].contains("set systems.sf.state_country_picklists: true"), "\(unset)")
+        }
+        let plain = Self.simulator(clock)
+        try await withSalesforce(plain) { base in
+            let client = salesforceClient(salesforceConfiguration(base))
+            #expect(try await client.addressPicklistProblems(system: "sf", configured: false, logger: salesforceLogger).isEmpty)
+            let wrong = try await client.addressPicklistProblems(system: "sf", configured: true, logger: salesforceLogger)
+            #expect(wrong.count == 1 && wrong[0].contains("remove the setting"), "\(wrong)")
         }
     }
 
