@@ -142,6 +142,33 @@ struct OdooAccountSyncTests {
         }
     }
 
+    /// A CRM whose country field is free text (a Salesforce org without State and Country/Territory Picklists holds
+    /// "Germany"): the country is found by its name when it is not a code; a name Odoo lacks rejects naming it.
+    @Test func countriesAreFoundByNameToo() async throws {
+        try await Support.withOdoo { simulator, client in
+            let account = Account(
+                ref: Support.account("6"), name: "Werk", address: PostalAddress(city: "Berlin", country: "germany"))
+            let id = try #require(
+                Self.partnerID(await Self.deliver(client, AccountSync(account: account, contacts: [], fields: [], contactFields: []))))
+            #expect(Support.record(simulator, "res.partner", id)["country_id"]?.arrayValue?.first == .int(57))
+            let byCode = Account(
+                ref: Support.account("7"), name: "Both", address: PostalAddress(city: "Austin", state: "Texas", country: "United States"))
+            let other = try #require(
+                Self.partnerID(await Self.deliver(client, AccountSync(account: byCode, contacts: [], fields: [], contactFields: []))))
+            let partner = Support.record(simulator, "res.partner", other)
+            #expect(partner["country_id"]?.arrayValue?.first == .int(233))
+            #expect(partner["state_id"]?.arrayValue?.dropFirst().first == "Texas (US)")
+
+            let nowhere = Account(ref: Support.account("8"), name: "Lost", address: PostalAddress(country: "Atlantis"))
+            let outcome = await Self.deliver(client, AccountSync(account: nowhere, contacts: [], fields: [], contactFields: []))
+            guard case .reject(let failure) = outcome else {
+                Issue.record("expected a rejection, got \(outcome)")
+                return
+            }
+            #expect(failure.message.contains("Odoo has no country with code or name ATLANTIS"), "\(failure.message)")
+        }
+    }
+
     @Test func industriesAreFoundByFullNameToo() async throws {
         try await Support.withOdoo { simulator, client in
             let account = Account(ref: Support.account("5"), name: "Farm", segment: "a - agriculture, forestry and fishing")

@@ -274,7 +274,7 @@ extension OdooTarget {
         var lookups = OdooAccountLookups()
         if fields.contains("address"), let code = account.address?.country?.uppercased() {
             lookups.countries = try await countryIDs([code], logger: logger)
-            if lookups.countries[code] == nil { lookups.problems.append("Odoo has no country with code \(code)") }
+            if lookups.countries[code] == nil { lookups.problems.append("Odoo has no country with code or name \(code)") }
             if let state = account.address?.state, let country = lookups.countries[code] {
                 lookups.state = try await cachedLookup(
                     "state:\(country):\(state.uppercased())", model: "res.country.state",

@@ -34,7 +34,9 @@ extension OdooTarget {
         return values
     }
 
-    /// ISO country code → `res.country` id, cached.
+    /// ISO country code (upper case) → `res.country` id, cached. A value that is not a two-letter code is looked up by
+    /// the country's name, case-insensitively (a CRM whose country field is free text holds "Germany"), and returned
+    /// under the value as given.
     func countryIDs(_ codes: Set<String>, logger: Logger) async throws(OdooError) -> [String: Int64] {
         var result: [String: Int64] = [:]
         var missing: [String] = []
@@ -42,13 +44,18 @@ extension OdooTarget {
             if let id = client.cache.id("country:\(code)") { result[code] = id } else { missing.append(code) }
         }
         guard !missing.isEmpty else { return result }
-        let rows = try await client.searchRead(
-            model: "res.country", domain: [["code", "in", .array(missing.sorted().map(JSONValue.string))]], fields: ["code"],
-            logger: logger)
+        let (isoCodes, names) = (missing.filter { $0.count == 2 }.sorted(), missing.filter { $0.count != 2 }.sorted())
+        var domain: [JSONValue] = isoCodes.isEmpty ? [] : [["code", "in", .array(isoCodes.map(JSONValue.string))]]
+        domain += names.map { ["name", "=ilike", .string(OdooClient.likeEscaped($0))] }
+        domain = Array(repeating: "|", count: max(0, domain.count - 1)) + domain
+        let rows = try await client.searchRead(model: "res.country", domain: .array(domain), fields: ["code", "name"], logger: logger)
         for row in rows {
-            if let code = row["code"]?.stringValue?.uppercased(), let id = row["id"]?.intValue {
-                result[code] = id
-                client.cache.storeID(id, for: "country:\(code)")
+            guard let id = row["id"]?.intValue else { continue }
+            let code = row["code"]?.stringValue?.uppercased()
+            let name = row["name"]?.stringValue?.uppercased()
+            for key in missing where key == code || key == name {
+                result[key] = id
+                client.cache.storeID(id, for: "country:\(key)")
             }
         }
         return result
