@@ -406,7 +406,8 @@ public struct WeftNode: Sendable {
                 name: "token\(index + 1)", value: try token.secret.resolve(environment: environment), scopes: token.scopes)
         }
         // A field key the desk does not define would be dropped silently (Zendesk) or rejected on every command
-        // (Freshdesk), and a CRM value map naming values the CRM lacks would be refused on every write: refuse to start
+        // (Freshdesk), a CRM value map naming values the CRM lacks would be refused on every write, and so would a
+        // Salesforce address written as text to an org with State and Country/Territory Picklists: refuse to start
         // and say what to fix. A system that cannot be reached now does not stop the node (its commands wait in the
         // outbox); the check is then only logged as skipped. The systems are asked at once, so unreachable ones hold
         // the start for one deadline, not one each.
