@@ -10,7 +10,9 @@ public import WeftCore
 ///
 /// Per account: success → delivered; a deleted or unknown Account → rejected; an unknown owner → rejected naming the
 /// email; a field that is missing, not editable or refuses the value → rejected naming the field; `UNABLE_TO_LOCK_ROW`
-/// → retried. A Contact Salesforce no longer has is noted, not a failure (the account was written). A failed call
+/// → retried. A state the org's State and Country/Territory Picklists lack for the country (a `FIELD_INTEGRITY_EXCEPTION`
+/// about the state alone) → written again without a state, delivered with a note. A Contact Salesforce no longer has is
+/// noted, not a failure (the account was written). A failed call
 /// (request limit, 5xx, transport) → every sync it carried retried; a 401 re-authenticates once inside the client.
 public struct SalesforceAccountWriter: Sendable {
     let client: SalesforceClient
@@ -95,7 +97,11 @@ public struct SalesforceAccountWriter: Sendable {
                 write.account, fields: write.fields, ownerID: write.account.owner.flatMap { ownerIDs[$0.lowercased()] })
             if !values.isEmpty { accountRecords.append(SalesforceRecord(type: "Account", id: id, fields: values)) }
         }
-        for (id, result) in await update(accountRecords, logger: logger) {
+        // A state the org's picklists do not have for the country (by default few countries have states there) would
+        // refuse the whole account: it is written again without a state, and the delivery says so.
+        var withoutState: [SalesforceRecord] = []
+        var stateNotes: [String: String] = [:]
+        func settle(_ id: String, _ result: RecordResult) {
             switch result {
             case .written: break
             case .missing(let deleted):
@@ -107,7 +113,22 @@ public struct SalesforceAccountWriter: Sendable {
                                 ? "it is deleted, in the recycle bin: restore it to have it updated"
                                 : "deleted for good, or not visible to the integration user") + "); nothing to update"))
             case .failed(let outcome): writes[id]?.outcome = outcome
+            case .stateRefused(let outcome, let message):
+                guard var record = accountRecords.first(where: { $0.id == id }), stateNotes[id] == nil else {
+                    writes[id]?.outcome = outcome
+                    return
+                }
+                let state = Self.stateFields.compactMap { record.fields[$0]?.stringValue }.first ?? ""
+                for field in Self.stateFields where record.fields[field] != nil { record.fields[field] = .null }
+                withoutState.append(record)
+                stateNotes[id] =
+                    "Salesforce has no state \(state) for the account's country (\(message)); the account was written without "
+                    + "a state: add the state to the org's State and Country/Territory Picklists (Setup) to have it shown"
             }
+        }
+        for (id, result) in await update(accountRecords, logger: logger) { settle(id, result) }
+        for (id, result) in await update(withoutState, logger: logger) {
+            if case .stateRefused(let outcome, _) = result { writes[id]?.outcome = outcome } else { settle(id, result) }
         }
 
         // Their contacts.
@@ -128,21 +149,24 @@ public struct SalesforceAccountWriter: Sendable {
             switch result {
             case .written: break
             case .missing: writes[id]?.missingContacts.append(contactID)
-            case .failed(let outcome): if writes[id]?.outcome == nil { writes[id]?.outcome = outcome }
+            case .failed(let outcome), .stateRefused(let outcome, _): if writes[id]?.outcome == nil { writes[id]?.outcome = outcome }
             }
         }
 
         for id in order {
             guard let write = writes[id] else { continue }
             let missing = write.missingContacts.sorted()
+            let notes = [
+                stateNotes[id],
+                missing.isEmpty
+                    ? nil
+                    : "Salesforce has no contact \(missing.joined(separator: ", ")) (deleted, or not visible to the "
+                        + "integration user); not updated",
+            ].compactMap { $0 }
             let outcome =
                 write.outcome
                 ?? .delivered(
-                    record: TargetRecordID(model: "Account", id: id),
-                    note: missing.isEmpty
-                        ? nil
-                        : "Salesforce has no contact \(missing.joined(separator: ", ")) (deleted, or not visible to the "
-                            + "integration user); not updated")
+                    record: TargetRecordID(model: "Account", id: id), note: notes.isEmpty ? nil : notes.joined(separator: "; "))
             for index in write.indexes { outcomes[index] = outcome }
         }
         return outcomes.map { $0 ?? .retry(DeliveryFailure(kind: .transport, message: "not attempted")) }
@@ -209,6 +233,9 @@ public struct SalesforceAccountWriter: Sendable {
         /// Salesforce has no such record: `deleted` when it is in the recycle bin.
         case missing(deleted: Bool)
         case failed(DeliveryOutcome)
+        /// Refused for its state alone (`FIELD_INTEGRITY_EXCEPTION` on `BillingStateCode`/`BillingState`): the
+        /// rejection, and Salesforce's message.
+        case stateRefused(DeliveryOutcome, message: String)
     }
 
     /// One sObject Collections update per 200 records; the result per record id.
@@ -237,11 +264,18 @@ public struct SalesforceAccountWriter: Sendable {
         if let rejection = fieldRejection(
             record, codes: failure.codes, fields: result.errors.flatMap(\.fields), messages: result.errors.map(\.message))
         {
+            let named = Set(result.errors.flatMap(\.fields))
+            if codes == ["FIELD_INTEGRITY_EXCEPTION"], !named.isEmpty, named.isSubset(of: Self.stateFields),
+                Self.stateFields.contains(where: { record.fields[$0]?.stringValue != nil })
+            {
+                return .stateRefused(rejection, message: result.errors.map(\.message).joined(separator: "; "))
+            }
             return .failed(rejection)
         }
         return .failed(failure.outcome)
     }
 
+    static let stateFields: Set<String> = ["BillingStateCode", "BillingState"]
     static let missingRecordCodes: Set<String> = ["INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND", "MALFORMED_ID", "INVALID_ID_FIELD"]
     static let fieldCodes: Set<String> = [
         "INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE", "NO_SUCH_COLUMN", "INVALID_TYPE_ON_FIELD_IN_RECORD",

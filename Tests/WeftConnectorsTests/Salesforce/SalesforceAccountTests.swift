@@ -350,6 +350,19 @@ import _CryptoExtras
             #expect(record["BillingCountry"] == "Canada" && record["BillingState"] == "Ontario")
             #expect(record["BillingCountryCode"] == "CA" && record["BillingStateCode"] == "ON")
 
+            // A state the org's picklists lack for the country (few countries have states by default) would refuse the
+            // whole account: it is written without the state, and the delivery says so.
+            let munich = Account(ref: Self.ref(.account, account), address: PostalAddress(city: "Munich", state: "BY", country: "DE"))
+            let stateless = await Self.writer(base, mapping: codes).sync(
+                [AccountSync(account: munich, contacts: [], fields: ["address"], contactFields: [])], logger: salesforceLogger)
+            guard case .delivered(_, let note?) = stateless[0] else {
+                Issue.record("expected a delivery with a note, got \(stateless)")
+                return
+            }
+            #expect(note.contains("Salesforce has no state BY for the account's country"), "\(note)")
+            let german = try #require(simulator.record("Account", id: account))
+            #expect(german["BillingCountryCode"] == "DE" && german["BillingStateCode"] == .null && german["BillingCity"] == "Munich")
+
             // Without the setting, the country's code written as text is refused, naming the field.
             let asText = await Self.writer(base).sync([sync], logger: salesforceLogger)
             #expect(Self.rejection(asText[0])?.contains("There's a problem with this country") == true, "\(asText)")
