@@ -12,8 +12,8 @@ public import WeftCore
 /// email; a field that is missing, not editable or refuses the value → rejected naming the field; `UNABLE_TO_LOCK_ROW`
 /// → retried. A state the org's State and Country/Territory Picklists lack for the country (a `FIELD_INTEGRITY_EXCEPTION`
 /// about the state alone) → written again without a state, delivered with a note. A Contact Salesforce no longer has is
-/// noted, not a failure (the account was written). A failed call
-/// (request limit, 5xx, transport) → every sync it carried retried; a 401 re-authenticates once inside the client.
+/// noted, not a failure (the account was written). A failed call (request limit, 5xx, transport) → every sync it
+/// carried retried; a 401 re-authenticates once inside the client.
 public struct SalesforceAccountWriter: Sendable {
     let client: SalesforceClient
     public let mapping: SalesforceAccountMapping
@@ -114,7 +114,7 @@ public struct SalesforceAccountWriter: Sendable {
                                 : "deleted for good, or not visible to the integration user") + "); nothing to update"))
             case .failed(let outcome): writes[id]?.outcome = outcome
             case .stateRefused(let outcome, let message):
-                guard var record = accountRecords.first(where: { $0.id == id }), stateNotes[id] == nil else {
+                guard var record = accountRecords.first(where: { $0.id == id }) else {
                     writes[id]?.outcome = outcome
                     return
                 }

@@ -11,8 +11,8 @@ import WeftRuntime
 /// The pipeline waits for an enricher, so this one never waits for Freshdesk: it reads within a budget of its own
 /// (the desk's `ticket_reads`, by default one read a second, bursts of ten, beside its `rate_limit` for deliveries),
 /// skips a read the budget has no room for, gives a read `readTimeout` at most, and after a `429` (for its
-/// `Retry-After`) or a failed read (for `coolDown`) reads nothing. A webhook it skips is filed as it came, at the time it arrived, as before this read
-/// existed; the next change of the ticket, or the catch-up, sets it right.
+/// `Retry-After`) or a failed read (for `coolDown`) reads nothing. A webhook it skips is filed as it came, at the time
+/// it arrived, as before this read existed; the next change of the ticket, or the catch-up, sets it right.
 final class FreshdeskTicketEnricher: EventEnricher {
     static let coolDown = Duration.seconds(60)
     /// The longest one read may take (the desk's `timeout_seconds` when shorter): the batch waits for it.
