@@ -223,13 +223,13 @@ struct JSONBytesParser {
     }
 
     mutating func object() throws(JSONParseError) -> JSONValue {
-        var members: [String: JSONValue] = [:]
-        try forEachMember { key, parser throws(JSONParseError) in
-            let member = try parser.value()
-            // The first of duplicate names wins, as with Foundation's decoder.
-            if members[key] == nil { members[key] = member }
-        }
-        return .object(members)
+        // Collected first and hashed once each into a table of the right size: inserting as they come hashed every
+        // name twice (a check and a store) and grew the table, rehashing it, up to six times for a Stripe object.
+        var pairs: [(String, JSONValue)] = []
+        pairs.reserveCapacity(8)
+        try forEachMember { key, parser throws(JSONParseError) in pairs.append((key, try parser.value())) }
+        // The first of duplicate names wins, as with Foundation's decoder.
+        return .object(Dictionary(pairs, uniquingKeysWith: { first, _ in first }))
     }
 
     mutating func array() throws(JSONParseError) -> JSONValue {

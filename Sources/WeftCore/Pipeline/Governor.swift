@@ -38,8 +38,14 @@ public struct Governor: Sendable {
     public func govern(_ change: CanonicalChange, from source: SystemName, onto current: RecordState?) -> Result {
         var state = current ?? RecordState()
         var result = Result(state: state, applied: [], unowned: [], stale: [], unchanged: [])
-        for field in change.fields.keys.sorted() {
-            let value = change.fields[field] ?? .null
+        if current == nil {
+            // A new record is sized for every field at once rather than grown (and rehashed) as they are set. A held
+            // one is left as it is: reserving would copy its tables even when nothing is applied.
+            state.fields.reserveCapacity(change.fields.count)
+            state.versions.reserveCapacity(change.fields.count)
+            state.sources.reserveCapacity(change.fields.count)
+        }
+        for (field, value) in change.fields.sorted(by: { $0.key < $1.key }) {
             guard ownership.allows(source, toWrite: field, of: change.ref.kind) else {
                 // A non-owner that shows the value Weft holds is an echo of Weft's own write (the owner's value,
                 // written there), not an edit to drop.
