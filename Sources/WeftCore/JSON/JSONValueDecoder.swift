@@ -40,6 +40,16 @@ struct JSONTreeDecoder: Decoder {
         return try T(from: self)
     }
 
+    /// Whether `scalar(_:_:at:)` reads `T` itself from any value (returning it or throwing a type mismatch), rather
+    /// than leaving it to decode itself: the standard scalars, dates and `JSONValue`. `ExternalRef`, read directly
+    /// only when well formed, is not one of them.
+    static func readsItself<T>(_ type: T.Type) -> Bool {
+        T.self == String.self || T.self == Int.self || T.self == Int64.self || T.self == Bool.self || T.self == Date.self
+            || T.self == Double.self || T.self == JSONValue.self || T.self == Float.self || T.self == Int8.self
+            || T.self == Int16.self || T.self == Int32.self || T.self == UInt.self || T.self == UInt8.self
+            || T.self == UInt16.self || T.self == UInt32.self || T.self == UInt64.self
+    }
+
     /// `value` as `T` when `T` is one of the types this decoder reads itself (the standard scalars, dates, `JSONValue`);
     /// `nil` for every other type, which decodes itself. The types are told apart by their metatypes, not by casts
     /// (every member of every record is decoded here), and `path` is built only for an error.

@@ -43,11 +43,11 @@ public struct StoredCommand: Sendable {
 
     /// The command, or `nil` when this version of Weft cannot read its payload.
     ///
-    /// Read with `JSONValue.parse` and the tree decoder (the conventions of `CanonicalCoding.decoder`), which is
-    /// cheaper than `JSONDecoder` for these small documents whose every member is used: the delivery loop reads every
-    /// command it claims.
+    /// Read straight from the bytes (`JSONValue.decode(_:fromJSON:)`, the conventions of `CanonicalCoding.decoder`),
+    /// which is cheaper than `JSONDecoder`, and than building the tree first: the delivery loop reads every command it
+    /// claims.
     public func command() -> OutboxCommand? {
-        guard let payload = try? JSONValue.parse(payload).decode(TargetCommand.self) else { return nil }
+        guard let payload = try? JSONValue.decode(TargetCommand.self, fromJSON: payload) else { return nil }
         return OutboxCommand(
             id: id, target: target, entityKey: entityKey, idempotencyKey: idempotencyKey, payload: payload,
             traceID: traceID, attempts: attempts, createdAt: createdAt)
