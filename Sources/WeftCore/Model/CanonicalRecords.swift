@@ -232,13 +232,26 @@ extension Invoice {
     public static func bookedFields(_ fields: [String: JSONValue]) -> [String: JSONValue] {
         var booked = fields
         for field in settlementFields { booked[field] = nil }
-        if let status = fields["status"]?.stringValue.flatMap(InvoiceStatus.init(rawValue:)) {
-            switch status {
-            case .open, .paid, .uncollectible: booked["status"] = "issued"
-            case .draft, .void: break
-            }
-        }
+        if let status = fields["status"] { booked["status"] = bookedStatus(status) }
         return booked
+    }
+
+    /// Whether `field` is one of `settlementFields` (compared as written, without hashing it).
+    static func isSettlementField(_ field: String) -> Bool {
+        switch field {
+        case "amountDueMinor", "amountPaidMinor", "amountRemainingMinor", "paidAt", "paymentRef", "chargeID",
+            "creditAppliedMinor", "appliedCreditRefs":
+            true
+        default: false
+        }
+    }
+
+    /// What `bookedFields` books of a status: an open, paid or uncollectible invoice is one issued document.
+    static func bookedStatus(_ status: JSONValue) -> JSONValue {
+        switch status.stringValue.flatMap(InvoiceStatus.init(rawValue:)) {
+        case .open, .paid, .uncollectible: "issued"
+        case .draft, .void, nil: status
+        }
     }
 
     /// The invoice as a ledger books it (`bookedFields`, typed): its settlement cleared, an issued invoice `open`.
@@ -305,6 +318,14 @@ extension Payment {
 
     /// The fields `bookedFields` leaves out.
     public static let unbookedFields: Set<String> = ["chargeID", "failureCode", "intentRef", "amountIncludesPartials"]
+
+    /// Whether `field` is one of `unbookedFields` (compared as written, without hashing it).
+    static func isUnbookedField(_ field: String) -> Bool {
+        switch field {
+        case "chargeID", "failureCode", "intentRef", "amountIncludesPartials": true
+        default: false
+        }
+    }
 
     /// The payment as a ledger books it (`bookedFields`, typed).
     public var booked: Payment {

@@ -31,9 +31,12 @@ struct RoutedRecords {
         var ledger = CommandRouter.derivation
         var invoiceSignatures: [ExternalRef: UInt64] = [:]
         for (ref, state) in invoiceRecords {
-            let booked = RecordState.signature(of: Invoice.bookedFields(state.fields))
-            let rest = RecordState.signature(
-                of: state.fields.filter { Invoice.settlementFields.contains($0.key) || $0.key == "status" })
+            // `Invoice.bookedFields`, and the settlement with the status.
+            let (booked, rest) = RecordState.signatures(of: state.fields) { key, value in
+                if Invoice.isSettlementField(key) { return (.none, value) }
+                guard key == "status" else { return (value, .none) }
+                return (Invoice.bookedStatus(value), value)
+            }
             invoiceSignatures[ref] = booked
             ledger = CanonicalCoding.combine(CanonicalCoding.combine(ledger, booked), rest)
         }
@@ -41,8 +44,10 @@ struct RoutedRecords {
         var partialTotals: [ExternalRef: Int64] = [:]
         var partialSignatures: [ExternalRef: UInt64] = [:]
         for (ref, state) in paymentRecords {
-            let booked = RecordState.signature(of: Payment.bookedFields(state.fields))
-            let rest = RecordState.signature(of: state.fields.filter { Payment.unbookedFields.contains($0.key) })
+            // `Payment.bookedFields`, and the rest.
+            let (booked, rest) = RecordState.signatures(of: state.fields) { key, value in
+                Payment.isUnbookedField(key) ? (.none, value) : (value, .none)
+            }
             paymentSignatures[ref] = booked
             ledger = CanonicalCoding.combine(CanonicalCoding.combine(ledger, booked), rest)
             if state.fields["partial"] == .bool(true), state.fields["status"] == .string(PaymentStatus.succeeded.rawValue),
