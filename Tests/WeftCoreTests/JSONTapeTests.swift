@@ -39,6 +39,14 @@ struct JSONTapeTests {
         case notJSON
         case shape(kind: String, path: String)
 
+        /// The outcome with a failing member of `metadata` (a dictionary) not named: a dictionary's members are
+        /// decoded in the order its keys are listed, which is the document's on the bytes and the hash order on the
+        /// tree, so of two bad members (a null, a number) either may be the one reported, and its kind of error with it.
+        var keyedByDictionary: Self {
+            guard case .shape(_, let path) = self, path.hasPrefix("metadata.") else { return self }
+            return .shape(kind: "a member of a dictionary", path: "metadata.*")
+        }
+
         init(_ body: () throws -> T) {
             do {
                 self = .value(try body())
@@ -117,7 +125,7 @@ struct JSONTapeTests {
             var random = SplitMix(seed: UInt64(seed))
             let text = Self.randomDocument(&random)
             let (tape, tree) = Self.both(Document.self, text)
-            #expect(tape == tree, "\(text)")
+            #expect(tape.keyedByDictionary == tree.keyedByDictionary, "\(text)")
         }
     }
 

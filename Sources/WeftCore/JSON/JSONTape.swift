@@ -37,6 +37,13 @@ final class JSONTape: Sendable {
         var next: Int32
         /// Members of an object, elements of an array.
         var count: Int32
+
+        /// A string's entry as the tape's entry number `position`: the value after it is the next entry.
+        func appended(at position: Int) -> Entry {
+            var entry = self
+            entry.next = Int32(position + 1)
+            return entry
+        }
     }
 
     let bytes: [UInt8]
@@ -121,33 +128,11 @@ extension JSONBytesParser {
         switch bytes[index] {
         case UInt8(ascii: "{"):
             entries[position].kind = .object
-            try enter()
-            defer { depth -= 1 }
-            index += 1
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
-            } else {
-                while true {
-                    skipWhitespace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
-                    try recordString(into: &entries)
-                    skipWhitespace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                    index += 1
-                    skipWhitespace()
-                    try record(into: &entries)
-                    count += 1
-                    skipWhitespace()
-                    guard index < bytes.count else { throw fail("unexpected end of input") }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-                    index += 1
-                    break
-                }
+            try forEachMember(name: { parser throws(JSONParseError) in try parser.checkedString() }) {
+                name, parser throws(JSONParseError) in
+                entries.append(name.appended(at: entries.count))
+                try parser.record(into: &entries)
+                count += 1
             }
         case UInt8(ascii: "["):
             entries[position].kind = .array
@@ -170,14 +155,17 @@ extension JSONBytesParser {
 
     /// Checks the string at `index` as `string()` does and appends its entry.
     private mutating func recordString(into entries: inout [JSONTape.Entry]) throws(JSONParseError) {
+        entries.append(try checkedString().appended(at: entries.count))
+    }
+
+    /// Checks the string at `index` as `string()` does, moves past it and gives its entry, to be placed with
+    /// `appended(at:)`.
+    private mutating func checkedString() throws(JSONParseError) -> JSONTape.Entry {
         let start = index
         try skipString()
         // `skipString` moves past a string with escapes by decoding it; one without has no backslash at all.
         let escaped = UnsafeRawBufferPointer(rebasing: bytes[start..<index]).contains(UInt8(ascii: "\\"))
-        entries.append(
-            JSONTape.Entry(
-                kind: .string, escaped: escaped, start: Int32(start), end: Int32(index), next: Int32(entries.count + 1),
-                count: 0))
+        return JSONTape.Entry(kind: .string, escaped: escaped, start: Int32(start), end: Int32(index), next: 0, count: 0)
     }
 }
 

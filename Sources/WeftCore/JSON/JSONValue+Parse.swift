@@ -153,6 +153,15 @@ struct JSONBytesParser {
     /// Walks the object at `index`: `body` is called with each member's name and the parser at its value, which it
     /// must consume (parse or skip).
     mutating func forEachMember(_ body: (String, inout JSONBytesParser) throws(JSONParseError) -> Void) throws(JSONParseError) {
+        try forEachMember(name: { parser throws(JSONParseError) in try parser.string() }, body)
+    }
+
+    /// Walks the object at `index` as `forEachMember(_:)` does, with each member's name read by `name` (which is
+    /// called at its opening quote and must consume it).
+    mutating func forEachMember<Name>(
+        name: (inout JSONBytesParser) throws(JSONParseError) -> Name,
+        _ body: (Name, inout JSONBytesParser) throws(JSONParseError) -> Void
+    ) throws(JSONParseError) {
         try enter()
         defer { depth -= 1 }
         index += 1
@@ -164,7 +173,7 @@ struct JSONBytesParser {
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
-            let key = try string()
+            let key = try name(&self)
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
