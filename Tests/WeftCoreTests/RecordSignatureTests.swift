@@ -25,18 +25,13 @@ struct RecordSignatureTests {
             for _ in 0..<Int.random(in: 0...12, using: &random) {
                 fields[Self.names.randomElement(using: &random)!] = Self.values.randomElement(using: &random)!
             }
-            let invoice = RecordState.signatures(of: fields) { key, value in
-                if Invoice.isSettlementField(key) { return (.none, value) }
-                return key == "status" ? (Invoice.bookedStatus(value), value) : (value, .none)
-            }
+            let invoice = RecordState.signatures(of: fields, Invoice.signatureParts)
             #expect(invoice.first == RecordState.signature(of: Invoice.bookedFields(fields)), "\(fields)")
             #expect(
                 invoice.second
                     == RecordState.signature(of: fields.filter { Invoice.settlementFields.contains($0.key) || $0.key == "status" }),
                 "\(fields)")
-            let payment = RecordState.signatures(of: fields) { key, value in
-                Payment.isUnbookedField(key) ? (.none, value) : (value, .none)
-            }
+            let payment = RecordState.signatures(of: fields, Payment.signatureParts)
             #expect(payment.first == RecordState.signature(of: Payment.bookedFields(fields)), "\(fields)")
             #expect(payment.second == RecordState.signature(of: fields.filter { Payment.unbookedFields.contains($0.key) }))
         }

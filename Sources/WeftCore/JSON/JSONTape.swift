@@ -245,12 +245,17 @@ private struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
         if tape.isNull(value) {
             throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [key], debugDescription: "null"))
         }
-        if let scalar = try JSONTapeDecoder.scalar(T.self, tape, value, at: codingPath + [key]) { return scalar }
-        return try T(from: JSONTapeDecoder(tape: tape, entry: value, codingPath: codingPath + [key]))
+        return try decode(T.self, at: value, key)
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard let value = tape.member(key.stringValue, of: object), !tape.isNull(value) else { return nil }
+        return try decode(T.self, at: value, key)
+    }
+
+    /// The member `key`, whose value is the entry `value` (not null), as `T`: a scalar read directly (its coding path
+    /// built only for an error), anything else by `T` from a decoder of its own.
+    private func decode<T: Decodable>(_ type: T.Type, at value: Int, _ key: Key) throws -> T {
         if let scalar = try JSONTapeDecoder.scalar(T.self, tape, value, at: codingPath + [key]) { return scalar }
         return try T(from: JSONTapeDecoder(tape: tape, entry: value, codingPath: codingPath + [key]))
     }

@@ -246,6 +246,14 @@ extension Invoice {
         }
     }
 
+    /// Where a field goes when routing signs an invoice in two parts (`RecordState.signatures(of:_:)`): first what
+    /// `bookedFields` keeps, second the settlement fields with the status.
+    static func signatureParts(_ field: String, _ value: JSONValue) -> (first: JSONValue?, second: JSONValue?) {
+        if isSettlementField(field) { return (.none, value) }
+        guard field == "status" else { return (value, .none) }
+        return (bookedStatus(value), value)
+    }
+
     /// What `bookedFields` books of a status: an open, paid or uncollectible invoice is one issued document.
     static func bookedStatus(_ status: JSONValue) -> JSONValue {
         switch status.stringValue.flatMap(InvoiceStatus.init(rawValue:)) {
@@ -318,6 +326,12 @@ extension Payment {
 
     /// The fields `bookedFields` leaves out.
     public static let unbookedFields: Set<String> = ["chargeID", "failureCode", "intentRef", "amountIncludesPartials"]
+
+    /// Where a field goes when routing signs a payment in two parts (`RecordState.signatures(of:_:)`): first what
+    /// `bookedFields` keeps, second the rest.
+    static func signatureParts(_ field: String, _ value: JSONValue) -> (first: JSONValue?, second: JSONValue?) {
+        isUnbookedField(field) ? (.none, value) : (value, .none)
+    }
 
     /// Whether `field` is one of `unbookedFields` (compared as written, without hashing it).
     static func isUnbookedField(_ field: String) -> Bool {

@@ -31,12 +31,7 @@ struct RoutedRecords {
         var ledger = CommandRouter.derivation
         var invoiceSignatures: [ExternalRef: UInt64] = [:]
         for (ref, state) in invoiceRecords {
-            // `Invoice.bookedFields`, and the settlement with the status.
-            let (booked, rest) = RecordState.signatures(of: state.fields) { key, value in
-                if Invoice.isSettlementField(key) { return (.none, value) }
-                guard key == "status" else { return (value, .none) }
-                return (Invoice.bookedStatus(value), value)
-            }
+            let (booked, rest) = RecordState.signatures(of: state.fields, Invoice.signatureParts)
             invoiceSignatures[ref] = booked
             ledger = CanonicalCoding.combine(CanonicalCoding.combine(ledger, booked), rest)
         }
@@ -44,10 +39,7 @@ struct RoutedRecords {
         var partialTotals: [ExternalRef: Int64] = [:]
         var partialSignatures: [ExternalRef: UInt64] = [:]
         for (ref, state) in paymentRecords {
-            // `Payment.bookedFields`, and the rest.
-            let (booked, rest) = RecordState.signatures(of: state.fields) { key, value in
-                Payment.isUnbookedField(key) ? (.none, value) : (value, .none)
-            }
+            let (booked, rest) = RecordState.signatures(of: state.fields, Payment.signatureParts)
             paymentSignatures[ref] = booked
             ledger = CanonicalCoding.combine(CanonicalCoding.combine(ledger, booked), rest)
             if state.fields["partial"] == .bool(true), state.fields["status"] == .string(PaymentStatus.succeeded.rawValue),
