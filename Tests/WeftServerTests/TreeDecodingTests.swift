@@ -82,6 +82,11 @@ struct TreeDecodingTests {
             #" { "emitted" : { "odoo|x" : { "count" : 1 , "fingerprint" : 18446744073709551615 , "input" : null } } , "#
                 + #""records" : { "stripe/customer/c" : { "fields" : { "n" : 1.5 } , "sources" : { "n" : "stripe" } , "#
                 + #""versions" : { "n" : { "millis" : -3 , "ordinal" : 2 } } } } , "aliases" : null , "later" : [1, {"x": 2}] } "#,
+            // The shared shape, its members optional and null as none; the earlier shape ignores its members.
+            #"{"records":{"r":{"fields":{"n":1},"version":null,"source":null,"otherVersions":null,"otherSources":{}}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{"n":1,"m":2},"version":{"millis":1,"ordinal":0},"version":3,"source":"odoo","#
+                + #""otherVersions":{"m":null,"x":{"millis":2,"ordinal":1}},"otherSources":{"n":null}}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{},"versions":{},"sources":{},"version":3,"otherSources":[]}},"emitted":{}}"#,
         ]
         for text in accepted {
             let theirs = try CanonicalCoding.decoder.decode(Aggregate.self, from: Data(text.utf8))
@@ -94,6 +99,12 @@ struct TreeDecodingTests {
             #"{"records":{"r":{"fields":{},"versions":{"n":{"millis":1}},"sources":{}}},"emitted":{}}"#,
             #"{"records":{"r":{"fields":{},"versions":{"n":{"millis":1.5,"ordinal":0}},"sources":{}}},"emitted":{}}"#,
             #"{"records":{"r":{"fields":{},"versions":{},"sources":{"n":3}}},"emitted":{}}"#,
+            #"{"records":{"r":{"version":{"millis":1,"ordinal":0}}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{},"version":{"millis":1}}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{},"source":3}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{},"otherVersions":{"n":3}}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{},"otherSources":[]}},"emitted":{}}"#,
+            #"{"records":{"r":{"fields":{},"otherSources":{"n":false}}},"emitted":{}}"#,
             #"{"records":{},"emitted":{"k":{"count":1}}}"#,
             #"{"records":{},"emitted":{"k":{"count":1,"fingerprint":-1}}}"#,
             #"{"records":{},"emitted":{"k":{"count":1,"fingerprint":18446744073709551616}}}"#,

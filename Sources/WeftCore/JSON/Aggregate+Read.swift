@@ -51,27 +51,82 @@ extension JSONBytesParser {
         return Aggregate(records: records, emitted: emitted, aliases: aliases ?? [])
     }
 
+    /// A record in either stored shape (see `RecordState.StoredShape`): with `versions` or `sources` it is the earlier
+    /// one, which needs both and ignores the shared ones; otherwise the shared ones and the others are read, each
+    /// optional. As `Decodable` does, the members of the shape not taken are not read at all.
     mutating func recordState() throws(JSONParseError) -> RecordState {
         var fields: [String: JSONValue]?
         var versions: [String: SourceVersion]?
         var sources: [String: SystemName]?
+        var versionsSeen = false
+        var sourcesSeen = false
+        // Where the shared shape's members start, read once the shape is known.
+        var versionAt: Int?
+        var sourceAt: Int?
+        var otherVersionsAt: Int?
+        var otherSourcesAt: Int?
         try object("a record") { key, parser throws(JSONParseError) in
             switch key {
             case "fields" where fields == nil:
                 guard case .object(let members) = try parser.value() else { throw parser.fail("a record's fields are not an object") }
                 fields = members
-            case "versions" where versions == nil:
+            case "versions" where !versionsSeen:
+                versionsSeen = true
                 versions = try parser.members("versions") { parser throws(JSONParseError) in try parser.sourceVersion() }
-            case "sources" where sources == nil:
+            case "sources" where !sourcesSeen:
+                sourcesSeen = true
                 sources = try parser.members("sources") { parser throws(JSONParseError) in
                     SystemName(try parser.stringValue("a source"))
                 }
+            case "version" where versionAt == nil:
+                versionAt = parser.index
+                try parser.skipValue()
+            case "source" where sourceAt == nil:
+                sourceAt = parser.index
+                try parser.skipValue()
+            case "otherVersions" where otherVersionsAt == nil:
+                otherVersionsAt = parser.index
+                try parser.skipValue()
+            case "otherSources" where otherSourcesAt == nil:
+                otherSourcesAt = parser.index
+                try parser.skipValue()
             default:
                 try parser.skipValue()
             }
         }
-        guard let fields, let versions, let sources else { throw fail("a record without fields, versions or sources") }
-        return RecordState(fields: fields, versions: versions, sources: sources)
+        guard let fields else { throw fail("a record without fields") }
+        if versionsSeen || sourcesSeen {
+            guard let versions, let sources else { throw fail("a record without versions or sources") }
+            return RecordState(fields: fields, versions: versions, sources: sources)
+        }
+        let end = index
+        defer { index = end }
+        var shape = RecordState.StoredShape(version: nil, source: nil, otherVersions: [:], otherSources: [:])
+        if let start = versionAt {
+            index = start
+            if try !skipNull() { shape.version = try sourceVersion() }
+        }
+        if let start = sourceAt {
+            index = start
+            if try !skipNull() { shape.source = SystemName(try stringValue("a source")) }
+        }
+        if let start = otherVersionsAt {
+            index = start
+            if try !skipNull() {
+                shape.otherVersions = try members("other versions") { parser throws(JSONParseError) in
+                    try parser.skipNull() ? .none : try parser.sourceVersion()
+                }
+            }
+        }
+        if let start = otherSourcesAt {
+            index = start
+            if try !skipNull() {
+                shape.otherSources = try members("other sources") { parser throws(JSONParseError) in
+                    try parser.skipNull() ? .none : SystemName(try parser.stringValue("a source"))
+                }
+            }
+        }
+        return RecordState(fields: fields, shape)
     }
 
     mutating func sourceVersion() throws(JSONParseError) -> SourceVersion {

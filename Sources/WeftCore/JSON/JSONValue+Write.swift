@@ -110,21 +110,44 @@ extension Aggregate {
         }
         output.append(contentsOf: #","records":"#.utf8)
         try JSONValue.writeObject(records, to: &output) { record, output throws(JSONWriteError) in
+            let shape = record.storedShape
             output.append(contentsOf: #"{"fields":"#.utf8)
             try JSONValue.writeObject(record.fields, to: &output) { value, output throws(JSONWriteError) in
                 try value.write(to: &output)
             }
-            output.append(contentsOf: #","sources":"#.utf8)
-            try JSONValue.writeObject(record.sources, to: &output) { source, output throws(JSONWriteError) in
-                JSONValue.writeString(source.rawValue, to: &output)
+            if !shape.otherSources.isEmpty {
+                output.append(contentsOf: #","otherSources":"#.utf8)
+                try JSONValue.writeObject(shape.otherSources, to: &output) { source, output in
+                    Self.writeSource(source, to: &output)
+                }
             }
-            output.append(contentsOf: #","versions":"#.utf8)
-            try JSONValue.writeObject(record.versions, to: &output) { version, output throws(JSONWriteError) in
-                output.append(contentsOf: #"{"millis":\#(version.millis),"ordinal":\#(version.ordinal)}"#.utf8)
+            if !shape.otherVersions.isEmpty {
+                output.append(contentsOf: #","otherVersions":"#.utf8)
+                try JSONValue.writeObject(shape.otherVersions, to: &output) { version, output in
+                    Self.writeVersion(version, to: &output)
+                }
+            }
+            if let source = shape.source {
+                output.append(contentsOf: #","source":"#.utf8)
+                Self.writeSource(source, to: &output)
+            }
+            if let version = shape.version {
+                output.append(contentsOf: #","version":"#.utf8)
+                Self.writeVersion(version, to: &output)
             }
             output.append(UInt8(ascii: "}"))
         }
         output.append(UInt8(ascii: "}"))
         return Data(output)
+    }
+
+    private static func writeSource(_ source: SystemName?, to output: inout [UInt8]) {
+        guard let source else { return output.append(contentsOf: "null".utf8) }
+        JSONValue.writeString(source.rawValue, to: &output)
+    }
+
+    private static func writeVersion(_ version: SourceVersion?, to output: inout [UInt8]) {
+        guard let version else { return output.append(contentsOf: "null".utf8) }
+        output.append(contentsOf: #"{"millis":\#(version.millis),"ordinal":\#(version.ordinal)}"#.utf8)
     }
 }

@@ -1,6 +1,11 @@
 public import Foundation
 
 /// One canonical record's current state: every field with the source version that set it.
+///
+/// Stored (`Codable`, `Aggregate.canonicalJSON()`) with the version and the source most of its fields share written
+/// once, and only the others by field (see `StoredShape`): one event usually sets all of a record's fields, and a
+/// version and a source for each was half of a stored aggregate. The earlier shape, a version and a source per field
+/// (`versions`, `sources`), still reads.
 public struct RecordState: Hashable, Sendable, Codable {
     public var fields: [String: JSONValue]
     public var versions: [String: SourceVersion]
@@ -11,6 +16,109 @@ public struct RecordState: Hashable, Sendable, Codable {
         self.fields = fields
         self.versions = versions
         self.sources = sources
+    }
+
+    /// How the record is stored: the version and the source most of its fields share (`nil` when no field has one),
+    /// and by name every version and source that is not that one: of a field that has another, of a name that is not a
+    /// field, and `.none` for a field that has none. Reading sets each field to the shared ones, then applies the
+    /// others, which gives back the record exactly. Of equally common ones the later version and the first source by
+    /// name are shared, so that a record is always stored the same way.
+    struct StoredShape {
+        var version: SourceVersion?
+        var source: SystemName?
+        var otherVersions: [String: SourceVersion?]
+        var otherSources: [String: SystemName?]
+    }
+
+    var storedShape: StoredShape {
+        // Few distinct values: counted in a list, not a dictionary.
+        var versionCounts: [(SourceVersion, Int)] = []
+        var sourceCounts: [(SystemName, Int)] = []
+        for key in fields.keys {
+            if let version = versions[key] {
+                if let index = versionCounts.firstIndex(where: { $0.0 == version }) {
+                    versionCounts[index].1 += 1
+                } else {
+                    versionCounts.append((version, 1))
+                }
+            }
+            if let source = sources[key] {
+                if let index = sourceCounts.firstIndex(where: { $0.0 == source }) {
+                    sourceCounts[index].1 += 1
+                } else {
+                    sourceCounts.append((source, 1))
+                }
+            }
+        }
+        let version = versionCounts.max { ($0.1, $0.0) < ($1.1, $1.0) }?.0
+        let source = sourceCounts.max { ($0.1, $1.0.rawValue) < ($1.1, $0.0.rawValue) }?.0
+        return StoredShape(
+            version: version, source: source,
+            otherVersions: Self.others(versions, shared: version, fields: fields),
+            otherSources: Self.others(sources, shared: source, fields: fields))
+    }
+
+    /// The entries of `all` that reading would not give back from `shared` alone.
+    private static func others<Value: Equatable>(_ all: [String: Value], shared: Value?, fields: [String: JSONValue])
+        -> [String: Value?]
+    {
+        var others: [String: Value?] = [:]
+        for (key, value) in all where value != shared || fields[key] == nil { others[key] = .some(value) }
+        if shared != nil {
+            for key in fields.keys where all[key] == nil { others[key] = .some(.none) }
+        }
+        return others
+    }
+
+    /// A record from its stored shape (the inverse of `storedShape`).
+    init(fields: [String: JSONValue], _ shape: StoredShape) {
+        var versions: [String: SourceVersion] = [:]
+        var sources: [String: SystemName] = [:]
+        if let version = shape.version {
+            versions.reserveCapacity(fields.count)
+            for key in fields.keys { versions[key] = version }
+        }
+        if let source = shape.source {
+            sources.reserveCapacity(fields.count)
+            for key in fields.keys { sources[key] = source }
+        }
+        for (key, version) in shape.otherVersions { versions[key] = version }
+        for (key, source) in shape.otherSources { sources[key] = source }
+        self.init(fields: fields, versions: versions, sources: sources)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case fields, version, source, otherVersions, otherSources
+        /// The earlier shape's.
+        case versions, sources
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let fields = try container.decode([String: JSONValue].self, forKey: .fields)
+        if container.contains(.versions) || container.contains(.sources) {
+            self.init(
+                fields: fields, versions: try container.decode([String: SourceVersion].self, forKey: .versions),
+                sources: try container.decode([String: SystemName].self, forKey: .sources))
+            return
+        }
+        self.init(
+            fields: fields,
+            StoredShape(
+                version: try container.decodeIfPresent(SourceVersion.self, forKey: .version),
+                source: try container.decodeIfPresent(SystemName.self, forKey: .source),
+                otherVersions: try container.decodeIfPresent([String: SourceVersion?].self, forKey: .otherVersions) ?? [:],
+                otherSources: try container.decodeIfPresent([String: SystemName?].self, forKey: .otherSources) ?? [:]))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        let shape = storedShape
+        try container.encode(fields, forKey: .fields)
+        try container.encodeIfPresent(shape.version, forKey: .version)
+        try container.encodeIfPresent(shape.source, forKey: .source)
+        if !shape.otherVersions.isEmpty { try container.encode(shape.otherVersions, forKey: .otherVersions) }
+        if !shape.otherSources.isEmpty { try container.encode(shape.otherSources, forKey: .otherSources) }
     }
 
     /// Decodes the record into its typed form (e.g. `Customer`); `nil` when mandatory fields are still missing.
