@@ -34,8 +34,12 @@ public struct RecordState: Hashable, Sendable, Codable {
         // Few distinct values: counted in a list, not a dictionary.
         var versionCounts: [(SourceVersion, Int)] = []
         var sourceCounts: [(SystemName, Int)] = []
+        // Fields that have a version, a source.
+        var versioned = 0
+        var sourced = 0
         for key in fields.keys {
             if let version = versions[key] {
+                versioned += 1
                 if let index = versionCounts.firstIndex(where: { $0.0 == version }) {
                     versionCounts[index].1 += 1
                 } else {
@@ -43,6 +47,7 @@ public struct RecordState: Hashable, Sendable, Codable {
                 }
             }
             if let source = sources[key] {
+                sourced += 1
                 if let index = sourceCounts.firstIndex(where: { $0.0 == source }) {
                     sourceCounts[index].1 += 1
                 } else {
@@ -54,17 +59,21 @@ public struct RecordState: Hashable, Sendable, Codable {
         let source = sourceCounts.max { ($0.1, $1.0.rawValue) < ($1.1, $0.0.rawValue) }?.0
         return StoredShape(
             version: version, source: source,
-            otherVersions: Self.others(versions, shared: version, fields: fields),
-            otherSources: Self.others(sources, shared: source, fields: fields))
+            otherVersions: Self.others(versions, shared: version, fields: fields, named: versioned),
+            otherSources: Self.others(sources, shared: source, fields: fields, named: sourced))
     }
 
-    /// The entries of `all` that reading would not give back from `shared` alone.
-    private static func others<Value: Equatable>(_ all: [String: Value], shared: Value?, fields: [String: JSONValue])
-        -> [String: Value?]
-    {
+    /// The entries of `all` that reading would not give back from `shared` alone. `named`: how many fields `all` has
+    /// an entry for; when that is all of them and all of its entries (the usual record), nothing is looked up by name.
+    private static func others<Value: Equatable>(
+        _ all: [String: Value], shared: Value?, fields: [String: JSONValue], named: Int
+    ) -> [String: Value?] {
         var others: [String: Value?] = [:]
-        for (key, value) in all where value != shared || fields[key] == nil { others[key] = .some(value) }
-        if shared != nil {
+        let onlyFields = named == all.count
+        for (key, value) in all where value != shared || (!onlyFields && fields[key] == nil) {
+            others[key] = .some(value)
+        }
+        if shared != nil, named < fields.count {
             for key in fields.keys where all[key] == nil { others[key] = .some(.none) }
         }
         return others
