@@ -118,6 +118,23 @@ struct TreeDecodingTests {
         }
     }
 
+    /// The standing read from an aggregate decodes only what the rule reads (the facts of each invoice, the failed
+    /// payments): the same standing as from every invoice and payment decoded whole, on every customer of a story.
+    @Test func theStandingFromAnAggregateIsTheStandingFromAllItsRecords() throws {
+        var pastDue = 0
+        for stored in try Self.storyAggregates(prefix: "S") {
+            let aggregate = stored.aggregate
+            guard let customer = aggregate.records(of: .customer).first?.ref else { continue }
+            let whole = StandingRule.standing(
+                of: customer, invoices: aggregate.records(of: .invoice).compactMap { $0.state.decode(Invoice.self) },
+                payments: aggregate.records(of: .payment).compactMap { $0.state.decode(Payment.self) })
+            #expect(StandingRule.standing(of: customer, in: aggregate) == whole)
+            if whole.state == .pastDue { pastDue += 1 }
+        }
+        // The story leaves some customers past due and pays the rest: both ways are compared.
+        #expect(pastDue > 0)
+    }
+
     @Test func agreesWithFoundationOnEveryRecordOfAStory() throws {
         let aggregates = try Self.storyAggregates()
         var records = 0

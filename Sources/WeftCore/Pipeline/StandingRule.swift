@@ -10,7 +10,16 @@ public enum StandingRule {
     public static func standing(of customerRef: ExternalRef, in aggregate: Aggregate) -> Standing {
         standing(
             of: customerRef, invoices: ledgerInvoices(aggregate.records(of: .invoice)),
-            payments: aggregate.records(of: .payment).compactMap { $0.state.decode(Payment.self) })
+            payments: failedPayments(aggregate.records(of: .payment)))
+    }
+
+    /// The readable failed payments among `records`, in their order: the only ones the rule reads. A payment whose
+    /// status is not the string `failed` cannot decode as failed, so it is passed over without decoding it.
+    static func failedPayments(_ records: [(ref: ExternalRef, state: RecordState)]) -> [Payment] {
+        let failed = JSONValue.string(PaymentStatus.failed.rawValue)
+        return records.compactMap { _, state in
+            state.fields["status"] == failed ? state.decode(Payment.self) : nil
+        }
     }
 
     /// Every readable invoice among `records`, drafts too, in their order, holding only what the rule reads (status,
