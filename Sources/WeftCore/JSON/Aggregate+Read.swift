@@ -78,18 +78,10 @@ extension JSONBytesParser {
                 sources = try parser.members("sources") { parser throws(JSONParseError) in
                     SystemName(try parser.stringValue("a source"))
                 }
-            case "version" where versionAt == nil:
-                versionAt = parser.index
-                try parser.skipValue()
-            case "source" where sourceAt == nil:
-                sourceAt = parser.index
-                try parser.skipValue()
-            case "otherVersions" where otherVersionsAt == nil:
-                otherVersionsAt = parser.index
-                try parser.skipValue()
-            case "otherSources" where otherSourcesAt == nil:
-                otherSourcesAt = parser.index
-                try parser.skipValue()
+            case "version": try parser.note(&versionAt)
+            case "source": try parser.note(&sourceAt)
+            case "otherVersions": try parser.note(&otherVersionsAt)
+            case "otherSources": try parser.note(&otherSourcesAt)
             default:
                 try parser.skipValue()
             }
@@ -127,6 +119,12 @@ extension JSONBytesParser {
             }
         }
         return RecordState(fields: fields, shape)
+    }
+
+    /// Keeps where the value at `index` starts in `start` unless a member of the same name came first, and moves past it.
+    mutating func note(_ start: inout Int?) throws(JSONParseError) {
+        if start == nil { start = index }
+        try skipValue()
     }
 
     mutating func sourceVersion() throws(JSONParseError) -> SourceVersion {

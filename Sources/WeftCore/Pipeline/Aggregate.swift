@@ -40,19 +40,11 @@ public struct RecordState: Hashable, Sendable, Codable {
         for key in fields.keys {
             if let version = versions[key] {
                 versioned += 1
-                if let index = versionCounts.firstIndex(where: { $0.0 == version }) {
-                    versionCounts[index].1 += 1
-                } else {
-                    versionCounts.append((version, 1))
-                }
+                Self.tally(version, in: &versionCounts)
             }
             if let source = sources[key] {
                 sourced += 1
-                if let index = sourceCounts.firstIndex(where: { $0.0 == source }) {
-                    sourceCounts[index].1 += 1
-                } else {
-                    sourceCounts.append((source, 1))
-                }
+                Self.tally(source, in: &sourceCounts)
             }
         }
         let version = versionCounts.max { ($0.1, $0.0) < ($1.1, $1.0) }?.0
@@ -61,6 +53,14 @@ public struct RecordState: Hashable, Sendable, Codable {
             version: version, source: source,
             otherVersions: Self.others(versions, shared: version, fields: fields, named: versioned),
             otherSources: Self.others(sources, shared: source, fields: fields, named: sourced))
+    }
+
+    private static func tally<Value: Equatable>(_ value: Value, in counts: inout [(Value, Int)]) {
+        if let index = counts.firstIndex(where: { $0.0 == value }) {
+            counts[index].1 += 1
+        } else {
+            counts.append((value, 1))
+        }
     }
 
     /// The entries of `all` that reading would not give back from `shared` alone. `named`: how many fields `all` has
