@@ -596,7 +596,7 @@ public struct DeliveryConfiguration: Sendable, Hashable {
     public var concurrency: Int
     /// Command lease: a command claimed longer than this is given to another dispatcher.
     public var lease: Duration
-    /// Added to the nice value of the thread a target's delivery loops run on (0–19; 0: scheduled like the rest of the
+    /// Added to the nice value of the threads a target's delivery loops run on (0–19; 0: scheduled like the rest of the
     /// node). Their HTTP calls run on the event loops either way; this is their own CPU work (claiming, encoding,
     /// recording), which may wait while webhooks are acknowledged and the store's writer commits.
     public var nice: Int32

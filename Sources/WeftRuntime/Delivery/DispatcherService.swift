@@ -47,15 +47,25 @@ public struct DispatcherService: Service {
 
     public func run() async throws {
         Gauge(label: WeftMetrics.breakerState, dimensions: [("target", target.rawValue)]).record(0)
-        // The loops share a thread that the kernel schedules behind ingress and the store's writer
-        // (`DeliveryConfiguration.nice`): a delivery may wait a moment, an acknowledgement should not.
-        let executor = BackgroundExecutor(name: "weft-deliver", nice: configuration.nice)
-        defer { executor.shutdown() }
+        // The loops run on threads that the kernel schedules behind ingress and the store's writer
+        // (`DeliveryConfiguration.nice`): a delivery may wait a moment, an acknowledgement should not. One thread
+        // per core at most: with all loops on one, a target's delivery could use one core however many it had, and
+        // the bench's outbox drained a tenth slower than it filled.
+        let threads = Self.threads(concurrency: configuration.concurrency, cores: ProcessInfo.processInfo.activeProcessorCount)
+        let executors = (0..<threads).map { BackgroundExecutor(name: "weft-deliver-\($0)", nice: configuration.nice) }
+        defer { for executor in executors { executor.shutdown() } }
         await withDiscardingTaskGroup { group in
             for index in 0..<max(1, configuration.concurrency) {
-                group.addTask(executorPreference: executor) { await loop(owner: "\(nodeID)/deliver/\(target)/\(index)") }
+                group.addTask(executorPreference: executors[index % executors.count]) {
+                    await loop(owner: "\(nodeID)/deliver/\(target)/\(index)")
+                }
             }
         }
+    }
+
+    /// The threads a target's delivery loops are spread over: one per loop, up to one per core.
+    static func threads(concurrency: Int, cores: Int) -> Int {
+        max(1, min(concurrency, cores))
     }
 
     func loop(owner: String) async {
