@@ -273,6 +273,42 @@ struct InboxConformanceTests {
         #expect(try await store.listEvents(status: .done, limit: 1).first?.outcome == "stale")
     }
 
+    /// An aggregate an older Weft stored (a version and a source for every field) loads as it was, and is stored in
+    /// the shared shape once its entity changes; the new row loads back the same.
+    @Test(arguments: StoreFactory.all)
+    func anAggregateInTheEarlierShapeLoadsAndIsRewrittenWhenItChanges(_ factory: StoreFactory) async throws {
+        let under = try await factory.make()
+        let store = under.store
+        let earlier = #"""
+            {"emitted":{},"records":{"stripe/customer/k1":{"fields":{"name":"old","phone":null},"sources":{"name":"stripe","phone":"odoo"},"versions":{"name":{"millis":5,"ordinal":1},"phone":{"millis":5,"ordinal":1}}}}}
+            """#
+        let bytes = factory.name == "SQLite" ? "CAST('\(earlier)' AS BLOB)" : "convert_to('\(earlier)', 'UTF8')"
+        try await under.execute("INSERT INTO aggregates (entity_key, state, version, updated_at) VALUES ('k1', \(bytes), 3, 0)")
+        let version = SourceVersion(millis: 5, ordinal: 1)
+        let stored = Aggregate(records: [
+            "stripe/customer/k1": RecordState(
+                fields: ["name": "old", "phone": nil], versions: ["name": version, "phone": version],
+                sources: ["name": "stripe", "phone": "odoo"])
+        ])
+        #expect(try await store.loadAggregates([EntityKey("k1")])[EntityKey("k1")] == StoredAggregate(aggregate: stored, version: 3))
+
+        var changed = stored
+        changed.records["stripe/customer/k1"]?.fields["name"] = "new"
+        changed.records["stripe/customer/k1"]?.versions["name"] = SourceVersion(millis: 9)
+        _ = try await store.append([F.event("e1")])
+        let claimed = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(
+            try await store.commitProcessed([F.processed(claimed[0], aggregate: changed, version: 3)], owner: "w", now: F.t0)
+                == [claimed[0].seq])
+        let shapes = try await under.counts(
+            """
+            SELECT CASE WHEN \(factory.name == "SQLite" ? "instr(CAST(state AS TEXT), '\"versions\"')" : "position('\"versions\"' in convert_from(state, 'UTF8'))") > 0 THEN 'earlier' ELSE 'shared' END, count(*)
+            FROM aggregates GROUP BY 1
+            """)
+        #expect(shapes == ["shared": 1])
+        #expect(try await store.loadAggregates([EntityKey("k1")])[EntityKey("k1")] == StoredAggregate(aggregate: changed, version: 4))
+    }
+
     /// A provisional key (an invoice's) and the customer that adopts it.
     static let alias = "stripe/invoice/in_1"
     static let customer = "stripe/customer/cus_1"
