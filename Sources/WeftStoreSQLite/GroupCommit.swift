@@ -41,6 +41,9 @@ final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     /// How many batch transactions were attempted so far.
     var transactions: Int { state.withLock { $0.transactions } }
 
+    /// Whether items are queued for the next batch (they wait for the writer).
+    var hasQueued: Bool { state.withLock { !$0.queue.isEmpty } }
+
     /// Queues `items` and returns their outputs once the batch holding them has committed.
     func submit(_ items: [Item]) async throws -> [Output] {
         guard !items.isEmpty else { return [] }

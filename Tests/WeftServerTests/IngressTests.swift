@@ -367,13 +367,15 @@ struct IngressTests {
 }
 
 /// A store whose inbox writes go where the test says (`failing`: they fail, as on a full disk or a database gone), and
-/// whose commits of processing fail from the `failCommitsFrom`-th call on (counting from 1; `nil`: never); everything
-/// else is the real store.
+/// whose commits of processing fail from the `failCommitsFrom`-th call on (counting from 1; `nil`: never) or part way
+/// (`partialCommitAfter`); everything else is the real store.
 struct InterceptingAppendStore: Store {
     typealias Completion = @Sendable (Result<[AppendResult], any Error>) -> Void
     let base: any Store
     let intercept: @Sendable ([IncomingEvent], @escaping Completion) -> Void
     var failCommitsFrom: Int? = nil
+    /// Commits only the first this many results of a call, then throws `PartialCommitError` (`nil`: commits all).
+    var partialCommitAfter: Int? = nil
     /// Whether `boundSources` fails (a read a delivery needs before its append).
     var failBoundSources = false
     /// Whether `hasUnfinishedWork` fails (the read `/readyz` makes).
@@ -408,6 +410,10 @@ struct InterceptingAppendStore: Store {
             return calls
         }
         if let failCommitsFrom, call >= failCommitsFrom { throw Unavailable() }
+        if let partialCommitAfter, results.count > partialCommitAfter {
+            let committed = try await base.commitProcessed(Array(results.prefix(partialCommitAfter)), owner: owner, now: now)
+            throw PartialCommitError(committed: committed, underlying: Unavailable())
+        }
         return try await base.commitProcessed(results, owner: owner, now: now)
     }
     func releaseEvents(_ seqs: [EventSeq], owner: String) async throws { try await base.releaseEvents(seqs, owner: owner) }

@@ -86,6 +86,23 @@ struct PipelineRunTests {
         #expect(told.calls.withLock { $0.first?.first?.version } == 2)
     }
 
+    /// A store that commits a chunk in several transactions and fails after some committed (`PartialCommitError`):
+    /// the pipeline treats what committed as committed (told, cached) and gives the rest back, as above.
+    @Test func aCommitThatFailsPartWayStillPassesOnWhatCommitted() async throws {
+        var store = InterceptingAppendStore.passing(base: try SQLiteStore.temporary(logger: Logger(label: "test.store")))
+        store.partialCommitAfter = 3
+        let keys = try await Self.backlog(store, prefix: "P")
+        let told = Told()
+        let service = Self.service(store, eventsPerEntity: 8, told: told)
+        await #expect(throws: InterceptingAppendStore.Unavailable.self) { try await service.runOnce(owner: "w") }
+        // The first customer's run of three committed; the second customer's event went back to pending.
+        #expect(try await store.listEvents(status: .done, limit: 10).count == 3)
+        #expect(try await store.listEvents(status: .processing, limit: 10).isEmpty)
+        #expect(try await store.listEvents(status: .pending, limit: 10).map(\.entityKey) == [keys[1]])
+        #expect(told.calls.withLock { $0.map { $0.map(\.key) } } == [[keys[0]]])
+        #expect(told.calls.withLock { $0.first?.first?.version } == 3)
+    }
+
     @Test func oneEventPerEntityTakesTheBacklogOneEventAtATime() async throws {
         let store = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
         let keys = try await Self.backlog(store, prefix: "S")

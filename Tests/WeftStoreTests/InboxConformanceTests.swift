@@ -273,6 +273,27 @@ struct InboxConformanceTests {
         #expect(try await store.listEvents(status: .done, limit: 1).first?.outcome == "stale")
     }
 
+    /// A claim of more entities than a store takes in one transaction (SQLite: 32) takes the same events one would:
+    /// the first `limit` entities by arrival, each with its following events, none twice.
+    @Test(arguments: StoreFactory.all)
+    func aClaimOfManyEntitiesTakesTheOldestArrivalsWithTheirFollowingEvents(_ factory: StoreFactory) async throws {
+        let store = try await factory.make().store
+        // Every entity's first event, then every entity's second: arrival order interleaves the entities.
+        _ = try await store.append((0..<70).map { F.event("a\($0)", key: "k\($0)") })
+        _ = try await store.append((0..<70).map { F.event("b\($0)", key: "k\($0)", occurred: 1) })
+        let claimed = try await store.claimEvents(limit: 60, perEntity: 2, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(Set(claimed.map(\.entityKey)) == Set((0..<60).map { EntityKey("k\($0)") }))
+        #expect(Set(claimed.map(\.seq)).count == claimed.count)
+        let perEntity = Dictionary(grouping: claimed, by: \.entityKey).mapValues { $0.map(\.eventID.rawValue).sorted() }
+        // The PostgreSQL store claims one event per entity whatever `perEntity` says (docs/configuration.md).
+        let expected = factory.name == "SQLite" ? 2 : 1
+        #expect(perEntity.values.allSatisfy { $0.count == expected })
+        #expect(claimed.map(\.seq) == claimed.map(\.seq).sorted())
+        // The rest, later.
+        let rest = try await store.claimEvents(limit: 60, perEntity: 2, owner: "w2", lease: .seconds(60), now: F.t0)
+        #expect(Set(rest.map(\.entityKey)) == Set((60..<70).map { EntityKey("k\($0)") }))
+    }
+
     /// An aggregate an older Weft stored (a version and a source for every field) loads as it was, and is stored in
     /// the shared shape once its entity changes; the new row loads back the same.
     @Test(arguments: StoreFactory.all)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 import WeftCore
 
@@ -190,5 +191,104 @@ struct SQLiteStoreTests {
         _ = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(1), now: F.t0)
         _ = try await store.claimCommands(target: "odoo", limit: 1, owner: "d", lease: .seconds(1), now: F.t0)
         _ = try await store.nextCommandDue(target: "odoo")
+    }
+
+    /// Results of a batch grouped in runs, as the pipeline commits them: entity `k<i>` has `length` events, each
+    /// saving its aggregate at the next version, the run's last one named `"<key>-last"`.
+    func runs(_ store: SQLiteStore, entities: Int, length: Int) async throws -> [ProcessedEvent] {
+        var incoming: [IncomingEvent] = []
+        for entity in 0..<entities {
+            for index in 0..<length { incoming.append(F.event("e\(entity)-\(index)", key: "k\(entity)", occurred: Double(index))) }
+        }
+        _ = try await store.append(incoming)
+        let claimed = try await store.claimEvents(
+            limit: entities * length, perEntity: length, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(claimed.count == entities * length)
+        let byKey = Dictionary(grouping: claimed, by: \.entityKey)
+        return (0..<entities).flatMap { entity -> [ProcessedEvent] in
+            let run = (byKey[EntityKey("k\(entity)")] ?? []).sorted { $0.occurredAt < $1.occurredAt }
+            return run.enumerated().map { index, event in
+                let name = index == run.count - 1 ? "k\(entity)-last" : "k\(entity)-\(index)"
+                return F.processed(event, aggregate: F.aggregate(name: name), version: Int64(index))
+            }
+        }
+    }
+
+    /// While appends wait, a commit ends its transaction once it holds `commitPart` results, between two runs; what it
+    /// stores is what one transaction stores.
+    @Test func aCommitEndsItsTransactionBetweenRunsWhileAppendsWait() async throws {
+        let store = try SQLiteStore.temporary(logger: logger)
+        // Runs of 3: 32 results would end inside the eleventh run, so the first transaction takes 33.
+        let results = try await runs(store, entities: 30, length: 3)
+        // Answered no the first time: the transaction goes on to the next run's end.
+        let asked = Mutex<[Int]>([])
+        let committed = try await store.commitProcessed(results, owner: "w", now: F.t0) { next in
+            asked.withLock { asked in
+                asked.append(next)
+                return asked.count > 1
+            }
+        }
+        #expect(committed == results.map(\.seq))
+        // Asked only where a run had just ended, past 32 results since the transaction began: three transactions.
+        #expect(asked.withLock { $0 } == [33, 36, 69])
+        let loaded = try await store.loadAggregates((0..<30).map { EntityKey("k\($0)") })
+        for entity in 0..<30 {
+            #expect(
+                loaded[EntityKey("k\(entity)")] == StoredAggregate(aggregate: F.aggregate(name: "k\(entity)-last"), version: 3))
+        }
+        #expect(try await store.listEvents(status: .done, limit: 200).count == 90)
+    }
+
+    /// A transaction that fails after another committed: the error says which events committed; they are done, the
+    /// failed transaction's are still claimed and nothing of them is stored.
+    @Test func aCommitFailingAfterAPartCommittedSaysWhatCommitted() async throws {
+        let store = try SQLiteStore.temporary(logger: logger)
+        var results = try await runs(store, entities: 40, length: 1)
+        results[35].commands = [F.command("late", entity: "k35")]
+        try await store.execute(
+            sql: """
+                CREATE TRIGGER late BEFORE INSERT ON commands WHEN NEW.idempotency_key = 'late'
+                BEGIN SELECT RAISE(ABORT, 'injected'); END
+                """)
+        let error = await #expect(throws: PartialCommitError.self) {
+            try await store.commitProcessed(results, owner: "w", now: F.t0) { _ in true }
+        }
+        #expect(error?.committed == results.prefix(32).map(\.seq))
+        #expect(error?.underlying is SQLiteStoreError)
+        #expect(Set(try await store.listEvents(status: .done, limit: 100).map(\.seq)) == Set(results.prefix(32).map(\.seq)))
+        #expect(try await store.listEvents(status: .processing, limit: 100).count == 8)
+        #expect(try await store.listCommands(filter: CommandFilter(), limit: 10).isEmpty)
+        let loaded = try await store.loadAggregates((32..<40).map { EntityKey("k\($0)") })
+        #expect(loaded.isEmpty)
+        // The first transaction failing is a plain failure: nothing committed.
+        let fresh = try SQLiteStore.temporary(logger: logger)
+        var first = try await runs(fresh, entities: 2, length: 1)
+        first[0].commands = [F.command("late", entity: "k0")]
+        try await fresh.execute(
+            sql: """
+                CREATE TRIGGER late BEFORE INSERT ON commands WHEN NEW.idempotency_key = 'late'
+                BEGIN SELECT RAISE(ABORT, 'injected'); END
+                """)
+        await #expect(throws: SQLiteStoreError.self) { try await fresh.commitProcessed(first, owner: "w", now: F.t0) { _ in true } }
+    }
+
+    /// A claim's later part that fails leaves what the earlier parts claimed claimed and hands it out; a first part
+    /// that fails is the claim's failure.
+    @Test func aClaimWhoseLaterPartFailsHandsOutWhatItClaimed() async throws {
+        let store = try SQLiteStore.temporary(logger: logger)
+        _ = try await store.append((0..<70).map { F.event("x\($0)", key: "k\($0)") })
+        try await store.execute(
+            sql: """
+                CREATE TRIGGER refuse BEFORE UPDATE OF status ON events WHEN NEW.event_id = 'x40' AND NEW.status = 1
+                BEGIN SELECT RAISE(ABORT, 'injected'); END
+                """)
+        let claimed = try await store.claimEvents(limit: 64, perEntity: 1, owner: "w", lease: .seconds(60), now: F.t0)
+        #expect(claimed.map(\.eventID.rawValue) == (0..<32).map { "x\($0)" })
+        #expect(try await store.listEvents(status: .processing, limit: 100).count == 32)
+        // Now the refused event is in the first part.
+        await #expect(throws: SQLiteStoreError.self) {
+            try await store.claimEvents(limit: 64, perEntity: 1, owner: "w2", lease: .seconds(60), now: F.t0)
+        }
+        #expect(try await store.listEvents(status: .processing, limit: 100).count == 32)
     }
 }

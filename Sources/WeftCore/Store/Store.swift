@@ -45,7 +45,10 @@ public protocol Store: Sendable {
     /// in a prefix or key are plain characters.
     func aggregateKeys(prefix: String, after: EntityKey?, limit: Int) async throws -> [EntityKey]
 
-    /// Commits the results of processing claimed events, atomically.
+    /// Commits the results of processing claimed events: each result atomically (its aggregate, its commands, its
+    /// event's status), the batch in one transaction or, where the store keeps its transactions short, in several
+    /// that end between two entities' runs. When a transaction fails after others committed, it throws
+    /// `PartialCommitError` with the events those committed.
     /// - Returns: the events whose results were committed (those still leased to `owner`).
     @discardableResult
     func commitProcessed(_ results: [ProcessedEvent], owner: String, now: Date) async throws -> [EventSeq]
@@ -328,4 +331,18 @@ extension Store {
     public func listCommands(filter: CommandFilter, limit: Int) async throws -> [CommandRecord] {
         try await listStoredCommands(filter: filter, limit: limit).compactMap { $0.record() }
     }
+}
+
+/// `commitProcessed` wrote a batch in several transactions and one failed after others had committed: `committed` are
+/// the events whose results are stored (what derives from them must be told, as for a whole commit); the rest are not.
+public struct PartialCommitError: Error, CustomStringConvertible {
+    public var committed: [EventSeq]
+    public var underlying: any Error
+
+    public init(committed: [EventSeq], underlying: any Error) {
+        self.committed = committed
+        self.underlying = underlying
+    }
+
+    public var description: String { "\(underlying) (after \(committed.count) results had committed)" }
 }

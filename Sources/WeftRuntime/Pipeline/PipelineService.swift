@@ -173,6 +173,10 @@ public struct PipelineService: Service {
             let chunk = Array(results[start..<min(results.count, start + size)])
             do {
                 committed.formUnion(try await store.commitProcessed(chunk, owner: owner, now: now))
+            } catch let partial as PartialCommitError {
+                committed.formUnion(partial.committed)
+                failure = partial.underlying
+                break
             } catch {
                 failure = error
                 break
