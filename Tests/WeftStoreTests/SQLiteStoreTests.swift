@@ -239,17 +239,22 @@ struct SQLiteStoreTests {
         #expect(try await store.listEvents(status: .done, limit: 200).count == 90)
     }
 
+    /// Makes writing the command with idempotency key `key` fail, as a full disk would.
+    func refuseCommand(_ key: String, in store: SQLiteStore) async throws {
+        try await store.execute(
+            sql: """
+                CREATE TRIGGER refuse_command BEFORE INSERT ON commands WHEN NEW.idempotency_key = '\(key)'
+                BEGIN SELECT RAISE(ABORT, 'injected'); END
+                """)
+    }
+
     /// A transaction that fails after another committed: the error says which events committed; they are done, the
     /// failed transaction's are still claimed and nothing of them is stored.
     @Test func aCommitFailingAfterAPartCommittedSaysWhatCommitted() async throws {
         let store = try SQLiteStore.temporary(logger: logger)
         var results = try await runs(store, entities: 40, length: 1)
         results[35].commands = [F.command("late", entity: "k35")]
-        try await store.execute(
-            sql: """
-                CREATE TRIGGER late BEFORE INSERT ON commands WHEN NEW.idempotency_key = 'late'
-                BEGIN SELECT RAISE(ABORT, 'injected'); END
-                """)
+        try await refuseCommand("late", in: store)
         let error = await #expect(throws: PartialCommitError.self) {
             try await store.commitProcessed(results, owner: "w", now: F.t0) { _ in true }
         }
@@ -264,11 +269,7 @@ struct SQLiteStoreTests {
         let fresh = try SQLiteStore.temporary(logger: logger)
         var first = try await runs(fresh, entities: 2, length: 1)
         first[0].commands = [F.command("late", entity: "k0")]
-        try await fresh.execute(
-            sql: """
-                CREATE TRIGGER late BEFORE INSERT ON commands WHEN NEW.idempotency_key = 'late'
-                BEGIN SELECT RAISE(ABORT, 'injected'); END
-                """)
+        try await refuseCommand("late", in: fresh)
         await #expect(throws: SQLiteStoreError.self) { try await fresh.commitProcessed(first, owner: "w", now: F.t0) { _ in true } }
     }
 
