@@ -93,31 +93,19 @@ extension JSONBytesParser {
         }
         let end = index
         defer { index = end }
-        var shape = RecordState.StoredShape(version: nil, source: nil, otherVersions: [:], otherSources: [:])
-        if let start = versionAt {
-            index = start
-            if try !skipNull() { shape.version = try sourceVersion() }
-        }
-        if let start = sourceAt {
-            index = start
-            if try !skipNull() { shape.source = SystemName(try stringValue("a source")) }
-        }
-        if let start = otherVersionsAt {
-            index = start
-            if try !skipNull() {
-                shape.otherVersions = try members("other versions") { parser throws(JSONParseError) in
+        let shape = RecordState.StoredShape(
+            version: try noted(versionAt) { parser throws(JSONParseError) in try parser.sourceVersion() },
+            source: try noted(sourceAt) { parser throws(JSONParseError) in SystemName(try parser.stringValue("a source")) },
+            otherVersions: try noted(otherVersionsAt) { parser throws(JSONParseError) in
+                try parser.members("other versions") { parser throws(JSONParseError) in
                     try parser.skipNull() ? .none : try parser.sourceVersion()
                 }
-            }
-        }
-        if let start = otherSourcesAt {
-            index = start
-            if try !skipNull() {
-                shape.otherSources = try members("other sources") { parser throws(JSONParseError) in
+            } ?? [:],
+            otherSources: try noted(otherSourcesAt) { parser throws(JSONParseError) in
+                try parser.members("other sources") { parser throws(JSONParseError) in
                     try parser.skipNull() ? .none : SystemName(try parser.stringValue("a source"))
                 }
-            }
-        }
+            } ?? [:])
         return RecordState(fields: fields, shape)
     }
 
@@ -125,6 +113,15 @@ extension JSONBytesParser {
     mutating func note(_ start: inout Int?) throws(JSONParseError) {
         if start == nil { start = index }
         try skipValue()
+    }
+
+    /// The value noted at `start` read by `read`; `nil` when none was noted or it is `null`.
+    mutating func noted<Value>(_ start: Int?, _ read: (inout JSONBytesParser) throws(JSONParseError) -> Value)
+        throws(JSONParseError) -> Value?
+    {
+        guard let start else { return nil }
+        index = start
+        return try skipNull() ? nil : try read(&self)
     }
 
     mutating func sourceVersion() throws(JSONParseError) -> SourceVersion {
