@@ -433,10 +433,10 @@ extension SQLiteStore {
             sql: "INSERT INTO aliases (alias, entity_key, created_at) VALUES (?, ?, ?) ON CONFLICT (alias) DO NOTHING")
         let move = try db.cachedStatement(
             sql: """
-                UPDATE events INDEXED BY events_entity SET entity_key = ?1,
+                UPDATE events INDEXED BY events_provisional SET entity_key = ?1,
                   status = CASE status WHEN 2 THEN 0 ELSE status END,
                   outcome = CASE status WHEN 2 THEN NULL ELSE outcome END
-                WHERE entity_key = ?2 AND status <> 1
+                WHERE entity_key = ?2 AND status <> 1 AND \(Schema.provisionalKey)
                 """)
         let drop = try db.cachedStatement(sql: "DELETE FROM aggregates WHERE entity_key = ?")
         for alias in aliases where alias != entityKey {

@@ -299,6 +299,19 @@ struct AggregateAliasTests {
         #expect(EntityKey("stripe/customer/cus_1").isCustomer && !EntityKey("stripe/invoice/in_1").isCustomer)
     }
 
+    /// A customer's key is never provisional, even where a record names one where a payment belongs: adopting it
+    /// would take another customer's events, and the stores move only events under provisional keys.
+    @Test func neverAdoptsACustomersKey() {
+        var aggregate = Aggregate()
+        router.apply(&aggregate, router.customerRef, router.customerFields(), at: 1)
+        let other = ExternalRef(system: "stripe", kind: .customer, id: "cus_2")
+        var invoice = router.invoiceFields(status: "open", paid: 0)
+        invoice["paymentRef"] = CanonicalCoding.jsonValue(other)
+        router.apply(&aggregate, router.invoiceRef, invoice, at: 2)
+        #expect(aggregate.aliasKeys.contains(EntityKey.of(other)))
+        #expect(aggregate.adoptAliases(excluding: router.key).map(\.rawValue) == ["stripe/charge/ch_1", "stripe/invoice/in_1"])
+    }
+
     /// The pipeline passes the records an event changed: only theirs are looked at, once the aggregate has adopted
     /// any; one that never did (stored before aliases existed) looks at all of its records.
     @Test func adoptingForChangedRecordsLooksOnlyAtThemOnceAnyWereAdopted() {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import Synchronization
 import Testing
@@ -191,6 +192,46 @@ struct SQLiteStoreTests {
         _ = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(1), now: F.t0)
         _ = try await store.claimCommands(target: "odoo", limit: 1, owner: "d", lease: .seconds(1), now: F.t0)
         _ = try await store.nextCommandDue(target: "odoo")
+    }
+
+    /// A store from before `events_provisional` (every event's key indexed) gets the smaller index when it is opened,
+    /// and an adoption then still moves every event under the adopted key, whatever its status, and only those.
+    @Test func aStoreFromBeforeTheProvisionalKeysIndexStillMovesAnAdoptedKeysEvents() async throws {
+        try await withDirectory { directory in
+            let path = directory + "/weft.sqlite"
+            let customer = "stripe/customer/cus_1"
+            let alias = "stripe/invoice/in_1"
+            let older = try SQLiteStore(path: path, logger: logger)
+            try await older.pool.write { db in
+                try db.execute(
+                    sql: """
+                        DROP INDEX events_provisional; CREATE INDEX events_entity ON events (entity_key);
+                        DELETE FROM grdb_migrations WHERE identifier = 'v8-provisional-keys-index';
+                        """)
+            }
+            _ = try await older.append([F.event("early", key: alias, occurred: 0), F.event("other", key: customer, occurred: 0)])
+            let stray = try await older.claimEvents(limit: 10, owner: "w", lease: .seconds(60), now: F.t0)
+            try await older.commitProcessed(stray.map { F.processed($0) }, owner: "w", now: F.t0)
+            _ = try await older.append([F.event("adopter", key: customer, occurred: 1), F.event("late", key: alias, occurred: 1)])
+            try older.close()
+
+            let store = try SQLiteStore(path: path, logger: logger)
+            let indexes = try await store.pool.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+            }
+            #expect(indexes.contains("events_provisional") && !indexes.contains("events_entity"))
+            let held = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
+            #expect(held.map(\.eventID.rawValue) == ["adopter"])
+            var result = F.processed(held[0], aggregate: F.aggregate(name: "Ada"), version: 0)
+            result.adoptedAliases = [EntityKey(alias)]
+            try await store.commitProcessed([result], owner: "w", now: F.t0)
+            // Both events under the alias (the processed one pending again) are the customer's now; the customer's own
+            // processed event stays done.
+            let moved = try await store.listEvents(status: nil, limit: 10).filter { $0.entityKey == EntityKey(customer) }
+            #expect(Set(moved.map(\.eventID.rawValue)) == ["early", "late", "other", "adopter"])
+            let pending = try await store.listEvents(status: .pending, limit: 10)
+            #expect(Set(pending.map(\.eventID.rawValue)) == ["early", "late"])
+        }
     }
 
     /// Results of a batch grouped in runs, as the pipeline commits them: entity `k<i>` has `length` events, each

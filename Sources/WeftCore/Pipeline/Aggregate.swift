@@ -266,7 +266,8 @@ public struct Aggregate: Hashable, Sendable, Codable {
     private mutating func adopt(_ keys: Set<EntityKey>, excluding own: EntityKey) -> [EntityKey] {
         guard !keys.isEmpty else { return [] }
         let known = Set(aliases)
-        let new = keys.filter { $0 != own && !known.contains($0) }.sorted { $0.rawValue < $1.rawValue }
+        // A customer's key is never provisional: the stores move only events under other keys when they adopt one.
+        let new = keys.filter { $0 != own && !$0.isCustomer && !known.contains($0) }.sorted { $0.rawValue < $1.rawValue }
         guard !new.isEmpty else { return [] }
         aliases = (aliases + new).sorted { $0.rawValue < $1.rawValue }
         return new
