@@ -4,6 +4,7 @@ public import Hummingbird
 public import Logging
 import Metrics
 import NIOCore
+import Synchronization
 public import WeftConnectors
 public import WeftCore
 public import WeftRuntime
@@ -91,7 +92,19 @@ struct WebhookIntake: Sendable {
     let logger: Logger
     /// The metrics factory of the code that built the node, taken once: the fast path counts on event-loop threads,
     /// outside any task that could carry one (tests bind theirs to a task).
-    let metrics: any MetricsFactory = MetricsSystem.factory
+    let metrics: any MetricsFactory
+    /// What every delivery records, made once.
+    let handles: IntakeMetrics
+
+    init(system: SystemName, store: any Store, maxBodyBytes: Int, events: Doorbell, logger: Logger) {
+        self.system = system
+        self.store = store
+        self.maxBodyBytes = maxBodyBytes
+        self.events = events
+        self.logger = logger
+        self.metrics = MetricsSystem.factory
+        self.handles = IntakeMetrics(system: system, factory: metrics)
+    }
 
     /// Runs `accept`, timing acknowledged requests and counting and logging rejected ones by their error code.
     func handle(_ request: Request, _ accept: (Request) async throws -> Response) async throws -> Response {
@@ -115,8 +128,7 @@ struct WebhookIntake: Sendable {
 
     /// Records the acknowledgement latency of a delivery that arrived at `started`.
     func acknowledged(since started: ContinuousClock.Instant) {
-        Metrics.Timer(label: WeftMetrics.ackLatency, dimensions: [("system", system.rawValue)], factory: metrics)
-            .recordNanoseconds(Self.nanoseconds(started.duration(to: .now)))
+        handles.ackLatency.recordNanoseconds(Self.nanoseconds(started.duration(to: .now)))
     }
 
     /// Counts and logs a rejected delivery by its error code.
@@ -173,10 +185,7 @@ struct WebhookIntake: Sendable {
 
     /// Counts a delivery's events as received, before they are written.
     func received(_ events: [IncomingEvent]) {
-        for event in events {
-            Counter(label: WeftMetrics.eventsReceived, dimensions: [("system", system.rawValue), ("type", event.type)], factory: metrics)
-                .increment()
-        }
+        for event in events { handles.counter(WeftMetrics.eventsReceived, type: event.type).increment() }
     }
 
     /// Logs a failed inbox write (or a read the delivery needed first) and returns the 503 to answer.
@@ -198,14 +207,10 @@ struct WebhookIntake: Sendable {
             case .stored:
                 duplicate = false
                 stored += 1
-                Counter(label: WeftMetrics.eventsStored, dimensions: [("system", system.rawValue), ("type", event.type)], factory: metrics)
-                    .increment()
+                handles.counter(WeftMetrics.eventsStored, type: event.type).increment()
             case .duplicate:
                 duplicate = true
-                Counter(
-                    label: WeftMetrics.eventsDuplicate, dimensions: [("system", system.rawValue), ("type", event.type)], factory: metrics
-                )
-                .increment()
+                handles.counter(WeftMetrics.eventsDuplicate, type: event.type).increment()
             }
             logger.debug(
                 "webhook accepted",
@@ -226,5 +231,41 @@ struct WebhookIntake: Sendable {
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+}
+
+/// The timer and the counters a webhook endpoint records on every delivery, each made once: making a handle goes
+/// through the metrics factory (a lock, a lookup by name and labels, the labels checked), which cost more than the
+/// counting itself, three times per delivery. Counters are kept per event type up to `typesKept` types; a sender with
+/// more gets the others made per delivery, as before.
+final class IntakeMetrics: Sendable {
+    private struct Key: Hashable {
+        let label: String
+        let type: String
+    }
+
+    static let typesKept = 512
+
+    let ackLatency: Metrics.Timer
+    private let system: SystemName
+    private let factory: any MetricsFactory
+    private let counters = Mutex<[Key: Counter]>([:])
+
+    init(system: SystemName, factory: any MetricsFactory) {
+        self.system = system
+        self.factory = factory
+        self.ackLatency = Metrics.Timer(
+            label: WeftMetrics.ackLatency, dimensions: [("system", system.rawValue)], factory: factory)
+    }
+
+    /// The counter `label` of this system's events of `type`.
+    func counter(_ label: String, type: String) -> Counter {
+        let key = Key(label: label, type: type)
+        if let counter = counters.withLock({ $0[key] }) { return counter }
+        let counter = Counter(label: label, dimensions: [("system", system.rawValue), ("type", type)], factory: factory)
+        counters.withLock { counters in
+            if counters.count < Self.typesKept { counters[key] = counter }
+        }
+        return counter
     }
 }
