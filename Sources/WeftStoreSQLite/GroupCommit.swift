@@ -9,7 +9,8 @@ import Synchronization
 /// writes (claims, commits) are already waiting, so ingest cannot starve the pipeline. No timer and no spawned task: a
 /// lone request commits at once, and under load one fsync acknowledges everything that queued during the previous one.
 ///
-/// A failed transaction fails every caller of that batch, and nothing of it is stored.
+/// A failed transaction fails every caller of that batch, and nothing of it is stored. With a `LogFlusher` the callers
+/// are answered once the log is flushed past the batch, from the flusher's thread; the writer is drained meanwhile.
 final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     typealias Commit = @Sendable (Database, [Item]) throws -> [Output]
 
@@ -27,14 +28,18 @@ final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
     }
 
     private let writer: any DatabaseWriter
+    private let flusher: LogFlusher?
     private let commit: Commit
     private let state = Mutex(State())
 
     /// - Parameters:
     ///   - writer: where drains run (its serial writer queue).
+    ///   - flusher: when set, a batch's callers are answered once it has flushed the log past the batch's commit (the
+    ///     writer then commits without flushing and goes on meanwhile).
     ///   - commit: writes one batch inside an open transaction and returns one output per item, in order.
-    init(writer: any DatabaseWriter, commit: @escaping Commit) {
+    init(writer: any DatabaseWriter, flusher: LogFlusher? = nil, commit: @escaping Commit) {
         self.writer = writer
+        self.flusher = flusher
         self.commit = commit
     }
 
@@ -83,11 +88,16 @@ final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
                 return .commit
             }
             precondition(outputs.count == items.count, "a group commit must return one output per item")
-            var start = 0
-            for waiter in batch {
-                let end = start + waiter.items.count
-                waiter.completion(.success(Array(outputs[start..<end])))
-                start = end
+            let answered = outputs
+            if let flusher {
+                flusher.whenFlushed(flusher.noteCommit()) { flushed in
+                    switch flushed {
+                    case .success: Self.answer(batch, answered)
+                    case .failure(let error): for waiter in batch { waiter.completion(.failure(error)) }
+                    }
+                }
+            } else {
+                Self.answer(batch, answered)
             }
         } catch {
             for waiter in batch { waiter.completion(.failure(error)) }
@@ -100,5 +110,15 @@ final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
             return true
         }
         if again { scheduleDrain() }
+    }
+
+    /// Hands each waiter of `batch` its outputs.
+    private static func answer(_ batch: [Waiter], _ outputs: [Output]) {
+        var start = 0
+        for waiter in batch {
+            let end = start + waiter.items.count
+            waiter.completion(.success(Array(outputs[start..<end])))
+            start = end
+        }
     }
 }

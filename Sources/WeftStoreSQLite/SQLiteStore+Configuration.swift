@@ -3,23 +3,19 @@ public import WeftCore
 extension SQLiteStore {
     /// Store settings.
     public struct Configuration: Sendable {
-        /// SQLite `synchronous` level of the writer connection.
+        /// How durable a write is when the store answers it.
         public enum Synchronous: String, Sendable, CustomStringConvertible {
-            /// An acknowledged write survives power loss (the WAL is flushed at every commit).
+            /// An answered write survives power loss: the log holding it is flushed first (by `LogFlusher`, off the
+            /// writer's thread; the writer commits at `synchronous=NORMAL`).
             case full
-            /// An acknowledged write survives a process crash, not necessarily a power loss; faster.
+            /// An answered write survives a process crash, not necessarily a power loss; no flush waited for.
             case normal
-
-            /// The `PRAGMA synchronous` argument.
-            var pragmaValue: String { rawValue.uppercased() }
-            /// The number `PRAGMA synchronous` reports.
-            var level: Int { self == .full ? 2 : 1 }
 
             /// `full` or `normal`.
             public var description: String { rawValue }
         }
 
-        /// `synchronous` level; FULL unless told otherwise.
+        /// Durability of an answered write; `full` unless told otherwise.
         public var synchronous: Synchronous
         /// How long a connection waits for a lock held by another process (operator commands) before failing.
         public var busyTimeout: Duration

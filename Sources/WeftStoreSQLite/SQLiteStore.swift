@@ -20,6 +20,8 @@ public final class SQLiteStore: Store {
     private let ownedDirectory: String?
     /// Copies the log into the database file off the writer's queue.
     private let checkpointer: WALCheckpointer
+    /// With `synchronous: full`, flushes the log before writes are answered, off the writer's thread; `nil` at `normal`.
+    let flusher: LogFlusher?
 
     /// Opens (creating if needed) the store at `path`, sets `synchronous` and verifies it, and applies pending
     /// migrations.
@@ -34,13 +36,24 @@ public final class SQLiteStore: Store {
     /// A store in a new file in a fresh temporary directory, removed when the store is deinitialised. For tests and
     /// throwaway runs; it behaves exactly like a file store (WAL, group commit, the same `synchronous` check).
     public static func temporary(configuration: Configuration = .init(), logger: Logger) throws -> SQLiteStore {
+        try temporary(configuration: configuration, logger: logger, flush: nil)
+    }
+
+    /// A temporary store whose flusher flushes the log with `flush` (tests make it fail or wait).
+    static func temporary(
+        configuration: Configuration = .init(), logger: Logger, flush: (@Sendable (Int32) -> Int32)?
+    ) throws -> SQLiteStore {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("weft-store-\(UUID().uuidString)", isDirectory: true).path
         return try SQLiteStore(
-            path: directory + "/weft.sqlite", configuration: configuration, logger: logger, ownedDirectory: directory)
+            path: directory + "/weft.sqlite", configuration: configuration, logger: logger, ownedDirectory: directory,
+            flush: flush)
     }
 
-    private init(path: String, configuration: Configuration, logger: Logger, ownedDirectory: String?) throws {
+    private init(
+        path: String, configuration: Configuration, logger: Logger, ownedDirectory: String?,
+        flush: (@Sendable (Int32) -> Int32)? = nil
+    ) throws {
         self.path = path
         self.logger = logger
         self.cipher = configuration.payloadCipher
@@ -60,24 +73,20 @@ public final class SQLiteStore: Store {
         } catch {
             throw SQLiteStoreError.open(path, error)
         }
-        // GRDB sets synchronous = NORMAL on the writer of a WAL database when it opens it: choose ours afterwards.
         let level = configuration.synchronous
         do {
-            let actual = try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = \(level.pragmaValue)")
-                return try Int.fetchOne(db, sql: "PRAGMA synchronous")
-            }
-            guard actual == level.level else {
-                throw SQLiteStoreError.configuration(
-                    "PRAGMA synchronous is \(actual.map(String.init) ?? "unknown"), expected \(level.level)")
-            }
+            // Migrations commit flushed; after them the writer commits at NORMAL (GRDB's default for a WAL database,
+            // set again and verified here) and, at `full`, the flusher flushes the log before writes are answered.
+            try Self.setSynchronous(pool, "FULL", level: 2)
             try Schema.migrator.migrate(pool)
+            try Self.setSynchronous(pool, "NORMAL", level: 1)
             // The writer never checkpoints: `WALCheckpointer` does, on its own connection and thread. A statement that
             // fires the terminal-count triggers keeps a statement journal (the pages it changed, to undo it alone if it
             // fails); in memory, not in a temporary file written through the kernel.
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY")
             }
+            self.flusher = level == .full ? try LogFlusher(path: path + "-wal", flush: flush ?? LogFlusher.flushFile) : nil
             self.checkpointer = try WALCheckpointer(path: path, configuration: config, logger: logger)
         } catch let error as SQLiteStoreError {
             throw error
@@ -85,7 +94,7 @@ public final class SQLiteStore: Store {
             throw SQLiteStoreError.open(path, error)
         }
         self.pool = pool
-        self.appends = GroupCommit(writer: pool) { db, events in try Self.insertEvents(db, events) }
+        self.appends = GroupCommit(writer: pool, flusher: flusher) { db, events in try Self.insertEvents(db, events) }
         logger.debug(
             "opened SQLite store",
             metadata: ["weft.store.path": "\(path)", "weft.store.synchronous": "\(level)"])
@@ -108,7 +117,23 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// The `synchronous` level in force on the writer connection (2 = FULL, 1 = NORMAL).
+    /// Sets `PRAGMA synchronous` on the writer and checks that it took.
+    private static func setSynchronous(_ pool: DatabasePool, _ value: String, level: Int) throws {
+        let actual = try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(value)")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous")
+        }
+        guard actual == level else {
+            throw SQLiteStoreError.configuration(
+                "PRAGMA synchronous is \(actual.map(String.init) ?? "unknown"), expected \(level)")
+        }
+    }
+
+    /// Whether writes are answered only once the log holding them is flushed (`synchronous: full`).
+    public var flushesBeforeAnswering: Bool { flusher != nil }
+
+    /// The `synchronous` level in force on the writer connection (2 = FULL, 1 = NORMAL): NORMAL after opening, the
+    /// flusher making writes durable at `full`.
     public func synchronousLevel() throws -> Int {
         do {
             return try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }

@@ -62,8 +62,12 @@ final class WriteLane: Sendable {
 }
 
 extension SQLiteStore {
-    /// A write transaction through the lane: behind at most one other such write on the writer's queue.
+    /// A write transaction through the lane: behind at most one other such write on the writer's queue. Returns once
+    /// it is durable: at `synchronous: full` once the flusher has flushed the log past it, outside the lane, so that
+    /// the next write goes on meanwhile.
     func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
-        try await lane.run { try await pool.write(updates) }
+        let value = try await lane.run { try await pool.write(updates) }
+        if let flusher { try await flusher.flushed(flusher.noteCommit()) }
+        return value
     }
 }

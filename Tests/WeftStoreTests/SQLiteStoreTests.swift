@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRDB
 import Logging
@@ -53,10 +54,88 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test func synchronousIsFullByDefaultAndNormalWhenAsked() throws {
-        #expect(try SQLiteStore.temporary(logger: logger).synchronousLevel() == 2)
+    /// The writer commits at NORMAL either way; at `full` (the default) the store flushes the log itself before it
+    /// answers a write.
+    @Test func writesAreFlushedBeforeTheyAreAnsweredByDefaultAndNotWhenAsked() throws {
+        let full = try SQLiteStore.temporary(logger: logger)
+        #expect(try full.synchronousLevel() == 1)
+        #expect(full.flushesBeforeAnswering)
         let normal = try SQLiteStore.temporary(configuration: .init(synchronous: .normal), logger: logger)
         #expect(try normal.synchronousLevel() == 1)
+        #expect(!normal.flushesBeforeAnswering)
+    }
+
+    /// Holds every flush of the log until the test lets it go.
+    final class HeldFlush: Sendable {
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let count = Atomic(0)
+
+        var flush: @Sendable (Int32) -> Int32 {
+            { [self] descriptor in
+                count.add(1, ordering: .relaxed)
+                entered.signal()
+                release.wait()
+                return LogFlusher.flushFile(descriptor)
+            }
+        }
+
+        /// Returns once a flush has begun (waiting off the test's thread).
+        func begun() async {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    self.entered.wait()
+                    continuation.resume()
+                }
+            }
+        }
+    }
+
+    /// An append is committed before the log is flushed, and answered only after: while the flush is held, its
+    /// event can be read but the append has not returned; once the flush ends it returns the event as stored. Writes
+    /// through the lane wait for a flush the same way.
+    @Test func aWriteIsAnsweredOnlyOnceTheLogIsFlushedPastIt() async throws {
+        let held = HeldFlush()
+        let store = try SQLiteStore.temporary(logger: logger, flush: held.flush)
+        let answered = Atomic(false)
+        let append = Task {
+            let results = try await store.append([F.event("e1")])
+            answered.store(true, ordering: .sequentiallyConsistent)
+            return results
+        }
+        await held.begun()
+        #expect(try await store.listEvents(status: nil, limit: 10).map(\.eventID.rawValue) == ["e1"])
+        let early = answered.load(ordering: .sequentiallyConsistent)
+        #expect(!early)
+        held.release.signal()
+        #expect(try await append.value.count == 1)
+        let late = answered.load(ordering: .sequentiallyConsistent)
+        #expect(late)
+
+        let claim = Task { try await store.claimEvents(limit: 10, owner: "w", lease: .seconds(60), now: F.t0) }
+        await held.begun()
+        held.release.signal()
+        #expect(try await claim.value.map(\.eventID.rawValue) == ["e1"])
+        let flushes = held.count.load(ordering: .relaxed)
+        #expect(flushes == 2)
+    }
+
+    /// A flush that fails may have lost what it was flushing, and a retry could not tell: the writes it held fail,
+    /// and so does every write after it, until the store is opened again, each saying why.
+    @Test func aFailedFlushFailsTheWritesItHeldAndEveryOneAfter() async throws {
+        let store = try SQLiteStore.temporary(
+            logger: logger,
+            flush: { _ in
+                errno = EIO
+                return -1
+            })
+        for attempt in ["e1", "e2"] {
+            let error = await #expect(throws: SQLiteStoreError.self) { try await store.append([F.event(attempt)]) }
+            #expect("\(error.map { String(describing: $0) } ?? "")".contains("could not flush the store's log"))
+        }
+        await #expect(throws: SQLiteStoreError.self) {
+            try await store.claimEvents(limit: 10, owner: "w", lease: .seconds(60), now: F.t0)
+        }
     }
 
     /// The writer never copies the log into the file (a checkpoint there would hold every queued append): its
