@@ -93,8 +93,9 @@ struct SQLiteStoreTests {
 
     /// An append is committed before the log is flushed, and answered only after: while the flush is held, its
     /// event can be read but the append has not returned; once the flush ends it returns the event as stored. Writes
-    /// through the lane wait for a flush the same way.
-    @Test func aWriteIsAnsweredOnlyOnceTheLogIsFlushedPastIt() async throws {
+    /// through the lane wait for a flush the same way (a write that did not would leave the test waiting for a flush
+    /// that never comes: the time limit fails it).
+    @Test(.timeLimit(.minutes(1))) func aWriteIsAnsweredOnlyOnceTheLogIsFlushedPastIt() async throws {
         let held = HeldFlush()
         let store = try SQLiteStore.temporary(logger: logger, flush: held.flush)
         let answered = Atomic(false)
