@@ -39,7 +39,6 @@ final class LogFlusher: Sendable {
         var flushing = false
         var waiters: [Waiter] = []
         var failure: LogFlushError?
-        var closed = false
     }
 
     private let descriptor: Int32
