@@ -252,7 +252,7 @@ extension Database {
         for line in productLines(move) {
             guard let row = row("account.move.line", line) else { continue }
             let subtotal = subtotalMinor(row, quantity: "quantity", scale: scale)
-            tables["account.move.line"]?.rows[line]?["balance"] = Self.major(sign * subtotal, scale: scale)
+            setField("account.move.line", line, "balance", Self.major(sign * subtotal, scale: scale))
             total += subtotal
             for (tax, amount) in taxMinor(row, subtotal: subtotal, quantity: "quantity", taxField: "tax_ids", scale: scale) {
                 taxTotals[tax, default: 0] += amount
@@ -268,7 +268,7 @@ extension Database {
         for tax in taxTotals.keys.sorted() where taxTotals[tax] != 0 {
             let balance = Self.major(sign * taxTotals[tax]!, scale: scale)
             if let line = taxLines[tax] {
-                tables["account.move.line"]?.rows[line]?["balance"] = balance
+                setField("account.move.line", line, "balance", balance)
             } else {
                 let line = try create(
                     "account.move.line",
@@ -276,12 +276,12 @@ extension Database {
                         "move_id": .int(move), "display_type": .string("tax"), "name": value("account.tax", tax, "name"),
                         "account_id": .int(Seed.taxAccount(flavour)), "balance": balance, "quantity": .double(1),
                     ], ctx)
-                tables["account.move.line"]?.rows[line]?["_tax_id"] = .int(tax)
+                setField("account.move.line", line, "_tax_id", .int(tax))
             }
         }
         let counterpart = Self.major(-sign * total, scale: scale)
         if let line = receivableLine(move) {
-            tables["account.move.line"]?.rows[line]?["balance"] = counterpart
+            setField("account.move.line", line, "balance", counterpart)
         } else {
             _ = try create(
                 "account.move.line",
@@ -342,12 +342,12 @@ extension Database {
             // Odoo's `_compute_payment_reference`: a posted customer invoice without one is paid against its number.
             if type == "out_invoice", (updated["payment_reference"]?.stringValue ?? "").isEmpty {
                 updated["payment_reference"] = updated["name"]
-                if let line = receivableLine(id) { tables["account.move.line"]?.rows[line]?["name"] = updated["name"] }
+                if let line = receivableLine(id) { setField("account.move.line", line, "name", updated["name"]) }
             }
-            tables["account.move"]?.rows[id] = updated
+            setRow("account.move", id, updated)
             if type.hasPrefix("out_"), let partner = row["partner_id"]?.intValue {
                 let rank = value("res.partner", partner, "customer_rank").intValue ?? 0
-                tables["res.partner"]?.rows[partner]?["customer_rank"] = .int(rank + 1)
+                setField("res.partner", partner, "customer_rank", .int(rank + 1))
             }
         }
     }
@@ -359,12 +359,16 @@ extension Database {
         for id in ids {
             let lines = Set(moveLines(id))
             for line in lines {
-                for reconcile in reconciles.removeValue(forKey: line) ?? [] {
+                let removed = reconciles[line] ?? []
+                setReconciles(line, nil)
+                for reconcile in removed {
                     let other = reconcile.debitLine == line ? reconcile.creditLine : reconcile.debitLine
-                    reconciles[other]?.removeAll { $0.debitLine == line || $0.creditLine == line }
+                    if let entries = reconciles[other] {
+                        setReconciles(other, entries.filter { $0.debitLine != line && $0.creditLine != line })
+                    }
                 }
             }
-            tables["account.move"]?.rows[id]?["state"] = .string("draft")
+            setField("account.move", id, "state", .string("draft"))
             touch(id)
         }
     }
@@ -380,7 +384,7 @@ extension Database {
         }
         let cancelled = Set(ids)
         for id in ids {
-            tables["account.move"]?.rows[id]?["state"] = .string("cancel")
+            setField("account.move", id, "state", .string("cancel"))
             touch(id)
         }
         // Only a miscellaneous entry can be a payment's; invoices are cancelled without a scan of the payments.
@@ -401,7 +405,7 @@ extension Database {
             markPaymentUnreconciled(id, state: "canceled")
             guard let move = row("account.payment", id)?["move_id"]?.intValue, exists("account.move", move) else { continue }
             if row("account.move", move)?["state"]?.stringValue == "draft" {
-                tables["account.payment"]?.rows[id]?["move_id"] = .bool(false)
+                setField("account.payment", id, "move_id", .bool(false))
                 try unlink("account.move", [move], ctx)
             } else if row("account.move", move)?["state"]?.stringValue != "cancel" {
                 try buttonCancel([move])
@@ -427,8 +431,8 @@ extension Database {
     /// A payment that no longer pays anything: its state, and no reconciled invoices (computed from reconciliations in
     /// Odoo, stored here). Its invoices' `matched_payment_ids` keep it, as Odoo's do.
     private mutating func markPaymentUnreconciled(_ id: Int64, state: String) {
-        tables["account.payment"]?.rows[id]?["state"] = .string(state)
-        tables["account.payment"]?.rows[id]?["reconciled_invoice_ids"] = .array([])
+        setField("account.payment", id, "state", .string(state))
+        setField("account.payment", id, "reconciled_invoice_ids", .array([]))
         for invoice in (row("account.payment", id)?["invoice_ids"]?.arrayValue ?? []).compactMap(\.intValue) { touch(invoice) }
     }
 
@@ -460,15 +464,15 @@ extension Database {
         let reconcile = Reconcile(
             debitLine: a > 0 ? first : second, creditLine: a > 0 ? second : first, debitAmount: a > 0 ? onA : onB,
             creditAmount: a > 0 ? onB : onA)
-        reconciles[first, default: []].append(reconcile)
-        reconciles[second, default: []].append(reconcile)
+        setReconciles(first, (reconciles[first] ?? []) + [reconcile])
+        setReconciles(second, (reconciles[second] ?? []) + [reconcile])
         for line in [first, second] { if let move = row("account.move.line", line)?["move_id"]?.intValue { touch(move) } }
     }
 
     /// Stamps `write_date` on a move whose stored computed fields (`amount_residual`, `payment_state`,
     /// `matched_payment_ids`) Odoo would recompute: its `_write_multi` sets the magic fields for computed fields too.
     mutating func touch(_ move: Int64) {
-        tables["account.move"]?.rows[move]?["write_date"] = .string(Self.formatUTC(now).datetime)
+        setField("account.move", move, "write_date", .string(Self.formatUTC(now).datetime))
     }
 
     // MARK: - Wizards
@@ -644,7 +648,7 @@ extension Database {
             ], ctx)
         for invoice in invoices {
             let linked = tables["account.move"]?.rows[invoice]?["_matched_payment_ids"]?.arrayValue ?? []
-            tables["account.move"]?.rows[invoice]?["_matched_payment_ids"] = .array(linked + [.int(payment)])
+            setField("account.move", invoice, "_matched_payment_ids", .array(linked + [.int(payment)]))
             touch(invoice)
         }
         return payment
@@ -674,8 +678,8 @@ extension Database {
                 "move_id": .int(move), "name": values.memo, "account_id": .int(Seed.receivableAccount(flavour)),
                 "balance": Self.major(values.inbound ? -amount : amount, scale: scale), "display_type": "payment_term",
             ], ctx)
-        tables["account.move"]?.rows[move]?["name"] = .string(name)
-        tables["account.move"]?.rows[move]?["state"] = .string("posted")
+        setField("account.move", move, "name", .string(name))
+        setField("account.move", move, "state", .string("posted"))
         for line in lines { reconcile(line, counterpart) }
         return move
     }
@@ -714,7 +718,7 @@ extension Database {
                     ], ctx)
                 created.append(refund)
             }
-            tables["account.move.reversal"]?.rows[wizard]?["new_move_ids"] = .array(created.map(JSONValue.int))
+            setField("account.move.reversal", wizard, "new_move_ids", .array(created.map(JSONValue.int)))
         }
         var action: [(String, OdooValue)] = [("name", "Reverse Moves"), ("type", "ir.actions.act_window"), ("res_model", "account.move")]
         if created.count == 1 {

@@ -98,7 +98,7 @@ extension Database {
             row["is_company"] = .bool(kind == "company")
         case ("product.product", "lst_price"):
             if let template = row["product_tmpl_id"]?.intValue, let price = value.doubleValue {
-                tables["product.template"]?.rows[template]?["list_price"] = .double(price)
+                setField("product.template", template, "list_price", .double(price))
             }
         default:
             break
@@ -114,8 +114,8 @@ extension Database {
         case "ir.model.data":
             if let row = row(model, id), let name = row["name"]?.stringValue {
                 let module = row["module"]?.stringValue ?? ""
-                xmlids[module + "." + name] = id
-                tables[model]?.rows[id]?["complete_name"] = .string(module + "." + name)
+                setXMLID(module + "." + name, id)
+                setField(model, id, "complete_name", .string(module + "." + name))
             }
         case "account.move.line":
             if let move = row(model, id)?["move_id"]?.intValue, isProductLine(id) { try syncMoveLines(move, ctx) }
@@ -161,23 +161,23 @@ extension Database {
                 }
             }
         case "ir.model.data":
-            if let oldName = old["name"]?.stringValue { xmlids[(old["module"]?.stringValue ?? "") + "." + oldName] = nil }
+            if let oldName = old["name"]?.stringValue { setXMLID((old["module"]?.stringValue ?? "") + "." + oldName, nil) }
             if let row = row(model, id), let name = row["name"]?.stringValue {
                 let module = row["module"]?.stringValue ?? ""
-                xmlids[module + "." + name] = id
-                tables[model]?.rows[id]?["complete_name"] = .string(module + "." + name)
+                setXMLID(module + "." + name, id)
+                setField(model, id, "complete_name", .string(module + "." + name))
             }
         case "product.product":
             if vals["default_code"] != nil, let template = row(model, id)?["product_tmpl_id"]?.intValue {
                 let code = row(model, id)?["default_code"]
-                tables["product.template"]?.rows[template]?["default_code"] = code
+                setField("product.template", template, "default_code", code)
             }
         case "account.move.line":
             if let move = row(model, id)?["move_id"]?.intValue, isProductLine(id) { try syncMoveLines(move, ctx) }
         case "account.move":
             if vals["currency_id"] != nil, let currency = row(model, id)?["currency_id"] {
                 // The lines' currency is the move's (a related field in Odoo), and their amounts are rounded to it.
-                for line in moveLines(id) { tables["account.move.line"]?.rows[line]?["currency_id"] = currency }
+                for line in moveLines(id) { setField("account.move.line", line, "currency_id", currency) }
             }
             if vals["invoice_line_ids"] != nil || vals["line_ids"] != nil || vals["move_type"] != nil || vals["currency_id"] != nil {
                 try syncMoveLines(id, ctx)
@@ -224,7 +224,7 @@ extension Database {
             }
         }
         row["complete_name"] = .string(complete)
-        tables["res.partner"]?.rows[id] = row
+        setRow("res.partner", id, row)
     }
 
     // MARK: - Computed fields

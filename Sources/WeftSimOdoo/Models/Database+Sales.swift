@@ -89,16 +89,16 @@ extension Database {
                 throw .user(
                     "It is not allowed to confirm an order in the following states: \(state == "sale" ? "Sales Order" : "Cancelled")")
             }
-            tables["sale.order"]?.rows[id]?["state"] = .string("sale")
-            tables["sale.order"]?.rows[id]?["date_order"] = .string(Self.formatUTC(now).datetime)
-            tables["sale.order"]?.rows[id]?["write_date"] = .string(Self.formatUTC(now).datetime)
+            setField("sale.order", id, "state", .string("sale"))
+            setField("sale.order", id, "date_order", .string(Self.formatUTC(now).datetime))
+            setField("sale.order", id, "write_date", .string(Self.formatUTC(now).datetime))
             if flavour.enterprise, row["plan_id"]?.intValue != nil {
-                tables["sale.order"]?.rows[id]?["subscription_state"] = .string("3_progress")
+                setField("sale.order", id, "subscription_state", .string("3_progress"))
                 if row["start_date"]?.stringValue == nil {
-                    tables["sale.order"]?.rows[id]?["start_date"] = .string(Self.formatUTC(now).date)
+                    setField("sale.order", id, "start_date", .string(Self.formatUTC(now).date))
                 }
                 if row["next_invoice_date"]?.stringValue == nil {
-                    tables["sale.order"]?.rows[id]?["next_invoice_date"] = .string(Self.formatUTC(now).date)
+                    setField("sale.order", id, "next_invoice_date", .string(Self.formatUTC(now).date))
                 }
             }
         }
@@ -126,9 +126,9 @@ extension Database {
                 ]))
         }
         for id in ids {
-            tables["sale.order"]?.rows[id]?["state"] = .string("cancel")
+            setField("sale.order", id, "state", .string("cancel"))
             if flavour.enterprise, row("sale.order", id)?["plan_id"]?.intValue != nil {
-                tables["sale.order"]?.rows[id]?["subscription_state"] = .string("6_churn")
+                setField("sale.order", id, "subscription_state", .string("6_churn"))
             }
         }
         return .value(.bool(true))
@@ -161,7 +161,7 @@ extension Database {
                                 "tax_ids": .array([.array([.int(6), .int(0), .array(lineRow[flavour.saleLineTax]?.arrayValue ?? [])])]),
                             ]),
                         ]))
-                    tables["sale.order.line"]?.rows[line]?["qty_invoiced"] = .double((lineRow["qty_invoiced"]?.doubleValue ?? 0) + quantity)
+                    setField("sale.order.line", line, "qty_invoiced", .double((lineRow["qty_invoiced"]?.doubleValue ?? 0) + quantity))
                 }
                 guard !lines.isEmpty else { continue }
                 let name = orderRow["name"]?.stringValue ?? ""
@@ -172,7 +172,7 @@ extension Database {
                 if flavour.is19 { vals["ref"] = orderRow["client_order_ref"].flatMap(\.stringValue).map(JSONValue.string) ?? .string(name) }
                 if let reference = orderRow["client_order_ref"]?.stringValue, !flavour.is19 { vals["ref"] = .string(reference) }
                 let invoice = try create("account.move", vals, ctx)
-                tables["sale.order"]?.rows[order]?["_invoice_ids"] = .array((orderRow["_invoice_ids"]?.arrayValue ?? []) + [.int(invoice)])
+                setField("sale.order", order, "_invoice_ids", .array((orderRow["_invoice_ids"]?.arrayValue ?? []) + [.int(invoice)]))
                 invoices.append(invoice)
                 partner = orderRow["partner_id"]?.intValue ?? 0
                 origin = name

@@ -50,7 +50,7 @@ extension Database {
         let id = tables[model]?.nextId ?? 1
         row["create_date"] = .string(timestamp)
         row["write_date"] = .string(timestamp)
-        tables[model, default: Table()].insert(id, row)
+        insertRow(model, id, row)
         linkInverse(spec, id: id, old: [:], new: row)
         for (key, value) in commands { try applyX2many(model, id, key, value, ctx) }
         try afterCreate(model, id, ctx)
@@ -92,7 +92,7 @@ extension Database {
             }
             try validateRow(spec, row, isCreate: false)
             row["write_date"] = .string(timestamp)
-            tables[model]?.update(id, row)
+            updateRow(model, id, row)
             linkInverse(spec, id: id, old: old, new: row)
             for (key, value) in commands { try applyX2many(model, id, key, value, ctx) }
             if let delegate = spec.delegate, !delegatedVals.isEmpty, let parent = row[delegate.field]?.intValue {
@@ -116,13 +116,13 @@ extension Database {
                 if models[comodel]?.fields[inverse]?.required == true {
                     if !children.isEmpty { try unlink(comodel, children, ctx) }
                 } else {
-                    for child in children { tables[comodel]?.rows[child]?[inverse] = nil }
+                    for child in children { setField(comodel, child, inverse, nil) }
                 }
             }
             linkInverse(spec, id: id, old: row, new: [:])
-            tables[model]?.remove(id)
+            removeRow(model, id)
             if model == "ir.model.data", let module = row["module"]?.stringValue, let name = row["name"]?.stringValue {
-                xmlids[module + "." + name] = nil
+                setXMLID(module + "." + name, nil)
             }
         }
         // Odoo's `unlink` deletes the records' external ids too: they are no foreign keys, and would dangle.
@@ -229,11 +229,11 @@ extension Database {
                 else { continue }
                 if let before, var parent = tables[comodel]?.rows[before] {
                     parent[listName] = .array((parent[listName]?.arrayValue ?? []).filter { $0.intValue != id })
-                    tables[comodel]?.rows[before] = parent
+                    setRow(comodel, before, parent)
                 }
                 if let after, var parent = tables[comodel]?.rows[after] {
                     parent[listName] = .array((parent[listName]?.arrayValue ?? []) + [.int(id)])
-                    tables[comodel]?.rows[after] = parent
+                    setRow(comodel, after, parent)
                 }
             }
         }
@@ -309,7 +309,7 @@ extension Database {
                 default: throw wrong()
                 }
             }
-            tables[model]?.rows[id]?[field] = .array(current.map(JSONValue.int))
+            setField(model, id, field, .array(current.map(JSONValue.int)))
         default:
             throw wrong()
         }

@@ -1,12 +1,11 @@
 import Foundation
 import WeftCore
 
-/// A dictionary split into buckets. Each call snapshots the whole database so that a failing call can be rolled back
-/// (Odoo runs each call in one transaction); with one flat dictionary every write then copied the whole table, which
-/// made the simulator quadratic. With buckets a write copies one bucket, and the buckets sit in groups, so the first
-/// write after a snapshot copies the list of groups (32 references), one group (32) and one bucket (a 1,024th of the
-/// entries): with one flat list of 256 buckets it copied 256 references and a 256th of the entries, which was a tenth
-/// of the simulator's time in the benchmark.
+/// A dictionary split into buckets, so that a write to a table while a copy of it is alive copies one bucket, not the
+/// table: the list of groups (32 references), one group (32) and one bucket (a 1,024th of the entries). It was made
+/// when each call copied the whole database for its rollback (calls now keep a journal instead, see
+/// `Database.rollBack()`), where one flat dictionary made the simulator quadratic; copies are still taken (a test's,
+/// a value held while its table changes), and growing a table rehashes one bucket at a time.
 struct ShardedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private static var groupCount: Int { 32 }
     private static var bucketsPerGroup: Int { 32 }
@@ -50,8 +49,10 @@ struct ShardedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 }
 
-/// Ids in ascending order, kept in chunks: a call works on a copy of the database, and the first insert after the
-/// copy then copies one chunk and the list of chunks, not every id of the table.
+extension ShardedDictionary: Equatable where Value: Equatable {}
+
+/// Ids in ascending order, kept in chunks: an insert into a table that has a copy alive copies one chunk and the list
+/// of chunks, not every id of the table, and an insert in the middle moves at most a chunk.
 struct SortedIDs: Sendable {
     private static var chunkSize: Int { 1024 }
     private var chunks: [[Int64]] = []
@@ -111,8 +112,9 @@ struct Table: Sendable {
     /// The fields clients look records up by (`ref`, a payment's memo, a line's `move_id`), indexed like Odoo's
     /// database indexes so a lookup does not scan the table.
     var indexedFields: [String] = []
-    /// `field \u{1} value` → ids that have, or once had, that value: a superset, since `search` checks every
-    /// candidate against the whole domain. Maintained by `insert` and `update`, the only ways an indexed field is set.
+    /// `field \u{1} value` → ids that have, or once had, that value (in a call that was rolled back too): a superset,
+    /// since `search` checks every candidate against the whole domain. Maintained by `insert` and `update`, the only
+    /// ways an indexed field is set.
     var index = ShardedDictionary<String, [Int64]>()
 
     init(indexedFields: [String] = []) {
@@ -174,26 +176,31 @@ struct CallContext: Sendable {
 
 /// A partial reconciliation between a debit and a credit receivable line: what it settles of each, in units of that
 /// line's currency's scale.
-struct Reconcile: Sendable {
+struct Reconcile: Sendable, Equatable {
     let debitLine: Int64
     let creditLine: Int64
     let debitAmount: Int64
     let creditAmount: Int64
 }
 
-/// The whole simulated database: every model's rows plus sequences. A value type kept behind one lock; a failed call
-/// puts back the copy taken before it, which is Odoo's one-transaction-per-call.
+/// The whole simulated database: every model's rows plus sequences. A value type kept behind one lock. A call runs in
+/// one transaction, as in Odoo: every change it makes goes through the mutators below, which note what they replace
+/// in `journal`, and a failed call puts it all back (`rollBack()`). The stored state is `private(set)` so that no
+/// change can bypass the journal.
 struct Database: Sendable {
     let flavour: Flavour
     let models: [String: ModelSpec]
-    var tables: [String: Table] = [:]
+    private(set) var tables: [String: Table] = [:]
     /// `module.name` → ir.model.data id.
-    var xmlids = ShardedDictionary<String, Int64>()
-    var sequences: [String: Int64] = [:]
+    private(set) var xmlids = ShardedDictionary<String, Int64>()
+    private(set) var sequences: [String: Int64] = [:]
     /// Partial reconciliations, under each of their two lines (a move's residual and payment state read only its own
-    /// lines' entries: a list of every reconciliation was scanned on each read, and copied whole on every call that
-    /// added one, since a call works on a copy of the database).
-    var reconciles = ShardedDictionary<Int64, [Reconcile]>()
+    /// lines' entries: a list of every reconciliation was scanned on each read).
+    private(set) var reconciles = ShardedDictionary<Int64, [Reconcile]>()
+    /// What the current call replaced, oldest first; `nil` outside a call (seeding is not undone). Copying the whole
+    /// database before each call instead cost a fifth of the simulator's time in the benchmark: every call's first
+    /// writes copied the table list and the buckets they touched, and dropping the copy released them all again.
+    private var journal: [Undo]?
     /// The wall-clock time of the current call.
     var now = Date(timeIntervalSince1970: 0) {
         didSet { (today, timestamp) = Self.formatUTC(now) }
@@ -264,12 +271,112 @@ struct Database: Sendable {
 
     func ids(_ model: String) -> [Int64] { tables[model]?.ids.all ?? [] }
 
+    // MARK: - Changes (each noted in the journal)
+
+    /// What one change replaced.
+    private enum Undo {
+        /// A row was inserted under `id` where `old` was (`nil`: none). The table's next id stays moved past it: ids
+        /// come from a PostgreSQL sequence, which a rolled-back transaction does not give back.
+        case inserted(model: String, id: Int64, old: [String: JSONValue]?)
+        /// A row was replaced, or removed from the table (`removed`); `old` is what it was.
+        case row(model: String, id: Int64, old: [String: JSONValue]?, removed: Bool)
+        case xmlid(String, Int64?)
+        case sequence(String, Int64?)
+        case reconciles(Int64, [Reconcile]?)
+    }
+
+    /// Starts a call: from now on every change is noted so that `rollBack()` can put it back.
+    mutating func beginCall(at now: Date) {
+        self.now = now
+        journal = []
+    }
+
+    /// Ends a call that succeeded: its changes stay.
+    mutating func commitCall() { journal = nil }
+
+    /// Ends a call that failed: puts back everything it changed, newest first, so the database is as before the call
+    /// (a search index may keep an entry for a row that is gone or changed: it is a superset, see `Table.index`).
+    mutating func rollBack() {
+        guard let undo = journal else { return }
+        journal = nil
+        for change in undo.reversed() {
+            switch change {
+            case .inserted(let model, let id, let old):
+                if let old { tables[model]?.rows[id] = old } else { tables[model]?.remove(id) }
+            case .row(let model, let id, let old, let removed):
+                if removed, let old {
+                    tables[model]?.insert(id, old)
+                } else {
+                    tables[model]?.rows[id] = old
+                }
+            case .xmlid(let key, let old): xmlids[key] = old
+            case .sequence(let key, let old): sequences[key] = old
+            case .reconciles(let line, let old): reconciles[line] = old
+            }
+        }
+    }
+
+    private mutating func note(_ change: Undo) {
+        journal?.append(change)
+    }
+
+    /// Inserts a new row (indexed, listed, the table's next id moved past it).
+    mutating func insertRow(_ model: String, _ id: Int64, _ row: [String: JSONValue]) {
+        note(.inserted(model: model, id: id, old: tables[model]?.rows[id]))
+        tables[model, default: Table()].insert(id, row)
+    }
+
+    /// Replaces a row as an ORM `write` does (its indexed fields noted in the index).
+    mutating func updateRow(_ model: String, _ id: Int64, _ row: [String: JSONValue]) {
+        note(.row(model: model, id: id, old: tables[model]?.rows[id], removed: false))
+        tables[model]?.update(id, row)
+    }
+
+    /// Replaces a stored row directly, as a business method that sets computed state does (not indexed).
+    mutating func setRow(_ model: String, _ id: Int64, _ row: [String: JSONValue]) {
+        guard let old = tables[model]?.rows[id] else { return }
+        note(.row(model: model, id: id, old: old, removed: false))
+        tables[model]?.rows[id] = row
+    }
+
+    /// Sets (or, with `nil`, clears) one stored field of an existing row, as a business method does.
+    mutating func setField(_ model: String, _ id: Int64, _ field: String, _ value: JSONValue?) {
+        guard var row = tables[model]?.rows[id] else { return }
+        note(.row(model: model, id: id, old: row, removed: false))
+        row[field] = value
+        tables[model]?.rows[id] = row
+    }
+
+    /// Deletes a row.
+    mutating func removeRow(_ model: String, _ id: Int64) {
+        guard let old = tables[model]?.rows[id] else { return }
+        note(.row(model: model, id: id, old: old, removed: true))
+        tables[model]?.remove(id)
+    }
+
+    /// Where the next row of `model` is numbered from (seeding only: not undone).
+    mutating func setNextId(_ model: String, _ id: Int64) {
+        tables[model]?.nextId = id
+    }
+
+    mutating func setXMLID(_ key: String, _ id: Int64?) {
+        note(.xmlid(key, xmlids[key]))
+        xmlids[key] = id
+    }
+
+    mutating func setReconciles(_ line: Int64, _ entries: [Reconcile]?) {
+        note(.reconciles(line, reconciles[line]))
+        reconciles[line] = entries
+    }
+
     // MARK: - Time and sequences
 
     var year: String { String(today.prefix(4)) }
 
     mutating func nextSequence(_ key: String) -> Int64 {
-        let next = (sequences[key] ?? 0) + 1
+        let previous = sequences[key]
+        note(.sequence(key, previous))
+        let next = (previous ?? 0) + 1
         sequences[key] = next
         return next
     }

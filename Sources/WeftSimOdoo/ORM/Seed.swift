@@ -60,7 +60,7 @@ enum Seed {
             var row = values
             row["create_date"] = stamp
             row["write_date"] = stamp
-            db.tables[model, default: Table()].insert(id, row)
+            db.insertRow(model, id, row)
         }
         for (index, spec) in db.models.values.sorted(by: { $0.name < $1.name }).enumerated() {
             put("ir.model", Int64(index + 1), ["model": .string(spec.name), "name": .string(spec.label)])
@@ -68,7 +68,7 @@ enum Seed {
         for (id, code, name, phone) in countries {
             put("res.country", id, ["name": .string(name), "code": .string(code), "phone_code": .int(phone)])
         }
-        db.tables["res.country"]?.nextId = 251
+        db.setNextId("res.country", 251)
         for (index, state) in states.enumerated() {
             put("res.country.state", Int64(index + 1), ["country_id": .int(state.0), "code": .string(state.1), "name": .string(state.2)])
         }
@@ -109,7 +109,7 @@ enum Seed {
                 "name": "Administrator", "complete_name": "Administrator", "is_company": false, "type": "contact", "lang": "en_US",
                 "active": true, "company_id": .int(1), "email": "admin@example.com",
             ])
-        db.tables["res.partner"]?.nextId = 7
+        db.setNextId("res.partner", 7)
         put(
             "res.users", 1,
             ["login": "__system__", "name": "OdooBot", "partner_id": .int(2), "company_id": .int(1), "active": false, "lang": "en_US"])

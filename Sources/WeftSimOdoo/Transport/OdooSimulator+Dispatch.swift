@@ -25,12 +25,13 @@ extension OdooSimulator {
                 throw transport == .json2 ? .werkzeug(404, message) : .builtin("AttributeError", message)
             }
             let call = try bind(method)
-            let saved = db
-            db.now = now
+            db.beginCall(at: now)
             do throws(OdooError) {
-                return try db.invoke(model, name, call)
+                let result = try db.invoke(model, name, call)
+                db.commitCall()
+                return result
             } catch {
-                db = saved
+                db.rollBack()
                 throw error
             }
         }
