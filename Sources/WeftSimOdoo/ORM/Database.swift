@@ -42,6 +42,12 @@ struct ShardedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
+    /// Runs `body` on the value of `key` (`value` when there is none) in place, and stores what it leaves.
+    mutating func update<R>(_ key: Key, default value: @autoclosure () -> Value, _ body: (inout Value) -> R) -> R {
+        let slot = Self.slot(key)
+        return body(&groups[slot.group][slot.bucket][key, default: value()])
+    }
+
     @discardableResult
     mutating func removeValue(forKey key: Key) -> Value? {
         let slot = Self.slot(key)
@@ -129,13 +135,13 @@ struct Table: Sendable {
         }
     }
 
-    private mutating func noteIndexed(_ id: Int64, _ row: [String: JSONValue]) {
+    /// Notes `row`'s indexed values under `id`, in place: a value's list was copied, appended to and stored back, a
+    /// copy of the whole list per row. A `fresh` id (past every id of the table) cannot be in any list yet.
+    private mutating func noteIndexed(_ id: Int64, _ row: [String: JSONValue], fresh: Bool) {
         for field in indexedFields {
             guard let value = row[field], let key = Self.indexKey(field, value) else { continue }
-            var ids = index[key] ?? []
-            if !ids.contains(id) {
-                ids.append(id)
-                index[key] = ids
+            index.update(key, default: []) { ids in
+                if fresh || !ids.contains(id) { ids.append(id) }
             }
         }
     }
@@ -143,12 +149,13 @@ struct Table: Sendable {
     /// Replaces a row (an ORM `write`).
     mutating func update(_ id: Int64, _ row: [String: JSONValue]) {
         rows[id] = row
-        noteIndexed(id, row)
+        noteIndexed(id, row, fresh: false)
     }
 
     mutating func insert(_ id: Int64, _ row: [String: JSONValue]) {
+        let fresh = id >= nextId && (ids.last ?? 0) < id
         rows[id] = row
-        noteIndexed(id, row)
+        noteIndexed(id, row, fresh: fresh)
         ids.insert(id)
         nextId = max(nextId, id + 1)
     }
