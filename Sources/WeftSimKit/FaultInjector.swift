@@ -40,6 +40,10 @@ public final class FaultInjector: Sendable {
     /// The active plan.
     public var plan: FaultPlan { state.withLock { $0.plan } }
 
+    /// Whether no fault is planned: every request would be served at once, so `decide` need not be asked (it changes
+    /// nothing then).
+    public var isQuiet: Bool { state.withLock { $0.plan == FaultPlan() && $0.outageUntil == nil } }
+
     /// How many requests got an injected failure so far.
     public var injectedCount: Int { state.withLock { $0.injected } }
 

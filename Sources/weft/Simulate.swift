@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import UnixSignals
 import WeftSimChargebee
@@ -77,6 +78,8 @@ struct Simulate: AsyncParsableCommand {
         var services: [any Service] = []
         // What a client needs besides the URL (credentials of a throwaway, in-memory simulator), given the bound port.
         var notes: @Sendable (Int) -> [String] = { _ in [] }
+        // Handlers each connection gets before the router (made per connection).
+        var channelHandlers: @Sendable () -> [any RemovableChannelHandler] = { [] }
         switch system {
         case .odoo:
             let simulator = OdooSimulator(
@@ -86,6 +89,8 @@ struct Simulate: AsyncParsableCommand {
             // The Odoo simulator applies its own fault injector; the shared admin routes steer it.
             addSimulatorAdminRoutes(to: router, faults: simulator.faults, log: simulator.requestLog)
             simulator.addRoutes(to: router)
+            // JSON-2 calls are answered on the event loop (`OdooJSON2FastPath`), the rest by the router.
+            channelHandlers = { [OdooJSON2FastPath(simulator: simulator)] }
         case .stripe:
             var configuration = StripeSimulator.Configuration()
             if let apiKey { configuration.apiKeys = [apiKey] }
@@ -189,8 +194,10 @@ struct Simulate: AsyncParsableCommand {
         let portFile = self.portFile
         let system = self.system
         let notesForPort = notes
+        let handlers = channelHandlers
         let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            router: router, server: .http1(configuration: .init(additionalChannelHandlers: handlers())),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
                 FileHandle.standardOutput.write(Data("\(system.rawValue) simulator listening on http://\(host):\(bound)\n".utf8))

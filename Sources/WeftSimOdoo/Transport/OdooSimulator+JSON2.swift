@@ -4,25 +4,57 @@ import Hummingbird
 import WeftCore
 
 extension OdooSimulator {
+    /// What a JSON-2 call is answered with.
+    struct JSON2Answer: Sendable {
+        var status: Int
+        var contentType: String
+        var body: String
+        /// A 401 carries `WWW-Authenticate: Bearer ` (with Odoo's trailing space).
+        var challenges: Bool { status == 401 }
+
+        static func json(_ status: Int, _ body: String) -> JSON2Answer {
+            JSON2Answer(status: status, contentType: "application/json; charset=utf-8", body: body)
+        }
+
+        static func html(_ status: Int, _ body: String) -> JSON2Answer {
+            JSON2Answer(status: status, contentType: "text/html; charset=utf-8", body: body)
+        }
+
+        var response: Response {
+            var response = OdooSimulator.response(status, contentType, body)
+            // Odoo sends `Bearer ` with a trailing space; the lenient initialiser keeps it.
+            if challenges { response.headers.append(HTTPField(name: .wwwAuthenticate, lenientValue: Array("Bearer ".utf8))) }
+            return response
+        }
+    }
+
     /// `POST /json/2/<model>/<method>` (Odoo 19).
     func json2(_ request: Request, path: String, bytes: [UInt8], call: inout Call) -> Response {
-        guard flavour.is19 else { return Self.response(404, "text/html; charset=utf-8", Self.htmlError(404)) }
-        if let database = request.headers[.init("X-Odoo-Database")!], database != configuration.database {
-            return Self.response(404, "text/html; charset=utf-8", Self.noDatabasePage)
+        json2(method: request.method, headers: request.headers, path: path, bytes: bytes, call: &call).response
+    }
+
+    /// `POST /json/2/<model>/<method>` (Odoo 19), from the request's method, headers and body, whether the router or
+    /// `OdooJSON2FastPath` received it.
+    func json2(
+        method httpMethod: HTTPRequest.Method, headers: HTTPFields, path: String, bytes: [UInt8], call: inout Call
+    ) -> JSON2Answer {
+        guard flavour.is19 else { return .html(404, Self.htmlError(404)) }
+        if let database = headers[.init("X-Odoo-Database")!], database != configuration.database {
+            return .html(404, Self.noDatabasePage)
         }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        guard request.method == .post, parts.count == 4 else {
+        guard httpMethod == .post, parts.count == 4 else {
             return json2Error(.werkzeug(404, "Did you mean POST /json/2/<model>/<method>?"))
         }
         let model = parts[2]
         let method = parts[3]
         call.model = model
         call.odooMethod = method
-        let contentType = request.headers[.contentType]?.split(separator: ";").first.map {
+        let contentType = headers[.contentType]?.split(separator: ";").first.map {
             Self.trimmingBlanks($0).lowercased()
         }
         if !bytes.isEmpty, contentType != "application/json" {
-            return Self.response(415, "text/html; charset=utf-8", Self.json2UnsupportedMedia)
+            return .html(415, Self.json2UnsupportedMedia)
         }
         var named: [String: JSONValue] = [:]
         if !bytes.isEmpty {
@@ -31,7 +63,7 @@ extension OdooSimulator {
             }
             named = parsed.objectValue ?? [:]
         }
-        let authorization = request.headers[.authorization] ?? ""
+        let authorization = headers[.authorization] ?? ""
         let scheme = authorization.prefix(while: { !$0.isWhitespace }).lowercased()
         let key = Self.trimmingBlanks(authorization.drop(while: { !$0.isWhitespace }))
         guard scheme == "bearer", !key.isEmpty else {
@@ -56,7 +88,7 @@ extension OdooSimulator {
             case .value(let value): payload = value
             case .created(let ids, _): payload = .array(ids.map(OdooValue.int))
             }
-            return Self.response(200, "application/json; charset=utf-8", payload.jsonText)
+            return .json(200, payload.jsonText)
         } catch {
             return json2Error(error)
         }
@@ -72,17 +104,12 @@ extension OdooSimulator {
         return String(text[first...last])
     }
 
-    private func json2Error(_ error: OdooError) -> Response {
+    private func json2Error(_ error: OdooError) -> JSON2Answer {
         let body = OdooValue.object([
             ("name", .string(error.name)), ("message", .string(error.message)), ("arguments", error.arguments), ("context", .object([])),
             ("debug", .string(error.traceback)),
         ])
-        var response = Self.response(error.json2Status, "application/json; charset=utf-8", body.jsonText)
-        if error.json2Status == 401 {
-            // Odoo sends `Bearer ` with a trailing space; the lenient initialiser keeps it.
-            response.headers.append(HTTPField(name: .wwwAuthenticate, lenientValue: Array("Bearer ".utf8)))
-        }
-        return response
+        return .json(error.json2Status, body.jsonText)
     }
 
     static let noDatabasePage =
