@@ -90,7 +90,7 @@ public final class OdooJSON2FastPath: ChannelDuplexHandler, RemovableChannelHand
         var fields = HTTPFields()
         fields[.contentType] = answer.contentType
         fields[.contentLength] = String(body.count)
-        if answer.challenges { fields.append(HTTPField(name: .wwwAuthenticate, lenientValue: Array("Bearer ".utf8))) }
+        if answer.challenges { fields.append(OdooSimulator.JSON2Answer.challenge) }
         fields[.date] = httpDate()
         let head = HTTPResponse(status: .init(code: answer.status), headerFields: fields)
         context.write(wrapOutboundOut(.head(head)), promise: nil)

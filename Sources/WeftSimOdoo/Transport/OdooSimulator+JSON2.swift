@@ -11,6 +11,8 @@ extension OdooSimulator {
         var body: String
         /// A 401 carries `WWW-Authenticate: Bearer ` (with Odoo's trailing space).
         var challenges: Bool { status == 401 }
+        /// That header; the lenient initialiser keeps the trailing space.
+        static let challenge = HTTPField(name: .wwwAuthenticate, lenientValue: Array("Bearer ".utf8))
 
         static func json(_ status: Int, _ body: String) -> JSON2Answer {
             JSON2Answer(status: status, contentType: "application/json; charset=utf-8", body: body)
@@ -22,8 +24,7 @@ extension OdooSimulator {
 
         var response: Response {
             var response = OdooSimulator.response(status, contentType, body)
-            // Odoo sends `Bearer ` with a trailing space; the lenient initialiser keeps it.
-            if challenges { response.headers.append(HTTPField(name: .wwwAuthenticate, lenientValue: Array("Bearer ".utf8))) }
+            if challenges { response.headers.append(Self.challenge) }
             return response
         }
     }
