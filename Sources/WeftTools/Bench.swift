@@ -120,6 +120,8 @@ public struct Bench: Sendable {
         public var nodeConfiguration = ""
         /// Months of history per customer in phase 1 (0: the standard story).
         public var historyMonths = 0
+        /// Runs the figures are the medians of (1: one run's figures).
+        public var runs = 1
 
         enum CodingKeys: String, CodingKey {
             case events, concurrency, store, nodes
@@ -150,6 +152,7 @@ public struct Bench: Sendable {
             case dealToOrderP99Ms = "deal_to_order_p99_ms"
             case nodeConfiguration = "node_config"
             case historyMonths = "history_months"
+            case runs
         }
 
         /// The closing line.
@@ -160,6 +163,7 @@ public struct Bench: Sendable {
                         format: " deals_to_orders_per_s=%.1f deal_to_order_p50_ms=%.1f deal_to_order_p99_ms=%.1f", dealsToOrdersPerSecond,
                         dealToOrderP50Ms, dealToOrderP99Ms) : "")
                 + (historyMonths > 0 ? " history_months=\(historyMonths)" : "")
+                + (runs > 1 ? " runs=\(runs)" : "")
         }
 
         var base: String {
@@ -387,11 +391,8 @@ public struct Bench: Sendable {
             figures.dealToOrderP50Ms = dealFigures.p50
             figures.dealToOrderP99Ms = dealFigures.p99
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let directory = (options.outputPath as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        try encoder.encode(figures).write(to: URL(fileURLWithPath: options.outputPath))
+        // A series of runs writes its file once, at its end.
+        if !options.outputPath.isEmpty { try Self.write(figures, to: options.outputPath) }
         return figures
     }
 
@@ -459,6 +460,15 @@ public struct Bench: Sendable {
 }
 
 extension Bench {
+    /// Writes `value` as sorted, indented JSON to `path`, making its directory.
+    public static func write(_ value: some Encodable, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        try encoder.encode(value).write(to: URL(fileURLWithPath: path))
+    }
+
     /// The read-scope admin token the lookups use (a throwaway; the nodes only live for the run).
     static let adminToken = "bench-admin-token-\(UInt64.random(in: 0...UInt64.max))"
 

@@ -40,6 +40,20 @@ struct Bench: AsyncParsableCommand {
         name: .long,
         help: "The weft executable to run as the server and the Odoo simulator (default: this one), to compare two builds.")
     var executable: String?
+    @Option(
+        name: .long,
+        help: """
+            Run the whole bench this many times, each on a fresh store and simulator, and print the median of each \
+            figure as the last line (each run's line before it).
+            """)
+    var runs = 1
+    @Option(
+        name: .long,
+        help: """
+            Another weft build to compare with: its runs alternate with this one's, pair by pair (the order swapped \
+            every other pair), and a line counts the pairs in which the measured build did better.
+            """)
+    var against: String?
     @Flag(
         name: .long,
         help: """
@@ -57,6 +71,14 @@ struct Bench: AsyncParsableCommand {
         if let executable, !FileManager.default.isExecutableFile(atPath: executable) {
             throw ValidationError("--executable \(executable) is not an executable file")
         }
+        if runs < 1 { throw ValidationError("--runs is 1 or more") }
+        if let against {
+            guard FileManager.default.isExecutableFile(atPath: against) else {
+                throw ValidationError("--against \(against) is not an executable file")
+            }
+            if pipelineOnly { throw ValidationError("--against compares whole benches, not --pipeline-only") }
+        }
+        if pipelineOnly, runs > 1 { throw ValidationError("--runs repeats whole benches, not --pipeline-only") }
     }
 
     func run() async throws {
@@ -73,24 +95,52 @@ struct Bench: AsyncParsableCommand {
             return
         }
         let databaseURL = try HarnessStore.databaseURL(store: store, environmentVariable: databaseURLEnv, tool: "bench")
-        let work = workDir ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)"
         // One connection per concurrent sender, or the client's pool (not Weft) would be what is measured.
         let client = HTTPClient(
             eventLoopGroupProvider: .singleton, configuration: OutboundHTTP.clientConfiguration(connectionsPerHost: max(16, concurrency)))
         do {
             let executable = self.executable ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-            var options = WeftTools.Bench.Options(
-                executable: executable, events: events, concurrency: concurrency, outputPath: output, workDir: work,
-                synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes, lookups: lookups,
-                lookupConcurrency: lookupConcurrency, deals: deals, nodeConfiguration: nodeConfig)
-            options.historyMonths = historyMonths
-            let figures = try await WeftTools.Bench(
-                options: options,
-                logger: Logger(label: "weft.bench")
-            ).run(client: client)
+            let series = runs > 1 || against != nil
+            /// One whole bench of `build`, on a store and in a working directory of its own.
+            func measure(_ build: String, label: String) async throws -> WeftTools.Bench.Figures {
+                let work = (workDir ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)") + (series ? "/\(label)" : "")
+                var options = WeftTools.Bench.Options(
+                    executable: build, events: events, concurrency: concurrency, outputPath: series ? "" : output, workDir: work,
+                    synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes, lookups: lookups,
+                    lookupConcurrency: lookupConcurrency, deals: deals, nodeConfiguration: nodeConfig)
+                options.historyMonths = historyMonths
+                let figures = try await WeftTools.Bench(options: options, logger: Logger(label: "weft.bench")).run(client: client)
+                try? FileManager.default.removeItem(atPath: work)
+                return figures
+            }
+            guard series else {
+                let figures = try await measure(executable, label: "")
+                try? await client.shutdown()
+                print(figures.line)
+                return
+            }
+            var measured: [WeftTools.Bench.Figures] = []
+            var others: [WeftTools.Bench.Figures] = []
+            for pair in 0..<runs {
+                let builds =
+                    against.map { other in
+                        BenchSeries.measuredFirst(inPair: pair)
+                            ? [(executable, false), (other, true)] : [(other, true), (executable, false)]
+                    } ?? [(executable, false)]
+                for (build, isOther) in builds {
+                    let figures = try await measure(build, label: "run-\(pair + 1)\(isOther ? "-against" : "")")
+                    print("run \(pair + 1)/\(runs)\(isOther ? " against" : ""): \(figures.line)")
+                    if isOther { others.append(figures) } else { measured.append(figures) }
+                }
+            }
             try? await client.shutdown()
-            try? FileManager.default.removeItem(atPath: work)
-            print(figures.line)
+            let report = BenchSeries(runs: measured, againstExecutable: against, against: against == nil ? nil : others)
+            try WeftTools.Bench.write(report, to: output)
+            if let other = report.againstMedian, let comparison = report.comparisonLine {
+                print("against \(against ?? ""), median of \(runs) runs: \(other.line)")
+                print(comparison)
+            }
+            print(report.median.line)
         } catch {
             try? await client.shutdown()
             throw error
