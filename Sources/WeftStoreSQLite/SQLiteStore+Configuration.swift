@@ -23,6 +23,10 @@ extension SQLiteStore {
         public var maximumReaderCount: Int
         /// Encrypts event payloads at rest when set (see `PayloadCipher`); `nil` stores them as received.
         public var payloadCipher: PayloadCipher?
+        /// Whether opening applies this version's migrations (the default). `false` opens a store that another
+        /// process, possibly another version of Weft, owns and migrates: `weft bench --against` reads the store of the
+        /// build it compares with, whose schema it must not change under it.
+        public var migrates = true
 
         /// - Parameters:
         ///   - synchronous: durability of an acknowledged write.

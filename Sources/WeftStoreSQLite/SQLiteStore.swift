@@ -77,8 +77,10 @@ public final class SQLiteStore: Store {
         do {
             // Migrations commit flushed; after them the writer commits at NORMAL (GRDB's default for a WAL database,
             // set again and verified here) and, at `full`, the flusher flushes the log before writes are answered.
-            try Self.setSynchronous(pool, "FULL", level: 2)
-            try Schema.migrator.migrate(pool)
+            if configuration.migrates {
+                try Self.setSynchronous(pool, "FULL", level: 2)
+                try Schema.migrator.migrate(pool)
+            }
             try Self.setSynchronous(pool, "NORMAL", level: 1)
             // The writer never checkpoints: `WALCheckpointer` does, on its own connection and thread. A statement that
             // fires the terminal-count triggers keeps a statement journal (the pages it changed, to undo it alone if it

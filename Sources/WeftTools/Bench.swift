@@ -246,17 +246,18 @@ public struct Bench: Sendable {
                 """
         }
         let storeLine: String
-        let store: any Store
+        /// The store read beside the running nodes; a SQLite file is opened once they have created and migrated it.
+        var postgres: PostgresStore?
         if let base = options.databaseURL {
             let url = try await PostgresStore.createDatabase(
                 serverURL: base, name: "weft_bench_\(UInt32.random(in: 0...UInt32.max))", logger: logger)
             environment["BENCH_DATABASE_URL"] = url
             storeLine = "store: { postgres: { url_env: BENCH_DATABASE_URL } }"
             // Applied here once, so the nodes start on a current schema together.
-            store = try await PostgresStore.open(url: url, configuration: .init(maximumConnections: 2), logger: Self.quieter(logger))
+            postgres = try await PostgresStore.open(
+                url: url, configuration: .init(maximumConnections: 2), logger: Self.quieter(logger))
         } else {
             storeLine = "store: { sqlite: \(work)/bench.db, synchronous: \(options.synchronousFull ? "full" : "normal") }"
-            store = try SQLiteStore(path: "\(work)/bench.db", logger: Self.quieter(logger))
         }
         var servers: [ServerProcess] = []
         for node in 1...options.nodes {
@@ -282,7 +283,12 @@ public struct Bench: Sendable {
         do {
             for server in servers { try await server.start() }
             crm?.0.setWebhookTarget("http://127.0.0.1:\(servers[0].port)/hooks/hubspot")
-            // The store, read beside the running nodes, to see when the pipeline has drained.
+            // The store, read beside the running nodes, to see when the pipeline has drained. A SQLite file is the
+            // node's, migrated by the build under test (which may be another version: `--against`), so it is read as is.
+            var readOnly = SQLiteStore.Configuration()
+            readOnly.migrates = false
+            let store: any Store =
+                try postgres ?? SQLiteStore(path: "\(work)/bench.db", configuration: readOnly, logger: Self.quieter(logger))
             outcome = .success(
                 try await measure(
                     servers: servers, odoo: (odooPID, "http://127.0.0.1:\(odooPort)"), store: store, secret: secret, client: client,
@@ -295,7 +301,7 @@ public struct Bench: Sendable {
             outcome = .failure(error)
         }
         for server in servers { await server.stop() }
-        (store as? PostgresStore)?.close()
+        postgres?.close()
         return try outcome.get()
     }
 

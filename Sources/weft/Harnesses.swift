@@ -130,6 +130,8 @@ struct Bench: AsyncParsableCommand {
                 for (build, isOther) in builds {
                     let figures = try await measure(build, label: "run-\(pair + 1)\(isOther ? "-against" : "")")
                     print("run \(pair + 1)/\(runs)\(isOther ? " against" : ""): \(figures.line)")
+                    // Each run as it ends: a series takes minutes, and its output is often a file.
+                    fflush(nil)
                     if isOther { others.append(figures) } else { measured.append(figures) }
                 }
             }

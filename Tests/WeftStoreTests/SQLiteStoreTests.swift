@@ -313,6 +313,40 @@ struct SQLiteStoreTests {
         }
     }
 
+    /// A store opened without migrating (`weft bench --against` reading another build's store) is read as that build
+    /// left it: a migration this version has and that build had not is not applied under it; the default applies it.
+    @Test func aStoreOpenedWithoutMigratingKeepsItsSchema() async throws {
+        try await withDirectory { directory in
+            let path = directory + "/weft.sqlite"
+            let older = try SQLiteStore(path: path, logger: logger)
+            try await older.pool.write { db in
+                try db.execute(
+                    sql: """
+                        DROP INDEX events_provisional; CREATE INDEX events_entity ON events (entity_key);
+                        DELETE FROM grdb_migrations WHERE identifier = 'v8-provisional-keys-index';
+                        """)
+            }
+            _ = try await older.append([F.event("e1")])
+            try older.close()
+            func indexes(_ store: SQLiteStore) async throws -> Set<String> {
+                Set(
+                    try await store.pool.read { db in
+                        try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+                    })
+            }
+            var asIs = SQLiteStore.Configuration()
+            asIs.migrates = false
+            let reader = try SQLiteStore(path: path, configuration: asIs, logger: logger)
+            let read = try await indexes(reader)
+            #expect(read.contains("events_entity") && !read.contains("events_provisional"))
+            #expect(try await reader.hasUnfinishedWork())
+            try reader.close()
+            let migrated = try SQLiteStore(path: path, logger: logger)
+            let now = try await indexes(migrated)
+            #expect(now.contains("events_provisional") && !now.contains("events_entity"))
+        }
+    }
+
     /// Results of a batch grouped in runs, as the pipeline commits them: entity `k<i>` has `length` events, each
     /// saving its aggregate at the next version, the run's last one named `"<key>-last"`.
     func runs(_ store: SQLiteStore, entities: Int, length: Int) async throws -> [ProcessedEvent] {
