@@ -132,9 +132,9 @@ extension SQLiteStore {
                                 WHERE p.entity_key = e.entity_key AND p.status IN (0, 1)
                                   AND (p.occurred_at, p.seq) < (e.occurred_at, e.seq))
                               AND NOT EXISTS (
-                                SELECT 1 FROM events AS q INDEXED BY events_leased
-                                WHERE q.entity_key = e.entity_key AND q.status = 1 AND q.lease_until >= :now
-                                  AND q.seq <> e.seq)
+                                SELECT 1 FROM events AS q INDEXED BY events_active
+                                WHERE q.entity_key = e.entity_key AND q.status IN (0, 1) AND q.status = 1
+                                  AND q.lease_until >= :now AND q.seq <> e.seq)
                             ORDER BY e.seq LIMIT :limit)
                           SELECT seq FROM heads
                           UNION ALL

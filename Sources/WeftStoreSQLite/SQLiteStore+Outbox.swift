@@ -33,8 +33,8 @@ extension SQLiteStore {
                                   WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1)
                                     AND p.id < c.id)
                                 AND NOT EXISTS (
-                                  SELECT 1 FROM commands AS f INDEXED BY commands_inflight
-                                  WHERE f.target = c.target AND f.entity_key = c.entity_key AND f.status = 1
+                                  SELECT 1 FROM commands AS f INDEXED BY commands_active
+                                  WHERE f.target = c.target AND f.entity_key = c.entity_key AND f.status IN (0, 1) AND f.status = 1
                                     AND f.id > c.id AND f.lease_until >= :now)
                               ORDER BY c.next_attempt_at, c.id LIMIT :limit)
                             RETURNING \(Self.commandColumns)
@@ -180,8 +180,8 @@ extension SQLiteStore {
                                 WHERE p.target = c.target AND p.entity_key = c.entity_key AND p.status IN (0, 1)
                                   AND p.id < c.id)
                               AND NOT EXISTS (
-                                SELECT 1 FROM commands AS f INDEXED BY commands_inflight
-                                WHERE f.target = c.target AND f.entity_key = c.entity_key AND f.status = 1
+                                SELECT 1 FROM commands AS f INDEXED BY commands_active
+                                WHERE f.target = c.target AND f.entity_key = c.entity_key AND f.status IN (0, 1) AND f.status = 1
                                   AND f.id > c.id AND f.lease_until >= :now)
                             """),
                     arguments: ["target": target.rawValue, "now": Self.millis(Date())]

@@ -134,6 +134,24 @@ enum Schema {
                     CREATE INDEX events_provisional ON events (entity_key) WHERE \(provisionalKey);
                     """)
         }
+        // A claim asks two things of an entity's unfinished events: is one earlier, and is another under a live lease.
+        // The second had an index of its own per table (`events_leased`, `commands_inflight`): every claim added an
+        // entry to it and every commit or delivery outcome removed it again. The active indexes carry status and lease
+        // end instead and answer both; a claim rewrote their entries already (their condition names the status it
+        // changes).
+        migrator.registerMigration("v9-lease-checks-in-active-indexes") { db in
+            try db.execute(
+                sql: """
+                    DROP INDEX events_active;
+                    CREATE INDEX events_active ON events (entity_key, occurred_at, seq, status, lease_until)
+                      WHERE status IN (0, 1);
+                    DROP INDEX events_leased;
+                    DROP INDEX commands_active;
+                    CREATE INDEX commands_active ON commands (target, entity_key, id, status, lease_until)
+                      WHERE status IN (0, 1);
+                    DROP INDEX commands_inflight;
+                    """)
+        }
         return migrator
     }
 }

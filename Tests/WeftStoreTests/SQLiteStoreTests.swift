@@ -347,6 +347,45 @@ struct SQLiteStoreTests {
         }
     }
 
+    /// A store from before `v9-lease-checks-in-active-indexes` (leases checked through `events_leased` and
+    /// `commands_inflight`) loses those indexes when it is opened, and a lease taken before the upgrade still holds: an
+    /// event of a key whose later event is in flight is not handed out until that lease ends.
+    @Test func leasesTakenBeforeTheActiveIndexesCarriedThemStillHold() async throws {
+        try await withDirectory { directory in
+            let path = directory + "/weft.sqlite"
+            let older = try SQLiteStore(path: path, logger: logger)
+            try await older.pool.write { db in
+                try db.execute(
+                    sql: """
+                        DROP INDEX events_active;
+                        CREATE INDEX events_active ON events (entity_key, occurred_at, seq) WHERE status IN (0, 1);
+                        CREATE INDEX events_leased ON events (entity_key, lease_until) WHERE status = 1;
+                        DROP INDEX commands_active;
+                        CREATE INDEX commands_active ON commands (target, entity_key, id) WHERE status IN (0, 1);
+                        CREATE INDEX commands_inflight ON commands (target, entity_key, id) WHERE status = 1;
+                        DELETE FROM grdb_migrations WHERE identifier = 'v9-lease-checks-in-active-indexes';
+                        """)
+            }
+            // The key's event in flight, then an earlier one of it arriving late.
+            _ = try await older.append([F.event("later", key: "k", occurred: 2)])
+            #expect(try await older.claimEvents(limit: 10, owner: "w", lease: .seconds(600), now: F.t0).count == 1)
+            _ = try await older.append([F.event("earlier", key: "k", occurred: 1), F.event("other", key: "j", occurred: 1)])
+            try older.close()
+
+            let store = try SQLiteStore(path: path, logger: logger)
+            let indexes = try await store.pool.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'")
+            }
+            #expect(!indexes.contains("events_leased") && !indexes.contains("commands_inflight"))
+            let claimed = try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(600), now: F.t0)
+            #expect(claimed.map(\.eventID.rawValue) == ["other"])
+            // Once the lease runs out, the earlier event is the key's head again.
+            let later = try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(600), now: F.t0.addingTimeInterval(601))
+            // (`other`'s lease has run out too.)
+            #expect(Set(later.map(\.eventID.rawValue)) == ["earlier", "other"])
+        }
+    }
+
     /// Results of a batch grouped in runs, as the pipeline commits them: entity `k<i>` has `length` events, each
     /// saving its aggregate at the next version, the run's last one named `"<key>-last"`.
     func runs(_ store: SQLiteStore, entities: Int, length: Int) async throws -> [ProcessedEvent] {
