@@ -21,6 +21,26 @@ struct SQLiteStoreTests {
         try await body(directory)
     }
 
+    /// A store at `path` as a version without `migration` left it: `undo` turns this version's schema back into that
+    /// version's.
+    func olderStore(at path: String, without migration: String, undo: String) async throws -> SQLiteStore {
+        let store = try SQLiteStore(path: path, logger: logger)
+        try await store.pool.write { db in
+            try db.execute(sql: undo + "\nDELETE FROM grdb_migrations WHERE identifier = '\(migration)';")
+        }
+        return store
+    }
+
+    /// The names of `store`'s indexes on `table`, or on every table.
+    func indexNames(_ store: SQLiteStore, on table: String? = nil) async throws -> Set<String> {
+        Set(
+            try await store.pool.read { db in
+                try String.fetchAll(
+                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = coalesce(?, tbl_name)",
+                    arguments: [table])
+            })
+    }
+
     /// With payload keys, the file holds no payload in the clear; the store hands payloads out opened; an event whose
     /// key is missing is kept as failed (with the reason) instead of being processed, and replays once the key is back.
     @Test func payloadsAreEncryptedAtRestAndKeyLossIsVisible() async throws {
@@ -280,14 +300,9 @@ struct SQLiteStoreTests {
             let path = directory + "/weft.sqlite"
             let customer = "stripe/customer/cus_1"
             let alias = "stripe/invoice/in_1"
-            let older = try SQLiteStore(path: path, logger: logger)
-            try await older.pool.write { db in
-                try db.execute(
-                    sql: """
-                        DROP INDEX events_provisional; CREATE INDEX events_entity ON events (entity_key);
-                        DELETE FROM grdb_migrations WHERE identifier = 'v8-provisional-keys-index';
-                        """)
-            }
+            let older = try await olderStore(
+                at: path, without: "v8-provisional-keys-index",
+                undo: "DROP INDEX events_provisional; CREATE INDEX events_entity ON events (entity_key);")
             _ = try await older.append([F.event("early", key: alias, occurred: 0), F.event("other", key: customer, occurred: 0)])
             let stray = try await older.claimEvents(limit: 10, owner: "w", lease: .seconds(60), now: F.t0)
             try await older.commitProcessed(stray.map { F.processed($0) }, owner: "w", now: F.t0)
@@ -295,9 +310,7 @@ struct SQLiteStoreTests {
             try older.close()
 
             let store = try SQLiteStore(path: path, logger: logger)
-            let indexes = try await store.pool.read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
-            }
+            let indexes = try await indexNames(store, on: "events")
             #expect(indexes.contains("events_provisional") && !indexes.contains("events_entity"))
             let held = try await store.claimEvents(limit: 1, owner: "w", lease: .seconds(60), now: F.t0)
             #expect(held.map(\.eventID.rawValue) == ["adopter"])
@@ -318,31 +331,20 @@ struct SQLiteStoreTests {
     @Test func aStoreOpenedWithoutMigratingKeepsItsSchema() async throws {
         try await withDirectory { directory in
             let path = directory + "/weft.sqlite"
-            let older = try SQLiteStore(path: path, logger: logger)
-            try await older.pool.write { db in
-                try db.execute(
-                    sql: """
-                        DROP INDEX events_provisional; CREATE INDEX events_entity ON events (entity_key);
-                        DELETE FROM grdb_migrations WHERE identifier = 'v8-provisional-keys-index';
-                        """)
-            }
+            let older = try await olderStore(
+                at: path, without: "v8-provisional-keys-index",
+                undo: "DROP INDEX events_provisional; CREATE INDEX events_entity ON events (entity_key);")
             _ = try await older.append([F.event("e1")])
             try older.close()
-            func indexes(_ store: SQLiteStore) async throws -> Set<String> {
-                Set(
-                    try await store.pool.read { db in
-                        try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
-                    })
-            }
             var asIs = SQLiteStore.Configuration()
             asIs.migrates = false
             let reader = try SQLiteStore(path: path, configuration: asIs, logger: logger)
-            let read = try await indexes(reader)
+            let read = try await indexNames(reader, on: "events")
             #expect(read.contains("events_entity") && !read.contains("events_provisional"))
             #expect(try await reader.hasUnfinishedWork())
             try reader.close()
             let migrated = try SQLiteStore(path: path, logger: logger)
-            let now = try await indexes(migrated)
+            let now = try await indexNames(migrated, on: "events")
             #expect(now.contains("events_provisional") && !now.contains("events_entity"))
         }
     }
@@ -353,19 +355,16 @@ struct SQLiteStoreTests {
     @Test func leasesTakenBeforeTheActiveIndexesCarriedThemStillHold() async throws {
         try await withDirectory { directory in
             let path = directory + "/weft.sqlite"
-            let older = try SQLiteStore(path: path, logger: logger)
-            try await older.pool.write { db in
-                try db.execute(
-                    sql: """
-                        DROP INDEX events_active;
-                        CREATE INDEX events_active ON events (entity_key, occurred_at, seq) WHERE status IN (0, 1);
-                        CREATE INDEX events_leased ON events (entity_key, lease_until) WHERE status = 1;
-                        DROP INDEX commands_active;
-                        CREATE INDEX commands_active ON commands (target, entity_key, id) WHERE status IN (0, 1);
-                        CREATE INDEX commands_inflight ON commands (target, entity_key, id) WHERE status = 1;
-                        DELETE FROM grdb_migrations WHERE identifier = 'v9-lease-checks-in-active-indexes';
-                        """)
-            }
+            let older = try await olderStore(
+                at: path, without: "v9-lease-checks-in-active-indexes",
+                undo: """
+                    DROP INDEX events_active;
+                    CREATE INDEX events_active ON events (entity_key, occurred_at, seq) WHERE status IN (0, 1);
+                    CREATE INDEX events_leased ON events (entity_key, lease_until) WHERE status = 1;
+                    DROP INDEX commands_active;
+                    CREATE INDEX commands_active ON commands (target, entity_key, id) WHERE status IN (0, 1);
+                    CREATE INDEX commands_inflight ON commands (target, entity_key, id) WHERE status = 1;
+                    """)
             // The key's event in flight, then an earlier one of it arriving late.
             _ = try await older.append([F.event("later", key: "k", occurred: 2)])
             #expect(try await older.claimEvents(limit: 10, owner: "w", lease: .seconds(600), now: F.t0).count == 1)
@@ -373,9 +372,7 @@ struct SQLiteStoreTests {
             try older.close()
 
             let store = try SQLiteStore(path: path, logger: logger)
-            let indexes = try await store.pool.read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index'")
-            }
+            let indexes = try await indexNames(store)
             #expect(!indexes.contains("events_leased") && !indexes.contains("commands_inflight"))
             let claimed = try await store.claimEvents(limit: 10, owner: "w2", lease: .seconds(600), now: F.t0)
             #expect(claimed.map(\.eventID.rawValue) == ["other"])
