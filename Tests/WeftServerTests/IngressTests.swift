@@ -381,6 +381,8 @@ struct InterceptingAppendStore: Store {
     /// Whether `hasUnfinishedWork` fails (the read `/readyz` makes).
     var failUnfinishedWork = false
     let commits = Calls()
+    /// Run after each commit the base store made, before the caller hears of it: what a reader sees at that moment.
+    var afterCommit: (@Sendable () -> Void)? = nil
     struct Unavailable: Error {}
     final class Calls: Sendable { let count = Mutex(0) }
 
@@ -414,7 +416,9 @@ struct InterceptingAppendStore: Store {
             let committed = try await base.commitProcessed(Array(results.prefix(partialCommitAfter)), owner: owner, now: now)
             throw PartialCommitError(committed: committed, underlying: Unavailable())
         }
-        return try await base.commitProcessed(results, owner: owner, now: now)
+        let committed = try await base.commitProcessed(results, owner: owner, now: now)
+        afterCommit?()
+        return committed
     }
     func releaseEvents(_ seqs: [EventSeq], owner: String) async throws { try await base.releaseEvents(seqs, owner: owner) }
     func claimCommands(target: SystemName, limit: Int, owner: String, lease: Duration, now: Date) async throws -> [OutboxCommand] {

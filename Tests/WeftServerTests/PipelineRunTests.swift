@@ -27,7 +27,11 @@ struct PipelineRunTests {
             configuration: PipelineConfiguration(batchSize: batchSize, eventsPerEntity: eventsPerEntity), events: Doorbell(),
             commands: Doorbell(),
             nodeID: "test", logger: Logger(label: "test.pipeline"),
-            onCommitted: { changed in told.calls.withLock { $0.append(changed.map { ($0.key, $0.aggregate.version) }) } })
+            commits: CommitObserver(
+                willCommit: { _ in },
+                didCommit: { changed, _ in
+                    if !changed.isEmpty { told.calls.withLock { $0.append(changed.map { ($0.key, $0.aggregate.version) }) } }
+                }))
     }
 
     /// The first customer's story (created, invoice finalized, paid) and the second's first event, as stored.

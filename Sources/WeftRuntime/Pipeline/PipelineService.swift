@@ -18,7 +18,7 @@ public struct PipelineService: Service {
     let nodeID: String
     let logger: Logger
     let cache: AggregateCache
-    let onCommitted: (@Sendable ([(key: EntityKey, aggregate: StoredAggregate)]) -> Void)?
+    let commits: CommitObserver?
     /// Per source system, what completes its events before decoding (`EventEnricher`).
     let enrichers: [SystemName: any EventEnricher]
 
@@ -26,18 +26,19 @@ public struct PipelineService: Service {
     ///   - events: rung when events are stored (wakes idle workers).
     ///   - commands: rung when commands are written (wakes dispatchers).
     ///   - cache: decoded aggregates this node committed last (checked against the stored version before use).
-    ///   - onCommitted: told the aggregates this node has just committed, with their new versions (what derives from
-    ///     them, such as the entitlement lookup's cache, can be derived again at once).
+    ///   - commits: told before each commit which aggregates it may change, and after it which it changed, with their
+    ///     new versions (what derives from them, such as the entitlement lookup's cache, stops answering from memory
+    ///     meanwhile and is derived again at once).
     ///   - enrichers: per source system, what completes its events from its API before they are decoded.
     public init(
         store: any Store, processor: PipelineProcessor, configuration: PipelineConfiguration, events: Doorbell,
         commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache = AggregateCache(capacity: 1024),
         enrichers: [SystemName: any EventEnricher] = [:],
-        onCommitted: (@Sendable ([(key: EntityKey, aggregate: StoredAggregate)]) -> Void)? = nil
+        commits: CommitObserver? = nil
     ) {
         self.enrichers = enrichers
         self.cache = cache
-        self.onCommitted = onCommitted
+        self.commits = commits
         self.store = store
         self.processor = processor
         self.configuration = configuration
@@ -168,6 +169,14 @@ public struct PipelineService: Service {
         // the cache), then the failure is thrown.
         var committed: Set<EventSeq> = []
         var failure: (any Error)?
+        // Announced before the first transaction: once one commits, the store holds states that nothing derived in memory
+        // knows yet, until `didCommit`.
+        var announced: [EntityKey] = []
+        var seen: Set<EntityKey> = []
+        for result in results where result.aggregate != nil && seen.insert(result.entityKey).inserted {
+            announced.append(result.entityKey)
+        }
+        if let commits, !announced.isEmpty { commits.willCommit(announced) }
         let size = max(1, configuration.batchSize)
         for start in stride(from: 0, to: results.count, by: size) {
             let chunk = Array(results[start..<min(results.count, start + size)])
@@ -182,7 +191,7 @@ public struct PipelineService: Service {
                 break
             }
         }
-        if let onCommitted {
+        if let commits, !announced.isEmpty {
             // The last committed state of each entity only: a run saves its aggregate once per changing event, and what
             // derives from it (the entitlement index) need not be derived for the states in between.
             var latest: [EntityKey: Int] = [:]
@@ -197,7 +206,7 @@ public struct PipelineService: Service {
                     changed.append((result.entityKey, stored))
                 }
             }
-            if !changed.isEmpty { onCommitted(changed) }
+            commits.didCommit(changed, announced)
         }
         for result in results {
             guard committed.contains(result.seq) else {
@@ -242,5 +251,23 @@ public struct PipelineService: Service {
         if wroteCommands { commands.ring() }
         if let failure { throw failure }
         return claimed.count
+    }
+}
+
+/// What a pipeline worker tells about the aggregates it commits, for what derives from them in memory (the entitlement
+/// lookup's cache): `willCommit` before a commit starts, with every entity whose aggregate it may change; `didCommit`
+/// once it has ended, with the aggregates it changed (each entity's last state and its new version) and the keys
+/// announced, changed or not (a transaction may fail or lose an entity). A store's commit is visible to every reader
+/// before `didCommit` runs: between the two, nothing derived from the announced aggregates may be answered from memory.
+public struct CommitObserver: Sendable {
+    public var willCommit: @Sendable ([EntityKey]) -> Void
+    public var didCommit: @Sendable (_ changed: [(key: EntityKey, aggregate: StoredAggregate)], _ announced: [EntityKey]) -> Void
+
+    public init(
+        willCommit: @escaping @Sendable ([EntityKey]) -> Void,
+        didCommit: @escaping @Sendable (_ changed: [(key: EntityKey, aggregate: StoredAggregate)], _ announced: [EntityKey]) -> Void
+    ) {
+        self.willCommit = willCommit
+        self.didCommit = didCommit
     }
 }

@@ -448,20 +448,25 @@ public struct WeftNode: Sendable {
         self.pipeline = PipelineService(
             store: store, processor: processor, configuration: configuration.pipeline, events: events, commands: commands,
             nodeID: nodeID, logger: logger, enrichers: enrichers,
-            onCommitted: {
-                [
-                    billingSystems = Self.billingSystems(of: configuration), rules = configuration.entitlements,
-                    // Deriving at commit serves lookups (which need an admin token) and the grace-period clock (which
-                    // needs a desk flow); without either the pipeline only invalidates.
-                    derives = !configuration.server.adminTokens.isEmpty
-                        || configuration.flows.contains { if case .desk = configuration.systems[$0.target] { true } else { false } }
-                ] committed in
-                if derives {
-                    entitlementCache.committed(committed, billingSystems: billingSystems, rules: rules)
-                } else {
-                    entitlementCache.invalidate(committed.map(\.key))
-                }
-            })
+            commits: CommitObserver(
+                willCommit: { [entitlementCache] keys in entitlementCache.willCommit(keys) },
+                didCommit: {
+                    [
+                        billingSystems = Self.billingSystems(of: configuration), rules = configuration.entitlements,
+                        // Deriving at commit serves lookups (which need an admin token) and the grace-period clock
+                        // (which needs a desk flow); without either the pipeline only invalidates.
+                        derives = !configuration.server.adminTokens.isEmpty
+                            || configuration.flows.contains {
+                                if case .desk = configuration.systems[$0.target] { true } else { false }
+                            }
+                    ] committed, announced in
+                    if derives {
+                        entitlementCache.committed(committed, billingSystems: billingSystems, rules: rules)
+                    } else {
+                        entitlementCache.invalidate(committed.map(\.key))
+                    }
+                    entitlementCache.didCommit(announced)
+                }))
         self.dispatchers = dispatchers
         self.catchUps = catchUps
         self.ingresses = ingresses
