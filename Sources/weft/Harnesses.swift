@@ -103,7 +103,9 @@ struct Bench: AsyncParsableCommand {
             let series = runs > 1 || against != nil
             /// One whole bench of `build`, on a store and in a working directory of its own.
             func measure(_ build: String, label: String) async throws -> WeftTools.Bench.Figures {
-                let work = (workDir ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)") + (series ? "/\(label)" : "")
+                // A series's runs each get a directory of their own: under --work-dir by their label, else a new one.
+                let work =
+                    workDir.map { series ? "\($0)/\(label)" : $0 } ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)"
                 var options = WeftTools.Bench.Options(
                     executable: build, events: events, concurrency: concurrency, outputPath: series ? "" : output, workDir: work,
                     synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes, lookups: lookups,
