@@ -86,11 +86,7 @@ struct Bench: AsyncParsableCommand {
         if pipelineOnly {
             let figures = try await PipelineBench(events: events, logger: Logger(label: "weft.bench")).run()
             let path = output == "bench-results/bench.json" ? "bench-results/pipeline.json" : output
-            try FileManager.default.createDirectory(
-                at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(figures).write(to: URL(fileURLWithPath: path))
+            try WeftTools.Bench.write(figures, to: path)
             print(figures.line)
             return
         }
