@@ -16,7 +16,13 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .long, help: "Events to send in the full-load phase.") var events = 20_000
     @Option(name: .long, help: "Concurrent connections.") var concurrency = 256
     @Option(name: .long, help: "Where to write the figures as JSON.") var output = "bench-results/bench.json"
-    @Option(name: .long, help: "Working directory for the store (default: a new temporary one).") var workDir: String?
+    @Option(
+        name: .long,
+        help: """
+            Working directory for the store, logs and config: new or empty, and kept after the run (default: a new \
+            temporary one, removed after the run).
+            """)
+    var workDir: String?
     @Flag(name: .long, help: "Use synchronous=NORMAL instead of FULL.") var synchronousNormal = false
     @Option(name: .long, help: "sqlite, or postgres (a database of its own on the server --database-url-env names).")
     var store = "sqlite"
@@ -79,6 +85,8 @@ struct Bench: AsyncParsableCommand {
             if pipelineOnly { throw ValidationError("--against compares whole benches, not --pipeline-only") }
         }
         if pipelineOnly, runs > 1 { throw ValidationError("--runs repeats whole benches, not --pipeline-only") }
+        if pipelineOnly, workDir != nil { throw ValidationError("--pipeline-only keeps its store in a temporary directory") }
+        if let workDir, let problem = BenchWorkDirectory.problem(with: workDir) { throw ValidationError(problem) }
     }
 
     func run() async throws {
@@ -100,15 +108,16 @@ struct Bench: AsyncParsableCommand {
             /// One whole bench of `build`, on a store and in a working directory of its own.
             func measure(_ build: String, label: String) async throws -> WeftTools.Bench.Figures {
                 // A series's runs each get a directory of their own: under --work-dir by their label, else a new one.
-                let work =
-                    workDir.map { series ? "\($0)/\(label)" : $0 } ?? NSTemporaryDirectory() + "weft-bench-\(UUID().uuidString)"
+                let directory = BenchWorkDirectory.forRun(workDir: workDir, series: series, label: label)
+                let work = directory.path
                 var options = WeftTools.Bench.Options(
                     executable: build, events: events, concurrency: concurrency, outputPath: series ? "" : output, workDir: work,
                     synchronousFull: !synchronousNormal, databaseURL: databaseURL, nodes: nodes, lookups: lookups,
                     lookupConcurrency: lookupConcurrency, deals: deals, nodeConfiguration: nodeConfig)
                 options.historyMonths = historyMonths
                 let figures = try await WeftTools.Bench(options: options, logger: Logger(label: "weft.bench")).run(client: client)
-                try? FileManager.default.removeItem(atPath: work)
+                // Only a directory the bench made for itself: a named one is the operator's, kept to be looked at.
+                if directory.removedAfterRun { try? FileManager.default.removeItem(atPath: work) }
                 return figures
             }
             guard series else {

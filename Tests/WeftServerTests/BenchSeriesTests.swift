@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import WeftTools
@@ -78,5 +79,35 @@ struct BenchSeriesTests {
         let line = try #require(series.comparisonLine)
         #expect(line.hasPrefix("pairs=3 better_e2e_per_s=2 better_ingest_per_s=2 "))
         #expect(BenchSeries(runs: measured).comparisonLine == nil)
+    }
+}
+
+@Suite struct BenchWorkDirectoryTests {
+    @Test func aNamedDirectoryIsKeptAndATemporaryOneRemoved() {
+        let named = BenchWorkDirectory.forRun(workDir: "/srv/bench", series: false, label: "")
+        #expect(named == BenchWorkDirectory(path: "/srv/bench", removedAfterRun: false))
+        let inSeries = BenchWorkDirectory.forRun(workDir: "/srv/bench", series: true, label: "run-2-against")
+        #expect(inSeries == BenchWorkDirectory(path: "/srv/bench/run-2-against", removedAfterRun: false))
+        let first = BenchWorkDirectory.forRun(workDir: nil, series: true, label: "run-1", temporaryRoot: "/tmp")
+        let second = BenchWorkDirectory.forRun(workDir: nil, series: true, label: "run-1", temporaryRoot: "/tmp/")
+        #expect(first.removedAfterRun && second.removedAfterRun)
+        #expect(first.path.hasPrefix("/tmp/weft-bench-") && second.path.hasPrefix("/tmp/weft-bench-"))
+        #expect(first.path != second.path)
+    }
+
+    @Test func onlyANewOrEmptyDirectoryIsAccepted() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bench-dir-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(BenchWorkDirectory.problem(with: root) == nil)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        #expect(BenchWorkDirectory.problem(with: root) == nil)
+        let store = root + "/store.sqlite"
+        #expect(FileManager.default.createFile(atPath: store, contents: Data("x".utf8)))
+        let notEmpty = try #require(BenchWorkDirectory.problem(with: root))
+        #expect(notEmpty.contains("is not empty (1 entry)") && notEmpty.contains("kept after the run"))
+        let file = try #require(BenchWorkDirectory.problem(with: store))
+        #expect(file.contains("is a file"))
+        // Refusing it left what was there untouched.
+        #expect(FileManager.default.contents(atPath: store) == Data("x".utf8))
     }
 }
