@@ -246,16 +246,15 @@ public struct Bench: Sendable {
                 """
         }
         let storeLine: String
-        /// The store read beside the running nodes; a SQLite file is opened once they have created and migrated it.
+        /// The store read beside the running nodes, opened once they have created and migrated it.
         var postgres: PostgresStore?
+        var postgresURL: String?
         if let base = options.databaseURL {
             let url = try await PostgresStore.createDatabase(
                 serverURL: base, name: "weft_bench_\(UInt32.random(in: 0...UInt32.max))", logger: logger)
             environment["BENCH_DATABASE_URL"] = url
             storeLine = "store: { postgres: { url_env: BENCH_DATABASE_URL } }"
-            // Applied here once, so the nodes start on a current schema together.
-            postgres = try await PostgresStore.open(
-                url: url, configuration: .init(maximumConnections: 2), logger: Self.quieter(logger))
+            postgresURL = url
         } else {
             storeLine = "store: { sqlite: \(work)/bench.db, synchronous: \(options.synchronousFull ? "full" : "normal") }"
         }
@@ -281,14 +280,23 @@ public struct Bench: Sendable {
         }
         let outcome: Result<Figures, any Error>
         do {
+            // The first node migrates the store (the others, started after it, find it current).
             for server in servers { try await server.start() }
             crm?.0.setWebhookTarget("http://127.0.0.1:\(servers[0].port)/hooks/hubspot")
-            // The store, read beside the running nodes, to see when the pipeline has drained. A SQLite file is the
-            // node's, migrated by the build under test (which may be another version: `--against`), so it is read as is.
-            var readOnly = SQLiteStore.Configuration()
-            readOnly.migrates = false
-            let store: any Store =
-                try postgres ?? SQLiteStore(path: "\(work)/bench.db", configuration: readOnly, logger: Self.quieter(logger))
+            // The store, read beside the running nodes, to see when the pipeline has drained. It is the nodes', migrated
+            // by the build under test (which may be another version: `--against`), so it is read as is: neither migrated
+            // nor checked against this build's migrations (an older node refuses a schema a newer build migrated).
+            let store: any Store
+            if let postgresURL {
+                let opened = try PostgresStore.connect(
+                    url: postgresURL, configuration: .init(maximumConnections: 2), logger: Self.quieter(logger))
+                postgres = opened
+                store = opened
+            } else {
+                var readOnly = SQLiteStore.Configuration()
+                readOnly.migrates = false
+                store = try SQLiteStore(path: "\(work)/bench.db", configuration: readOnly, logger: Self.quieter(logger))
+            }
             outcome = .success(
                 try await measure(
                     servers: servers, odoo: (odooPID, "http://127.0.0.1:\(odooPort)"), store: store, secret: secret, client: client,

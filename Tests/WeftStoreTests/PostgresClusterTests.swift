@@ -261,6 +261,30 @@ struct PostgresClusterTests {
         }
     }
 
+    /// What `weft bench --against` relies on: the harness reads the nodes' store as the build under test migrated it.
+    @Test func aSchemaANewerWeftMigratedIsRefusedByOpenAndReadAsIsByConnect() async throws {
+        let url = try await TestDatabase.create()
+        try await PostgresStore.open(url: url, logger: Logger(label: "weft.test")).close()
+        _ = try await withConnection(url: url) { connection in
+            try await connection.query(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES ('v99-from-a-newer-weft', 0)", logger: Logger(label: "t"))
+        }
+        for applyMigrations in [true, false] {
+            await #expect {
+                _ = try await PostgresStore.open(
+                    url: url, configuration: .init(applyMigrations: applyMigrations), logger: Logger(label: "weft.test"))
+            } throws: { error in
+                "\(error)".contains("migrated by a newer Weft (v99-from-a-newer-weft)")
+            }
+        }
+        let reader = try PostgresStore.connect(url: url, configuration: .init(maximumConnections: 2), logger: Logger(label: "t"))
+        defer { reader.close() }
+        #expect(try await reader.migrationStatus().unknown == ["v99-from-a-newer-weft"])
+        #expect(try await reader.hasUnfinishedWork() == false)
+        _ = try await reader.append([F.event("read-as-is")])
+        #expect(try await reader.hasUnfinishedWork())
+    }
+
     @Test func aBadURLOrAnUnreachableServerIsAClearErrorWithoutThePassword() async throws {
         await #expect {
             _ = try await PostgresStore.open(url: "mysql://x@y/z", logger: Logger(label: "t"))
