@@ -88,6 +88,20 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    /// How long after a webhook the helper workers wait: default 50 ms, 0 turns it off, 0–1000, else refused at its line.
+    @Test func theIngestYieldIsReadAndBoundedWithItsLine() throws {
+        #expect(try #require(ConfigurationLoader.load(text: Self.valid).0).pipeline.ingestYield == .milliseconds(50))
+        for (text, expected) in [("0", Duration.zero), ("1000", .milliseconds(1000)), ("20", .milliseconds(20))] {
+            let configuration = try #require(ConfigurationLoader.load(text: Self.valid + "\npipeline: { ingest_yield_ms: \(text) }").0)
+            #expect(configuration.pipeline.ingestYield == expected)
+        }
+        for bad in ["-1", "1001", "soon"] {
+            let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\npipeline: { ingest_yield_ms: \(bad) }")
+            #expect(configuration == nil)
+            #expect(problems.contains { $0.line == 11 && $0.message.contains("pipeline.ingest_yield_ms") }, "\(problems)")
+        }
+    }
+
     /// How many commands one delivery to Odoo carries: default 50, 1 to 1000, anything else refused at its line.
     @Test func anOdooBatchSizeIsReadAndBoundedWithItsLine() throws {
         func odoo(_ size: String) -> (OdooSystemConfiguration?, [ConfigurationProblem]) {

@@ -383,6 +383,8 @@ struct InterceptingAppendStore: Store {
     let commits = Calls()
     /// Run after each commit the base store made, before the caller hears of it: what a reader sees at that moment.
     var afterCommit: (@Sendable () -> Void)? = nil
+    /// Told the owner of each event claim, before it is made.
+    var onClaim: (@Sendable (String) -> Void)? = nil
     struct Unavailable: Error {}
     final class Calls: Sendable { let count = Mutex(0) }
 
@@ -404,7 +406,8 @@ struct InterceptingAppendStore: Store {
         try await base.claimEvents(limit: limit, owner: owner, lease: lease, now: now)
     }
     func claimEvents(limit: Int, perEntity: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
-        try await base.claimEvents(limit: limit, perEntity: perEntity, owner: owner, lease: lease, now: now)
+        onClaim?(owner)
+        return try await base.claimEvents(limit: limit, perEntity: perEntity, owner: owner, lease: lease, now: now)
     }
     func commitProcessed(_ results: [ProcessedEvent], owner: String, now: Date) async throws -> [EventSeq] {
         let call = commits.count.withLock { calls in

@@ -1349,13 +1349,23 @@ private struct Reader {
         var pipeline = PipelineConfiguration()
         let members = mapping(
             node, "pipeline",
-            allowed: ["workers", "batch_size", "events_per_entity", "lease_seconds", "recheck_interval_seconds", "nice"])
+            allowed: [
+                "workers", "batch_size", "events_per_entity", "lease_seconds", "recheck_interval_seconds", "nice", "ingest_yield_ms",
+            ])
         if let value = integer(value(members, "workers"), "pipeline.workers", minimum: 1) { pipeline.workers = value }
         if let value = integer(value(members, "batch_size"), "pipeline.batch_size", minimum: 1) { pipeline.batchSize = value }
         if let value = integer(value(members, "events_per_entity"), "pipeline.events_per_entity", minimum: 1) {
             pipeline.eventsPerEntity = value
         }
         if let nice = nice(value(members, "nice"), "pipeline.nice", of: "the workers'") { pipeline.nice = nice }
+        if let node = value(members, "ingest_yield_ms"), let value = integer(node, "pipeline.ingest_yield_ms", minimum: 0) {
+            // A longer window would keep the helpers waiting under a trickle of webhooks, not just during a burst.
+            if value > 1_000 {
+                problem(node, "pipeline.ingest_yield_ms must be at most 1000 (0 turns it off)")
+            } else {
+                pipeline.ingestYield = .milliseconds(Int64(value))
+            }
+        }
         if let value = number(value(members, "lease_seconds"), "pipeline.lease_seconds", minimum: 1) {
             pipeline.lease = .milliseconds(Int64(value * 1000))
         }

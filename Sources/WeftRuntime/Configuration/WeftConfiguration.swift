@@ -632,12 +632,18 @@ public struct PipelineConfiguration: Sendable, Hashable {
     /// Added to the nice value of the workers' threads (0–19; 0: scheduled like the rest of the node). Processing may
     /// lag; acknowledging a webhook may not: with a nice value the kernel runs ingress first when the CPU is short.
     public var nice: Int32
+    /// While webhooks arrived at this node within this long, the workers after the first wait before claiming (zero:
+    /// they never wait). Acknowledgements and the first worker then share the CPU during a burst; every worker drains
+    /// the backlog once it ends.
+    public var ingestYield: Duration
 
     public init(
         workers: Int = 2, batchSize: Int = 128, eventsPerEntity: Int = 8, lease: Duration = .seconds(60),
-        idlePoll: Duration = .milliseconds(250), recheckInterval: Duration = .seconds(30), nice: Int32 = 10
+        idlePoll: Duration = .milliseconds(250), recheckInterval: Duration = .seconds(30), nice: Int32 = 10,
+        ingestYield: Duration = .milliseconds(50)
     ) {
         self.nice = nice
+        self.ingestYield = ingestYield
         self.workers = workers
         self.batchSize = batchSize
         self.eventsPerEntity = eventsPerEntity

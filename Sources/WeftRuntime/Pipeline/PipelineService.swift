@@ -21,6 +21,8 @@ public struct PipelineService: Service {
     let commits: CommitObserver?
     /// Per source system, what completes its events before decoding (`EventEnricher`).
     let enrichers: [SystemName: any EventEnricher]
+    /// When webhooks last arrived: workers after the first stand back while they arrive (`PipelineConfiguration.ingestYield`).
+    let ingest: IngestActivity?
 
     /// - Parameters:
     ///   - events: rung when events are stored (wakes idle workers).
@@ -30,12 +32,14 @@ public struct PipelineService: Service {
     ///     new versions (what derives from them, such as the entitlement lookup's cache, stops answering from memory
     ///     meanwhile and is derived again at once).
     ///   - enrichers: per source system, what completes its events from its API before they are decoded.
+    ///   - ingest: when webhooks last arrived at this node (`nil`: workers never stand back).
     public init(
         store: any Store, processor: PipelineProcessor, configuration: PipelineConfiguration, events: Doorbell,
         commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache = AggregateCache(capacity: 1024),
-        enrichers: [SystemName: any EventEnricher] = [:],
+        enrichers: [SystemName: any EventEnricher] = [:], ingest: IngestActivity? = nil,
         commits: CommitObserver? = nil
     ) {
+        self.ingest = ingest
         self.enrichers = enrichers
         self.cache = cache
         self.commits = commits
@@ -58,14 +62,21 @@ public struct PipelineService: Service {
         defer { for executor in executors { executor.shutdown() } }
         await withDiscardingTaskGroup { group in
             for (index, executor) in executors.enumerated() {
-                group.addTask(executorPreference: executor) { await worker("\(nodeID)/pipeline/\(index)") }
+                group.addTask(executorPreference: executor) { await worker("\(nodeID)/pipeline/\(index)", helper: index > 0) }
             }
         }
     }
 
-    func worker(_ owner: String) async {
+    /// Claims and processes batches until shutdown. A `helper` (every worker after the first) stands back while webhooks
+    /// arrive: on two cores the acknowledgements and the first worker then share the machine, and the helpers join in
+    /// to drain the backlog once the webhooks stop. The first worker never waits, so events are always processed.
+    func worker(_ owner: String, helper: Bool = false) async {
         var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if helper, let pause = ingest?.pause(window: configuration.ingestYield) {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+                continue
+            }
             do {
                 let processed = try await runOnce(owner: owner)
                 failures = 0

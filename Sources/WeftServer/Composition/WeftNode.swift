@@ -22,6 +22,8 @@ public struct WeftNode: Sendable {
     /// Rung when commands are written.
     public let commands: Doorbell
     public let pipeline: PipelineService
+    /// When webhooks last arrived; the pipeline's helper workers stand back while they arrive.
+    public let ingestActivity: IngestActivity
     public let dispatchers: [SystemName: DispatcherService]
     public let catchUps: [CatchUpService]
     let ingresses: [any WebhookRoutes]
@@ -59,6 +61,8 @@ public struct WeftNode: Sendable {
         self.store = store
         let coordination = store as? any ClusterCoordination
         let events = Doorbell()
+        let ingest = IngestActivity()
+        self.ingestActivity = ingest
         let commands = Doorbell()
         let entitlementCache = EntitlementCache(trustsLocalCommits: coordination == nil)
         self.events = events
@@ -82,7 +86,8 @@ public struct WeftNode: Sendable {
                 ingresses.append(
                     StripeWebhookIngress(
                         system: name, verifier: StripeWebhookVerifier(secrets: secrets, tolerance: stripe.signatureTolerance),
-                        store: store, maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                        store: store, maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger,
+                        ingest: ingest))
                 if let apiKey = stripe.apiKey {
                     // One gate for all of this node's reads from Stripe (catch-up, invoice lines).
                     let gate = RateGate(limit: RateLimit(perSecond: 20, burst: 20))
@@ -119,7 +124,8 @@ public struct WeftNode: Sendable {
                         system: name,
                         authenticator: ChargebeeWebhookAuthenticator(
                             credentials: passwords.map { .init(username: chargebee.webhookUsername, password: $0) }),
-                        store: store, maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                        store: store, maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger,
+                        ingest: ingest))
                 if let interval = chargebee.catchUpInterval, let apiKey = chargebee.apiKey {
                     let feed = ChargebeeFeedAdapter(
                         feed: ChargebeeEventsFeed(
@@ -234,7 +240,8 @@ public struct WeftNode: Sendable {
                             verifier: HubSpotWebhookVerifier(clientSecrets: secrets, tolerance: hubspot.signatureTolerance),
                             webhookURL: hubspot.webhookURL, feed: hubspot.catchUpInterval == nil ? nil : feed,
                             accountFeed: accountFeed, store: store,
-                            maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                            maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger,
+                            ingest: ingest))
                 }
             case .salesforce(let salesforce):
                 // Won opportunities: read whole by the opportunity feed (woken by Outbound Messages, and on its
@@ -283,7 +290,8 @@ public struct WeftNode: Sendable {
                     ingresses.append(
                         SalesforceOutboundIngress(
                             system: name, organizationID: organizationID, feed: feed, accountFeed: accountFeed, store: store,
-                            maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                            maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger,
+                            ingest: ingest))
                 }
                 // A flow from Odoo to this org: deal status is written to the configured Opportunity fields, with the
                 // reader's client (one token per org).
@@ -322,7 +330,8 @@ public struct WeftNode: Sendable {
                         DeskWebhookIngress(
                             system: name, authentication: authentication, store: store,
                             billingSystems: Self.billingSystems(of: configuration),
-                            maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger))
+                            maxBodyBytes: configuration.server.maxBodyBytes, events: events, logger: systemLogger,
+                            ingest: ingest))
                 }
                 let gate = Self.gate(for: name, limit: desk.rateLimit, coordination: coordination, logger: systemLogger)
                 let connector: any TargetConnector
@@ -447,7 +456,7 @@ public struct WeftNode: Sendable {
         self.entitlementCache = entitlementCache
         self.pipeline = PipelineService(
             store: store, processor: processor, configuration: configuration.pipeline, events: events, commands: commands,
-            nodeID: nodeID, logger: logger, enrichers: enrichers,
+            nodeID: nodeID, logger: logger, enrichers: enrichers, ingest: ingest,
             commits: CommitObserver(
                 willCommit: { [entitlementCache] keys in entitlementCache.willCommit(keys) },
                 didCommit: {

@@ -34,10 +34,12 @@ public struct ChargebeeWebhookIngress: WebhookRoutes {
     ///   - logger: for rejections (info) and acceptances (debug); never sees credentials or payloads.
     public init(
         system: SystemName, authenticator: ChargebeeWebhookAuthenticator, store: any Store, maxBodyBytes: Int,
-        events: Doorbell, logger: Logger
+        events: Doorbell, logger: Logger,
+        ingest: IngestActivity? = nil
     ) {
         self.authenticator = authenticator
-        self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
+        self.intake = WebhookIntake(
+            system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger, ingest: ingest)
     }
 
     /// Adds the route to `router`.

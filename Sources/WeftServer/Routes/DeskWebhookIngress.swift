@@ -36,7 +36,8 @@ public struct DeskWebhookIngress: WebhookRoutes {
 
     public init(
         system: SystemName, authentication: Authentication, store: any Store, billingSystems: Set<SystemName>,
-        maxBodyBytes: Int, events: Doorbell, logger: Logger
+        maxBodyBytes: Int, events: Doorbell, logger: Logger,
+        ingest: IngestActivity? = nil
     ) {
         self.authentication = authentication
         switch authentication {
@@ -44,7 +45,8 @@ public struct DeskWebhookIngress: WebhookRoutes {
         case .freshdesk: self.desk = .freshdesk
         }
         self.filing = DeskTicketFiling(system: system, desk: desk, store: store, billingSystems: billingSystems)
-        self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
+        self.intake = WebhookIntake(
+            system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger, ingest: ingest)
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {

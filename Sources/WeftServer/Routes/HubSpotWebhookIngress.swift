@@ -32,13 +32,15 @@ public struct HubSpotWebhookIngress: WebhookRoutes {
 
     public init(
         system: SystemName, verifier: HubSpotWebhookVerifier, webhookURL: String?, feed: HubSpotDealFeed?,
-        accountFeed: HubSpotAccountFeed? = nil, store: any Store, maxBodyBytes: Int, events: Doorbell, logger: Logger
+        accountFeed: HubSpotAccountFeed? = nil, store: any Store, maxBodyBytes: Int, events: Doorbell, logger: Logger,
+        ingest: IngestActivity? = nil
     ) {
         self.verifier = verifier
         self.webhookURL = webhookURL
         self.feed = feed
         self.accountFeed = accountFeed
-        self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
+        self.intake = WebhookIntake(
+            system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger, ingest: ingest)
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {

@@ -36,12 +36,14 @@ public struct SalesforceOutboundIngress: WebhookRoutes {
 
     public init(
         system: SystemName, organizationID: String, feed: SalesforceOpportunityFeed?, accountFeed: SalesforceAccountFeed? = nil,
-        store: any Store, maxBodyBytes: Int, events: Doorbell, logger: Logger
+        store: any Store, maxBodyBytes: Int, events: Doorbell, logger: Logger,
+        ingest: IngestActivity? = nil
     ) {
         self.organizationID = organizationID
         self.feed = feed
         self.accountFeed = accountFeed
-        self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
+        self.intake = WebhookIntake(
+            system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger, ingest: ingest)
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {

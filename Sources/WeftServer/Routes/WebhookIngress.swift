@@ -27,10 +27,11 @@ public struct StripeWebhookIngress: WebhookRoutes {
 
     public init(
         system: SystemName, verifier: StripeWebhookVerifier, store: any Store, maxBodyBytes: Int, events: Doorbell,
-        logger: Logger
+        logger: Logger, ingest: IngestActivity? = nil
     ) {
         self.verifier = verifier
-        self.intake = WebhookIntake(system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger)
+        self.intake = WebhookIntake(
+            system: system, store: store, maxBodyBytes: maxBodyBytes, events: events, logger: logger, ingest: ingest)
     }
 
     /// Adds the route to `router`.
@@ -92,11 +93,14 @@ struct WebhookIntake: Sendable {
     let logger: Logger
     /// The metrics factory of the code that built the node, taken once: the fast path counts on event-loop threads,
     /// outside any task that could carry one (tests bind theirs to a task).
+    /// Told of every delivery, so the pipeline's helper workers stand back while webhooks arrive.
+    let ingest: IngestActivity?
     let metrics: any MetricsFactory
     /// What every delivery records, made once.
     let handles: IntakeMetrics
 
-    init(system: SystemName, store: any Store, maxBodyBytes: Int, events: Doorbell, logger: Logger) {
+    init(system: SystemName, store: any Store, maxBodyBytes: Int, events: Doorbell, logger: Logger, ingest: IngestActivity?) {
+        self.ingest = ingest
         self.system = system
         self.store = store
         self.maxBodyBytes = maxBodyBytes
@@ -185,6 +189,7 @@ struct WebhookIntake: Sendable {
 
     /// Counts a delivery's events as received, before they are written.
     func received(_ events: [IncomingEvent]) {
+        ingest?.noteDelivery()
         for event in events { handles.counter(WeftMetrics.eventsReceived, type: event.type).increment() }
     }
 
