@@ -79,10 +79,7 @@ struct EntitlementCacheCommitTests {
         store.afterCommit = { answeredFromMemory.withLock { $0.append(cache.entry(customer) != nil) } }
         let service = PipelineService(
             store: store,
-            processor: PipelineProcessor(
-                governor: Governor(ownership: OwnershipRules()),
-                router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
-                decoders: ["stripe": StripeDecoder()]),
+            processor: PipelineRunTests.stripeToOdoo(),
             configuration: PipelineConfiguration(eventsPerEntity: 8), events: Doorbell(), commands: Doorbell(), nodeID: "test",
             logger: Logger(label: "test.pipeline"),
             commits: CommitObserver(

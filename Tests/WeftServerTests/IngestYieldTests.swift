@@ -66,10 +66,7 @@ struct IngestYieldTests {
         store.onClaim = { claimsContinuation.yield($0) }
         let service = PipelineService(
             store: store,
-            processor: PipelineProcessor(
-                governor: Governor(ownership: OwnershipRules()),
-                router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
-                decoders: ["stripe": StripeDecoder()]),
+            processor: PipelineRunTests.stripeToOdoo(),
             configuration: PipelineConfiguration(workers: 2, ingestYield: .milliseconds(5)), events: Doorbell(),
             commands: Doorbell(), nodeID: "y", logger: Logger(label: "test.pipeline"), ingest: ingest,
             commits: CommitObserver(willCommit: { _ in }, didCommit: { _, _ in commitsContinuation.yield() }))

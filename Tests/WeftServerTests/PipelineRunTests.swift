@@ -17,13 +17,18 @@ struct PipelineRunTests {
         let calls = Mutex<[[(key: EntityKey, version: Int64)]]>([])
     }
 
+    /// The processor of a Stripe → Odoo flow with no ownership rules.
+    static func stripeToOdoo() -> PipelineProcessor {
+        PipelineProcessor(
+            governor: Governor(ownership: OwnershipRules()),
+            router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
+            decoders: ["stripe": StripeDecoder()])
+    }
+
     static func service(_ store: any Store, eventsPerEntity: Int, batchSize: Int = 128, told: Told) -> PipelineService {
         PipelineService(
             store: store,
-            processor: PipelineProcessor(
-                governor: Governor(ownership: OwnershipRules()),
-                router: CommandRouter(flows: [Flow(name: "f", source: "stripe", target: "odoo")], ownership: OwnershipRules()),
-                decoders: ["stripe": StripeDecoder()]),
+            processor: PipelineRunTests.stripeToOdoo(),
             configuration: PipelineConfiguration(batchSize: batchSize, eventsPerEntity: eventsPerEntity), events: Doorbell(),
             commands: Doorbell(),
             nodeID: "test", logger: Logger(label: "test.pipeline"),
