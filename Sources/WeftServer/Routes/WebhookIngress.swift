@@ -91,10 +91,10 @@ struct WebhookIntake: Sendable {
     let maxBodyBytes: Int
     let events: Doorbell
     let logger: Logger
-    /// The metrics factory of the code that built the node, taken once: the fast path counts on event-loop threads,
-    /// outside any task that could carry one (tests bind theirs to a task).
     /// Told of every delivery, so the pipeline's helper workers stand back while webhooks arrive.
     let ingest: IngestActivity?
+    /// The metrics factory of the code that built the node, taken once: the fast path counts on event-loop threads,
+    /// outside any task that could carry one (tests bind theirs to a task).
     let metrics: any MetricsFactory
     /// What every delivery records, made once.
     let handles: IntakeMetrics
