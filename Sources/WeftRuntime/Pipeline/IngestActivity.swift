@@ -29,20 +29,12 @@ public final class IngestActivity: Sendable {
     /// How long a helper worker should wait before claiming: the rest of `window` after the last delivery, or `nil` when
     /// none arrived within it (or `window` is zero: helpers never wait).
     public func pause(window: Duration) -> Duration? {
-        let windowNanos = Self.nanoseconds(window)
-        guard windowNanos > 0 else { return nil }
+        guard window > .zero else { return nil }
         let last = last.load(ordering: .relaxed)
         guard last != 0 else { return nil }
         let now = clock()
         // Another thread may have noted a delivery after this thread read the clock: that is "just now".
-        let since = now > last ? now - last : 0
-        guard since < windowNanos else { return nil }
-        return .nanoseconds(Int64(windowNanos - since))
-    }
-
-    static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0, attoseconds >= 0 else { return 0 }
-        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+        let since = Duration.nanoseconds(now > last ? Int64(clamping: now - last) : 0)
+        return since < window ? window - since : nil
     }
 }
