@@ -10,7 +10,8 @@ import WeftStoreSQLite
 import WeftTools
 
 /// While webhooks arrive, the pipeline's workers after the first stand back (`pipeline.ingest_yield_ms`): the
-/// acknowledgements and the first worker share the CPU during a burst, every worker drains the backlog after it.
+/// acknowledgements and the first worker share the CPU during a burst, every worker drains the backlog after it, or
+/// joins in as soon as the first runs behind.
 @Suite("Pipeline: helper workers stand back while webhooks arrive")
 struct IngestYieldTests {
     /// A monotonic clock the test sets, telling `reads` each time it is read.
@@ -48,6 +49,30 @@ struct IngestYieldTests {
         let early = IngestActivity(clock: { 0 })
         early.noteDelivery()
         #expect(early.pause(window: .milliseconds(5)) == .milliseconds(5))
+    }
+
+    /// The first member of a pool tells its helpers whether it runs behind; while it does they never wait.
+    @Test func helpersStandBackWhileWebhooksArriveUntilTheFirstRunsBehind() {
+        let ingest = IngestActivity(clock: { 7_000_000_000 })
+        let yield = HelperYield(ingest: ingest, window: .milliseconds(50))
+        #expect(yield.pause() == nil)
+        ingest.noteDelivery()
+        #expect(yield.pause() == .milliseconds(50))
+        let now = Date()
+        // The oldest item the first claimed had waited 3 s: the helpers join in though webhooks still arrive.
+        yield.firstClaimed(oldest: now.addingTimeInterval(-3), at: now)
+        #expect(yield.pause() == nil)
+        // Caught up (1 s, then exactly the 2 s allowed), or nothing claimed: they stand back again.
+        yield.firstClaimed(oldest: now.addingTimeInterval(-1), at: now)
+        #expect(yield.pause() == .milliseconds(50))
+        yield.firstClaimed(oldest: now.addingTimeInterval(-3), at: now)
+        yield.firstClaimed(oldest: now.addingTimeInterval(-2), at: now)
+        #expect(yield.pause() == .milliseconds(50))
+        yield.firstClaimed(oldest: now.addingTimeInterval(-3), at: now)
+        yield.firstClaimed(oldest: nil, at: now)
+        #expect(yield.pause() == .milliseconds(50))
+        // A zero window: never.
+        #expect(HelperYield(ingest: ingest, window: .zero).pause() == nil)
     }
 
     /// With webhooks arriving (the clock held inside the window), the first worker processes a backlog and the second
@@ -103,6 +128,35 @@ struct IngestYieldTests {
         let beforeMoving = owners.dropLast()
         #expect(!beforeMoving.isEmpty && beforeMoving.allSatisfy { $0 == "y/pipeline/0" }, "\(owners)")
         #expect(owners.last == "y/pipeline/1")
+    }
+
+    /// Webhooks still arriving, but the backlog the first worker claims arrived an hour ago: the second worker claims
+    /// while the first's commit is held (without the first worker's lag it would stand back for as long as webhooks
+    /// arrive, and never claim).
+    @Test func theSecondWorkerJoinsOnceTheFirstRunsBehind() async throws {
+        let base = try SQLiteStore.temporary(logger: Logger(label: "test.store"))
+        _ = try await PipelineRunTests.backlog(base, prefix: "YL", receivedAt: Date().addingTimeInterval(-3600))
+        let ingest = IngestActivity(clock: { 5_000_000_000 })
+        ingest.noteDelivery()
+        let (claims, claimsContinuation) = AsyncStream<String>.makeStream()
+        let (held, holdContinuation) = AsyncStream<Void>.makeStream()
+        var store = InterceptingAppendStore.passing(base: base)
+        store.onClaim = { claimsContinuation.yield($0) }
+        store.beforeCommit = { for await _ in held { break } }
+        let service = PipelineService(
+            store: store, processor: PipelineRunTests.stripeToOdoo(),
+            configuration: PipelineConfiguration(workers: 2, ingestYield: .milliseconds(5)), events: Doorbell(),
+            commands: Doorbell(), nodeID: "y", logger: Logger(label: "test.pipeline"), ingest: ingest)
+        let running = Task { try await service.run() }
+        defer {
+            holdContinuation.finish()
+            running.cancel()
+        }
+        let joined = try await Self.within(.seconds(30)) {
+            for await owner in claims where owner == "y/pipeline/1" { return true }
+            return false
+        }
+        #expect(joined == true)
     }
 
     /// A webhook delivered to a node is noted for its pipeline.

@@ -385,6 +385,8 @@ struct InterceptingAppendStore: Store {
     var afterCommit: (@Sendable () -> Void)? = nil
     /// Told the owner of each event claim, before it is made.
     var onClaim: (@Sendable (String) -> Void)? = nil
+    /// Awaited before each commit of processing reaches the base store.
+    var beforeCommit: (@Sendable () async -> Void)? = nil
     struct Unavailable: Error {}
     final class Calls: Sendable { let count = Mutex(0) }
 
@@ -415,6 +417,7 @@ struct InterceptingAppendStore: Store {
             return calls
         }
         if let failCommitsFrom, call >= failCommitsFrom { throw Unavailable() }
+        await beforeCommit?()
         if let partialCommitAfter, results.count > partialCommitAfter {
             let committed = try await base.commitProcessed(Array(results.prefix(partialCommitAfter)), owner: owner, now: now)
             throw PartialCommitError(committed: committed, underlying: Unavailable())

@@ -40,14 +40,14 @@ struct PipelineRunTests {
     }
 
     /// The first customer's story (created, invoice finalized, paid) and the second's first event, as stored.
-    static func backlog(_ store: any Store, prefix: String) async throws -> [EntityKey] {
+    static func backlog(_ store: any Store, prefix: String, receivedAt: Date = Date()) async throws -> [EntityKey] {
         let story = StripeEventFactory(prefix: prefix).story(customers: 2)
         let events =
             story.events.filter { $0.customer.hasSuffix("0") }.prefix(3) + story.events.filter { $0.customer.hasSuffix("1") }.prefix(1)
         var keys: [EntityKey] = []
         for event in events {
             let incoming = try StripeEventEnvelope.parse(event.body, system: "stripe").incomingEvent(
-                system: "stripe", payload: event.body, receivedAt: Date(), traceID: TraceID("t"))
+                system: "stripe", payload: event.body, receivedAt: receivedAt, traceID: TraceID("t"))
             _ = try await store.append([incoming])
             if !keys.contains(incoming.entityKey) { keys.append(incoming.entityKey) }
         }

@@ -1,4 +1,5 @@
 import Dispatch
+public import Foundation
 import Synchronization
 
 /// When webhooks last arrived at this node, so that the pipeline's helper workers can stand back while they arrive.
@@ -36,5 +37,42 @@ public final class IngestActivity: Sendable {
         // Another thread may have noted a delivery after this thread read the clock: that is "just now".
         let since = Duration.nanoseconds(now > last ? Int64(clamping: now - last) : 0)
         return since < window ? window - since : nil
+    }
+}
+
+/// Whether the helpers of one pool — a node's pipeline workers, or one target's delivery loops — stand back before
+/// claiming: while webhooks arrive within `window` (`IngestActivity`) and the pool's first member keeps up. The first
+/// member reports each claim (`firstClaimed`); once the oldest item it claimed had waited longer than `maxLag`, the
+/// helpers join in although webhooks still arrive, so a steady stream that one member cannot keep up with (a target
+/// slow to answer, more events than one worker processes) never builds a backlog without bound. See
+/// docs/architecture.md §2 and §4.
+public final class HelperYield: Sendable {
+    /// How long the first member may run behind before the helpers join in whatever arrives.
+    public static let defaultMaxLag = Duration.seconds(2)
+
+    let ingest: IngestActivity
+    let window: Duration
+    /// `maxLag` in seconds, as the claims' instants compare.
+    let maxLagSeconds: TimeInterval
+    private let behind = Atomic<Bool>(false)
+
+    public init(ingest: IngestActivity, window: Duration, maxLag: Duration = HelperYield.defaultMaxLag) {
+        self.ingest = ingest
+        self.window = window
+        self.maxLagSeconds = Double(maxLag.components.seconds) + Double(maxLag.components.attoseconds) / 1e18
+    }
+
+    /// The first member claimed: `oldest` is when the oldest item of its claim arrived (`nil`: it claimed nothing, so it
+    /// is not behind).
+    public func firstClaimed(oldest: Date?, at now: Date) {
+        let waited = oldest.map { now.timeIntervalSince($0) } ?? 0
+        behind.store(waited > maxLagSeconds, ordering: .relaxed)
+    }
+
+    /// How long a helper waits before claiming: the rest of the window after the last webhook, or `nil` when none
+    /// arrived within it, when the window is zero, or when the first member is running behind.
+    public func pause() -> Duration? {
+        if behind.load(ordering: .relaxed) { return nil }
+        return ingest.pause(window: window)
     }
 }

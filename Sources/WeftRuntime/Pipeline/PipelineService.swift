@@ -21,8 +21,9 @@ public struct PipelineService: Service {
     let commits: CommitObserver?
     /// Per source system, what completes its events before decoding (`EventEnricher`).
     let enrichers: [SystemName: any EventEnricher]
-    /// When webhooks last arrived: workers after the first stand back while they arrive (`PipelineConfiguration.ingestYield`).
-    let ingest: IngestActivity?
+    /// Whether workers after the first stand back: while webhooks arrive and the first keeps up
+    /// (`PipelineConfiguration.ingestYield`).
+    let yield: HelperYield?
 
     /// - Parameters:
     ///   - events: rung when events are stored (wakes idle workers).
@@ -39,7 +40,7 @@ public struct PipelineService: Service {
         enrichers: [SystemName: any EventEnricher] = [:], ingest: IngestActivity? = nil,
         commits: CommitObserver? = nil
     ) {
-        self.ingest = ingest
+        self.yield = ingest.map { HelperYield(ingest: $0, window: configuration.ingestYield) }
         self.enrichers = enrichers
         self.cache = cache
         self.commits = commits
@@ -69,16 +70,17 @@ public struct PipelineService: Service {
 
     /// Claims and processes batches until shutdown. A `helper` (every worker after the first) stands back while webhooks
     /// arrive: on two cores the acknowledgements and the first worker then share the machine, and the helpers join in
-    /// to drain the backlog once the webhooks stop. The first worker never waits, so events are always processed.
+    /// to drain the backlog once the webhooks stop, or as soon as the first worker runs behind (`HelperYield`). The first
+    /// worker never waits, so events are always processed.
     func worker(_ owner: String, helper: Bool = false) async {
         var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            if helper, let pause = ingest?.pause(window: configuration.ingestYield) {
+            if helper, let pause = yield?.pause() {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
                 continue
             }
             do {
-                let processed = try await runOnce(owner: owner)
+                let processed = try await runOnce(owner: owner, reportsLag: !helper)
                 failures = 0
                 if processed == 0 {
                     await cancelWhenGracefulShutdown { await events.wait(upTo: configuration.idlePoll) }
@@ -92,16 +94,19 @@ public struct PipelineService: Service {
         }
     }
 
-    /// Claims and processes one batch. Returns how many events it processed.
+    /// Claims and processes one batch. Returns how many events it processed. `reportsLag`: this is the first worker,
+    /// whose claims tell the helpers whether it runs behind.
     ///
     /// When processing fails (the store could not load or commit), what was claimed and not committed is given back at
     /// once rather than at the lease's end: another worker may take it, and a graceful stop right after a failure
     /// leaves nothing claimed. Processing has no effect outside the store, so nothing is half-done by giving it back.
     @discardableResult
-    public func runOnce(owner: String) async throws -> Int {
+    public func runOnce(owner: String, reportsLag: Bool = false) async throws -> Int {
+        let now = Date()
         let claimed = try await store.claimEvents(
             limit: configuration.batchSize, perEntity: configuration.eventsPerEntity, owner: owner,
-            lease: configuration.lease, now: Date())
+            lease: configuration.lease, now: now)
+        if reportsLag { yield?.firstClaimed(oldest: claimed.lazy.map(\.receivedAt).min(), at: now) }
         guard !claimed.isEmpty else { return 0 }
         do {
             return try await process(claimed, owner: owner)
