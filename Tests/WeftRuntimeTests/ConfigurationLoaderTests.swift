@@ -88,17 +88,23 @@ struct ConfigurationLoaderTests {
         }
     }
 
-    /// How long after a webhook the helper workers wait: default 50 ms, 0 turns it off, 0–1000, else refused at its line.
+    /// How long after a webhook the helper workers and delivery loops wait (`pipeline.` and `delivery.ingest_yield_ms`):
+    /// default 50 ms each, 0 turns it off, 0–1000, else refused at its line; one section's setting leaves the other's.
     @Test func theIngestYieldIsReadAndBoundedWithItsLine() throws {
-        #expect(try #require(ConfigurationLoader.load(text: Self.valid).0).pipeline.ingestYield == .milliseconds(50))
+        let defaults = try #require(ConfigurationLoader.load(text: Self.valid).0)
+        #expect(defaults.pipeline.ingestYield == .milliseconds(50) && defaults.delivery.ingestYield == .milliseconds(50))
         for (text, expected) in [("0", Duration.zero), ("1000", .milliseconds(1000)), ("20", .milliseconds(20))] {
-            let configuration = try #require(ConfigurationLoader.load(text: Self.valid + "\npipeline: { ingest_yield_ms: \(text) }").0)
-            #expect(configuration.pipeline.ingestYield == expected)
+            let pipeline = try #require(ConfigurationLoader.load(text: Self.valid + "\npipeline: { ingest_yield_ms: \(text) }").0)
+            #expect(pipeline.pipeline.ingestYield == expected && pipeline.delivery.ingestYield == .milliseconds(50))
+            let delivery = try #require(ConfigurationLoader.load(text: Self.valid + "\ndelivery: { ingest_yield_ms: \(text) }").0)
+            #expect(delivery.delivery.ingestYield == expected && delivery.pipeline.ingestYield == .milliseconds(50))
         }
-        for bad in ["-1", "1001", "soon"] {
-            let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\npipeline: { ingest_yield_ms: \(bad) }")
-            #expect(configuration == nil)
-            #expect(problems.contains { $0.line == 11 && $0.message.contains("pipeline.ingest_yield_ms") }, "\(problems)")
+        for section in ["pipeline", "delivery"] {
+            for bad in ["-1", "1001", "soon"] {
+                let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\n\(section): { ingest_yield_ms: \(bad) }")
+                #expect(configuration == nil)
+                #expect(problems.contains { $0.line == 11 && $0.message.contains("\(section).ingest_yield_ms") }, "\(problems)")
+            }
         }
     }
 

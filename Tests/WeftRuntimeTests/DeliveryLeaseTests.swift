@@ -38,12 +38,11 @@ struct DeliveryLeaseTests {
             ], configuration: configuration)
     }
 
-    /// A store holding `commands`, pending, as the pipeline leaves them.
+    /// A store holding `commands`, pending, as the pipeline leaves them (made at `t0`).
     static func store(
-        holding commands: [NewCommand], configuration: SQLiteStore.Configuration = .init()
+        holding commands: [NewCommand], configuration: SQLiteStore.Configuration = .init(), madeAt t0: Date = Date()
     ) async throws -> SQLiteStore {
         let store = try SQLiteStore.temporary(configuration: configuration, logger: Logger(label: "weft.test"))
-        let t0 = Date()
         _ = try await store.append([
             IncomingEvent(
                 system: "stripe", eventID: SourceEventID("evt_1"), type: "customer.created", entityKey: EntityKey("k1"),

@@ -1298,7 +1298,8 @@ private struct Reader {
 
     mutating func readDelivery(_ node: Node) -> DeliveryConfiguration {
         var delivery = DeliveryConfiguration()
-        let members = mapping(node, "delivery", allowed: ["retry", "breaker", "concurrency", "lease_seconds", "nice"])
+        let members = mapping(
+            node, "delivery", allowed: ["retry", "breaker", "concurrency", "lease_seconds", "nice", "ingest_yield_ms"])
         if let retry = value(members, "retry") {
             let retryMembers = mapping(
                 retry, "delivery.retry", allowed: ["initial_ms", "multiplier", "max_delay_ms", "max_attempts", "jitter"])
@@ -1330,10 +1331,22 @@ private struct Reader {
         }
         if let value = integer(value(members, "concurrency"), "delivery.concurrency", minimum: 1) { delivery.concurrency = value }
         if let nice = nice(value(members, "nice"), "delivery.nice", of: "the delivery loops'") { delivery.nice = nice }
+        if let window = ingestYield(value(members, "ingest_yield_ms"), "delivery.ingest_yield_ms") { delivery.ingestYield = window }
         if let value = number(value(members, "lease_seconds"), "delivery.lease_seconds", minimum: 1) {
             delivery.lease = .milliseconds(Int64(value * 1000))
         }
         return delivery
+    }
+
+    /// How long helpers stand back after a webhook (0–1000 ms; 0 turns it off), checked at its line.
+    mutating func ingestYield(_ node: Node?, _ name: String) -> Duration? {
+        guard let node, let value = integer(node, name, minimum: 0) else { return nil }
+        // A longer window would keep the helpers waiting under a trickle of webhooks, not just during a burst.
+        guard value <= 1_000 else {
+            problem(node, "\(name) must be at most 1000 (0 turns it off)")
+            return nil
+        }
+        return .milliseconds(Int64(value))
     }
 
     /// A nice value to add to some threads' (0–19), checked at its line.
@@ -1358,14 +1371,7 @@ private struct Reader {
             pipeline.eventsPerEntity = value
         }
         if let nice = nice(value(members, "nice"), "pipeline.nice", of: "the workers'") { pipeline.nice = nice }
-        if let node = value(members, "ingest_yield_ms"), let value = integer(node, "pipeline.ingest_yield_ms", minimum: 0) {
-            // A longer window would keep the helpers waiting under a trickle of webhooks, not just during a burst.
-            if value > 1_000 {
-                problem(node, "pipeline.ingest_yield_ms must be at most 1000 (0 turns it off)")
-            } else {
-                pipeline.ingestYield = .milliseconds(Int64(value))
-            }
-        }
+        if let window = ingestYield(value(members, "ingest_yield_ms"), "pipeline.ingest_yield_ms") { pipeline.ingestYield = window }
         if let value = number(value(members, "lease_seconds"), "pipeline.lease_seconds", minimum: 1) {
             pipeline.lease = .milliseconds(Int64(value * 1000))
         }

@@ -600,11 +600,15 @@ public struct DeliveryConfiguration: Sendable, Hashable {
     /// node). Their HTTP calls run on the event loops either way; this is their own CPU work (claiming, encoding,
     /// recording), which may wait while webhooks are acknowledged and the store's writer commits.
     public var nice: Int32
+    /// While webhooks arrived at this node within this window, a target's loops after the first wait before claiming,
+    /// unless the first runs behind (`HelperYield`); zero: they never wait.
+    public var ingestYield: Duration
 
     public init(
         retry: RetryPolicy = .init(), breakerFailureThreshold: Int = 5, breakerOpenFor: Duration = .seconds(10),
-        concurrency: Int = 4, lease: Duration = .seconds(120), nice: Int32 = 10
+        concurrency: Int = 4, lease: Duration = .seconds(120), nice: Int32 = 10, ingestYield: Duration = .milliseconds(50)
     ) {
+        self.ingestYield = ingestYield
         self.retry = retry
         self.breakerFailureThreshold = breakerFailureThreshold
         self.breakerOpenFor = breakerOpenFor

@@ -23,12 +23,17 @@ public struct DispatcherService: Service {
     let breaker: BreakerBox
     let idlePoll: Duration
     let clock: any DeliveryClock
+    /// Whether loops after the first stand back: while webhooks arrive and the first keeps up
+    /// (`DeliveryConfiguration.ingestYield`).
+    let yield: HelperYield?
 
+    /// - Parameter ingest: when webhooks last arrived at this node (`nil`: every loop claims whenever it can).
     public init(
         target: SystemName, connector: any TargetConnector, store: any Store, configuration: DeliveryConfiguration,
         commands: Doorbell, nodeID: String, logger: Logger, idlePoll: Duration = .milliseconds(500),
-        clock: any DeliveryClock = SystemDeliveryClock()
+        clock: any DeliveryClock = SystemDeliveryClock(), ingest: IngestActivity? = nil
     ) {
+        self.yield = ingest.map { HelperYield(ingest: $0, window: configuration.ingestYield) }
         self.target = target
         self.connector = connector
         self.store = store
@@ -57,7 +62,7 @@ public struct DispatcherService: Service {
         await withDiscardingTaskGroup { group in
             for index in 0..<max(1, configuration.concurrency) {
                 group.addTask(executorPreference: executors[index % executors.count]) {
-                    await loop(owner: "\(nodeID)/deliver/\(target)/\(index)")
+                    await loop(owner: "\(nodeID)/deliver/\(target)/\(index)", helper: index > 0)
                 }
             }
         }
@@ -68,9 +73,16 @@ public struct DispatcherService: Service {
         max(1, min(concurrency, cores))
     }
 
-    func loop(owner: String) async {
+    /// Delivers until shutdown. A `helper` (every loop after the first) stands back while webhooks arrive and the first
+    /// loop keeps up (`HelperYield`): on a target that answers at once, delivery is CPU work that competes with the
+    /// acknowledgements; on one slow to answer the first loop soon runs behind, and the helpers join in.
+    func loop(owner: String, helper: Bool = false) async {
         var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if helper, let pause = yield?.pause() {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+                continue
+            }
             let (wait, probing) = breaker.state.withLock { breaker -> (Duration?, Bool) in
                 let wait = breaker.admit(now: .now)
                 if wait == nil, case .halfOpen = breaker.state { return (nil, true) }
@@ -81,7 +93,7 @@ public struct DispatcherService: Service {
                 continue
             }
             do {
-                let delivered = try await runOnce(owner: owner, probing: probing)
+                let delivered = try await runOnce(owner: owner, probing: probing, reportsLag: !helper)
                 failures = 0
                 if delivered == 0 {
                     if probing { breaker.state.withLock { $0.abandonProbe() } }
@@ -109,12 +121,14 @@ public struct DispatcherService: Service {
     /// - Parameter probing: this delivery is the half-open breaker's probe: it claims one command, so that probing a
     ///   target that is still down spends one attempt, not one of every command in a batch (a long outage would
     ///   otherwise use up the attempts of the backlog's head probe by probe).
+    /// - Parameter reportsLag: this is the first loop, whose claims tell the helpers whether it runs behind.
     @discardableResult
-    public func runOnce(owner: String, probing: Bool = false) async throws -> Int {
+    public func runOnce(owner: String, probing: Bool = false, reportsLag: Bool = false) async throws -> Int {
         let claimedAt = clock.now()
         let batch = try await store.claimCommands(
             target: target, limit: probing ? 1 : max(1, connector.maxBatchSize), owner: owner,
             lease: configuration.lease, now: claimedAt)
+        if reportsLag { yield?.firstClaimed(oldest: batch.lazy.map(\.createdAt).min(), at: claimedAt) }
         guard !batch.isEmpty else { return 0 }
         var batchLogger = logger
         batchLogger[metadataKey: "weft.target"] = "\(target)"

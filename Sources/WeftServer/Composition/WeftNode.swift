@@ -154,7 +154,7 @@ public struct WeftNode: Sendable {
                     httpClient: httpClient, gate: gate)
                 dispatchers[name] = DispatcherService(
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
-                    commands: commands, nodeID: nodeID, logger: systemLogger)
+                    commands: commands, nodeID: nodeID, logger: systemLogger, ingest: ingest)
                 // A flow from this Odoo to CRMs: the status of the orders made from their deals is read and routed back.
                 let statusTargets = configuration.flows.filter { $0.source == name }.map(\.target)
                 if !statusTargets.isEmpty {
@@ -230,7 +230,7 @@ public struct WeftNode: Sendable {
                                 invoiceStatus: properties["invoice_status"], paymentStanding: properties["payment_standing"]),
                             accounts: Self.accountMapping(hubspot), httpClient: httpClient, gate: gate),
                         store: store, configuration: configuration.delivery, commands: commands, nodeID: nodeID,
-                        logger: systemLogger)
+                        logger: systemLogger, ingest: ingest)
                 }
                 let secrets = try hubspot.clientSecrets.map { try $0.resolve(environment: environment) }
                 if !secrets.isEmpty {
@@ -306,7 +306,7 @@ public struct WeftNode: Sendable {
                                 invoiceStatus: fields["invoice_status"], paymentStanding: fields["payment_standing"]),
                             system: name, accounts: Self.accountMapping(salesforce)),
                         store: store, configuration: configuration.delivery, commands: commands, nodeID: nodeID,
-                        logger: systemLogger)
+                        logger: systemLogger, ingest: ingest)
                 }
             case .desk(let desk):
                 // Ticket events, when the desk's webhook is configured: filed under the account they belong to.
@@ -394,7 +394,7 @@ public struct WeftNode: Sendable {
                 }
                 dispatchers[name] = DispatcherService(
                     target: name, connector: connector, store: store, configuration: configuration.delivery,
-                    commands: commands, nodeID: nodeID, logger: systemLogger)
+                    commands: commands, nodeID: nodeID, logger: systemLogger, ingest: ingest)
                 // Tickets whose webhook never arrived (or that predate it), read from the desk's API.
                 if let interval = desk.catchUpInterval {
                     let feed = DeskTicketFeed(
