@@ -27,13 +27,16 @@ public struct DispatcherService: Service {
     /// (`DeliveryConfiguration.ingestYield`).
     let yield: HelperYield?
 
-    /// - Parameter ingest: when webhooks last arrived at this node (`nil`: every loop claims whenever it can).
+    /// - Parameters:
+    ///   - ingest: when webhooks last arrived at this node (`nil`: every loop claims whenever it can).
+    ///   - helperMaxLag: how far behind the first loop may run before the others join in (`HelperYield`).
     public init(
         target: SystemName, connector: any TargetConnector, store: any Store, configuration: DeliveryConfiguration,
         commands: Doorbell, nodeID: String, logger: Logger, idlePoll: Duration = .milliseconds(500),
-        clock: any DeliveryClock = SystemDeliveryClock(), ingest: IngestActivity? = nil
+        clock: any DeliveryClock = SystemDeliveryClock(), ingest: IngestActivity? = nil,
+        helperMaxLag: Duration = HelperYield.defaultMaxLag
     ) {
-        self.yield = ingest.map { HelperYield(ingest: $0, window: configuration.ingestYield) }
+        self.yield = ingest.map { HelperYield(ingest: $0, window: configuration.ingestYield, maxLag: helperMaxLag) }
         self.target = target
         self.connector = connector
         self.store = store

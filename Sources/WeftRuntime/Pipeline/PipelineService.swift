@@ -34,13 +34,14 @@ public struct PipelineService: Service {
     ///     meanwhile and is derived again at once).
     ///   - enrichers: per source system, what completes its events from its API before they are decoded.
     ///   - ingest: when webhooks last arrived at this node (`nil`: workers never stand back).
+    ///   - helperMaxLag: how far behind the first worker may run before the helpers join in (`HelperYield`).
     public init(
         store: any Store, processor: PipelineProcessor, configuration: PipelineConfiguration, events: Doorbell,
         commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache = AggregateCache(capacity: 1024),
         enrichers: [SystemName: any EventEnricher] = [:], ingest: IngestActivity? = nil,
-        commits: CommitObserver? = nil
+        helperMaxLag: Duration = HelperYield.defaultMaxLag, commits: CommitObserver? = nil
     ) {
-        self.yield = ingest.map { HelperYield(ingest: $0, window: configuration.ingestYield) }
+        self.yield = ingest.map { HelperYield(ingest: $0, window: configuration.ingestYield, maxLag: helperMaxLag) }
         self.enrichers = enrichers
         self.cache = cache
         self.commits = commits
