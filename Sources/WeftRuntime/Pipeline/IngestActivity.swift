@@ -1,8 +1,10 @@
 import Dispatch
 public import Foundation
 import Synchronization
+import WeftCore
 
-/// When webhooks last arrived at this node, so that the pipeline's helper workers can stand back while they arrive.
+/// When webhooks last arrived at this node, so that the pipeline's helper workers and the delivery loops after each
+/// target's first can stand back while they arrive (`HelperYield`).
 ///
 /// The ingress notes every delivery it receives (one relaxed atomic store, on the event loop). A pipeline worker after
 /// the first asks `pause(window:)` before each claim: while webhooks arrived within the window it waits out the rest of
@@ -53,13 +55,13 @@ public final class HelperYield: Sendable {
     let ingest: IngestActivity
     let window: Duration
     /// `maxLag` in seconds, as the claims' instants compare.
-    let maxLagSeconds: TimeInterval
+    let maxLagSeconds: Double
     private let behind = Atomic<Bool>(false)
 
     public init(ingest: IngestActivity, window: Duration, maxLag: Duration = HelperYield.defaultMaxLag) {
         self.ingest = ingest
         self.window = window
-        self.maxLagSeconds = Double(maxLag.components.seconds) + Double(maxLag.components.attoseconds) / 1e18
+        self.maxLagSeconds = maxLag.timeInterval
     }
 
     /// The first member claimed: `oldest` is when the oldest item of its claim arrived (`nil`: it claimed nothing, so it
