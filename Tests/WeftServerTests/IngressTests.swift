@@ -387,6 +387,8 @@ struct InterceptingAppendStore: Store {
     var onClaim: (@Sendable (String) -> Void)? = nil
     /// Awaited before each commit of processing reaches the base store.
     var beforeCommit: (@Sendable () async -> Void)? = nil
+    /// Awaited before each claim of events or commands reaches the base store; what it throws, the claim throws.
+    var beforeClaim: (@Sendable () async throws -> Void)? = nil
     struct Unavailable: Error {}
     final class Calls: Sendable { let count = Mutex(0) }
 
@@ -409,6 +411,7 @@ struct InterceptingAppendStore: Store {
     }
     func claimEvents(limit: Int, perEntity: Int, owner: String, lease: Duration, now: Date) async throws -> [InboxEvent] {
         onClaim?(owner)
+        try await beforeClaim?()
         return try await base.claimEvents(limit: limit, perEntity: perEntity, owner: owner, lease: lease, now: now)
     }
     func commitProcessed(_ results: [ProcessedEvent], owner: String, now: Date) async throws -> [EventSeq] {
@@ -428,7 +431,8 @@ struct InterceptingAppendStore: Store {
     }
     func releaseEvents(_ seqs: [EventSeq], owner: String) async throws { try await base.releaseEvents(seqs, owner: owner) }
     func claimCommands(target: SystemName, limit: Int, owner: String, lease: Duration, now: Date) async throws -> [OutboxCommand] {
-        try await base.claimCommands(target: target, limit: limit, owner: owner, lease: lease, now: now)
+        try await beforeClaim?()
+        return try await base.claimCommands(target: target, limit: limit, owner: owner, lease: lease, now: now)
     }
     func completeCommands(_ results: [CommandResult], owner: String, now: Date) async throws {
         try await base.completeCommands(results, owner: owner, now: now)

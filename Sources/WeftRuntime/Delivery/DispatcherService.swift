@@ -111,6 +111,8 @@ public struct DispatcherService: Service {
                 }
             } catch {
                 if probing { breaker.state.withLock { $0.abandonProbe() } }
+                // Cancelled: the node is stopping (another of its services failed), not this delivery.
+                if Task.isCancelled { break }
                 failures += 1
                 logger.error("delivery loop failed", metadata: ["weft.target": "\(target)", "weft.error": "\(error)"])
                 let pause = Duration.milliseconds(min(5_000, 50 * (1 << min(failures, 7))))

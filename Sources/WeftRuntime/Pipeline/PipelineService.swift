@@ -87,6 +87,10 @@ public struct PipelineService: Service {
                     await cancelWhenGracefulShutdown { await events.wait(upTo: configuration.idlePoll) }
                 }
             } catch {
+                // Cancelled: the node is stopping (another of its services failed); this batch did not. Its events are
+                // given back or wait for their lease, as after any failure, but no error of its own is logged beside the
+                // one that stopped the node.
+                if Task.isCancelled { break }
                 failures += 1
                 logger.error("pipeline batch failed", metadata: ["weft.worker": "\(owner)", "weft.error": "\(error)"])
                 let pause = Duration.milliseconds(min(5_000, 50 * (1 << min(failures, 7))))
