@@ -82,10 +82,7 @@ public struct DispatcherService: Service {
     func loop(owner: String, helper: Bool = false) async {
         var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            if helper, let pause = yield?.pause() {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
-                continue
-            }
+            if helper, let yield, await yield.standBack() { continue }
             let (wait, probing) = breaker.state.withLock { breaker -> (Duration?, Bool) in
                 let wait = breaker.admit(now: .now)
                 if wait == nil, case .halfOpen = breaker.state { return (nil, true) }

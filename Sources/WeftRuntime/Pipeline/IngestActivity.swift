@@ -1,15 +1,16 @@
 import Dispatch
 public import Foundation
+import ServiceLifecycle
 import Synchronization
 import WeftCore
 
 /// When webhooks last arrived at this node, so that the pipeline's helper workers and the delivery loops after each
 /// target's first can stand back while they arrive (`HelperYield`).
 ///
-/// The ingress notes every delivery it receives (one relaxed atomic store, on the event loop). A pipeline worker after
-/// the first asks `pause(window:)` before each claim: while webhooks arrived within the window it waits out the rest of
-/// it, leaving the two-core machine to the acknowledgements and to the first worker, which never waits (so events are
-/// always being processed). Once webhooks stop, every worker drains the backlog. See docs/architecture.md.
+/// The ingress notes every delivery it receives (one relaxed atomic store, on the event loop). A helper asks its pool's
+/// `HelperYield` before each claim, which asks `pause(window:)`: while webhooks arrived within the window the helper
+/// waits out the rest of it, leaving the two-core machine to the acknowledgements and to the pool's first member, which
+/// never waits. Once webhooks stop, every member drains the backlog. See docs/architecture.md.
 public final class IngestActivity: Sendable {
     /// The clock's reading at the last delivery; 0: none yet.
     private let last = Atomic<UInt64>(0)
@@ -76,5 +77,13 @@ public final class HelperYield: Sendable {
     public func pause() -> Duration? {
         if behind.load(ordering: .relaxed) { return nil }
         return ingest.pause(window: window)
+    }
+
+    /// Waits out `pause()`, if any, ending early at a graceful shutdown. Returns whether the helper stood back (it then
+    /// looks again before claiming).
+    public func standBack() async -> Bool {
+        guard let pause = pause() else { return false }
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+        return true
     }
 }

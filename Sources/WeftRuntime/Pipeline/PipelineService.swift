@@ -76,10 +76,7 @@ public struct PipelineService: Service {
     func worker(_ owner: String, helper: Bool = false) async {
         var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            if helper, let pause = yield?.pause() {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
-                continue
-            }
+            if helper, let yield, await yield.standBack() { continue }
             do {
                 let processed = try await runOnce(owner: owner, reportsLag: !helper)
                 failures = 0
