@@ -71,4 +71,16 @@ struct AggregateCacheTests {
         for index in 0..<60 { cache.store(aggregate(records: 0), for: EntityKey("e\(index)")) }
         #expect(cache.count == 50 && cache.records == 50)
     }
+
+    /// The pipeline's cache (`pipeline.cache_records`): the default number of aggregates under the records bound given;
+    /// 0 keeps nothing at all.
+    @Test func thePipelinesCacheKeepsWhatItsRecordBoundAllows() {
+        let none = AggregateCache(records: 0)
+        none.store(aggregate(records: 0), for: EntityKey("a"))
+        #expect(none.count == 0 && none.entries(for: [EntityKey("a")]).isEmpty)
+        let bounded = AggregateCache(records: 3)
+        #expect(bounded.capacity == AggregateCache.defaultCapacity && bounded.recordCapacity == 3)
+        for index in 0..<5 { bounded.store(aggregate(records: 1), for: EntityKey("k\(index)")) }
+        #expect(bounded.count == 3 && bounded.records == 3)
+    }
 }

@@ -88,6 +88,20 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    /// How many decoded records the workers keep between batches: default 16,384, 0 keeps none, else refused at its line.
+    @Test func theAggregateCacheBoundIsReadWithItsLine() throws {
+        #expect(try #require(ConfigurationLoader.load(text: Self.valid).0).pipeline.cacheRecords == 16_384)
+        for (text, expected) in [("0", 0), ("2048", 2_048)] {
+            let configuration = try #require(ConfigurationLoader.load(text: Self.valid + "\npipeline: { cache_records: \(text) }").0)
+            #expect(configuration.pipeline.cacheRecords == expected)
+        }
+        for bad in ["-1", "lots", "1.5"] {
+            let (configuration, problems) = ConfigurationLoader.load(text: Self.valid + "\npipeline: { cache_records: \(bad) }")
+            #expect(configuration == nil)
+            #expect(problems.contains { $0.line == 11 && $0.message.contains("pipeline.cache_records") }, "\(problems)")
+        }
+    }
+
     /// How long after a webhook the helper workers and delivery loops wait (`pipeline.` and `delivery.ingest_yield_ms`):
     /// default 50 ms each, 0 turns it off, 0–1000, else refused at its line; one section's setting leaves the other's.
     @Test func theIngestYieldIsReadAndBoundedWithItsLine() throws {

@@ -389,6 +389,8 @@ struct InterceptingAppendStore: Store {
     var beforeCommit: (@Sendable () async -> Void)? = nil
     /// Awaited before each claim of events or commands reaches the base store; what it throws, the claim throws.
     var beforeClaim: (@Sendable () async throws -> Void)? = nil
+    /// Told the versions the caller already holds of each aggregate load (`loadAggregates(_:known:)`).
+    var onLoad: (@Sendable ([EntityKey: Int64]) -> Void)? = nil
     struct Unavailable: Error {}
     final class Calls: Sendable { let count = Mutex(0) }
 
@@ -464,7 +466,8 @@ struct InterceptingAppendStore: Store {
         return try await base.hasUnfinishedWork()
     }
     func loadAggregates(_ keys: [EntityKey], known: [EntityKey: Int64]) async throws -> AggregateLoad {
-        try await base.loadAggregates(keys, known: known)
+        onLoad?(known)
+        return try await base.loadAggregates(keys, known: known)
     }
     func aggregateKeys(prefix: String, after: EntityKey?, limit: Int) async throws -> [EntityKey] {
         try await base.aggregateKeys(prefix: prefix, after: after, limit: limit)

@@ -25,11 +25,15 @@ struct PipelineRunTests {
             decoders: ["stripe": StripeDecoder()])
     }
 
-    static func service(_ store: any Store, eventsPerEntity: Int, batchSize: Int = 128, told: Told) -> PipelineService {
+    static func service(
+        _ store: any Store, eventsPerEntity: Int, batchSize: Int = 128, cacheRecords: Int = AggregateCache.defaultRecordCapacity,
+        told: Told
+    ) -> PipelineService {
         PipelineService(
             store: store,
             processor: PipelineRunTests.stripeToOdoo(),
-            configuration: PipelineConfiguration(batchSize: batchSize, eventsPerEntity: eventsPerEntity), events: Doorbell(),
+            configuration: PipelineConfiguration(batchSize: batchSize, eventsPerEntity: eventsPerEntity, cacheRecords: cacheRecords),
+            events: Doorbell(),
             commands: Doorbell(),
             nodeID: "test", logger: Logger(label: "test.pipeline"),
             commits: CommitObserver(
@@ -128,5 +132,24 @@ struct PipelineRunTests {
         guard case .upsertInvoice(let upsert) = commands.first(where: { $0.command.payload.kind == "upsert_invoice" })?.command.payload
         else { return }
         #expect(upsert.invoice.status == .open)
+    }
+
+    /// `pipeline.cache_records`: by default the next batch of a customer takes the aggregate the last one committed from
+    /// memory (the store is asked only whether it is still at that version); with 0 every batch reads it from the store.
+    @Test func theCacheBoundDecidesWhetherAnAggregateIsKeptBetweenBatches() async throws {
+        for (records, keeps) in [(AggregateCache.defaultRecordCapacity, true), (0, false)] {
+            let known = Mutex<[[EntityKey: Int64]]>([])
+            var store = InterceptingAppendStore.passing(base: try SQLiteStore.temporary(logger: Logger(label: "test.store")))
+            store.onLoad = { versions in known.withLock { $0.append(versions) } }
+            let keys = try await Self.backlog(store, prefix: "C\(records)")
+            let service = Self.service(store, eventsPerEntity: 1, cacheRecords: records, told: Told())
+            for expected in [2, 1, 1, 0] { #expect(try await service.runOnce(owner: "w") == expected) }
+            // The first batch knew nothing; the two after it hold the first customer at the version the one before left.
+            let loads = known.withLock { $0 }
+            #expect(loads.count == 3, "\(loads)")
+            #expect(loads.first?.isEmpty == true)
+            #expect(loads.dropFirst().map { $0[keys[0]] } == (keeps ? [1, 2] : [nil, nil]), "\(records): \(loads)")
+            #expect(try await store.listEvents(status: .done, limit: 10).count == 4)
+        }
     }
 }

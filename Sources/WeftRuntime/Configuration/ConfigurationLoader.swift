@@ -1364,6 +1364,7 @@ private struct Reader {
             node, "pipeline",
             allowed: [
                 "workers", "batch_size", "events_per_entity", "lease_seconds", "recheck_interval_seconds", "nice", "ingest_yield_ms",
+                "cache_records",
             ])
         if let value = integer(value(members, "workers"), "pipeline.workers", minimum: 1) { pipeline.workers = value }
         if let value = integer(value(members, "batch_size"), "pipeline.batch_size", minimum: 1) { pipeline.batchSize = value }
@@ -1371,6 +1372,7 @@ private struct Reader {
             pipeline.eventsPerEntity = value
         }
         if let nice = nice(value(members, "nice"), "pipeline.nice", of: "the workers'") { pipeline.nice = nice }
+        if let value = integer(value(members, "cache_records"), "pipeline.cache_records", minimum: 0) { pipeline.cacheRecords = value }
         if let window = ingestYield(value(members, "ingest_yield_ms"), "pipeline.ingest_yield_ms") { pipeline.ingestYield = window }
         if let value = number(value(members, "lease_seconds"), "pipeline.lease_seconds", minimum: 1) {
             pipeline.lease = .milliseconds(Int64(value * 1000))

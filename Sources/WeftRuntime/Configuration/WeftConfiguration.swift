@@ -640,12 +640,17 @@ public struct PipelineConfiguration: Sendable, Hashable {
     /// they never wait). Acknowledgements and the first worker then share the CPU during a burst; every worker drains
     /// the backlog once it ends.
     public var ingestYield: Duration
+    /// Most decoded records (customers, invoices, payments, …) the workers keep in memory between batches, over the
+    /// aggregates they committed last (`AggregateCache`; about 6 KB each). 0 keeps none: every event's aggregate is read
+    /// and decoded from the store.
+    public var cacheRecords: Int
 
     public init(
         workers: Int = 2, batchSize: Int = 128, eventsPerEntity: Int = 8, lease: Duration = .seconds(60),
         idlePoll: Duration = .milliseconds(250), recheckInterval: Duration = .seconds(30), nice: Int32 = 10,
-        ingestYield: Duration = .milliseconds(50)
+        ingestYield: Duration = .milliseconds(50), cacheRecords: Int = AggregateCache.defaultRecordCapacity
     ) {
+        self.cacheRecords = cacheRecords
         self.nice = nice
         self.ingestYield = ingestYield
         self.workers = workers

@@ -32,6 +32,14 @@ public final class AggregateCache: Sendable {
 
     /// About 6 KB of memory per decoded record: some 100 MB at most.
     public static let defaultRecordCapacity = 16_384
+    /// Aggregates kept when nothing else is said.
+    public static let defaultCapacity = 1_024
+
+    /// The pipeline's cache: the default number of aggregates, holding at most `records` records between them (none at
+    /// all for 0, `pipeline.cache_records`).
+    public convenience init(records: Int) {
+        self.init(capacity: records > 0 ? Self.defaultCapacity : 0, records: records)
+    }
 
     /// The cached aggregates among `keys`.
     public func entries(for keys: [EntityKey]) -> [EntityKey: StoredAggregate] {

@@ -28,7 +28,8 @@ public struct PipelineService: Service {
     /// - Parameters:
     ///   - events: rung when events are stored (wakes idle workers).
     ///   - commands: rung when commands are written (wakes dispatchers).
-    ///   - cache: decoded aggregates this node committed last (checked against the stored version before use).
+    ///   - cache: decoded aggregates this node committed last (checked against the stored version before use); `nil`:
+    ///     one holding `configuration.cacheRecords` records at most.
     ///   - commits: told before each commit which aggregates it may change, and after it which it changed, with their
     ///     new versions (what derives from them, such as the entitlement lookup's cache, stops answering from memory
     ///     meanwhile and is derived again at once).
@@ -37,13 +38,13 @@ public struct PipelineService: Service {
     ///   - helperMaxLag: how far behind the first worker may run before the helpers join in (`HelperYield`).
     public init(
         store: any Store, processor: PipelineProcessor, configuration: PipelineConfiguration, events: Doorbell,
-        commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache = AggregateCache(capacity: 1024),
+        commands: Doorbell, nodeID: String, logger: Logger, cache: AggregateCache? = nil,
         enrichers: [SystemName: any EventEnricher] = [:], ingest: IngestActivity? = nil,
         helperMaxLag: Duration = HelperYield.defaultMaxLag, commits: CommitObserver? = nil
     ) {
         self.yield = ingest.map { HelperYield(ingest: $0, window: configuration.ingestYield, maxLag: helperMaxLag) }
         self.enrichers = enrichers
-        self.cache = cache
+        self.cache = cache ?? AggregateCache(records: configuration.cacheRecords)
         self.commits = commits
         self.store = store
         self.processor = processor
