@@ -641,8 +641,8 @@ public struct PipelineConfiguration: Sendable, Hashable {
     /// the backlog once it ends.
     public var ingestYield: Duration
     /// Most decoded records (customers, invoices, payments, …) the workers keep in memory between batches, over the
-    /// aggregates they committed last (`AggregateCache`; about 6 KB each). 0 keeps none: every event's aggregate is read
-    /// and decoded from the store.
+    /// aggregates they committed last (`AggregateCache`; a record weighs what it holds). 0 keeps none: every event's
+    /// aggregate is read and decoded from the store.
     public var cacheRecords: Int
 
     public init(
